@@ -1,0 +1,89 @@
+package sink
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// ErrClosed is returned by Write on a closed sink.
+var ErrClosed = errors.New("sink closed")
+
+// Alert is the alert contract: one indicator hit on one Defender event that
+// no exclusion suppressed. docs/alerts.md documents every field; the JSON
+// names of event columns are Defender's own.
+type Alert struct {
+	// AlertID is stable for the same event and indicator: see NewAlertID.
+	AlertID    string    `json:"alert_id"`
+	DetectedAt time.Time `json:"detected_at"`
+	// Timestamp is when the event happened (Defender's Timestamp).
+	Timestamp time.Time `json:"timestamp"`
+	Table     string    `json:"table"`
+
+	DeviceID     string `json:"DeviceId"`
+	DeviceName   string `json:"DeviceName"`
+	ActionType   string `json:"ActionType"`
+	FileName     string `json:"FileName,omitempty"`
+	FolderPath   string `json:"InitiatingProcessFolderPath,omitempty"`
+	CommandLine  string `json:"InitiatingProcessCommandLine,omitempty"`
+	SHA256       string `json:"InitiatingProcessSHA256,omitempty"`
+	AccountName  string `json:"InitiatingProcessAccountName,omitempty"`
+	RemoteIP     string `json:"RemoteIP,omitempty"`
+	RemotePort   int    `json:"RemotePort,omitempty"`
+	RemoteURL    string `json:"RemoteUrl,omitempty"`
+	LocalIP      string `json:"LocalIP,omitempty"`
+	ReportID     int64  `json:"ReportId"`
+	TenantID     string `json:"TenantId,omitempty"`
+	MachineGroup string `json:"MachineGroup,omitempty"`
+
+	// MatchedField is "RemoteIP", "RemoteUrl" or "RemoteUrl.host".
+	MatchedField string `json:"matched_field"`
+	// MatchedValue is the event value that matched (the address, host or URL).
+	MatchedValue string         `json:"matched_value"`
+	Indicator    AlertIndicator `json:"indicator"`
+
+	// Retro marks an alert found by re-checking history against a newly
+	// added indicator; ObservedAt is then the event time and
+	// IndicatorAddedAt when the indicator arrived.
+	Retro            bool      `json:"retro,omitempty"`
+	IndicatorAddedAt time.Time `json:"indicator_added_at,omitzero"`
+
+	// Summary fields, set only on a suppression summary alert: how many
+	// repeats of this device × indicator × field the window suppressed.
+	RepeatCount int       `json:"repeat_count,omitempty"`
+	FirstSeen   time.Time `json:"first_seen,omitzero"`
+	LastSeen    time.Time `json:"last_seen,omitzero"`
+}
+
+// AlertIndicator is the indicator part of an alert.
+type AlertIndicator struct {
+	Kind        string   `json:"kind"`
+	Value       string   `json:"value"`
+	Source      string   `json:"source,omitempty"`
+	Severity    string   `json:"severity,omitempty"`
+	Confidence  int      `json:"confidence,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Reference   string   `json:"reference,omitempty"`
+}
+
+// NewAlertID returns the stable alert identity: the first 16 bytes, in hex,
+// of SHA-256 over the event identity (DeviceId, ReportId, Timestamp) and the
+// indicator (kind, value). The same event delivered twice yields the same ID.
+func NewAlertID(deviceID string, reportID int64, ts time.Time, kind, value string) string {
+	h := sha256.New()
+	var buf [64]byte
+	h.Write([]byte(deviceID))
+	h.Write([]byte{0})
+	h.Write(strconv.AppendInt(buf[:0], reportID, 10))
+	h.Write([]byte{0})
+	h.Write(ts.UTC().AppendFormat(buf[:0], time.RFC3339Nano))
+	h.Write([]byte{0})
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	sum := h.Sum(buf[:0])
+	return hex.EncodeToString(sum[:16])
+}
