@@ -29,6 +29,9 @@ func (p Position) String() string {
 type Message struct {
 	Value    []byte
 	Position Position
+	// Err, when set, says the source could not frame this message (a
+	// malformed CSV row): the pipeline counts and dead-letters it.
+	Err error
 }
 
 // Batch is a group of messages that is acknowledged as a whole.

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+func newCLIEnv() *cliEnv {
+	return &cliEnv{
+		stdin:            os.Stdin,
+		stdout:           os.Stdout,
+		stderr:           os.Stderr,
+		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		stdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+	}
+}
+
+// progress draws a one-line progress report on a terminal every interval
+// until stopped; on anything else it draws nothing.
+type progress struct {
+	w    io.Writer
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func startProgress(w io.Writer, enabled bool, every time.Duration, line func() string) *progress {
+	p := &progress{w: w, stop: make(chan struct{})}
+	if !enabled {
+		return p
+	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprint(w, "\r\033[K"+line())
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) Stop() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	p.done.Wait()
+}
+
+// humanRate formats a rate as "712.4k/s".
+func humanRate(n float64) string {
+	switch {
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM/s", n/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk/s", n/1e3)
+	default:
+		return fmt.Sprintf("%.0f/s", n)
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

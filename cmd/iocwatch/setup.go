@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/stream"
+)
+
+// commonFlags are the flags every command shares: a config file, or ad-hoc
+// feeds and exclusions.
+type commonFlags struct {
+	configPath string
+	feeds      stringList
+	feedFormat string
+	exclusions stringList
+	allow      stringList
+	ipIndex    string
+	logLevel   string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configPath, "c", "", "YAML config `file` (see docs/configuration.md)")
+	fs.StringVar(&c.configPath, "config", "", "same as -c")
+	fs.Var(&c.feeds, "feed", "indicator `file` to load (repeatable; format detected from content)")
+	fs.StringVar(&c.feedFormat, "feed-format", "auto", "`format` of every --feed: auto, text, csv, feodo, urlhaus, threatfox, defender-csv, stix2, misp")
+	fs.Var(&c.exclusions, "exclusions", "exclusions `file` (repeatable; see docs/exclusions.md)")
+	fs.Var(&c.allow, "allow", "allow-list `file`: values that must never alert (repeatable)")
+	fs.StringVar(&c.ipIndex, "ip-index", "", "IP index `implementation`: bart (default) or cidranger")
+	fs.StringVar(&c.logLevel, "log-level", "", "log `level`: debug, info, warn, error (default info)")
+}
+
+// newFlagSet returns a flag set whose errors and help go to env.stderr.
+func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("iocwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: iocwatch %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and maps -h and flag errors to the CLI's errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// loadConfig reads -c, or builds an ad-hoc config from the flags. The
+// result is validated; its problems are usage errors (exit 2).
+func (c *commonFlags) loadConfig() (*config.Config, error) {
+	var cfg *config.Config
+	if c.configPath != "" {
+		var err error
+		if cfg, err = config.Load(c.configPath); err != nil {
+			return nil, usageError{err}
+		}
+	} else {
+		cfg = config.Default()
+		cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
+			Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 30 * time.Second}}}
+		cfg.Metrics.Enabled = false
+	}
+	for i, f := range c.feeds {
+		cfg.Feeds = append(cfg.Feeds, config.Feed{Name: feedName(f, i), Type: "file", Path: f, Format: c.feedFormat})
+	}
+	cfg.ExclusionsFiles = append(cfg.ExclusionsFiles, c.exclusions...)
+	cfg.AllowlistFiles = append(cfg.AllowlistFiles, c.allow...)
+	if c.ipIndex != "" {
+		cfg.Match.IPIndex = c.ipIndex
+	}
+	if c.logLevel != "" {
+		cfg.Log.Level = c.logLevel
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// feedName names an ad-hoc feed after its file ("feodo.csv" → "feodo").
+func feedName(path string, i int) string {
+	base := filepath.Base(path)
+	name := strings.TrimSuffix(base, filepath.Ext(base))
+	if name == "" || name == "." {
+		return fmt.Sprintf("feed%d", i+1)
+	}
+	return name
+}
+
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	switch cfg.Log.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// feedSpecs maps the config's feeds to load specs. Remote feeds (http,
+// taxii) are fetched by the feed manager; here they are an error until it
+// serves them.
+func feedSpecs(cfg *config.Config) ([]feedSpec, error) {
+	var specs []feedSpec
+	var errs []error
+	for i, f := range cfg.Feeds {
+		if f.Type != "file" {
+			errs = append(errs, fmt.Errorf("feeds[%d] %q: type %q feeds are not supported by this build (file only)", i, f.Name, f.Type))
+			continue
+		}
+		specs = append(specs, feedSpec{name: f.Name, path: f.Path, opt: loadOptions(f)})
+	}
+	return specs, errors.Join(errs...)
+}
+
+func loadOptions(f config.Feed) match.LoadOptions {
+	opt := match.LoadOptions{
+		Name:   f.Path,
+		Format: f.Format,
+		TTL:    f.TTL,
+		Defaults: match.Indicator{
+			Source:     f.Source,
+			Severity:   f.Severity,
+			Confidence: f.Confidence,
+			Tags:       f.Tags,
+		},
+		Guard: match.Guard{
+			MinPrefixV4:       f.Allow.MinPrefixV4,
+			MinPrefixV6:       f.Allow.MinPrefixV6,
+			AllowPrivate:      f.Allow.Private,
+			AllowBroad:        f.Allow.Broad,
+			AllowPublicSuffix: f.Allow.PublicSuffix,
+		},
+	}
+	if opt.Defaults.Source == "" {
+		opt.Defaults.Source = f.Name
+	}
+	if f.Format == "csv" {
+		c := f.CSV
+		opt.CSV = match.CSVMapping{
+			Value: c.Value, Kind: c.Kind, Source: c.Source, Severity: c.Severity, Confidence: c.Confidence,
+			Tags: c.Tags, Description: c.Description, Reference: c.Reference, ValidFrom: c.ValidFrom,
+			ValidUntil: c.ValidUntil, Comment: c.Comment, HeaderInComment: c.HeaderInComment,
+		}
+		if r := []rune(c.Delimiter); len(r) == 1 {
+			opt.CSV.Delimiter = r[0]
+		}
+	}
+	return opt
+}
+
+// allowSpecs turns the allow-list (inline values and files) into specs.
+// Inline values are written to an in-memory feed.
+func allowSpecs(cfg *config.Config) []feedSpec {
+	var specs []feedSpec
+	for i, p := range cfg.AllowlistFiles {
+		specs = append(specs, feedSpec{name: fmt.Sprintf("allowlist[%d]", i), path: p, opt: match.LoadOptions{Name: p, Format: "text"}})
+	}
+	return specs
+}
+
+// exclusionSpecs gathers inline and file exclusions as match rule specs.
+func exclusionSpecs(cfg *config.Config) ([]match.RuleSpec, error) {
+	rules, err := cfg.AllExclusions()
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]match.RuleSpec, 0, len(rules))
+	for _, r := range rules {
+		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
+	}
+	return specs, nil
+}
+
+// loadRules loads everything the config names into one Rules snapshot.
+func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, error) {
+	feeds, err := feedSpecs(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	excl, err := exclusionSpecs(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return buildRules(feeds, allowSpecs(cfg), cfg.Allowlist, excl, match.BuildOptions{IPIndex: cfg.Match.IPIndex}, cfg.Match.PatternWarn, now)
+}
+
+// closeAll closes sinks and the like with a deadline, joining errors.
+func closeWithin(d time.Duration, closers ...func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var errs []error
+	for _, c := range closers {
+		if c != nil {
+			errs = append(errs, c(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newFileSource opens the file/stdin source of the config, or paths given
+// on the command line.
+func newFileSource(cfg *config.Config, paths []string, stdin io.Reader) (*stream.FileSource, error) {
+	opt := stream.FileOptions{Paths: paths, Format: "auto", BatchLines: cfg.Pipeline.BatchLines, Stdin: stdin}
+	if len(paths) == 0 {
+		switch cfg.Source.Type {
+		case "file":
+			opt.Paths, opt.Format, opt.Follow = cfg.Source.File.Paths, cfg.Source.File.Format, cfg.Source.File.Follow
+		case "stdin":
+			opt.Paths, opt.Format = []string{"-"}, cfg.Source.Stdin.Format
+		}
+	}
+	src, err := stream.NewFileSource(opt)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return src, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/sink"
+)
+
+// buildSinks turns the config's sinks into one Sink: each adapter wrapped
+// with retries (and, for permanent refusals, the alert dead-letter file)
+// and its own bounded queue, all behind a fan-out, behind suppression of
+// repeats. With no sinks configured, alerts are counted and discarded.
+func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, error) {
+	var dl *sink.DeadLetter
+	if cfg.DeadLetterAlerts != "" {
+		var err error
+		if dl, err = sink.OpenDeadLetter(cfg.DeadLetterAlerts); err != nil {
+			return nil, err
+		}
+	}
+	var named []sink.Named
+	closeAll := func() {
+		for _, n := range named {
+			n.Sink.Close(context.Background()) // best effort on a failed start
+		}
+	}
+	for i, sc := range cfg.Sinks {
+		s, err := newSink(sc, env)
+		if err != nil {
+			closeAll()
+			return nil, usagef("sinks[%d] %q: %w", i, sc.Name, err)
+		}
+		if dl != nil {
+			s = sink.WithDeadLetter(s, sc.Name, dl)
+		}
+		s = sink.WithRetry(s, sink.RetryPolicy{Initial: sc.Retry.Initial, Max: sc.Retry.Max})
+		if sc.Queue > 0 {
+			s = sink.WithQueue(s, sc.Queue)
+		}
+		named = append(named, sink.Named{Name: sc.Name, Sink: s, BestEffort: sc.BestEffort})
+	}
+	var out sink.Sink = sink.Fanout(named...)
+	if cfg.Suppression.Window > 0 || cfg.Suppression.Capacity > 0 {
+		out = sink.NewSuppressor(out, sink.SuppressOptions{
+			Window:    cfg.Suppression.Window,
+			Summaries: cfg.Suppression.Summaries,
+			Capacity:  cfg.Suppression.Capacity,
+		})
+	}
+	if dl != nil {
+		out = closingDeadLetter{Sink: out, dl: dl}
+	}
+	return out, nil
+}
+
+func newSink(sc config.Sink, env *cliEnv) (sink.Sink, error) {
+	format := sink.Format(sc.Format)
+	switch sc.Type {
+	case "stdout":
+		return sink.NewStdout(env.stdout, sink.StdoutOptions{Format: format, Human: sc.Stdout.Human})
+	case "file":
+		return sink.NewFile(sc.File.Path, sink.FileOptions{Format: format, Sync: sink.SyncMode(sc.File.Sync), MaxBytes: sc.File.MaxBytes, MaxFiles: sc.File.Keep})
+	case "webhook":
+		w := sc.Webhook
+		return sink.NewWebhook(sink.WebhookOptions{URL: w.URL, Batch: w.Batch, Format: format, Headers: reveal(w.Headers),
+			HMACSecret: w.HMACSecret.Reveal(), Timeout: w.Timeout, TLS: httpTLS(w.TLS)})
+	case "splunk_hec":
+		h := sc.SplunkHEC
+		return sink.NewHEC(sink.HECOptions{URL: h.URL, Token: h.Token.Reveal(), Index: h.Index, SourceType: h.Sourcetype,
+			Source: h.Source, Format: format, MaxBatchBytes: h.BatchBytes, Gzip: h.Gzip, TLS: httpTLS(h.TLS)})
+	case "syslog":
+		s := sc.Syslog
+		payload := sc.Format
+		if payload == "native" || payload == "" {
+			payload = "cef"
+		}
+		opt := sink.SyslogOptions{Network: s.Network, Address: s.Address, Facility: s.Facility, AppName: s.AppName,
+			Hostname: s.Hostname, Payload: payload, MaxUDPBytes: s.MaxUDPBytes}
+		if s.TLS.Enabled {
+			opt.Network = "tcp+tls"
+			opt.TLS = kafkaStyleTLS(s.TLS)
+		}
+		return sink.NewSyslog(opt)
+	case "kafka":
+		k := sc.Kafka
+		opt := sink.KafkaOptions{Brokers: k.Brokers, Topic: k.Topic, Format: format,
+			SASL: sink.KafkaSASL{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password.Reveal()}}
+		if k.TLS.Enabled {
+			t := kafkaStyleTLS(k.TLS)
+			opt.TLS = &t
+		}
+		return sink.NewKafka(opt)
+	default:
+		return nil, fmt.Errorf("unknown sink type %q", sc.Type)
+	}
+}
+
+func reveal(m map[string]config.Secret) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v.Reveal()
+	}
+	return out
+}
+
+func httpTLS(t config.HTTPTLS) sink.TLSOptions {
+	return sink.TLSOptions{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+}
+
+func kafkaStyleTLS(t config.TLS) sink.TLSOptions {
+	return sink.TLSOptions{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+}
+
+// closingDeadLetter closes the alert dead-letter file after the sinks.
+type closingDeadLetter struct {
+	sink.Sink
+	dl *sink.DeadLetter
+}
+
+// Close closes the sinks, then the dead-letter file.
+func (c closingDeadLetter) Close(ctx context.Context) error {
+	return errors.Join(c.Sink.Close(ctx), c.dl.Close())
+}

@@ -1,0 +1,613 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxFileBytes caps the size of a configuration or exclusions file.
+const maxFileBytes = 16 << 20
+
+// nodeBudget caps the YAML nodes visited while decoding one file, counting
+// every visit through an alias, so that nested aliases cannot blow up.
+const nodeBudget = 1 << 20
+
+// Load reads, expands and decodes the configuration file at path, fills the
+// defaults and resolves relative paths against the file's directory. It
+// does not call Validate.
+//
+// Problems are reported together, each as an *Error naming path:line.
+func Load(path string) (*Config, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Dir(path)
+	if abs, err := filepath.Abs(base); err == nil {
+		base = abs
+	}
+	return parse(data, path, base, os.LookupEnv)
+}
+
+// Parse decodes a configuration held in memory. name is used in messages
+// ("iocwatch.yaml:14: …") and its directory is the base of relative paths.
+// Like Load, it expands ${ENV} references, reports unknown keys and type
+// errors with their line, fills the defaults, and does not validate.
+func Parse(data []byte, name string) (*Config, error) {
+	return parse(data, name, filepath.Dir(name), os.LookupEnv)
+}
+
+func parse(data []byte, name, base string, lookup func(string) (string, bool)) (*Config, error) {
+	root, err := parseYAML(data, name)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(name, lookup)
+	c := &Config{}
+	if root != nil {
+		d.value(root, reflect.ValueOf(c).Elem(), "")
+	}
+	if err := (&checker{errs: d.errs}).join(); err != nil {
+		return nil, err
+	}
+	c.meta = &meta{file: name, lines: d.lines}
+	applyDefaults(c)
+	resolvePaths(reflect.ValueOf(c).Elem(), base)
+	return c, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxFileBytes {
+		return nil, &Error{File: path, Err: fmt.Errorf("larger than %d MiB", maxFileBytes>>20)}
+	}
+	return data, nil
+}
+
+// parseYAML parses exactly one YAML document and returns its root node, or
+// nil for an empty document.
+func parseYAML(data []byte, name string) (root *yaml.Node, err error) {
+	defer func() {
+		// The parser reports errors by value; this guards against a parser
+		// bug turning hostile input into a crash.
+		if r := recover(); r != nil {
+			root, err = nil, &Error{File: name, Err: fmt.Errorf("the YAML parser failed: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, yamlError(name, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, &Error{File: name, Line: next.Line, Err: errors.New("a second YAML document: the file must hold exactly one")}
+	case !errors.Is(err, io.EOF):
+		return nil, yamlError(name, err)
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns a parser error into an *Error with the file and line.
+func yamlError(name string, err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: name, Line: line, Err: errors.New(m[2])}
+	}
+	return &Error{File: name, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+}
+
+// decoder walks a YAML node tree into the schema structs by reflection,
+// recording where every key was written and collecting every problem.
+type decoder struct {
+	file    string
+	lookup  func(string) (string, bool)
+	errs    errorList
+	lines   map[string]int // key path → line of its key
+	budget  int
+	literal []string // key paths of secrets written in clear in the file
+}
+
+func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
+	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget}
+}
+
+func (d *decoder) errorf(line int, path, format string, args ...any) {
+	d.errs.add(d.file, line, path, fmt.Errorf(format, args...))
+}
+
+// deref follows aliases and charges the node budget; it returns nil once
+// the budget is spent (after reporting it once).
+func (d *decoder) deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.errorf(0, "", "more than %d YAML nodes (aliases nested too deep?)", nodeBudget)
+	}
+	if d.budget <= 0 {
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	}
+	return "nothing"
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	secretType   = reflect.TypeFor[Secret]()
+	ruleType     = reflect.TypeFor[ExclusionRule]()
+)
+
+// value decodes n into v. A null node leaves v as it is.
+func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	if n = d.deref(n); n == nil || isNull(n) {
+		return
+	}
+	t := v.Type()
+	switch {
+	case t.Kind() == reflect.Struct:
+		d.structure(n, v, path)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		d.stringList(n, v, path)
+	case t.Kind() == reflect.Slice && t.Elem() == ruleType:
+		d.rules(n, v, path)
+	case t.Kind() == reflect.Slice:
+		d.structList(n, v, path)
+	case t.Kind() == reflect.Map:
+		d.secretMap(n, v, path)
+	default:
+		raw, s, ok := d.scalar(n, path, t == secretType)
+		if !ok {
+			return
+		}
+		if err := setScalar(v, s); err != nil {
+			d.errorf(n.Line, path, "%s", scalarError(raw, s, err))
+		}
+	}
+}
+
+// scalar returns the raw and the expanded text of a scalar node.
+func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string, ok bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n.Line, path, "want a single value, found %s", describe(n))
+		return "", "", false
+	}
+	s, _, errs := expand(n.Value, d.lookup)
+	for _, err := range errs {
+		d.errs.add(d.file, n.Line, path, err)
+	}
+	if secret && literalText(n.Value) {
+		d.literal = append(d.literal, path)
+	}
+	return n.Value, s, len(errs) == 0
+}
+
+// literalText reports whether raw puts text written in the file into the
+// value: anything besides ${NAME} references without a default.
+func literalText(raw string) bool {
+	s, _, _ := expand(raw, func(string) (string, bool) { return "", true })
+	return s != ""
+}
+
+// scalarError explains a conversion failure without showing a value that
+// came from the environment.
+func scalarError(raw, s string, err error) string {
+	if raw != s {
+		return fmt.Sprintf("%q expands to a value that %s", raw, err)
+	}
+	return fmt.Sprintf("%q %s", s, err)
+}
+
+// setScalar converts s to v's type.
+func setScalar(v reflect.Value, s string) error {
+	if v.Type() == durationType {
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+				return errors.New("is not a duration: write it with a unit, like 250ms, 5s or 1h")
+			}
+			return errors.New("is not a duration (like 250ms, 5s, 1h30m)")
+		}
+		v.SetInt(int64(dur))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		switch {
+		case strings.EqualFold(s, "true"):
+			v.SetBool(true)
+		case strings.EqualFold(s, "false"):
+			v.SetBool(false)
+		default:
+			return errors.New("is not true or false")
+		}
+	case reflect.Int, reflect.Int64:
+		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return errors.New("is out of range")
+			}
+			return errors.New("is not a whole number")
+		}
+		v.SetInt(i)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return errors.New("is not a number")
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("cannot be stored in a %s", v.Type()) // a schema bug, caught by the tests
+	}
+	return nil
+}
+
+type pair struct{ key, val *yaml.Node }
+
+// pairs returns the entries of a mapping: its own keys, then keys merged
+// with "<<" that it does not set itself. It reports keys that are not
+// plain values and keys written twice.
+func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	var own, merged []pair
+	seen := map[string]int{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := d.deref(n.Content[i])
+		if k == nil {
+			return nil
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k.Line, path, "a key must be a single value, found %s", describe(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			merges = append(merges, n.Content[i+1])
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			d.errorf(k.Line, path, "key %q is written twice (first on line %d)", k.Value, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		own = append(own, pair{k, n.Content[i+1]})
+	}
+	for _, m := range merges {
+		m = d.deref(m)
+		if m == nil {
+			return nil
+		}
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			if src = d.deref(src); src == nil {
+				return nil
+			}
+			if src.Kind != yaml.MappingNode {
+				d.errorf(src.Line, path, "<< merges a mapping or a list of mappings, found %s", describe(src))
+				continue
+			}
+			for _, p := range d.pairs(src, path) {
+				if _, dup := seen[p.key.Value]; !dup {
+					seen[p.key.Value] = p.key.Line
+					merged = append(merged, p)
+				}
+			}
+		}
+	}
+	return append(own, merged...)
+}
+
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "want a mapping of keys, found %s", describe(n))
+		return
+	}
+	fields := fieldsOf(v.Type())
+	for _, p := range d.pairs(n, path) {
+		f := findField(fields, p.key.Value)
+		if f == nil {
+			d.unknownKey(p.key, path, fieldNames(fields))
+			continue
+		}
+		sub := joinPath(path, f.name)
+		val := d.deref(p.val)
+		if val == nil || isNull(val) {
+			continue
+		}
+		d.lines[sub] = p.key.Line
+		d.value(val, v.Field(f.index), sub)
+	}
+}
+
+func (d *decoder) unknownKey(k *yaml.Node, path string, valid []string) {
+	where := "in " + path
+	if path == "" {
+		where = "at the top level"
+	}
+	if s := suggest(k.Value, valid); s != "" {
+		d.errorf(k.Line, "", "unknown key %q %s (did you mean %q?)", k.Value, where, s)
+		return
+	}
+	d.errorf(k.Line, "", "unknown key %q %s (valid keys: %s)", k.Value, where, strings.Join(valid, ", "))
+}
+
+func (d *decoder) stringList(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.MappingNode {
+		d.errorf(n.Line, path, "want a list of values, found a mapping")
+		return
+	}
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		sub := path
+		if n.Kind == yaml.SequenceNode {
+			sub = indexPath(path, i)
+		}
+		if item = d.deref(item); item == nil {
+			return
+		}
+		if isNull(item) {
+			d.errorf(item.Line, sub, "empty list item")
+			continue
+		}
+		if _, s, ok := d.scalar(item, sub, false); ok {
+			out = append(out, s)
+		}
+	}
+	v.Set(reflect.ValueOf(out).Convert(v.Type()))
+}
+
+func (d *decoder) structList(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n.Line, path, "want a list, found %s", describe(n))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		sub := indexPath(path, i)
+		if item = d.deref(item); item == nil {
+			return
+		}
+		d.lines[sub] = item.Line
+		if isNull(item) {
+			d.errorf(item.Line, sub, "empty list item")
+			continue
+		}
+		d.value(item, out.Index(i), sub)
+	}
+	v.Set(out)
+}
+
+func (d *decoder) secretMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "want a mapping, found %s", describe(n))
+		return
+	}
+	out := reflect.MakeMap(v.Type())
+	for _, p := range d.pairs(n, path) {
+		sub := path + "[" + strconv.Quote(p.key.Value) + "]"
+		val := d.deref(p.val)
+		if val == nil {
+			return
+		}
+		d.lines[sub] = p.key.Line
+		var s string
+		if !isNull(val) {
+			var ok bool
+			if _, s, ok = d.scalar(val, sub, v.Type().Elem() == secretType); !ok {
+				continue
+			}
+		}
+		out.SetMapIndex(reflect.ValueOf(p.key.Value), reflect.ValueOf(s).Convert(v.Type().Elem()))
+	}
+	v.Set(out)
+}
+
+func (d *decoder) rules(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n.Line, path, "want a list of rules, found %s", describe(n))
+		return
+	}
+	out := make([]ExclusionRule, 0, len(n.Content))
+	for i, item := range n.Content {
+		sub := indexPath(path, i)
+		if item = d.deref(item); item == nil {
+			return
+		}
+		d.lines[sub] = item.Line
+		if isNull(item) || item.Kind != yaml.MappingNode {
+			d.errorf(item.Line, sub, "want a rule (a mapping with name, reason and when), found %s", describe(item))
+			continue
+		}
+		out = append(out, d.rule(item, sub))
+	}
+	v.Set(reflect.ValueOf(out))
+}
+
+// rule decodes one exclusion rule; the checks of required keys are left
+// to checkRule.
+func (d *decoder) rule(n *yaml.Node, path string) ExclusionRule {
+	r := ExclusionRule{Origin: d.file + ":" + strconv.Itoa(n.Line)}
+	for _, p := range d.pairs(n, path) {
+		key := p.key.Value
+		sub := joinPath(path, key)
+		val := d.deref(p.val)
+		if val == nil {
+			return r
+		}
+		if !slices.Contains(ruleKeys, key) {
+			d.unknownKey(p.key, path, ruleKeys)
+			continue
+		}
+		if isNull(val) {
+			continue
+		}
+		d.lines[sub] = p.key.Line
+		switch key {
+		case "name", "reason":
+			if _, s, ok := d.scalar(val, sub, false); ok {
+				if key == "name" {
+					r.Name = s
+				} else {
+					r.Reason = s
+				}
+			}
+		case "expires":
+			if raw, s, ok := d.scalar(val, sub, false); ok {
+				t, err := parseExpiry(s)
+				if err != nil {
+					d.errorf(val.Line, sub, "%s", scalarError(raw, s, err))
+				}
+				r.Expires = t
+			}
+		case "when":
+			r.When = d.conditions(val, sub)
+		}
+	}
+	return r
+}
+
+func (d *decoder) conditions(n *yaml.Node, path string) map[string][]string {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "want a mapping of conditions, found %s", describe(n))
+		return nil
+	}
+	when := map[string][]string{}
+	for _, p := range d.pairs(n, path) {
+		key := p.key.Value
+		sub := joinPath(path, key)
+		if !slices.Contains(conditionKeys, key) {
+			if s := suggest(key, conditionKeys); s != "" {
+				d.errorf(p.key.Line, "", "unknown condition %q in %s (did you mean %q?)", key, path, s)
+			} else {
+				d.errorf(p.key.Line, "", "unknown condition %q in %s (valid conditions: %s)", key, path, strings.Join(conditionKeys, ", "))
+			}
+			continue
+		}
+		d.lines[sub] = p.key.Line
+		val := d.deref(p.val)
+		if val == nil {
+			return when
+		}
+		if isNull(val) {
+			when[key] = []string{}
+			continue
+		}
+		var list []string
+		d.stringList(val, reflect.ValueOf(&list).Elem(), sub)
+		when[key] = list
+	}
+	return when
+}
+
+// parseExpiry reads a date (midnight UTC starting that day) or an RFC 3339
+// time, in UTC.
+func parseExpiry(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, errors.New("is not a date (2027-06-30) or an RFC 3339 time (2027-06-30T18:00:00Z)")
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func indexPath(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// suggest returns the valid key closest to k when it is a likely typo.
+func suggest(k string, valid []string) string {
+	best, bestDist := "", 3
+	for _, v := range valid {
+		if dist := editDistance(strings.ToLower(k), v); dist < bestDist && dist <= len(v)/3+1 {
+			best, bestDist = v, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,235 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ExclusionRule is one named exclusion: a hit that meets every condition of
+// When (AND across keys, OR within a key's list) does not alert. The match
+// package checks the value syntax (globs, CIDRs) and applies the rules.
+//
+// The zero value has no conditions and is refused by the checks. An
+// ExclusionRule is plain data: safe for concurrent reads.
+type ExclusionRule struct {
+	// Name identifies the rule in counters and audit records. Required,
+	// unique.
+	Name string
+	// Reason says why the traffic is benign. Required.
+	Reason string
+	// Expires is when the rule stops applying: a date means midnight UTC at
+	// the start of that day. Zero: never.
+	Expires time.Time
+	// When maps condition keys (see ConditionKeys) to their values; a
+	// scalar in the file is a one-element list and numbers are kept as
+	// written. At least one key, each with at least one non-empty value.
+	When map[string][]string
+	// Origin is where the rule was read, "file:line".
+	Origin string
+}
+
+// ExpiredAt reports whether the rule no longer applies at t.
+func (r ExclusionRule) ExpiredAt(t time.Time) bool {
+	return !r.Expires.IsZero() && !t.Before(r.Expires)
+}
+
+// ruleKeys are the keys of one rule.
+var ruleKeys = []string{"name", "reason", "expires", "when"}
+
+// conditionKeys are the condition keys of When, in documentation order.
+var conditionKeys = []string{
+	"process_name", "process_path", "process_sha256", "account", "device", "device_group",
+	"action_type", "remote_ip", "remote_domain", "remote_port", "table",
+	"indicator_source", "indicator_tag",
+}
+
+// ConditionKeys returns the keys a rule's When may use, as a new slice.
+func ConditionKeys() []string { return slices.Clone(conditionKeys) }
+
+// LoadExclusions reads an exclusions file: a mapping whose only key,
+// exclusions, holds a list of rules:
+//
+//	exclusions:
+//	  - name: rdp-client
+//	    reason: Admins connect to servers with Remote Desktop
+//	    expires: 2027-06-30
+//	    when:
+//	      process_name: [mstsc.exe, rdpclip.exe]
+//
+// ${ENV} references expand as in the configuration file. Every problem is
+// reported, each with path:line; on error no rules are returned. An empty
+// file holds no rules.
+func LoadExclusions(path string) ([]ExclusionRule, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseExclusions(data, path, os.LookupEnv)
+}
+
+// exclusionsFile is the shape of an exclusions file.
+type exclusionsFile struct {
+	Exclusions []ExclusionRule `yaml:"exclusions"`
+}
+
+func parseExclusions(data []byte, name string, lookup func(string) (string, bool)) ([]ExclusionRule, error) {
+	root, err := parseYAML(data, name)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(name, lookup)
+	var f exclusionsFile
+	if root != nil {
+		d.value(root, reflect.ValueOf(&f).Elem(), "")
+	}
+	ck := &checker{m: &meta{file: name, lines: d.lines}, errs: d.errs}
+	if len(d.errs) > 0 {
+		return nil, ck.join()
+	}
+	checkRules(ck, f.Exclusions, "exclusions")
+	if err := ck.join(); err != nil {
+		return nil, err
+	}
+	return f.Exclusions, nil
+}
+
+// checkRules checks required keys and unique names of a list of rules.
+func checkRules(ck *checker, rules []ExclusionRule, path string) {
+	names := map[string]string{}
+	for i, r := range rules {
+		p := indexPath(path, i)
+		checkRule(ck, r, p)
+		if r.Name == "" {
+			continue
+		}
+		if first, dup := names[r.Name]; dup {
+			ck.add(p+".name", "%q is already the name of the rule at %s", r.Name, first)
+			continue
+		}
+		names[r.Name] = r.Origin
+	}
+}
+
+func checkRule(ck *checker, r ExclusionRule, path string) {
+	if strings.TrimSpace(r.Name) == "" {
+		ck.add(path+".name", "required")
+	}
+	if strings.TrimSpace(r.Reason) == "" {
+		ck.add(path+".reason", "required: say why this traffic is benign")
+	}
+	if len(r.When) == 0 {
+		ck.add(path+".when", "required: at least one condition (a rule without conditions would hide every alert)")
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.When)) {
+		sub := path + ".when." + k
+		if !slices.Contains(conditionKeys, k) {
+			ck.add(sub, "unknown condition (valid conditions: %s)", strings.Join(conditionKeys, ", "))
+			continue
+		}
+		vals := r.When[k]
+		if len(vals) == 0 {
+			ck.add(sub, "no values (a condition without values never holds)")
+		}
+		for i, v := range vals {
+			if strings.TrimSpace(v) == "" {
+				ck.add(indexPath(sub, i), "empty value")
+			}
+		}
+	}
+}
+
+// AllExclusions returns the inline rules followed by the rules of every
+// exclusions file, in order, and checks that names are unique across them.
+// It reads the files each time it is called (for reloads).
+func (c *Config) AllExclusions() ([]ExclusionRule, error) {
+	rules := slices.Clone(c.Exclusions)
+	var errs []error
+	for _, path := range c.ExclusionsFiles {
+		rs, err := LoadExclusions(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rules = append(rules, rs...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	seen := map[string]string{}
+	for _, r := range rules {
+		if first, dup := seen[r.Name]; dup {
+			errs = append(errs, &Error{File: fileOf(r.Origin), Line: lineOf(r.Origin), Err: fmt.Errorf("exclusion rule %q is already defined at %s", r.Name, first)})
+			continue
+		}
+		seen[r.Name] = r.Origin
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rules, nil
+}
+
+// fileOf and lineOf split an Origin "file:line".
+func fileOf(origin string) string {
+	if i := strings.LastIndexByte(origin, ':'); i >= 0 {
+		return origin[:i]
+	}
+	return origin
+}
+
+func lineOf(origin string) int {
+	i := strings.LastIndexByte(origin, ':')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range origin[i+1:] {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// rulesNode renders rules for Redacted.
+func rulesNode(rules []ExclusionRule) *yaml.Node {
+	seq := &yaml.Node{Kind: yaml.SequenceNode}
+	if len(rules) == 0 {
+		seq.Style = yaml.FlowStyle
+	}
+	for _, r := range rules {
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		addPair(m, "name", strNode(r.Name))
+		addPair(m, "reason", strNode(r.Reason))
+		if !r.Expires.IsZero() {
+			addPair(m, "expires", strNode(formatExpiry(r.Expires)))
+		}
+		when := &yaml.Node{Kind: yaml.MappingNode}
+		for _, k := range slices.Sorted(maps.Keys(r.When)) {
+			addPair(when, k, stringsNode(r.When[k]))
+		}
+		if len(r.When) == 0 {
+			when.Style = yaml.FlowStyle
+		}
+		addPair(m, "when", when)
+		seq.Content = append(seq.Content, m)
+	}
+	return seq
+}
+
+func formatExpiry(t time.Time) string {
+	t = t.UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339Nano)
+}

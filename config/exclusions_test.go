@@ -1,0 +1,178 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadExclusionsReadsTheDocumentedShape(t *testing.T) {
+	path := filepath.Join("testdata", "exclusions", "valid.yaml")
+	got, err := LoadExclusions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ExclusionRule{
+		{
+			Name:    "rdp-client",
+			Reason:  "Admins connect to servers with Remote Desktop",
+			Expires: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC),
+			When: map[string][]string{
+				"process_name": {"mstsc.exe", "rdpclip.exe"},
+				"process_path": {`c:\windows\system32\*`},
+			},
+			Origin: path + ":2",
+		},
+		{
+			Name:    "rdp-port",
+			Reason:  "RDP to the jump hosts",
+			Expires: time.Date(2027, 6, 30, 16, 0, 0, 0, time.UTC),
+			When: map[string][]string{
+				"remote_port":  {"3389"},
+				"remote_ip":    {"10.1.0.0/16", "2001:db8::/32"},
+				"device_group": {"Jump Hosts"},
+			},
+			Origin: path + ":8",
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LoadExclusions:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestLoadExclusionsReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"missing and duplicate names, reasons and conditions are reported", "invalid.yaml", []string{
+			"invalid.yaml:2: exclusions[0].reason: required: say why this traffic is benign",
+			`invalid.yaml:4: exclusions[1].name: "no-reason" is already the name of the rule at testdata/exclusions/invalid.yaml:2`,
+			"invalid.yaml:9: exclusions[2].when: required: at least one condition (a rule without conditions would hide every alert)",
+			"invalid.yaml:13: exclusions[3].when.device: no values (a condition without values never holds)",
+			"invalid.yaml:14: exclusions[3].when.account: no values (a condition without values never holds)",
+			"invalid.yaml:15: exclusions[3].when.table[1]: empty value",
+			"invalid.yaml:16: exclusions[4].name: required",
+			"invalid.yaml:16: exclusions[4].when: required: at least one condition (a rule without conditions would hide every alert)",
+		}},
+		{"unknown keys and conditions are reported with their line", "unknown-keys.yaml", []string{
+			`unknown-keys.yaml:4: exclusions[0].expires: "30/06/2027" is not a date (2027-06-30) or an RFC 3339 time (2027-06-30T18:00:00Z)`,
+			`unknown-keys.yaml:6: unknown condition "process_nam" in exclusions[0].when (did you mean "process_name"?)`,
+			`unknown-keys.yaml:7: unknown condition "remote_url" in exclusions[0].when (valid conditions: process_name, process_path, process_sha256, account, device, device_group, action_type, remote_ip, remote_domain, remote_port, table, indicator_source, indicator_tag)`,
+			`unknown-keys.yaml:8: unknown key "comment" in exclusions[0] (valid keys: name, reason, expires, when)`,
+			`unknown-keys.yaml:9: unknown key "excludes" at the top level (valid keys: exclusions)`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, err := LoadExclusions(filepath.Join("testdata", "exclusions", tt.file))
+			if err == nil || rules != nil {
+				t.Fatalf("LoadExclusions = %v, %v; want only an error", rules, err)
+			}
+			got := strings.Split(err.Error(), "\n")
+			for i := range tt.want {
+				tt.want[i] = "testdata/exclusions/" + tt.want[i]
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExclusionsEdgeCases(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string // substring; "" means valid
+		rules   int
+	}{
+		{"an empty file holds no rules", "", "", 0},
+		{"an empty list holds no rules", "exclusions: []", "", 0},
+		{"a list of scalars is refused", "exclusions: [a, b]", "want a rule", 0},
+		{"a mapping instead of a list is refused", "exclusions: {name: x}", "want a list of rules", 0},
+		{"nested lists in a condition are refused", "exclusions: [{name: a, reason: r, when: {device: [[x]]}}]", "want a single value, found a list", 0},
+		{"a condition mapping is refused", "exclusions: [{name: a, reason: r, when: {device: {x: 1}}}]", "want a list of values, found a mapping", 0},
+		{"when as a list is refused", "exclusions: [{name: a, reason: r, when: [device]}]", "want a mapping of conditions", 0},
+		{"values expand from the environment", "exclusions: [{name: a, reason: r, when: {device: '${IOCWATCH_TEST_UNSET_DEV:-ws-*}'}}]", "", 1},
+		{"an unset variable is an error", "exclusions: [{name: a, reason: r, when: {device: '${IOCWATCH_TEST_UNSET_DEV}'}}]", "IOCWATCH_TEST_UNSET_DEV is not set", 0},
+		{"a blank reason is refused", "exclusions: [{name: a, reason: '  ', when: {device: x}}]", "reason: required", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, err := parseExclusions([]byte(tt.yaml), "x.yaml", os.LookupEnv)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			case len(rules) != tt.rules:
+				t.Errorf("%d rules, want %d", len(rules), tt.rules)
+			}
+		})
+	}
+}
+
+func TestExpiredAt(t *testing.T) {
+	r := ExclusionRule{Expires: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)}
+	if r.ExpiredAt(time.Date(2027, 6, 29, 23, 59, 59, 0, time.UTC)) {
+		t.Error("expired before its date")
+	}
+	if !r.ExpiredAt(r.Expires) {
+		t.Error("not expired at its date")
+	}
+	if (ExclusionRule{}).ExpiredAt(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("a rule without expiry expired")
+	}
+}
+
+func TestAllExclusions(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", "exclusions:\n  - {name: from-a, reason: r, when: {device: x}}\n")
+	write("b.yaml", "exclusions:\n  - {name: from-b, reason: r, when: {device: y}}\n  - {name: inline, reason: r, when: {device: z}}\n")
+	write("iocwatch.yaml", `
+exclusions:
+  - {name: inline, reason: r, when: {device: w}}
+exclusions_files: [a.yaml]
+`)
+	c, err := Load(filepath.Join(dir, "iocwatch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := c.AllExclusions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Name != "inline" || rules[1].Name != "from-a" || rules[1].Origin != filepath.Join(dir, "a.yaml")+":2" {
+		t.Errorf("rules = %+v", rules)
+	}
+	c.ExclusionsFiles = append(c.ExclusionsFiles, filepath.Join(dir, "b.yaml"))
+	_, err = c.AllExclusions()
+	want := filepath.Join(dir, "b.yaml") + `:3: exclusion rule "inline" is already defined at ` + filepath.Join(dir, "iocwatch.yaml") + ":3"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	c.ExclusionsFiles = append(c.ExclusionsFiles, filepath.Join(dir, "missing.yaml"))
+	if _, err := c.AllExclusions(); !os.IsNotExist(unwrapAll(err)) {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+			err = j.Unwrap()[0]
+			continue
+		}
+		return err
+	}
+}

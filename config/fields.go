@@ -1,0 +1,108 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// field is one key of a schema struct, read from its tags.
+type field struct {
+	name     string // the YAML key
+	index    int
+	def      string // default:"…"
+	hasDef   bool
+	onlyKey  string   // only:"key=a,b": the sibling key that decides
+	onlyVals []string // and the values that allow this key
+	isPath   bool     // path:""
+	enum     []string // enum:"a,b"; nil: any value
+}
+
+// fieldsOf lists the keys of a schema struct in declaration order.
+func fieldsOf(t reflect.Type) []field {
+	var out []field
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if !sf.IsExported() || name == "" || name == "-" {
+			continue
+		}
+		f := field{name: name, index: i}
+		f.def, f.hasDef = sf.Tag.Lookup("default")
+		if only, ok := sf.Tag.Lookup("only"); ok {
+			key, vals, _ := strings.Cut(only, "=")
+			f.onlyKey, f.onlyVals = key, strings.Split(vals, ",")
+		}
+		_, f.isPath = sf.Tag.Lookup("path")
+		if enum, ok := sf.Tag.Lookup("enum"); ok {
+			f.enum = strings.Split(enum, ",")
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func findField(fields []field, name string) *field {
+	for i := range fields {
+		if fields[i].name == name {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
+func fieldNames(fields []field) []string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// discriminator returns the text of the sibling key that decides whether f
+// may be set, and whether that text is one of the sibling's enum values
+// (true when the sibling has no enum).
+func (f *field) discriminator(parent reflect.Value) (string, bool) {
+	d := findField(fieldsOf(parent.Type()), f.onlyKey)
+	if d == nil {
+		return "", false // a schema bug, caught by TestSchemaTags
+	}
+	v := fmt.Sprint(parent.Field(d.index).Interface())
+	return v, d.enum == nil || slices.Contains(d.enum, v)
+}
+
+// allowed reports whether f may be set in parent, given its discriminator.
+func (f *field) allowed(parent reflect.Value) bool {
+	if f.onlyKey == "" {
+		return true
+	}
+	cur, _ := f.discriminator(parent)
+	return slices.Contains(f.onlyVals, cur)
+}
+
+// defaultOf returns the default of a value of type t: the default tag for a
+// leaf, and the defaults applied to the zero value for a struct.
+func defaultOf(t reflect.Type, f *field) reflect.Value {
+	v := reflect.New(t).Elem()
+	switch {
+	case f != nil && f.hasDef:
+		_ = setScalar(v, f.def) // TestSchemaTags checks every default parses
+	case t.Kind() == reflect.Struct:
+		setDefaults(v, "", nil)
+	}
+	return v
+}
+
+// isSet reports whether a key holds something beyond its default: it was
+// written in the file, or (for a Config built in code) its value is neither
+// zero nor the default.
+func isSet(v reflect.Value, f *field, path string, lines map[string]int) bool {
+	if lines[path] > 0 {
+		return true
+	}
+	if v.IsZero() {
+		return false
+	}
+	return !reflect.DeepEqual(v.Interface(), defaultOf(v.Type(), f).Interface())
+}

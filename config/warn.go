@@ -1,0 +1,145 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// WarnWorldReadable returns a warning when the configuration file at path
+// can be read by every user of the machine and holds a secret written in
+// clear: a secret key (password, token, connection string, HMAC key, header
+// value) whose value is not only ${ENV} references. It returns "" when
+// there is nothing to say, including when the file cannot be read (Load
+// reports that).
+func WarnWorldReadable(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o004 == 0 {
+		return ""
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return ""
+	}
+	root, err := parseYAML(data, path)
+	if err != nil || root == nil {
+		return ""
+	}
+	d := newDecoder(path, func(string) (string, bool) { return "", true })
+	var c Config
+	d.value(root, reflect.ValueOf(&c).Elem(), "")
+	if len(d.literal) == 0 {
+		return ""
+	}
+	keys := d.literal
+	if len(keys) > 5 {
+		keys = append(keys[:5:5], fmt.Sprintf("and %d more", len(d.literal)-5))
+	}
+	return fmt.Sprintf("%s is readable by every user (mode %s) and holds secrets in clear (%s): run chmod 600 on it, or write them as ${ENV} references",
+		path, fi.Mode().Perm(), strings.Join(keys, ", "))
+}
+
+// Warnings returns the risky but valid settings of c, as "file:line:
+// key.path: message" lines in file order: certificate checks turned off,
+// credentials sent without TLS, metrics open to the network without
+// authentication, passwords written in URLs, and inline exclusion rules
+// that expired at now.
+func (c *Config) Warnings(now time.Time) []string {
+	ck := &checker{m: c.meta}
+	warnInsecure(ck, reflect.ValueOf(c).Elem(), "")
+	if c.Source.Type == "kafka" {
+		warnSASL(ck, "source.kafka", c.Source.Kafka.TLS, c.Source.Kafka.SASL)
+	}
+	for i, f := range c.Feeds {
+		p := indexPath("feeds", i)
+		warnURLPassword(ck, p+".url", f.URL)
+		if (f.Type == "http" || f.Type == "taxii") && (len(f.Headers) > 0 || f.TAXII.Password.IsSet() || f.TAXII.Token.IsSet()) {
+			warnPlainHTTP(ck, p+".url", f.URL)
+		}
+	}
+	for i, s := range c.Sinks {
+		p := indexPath("sinks", i)
+		switch s.Type {
+		case "kafka":
+			warnSASL(ck, p+".kafka", s.Kafka.TLS, s.Kafka.SASL)
+		case "webhook":
+			warnURLPassword(ck, p+".webhook.url", s.Webhook.URL)
+			if len(s.Webhook.Headers) > 0 {
+				warnPlainHTTP(ck, p+".webhook.url", s.Webhook.URL)
+			}
+		case "splunk_hec":
+			warnURLPassword(ck, p+".splunk_hec.url", s.SplunkHEC.URL)
+			warnPlainHTTP(ck, p+".splunk_hec.url", s.SplunkHEC.URL)
+		}
+	}
+	if m := c.Metrics; m.Enabled && m.BasicAuth.Username == "" && !m.BearerToken.IsSet() {
+		if host, _, err := net.SplitHostPort(m.Listen); err == nil && !loopback(host) {
+			ck.add("metrics.listen", "metrics (with device and account names unless hide_identities) are served to the network without authentication")
+		}
+	}
+	for i, r := range c.Exclusions {
+		if r.ExpiredAt(now) {
+			ck.add(indexPath("exclusions", i)+".expires", "rule %q expired on %s and no longer applies", r.Name, formatExpiry(r.Expires))
+		}
+	}
+	var out []string
+	for _, e := range ck.sorted() {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+// warnInsecure reports insecure_skip_verify set where it is used.
+func warnInsecure(ck *checker, v reflect.Value, path string) {
+	for _, f := range fieldsOf(v.Type()) {
+		if !f.allowed(v) {
+			continue
+		}
+		fv := v.Field(f.index)
+		sub := joinPath(path, f.name)
+		switch {
+		case f.name == "insecure_skip_verify" && fv.Bool():
+			ck.add(sub, "server certificates are not checked; use this for tests only")
+		case fv.Kind() == reflect.Struct:
+			warnInsecure(ck, fv, sub)
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct && fv.Type().Elem() != ruleType:
+			for i := range fv.Len() {
+				warnInsecure(ck, fv.Index(i), indexPath(sub, i))
+			}
+		}
+	}
+}
+
+func warnSASL(ck *checker, path string, tls TLS, sasl SASL) {
+	if sasl.Mechanism == "plain" && !tls.Enabled {
+		ck.add(path+".sasl.mechanism", "plain without TLS sends the password in clear")
+	}
+}
+
+func warnPlainHTTP(ck *checker, path, rawURL string) {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "http" {
+		ck.add(path, "credentials are sent over plain http://")
+	}
+}
+
+// warnURLPassword reports a password written in a URL, where it is not
+// a Secret and shows wherever the URL is logged.
+func warnURLPassword(ck *checker, path, rawURL string) {
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			ck.add(path, "holds a password, which shows wherever the URL is logged: send it in headers (a secret) instead")
+		}
+	}
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,531 @@
+package match
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// CSVMapping maps CSV columns to indicator fields, for Format "csv". A
+// column is named by its header (case-insensitive, surrounding spaces
+// ignored) or by its 1-based index ("#3"). Empty means "no such column".
+// Tags may name several columns separated by commas ("threat,tags"); every
+// cell of a tags column is itself split at commas.
+//
+// The zero value guesses the columns from the header names (value from
+// "indicator", "ioc", "value", "ip", "domain", "url", …; see
+// docs/feeds.md), with '#' comments, a header on the first line and ','
+// between fields. A CSVMapping is a plain value, safe for concurrent use.
+type CSVMapping struct {
+	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
+
+	// Comment is the comment-line prefix; empty means "#". Blank lines and
+	// comment lines are skipped anywhere in the file (a "# END" footer).
+	Comment string
+	// HeaderInComment says the header is the last comment line before the
+	// data (URLhaus: "# id,dateadded,url,…"). When the Value column is not
+	// found there, the first data line is taken as the header instead.
+	HeaderInComment bool
+	// NoHeader says the file has no header line; every column must then be
+	// mapped by index, and Value defaults to "#1".
+	NoHeader bool
+	// Delimiter separates fields; 0 means ','.
+	Delimiter rune
+	// DefaultKind is the kind of every value when there is no Kind column;
+	// KindInvalid (zero) detects it per value with ParseValue.
+	DefaultKind Kind
+	// NullValues are cell values that mean empty ("None" in URLhaus),
+	// compared case-sensitively after trimming spaces.
+	NullValues []string
+}
+
+// csvfKind is what one value of a Kind column means.
+type csvfKind struct {
+	kind Kind // KindInvalid: detect with ParseValue
+	port bool // the value carries a ":port" (or "|port") to cut at the last separator
+}
+
+// csvfKinds are the Kind column values understood by Format "csv",
+// lower-cased.
+var csvfKinds = map[string]csvfKind{
+	"ip": {kind: KindIP}, "ipv4": {kind: KindIP}, "ipv6": {kind: KindIP}, "ip-dst": {kind: KindIP},
+	"ip-src": {kind: KindIP}, "ipaddress": {kind: KindIP}, "ip_address": {kind: KindIP},
+	"ip address": {kind: KindIP}, "ipv4-addr": {kind: KindIP}, "ipv6-addr": {kind: KindIP},
+	"address": {kind: KindIP},
+	"ip:port": {kind: KindIP, port: true}, "ip-dst|port": {kind: KindIP, port: true},
+	"ip-src|port": {kind: KindIP, port: true}, "ip_port": {kind: KindIP, port: true},
+	"cidr": {kind: KindCIDR}, "netblock": {kind: KindCIDR}, "subnet": {kind: KindCIDR},
+	"prefix": {kind: KindCIDR}, "network": {kind: KindCIDR},
+	"domain": {kind: KindDomain}, "hostname": {kind: KindDomain}, "domainname": {kind: KindDomain},
+	"domain-name": {kind: KindDomain}, "domain_name": {kind: KindDomain}, "fqdn": {kind: KindDomain},
+	"host": {kind: KindDomain},
+	"url":  {kind: KindURL}, "uri": {kind: KindURL},
+	"pattern": {kind: KindPattern}, "substring": {kind: KindPattern},
+}
+
+// csvfSpec is one CSV flavour: a mapping plus what the format implies.
+type csvfSpec struct {
+	format    string
+	m         CSVMapping
+	source    string              // implied source
+	guess     bool                // guess columns from the header when m.Value is empty
+	kinds     map[string]csvfKind // Kind column values; nil: csvfKinds
+	skipRow   func(r *csvfRow) string
+	decorate  func(r *csvfRow, ind *Indicator)
+	kindLabel string // names the Kind column in skip reasons; default "<format> <column>"
+}
+
+func csvfGeneric(m CSVMapping) *csvfSpec {
+	return &csvfSpec{format: FormatCSV, m: m, guess: true}
+}
+
+// csvfPreset returns the spec of a named abuse.ch or Defender CSV format.
+func csvfPreset(format string) *csvfSpec {
+	switch format {
+	case FormatFeodo:
+		return &csvfSpec{format: format, source: "feodotracker", m: CSVMapping{
+			Value: "dst_ip", Tags: "malware", ValidFrom: "first_seen_utc", DefaultKind: KindIP,
+		}}
+	case FormatURLhaus:
+		return &csvfSpec{format: format, source: "urlhaus", m: CSVMapping{
+			Value: "url", Tags: "threat,tags", Reference: "urlhaus_link", ValidFrom: "dateadded",
+			HeaderInComment: true, NullValues: []string{"None"}, DefaultKind: KindURL,
+		}}
+	case FormatThreatFox:
+		return &csvfSpec{format: format, source: "threatfox", m: CSVMapping{
+			Value: "ioc_value", Kind: "ioc_type", Tags: "threat_type,malware_printable,tags",
+			Description: "malware_printable", Confidence: "confidence_level", Reference: "reference",
+			ValidFrom: "first_seen_utc", HeaderInComment: true, NullValues: []string{"None"},
+		}, kinds: map[string]csvfKind{
+			"ip:port": {kind: KindIP, port: true}, "domain": {kind: KindDomain}, "url": {kind: KindURL},
+		}, decorate: func(r *csvfRow, ind *Indicator) {
+			if id := r.byName("ioc_id"); ind.Reference == "" && ldAllDigits(id) {
+				ind.Reference = "https://threatfox.abuse.ch/ioc/" + id + "/"
+			}
+		}}
+	case FormatDefenderCSV:
+		return &csvfSpec{format: format, source: "defender", m: CSVMapping{
+			Value: "IndicatorValue", Kind: "IndicatorType", ValidUntil: "ExpirationTime",
+			Severity: "Severity", Description: "Title", Tags: "Category,MitreTechniques",
+		}, kinds: map[string]csvfKind{
+			// A Defender "Url" indicator is often a bare host: take it as a domain then.
+			"ipaddress": {kind: KindIP}, "url": {}, "domainname": {kind: KindDomain},
+		}, skipRow: func(r *csvfRow) string {
+			if a := r.byName("action"); strings.EqualFold(a, "allowed") {
+				return "defender-csv action: Allowed"
+			}
+			return ""
+		}, decorate: func(r *csvfRow, ind *Indicator) {
+			if d := r.byName("description"); d != "" {
+				if ind.Description == "" {
+					ind.Description = d
+				} else {
+					ind.Description += ": " + d
+				}
+			}
+		}}
+	}
+	return nil
+}
+
+// csvfRow is one record with its header.
+type csvfRow struct {
+	rec   []string
+	names map[string]int // lower-cased header name → index
+	nulls []string
+}
+
+func (r *csvfRow) cell(i int) string {
+	if i < 0 || i >= len(r.rec) {
+		return ""
+	}
+	v := strings.TrimSpace(r.rec[i])
+	for _, n := range r.nulls {
+		if v == n {
+			return ""
+		}
+	}
+	return v
+}
+
+func (r *csvfRow) byName(name string) string {
+	i, ok := r.names[strings.ToLower(name)]
+	if !ok {
+		return ""
+	}
+	return r.cell(i)
+}
+
+// csvfCols is a mapping resolved to column indexes (-1: none).
+type csvfCols struct {
+	value, kind, source, severity, confidence, description, reference, validFrom, validUntil int
+	tags                                                                                     []int
+}
+
+// csvfGuessMapping maps columns by their header names (lower-cased, letters
+// and digits only), trying the names in order, for Format "csv" without a
+// Value mapping.
+func csvfGuessMapping(header []string) CSVMapping {
+	norm := make([]string, len(header))
+	for i, h := range header {
+		var b strings.Builder
+		for _, c := range strings.ToLower(h) {
+			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+				b.WriteRune(c)
+			}
+		}
+		norm[i] = b.String()
+	}
+	find := func(names ...string) string {
+		for _, n := range names {
+			for i, h := range norm {
+				if h == n {
+					return "#" + strconv.Itoa(i+1)
+				}
+			}
+		}
+		return ""
+	}
+	m := CSVMapping{
+		Value: find("indicator", "indicatorvalue", "iocvalue", "ioc", "value", "observable",
+			"ip", "ipaddress", "dstip", "address", "domain", "domainname", "hostname", "host", "fqdn", "url"),
+		Kind:        find("kind", "type", "ioctype", "indicatortype"),
+		Source:      find("source", "feed"),
+		Severity:    find("severity"),
+		Confidence:  find("confidence", "confidencelevel"),
+		Tags:        find("tags", "tag", "malware", "threat"),
+		Description: find("description", "comment", "title"),
+		Reference:   find("reference", "link"),
+		ValidFrom:   find("validfrom", "firstseen", "firstseenutc", "dateadded"),
+		ValidUntil:  find("validuntil", "expiration", "expirationtime", "expires"),
+	}
+	return m
+}
+
+// csvfResolve turns column references into indexes. header may be nil
+// (NoHeader): then only "#N" references work.
+func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
+	names := map[string]int{}
+	for i, h := range header {
+		k := strings.ToLower(strings.TrimSpace(h))
+		if _, dup := names[k]; !dup {
+			names[k] = i
+		}
+	}
+	var errs []error
+	col := func(field, ref string) int {
+		ref = strings.TrimSpace(ref)
+		if ref == "" {
+			return -1
+		}
+		if n, ok := strings.CutPrefix(ref, "#"); ok {
+			i, err := strconv.Atoi(n)
+			if err != nil || i < 1 {
+				errs = append(errs, fmt.Errorf("%s column %q: want a header name or \"#N\" with N ≥ 1", field, ref))
+				return -1
+			}
+			return i - 1
+		}
+		if header == nil {
+			errs = append(errs, fmt.Errorf("%s column %q: the feed has no header, map columns by index (\"#3\")", field, ref))
+			return -1
+		}
+		if i, ok := names[strings.ToLower(ref)]; ok {
+			return i
+		}
+		errs = append(errs, fmt.Errorf("%s column %q not found in the header (columns: %s)", field, ref, strings.Join(header, ", ")))
+		return -1
+	}
+	c := csvfCols{
+		value:       col("value", m.Value),
+		kind:        col("kind", m.Kind),
+		source:      col("source", m.Source),
+		severity:    col("severity", m.Severity),
+		confidence:  col("confidence", m.Confidence),
+		description: col("description", m.Description),
+		reference:   col("reference", m.Reference),
+		validFrom:   col("valid_from", m.ValidFrom),
+		validUntil:  col("valid_until", m.ValidUntil),
+	}
+	if m.Tags != "" {
+		for _, t := range strings.Split(m.Tags, ",") {
+			if i := col("tags", t); i >= 0 {
+				c.tags = append(c.tags, i)
+			}
+		}
+	}
+	if len(errs) == 0 && c.value < 0 {
+		errs = append(errs, errors.New("no value column: map one (csv.value)"))
+	}
+	if len(errs) == 0 {
+		return c, nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return c, errors.New(strings.Join(msgs, "; "))
+}
+
+// csvfCommentHeader parses the header from a comment line.
+func csvfCommentHeader(line, prefix string, delim rune) []string {
+	s := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), prefix))
+	if s == "" {
+		return nil
+	}
+	r := csv.NewReader(strings.NewReader(s))
+	r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord = delim, true, true, -1
+	rec, err := r.Read()
+	if err != nil {
+		return nil
+	}
+	return csvfCleanHeader(rec)
+}
+
+func csvfCleanHeader(rec []string) []string {
+	h := make([]string, len(rec))
+	for i, c := range rec {
+		h[i] = strings.TrimSpace(strings.TrimPrefix(c, "\ufeff"))
+	}
+	return h
+}
+
+// loadCSVFeed reads one CSV flavour.
+func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
+	st.source = spec.source
+	m := spec.m
+	prefix := m.Comment
+	if prefix == "" {
+		prefix = "#"
+	}
+	delim := m.Delimiter
+	if delim == 0 {
+		delim = ','
+	}
+	if !utf8.ValidRune(delim) || delim == utf8.RuneError || delim == '"' || delim == '\r' || delim == '\n' {
+		return fmt.Errorf("%s: invalid CSV delimiter %q", st.name, delim)
+	}
+	isComment := func(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), prefix) }
+
+	// The preamble: blank and comment lines before the first data line.
+	lines, lastComment, first := 0, "", ""
+	for {
+		s, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s:%d: read: %w", st.name, lines+1, err)
+		}
+		if s == "" && err != nil {
+			break
+		}
+		if lines == 0 {
+			s = strings.TrimPrefix(s, "\ufeff")
+		}
+		if t := strings.TrimSpace(s); t != "" && !isComment(t) {
+			first = s
+			break
+		}
+		lines++
+		if isComment(s) {
+			lastComment = s
+		}
+		if err != nil {
+			break
+		}
+	}
+
+	r := csv.NewReader(io.MultiReader(strings.NewReader(first), br))
+	r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord, r.ReuseRecord = delim, true, true, -1, true
+	if c, n := utf8.DecodeRuneInString(prefix); n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
+		r.Comment = c
+	}
+	read := func() ([]string, int, error) {
+		for fails := 0; ; {
+			rec, err := r.Read()
+			if err == nil {
+				line, _ := r.FieldPos(0)
+				if isComment(rec[0]) {
+					continue
+				}
+				return rec, lines + line, nil
+			}
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return nil, 0, err
+			}
+			fails++
+			if fails > 1000 {
+				return nil, 0, fmt.Errorf("%s:%d: CSV: %w", st.name, lines+pe.StartLine, pe.Err)
+			}
+			st.refuse(st.lineOrigin(lines+pe.StartLine), "", "CSV: "+pe.Err.Error())
+		}
+	}
+
+	var header []string
+	var cols csvfCols
+	orig := m
+	resolve := func() error {
+		m = orig
+		if spec.guess && m.Value == "" && !m.NoHeader {
+			g := csvfGuessMapping(header)
+			if m.Kind != "" || m.DefaultKind != KindInvalid {
+				g.Kind = m.Kind
+			}
+			g.Comment, g.HeaderInComment, g.Delimiter, g.DefaultKind, g.NullValues = m.Comment, m.HeaderInComment, m.Delimiter, m.DefaultKind, m.NullValues
+			m = g
+		}
+		var err error
+		cols, err = csvfResolve(m, header)
+		return err
+	}
+	switch {
+	case m.NoHeader:
+		if orig.Value == "" {
+			orig.Value = "#1"
+		}
+		if err := resolve(); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	case m.HeaderInComment && lastComment != "":
+		header = csvfCommentHeader(lastComment, prefix, delim)
+		if err := resolve(); err == nil {
+			break
+		}
+		fallthrough
+	default:
+		rec, line, err := read()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: no CSV header: the feed has no data line", st.name)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: read: %w", st.name, err)
+		}
+		header = csvfCleanHeader(rec)
+		if err := resolve(); err != nil {
+			return fmt.Errorf("%s:%d: CSV header: %w", st.name, line, err)
+		}
+	}
+
+	row := &csvfRow{names: map[string]int{}, nulls: m.NullValues}
+	for i, h := range header {
+		k := strings.ToLower(h)
+		if _, dup := row.names[k]; !dup {
+			row.names[k] = i
+		}
+	}
+	kinds := spec.kinds
+	if kinds == nil {
+		kinds = csvfKinds
+	}
+	kindLabel := spec.kindLabel
+	if kindLabel == "" && cols.kind >= 0 {
+		kindLabel = spec.format + " " + csvfColName(header, cols.kind)
+	}
+	for {
+		rec, line, err := read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: read: %w", st.name, line, err)
+		}
+		row.rec = rec
+		csvfRowIndicator(st, spec, m, cols, kinds, kindLabel, row, line)
+	}
+}
+
+func csvfColName(header []string, i int) string {
+	if i < len(header) && header[i] != "" {
+		return header[i]
+	}
+	return "#" + strconv.Itoa(i+1)
+}
+
+func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, kinds map[string]csvfKind, kindLabel string, row *csvfRow, line int) {
+	origin := st.lineOrigin(line)
+	if cols.value >= len(row.rec) {
+		st.refuse(origin, strings.Join(row.rec, string(ldDelim(m))), fmt.Sprintf("row has %d fields, the value is in column #%d", len(row.rec), cols.value+1))
+		return
+	}
+	if spec.skipRow != nil {
+		if reason := spec.skipRow(row); reason != "" {
+			st.skip(reason)
+			return
+		}
+	}
+	raw := row.cell(cols.value)
+	ks := csvfKind{kind: m.DefaultKind}
+	if cols.kind >= 0 {
+		kc := row.cell(cols.kind)
+		k, ok := kinds[strings.ToLower(kc)]
+		if !ok {
+			if kc == "" {
+				st.refuse(origin, raw, "empty kind column")
+			} else {
+				st.skip(kindLabel + ": " + kc)
+			}
+			return
+		}
+		ks = k
+	}
+	if raw == "" {
+		st.refuse(origin, raw, "empty value")
+		return
+	}
+	v := raw
+	if ks.port {
+		if i := strings.LastIndexAny(v, ":|"); i > 0 && ldAllDigits(v[i+1:]) {
+			v = v[:i]
+		}
+	}
+	kind, value, err := ldParseAs(ks.kind, v)
+	if err != nil {
+		st.refuse(origin, raw, err.Error())
+		return
+	}
+	var meta Indicator
+	meta.Source = row.cell(cols.source)
+	meta.Severity = row.cell(cols.severity)
+	if c := strings.TrimSuffix(row.cell(cols.confidence), "%"); c != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(c)); err == nil && n > 0 {
+			meta.Confidence = min(n, 100)
+		}
+	}
+	for _, i := range cols.tags {
+		if c := row.cell(i); c != "" {
+			for _, t := range strings.Split(c, ",") {
+				if t = strings.TrimSpace(t); t != "" && !csvfIsNull(t, m.NullValues) {
+					meta.Tags = ldAddTags(meta.Tags, t)
+				}
+			}
+		}
+	}
+	meta.Description = row.cell(cols.description)
+	meta.Reference = row.cell(cols.reference)
+	meta.ValidFrom, _ = ldParseTime(row.cell(cols.validFrom))
+	meta.ValidUntil, _ = ldParseTime(row.cell(cols.validUntil))
+	if spec.decorate != nil {
+		spec.decorate(row, &meta)
+	}
+	st.emit(origin, raw, kind, value, &meta)
+}
+
+func csvfIsNull(s string, nulls []string) bool {
+	for _, n := range nulls {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+func ldDelim(m CSVMapping) rune {
+	if m.Delimiter == 0 {
+		return ','
+	}
+	return m.Delimiter
+}

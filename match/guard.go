@@ -1,0 +1,248 @@
+package match
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Guard refuses junk that would alert on the whole internet, or on a
+// network's own traffic. The zero value applies the defaults:
+//
+//   - empty values, the whole address space (0.0.0.0/0, ::/0) and the
+//     unspecified addresses (0.0.0.0, ::) are always refused;
+//   - prefixes shorter than /8 (IPv4) or /32 (IPv6) are refused
+//     (MinPrefixV4, MinPrefixV6, AllowBroad);
+//   - private (10/8, 172.16/12, 192.168/16, 100.64/10 shared address
+//     space, fc00::/7), loopback (127/8, ::1) and link-local (169.254/16,
+//     fe80::/10) addresses and prefixes are refused (AllowPrivate);
+//   - multicast (224/4, ff00::/8) and reserved ranges (0/8, 192.0.0.0/24,
+//     198.18/15 benchmarking, 240/4 including 255.255.255.255, ::/8,
+//     100::/64 discard-only, 2001:2::/48 benchmarking) are always refused;
+//   - a prefix that overlaps a refused range is refused (172.0.0.0/8
+//     holds 172.16/12);
+//   - domains that are a bare public suffix ("com", "co.uk",
+//     "github.io", via golang.org/x/net/publicsuffix) are refused
+//     (AllowPublicSuffix), single-label names ("localhost", "corp") always;
+//   - URLs without a host or whose host is refused as above (a private
+//     address, a single label) are refused;
+//   - patterns shorter than 4 characters are refused (AllowBroad).
+//
+// The documentation ranges are NOT refused, so tests and examples can use
+// them: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32;
+// neither are the reserved example names (.example, .test).
+//
+// A Guard is a plain value, safe for concurrent use.
+type Guard struct {
+	// MinPrefixV4 and MinPrefixV6 are the shortest prefixes accepted; 0
+	// (or less) means the default /8 and /32.
+	MinPrefixV4, MinPrefixV6 int
+	// AllowPrivate accepts private, loopback and link-local addresses and
+	// prefixes (for internal feeds).
+	AllowPrivate bool
+	// AllowBroad accepts prefixes shorter than the minimum and short
+	// patterns; 0.0.0.0/0 and ::/0 stay refused.
+	AllowBroad bool
+	// AllowPublicSuffix accepts a bare public suffix as a domain.
+	AllowPublicSuffix bool
+}
+
+// gdMinPattern is the shortest pattern accepted without AllowBroad.
+const gdMinPattern = 4
+
+type gdClass uint8
+
+const (
+	gdPrivate gdClass = iota
+	gdLoopback
+	gdLinkLocal
+	gdMulticast
+	gdReserved
+)
+
+var gdClassNames = [...]string{"private", "loopback", "link-local", "multicast", "reserved"}
+
+type gdRange struct {
+	p     netip.Prefix
+	class gdClass
+}
+
+func gdR(s string, c gdClass) gdRange { return gdRange{netip.MustParsePrefix(s), c} }
+
+var (
+	gdRangesV4 = []gdRange{
+		gdR("0.0.0.0/8", gdReserved),
+		gdR("10.0.0.0/8", gdPrivate),
+		gdR("100.64.0.0/10", gdPrivate),
+		gdR("127.0.0.0/8", gdLoopback),
+		gdR("169.254.0.0/16", gdLinkLocal),
+		gdR("172.16.0.0/12", gdPrivate),
+		gdR("192.0.0.0/24", gdReserved),
+		gdR("192.168.0.0/16", gdPrivate),
+		gdR("198.18.0.0/15", gdReserved),
+		gdR("224.0.0.0/4", gdMulticast),
+		gdR("240.0.0.0/4", gdReserved),
+	}
+	gdRangesV6 = []gdRange{
+		gdR("::/8", gdReserved),
+		gdR("::1/128", gdLoopback),
+		gdR("100::/64", gdReserved),
+		gdR("2001:2::/48", gdReserved),
+		gdR("fc00::/7", gdPrivate),
+		gdR("fe80::/10", gdLinkLocal),
+		gdR("ff00::/8", gdMulticast),
+	}
+)
+
+// gdSpecialOctet marks the first octets of the IPv4 special ranges.
+var gdSpecialOctet = func() (t [256]bool) {
+	for _, r := range gdRangesV4 {
+		a := r.p.Masked().Addr().As4()
+		n := 1
+		if r.p.Bits() < 8 {
+			n = 1 << (8 - r.p.Bits())
+		}
+		for i := 0; i < n; i++ {
+			t[int(a[0])+i] = true
+		}
+	}
+	return t
+}()
+
+func (g Guard) allows(c gdClass) bool {
+	return g.AllowPrivate && c <= gdLinkLocal
+}
+
+// Check applies the guard to one classified value in canonical form (as
+// ParseValue returns it) and returns the refusal reason, or "" when the
+// value is acceptable.
+func (g Guard) Check(kind Kind, value string) string {
+	if strings.TrimSpace(value) == "" {
+		return "empty value"
+	}
+	switch kind {
+	case KindIP:
+		a, err := netip.ParseAddr(value)
+		if err != nil {
+			return "not an IP address"
+		}
+		a = a.WithZone("").Unmap()
+		return g.checkPrefix(netip.PrefixFrom(a, a.BitLen()))
+	case KindCIDR:
+		p, err := netip.ParsePrefix(value)
+		if err != nil {
+			return "not an IP prefix"
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		return g.checkPrefix(p.Masked())
+	case KindDomain:
+		return g.checkDomain(value)
+	case KindURL:
+		return g.checkURL(value)
+	case KindPattern:
+		if len(value) < gdMinPattern && !g.AllowBroad {
+			return "pattern shorter than " + strconv.Itoa(gdMinPattern) + " characters refused"
+		}
+		return ""
+	default:
+		return "invalid indicator kind"
+	}
+}
+
+func (g Guard) checkPrefix(p netip.Prefix) string {
+	a := p.Addr()
+	if p.Bits() == 0 {
+		return "whole address space refused"
+	}
+	if p.IsSingleIP() && a.IsUnspecified() {
+		return "unspecified address refused"
+	}
+	ranges, min := gdRangesV4, g.MinPrefixV4
+	if min <= 0 {
+		min = 8
+	}
+	if a.Is6() {
+		ranges, min = gdRangesV6, g.MinPrefixV6
+		if min <= 0 {
+			min = 32
+		}
+	}
+	if !p.IsSingleIP() && p.Bits() < min && !g.AllowBroad {
+		return "prefix shorter than /" + strconv.Itoa(min) + " refused"
+	}
+	if a.Is4() && p.Bits() >= 8 && !gdSpecialOctet[a.As4()[0]] {
+		return "" // no special range shares the first octet
+	}
+	// The most specific range holding p decides for p itself.
+	best := -1
+	for i, r := range ranges {
+		if r.p.Bits() <= p.Bits() && r.p.Contains(a) && (best < 0 || r.p.Bits() > ranges[best].p.Bits()) {
+			best = i
+		}
+	}
+	if best >= 0 && !g.allows(ranges[best].class) {
+		return gdClassNames[ranges[best].class] + " range refused"
+	}
+	// A range inside p that is refused refuses p too.
+	for _, r := range ranges {
+		if r.p.Bits() > p.Bits() && p.Contains(r.p.Addr()) && !g.allows(r.class) {
+			if best >= 0 && ranges[best].class == r.class {
+				continue // inside an allowed range of the same class
+			}
+			return "prefix overlaps " + gdClassNames[r.class] + " range " + r.p.String() + " refused"
+		}
+	}
+	return ""
+}
+
+func (g Guard) checkDomain(d string) string {
+	if strings.IndexByte(d, '.') < 0 {
+		return "single-label name refused"
+	}
+	if !g.AllowPublicSuffix {
+		if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+			return "public suffix refused"
+		}
+	}
+	return ""
+}
+
+func (g Guard) checkURL(u string) string {
+	rest := u
+	if n := ldSchemeLen(u); n > 0 {
+		rest = u[n+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	host := rest
+	switch {
+	case strings.HasPrefix(host, "["):
+		if j := strings.IndexByte(host, ']'); j >= 0 {
+			host = host[1:j]
+		}
+	case strings.Count(host, ":") == 1:
+		host = host[:strings.IndexByte(host, ':')]
+	}
+	if host == "" {
+		return "URL without a host refused"
+	}
+	if a, ok := ldParseAddr(host); ok {
+		a = a.WithZone("").Unmap()
+		if reason := g.checkPrefix(netip.PrefixFrom(a, a.BitLen())); reason != "" {
+			return "URL host: " + reason
+		}
+		return ""
+	}
+	if strings.IndexByte(host, '.') < 0 {
+		return "single-label URL host refused"
+	}
+	return ""
+}

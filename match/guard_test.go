@@ -1,0 +1,136 @@
+package match
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestGuardCheck(t *testing.T) {
+	var def Guard
+	private := Guard{AllowPrivate: true}
+	broad := Guard{AllowBroad: true}
+	suffix := Guard{AllowPublicSuffix: true}
+	tests := []struct {
+		name   string
+		g      Guard
+		kind   Kind
+		value  string
+		reason string // "" means accepted
+	}{
+		// Always refused.
+		{"an empty value is refused", def, KindDomain, "", "empty value"},
+		{"a blank value is refused", def, KindURL, "  ", "empty value"},
+		{"the whole IPv4 space is refused", def, KindCIDR, "0.0.0.0/0", "whole address space refused"},
+		{"the whole IPv6 space is refused", def, KindCIDR, "::/0", "whole address space refused"},
+		{"the whole space is refused even when broad prefixes are allowed", broad, KindCIDR, "0.0.0.0/0", "whole address space refused"},
+		{"the whole space written as mapped IPv6 is refused", broad, KindCIDR, "::ffff:0.0.0.0/96", "whole address space refused"},
+		{"the unspecified IPv4 address is refused", private, KindIP, "0.0.0.0", "unspecified address refused"},
+		{"the unspecified IPv6 address is refused", private, KindIP, "::", "unspecified address refused"},
+		{"a multicast address is refused", private, KindIP, "224.0.0.251", "multicast range refused"},
+		{"an IPv6 multicast address is refused", private, KindIP, "ff02::fb", "multicast range refused"},
+		{"the broadcast address is reserved", private, KindIP, "255.255.255.255", "reserved range refused"},
+		{"an address in 240/4 is reserved", private, KindIP, "240.1.2.3", "reserved range refused"},
+		{"an address in 0/8 is reserved", private, KindIP, "0.1.2.3", "reserved range refused"},
+		{"the benchmarking range is reserved", private, KindCIDR, "198.18.0.0/16", "reserved range refused"},
+		{"the IETF protocol range is reserved", private, KindIP, "192.0.0.8", "reserved range refused"},
+		{"the IPv6 discard prefix is reserved", private, KindIP, "100::1", "reserved range refused"},
+		{"an IPv4-compatible IPv6 address is reserved", private, KindIP, "::198.51.100.7", "reserved range refused"},
+		{"a single-label name is refused", suffix, KindDomain, "localhost", "single-label name refused"},
+		{"a single-label URL host is refused", private, KindURL, "http://intranet/login", "single-label URL host refused"},
+		{"a URL without a host is refused", def, KindURL, "http:///x", "URL without a host refused"},
+		{"a URL on a multicast address is refused", private, KindURL, "http://239.1.1.1/x", "URL host: multicast range refused"},
+		{"an invalid kind is refused", def, KindInvalid, "x", "invalid indicator kind"},
+		{"an ip that does not parse is refused", def, KindIP, "evil.example", "not an IP address"},
+		{"a cidr that does not parse is refused", def, KindCIDR, "198.51.100.0", "not an IP prefix"},
+
+		// Private, loopback and link-local: refused unless AllowPrivate.
+		{"an RFC 1918 prefix is refused", def, KindCIDR, "10.0.0.0/8", "private range refused"},
+		{"an RFC 1918 address is refused", def, KindIP, "192.168.1.10", "private range refused"},
+		{"an address in 172.16/12 is refused", def, KindIP, "172.31.255.1", "private range refused"},
+		{"shared address space 100.64/10 is refused", def, KindIP, "100.64.0.1", "private range refused"},
+		{"a unique local IPv6 address is refused", def, KindIP, "fd12:3456::1", "private range refused"},
+		{"a loopback address is refused", def, KindIP, "127.0.0.1", "loopback range refused"},
+		{"the IPv6 loopback is refused", def, KindIP, "::1", "loopback range refused"},
+		{"a link-local address is refused", def, KindIP, "169.254.169.254", "link-local range refused"},
+		{"an IPv6 link-local address is refused", def, KindIP, "fe80::1", "link-local range refused"},
+		{"a prefix holding a private range is refused", def, KindCIDR, "172.0.0.0/8", "prefix overlaps private range 172.16.0.0/12 refused"},
+		{"a URL on a private address is refused", def, KindURL, "http://10.1.2.3:8080/x", "URL host: private range refused"},
+		{"a URL on a bracketed loopback address is refused", def, KindURL, "http://[::1]/x", "URL host: loopback range refused"},
+		{"AllowPrivate accepts an RFC 1918 prefix", private, KindCIDR, "10.0.0.0/8", ""},
+		{"AllowPrivate accepts a loopback address", private, KindIP, "127.0.0.1", ""},
+		{"AllowPrivate accepts the IPv6 loopback", private, KindIP, "::1", ""},
+		{"AllowPrivate accepts a link-local address", private, KindIP, "fe80::1", ""},
+		{"AllowPrivate accepts a URL on a private address", private, KindURL, "http://10.1.2.3/x", ""},
+		{"AllowPrivate accepts a prefix holding only private space", private, KindCIDR, "172.0.0.0/8", ""},
+		{"AllowPrivate does not accept a prefix holding multicast space", Guard{AllowPrivate: true, AllowBroad: true}, KindCIDR, "224.0.0.0/3", "multicast range refused"},
+		{"AllowPrivate does not accept a prefix holding reserved space", Guard{AllowPrivate: true, AllowBroad: true}, KindCIDR, "192.0.0.0/2", "prefix overlaps reserved range 192.0.0.0/24 refused"},
+
+		// Broad prefixes: refused unless AllowBroad or a lower minimum.
+		{"an IPv4 prefix shorter than /8 is refused", def, KindCIDR, "8.0.0.0/7", "prefix shorter than /8 refused"},
+		{"an IPv6 prefix shorter than /32 is refused", def, KindCIDR, "2a00::/16", "prefix shorter than /32 refused"},
+		{"an IPv4 /8 is accepted", def, KindCIDR, "11.0.0.0/8", ""},
+		{"an IPv6 /32 is accepted", def, KindCIDR, "2a00:1450::/32", ""},
+		{"a raised IPv4 minimum refuses a /16", Guard{MinPrefixV4: 20}, KindCIDR, "198.51.0.0/16", "prefix shorter than /20 refused"},
+		{"a raised IPv6 minimum refuses a /32", Guard{MinPrefixV6: 48}, KindCIDR, "2a00:1450::/32", "prefix shorter than /48 refused"},
+		{"a lowered IPv4 minimum accepts a /7", Guard{MinPrefixV4: 6}, KindCIDR, "8.0.0.0/7", ""},
+		{"AllowBroad accepts a /7", broad, KindCIDR, "8.0.0.0/7", ""},
+		{"AllowBroad still refuses a prefix holding private space", broad, KindCIDR, "0.0.0.0/1", "prefix overlaps reserved range 0.0.0.0/8 refused"},
+		{"a short pattern is refused", def, KindPattern, "php", "pattern shorter than 4 characters refused"},
+		{"a four-character pattern is accepted", def, KindPattern, ".php", ""},
+		{"AllowBroad accepts a short pattern", broad, KindPattern, "ph", ""},
+
+		// Public suffixes: refused unless AllowPublicSuffix.
+		{"a bare TLD is a public suffix", def, KindDomain, "com.au", "public suffix refused"},
+		{"a second-level public suffix is refused", def, KindDomain, "co.uk", "public suffix refused"},
+		{"a private-section public suffix is refused", def, KindDomain, "github.io", "public suffix refused"},
+		{"a dynamic-DNS suffix is refused", def, KindDomain, "duckdns.org", "public suffix refused"},
+		{"AllowPublicSuffix accepts co.uk", suffix, KindDomain, "co.uk", ""},
+		{"a registered domain is accepted", def, KindDomain, "evil.co.uk", ""},
+		{"a name under a private suffix is accepted", def, KindDomain, "evil.github.io", ""},
+
+		// Documentation ranges and example names are NOT refused: tests use them.
+		{"TEST-NET-1 is accepted", def, KindIP, "192.0.2.1", ""},
+		{"TEST-NET-2 is accepted", def, KindCIDR, "198.51.100.0/24", ""},
+		{"TEST-NET-3 is accepted", def, KindIP, "203.0.113.77", ""},
+		{"the IPv6 documentation prefix is accepted", def, KindCIDR, "2001:db8::/32", ""},
+		{"an .example name is accepted", def, KindDomain, "update.bad-cdn.example", ""},
+		{"a public address is accepted", def, KindIP, "8.8.8.8", ""},
+		{"a public URL is accepted", def, KindURL, "https://files.bad-cdn.example/x", ""},
+		{"a URL without a scheme is accepted", def, KindURL, "evil.example/gate.php", ""},
+		{"a URL with userinfo and port is accepted", def, KindURL, "ftp://u:p@198.51.100.7:21/x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.g.Check(tt.kind, tt.value); got != tt.reason {
+				t.Fatalf("%+v.Check(%s, %q) = %q, want %q", tt.g, tt.kind, tt.value, got, tt.reason)
+			}
+		})
+	}
+}
+
+func TestRefusalString(t *testing.T) {
+	r := Refusal{Origin: "feeds/c2.csv:14", Value: "10.0.0.0/8", Reason: "private range refused"}
+	if got, want := r.String(), `feeds/c2.csv:14: "10.0.0.0/8": private range refused`; got != want {
+		t.Fatalf("String() = %s, want %s", got, want)
+	}
+}
+
+// TestGuardFastPathAgreesWithTheRangeScan checks the first-octet shortcut
+// of checkPrefix against a scan of every range, for every first octet.
+// (The IPv4 ranges do not nest, so the containing range decides.)
+func TestGuardFastPathAgreesWithTheRangeScan(t *testing.T) {
+	for o := 0; o < 256; o++ {
+		for _, g := range []Guard{{}, {AllowPrivate: true}} {
+			a := netip.AddrFrom4([4]byte{byte(o), 1, 2, 3})
+			want := ""
+			for _, r := range gdRangesV4 {
+				if r.p.Contains(a) && !g.allows(r.class) {
+					want = gdClassNames[r.class] + " range refused"
+				}
+			}
+			if got := g.Check(KindIP, a.String()); got != want {
+				t.Fatalf("%+v.Check(ip, %s) = %q, want %q", g, a, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,473 @@
+package match
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BuildOptions tunes Build. The zero value selects the defaults.
+type BuildOptions struct {
+	// IPIndex selects the longest-prefix table for ip and cidr indicators:
+	// IPIndexBart ("bart", the default when empty) or IPIndexCIDRanger
+	// ("cidranger", slower and allocating; kept to compare against).
+	IPIndex string
+}
+
+// Query is one event's lookup input. The zero value matches nothing.
+type Query struct {
+	// RemoteIP is the event's RemoteIP. Callers unmap IPv4-mapped IPv6;
+	// Match unmaps again. The zero Addr means absent.
+	RemoteIP netip.Addr
+	// RemoteURL is RemoteUrl as the event carries it: a bare host or a URL,
+	// any case. Empty means absent.
+	RemoteURL string
+	// At, when non-zero, drops indicators that are not ActiveAt(At).
+	At time.Time
+}
+
+// Index is an immutable set of indicators built for matching events. The
+// zero value and a nil *Index hold no indicators. An Index is safe for
+// concurrent use; it must not be copied after Build.
+type Index struct {
+	all     []*Indicator // input order
+	members []*Indicator // grouped by key, input order within a group
+	groups  []group
+
+	ip      ipTrie // nil when there are no ip/cidr indicators
+	domains map[string]uint32
+	// domainLabels has bit n set when some domain has n labels (n ≥ 63
+	// sets bit 63), so that lookups of suffixes no domain has are skipped.
+	domainLabels uint64
+	urls         urlIndex
+	patterns     patternSet
+
+	counts [KindPattern + 1]int
+}
+
+// group is the set of indicators sharing one key (an address or prefix, a
+// domain, a URL, a URL prefix or a pattern).
+type group struct {
+	start, end uint32 // members[start:end]
+	// parent is, for ip and cidr groups, the group of the longest stored
+	// prefix strictly containing this one; -1 when there is none.
+	parent int32
+}
+
+// maxBuildErrors caps the problems one Build reports.
+const maxBuildErrors = 100
+
+// Build returns an immutable Index over inds. Every value is normalised
+// again (an address or prefix unmapped and masked, a domain by
+// NormalizeHost, a URL by NormalizeURL before a trailing '*', a pattern
+// lower-cased and percent-escaped like a URL path); a value that does not
+// normalise is an error naming the indicator's Origin. All errors are
+// joined (at most 100 are listed). Several indicators may share a value
+// (different feeds): a hit on that value reports all of them. The Index
+// keeps the pointers in inds and never changes the indicators.
+func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
+	trie, err := newIPTrie(opt.IPIndex)
+	if err != nil {
+		return nil, fmt.Errorf("build index: %w", err)
+	}
+	var perKind [KindPattern + 1]int
+	for _, ind := range inds {
+		if ind != nil && ind.Kind <= KindPattern {
+			perKind[ind.Kind]++
+		}
+	}
+	ix := &Index{
+		all:     slices.Clone(inds),
+		domains: make(map[string]uint32, perKind[KindDomain]),
+	}
+	var (
+		errs      []error
+		nerrs     int
+		groupOf   = make([]uint32, len(inds))
+		ngroups   uint32
+		hasIP     bool
+		urlKeys   = make(map[string]uint32, perKind[KindURL])
+		prefixKey = make(map[string]uint32)
+		patKeys   = make(map[string]uint32)
+		patterns  []string
+		patGroups []uint32
+		buf       []byte
+	)
+	newGroup := func() uint32 { ngroups++; return ngroups - 1 }
+	intern := func(m map[string]uint32, key []byte, value string) uint32 {
+		if g, ok := m[string(key)]; ok {
+			return g
+		}
+		k := value
+		if string(key) != value {
+			k = string(key)
+		}
+		g := newGroup()
+		m[k] = g
+		return g
+	}
+	for i, ind := range inds {
+		if ind == nil {
+			nerrs++
+			if nerrs <= maxBuildErrors {
+				errs = append(errs, fmt.Errorf("indicator %d is nil", i))
+			}
+			continue
+		}
+		var g uint32
+		var err error
+		switch ind.Kind {
+		case KindIP, KindCIDR:
+			var p netip.Prefix
+			if p, err = canonicalPrefix(ind.Kind, ind.Value); err == nil {
+				var ok bool
+				if g, ok = trie.get(p); !ok {
+					g = newGroup()
+					trie.insert(p, g)
+					hasIP = true
+				}
+			}
+		case KindDomain:
+			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
+				g = intern(ix.domains, buf, ind.Value)
+				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
+			}
+		case KindURL:
+			base, isPrefix := strings.CutSuffix(ind.Value, "*")
+			var ok bool
+			if buf, ok = AppendURL(buf[:0], base); !ok {
+				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
+			} else if isPrefix {
+				g = intern(prefixKey, buf, base)
+			} else {
+				g = intern(urlKeys, buf, ind.Value)
+			}
+		case KindPattern:
+			if ind.Value == "" {
+				err = errors.New("empty pattern")
+				break
+			}
+			buf = lowerASCIIBytes(appendEscaped(buf[:0], ind.Value))
+			var ok bool
+			if g, ok = patKeys[string(buf)]; !ok {
+				g = newGroup()
+				patKeys[string(buf)] = g
+				patterns = append(patterns, string(buf))
+				patGroups = append(patGroups, g)
+			}
+		default:
+			err = fmt.Errorf("unknown kind %s", ind.Kind)
+		}
+		if err != nil {
+			nerrs++
+			if nerrs <= maxBuildErrors {
+				errs = append(errs, fmt.Errorf("%s: %s indicator %q: %w", indOrigin(ind, i), ind.Kind, ind.Value, err))
+			}
+			continue
+		}
+		groupOf[i] = g
+		ix.counts[ind.Kind]++
+	}
+	if nerrs > 0 {
+		if nerrs > maxBuildErrors {
+			errs = append(errs, fmt.Errorf("and %d more invalid indicators", nerrs-maxBuildErrors))
+		}
+		return nil, fmt.Errorf("build index: %w", errors.Join(errs...))
+	}
+
+	// Counting sort of the indicators by group, stable within a group.
+	ix.groups = make([]group, ngroups)
+	for _, g := range groupOf {
+		ix.groups[g].end++
+	}
+	var off uint32
+	for g := range ix.groups {
+		n := ix.groups[g].end
+		ix.groups[g] = group{start: off, end: off, parent: -1}
+		off += n
+	}
+	ix.members = make([]*Indicator, off)
+	for i, g := range groupOf {
+		gr := &ix.groups[g]
+		ix.members[gr.end] = inds[i]
+		gr.end++
+	}
+
+	if hasIP {
+		ix.ip = trie
+		trie.each(func(p netip.Prefix, g uint32) bool {
+			if p.Bits() > 0 {
+				up := netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()
+				if pg, ok := trie.lookupPrefix(up); ok {
+					ix.groups[g].parent = int32(pg)
+				}
+			}
+			return true
+		})
+	}
+	ix.urls = buildURLIndex(urlKeys, prefixKey)
+	ix.patterns.build(patterns, patGroups)
+	return ix, nil
+}
+
+func indOrigin(ind *Indicator, i int) string {
+	if ind.Origin != "" {
+		return ind.Origin
+	}
+	return fmt.Sprintf("indicator %d", i)
+}
+
+// canonicalPrefix parses an ip value as a full-length prefix and a cidr
+// value as a masked prefix, both unmapped.
+func canonicalPrefix(k Kind, v string) (netip.Prefix, error) {
+	if k == KindIP {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		a = a.WithZone("").Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// appendDomain normalises a domain indicator: a bare host name, not an IP
+// literal, without scheme, userinfo, port or path.
+func appendDomain(dst []byte, v string) ([]byte, error) {
+	u, ok := splitURL(v)
+	if !ok || u.isURL() || u.port != "" || u.bracketed || u.host != trimASCIISpace(v) {
+		return dst, errors.New("not a bare domain name")
+	}
+	out, addr, ok := appendHostPart(dst, &u)
+	switch {
+	case !ok:
+		return dst, errors.New("not a valid host name")
+	case addr.IsValid():
+		return dst, errors.New("is an IP address: use kind ip")
+	}
+	return out, nil
+}
+
+func lowerASCIIBytes(b []byte) []byte {
+	for i, c := range b {
+		b[i] = lowerASCII(c)
+	}
+	return b
+}
+
+// Match appends every hit for q to hits and returns it:
+//
+//   - RemoteIP: the indicators of the longest matching prefix (Field
+//     FieldRemoteIP);
+//   - the host of RemoteURL when it is an IP literal: the same, with Field
+//     FieldRemoteURLHost, unless it equals RemoteIP;
+//   - the host of RemoteURL when it is a name: the indicators of the most
+//     specific matching domain (the host itself, else its nearest parent);
+//   - RemoteURL as a URL (it has a scheme, or a path, query or fragment):
+//     the indicators of the identical URL, else of the longest matching URL
+//     prefix;
+//   - every pattern found in the normalised RemoteURL.
+//
+// When q.At is set, inactive indicators are dropped and the next less
+// specific match with an active indicator is reported instead.
+//
+// Match is safe for concurrent use. It does not allocate while hits has
+// spare capacity, except on the rare path
+// that reports a pattern hit and for IDN hosts.
+func (ix *Index) Match(q Query, hits []Hit) []Hit {
+	if ix == nil {
+		return hits
+	}
+	ip := q.RemoteIP.Unmap()
+	if ip.IsValid() && ix.ip != nil {
+		hits = ix.matchIP(hits, ip, FieldRemoteIP, q.At)
+	}
+	if q.RemoteURL != "" {
+		if len(q.RemoteURL) <= maxStackURL {
+			var arr [3*maxStackURL + 32]byte
+			hits = ix.matchURL(hits, arr[:0], ip, q)
+		} else {
+			bp := urlBufPool.Get().(*[]byte)
+			hits = ix.matchURL(hits, (*bp)[:0], ip, q)
+			urlBufPool.Put(bp)
+		}
+	}
+	return hits
+}
+
+// maxStackURL is the longest RemoteUrl normalised in a stack buffer:
+// normalising can triple its length, and the buffer is zeroed on every
+// call, so it is kept small. Longer ones use a pooled buffer.
+const maxStackURL = 160
+
+var urlBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit {
+	g, ok := ix.ip.lookup(a)
+	for ok {
+		var any bool
+		if hits, any = ix.emit(hits, g, f, at); any {
+			return hits
+		}
+		p := ix.groups[g].parent
+		g, ok = uint32(p), p >= 0
+	}
+	return hits
+}
+
+// emit appends the indicators of group g active at at (all when at is
+// zero) and reports whether it appended any.
+func (ix *Index) emit(hits []Hit, g uint32, f Field, at time.Time) ([]Hit, bool) {
+	gr := ix.groups[g]
+	n := len(hits)
+	for _, ind := range ix.members[gr.start:gr.end] {
+		if at.IsZero() || ind.ActiveAt(at) {
+			hits = append(hits, Hit{Indicator: ind, Field: f})
+		}
+	}
+	return hits, len(hits) > n
+}
+
+func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
+	u, ok := splitURL(q.RemoteURL)
+	if !ok {
+		return ix.matchRaw(hits, buf, q)
+	}
+	var (
+		hostStart, hostEnd, pathStart int
+		addr                          netip.Addr
+		isURL                         = u.isURL()
+	)
+	if isURL {
+		buf, hostStart, hostEnd, pathStart, addr, ok = appendURLParts(buf, &u)
+	} else {
+		buf, addr, ok = appendHostPart(buf, &u)
+		hostEnd = len(buf)
+	}
+	if !ok {
+		return ix.matchRaw(hits, buf, q)
+	}
+	switch {
+	case addr.IsValid():
+		if ix.ip != nil && addr != remoteIP {
+			hits = ix.matchIP(hits, addr, FieldRemoteURLHost, q.At)
+		}
+	case len(ix.domains) > 0:
+		hits = ix.matchDomain(hits, buf[hostStart:hostEnd], q.At)
+	}
+	if isURL {
+		hits = ix.urls.match(ix, hits, buf, pathStart, q.At)
+	}
+	if ix.patterns.m != nil {
+		hits = ix.patterns.match(ix, hits, lowerASCIIBytes(buf), q.At)
+	}
+	return hits
+}
+
+// matchRaw handles a RemoteUrl without a usable host: only patterns can
+// match, over its percent-escaped, lower-cased text.
+func (ix *Index) matchRaw(hits []Hit, buf []byte, q Query) []Hit {
+	if ix.patterns.m == nil {
+		return hits
+	}
+	buf = lowerASCIIBytes(appendEscaped(buf[:0], q.RemoteURL))
+	return ix.patterns.match(ix, hits, buf, q.At)
+}
+
+// matchDomain looks the host and each parent domain up, most specific
+// first, and reports the first with an active indicator. Suffixes with a
+// number of labels no domain has are not looked up.
+func (ix *Index) matchDomain(hits []Hit, host []byte, at time.Time) []Hit {
+	// Label starts, left to right; hosts have at most 127 labels.
+	var starts [128]uint8
+	n := 1
+	for i, c := range host {
+		if c == '.' && n < len(starts) {
+			starts[n] = uint8(min(i+1, 255))
+			n++
+		}
+	}
+	if len(host) > 255 {
+		// Longer than a valid host name: no domain can match.
+		return hits
+	}
+	for k := 0; k < n; k++ {
+		if ix.domainLabels&labelBit(n-k) == 0 {
+			continue
+		}
+		if g, ok := ix.domains[string(host[starts[k]:])]; ok {
+			var any bool
+			if hits, any = ix.emit(hits, g, FieldRemoteURL, at); any {
+				return hits
+			}
+		}
+	}
+	return hits
+}
+
+func labelBit(n int) uint64 { return 1 << min(n, 63) }
+
+// Lookup reports what Match would report for an event carrying value in
+// the right field: an IP address as RemoteIP, anything else (a domain, a
+// URL, an IP literal in brackets or with a port) as RemoteUrl. A zero at
+// ignores validity periods. Lookup is for analysts; it allocates.
+func (ix *Index) Lookup(value string, at time.Time) []Hit {
+	value = trimASCIISpace(value)
+	if a, err := netip.ParseAddr(value); err == nil {
+		return ix.Match(Query{RemoteIP: a.WithZone(""), At: at}, nil)
+	}
+	return ix.Match(Query{RemoteURL: value, At: at}, nil)
+}
+
+// Counts returns the number of indicators of each kind (kinds without
+// indicators are left out); indicators sharing a value each count.
+func (ix *Index) Counts() map[Kind]int {
+	m := make(map[Kind]int)
+	if ix == nil {
+		return m
+	}
+	for k, n := range ix.counts {
+		if n > 0 {
+			m[Kind(k)] = n
+		}
+	}
+	return m
+}
+
+// Len returns the number of indicators in the index.
+func (ix *Index) Len() int {
+	if ix == nil {
+		return 0
+	}
+	return len(ix.all)
+}
+
+// PatternCount returns the number of distinct patterns. Each costs about
+// 62 KiB in the Aho-Corasick automaton; `check` warns above 5,000.
+func (ix *Index) PatternCount() int {
+	if ix == nil {
+		return 0
+	}
+	return len(ix.patterns.groups)
+}
+
+// Indicators returns every indicator of the index, in the order given to
+// Build, in a new slice (the indicators themselves are shared).
+func (ix *Index) Indicators() []*Indicator {
+	if ix == nil {
+		return nil
+	}
+	return slices.Clone(ix.all)
+}

@@ -1,0 +1,384 @@
+package match
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// The feed formats Load reads (LoadOptions.Format and LoadResult.Format).
+const (
+	FormatAuto        = "auto"         // detect with DetectFormat
+	FormatText        = "text"         // one value per line
+	FormatCSV         = "csv"          // CSV with a CSVMapping (or columns guessed from the header)
+	FormatFeodo       = "feodo"        // abuse.ch Feodo Tracker IP blocklist CSV
+	FormatURLhaus     = "urlhaus"      // abuse.ch URLhaus CSV dump
+	FormatThreatFox   = "threatfox"    // abuse.ch ThreatFox CSV export
+	FormatDefenderCSV = "defender-csv" // Microsoft Defender custom-indicator import CSV
+	FormatSTIX2       = "stix2"        // STIX 2.1 bundle of indicator objects
+	FormatMISP        = "misp"         // MISP event JSON
+)
+
+// Formats lists every format name Load accepts besides "auto", in the
+// order docs/feeds.md describes them.
+var Formats = []string{FormatText, FormatCSV, FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV, FormatSTIX2, FormatMISP}
+
+// LoadOptions says how to read one feed. The zero value reads format
+// "auto" with the default Guard, names the feed "feed" in origins and
+// errors, and uses time.Now for TTL and expiry.
+//
+// A LoadOptions is a plain value: Load does not keep or change it.
+type LoadOptions struct {
+	// Name is the feed's file name or URL, used in every error and in
+	// Indicator.Origin ("feeds/c2.csv:14"). Empty means "feed".
+	Name string
+	// Format is one of Formats, or "auto" (also when empty) to detect it
+	// from the first bytes and Name.
+	Format string
+	// CSV maps columns for Format "csv". Its zero value guesses the columns
+	// from the header names (see docs/feeds.md).
+	CSV CSVMapping
+	// Defaults is metadata applied where the feed gives none: Source,
+	// Severity, Confidence, Tags, Description, Reference, ValidFrom,
+	// ValidUntil. Kind, Value and Origin are ignored. Indicators may share
+	// Defaults.Tags: treat it as read-only.
+	//
+	// A source the format implies (feodo's "feodotracker", "urlhaus",
+	// "threatfox", "defender", "stix", "misp") yields to Defaults.Source;
+	// a source the feed data names (a STIX identity, a MISP organisation)
+	// wins over it.
+	Defaults Indicator
+	// TTL, if > 0, sets ValidUntil = Now + TTL on every indicator that has
+	// no ValidUntil from the feed or Defaults (callers use it for "expires
+	// N days after last seen" across reloads).
+	TTL time.Duration
+	// Guard refuses junk; its zero value applies the default rules.
+	Guard Guard
+	// Now is the time for TTL and for skipping already-expired indicators;
+	// zero means time.Now().
+	Now time.Time
+}
+
+// Refusal is one value the loader refused, with where and why.
+type Refusal struct {
+	Origin string // "feeds/c2.csv:14", "bundle.json: indicator--…", "event.json: Attribute[12]"
+	Value  string // the value as the feed wrote it (may be empty)
+	Reason string // "private range refused", "invalid character ' ' in domain", …
+}
+
+// String formats the refusal as `feeds/c2.csv:14: "10.0.0.0/8": private range refused`.
+func (r Refusal) String() string {
+	return r.Origin + ": " + strconv.Quote(r.Value) + ": " + r.Reason
+}
+
+// LoadResult is what one feed gave. It is not safe for concurrent
+// mutation; once Load returns, reading it from many goroutines is safe.
+type LoadResult struct {
+	// Indicators are the usable indicators, in feed order. Load does not
+	// merge duplicates (Build groups indicators that share a value).
+	Indicators []*Indicator
+	// Refused lists junk and unparsable entries, each with its origin.
+	Refused []Refusal
+	// Skipped counts entries the format has but iocwatch does not use:
+	// STIX patterns on hashes, MISP types like md5, to_ids=false, revoked
+	// or expired indicators, Defender "Allowed" rows. For STIX each
+	// unsupported alternative of an OR counts once.
+	Skipped int
+	// SkippedReasons splits Skipped by reason, e.g. "stix pattern:
+	// file:hashes": 3, "misp type: md5": 31, "expired": 2.
+	SkippedReasons map[string]int
+	// Format is the format actually used (after auto-detection).
+	Format string
+}
+
+// SkippedSummary formats SkippedReasons as "reason: n, reason: n" sorted by
+// reason, or "" when nothing was skipped.
+func (r *LoadResult) SkippedSummary() string {
+	keys := make([]string, 0, len(r.SkippedReasons))
+	for k := range r.SkippedReasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteString(": ")
+		b.WriteString(strconv.Itoa(r.SkippedReasons[k]))
+	}
+	return b.String()
+}
+
+// ldHeadSize is how many bytes Load peeks at to detect a format.
+const ldHeadSize = 8 << 10
+
+// Load reads one feed. The error is for a feed that cannot be read at all
+// (an I/O error, not JSON when STIX or MISP was asked, no usable CSV
+// header, a format that cannot be detected); bad entries are Refused, not
+// errors. Load never panics on input and is safe for concurrent use (each
+// call has its own state).
+func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
+	name := opt.Name
+	if name == "" {
+		name = "feed"
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	format := strings.ToLower(strings.TrimSpace(opt.Format))
+	if format == "" || format == FormatAuto {
+		head, err := br.Peek(ldHeadSize)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("%s: read: %w", name, err)
+		}
+		format = DetectFormat(opt.Name, head)
+		if format == "" {
+			return nil, fmt.Errorf("%s: cannot detect the feed format from its first bytes: set the format (one of %s)", name, strings.Join(Formats, ", "))
+		}
+	}
+	st := newLdState(name, format, opt)
+	var err error
+	switch format {
+	case FormatText:
+		err = loadText(st, br)
+	case FormatCSV:
+		err = loadCSVFeed(st, br, csvfGeneric(opt.CSV))
+	case FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV:
+		err = loadCSVFeed(st, br, csvfPreset(format))
+	case FormatSTIX2:
+		err = loadSTIX(st, br)
+	case FormatMISP:
+		err = loadMISP(st, br)
+	default:
+		return nil, fmt.Errorf("%s: unknown feed format %q (want auto or one of %s)", name, opt.Format, strings.Join(Formats, ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st.res, nil
+}
+
+// ldState is the state of one Load call shared by the format readers.
+type ldState struct {
+	name   string
+	opt    LoadOptions
+	now    time.Time
+	res    *LoadResult
+	source string // the source the format implies, used when neither feed nor Defaults give one
+	slab   []Indicator
+	buf    []byte // scratch for lineOrigin
+}
+
+func newLdState(name, format string, opt LoadOptions) *ldState {
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return &ldState{
+		name: name,
+		opt:  opt,
+		now:  now,
+		res:  &LoadResult{Format: format, SkippedReasons: map[string]int{}},
+	}
+}
+
+// lineOrigin returns "name:line".
+func (st *ldState) lineOrigin(line int) string {
+	b := append(st.buf[:0], st.name...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(line), 10)
+	st.buf = b
+	return string(b)
+}
+
+func (st *ldState) refuse(origin, value, reason string) {
+	st.res.Refused = append(st.res.Refused, Refusal{Origin: origin, Value: value, Reason: reason})
+}
+
+func (st *ldState) skip(reason string) {
+	st.res.Skipped++
+	st.res.SkippedReasons[reason]++
+}
+
+// nextIndicator returns the next free slot of a slab of indicators (one
+// allocation per 256); emit takes it by advancing st.slab.
+func (st *ldState) nextIndicator() *Indicator {
+	if len(st.slab) == 0 {
+		st.slab = make([]Indicator, 256)
+	}
+	return &st.slab[0]
+}
+
+// emit guards, completes and appends one classified indicator. meta holds
+// the metadata the feed gave (nil for none); its Kind, Value and Origin
+// are ignored. raw is the value as written, for refusals.
+func (st *ldState) emit(origin, raw string, kind Kind, value string, meta *Indicator) {
+	if reason := st.opt.Guard.Check(kind, value); reason != "" {
+		st.refuse(origin, raw, reason)
+		return
+	}
+	ind := st.nextIndicator()
+	if meta != nil {
+		*ind = *meta
+	}
+	ind.Kind, ind.Value, ind.Origin = kind, value, origin
+	d := &st.opt.Defaults
+	if ind.Source == "" {
+		ind.Source = d.Source
+		if ind.Source == "" {
+			ind.Source = st.source
+		}
+	}
+	if ind.Severity == "" {
+		ind.Severity = d.Severity
+	}
+	if ind.Confidence == 0 {
+		ind.Confidence = d.Confidence
+	}
+	if len(ind.Tags) == 0 {
+		ind.Tags = d.Tags
+	}
+	if ind.Description == "" {
+		ind.Description = d.Description
+	}
+	if ind.Reference == "" {
+		ind.Reference = d.Reference
+	}
+	if ind.ValidFrom.IsZero() {
+		ind.ValidFrom = d.ValidFrom
+	}
+	if ind.ValidUntil.IsZero() {
+		ind.ValidUntil = d.ValidUntil
+		if ind.ValidUntil.IsZero() && st.opt.TTL > 0 {
+			ind.ValidUntil = st.now.Add(st.opt.TTL)
+		}
+	}
+	if !ind.ValidUntil.IsZero() && !st.now.Before(ind.ValidUntil) {
+		*ind = Indicator{} // the slot is reused
+		st.skip("expired")
+		return
+	}
+	st.slab = st.slab[1:]
+	st.res.Indicators = append(st.res.Indicators, ind)
+}
+
+// ldParseAs classifies s as an explicit kind says it should be. An IP kind
+// accepts an address or a prefix; a domain kind also accepts an address
+// (feeds put IPs in hostname fields); a URL kind wants a scheme or a path,
+// but takes an address or a name under a known top-level domain for what
+// it is; a pattern is only lower-cased.
+func ldParseAs(want Kind, s string) (Kind, string, error) {
+	if want == KindPattern {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s == "" {
+			return KindInvalid, "", errors.New("empty value")
+		}
+		return KindPattern, s, nil
+	}
+	k, v, err := ParseValue(s)
+	if err != nil || want == KindInvalid {
+		return k, v, err
+	}
+	switch want {
+	case KindIP, KindCIDR:
+		if k != KindIP && k != KindCIDR {
+			return KindInvalid, "", fmt.Errorf("not an IP address or prefix (it reads as a %s)", k)
+		}
+	case KindDomain:
+		if k == KindURL {
+			return KindInvalid, "", errors.New("not a domain (it reads as a URL)")
+		}
+	case KindURL:
+		// Feeds put bare hosts in URL fields ("www.evil.top"): take an
+		// address, or a name under a known top-level domain, for what it
+		// is; refuse the rest ("igfxtray.exe").
+		if k == KindDomain && !ldKnownTLD(v) {
+			return KindInvalid, "", errors.New("not a URL (no scheme or path), and not a domain under a known top-level domain")
+		}
+	}
+	return k, v, nil
+}
+
+// ldKnownTLD reports whether a domain ends in a top-level domain of the
+// public suffix list's ICANN section, or in "example" or "test".
+func ldKnownTLD(d string) bool {
+	tld := d[strings.LastIndexByte(d, '.')+1:]
+	if tld == "example" || tld == "test" {
+		return true
+	}
+	_, icann := publicsuffix.PublicSuffix(tld)
+	return icann
+}
+
+// ldParseTime reads the timestamps feeds use: RFC 3339 (any fraction),
+// "2006-01-02 15:04:05", "2006-01-02T15:04:05" and "2006-01-02" (UTC when
+// no zone is given), and Unix seconds (MISP).
+func ldParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	for _, layout := range [...]string{
+		"2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999",
+		"2006-01-02T15:04:05.999999999",
+		"2006-01-02 15:04:05 MST",
+		"2006-01-02",
+	} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 && n < 1<<40 {
+		return time.Unix(n, 0).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// ldAddTags appends the non-empty, not yet present tags to dst.
+func ldAddTags(dst []string, tags ...string) []string {
+outer:
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		for _, have := range dst {
+			if have == t {
+				continue outer
+			}
+		}
+		dst = append(dst, t)
+	}
+	return dst
+}
+
+// ldJSONError wraps a JSON decoding error with the line it happened on.
+func ldJSONError(name string, data []byte, err error) error {
+	off := int64(-1)
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+	case errors.As(err, &typ):
+		off = typ.Offset
+	}
+	if off >= 0 && off <= int64(len(data)) {
+		line := 1 + bytes.Count(data[:off], []byte("\n"))
+		return fmt.Errorf("%s:%d: invalid JSON: %w", name, line, err)
+	}
+	return fmt.Errorf("%s: invalid JSON: %w", name, err)
+}

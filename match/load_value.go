@@ -1,0 +1,409 @@
+package match
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+var errLdEmpty = errors.New("empty value")
+
+// ldRefanger undoes the usual defanging of published indicators.
+var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "[:]", ":", "[://]", "://")
+
+// ParseValue classifies one indicator value and returns its canonical
+// form:
+//
+//   - an IP address (IPv4 or IPv6; "::ffff:a.b.c.d" unmapped; brackets and
+//     a ":port" dropped) → KindIP, netip.Addr.String();
+//   - a prefix "a.b.c.d/n" → KindCIDR, the masked prefix
+//     (netip.Prefix.Masked().String()); a /32 or /128 becomes KindIP;
+//   - a URL (it has a "scheme://", or a host followed by '/', '?' or '#')
+//     → KindURL, trimmed as given with the scheme and host lower-cased
+//     (the host as a domain or an IP below); a '*' after the host is kept
+//     (a trailing '*' makes a prefix indicator), a '*' in the host is an
+//     error;
+//   - a domain → KindDomain: lower-case, IDN labels in punycode
+//     (golang.org/x/net/idna lookup profile), no trailing dot, a leading
+//     "*." and a ":port" dropped; labels of letters, digits, '-' and '_',
+//     and a top-level label that is not all digits.
+//
+// Defanged values are refanged first: "hxxp://", "[.]", "(.)", "{.}",
+// "[dot]", "[:]". ParseValue never returns KindPattern (patterns come only
+// from an explicit kind). The error says what is wrong without repeating s.
+// ParseValue is safe for concurrent use.
+func ParseValue(s string) (Kind, string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return KindInvalid, "", errLdEmpty
+	}
+	if ldMaybeDefanged(s) {
+		s = ldRefang(s)
+	}
+	if n := ldSchemeLen(s); n > 0 {
+		return ldParseURL(s, n)
+	}
+	if a, ok := ldParseAddr(s); ok {
+		return ldAddr(s, a)
+	}
+	if i := ldIndexPathStart(s); i >= 0 {
+		host := s[:i]
+		if s[i] == '/' && i+1 < len(s) && ldAllDigits(s[i+1:]) {
+			if _, ok := ldParseAddr(host); ok {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					return KindInvalid, "", fmt.Errorf("invalid prefix: %w", ldUnwrapNetip(err))
+				}
+				return ldPrefix(p)
+			}
+		}
+		return ldParseURL(s, 0)
+	}
+	host, port, err := ldSplitHostPort(s)
+	if err != nil {
+		return KindInvalid, "", err
+	}
+	if port != "" || host != s {
+		if a, ok := ldParseAddr(host); ok {
+			return ldAddr(host, a)
+		}
+		if strings.IndexByte(host, ':') >= 0 {
+			return KindInvalid, "", errors.New("invalid IPv6 address")
+		}
+	}
+	return ldDomain(host)
+}
+
+// ldParseAddr is netip.ParseAddr without the cost of its error for values
+// that cannot be addresses (host names).
+func ldParseAddr(s string) (netip.Addr, bool) {
+	colon, letter := false, false
+scan:
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', c == '.':
+		case c == ':':
+			colon = true
+		case 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+			letter = true
+		case c == '%' && colon:
+			break scan // a zone
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if s == "" || letter && !colon {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil
+}
+
+// ldIndexPathStart returns the index of the first '/', '?' or '#', or -1.
+func ldIndexPathStart(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
+}
+
+func ldMaybeDefanged(s string) bool {
+	if len(s) >= 4 && (s[0] == 'h' || s[0] == 'H') && (s[1] == 'x' || s[1] == 'X') {
+		return true
+	}
+	return strings.ContainsAny(s, "[({")
+}
+
+func ldRefang(s string) string {
+	if len(s) >= 4 && strings.EqualFold(s[:4], "hxxp") {
+		s = "http" + s[4:]
+	}
+	return ldRefanger.Replace(s)
+}
+
+// ldSchemeLen returns the length of the scheme when s starts with
+// "scheme://", else 0.
+func ldSchemeLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			if strings.HasPrefix(s[i:], "://") {
+				return i
+			}
+			return 0
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+func ldAllDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ldUnwrapNetip drops netip's quoting of the whole input from its errors.
+func ldUnwrapNetip(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "): "); i >= 0 {
+		return errors.New(msg[i+3:])
+	}
+	return err
+}
+
+// ldAddr returns the canonical form of an address; src is its text, reused
+// when already canonical.
+func ldAddr(src string, a netip.Addr) (Kind, string, error) {
+	if a.Zone() != "" {
+		return KindInvalid, "", errors.New("an address with a zone is not an indicator")
+	}
+	a = a.Unmap()
+	var buf [64]byte
+	b := a.AppendTo(buf[:0])
+	if string(b) == src {
+		return KindIP, src, nil
+	}
+	return KindIP, string(b), nil
+}
+
+func ldPrefix(p netip.Prefix) (Kind, string, error) {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	p = p.Masked()
+	if p.IsSingleIP() {
+		return KindIP, p.Addr().String(), nil
+	}
+	return KindCIDR, p.String(), nil
+}
+
+// ldSplitHostPort splits "host:port", "[v6]" and "[v6]:port". A value with
+// two colons or more and no brackets is returned whole (an IPv6 literal).
+func ldSplitHostPort(s string) (host, port string, err error) {
+	if strings.HasPrefix(s, "[") {
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return "", "", errors.New("unclosed '[' in address")
+		}
+		host, rest := s[1:j], s[j+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return "", "", errors.New("unexpected text after ']'")
+			}
+			port = rest[1:]
+			if !ldValidPort(port) {
+				return "", "", errors.New("invalid port")
+			}
+		}
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", "", errors.New("invalid address in brackets")
+		}
+		return host, port, nil
+	}
+	c := strings.IndexByte(s, ':')
+	if c < 0 || strings.IndexByte(s[c+1:], ':') >= 0 {
+		return s, "", nil
+	}
+	host, port = s[:c], s[c+1:]
+	if !ldValidPort(port) {
+		return "", "", errors.New("invalid port")
+	}
+	return host, port, nil
+}
+
+func ldValidPort(p string) bool {
+	if p == "" || len(p) > 5 || !ldAllDigits(p) {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
+}
+
+// ldParseURL canonicalises a URL; n is the scheme's length (0: none).
+func ldParseURL(s string, n int) (Kind, string, error) {
+	scheme, rest := "", s
+	if n > 0 {
+		scheme, rest = strings.ToLower(s[:n]), s[n+3:]
+	}
+	auth, tail := rest, ""
+	if i := ldIndexPathStart(rest); i >= 0 {
+		auth, tail = rest[:i], rest[i:]
+	}
+	userinfo := ""
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		userinfo, auth = auth[:i+1], auth[i+1:]
+	}
+	if auth == "" {
+		return KindInvalid, "", errors.New("URL without a host")
+	}
+	if strings.IndexByte(auth, '*') >= 0 {
+		return KindInvalid, "", errors.New("wildcard in URL host (only a '*' after the host is supported)")
+	}
+	var host, port string
+	var bracketed bool
+	if strings.HasPrefix(auth, "[") {
+		j := strings.IndexByte(auth, ']')
+		if j < 0 {
+			return KindInvalid, "", errors.New("unclosed '[' in URL host")
+		}
+		host, bracketed = auth[1:j], true
+		if after := auth[j+1:]; after != "" {
+			if after[0] != ':' {
+				return KindInvalid, "", errors.New("unexpected text after ']' in URL host")
+			}
+			port = after[1:]
+			if !ldValidPort(port) {
+				return KindInvalid, "", errors.New("invalid port in URL")
+			}
+		}
+	} else {
+		c := strings.IndexByte(auth, ':')
+		switch {
+		case c < 0:
+			host = auth
+		case strings.IndexByte(auth[c+1:], ':') >= 0:
+			host = auth // an IPv6 literal without brackets
+		default:
+			host, port = auth[:c], auth[c+1:]
+			if !ldValidPort(port) {
+				return KindInvalid, "", errors.New("invalid port in URL")
+			}
+		}
+	}
+	var canonHost string
+	if bracketed || strings.IndexByte(host, ':') >= 0 {
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return KindInvalid, "", errors.New("invalid IPv6 address in URL host")
+		}
+		a = a.Unmap()
+		if a.Is6() {
+			canonHost = "[" + a.String() + "]"
+		} else {
+			canonHost = a.String()
+		}
+	} else {
+		_, h, err := ldDomain(host)
+		if err != nil {
+			return KindInvalid, "", fmt.Errorf("URL host: %w", err)
+		}
+		canonHost = h
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	if scheme != "" {
+		b.WriteString(scheme)
+		b.WriteString("://")
+	}
+	b.WriteString(userinfo)
+	b.WriteString(canonHost)
+	if port != "" {
+		b.WriteByte(':')
+		b.WriteString(port)
+	}
+	b.WriteString(tail)
+	return KindURL, b.String(), nil
+}
+
+// ldDomain canonicalises a host name (or an IPv4 literal with a trailing
+// dot, which it returns as KindIP).
+func ldDomain(h string) (Kind, string, error) {
+	h = strings.TrimSuffix(h, ".")
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" {
+		return KindInvalid, "", errLdEmpty
+	}
+	ascii, upper := true, false
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+		if 'A' <= c && c <= 'Z' {
+			upper = true
+		}
+	}
+	if !ascii {
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return KindInvalid, "", fmt.Errorf("invalid international domain name: %w", ldUnwrapIDNA(err))
+		}
+		h, upper = a, false
+		if addr, err := netip.ParseAddr(h); err == nil {
+			return ldAddr(h, addr) // full-width digits map to an IPv4 literal
+		}
+	} else if upper {
+		h = strings.ToLower(h)
+	}
+	if a, ok := ldParseAddr(h); ok {
+		return ldAddr(h, a)
+	}
+	if err := ldValidHostname(h); err != nil {
+		return KindInvalid, "", err
+	}
+	return KindDomain, h, nil
+}
+
+func ldUnwrapIDNA(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "idna: "))
+}
+
+// ldValidHostname checks a lower-case ASCII host name.
+func ldValidHostname(h string) error {
+	if len(h) > 253 {
+		return errors.New("domain longer than 253 characters")
+	}
+	label, digitsOnly := 0, true
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', c == '-', c == '_':
+			digitsOnly = false
+		case '0' <= c && c <= '9':
+		case c == '.':
+			if label == 0 {
+				return errors.New("empty label in domain")
+			}
+			label, digitsOnly = 0, true
+			continue
+		case c == ' ' || c == '\t':
+			return errors.New("whitespace inside the value")
+		default:
+			if c < 0x20 || c >= 0x7f {
+				return fmt.Errorf("invalid character %q in domain", rune(c))
+			}
+			return fmt.Errorf("invalid character '%c' in domain", c)
+		}
+		label++
+		if label > 63 {
+			return errors.New("domain label longer than 63 characters")
+		}
+	}
+	if label == 0 {
+		return errors.New("empty label in domain")
+	}
+	if digitsOnly {
+		return errors.New("not an IP address, and not a domain (its last label is all digits)")
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package match
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// mispBool reads MISP's booleans: true/false, "1"/"0", 1/0, "true"/"false".
+type mispBool bool
+
+func (b *mispBool) UnmarshalJSON(data []byte) error {
+	switch strings.Trim(string(data), `"`) {
+	case "true", "1", "True":
+		*b = true
+	case "false", "0", "False", "", "null":
+		*b = false
+	default:
+		return fmt.Errorf("not a boolean: %s", data)
+	}
+	return nil
+}
+
+// mispStr reads a string that some MISP versions write as a number.
+type mispStr string
+
+func (s *mispStr) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		var v string
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		*s = mispStr(v)
+		return nil
+	}
+	if string(data) == "null" {
+		*s = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(data, &n); err != nil {
+		return fmt.Errorf("not a string or number: %s", data)
+	}
+	*s = mispStr(n)
+	return nil
+}
+
+type mispTag struct {
+	Name string `json:"name"`
+}
+
+type mispEvent struct {
+	Info          string  `json:"info"`
+	UUID          string  `json:"uuid"`
+	ThreatLevelID mispStr `json:"threat_level_id"`
+	Orgc          *struct {
+		Name string `json:"name"`
+		UUID string `json:"uuid"`
+	} `json:"Orgc"`
+	Tag       []mispTag         `json:"Tag"`
+	Attribute []json.RawMessage `json:"Attribute"`
+	Object    []json.RawMessage `json:"Object"`
+}
+
+type mispObject struct {
+	Name      string            `json:"name"`
+	Attribute []json.RawMessage `json:"Attribute"`
+}
+
+type mispAttr struct {
+	Type    string    `json:"type"`
+	Value   mispStr   `json:"value"`
+	ToIDs   *mispBool `json:"to_ids"`
+	Deleted mispBool  `json:"deleted"`
+	Comment string    `json:"comment"`
+	Tag     []mispTag `json:"Tag"`
+}
+
+// mispKind is how one MISP attribute type becomes indicators.
+type mispKind uint8
+
+const (
+	mispIP       mispKind = iota + 1 // an address or prefix
+	mispIPPort                       // "address|port"
+	mispDomain                       // a domain (or hostname)
+	mispHostPort                     // "hostname|port"
+	mispDomainIP                     // "domain|address": both halves
+	mispURL                          // a URL
+)
+
+// mispTypes are the attribute types iocwatch uses; every other type is
+// skipped and counted.
+var mispTypes = map[string]mispKind{
+	"ip-dst": mispIP, "ip-src": mispIP,
+	"ip-dst|port": mispIPPort, "ip-src|port": mispIPPort,
+	"domain": mispDomain, "hostname": mispDomain,
+	"hostname|port": mispHostPort,
+	"domain|ip":     mispDomainIP,
+	"url":           mispURL,
+}
+
+// mispSeverity maps threat_level_id.
+var mispSeverity = map[mispStr]string{"1": "high", "2": "medium", "3": "low"}
+
+// loadMISP reads Format "misp": one event ({"Event":{…}} or the bare
+// event), a JSON list of events, or a {"response":[…]} search result.
+func loadMISP(st *ldState, br *bufio.Reader) error {
+	st.source = "misp"
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return fmt.Errorf("%s: read: %w", st.name, err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	events, err := mispEvents(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.name, err)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if len(events) == 1 {
+		var ev mispEvent
+		if err := json.Unmarshal(events[0], &ev); err != nil {
+			return ldJSONError(st.name, data, fmt.Errorf("MISP event: %w", err))
+		}
+		mispLoadEvent(st, st.name+": ", &ev)
+		return nil
+	}
+	for i, raw := range events {
+		prefix := st.name + ": Event[" + strconv.Itoa(i) + "]"
+		var ev mispEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			st.refuse(prefix, "", "invalid MISP event: "+err.Error())
+			continue
+		}
+		mispLoadEvent(st, prefix+".", &ev)
+	}
+	return nil
+}
+
+// mispEvents returns the raw events of a MISP document.
+func mispEvents(data []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, errors.New("empty file, not a MISP event")
+	}
+	unwrap := func(raw json.RawMessage) json.RawMessage {
+		var w struct {
+			Event json.RawMessage `json:"Event"`
+		}
+		if json.Unmarshal(raw, &w) == nil && len(w.Event) > 0 {
+			return w.Event
+		}
+		return raw
+	}
+	switch trimmed[0] {
+	case '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, ldJSONError("MISP events", data, err)
+		}
+		for i := range list {
+			list[i] = unwrap(list[i])
+		}
+		return list, nil
+	case '{':
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(data, &top); err != nil {
+			return nil, ldJSONError("MISP event", data, err)
+		}
+		if ev, ok := top["Event"]; ok {
+			return []json.RawMessage{ev}, nil
+		}
+		if resp, ok := top["response"]; ok {
+			var list []json.RawMessage
+			if err := json.Unmarshal(resp, &list); err != nil {
+				return nil, fmt.Errorf("MISP response: %w", err)
+			}
+			for i := range list {
+				list[i] = unwrap(list[i])
+			}
+			return list, nil
+		}
+		_, a := top["Attribute"]
+		_, o := top["Object"]
+		_, inf := top["info"]
+		if a || o || inf {
+			return []json.RawMessage{data}, nil
+		}
+		return nil, errors.New("not a MISP event (no Event, Attribute, Object or info key)")
+	}
+	return nil, errors.New("not JSON, so not a MISP event")
+}
+
+func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
+	var meta Indicator
+	meta.Description = ev.Info
+	meta.Severity = mispSeverity[ev.ThreatLevelID]
+	switch {
+	case ev.Orgc != nil && ev.Orgc.Name != "":
+		meta.Source = "misp:" + ev.Orgc.Name
+	case ev.UUID != "":
+		meta.Source = "misp:" + ev.UUID
+	}
+	for _, t := range ev.Tag {
+		meta.Tags = ldAddTags(meta.Tags, t.Name)
+	}
+	attrs := make([]*mispAttr, len(ev.Attribute))
+	for i, raw := range ev.Attribute {
+		a := new(mispAttr)
+		if err := json.Unmarshal(raw, a); err != nil {
+			st.refuse(prefix+"Attribute["+strconv.Itoa(i)+"]", "", "invalid MISP attribute: "+err.Error())
+			continue
+		}
+		attrs[i] = a
+		// The event's first link is the analyst's reference.
+		if meta.Reference == "" && a.Type == "link" && !a.Deleted {
+			meta.Reference = string(a.Value)
+		}
+	}
+	for i, a := range attrs {
+		if a != nil {
+			mispAttribute(st, prefix+"Attribute["+strconv.Itoa(i)+"]", a, &meta)
+		}
+	}
+	for i, raw := range ev.Object {
+		op := prefix + "Object[" + strconv.Itoa(i) + "]"
+		var o mispObject
+		if err := json.Unmarshal(raw, &o); err != nil {
+			st.refuse(op, "", "invalid MISP object: "+err.Error())
+			continue
+		}
+		for j, raw := range o.Attribute {
+			ap := op + ".Attribute[" + strconv.Itoa(j) + "]"
+			a := new(mispAttr)
+			if err := json.Unmarshal(raw, a); err != nil {
+				st.refuse(ap, "", "invalid MISP attribute: "+err.Error())
+				continue
+			}
+			mispAttribute(st, ap, a, &meta)
+		}
+	}
+}
+
+func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Indicator) {
+	if a.Deleted {
+		st.skip("misp deleted")
+		return
+	}
+	typ := strings.ToLower(a.Type)
+	mk, ok := mispTypes[typ]
+	if !ok {
+		st.skip("misp type: " + typ)
+		return
+	}
+	if a.ToIDs != nil && !*a.ToIDs {
+		st.skip("misp to_ids=false")
+		return
+	}
+	meta := *evMeta
+	if len(a.Tag) > 0 {
+		meta.Tags = append([]string(nil), evMeta.Tags...)
+		for _, t := range a.Tag {
+			meta.Tags = ldAddTags(meta.Tags, t.Name)
+		}
+	}
+	if c := strings.TrimSpace(a.Comment); c != "" {
+		if meta.Description == "" {
+			meta.Description = c
+		} else {
+			meta.Description += ": " + c
+		}
+	}
+	raw := string(a.Value)
+	one := func(want Kind, v string) {
+		kind, value, err := ldParseAs(want, v)
+		if err != nil {
+			st.refuse(origin, raw, typ+": "+err.Error())
+			return
+		}
+		st.emit(origin, raw, kind, value, &meta)
+	}
+	switch mk {
+	case mispIP:
+		one(KindIP, raw)
+	case mispIPPort:
+		v, _, _ := mispCutLast(raw)
+		one(KindIP, v)
+	case mispDomain:
+		one(KindDomain, raw)
+	case mispHostPort:
+		v, _, _ := mispCutLast(raw)
+		one(KindDomain, v)
+	case mispDomainIP:
+		d, ip, ok := strings.Cut(raw, "|")
+		if !ok {
+			st.refuse(origin, raw, "domain|ip: no '|' between the domain and the address")
+			return
+		}
+		one(KindDomain, d)
+		one(KindIP, ip)
+	case mispURL:
+		one(KindURL, raw)
+	}
+}
+
+// mispCutLast cuts "value|port" at the last '|'.
+func mispCutLast(s string) (before, after string, found bool) {
+	if i := strings.LastIndexByte(s, '|'); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}

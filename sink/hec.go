@@ -1,0 +1,443 @@
+package sink
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HECOptions configures a HEC sink. The zero value is not usable: URL and
+// Token are required. Defaults are applied by NewHEC.
+type HECOptions struct {
+	// URL is the HEC endpoint: a base such as https://splunk:8088 (the
+	// path /services/collector/event is appended) or the full event URL.
+	// Required.
+	URL string
+	// Token is the HEC token, sent as "Authorization: Splunk <token>".
+	// Required. It never appears in errors.
+	Token string
+	// Index, Source and Host are the HEC event metadata; empty leaves the
+	// token's defaults. SourceType defaults to "iocwatch:alert".
+	Index      string
+	SourceType string
+	Source     string
+	Host       string
+	// Format is the shape of each event's "event" object: FormatNative or
+	// FormatOCSF. Default native.
+	Format Format
+	// MaxBatchBytes bounds the uncompressed body of one request: events
+	// are concatenated until the next would exceed it (one event larger
+	// than the bound is sent alone). Default 1,000,000 bytes, below
+	// Splunk's default max_content_length.
+	MaxBatchBytes int
+	// Gzip compresses request bodies (Content-Encoding: gzip).
+	Gzip bool
+	// Ack turns on indexer acknowledgement: requests carry a channel, and
+	// Write returns only once Splunk reports every request's events
+	// indexed (polling /services/collector/ack). The token must have
+	// indexer acknowledgement enabled. False: accepted means HEC answered
+	// {"code":0}, i.e. queued for indexing.
+	Ack bool
+	// Channel is the X-Splunk-Request-Channel (a GUID) used with Ack.
+	// Default: a random GUID per sink.
+	Channel string
+	// AckTimeout bounds the wait for one request's acknowledgement; when
+	// it passes, Write fails with a retryable error. Default 60s.
+	AckTimeout time.Duration
+	// Timeout bounds one HTTP request. Default 10s.
+	Timeout time.Duration
+	// TLS configures certificate verification (on by default) and an
+	// optional client certificate.
+	TLS TLSOptions
+	// Now is the clock for Retry-After dates. Default time.Now.
+	Now func() time.Time
+}
+
+// HEC is a Sink that sends alerts to a Splunk HTTP Event Collector
+// (/services/collector/event), batching several events per request.
+//
+// Each event's "time" is the alert's event Timestamp (DetectedAt when that
+// is zero) in epoch seconds with milliseconds. Write returns nil once
+// every request was answered {"text":"Success","code":0} (and, with Ack,
+// once every request is acknowledged as indexed). Classification follows
+// the webhook's: 408, 429, 5xx and HEC codes 8, 9, 18–20 (server busy,
+// queues full) are retryable, as are network errors and a 2xx answer that
+// is not HEC's JSON; any other status or code (400 bad data, 401/403
+// token) is Permanent, with HEC's code and text in the error.
+//
+// Use NewHEC; the zero value is not usable. Safe for concurrent use.
+type HEC struct {
+	opt     HECOptions
+	url     string
+	ackURL  string
+	where   string
+	auth    string
+	meta    []byte // the constant part of each event's envelope
+	client  *http.Client
+	tr      *http.Transport
+	gate    gate
+	channel string
+}
+
+// NewHEC checks opt, applies its defaults and returns the sink. It does not
+// contact Splunk.
+func NewHEC(opt HECOptions) (*HEC, error) {
+	u, err := url.Parse(opt.URL)
+	if err != nil {
+		return nil, fmt.Errorf("splunk_hec url: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("splunk_hec url %s: must be an http:// or https:// URL with a host", redactURL(u))
+	}
+	if opt.Token == "" {
+		return nil, errors.New("splunk_hec token: required")
+	}
+	if !validHeaderValue(opt.Token) {
+		return nil, errors.New("splunk_hec token: holds a control character")
+	}
+	base := strings.TrimSuffix(u.Path, "/")
+	base = strings.TrimSuffix(base, "/event")
+	base = strings.TrimSuffix(base, "/services/collector")
+	u.Path = base + "/services/collector/event"
+	ack := *u
+	ack.Path = base + "/services/collector/ack"
+	if opt.SourceType == "" {
+		opt.SourceType = "iocwatch:alert"
+	}
+	if opt.Format == "" {
+		opt.Format = FormatNative
+	}
+	if err := opt.Format.validate(); err != nil {
+		return nil, fmt.Errorf("splunk_hec format: %w", err)
+	}
+	if opt.MaxBatchBytes == 0 {
+		opt.MaxBatchBytes = 1_000_000
+	}
+	if opt.MaxBatchBytes < 0 {
+		return nil, fmt.Errorf("splunk_hec batch_bytes %d: must be positive", opt.MaxBatchBytes)
+	}
+	if opt.Timeout == 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.AckTimeout == 0 {
+		opt.AckTimeout = 60 * time.Second
+	}
+	if opt.Timeout < 0 || opt.AckTimeout < 0 {
+		return nil, errors.New("splunk_hec timeouts: must be positive")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), auth: "Splunk " + opt.Token}
+	if opt.Ack {
+		h.channel = opt.Channel
+		if h.channel == "" {
+			h.channel = newGUID()
+		}
+		if !validHeaderValue(h.channel) {
+			return nil, errors.New("splunk_hec channel: holds a control character")
+		}
+	}
+	// The metadata every event repeats, encoded once: ,"host":…,"event":
+	var meta []byte
+	for _, kv := range [...][2]string{{"host", opt.Host}, {"source", opt.Source}, {"sourcetype", opt.SourceType}, {"index", opt.Index}} {
+		if kv[1] == "" {
+			continue
+		}
+		v, _ := json.Marshal(kv[1]) // a string always marshals
+		meta = append(meta, `,"`...)
+		meta = append(meta, kv[0]...)
+		meta = append(meta, `":`...)
+		meta = append(meta, v...)
+	}
+	h.meta = append(meta, `,"event":`...)
+	h.client, h.tr, err = newHTTPClient(opt.TLS, opt.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("splunk_hec %s: %w", h.where, err)
+	}
+	return h, nil
+}
+
+// AppendHECEvent appends one HEC event envelope for a, as the sink sends
+// it: {"time":<epoch.ms>,"host":…,"source":…,"sourcetype":…,"index":…,"event":{…}}.
+func (h *HEC) AppendHECEvent(dst []byte, a *Alert) ([]byte, error) {
+	t := a.Timestamp
+	if t.IsZero() {
+		t = a.DetectedAt
+	}
+	dst = append(dst, `{"time":`...)
+	dst = appendEpochMillis(dst, t)
+	dst = append(dst, h.meta...)
+	dst, err := EncodeJSON(dst, a, h.opt.Format)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, '}'), nil
+}
+
+// appendEpochMillis appends t as epoch seconds with exactly three decimals.
+func appendEpochMillis(dst []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	sec, frac := ms/1000, ms%1000
+	if frac < 0 { // before 1970: floor division
+		sec, frac = sec-1, frac+1000
+	}
+	dst = strconv.AppendInt(dst, sec, 10)
+	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return dst
+}
+
+// Write sends alerts in batches of at most MaxBatchBytes, in order, and
+// returns once every batch was accepted (and acknowledged, with Ack) or at
+// the first failure; batches sent before a failure were delivered, so a
+// retry may duplicate them (receivers dedupe by alert_id).
+func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
+	if err := h.gate.enter(); err != nil {
+		return err
+	}
+	defer h.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("splunk_hec %s: %w", h.where, err)
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	var body, ev []byte
+	var acks []int64
+	var err error
+	for i := range alerts {
+		ev, err = h.AppendHECEvent(ev[:0], &alerts[i])
+		if err != nil {
+			return Permanent(fmt.Errorf("splunk_hec: encode alert %s: %w", alerts[i].AlertID, err))
+		}
+		if len(body) > 0 && len(body)+len(ev) > h.opt.MaxBatchBytes {
+			id, err := h.post(ctx, body)
+			if err != nil {
+				return err
+			}
+			acks = append(acks, id)
+			body = body[:0]
+		}
+		body = append(body, ev...)
+	}
+	if len(body) > 0 {
+		id, err := h.post(ctx, body)
+		if err != nil {
+			return err
+		}
+		acks = append(acks, id)
+	}
+	if h.opt.Ack {
+		return h.waitAcks(ctx, acks)
+	}
+	return nil
+}
+
+// hecResponse is HEC's answer body.
+type hecResponse struct {
+	Text               string `json:"text"`
+	Code               *int   `json:"code"`
+	AckID              *int64 `json:"ackId"`
+	InvalidEventNumber *int   `json:"invalid-event-number"`
+}
+
+// hecRetryableCode reports whether a HEC status code means "try again".
+// See Splunk's "Troubleshoot HTTP Event Collector" code table.
+func hecRetryableCode(code int) bool {
+	switch code {
+	case 8, // internal server error
+		9,  // server is busy
+		18, // HEC is unhealthy: queues are full
+		19, // HEC is unhealthy: ack service unavailable
+		20: // HEC is unhealthy: queues full and ack service unavailable
+		return true
+	}
+	return false
+}
+
+// do sends one request to HEC and decodes its JSON answer, classifying
+// failures.
+func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecResponse, error) {
+	var r hecResponse
+	var rd io.Reader = bytes.NewReader(body)
+	if gz {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		_, _ = zw.Write(body) // writes to a bytes.Buffer do not fail
+		_ = zw.Close()
+		rd = &zb
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, rd)
+	if err != nil {
+		return r, Permanent(fmt.Errorf("splunk_hec POST %s: %w", h.where, err))
+	}
+	req.Header.Set("Authorization", h.auth)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "iocwatch")
+	if gz {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if h.channel != "" {
+		req.Header.Set("X-Splunk-Request-Channel", h.channel)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return r, fmt.Errorf("splunk_hec %w", transportError(ctx, http.MethodPost, h.where, err))
+	}
+	defer resp.Body.Close()
+	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	jerr := json.Unmarshal(raw, &r)
+	detail := sanitizeExcerpt(raw, bodyExcerptBytes)
+	if jerr == nil && r.Code != nil {
+		detail = fmt.Sprintf("HEC code %d %q", *r.Code, sanitizeExcerpt([]byte(r.Text), 200))
+		if r.InvalidEventNumber != nil {
+			detail += fmt.Sprintf(" (invalid event number %d in this request)", *r.InvalidEventNumber)
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		retry := httpRetryableStatus(resp.StatusCode) || (jerr == nil && r.Code != nil && hecRetryableCode(*r.Code))
+		err := httpStatusError(http.MethodPost, h.where, resp, detail, retry, h.opt.Now())
+		return r, fmt.Errorf("splunk_hec %w", err)
+	}
+	if rerr != nil {
+		return r, fmt.Errorf("splunk_hec POST %s: %s: reading the answer: %w", h.where, resp.Status, rerr)
+	}
+	if jerr != nil || r.Code == nil {
+		// Not HEC's answer (a proxy page?): delivery is unknown, so retry.
+		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, resp.Status, detail)
+	}
+	if *r.Code != 0 {
+		err := fmt.Errorf("splunk_hec POST %s: %s: %s", h.where, resp.Status, detail)
+		if hecRetryableCode(*r.Code) {
+			return r, err
+		}
+		return r, Permanent(err)
+	}
+	return r, nil
+}
+
+// post sends one batch body and returns its ackId (with Ack).
+func (h *HEC) post(ctx context.Context, body []byte) (int64, error) {
+	r, err := h.do(ctx, h.url, body, h.opt.Gzip)
+	if err != nil {
+		return 0, err
+	}
+	if h.opt.Ack {
+		if r.AckID == nil {
+			return 0, Permanent(fmt.Errorf("splunk_hec POST %s: ack is on but HEC returned no ackId (is indexer acknowledgement enabled on the token?)", h.where))
+		}
+		return *r.AckID, nil
+	}
+	return 0, nil
+}
+
+// waitAcks polls /services/collector/ack until every id is acknowledged,
+// ctx ends, or AckTimeout passes (a retryable error: the events may or may
+// not be indexed, and sending them again is the at-least-once choice).
+func (h *HEC) waitAcks(ctx context.Context, ids []int64) error {
+	pending := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		pending[id] = true
+	}
+	deadline := time.Now().Add(h.opt.AckTimeout)
+	wait := 50 * time.Millisecond
+	for {
+		q := struct {
+			Acks []int64 `json:"acks"`
+		}{}
+		for id := range pending {
+			q.Acks = append(q.Acks, id)
+		}
+		body, _ := json.Marshal(q) // []int64 always marshals
+		r, err := h.doAck(ctx, body)
+		if err != nil {
+			return err
+		}
+		for id := range pending {
+			if r[strconv.FormatInt(id, 10)] {
+				delete(pending, id)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("splunk_hec %s: %d request(s) not acknowledged as indexed within %v", h.where, len(pending), h.opt.AckTimeout)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// doAck sends one ack query and returns its {"acks":{"id":bool}} map.
+func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.ackURL+"?channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("splunk_hec ack: %w", err))
+	}
+	req.Header.Set("Authorization", h.auth)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Splunk-Request-Channel", h.channel)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.where, err))
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// Any failure of the ack query is retryable: the events were
+		// accepted, only their fate is unknown.
+		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.where, resp.Status, sanitizeExcerpt(raw, bodyExcerptBytes))
+	}
+	var r struct {
+		Acks map[string]bool `json:"acks"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("splunk_hec ack POST %s: bad answer %q: %w", h.where, sanitizeExcerpt(raw, bodyExcerptBytes), err)
+	}
+	return r.Acks, nil
+}
+
+// Close waits for in-flight Writes (or ctx) and drops idle connections.
+// Safe to call twice.
+func (h *HEC) Close(ctx context.Context) error {
+	first, err := h.gate.close(ctx)
+	if first {
+		h.tr.CloseIdleConnections()
+	}
+	return err
+}
+
+// newGUID returns a random RFC 4122 version 4 GUID.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hexd = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexd[c>>4], hexd[c&15])
+	}
+	return string(out)
+}

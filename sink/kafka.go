@@ -1,0 +1,262 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// KafkaSASL is SASL authentication for the Kafka sink. The zero value
+// (Mechanism "") means no SASL. A plain value, safe to copy.
+type KafkaSASL struct {
+	// Mechanism is "plain", "scram-sha-256" or "scram-sha-512"
+	// (case-insensitive); "" turns SASL off.
+	Mechanism string
+	// Username and Password are the credentials (values already resolved
+	// from the environment by the config). For the Event Hubs Kafka
+	// endpoint: "$ConnectionString" and the connection string.
+	Username string
+	Password string
+}
+
+// KafkaOptions configures a Kafka sink. The zero value is not usable:
+// Brokers is required. Defaults are applied by NewKafka.
+type KafkaOptions struct {
+	// Brokers are the bootstrap brokers, host:port. Required.
+	Brokers []string
+	// Topic is the alerts topic; it must exist (the sink never creates
+	// topics). Default "iocwatch-alerts".
+	Topic string
+	// Format is the JSON shape of each message value: FormatNative or
+	// FormatOCSF. Default native.
+	Format Format
+	// TLS turns TLS on when non-nil (and configures it); nil: plaintext.
+	TLS *TLSOptions
+	// SASL authenticates the client; the zero value means none.
+	SASL KafkaSASL
+	// ClientID is the Kafka client id. Default "iocwatch".
+	ClientID string
+	// Linger is how long the writer waits to fill a batch before sending
+	// it; it adds to every Write's latency. Default 5ms.
+	Linger time.Duration
+	// Timeout bounds dialling and each produce request. Default 10s.
+	Timeout time.Duration
+}
+
+// Kafka is a Sink that produces alerts to a Kafka topic as JSON, keyed by
+// DeviceId (so one device's alerts stay in order on one partition; the
+// murmur2 partitioner is the Java client's, so other producers keyed the
+// same agree), with headers alert_id and content-type.
+//
+// Write is synchronous: it returns nil once every message was acknowledged
+// by all in-sync replicas (acks=all). Broker errors that retrying cannot
+// fix (message too large, invalid topic, authorization or SASL
+// authentication failed, invalid record) are Permanent; everything else
+// (leader changes, unknown topic, network errors) is retryable. A failed
+// Write may have delivered some of its alerts; a retry sends them again
+// (at-least-once; consumers dedupe by the alert_id header).
+//
+// Use NewKafka; the zero value is not usable. Safe for concurrent use.
+type Kafka struct {
+	opt   KafkaOptions
+	w     *kafka.Writer
+	tr    *kafka.Transport
+	where string
+	gate  gate
+}
+
+// NewKafka checks opt, applies its defaults and returns the sink. It does
+// not contact the brokers: the first Write does.
+func NewKafka(opt KafkaOptions) (*Kafka, error) {
+	if len(opt.Brokers) == 0 {
+		return nil, errors.New("kafka brokers: at least one host:port required")
+	}
+	for _, b := range opt.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return nil, fmt.Errorf("kafka brokers %q: %w", b, err)
+		}
+	}
+	if opt.Topic == "" {
+		opt.Topic = "iocwatch-alerts"
+	}
+	if opt.Format == "" {
+		opt.Format = FormatNative
+	}
+	if err := opt.Format.validate(); err != nil {
+		return nil, fmt.Errorf("kafka format: %w", err)
+	}
+	if opt.ClientID == "" {
+		opt.ClientID = "iocwatch"
+	}
+	if opt.Linger == 0 {
+		opt.Linger = 5 * time.Millisecond
+	}
+	if opt.Timeout == 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.Linger < 0 || opt.Timeout < 0 {
+		return nil, errors.New("kafka linger and timeout: must be positive")
+	}
+	where := fmt.Sprintf("kafka topic %s at %s", opt.Topic, strings.Join(opt.Brokers, ","))
+	tr := &kafka.Transport{
+		DialTimeout: opt.Timeout,
+		ClientID:    opt.ClientID,
+		MetadataTTL: 30 * time.Second,
+	}
+	if opt.TLS != nil {
+		tc, err := opt.TLS.config()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		tr.TLS = tc
+	}
+	mech, err := opt.SASL.mechanism()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	tr.SASL = mech
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(opt.Brokers...),
+		Topic:        opt.Topic,
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: opt.Linger,
+		BatchSize:    1000,
+		ReadTimeout:  opt.Timeout,
+		WriteTimeout: opt.Timeout,
+		MaxAttempts:  3,
+		Transport:    tr,
+	}
+	return &Kafka{opt: opt, w: w, tr: tr, where: where}, nil
+}
+
+// mechanism returns the kafka-go SASL mechanism, or nil for none.
+func (s KafkaSASL) mechanism() (sasl.Mechanism, error) {
+	switch strings.ToLower(s.Mechanism) {
+	case "":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
+	case "scram-sha-256":
+		return scram.Mechanism(scram.SHA256, s.Username, s.Password)
+	case "scram-sha-512":
+		return scram.Mechanism(scram.SHA512, s.Username, s.Password)
+	}
+	return nil, fmt.Errorf("sasl mechanism %q: want plain, scram-sha-256 or scram-sha-512", s.Mechanism)
+}
+
+// Write produces alerts and returns once all were acknowledged, or with
+// the first failure (classified as described on Kafka).
+func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
+	if err := k.gate.enter(); err != nil {
+		return err
+	}
+	defer k.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", k.where, err)
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, len(alerts))
+	for i := range alerts {
+		v, err := EncodeJSON(nil, &alerts[i], k.opt.Format)
+		if err != nil {
+			return Permanent(fmt.Errorf("%s: encode alert %s: %w", k.where, alerts[i].AlertID, err))
+		}
+		msgs[i] = kafka.Message{
+			Key:   []byte(alerts[i].DeviceID),
+			Value: v,
+			Headers: []kafka.Header{
+				{Key: "alert_id", Value: []byte(alerts[i].AlertID)},
+				{Key: "content-type", Value: []byte("application/json")},
+			},
+		}
+	}
+	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
+		return classifyKafka(ctx, k.where, alerts, err)
+	}
+	return nil
+}
+
+// classifyKafka wraps a kafka-go write error with context and marks the
+// errors that no retry can fix as Permanent.
+func classifyKafka(ctx context.Context, where string, alerts []Alert, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if we, ok := errors.AsType[kafka.WriteErrors](err); ok {
+		// Report the first failed alert and count the rest; the batch is
+		// permanent only if every failure is.
+		perm, first, n := true, -1, 0
+		for i, e := range we {
+			if e == nil {
+				continue
+			}
+			n++
+			if first < 0 {
+				first = i
+			}
+			if !kafkaPermanent(e) {
+				perm = false
+			}
+		}
+		if first < 0 {
+			return fmt.Errorf("produce to %s: %w", where, err)
+		}
+		id := ""
+		if first < len(alerts) {
+			id = alerts[first].AlertID
+		}
+		e := fmt.Errorf("produce to %s: %d of %d messages failed, first (alert %s): %w", where, n, len(we), id, we[first])
+		if perm {
+			return Permanent(e)
+		}
+		return e
+	}
+	e := fmt.Errorf("produce to %s: %w", where, err)
+	if kafkaPermanent(err) {
+		return Permanent(e)
+	}
+	return e
+}
+
+// kafkaPermanent reports whether a produce error will recur however often
+// the same messages are sent.
+func kafkaPermanent(err error) bool {
+	if _, ok := errors.AsType[kafka.MessageTooLargeError](err); ok {
+		return true
+	}
+	if ke, ok := errors.AsType[kafka.Error](err); ok {
+		switch ke {
+		case kafka.MessageSizeTooLarge, kafka.InvalidTopic, kafka.RecordListTooLarge,
+			kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
+			kafka.ClusterAuthorizationFailed, kafka.UnsupportedSASLMechanism,
+			kafka.SASLAuthenticationFailed, kafka.InvalidRecord:
+			return true
+		}
+	}
+	return false
+}
+
+// Close waits for in-flight Writes (or ctx), closes the writer and its
+// connections. Safe to call twice.
+func (k *Kafka) Close(ctx context.Context) error {
+	first, err := k.gate.close(ctx)
+	if !first {
+		return err
+	}
+	if cerr := k.w.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("%s: close: %w", k.where, cerr))
+	}
+	k.tr.CloseIdleConnections()
+	return err
+}

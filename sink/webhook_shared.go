@@ -1,0 +1,271 @@
+package sink
+
+// Pieces shared by the network sinks (webhook, Splunk HEC, syslog, Kafka):
+// TLS options, the open/closed gate, HTTP response classification and error
+// text that never leaks a secret.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// TLSOptions configures the TLS client side of a network sink.
+//
+// The zero value verifies the server against the system's roots with Go's
+// default minimum version (TLS 1.2) and presents no client certificate.
+// A TLSOptions is a plain value: safe to copy and to share read-only.
+type TLSOptions struct {
+	// CAFile is a PEM file of CA certificates trusted in place of the
+	// system roots. Empty: the system roots.
+	CAFile string
+	// CertFile and KeyFile are a PEM client certificate and its key, for
+	// servers that require mutual TLS. Both or neither.
+	CertFile string
+	KeyFile  string
+	// ServerName overrides the name checked against the server's
+	// certificate. Empty: the host of the address dialled.
+	ServerName string
+	// InsecureSkipVerify turns certificate verification off. For tests
+	// against a throw-away server only; never in production.
+	InsecureSkipVerify bool
+}
+
+// config builds the *tls.Config the options describe.
+func (o TLSOptions) config() (*tls.Config, error) {
+	c := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         o.ServerName,
+		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // documented test-only switch
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca_file %s: no PEM certificate found", o.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	switch {
+	case o.CertFile != "" && o.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	case o.CertFile != "" || o.KeyFile != "":
+		return nil, errors.New("tls: cert_file and key_file must be set together")
+	}
+	return c, nil
+}
+
+// gate tracks a sink's open/closed state and its in-flight Writes, so that
+// Close can wait for them and Write after Close returns ErrClosed.
+// The zero value is an open gate. Safe for concurrent use.
+type gate struct {
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// enter registers a Write; it fails with ErrClosed once Close has begun.
+// Every successful enter must be paired with leave.
+func (g *gate) enter() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	g.inflight.Add(1)
+	return nil
+}
+
+func (g *gate) leave() { g.inflight.Done() }
+
+// close marks the gate closed and waits for in-flight Writes or ctx. It
+// reports whether this call was the first, so the caller releases
+// resources once.
+func (g *gate) close(ctx context.Context) (first bool, err error) {
+	g.mu.Lock()
+	first = !g.closed
+	g.closed = true
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return first, nil
+	case <-ctx.Done():
+		return first, fmt.Errorf("close: waiting for in-flight writes: %w", ctx.Err())
+	}
+}
+
+// maxRetryAfter caps a server's Retry-After so that a hostile or broken
+// server cannot stall a sink for days.
+const maxRetryAfter = time.Hour
+
+// bodyExcerptBytes is the most of a response body quoted in an error.
+const bodyExcerptBytes = 512
+
+// newHTTPClient returns a client for one HTTP sink: its own transport (so
+// Close can drop idle connections), TLS from opt, and no redirects (a POST
+// redirected elsewhere would carry the alerts and their signature or token
+// to an unchecked place).
+func newHTTPClient(opt TLSOptions, timeout time.Duration) (*http.Client, *http.Transport, error) {
+	tc, err := opt.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tc,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	c := &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return c, tr, nil
+}
+
+// redactURL is u without its user info, query and fragment: the part of an
+// endpoint that may appear in errors and logs. (A Logic App trigger URL
+// carries its signature in the query.)
+func redactURL(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	s := r.String()
+	if u.RawQuery != "" {
+		s += "?…"
+	}
+	return s
+}
+
+// transportError describes a failed round trip without the URL that
+// *url.Error would print (it may hold secrets); the result is retryable,
+// and wraps ctx's error when the context ended the request.
+func transportError(ctx context.Context, method, where string, err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%s %s: %w (%v)", method, where, ctx.Err(), err)
+	}
+	return fmt.Errorf("%s %s: %w", method, where, err)
+}
+
+// readExcerpt reads up to bodyExcerptBytes of r, drains a bounded rest (so
+// the connection can be reused) and returns the excerpt sanitised.
+func readExcerpt(r io.Reader) string {
+	buf := make([]byte, bodyExcerptBytes+utf8.UTFMax)
+	n, _ := io.ReadFull(r, buf)
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10))
+	return sanitizeExcerpt(buf[:n], bodyExcerptBytes)
+}
+
+// sanitizeExcerpt returns b as one line of printable text of at most max
+// bytes (plus "…" when cut): invalid UTF-8 becomes U+FFFD, control
+// characters become spaces, runs of spaces collapse, and the cut falls on a
+// rune boundary.
+func sanitizeExcerpt(b []byte, max int) string {
+	var sb strings.Builder
+	cut := false
+	space := false
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			r = ' '
+		}
+		if r == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		if sb.Len()+utf8.RuneLen(r) > max {
+			cut = true
+			break
+		}
+		sb.WriteRune(r)
+	}
+	s := strings.TrimSpace(sb.String())
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date (RFC 9110 §10.2.3). It returns ok=false when the header is absent
+// or malformed; a date in the past is a zero delay; the result is capped
+// at maxRetryAfter.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseUint(v, 10, 63); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = max(t.Sub(now), 0)
+	} else {
+		return 0, false
+	}
+	return min(d, maxRetryAfter), true
+}
+
+// httpRetryableStatus is the one classification of HTTP statuses for every
+// HTTP sink: 408, 429 and 5xx are worth retrying; every other non-2xx
+// status (400 bad request, 401/403 credentials, 404, 413, 3xx — redirects
+// are not followed) will fail again the same way.
+func httpRetryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500 || code == http.StatusRequestTimeout
+}
+
+// httpStatusError builds the error for a non-2xx answer: retryable ones
+// carry the server's Retry-After (see RetryAfter), the others are
+// Permanent. detail is appended to the message (a body excerpt, or a HEC
+// code).
+func httpStatusError(method, where string, resp *http.Response, detail string, retryable bool, now time.Time) error {
+	msg := fmt.Sprintf("%s %s: %s", method, where, resp.Status)
+	if detail != "" {
+		msg += ": " + detail
+	}
+	err := errors.New(msg)
+	if !retryable {
+		return Permanent(err)
+	}
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+		return RetryAfter(err, d)
+	}
+	return err
+}

@@ -1,0 +1,464 @@
+package sink_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/sink/sinktest"
+)
+
+// fakeSOAR is a webhook receiver: it verifies each request's HMAC
+// signature and content type, decodes the alerts, and records them unless
+// respond says otherwise.
+type fakeSOAR struct {
+	t      testing.TB
+	secret []byte
+	batch  bool
+	format sink.Format
+	rec    alertRecorder
+
+	requests atomic.Int64
+	rejected atomic.Int64 // bad signature, content type or body
+
+	// respond, when set, decides the answer to a well-formed request:
+	// status 2xx records the alerts; other statuses do not.
+	respond func(r *http.Request, alerts []sink.Alert) (status int, header map[string]string, body string)
+}
+
+func (f *fakeSOAR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		f.reject(w, http.StatusBadRequest, "read: %v", err)
+		return
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+		f.reject(w, http.StatusBadRequest, "method %s content type %q", r.Method, r.Header.Get("Content-Type"))
+		return
+	}
+	if f.secret != nil {
+		ts, sig := r.Header.Get(sink.WebhookTimestampHeader), r.Header.Get(sink.WebhookSignatureHeader)
+		if err := sink.VerifyWebhook(f.secret, ts, sig, body, time.Now(), 5*time.Minute); err != nil {
+			f.reject(w, http.StatusUnauthorized, "signature: %v", err)
+			return
+		}
+	}
+	alerts, err := decodeWebhookBody(body, f.batch, f.format)
+	if err != nil {
+		f.reject(w, http.StatusBadRequest, "decode: %v", err)
+		return
+	}
+	if !f.batch && r.Header.Get(sink.WebhookAlertIDHeader) != alerts[0].AlertID {
+		f.reject(w, http.StatusBadRequest, "alert id header %q, body %q", r.Header.Get(sink.WebhookAlertIDHeader), alerts[0].AlertID)
+		return
+	}
+	status := http.StatusOK
+	if f.respond != nil {
+		var hdr map[string]string
+		var msg string
+		status, hdr, msg = f.respond(r, alerts)
+		for k, v := range hdr {
+			w.Header().Set(k, v)
+		}
+		if status < 200 || status > 299 {
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, msg)
+			return
+		}
+	}
+	f.rec.add(alerts...)
+	w.WriteHeader(status)
+}
+
+func (f *fakeSOAR) reject(w http.ResponseWriter, status int, format string, args ...any) {
+	f.rejected.Add(1)
+	f.t.Errorf("fake SOAR rejected a request: "+format, args...)
+	http.Error(w, "rejected", status)
+}
+
+// decodeWebhookBody decodes one alert or an array of them; OCSF findings
+// are reduced to their AlertID (finding_info.uid).
+func decodeWebhookBody(body []byte, batch bool, f sink.Format) ([]sink.Alert, error) {
+	var raws []json.RawMessage
+	if batch {
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, err
+		}
+		if len(raws) == 0 {
+			return nil, errors.New("empty array")
+		}
+	} else {
+		raws = []json.RawMessage{body}
+	}
+	out := make([]sink.Alert, len(raws))
+	for i, raw := range raws {
+		if f == sink.FormatOCSF {
+			var fin struct {
+				ClassUID    int `json:"class_uid"`
+				FindingInfo struct {
+					UID string `json:"uid"`
+				} `json:"finding_info"`
+			}
+			if err := json.Unmarshal(raw, &fin); err != nil {
+				return nil, err
+			}
+			if fin.ClassUID != 2004 || fin.FindingInfo.UID == "" {
+				return nil, fmt.Errorf("not a detection finding: %s", raw)
+			}
+			out[i].AlertID = fin.FindingInfo.UID
+			continue
+		}
+		if err := json.Unmarshal(raw, &out[i]); err != nil {
+			return nil, err
+		}
+		if out[i].AlertID == "" {
+			return nil, fmt.Errorf("no alert_id in %s", raw)
+		}
+	}
+	return out, nil
+}
+
+// newWebhookServer starts a TLS server with the fake SOAR behind it and
+// returns the sink options that reach it (CA file set).
+func newWebhookServer(t testing.TB, f *fakeSOAR) (*httptest.Server, sink.WebhookOptions) {
+	t.Helper()
+	pki := newNetPKI(t)
+	srv := httptest.NewUnstartedServer(f)
+	srv.TLS = pki.ServerTLS(false)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, sink.WebhookOptions{
+		URL:        srv.URL + "/hooks/iocwatch?code=s3cr3t-query",
+		HMACSecret: string(f.secret),
+		Batch:      f.batch,
+		Format:     f.format,
+		TLS:        sink.TLSOptions{CAFile: pki.CAFile},
+	}
+}
+
+func TestWebhookConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		batch  bool
+		format sink.Format
+	}{
+		{"one native alert per request", false, sink.FormatNative},
+		{"a batch array per write", true, sink.FormatNative},
+		{"OCSF findings in batches", true, sink.FormatOCSF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sinktest.Run(t, func(t *testing.T) (sink.Sink, func() []sink.Alert) {
+				f := &fakeSOAR{t: t, secret: []byte("hmac-secret"), batch: tc.batch, format: tc.format}
+				_, opt := newWebhookServer(t, f)
+				opt.MaxBatch = 7 // several requests for the larger writes
+				w, err := sink.NewWebhook(opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return w, f.rec.all
+			})
+		})
+	}
+}
+
+func TestWebhookSignatureCoversTimestampAndBody(t *testing.T) {
+	secret := []byte("k3y")
+	var got struct {
+		sync.Mutex
+		ts, sig string
+		body    []byte
+		header  http.Header
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Lock()
+		got.ts, got.sig, got.body, got.header = r.Header.Get(sink.WebhookTimestampHeader), r.Header.Get(sink.WebhookSignatureHeader), b, r.Header.Clone()
+		got.Unlock()
+	}))
+	defer srv.Close()
+	now := time.Unix(1764148438, 0)
+	w, err := sink.NewWebhook(sink.WebhookOptions{
+		URL: srv.URL, HMACSecret: string(secret), Now: func() time.Time { return now },
+		Headers: map[string]string{"Authorization": "Bearer tok", "X-Tenant": "acme"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	alerts := sinktest.Alerts(1, 9)
+	if err := w.Write(context.Background(), alerts); err != nil {
+		t.Fatal(err)
+	}
+	got.Lock()
+	defer got.Unlock()
+	if got.ts != "1764148438" {
+		t.Errorf("timestamp header = %q, want the Unix seconds 1764148438", got.ts)
+	}
+	if !strings.HasPrefix(got.sig, "sha256=") || len(got.sig) != len("sha256=")+64 {
+		t.Errorf("signature header = %q, want sha256=<64 hex digits>", got.sig)
+	}
+	if want := sink.SignWebhook(secret, got.ts, got.body); got.sig != want {
+		t.Errorf("signature = %q, want %q", got.sig, want)
+	}
+	if got.header.Get("Authorization") != "Bearer tok" || got.header.Get("X-Tenant") != "acme" {
+		t.Errorf("configured headers not sent: %v", got.header)
+	}
+	for _, tc := range []struct {
+		name      string
+		ts, sig   string
+		body      []byte
+		skew      time.Duration
+		wantError bool
+	}{
+		{"the request as sent verifies", got.ts, got.sig, got.body, time.Minute, false},
+		{"a changed body fails", got.ts, got.sig, append([]byte(" "), got.body...), 0, true},
+		{"a changed timestamp fails", "1764148439", got.sig, got.body, 0, true},
+		{"another secret's signature fails", got.ts, sink.SignWebhook([]byte("other"), got.ts, got.body), got.body, 0, true},
+		{"a stale timestamp fails the skew check", got.ts, got.sig, got.body, -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := now.Add(30 * time.Second)
+			skew := tc.skew
+			if skew < 0 {
+				at, skew = now.Add(10*time.Minute), 5*time.Minute
+			}
+			err := sink.VerifyWebhook(secret, tc.ts, tc.sig, tc.body, at, skew)
+			if (err != nil) != tc.wantError {
+				t.Errorf("VerifyWebhook = %v, want error %v", err, tc.wantError)
+			}
+		})
+	}
+}
+
+func TestWebhookWithoutSecretSendsNoSignature(t *testing.T) {
+	var sig atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sig.Store(r.Header.Get(sink.WebhookSignatureHeader) + r.Header.Get(sink.WebhookTimestampHeader))
+	}))
+	defer srv.Close()
+	w, err := sink.NewWebhook(sink.WebhookOptions{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if err := w.Write(context.Background(), sinktest.Alerts(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if s := sig.Load().(string); s != "" {
+		t.Errorf("signature headers %q sent without a secret", s)
+	}
+}
+
+// refusedAddr returns a loopback address nothing listens on.
+func refusedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestWebhookClassifiesAnswers(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	long := strings.Repeat("x", 2000)
+	for _, tc := range []struct {
+		name      string
+		status    int
+		header    map[string]string
+		body      string
+		refused   bool
+		wantErr   bool
+		permanent bool
+		delay     time.Duration // RetryAfterDelay; 0 = none
+		inError   []string      // substrings the message must hold
+		notInErr  []string
+	}{
+		{name: "200 OK is accepted", status: 200},
+		{name: "202 Accepted is accepted", status: 202},
+		{name: "429 with Retry-After seconds is retryable after that delay", status: 429, header: map[string]string{"Retry-After": "7"}, wantErr: true, delay: 7 * time.Second, inError: []string{"429"}},
+		{name: "429 with an HTTP-date Retry-After waits until that date", status: 429, header: map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, wantErr: true, delay: 90 * time.Second},
+		{name: "429 with a garbage Retry-After is retryable without a delay", status: 429, header: map[string]string{"Retry-After": "soon"}, wantErr: true},
+		{name: "500 is retryable", status: 500, body: "boom", wantErr: true, inError: []string{"500 Internal Server Error", "boom"}},
+		{name: "503 with Retry-After is retryable after that delay", status: 503, header: map[string]string{"Retry-After": "2"}, wantErr: true, delay: 2 * time.Second},
+		{name: "408 request timeout is retryable", status: 408, wantErr: true},
+		{name: "400 is permanent and quotes the body", status: 400, body: `{"error":"schema: field \"DeviceId\" unknown"}`, wantErr: true, permanent: true, inError: []string{"400 Bad Request", `field \"DeviceId\" unknown`}},
+		{name: "401 is permanent", status: 401, body: "bad credentials", wantErr: true, permanent: true, inError: []string{"401"}},
+		{name: "403 is permanent", status: 403, wantErr: true, permanent: true},
+		{name: "404 is permanent", status: 404, wantErr: true, permanent: true},
+		{name: "a redirect is not followed and is permanent", status: 302, header: map[string]string{"Location": "http://elsewhere.example/"}, wantErr: true, permanent: true},
+		{name: "a long hostile body is cut to 512 bytes on one line", status: 400, body: "line1\nline2\r\x00\x1b[31m" + long, wantErr: true, permanent: true, inError: []string{"line1 line2 [31mxxx", "…"}, notInErr: []string{"\n", "\x1b", long[:600]}},
+		{name: "connection refused is retryable and hides the query secret", refused: true, wantErr: true, inError: []string{"connect", "?…"}, notInErr: []string{"s3cr3t"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := ""
+			if tc.refused {
+				url = "http://" + refusedAddr(t) + "/hook?sig=s3cr3t"
+			} else {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					_, _ = io.Copy(io.Discard, r.Body)
+					for k, v := range tc.header {
+						w.Header().Set(k, v)
+					}
+					w.WriteHeader(tc.status)
+					_, _ = io.WriteString(w, tc.body)
+				}))
+				defer srv.Close()
+				url = srv.URL + "/hook?sig=s3cr3t"
+			}
+			w, err := sink.NewWebhook(sink.WebhookOptions{URL: url, Now: func() time.Time { return now }, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(context.Background())
+			err = w.Write(context.Background(), sinktest.Alerts(1, 2))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Write = %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil {
+				return
+			}
+			if got := sink.IsPermanent(err); got != tc.permanent {
+				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tc.permanent)
+			}
+			d, ok := sink.RetryAfterDelay(err)
+			if tc.delay == 0 && ok {
+				t.Errorf("RetryAfterDelay = %v, want none", d)
+			}
+			if tc.delay != 0 && d != tc.delay {
+				t.Errorf("RetryAfterDelay = %v, %v; want %v", d, ok, tc.delay)
+			}
+			msg := err.Error()
+			for _, s := range tc.inError {
+				if !strings.Contains(msg, s) {
+					t.Errorf("error %q lacks %q", msg, s)
+				}
+			}
+			for _, s := range append(tc.notInErr, "s3cr3t") {
+				if strings.Contains(msg, s) {
+					t.Errorf("error %q holds %q", msg, s)
+				}
+			}
+			if len(msg) > 700 {
+				t.Errorf("error is %d bytes long; the body excerpt should be at most 512", len(msg))
+			}
+		})
+	}
+}
+
+func TestWebhookVerifiesTLS(t *testing.T) {
+	pki := newNetPKI(t)
+	f := &fakeSOAR{t: t}
+	srv := httptest.NewUnstartedServer(f)
+	srv.TLS = pki.ServerTLS(true)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are expected
+	srv.StartTLS()
+	defer srv.Close()
+	for _, tc := range []struct {
+		name    string
+		tls     sink.TLSOptions
+		wantErr string
+	}{
+		{"the right CA and a client certificate are accepted", sink.TLSOptions{CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, ""},
+		{"the system roots do not trust a private CA", sink.TLSOptions{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, "certificate"},
+		{"another CA is not trusted", sink.TLSOptions{CAFile: pki.OtherCAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}, "certificate"},
+		{"without a client certificate the server refuses", sink.TLSOptions{CAFile: pki.CAFile}, "certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := sink.NewWebhook(sink.WebhookOptions{URL: srv.URL, TLS: tc.tls})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(context.Background())
+			err = w.Write(context.Background(), sinktest.Alerts(1, 3))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Write: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Write = %v, want an error about %q", err, tc.wantErr)
+			case tc.wantErr != "" && sink.IsPermanent(err):
+				t.Errorf("a TLS failure should be retryable (it is fixed by configuration, not by dropping alerts): %v", err)
+			}
+		})
+	}
+}
+
+func TestNewWebhookRejectsBadOptions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		opt  sink.WebhookOptions
+		want string
+	}{
+		{"a missing URL", sink.WebhookOptions{}, "webhook url"},
+		{"a URL without a scheme", sink.WebhookOptions{URL: "soar.example/hook"}, "http:// or https://"},
+		{"an ftp URL", sink.WebhookOptions{URL: "ftp://soar.example/"}, "http:// or https://"},
+		{"an unknown format", sink.WebhookOptions{URL: "https://soar.example/", Format: "xml"}, "format"},
+		{"a header the sink owns", sink.WebhookOptions{URL: "https://soar.example/", Headers: map[string]string{"x-iocwatch-signature": "x"}}, "set by the sink"},
+		{"a header value with a newline", sink.WebhookOptions{URL: "https://soar.example/", Headers: map[string]string{"X-A": "a\r\nX-Evil: 1"}}, "control character"},
+		{"a header name with a space", sink.WebhookOptions{URL: "https://soar.example/", Headers: map[string]string{"X A": "1"}}, "not a valid header name"},
+		{"a missing CA file", sink.WebhookOptions{URL: "https://soar.example/", TLS: sink.TLSOptions{CAFile: dir + "/nope.pem"}}, "ca_file"},
+		{"a CA file without PEM", sink.WebhookOptions{URL: "https://soar.example/", TLS: sink.TLSOptions{CAFile: netWriteFile(t, dir, "junk.pem", "not pem")}}, "no PEM certificate"},
+		{"a client cert without its key", sink.WebhookOptions{URL: "https://soar.example/", TLS: sink.TLSOptions{CertFile: "c.pem"}}, "together"},
+		{"a negative batch size", sink.WebhookOptions{URL: "https://soar.example/", MaxBatch: -1}, "max_batch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sink.NewWebhook(tc.opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewWebhook = %v, want an error about %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func netWriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := dir + "/" + name
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestWebhookCancelsAHangingRequest(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	w, err := sink.NewWebhook(sink.WebhookOptions{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Write(ctx, sinktest.Alerts(1, 4)) }()
+	<-arrived
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Write cancelled mid-request = %v, want context.Canceled", err)
+	}
+}

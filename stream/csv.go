@@ -1,0 +1,188 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// CSVReader reads an Advanced Hunting CSV export and yields each row as a
+// bare JSON record (so one decode path serves all inputs). Columns are
+// found by header name, in any order; every non-empty value becomes a JSON
+// string, AdditionalFields included (the decoder parses the JSON it holds).
+//
+// Each record carries a "Table" key: the row's source_ column (written by
+// `find` queries), else its Type column, else the table inferred from the
+// header — Protocol or RemoteIPType → DeviceNetworkEvents; else FileName or
+// FileOriginUrl → DeviceEvents; else DeviceNetworkEvents. Header columns
+// named Table or category are not copied, so that key decides.
+//
+// The zero value is not usable: call NewCSVReader. A CSVReader is not safe
+// for concurrent use.
+type CSVReader struct {
+	r        *csv.Reader
+	name     string
+	header   []string
+	keep     []bool // columns copied into the record
+	tableCol int    // source_ column, or -1
+	typeCol  int    // Type column, or -1
+	table    string // inferred from the header
+	buf      []byte
+	row      []string // the fields of the last row read
+}
+
+// NewCSVReader reads the header row of an Advanced Hunting CSV export from
+// r. name (the file name) prefixes every error. The header is unusable —
+// an error naming the file — when it cannot be read or names no Defender
+// column at all.
+func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
+	cr := csv.NewReader(r)
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: empty file: want an Advanced Hunting CSV header", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: CSV header: %w", name, err)
+	}
+	c := &CSVReader{r: cr, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header))}
+	cr.ReuseRecord = true
+	known, has := 0, map[string]bool{} // known: event columns, not routing ones
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff")
+		}
+		h = strings.TrimSpace(h)
+		header[i] = h
+		has[h] = true
+		if lookupKey([]byte(h)) >= colTimestamp {
+			known++
+		}
+		switch h {
+		case "", "Table", "category":
+			continue
+		case "source_":
+			c.tableCol = i
+		case "Type":
+			c.typeCol = i
+		}
+		c.keep[i] = true
+	}
+	if known == 0 {
+		head := strings.Join(header, ",")
+		if len(head) > 80 {
+			head = head[:80] + "…"
+		}
+		return nil, fmt.Errorf("%s:1: CSV header names no Defender column (want Timestamp, DeviceName, RemoteIP, RemoteUrl, …), got %q", name, head)
+	}
+	c.header = header
+	switch {
+	case has["Protocol"] || has["RemoteIPType"]:
+		c.table = "DeviceNetworkEvents"
+	case has["FileName"] || has["FileOriginUrl"]:
+		c.table = "DeviceEvents"
+	default:
+		c.table = "DeviceNetworkEvents"
+	}
+	return c, nil
+}
+
+// Next returns the next row as a JSON bare record and its 1-based line
+// number, or io.EOF after the last row. A malformed row (a field count
+// that differs from the header's, a broken quote) gives an error naming
+// name:line, and the next call reads on. The record is reused by the next
+// call to Next: copy it to keep it.
+func (c *CSVReader) Next() (record []byte, line int, err error) {
+	row, err := c.r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, io.EOF
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, pe.StartLine, fmt.Errorf("%s:%d: malformed CSV row: %w", c.name, pe.StartLine, pe.Err)
+		}
+		return nil, 0, fmt.Errorf("%s: %w", c.name, err)
+	}
+	c.row = row
+	line, _ = c.r.FieldPos(0)
+	if len(row) != len(c.header) {
+		return nil, line, fmt.Errorf("%s:%d: malformed CSV row: %d fields, the header has %d", c.name, line, len(row), len(c.header))
+	}
+	table := c.table
+	if c.tableCol >= 0 && row[c.tableCol] != "" {
+		table = row[c.tableCol]
+	} else if c.typeCol >= 0 && row[c.typeCol] != "" {
+		table = row[c.typeCol]
+	}
+	b := append(c.buf[:0], `{"Table":`...)
+	b = appendJSONString(b, table)
+	for i, v := range row {
+		if v == "" || !c.keep[i] {
+			continue
+		}
+		b = append(b, ',')
+		b = appendJSONString(b, c.header[i])
+		b = append(b, ':')
+		b = appendJSONString(b, v)
+	}
+	b = append(b, '}')
+	c.buf = b
+	return b, line, nil
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters are escaped; every other byte, invalid UTF-8
+// included, is copied as it is (the decoder keeps such bytes too).
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// LooksLikeCSV reports whether the first bytes of a file look like a CSV
+// header rather than JSON: after an optional byte order mark and blank
+// space, the first line does not start with { or [ and either holds a
+// comma or is a single Defender column name.
+func LooksLikeCSV(head []byte) bool {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	if len(head) == 0 || head[0] == '{' || head[0] == '[' {
+		return false
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	if bytes.IndexByte(head, ',') >= 0 {
+		return true
+	}
+	name := bytes.Trim(bytes.TrimSpace(head), `"`)
+	return lookupKey(name) >= 0
+}

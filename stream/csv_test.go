@@ -1,0 +1,241 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCSVReaderGolden reads each testdata/csv/*.csv export, decodes every
+// row with a Decoder, and compares the events with <name>.expected.jsonl
+// and the row errors with <name>.expected.err (-update rewrites them).
+func TestCSVReaderGolden(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "csv", "*.csv"))
+	if len(files) == 0 {
+		t.Fatal("no CSV exports in testdata/csv")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			name := filepath.Base(path)
+			c, err := NewCSVReader(f, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d Decoder
+			var got, gotErr strings.Builder
+			for {
+				rec, line, err := c.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					gotErr.WriteString(err.Error() + "\n")
+					continue
+				}
+				evs, errs := d.Decode(rec, nil)
+				for _, e := range errs {
+					t.Errorf("line %d: %v (record %s)", line, e, rec)
+				}
+				for _, r := range renderEvents(evs) {
+					got.WriteString(strconv.Itoa(line) + " " + r + "\n")
+				}
+			}
+			base := strings.TrimSuffix(path, ".csv")
+			compareGolden(t, base+".expected.jsonl", got.String())
+			compareGolden(t, base+".expected.err", gotErr.String())
+		})
+	}
+}
+
+func TestCSVReaderRoutesRowsByTable(t *testing.T) {
+	tests := []struct {
+		name, csv string
+		want      []string // the "Table" of each row
+	}{
+		{"the source_ column of a find export names the table",
+			"source_,RemoteIP,FileName\nDeviceEvents,1.2.3.4,a\nDeviceNetworkEvents,1.2.3.4,\n", []string{"DeviceEvents", "DeviceNetworkEvents"}},
+		{"the Type column of a Log Analytics export names the table",
+			"Type,RemoteIP\nDeviceEvents,1.2.3.4\n", []string{"DeviceEvents"}},
+		{"an empty source_ falls back to the table inferred from the header",
+			"source_,RemoteIP,Protocol\n,1.2.3.4,Tcp\n", []string{"DeviceNetworkEvents"}},
+		{"a Protocol column means DeviceNetworkEvents", "RemoteIP,Protocol,FileName\n1.2.3.4,Tcp,x\n", []string{"DeviceNetworkEvents"}},
+		{"a RemoteIPType column means DeviceNetworkEvents", "RemoteIP,RemoteIPType\n1.2.3.4,Public\n", []string{"DeviceNetworkEvents"}},
+		{"a FileName column without network columns means DeviceEvents", "RemoteUrl,FileName\nx.example,a.exe\n", []string{"DeviceEvents"}},
+		{"a FileOriginUrl column means DeviceEvents", "FileOriginUrl,DeviceName\nhttp://x.example/a,pc\n", []string{"DeviceEvents"}},
+		{"otherwise DeviceNetworkEvents", "RemoteUrl,DeviceName\nx.example,pc\n", []string{"DeviceNetworkEvents"}},
+		{"a Table column in the header does not override the routing",
+			"Table,RemoteIP,Protocol\nDeviceEvents,1.2.3.4,Tcp\n", []string{"DeviceNetworkEvents"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewCSVReader(strings.NewReader(tt.csv), "x.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for {
+				rec, _, err := c.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m map[string]any
+				if err := json.Unmarshal(rec, &m); err != nil {
+					t.Fatalf("record %s: %v", rec, err)
+				}
+				got = append(got, m["Table"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("tables %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewCSVReaderRefusesAnUnusableHeader(t *testing.T) {
+	tests := []struct{ name, csv, want string }{
+		{"an empty file", "", "feed.csv: empty file"},
+		{"a header without Defender columns", "a,b,c\n1,2,3\n", `feed.csv:1: CSV header names no Defender column`},
+		{"a header with only the table column", "source_\nDeviceEvents\n", `feed.csv:1: CSV header names no Defender column`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewCSVReader(strings.NewReader(tt.csv), "feed.csv")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCSVReaderReportsAMalformedRowAndReadsOn(t *testing.T) {
+	in := "DeviceName,RemoteIP\r\npc1,1.2.3.4\r\npc2\r\n\"pc3,1.2.3.5\r\npc4,1.2.3.6\r\n"
+	c, err := NewCSVReader(strings.NewReader(in), "e.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, line, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			got = append(got, err.Error())
+			continue
+		}
+		got = append(got, strconv.Itoa(line)+" "+string(rec))
+	}
+	want := []string{
+		`2 {"Table":"DeviceNetworkEvents","DeviceName":"pc1","RemoteIP":"1.2.3.4"}`,
+		`e.csv:3: malformed CSV row: 1 fields, the header has 2`,
+		// The unclosed quote runs to the end of the file (LazyQuotes): one field.
+		`e.csv:4: malformed CSV row: 1 fields, the header has 2`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLooksLikeCSV(t *testing.T) {
+	tests := []struct {
+		name string
+		head string
+		want bool
+	}{
+		{"an Advanced Hunting header", "Timestamp,DeviceName,RemoteIP\r\n2026-…", true},
+		{"a quoted header after a byte order mark", "\xef\xbb\xbf\"Timestamp\",\"DeviceName\"\n", true},
+		{"a single-column export", "RemoteUrl\nx.example\n", true},
+		{"a JSON object", `{"records":[]}`, false},
+		{"JSON lines after blank lines", "\r\n  {\"RemoteIP\":\"1.2.3.4\"}", false},
+		{"a JSON array", `[{"a":1}]`, false},
+		{"empty input", "", false},
+		{"plain text without commas", "hello world\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LooksLikeCSV([]byte(tt.head)); got != tt.want {
+				t.Errorf("LooksLikeCSV(%q) = %v, want %v", tt.head, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzCSV checks that every row NewCSVReader and Next produce is valid
+// JSON holding the row's non-empty values under their header names, and
+// decodes without error.
+func FuzzCSV(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "csv", "*.csv"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b) // the realistic exports
+		}
+	}
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,\"a\"\"b\"\n"))              // an escaped quote
+	f.Add([]byte("RemoteUrl,AdditionalFields\nx,\"{\"\"host\"\":1}\"\n"))  // JSON in a column
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,a\x00\xff\\\"\n"))           // NUL, invalid UTF-8, backslash
+	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                        // duplicate and skipped columns
+	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n"))   // malformed rows
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := NewCSVReader(bytes.NewReader(data), "f.csv")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.csv") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		dup := map[string]int{}
+		for _, h := range c.header {
+			dup[h]++
+		}
+		var d Decoder
+		for range 1000 {
+			rec, line, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "f.csv:") {
+					t.Fatalf("error does not name the file and line: %v", err)
+				}
+				continue
+			}
+			if line < 2 {
+				t.Fatalf("row at line %d", line)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(rec, &m); err != nil {
+				t.Fatalf("record %q is not JSON: %v", rec, err)
+			}
+			if _, ok := m["Table"].(string); !ok {
+				t.Fatalf("record %q has no Table", rec)
+			}
+			row := c.row // the fields behind rec
+			for i, h := range c.header {
+				if !c.keep[i] || dup[h] > 1 || row == nil {
+					continue
+				}
+				if v := row[i]; v != "" && m[h] != jsonUTF8(v) {
+					t.Fatalf("column %q: record has %q, row has %q", h, m[h], v)
+				}
+			}
+			if _, errs := d.Decode(rec, nil); len(errs) != 0 {
+				t.Fatalf("record %q: %v", rec, errs)
+			}
+			d.Reset()
+		}
+	})
+}

@@ -1,0 +1,99 @@
+package stream
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// DeadLetter is an append-only JSON-lines file of messages that could not be
+// decoded, each with its position and error, so nothing is silently lost. It
+// is safe for concurrent use. A nil *DeadLetter discards entries (they are
+// still counted by the pipeline).
+type DeadLetter struct {
+	mu     sync.Mutex
+	f      *os.File
+	w      *bufio.Writer
+	path   string
+	closed bool
+}
+
+// DeadLetterEntry is one line of the dead-letter file.
+type DeadLetterEntry struct {
+	Time     time.Time `json:"time"`
+	Position string    `json:"position"`
+	Record   int       `json:"record"` // index of the broken record in the message; -1 for the whole message
+	Error    string    `json:"error"`
+	// Message is the raw message when it is valid UTF-8; otherwise
+	// MessageBase64 holds its bytes.
+	Message       string `json:"message,omitempty"`
+	MessageBase64 string `json:"message_base64,omitempty"`
+}
+
+// OpenDeadLetter opens (creating, mode 0600) the dead-letter file for appending.
+func OpenDeadLetter(path string) (*DeadLetter, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter file: %w", err)
+	}
+	return &DeadLetter{f: f, w: bufio.NewWriterSize(f, 64<<10), path: path}, nil
+}
+
+// Write appends one entry for msg and flushes it to the file. The error says
+// why the entry could not be written (disk full…): the caller must not
+// acknowledge the message then.
+func (d *DeadLetter) Write(msg Message, record int, cause error) error {
+	if d == nil {
+		return nil
+	}
+	e := DeadLetterEntry{Time: time.Now().UTC(), Position: msg.Position.String(), Record: record, Error: cause.Error()}
+	if utf8.Valid(msg.Value) {
+		e.Message = string(msg.Value)
+	} else {
+		e.MessageBase64 = base64.StdEncoding.EncodeToString(msg.Value)
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.path, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("dead-letter %s: closed", d.path)
+	}
+	d.w.Write(line)
+	d.w.WriteByte('\n')
+	if err := d.w.Flush(); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Close flushes, syncs and closes the file. Safe to call twice.
+func (d *DeadLetter) Close() error {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	err := d.w.Flush()
+	if serr := d.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := d.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Decoder decodes Defender messages into Events with a hand-written,
+// single-pass scanner that extracts only the columns an Event needs.
+//
+// Decoder is not safe for concurrent use: use one per goroutine. The zero
+// value is ready to use.
+//
+// Events alias the message they were decoded from and the decoder's arena
+// (where strings with escapes are unescaped). They stay valid until the next
+// call to Reset, and only while the message buffer is not reused. Call Reset
+// once a batch's events are no longer used, or the arena grows without
+// bound.
+type Decoder struct {
+	arena   []byte // unescaped strings; events alias it until Reset
+	scratch []byte // transient: typed values with escapes, AdditionalFields text
+	keyBuf  []byte // transient: object keys with escapes
+	stack   []uint64
+
+	top, rec recordState // the message's top object; one element of "records"
+
+	// Key predictors (see predictor) and the unknown key names they use.
+	predTop, predRec predictor
+	predProps        [numPredProps]predictor
+	interned         map[string]string
+
+	stats DecodeStats
+
+	// Per Decode call.
+	out    []Event
+	errs   []RecordError
+	recNo  int  // index of the next record in the message
+	failed bool // a record-level syntax error ended the message
+}
+
+// DecodeStats counts what Decode saw since the last Reset. The zero value
+// is an empty count.
+//
+// Records = ByTable[0] + ByTable[1] + ByTable[2] + Errors − message errors:
+// every record seen, whether it was decoded, skipped or broken.
+type DecodeStats struct {
+	// Records is every record seen: decoded, skipped or broken.
+	Records int64
+	// Watched is the records of watched tables that became Events.
+	Watched int64
+	// ByTable counts decoded records per Table (index by Table);
+	// ByTable[TableOther] equals Skipped.
+	ByTable [3]int64
+	// Skipped is the records of other categories, counted and dropped.
+	Skipped int64
+	// Errors is the number of RecordErrors returned (records and whole
+	// messages).
+	Errors int64
+}
+
+// RecordError is one record (or a whole message, Record == -1) that could
+// not be decoded. Record is the 0-based index of the record in its message.
+type RecordError struct {
+	Record int
+	Err    error
+}
+
+// Error formats the error as "record 3: …" or "message: …".
+func (e RecordError) Error() string {
+	if e.Record < 0 {
+		return "message: " + e.Err.Error()
+	}
+	return "record " + strconv.Itoa(e.Record) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e RecordError) Unwrap() error { return e.Err }
+
+// SyntaxError is malformed JSON at a byte offset of the message (or of the
+// JSON text a "body" string holds).
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+// Error formats the error as "offset 12: unterminated string".
+func (e *SyntaxError) Error() string {
+	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
+}
+
+func synErr(buf []byte, off int, msg string) error {
+	if off >= len(buf) {
+		return &SyntaxError{Offset: len(buf), Msg: "unexpected end of JSON: " + msg}
+	}
+	return &SyntaxError{Offset: off, Msg: fmt.Sprintf("unexpected %q: %s", buf[off], msg)}
+}
+
+// maxBodyDepth caps how many {"body":…} wrappers may nest.
+const maxBodyDepth = 8
+
+var errBodyDepth = errors.New("more than 8 nested \"body\" wrappers")
+
+// Decode decodes one message — an Event Hubs body {"records":[…]}, a bare
+// record, a {"body":…} wrapper (body may be an object, or a JSON string
+// holding JSON), a JSON array of records, or several of these one after the
+// other (JSON Lines passed as one message) — and appends the events of
+// watched tables (DeviceNetworkEvents, DeviceEvents) to dst. Records of other
+// categories are counted and skipped. Surrounding whitespace, a trailing \r
+// and a UTF-8 byte order mark are ignored; a blank message gives nothing.
+//
+// A broken record is reported in errs and the others still decode; a
+// message that is not JSON at all gives one RecordError with Record -1.
+// Malformed JSON inside a record ends the message there: earlier records
+// are kept and the error names the record. Bad values (an unparsable
+// RemoteIP, a port out of range) are not errors: the field is left absent.
+// Decode never panics.
+//
+// Events alias msg and the decoder's arena: valid until the next call to
+// Reset.
+func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []RecordError) {
+	d.out, d.errs, d.recNo, d.failed = dst, nil, 0, false
+	if uint64(len(msg)) > math.MaxUint32 {
+		d.messageErr(fmt.Errorf("message of %d bytes exceeds 4 GiB", len(msg)))
+	} else {
+		d.decodeMessage(msg, 0)
+	}
+	events, errs = d.out, d.errs
+	d.out, d.errs = nil, nil
+	return events, errs
+}
+
+// Reset forgets the arena and the statistics. Call it when the events of
+// the batch decoded since the last Reset are no longer used.
+func (d *Decoder) Reset() {
+	d.arena = d.arena[:0]
+	d.stats = DecodeStats{}
+}
+
+// Stats returns the counts since the last Reset.
+func (d *Decoder) Stats() DecodeStats { return d.stats }
+
+func (d *Decoder) messageErr(err error) {
+	d.errs = append(d.errs, RecordError{Record: -1, Err: err})
+	d.stats.Errors++
+}
+
+func (d *Decoder) recordErr(rec int, err error) {
+	d.errs = append(d.errs, RecordError{Record: rec, Err: err})
+	d.stats.Errors++
+	d.stats.Records++
+}
+
+// decodeMessage decodes every JSON value in buf.
+func (d *Decoder) decodeMessage(buf []byte, depth int) {
+	i := skipWS(buf, 0)
+	if len(buf)-i >= 3 && buf[i] == 0xEF && buf[i+1] == 0xBB && buf[i+2] == 0xBF {
+		i = skipWS(buf, i+3)
+	}
+	for i < len(buf) {
+		var err error
+		switch buf[i] {
+		case '{':
+			i, err = d.decodeTopObject(buf, i, depth)
+		case '[':
+			i, err = d.decodeRecordArray(buf, i)
+		default:
+			err = synErr(buf, i, "not a JSON object or array")
+		}
+		if err != nil {
+			if d.failed {
+				d.failed = false // the failing record was reported
+			} else {
+				d.messageErr(err)
+			}
+			return
+		}
+		i = skipWS(buf, i)
+	}
+}
+
+// mark is the state to roll back to when a message repeats "records".
+type mark struct {
+	out, errs, recNo int
+	stats            DecodeStats
+}
+
+// decodeTopObject decodes the object at buf[i]: an envelope, a wrapper or a
+// bare record. It returns the offset after the object.
+func (d *Decoder) decodeTopObject(buf []byte, i, depth int) (int, error) {
+	st := &d.top
+	st.reset(buf)
+	var (
+		sawRecords bool
+		rollback   mark
+		body       span
+	)
+	i = skipWS(buf, i+1)
+	if i < len(buf) && buf[i] == '}' {
+		return d.finishTop(buf, i+1, depth, sawRecords, body)
+	}
+	for k := 0; ; k++ {
+		col, j, err := d.key(buf, i, &d.predTop, k)
+		if err != nil {
+			return 0, err
+		}
+		i = j
+		switch col {
+		case keyRecords:
+			if sawRecords {
+				d.out, d.errs, d.recNo, d.stats = d.out[:rollback.out], d.errs[:rollback.errs], rollback.recNo, rollback.stats
+			} else {
+				sawRecords = true
+				rollback = mark{out: len(d.out), errs: len(d.errs), recNo: d.recNo, stats: d.stats}
+			}
+			switch {
+			case i < len(buf) && buf[i] == '[':
+				i, err = d.decodeRecordArray(buf, i)
+			case hasLiteral(buf, i, "null"):
+				i += 4
+			default:
+				return 0, synErr(buf, i, `"records" is not an array`)
+			}
+		case keyBody:
+			body, i, err = d.scanValue(buf, i)
+		case keyProperties:
+			i, err = d.scanProperties(buf, i, st)
+		case colNone:
+			i, err = d.skipValue(buf, i)
+		default:
+			st.top.vals[col], i, err = d.scanValue(buf, i)
+		}
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(buf, i)
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "unterminated object")
+		}
+		if buf[i] == ',' {
+			i = skipWS(buf, i+1)
+			continue
+		}
+		if buf[i] == '}' {
+			return d.finishTop(buf, i+1, depth, sawRecords, body)
+		}
+		return 0, synErr(buf, i, "want , or } after object value")
+	}
+}
+
+// finishTop handles the end of a top-level object: an envelope is done, a
+// wrapper's body is decoded, and anything else is a bare record.
+func (d *Decoder) finishTop(buf []byte, end, depth int, sawRecords bool, body span) (int, error) {
+	switch {
+	case sawRecords:
+	case body.kind == vObject || body.kind == vArray:
+		if depth >= maxBodyDepth {
+			return 0, errBodyDepth
+		}
+		d.decodeMessage(buf[body.start:body.end], depth+1)
+	case body.kind == vString:
+		if depth >= maxBodyDepth {
+			return 0, errBodyDepth
+		}
+		// The body text must outlive this call (events alias it): unescape
+		// it into the arena.
+		start := len(d.arena)
+		var err error
+		d.arena, err = appendUnescaped(d.arena, buf[body.start:body.end])
+		if err != nil {
+			return 0, fmt.Errorf("\"body\" string: %w", err)
+		}
+		inner := d.arena[start:len(d.arena):len(d.arena)]
+		if len(inner) == 0 {
+			break
+		}
+		n := len(d.errs)
+		d.decodeMessage(inner, depth+1)
+		for k := n; k < len(d.errs); k++ {
+			d.errs[k].Err = fmt.Errorf("\"body\" JSON text: %w", d.errs[k].Err)
+		}
+	case body.kind == vNull:
+	case body.kind != vAbsent:
+		return 0, errors.New(`"body" is neither a JSON object, an array nor a string`)
+	default:
+		d.finishRecord(d.recNo, &d.top)
+		d.recNo++
+	}
+	return end, nil
+}
+
+// decodeRecordArray decodes the array of records at buf[i] and returns the
+// offset after it.
+func (d *Decoder) decodeRecordArray(buf []byte, i int) (int, error) {
+	i = skipWS(buf, i+1)
+	if i < len(buf) && buf[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		rec := d.recNo
+		d.recNo++
+		if i < len(buf) && buf[i] == '{' {
+			j, err := d.scanRecord(buf, i, &d.rec)
+			if err != nil {
+				d.recordErr(rec, fmt.Errorf("%w (rest of message not decoded)", err))
+				d.failed = true
+				return 0, err
+			}
+			d.finishRecord(rec, &d.rec)
+			i = j
+		} else {
+			start := i
+			j, err := d.skipValue(buf, i)
+			if err != nil {
+				d.recordErr(rec, fmt.Errorf("%w (rest of message not decoded)", err))
+				d.failed = true
+				return 0, err
+			}
+			d.recordErr(rec, &SyntaxError{Offset: start, Msg: "record is not a JSON object"})
+			i = j
+		}
+		i = skipWS(buf, i)
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "unterminated array")
+		}
+		if buf[i] == ',' {
+			i = skipWS(buf, i+1)
+			continue
+		}
+		if buf[i] == ']' {
+			return i + 1, nil
+		}
+		return 0, synErr(buf, i, "want , or ] after array element")
+	}
+}
+
+// scanRecord scans the record object at buf[i] into st and returns the
+// offset after it.
+func (d *Decoder) scanRecord(buf []byte, i int, st *recordState) (int, error) {
+	st.reset(buf)
+	i = skipWS(buf, i+1)
+	if i < len(buf) && buf[i] == '}' {
+		return i + 1, nil
+	}
+	for k := 0; ; k++ {
+		col, j, err := d.key(buf, i, &d.predRec, k)
+		if err != nil {
+			return 0, err
+		}
+		i = j
+		switch col {
+		case keyProperties:
+			i, err = d.scanProperties(buf, i, st)
+		case colNone, keyRecords, keyBody:
+			i, err = d.skipValue(buf, i)
+		default:
+			st.top.vals[col], i, err = d.scanValue(buf, i)
+		}
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(buf, i)
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "unterminated object")
+		}
+		if buf[i] == ',' {
+			i = skipWS(buf, i+1)
+			continue
+		}
+		if buf[i] == '}' {
+			return i + 1, nil
+		}
+		return 0, synErr(buf, i, "want , or } after object value")
+	}
+}
+
+// scanProperties scans the value of a "properties" key. An object fills
+// st.props; any other value is skipped and leaves st.props empty (the last
+// "properties" key wins, as for every key).
+func (d *Decoder) scanProperties(buf []byte, i int, st *recordState) (int, error) {
+	st.props.reset(buf)
+	st.hasProps = false
+	if i >= len(buf) || buf[i] != '{' {
+		return d.skipValue(buf, i)
+	}
+	st.hasProps = true
+	lv := &st.props
+	i = skipWS(buf, i+1)
+	if i < len(buf) && buf[i] == '}' {
+		return i + 1, nil
+	}
+	pred := &d.predProps[propsSlot(st)]
+	for k := 0; ; k++ {
+		col, j, err := d.key(buf, i, pred, k)
+		if err != nil {
+			return 0, err
+		}
+		i = j
+		switch col {
+		case colNone, keyRecords, keyBody, keyProperties:
+			i, err = d.skipValue(buf, i)
+		default:
+			lv.vals[col], i, err = d.scanValue(buf, i)
+		}
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(buf, i)
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "unterminated object")
+		}
+		if buf[i] == ',' {
+			i = skipWS(buf, i+1)
+			continue
+		}
+		if buf[i] == '}' {
+			return i + 1, nil
+		}
+		return 0, synErr(buf, i, "want , or } after object value")
+	}
+}

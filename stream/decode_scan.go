@@ -1,0 +1,339 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// The scanner below is deliberately lenient where leniency is free: it
+// checks the structure of the JSON (quotes, brackets, commas, colons) but
+// not the grammar of values it skips (number syntax, control characters
+// and escapes inside strings). Values it uses are checked when used.
+
+// valKind is the JSON type of a scanned value.
+type valKind uint8
+
+const (
+	vAbsent valKind = iota // the key was not seen
+	vNull
+	vBool
+	vNumber
+	vString
+	vObject
+	vArray
+)
+
+// span locates a scanned value in its buffer. For strings it is the text
+// between the quotes (escapes not yet decoded); for everything else the
+// whole value.
+type span struct {
+	start, end uint32
+	kind       valKind
+	esc        bool // a string with escapes
+}
+
+// isText reports whether the value counts as text: a non-empty string or a
+// number (numbers where strings belong are kept as their literal text).
+func (s span) isText() bool {
+	return (s.kind == vString && s.end > s.start) || s.kind == vNumber
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipWS(buf []byte, i int) int {
+	for i < len(buf) && isWS(buf[i]) {
+		i++
+	}
+	return i
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// zeroBytes has the top bit set in the lowest zero byte of v (and maybe in
+// higher bytes: only the lowest set bit is exact).
+func zeroBytes(v uint64) uint64 { return (v - lsb) &^ v & msb }
+
+// scanString returns the offset of the quote that closes the string whose
+// text starts at buf[i] (or -1), and whether the text holds escapes. It
+// reads eight bytes at a time for short strings and hands long runs
+// without escapes to bytes.IndexByte.
+func scanString(buf []byte, i int) (end int, esc bool) {
+	words := 0
+	for {
+		// Find the next quote or backslash.
+		for i+8 <= len(buf) {
+			w := binary.LittleEndian.Uint64(buf[i:])
+			if m := zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\')); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto found
+			}
+			i += 8
+			if words++; words == 4 {
+				// A long string: let IndexByte find the quote.
+				q := bytes.IndexByte(buf[i:], '"')
+				if q < 0 {
+					return -1, esc
+				}
+				b := bytes.IndexByte(buf[i:i+q], '\\')
+				if b < 0 {
+					return i + q, esc
+				}
+				i += b
+				goto found
+			}
+		}
+		for i < len(buf) && buf[i] != '"' && buf[i] != '\\' {
+			i++
+		}
+		if i >= len(buf) {
+			return -1, esc
+		}
+	found:
+		if buf[i] == '"' {
+			return i, esc
+		}
+		esc = true
+		i += 2 // the backslash and the byte it escapes
+		if i > len(buf) {
+			return -1, esc
+		}
+	}
+}
+
+func hasLiteral(buf []byte, i int, lit string) bool {
+	return len(buf)-i >= len(lit) && string(buf[i:i+len(lit)]) == lit
+}
+
+// scanNumber returns the offset after the number at buf[i] (leniently: any
+// run of number characters).
+func scanNumber(buf []byte, i int) int {
+	for i < len(buf) {
+		switch c := buf[i]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanKey scans `"key"` and the colon after it at buf[i]. It returns the
+// key text (unescaped into keyBuf when it has escapes), whether it had
+// escapes, and the offset of the value.
+func (d *Decoder) scanKey(buf []byte, i int) ([]byte, bool, int, error) {
+	if i >= len(buf) || buf[i] != '"' {
+		return nil, false, 0, synErr(buf, i, "want an object key")
+	}
+	end, esc := scanString(buf, i+1)
+	if end < 0 {
+		return nil, false, 0, synErr(buf, len(buf), "unterminated string")
+	}
+	key := buf[i+1 : end]
+	i = end + 1
+	if i < len(buf) && buf[i] == ':' {
+		i++
+	} else {
+		i = skipWS(buf, i)
+		if i >= len(buf) || buf[i] != ':' {
+			return nil, false, 0, synErr(buf, i, "want : after object key")
+		}
+		i++
+	}
+	if i < len(buf) && isWS(buf[i]) {
+		i = skipWS(buf, i)
+	}
+	if esc {
+		var err error
+		d.keyBuf, err = appendUnescaped(d.keyBuf[:0], key)
+		if err != nil {
+			return nil, false, 0, &SyntaxError{Offset: i, Msg: "object key: " + err.Error()}
+		}
+		key = d.keyBuf
+	}
+	return key, esc, i, nil
+}
+
+// predKey is a key expected at some position of an object.
+type predKey struct {
+	text string // the raw key; never holds a backslash
+	col  int16
+}
+
+// predictor remembers the keys of the last object of one kind, by
+// position. Defender writes the columns of a table in a fixed order, so
+// the next key is nearly always the one at the same position last time:
+// checking it is one comparison instead of a scan and a lookup.
+type predictor struct{ keys []predKey }
+
+const (
+	maxPredKeys  = 256  // positions remembered per predictor
+	maxInterned  = 1024 // unknown key names remembered per Decoder
+	numPredProps = 7    // properties predictors: by table, other tables hashed
+)
+
+// key reads the k-th key of an object at buf[i] and returns its column
+// and the offset of its value.
+func (d *Decoder) key(buf []byte, i int, p *predictor, k int) (int, int, error) {
+	if k < len(p.keys) {
+		pk := &p.keys[k]
+		j := i + 1 + len(pk.text)
+		if j+1 < len(buf) && buf[i] == '"' && buf[j] == '"' && buf[j+1] == ':' && string(buf[i+1:j]) == pk.text {
+			j += 2
+			if j < len(buf) && isWS(buf[j]) {
+				j = skipWS(buf, j)
+			}
+			return int(pk.col), j, nil
+		}
+	}
+	key, esc, j, err := d.scanKey(buf, i)
+	if err != nil {
+		return 0, 0, err
+	}
+	col := lookupKey(key)
+	if !esc && k <= len(p.keys) && k < maxPredKeys {
+		d.learn(p, k, key, col)
+	}
+	return col, j, nil
+}
+
+// learn records key as the k-th key of p's objects. Known keys use their
+// static names; unknown ones are interned (up to maxInterned), so steady
+// input allocates nothing.
+func (d *Decoder) learn(p *predictor, k int, key []byte, col int) {
+	var text string
+	if col != colNone {
+		text = keyName(col)
+	} else {
+		var ok bool
+		if text, ok = d.interned[string(key)]; !ok {
+			if len(d.interned) >= maxInterned {
+				return
+			}
+			if d.interned == nil {
+				d.interned = make(map[string]string)
+			}
+			text = string(key)
+			d.interned[text] = text
+		}
+	}
+	if k == len(p.keys) {
+		p.keys = append(p.keys, predKey{})
+	}
+	p.keys[k] = predKey{text: text, col: int16(col)}
+}
+
+// scanValue scans the value at buf[i] and returns its span and the offset
+// after it.
+func (d *Decoder) scanValue(buf []byte, i int) (span, int, error) {
+	if i >= len(buf) {
+		return span{}, 0, synErr(buf, i, "want a value")
+	}
+	switch c := buf[i]; c {
+	case '"':
+		end, esc := scanString(buf, i+1)
+		if end < 0 {
+			return span{}, 0, synErr(buf, len(buf), "unterminated string")
+		}
+		return span{uint32(i + 1), uint32(end), vString, esc}, end + 1, nil
+	case 'n':
+		if hasLiteral(buf, i, "null") {
+			return span{uint32(i), uint32(i + 4), vNull, false}, i + 4, nil
+		}
+	case 't':
+		if hasLiteral(buf, i, "true") {
+			return span{uint32(i), uint32(i + 4), vBool, false}, i + 4, nil
+		}
+	case 'f':
+		if hasLiteral(buf, i, "false") {
+			return span{uint32(i), uint32(i + 5), vBool, false}, i + 5, nil
+		}
+	case '{', '[':
+		end, err := d.skipContainer(buf, i)
+		if err != nil {
+			return span{}, 0, err
+		}
+		k := vObject
+		if c == '[' {
+			k = vArray
+		}
+		return span{uint32(i), uint32(end), k, false}, end, nil
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			end := scanNumber(buf, i)
+			return span{uint32(i), uint32(end), vNumber, false}, end, nil
+		}
+	}
+	return span{}, 0, synErr(buf, i, "want a value")
+}
+
+// skipValue skips the value at buf[i] and returns the offset after it.
+func (d *Decoder) skipValue(buf []byte, i int) (int, error) {
+	if i < len(buf) {
+		switch c := buf[i]; c {
+		case '"':
+			end, _ := scanString(buf, i+1)
+			if end < 0 {
+				return 0, synErr(buf, len(buf), "unterminated string")
+			}
+			return end + 1, nil
+		case '{', '[':
+			return d.skipContainer(buf, i)
+		}
+	}
+	_, i, err := d.scanValue(buf, i)
+	return i, err
+}
+
+// skipContainer skips the object or array at buf[i] without recursion: the
+// open brackets live in a bit stack (1 = object), so nesting depth costs
+// one bit of memory per level and never the goroutine stack.
+func (d *Decoder) skipContainer(buf []byte, i int) (int, error) {
+	stack := d.stack[:0]
+	depth := 0
+	push := func(obj bool) {
+		w, b := depth>>6, uint(depth&63)
+		if w == len(stack) {
+			stack = append(stack, 0)
+		}
+		if obj {
+			stack[w] |= 1 << b
+		} else {
+			stack[w] &^= 1 << b
+		}
+		depth++
+	}
+	defer func() { d.stack = stack }()
+	for i < len(buf) {
+		c := buf[i]
+		switch c {
+		case '"':
+			end, _ := scanString(buf, i+1)
+			if end < 0 {
+				return 0, synErr(buf, len(buf), "unterminated string")
+			}
+			i = end + 1
+			continue
+		case '{', '[':
+			push(c == '{')
+		case '}', ']':
+			if depth == 0 {
+				return 0, synErr(buf, i, "unbalanced bracket")
+			}
+			depth--
+			isObj := stack[depth>>6]&(1<<uint(depth&63)) != 0
+			if isObj != (c == '}') {
+				return 0, synErr(buf, i, "mismatched bracket")
+			}
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, synErr(buf, i, "unterminated object or array")
+}

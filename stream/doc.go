@@ -1,0 +1,31 @@
+// Package stream turns Microsoft Defender streaming-API messages into alerts:
+// it owns the Event type and the Defender decoder, the Source seam with its
+// file adapter (Kafka and Event Hubs adapters live in sub-packages), and the
+// Pipeline that ties a Source to the match index, the exclusions and a Sink.
+//
+// # Data flow
+//
+//	Source.Read → Batch{Messages} → Decoder.Decode → []Event
+//	  → match.Index.Match → allow-list → match.Exclusions → []sink.Alert
+//	  → Sink.Write → Batch.Ack (in read order)
+//
+// # Events and buffers
+//
+// Event string fields alias the message buffer and the decoder's arena; an
+// Event is valid only while its batch is being processed. Alerts copy what
+// they keep.
+//
+// # Acknowledgement and checkpointing
+//
+// A batch is acknowledged (Kafka offsets committed, Event Hubs checkpoints
+// written) only after every alert of that batch and of every batch read
+// before it was accepted by the sink, and its undecodable messages were
+// written to the dead-letter file. Delivery is therefore at-least-once: a
+// crash re-reads what was not yet acknowledged.
+//
+// # Bad input
+//
+// A message that cannot be decoded is counted, written to the dead-letter
+// file with its position (file:line, or topic[partition]@offset) and error,
+// and then acknowledged: a poison message never blocks a partition.
+package stream

@@ -1,0 +1,336 @@
+package eventhubs
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+)
+
+// Defaults applied by New to zero fields of Options.
+const (
+	DefaultConsumerGroup      = "$Default"
+	DefaultStartPosition      = "latest"
+	DefaultLoadBalancing      = "balanced"
+	DefaultCheckpointInterval = 5 * time.Second
+	DefaultCheckpointCount    = 1000
+	DefaultMaxBatchEvents     = 500
+
+	// maxPrefetch is the SDK's cap on Prefetch (its session window).
+	maxPrefetch = 5000
+	// namespaceSuffix completes a short namespace name ("contoso-sec").
+	namespaceSuffix = ".servicebus.windows.net"
+)
+
+// Options configure a Source. The zero value is not usable: Hub (or an
+// EntityPath in the connection string), a namespace or connection string, and
+// a checkpoint container are required; every other field has a default.
+//
+// Options holds secrets: its String, GoString and LogValue methods redact
+// them, so printing or logging an Options is safe.
+type Options struct {
+	// Namespace is the Event Hubs namespace: "contoso-sec" (completed with
+	// .servicebus.windows.net) or a fully qualified host name. Required with
+	// a Credential; with a ConnectionString it is taken from the string's
+	// Endpoint and, if set here too, must agree with it.
+	Namespace string
+	// Hub is the event hub the Defender streaming API exports to. It may be
+	// left empty when ConnectionString has an EntityPath.
+	Hub string
+	// ConsumerGroup that the Source's replicas share. Default "$Default";
+	// give iocwatch a consumer group of its own in production.
+	ConsumerGroup string
+
+	// ConnectionString authenticates to Event Hubs with a shared access
+	// key or signature. When empty, Credential is used. Never logged.
+	ConnectionString string
+	// Credential authenticates to Event Hubs (when ConnectionString is
+	// empty) and to the storage account (when the checkpoint store is given
+	// by CheckpointContainerURL without a SAS). Nil means
+	// azidentity.DefaultAzureCredential (environment, workload identity,
+	// managed identity, Azure CLI).
+	Credential azcore.TokenCredential
+
+	// CheckpointConnectionString and CheckpointContainer name the blob
+	// container holding checkpoints and partition ownership, authenticated
+	// by the storage account's connection string. Never logged.
+	CheckpointConnectionString string
+	CheckpointContainer        string
+	// CheckpointContainerURL is the container's URL
+	// ("https://acct.blob.core.windows.net/iocwatch"), used instead of a
+	// connection string: with a SAS in its query, or with Credential.
+	// Its query is never logged.
+	CheckpointContainerURL string
+
+	// StartPosition is where a partition without a checkpoint is read from:
+	// "latest" (default: only events enqueued from now on) or "earliest"
+	// (everything the hub retains).
+	StartPosition string
+	// LoadBalancing is how replicas share partitions: "balanced" (default:
+	// claim one partition per update interval) or "greedy" (claim the whole
+	// fair share at once; faster start, more partition moves).
+	LoadBalancing string
+	// Prefetch is how many events the client keeps buffered per partition.
+	// 0 means the SDK default (300); negative disables prefetching; at most
+	// 5000.
+	Prefetch int32
+
+	// CheckpointInterval is the longest an acknowledged event waits before
+	// its partition's checkpoint is written. Default 5s.
+	CheckpointInterval time.Duration
+	// CheckpointCount writes a partition's checkpoint as soon as this many
+	// acknowledged events wait for it. Default 1000.
+	CheckpointCount int
+	// MaxBatchEvents caps the messages of one batch returned by Read.
+	// Default 500.
+	MaxBatchEvents int
+
+	// UpdateInterval is how often a replica renews its partition claims and
+	// looks for partitions to take. 0 means the SDK default (10s).
+	UpdateInterval time.Duration
+	// PartitionExpiration is how long a claim lasts without renewal: after
+	// it a crashed replica's partitions are taken over. 0 means the SDK
+	// default (60s). Must exceed UpdateInterval.
+	PartitionExpiration time.Duration
+
+	// Logger receives one record per state change (partition claimed or
+	// lost, checkpoint failures), never one per event. Nil discards.
+	Logger *slog.Logger
+
+	// lagRefresh is how often Lag's last enqueued sequence numbers are
+	// fetched; tests shorten it. 0 means 10s.
+	lagRefresh time.Duration
+	// wrapStore, if set, wraps the checkpoint store (tests inject faults).
+	wrapStore func(azeventhubs.CheckpointStore) azeventhubs.CheckpointStore
+}
+
+// resolved is Options after defaults and validation.
+type resolved struct {
+	Options
+	namespace        string // fully qualified
+	hub              string
+	containerURLSAS  bool   // CheckpointContainerURL carries a SAS
+	needsCredential  bool   // Credential (or DefaultAzureCredential) is used
+	startEarliest    bool   // StartPosition == "earliest"
+	strategy         azeventhubs.ProcessorStrategy
+	checkpointTarget string // for messages: container name or URL without query
+}
+
+// resolve applies defaults and checks every field, returning all problems
+// at once, each prefixed with its field name.
+func (o Options) resolve() (resolved, error) {
+	r := resolved{Options: o}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+
+	r.hub = o.Hub
+	r.namespace = qualify(o.Namespace)
+	if o.ConnectionString != "" {
+		props, err := azeventhubs.ParseConnectionString(o.ConnectionString)
+		switch {
+		case err != nil:
+			// The parser's messages name keys, never their values.
+			bad("connection_string", "%v", err)
+		default:
+			if props.EntityPath != nil && *props.EntityPath != "" {
+				if r.hub != "" && r.hub != *props.EntityPath {
+					bad("hub", "%q differs from the connection string's EntityPath %q", r.hub, *props.EntityPath)
+				}
+				r.hub = *props.EntityPath
+			}
+			if r.namespace != "" && !strings.EqualFold(r.namespace, props.FullyQualifiedNamespace) {
+				bad("namespace", "%q differs from the connection string's endpoint %q", r.namespace, props.FullyQualifiedNamespace)
+			}
+			r.namespace = props.FullyQualifiedNamespace
+		}
+	} else {
+		r.needsCredential = true
+		if r.namespace == "" {
+			bad("namespace", "required when no connection string is given")
+		}
+	}
+	if r.hub == "" {
+		bad("hub", "required (or an EntityPath in the connection string)")
+	}
+	if r.ConsumerGroup == "" {
+		r.ConsumerGroup = DefaultConsumerGroup
+	}
+
+	switch {
+	case o.CheckpointConnectionString != "" && o.CheckpointContainerURL != "":
+		bad("checkpoint", "set either connection_string with container, or container_url, not both")
+	case o.CheckpointConnectionString != "":
+		if o.CheckpointContainer == "" {
+			bad("checkpoint.container", "required with checkpoint.connection_string")
+		}
+		r.checkpointTarget = "container " + o.CheckpointContainer
+	case o.CheckpointContainerURL != "":
+		u, err := url.Parse(o.CheckpointContainerURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			bad("checkpoint.container_url", "want https://<account>.blob.core.windows.net/<container>")
+			break
+		}
+		if o.CheckpointContainer != "" && strings.Trim(u.Path, "/") != o.CheckpointContainer &&
+			!strings.HasSuffix(strings.Trim(u.Path, "/"), "/"+o.CheckpointContainer) {
+			bad("checkpoint.container", "%q is not the container of container_url", o.CheckpointContainer)
+		}
+		r.containerURLSAS = u.Query().Get("sig") != ""
+		if !r.containerURLSAS {
+			r.needsCredential = true
+		}
+		u.RawQuery = ""
+		r.checkpointTarget = "container " + u.String()
+	default:
+		bad("checkpoint", "a checkpoint container is required (connection_string with container, or container_url)")
+	}
+
+	switch strings.ToLower(o.StartPosition) {
+	case "", "latest":
+		r.StartPosition = "latest"
+	case "earliest":
+		r.StartPosition = "earliest"
+		r.startEarliest = true
+	default:
+		bad("start_position", "%q: want earliest or latest", o.StartPosition)
+	}
+	switch strings.ToLower(o.LoadBalancing) {
+	case "", "balanced":
+		r.LoadBalancing, r.strategy = "balanced", azeventhubs.ProcessorStrategyBalanced
+	case "greedy":
+		r.LoadBalancing, r.strategy = "greedy", azeventhubs.ProcessorStrategyGreedy
+	default:
+		bad("load_balancing", "%q: want balanced or greedy", o.LoadBalancing)
+	}
+	if o.Prefetch > maxPrefetch {
+		bad("prefetch", "%d exceeds the client's limit of %d", o.Prefetch, maxPrefetch)
+	}
+	switch {
+	case o.CheckpointInterval < 0:
+		bad("checkpoint_interval", "%s is negative", o.CheckpointInterval)
+	case o.CheckpointInterval == 0:
+		r.CheckpointInterval = DefaultCheckpointInterval
+	}
+	switch {
+	case o.CheckpointCount < 0:
+		bad("checkpoint_count", "%d is negative", o.CheckpointCount)
+	case o.CheckpointCount == 0:
+		r.CheckpointCount = DefaultCheckpointCount
+	}
+	switch {
+	case o.MaxBatchEvents < 0:
+		bad("max_batch_events", "%d is negative", o.MaxBatchEvents)
+	case o.MaxBatchEvents == 0:
+		r.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if o.UpdateInterval < 0 {
+		bad("update_interval", "%s is negative", o.UpdateInterval)
+	}
+	if o.PartitionExpiration < 0 {
+		bad("partition_expiration", "%s is negative", o.PartitionExpiration)
+	}
+	update, expire := o.UpdateInterval, o.PartitionExpiration
+	if update == 0 {
+		update = 10 * time.Second
+	}
+	if expire == 0 {
+		expire = time.Minute
+	}
+	if update > 0 && expire > 0 && expire <= update {
+		bad("partition_expiration", "%s must exceed update_interval %s", expire, update)
+	}
+	r.UpdateInterval, r.PartitionExpiration = update, expire
+	if r.lagRefresh <= 0 {
+		r.lagRefresh = 10 * time.Second
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(errs) > 0 {
+		return resolved{}, fmt.Errorf("eventhubs: invalid options: %w", errors.Join(errs...))
+	}
+	return r, nil
+}
+
+// qualify completes a short namespace name with the public cloud's suffix
+// and strips a scheme, path or port someone pasted.
+func qualify(ns string) string {
+	ns = strings.TrimSpace(ns)
+	if ns == "" {
+		return ""
+	}
+	if i := strings.Index(ns, "://"); i >= 0 {
+		ns = ns[i+3:]
+	}
+	ns = strings.TrimRight(ns, "/")
+	if !strings.Contains(ns, ".") && !strings.Contains(ns, ":") {
+		ns += namespaceSuffix
+	}
+	return ns
+}
+
+const redactedMark = "[REDACTED]"
+
+func redactIfSet(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redactedMark
+}
+
+// redactedURL drops the query (a SAS) of a container URL.
+func redactedURL(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + "?" + redactedMark
+	}
+	return s
+}
+
+// LogValue lets slog print Options without their secrets.
+func (o Options) LogValue() slog.Value {
+	cred := "default_credential"
+	if o.ConnectionString != "" {
+		cred = "connection_string"
+	}
+	return slog.GroupValue(
+		slog.String("namespace", o.Namespace),
+		slog.String("hub", o.Hub),
+		slog.String("consumer_group", o.ConsumerGroup),
+		slog.String("auth", cred),
+		slog.String("connection_string", redactIfSet(o.ConnectionString)),
+		slog.String("checkpoint_connection_string", redactIfSet(o.CheckpointConnectionString)),
+		slog.String("checkpoint_container", o.CheckpointContainer),
+		slog.String("checkpoint_container_url", redactedURL(o.CheckpointContainerURL)),
+		slog.String("start_position", o.StartPosition),
+		slog.String("load_balancing", o.LoadBalancing),
+		slog.Int("prefetch", int(o.Prefetch)),
+		slog.Duration("checkpoint_interval", o.CheckpointInterval),
+		slog.Int("checkpoint_count", o.CheckpointCount),
+		slog.Int("max_batch_events", o.MaxBatchEvents),
+	)
+}
+
+// String formats Options with secrets redacted.
+func (o Options) String() string {
+	var b strings.Builder
+	b.WriteString("eventhubs.Options{")
+	for i, a := range o.LogValue().Group() {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(a.Key)
+		b.WriteString("=")
+		b.WriteString(a.Value.String())
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString formats Options for %#v with secrets redacted.
+func (o Options) GoString() string { return o.String() }

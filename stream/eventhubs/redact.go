@@ -1,0 +1,85 @@
+package eventhubs
+
+import (
+	"errors"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// secretKeyRE finds the secret parts of connection strings and SAS tokens
+// that may appear in an error from a dependency: key=value pairs of
+// connection strings (SharedAccessKey, SharedAccessSignature, AccountKey) and
+// the signature of a SAS query (sig=).
+var secretKeyRE = regexp.MustCompile(`(?i)\b(SharedAccessKey|SharedAccessSignature|AccountKey|sig)=([^;&\s"']+)`)
+
+// redactor removes known secrets from text. The zero value removes only
+// what secretKeyRE finds. Immutable after newRedactor; safe for concurrent
+// use.
+type redactor struct {
+	secrets []string // longest first, so that a whole string goes before its parts
+}
+
+// newRedactor returns a redactor for the given secrets (connection strings,
+// SAS URLs) and the key values inside them.
+func newRedactor(secrets ...string) *redactor {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		s = strings.TrimSpace(s)
+		if len(s) < 4 || seen[s] { // a 1–3 character "secret" would shred the text
+			return
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		add(s)
+		for _, m := range secretKeyRE.FindAllStringSubmatch(s, -1) {
+			add(m[2])
+		}
+		if i := strings.IndexByte(s, '?'); i >= 0 && strings.Contains(s, "://") {
+			add(s[i+1:]) // the whole SAS query
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return &redactor{secrets: out}
+}
+
+// String returns s without secrets.
+func (r *redactor) String(s string) string {
+	if r != nil {
+		for _, sec := range r.secrets {
+			if strings.Contains(s, sec) {
+				s = strings.ReplaceAll(s, sec, redactedMark)
+			}
+		}
+	}
+	return secretKeyRE.ReplaceAllString(s, "${1}="+redactedMark)
+}
+
+// Err wraps err so that its message carries no secret. errors.Is and
+// errors.As still see the original error.
+func (r *redactor) Err(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *redactedError
+	if errors.As(err, &re) && re.msg == err.Error() {
+		return err // already clean
+	}
+	msg := r.String(err.Error())
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactedError is an error whose message was cleaned of secrets.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -1,0 +1,292 @@
+package stream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// FileOptions configure a FileSource. The zero value reads standard input as
+// JSON lines, 1024 lines a batch.
+type FileOptions struct {
+	// Paths are read one after the other; "-" (or no path at all) is stdin.
+	Paths []string
+	// Format is "auto" (default: CSV when the first line looks like an
+	// Advanced Hunting CSV header, else JSON lines), "jsonl" or "csv".
+	Format string
+	// BatchLines is the number of lines (messages) per batch; default 1024.
+	BatchLines int
+	// BatchBytes caps the bytes per batch; default 1 MiB (a longer line is
+	// still read whole, alone in its batch).
+	BatchBytes int
+	// Follow keeps reading the last file as it grows (like tail -f) instead
+	// of returning io.EOF at its end.
+	Follow bool
+	// PollInterval is how often Follow looks for new data; default 250ms.
+	PollInterval time.Duration
+	// Stdin replaces os.Stdin (for tests).
+	Stdin io.Reader
+}
+
+// FileSource reads JSON lines (an Event Hubs body, a bare record or a
+// {"body":…} wrapper per line, LF or CRLF) or an Advanced Hunting CSV
+// export from files or stdin. Messages are positioned by file and line.
+// It is not safe for concurrent use (the pipeline reads from one goroutine).
+type FileSource struct {
+	opt   FileOptions
+	paths []string
+	next  int
+
+	cur     io.ReadCloser
+	name    string
+	br      *bufio.Reader
+	csv     *CSVReader
+	line    int64
+	pending []byte // follow mode: a line without its newline yet
+
+	pool sync.Pool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// NewFileSource checks that every path can be opened and returns the source.
+func NewFileSource(opt FileOptions) (*FileSource, error) {
+	switch opt.Format {
+	case "", "auto", "jsonl", "csv":
+	default:
+		return nil, fmt.Errorf("file source: unknown format %q (want auto, jsonl or csv)", opt.Format)
+	}
+	if opt.BatchLines <= 0 {
+		opt.BatchLines = 1024
+	}
+	if opt.BatchBytes <= 0 {
+		opt.BatchBytes = 1 << 20
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 250 * time.Millisecond
+	}
+	paths := opt.Paths
+	if len(paths) == 0 {
+		paths = []string{"-"}
+	}
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("file source: %w", err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("file source: %s is a directory", p)
+		}
+	}
+	s := &FileSource{opt: opt, paths: paths}
+	s.pool.New = func() any { return &fileBatch{} }
+	return s, nil
+}
+
+type fileBatch struct {
+	buf   []byte
+	ends  []int
+	lines []int64 // line of each message
+	errs  []error // framing error of each message (malformed CSV rows)
+	msgs  []Message
+}
+
+func (s *FileSource) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// open moves to the next file; io.EOF when there is none.
+func (s *FileSource) open() error {
+	if s.next >= len(s.paths) {
+		return io.EOF
+	}
+	p := s.paths[s.next]
+	s.next++
+	s.line = 0
+	s.csv = nil
+	s.pending = s.pending[:0]
+	if p == "-" {
+		in := s.opt.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		s.cur, s.name = io.NopCloser(in), "stdin"
+	} else {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("file source: %w", err)
+		}
+		s.cur, s.name = f, p
+	}
+	s.br = bufio.NewReaderSize(s.cur, 256<<10)
+	format := s.opt.Format
+	if format == "" || format == "auto" {
+		head, _ := s.br.Peek(4096)
+		format = "jsonl"
+		if LooksLikeCSV(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))) {
+			format = "csv"
+		}
+	}
+	if format == "csv" {
+		c, err := NewCSVReader(s.br, s.name)
+		if err != nil {
+			return err
+		}
+		s.csv = c
+	}
+	return nil
+}
+
+func (s *FileSource) closeCurrent() {
+	if s.cur != nil {
+		s.cur.Close()
+		s.cur, s.br, s.csv = nil, nil, nil
+	}
+}
+
+// Read returns the next batch of lines, io.EOF after the last file (never
+// with Follow), or ctx.Err().
+func (s *FileSource) Read(ctx context.Context) (Batch, error) {
+	b := s.pool.Get().(*fileBatch)
+	b.buf, b.ends, b.lines, b.errs, b.msgs = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0]
+	for {
+		if err := ctx.Err(); err != nil {
+			s.pool.Put(b)
+			return Batch{}, err
+		}
+		if s.isClosed() {
+			s.pool.Put(b)
+			return Batch{}, io.EOF
+		}
+		if s.br == nil {
+			if err := s.open(); err != nil {
+				if len(b.ends) > 0 && errors.Is(err, io.EOF) {
+					break
+				}
+				s.pool.Put(b)
+				return Batch{}, err
+			}
+		}
+		err := s.fill(b)
+		if err == nil {
+			break // batch full
+		}
+		if !errors.Is(err, io.EOF) {
+			s.pool.Put(b)
+			return Batch{}, err
+		}
+		// End of the current file.
+		if s.opt.Follow && s.next >= len(s.paths) {
+			if len(b.ends) > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				s.pool.Put(b)
+				return Batch{}, ctx.Err()
+			case <-time.After(s.opt.PollInterval):
+			}
+			continue
+		}
+		s.closeCurrent()
+		if len(b.ends) > 0 {
+			break
+		}
+	}
+	start := 0
+	for i, end := range b.ends {
+		b.msgs = append(b.msgs, Message{Value: b.buf[start:end:end], Position: Position{Source: s.name, Partition: -1, Offset: b.lines[i]}, Err: b.errs[i]})
+		start = end
+	}
+	return Batch{Messages: b.msgs, Release: func() { s.pool.Put(b) }}, nil
+}
+
+// fill appends lines to b until the batch is full (nil) or the file ends
+// (io.EOF). Empty lines are skipped.
+func (s *FileSource) fill(b *fileBatch) error {
+	for len(b.ends) < s.opt.BatchLines && len(b.buf) < s.opt.BatchBytes {
+		if s.csv != nil {
+			rec, line, err := s.csv.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return io.EOF
+				}
+				// A malformed row: pass it on as a message carrying its
+				// error, so it is counted and dead-lettered, and go on.
+				b.ends = append(b.ends, len(b.buf))
+				b.lines = append(b.lines, int64(line))
+				b.errs = append(b.errs, err)
+				continue
+			}
+			b.buf = append(b.buf, rec...)
+			b.ends = append(b.ends, len(b.buf))
+			b.lines = append(b.lines, int64(line))
+			b.errs = append(b.errs, nil)
+			continue
+		}
+		chunk, err := s.br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			s.pending = append(s.pending, chunk...)
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("file source: read %s: %w", s.name, err)
+		}
+		complete := err == nil
+		if len(s.pending) > 0 {
+			s.pending = append(s.pending, chunk...)
+			chunk = s.pending
+		}
+		if !complete {
+			if len(chunk) == 0 {
+				return io.EOF
+			}
+			if s.opt.Follow && s.next >= len(s.paths) {
+				// Keep the partial line until its newline arrives.
+				if len(s.pending) == 0 {
+					s.pending = append(s.pending, chunk...)
+				}
+				return io.EOF
+			}
+		}
+		s.line++
+		line := bytes.TrimRight(chunk, "\r\n")
+		if len(bytes.TrimSpace(line)) > 0 {
+			b.buf = append(b.buf, line...)
+			b.ends = append(b.ends, len(b.buf))
+			b.lines = append(b.lines, s.line)
+			b.errs = append(b.errs, nil)
+		}
+		s.pending = s.pending[:0]
+		if !complete {
+			return io.EOF
+		}
+	}
+	return nil
+}
+
+// Close stops the source and closes the open file. Safe to call twice.
+func (s *FileSource) Close(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.cur != nil {
+		return s.cur.Close()
+	}
+	return nil
+}

@@ -1,0 +1,632 @@
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/iocwatch/iocwatch/stream"
+)
+
+// TopicPartition names one partition of a topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// String formats a TopicPartition as "topic[3]".
+func (tp TopicPartition) String() string {
+	return tp.Topic + "[" + strconv.FormatInt(int64(tp.Partition), 10) + "]"
+}
+
+// Stats are counters of a Source since New, for metrics. The zero value is
+// all zeros.
+type Stats struct {
+	// Messages is the number of messages returned by Read.
+	Messages int64
+	// Bytes is the number of value bytes returned by Read.
+	Bytes int64
+	// Generations is the number of consumer-group generations joined (1 +
+	// rebalances).
+	Generations int64
+	// Commits is the number of successful offset commits.
+	Commits int64
+	// CommitErrors is the number of offset commits that failed (their
+	// offsets are retried at the next commit, or re-delivered after a
+	// rebalance).
+	CommitErrors int64
+	// StaleMessages counts messages fetched for a generation that ended
+	// before Read returned them; they were dropped, not delivered.
+	StaleMessages int64
+	// StaleAcks counts acknowledged messages whose generation had ended:
+	// their offsets were not committed, so the partition's next owner
+	// re-delivers them.
+	StaleAcks int64
+	// GroupErrors counts failures to join or sync the consumer group.
+	GroupErrors int64
+}
+
+// Source consumes Kafka topics as a member of a consumer group and yields
+// their messages as stream batches. It implements stream.Source. Read is
+// called from one goroutine; Ack (through the batches), Lag, Stats and Close
+// are safe for concurrent use. The zero value is not usable: call New.
+type Source struct {
+	opt    Options
+	log    *slog.Logger
+	dialer *kafkago.Dialer
+	cg     *kafkago.ConsumerGroup
+	tr     *kafkago.Transport
+	client *kafkago.Client
+
+	msgs      chan fetched  // fetched messages, bounded: back-pressure
+	errs      chan error    // errors that will not heal, for Read
+	commitNow chan struct{} // CommitCount reached
+
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	runDone   chan struct{}
+
+	closed    chan struct{} // closed when Close starts
+	closeOnce sync.Once
+	closeDone chan struct{}
+	closeErr  error // final commit error, set before closeDone
+
+	mu      sync.Mutex
+	gen     *generation // current generation; nil between generations
+	pending int         // acknowledged messages since the last commit
+
+	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
+	nStaleMessages, nStaleAcks, nGroupErrors                 atomic.Int64
+}
+
+// generation is one consumer-group generation: the partitions assigned to
+// this member until the next rebalance.
+type generation struct {
+	kgen  *kafkago.Generation
+	parts []*partState
+	ended atomic.Bool // written under Source.mu; once set, acks are not committed
+}
+
+// partState is one assigned partition within a generation.
+type partState struct {
+	gen   *generation
+	tp    TopicPartition
+	start int64 // assignment offset: committed offset, or kafka-go's FirstOffset/LastOffset
+
+	acked int64 // under Source.mu: offset after the last acknowledged message; -1 none
+
+	committed atomic.Int64 // the group's committed offset; -1 unknown
+	first     atomic.Int64 // offset of the first message fetched; -1 none yet
+	hwm       atomic.Int64 // high watermark (next offset to be written); -1 unknown
+}
+
+// fetched is one message on its way from a partition reader to Read.
+type fetched struct {
+	part   *partState
+	offset int64
+	value  []byte
+}
+
+// ackMark is the offset after the last message of one partition in a
+// batch, and how many messages of that partition the batch holds.
+type ackMark struct {
+	part *partState
+	next int64
+	n    int
+}
+
+// New validates opt and starts a consumer-group member: it joins the group
+// in the background and starts fetching the partitions it is assigned.
+// Errors name the offending option ("kafka: min_bytes: …"); New never
+// panics on a bad configuration.
+func New(opt Options) (*Source, error) {
+	opt = opt.withDefaults()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	s := &Source{
+		opt:       opt,
+		log:       opt.Logger.With("group", opt.Group),
+		dialer:    opt.dialer(),
+		tr:        opt.transport(),
+		msgs:      make(chan fetched, opt.MaxBatchMessages),
+		errs:      make(chan error, 1),
+		commitNow: make(chan struct{}, 1),
+		runDone:   make(chan struct{}),
+		closed:    make(chan struct{}),
+		closeDone: make(chan struct{}),
+	}
+	s.client = &kafkago.Client{Addr: kafkago.TCP(opt.Brokers...), Timeout: 10 * time.Second, Transport: s.tr}
+	cg, err := kafkago.NewConsumerGroup(opt.groupConfig(s.dialer))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: group %q: %w", opt.Group, err)
+	}
+	s.cg = cg
+	s.runCtx, s.runCancel = context.WithCancel(context.Background())
+	go s.run()
+	return s, nil
+}
+
+// run joins generation after generation until Close.
+func (s *Source) run() {
+	defer close(s.runDone)
+	for {
+		kgen, err := s.cg.Next(s.runCtx)
+		if err != nil {
+			if s.runCtx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+				return
+			}
+			s.nGroupErrors.Add(1)
+			s.log.Warn("kafka: joining the consumer group failed; retrying", "err", err)
+			if permanent(err) {
+				s.report(fmt.Errorf("kafka: group %q: %w", s.opt.Group, err))
+			}
+			continue
+		}
+		s.startGeneration(kgen)
+	}
+}
+
+// startGeneration starts the readers, the committer and the lag refresher
+// of a new generation. kafka-go ends the generation when any of them
+// returns, and waits for all of them before joining the next one.
+func (s *Source) startGeneration(kgen *kafkago.Generation) {
+	g := &generation{kgen: kgen}
+	topics := make([]string, 0, len(kgen.Assignments))
+	for t := range kgen.Assignments {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	var names []string
+	for _, t := range topics {
+		for _, a := range kgen.Assignments[t] {
+			p := &partState{gen: g, tp: TopicPartition{t, int32(a.ID)}, start: a.Offset, acked: -1}
+			p.committed.Store(-1)
+			if a.Offset >= 0 {
+				p.committed.Store(a.Offset)
+			}
+			p.first.Store(-1)
+			p.hwm.Store(-1)
+			g.parts = append(g.parts, p)
+			names = append(names, p.tp.String())
+		}
+	}
+	s.mu.Lock()
+	s.gen = g
+	s.mu.Unlock()
+	s.nGenerations.Add(1)
+	s.log.Info("kafka: joined consumer group", "generation", kgen.ID, "member", kgen.MemberID, "partitions", strings.Join(names, " "))
+
+	for _, p := range g.parts {
+		kgen.Start(func(ctx context.Context) { s.fetch(ctx, p) })
+	}
+	kgen.Start(func(ctx context.Context) { s.commitLoop(ctx, g) })
+	if s.opt.LagInterval > 0 && len(g.parts) > 0 {
+		kgen.Start(func(ctx context.Context) { s.lagLoop(ctx, g) })
+	}
+}
+
+// fetch reads one partition from its assignment offset and feeds s.msgs
+// until the generation ends.
+func (s *Source) fetch(ctx context.Context, p *partState) {
+	r := kafkago.NewReader(s.opt.readerConfig(s.dialer, p.tp.Topic, int(p.tp.Partition))) // config validated by New
+	defer r.Close()
+	if err := r.SetOffset(p.start); err != nil {
+		s.log.Warn("kafka: cannot seek", "partition", p.tp.String(), "offset", p.start, "err", err)
+		<-ctx.Done()
+		return
+	}
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// The reader keeps retrying on its own (with back-off); report
+			// what will not heal.
+			s.log.Warn("kafka: fetch failed", "partition", p.tp.String(), "err", err)
+			if permanent(err) {
+				s.report(fmt.Errorf("kafka: fetch %s: %w", p.tp, err))
+			}
+			continue
+		}
+		if m.HighWaterMark > p.hwm.Load() {
+			p.hwm.Store(m.HighWaterMark)
+		}
+		if p.first.Load() < 0 {
+			p.first.Store(m.Offset)
+		}
+		select {
+		case s.msgs <- fetched{part: p, offset: m.Offset, value: m.Value}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// report hands an error that will not heal to Read, keeping the first.
+func (s *Source) report(err error) {
+	select {
+	case s.errs <- err:
+	default:
+	}
+}
+
+// Read returns the messages already fetched, at least one and at most
+// MaxBatchMessages, blocking only until the first is there. It returns
+// ctx.Err() when ctx is done, io.EOF once Close was called, and an error
+// when the brokers refuse this client for good (bad credentials, missing
+// authorization, an untrusted certificate). Messages of a partition come in
+// offset order within a generation; Batch.Release is nil (values are not
+// reused).
+func (s *Source) Read(ctx context.Context) (stream.Batch, error) {
+	var first fetched
+	for {
+		select {
+		case <-s.closed:
+			return stream.Batch{}, io.EOF
+		default:
+		}
+		select {
+		case <-s.closed:
+			return stream.Batch{}, io.EOF
+		case <-ctx.Done():
+			return stream.Batch{}, ctx.Err()
+		case err := <-s.errs:
+			return stream.Batch{}, err
+		case f := <-s.msgs:
+			if f.part.gen.ended.Load() {
+				s.nStaleMessages.Add(1)
+				continue
+			}
+			first = f
+		}
+		break
+	}
+	n := min(s.opt.MaxBatchMessages, 1+len(s.msgs))
+	msgs := make([]stream.Message, 0, n)
+	marks := make([]ackMark, 0, 2)
+	var size int64
+	add := func(f fetched) {
+		msgs = append(msgs, stream.Message{
+			Value:    f.value,
+			Position: stream.Position{Source: f.part.tp.Topic, Partition: f.part.tp.Partition, Offset: f.offset},
+		})
+		size += int64(len(f.value))
+		for i := range marks {
+			if marks[i].part == f.part {
+				marks[i].next = f.offset + 1
+				marks[i].n++
+				return
+			}
+		}
+		marks = append(marks, ackMark{part: f.part, next: f.offset + 1, n: 1})
+	}
+	add(first)
+fill:
+	for len(msgs) < s.opt.MaxBatchMessages {
+		select {
+		case f := <-s.msgs:
+			if f.part.gen.ended.Load() {
+				s.nStaleMessages.Add(1)
+				continue
+			}
+			add(f)
+		default:
+			break fill
+		}
+	}
+	s.nMessages.Add(int64(len(msgs)))
+	s.nBytes.Add(size)
+	count := len(msgs)
+	return stream.Batch{
+		Messages: msgs,
+		Ack:      func(context.Context) error { s.ack(marks, count); return nil },
+	}, nil
+}
+
+// ack records a batch as delivered. It never blocks on the network: the
+// committer commits in the background.
+func (s *Source) ack(marks []ackMark, count int) {
+	s.mu.Lock()
+	stale := 0
+	for _, m := range marks {
+		if m.part.gen.ended.Load() {
+			stale += m.n
+			continue
+		}
+		if m.next > m.part.acked {
+			m.part.acked = m.next
+		}
+	}
+	s.pending += count
+	now := s.pending >= s.opt.CommitCount || s.opt.CommitInterval < 0
+	s.mu.Unlock()
+	if stale > 0 {
+		s.nStaleAcks.Add(int64(stale))
+	}
+	if now {
+		select {
+		case s.commitNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// commitLoop commits acknowledged offsets of g every CommitInterval, when
+// CommitCount acks are pending, and once more when g ends.
+func (s *Source) commitLoop(ctx context.Context, g *generation) {
+	var tick <-chan time.Time
+	if s.opt.CommitInterval > 0 {
+		t := time.NewTicker(s.opt.CommitInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			g.ended.Store(true) // from here on acks of g are not committed
+			if s.gen == g {
+				s.gen = nil
+			}
+			s.mu.Unlock()
+			err := s.commit(g)
+			select {
+			case <-s.closed:
+				s.mu.Lock()
+				s.closeErr = err
+				s.mu.Unlock()
+			default:
+			}
+			return
+		case <-tick:
+			s.commit(g)
+		case <-s.commitNow:
+			s.commit(g)
+		}
+	}
+}
+
+// commit commits, in g, the offset after the last acknowledged message of
+// every partition that advanced. A partition that has no committed offset
+// yet gets the offset of its first fetched message, so a rebalance before the
+// first acknowledgement does not move a "latest" start past it.
+func (s *Source) commit(g *generation) error {
+	var offsets map[string]map[int]int64
+	var parts []*partState
+	s.mu.Lock()
+	s.pending = 0
+	for _, p := range g.parts {
+		off := p.acked
+		if off < 0 && p.committed.Load() < 0 {
+			off = p.first.Load()
+		}
+		if off < 0 || off <= p.committed.Load() {
+			continue
+		}
+		if offsets == nil {
+			offsets = make(map[string]map[int]int64)
+		}
+		if offsets[p.tp.Topic] == nil {
+			offsets[p.tp.Topic] = make(map[int]int64)
+		}
+		offsets[p.tp.Topic][int(p.tp.Partition)] = off
+		parts = append(parts, p)
+	}
+	s.mu.Unlock()
+	if offsets == nil {
+		return nil
+	}
+	if err := g.kgen.CommitOffsets(offsets); err != nil {
+		s.nCommitErrors.Add(1)
+		s.log.Warn("kafka: offset commit failed", "generation", g.kgen.ID, "offsets", formatOffsets(parts, offsets), "err", err)
+		return fmt.Errorf("kafka: commit %s in generation %d: %w", formatOffsets(parts, offsets), g.kgen.ID, err)
+	}
+	s.nCommits.Add(1)
+	for _, p := range parts {
+		off := offsets[p.tp.Topic][int(p.tp.Partition)]
+		if off > p.committed.Load() {
+			p.committed.Store(off)
+		}
+	}
+	return nil
+}
+
+// formatOffsets renders offsets as "topic[0]@12 topic[3]@40".
+func formatOffsets(parts []*partState, offsets map[string]map[int]int64) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p.tp.String())
+		b.WriteByte('@')
+		b.WriteString(strconv.FormatInt(offsets[p.tp.Topic][int(p.tp.Partition)], 10))
+	}
+	return b.String()
+}
+
+// lagLoop refreshes the high watermarks of g's partitions every
+// LagInterval until g ends.
+func (s *Source) lagLoop(ctx context.Context, g *generation) {
+	t := time.NewTicker(s.opt.LagInterval)
+	defer t.Stop()
+	for {
+		s.refreshWatermarks(ctx, g)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refreshWatermarks asks the partition leaders for the high watermarks of
+// g's partitions.
+func (s *Source) refreshWatermarks(ctx context.Context, g *generation) {
+	req := &kafkago.ListOffsetsRequest{Topics: make(map[string][]kafkago.OffsetRequest)}
+	byTP := make(map[TopicPartition]*partState, len(g.parts))
+	for _, p := range g.parts {
+		req.Topics[p.tp.Topic] = append(req.Topics[p.tp.Topic], kafkago.LastOffsetOf(int(p.tp.Partition)))
+		byTP[p.tp] = p
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := s.client.ListOffsets(cctx, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Debug("kafka: refreshing high watermarks failed", "err", err)
+		}
+		return
+	}
+	for topic, parts := range resp.Topics {
+		for _, po := range parts {
+			p := byTP[TopicPartition{topic, int32(po.Partition)}]
+			if p == nil || po.Error != nil {
+				continue
+			}
+			if po.LastOffset > p.hwm.Load() {
+				p.hwm.Store(po.LastOffset)
+			}
+		}
+	}
+}
+
+// Lag returns, for every partition currently assigned to this member, the
+// number of messages not yet committed by the group: high watermark minus
+// committed offset. A partition the group never committed counts from the
+// first message this member fetched; partitions whose position or high
+// watermark is not known yet are absent. The high watermark is the newest
+// of what fetches carried and what the brokers reported at the last
+// LagInterval refresh. Between generations Lag is empty.
+func (s *Source) Lag() map[TopicPartition]int64 {
+	s.mu.Lock()
+	g := s.gen
+	s.mu.Unlock()
+	out := make(map[TopicPartition]int64)
+	if g == nil {
+		return out
+	}
+	for _, p := range g.parts {
+		pos := p.committed.Load()
+		if pos < 0 {
+			pos = p.first.Load()
+		}
+		hwm := p.hwm.Load()
+		if pos < 0 || hwm < 0 {
+			continue
+		}
+		out[p.tp] = max(hwm-pos, 0)
+	}
+	return out
+}
+
+// Assigned returns the partitions assigned to this member in the current
+// generation, sorted by topic and partition; empty between generations.
+func (s *Source) Assigned() []TopicPartition {
+	s.mu.Lock()
+	g := s.gen
+	s.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	out := make([]TopicPartition, len(g.parts))
+	for i, p := range g.parts {
+		out[i] = p.tp
+	}
+	slices.SortFunc(out, func(a, b TopicPartition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
+
+// Stats returns the counters since New.
+func (s *Source) Stats() Stats {
+	return Stats{
+		Messages:      s.nMessages.Load(),
+		Bytes:         s.nBytes.Load(),
+		Generations:   s.nGenerations.Load(),
+		Commits:       s.nCommits.Load(),
+		CommitErrors:  s.nCommitErrors.Load(),
+		StaleMessages: s.nStaleMessages.Load(),
+		StaleAcks:     s.nStaleAcks.Load(),
+		GroupErrors:   s.nGroupErrors.Load(),
+	}
+}
+
+// Close stops fetching, commits the offsets of every message acknowledged
+// so far (nothing more), leaves the consumer group and closes the
+// connections. Read returns io.EOF from then on, and later acks are not
+// committed. Close waits at most until ctx is done: the commit and the
+// leave then finish in the background, bounded by the group's network
+// timeout, and Close returns an error saying so. It returns the error of the
+// final commit, if that failed. Safe to call twice.
+func (s *Source) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		go func() {
+			defer close(s.closeDone)
+			_ = s.cg.Close() // ends the generation: readers stop, the committer commits acked offsets
+			s.runCancel()
+			<-s.runDone
+			s.tr.CloseIdleConnections()
+		}()
+	})
+	select {
+	case <-s.closeDone:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: close group %q: %w (the final offset commit may not have completed)", s.opt.Group, ctx.Err())
+	}
+}
+
+// permanent reports whether err will not heal by retrying: refused
+// credentials or authorization, an invalid group setting, or a TLS failure.
+// Everything else (network errors, leader moves, rebalances) is retried.
+func permanent(err error) bool {
+	for _, k := range []kafkago.Error{
+		kafkago.SASLAuthenticationFailed,
+		kafkago.UnsupportedSASLMechanism,
+		kafkago.IllegalSASLState,
+		kafkago.TopicAuthorizationFailed,
+		kafkago.GroupAuthorizationFailed,
+		kafkago.ClusterAuthorizationFailed,
+		kafkago.InvalidSessionTimeout,
+		kafkago.InvalidGroupId,
+		kafkago.InconsistentGroupProtocol,
+	} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	var (
+		verify   *tls.CertificateVerificationError
+		header   tls.RecordHeaderError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &unknown) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// Interface check.
+var _ stream.Source = (*Source)(nil)

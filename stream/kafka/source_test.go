@@ -1,0 +1,435 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream/kafka"
+	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
+)
+
+func TestReadYieldsEveryMessageInPartitionOrder(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "net", Partitions: 3}, embedded.Topic{Name: "dev", Partitions: 1})
+	want := map[string]map[int32]int{"net": {0: 40, 1: 7, 2: 25}, "dev": {0: 11}}
+	total := 0
+	for topic, parts := range want {
+		for p, n := range parts {
+			produce(t, b, topic, p, 0, n)
+			total += n
+		}
+	}
+	opt := fastOptions(b, "g", "net", "dev")
+	opt.MaxBatchMessages = 5
+	s := newSource(t, opt)
+	batches := readBatches(t, ctx, s, total, 5)
+	msgs := messagesOf(batches)
+	if len(msgs) != total {
+		t.Fatalf("read %d messages, want exactly %d", len(msgs), total)
+	}
+	next := make(map[kafka.TopicPartition]int64)
+	for _, m := range msgs {
+		tp := kafka.TopicPartition{Topic: m.Position.Source, Partition: m.Position.Partition}
+		if m.Position.Offset != next[tp] {
+			t.Fatalf("%s: got offset %d, want %d (per-partition order)", tp, m.Position.Offset, next[tp])
+		}
+		next[tp]++
+		checkValue(t, m)
+		if m.Err != nil {
+			t.Errorf("%s: Err = %v, want nil", m.Position, m.Err)
+		}
+	}
+	for topic, parts := range want {
+		for p, n := range parts {
+			if got := next[kafka.TopicPartition{Topic: topic, Partition: p}]; got != int64(n) {
+				t.Errorf("%s[%d]: read %d messages, want %d", topic, p, got, n)
+			}
+		}
+	}
+	if st := s.Stats(); st.Messages != int64(total) {
+		t.Errorf("Stats().Messages = %d, want %d", st.Messages, total)
+	}
+	if got := s.Assigned(); len(got) != 4 {
+		t.Errorf("Assigned() = %v, want the 4 partitions of net and dev", got)
+	}
+}
+
+func TestReadTakesWhatIsBufferedWithoutWaitingForMore(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 3)
+	opt := fastOptions(b, "g", "t")
+	opt.MaxBatchMessages = 100
+	s := newSource(t, opt)
+	// Three messages exist; a Read that waited to fill 100 would block
+	// until ctx ends.
+	msgs := messagesOf(readBatches(t, ctx, s, 3, 100))
+	if len(msgs) != 3 {
+		t.Fatalf("read %d messages, want 3", len(msgs))
+	}
+}
+
+func TestAckCommitsExactlyTheAcknowledgedMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		// the commit policy
+		interval time.Duration
+		count    int
+		// onlyClose: no commit is expected before Close
+		onlyClose bool
+	}{
+		{name: "the commit interval commits acked offsets", interval: 50 * time.Millisecond, count: 1 << 20},
+		{name: "the commit count commits before the interval", interval: time.Hour, count: 5},
+		{name: "a negative interval commits after every ack", interval: -1, count: 1 << 20},
+		{name: "Close commits acked offsets and nothing more", interval: time.Hour, count: 1 << 20, onlyClose: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			b := startBroker(t, embedded.Topic{Name: "t", Partitions: 2})
+			commits := recordCommits(b)
+			produce(t, b, "t", 0, 0, 20)
+			produce(t, b, "t", 1, 0, 20)
+			opt := fastOptions(b, "g", "t")
+			opt.CommitInterval, opt.CommitCount, opt.MaxBatchMessages = tt.interval, tt.count, 4
+			s, err := kafka.New(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			batches := readBatches(t, ctx, s, 40, 4)
+			// Acknowledge the first half of the batches only.
+			acked := batches[:len(batches)/2]
+			ackAll(t, ctx, acked)
+			// A partition with nothing acked has its start (0) pinned.
+			want := map[int32]int64{0: 0, 1: 0}
+			for p, o := range nextOffsets(messagesOf(acked)) {
+				want[p] = o
+			}
+			if tt.onlyClose {
+				if got := commits.max(); len(got) != 0 {
+					t.Fatalf("before Close, commits %s were sent; want none", fmtOffsets(got))
+				}
+			} else {
+				committedIs(t, ctx, b, "g", "t", want)
+			}
+			if err := s.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			ackAll(t, ctx, batches[len(batches)/2:]) // acks after Close are not committed
+			got, err := b.Committed(ctx, "g", "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmtOffsets(got) != fmtOffsets(want) {
+				t.Errorf("committed = %s, want %s (exactly the acked messages)", fmtOffsets(got), fmtOffsets(want))
+			}
+			// No commit ever went past an acknowledged message.
+			for p, o := range commits.max() {
+				if o > want[p] {
+					t.Errorf("partition %d: a commit of offset %d was sent; only %d were acked", p, o, want[p])
+				}
+			}
+		})
+	}
+}
+
+func TestTwoSourcesInOneGroupSplitThePartitions(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 4})
+	a := newSource(t, fastOptions(b, "g", "t"))
+	c := newSource(t, fastOptions(b, "g", "t"))
+	waitSplit(t, ctx, b, "g", a, c)
+	for p := range int32(4) {
+		produce(t, b, "t", p, 0, 30)
+	}
+	ca, cc := collect(ctx, a, true), collect(ctx, c, true)
+	waitFor(t, ctx, "all 120 messages", func() (bool, string) {
+		n := len(ca.snapshot()) + len(cc.snapshot())
+		return n >= 120, "have " + itoa(n)
+	})
+	ma, mc := ca.snapshot(), cc.snapshot()
+	if len(ma) == 0 || len(mc) == 0 {
+		t.Fatalf("one member got nothing: %d and %d messages", len(ma), len(mc))
+	}
+	seen := make(map[stream.Position]int)
+	for _, set := range [][]stream.Message{ma, mc} {
+		for _, m := range set {
+			seen[m.Position]++
+			checkValue(t, m)
+		}
+	}
+	if len(seen) != 120 {
+		t.Errorf("%d distinct messages, want 120", len(seen))
+	}
+	for pos, n := range seen {
+		if n != 1 {
+			t.Errorf("%s delivered %d times, want once", pos, n)
+		}
+	}
+	pa, pc := partitionsOf(ma), partitionsOf(mc)
+	for p := range pa {
+		if pc[p] {
+			t.Errorf("partition %d was read by both members", p)
+		}
+	}
+}
+
+func TestAStoppedMemberHandsItsUnackedMessagesToTheOther(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 2})
+	optA := fastOptions(b, "g", "t")
+	optA.MaxBatchMessages = 4
+	optA.CommitInterval = time.Hour // only Close commits: the hand-over point is exact
+	optA.CommitCount = 1 << 20
+	a, err := kafka.New(optA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	other := newSource(t, fastOptions(b, "g", "t"))
+	waitSplit(t, ctx, b, "g", a, other)
+	aParts := a.Assigned()
+	for p := range int32(2) {
+		produce(t, b, "t", p, 0, 40)
+	}
+	co := collect(ctx, other, true)
+
+	// a reads its partition, acknowledges half, and stops.
+	batches := readBatches(t, ctx, a, 40, 4)
+	ackAll(t, ctx, batches[:len(batches)/2])
+	ackedByA := messagesOf(batches[:len(batches)/2])
+	unacked := messagesOf(batches[len(batches)/2:])
+	if err := a.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// The other member takes a's partition over, starting right after the
+	// last message a acknowledged.
+	waitFor(t, ctx, "the other member owns both partitions", func() (bool, string) {
+		return len(other.Assigned()) == 2, fmtTPs(other.Assigned())
+	})
+	waitFor(t, ctx, "every message committed", func() (bool, string) {
+		n := len(co.snapshot())
+		return n >= 80-len(ackedByA), "other has " + itoa(n)
+	})
+	got := make(map[stream.Position]bool)
+	for _, m := range co.snapshot() {
+		got[m.Position] = true
+	}
+	for _, m := range unacked {
+		if !got[m.Position] {
+			t.Errorf("%s was not acked by the stopped member and never reached the other", m.Position)
+		}
+	}
+	for _, m := range ackedByA {
+		if got[m.Position] {
+			t.Errorf("%s was acked and committed by the stopped member but re-delivered", m.Position)
+		}
+	}
+	if len(aParts) != 1 {
+		t.Errorf("stopped member owned %v, want one partition", aParts)
+	}
+	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 40, 1: 40})
+}
+
+func TestARestartedSourceResumesFromTheCommittedOffsets(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 2})
+	produce(t, b, "t", 0, 0, 15)
+	produce(t, b, "t", 1, 0, 15)
+	first, err := kafka.New(fastOptions(b, "g", "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackAll(t, ctx, readBatches(t, ctx, first, 30, 0))
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, b, "t", 0, 15, 5)
+	produce(t, b, "t", 1, 15, 5)
+
+	second := newSource(t, fastOptions(b, "g", "t"))
+	msgs := messagesOf(readBatches(t, ctx, second, 10, 0))
+	for _, m := range msgs {
+		if m.Position.Offset < 15 {
+			t.Errorf("%s was acked and committed before the restart but re-delivered", m.Position)
+		}
+		checkValue(t, m)
+	}
+	if len(msgs) != 10 {
+		t.Errorf("read %d messages after the restart, want the 10 new ones", len(msgs))
+	}
+}
+
+func TestStartOffsetLatestSkipsOldMessages(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 10)
+	fetched := observeFetch(b)
+	opt := fastOptions(b, "fresh", "t")
+	opt.StartOffset = "latest"
+	s := newSource(t, opt)
+	// A fetch request means the reader has resolved "latest" (10).
+	select {
+	case <-fetched:
+	case <-ctx.Done():
+		t.Fatal("the reader never fetched")
+	}
+	produce(t, b, "t", 0, 10, 3)
+	msgs := messagesOf(readBatches(t, ctx, s, 3, 0))
+	for _, m := range msgs {
+		if m.Position.Offset < 10 {
+			t.Errorf("latest start delivered old message %s", m.Position)
+		}
+		checkValue(t, m)
+	}
+}
+
+func TestReadStopsOnContextAndClose(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	s, err := kafka.New(fastOptions(b, "g", "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Read(short); !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Read(ctx)
+		done <- err
+	}()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("Read in progress during Close: err = %v, want io.EOF", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Read in progress did not return after Close")
+	}
+	if _, err := s.Read(ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("Read after Close: err = %v, want io.EOF", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestLagIsHighWatermarkMinusCommitted(t *testing.T) {
+	tests := []struct {
+		name        string
+		lagInterval time.Duration
+		batch       int
+		// produceMore is produced after the reader stalls; only a refresh
+		// from the brokers sees it.
+		produceMore int
+	}{
+		{name: "fetched watermarks give the lag of unacknowledged messages", lagInterval: -1, batch: 4},
+		{name: "the periodic refresh sees messages a stalled reader has not fetched", lagInterval: 30 * time.Millisecond, batch: 1, produceMore: 60},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+			produce(t, b, "t", 0, 0, 40)
+			opt := fastOptions(b, "g", "t")
+			opt.LagInterval, opt.MaxBatchMessages = tt.lagInterval, tt.batch
+			s := newSource(t, opt)
+			batches := readBatches(t, ctx, s, 10, 0)
+			ackAll(t, ctx, batches)
+			acked := nextOffsets(messagesOf(batches))[0]
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: acked})
+			if tt.produceMore > 0 {
+				produce(t, b, "t", 0, 40, tt.produceMore)
+			}
+			want := 40 + int64(tt.produceMore) - acked
+			tp := kafka.TopicPartition{Topic: "t", Partition: 0}
+			waitFor(t, ctx, "lag "+itoa(int(want)), func() (bool, string) {
+				lag := s.Lag()
+				return lag[tp] == want, fmtLag(lag)
+			})
+		})
+	}
+}
+
+func waitSplit(t *testing.T, ctx context.Context, b *embedded.Broker, group string, srcs ...*kafka.Source) {
+	t.Helper()
+	if _, err := b.Cluster().WaitGroupStable(ctx, group, len(srcs)); err != nil {
+		t.Fatalf("group %s never stable with %d members: %v", group, len(srcs), err)
+	}
+	waitFor(t, ctx, "every member assigned", func() (bool, string) {
+		state := ""
+		ok := true
+		for _, s := range srcs {
+			a := s.Assigned()
+			state += fmtTPs(a) + " "
+			if len(a) == 0 {
+				ok = false
+			}
+		}
+		return ok, state
+	})
+}
+
+func partitionsOf(msgs []stream.Message) map[int32]bool {
+	out := make(map[int32]bool)
+	for _, m := range msgs {
+		out[m.Position.Partition] = true
+	}
+	return out
+}
+
+func fmtTPs(tps []kafka.TopicPartition) string {
+	s := "["
+	for i, tp := range tps {
+		if i > 0 {
+			s += " "
+		}
+		s += tp.String()
+	}
+	return s + "]"
+}
+
+func fmtLag(lag map[kafka.TopicPartition]int64) string {
+	keys := make([]kafka.TopicPartition, 0, len(lag))
+	for k := range lag {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b kafka.TopicPartition) int { return int(a.Partition - b.Partition) })
+	s := ""
+	for _, k := range keys {
+		s += k.String() + "=" + itoa(int(lag[k])) + " "
+	}
+	return s
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}

@@ -1,0 +1,507 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/sink"
+)
+
+// Rules is one immutable snapshot of what the pipeline matches with. A
+// reload builds a new Rules beside the old one and swaps the pointer; batches
+// in flight finish on the snapshot they started with.
+type Rules struct {
+	// Index holds the indicators. Required.
+	Index *match.Index
+	// Allow holds values that must never alert (your own domains, public
+	// resolvers): a hit is dropped when the allow-list matches the same
+	// field of the event. Nil: no allow-list.
+	Allow *match.Index
+	// Exclusions are applied to the hits that remain. Nil excludes nothing.
+	Exclusions *match.Exclusions
+}
+
+// ErrMessageTooLarge is the dead-letter reason for a message over
+// Options.MaxMessageBytes.
+var ErrMessageTooLarge = errors.New("message larger than max_message_bytes")
+
+// Options tune a Pipeline. The zero value is usable.
+type Options struct {
+	// Workers decode and match in parallel; default GOMAXPROCS.
+	Workers int
+	// InFlight caps the batches read but not yet acknowledged (back-pressure:
+	// a slow sink stops the source); default 4 × Workers.
+	InFlight int
+	// MaxMessageBytes: larger messages are dead-lettered undecoded; 0 = 1 MiB
+	// (the Event Hubs Standard limit), < 0 = no limit.
+	MaxMessageBytes int
+	// Ordered delivers alerts to the sink in read order, from one goroutine
+	// (replays, terminals). Otherwise each worker delivers its own batch's
+	// alerts concurrently; acknowledgement is in read order either way.
+	Ordered bool
+	// DeadLetter receives undecodable messages; nil drops them (still counted).
+	DeadLetter *DeadLetter
+	// DrainTimeout bounds how long in-flight batches may take to finish
+	// after the context is cancelled; default 30s.
+	DrainTimeout time.Duration
+	// Now is the clock for detected_at, indicator expiry and exclusion expiry.
+	Now func() time.Time
+	// Log receives one line per state change, never one per event.
+	Log *slog.Logger
+	// OnExcluded, if set, is called for every hit an exclusion suppressed,
+	// with the alert it would have been (for an audit sink). It must be fast
+	// and safe for concurrent use.
+	OnExcluded func(rule *match.Rule, a *sink.Alert)
+	// OnDelivered, if set, is called after a batch's alerts were accepted by
+	// the sink, with the alerts and the time the batch was read.
+	OnDelivered func(alerts []sink.Alert, readAt time.Time)
+}
+
+// Stats counts what a Pipeline did. All fields are safe to read at any time.
+type Stats struct {
+	Batches      atomic.Int64 // batches read
+	Acked        atomic.Int64 // batches acknowledged
+	Messages     atomic.Int64 // messages read
+	Records      atomic.Int64 // records decoded (every table)
+	Watched      atomic.Int64 // records of watched tables
+	Skipped      atomic.Int64 // records of other tables, counted and skipped
+	DecodeErrors atomic.Int64 // broken records or messages
+	DeadLettered atomic.Int64 // messages written to the dead-letter file
+	Oversized    atomic.Int64 // messages over MaxMessageBytes
+	Hits         atomic.Int64 // indicator hits before allow-list and exclusions
+	Allowed      atomic.Int64 // hits dropped by the allow-list
+	Excluded     atomic.Int64 // hits suppressed by exclusions
+	Alerts       atomic.Int64 // alerts accepted by the sink
+	ByTable      [3]atomic.Int64
+
+	excluded sync.Map // rule name → *atomic.Int64
+}
+
+// ExcludedByRule returns how many hits each exclusion rule suppressed.
+func (s *Stats) ExcludedByRule() map[string]int64 {
+	out := map[string]int64{}
+	s.excluded.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+func (s *Stats) countExcluded(rule string) {
+	v, ok := s.excluded.Load(rule)
+	if !ok {
+		v, _ = s.excluded.LoadOrStore(rule, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// Pipeline reads batches from a Source, decodes them, matches every event
+// against the current Rules, drops allow-listed and excluded hits, delivers
+// the alerts to a Sink and acknowledges each batch — in read order — once
+// its alerts and all earlier ones were accepted.
+//
+// # Acknowledgement
+//
+// A batch is acknowledged only after every alert it produced, and every
+// alert of every batch read before it, was accepted by the sink, and after
+// its undecodable messages were written to the dead-letter file. A sink that
+// cannot accept stops acknowledgement and, once InFlight batches wait,
+// reading: back-pressure, never loss.
+//
+// # Shutdown
+//
+// When the context passed to Run is cancelled the source stops being read,
+// the batches in flight finish (within DrainTimeout) and are acknowledged,
+// and Run returns nil. Run does not close the source or the sink.
+type Pipeline struct {
+	src   Source
+	rules *atomic.Pointer[Rules]
+	sink  sink.Sink
+	opt   Options
+	stats Stats
+}
+
+// New returns a pipeline. rules must hold a snapshot before Run.
+func New(src Source, rules *atomic.Pointer[Rules], snk sink.Sink, opt Options) *Pipeline {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.InFlight <= 0 {
+		opt.InFlight = 4 * opt.Workers
+	}
+	if opt.MaxMessageBytes == 0 {
+		opt.MaxMessageBytes = 1 << 20
+	}
+	if opt.DrainTimeout <= 0 {
+		opt.DrainTimeout = 30 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{src: src, rules: rules, sink: snk, opt: opt}
+}
+
+// Stats returns the pipeline's live counters.
+func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+type job struct {
+	batch  Batch
+	readAt time.Time
+	alerts []sink.Alert
+	err    error
+	done   chan struct{}
+}
+
+// Run processes batches until the source is exhausted (io.EOF), ctx is
+// cancelled (both return nil once in-flight batches are done), or a batch
+// cannot be delivered or dead-lettered (the error; nothing after it is
+// acknowledged).
+func (p *Pipeline) Run(ctx context.Context) error {
+	if p.rules.Load() == nil || p.rules.Load().Index == nil {
+		return errors.New("pipeline: no indicator index loaded")
+	}
+	// workCtx outlives ctx by DrainTimeout so that in-flight batches finish.
+	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.opt.DrainTimeout, func() {
+			cancelWork(fmt.Errorf("pipeline: in-flight batches not done %s after shutdown began", p.opt.DrainTimeout))
+		})
+		context.AfterFunc(workCtx, func() { t.Stop() })
+	})
+	defer stopDrain()
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+
+	jobs := make(chan *job, p.opt.InFlight)
+	order := make(chan *job, p.opt.InFlight)
+	var readErr error
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		for {
+			b, err := p.src.Read(readCtx)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && readCtx.Err() == nil {
+					readErr = err
+				}
+				return
+			}
+			p.stats.Batches.Add(1)
+			j := &job{batch: b, readAt: time.Now(), done: make(chan struct{})}
+			select {
+			case order <- j:
+			case <-workCtx.Done():
+				release(b)
+				return
+			}
+			jobs <- j
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for range p.opt.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := worker{p: p}
+			for j := range jobs {
+				if workCtx.Err() == nil {
+					j.alerts, j.err = w.process(workCtx, j.batch)
+					if j.err == nil && !p.opt.Ordered {
+						j.err = p.deliver(workCtx, j)
+					}
+				} else {
+					j.err = context.Cause(workCtx)
+				}
+				close(j.done)
+			}
+		}()
+	}
+
+	var runErr error
+	for j := range order {
+		<-j.done
+		if runErr == nil && j.err == nil && p.opt.Ordered {
+			j.err = p.deliver(workCtx, j)
+		}
+		if runErr == nil && j.err != nil {
+			runErr = j.err
+			cancelWork(runErr)
+			stopReading()
+		}
+		if runErr == nil && j.batch.Ack != nil {
+			if err := j.batch.Ack(workCtx); err != nil {
+				runErr = fmt.Errorf("pipeline: acknowledge: %w", err)
+				cancelWork(runErr)
+				stopReading()
+			}
+		}
+		if runErr == nil {
+			p.stats.Acked.Add(1)
+		}
+		release(j.batch)
+	}
+	wg.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	if readErr != nil {
+		return fmt.Errorf("pipeline: read: %w", readErr)
+	}
+	return nil
+}
+
+func release(b Batch) {
+	if b.Release != nil {
+		b.Release()
+	}
+}
+
+func (p *Pipeline) deliver(ctx context.Context, j *job) error {
+	if len(j.alerts) == 0 {
+		return nil
+	}
+	if err := p.sink.Write(ctx, j.alerts); err != nil {
+		pos := j.batch.Messages[0].Position
+		return fmt.Errorf("pipeline: deliver %d alerts of the batch at %s: %w", len(j.alerts), pos, err)
+	}
+	p.stats.Alerts.Add(int64(len(j.alerts)))
+	if p.opt.OnDelivered != nil {
+		p.opt.OnDelivered(j.alerts, j.readAt)
+	}
+	return nil
+}
+
+// worker holds one goroutine's reusable state.
+type worker struct {
+	p      *Pipeline
+	dec    Decoder
+	events []Event
+	hits   []match.Hit
+	allow  []match.Hit
+	host   []byte
+}
+
+// process decodes and matches one batch and returns its alerts. Its error
+// means a dead-letter entry could not be written.
+func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
+	p := w.p
+	rules := p.rules.Load()
+	now := p.opt.Now().UTC()
+	var alerts []sink.Alert
+	var records, watched, hits, allowed, excluded int64
+	for mi := range b.Messages {
+		m := &b.Messages[mi]
+		if m.Err != nil {
+			if err := p.deadLetter(m, -1, m.Err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p.opt.MaxMessageBytes > 0 && len(m.Value) > p.opt.MaxMessageBytes {
+			p.stats.Oversized.Add(1)
+			if err := p.deadLetter(m, -1, fmt.Errorf("%w (%d > %d bytes)", ErrMessageTooLarge, len(m.Value), p.opt.MaxMessageBytes)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var errs []RecordError
+		w.events, errs = w.dec.Decode(m.Value, w.events[:0])
+		if len(errs) > 0 {
+			if err := p.deadLetter(m, errs[0].Record, joinRecordErrors(errs)); err != nil {
+				return nil, err
+			}
+		}
+		for ei := range w.events {
+			e := &w.events[ei]
+			watched++
+			w.hits = rules.Index.Match(match.Query{RemoteIP: e.RemoteIP, RemoteURL: e.RemoteURL, At: now}, w.hits[:0])
+			if len(w.hits) == 0 {
+				continue
+			}
+			hits += int64(len(w.hits))
+			if rules.Allow != nil {
+				before := len(w.hits)
+				w.hits = w.dropAllowed(rules.Allow, e, now)
+				allowed += int64(before - len(w.hits))
+			}
+			var subj *match.Subject
+			for _, h := range w.hits {
+				a := newAlert(e, h, now)
+				if rules.Exclusions != nil {
+					if subj == nil {
+						subj = subjectOf(e)
+					}
+					if rule := rules.Exclusions.Match(subj, h, now); rule != nil {
+						excluded++
+						p.stats.countExcluded(rule.Name)
+						if p.opt.OnExcluded != nil {
+							p.opt.OnExcluded(rule, &a)
+						}
+						continue
+					}
+				}
+				alerts = append(alerts, a)
+			}
+		}
+	}
+	st := w.dec.Stats()
+	w.dec.Reset()
+	records = st.Records
+	p.stats.Messages.Add(int64(len(b.Messages)))
+	p.stats.Records.Add(records)
+	p.stats.Watched.Add(watched)
+	p.stats.Skipped.Add(st.Skipped)
+	for i := range st.ByTable {
+		if st.ByTable[i] != 0 {
+			p.stats.ByTable[i].Add(st.ByTable[i])
+		}
+	}
+	if hits != 0 {
+		p.stats.Hits.Add(hits)
+		p.stats.Allowed.Add(allowed)
+		p.stats.Excluded.Add(excluded)
+	}
+	_ = ctx
+	return alerts, nil
+}
+
+// dropAllowed removes the hits on fields that the allow-list matches.
+func (w *worker) dropAllowed(allow *match.Index, e *Event, now time.Time) []match.Hit {
+	w.allow = allow.Match(match.Query{RemoteIP: e.RemoteIP, RemoteURL: e.RemoteURL, At: now}, w.allow[:0])
+	if len(w.allow) == 0 {
+		return w.hits
+	}
+	kept := w.hits[:0]
+	for _, h := range w.hits {
+		allowed := false
+		for _, a := range w.allow {
+			if a.Field == h.Field {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			kept = append(kept, h)
+		}
+	}
+	return kept
+}
+
+func (p *Pipeline) deadLetter(m *Message, record int, cause error) error {
+	p.stats.DecodeErrors.Add(1)
+	if p.opt.DeadLetter == nil {
+		return nil
+	}
+	if err := p.opt.DeadLetter.Write(*m, record, fmt.Errorf("%s: %w", m.Position, cause)); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	p.stats.DeadLettered.Add(1)
+	return nil
+}
+
+func joinRecordErrors(errs []RecordError) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	var b strings.Builder
+	for i, e := range errs {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(errs)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Error())
+	}
+	return errors.New(b.String())
+}
+
+// subjectOf gives the exclusion rules their view of an event.
+func subjectOf(e *Event) *match.Subject {
+	host, _ := match.NormalizeHost(e.RemoteURL)
+	return &match.Subject{
+		Table:         e.Table.String(),
+		ActionType:    e.ActionType,
+		DeviceName:    e.DeviceName,
+		DeviceGroup:   e.MachineGroup,
+		Account:       e.AccountName,
+		ProcessName:   e.ProcessFileName,
+		ProcessPath:   e.ProcessFolderPath,
+		ProcessSHA256: e.ProcessSHA256,
+		RemoteIP:      e.RemoteIP,
+		RemoteHost:    host,
+		RemotePort:    e.RemotePort,
+	}
+}
+
+// NewAlert builds the alert for hit h on event e. Every string is copied:
+// the alert outlives the event's buffer.
+func NewAlert(e *Event, h match.Hit, detectedAt time.Time) sink.Alert {
+	return newAlert(e, h, detectedAt)
+}
+
+func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
+	ind := h.Indicator
+	c := strings.Clone
+	a := sink.Alert{
+		DetectedAt:   now,
+		Timestamp:    e.Timestamp,
+		Table:        e.Table.String(),
+		DeviceID:     c(e.DeviceID),
+		DeviceName:   c(e.DeviceName),
+		ActionType:   c(e.ActionType),
+		FileName:     c(e.AlertFileName()),
+		FolderPath:   c(e.ProcessFolderPath),
+		CommandLine:  c(e.ProcessCommandLine),
+		SHA256:       c(e.ProcessSHA256),
+		AccountName:  c(e.AccountName),
+		RemotePort:   int(e.RemotePort),
+		RemoteURL:    c(e.RemoteURL),
+		ReportID:     e.ReportID,
+		TenantID:     c(e.TenantID),
+		MachineGroup: c(e.MachineGroup),
+		MatchedField: h.Field.String(),
+		Indicator: sink.AlertIndicator{
+			Kind:        ind.Kind.String(),
+			Value:       ind.Value,
+			Source:      ind.Source,
+			Severity:    ind.Severity,
+			Confidence:  ind.Confidence,
+			Tags:        ind.Tags,
+			Description: ind.Description,
+			Reference:   ind.Reference,
+		},
+	}
+	if e.RemoteIP.IsValid() {
+		a.RemoteIP = e.RemoteIP.String()
+	}
+	if e.LocalIP.IsValid() {
+		a.LocalIP = e.LocalIP.String()
+	}
+	switch h.Field {
+	case match.FieldRemoteIP:
+		a.MatchedValue = a.RemoteIP
+	case match.FieldRemoteURLHost:
+		host, _ := match.NormalizeHost(e.RemoteURL)
+		a.MatchedValue = host
+	default:
+		a.MatchedValue = a.RemoteURL
+	}
+	a.AlertID = sink.NewAlertID(a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+	return a
+}
