@@ -2,6 +2,10 @@ package config
 
 import "time"
 
+// Every type of the schema is plain data: safe for concurrent reads, not
+// for concurrent writes. Its zero value has no defaults: Default, Load and
+// Parse fill them.
+//
 // Struct tags used by this package besides yaml:
 //
 //	default:"…"        the value a key takes when the file leaves it out
@@ -99,6 +103,8 @@ type FileSource struct {
 }
 
 // StdinSource reads events from standard input.
+//
+// The zero value (format "") is invalid; Load fills auto.
 type StdinSource struct {
 	// Format is auto, jsonl or csv. Default: auto.
 	Format string `yaml:"format" default:"auto" enum:"auto,jsonl,csv"`
@@ -106,6 +112,9 @@ type StdinSource struct {
 
 // KafkaSource consumes Kafka topics (including the Event Hubs Kafka
 // endpoint) as a consumer group.
+//
+// The zero value has no brokers, topics or defaults; Load fills the defaults
+// when the source type is kafka.
 type KafkaSource struct {
 	// Brokers are the seed brokers, host:port. Required.
 	Brokers []string `yaml:"brokers"`
@@ -194,6 +203,9 @@ type SASL struct {
 
 // EventHubsSource consumes an event hub with the azeventhubs Processor and
 // keeps checkpoints in an Azure Blob container.
+//
+// The zero value has no defaults; Load fills them when the source type is
+// eventhubs.
 type EventHubsSource struct {
 	// Auth is connection_string or default_credential (the Azure default
 	// credential chain: environment, workload or managed identity, Azure CLI).
@@ -234,6 +246,8 @@ type EventHubsSource struct {
 
 // Checkpoint locates the checkpoint container: either ContainerURL (used
 // with the Azure default credential) or ConnectionString and Container.
+//
+// The zero value names no container.
 type Checkpoint struct {
 	// ContainerURL is https://<account>.blob.core.windows.net/<container>,
 	// reached with the Azure default credential. Default: "".
@@ -248,6 +262,9 @@ type Checkpoint struct {
 
 // Feed is one indicator feed. Only the keys that belong to its Type (and
 // csv only with format csv) may be set.
+//
+// The zero value has no name and no defaults; Load fills the defaults of
+// each feed.
 type Feed struct {
 	// Name identifies the feed in alerts, metrics and the cache; letters,
 	// digits, '.', '_' and '-'. Required, unique.
@@ -284,6 +301,7 @@ type Feed struct {
 	// Default: 1h.
 	Interval time.Duration `yaml:"interval" default:"1h" only:"type=http,taxii"`
 	// Headers are sent with every request (http, taxii); values are secrets.
+	// A header whose value is empty (an unset ${KEY:-}) is left out.
 	// Default: none.
 	Headers map[string]Secret `yaml:"headers" only:"type=http,taxii"`
 	// Timeout bounds one whole download. Default: 30s.
@@ -355,6 +373,8 @@ type Allow struct {
 
 // TAXII selects a TAXII 2.1 collection and its credentials: Username and
 // Password (HTTP basic) or Token (bearer), not both.
+//
+// The zero value names no collection and has no credentials.
 type TAXII struct {
 	// Collection is the collection id. Required.
 	Collection string `yaml:"collection"`
@@ -367,6 +387,8 @@ type TAXII struct {
 }
 
 // Match tunes the indicator index.
+//
+// The zero value has no defaults (ip_index "" is invalid).
 type Match struct {
 	// IPIndex is the IP prefix index: bart or cidranger. Default: bart.
 	IPIndex string `yaml:"ip_index" default:"bart" enum:"bart,cidranger"`
@@ -376,6 +398,8 @@ type Match struct {
 }
 
 // Pipeline tunes decoding and flow control.
+//
+// The zero value has no defaults (batch_lines 0 is invalid).
 type Pipeline struct {
 	// Workers decode and match in parallel; 0 means GOMAXPROCS. Default: 0.
 	Workers int `yaml:"workers"`
@@ -396,6 +420,9 @@ type Pipeline struct {
 }
 
 // Suppression de-duplicates alerts per device and indicator.
+//
+// The zero value alerts on every hit and remembers nothing (capacity 0 is
+// invalid).
 type Suppression struct {
 	// Window suppresses repeats of one device × indicator for this long;
 	// 0 alerts on every hit. Default: 10m.
@@ -409,6 +436,8 @@ type Suppression struct {
 }
 
 // Sink is one alert destination. Only the block named by Type may be set.
+//
+// The zero value has no name or type and is invalid.
 type Sink struct {
 	// Name identifies the sink in logs and metrics; letters, digits, '.',
 	// '_' and '-'. Required, unique.
@@ -443,6 +472,8 @@ type Sink struct {
 }
 
 // Retry is an exponential back-off with jitter.
+//
+// The zero value has no delays and is invalid.
 type Retry struct {
 	// Initial is the first delay. Default: 200ms.
 	Initial time.Duration `yaml:"initial" default:"200ms"`
@@ -451,6 +482,8 @@ type Retry struct {
 }
 
 // StdoutSink writes alerts to standard output.
+//
+// The zero value writes JSON.
 type StdoutSink struct {
 	// Human prints one readable line per alert instead of JSON.
 	// Default: false.
@@ -458,6 +491,8 @@ type StdoutSink struct {
 }
 
 // FileSink appends alerts to a JSON-lines file.
+//
+// The zero value names no file.
 type FileSink struct {
 	// Path is the file. Required.
 	Path string `yaml:"path" path:""`
@@ -472,13 +507,16 @@ type FileSink struct {
 }
 
 // WebhookSink POSTs alerts as JSON.
+//
+// The zero value has no URL.
 type WebhookSink struct {
 	// URL is the http:// or https:// endpoint. Required.
 	URL string `yaml:"url"`
 	// Batch sends one JSON array per write instead of one request per alert.
 	// Default: false.
 	Batch bool `yaml:"batch"`
-	// Headers are added to every request; values are secrets. Default: none.
+	// Headers are added to every request; values are secrets. A header whose
+	// value is empty is left out. Default: none.
 	Headers map[string]Secret `yaml:"headers"`
 	// HMACSecret signs each body with HMAC-SHA256 (header
 	// X-Iocwatch-Signature). Default: "" (unsigned).
@@ -490,6 +528,8 @@ type WebhookSink struct {
 }
 
 // KafkaSink produces alerts to a Kafka topic.
+//
+// The zero value has no brokers.
 type KafkaSink struct {
 	// Brokers are the seed brokers, host:port. Required.
 	Brokers []string `yaml:"brokers"`
@@ -502,6 +542,8 @@ type KafkaSink struct {
 }
 
 // SyslogSink sends alerts as RFC 5424 syslog messages.
+//
+// The zero value has no address or defaults.
 type SyslogSink struct {
 	// Network is tcp (RFC 6587 octet counting; RFC 5425 with tls) or udp.
 	// Default: tcp.
@@ -524,6 +566,8 @@ type SyslogSink struct {
 }
 
 // SplunkHECSink sends alerts to a Splunk HTTP Event Collector.
+//
+// The zero value has no URL or token.
 type SplunkHECSink struct {
 	// URL is the collector endpoint,
 	// https://<host>:8088/services/collector/event. Required.
@@ -546,6 +590,8 @@ type SplunkHECSink struct {
 }
 
 // Metrics is the Prometheus /metrics endpoint.
+//
+// The zero value serves nothing.
 type Metrics struct {
 	// Enabled serves the endpoint. Default: true.
 	Enabled bool `yaml:"enabled" default:"true"`
@@ -563,6 +609,8 @@ type Metrics struct {
 }
 
 // BasicAuth is an HTTP basic authentication pair; both or neither.
+//
+// The zero value is no authentication.
 type BasicAuth struct {
 	// Username. Default: "".
 	Username string `yaml:"username"`
@@ -571,6 +619,8 @@ type BasicAuth struct {
 }
 
 // History keeps recent alerts in a local bbolt database.
+//
+// The zero value keeps no history.
 type History struct {
 	// Enabled records alerts. Default: false.
 	Enabled bool `yaml:"enabled"`
@@ -584,6 +634,8 @@ type History struct {
 }
 
 // Log configures the process log (log/slog).
+//
+// The zero value has no defaults (level "" is invalid).
 type Log struct {
 	// Level is debug, info, warn or error. Default: info.
 	Level string `yaml:"level" default:"info" enum:"debug,info,warn,error"`

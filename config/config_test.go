@@ -228,6 +228,7 @@ func TestDefaults(t *testing.T) {
 		{"a single value is a one-element list", "source: {type: kafka, kafka: {topics: defender}}", func(c *Config) any { return c.Source.Kafka.Topics }, []string{"defender"}},
 		{"a bare $word stays literal", "source: {type: eventhubs, eventhubs: {consumer_group: $Default-2}}", func(c *Config) any { return c.Source.EventHubs.ConsumerGroup }, "$Default-2"},
 		{"$$ is one dollar and $${ a literal ${", "log: {level: '$${X} $$Y $Z'}", func(c *Config) any { return c.Log.Level }, "${X} $Y $Z"},
+		{"an empty header value leaves the header out", "feeds: [{name: f, type: http, url: 'https://x', headers: {A: '${IOCWATCH_TEST_UNSET_H:-}', B: b}}]", func(c *Config) any { return c.Feeds[0].Headers }, map[string]Secret{"B": "b"}},
 		{"aliases share a block", "sinks:\n - {name: a, type: kafka, kafka: {tls: &t {enabled: true, server_name: k}}}\n - {name: b, type: kafka, kafka: {tls: *t}}", func(c *Config) any { return c.Sinks[1].Kafka.TLS }, TLS{Enabled: true, ServerName: "k"}},
 		{"a merge key fills what the mapping leaves out", "sinks:\n - {name: a, type: kafka, kafka: {tls: &t {enabled: true, server_name: k}}}\n - {name: b, type: kafka, kafka: {tls: {<<: *t, server_name: other}}}", func(c *Config) any { return c.Sinks[1].Kafka.TLS }, TLS{Enabled: true, ServerName: "other"}},
 	}
@@ -257,6 +258,30 @@ func TestDefaultMatchesEmptyFile(t *testing.T) {
 	want := []string{"source.file.paths: required: at least one file to read", "feeds: at least one feed is required"}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("Default().Validate() = %v, want %q", err, want)
+	}
+}
+
+func TestApplyDefaultsFillsKeysAddedInCode(t *testing.T) {
+	c, err := Parse([]byte("feeds: [{name: a, path: a.csv, allow: {min_prefix_v4: 0}}]\nsinks: [{name: s, type: splunk_hec, splunk_hec: {gzip: false}}]"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Redacted()
+	c.ApplyDefaults()
+	if after := c.Redacted(); after != before {
+		t.Errorf("ApplyDefaults changed a parsed config:\n%s\n---\n%s", before, after)
+	}
+	c.Feeds = append(c.Feeds, Feed{Name: "b", Path: "b.csv"})
+	c.Sinks = append(c.Sinks, Sink{Name: "t", Type: "syslog"})
+	c.ApplyDefaults()
+	if f := c.Feeds[1]; f.Type != "file" || f.Format != "auto" || f.Allow.MinPrefixV4 != 8 || f.Interval != 0 {
+		t.Errorf("added feed = %+v", f)
+	}
+	if s := c.Sinks[1]; s.Format != "cef" || s.Syslog.Facility != "local4" || s.Queue != 1024 {
+		t.Errorf("added sink = %+v", s)
+	}
+	if c.Feeds[0].Allow.MinPrefixV4 != 0 || c.Sinks[0].SplunkHEC.Gzip {
+		t.Error("ApplyDefaults overwrote values written in the file")
 	}
 }
 
@@ -346,11 +371,49 @@ func TestErrorsAreTyped(t *testing.T) {
 	if !errors.As(err, &e) || e.Path != "log.level" || e.Line != 2 {
 		t.Fatalf("Validate error = %#v", err)
 	}
+	sentinel := errors.New("bad")
+	if !errors.Is(&Error{File: "f", Err: sentinel}, sentinel) {
+		t.Error("Error does not unwrap to its cause")
+	}
 	if got := (&Error{Path: "a.b", Err: errors.New("bad")}).Error(); got != "a.b: bad" {
 		t.Errorf("Error without file = %q", got)
 	}
 	if got := (&Error{File: "f.yaml", Err: errors.New("bad")}).Error(); got != "f.yaml: bad" {
 		t.Errorf("Error without line = %q", got)
+	}
+}
+
+func TestYAMLSyntaxErrorsNameTheLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"an unclosed flow list names the line it opens on",
+			"log:\n  level: info\nallowlist: [a,\n  b\nfeeds: []\n", "s.yaml:3: did not find expected ',' or ']'"},
+		{"a bad indentation names its line",
+			"log:\n  level: info\n format: json\n", "s.yaml:3: did not find expected key"},
+		{"a colon inside a plain value names its line",
+			"log:\n  level: a: b\n", "s.yaml:2: mapping values are not allowed in this context"},
+		{"a tab in the indentation names its line",
+			"log:\n\tlevel: info\n", "s.yaml:2: found character that cannot start any token"},
+		{"an unknown anchor is reported (the library gives no line)",
+			"allowlist: *nowhere\n", `s.yaml: unknown anchor 'nowhere' referenced`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "s.yaml")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValuesFromTheEnvironmentAreNotShown(t *testing.T) {
+	t.Setenv("IOCWATCH_TEST_PREFETCH", "EnvValue-77f1")
+	_, err := Parse([]byte("source: {type: eventhubs, eventhubs: {prefetch: '${IOCWATCH_TEST_PREFETCH}'}}"), "e.yaml")
+	want := `e.yaml:1: source.eventhubs.prefetch: "${IOCWATCH_TEST_PREFETCH}" expands to a value that is not a whole number`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
 

@@ -121,11 +121,27 @@ func parseYAML(data []byte, name string) (root *yaml.Node, err error) {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// yamlParserProblems are the problems of the YAML library's parser (as
+// opposed to its scanner). For them the library reports the 0-based line
+// of the enclosing block, or of the problem when that block starts on the
+// first line; yamlError adds one.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>", "did not find expected <document start>",
+	"found undefined tag handle", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected key",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
 // yamlError turns a parser error into an *Error with the file and line.
 func yamlError(name string, err error) error {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if slices.Contains(yamlParserProblems, m[2]) {
+			line++
+		}
 		return &Error{File: name, Line: line, Err: errors.New(m[2])}
 	}
 	return &Error{File: name, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
@@ -454,6 +470,9 @@ func (d *decoder) secretMap(n *yaml.Node, v reflect.Value, path string) {
 			if _, s, ok = d.scalar(val, sub, v.Type().Elem() == secretType); !ok {
 				continue
 			}
+		}
+		if s == "" {
+			continue // an empty header is not sent: ${KEY:-} makes a header optional
 		}
 		out.SetMapIndex(reflect.ValueOf(p.key.Value), reflect.ValueOf(s).Convert(v.Type().Elem()))
 	}

@@ -15,6 +15,14 @@ func Default() *Config {
 	return c
 }
 
+// ApplyDefaults fills the defaults of keys that are zero and were not
+// written in the configuration file: use it after adding feeds or sinks in
+// code (a Feed{Name, Path} gets format auto, the allow minimums, …). Keys
+// the file set, even to zero, keep their value. A nil Sinks becomes the
+// default stdout sink. Load and Parse have already applied the defaults;
+// calling it again changes nothing.
+func (c *Config) ApplyDefaults() { applyDefaults(c) }
+
 // applyDefaults fills every key that the file left out with its default.
 // Keys of a block that its type does not select get no defaults.
 func applyDefaults(c *Config) {

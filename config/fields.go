@@ -1,9 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -17,10 +17,48 @@ type field struct {
 	onlyVals []string // and the values that allow this key
 	isPath   bool     // path:""
 	enum     []string // enum:"a,b"; nil: any value
+	disc     int      // index of the onlyKey field; -1 when none
+	discEnum []string // its enum
+}
+
+// schema holds the keys of every struct type reachable from Config and
+// from an exclusions file, read once from the tags; it is never written
+// after package initialisation.
+var schema = buildSchema(reflect.TypeFor[Config](), reflect.TypeFor[exclusionsFile]())
+
+func buildSchema(roots ...reflect.Type) map[reflect.Type][]field {
+	m := map[reflect.Type][]field{}
+	var add func(t reflect.Type)
+	add = func(t reflect.Type) {
+		if _, done := m[t]; done || t == ruleType {
+			return
+		}
+		m[t] = readFields(t)
+		for i := range t.NumField() {
+			switch ft := t.Field(i).Type; {
+			case ft.Kind() == reflect.Struct:
+				add(ft)
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				add(ft.Elem())
+			}
+		}
+	}
+	for _, t := range roots {
+		add(t)
+	}
+	return m
 }
 
 // fieldsOf lists the keys of a schema struct in declaration order.
 func fieldsOf(t reflect.Type) []field {
+	if f, ok := schema[t]; ok {
+		return f
+	}
+	return readFields(t)
+}
+
+// readFields reads the keys of a struct from its tags.
+func readFields(t reflect.Type) []field {
 	var out []field
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -39,6 +77,13 @@ func fieldsOf(t reflect.Type) []field {
 			f.enum = strings.Split(enum, ",")
 		}
 		out = append(out, f)
+	}
+	for i := range out {
+		out[i].disc = -1
+		if d := findField(out, out[i].onlyKey); out[i].onlyKey != "" && d != nil {
+			out[i].disc = d.index
+			out[i].discEnum = d.enum
+		}
 	}
 	return out
 }
@@ -64,12 +109,15 @@ func fieldNames(fields []field) []string {
 // may be set, and whether that text is one of the sibling's enum values
 // (true when the sibling has no enum).
 func (f *field) discriminator(parent reflect.Value) (string, bool) {
-	d := findField(fieldsOf(parent.Type()), f.onlyKey)
-	if d == nil {
+	if f.disc < 0 {
 		return "", false // a schema bug, caught by TestSchemaTags
 	}
-	v := fmt.Sprint(parent.Field(d.index).Interface())
-	return v, d.enum == nil || slices.Contains(d.enum, v)
+	dv := parent.Field(f.disc)
+	v := dv.String()
+	if dv.Kind() == reflect.Bool {
+		v = strconv.FormatBool(dv.Bool())
+	}
+	return v, f.discEnum == nil || slices.Contains(f.discEnum, v)
 }
 
 // allowed reports whether f may be set in parent, given its discriminator.

@@ -396,10 +396,10 @@ func (cp *Checkpoint) validate(ck *checker, path string) {
 	}
 }
 
-var containerRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+var containerRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
 func containerName(ck *checker, path, name string) {
-	if !containerRE.MatchString(name) {
+	if len(name) < 3 || len(name) > 63 || !containerRE.MatchString(name) {
 		ck.add(path, "%q is not a valid container name: 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit", name)
 	}
 }

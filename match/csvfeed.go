@@ -15,18 +15,22 @@ import (
 // column is named by its header (case-insensitive, surrounding spaces
 // ignored) or by its 1-based index ("#3"). Empty means "no such column".
 // Tags may name several columns separated by commas ("threat,tags"); every
-// cell of a tags column is itself split at commas.
+// cell of a tags column is itself split at ',', ';' and '|'.
 //
-// The zero value guesses the columns from the header names (value from
-// "indicator", "ioc", "value", "ip", "domain", "url", …; see
-// docs/feeds.md), with '#' comments, a header on the first line and ','
-// between fields. A CSVMapping is a plain value, safe for concurrent use.
+// When Value is empty the columns are guessed from the header names
+// (value from "indicator", "ioc", "value", "ip", "domain", "url", …, else
+// the first column; see docs/feeds.md). The zero value does that, with '#'
+// comments, a header on the first line and ',' between fields. A
+// CSVMapping is a plain value, safe for concurrent use.
 type CSVMapping struct {
 	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
 
 	// Comment is the comment-line prefix; empty means "#". Blank lines and
 	// comment lines are skipped anywhere in the file (a "# END" footer).
 	Comment string
+	// NoComments says the file has no comment lines: Comment is ignored and
+	// a line starting with '#' is data.
+	NoComments bool
 	// HeaderInComment says the header is the last comment line before the
 	// data (URLhaus: "# id,dateadded,url,…"). When the Value column is not
 	// found there, the first data line is taken as the header instead.
@@ -204,6 +208,9 @@ func csvfGuessMapping(header []string) CSVMapping {
 		ValidFrom:   find("validfrom", "firstseen", "firstseenutc", "dateadded"),
 		ValidUntil:  find("validuntil", "expiration", "expirationtime", "expires"),
 	}
+	if m.Value == "" {
+		m.Value = "#1"
+	}
 	return m
 }
 
@@ -310,7 +317,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 	if !utf8.ValidRune(delim) || delim == utf8.RuneError || delim == '"' || delim == '\r' || delim == '\n' {
 		return fmt.Errorf("%s: invalid CSV delimiter %q", st.name, delim)
 	}
-	isComment := func(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), prefix) }
+	isComment := func(s string) bool { return !m.NoComments && strings.HasPrefix(strings.TrimSpace(s), prefix) }
 
 	// The preamble: blank and comment lines before the first data line.
 	lines, lastComment, first := 0, "", ""
@@ -340,7 +347,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 
 	r := csv.NewReader(io.MultiReader(strings.NewReader(first), br))
 	r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord, r.ReuseRecord = delim, true, true, -1, true
-	if c, n := utf8.DecodeRuneInString(prefix); n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
+	if c, n := utf8.DecodeRuneInString(prefix); !m.NoComments && n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
 		r.Comment = c
 	}
 	read := func() ([]string, int, error) {
@@ -375,7 +382,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 			if m.Kind != "" || m.DefaultKind != KindInvalid {
 				g.Kind = m.Kind
 			}
-			g.Comment, g.HeaderInComment, g.Delimiter, g.DefaultKind, g.NullValues = m.Comment, m.HeaderInComment, m.Delimiter, m.DefaultKind, m.NullValues
+			g.Comment, g.NoComments, g.HeaderInComment, g.Delimiter, g.DefaultKind, g.NullValues = m.Comment, m.NoComments, m.HeaderInComment, m.Delimiter, m.DefaultKind, m.NullValues
 			m = g
 		}
 		var err error
@@ -497,7 +504,7 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 	}
 	for _, i := range cols.tags {
 		if c := row.cell(i); c != "" {
-			for _, t := range strings.Split(c, ",") {
+			for _, t := range strings.FieldsFunc(c, func(r rune) bool { return r == ',' || r == ';' || r == '|' }) {
 				if t = strings.TrimSpace(t); t != "" && !csvfIsNull(t, m.NullValues) {
 					meta.Tags = ldAddTags(meta.Tags, t)
 				}

@@ -11,7 +11,8 @@ import (
 )
 
 // RuleSpec is one exclusion rule as written by the user (config/ fills it
-// from the rule file). The zero value is not a valid rule.
+// from the rule file). The zero value is not a valid rule. It is plain
+// data; CompileExclusions copies what it keeps.
 type RuleSpec struct {
 	// Name identifies the rule in counters and audit records; unique.
 	Name string
@@ -56,6 +57,7 @@ type Exclusions struct {
 
 // Subject is what exclusion rules look at: the event's fields. The zero
 // value has no field set; a condition on an unset field does not match.
+// It is plain data; Match does not keep it.
 type Subject struct {
 	Table         string // "DeviceNetworkEvents" (an "AdvancedHunting-" prefix is ignored)
 	ActionType    string

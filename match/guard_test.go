@@ -62,7 +62,7 @@ func TestGuardCheck(t *testing.T) {
 		{"AllowPrivate accepts a link-local address", private, KindIP, "fe80::1", ""},
 		{"AllowPrivate accepts a URL on a private address", private, KindURL, "http://10.1.2.3/x", ""},
 		{"AllowPrivate accepts a prefix holding only private space", private, KindCIDR, "172.0.0.0/8", ""},
-		{"AllowPrivate does not accept a prefix holding multicast space", Guard{AllowPrivate: true, AllowBroad: true}, KindCIDR, "224.0.0.0/3", "multicast range refused"},
+		{"AllowPrivate does not accept a prefix holding multicast space", Guard{AllowPrivate: true, AllowBroad: true}, KindCIDR, "224.0.0.0/3", "prefix overlaps multicast range 224.0.0.0/4 refused"},
 		{"AllowPrivate does not accept a prefix holding reserved space", Guard{AllowPrivate: true, AllowBroad: true}, KindCIDR, "192.0.0.0/2", "prefix overlaps reserved range 192.0.0.0/24 refused"},
 
 		// Broad prefixes: refused unless AllowBroad or a lower minimum.

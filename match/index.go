@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// BuildOptions tunes Build. The zero value selects the defaults.
+// BuildOptions tunes Build. The zero value selects the defaults. It is
+// plain data, safe to share.
 type BuildOptions struct {
 	// IPIndex selects the longest-prefix table for ip and cidr indicators:
 	// IPIndexBart ("bart", the default when empty) or IPIndexCIDRanger
@@ -19,7 +20,8 @@ type BuildOptions struct {
 	IPIndex string
 }
 
-// Query is one event's lookup input. The zero value matches nothing.
+// Query is one event's lookup input. The zero value matches nothing. It
+// is plain data; Match does not keep it.
 type Query struct {
 	// RemoteIP is the event's RemoteIP. Callers unmap IPv4-mapped IPv6;
 	// Match unmaps again. The zero Addr means absent.
@@ -346,12 +348,12 @@ func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) 
 		return ix.matchRaw(hits, buf, q)
 	}
 	var (
-		hostStart, hostEnd, pathStart int
-		addr                          netip.Addr
-		isURL                         = u.isURL()
+		hostStart, hostEnd int
+		addr               netip.Addr
+		isURL              = u.isURL()
 	)
 	if isURL {
-		buf, hostStart, hostEnd, pathStart, addr, ok = appendURLParts(buf, &u)
+		buf, hostStart, hostEnd, addr, ok = appendOrigin(buf, &u)
 	} else {
 		buf, addr, ok = appendHostPart(buf, &u)
 		hostEnd = len(buf)
@@ -368,7 +370,15 @@ func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) 
 		hits = ix.matchDomain(hits, buf[hostStart:hostEnd], q.At)
 	}
 	if isURL {
-		hits = ix.urls.match(ix, hits, buf, pathStart, q.At)
+		// The path is normalised only when the origin has URL indicators
+		// or patterns need the whole URL.
+		o, found := ix.urls.origin(buf)
+		if found || ix.patterns.m != nil {
+			buf = appendPathQuery(buf, &u)
+		}
+		if found {
+			hits = ix.urls.match(ix, hits, o, buf, q.At)
+		}
 	}
 	if ix.patterns.m != nil {
 		hits = ix.patterns.match(ix, hits, lowerASCIIBytes(buf), q.At)

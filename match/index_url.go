@@ -93,17 +93,19 @@ func originEnd[S string | []byte](u S) int {
 	return len(u)
 }
 
+// origin looks up the URL indicators of an origin ("scheme://host:port").
+func (x *urlIndex) origin(o []byte) (originEntry, bool) {
+	if len(x.origins) == 0 {
+		return originEntry{}, false
+	}
+	e, ok := x.origins[string(o)]
+	return e, ok
+}
+
 // match reports the indicators of the identical URL, else those of the
 // longest prefix of u, skipping groups without an active indicator. u is a
-// normalised URL whose origin is u[:originLen].
-func (x *urlIndex) match(ix *Index, hits []Hit, u []byte, originLen int, at time.Time) []Hit {
-	if len(x.origins) == 0 {
-		return hits
-	}
-	o, ok := x.origins[string(u[:originLen])]
-	if !ok {
-		return hits
-	}
+// normalised URL and o the entry of its origin.
+func (x *urlIndex) match(ix *Index, hits []Hit, o originEntry, u []byte, at time.Time) []Hit {
 	if o.exact {
 		if g, ok := x.exact[string(u)]; ok {
 			var any bool

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,8 +49,9 @@ type LoadOptions struct {
 	// from the header names (see docs/feeds.md).
 	CSV CSVMapping
 	// Defaults is metadata applied where the feed gives none: Source,
-	// Severity, Confidence, Tags, Description, Reference, ValidFrom,
-	// ValidUntil. Kind, Value and Origin are ignored. Indicators may share
+	// Severity, Confidence, Description, Reference, ValidFrom, ValidUntil.
+	// Defaults.Tags are added to every indicator, after the feed's own
+	// tags. Kind, Value and Origin are ignored. Indicators may share
 	// Defaults.Tags: treat it as read-only.
 	//
 	// A source the format implies (feodo's "feodotracker", "urlhaus",
@@ -244,8 +246,11 @@ func (st *ldState) emit(origin, raw string, kind Kind, value string, meta *Indic
 	if ind.Confidence == 0 {
 		ind.Confidence = d.Confidence
 	}
-	if len(ind.Tags) == 0 {
+	switch {
+	case len(ind.Tags) == 0:
 		ind.Tags = d.Tags
+	case len(d.Tags) > 0:
+		ind.Tags = ldAddTags(slices.Clip(ind.Tags), d.Tags...)
 	}
 	if ind.Description == "" {
 		ind.Description = d.Description

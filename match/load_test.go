@@ -1,9 +1,13 @@
 package match
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // ldReadSample reads one of the real feed samples in testdata/iocs.
@@ -14,4 +18,171 @@ func ldReadSample(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+func TestLoadOptions(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	feodo := "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n" +
+		"\"2025-12-01 00:00:00\",\"198.51.100.1\",\"443\",\"online\",\"2025-12-31\",\"QakBot\"\n"
+	tests := []struct {
+		name   string
+		in     string
+		opt    LoadOptions
+		check  func(t *testing.T, ind *Indicator)
+		loaded int
+	}{
+		{
+			name: "the source a format implies is used when nothing else names one",
+			in:   feodo, opt: LoadOptions{Now: now}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if ind.Source != "feodotracker" {
+					t.Errorf("source %q, want feodotracker", ind.Source)
+				}
+			},
+		},
+		{
+			name: "Defaults.Source wins over the source a format implies",
+			in:   feodo, opt: LoadOptions{Now: now, Defaults: Indicator{Source: "abusech"}}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if ind.Source != "abusech" {
+					t.Errorf("source %q, want abusech", ind.Source)
+				}
+			},
+		},
+		{
+			name: "the feed's own metadata wins over Defaults, and Defaults.Tags are added",
+			in:   feodo, opt: LoadOptions{Now: now, Defaults: Indicator{Tags: []string{"default", "QakBot"}, Severity: "low", Description: "d"}}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if !reflect.DeepEqual(ind.Tags, []string{"QakBot", "default"}) || ind.Severity != "low" || !ind.ValidFrom.Equal(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)) {
+					t.Errorf("tags %q severity %q from %v, want the feed's tag then the default one, the default severity and the feed's first_seen", ind.Tags, ind.Severity, ind.ValidFrom)
+				}
+			},
+		},
+		{
+			name: "TTL sets ValidUntil from Now",
+			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, TTL: 48 * time.Hour}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if !ind.ValidUntil.Equal(now.Add(48 * time.Hour)) {
+					t.Errorf("valid until %v, want Now + 48h", ind.ValidUntil)
+				}
+			},
+		},
+		{
+			name: "Defaults.ValidUntil wins over TTL",
+			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, TTL: time.Hour, Defaults: Indicator{ValidUntil: now.AddDate(1, 0, 0)}}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if !ind.ValidUntil.Equal(now.AddDate(1, 0, 0)) {
+					t.Errorf("valid until %v, want the default", ind.ValidUntil)
+				}
+			},
+		},
+		{
+			name: "an already expired Defaults.ValidUntil skips every indicator",
+			in:   "198.51.100.1\n198.51.100.2\n", opt: LoadOptions{Now: now, Defaults: Indicator{ValidUntil: now}}, loaded: 0,
+		},
+		{
+			name: "the Kind, Value and Origin of Defaults are ignored",
+			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, Defaults: Indicator{Kind: KindURL, Value: "x", Origin: "y"}}, loaded: 1,
+			check: func(t *testing.T, ind *Indicator) {
+				if ind.Kind != KindIP || ind.Value != "198.51.100.1" || ind.Origin != "feed:1" {
+					t.Errorf("got %s %q from %q", ind.Kind, ind.Value, ind.Origin)
+				}
+			},
+		},
+		{
+			name: "the Guard option is applied",
+			in:   "10.1.2.3\n", opt: LoadOptions{Now: now, Guard: Guard{AllowPrivate: true}}, loaded: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Load(strings.NewReader(tt.in), tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Indicators) != tt.loaded {
+				t.Fatalf("loaded %d, want %d (refused %v, skipped %s)", len(res.Indicators), tt.loaded, res.Refused, res.SkippedSummary())
+			}
+			if tt.check != nil {
+				tt.check(t, res.Indicators[0])
+			}
+		})
+	}
+}
+
+func TestLoadWithoutNowUsesTheClock(t *testing.T) {
+	before := time.Now()
+	res, err := Load(strings.NewReader("198.51.100.1\n"), LoadOptions{TTL: time.Hour})
+	after := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vu := res.Indicators[0].ValidUntil
+	if vu.Before(before.Add(time.Hour)) || vu.After(after.Add(time.Hour)) {
+		t.Fatalf("valid until %v, want between %v and %v", vu, before.Add(time.Hour), after.Add(time.Hour))
+	}
+}
+
+func TestLoadUnknownFormat(t *testing.T) {
+	_, err := Load(strings.NewReader("x"), LoadOptions{Name: "f", Format: "yaml"})
+	want := `f: unknown feed format "yaml" (want auto or one of text, csv, feodo, urlhaus, threatfox, defender-csv, stix2, misp)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("Load error = %v, want %s", err, want)
+	}
+}
+
+func TestSkippedSummary(t *testing.T) {
+	r := &LoadResult{SkippedReasons: map[string]int{"misp type: md5": 3, "expired": 1}}
+	if got, want := r.SkippedSummary(), "expired: 1, misp type: md5: 3"; got != want {
+		t.Fatalf("SkippedSummary() = %q, want %q", got, want)
+	}
+	if got := (&LoadResult{}).SkippedSummary(); got != "" {
+		t.Fatalf("empty SkippedSummary() = %q", got)
+	}
+}
+
+// ExampleLoad loads a small text feed: the guard refuses the private
+// address and the bare public suffix, each with its line.
+func ExampleLoad() {
+	feed := `# C2 list
+198.51.100.7
+203.0.113.0/24 ; hosting range
+Update.Bad-CDN.example.
+https://files.bad-cdn.example/stage2.bin
+10.0.0.0/8
+co.uk
+`
+	res, err := Load(strings.NewReader(feed), LoadOptions{Name: "feeds/c2.txt", Defaults: Indicator{Source: "internal"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("format:", res.Format)
+	for _, ind := range res.Indicators {
+		fmt.Println(ind.Origin, ind.Kind, ind.Value, ind.Source)
+	}
+	for _, r := range res.Refused {
+		fmt.Println(r)
+	}
+	// Output:
+	// format: text
+	// feeds/c2.txt:2 ip 198.51.100.7 internal
+	// feeds/c2.txt:3 cidr 203.0.113.0/24 internal
+	// feeds/c2.txt:4 domain update.bad-cdn.example internal
+	// feeds/c2.txt:5 url https://files.bad-cdn.example/stage2.bin internal
+	// feeds/c2.txt:6: "10.0.0.0/8": private range refused
+	// feeds/c2.txt:7: "co.uk": public suffix refused
+}
+
+// ExampleParseValue shows the canonical forms.
+func ExampleParseValue() {
+	for _, v := range []string{"::ffff:198.51.100.7", "198.51.100.77/24", "Bücher.Example.", "hxxps://Evil[.]Example/Login"} {
+		kind, value, err := ParseValue(v)
+		fmt.Println(kind, value, err)
+	}
+	// Output:
+	// ip 198.51.100.7 <nil>
+	// cidr 198.51.100.0/24 <nil>
+	// domain xn--bcher-kva.example <nil>
+	// url https://evil.example/Login <nil>
 }

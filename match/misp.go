@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -116,9 +115,9 @@ func loadMISP(st *ldState, br *bufio.Reader) error {
 		return fmt.Errorf("%s: read: %w", st.name, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	events, err := mispEvents(data)
+	events, err := mispEvents(st.name, data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", st.name, err)
+		return err
 	}
 	if len(events) == 0 {
 		return nil
@@ -143,11 +142,11 @@ func loadMISP(st *ldState, br *bufio.Reader) error {
 	return nil
 }
 
-// mispEvents returns the raw events of a MISP document.
-func mispEvents(data []byte) ([]json.RawMessage, error) {
+// mispEvents returns the raw events of a MISP document; errors name the feed.
+func mispEvents(name string, data []byte) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
-		return nil, errors.New("empty file, not a MISP event")
+		return nil, fmt.Errorf("%s: empty file, not a MISP event", name)
 	}
 	unwrap := func(raw json.RawMessage) json.RawMessage {
 		var w struct {
@@ -162,7 +161,7 @@ func mispEvents(data []byte) ([]json.RawMessage, error) {
 	case '[':
 		var list []json.RawMessage
 		if err := json.Unmarshal(data, &list); err != nil {
-			return nil, ldJSONError("MISP events", data, err)
+			return nil, ldJSONError(name, data, err)
 		}
 		for i := range list {
 			list[i] = unwrap(list[i])
@@ -171,7 +170,7 @@ func mispEvents(data []byte) ([]json.RawMessage, error) {
 	case '{':
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(data, &top); err != nil {
-			return nil, ldJSONError("MISP event", data, err)
+			return nil, ldJSONError(name, data, err)
 		}
 		if ev, ok := top["Event"]; ok {
 			return []json.RawMessage{ev}, nil
@@ -179,7 +178,7 @@ func mispEvents(data []byte) ([]json.RawMessage, error) {
 		if resp, ok := top["response"]; ok {
 			var list []json.RawMessage
 			if err := json.Unmarshal(resp, &list); err != nil {
-				return nil, fmt.Errorf("MISP response: %w", err)
+				return nil, fmt.Errorf("%s: MISP response: %w", name, err)
 			}
 			for i := range list {
 				list[i] = unwrap(list[i])
@@ -192,9 +191,9 @@ func mispEvents(data []byte) ([]json.RawMessage, error) {
 		if a || o || inf {
 			return []json.RawMessage{data}, nil
 		}
-		return nil, errors.New("not a MISP event (no Event, Attribute, Object or info key)")
+		return nil, fmt.Errorf("%s: not a MISP event (no Event, Attribute, Object or info key)", name)
 	}
-	return nil, errors.New("not JSON, so not a MISP event")
+	return nil, fmt.Errorf("%s: not JSON, so not a MISP event", name)
 }
 
 func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {

@@ -68,7 +68,7 @@ func AppendURL(dst []byte, s string) ([]byte, bool) {
 	if !ok || !u.isURL() {
 		return dst, false
 	}
-	out, _, _, _, _, ok := appendURLParts(dst, &u)
+	out, ok := appendURLParts(dst, &u)
 	if !ok {
 		return dst, false
 	}
@@ -84,8 +84,26 @@ type rawURL struct {
 	bracketed bool   // host was written [like:this]
 	port      string // digits as written; empty when absent
 	hasTail   bool   // a path, query or fragment followed the authority
-	path      string // from the first '/' to '?' or '#'; may be empty
-	query     string // after '?', before '#'
+	tail      string // from the first '/', '?' or '#' on
+}
+
+// pathQuery splits the tail into the path (up to '?' or '#', possibly
+// empty) and the query (after '?', before '#').
+func (u *rawURL) pathQuery() (path, query string) {
+	t := u.tail
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case '?':
+			q := t[i+1:]
+			if j := strings.IndexByte(q, '#'); j >= 0 {
+				q = q[:j]
+			}
+			return t[:i], q
+		case '#':
+			return t[:i], ""
+		}
+	}
+	return t, ""
 }
 
 // isURL reports whether the value is a URL for URL matching: it has a
@@ -156,22 +174,7 @@ scan:
 	if !validPort(u.port) {
 		return u, false
 	}
-	for i := 0; i < len(tail); i++ {
-		switch tail[i] {
-		case '?':
-			u.path = tail[:i]
-			q := tail[i+1:]
-			if j := strings.IndexByte(q, '#'); j >= 0 {
-				q = q[:j]
-			}
-			u.query = q
-			return u, true
-		case '#':
-			u.path = tail[:i]
-			return u, true
-		}
-	}
-	u.path = tail
+	u.tail = tail
 	return u, true
 }
 
@@ -357,10 +360,20 @@ func defaultPort(scheme []byte) string {
 	return ""
 }
 
-// appendURLParts appends the canonical URL of u (see NormalizeURL) and
-// returns where its host starts and ends and its path starts in dst, and the
-// host's address when it is an IP literal. u must satisfy isURL.
-func appendURLParts(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd, pathStart int, addr netip.Addr, ok bool) {
+// appendURLParts appends the canonical URL of u (see NormalizeURL). u must
+// satisfy isURL.
+func appendURLParts(dst []byte, u *rawURL) ([]byte, bool) {
+	dst, _, _, _, ok := appendOrigin(dst, u)
+	if !ok {
+		return dst, false
+	}
+	return appendPathQuery(dst, u), true
+}
+
+// appendOrigin appends the canonical "scheme://host[:port]" of u and
+// returns where its host starts and ends in dst, and the host's address
+// when it is an IP literal. u must satisfy isURL.
+func appendOrigin(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd int, addr netip.Addr, ok bool) {
 	start := len(dst)
 	if u.scheme == "" {
 		dst = append(dst, "http"...)
@@ -374,7 +387,7 @@ func appendURLParts(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd, pathSt
 	hostStart = len(dst)
 	dst, addr, ok = appendHostPart(dst, u)
 	if !ok {
-		return dst[:start], 0, 0, 0, addr, false
+		return dst[:start], 0, 0, addr, false
 	}
 	hostEnd = len(dst)
 	if addr.Is6() {
@@ -401,17 +414,23 @@ func appendURLParts(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd, pathSt
 			dst = append(dst, digits[n:]...)
 		}
 	}
-	pathStart = len(dst)
-	if u.path == "" {
+	return dst, hostStart, hostEnd, addr, true
+}
+
+// appendPathQuery appends the canonical path and query of u: "/" for an
+// empty path, "?query" unless the query is empty.
+func appendPathQuery(dst []byte, u *rawURL) []byte {
+	path, query := u.pathQuery()
+	if path == "" {
 		dst = append(dst, '/')
 	} else {
-		dst = appendEscaped(dst, u.path)
+		dst = appendEscaped(dst, path)
 	}
-	if u.query != "" {
+	if query != "" {
 		dst = append(dst, '?')
-		dst = appendEscaped(dst, u.query)
+		dst = appendEscaped(dst, query)
 	}
-	return dst, hostStart, hostEnd, pathStart, addr, true
+	return dst
 }
 
 // escClass classifies path and query bytes for appendEscaped: 0 copies,

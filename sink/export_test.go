@@ -1,6 +1,9 @@
 package sink
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Test hooks for the external tests of this package.
 
@@ -15,3 +18,6 @@ func QueueWaiting(q *Queue) int {
 	defer q.mu.Unlock()
 	return q.waiting
 }
+
+// SuppressorSweep runs one sweep of s's background loop now.
+func SuppressorSweep(s *Suppressor) { s.sweep(context.Background()) }

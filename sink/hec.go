@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -243,6 +244,10 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	return nil
 }
 
+// gzipWriters recycles gzip writers: each holds about a megabyte of
+// compressor state.
+var gzipWriters sync.Pool
+
 // hecResponse is HEC's answer body.
 type hecResponse struct {
 	Text               string `json:"text"`
@@ -272,9 +277,15 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	var rd io.Reader = bytes.NewReader(body)
 	if gz {
 		var zb bytes.Buffer
-		zw := gzip.NewWriter(&zb)
+		zw, _ := gzipWriters.Get().(*gzip.Writer)
+		if zw == nil {
+			zw = gzip.NewWriter(&zb)
+		} else {
+			zw.Reset(&zb)
+		}
 		_, _ = zw.Write(body) // writes to a bytes.Buffer do not fail
 		_ = zw.Close()
+		gzipWriters.Put(zw)
 		rd = &zb
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, rd)

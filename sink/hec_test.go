@@ -513,3 +513,32 @@ func BenchmarkHECAppendEvent(b *testing.B) {
 	b.ReportAllocs()
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkHECWrite measures Write of 100 alerts (one request) over
+// loopback HTTP, with and without gzip.
+func BenchmarkHECWrite(b *testing.B) {
+	for _, gz := range []bool{false, true} {
+		b.Run(fmt.Sprintf("gzip=%v", gz), func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				hecAnswer(w, 200, `{"text":"Success","code":0}`)
+			}))
+			defer srv.Close()
+			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL, Token: "t", Gzip: gz})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close(context.Background())
+			alerts := sinktest.Alerts(100, 1)
+			n := 0
+			for b.Loop() {
+				if err := h.Write(context.Background(), alerts); err != nil {
+					b.Fatal(err)
+				}
+				n += len(alerts)
+			}
+			b.ReportAllocs()
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}

@@ -22,11 +22,11 @@ type Queue struct {
 	space    chan struct{} // closed (and replaced) whenever queued shrinks
 	closed   bool
 
-	wake     chan struct{} // has work; capacity 1
-	done     chan struct{} // closed when the worker returned
-	ctx      context.Context
-	cancel   context.CancelFunc
-	waiting  int // Writes blocked for room (for tests)
+	wake    chan struct{} // has work; capacity 1
+	done    chan struct{} // closed when the worker returned
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiting int // Writes blocked for room (for tests)
 }
 
 type queued struct {

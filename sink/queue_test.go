@@ -146,8 +146,10 @@ func TestQueueClose(t *testing.T) {
 		resB := result(func() error { return q.Write(context.Background(), all[1:]) })
 		eventually(t, "b queued", func() bool { return q.Depth() == 2 })
 		resClose := result(func() error { return q.Close(context.Background()) })
+		done, cancel := context.WithCancel(context.Background())
+		cancel() // a Write with a done context never blocks: ErrClosed once closed, else Canceled
 		eventually(t, "new writes refused", func() bool {
-			return errors.Is(q.Write(context.Background(), all[:1]), sink.ErrClosed)
+			return errors.Is(q.Write(done, all[:1]), sink.ErrClosed)
 		})
 		close(g.release)
 		for _, r := range []<-chan error{resA, resB, resClose} {

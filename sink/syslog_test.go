@@ -723,3 +723,37 @@ func BenchmarkSyslogAppendMessage(b *testing.B) {
 		b.Fatal("no CEF in the output")
 	}
 }
+
+// BenchmarkSyslogWrite measures Write of 100-alert batches over loopback
+// TCP (CEF, octet-counted) to a receiver that discards.
+func BenchmarkSyslogWrite(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	s, err := sink.NewSyslog(sink.SyslogOptions{Address: ln.Addr().String()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	alerts := sinktest.Alerts(100, 1)
+	n := 0
+	for b.Loop() {
+		if err := s.Write(context.Background(), alerts); err != nil {
+			b.Fatal(err)
+		}
+		n += len(alerts)
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "alerts/s")
+}

@@ -2,6 +2,9 @@ package sink_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,9 +56,14 @@ func (f *fakeSOAR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.secret != nil {
+		// Verified independently of the sink's own SignWebhook.
 		ts, sig := r.Header.Get(sink.WebhookTimestampHeader), r.Header.Get(sink.WebhookSignatureHeader)
-		if err := sink.VerifyWebhook(f.secret, ts, sig, body, time.Now(), 5*time.Minute); err != nil {
-			f.reject(w, http.StatusUnauthorized, "signature: %v", err)
+		if want := soarSignature(f.secret, ts, body); !hmac.Equal([]byte(sig), []byte(want)) {
+			f.reject(w, http.StatusUnauthorized, "signature %q, want %q", sig, want)
+			return
+		}
+		if sec, err := strconv.ParseInt(ts, 10, 64); err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+			f.reject(w, http.StatusUnauthorized, "timestamp %q", ts)
 			return
 		}
 	}
@@ -82,6 +92,15 @@ func (f *fakeSOAR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.rec.add(alerts...)
 	w.WriteHeader(status)
+}
+
+// soarSignature is what a receiver computes, written out from the
+// documented scheme: "sha256=" + hex(HMAC-SHA256(secret, ts + "." + body)).
+func soarSignature(secret []byte, ts string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func (f *fakeSOAR) reject(w http.ResponseWriter, status int, format string, args ...any) {
@@ -211,8 +230,12 @@ func TestWebhookSignatureCoversTimestampAndBody(t *testing.T) {
 	if !strings.HasPrefix(got.sig, "sha256=") || len(got.sig) != len("sha256=")+64 {
 		t.Errorf("signature header = %q, want sha256=<64 hex digits>", got.sig)
 	}
-	if want := sink.SignWebhook(secret, got.ts, got.body); got.sig != want {
+	if want := soarSignature(secret, got.ts, got.body); got.sig != want {
 		t.Errorf("signature = %q, want %q", got.sig, want)
+	}
+	// A known answer, computed with Python's hmac module.
+	if got, want := sink.SignWebhook(secret, "1764148438", []byte(`{"alert_id":"x"}`)), "sha256=9913688eda8359bddb919b84d1eac998599fa396b76ec7781e19e7c64b75b14f"; got != want {
+		t.Errorf("SignWebhook known answer = %q, want %q", got, want)
 	}
 	if got.header.Get("Authorization") != "Bearer tok" || got.header.Get("X-Tenant") != "acme" {
 		t.Errorf("configured headers not sent: %v", got.header)
@@ -460,5 +483,164 @@ func TestWebhookCancelsAHangingRequest(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Write cancelled mid-request = %v, want context.Canceled", err)
+	}
+}
+
+// TestWebhookSurvivesAnOutage: the SOAR answers 503 for about two seconds
+// while three writers keep writing through WithRetry; once it recovers,
+// every alert has arrived.
+func TestWebhookSurvivesAnOutage(t *testing.T) {
+	var downUntil atomic.Int64 // Unix nanoseconds
+	var refused atomic.Int64
+	f := &fakeSOAR{t: t, secret: []byte("s"), batch: true}
+	f.respond = func(*http.Request, []sink.Alert) (int, map[string]string, string) {
+		if time.Now().UnixNano() < downUntil.Load() {
+			refused.Add(1)
+			if refused.Load()%2 == 0 {
+				return 503, map[string]string{"Retry-After": "1"}, "maintenance"
+			}
+			return 503, nil, "maintenance"
+		}
+		return 200, nil, ""
+	}
+	_, opt := newWebhookServer(t, f)
+	w, err := sink.NewWebhook(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sink.WithRetry(w, sink.RetryPolicy{Initial: 20 * time.Millisecond, Max: 300 * time.Millisecond})
+	defer r.Close(context.Background())
+
+	alerts := sinktest.Alerts(90, 12)
+	const writers, per = 3, 5
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	for wr := range writers {
+		wg.Go(func() {
+			mine := alerts[wr*len(alerts)/writers : (wr+1)*len(alerts)/writers]
+			for i := 0; i < len(mine); i += per {
+				if started.Add(1) == 4 { // the outage begins mid-stream
+					downUntil.Store(time.Now().Add(2 * time.Second).UnixNano())
+				}
+				if err := r.Write(context.Background(), mine[i:i+per]); err != nil {
+					t.Errorf("writer %d: Write through the outage: %v", wr, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if refused.Load() == 0 {
+		t.Fatal("the outage never refused a request: the test did not test anything")
+	}
+	ids := f.rec.ids()
+	for _, a := range alerts {
+		if ids[a.AlertID] == 0 {
+			t.Errorf("alert %s never arrived", a.AlertID)
+		}
+	}
+	if st := r.Stats(); st.Retries == 0 {
+		t.Errorf("Stats().Retries = 0 after %d refused requests", refused.Load())
+	}
+}
+
+// TestWebhookPermanentRefusalsAreDeadLettered: the SOAR refuses some
+// alerts with 422; through WithDeadLetter(WithRetry(webhook)) those, and
+// only those, land in the dead-letter file, and the rest arrive.
+func TestWebhookPermanentRefusalsAreDeadLettered(t *testing.T) {
+	alerts := sinktest.Alerts(24, 13)
+	bad := map[string]bool{}
+	for i := 0; i < len(alerts); i += 5 {
+		bad[alerts[i].AlertID] = true
+	}
+	f := &fakeSOAR{t: t, secret: []byte("s")}
+	f.respond = func(_ *http.Request, got []sink.Alert) (int, map[string]string, string) {
+		if bad[got[0].AlertID] {
+			return 422, nil, `{"error":"schema violation"}`
+		}
+		return 200, nil, ""
+	}
+	_, opt := newWebhookServer(t, f)
+	w, err := sink.NewWebhook(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dead-alerts.jsonl")
+	dl, err := sink.OpenDeadLetter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sink.WithDeadLetter(sink.WithRetry(w, sink.RetryPolicy{Initial: 10 * time.Millisecond}), "soar", dl)
+	for i := range alerts {
+		if err := s.Write(context.Background(), alerts[i:i+1]); err != nil {
+			t.Fatalf("alert %d: Write = %v, want nil (dead-lettered or delivered)", i, err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		var d struct {
+			Sink  string     `json:"sink"`
+			Error string     `json:"error"`
+			Alert sink.Alert `json:"alert"`
+		}
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("dead-letter line %d: %v", i+1, err)
+		}
+		if d.Sink != "soar" || !strings.Contains(d.Error, "422") || !strings.Contains(d.Error, "schema violation") {
+			t.Errorf("dead-letter line %d: sink %q error %q, want soar and the 422 with its body", i+1, d.Sink, d.Error)
+		}
+		dead[d.Alert.AlertID] = true
+	}
+	if fmt.Sprint(dead) != fmt.Sprint(bad) {
+		t.Errorf("dead-lettered %v, want exactly %v", dead, bad)
+	}
+	got := f.rec.ids()
+	for _, a := range alerts {
+		if bad[a.AlertID] == (got[a.AlertID] > 0) {
+			t.Errorf("alert %s: refused %v, delivered %d times", a.AlertID, bad[a.AlertID], got[a.AlertID])
+		}
+	}
+}
+
+// BenchmarkWebhookWrite measures Write of 100 alerts over loopback HTTP,
+// signed, as one batch array or as one request per alert.
+func BenchmarkWebhookWrite(b *testing.B) {
+	for _, batch := range []bool{true, false} {
+		name := "one_request_per_alert"
+		if batch {
+			name = "batch_of_100"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+			}))
+			defer srv.Close()
+			w, err := sink.NewWebhook(sink.WebhookOptions{URL: srv.URL, Batch: batch, HMACSecret: "s"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close(context.Background())
+			alerts := sinktest.Alerts(100, 1)
+			n := 0
+			for b.Loop() {
+				if err := w.Write(context.Background(), alerts); err != nil {
+					b.Fatal(err)
+				}
+				n += len(alerts)
+			}
+			b.ReportAllocs()
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "alerts/s")
+		})
 	}
 }

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,14 @@ import (
 	"time"
 	"unicode/utf8"
 )
+
+// DeadLetterWriter keeps messages that could not be decoded, with their
+// position and error: the file below, or a Kafka topic
+// (stream/kafka.DeadLetterWriter). Write returns once the entry is durable
+// enough to acknowledge the message; its error means it is not.
+type DeadLetterWriter interface {
+	Write(ctx context.Context, msg Message, record int, cause error) error
+}
 
 // DeadLetter is an append-only JSON-lines file of messages that could not be
 // decoded, each with its position and error, so nothing is silently lost. It
@@ -47,7 +56,7 @@ func OpenDeadLetter(path string) (*DeadLetter, error) {
 // Write appends one entry for msg and flushes it to the file. The error says
 // why the entry could not be written (disk full…): the caller must not
 // acknowledge the message then.
-func (d *DeadLetter) Write(msg Message, record int, cause error) error {
+func (d *DeadLetter) Write(_ context.Context, msg Message, record int, cause error) error {
 	if d == nil {
 		return nil
 	}

@@ -191,62 +191,39 @@ type mark struct {
 func (d *Decoder) decodeTopObject(buf []byte, i, depth int) (int, error) {
 	st := &d.top
 	st.reset(buf)
-	var (
-		sawRecords bool
-		rollback   mark
-		body       span
-	)
-	i = skipWS(buf, i+1)
-	if i < len(buf) && buf[i] == '}' {
-		return d.finishTop(buf, i+1, depth, sawRecords, body)
+	var ts topState
+	i, err := d.scanFields(buf, i, st, &st.top, &d.predTop, modeTop, &ts)
+	if err != nil {
+		return 0, err
 	}
-	for k := 0; ; k++ {
-		col, j, err := d.key(buf, i, &d.predTop, k)
-		if err != nil {
-			return 0, err
-		}
-		i = j
-		switch col {
-		case keyRecords:
-			if sawRecords {
-				d.out, d.errs, d.recNo, d.stats = d.out[:rollback.out], d.errs[:rollback.errs], rollback.recNo, rollback.stats
-			} else {
-				sawRecords = true
-				rollback = mark{out: len(d.out), errs: len(d.errs), recNo: d.recNo, stats: d.stats}
-			}
-			switch {
-			case i < len(buf) && buf[i] == '[':
-				i, err = d.decodeRecordArray(buf, i)
-			case hasLiteral(buf, i, "null"):
-				i += 4
-			default:
-				return 0, synErr(buf, i, `"records" is not an array`)
-			}
-		case keyBody:
-			body, i, err = d.scanValue(buf, i)
-		case keyProperties:
-			i, err = d.scanProperties(buf, i, st)
-		case colNone:
-			i, err = d.skipValue(buf, i)
-		default:
-			st.top.vals[col], i, err = d.scanValue(buf, i)
-		}
-		if err != nil {
-			return 0, err
-		}
-		i = skipWS(buf, i)
-		if i >= len(buf) {
-			return 0, synErr(buf, i, "unterminated object")
-		}
-		if buf[i] == ',' {
-			i = skipWS(buf, i+1)
-			continue
-		}
-		if buf[i] == '}' {
-			return d.finishTop(buf, i+1, depth, sawRecords, body)
-		}
-		return 0, synErr(buf, i, "want , or } after object value")
+	return d.finishTop(buf, i, depth, ts.sawRecords, ts.body)
+}
+
+// topState is what a message's top object says about the message's shape.
+type topState struct {
+	sawRecords bool
+	rollback   mark
+	body       span
+}
+
+// topRecords handles the value of a top-level "records" key: an array of
+// records, or null. A repeated "records" replaces the earlier one, so the
+// events and errors of the earlier one are rolled back.
+func (d *Decoder) topRecords(buf []byte, i int, ts *topState) (int, error) {
+	if ts.sawRecords {
+		r := &ts.rollback
+		d.out, d.errs, d.recNo, d.stats = d.out[:r.out], d.errs[:r.errs], r.recNo, r.stats
+	} else {
+		ts.sawRecords = true
+		ts.rollback = mark{out: len(d.out), errs: len(d.errs), recNo: d.recNo, stats: d.stats}
 	}
+	switch {
+	case i < len(buf) && buf[i] == '[':
+		return d.decodeRecordArray(buf, i)
+	case hasLiteral(buf, i, "null"):
+		return i + 4, nil
+	}
+	return 0, synErr(buf, i, `"records" is not an array`)
 }
 
 // finishTop handles the end of a top-level object: an envelope is done, a
@@ -339,40 +316,7 @@ func (d *Decoder) decodeRecordArray(buf []byte, i int) (int, error) {
 // offset after it.
 func (d *Decoder) scanRecord(buf []byte, i int, st *recordState) (int, error) {
 	st.reset(buf)
-	i = skipWS(buf, i+1)
-	if i < len(buf) && buf[i] == '}' {
-		return i + 1, nil
-	}
-	for k := 0; ; k++ {
-		col, j, err := d.key(buf, i, &d.predRec, k)
-		if err != nil {
-			return 0, err
-		}
-		i = j
-		switch col {
-		case keyProperties:
-			i, err = d.scanProperties(buf, i, st)
-		case colNone, keyRecords, keyBody:
-			i, err = d.skipValue(buf, i)
-		default:
-			st.top.vals[col], i, err = d.scanValue(buf, i)
-		}
-		if err != nil {
-			return 0, err
-		}
-		i = skipWS(buf, i)
-		if i >= len(buf) {
-			return 0, synErr(buf, i, "unterminated object")
-		}
-		if buf[i] == ',' {
-			i = skipWS(buf, i+1)
-			continue
-		}
-		if buf[i] == '}' {
-			return i + 1, nil
-		}
-		return 0, synErr(buf, i, "want , or } after object value")
-	}
+	return d.scanFields(buf, i, st, &st.top, &d.predRec, modeRecord, nil)
 }
 
 // scanProperties scans the value of a "properties" key. An object fills
@@ -385,26 +329,81 @@ func (d *Decoder) scanProperties(buf []byte, i int, st *recordState) (int, error
 		return d.skipValue(buf, i)
 	}
 	st.hasProps = true
-	lv := &st.props
+	return d.scanFields(buf, i, st, &st.props, &d.predProps[propsSlot(st)], modeProps, nil)
+}
+
+// The kinds of object scanFields reads.
+const (
+	modeTop    = iota // a message's top object: "records", "body" and "properties" shape it
+	modeRecord        // a record in "records": "properties" holds its columns
+	modeProps         // "properties": only columns
+)
+
+// scanFields scans the object at buf[i] (a '{'), storing the spans of the
+// columns it finds in lv, and returns the offset after it. This is the hot
+// loop: the key is checked against the predicted one and string values
+// are scanned in place; everything else goes through the general paths.
+func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred *predictor, mode int, ts *topState) (int, error) {
 	i = skipWS(buf, i+1)
 	if i < len(buf) && buf[i] == '}' {
 		return i + 1, nil
 	}
-	pred := &d.predProps[propsSlot(st)]
 	for k := 0; ; k++ {
-		col, j, err := d.key(buf, i, pred, k)
+		var col int
+		if uint(k) < uint(len(pred.keys)) && hasTok(buf, i, pred.keys[k].tok) {
+			col = int(pred.keys[k].col)
+			i += len(pred.keys[k].tok)
+			if i < len(buf) && isWS(buf[i]) {
+				i = skipWS(buf, i)
+			}
+		} else {
+			var err error
+			if col, i, err = d.slowKey(buf, i, pred, k); err != nil {
+				return 0, err
+			}
+		}
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "want a value")
+		}
+		var err error
+		switch {
+		case uint(col) < numCols:
+			if buf[i] == '"' {
+				end := scanStringEnd(buf, i+1)
+				if end < 0 {
+					return 0, synErr(buf, len(buf), "unterminated string")
+				}
+				lv.vals[col] = span{uint32(i + 1), uint32(end), vString}
+				i = end + 1
+			} else {
+				lv.vals[col], i, err = d.scanValue(buf, i)
+			}
+		case col == colNone || mode == modeProps || (mode == modeRecord && col != keyProperties):
+			if buf[i] == '"' {
+				end := scanStringEnd(buf, i+1)
+				if end < 0 {
+					return 0, synErr(buf, len(buf), "unterminated string")
+				}
+				i = end + 1
+			} else {
+				i, err = d.skipValue(buf, i)
+			}
+		case col == keyProperties:
+			i, err = d.scanProperties(buf, i, st)
+		case col == keyBody:
+			ts.body, i, err = d.scanValue(buf, i)
+		default: // keyRecords
+			i, err = d.topRecords(buf, i, ts)
+		}
 		if err != nil {
 			return 0, err
 		}
-		i = j
-		switch col {
-		case colNone, keyRecords, keyBody, keyProperties:
-			i, err = d.skipValue(buf, i)
-		default:
-			lv.vals[col], i, err = d.scanValue(buf, i)
-		}
-		if err != nil {
-			return 0, err
+		if i < len(buf) && buf[i] == ',' {
+			i++
+			if i < len(buf) && isWS(buf[i]) {
+				i = skipWS(buf, i)
+			}
+			continue
 		}
 		i = skipWS(buf, i)
 		if i >= len(buf) {

@@ -2,8 +2,11 @@ package stream
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"net/netip"
+	"slices"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -171,6 +174,25 @@ func (st *recordState) present(c int) bool {
 	return st.top.vals[c].kind != vAbsent || (st.hasProps && st.props.vals[c].kind != vAbsent)
 }
 
+// hasEscape reports whether string text holds a backslash.
+func hasEscape(raw []byte) bool {
+	if len(raw) > 16 {
+		return bytes.IndexByte(raw, '\\') >= 0
+	}
+	for len(raw) >= 8 {
+		if zeroBytes(binary.LittleEndian.Uint64(raw)^(lsb*'\\')) != 0 {
+			return true
+		}
+		raw = raw[8:]
+	}
+	for _, c := range raw {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
 // bstr aliases b as a string without copying.
 func bstr(b []byte) string {
 	if len(b) == 0 {
@@ -248,7 +270,7 @@ func (b *builder) str(c int) string {
 		return ""
 	}
 	raw := buf[s.start:s.end]
-	if !s.esc {
+	if s.kind != vString || !hasEscape(raw) {
 		return bstr(raw)
 	}
 	d := b.d
@@ -273,7 +295,7 @@ func (b *builder) tmp(c int) []byte {
 		return nil
 	}
 	raw := buf[s.start:s.end]
-	if !s.esc {
+	if s.kind != vString || !hasEscape(raw) {
 		return raw
 	}
 	var err error
@@ -475,53 +497,73 @@ var (
 // pairs combine, and a lone surrogate becomes U+FFFD. Other bytes, invalid
 // UTF-8 included, are copied as they are.
 func appendUnescaped(dst, s []byte) ([]byte, error) {
+	// The text never grows when unescaped; the 8 spare bytes let the copy
+	// loop store whole words.
+	dst = slices.Grow(dst, len(s)+8)
+	out := dst[:cap(dst)]
+	w, i := len(dst), 0
 	for {
-		i := bytes.IndexByte(s, '\\')
-		if i < 0 {
-			return append(dst, s...), nil
-		}
-		dst = append(dst, s[:i]...)
-		s = s[i:]
-		if len(s) < 2 {
-			return dst, errEndOfString
-		}
-		switch s[1] {
-		case '"', '\\', '/':
-			dst = append(dst, s[1])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hex4(s[2:])
-			if r < 0 {
-				return dst, errBadEscape
+		// Copy the run up to the next backslash, eight bytes at a time.
+		for i+8 <= len(s) {
+			word := binary.LittleEndian.Uint64(s[i:])
+			binary.LittleEndian.PutUint64(out[w:], word)
+			if m := zeroBytes(word ^ (lsb * '\\')); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				i, w = i+k, w+k
+				goto escape
 			}
-			s = s[6:]
+			i, w = i+8, w+8
+		}
+		for i < len(s) && s[i] != '\\' {
+			out[w] = s[i]
+			i, w = i+1, w+1
+		}
+		if i >= len(s) {
+			return out[:w], nil
+		}
+	escape:
+		if i+1 >= len(s) {
+			return out[:w], errEndOfString
+		}
+		switch c := s[i+1]; {
+		case c == '\\' || c == '"' || c == '/':
+			out[w] = c
+			i, w = i+2, w+1
+			continue
+		case c == 'b':
+			out[w] = '\b'
+		case c == 'f':
+			out[w] = '\f'
+		case c == 'n':
+			out[w] = '\n'
+		case c == 'r':
+			out[w] = '\r'
+		case c == 't':
+			out[w] = '\t'
+		case c == 'u':
+			r := hex4(s[i+2:])
+			if r < 0 {
+				return out[:w], errBadEscape
+			}
+			i += 6
 			if utf16.IsSurrogate(r) {
-				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-					if r2 := hex4(s[2:]); r2 >= 0 {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							dst = utf8.AppendRune(dst, dec)
-							s = s[6:]
-							continue
-						}
+				dec := utf8.RuneError
+				if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
+					if r2 := hex4(s[i+2:]); r2 >= 0 {
+						dec = utf16.DecodeRune(r, r2)
 					}
 				}
-				r = utf8.RuneError
+				if dec != utf8.RuneError {
+					i += 6 // a valid pair
+				}
+				r = dec
 			}
-			dst = utf8.AppendRune(dst, r)
+			w += utf8.EncodeRune(out[w:], r) // at most 4 bytes for 6 or 12 read
 			continue
 		default:
-			return dst, errBadEscape
+			return out[:w], errBadEscape
 		}
-		s = s[2:]
+		i, w = i+2, w+1
 	}
 }
 

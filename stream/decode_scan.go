@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // The scanner below is deliberately lenient where leniency is free: it
@@ -30,7 +31,6 @@ const (
 type span struct {
 	start, end uint32
 	kind       valKind
-	esc        bool // a string with escapes
 }
 
 // isText reports whether the value counts as text: a non-empty string or a
@@ -56,6 +56,31 @@ const (
 // zeroBytes has the top bit set in the lowest zero byte of v (and maybe in
 // higher bytes: only the lowest set bit is exact).
 func zeroBytes(v uint64) uint64 { return (v - lsb) &^ v & msb }
+
+// scanStringEnd returns the offset of the quote that closes the string
+// whose text starts at buf[i], or -1, without looking for escapes inside:
+// bytes.IndexByte finds each quote, and a quote after an odd run of
+// backslashes is escaped.
+func scanStringEnd(buf []byte, i int) int {
+	for {
+		j := bytes.IndexByte(buf[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		q := i + j
+		if buf[q-1] != '\\' { // buf[i-1] is a quote, so q-1 >= i-1 is safe
+			return q
+		}
+		k := q - 1
+		for k > i && buf[k-1] == '\\' {
+			k--
+		}
+		if (q-k)&1 == 0 {
+			return q
+		}
+		i = q + 1
+	}
+}
 
 // scanString returns the offset of the quote that closes the string whose
 // text starts at buf[i] (or -1), and whether the text holds escapes. It
@@ -160,8 +185,8 @@ func (d *Decoder) scanKey(buf []byte, i int) ([]byte, bool, int, error) {
 
 // predKey is a key expected at some position of an object.
 type predKey struct {
-	text string // the raw key; never holds a backslash
-	col  int16
+	tok string // `"Key":` — the key never holds a backslash or a quote
+	col int16
 }
 
 // predictor remembers the keys of the last object of one kind, by
@@ -176,20 +201,29 @@ const (
 	numPredProps = 7    // properties predictors: by table, other tables hashed
 )
 
-// key reads the k-th key of an object at buf[i] and returns its column
-// and the offset of its value.
-func (d *Decoder) key(buf []byte, i int, p *predictor, k int) (int, int, error) {
-	if k < len(p.keys) {
-		pk := &p.keys[k]
-		j := i + 1 + len(pk.text)
-		if j+1 < len(buf) && buf[i] == '"' && buf[j] == '"' && buf[j+1] == ':' && string(buf[i+1:j]) == pk.text {
-			j += 2
-			if j < len(buf) && isWS(buf[j]) {
-				j = skipWS(buf, j)
-			}
-			return int(pk.col), j, nil
+// hasTok reports whether buf[i:] starts with tok, comparing eight bytes
+// at a time.
+func hasTok(buf []byte, i int, tok string) bool {
+	n := len(tok)
+	if n > len(buf)-i {
+		return false
+	}
+	b := buf[i : i+n]
+	if n < 8 {
+		return string(b) == tok
+	}
+	t := unsafe.Slice(unsafe.StringData(tok), n)
+	for o := 0; o < n-8; o += 8 {
+		if binary.LittleEndian.Uint64(b[o:]) != binary.LittleEndian.Uint64(t[o:]) {
+			return false
 		}
 	}
+	return binary.LittleEndian.Uint64(b[n-8:]) == binary.LittleEndian.Uint64(t[n-8:])
+}
+
+// slowKey scans the k-th key of an object at buf[i], looks it up, and
+// teaches the predictor. It returns the column and the offset of the value.
+func (d *Decoder) slowKey(buf []byte, i int, p *predictor, k int) (int, int, error) {
 	key, esc, j, err := d.scanKey(buf, i)
 	if err != nil {
 		return 0, 0, err
@@ -201,30 +235,39 @@ func (d *Decoder) key(buf []byte, i int, p *predictor, k int) (int, int, error) 
 	return col, j, nil
 }
 
-// learn records key as the k-th key of p's objects. Known keys use their
-// static names; unknown ones are interned (up to maxInterned), so steady
-// input allocates nothing.
+// colToks holds the `"Key":` token of every column and shaping key.
+var colToks = func() map[int]string {
+	m := make(map[int]string)
+	for c := range numCols {
+		m[c] = `"` + colNames[c] + `":`
+	}
+	for _, c := range []int{keyProperties, keyRecords, keyBody} {
+		m[c] = `"` + keyName(c) + `":`
+	}
+	return m
+}()
+
+// learn records key as the k-th key of p's objects. Known keys use static
+// tokens; unknown ones are interned (up to maxInterned), so steady input
+// allocates nothing.
 func (d *Decoder) learn(p *predictor, k int, key []byte, col int) {
-	var text string
-	if col != colNone {
-		text = keyName(col)
-	} else {
-		var ok bool
-		if text, ok = d.interned[string(key)]; !ok {
+	tok, ok := colToks[col]
+	if col == colNone {
+		if tok, ok = d.interned[string(key)]; !ok {
 			if len(d.interned) >= maxInterned {
 				return
 			}
 			if d.interned == nil {
 				d.interned = make(map[string]string)
 			}
-			text = string(key)
-			d.interned[text] = text
+			tok = `"` + string(key) + `":`
+			d.interned[string(key)] = tok
 		}
 	}
 	if k == len(p.keys) {
 		p.keys = append(p.keys, predKey{})
 	}
-	p.keys[k] = predKey{text: text, col: int16(col)}
+	p.keys[k] = predKey{tok: tok, col: int16(col)}
 }
 
 // scanValue scans the value at buf[i] and returns its span and the offset
@@ -235,22 +278,22 @@ func (d *Decoder) scanValue(buf []byte, i int) (span, int, error) {
 	}
 	switch c := buf[i]; c {
 	case '"':
-		end, esc := scanString(buf, i+1)
+		end := scanStringEnd(buf, i+1)
 		if end < 0 {
 			return span{}, 0, synErr(buf, len(buf), "unterminated string")
 		}
-		return span{uint32(i + 1), uint32(end), vString, esc}, end + 1, nil
+		return span{uint32(i + 1), uint32(end), vString}, end + 1, nil
 	case 'n':
 		if hasLiteral(buf, i, "null") {
-			return span{uint32(i), uint32(i + 4), vNull, false}, i + 4, nil
+			return span{uint32(i), uint32(i + 4), vNull}, i + 4, nil
 		}
 	case 't':
 		if hasLiteral(buf, i, "true") {
-			return span{uint32(i), uint32(i + 4), vBool, false}, i + 4, nil
+			return span{uint32(i), uint32(i + 4), vBool}, i + 4, nil
 		}
 	case 'f':
 		if hasLiteral(buf, i, "false") {
-			return span{uint32(i), uint32(i + 5), vBool, false}, i + 5, nil
+			return span{uint32(i), uint32(i + 5), vBool}, i + 5, nil
 		}
 	case '{', '[':
 		end, err := d.skipContainer(buf, i)
@@ -261,11 +304,11 @@ func (d *Decoder) scanValue(buf []byte, i int) (span, int, error) {
 		if c == '[' {
 			k = vArray
 		}
-		return span{uint32(i), uint32(end), k, false}, end, nil
+		return span{uint32(i), uint32(end), k}, end, nil
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
 			end := scanNumber(buf, i)
-			return span{uint32(i), uint32(end), vNumber, false}, end, nil
+			return span{uint32(i), uint32(end), vNumber}, end, nil
 		}
 	}
 	return span{}, 0, synErr(buf, i, "want a value")
@@ -276,7 +319,7 @@ func (d *Decoder) skipValue(buf []byte, i int) (int, error) {
 	if i < len(buf) {
 		switch c := buf[i]; c {
 		case '"':
-			end, _ := scanString(buf, i+1)
+			end := scanStringEnd(buf, i+1)
 			if end < 0 {
 				return 0, synErr(buf, len(buf), "unterminated string")
 			}
@@ -312,7 +355,7 @@ func (d *Decoder) skipContainer(buf []byte, i int) (int, error) {
 		c := buf[i]
 		switch c {
 		case '"':
-			end, _ := scanString(buf, i+1)
+			end := scanStringEnd(buf, i+1)
 			if end < 0 {
 				return 0, synErr(buf, len(buf), "unterminated string")
 			}

@@ -49,7 +49,7 @@ type Options struct {
 	// alerts concurrently; acknowledgement is in read order either way.
 	Ordered bool
 	// DeadLetter receives undecodable messages; nil drops them (still counted).
-	DeadLetter *DeadLetter
+	DeadLetter DeadLetterWriter
 	// DrainTimeout bounds how long in-flight batches may take to finish
 	// after the context is cancelled; default 30s.
 	DrainTimeout time.Duration
@@ -306,14 +306,14 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 	for mi := range b.Messages {
 		m := &b.Messages[mi]
 		if m.Err != nil {
-			if err := p.deadLetter(m, -1, m.Err); err != nil {
+			if err := p.deadLetter(ctx, m, -1, m.Err); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if p.opt.MaxMessageBytes > 0 && len(m.Value) > p.opt.MaxMessageBytes {
 			p.stats.Oversized.Add(1)
-			if err := p.deadLetter(m, -1, fmt.Errorf("%w (%d > %d bytes)", ErrMessageTooLarge, len(m.Value), p.opt.MaxMessageBytes)); err != nil {
+			if err := p.deadLetter(ctx, m, -1, fmt.Errorf("%w (%d > %d bytes)", ErrMessageTooLarge, len(m.Value), p.opt.MaxMessageBytes)); err != nil {
 				return nil, err
 			}
 			continue
@@ -321,7 +321,7 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 		var errs []RecordError
 		w.events, errs = w.dec.Decode(m.Value, w.events[:0])
 		if len(errs) > 0 {
-			if err := p.deadLetter(m, errs[0].Record, joinRecordErrors(errs)); err != nil {
+			if err := p.deadLetter(ctx, m, errs[0].Record, joinRecordErrors(errs)); err != nil {
 				return nil, err
 			}
 		}
@@ -375,7 +375,6 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 		p.stats.Allowed.Add(allowed)
 		p.stats.Excluded.Add(excluded)
 	}
-	_ = ctx
 	return alerts, nil
 }
 
@@ -401,12 +400,12 @@ func (w *worker) dropAllowed(allow *match.Index, e *Event, now time.Time) []matc
 	return kept
 }
 
-func (p *Pipeline) deadLetter(m *Message, record int, cause error) error {
+func (p *Pipeline) deadLetter(ctx context.Context, m *Message, record int, cause error) error {
 	p.stats.DecodeErrors.Add(1)
 	if p.opt.DeadLetter == nil {
 		return nil
 	}
-	if err := p.opt.DeadLetter.Write(*m, record, fmt.Errorf("%s: %w", m.Position, cause)); err != nil {
+	if err := p.opt.DeadLetter.Write(ctx, *m, record, fmt.Errorf("%s: %w", m.Position, cause)); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	p.stats.DeadLettered.Add(1)

@@ -29,9 +29,12 @@ type Options struct {
 	Bare bool
 	// HitRatio is the fraction of records given a planted hit (0–1).
 	HitRatio float64
-	// ExcludedRatio is the fraction of planted hits made by a process that
-	// the shipped example exclusions suppress (svchost.exe under System32,
-	// mstsc.exe, the Veeam agent).
+	// ExcludedRatio is the fraction of planted hits that are benign traffic
+	// docs/examples/exclusions.yaml suppresses (svchost.exe under System32
+	// to a management server, mstsc.exe to a jump host on 3389, the Veeam
+	// agent to a backup repository, wuauclt.exe to WSUS). Only the
+	// scenarios whose server address an ip or cidr indicator covers are
+	// used; with none, every planted hit is a real one.
 	ExcludedRatio float64
 	// Indicators to plant hits on: ip, cidr, domain and url kinds are used.
 	Indicators []*match.Indicator
@@ -53,7 +56,7 @@ type Planted struct {
 	Kind      string // indicator kind
 	Value     string // indicator value
 	Field     string // RemoteIP or RemoteUrl
-	// Excluded is true when the record comes from a process the example
+	// Excluded is true when the record is benign traffic that the example
 	// exclusions suppress: no alert is expected for it.
 	Excluded bool
 }
@@ -68,6 +71,7 @@ type Generator struct {
 	hosts    []*match.Indicator
 	urls     []*match.Indicator
 	devices  []device
+	excl     []excludable
 	records  int64
 	recBuf   []byte
 	planted  []Planted
@@ -106,6 +110,15 @@ func New(opt Options) *Generator {
 			}
 		}
 	}
+	for _, sc := range excludedScenarios {
+		a := netip.MustParseAddr(sc.ip)
+		for _, ind := range g.ips {
+			if covers(ind, a) {
+				g.excl = append(g.excl, excludable{sc, ind})
+				break
+			}
+		}
+	}
 	groups := []string{"Workstations", "Servers", "Domain Controllers", "Finance", "Developers", "Kiosks"}
 	for i := range opt.Devices {
 		kind := "ws"
@@ -113,7 +126,7 @@ func New(opt Options) *Generator {
 			kind = "srv"
 		}
 		g.devices = append(g.devices, device{
-			id:      fmt.Sprintf("%040x", g.r.Uint64()<<8^uint64(i)),
+			id:      fmt.Sprintf("%016x%016x%08x", g.r.Uint64(), g.r.Uint64(), g.r.Uint32()),
 			name:    fmt.Sprintf("%s-%04d.corp.example", kind, i),
 			group:   groups[g.r.IntN(len(groups))],
 			account: accounts[g.r.IntN(len(accounts))],
@@ -146,6 +159,19 @@ func (g *Generator) Next(dst []byte) ([]byte, []Planted) {
 
 type proc struct{ name, path, cmd string }
 
+// scenario is benign traffic that an exclusion rule suppresses.
+type scenario struct {
+	p    proc
+	ip   string
+	port int
+}
+
+// excludable is a scenario whose address an indicator covers.
+type excludable struct {
+	s   scenario
+	ind *match.Indicator
+}
+
 var (
 	benignProcs = []proc{
 		{"chrome.exe", `c:\program files\google\chrome\application\chrome.exe`, `"C:\Program Files\Google\Chrome\Application\chrome.exe" --type=utility --utility-sub-type=network.mojom.NetworkService`},
@@ -166,13 +192,14 @@ var (
 		{"mshta.exe", `c:\windows\system32\mshta.exe`, `mshta.exe vbscript:Execute("CreateObject(""Wscript.Shell"").Run ""powershell""")`},
 		{"update.exe", `c:\programdata\microsoft\update\update.exe`, `"C:\ProgramData\Microsoft\Update\update.exe" /silent`},
 	}
-	// excludedProcs match docs/examples/exclusions.yaml.
-	excludedProcs = []proc{
-		{"svchost.exe", `c:\windows\system32\svchost.exe`, `svchost.exe -k netsvcs -p -s Schedule`},
-		{"taskhostw.exe", `c:\windows\system32\taskhostw.exe`, `taskhostw.exe`},
-		{"mstsc.exe", `c:\windows\system32\mstsc.exe`, `"C:\Windows\system32\mstsc.exe" /v:srv-0010.corp.example`},
-		{"VeeamAgent.exe", `c:\program files\veeam\endpoint backup\veeamagent.exe`, `"VeeamAgent.exe" -id 4f0d`},
-		{"wuauclt.exe", `c:\windows\system32\wuauclt.exe`, `wuauclt.exe /UpdateDeploymentProvider UpdateDeploymentProvider.dll /ClassId 2`},
+	// excludedScenarios are the benign traffic that docs/examples/exclusions.yaml
+	// suppresses: the process, where it connects, and on which port.
+	excludedScenarios = []scenario{
+		{proc{"svchost.exe", `c:\windows\system32\svchost.exe`, `svchost.exe -k netsvcs -p -s Schedule`}, "192.0.2.10", 443},
+		{proc{"taskhostw.exe", `c:\windows\system32\taskhostw.exe`, `taskhostw.exe`}, "192.0.2.11", 443},
+		{proc{"mstsc.exe", `c:\windows\system32\mstsc.exe`, `"C:\Windows\system32\mstsc.exe" /v:192.0.2.5`}, "192.0.2.5", 3389},
+		{proc{"VeeamAgent.exe", `c:\program files\veeam\endpoint backup\veeamagent.exe`, `"VeeamAgent.exe" -id 4f0d`}, "192.0.2.70", 10005},
+		{proc{"wuauclt.exe", `c:\windows\system32\wuauclt.exe`, `wuauclt.exe /UpdateDeploymentProvider UpdateDeploymentProvider.dll /ClassId 2`}, "203.0.113.20", 8530},
 	}
 	accounts      = []string{"ana", "bram", "chen", "dmitri", "eva", "farah", "gus", "hana", "system", "network service", "josé", "zoë"}
 	benignHosts   = []string{"www.example.org", "login.microsoftonline.com", "outlook.office365.com", "github.com", "teams.microsoft.com", "update.googleapis.com", "cdn.jsdelivr.net", "api.slack.com", "s3.amazonaws.com", "pypi.org", "notbad-cdn.example", "evil.example.net.au", "ocsp.digicert.com", "ctldl.windowsupdate.com", "zoom.us", "münchen.example"}
@@ -247,23 +274,28 @@ func (g *Generator) record(dst []byte) []byte {
 		r.remoteIP = "::ffff:" + ip.String()
 	}
 	host := benignHosts[g.r.IntN(len(benignHosts))]
-	g.setHost(&r, host, "/"+strconv.Itoa(g.r.IntN(1000)))
+	g.setHost(&r, host, "/"+strconv.Itoa(g.r.IntN(1000)), false)
 	if g.r.IntN(200) == 0 {
 		r.noTimestamp = true
 	}
 
 	// Plant a hit.
 	if (len(g.ips) > 0 || len(g.hosts) > 0 || len(g.urls) > 0) && g.r.Float64() < g.opt.HitRatio {
-		excluded := g.r.Float64() < g.opt.ExcludedRatio
-		if excluded {
-			r.p = g.pick(excludedProcs, d.account)
-			if r.table == "DeviceEvents" {
-				r.table, r.action, r.fileName = "DeviceNetworkEvents", "ConnectionSuccess", ""
-			}
-		} else {
-			r.p = g.pick(suspiciousProcs, d.account)
-		}
+		excluded := len(g.excl) > 0 && g.r.Float64() < g.opt.ExcludedRatio
 		pl := Planted{DeviceID: d.id, ReportID: g.report, Timestamp: g.now, Excluded: excluded}
+		if r.noTimestamp {
+			pl.Timestamp = time.Time{} // the decoder falls back to the envelope time
+		}
+		if excluded {
+			x := g.excl[g.r.IntN(len(g.excl))]
+			r.p, r.remoteIP, r.port = x.s.p, x.s.ip, x.s.port
+			r.table, r.action, r.fileName = "DeviceNetworkEvents", "ConnectionSuccess", ""
+			g.setHost(&r, benignHosts[g.r.IntN(3)], "/", false)
+			pl.Kind, pl.Value, pl.Field = x.ind.Kind.String(), x.ind.Value, "RemoteIP"
+			g.planted = append(g.planted, pl)
+			return g.write(dst, &r, d)
+		}
+		r.p = g.pick(suspiciousProcs, d.account)
 		total := len(g.ips) + len(g.hosts) + len(g.urls)
 		n := g.r.IntN(total)
 		switch {
@@ -275,7 +307,7 @@ func (g *Generator) record(dst []byte) []byte {
 				r.remoteIP = "::ffff:" + addr.String()
 			}
 			// Keep the URL from matching something else by accident.
-			g.setHost(&r, benignHosts[g.r.IntN(3)], "/")
+			g.setHost(&r, benignHosts[g.r.IntN(3)], "/", false)
 			pl.Kind, pl.Value, pl.Field = ind.Kind.String(), ind.Value, "RemoteIP"
 		case n < len(g.ips)+len(g.hosts):
 			ind := g.hosts[n-len(g.ips)]
@@ -283,7 +315,7 @@ func (g *Generator) record(dst []byte) []byte {
 			if g.r.IntN(2) == 0 {
 				h = []string{"cdn.", "api.", "x1.", "update."}[g.r.IntN(4)] + h
 			}
-			g.setHost(&r, mixCase(g.r, h), "/gate.php?id="+strconv.Itoa(g.r.IntN(1e6)))
+			g.setHost(&r, mixCase(g.r, h), "/gate.php?id="+strconv.Itoa(g.r.IntN(1e6)), true)
 			pl.Kind, pl.Value, pl.Field = ind.Kind.String(), ind.Value, "RemoteUrl"
 		default:
 			ind := g.urls[n-len(g.ips)-len(g.hosts)]
@@ -308,8 +340,9 @@ func isInspected(a string) bool {
 	return a == "HttpConnectionInspected" || a == "SslConnectionInspected" || a == "DnsConnectionInspected"
 }
 
-// setHost places host where the record's action type carries it.
-func (g *Generator) setHost(r *rec, host, path string) {
+// setHost places host where the record's action type carries it. Unless
+// carry is set, about half of the plain network events get no RemoteUrl.
+func (g *Generator) setHost(r *rec, host, path string, carry bool) {
 	r.remoteURL, r.additional, r.dnsQry = "", "", ""
 	switch {
 	case r.action == "HttpConnectionInspected":
@@ -320,7 +353,7 @@ func (g *Generator) setHost(r *rec, host, path string) {
 		r.additional = `{"direction":"Out","query":"` + host + `","query_type":"A","rcode":0}`
 	case r.action == "DnsQueryResponse":
 		r.dnsQry = host
-	case r.table == "DeviceNetworkEvents" && g.r.IntN(2) == 0:
+	case !carry && r.table == "DeviceNetworkEvents" && g.r.IntN(2) == 0:
 		// About half of network events carry no RemoteUrl.
 	default:
 		switch g.r.IntN(3) {
@@ -345,6 +378,16 @@ func mixCase(r *rand.Rand, s string) string {
 		}
 	}
 	return string(b)
+}
+
+// covers reports whether an ip or cidr indicator contains a.
+func covers(ind *match.Indicator, a netip.Addr) bool {
+	if ind.Kind == match.KindIP {
+		b, err := netip.ParseAddr(ind.Value)
+		return err == nil && b == a
+	}
+	p, err := netip.ParsePrefix(ind.Value)
+	return err == nil && p.Contains(a)
 }
 
 // addrIn returns an address inside an ip or cidr indicator.

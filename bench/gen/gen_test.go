@@ -15,6 +15,7 @@ func testIndicators() []*match.Indicator {
 	return []*match.Indicator{
 		{Kind: match.KindIP, Value: "203.0.113.77"},
 		{Kind: match.KindCIDR, Value: "198.51.100.0/24"},
+		{Kind: match.KindCIDR, Value: "192.0.2.0/24"}, // covers the excluded scenarios' servers
 		{Kind: match.KindCIDR, Value: "2001:db8:bad::/48"},
 		{Kind: match.KindDomain, Value: "bad-cdn.example"},
 		{Kind: match.KindURL, Value: "http://malware.example.org/payload/*"},

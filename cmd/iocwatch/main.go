@@ -48,6 +48,8 @@ func commands() []command {
 		{"replay", "match exported events (JSON lines or Advanced Hunting CSV) and print a summary", cmdReplay},
 		{"check", "load the config, feeds and exclusions; report counts and every problem", cmdCheck},
 		{"lookup", "which indicators and exclusions apply to an IP, domain or URL", cmdLookup},
+		{"demo", "zero set-up demo: embedded Kafka broker, live generated stream, alerts as they happen", cmdDemo},
+		{"gen", "generate a seeded Defender stream with planted hits (stdout, file, Kafka, Event Hubs)", cmdGen},
 	}
 }
 

@@ -80,7 +80,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	dl, err := openDeadLetter(cfg.Pipeline.DeadLetter)
+	dl, closeDL, err := openDeadLetter(cfg, log)
 	if err != nil {
 		out.Close(context.Background())
 		return err
@@ -105,7 +105,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	runErr := p.Run(ctx)
 	bar.Stop()
 	elapsed := time.Since(began)
-	closeErr := closeWithin(30*time.Second, out.Close, func(context.Context) error { return dl.Close() })
+	closeErr := closeWithin(30*time.Second, out.Close, closeDL)
 	printReplaySummary(env.stderr, st, elapsed, cfg.Pipeline.DeadLetter)
 	if runErr != nil {
 		return runErr
@@ -114,13 +114,6 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("closing sinks: %w", closeErr)
 	}
 	return nil
-}
-
-func openDeadLetter(path string) (*stream.DeadLetter, error) {
-	if path == "" {
-		return nil, nil
-	}
-	return stream.OpenDeadLetter(path)
 }
 
 func printLoadSummary(w io.Writer, rep *loadReport, verbose bool) {

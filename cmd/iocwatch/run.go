@@ -6,8 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/iocwatch/iocwatch/config"
-	"github.com/iocwatch/iocwatch/stream"
+		"github.com/iocwatch/iocwatch/stream"
 )
 
 const runUsage = `run -c FILE [flags]
@@ -57,7 +56,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		log.Warn("no indicators loaded: nothing can alert")
 	}
 
-	src, err := openSource(ctx, cfg, paths, env)
+	src, err := openSource(ctx, cfg, paths, env, log)
 	if err != nil {
 		return err
 	}
@@ -66,7 +65,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		src.Close(context.Background())
 		return err
 	}
-	dl, err := openDeadLetter(cfg.Pipeline.DeadLetter)
+	dl, closeDL, err := openDeadLetter(cfg, log)
 	if err != nil {
 		src.Close(context.Background())
 		out.Close(context.Background())
@@ -85,7 +84,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	log.Info("watching", "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)
 	st := p.Stats()
-	closeErr := closeWithin(30*time.Second, src.Close, out.Close, func(context.Context) error { return dl.Close() })
+	closeErr := closeWithin(30*time.Second, src.Close, out.Close, closeDL)
 	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
 	if runErr != nil {
 		return runErr
@@ -94,18 +93,4 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("shutdown: %w", closeErr)
 	}
 	return nil
-}
-
-// openSource opens the config's source; paths on the command line make it
-// a file source.
-func openSource(ctx context.Context, cfg *config.Config, paths []string, env *cliEnv) (stream.Source, error) {
-	if len(paths) > 0 {
-		return newFileSource(cfg, paths, env.stdin)
-	}
-	switch cfg.Source.Type {
-	case "file", "stdin":
-		return newFileSource(cfg, nil, env.stdin)
-	default:
-		return nil, usagef("source.type %q is not supported by this build", cfg.Source.Type)
-	}
 }

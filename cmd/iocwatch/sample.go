@@ -42,3 +42,5 @@ func writeSample() (string, error) {
 }
 
 func samplePath(dir, name string) string { return filepath.Join(dir, name) }
+
+func removeAll(dir string) { os.RemoveAll(dir) }

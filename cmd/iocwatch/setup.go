@@ -76,6 +76,8 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
 			Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 30 * time.Second}}}
 		cfg.Metrics.Enabled = false
+		cfg.Source.Type = "stdin" // events come from the command line or stdin
+		cfg.Source.Stdin.Format = "auto"
 	}
 	for i, f := range c.feeds {
 		cfg.Feeds = append(cfg.Feeds, config.Feed{Name: feedName(f, i), Type: "file", Path: f, Format: c.feedFormat})

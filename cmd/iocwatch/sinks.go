@@ -48,7 +48,7 @@ func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, e
 		out = sink.NewSuppressor(out, sink.SuppressOptions{
 			Window:    cfg.Suppression.Window,
 			Summaries: cfg.Suppression.Summaries,
-			Capacity:  cfg.Suppression.Capacity,
+			MaxKeys:   cfg.Suppression.Capacity,
 		})
 	}
 	if dl != nil {

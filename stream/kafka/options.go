@@ -21,8 +21,8 @@ const (
 	DefaultClientID         = "iocwatch"
 	DefaultStartOffset      = "earliest"
 	DefaultMinBytes         = 1
-	DefaultMaxBytes         = 10 << 20 // 10 MiB
-	DefaultMaxWait          = 250 * time.Millisecond
+	DefaultMaxBytes         = 1 << 20                // 1 MiB, Kafka's max.partition.fetch.bytes
+	DefaultMaxWait          = 500 * time.Millisecond // Kafka's fetch.max.wait.ms
 	DefaultCommitInterval   = time.Second
 	DefaultCommitCount      = 1000
 	DefaultMaxBatchMessages = 64
@@ -55,11 +55,14 @@ type Options struct {
 	// MinBytes is the least data a fetch waits for, in bytes. Default: 1.
 	MinBytes int
 	// MaxBytes is the most data one fetch of one partition returns, in bytes.
-	// A larger message is still returned, alone. Default: 10 MiB.
+	// A larger message is still returned, alone. Default: 1 MiB.
 	MaxBytes int
-	// MaxWait is how long the broker holds a fetch waiting for MinBytes. It
-	// also bounds how long a partition reader takes to stop, so Close and
-	// rebalances take up to MaxWait. Default: 250ms.
+	// MaxWait is how long the broker holds a fetch waiting for MinBytes.
+	// kafka-go also gives up on a fetch whose answer has not started to
+	// arrive after MaxWait (and fetches again), so MaxWait must cover the
+	// time the broker needs to answer MaxBytes. It bounds how long a
+	// partition reader takes to stop, so Close and rebalances take up to
+	// MaxWait. Default: 500ms.
 	MaxWait time.Duration
 
 	// CommitInterval is how often acknowledged offsets are committed.

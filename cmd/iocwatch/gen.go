@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/iocwatch/iocwatch/bench/gen"
+	"github.com/iocwatch/iocwatch/match"
+)
+
+const genUsage = `gen [flags]
+
+Generates a seeded, realistic Defender stream (Event Hubs envelopes of both
+watched tables, inspected events, IPv6 and mapped addresses, hosts and URLs
+in mixed case) with hits planted on the indicators of --feed at --hit-ratio,
+a share of them from processes the example exclusions suppress. Writes JSON
+lines to stdout or --out, or produces to a Kafka topic or an Event Hub.
+The planted hits go to --planted as JSON lines; a summary goes to stderr.`
+
+type genFlags struct {
+	seed          int64
+	records       int64
+	rate          float64
+	perMessage    int
+	bare          bool
+	hitRatio      float64
+	excludedRatio float64
+	feeds         stringList
+	to            string
+	out           string
+	planted       string
+	brokers       string
+	topic         string
+	hub           string
+	connEnv       string
+	start         string
+}
+
+func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "gen", genUsage)
+	var f genFlags
+	fs.Int64Var(&f.seed, "seed", 1, "random `seed`: the same seed gives the same stream")
+	fs.Int64Var(&f.records, "records", 10000, "records to generate; 0 runs until interrupted")
+	fs.Float64Var(&f.rate, "rate", 0, "records per second; 0 is flat out")
+	fs.IntVar(&f.perMessage, "per-message", 8, "records per Event Hubs envelope")
+	fs.BoolVar(&f.bare, "bare", false, "write bare records, one per message, without the envelope")
+	fs.Float64Var(&f.hitRatio, "hit-ratio", 0.03, "fraction of records with a planted hit")
+	fs.Float64Var(&f.excludedRatio, "excluded-ratio", 0.2, "fraction of planted hits from processes the example exclusions suppress")
+	fs.Var(&f.feeds, "feed", "indicator `file` to plant hits on (repeatable; default: the shipped sample feed)")
+	fs.StringVar(&f.to, "to", "stdout", "destination: stdout, file, kafka or eventhubs")
+	fs.StringVar(&f.out, "out", "", "output `file` (with --to file)")
+	fs.StringVar(&f.planted, "planted", "", "write the planted hits to this JSON-lines `file`")
+	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "Kafka `brokers`, comma-separated (with --to kafka)")
+	fs.StringVar(&f.topic, "topic", "defender", "Kafka `topic` (with --to kafka)")
+	fs.StringVar(&f.hub, "hub", "", "Event Hub `name` (with --to eventhubs)")
+	fs.StringVar(&f.connEnv, "connection-string-env", "EVENTHUB_CONNECTION_STRING", "environment `variable` holding the Event Hubs connection string")
+	fs.StringVar(&f.start, "start", "", "first event time, RFC 3339 (default: now)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	inds, err := genIndicators(f.feeds)
+	if err != nil {
+		return err
+	}
+	opt := gen.Options{Seed: f.seed, RecordsPerMessage: f.perMessage, Bare: f.bare, HitRatio: f.hitRatio,
+		ExcludedRatio: f.excludedRatio, Indicators: inds}
+	if f.start != "" {
+		if opt.Start, err = time.Parse(time.RFC3339Nano, f.start); err != nil {
+			return usagef("-start: %w", err)
+		}
+	}
+	if f.bare {
+		opt.RecordsPerMessage = 1
+	}
+	w, err := newGenWriter(ctx, f, env)
+	if err != nil {
+		return err
+	}
+	var planted *bufio.Writer
+	if f.planted != "" {
+		pf, err := os.Create(f.planted)
+		if err != nil {
+			w.Close()
+			return err
+		}
+		defer pf.Close()
+		planted = bufio.NewWriter(pf)
+		defer planted.Flush()
+	}
+	res, err := runGenerator(ctx, gen.New(opt), f.records, f.rate, w, func(p gen.Planted) {
+		if planted != nil {
+			line, _ := json.Marshal(p)
+			planted.Write(line)
+			planted.WriteByte('\n')
+		}
+	})
+	cerr := w.Close()
+	fmt.Fprintf(env.stderr, "generated %d records in %d messages, %d planted hits (%d from excluded processes) in %s\n",
+		res.records, res.messages, res.planted, res.excluded, res.elapsed.Round(time.Millisecond))
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return cerr
+}
+
+// genIndicators loads the feeds hits are planted on (the sample feed by
+// default).
+func genIndicators(feeds []string) ([]*match.Indicator, error) {
+	if len(feeds) == 0 {
+		data, err := assets.ReadFile("assets/" + sampleFeed)
+		if err != nil {
+			return nil, err
+		}
+		res, err := match.Load(strings.NewReader(string(data)), match.LoadOptions{Name: sampleFeed, Format: "text"})
+		if err != nil {
+			return nil, err
+		}
+		return res.Indicators, nil
+	}
+	var all []*match.Indicator
+	for _, p := range feeds {
+		fh, err := os.Open(p)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		res, err := match.Load(fh, match.LoadOptions{Name: p})
+		fh.Close()
+		if err != nil {
+			return nil, usageError{err}
+		}
+		all = append(all, res.Indicators...)
+	}
+	return all, nil
+}
+
+// genWriter takes generated messages.
+type genWriter interface {
+	Write(ctx context.Context, msgs [][]byte) error
+	Close() error
+}
+
+type genResult struct {
+	records, messages, planted, excluded int64
+	elapsed                              time.Duration
+}
+
+// runGenerator produces records up to limit (0: until ctx ends) at rate
+// records/s (0: flat out), in groups of messages handed to w.
+func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float64, w genWriter, onPlant func(gen.Planted)) (genResult, error) {
+	var res genResult
+	start := time.Now()
+	defer func() { res.elapsed = time.Since(start) }()
+	const group = 64
+	msgs := make([][]byte, 0, group)
+	bufs := make([][]byte, group)
+	for {
+		if err := ctx.Err(); err != nil {
+			res.elapsed = time.Since(start)
+			return res, err
+		}
+		msgs = msgs[:0]
+		for i := 0; i < group && (limit == 0 || g.Records() < limit); i++ {
+			var pl []gen.Planted
+			bufs[i], pl = g.Next(bufs[i][:0])
+			msgs = append(msgs, bufs[i])
+			for _, p := range pl {
+				res.planted++
+				if p.Excluded {
+					res.excluded++
+				}
+				onPlant(p)
+			}
+			if rate > 0 {
+				break // pace message by message
+			}
+		}
+		if len(msgs) == 0 {
+			res.records = g.Records()
+			res.elapsed = time.Since(start)
+			return res, nil
+		}
+		if err := w.Write(ctx, msgs); err != nil {
+			res.records = g.Records()
+			return res, err
+		}
+		res.messages += int64(len(msgs))
+		res.records = g.Records()
+		if rate > 0 {
+			due := start.Add(time.Duration(float64(g.Records()) / rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-ctx.Done():
+					res.elapsed = time.Since(start)
+					return res, ctx.Err()
+				case <-time.After(d):
+				}
+			}
+		}
+	}
+}
+
+func newGenWriter(ctx context.Context, f genFlags, env *cliEnv) (genWriter, error) {
+	switch f.to {
+	case "stdout":
+		return &linesWriter{w: bufio.NewWriterSize(env.stdout, 1<<20)}, nil
+	case "file":
+		if f.out == "" {
+			return nil, usagef("--to file needs --out FILE")
+		}
+		fh, err := os.Create(f.out)
+		if err != nil {
+			return nil, err
+		}
+		return &linesWriter{w: bufio.NewWriterSize(fh, 1<<20), c: fh}, nil
+	case "kafka":
+		return newKafkaGenWriter(strings.Split(f.brokers, ","), f.topic), nil
+	case "eventhubs":
+		return newEventHubsGenWriter(ctx, f)
+	default:
+		return nil, usagef("--to %q: want stdout, file, kafka or eventhubs", f.to)
+	}
+}
+
+type linesWriter struct {
+	w *bufio.Writer
+	c io.Closer
+}
+
+func (l *linesWriter) Write(_ context.Context, msgs [][]byte) error {
+	for _, m := range msgs {
+		l.w.Write(m)
+		if err := l.w.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *linesWriter) Close() error {
+	err := l.w.Flush()
+	if l.c != nil {
+		if cerr := l.c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// kafkaGenWriter produces to a topic with kafka-go, spreading messages over
+// the partitions.
+type kafkaGenWriter struct {
+	w    *kafkago.Writer
+	msgs []kafkago.Message
+}
+
+func newKafkaGenWriter(brokers []string, topic string) *kafkaGenWriter {
+	return &kafkaGenWriter{w: &kafkago.Writer{
+		Addr:         kafkago.TCP(brokers...),
+		Topic:        topic,
+		Balancer:     &kafkago.RoundRobin{},
+		BatchSize:    256,
+		BatchBytes:   16 << 20,
+		BatchTimeout: 5 * time.Millisecond,
+		RequiredAcks: kafkago.RequireOne,
+	}}
+}
+
+func (k *kafkaGenWriter) Write(ctx context.Context, msgs [][]byte) error {
+	k.msgs = k.msgs[:0]
+	for _, m := range msgs {
+		k.msgs = append(k.msgs, kafkago.Message{Value: append([]byte(nil), m...)})
+	}
+	if err := k.w.WriteMessages(ctx, k.msgs...); err != nil {
+		return fmt.Errorf("produce to %s: %w", k.w.Topic, err)
+	}
+	return nil
+}
+
+func (k *kafkaGenWriter) Close() error { return k.w.Close() }

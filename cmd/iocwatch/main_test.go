@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// runCLI runs the command line in-process and returns its exit code and
+// output.
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code = runMain(ctx, env, args)
+	return code, out.String(), errOut.String()
+}
+
+// normaliseAlerts drops what changes from run to run (detected_at) and
+// returns the alerts as indented JSON lines.
+func normaliseAlerts(t *testing.T, jsonl string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(jsonl), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("alert line is not JSON: %v\n%s", err, line)
+		}
+		for _, k := range []string{"detected_at", "first_seen", "last_seen"} {
+			if _, ok := m[k]; ok {
+				m[k] = "<varies>"
+			}
+		}
+		out, _ := json.Marshal(m)
+		b.Write(out)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// The sample stream plants hits on every indicator kind and look-alikes that
+// must stay quiet: the golden file holds exactly the alerts expected.
+func TestReplayOfTheSampleStreamGivesExactlyThePlantedAlerts(t *testing.T) {
+	dead := filepath.Join(t.TempDir(), "dead.jsonl")
+	code, stdout, stderr := runCLI(t, "", "replay", "--sample", "--dead-letter", dead)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	golden(t, "testdata/replay-sample/expected.jsonl", normaliseAlerts(t, stdout))
+
+	for _, want := range []string{
+		"excluded 3 (rdp-client 1, scheduled-maintenance 1, veeam-backup 1)",
+		"decode errors 1 (written to " + dead + ")",
+		"2 refused",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	data, err := os.ReadFile(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry struct {
+		Position, Error, Message string
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(data), &entry); err != nil {
+		t.Fatalf("dead-letter file holds %q: %v", data, err)
+	}
+	if !strings.HasSuffix(entry.Position, "sample-events.jsonl:7") || !strings.Contains(entry.Message, `"203.0.113.77"`) {
+		t.Errorf("dead-letter entry %+v: want the broken line 7 with its text", entry)
+	}
+}
+
+func TestTheShippedExclusionsAreTheDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/examples/exclusions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := assets.ReadFile("assets/exclusions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc, shipped) {
+		t.Fatal("cmd/iocwatch/assets/exclusions.yaml differs from docs/examples/exclusions.yaml: copy the docs one over")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+		says string
+	}{
+		{"no command prints help and is a usage error", nil, exitUsage, "Commands:"},
+		{"help succeeds", []string{"help"}, exitOK, "Exit codes:"},
+		{"an unknown command is a usage error", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{"a command's -h succeeds", []string{"replay", "-h"}, exitOK, "Usage: iocwatch replay"},
+		{"an unknown flag is a usage error", []string{"check", "--nope"}, exitUsage, "flag provided but not defined"},
+		{"replay without events is a usage error", []string{"replay"}, exitUsage, "no events to replay"},
+		{"a missing config file is a usage error naming it", []string{"check", "-c", "testdata/nope.yaml"}, exitUsage, "nope.yaml"},
+		{"a missing feed file fails check", []string{"check", "--feed", "testdata/missing-feed.txt"}, exitFailure, "missing-feed.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", tt.args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.want, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tt.says) {
+				t.Errorf("output lacks %q\nstdout: %s\nstderr: %s", tt.says, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestABadConfigRefusesToStartAndNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "iocwatch.yaml")
+	os.WriteFile(cfg, []byte("source:\n  type: file\n  file:\n    paths: [events.jsonl]\nsinkz: []\n"), 0o600)
+	code, _, stderr := runCLI(t, "", "run", "-c", cfg)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
+	}
+	if !strings.Contains(stderr, "iocwatch.yaml:5") || !strings.Contains(stderr, "sinkz") {
+		t.Errorf("error does not name the file, line and key: %s", stderr)
+	}
+}
+
+func TestCheckCountsIndicatorsAndFailsOnRefusedLines(t *testing.T) {
+	code, stdout, _ := runCLI(t, "", "check", "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d (the sample feed holds two junk lines)\n%s", code, exitFailure, stdout)
+	}
+	for _, want := range []string{
+		"8 indicators (ip 1, cidr 3, domain 2, url 2), 2 refused",
+		`assets/sample-feed.txt:12: "10.0.0.0/8": private range refused`,
+		"exclusions: 7 rules",
+		"rdp-client",
+		"2 problems",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, stdout)
+		}
+	}
+	clean := filepath.Join(t.TempDir(), "clean.txt")
+	os.WriteFile(clean, []byte("203.0.113.77\nevil.example.net\n"), 0o600)
+	if code, stdout, _ := runCLI(t, "", "check", "--feed", clean); code != exitOK || !strings.Contains(stdout, "\nok\n") {
+		t.Errorf("a clean feed: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestLookupTellsWhichIndicatorsAndExclusionsApply(t *testing.T) {
+	base := []string{"lookup", "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml"}
+	code, stdout, _ := runCLI(t, "", append(base, "http://x.Bad-CDN.example:8080/a", "198.51.100.9")...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	for _, want := range []string{"domain bad-cdn.example on RemoteUrl", "cidr 198.51.100.0/24 on RemoteIP", "sample-feed.txt:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
+		}
+	}
+	args := append(base, "--process", "svchost.exe", "--path", `C:\Windows\System32\svchost.exe`, "192.0.2.10")
+	if _, stdout, _ := runCLI(t, "", args...); !strings.Contains(stdout, `excluded by "scheduled-maintenance"`) {
+		t.Errorf("svchost under System32 to a management server should be excluded:\n%s", stdout)
+	}
+	args = append(base, "--process", "svchost.exe", "--path", `C:\Users\Public\svchost.exe`, "192.0.2.10")
+	if _, stdout, _ := runCLI(t, "", args...); !strings.Contains(stdout, "no exclusion applies") {
+		t.Errorf("svchost outside System32 must not be excluded:\n%s", stdout)
+	}
+	if code, _, _ := runCLI(t, "", append(base, "www.example.org")...); code != exitFailure {
+		t.Errorf("a value matching nothing: exit %d, want %d", code, exitFailure)
+	}
+}
+
+func TestRunReadsStdinAndWritesJSONAlerts(t *testing.T) {
+	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, string(events), "run", "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if got := strings.Count(stdout, `"alert_id"`); got != 10 {
+		t.Errorf("%d alerts on stdout, want 10 (9 + one suppression summary):\n%s", got, stdout)
+	}
+}
+
+func TestGenWritesASeededStreamThatReplaysToItsPlantedHits(t *testing.T) {
+	dir := t.TempDir()
+	events, planted := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "planted.jsonl")
+	code, _, stderr := runCLI(t, "", "gen", "--seed", "5", "--records", "8000", "--hit-ratio", "0.01", "--excluded-ratio", "0.3",
+		"--to", "file", "--out", events, "--planted", planted)
+	if code != exitOK {
+		t.Fatalf("gen: exit %d: %s", code, stderr)
+	}
+	type key struct {
+		Device string
+		Report int64
+	}
+	want := map[key]bool{} // planted record → excluded
+	data, _ := os.ReadFile(planted)
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var p struct {
+			DeviceID string
+			ReportID int64
+			Excluded bool
+		}
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatal(err)
+		}
+		want[key{p.DeviceID, p.ReportID}] = p.Excluded
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("source: {type: stdin}\nsuppression: {window: 0s}\nsinks: [{name: out, type: stdout}]\nmetrics: {enabled: false}\n"), 0o600)
+	code, stdout, stderr := runCLI(t, "", "replay", "-c", cfg, "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml", events)
+	if code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	got := map[key]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var a struct {
+			DeviceID string `json:"DeviceId"`
+			ReportID int64  `json:"ReportId"`
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatal(err)
+		}
+		got[key{a.DeviceID, a.ReportID}] = true
+	}
+	var real, excluded int
+	for k, isExcluded := range want {
+		if isExcluded {
+			excluded++
+			if got[k] {
+				t.Errorf("planted look-alike %v was alerted, though the example exclusions cover it", k)
+			}
+			continue
+		}
+		real++
+		if !got[k] {
+			t.Errorf("planted hit %v was not alerted", k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("alert for %v, where nothing was planted", k)
+		}
+	}
+	if real < 30 || excluded < 10 {
+		t.Errorf("planted %d real hits and %d look-alikes: too few to mean anything", real, excluded)
+	}
+}

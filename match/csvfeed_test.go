@@ -1,0 +1,151 @@
+package match
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadCSV(t *testing.T) {
+	tests := []struct {
+		name    string
+		format  string
+		m       CSVMapping
+		in      string
+		values  []string // kind:value@origin
+		refused []string
+		err     string
+	}{
+		{
+			name: "the header may be the last comment line", m: CSVMapping{Value: "ip", HeaderInComment: true},
+			in:     "# a feed\n# ip,tag\n198.51.100.1,x\n",
+			values: []string{"ip:198.51.100.1@f.csv:3"},
+		},
+		{
+			name: "a header-in-comment feed falls back to the first line when the comment is not the header",
+			m:    CSVMapping{Value: "ip", HeaderInComment: true},
+			in:   "# generated 2025-12-01\nip,tag\n198.51.100.1,x\n", values: []string{"ip:198.51.100.1@f.csv:3"},
+		},
+		{
+			name: "a tab delimiter and a ';' comment prefix", m: CSVMapping{Value: "value", Delimiter: '\t', Comment: ";"},
+			in: "; exported\nvalue\tnote\n; middle\nevil.example\tx\n", values: []string{"domain:evil.example@f.csv:4"},
+		},
+		{
+			name: "a quoted field with a newline keeps the line numbers right", m: CSVMapping{Value: "v", Description: "d"},
+			in:     "v,d\n198.51.100.1,\"two\nlines\"\n198.51.100.2,x\n",
+			values: []string{"ip:198.51.100.1@f.csv:2", "ip:198.51.100.2@f.csv:4"},
+		},
+		{
+			name: "a bare quote inside a field is tolerated", m: CSVMapping{Value: "v"},
+			in: "v,d\n198.51.100.1,say \"hi\"\n", values: []string{"ip:198.51.100.1@f.csv:2"},
+		},
+		{
+			name: "a row too short for the value column is refused", m: CSVMapping{Value: "#3", NoHeader: true},
+			in: "a,b\n", refused: []string{`f.csv:1: "a,b": row has 2 fields, the value is in column #3`},
+		},
+		{
+			name: "a CRLF file with a UTF-8 byte-order mark", m: CSVMapping{Value: "ip"},
+			in: "\ufeffip,tag\r\n198.51.100.1,x\r\n", values: []string{"ip:198.51.100.1@f.csv:2"},
+		},
+		{
+			name: "a column mapped by index with a header", m: CSVMapping{Value: "#2"},
+			in: "tag,ip\nx,198.51.100.1\n", values: []string{"ip:198.51.100.1@f.csv:2"},
+		},
+		{
+			name: "a DefaultKind refuses a value of another kind", m: CSVMapping{Value: "v", DefaultKind: KindURL},
+			in: "v\nhttp://evil.example/x\nigfxtray.exe\n", values: []string{"url:http://evil.example/x@f.csv:2"},
+			refused: []string{`f.csv:3: "igfxtray.exe": not a URL (no scheme or path), and not a domain under a known top-level domain`},
+		},
+		{
+			name: "an ip:port kind cuts the port at the last colon", m: CSVMapping{Value: "v", Kind: "t"},
+			in: "v,t\n2001:db8::1:443,ip:port\n198.51.100.1:80,ip:port\n", values: []string{"ip:2001:db8::1@f.csv:2", "ip:198.51.100.1@f.csv:3"},
+		},
+		{
+			name: "an empty feodo list loads nothing", format: FormatFeodo,
+			in: "# Feodo\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n# END 0 entries",
+		},
+		{
+			name: "a URLhaus dump with no rows loads nothing", format: FormatURLhaus,
+			in: "# URLhaus\n# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n",
+		},
+		{
+			name: "a mapping to a missing column is an error", m: CSVMapping{Value: "dst"},
+			in: "ip\n198.51.100.1\n", err: `f.csv:1: CSV header: value column "dst" not found in the header (columns: ip)`,
+		},
+		{
+			name: "column #0 is an error", m: CSVMapping{Value: "#0"},
+			in: "ip\n198.51.100.1\n", err: `f.csv:1: CSV header: value column "#0": want a header name or "#N" with N ≥ 1`,
+		},
+		{
+			name: "a header name without a header is an error", m: CSVMapping{Value: "ip", NoHeader: true},
+			in: "198.51.100.1\n", err: `f.csv: value column "ip": the feed has no header, map columns by index ("#3")`,
+		},
+		{
+			name: "a feed with only comments has no header", m: CSVMapping{Value: "ip"},
+			in: "# nothing here\n", err: "f.csv: no CSV header: the feed has no data line",
+		},
+		{
+			name: "a header where no column can be guessed gives the first column",
+			in:   "alpha,beta\n198.51.100.1,2\n", values: []string{"ip:198.51.100.1@f.csv:2"},
+		},
+		{
+			name: "a guessed value column need not be the first", in: "first_seen,dst_ip\n2025-12-01,198.51.100.1\n",
+			values: []string{"ip:198.51.100.1@f.csv:2"},
+		},
+		{
+			name: "NoComments makes a '#' line data", m: CSVMapping{Value: "v", NoComments: true},
+			in: "v\n#evil.example\n", refused: []string{`f.csv:2: "#evil.example": URL without a host`},
+		},
+		{
+			name: "a quote as the delimiter is an error", m: CSVMapping{Value: "v", Delimiter: '"'},
+			in: "v\n", err: `f.csv: invalid CSV delimiter '"'`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			format := tt.format
+			if format == "" {
+				format = FormatCSV
+			}
+			res, err := Load(strings.NewReader(tt.in), LoadOptions{Name: "f.csv", Format: format, CSV: tt.m})
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("Load error = %v, want %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, refused []string
+			for _, ind := range res.Indicators {
+				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin)
+			}
+			for _, r := range res.Refused {
+				refused = append(refused, r.String())
+			}
+			if !reflect.DeepEqual(got, tt.values) || !reflect.DeepEqual(refused, tt.refused) {
+				t.Fatalf("loaded %q refused %q, want %q and %q", got, refused, tt.values, tt.refused)
+			}
+		})
+	}
+}
+
+func TestLoadCSVMetadata(t *testing.T) {
+	in := "v,conf,tags,extra,from,until\n" +
+		"198.51.100.1,150,\"a; b|a\",c,2025-01-02 03:04:05,2026-12-31T00:00:00.5Z\n" +
+		"198.51.100.2,high,,,yesterday,\n"
+	m := CSVMapping{Value: "v", Confidence: "conf", Tags: "tags,extra", ValidFrom: "from", ValidUntil: "until"}
+	res, err := Load(strings.NewReader(in), LoadOptions{Format: FormatCSV, CSV: m, Defaults: Indicator{Confidence: 30, Tags: []string{"default"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := res.Indicators[0], res.Indicators[1]
+	if a.Confidence != 100 || !reflect.DeepEqual(a.Tags, []string{"a", "b", "c", "default"}) ||
+		a.ValidFrom.Format("2006-01-02 15:04:05") != "2025-01-02 03:04:05" || a.ValidUntil.Nanosecond() != 5e8 {
+		t.Errorf("first row: confidence %d (want 100, clamped), tags %q (want a b c, then the default tag), from %v, until %v", a.Confidence, a.Tags, a.ValidFrom, a.ValidUntil)
+	}
+	if b.Confidence != 30 || !reflect.DeepEqual(b.Tags, []string{"default"}) || !b.ValidFrom.IsZero() {
+		t.Errorf("second row: confidence %d (want the default 30), tags %q (want the default), from %v (want zero: unparsable)", b.Confidence, b.Tags, b.ValidFrom)
+	}
+}

@@ -1,0 +1,359 @@
+package sink_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/sink/sinktest"
+)
+
+const kafkaTestTopic = "iocwatch-alerts"
+
+// newKfake starts an in-process single-broker cluster with the alerts topic
+// (3 partitions); it is closed by t.Cleanup.
+func newKfake(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, kafkaTestTopic)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// readTopic reads every message of every partition of the alerts topic
+// with kafka-go, up to each partition's high-water mark.
+func readTopic(t testing.TB, addr string, d *kafka.Dialer) map[int][]kafka.Message {
+	t.Helper()
+	if d == nil {
+		d = &kafka.Dialer{Timeout: 10 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := map[int][]kafka.Message{}
+	for p := 0; p < 3; p++ {
+		conn, err := d.DialLeader(ctx, "tcp", addr, kafkaTestTopic, p)
+		if err != nil {
+			t.Fatalf("dial partition %d: %v", p, err)
+		}
+		last, err := conn.ReadLastOffset()
+		if err != nil {
+			conn.Close()
+			t.Fatalf("partition %d: last offset: %v", p, err)
+		}
+		if last > 0 {
+			if _, err := conn.Seek(0, kafka.SeekAbsolute); err != nil {
+				conn.Close()
+				t.Fatalf("partition %d: seek: %v", p, err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			batch := conn.ReadBatch(1, 64<<20)
+			for int64(len(out[p])) < last {
+				m, err := batch.ReadMessage()
+				if err != nil {
+					if errors.Is(err, io.EOF) && int64(len(out[p])) < last {
+						batch.Close()
+						batch = conn.ReadBatch(1, 64<<20)
+						continue
+					}
+					batch.Close()
+					conn.Close()
+					t.Fatalf("partition %d offset %d: %v", p, len(out[p]), err)
+				}
+				out[p] = append(out[p], m)
+			}
+			batch.Close()
+		}
+		conn.Close()
+	}
+	return out
+}
+
+// kafkaAlerts decodes messages into alerts, checking key and headers.
+func kafkaAlerts(t testing.TB, msgs map[int][]kafka.Message) []sink.Alert {
+	t.Helper()
+	var out []sink.Alert
+	for p, ms := range msgs {
+		for _, m := range ms {
+			var a sink.Alert
+			if err := json.Unmarshal(m.Value, &a); err != nil {
+				t.Fatalf("partition %d offset %d: %v", p, m.Offset, err)
+			}
+			if string(m.Key) != a.DeviceID {
+				t.Errorf("partition %d offset %d: key %q, want the DeviceId %q", p, m.Offset, m.Key, a.DeviceID)
+			}
+			hdr := map[string]string{}
+			for _, h := range m.Headers {
+				hdr[h.Key] = string(h.Value)
+			}
+			if hdr["alert_id"] != a.AlertID || hdr["content-type"] != "application/json" {
+				t.Errorf("partition %d offset %d: headers %v, want alert_id %s", p, m.Offset, hdr, a.AlertID)
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func TestKafkaConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) (sink.Sink, func() []sink.Alert) {
+		c := newKfake(t)
+		addr := c.ListenAddrs()[0]
+		k, err := sink.NewKafka(sink.KafkaOptions{Brokers: []string{addr}, Topic: kafkaTestTopic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, func() []sink.Alert { return kafkaAlerts(t, readTopic(t, addr, nil)) }
+	})
+}
+
+func TestKafkaKeepsEachDevicesAlertsInOrderOnOnePartition(t *testing.T) {
+	c := newKfake(t)
+	addr := c.ListenAddrs()[0]
+	k, err := sink.NewKafka(sink.KafkaOptions{Brokers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close(context.Background())
+	devices := []string{"dev-a", "dev-b", "dev-c", "dev-d", "dev-e", "dev-f"}
+	alerts := sinktest.Alerts(60, 31)
+	for i := range alerts {
+		alerts[i].DeviceID = devices[i%len(devices)]
+	}
+	for i := 0; i < len(alerts); i += 7 { // several Writes
+		if err := k.Write(context.Background(), alerts[i:min(i+7, len(alerts))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := readTopic(t, addr, nil)
+	partOf := map[string]int{}
+	order := map[string][]string{}
+	used := map[int]bool{}
+	for p, ms := range msgs {
+		for _, m := range ms {
+			dev := string(m.Key)
+			if q, ok := partOf[dev]; ok && q != p {
+				t.Errorf("device %s on partitions %d and %d", dev, q, p)
+			}
+			partOf[dev] = p
+			used[p] = true
+			for _, h := range m.Headers {
+				if h.Key == "alert_id" {
+					order[dev] = append(order[dev], string(h.Value))
+				}
+			}
+		}
+	}
+	if len(used) < 2 {
+		t.Errorf("6 devices all went to %d partition(s): the key does not spread", len(used))
+	}
+	for _, dev := range devices {
+		var want []string
+		for i := range alerts {
+			if alerts[i].DeviceID == dev {
+				want = append(want, alerts[i].AlertID)
+			}
+		}
+		if fmt.Sprint(order[dev]) != fmt.Sprint(want) {
+			t.Errorf("device %s: alerts in order %v, want %v", dev, order[dev], want)
+		}
+	}
+}
+
+func TestKafkaAuthenticatesOverTLS(t *testing.T) {
+	pki := newNetPKI(t)
+	for _, tc := range []struct {
+		name      string
+		mechanism string // kfake's name
+		sasl      sink.KafkaSASL
+		refuse    bool // the broker answers SaslAuthenticate with SASL_AUTHENTICATION_FAILED
+	}{
+		{"SASL PLAIN", "PLAIN", sink.KafkaSASL{Mechanism: "plain", Username: "ioc", Password: "pw"}, false},
+		{"SASL SCRAM-SHA-256", "SCRAM-SHA-256", sink.KafkaSASL{Mechanism: "SCRAM-SHA-256", Username: "ioc", Password: "pw"}, false},
+		{"SASL SCRAM-SHA-512", "SCRAM-SHA-512", sink.KafkaSASL{Mechanism: "scram-sha-512", Username: "ioc", Password: "pw"}, false},
+		{"refused credentials are a permanent error", "PLAIN", sink.KafkaSASL{Mechanism: "plain", Username: "ioc", Password: "pw-rotated-away"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newKfake(t, kfake.EnableSASL(), kfake.Superuser(tc.mechanism, "ioc", "pw"), kfake.TLS(pki.ServerTLS(false)))
+			if tc.refuse {
+				// kfake drops the connection on bad credentials; a real
+				// broker answers error 58 first. Inject that answer.
+				c.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
+					c.KeepControl()
+					resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+					resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+					msg := "Authentication failed: Invalid username or password"
+					resp.ErrorMessage = &msg
+					return resp, nil, true
+				})
+			}
+			addr := c.ListenAddrs()[0]
+			k, err := sink.NewKafka(sink.KafkaOptions{Brokers: []string{addr}, TLS: &sink.TLSOptions{CAFile: pki.CAFile}, SASL: tc.sasl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			alerts := sinktest.Alerts(5, 41)
+			err = k.Write(ctx, alerts)
+			if tc.refuse {
+				if err == nil || !sink.IsPermanent(err) {
+					t.Fatalf("Write with refused credentials = %v, want a permanent error", err)
+				}
+				if strings.Contains(err.Error(), "rotated") {
+					t.Errorf("error %q leaks the password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &kafka.Dialer{Timeout: 10 * time.Second, TLS: &tls.Config{RootCAs: pki.CAPool}}
+			switch tc.mechanism {
+			case "PLAIN":
+				d.SASLMechanism = plain.Mechanism{Username: "ioc", Password: "pw"}
+			case "SCRAM-SHA-256":
+				d.SASLMechanism, err = scram.Mechanism(scram.SHA256, "ioc", "pw")
+			case "SCRAM-SHA-512":
+				d.SASLMechanism, err = scram.Mechanism(scram.SHA512, "ioc", "pw")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(kafkaAlerts(t, readTopic(t, addr, d))); got != len(alerts) {
+				t.Errorf("read back %d alerts, want %d", got, len(alerts))
+			}
+		})
+	}
+}
+
+func TestKafkaClassifiesErrors(t *testing.T) {
+	t.Run("a message over the broker's limit is permanent", func(t *testing.T) {
+		c := newKfake(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": "2000"}))
+		k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(context.Background())
+		a := sinktest.Alerts(1, 51)
+		a[0].CommandLine = strings.Repeat("x", 5000)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err = k.Write(ctx, a)
+		if err == nil || !sink.IsPermanent(err) {
+			t.Fatalf("Write of an oversized message = %v, want a permanent error", err)
+		}
+		if !strings.Contains(err.Error(), kafkaTestTopic) {
+			t.Errorf("error %q does not name the topic", err)
+		}
+	})
+	t.Run("an unreachable broker is retryable", func(t *testing.T) {
+		k, err := sink.NewKafka(sink.KafkaOptions{Brokers: []string{refusedAddr(t)}, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err = k.Write(ctx, sinktest.Alerts(1, 52))
+		if err == nil || sink.IsPermanent(err) {
+			t.Fatalf("Write to a refused broker = %v, want a retryable error", err)
+		}
+	})
+	t.Run("a missing topic is retryable (it may be created)", func(t *testing.T) {
+		c := newKfake(t)
+		k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs(), Topic: "not-yet"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = k.Write(ctx, sinktest.Alerts(1, 53))
+		if err == nil || sink.IsPermanent(err) {
+			t.Fatalf("Write to a missing topic = %v, want a retryable error", err)
+		}
+	})
+}
+
+func TestNewKafkaRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  sink.KafkaOptions
+		want string
+	}{
+		{"no brokers", sink.KafkaOptions{}, "at least one"},
+		{"a broker without a port", sink.KafkaOptions{Brokers: []string{"kafka"}}, "missing port"},
+		{"an unknown SASL mechanism", sink.KafkaOptions{Brokers: []string{"k:9092"}, SASL: sink.KafkaSASL{Mechanism: "GSSAPI"}}, "want plain, scram-sha-256 or scram-sha-512"},
+		{"an unknown format", sink.KafkaOptions{Brokers: []string{"k:9092"}, Format: "avro"}, "format"},
+		{"a missing CA file", sink.KafkaOptions{Brokers: []string{"k:9093"}, TLS: &sink.TLSOptions{CAFile: "/nonexistent/ca.pem"}}, "ca_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sink.NewKafka(tc.opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewKafka = %v, want an error about %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestKafkaAsksForAcknowledgementFromAllReplicas(t *testing.T) {
+	c := newKfake(t)
+	var acks, produces atomic.Int64
+	acks.Store(99)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		produces.Add(1)
+		acks.Store(int64(req.(*kmsg.ProduceRequest).Acks))
+		return nil, nil, false // let the broker handle it
+	})
+	k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close(context.Background())
+	if err := k.Write(context.Background(), sinktest.Alerts(3, 71)); err != nil {
+		t.Fatal(err)
+	}
+	if produces.Load() == 0 || acks.Load() != -1 {
+		t.Errorf("%d produce requests with acks=%d, want acks=-1 (all in-sync replicas)", produces.Load(), acks.Load())
+	}
+}
+
+// BenchmarkKafkaWrite measures synchronous Write of 100 alerts (acks=all)
+// to an in-process kfake broker.
+func BenchmarkKafkaWrite(b *testing.B) {
+	c := newKfake(b)
+	k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Close(context.Background())
+	alerts := sinktest.Alerts(100, 1)
+	n := 0
+	for b.Loop() {
+		if err := k.Write(context.Background(), alerts); err != nil {
+			b.Fatal(err)
+		}
+		n += len(alerts)
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "alerts/s")
+}

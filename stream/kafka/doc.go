@@ -1,0 +1,70 @@
+// Package kafka is the Kafka source of iocwatch: a consumer-group member
+// (built on github.com/segmentio/kafka-go) that yields the Defender
+// messages of one or more topics as stream batches, and commits their
+// offsets once the pipeline acknowledges them. It also works against the
+// Event Hubs Kafka endpoint (TLS, SASL PLAIN). DeadLetterWriter sends
+// undecodable messages to a Kafka topic.
+//
+// Options carry the broker, group and fetch settings; TLSConfig and
+// SASLMechanism build the security fields from file names and credentials.
+// See docs/kafka.md for configuration examples.
+//
+// # Reading
+//
+// New joins the group in the background. For every partition it is
+// assigned, a reader fetches ahead into a bounded queue (16 messages per
+// partition, then MaxBatchMessages shared), so a slow pipeline slows the
+// fetching instead of growing memory. Read takes what is already there, up
+// to MaxBatchMessages, and blocks only for the first message. Messages of
+// one partition come in offset order within a generation. Positions are
+// stream.Position{Source: topic, Partition: p, Offset: offset}.
+//
+// # Acknowledgement and offset commits
+//
+// Batch.Ack records, per partition, the offset after the batch's last
+// message; it never blocks and never fails. A committer commits the highest
+// acknowledged offset of every partition every CommitInterval, as soon as
+// CommitCount acknowledged messages are pending, and once more when the
+// generation ends (rebalance or Close) — never synchronously per message.
+// Acks arrive in read order (the pipeline guarantees it), so the highest
+// acknowledged offset covers every earlier message. A partition the group
+// never committed gets its first fetched offset committed at the first
+// commit, so a rebalance before the first acknowledgement cannot move a
+// "latest" start past unprocessed messages.
+//
+// Offsets are committed in the generation that owns the partition: once a
+// generation ends, its acks are no longer committed (they are counted in
+// Stats.StaleAcks) and its messages still queued are dropped (StaleMessages);
+// the partition's next owner reads them again from the committed offset. A
+// member that lost a partition therefore never overwrites the new owner's
+// commits.
+//
+// # Delivery guarantee
+//
+// At-least-once. A message is committed only after it and every message read
+// before it were acknowledged. When a member stops without Close, or loses
+// its partitions, the next owner re-delivers what was not committed: at most
+// the batches in flight in the pipeline, plus what was acknowledged in the
+// last CommitInterval (or fewer than CommitCount messages).
+//
+// # Shutdown
+//
+// Close stops fetching, commits the acknowledged offsets (nothing more),
+// leaves the group and closes the connections; Read returns io.EOF from then
+// on. Close is bounded by its context: a final commit against an unreachable
+// coordinator finishes in the background within the group's network timeout
+// (5s), and Close reports it. Partition readers stop within MaxWait.
+//
+// # Errors
+//
+// Network errors, leader and coordinator moves and rebalances are retried
+// for ever (logged at Warn). Errors that will not heal — refused SASL
+// credentials, missing ACLs, an untrusted or mismatched TLS certificate, a
+// session timeout the broker refuses — are returned by Read.
+//
+// # Concurrency
+//
+// Read is called from one goroutine; Batch.Ack, Lag, Assigned, Stats and
+// Close are safe for concurrent use. DeadLetterWriter is safe for concurrent
+// use.
+package kafka
