@@ -30,6 +30,7 @@ const nodeBudget = 1 << 20
 // does not call Validate.
 //
 // Problems are reported together, each as an *Error naming path:line.
+// Load is safe for concurrent use.
 func Load(path string) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -46,6 +47,7 @@ func Load(path string) (*Config, error) {
 // ("iocwatch.yaml:14: …") and its directory is the base of relative paths.
 // Like Load, it expands ${ENV} references, reports unknown keys and type
 // errors with their line, fills the defaults, and does not validate.
+// Parse is safe for concurrent use.
 func Parse(data []byte, name string) (*Config, error) {
 	return parse(data, name, filepath.Dir(name), os.LookupEnv)
 }

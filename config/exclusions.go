@@ -66,7 +66,7 @@ func ConditionKeys() []string { return slices.Clone(conditionKeys) }
 //
 // ${ENV} references expand as in the configuration file. Every problem is
 // reported, each with path:line; on error no rules are returned. An empty
-// file holds no rules.
+// file holds no rules. LoadExclusions is safe for concurrent use.
 func LoadExclusions(path string) ([]ExclusionRule, error) {
 	data, err := readFile(path)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // clear: a secret key (password, token, connection string, HMAC key, header
 // value) whose value is not only ${ENV} references. It returns "" when
 // there is nothing to say, including when the file cannot be read (Load
-// reports that).
+// reports that). It is safe for concurrent use.
 func WarnWorldReadable(path string) string {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm()&0o004 == 0 {

@@ -55,6 +55,9 @@ type Index struct {
 // group is the set of indicators sharing one key (an address or prefix, a
 // domain, a URL, a URL prefix or a pattern).
 type group struct {
+	// first is members[start], kept here so that a hit on a group of one
+	// indicator (the common case) costs one memory access less.
+	first      *Indicator
 	start, end uint32 // members[start:end]
 	// parent is, for ip and cidr groups, the group of the longest stored
 	// prefix strictly containing this one; -1 when there is none.
@@ -199,6 +202,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		ix.members[gr.end] = inds[i]
 		gr.end++
 	}
+	for g := range ix.groups {
+		ix.groups[g].first = ix.members[ix.groups[g].start]
+	}
 
 	if hasIP {
 		ix.ip = trie
@@ -332,7 +338,13 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 // emit appends the indicators of group g active at at (all when at is
 // zero) and reports whether it appended any.
 func (ix *Index) emit(hits []Hit, g uint32, f Field, at time.Time) ([]Hit, bool) {
-	gr := ix.groups[g]
+	gr := &ix.groups[g]
+	if gr.end-gr.start == 1 {
+		if at.IsZero() || gr.first.ActiveAt(at) {
+			return append(hits, Hit{Indicator: gr.first, Field: f}), true
+		}
+		return hits, false
+	}
 	n := len(hits)
 	for _, ind := range ix.members[gr.start:gr.end] {
 		if at.IsZero() || ind.ActiveAt(at) {

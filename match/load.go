@@ -29,9 +29,9 @@ const (
 	FormatMISP        = "misp"         // MISP event JSON
 )
 
-// Formats lists every format name Load accepts besides "auto", in the
+// ldFormats lists every format name Load accepts besides "auto", in the
 // order docs/feeds.md describes them.
-var Formats = []string{FormatText, FormatCSV, FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV, FormatSTIX2, FormatMISP}
+var ldFormats = []string{FormatText, FormatCSV, FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV, FormatSTIX2, FormatMISP}
 
 // LoadOptions says how to read one feed. The zero value reads format
 // "auto" with the default Guard, names the feed "feed" in origins and
@@ -42,8 +42,8 @@ type LoadOptions struct {
 	// Name is the feed's file name or URL, used in every error and in
 	// Indicator.Origin ("feeds/c2.csv:14"). Empty means "feed".
 	Name string
-	// Format is one of Formats, or "auto" (also when empty) to detect it
-	// from the first bytes and Name.
+	// Format is one of the Format constants: "auto" (also when empty)
+	// detects it from the first bytes and Name (DetectFormat).
 	Format string
 	// CSV maps columns for Format "csv". Its zero value guesses the columns
 	// from the header names (see docs/feeds.md).
@@ -70,7 +70,8 @@ type LoadOptions struct {
 	Now time.Time
 }
 
-// Refusal is one value the loader refused, with where and why.
+// Refusal is one value the loader refused, with where and why. It is a
+// plain value, safe for concurrent use.
 type Refusal struct {
 	Origin string // "feeds/c2.csv:14", "bundle.json: indicator--…", "event.json: Attribute[12]"
 	Value  string // the value as the feed wrote it (may be empty)
@@ -144,7 +145,7 @@ func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
 		}
 		format = DetectFormat(opt.Name, head)
 		if format == "" {
-			return nil, fmt.Errorf("%s: cannot detect the feed format from its first bytes: set the format (one of %s)", name, strings.Join(Formats, ", "))
+			return nil, fmt.Errorf("%s: cannot detect the feed format from its first bytes: set the format (one of %s)", name, strings.Join(ldFormats, ", "))
 		}
 	}
 	st := newLdState(name, format, opt)
@@ -161,7 +162,7 @@ func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
 	case FormatMISP:
 		err = loadMISP(st, br)
 	default:
-		return nil, fmt.Errorf("%s: unknown feed format %q (want auto or one of %s)", name, opt.Format, strings.Join(Formats, ", "))
+		return nil, fmt.Errorf("%s: unknown feed format %q (want auto or one of %s)", name, opt.Format, strings.Join(ldFormats, ", "))
 	}
 	if err != nil {
 		return nil, err

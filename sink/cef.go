@@ -25,8 +25,10 @@ import (
 //	cs1=indicator value  cs2=source  cs3=tags (comma-separated)  cs4=command line
 //	cs5=matched_field  cs6=reference (each csN with its csNLabel)
 //	cn1=confidence  cn2=repeat_count  cn3=ReportId (each cnN with its cnNLabel)
-//	flexString1=MachineGroup  flexString2=TenantId
+//	flexString1=MachineGroup  flexString2=alert_id (again: Sentinel's ExternalID is an int)
 //	deviceCustomDate1=indicator_added_at (retro alerts)
+//
+// TenantId and MatchedValue are not carried (the JSON payload has them).
 //
 // Escaping: in header fields "\" → "\\" and "|" → "\|"; in extension
 // values "\" → "\\" and "=" → "\="; in both, LF → "\n" and CR → "\r".
@@ -94,23 +96,25 @@ func AppendCEF(dst []byte, a *Alert, version string) []byte {
 	e.str("fileHash", a.SHA256)
 	e.labelled("cs1", "indicator", a.Indicator.Value)
 	e.labelled("cs2", "source", a.Indicator.Source)
-	e.labelled("cs3", "tags", strings.Join(a.Indicator.Tags, ","))
+	e.labelledList("cs3", "tags", a.Indicator.Tags)
 	e.labelled("cs4", "command_line", a.CommandLine)
 	e.labelled("cs5", "matched_field", a.MatchedField)
 	e.labelled("cs6", "reference", a.Indicator.Reference)
 	if a.Indicator.Confidence > 0 {
-		e.labelled("cn1", "confidence", strconv.Itoa(a.Indicator.Confidence))
+		e.labelledInt("cn1", "confidence", int64(a.Indicator.Confidence))
 	}
 	if a.RepeatCount > 0 {
-		e.labelled("cn2", "repeat_count", strconv.Itoa(a.RepeatCount))
+		e.labelledInt("cn2", "repeat_count", int64(a.RepeatCount))
 	}
 	if a.ReportID != 0 {
-		e.labelled("cn3", "report_id", strconv.FormatInt(a.ReportID, 10))
+		e.labelledInt("cn3", "report_id", a.ReportID)
 	}
 	e.labelled("flexString1", "machine_group", a.MachineGroup)
-	e.labelled("flexString2", "tenant_id", a.TenantID)
+	// Sentinel's CommonSecurityLog keeps externalId in an integer column:
+	// the alert_id goes in a string one as well.
+	e.labelled("flexString2", "alert_id", a.AlertID)
 	if a.Retro && !a.IndicatorAddedAt.IsZero() {
-		e.labelled("deviceCustomDate1", "indicator_added_at", strconv.FormatInt(a.IndicatorAddedAt.UnixMilli(), 10))
+		e.labelledInt("deviceCustomDate1", "indicator_added_at", a.IndicatorAddedAt.UnixMilli())
 	}
 	return e.dst
 }
@@ -158,6 +162,30 @@ func (e *cefExt) labelled(k, label, v string) {
 	e.key(k + "Label")
 	e.dst = append(e.dst, label...)
 	e.str(k, v)
+}
+
+// labelledInt writes k=n preceded by kLabel=label.
+func (e *cefExt) labelledInt(k, label string, n int64) {
+	e.key(k + "Label")
+	e.dst = append(e.dst, label...)
+	e.int(k, n)
+}
+
+// labelledList writes the values joined by commas, preceded by
+// kLabel=label; nothing when vs is empty.
+func (e *cefExt) labelledList(k, label string, vs []string) {
+	if len(vs) == 0 || (len(vs) == 1 && vs[0] == "") {
+		return
+	}
+	e.key(k + "Label")
+	e.dst = append(e.dst, label...)
+	e.key(k)
+	for i, v := range vs {
+		if i > 0 {
+			e.dst = append(e.dst, ',')
+		}
+		e.dst = appendCEFExtValue(e.dst, v)
+	}
 }
 
 // appendCEFHeader appends s escaped for a CEF header field.

@@ -260,8 +260,9 @@ func ParseCEFAlert(line string) (Alert, error) {
 	}
 	a.MachineGroup, e = label("flexString1", "machine_group")
 	add(e)
-	a.TenantID, e = label("flexString2", "tenant_id")
-	add(e)
+	if id, e := label("flexString2", "alert_id"); e != nil || id != a.AlertID {
+		add(fmt.Errorf("flexString2 alert_id %q, externalId %q: %v", id, a.AlertID, e))
+	}
 	if v, e := label("deviceCustomDate1", "indicator_added_at"); e != nil {
 		add(e)
 	} else if v != "" {

@@ -89,7 +89,7 @@ func cefProjection(a sink.Alert) sink.Alert {
 		FileName: c(a.FileName), FolderPath: c(a.FolderPath), CommandLine: c(a.CommandLine),
 		SHA256: c(a.SHA256), AccountName: c(a.AccountName), RemoteIP: c(a.RemoteIP),
 		RemotePort: a.RemotePort, RemoteURL: c(a.RemoteURL), LocalIP: c(a.LocalIP),
-		ReportID: a.ReportID, TenantID: c(a.TenantID), MachineGroup: c(a.MachineGroup),
+		ReportID: a.ReportID, MachineGroup: c(a.MachineGroup),
 		MatchedField: c(a.MatchedField),
 		Indicator: sink.AlertIndicator{
 			Kind: c(a.Indicator.Kind), Value: c(a.Indicator.Value), Source: c(a.Indicator.Source),

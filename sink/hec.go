@@ -213,7 +213,11 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	var body, ev []byte
+	pev := getNetBuf()
+	defer putNetBuf(pev)
+	ev := *pev
+	defer func() { *pev = ev }()
+	var body []byte // not pooled: the HTTP transport may read it after Do returns
 	var acks []int64
 	var err error
 	for i := range alerts {

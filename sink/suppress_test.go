@@ -313,7 +313,9 @@ func TestSuppressorConcurrentUse(t *testing.T) {
 	for _, a := range r.Alerts() {
 		seen[a.AlertID] = true
 	}
-	for _, a := range pool[:20] {
+	// pool[0] may itself be a repeat of one of its repeats delivered
+	// earlier; the others have a triple of their own and must arrive.
+	for _, a := range pool[1:20] {
 		if !seen[a.AlertID] {
 			t.Errorf("alert %s was never delivered", a.AlertID)
 		}

@@ -218,8 +218,10 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 		return nil
 	}
 	// Build everything before taking the connection.
-	var buf []byte
-	ends := make([]int, 0, len(alerts))
+	pb := getNetBuf()
+	defer putNetBuf(pb)
+	buf := *pb
+	var ends []int // datagram ends, for UDP
 	for i := range alerts {
 		start := len(buf)
 		var err error
@@ -229,14 +231,15 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 				buf = buf[:start+cutMessage(buf[start:], s.opt.MaxUDPBytes)]
 				s.truncated.Add(1)
 			}
+			ends = append(ends, len(buf))
 		} else {
-			buf, err = appendOctetCounted(buf, func(b []byte) ([]byte, error) { return s.AppendMessage(b, &alerts[i]) })
+			buf, err = s.appendFrame(buf, &alerts[i])
 		}
 		if err != nil {
 			return Permanent(fmt.Errorf("syslog: encode alert %s: %w", alerts[i].AlertID, err))
 		}
-		ends = append(ends, len(buf))
 	}
+	*pb = buf
 
 	select {
 	case s.sem <- struct{}{}:
@@ -363,15 +366,15 @@ func (s *Syslog) Close(ctx context.Context) error {
 	return err
 }
 
-// appendOctetCounted appends one RFC 6587 octet-counted frame,
-// "MSG-LEN SP SYSLOG-MSG", whose message body the function appends.
-func appendOctetCounted(dst []byte, msg func([]byte) ([]byte, error)) ([]byte, error) {
+// appendFrame appends a's message as one RFC 6587 octet-counted frame,
+// "MSG-LEN SP SYSLOG-MSG".
+func (s *Syslog) appendFrame(dst []byte, a *Alert) ([]byte, error) {
 	// Build the message after a reserved gap, then write the length in
 	// front of it: lengths have at most 10 digits.
 	start := len(dst)
 	const gap = 11
-	dst = append(dst, make([]byte, gap)...)
-	dst, err := msg(dst)
+	dst = append(dst, "           "...)
+	dst, err := s.AppendMessage(dst, a)
 	if err != nil {
 		return dst[:start], err
 	}

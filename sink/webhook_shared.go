@@ -115,6 +115,27 @@ func (g *gate) close(ctx context.Context) (first bool, err error) {
 	}
 }
 
+// netBufs recycles encoding buffers of the sinks that are done with them
+// when Write returns (not HTTP bodies: a transport may still read those).
+var netBufs sync.Pool
+
+func getNetBuf() *[]byte {
+	if p, _ := netBufs.Get().(*[]byte); p != nil {
+		return p
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+// putNetBuf returns a buffer to the pool, unless it grew past 4 MiB.
+func putNetBuf(p *[]byte) {
+	if cap(*p) > 4<<20 {
+		return
+	}
+	*p = (*p)[:0]
+	netBufs.Put(p)
+}
+
 // maxRetryAfter caps a server's Retry-After so that a hostile or broken
 // server cannot stall a sink for days.
 const maxRetryAfter = time.Hour

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -348,6 +349,10 @@ func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred
 	if i < len(buf) && buf[i] == '}' {
 		return i + 1, nil
 	}
+	// nextBS is the first backslash at or after the last string value (or
+	// len(buf) when there is none): one IndexByte tells, for every string
+	// up to it, that the string has no escapes.
+	nextBS := -1
 	for k := 0; ; k++ {
 		var col int
 		if uint(k) < uint(len(pred.keys)) && hasTok(buf, i, pred.keys[k].tok) {
@@ -366,28 +371,44 @@ func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred
 			return 0, synErr(buf, i, "want a value")
 		}
 		var err error
+		plain := col == colNone || mode == modeProps || (mode == modeRecord && col != keyProperties)
 		switch {
+		case buf[i] == '"' && (uint(col) < numCols || plain):
+			// A string: the length it had last time, when that still fits,
+			// else scanned.
+			start, end, esc := i+1, -1, false
+			if uint(k) < uint(len(pred.keys)) {
+				if e := start + int(pred.keys[k].vlen); e >= start && e < len(buf) && buf[e] == '"' && noQuoteOrBackslash(buf[start:e]) {
+					end = e
+				}
+			}
+			if end < 0 {
+				if end = scanStringEnd(buf, start); end < 0 {
+					return 0, synErr(buf, len(buf), "unterminated string")
+				}
+				if nextBS < start {
+					if nextBS = bytes.IndexByte(buf[start:], '\\'); nextBS < 0 {
+						nextBS = len(buf)
+					} else {
+						nextBS += start
+					}
+				}
+				esc = nextBS < end
+			}
+			if uint(k) < uint(len(pred.keys)) {
+				pred.keys[k].vlen = int32(end - start)
+				if esc {
+					pred.keys[k].vlen = -1
+				}
+			}
+			if uint(col) < numCols {
+				lv.vals[col] = span{uint32(start), uint32(end), vString, esc}
+			}
+			i = end + 1
 		case uint(col) < numCols:
-			if buf[i] == '"' {
-				end := scanStringEnd(buf, i+1)
-				if end < 0 {
-					return 0, synErr(buf, len(buf), "unterminated string")
-				}
-				lv.vals[col] = span{uint32(i + 1), uint32(end), vString}
-				i = end + 1
-			} else {
-				lv.vals[col], i, err = d.scanValue(buf, i)
-			}
-		case col == colNone || mode == modeProps || (mode == modeRecord && col != keyProperties):
-			if buf[i] == '"' {
-				end := scanStringEnd(buf, i+1)
-				if end < 0 {
-					return 0, synErr(buf, len(buf), "unterminated string")
-				}
-				i = end + 1
-			} else {
-				i, err = d.skipValue(buf, i)
-			}
+			lv.vals[col], i, err = d.scanValue(buf, i)
+		case plain:
+			i, err = d.skipValue(buf, i)
 		case col == keyProperties:
 			i, err = d.scanProperties(buf, i, st)
 		case col == keyBody:

@@ -99,7 +99,7 @@ func (b *builder) additionalFields() (text []byte, inScratch, ok bool) {
 		case s.kind == vNumber || s.kind == vArray:
 			return nil, false, false // present, but not an object
 		case s.kind == vString && len(raw) > 0:
-			if !hasEscape(raw) {
+			if !s.esc {
 				return raw, false, true
 			}
 			var err error

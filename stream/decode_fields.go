@@ -270,7 +270,7 @@ func (b *builder) str(c int) string {
 		return ""
 	}
 	raw := buf[s.start:s.end]
-	if s.kind != vString || !hasEscape(raw) {
+	if !s.esc {
 		return bstr(raw)
 	}
 	d := b.d
@@ -295,7 +295,7 @@ func (b *builder) tmp(c int) []byte {
 		return nil
 	}
 	raw := buf[s.start:s.end]
-	if s.kind != vString || !hasEscape(raw) {
+	if !s.esc {
 		return raw
 	}
 	var err error
@@ -403,31 +403,33 @@ func parseAddr(s []byte) netip.Addr {
 // netip.ParseAddr's rules: four decimal fields 0–255, no leading zeros.
 func parseIPv4(s []byte) (netip.Addr, bool) {
 	var ip [4]byte
-	field, digits, val := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
+	i := 0
+	for f := range 4 {
+		if f > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-		case c == '.' && digits > 0 && field < 3:
-			ip[field] = byte(val)
-			field++
-			digits, val = 0, 0
-		default:
+			i++
+		}
+		if i >= len(s) || s[i]-'0' > 9 {
 			return netip.Addr{}, false
 		}
+		v := uint(s[i] - '0')
+		i++
+		if v != 0 { // a field starting with 0 is just "0"
+			for n := 1; n < 3 && i < len(s) && s[i]-'0' <= 9; n++ {
+				v = v*10 + uint(s[i]-'0')
+				i++
+			}
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		}
+		ip[f] = byte(v)
 	}
-	if field != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	ip[3] = byte(val)
 	return netip.AddrFrom4(ip), true
 }
 

@@ -31,6 +31,7 @@ const (
 type span struct {
 	start, end uint32
 	kind       valKind
+	esc        bool // a string with escapes
 }
 
 // isText reports whether the value counts as text: a non-empty string or a
@@ -185,8 +186,9 @@ func (d *Decoder) scanKey(buf []byte, i int) ([]byte, bool, int, error) {
 
 // predKey is a key expected at some position of an object.
 type predKey struct {
-	tok string // `"Key":` — the key never holds a backslash or a quote
-	col int16
+	tok  string // `"Key":` — the key never holds a backslash or a quote
+	col  int16
+	vlen int32 // the length of its last string value without escapes, or -1
 }
 
 // predictor remembers the keys of the last object of one kind, by
@@ -219,6 +221,27 @@ func hasTok(buf []byte, i int, tok string) bool {
 		}
 	}
 	return binary.LittleEndian.Uint64(b[n-8:]) == binary.LittleEndian.Uint64(t[n-8:])
+}
+
+// noQuoteOrBackslash reports whether b holds neither '"' nor '\\',
+// eight bytes at a time with one branch at the end.
+func noQuoteOrBackslash(b []byte) bool {
+	n := len(b)
+	if n < 8 {
+		for _, c := range b {
+			if c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	var acc uint64
+	for o := 0; o < n-8; o += 8 {
+		w := binary.LittleEndian.Uint64(b[o:])
+		acc |= zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\'))
+	}
+	w := binary.LittleEndian.Uint64(b[n-8:])
+	return acc|zeroBytes(w^(lsb*'"'))|zeroBytes(w^(lsb*'\\')) == 0
 }
 
 // slowKey scans the k-th key of an object at buf[i], looks it up, and
@@ -267,7 +290,7 @@ func (d *Decoder) learn(p *predictor, k int, key []byte, col int) {
 	if k == len(p.keys) {
 		p.keys = append(p.keys, predKey{})
 	}
-	p.keys[k] = predKey{tok: tok, col: int16(col)}
+	p.keys[k] = predKey{tok: tok, col: int16(col), vlen: -1}
 }
 
 // scanValue scans the value at buf[i] and returns its span and the offset
@@ -282,18 +305,18 @@ func (d *Decoder) scanValue(buf []byte, i int) (span, int, error) {
 		if end < 0 {
 			return span{}, 0, synErr(buf, len(buf), "unterminated string")
 		}
-		return span{uint32(i + 1), uint32(end), vString}, end + 1, nil
+		return span{uint32(i + 1), uint32(end), vString, hasEscape(buf[i+1 : end])}, end + 1, nil
 	case 'n':
 		if hasLiteral(buf, i, "null") {
-			return span{uint32(i), uint32(i + 4), vNull}, i + 4, nil
+			return span{uint32(i), uint32(i + 4), vNull, false}, i + 4, nil
 		}
 	case 't':
 		if hasLiteral(buf, i, "true") {
-			return span{uint32(i), uint32(i + 4), vBool}, i + 4, nil
+			return span{uint32(i), uint32(i + 4), vBool, false}, i + 4, nil
 		}
 	case 'f':
 		if hasLiteral(buf, i, "false") {
-			return span{uint32(i), uint32(i + 5), vBool}, i + 5, nil
+			return span{uint32(i), uint32(i + 5), vBool, false}, i + 5, nil
 		}
 	case '{', '[':
 		end, err := d.skipContainer(buf, i)
@@ -304,11 +327,11 @@ func (d *Decoder) scanValue(buf []byte, i int) (span, int, error) {
 		if c == '[' {
 			k = vArray
 		}
-		return span{uint32(i), uint32(end), k}, end, nil
+		return span{uint32(i), uint32(end), k, false}, end, nil
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
 			end := scanNumber(buf, i)
-			return span{uint32(i), uint32(end), vNumber}, end, nil
+			return span{uint32(i), uint32(end), vNumber, false}, end, nil
 		}
 	}
 	return span{}, 0, synErr(buf, i, "want a value")

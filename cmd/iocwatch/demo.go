@@ -66,6 +66,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	cfg.ExclusionsFiles = []string{samplePath(dir, sampleExclusions)}
 	cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
 		Stdout: config.StdoutSink{Human: !*jsonOut}, Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}}
+	cfg.ApplyDefaults()
 	rules, rep, err := loadRules(cfg, time.Now())
 	if err != nil {
 		return err

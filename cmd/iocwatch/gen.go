@@ -171,7 +171,12 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 			return res, err
 		}
 		msgs = msgs[:0]
-		for i := 0; i < group && (limit == 0 || g.Records() < limit); i++ {
+		// Flat out: groups of 64 messages. Paced: every message already due.
+		due := int64(-1)
+		if rate > 0 {
+			due = int64(time.Since(start).Seconds()*rate) + 1
+		}
+		for i := 0; i < group && (limit == 0 || g.Records() < limit) && (due < 0 || g.Records() < due); i++ {
 			var pl []gen.Planted
 			bufs[i], pl = g.Next(bufs[i][:0])
 			msgs = append(msgs, bufs[i])
@@ -182,9 +187,17 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 				}
 				onPlant(p)
 			}
-			if rate > 0 {
-				break // pace message by message
+		}
+		if len(msgs) == 0 && due >= 0 && (limit == 0 || g.Records() < limit) {
+			// Nothing due yet: wait for the next record's time.
+			next := start.Add(time.Duration(float64(g.Records()+1) / rate * float64(time.Second)))
+			select {
+			case <-ctx.Done():
+				res.elapsed = time.Since(start)
+				return res, ctx.Err()
+			case <-time.After(time.Until(next)):
 			}
+			continue
 		}
 		if len(msgs) == 0 {
 			res.records = g.Records()
@@ -197,17 +210,6 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 		}
 		res.messages += int64(len(msgs))
 		res.records = g.Records()
-		if rate > 0 {
-			due := start.Add(time.Duration(float64(g.Records()) / rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				select {
-				case <-ctx.Done():
-					res.elapsed = time.Since(start)
-					return res, ctx.Err()
-				case <-time.After(d):
-				}
-			}
-		}
 	}
 }
 

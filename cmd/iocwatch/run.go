@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-		"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream"
 )
 
 const runUsage = `run -c FILE [flags]

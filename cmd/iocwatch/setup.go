@@ -90,6 +90,7 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 	if c.logLevel != "" {
 		cfg.Log.Level = c.logLevel
 	}
+	cfg.ApplyDefaults() // for the feeds and sinks added above
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
 	}

@@ -99,4 +99,3 @@ func openDeadLetter(cfg *config.Config, log *slog.Logger) (stream.DeadLetterWrit
 	}
 	return f, func(context.Context) error { return f.Close() }, nil
 }
-

@@ -23,6 +23,8 @@ const (
 
 	// maxPrefetch is the SDK's cap on Prefetch (its session window).
 	maxPrefetch = 5000
+	// maxBatchEvents is the SDK's cap on one receive (its credit window).
+	maxBatchEvents = 5000
 	// namespaceSuffix completes a short namespace name ("contoso-sec").
 	namespaceSuffix = ".servicebus.windows.net"
 )
@@ -107,6 +109,9 @@ type Options struct {
 	lagRefresh time.Duration
 	// wrapStore, if set, wraps the checkpoint store (tests inject faults).
 	wrapStore func(azeventhubs.CheckpointStore) azeventhubs.CheckpointStore
+	// afterHubCheck, if set, is called once New has asked the hub for its
+	// properties (tests count the management links the SDK opens).
+	afterHubCheck func()
 }
 
 // resolved is Options after defaults and validation.
@@ -114,9 +119,9 @@ type resolved struct {
 	Options
 	namespace        string // fully qualified
 	hub              string
-	containerURLSAS  bool   // CheckpointContainerURL carries a SAS
-	needsCredential  bool   // Credential (or DefaultAzureCredential) is used
-	startEarliest    bool   // StartPosition == "earliest"
+	containerURLSAS  bool // CheckpointContainerURL carries a SAS
+	needsCredential  bool // Credential (or DefaultAzureCredential) is used
+	startEarliest    bool // StartPosition == "earliest"
 	strategy         azeventhubs.ProcessorStrategy
 	checkpointTarget string // for messages: container name or URL without query
 }
@@ -228,6 +233,8 @@ func (o Options) resolve() (resolved, error) {
 		bad("max_batch_events", "%d is negative", o.MaxBatchEvents)
 	case o.MaxBatchEvents == 0:
 		r.MaxBatchEvents = DefaultMaxBatchEvents
+	case o.MaxBatchEvents > maxBatchEvents:
+		bad("max_batch_events", "%d exceeds the client's limit of %d", o.MaxBatchEvents, maxBatchEvents)
 	}
 	if o.UpdateInterval < 0 {
 		bad("update_interval", "%s is negative", o.UpdateInterval)

@@ -20,8 +20,9 @@ type redactor struct {
 	secrets []string // longest first, so that a whole string goes before its parts
 }
 
-// newRedactor returns a redactor for the given secrets (connection strings,
-// SAS URLs) and the key values inside them.
+// newRedactor returns a redactor for the given secrets: connection strings
+// (replaced whole), URLs (their query, a SAS, is replaced) and the key and
+// signature values inside them.
 func newRedactor(secrets ...string) *redactor {
 	seen := map[string]bool{}
 	var out []string
@@ -37,12 +38,13 @@ func newRedactor(secrets ...string) *redactor {
 		if s == "" {
 			continue
 		}
-		add(s)
+		if i := strings.IndexByte(s, '?'); i >= 0 && strings.Contains(s[:i], "://") {
+			add(s[i+1:]) // a URL: only its query (a SAS) is secret
+		} else {
+			add(s)
+		}
 		for _, m := range secretKeyRE.FindAllStringSubmatch(s, -1) {
 			add(m[2])
-		}
-		if i := strings.IndexByte(s, '?'); i >= 0 && strings.Contains(s, "://") {
-			add(s[i+1:]) // the whole SAS query
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })

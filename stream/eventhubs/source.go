@@ -30,8 +30,6 @@ const (
 	// arrived, before handing what it has to Read. Under load the prefetch
 	// buffer fills a batch at once; when idle it bounds the added latency.
 	batchLinger = 2 * time.Millisecond
-	// maxBatchEvents is the client's cap on one receive (its credit window).
-	maxBatchEvents = 5000
 	// clientCloseTimeout bounds closing one partition client.
 	clientCloseTimeout = 10 * time.Second
 	// flushTimeout bounds one round of checkpoint writes.
@@ -129,9 +127,6 @@ func New(ctx context.Context, opt Options) (*Source, error) {
 	if err != nil {
 		return nil, red.Err(err)
 	}
-	if r.MaxBatchEvents > maxBatchEvents {
-		return nil, fmt.Errorf("eventhubs: invalid options: max_batch_events: %d exceeds %d", r.MaxBatchEvents, maxBatchEvents)
-	}
 	s, err := newSource(ctx, r, red)
 	if err != nil {
 		return nil, red.Err(err)
@@ -185,6 +180,9 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	}
 
 	props, err := consumer.GetEventHubProperties(ctx, nil)
+	if r.afterHubCheck != nil {
+		r.afterHubCheck()
+	}
 	if err != nil {
 		return fail(fmt.Errorf("eventhubs: hub %q in namespace %s: %w", r.hub, r.namespace, err))
 	}

@@ -57,6 +57,7 @@ func testOptions(conn, blob, hub, cont string) Options {
 		PartitionExpiration:        2 * time.Second,
 		CheckpointInterval:         100 * time.Millisecond,
 		lagRefresh:                 time.Hour, // tests call refreshLag
+		afterHubCheck:              func() { managementLinks.Add(1) },
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
 	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
@@ -432,4 +434,90 @@ func itoa(n int) string {
 		b = append([]byte{'-'}, b...)
 	}
 	return string(b)
+}
+
+// TestCloseIsBoundedByItsContextWhenTheCommitHangs pins that a final commit
+// the coordinator never answers does not block shutdown beyond Close's
+// context.
+func TestCloseIsBoundedByItsContextWhenTheCommitHangs(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 5)
+	opt := fastOptions(b, "g", "t")
+	opt.CommitInterval, opt.CommitCount = time.Hour, 1<<20 // only Close commits
+	s, err := kafka.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackAll(t, ctx, readBatches(t, ctx, s, 5, 0))
+
+	// From now on the broker holds every offset commit until release.
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	c := b.Cluster()
+	c.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err = s.Close(short)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close with a hanging commit: err = %v, want the context's deadline", err)
+	}
+	select {
+	case <-held:
+	default:
+		t.Fatal("Close returned without attempting the final commit")
+	}
+	// Let the commit through: the background shutdown completes and a
+	// second Close reports its outcome.
+	close(release)
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("second Close after the commit was released: %v", err)
+	}
+	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 5})
+}
+
+// TestAcksOfARevokedPartitionAreNotCommitted pins that a member acknowledging
+// messages of a generation that ended does not commit them: the partitions'
+// next owner re-delivers them, nothing is lost.
+func TestAcksOfARevokedPartitionAreNotCommitted(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 2})
+	produce(t, b, "t", 0, 0, 10)
+	produce(t, b, "t", 1, 0, 10)
+	optA := fastOptions(b, "g", "t")
+	optA.CommitInterval, optA.CommitCount = time.Hour, 1<<20
+	a, err := kafka.New(optA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	old := readBatches(t, ctx, a, 20, 0) // generation 1: both partitions, not acked yet
+
+	other := newSource(t, fastOptions(b, "g", "t"))
+	waitSplit(t, ctx, b, "g", a, other) // generation 2
+	ackAll(t, ctx, old)                 // too late: generation 1 has ended
+	if got := a.Stats().StaleAcks; got != 20 {
+		t.Errorf("Stats().StaleAcks = %d, want 20", got)
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	co := collect(ctx, other, true)
+	waitFor(t, ctx, "the other member re-delivers all 20 messages", func() (bool, string) {
+		seen := make(map[stream.Position]bool)
+		for _, m := range co.snapshot() {
+			seen[m.Position] = true
+		}
+		return len(seen) == 20, "seen " + itoa(len(seen))
+	})
+	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 10, 1: 10})
 }
