@@ -111,6 +111,10 @@ func csvfPreset(format string) *csvfSpec {
 			if id := r.byName("ioc_id"); ind.Reference == "" && ldAllDigits(id) {
 				ind.Reference = "https://threatfox.abuse.ch/ioc/" + id + "/"
 			}
+			// Newer exports say when the host is a compromised legitimate site.
+			if strings.EqualFold(r.byName("is_compromised"), "true") {
+				ind.Tags = ldAddTags(ind.Tags, "compromised")
+			}
 		}}
 	case FormatDefenderCSV:
 		return &csvfSpec{format: format, source: "defender", m: CSVMapping{
@@ -350,19 +354,21 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 	if c, n := utf8.DecodeRuneInString(prefix); !m.NoComments && n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
 		r.Comment = c
 	}
+	last := lines // the line of the last record read
 	read := func() ([]string, int, error) {
 		for fails := 0; ; {
 			rec, err := r.Read()
 			if err == nil {
 				line, _ := r.FieldPos(0)
+				last = lines + line
 				if isComment(rec[0]) {
 					continue
 				}
-				return rec, lines + line, nil
+				return rec, last, nil
 			}
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, 0, err
+				return nil, last + 1, err
 			}
 			fails++
 			if fails > 1000 {
@@ -409,7 +415,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 			return fmt.Errorf("%s: no CSV header: the feed has no data line", st.name)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: read: %w", st.name, err)
+			return fmt.Errorf("%s:%d: read: %w", st.name, line, err)
 		}
 		header = csvfCleanHeader(rec)
 		if err := resolve(); err != nil {

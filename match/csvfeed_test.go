@@ -1,9 +1,12 @@
 package match
 
 import (
+	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestLoadCSV(t *testing.T) {
@@ -147,5 +150,40 @@ func TestLoadCSVMetadata(t *testing.T) {
 	}
 	if b.Confidence != 30 || !reflect.DeepEqual(b.Tags, []string{"default"}) || !b.ValidFrom.IsZero() {
 		t.Errorf("second row: confidence %d (want the default 30), tags %q (want the default), from %v (want zero: unparsable)", b.Confidence, b.Tags, b.ValidFrom)
+	}
+}
+
+func TestLoadCSVReportsReadErrorsWithTheLine(t *testing.T) {
+	boom := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader("# c\nip\n198.51.100.1\n198.51.100.2\n"), iotest.ErrReader(boom))
+	_, err := Load(r, LoadOptions{Name: "f.csv", Format: FormatCSV})
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "f.csv:5: read: ") {
+		t.Fatalf("Load error = %v, want f.csv:5: read: … wrapping %v", err, boom)
+	}
+}
+
+// TestLoadThreatFoxNewerExport reads the export layout with the
+// is_compromised column and the entry-count footer.
+func TestLoadThreatFoxNewerExport(t *testing.T) {
+	in := "################################################################\n" +
+		"# ThreatFox IOCs: recent - CSV format                           #\n" +
+		"################################################################\n#\n" +
+		`# "first_seen_utc","ioc_id","ioc_value","ioc_type","threat_type","fk_malware","malware_alias","malware_printable","last_seen_utc","confidence_level","is_compromised","reference","tags","anonymous","reporter"` + "\n" +
+		`"2026-01-01 00:00:00", "12", "https://shop.example/wp/gate.php", "url", "botnet_cc", "x", "None", "X", "", "75", "True", "None", "None", "0", "r"` + "\n" +
+		`"2026-01-01 00:00:01", "13", "198.51.100.9:443", "ip:port", "botnet_cc", "x", "None", "X", "", "50", "False", "None", "c2", "0", "r"` + "\n" +
+		"# Number of entries: 2\n"
+	res, err := Load(strings.NewReader(in), LoadOptions{Name: "tf.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Format != FormatThreatFox || len(res.Indicators) != 2 || len(res.Refused) != 0 {
+		t.Fatalf("format %s, %d indicators, refused %v", res.Format, len(res.Indicators), res.Refused)
+	}
+	a, b := res.Indicators[0], res.Indicators[1]
+	if !reflect.DeepEqual(a.Tags, []string{"botnet_cc", "X", "compromised"}) || a.Reference != "https://threatfox.abuse.ch/ioc/12/" || a.Confidence != 75 {
+		t.Errorf("first: tags %q reference %q confidence %d", a.Tags, a.Reference, a.Confidence)
+	}
+	if b.Value != "198.51.100.9" || !reflect.DeepEqual(b.Tags, []string{"botnet_cc", "X", "c2"}) {
+		t.Errorf("second: %q tags %q", b.Value, b.Tags)
 	}
 }

@@ -23,6 +23,11 @@ const (
 	// kernel has the bytes, so a power loss can lose up to that interval
 	// of accepted alerts (a crash of iocwatch alone loses nothing).
 	SyncInterval SyncMode = "interval"
+	// SyncNever leaves flushing to the operating system: Write returns
+	// once the kernel has the bytes; only rotation, Flush and Close
+	// fsync. A crash of iocwatch loses nothing, a power loss may lose
+	// whatever the kernel had not yet written.
+	SyncNever SyncMode = "never"
 )
 
 // FileOptions configures NewFile. The zero value writes native JSON lines,
@@ -31,7 +36,8 @@ type FileOptions struct {
 	// Format is the JSON shape of each line: FormatNative (default, also
 	// for "") or FormatOCSF.
 	Format Format
-	// Sync is SyncAlways (default, also for "") or SyncInterval.
+	// Sync is SyncAlways (default, also for ""), SyncInterval or
+	// SyncNever.
 	Sync SyncMode
 	// SyncEvery is the fsync period of SyncInterval. Default 1s.
 	SyncEvery time.Duration
@@ -86,8 +92,10 @@ func NewFile(path string, opt FileOptions) (*File, error) {
 	if err := opt.Format.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if opt.Sync != SyncAlways && opt.Sync != SyncInterval {
-		errs = append(errs, fmt.Errorf("sync %q: want %q or %q", string(opt.Sync), SyncAlways, SyncInterval))
+	switch opt.Sync {
+	case SyncAlways, SyncInterval, SyncNever:
+	default:
+		errs = append(errs, fmt.Errorf("sync %q: want %q, %q or %q", string(opt.Sync), SyncAlways, SyncInterval, SyncNever))
 	}
 	if opt.SyncEvery < 0 {
 		errs = append(errs, fmt.Errorf("sync interval %v: must be positive", opt.SyncEvery))

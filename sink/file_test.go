@@ -30,6 +30,7 @@ func TestFileConformance(t *testing.T) {
 		{"native, fsync per write", sink.FileOptions{}},
 		{"OCSF, fsync per interval", sink.FileOptions{Format: sink.FormatOCSF, Sync: sink.SyncInterval}},
 		{"native, rotating every 4 KiB", sink.FileOptions{MaxBytes: 4096, MaxFiles: 100}},
+		{"native, fsync left to the OS", sink.FileOptions{Sync: sink.SyncNever}},
 	} {
 		opt := tc.opt
 		t.Run(tc.name, func(t *testing.T) {

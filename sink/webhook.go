@@ -43,8 +43,8 @@ type WebhookOptions struct {
 	// Format is the JSON shape: FormatNative or FormatOCSF. Default native.
 	Format Format
 	// Headers are added to every request (values already resolved: the
-	// config expands ${ENV} before). They cannot replace Content-Type or
-	// the signature headers.
+	// config expands ${ENV} before); a header whose value is empty is not
+	// sent. They cannot replace Content-Type or the signature headers.
 	Headers map[string]string
 	// HMACSecret, when set, signs every request: see
 	// WebhookSignatureHeader. Empty: requests are not signed.
@@ -119,6 +119,9 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 		}
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("webhook headers: %q is not a valid header name", k)
+		}
+		if v == "" {
+			continue // an unset ${ENV} leaves the header out
 		}
 		if !validHeaderValue(v) {
 			return nil, fmt.Errorf("webhook headers: the value of %q holds a control character", k)

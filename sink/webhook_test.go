@@ -212,7 +212,7 @@ func TestWebhookSignatureCoversTimestampAndBody(t *testing.T) {
 	now := time.Unix(1764148438, 0)
 	w, err := sink.NewWebhook(sink.WebhookOptions{
 		URL: srv.URL, HMACSecret: string(secret), Now: func() time.Time { return now },
-		Headers: map[string]string{"Authorization": "Bearer tok", "X-Tenant": "acme"},
+		Headers: map[string]string{"Authorization": "Bearer tok", "X-Tenant": "acme", "X-Unset": ""},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +239,9 @@ func TestWebhookSignatureCoversTimestampAndBody(t *testing.T) {
 	}
 	if got.header.Get("Authorization") != "Bearer tok" || got.header.Get("X-Tenant") != "acme" {
 		t.Errorf("configured headers not sent: %v", got.header)
+	}
+	if _, ok := got.header["X-Unset"]; ok {
+		t.Errorf("a header with an empty value was sent: %v", got.header)
 	}
 	for _, tc := range []struct {
 		name      string

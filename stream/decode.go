@@ -374,18 +374,12 @@ func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred
 		plain := col == colNone || mode == modeProps || (mode == modeRecord && col != keyProperties)
 		switch {
 		case buf[i] == '"' && (uint(col) < numCols || plain):
-			// A string: the length it had last time, when that still fits,
-			// else scanned.
-			start, end, esc := i+1, -1, false
-			if uint(k) < uint(len(pred.keys)) {
-				if e := start + int(pred.keys[k].vlen); e >= start && e < len(buf) && buf[e] == '"' && noQuoteOrBackslash(buf[start:e]) {
-					end = e
-				}
-			}
+			start := i + 1
+			end := scanStringEnd(buf, start)
 			if end < 0 {
-				if end = scanStringEnd(buf, start); end < 0 {
-					return 0, synErr(buf, len(buf), "unterminated string")
-				}
+				return 0, synErr(buf, len(buf), "unterminated string")
+			}
+			if uint(col) < numCols {
 				if nextBS < start {
 					if nextBS = bytes.IndexByte(buf[start:], '\\'); nextBS < 0 {
 						nextBS = len(buf)
@@ -393,16 +387,7 @@ func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred
 						nextBS += start
 					}
 				}
-				esc = nextBS < end
-			}
-			if uint(k) < uint(len(pred.keys)) {
-				pred.keys[k].vlen = int32(end - start)
-				if esc {
-					pred.keys[k].vlen = -1
-				}
-			}
-			if uint(col) < numCols {
-				lv.vals[col] = span{uint32(start), uint32(end), vString, esc}
+				lv.vals[col] = span{uint32(start), uint32(end), vString, nextBS < end}
 			}
 			i = end + 1
 		case uint(col) < numCols:

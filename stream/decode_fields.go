@@ -325,7 +325,8 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 		return
 	}
 	arenaMark := len(d.arena)
-	ev := Event{Table: table}
+	d.out = append(d.out, Event{Table: table})
+	ev := &d.out[len(d.out)-1]
 	if t, ok := parseTime(b.tmp(colTimestamp)); ok {
 		ev.Timestamp = t
 	} else if t, ok := parseTime(b.tmp(colTime)); ok {
@@ -356,6 +357,7 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 		ev.RemoteURL = b.inspectedURL(ev.ActionType)
 	}
 	if b.err != nil {
+		d.out = d.out[:len(d.out)-1]
 		d.arena = d.arena[:arenaMark]
 		d.recordErr(rec, b.err)
 		return
@@ -363,13 +365,15 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 	d.stats.Records++
 	d.stats.ByTable[table]++
 	d.stats.Watched++
-	d.out = append(d.out, ev)
 }
 
 // table routes a record: category, else Table, $table, source_ or Type,
 // else DeviceNetworkEvents when a RemoteIP or RemoteUrl key is present.
 func (b *builder) table() Table {
-	for _, c := range [...]int{colCategory, colTable, colDollarTable, colSource, colType} {
+	if s := b.tmp(colCategory); len(s) > 0 {
+		return ParseTable(bstr(s))
+	}
+	for _, c := range [...]int{colTable, colDollarTable, colSource, colType} {
 		if s := b.tmp(c); len(s) > 0 {
 			return ParseTable(bstr(s))
 		}

@@ -186,9 +186,8 @@ func (d *Decoder) scanKey(buf []byte, i int) ([]byte, bool, int, error) {
 
 // predKey is a key expected at some position of an object.
 type predKey struct {
-	tok  string // `"Key":` — the key never holds a backslash or a quote
-	col  int16
-	vlen int32 // the length of its last string value without escapes, or -1
+	tok string // `"Key":` — the key never holds a backslash or a quote
+	col int16
 }
 
 // predictor remembers the keys of the last object of one kind, by
@@ -207,41 +206,19 @@ const (
 // at a time.
 func hasTok(buf []byte, i int, tok string) bool {
 	n := len(tok)
-	if n > len(buf)-i {
-		return false
+	if n > len(buf)-i || n < 8 {
+		return n <= len(buf)-i && string(buf[i:i+n]) == tok
 	}
-	b := buf[i : i+n]
-	if n < 8 {
-		return string(b) == tok
-	}
+	b := buf[i : i+n : i+n]
 	t := unsafe.Slice(unsafe.StringData(tok), n)
-	for o := 0; o < n-8; o += 8 {
-		if binary.LittleEndian.Uint64(b[o:]) != binary.LittleEndian.Uint64(t[o:]) {
-			return false
-		}
+	// The first and last words (they overlap below 16 bytes), then the
+	// middle ones.
+	x := binary.LittleEndian.Uint64(b) ^ binary.LittleEndian.Uint64(t)
+	x |= binary.LittleEndian.Uint64(b[n-8:]) ^ binary.LittleEndian.Uint64(t[n-8:])
+	for o := 8; o < n-8; o += 8 {
+		x |= binary.LittleEndian.Uint64(b[o:]) ^ binary.LittleEndian.Uint64(t[o:])
 	}
-	return binary.LittleEndian.Uint64(b[n-8:]) == binary.LittleEndian.Uint64(t[n-8:])
-}
-
-// noQuoteOrBackslash reports whether b holds neither '"' nor '\\',
-// eight bytes at a time with one branch at the end.
-func noQuoteOrBackslash(b []byte) bool {
-	n := len(b)
-	if n < 8 {
-		for _, c := range b {
-			if c == '"' || c == '\\' {
-				return false
-			}
-		}
-		return true
-	}
-	var acc uint64
-	for o := 0; o < n-8; o += 8 {
-		w := binary.LittleEndian.Uint64(b[o:])
-		acc |= zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\'))
-	}
-	w := binary.LittleEndian.Uint64(b[n-8:])
-	return acc|zeroBytes(w^(lsb*'"'))|zeroBytes(w^(lsb*'\\')) == 0
+	return x == 0
 }
 
 // slowKey scans the k-th key of an object at buf[i], looks it up, and
@@ -290,7 +267,7 @@ func (d *Decoder) learn(p *predictor, k int, key []byte, col int) {
 	if k == len(p.keys) {
 		p.keys = append(p.keys, predKey{})
 	}
-	p.keys[k] = predKey{tok: tok, col: int16(col), vlen: -1}
+	p.keys[k] = predKey{tok: tok, col: int16(col)}
 }
 
 // scanValue scans the value at buf[i] and returns its span and the offset

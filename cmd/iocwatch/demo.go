@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,13 +38,10 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	seed := fs.Int64("seed", time.Now().UnixNano(), "generator `seed`")
 	statusEvery := fs.Duration("status", 5*time.Second, "status line `interval`")
+	window := fs.Duration("window", 10*time.Minute, "suppress repeats of one device × indicator within this `window` (0: off)")
+	plantedPath := fs.String("planted", "", "also write the planted hits to this JSON-lines `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -67,6 +66,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
 		Stdout: config.StdoutSink{Human: !*jsonOut}, Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}}
 	cfg.ApplyDefaults()
+	cfg.Suppression.Window = *window
 	rules, rep, err := loadRules(cfg, time.Now())
 	if err != nil {
 		return err
@@ -95,26 +95,59 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	p := stream.New(src, &holder, out, stream.Options{Log: log})
 
 	// The generator.
+	var plantedOut *json.Encoder
+	if *plantedPath != "" {
+		f, err := os.Create(*plantedPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		plantedOut = json.NewEncoder(f)
+	}
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	var genWG sync.WaitGroup
 	genWG.Add(1)
-	var planted, plantedExcluded atomic.Int64
+	var planted, plantedExcluded, produced atomic.Int64
 	go func() {
 		defer genWG.Done()
 		w := newKafkaGenWriter([]string{broker.Addr()}, demoTopic)
 		defer w.Close()
 		g := gen.New(gen.Options{Seed: *seed, HitRatio: *hitRatio, ExcludedRatio: 0.3, Indicators: indicators})
-		_, err := runGenerator(genCtx, g, 0, *rate, w, func(pl gen.Planted) {
+		_, err := runGenerator(genCtx, g, 0, *rate, &countingWriter{genWriter: w, n: &produced, perMessage: 8}, func(pl gen.Planted) {
 			planted.Add(1)
 			if pl.Excluded {
 				plantedExcluded.Add(1)
+			}
+			if plantedOut != nil {
+				plantedOut.Encode(pl)
 			}
 		})
 		if err != nil && genCtx.Err() == nil {
 			log.Error("generator stopped", "err", err)
 		}
 	}()
+
+	// --duration: stop the generator, let the watcher catch up with what
+	// was produced (at most 10 s), then stop. Ctrl-C stops at once.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	if *duration > 0 {
+		go func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(*duration):
+			}
+			stopGen()
+			genWG.Wait()
+			deadline := time.Now().Add(10 * time.Second)
+			for p.Stats().Records.Load() < produced.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+			stopRun()
+		}()
+	}
 
 	// The status line.
 	st := p.Stats()
@@ -127,7 +160,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		lastAt := time.Now()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-runCtx.Done():
 				return
 			case now := <-t.C:
 				n := st.Records.Load()
@@ -143,7 +176,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}()
 
-	runErr := p.Run(ctx)
+	runErr := p.Run(runCtx)
 	stopGen()
 	genWG.Wait()
 	<-statusDone
@@ -153,4 +186,19 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return runErr
 	}
 	return closeErr
+}
+
+// countingWriter counts the records handed to the broker.
+type countingWriter struct {
+	genWriter
+	n          *atomic.Int64
+	perMessage int64
+}
+
+func (c *countingWriter) Write(ctx context.Context, msgs [][]byte) error {
+	if err := c.genWriter.Write(ctx, msgs); err != nil {
+		return err
+	}
+	c.n.Add(int64(len(msgs)) * c.perMessage)
+	return nil
 }

@@ -283,3 +283,61 @@ func TestGenWritesASeededStreamThatReplaysToItsPlantedHits(t *testing.T) {
 		t.Errorf("planted %d real hits and %d look-alikes: too few to mean anything", real, excluded)
 	}
 }
+
+// The demo must show, within seconds, the C2 beacons the generator plants —
+// every one not covered by an exclusion, and none of the look-alikes.
+func TestDemoPrintsThePlantedAlerts(t *testing.T) {
+	planted := filepath.Join(t.TempDir(), "planted.jsonl")
+	code, stdout, stderr := runCLI(t, "", "demo", "--port", "0", "--duration", "4s", "--rate", "4000", "--hit-ratio", "0.003",
+		"--seed", "11", "--json", "--window", "0", "--status", "1s", "--planted", planted)
+	if code != exitOK {
+		t.Fatalf("demo: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"Kafka broker on 127.0.0.1:", "kcat -P -b 127.0.0.1:", "[status]", "demo stopped"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stderr)
+		}
+	}
+	type key struct {
+		Device string
+		Report int64
+	}
+	alerted := map[key]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var a struct {
+			DeviceID string `json:"DeviceId"`
+			ReportID int64  `json:"ReportId"`
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("alert line %q: %v", line, err)
+		}
+		alerted[key{a.DeviceID, a.ReportID}] = true
+	}
+	data, err := os.ReadFile(planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real int
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var p struct {
+			DeviceID string
+			ReportID int64
+			Excluded bool
+		}
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatal(err)
+		}
+		k := key{p.DeviceID, p.ReportID}
+		switch {
+		case p.Excluded && alerted[k]:
+			t.Errorf("look-alike %v was alerted", k)
+		case !p.Excluded && !alerted[k]:
+			t.Errorf("planted beacon %v was not alerted", k)
+		case !p.Excluded:
+			real++
+		}
+	}
+	if real < 5 {
+		t.Errorf("only %d beacons planted and alerted: the demo shows too little", real)
+	}
+}

@@ -20,7 +20,8 @@ import (
 	"github.com/iocwatch/iocwatch/stream"
 )
 
-// TopicPartition names one partition of a topic.
+// TopicPartition names one partition of a topic. It is a plain comparable
+// value (a map key); the zero value is partition 0 of topic "".
 type TopicPartition struct {
 	Topic     string
 	Partition int32
@@ -31,8 +32,8 @@ func (tp TopicPartition) String() string {
 	return tp.Topic + "[" + strconv.FormatInt(int64(tp.Partition), 10) + "]"
 }
 
-// Stats are counters of a Source since New, for metrics. The zero value is
-// all zeros.
+// Stats are counters of a Source since New, for metrics: a snapshot
+// returned by value. The zero value is all zeros.
 type Stats struct {
 	// Messages is the number of messages returned by Read.
 	Messages int64
@@ -228,6 +229,7 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 		<-ctx.Done()
 		return
 	}
+	failing := false // log the first error of a streak at Warn, the rest at Debug
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -236,11 +238,20 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 			}
 			// The reader keeps retrying on its own (with back-off); report
 			// what will not heal.
-			s.log.Warn("kafka: fetch failed", "partition", p.tp.String(), "err", err)
+			level := slog.LevelWarn
+			if failing {
+				level = slog.LevelDebug
+			}
+			failing = true
+			s.log.Log(ctx, level, "kafka: fetch failed; retrying", "partition", p.tp.String(), "err", err)
 			if permanent(err) {
 				s.report(fmt.Errorf("kafka: fetch %s: %w", p.tp, err))
 			}
 			continue
+		}
+		if failing {
+			failing = false
+			s.log.Info("kafka: fetching again", "partition", p.tp.String(), "offset", m.Offset)
 		}
 		if m.HighWaterMark > p.hwm.Load() {
 			p.hwm.Store(m.HighWaterMark)

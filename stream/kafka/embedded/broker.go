@@ -28,7 +28,8 @@ const DefaultAddr = "127.0.0.1:0"
 // below the broker's default message.max.bytes (1 MiB).
 const maxProduceBytes = 512 << 10
 
-// Topic is a topic created when the broker starts.
+// Topic is a topic created when the broker starts. The zero value has no
+// name and is refused by Start.
 type Topic struct {
 	// Name of the topic. Required.
 	Name string
@@ -36,7 +37,8 @@ type Topic struct {
 	Partitions int32
 }
 
-// User is a SASL user the broker accepts.
+// User is a SASL user the broker accepts. The zero value has no mechanism
+// and is refused by Start.
 type User struct {
 	// Mechanism is "plain", "scram-sha-256" or "scram-sha-512" (any case).
 	Mechanism string
@@ -46,7 +48,8 @@ type User struct {
 }
 
 // BrokerOptions configure Start. The zero value starts a plaintext broker on
-// 127.0.0.1 at a free port with no topics.
+// 127.0.0.1 at a free port with no topics. Start reads them and does not
+// keep them.
 type BrokerOptions struct {
 	// Addr is the listen address, host:port. Default: DefaultAddr. Port 0,
 	// or a port that is taken, picks a free port.

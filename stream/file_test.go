@@ -1,0 +1,141 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readAll drains a source and returns "position value" lines.
+func readAll(t *testing.T, src Source) []string {
+	t.Helper()
+	var out []string
+	for {
+		b, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range b.Messages {
+			s := m.Position.String() + " " + string(m.Value)
+			if m.Err != nil {
+				s += " ERR"
+			}
+			out = append(out, s)
+		}
+		if b.Release != nil {
+			b.Release()
+		}
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFileSourceReadsLinesWithTheirNumbersAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.jsonl", "{\"a\":1}\r\n\r\n{\"a\":2}\n   \n{\"a\":3}")
+	b := writeFile(t, dir, "b.jsonl", "{\"b\":1}\n")
+	src, err := NewFileSource(FileOptions{Paths: []string{a, b}, BatchLines: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, src)
+	want := []string{a + `:1 {"a":1}`, a + `:3 {"a":2}`, a + `:5 {"a":3}`, b + `:1 {"b":1}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFileSourceReadsLinesLongerThanItsBuffer(t *testing.T) {
+	long := `{"x":"` + strings.Repeat("y", 600<<10) + `"}`
+	p := writeFile(t, t.TempDir(), "long.jsonl", long+"\n{}\n")
+	src, err := NewFileSource(FileOptions{Paths: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, src)
+	if len(got) != 2 || len(got[0]) != len(p)+3+len(long) {
+		t.Fatalf("got %d messages, first %d bytes", len(got), len(got[0]))
+	}
+}
+
+func TestFileSourceReadsStdin(t *testing.T) {
+	src, err := NewFileSource(FileOptions{Stdin: strings.NewReader("{}\n{}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, src); len(got) != 2 || !strings.HasPrefix(got[1], "stdin:2 ") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestFileSourceNamesAMissingFile(t *testing.T) {
+	_, err := NewFileSource(FileOptions{Paths: []string{"no/such/events.jsonl"}})
+	if err == nil || !strings.Contains(err.Error(), "no/such/events.jsonl") {
+		t.Fatalf("error %v does not name the file", err)
+	}
+	if _, err := NewFileSource(FileOptions{Format: "xml"}); err == nil {
+		t.Fatal("an unknown format was accepted")
+	}
+}
+
+func TestFileSourceDetectsAnAdvancedHuntingCSVExport(t *testing.T) {
+	csv := "Timestamp,DeviceName,ActionType,RemoteIP,RemotePort,RemoteUrl,Protocol,ReportId\r\n" +
+		"2026-11-26T09:13:58.12Z,ws-1,ConnectionSuccess,203.0.113.7,443,,Tcp,42\r\n"
+	p := writeFile(t, t.TempDir(), "export.csv", csv)
+	src, err := NewFileSource(FileOptions{Paths: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, src)
+	if len(got) != 1 {
+		t.Fatalf("got %q", got)
+	}
+	var d Decoder
+	events, errs := d.Decode([]byte(strings.SplitN(got[0], " ", 2)[1]), nil)
+	if len(errs) > 0 || len(events) != 1 || events[0].RemoteIP.String() != "203.0.113.7" || events[0].ReportID != 42 {
+		t.Fatalf("the CSV row did not decode: %+v %v", events, errs)
+	}
+}
+
+func TestFileSourceFollowsAGrowingFile(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "live.jsonl", "{\"n\":1}\n{\"n\":")
+	src, err := NewFileSource(FileOptions{Paths: []string{p}, Follow: true, PollInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := src.Read(ctx)
+	if err != nil || len(b.Messages) != 1 {
+		t.Fatalf("first read: %v %d", err, len(b.Messages))
+	}
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+		f.WriteString("2}\n")
+		f.Close()
+	}()
+	b, err = src.Read(ctx)
+	if err != nil || len(b.Messages) != 1 || string(b.Messages[0].Value) != `{"n":2}` || b.Messages[0].Position.Offset != 2 {
+		t.Fatalf("followed read: %v %+v", err, b.Messages)
+	}
+	src.Close(context.Background())
+	if _, err := src.Read(ctx); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after Close: %v", err)
+	}
+}
