@@ -130,10 +130,11 @@ type KafkaSource struct {
 	ClientID string `yaml:"client_id" default:"iocwatch"`
 	// MinBytes is the least data a fetch waits for, in bytes. Default: 1.
 	MinBytes int `yaml:"min_bytes" default:"1"`
-	// MaxBytes is the most data one fetch returns, in bytes. Default: 10485760 (10 MiB).
-	MaxBytes int `yaml:"max_bytes" default:"10485760"`
-	// MaxWait is how long a fetch waits for MinBytes. Default: 250ms.
-	MaxWait time.Duration `yaml:"max_wait" default:"250ms"`
+	// MaxBytes is the most data one fetch of one partition returns, in
+	// bytes (a larger message still comes, alone). Default: 1048576 (1 MiB).
+	MaxBytes int `yaml:"max_bytes" default:"1048576"`
+	// MaxWait is how long a fetch waits for MinBytes. Default: 500ms.
+	MaxWait time.Duration `yaml:"max_wait" default:"500ms"`
 	// CommitInterval batches offset commits in time; 0 commits at every
 	// acknowledgement. Default: 1s.
 	CommitInterval time.Duration `yaml:"commit_interval" default:"1s"`

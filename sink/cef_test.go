@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -126,4 +127,25 @@ func TestCEFCarriesEveryMappedFieldIntact(t *testing.T) {
 			t.Fatalf("alert %s did not survive CEF:\n got: %+v\nwant: %+v\nline: %q", a.AlertID, got, want, line)
 		}
 	}
+}
+
+// AppendCEF renders an alert as one CEF line; '=' in an extension value and
+// '|' in a header field are escaped.
+func ExampleAppendCEF() {
+	a := sink.Alert{
+		AlertID:      "5f0c2d9e1a7b4c3d8e9f0a1b2c3d4e5f",
+		DetectedAt:   time.Date(2026, 11, 26, 9, 13, 59, 0, time.UTC),
+		Timestamp:    time.Date(2026, 11, 26, 9, 13, 58, 120e6, time.UTC),
+		Table:        "DeviceNetworkEvents",
+		DeviceName:   "ws-0142",
+		ActionType:   "ConnectionSuccess",
+		RemoteIP:     "203.0.113.77",
+		RemotePort:   443,
+		RemoteURL:    "https://update.bad-cdn.example/gate.php?id=42",
+		MatchedField: "RemoteIP",
+		Indicator:    sink.AlertIndicator{Kind: "ip", Value: "203.0.113.77", Source: "feodo|tracker", Severity: "high"},
+	}
+	fmt.Println(string(sink.AppendCEF(nil, &a, "1.0.0")))
+	// Output:
+	// CEF:0|iocwatch|iocwatch|1.0.0|ioc-match-ip|IOC match: ip 203.0.113.77|8|rt=1795684439000 start=1795684438120 externalId=5f0c2d9e1a7b4c3d8e9f0a1b2c3d4e5f cat=DeviceNetworkEvents act=ConnectionSuccess dvchost=ws-0142 shost=ws-0142 dst=203.0.113.77 dpt=443 request=https://update.bad-cdn.example/gate.php?id\=42 dhost=update.bad-cdn.example cs1Label=indicator cs1=203.0.113.77 cs2Label=source cs2=feodo|tracker cs5Label=matched_field cs5=RemoteIP flexString2Label=alert_id flexString2=5f0c2d9e1a7b4c3d8e9f0a1b2c3d4e5f
 }

@@ -129,12 +129,13 @@ func (d *DeadLetter) Close() error {
 // alerts permanently (IsPermanent), appends them to dl under sinkName with
 // the error and reports them handled (nil), so a batch that can never be
 // delivered does not block the pipeline. Retryable errors are returned
-// unchanged; put WithRetry inside (WithDeadLetter(WithRetry(s, p), …)) so
-// that only what retries cannot fix reaches the dead-letter file. A
-// failure to write dl is returned joined with s's error. ErrClosed from s
-// (Write after Close) is returned, never dead-lettered. Close closes s, not
-// dl (several sinks share one dead-letter file). Safe for concurrent use
-// when s is.
+// unchanged. Either order with WithRetry works:
+// WithRetry(WithDeadLetter(s, …)) files each permanent refusal at once and
+// retries the rest; WithDeadLetter(WithRetry(s, …), …) also files the
+// alerts of a retry policy that gave up (MaxElapsed). A failure to write
+// dl is returned joined with s's error. ErrClosed from s (Write after
+// Close) is returned, never dead-lettered. Close closes s, not dl (several
+// sinks share one dead-letter file). Safe for concurrent use when s is.
 func WithDeadLetter(s Sink, sinkName string, dl *DeadLetter) Sink {
 	return &deadLettered{next: s, name: sinkName, dl: dl}
 }

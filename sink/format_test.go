@@ -43,7 +43,7 @@ func fullAlert() sink.Alert {
 		TenantID:     "0f8fad5b-d9cb-469f-a165-70867728950e",
 		MachineGroup: "Workstations",
 		MatchedField: "RemoteUrl",
-		MatchedValue: "update.bad-cdn.example",
+		MatchedValue: "https://update.bad-cdn.example/gate.php?id=42",
 		Indicator: sink.AlertIndicator{
 			Kind: "domain", Value: "bad-cdn.example", Source: "threatfox", Severity: "high",
 			Confidence: 75, Tags: []string{"Emotet", "botnet_cc"}, Description: "Emotet C2 server",

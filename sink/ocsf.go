@@ -49,17 +49,19 @@ func ocsfSeverity(s string) (int64, string) {
 }
 
 // ocsfObservable returns the observable for the matched value: its OCSF
-// attribute name, type_id and type caption.
-func ocsfObservable(a *Alert) (name string, typeID int64, typeName string) {
+// attribute name, type_id, type caption and value. A domain hit's value is
+// the host of the matched RemoteUrl (which Defender may give as a full
+// URL), so that a Hostname observable holds a host name.
+func ocsfObservable(a *Alert) (name string, typeID int64, typeName, value string) {
 	switch {
 	case a.MatchedField == "RemoteIP":
-		return "dst_endpoint.ip", ocsfObsIP, "IP Address"
+		return "dst_endpoint.ip", ocsfObsIP, "IP Address", a.MatchedValue
 	case a.MatchedField == "RemoteUrl.host" || a.Indicator.Kind == "ip" || a.Indicator.Kind == "cidr":
-		return "evidences.url.hostname", ocsfObsIP, "IP Address"
+		return "evidences.url.hostname", ocsfObsIP, "IP Address", a.MatchedValue
 	case a.Indicator.Kind == "domain":
-		return "dst_endpoint.hostname", ocsfObsHostname, "Hostname"
+		return "dst_endpoint.hostname", ocsfObsHostname, "Hostname", remoteURLHost(a.MatchedValue)
 	}
-	return "evidences.url.url_string", ocsfObsURL, "URL String"
+	return "evidences.url.url_string", ocsfObsURL, "URL String", a.MatchedValue
 }
 
 // remoteURLHost returns the host of a RemoteUrl value, which is either a bare
@@ -301,11 +303,11 @@ func appendOCSF(b []byte, a *Alert) ([]byte, error) {
 	w.arr()
 	w.sep()
 	w.obj()
-	name, typeID, typeName := ocsfObservable(a)
+	name, typeID, typeName, value := ocsfObservable(a)
 	w.str("name", name)
 	w.int("type_id", typeID)
 	w.str("type", typeName)
-	w.str("value", a.MatchedValue)
+	w.str("value", value)
 	w.end()
 	w.endArr()
 

@@ -249,8 +249,11 @@ func VerifyWebhook(secret []byte, timestamp, signature string, body []byte, now 
 		if err != nil {
 			return fmt.Errorf("webhook timestamp %q: %w", timestamp, err)
 		}
-		if d := now.Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
-			return fmt.Errorf("webhook timestamp %q is %v away from now (allowed %v)", timestamp, d.Round(time.Second), maxSkew)
+		switch d := now.Sub(time.Unix(sec, 0)); {
+		case d > maxSkew:
+			return fmt.Errorf("webhook timestamp %q is %v old (allowed %v): a replay?", timestamp, d.Round(time.Second), maxSkew)
+		case d < -maxSkew:
+			return fmt.Errorf("webhook timestamp %q is %v in the future (allowed %v)", timestamp, -d.Round(time.Second), maxSkew)
 		}
 	}
 	return nil

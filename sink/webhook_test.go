@@ -647,3 +647,20 @@ func BenchmarkWebhookWrite(b *testing.B) {
 		})
 	}
 }
+
+// A receiver checks the signature and the timestamp of each request before
+// trusting its body.
+func ExampleVerifyWebhook() {
+	secret := []byte("shared-secret")
+	body := []byte(`{"alert_id":"5f0c2d9e1a7b4c3d8e9f0a1b2c3d4e5f"}`)
+	ts := "1764148438"                        // the X-Iocwatch-Timestamp header
+	sig := sink.SignWebhook(secret, ts, body) // the X-Iocwatch-Signature header
+	now := time.Unix(1764148440, 0)
+	fmt.Println(sink.VerifyWebhook(secret, ts, sig, body, now, 5*time.Minute))
+	fmt.Println(sink.VerifyWebhook(secret, ts, sig, []byte(`{"alert_id":"forged"}`), now, 5*time.Minute))
+	fmt.Println(sink.VerifyWebhook(secret, ts, sig, body, now.Add(time.Hour), 5*time.Minute))
+	// Output:
+	// <nil>
+	// webhook signature mismatch
+	// webhook timestamp "1764148438" is 1h0m2s old (allowed 5m0s): a replay?
+}

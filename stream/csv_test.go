@@ -184,11 +184,11 @@ func FuzzCSV(f *testing.F) {
 			f.Add(b) // the realistic exports
 		}
 	}
-	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,\"a\"\"b\"\n"))              // an escaped quote
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,\"a\"\"b\"\n"))             // an escaped quote
 	f.Add([]byte("RemoteUrl,AdditionalFields\nx,\"{\"\"host\"\":1}\"\n"))  // JSON in a column
-	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,a\x00\xff\\\"\n"))           // NUL, invalid UTF-8, backslash
-	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                        // duplicate and skipped columns
-	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n"))   // malformed rows
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,a\x00\xff\\\"\n"))          // NUL, invalid UTF-8, backslash
+	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                      // duplicate and skipped columns
+	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n")) // malformed rows
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := NewCSVReader(bytes.NewReader(data), "f.csv")
 		if err != nil {

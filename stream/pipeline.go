@@ -64,6 +64,30 @@ type Options struct {
 	// OnDelivered, if set, is called after a batch's alerts were accepted by
 	// the sink, with the alerts and the time the batch was read.
 	OnDelivered func(alerts []sink.Alert, readAt time.Time)
+	// OnEvents, if set, is called by the worker goroutines with the watched
+	// events of every message as decoded (for the retro-hunt
+	// history). The events alias the batch buffers: copy what you keep.
+	OnEvents func(events []Event)
+	// OnAcked, if set, is called after each batch was acknowledged, from
+	// one goroutine, in read order.
+	OnAcked func(BatchReport)
+}
+
+// BatchReport describes one acknowledged batch, for metrics.
+type BatchReport struct {
+	// ReadAt is when the source returned the batch; AckedAt when it was
+	// acknowledged: AckedAt − ReadAt is the processing latency (read →
+	// every sink accepted).
+	ReadAt, AckedAt time.Time
+	Messages        int
+	Records         int // watched records
+	Alerts          int
+	// Oldest and Newest are the earliest and latest event Timestamp in the
+	// batch (zero when it had no watched record): AckedAt − Newest is the
+	// event lag.
+	Oldest, Newest time.Time
+	// First is the position of the batch's first message.
+	First Position
 }
 
 // Stats counts what a Pipeline did. All fields are safe to read at any time.
@@ -157,11 +181,13 @@ func New(src Source, rules *atomic.Pointer[Rules], snk sink.Sink, opt Options) *
 func (p *Pipeline) Stats() *Stats { return &p.stats }
 
 type job struct {
-	batch  Batch
-	readAt time.Time
-	alerts []sink.Alert
-	err    error
-	done   chan struct{}
+	batch          Batch
+	readAt         time.Time
+	alerts         []sink.Alert
+	records        int
+	oldest, newest time.Time
+	err            error
+	done           chan struct{}
 }
 
 // Run processes batches until the source is exhausted (io.EOF), ctx is
@@ -219,7 +245,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			w := worker{p: p}
 			for j := range jobs {
 				if workCtx.Err() == nil {
-					j.alerts, j.err = w.process(workCtx, j.batch)
+					j.err = w.process(workCtx, j)
 					if j.err == nil && !p.opt.Ordered {
 						j.err = p.deliver(workCtx, j)
 					}
@@ -251,6 +277,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		if runErr == nil {
 			p.stats.Acked.Add(1)
+			if p.opt.OnAcked != nil {
+				r := BatchReport{ReadAt: j.readAt, AckedAt: time.Now(), Messages: len(j.batch.Messages), Records: j.records,
+					Alerts: len(j.alerts), Oldest: j.oldest, Newest: j.newest}
+				if len(j.batch.Messages) > 0 {
+					r.First = j.batch.Messages[0].Position
+				}
+				p.opt.OnAcked(r)
+			}
 		}
 		release(j.batch)
 	}
@@ -295,10 +329,11 @@ type worker struct {
 	host   []byte
 }
 
-// process decodes and matches one batch and returns its alerts. Its error
+// process decodes and matches one batch and sets its alerts. Its error
 // means a dead-letter entry could not be written.
-func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
+func (w *worker) process(ctx context.Context, j *job) error {
 	p := w.p
+	b := j.batch
 	rules := p.rules.Load()
 	now := p.opt.Now().UTC()
 	var alerts []sink.Alert
@@ -307,14 +342,14 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 		m := &b.Messages[mi]
 		if m.Err != nil {
 			if err := p.deadLetter(ctx, m, -1, m.Err); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
 		if p.opt.MaxMessageBytes > 0 && len(m.Value) > p.opt.MaxMessageBytes {
 			p.stats.Oversized.Add(1)
 			if err := p.deadLetter(ctx, m, -1, fmt.Errorf("%w (%d > %d bytes)", ErrMessageTooLarge, len(m.Value), p.opt.MaxMessageBytes)); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
@@ -322,8 +357,23 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 		w.events, errs = w.dec.Decode(m.Value, w.events[:0])
 		if len(errs) > 0 {
 			if err := p.deadLetter(ctx, m, errs[0].Record, joinRecordErrors(errs)); err != nil {
-				return nil, err
+				return err
 			}
+		}
+		if n := len(w.events); n > 0 {
+			// Records of a message are close in time: its first and last
+			// bound the batch's event times well enough for the lag metric.
+			for _, t := range [2]time.Time{w.events[0].Timestamp, w.events[n-1].Timestamp} {
+				if !t.IsZero() && (j.oldest.IsZero() || t.Before(j.oldest)) {
+					j.oldest = t
+				}
+				if t.After(j.newest) {
+					j.newest = t
+				}
+			}
+		}
+		if p.opt.OnEvents != nil && len(w.events) > 0 {
+			p.opt.OnEvents(w.events)
 		}
 		for ei := range w.events {
 			e := &w.events[ei]
@@ -375,7 +425,8 @@ func (w *worker) process(ctx context.Context, b Batch) ([]sink.Alert, error) {
 		p.stats.Allowed.Add(allowed)
 		p.stats.Excluded.Add(excluded)
 	}
-	return alerts, nil
+	j.alerts, j.records = alerts, int(watched)
+	return nil
 }
 
 // dropAllowed removes the hits on fields that the allow-list matches.

@@ -81,7 +81,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "Ctrl-C stops.\n\n")
 
 	src, err := kafka.New(kafka.Options{Brokers: []string{broker.Addr()}, Topics: []string{demoTopic}, Group: "iocwatch-demo",
-		StartOffset: "earliest", MaxWait: 100 * time.Millisecond, Logger: log})
+		StartOffset: "earliest", Logger: log})
 	if err != nil {
 		return err
 	}

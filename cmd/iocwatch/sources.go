@@ -37,10 +37,14 @@ func openSource(ctx context.Context, cfg *config.Config, paths []string, env *cl
 }
 
 func kafkaOptions(k config.KafkaSource, log *slog.Logger) (kafka.Options, error) {
+	commitInterval := k.CommitInterval
+	if commitInterval == 0 {
+		commitInterval = -1 // config: 0 commits at every acknowledgement
+	}
 	opt := kafka.Options{
 		Brokers: k.Brokers, Topics: k.Topics, Group: k.Group, ClientID: k.ClientID, StartOffset: k.StartOffset,
 		MinBytes: k.MinBytes, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
-		CommitInterval: k.CommitInterval, CommitCount: k.CommitCount, Logger: log,
+		CommitInterval: commitInterval, CommitCount: k.CommitCount, Logger: log,
 	}
 	if k.TLS.Enabled {
 		t, err := kafka.TLSConfig(k.TLS.CAFile, k.TLS.CertFile, k.TLS.KeyFile, k.TLS.ServerName, k.TLS.InsecureSkipVerify)

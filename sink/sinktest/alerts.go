@@ -106,7 +106,9 @@ func Alerts(n int, seed int64) []sink.Alert {
 			if r.IntN(2) == 0 {
 				a.RemoteURL = h
 			}
-			a.MatchedField, a.MatchedValue = "RemoteUrl", h
+			// As the pipeline does: a RemoteUrl hit carries RemoteUrl as
+			// Defender gave it, bare host or URL.
+			a.MatchedField, a.MatchedValue = "RemoteUrl", a.RemoteURL
 			a.Indicator.Kind, a.Indicator.Value = "domain", h[1+indexByte(h, '.'):]
 		case 3: // a URL or pattern hit
 			u := pick(urls)

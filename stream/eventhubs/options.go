@@ -291,31 +291,34 @@ func redactIfSet(s string) string {
 	return redactedMark
 }
 
-// redactedURL drops the query (a SAS) of a container URL.
+// redactedURL drops the query (a SAS) of a container URL, and any
+// signature pasted without one.
 func redactedURL(s string) string {
 	if i := strings.IndexByte(s, '?'); i >= 0 {
-		return s[:i] + "?" + redactedMark
+		s = s[:i] + "?" + redactedMark
 	}
-	return s
+	return (*redactor)(nil).String(s)
 }
 
-// LogValue lets slog print Options without their secrets.
+// LogValue lets slog print Options without their secrets. Every printed
+// field is also scrubbed of the secrets' values, wherever they appear.
 func (o Options) LogValue() slog.Value {
 	cred := "default_credential"
 	if o.ConnectionString != "" {
 		cred = "connection_string"
 	}
+	red := newRedactor(o.ConnectionString, o.CheckpointConnectionString, o.CheckpointContainerURL)
 	return slog.GroupValue(
-		slog.String("namespace", o.Namespace),
-		slog.String("hub", o.Hub),
-		slog.String("consumer_group", o.ConsumerGroup),
+		slog.String("namespace", red.String(o.Namespace)),
+		slog.String("hub", red.String(o.Hub)),
+		slog.String("consumer_group", red.String(o.ConsumerGroup)),
 		slog.String("auth", cred),
 		slog.String("connection_string", redactIfSet(o.ConnectionString)),
 		slog.String("checkpoint_connection_string", redactIfSet(o.CheckpointConnectionString)),
-		slog.String("checkpoint_container", o.CheckpointContainer),
-		slog.String("checkpoint_container_url", redactedURL(o.CheckpointContainerURL)),
-		slog.String("start_position", o.StartPosition),
-		slog.String("load_balancing", o.LoadBalancing),
+		slog.String("checkpoint_container", red.String(o.CheckpointContainer)),
+		slog.String("checkpoint_container_url", red.String(redactedURL(o.CheckpointContainerURL))),
+		slog.String("start_position", red.String(o.StartPosition)),
+		slog.String("load_balancing", red.String(o.LoadBalancing)),
 		slog.Int("prefetch", int(o.Prefetch)),
 		slog.Duration("checkpoint_interval", o.CheckpointInterval),
 		slog.Int("checkpoint_count", o.CheckpointCount),

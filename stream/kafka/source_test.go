@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/goleak"
 
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
@@ -520,4 +523,89 @@ func TestAcksOfARevokedPartitionAreNotCommitted(t *testing.T) {
 		return len(seen) == 20, "seen " + itoa(len(seen))
 	})
 	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 10, 1: 10})
+}
+
+func TestTransientBrokerErrorsAreRetried(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault kfake.Fault
+		check func(t *testing.T, s *kafka.Source)
+	}{
+		{
+			name:  "fetches refused by a moving leader are retried and nothing is lost",
+			fault: kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Err: kerr.NotLeaderForPartition, Count: 3},
+		},
+		{
+			name:  "a failed offset commit is retried at the next commit",
+			fault: kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Err: kerr.CoordinatorLoadInProgress, Count: 1},
+			check: func(t *testing.T, s *kafka.Source) {
+				if st := s.Stats(); st.CommitErrors < 1 {
+					t.Errorf("Stats().CommitErrors = %d, want the failed commit counted", st.CommitErrors)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			b := startBroker(t, embedded.Topic{Name: "t", Partitions: 2})
+			produce(t, b, "t", 0, 0, 20)
+			produce(t, b, "t", 1, 0, 20)
+			h := b.Cluster().Fault(tt.fault)
+			defer h.Remove()
+			s := newSource(t, fastOptions(b, "g", "t"))
+			batches := readBatches(t, ctx, s, 40, 0)
+			msgs := messagesOf(batches)
+			next := map[int32]int64{}
+			for _, m := range msgs {
+				if m.Position.Offset != next[m.Position.Partition] {
+					t.Fatalf("%s: want offset %d (in order, no gap, no repeat)", m.Position, next[m.Position.Partition])
+				}
+				next[m.Position.Partition]++
+			}
+			ackAll(t, ctx, batches)
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 20, 1: 20})
+			if err := h.Wait(ctx, max(tt.fault.Count, 1)); err != nil {
+				t.Fatalf("the fault never fired: %v", err)
+			}
+			if tt.check != nil {
+				tt.check(t, s)
+			}
+		})
+	}
+}
+
+func TestCloseLeavesNoGoroutineBehind(t *testing.T) {
+	ctx := testCtx(t)
+	func() {
+		b, err := embedded.Start(embedded.BrokerOptions{Topics: []embedded.Topic{{Name: "t", Partitions: 3}, {Name: "dlq"}}, Logger: logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		for p := range int32(3) {
+			produce(t, b, "t", p, 0, 10)
+		}
+		opt := fastOptions(b, "g", "t")
+		opt.LagInterval = 20 * time.Millisecond // the lag refresher's client too
+		s, err := kafka.New(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ackAll(t, ctx, readBatches(t, ctx, s, 30, 0))
+		w, err := kafka.NewDeadLetterWriter(opt, "dlq")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, stream.Message{Value: []byte("x")}, -1, errors.New("bad")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	goleak.VerifyNone(t)
 }
