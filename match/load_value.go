@@ -57,7 +57,7 @@ func ParseValue(s string) (Kind, string, error) {
 				if err != nil {
 					return KindInvalid, "", fmt.Errorf("invalid prefix: %w", ldUnwrapNetip(err))
 				}
-				return ldPrefix(p)
+				return ldPrefix(s, p)
 			}
 		}
 		return ldParseURL(s, 0)
@@ -182,15 +182,21 @@ func ldAddr(src string, a netip.Addr) (Kind, string, error) {
 	return KindIP, string(b), nil
 }
 
-func ldPrefix(p netip.Prefix) (Kind, string, error) {
+// ldPrefix returns the canonical form of a prefix; src is its text, reused
+// when already canonical.
+func ldPrefix(src string, p netip.Prefix) (Kind, string, error) {
 	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
 		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 	}
 	p = p.Masked()
 	if p.IsSingleIP() {
-		return KindIP, p.Addr().String(), nil
+		return ldAddr("", p.Addr())
 	}
-	return KindCIDR, p.String(), nil
+	var buf [64]byte
+	if b := p.AppendTo(buf[:0]); string(b) != src {
+		return KindCIDR, string(b), nil
+	}
+	return KindCIDR, src, nil
 }
 
 // ldSplitHostPort splits "host:port", "[v6]" and "[v6]:port". A value with
@@ -308,20 +314,23 @@ func ldParseURL(s string, n int) (Kind, string, error) {
 		}
 		canonHost = h
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 2)
+	var arr [256]byte
+	b := arr[:0]
 	if scheme != "" {
-		b.WriteString(scheme)
-		b.WriteString("://")
+		b = append(b, scheme...)
+		b = append(b, "://"...)
 	}
-	b.WriteString(userinfo)
-	b.WriteString(canonHost)
+	b = append(b, userinfo...)
+	b = append(b, canonHost...)
 	if port != "" {
-		b.WriteByte(':')
-		b.WriteString(port)
+		b = append(b, ':')
+		b = append(b, port...)
 	}
-	b.WriteString(tail)
-	return KindURL, b.String(), nil
+	b = append(b, tail...)
+	if string(b) == s {
+		return KindURL, s, nil // already canonical: no copy
+	}
+	return KindURL, string(b), nil
 }
 
 // ldDomain canonicalises a host name (or an IPv4 literal with a trailing

@@ -125,7 +125,7 @@ func loadMISP(st *ldState, br *bufio.Reader) error {
 	if len(events) == 1 {
 		var ev mispEvent
 		if err := json.Unmarshal(events[0], &ev); err != nil {
-			return ldJSONError(st.name, data, fmt.Errorf("MISP event: %w", err))
+			return fmt.Errorf("%s: invalid MISP event: %w", st.name, err)
 		}
 		mispLoadEvent(st, st.name+": ", &ev)
 		return nil

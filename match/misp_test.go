@@ -108,7 +108,7 @@ func TestLoadMISPErrors(t *testing.T) {
 	}{
 		{"an empty file", "", "e.json: empty file, not a MISP event"},
 		{"broken JSON names its line", "{\n\"Event\": {\n\"info\": ,\n}}", "e.json:3: invalid JSON"},
-		{"a single event of the wrong type", `{"Event": "x"}`, "e.json:1: invalid JSON: MISP event: json: cannot unmarshal string"},
+		{"a single event of the wrong type", `{"Event": "x"}`, "e.json: invalid MISP event: json: cannot unmarshal string"},
 		{"a response that is not a list", `{"response": {}}`, "e.json: MISP response: "},
 		{"text", "198.51.100.7", "e.json: not JSON, so not a MISP event"},
 	}

@@ -12,7 +12,8 @@ import (
 // have waiting; a batch that finds the buffer full is dropped and counted.
 const BestEffortBuffer = 256
 
-// Named is one destination of a Fanout.
+// Named is one destination of a Fanout. A nil Sink fails every Write
+// with a permanent error (a wiring mistake, reported rather than a panic).
 type Named struct {
 	// Name identifies the sink in errors ("sink \"soar\": …") and Stats.
 	Name string
@@ -60,6 +61,9 @@ func Fanout(sinks ...Named) *Fan {
 	f := &Fan{}
 	f.bgCtx, f.bgCancel = context.WithCancel(context.Background())
 	for _, n := range sinks {
+		if n.Sink == nil {
+			n.Sink = nilSink{}
+		}
 		fs := &fanSink{Named: n}
 		if n.BestEffort {
 			fs.ch = make(chan []Alert, BestEffortBuffer)
@@ -211,3 +215,11 @@ func (f *Fan) SinkStats() []Stats {
 	}
 	return out
 }
+
+// nilSink stands in for a Named without a Sink.
+type nilSink struct{}
+
+var errNilSink = Permanent(errors.New("no sink configured (nil Sink)"))
+
+func (nilSink) Write(context.Context, []Alert) error { return errNilSink }
+func (nilSink) Close(context.Context) error          { return nil }

@@ -211,3 +211,14 @@ func TestFanoutCloseClosesEverySinkAndNamesFailures(t *testing.T) {
 		t.Error("a was not closed")
 	}
 }
+
+func TestFanoutReportsANilSinkInsteadOfPanicking(t *testing.T) {
+	f := sink.Fanout(sink.Named{Name: "oops"})
+	err := f.Write(context.Background(), sinktest.Alerts(1, 1))
+	if !sink.IsPermanent(err) || !strings.Contains(err.Error(), `sink "oops"`) {
+		t.Errorf("Write = %v, want a permanent error naming the sink", err)
+	}
+	if err := f.Close(context.Background()); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+}

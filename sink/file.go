@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// SyncMode says when the file sink fsyncs.
+// SyncMode says when the file sink fsyncs. The zero value "" means
+// SyncAlways.
 type SyncMode string
 
 // The sync modes.

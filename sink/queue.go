@@ -10,7 +10,8 @@ import (
 // DefaultQueueSize is WithQueue's size when given 0 or less.
 const DefaultQueueSize = 4096
 
-// Queue is the Sink WithQueue returns. Safe for concurrent use.
+// Queue is the Sink WithQueue returns. The zero value is not usable.
+// Safe for concurrent use.
 type Queue struct {
 	next Sink
 	size int
@@ -53,7 +54,9 @@ type queued struct {
 // returns ctx's error at once, and they may still arrive (at-least-once).
 // Close lets everything queued be written (until its ctx is done, then
 // cancels the downstream Write) and closes s. size <= 0 means
-// DefaultQueueSize.
+// DefaultQueueSize. The slice handed to s combines several Writes and is
+// reused once s.Write returns: s must not keep it (no sink of this package
+// does).
 func WithQueue(s Sink, size int) *Queue {
 	if size <= 0 {
 		size = DefaultQueueSize

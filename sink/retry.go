@@ -23,7 +23,7 @@ type RetryPolicy struct {
 	// retry forever — alerts are never lost, a down sink applies
 	// back-pressure.
 	MaxElapsed time.Duration
-	// OnRetry, when set, is called before each wait with the attempt that
+	// OnRetry, when set (default nil: nothing), is called before each wait with the attempt that
 	// failed (1 for the first), its error and the wait; for logging. It
 	// must be safe for concurrent use.
 	OnRetry func(attempt int, err error, wait time.Duration)
@@ -67,7 +67,8 @@ func (p *RetryPolicy) backoff(n int, err error) time.Duration {
 	return time.Duration(p.jitter(int64(ceiling)))
 }
 
-// Retry is the Sink WithRetry returns. Safe for concurrent use.
+// Retry is the Sink WithRetry returns. The zero value is not usable.
+// Safe for concurrent use.
 type Retry struct {
 	next    Sink
 	p       RetryPolicy

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/sink/sinktest"
@@ -209,4 +209,28 @@ func ExampleNewStdout() {
 	// 2026-11-26T09:13:58.120Z ws-0142.corp.example rundll32.exe (ana) → 203.0.113.77:443 update.bad-cdn.example  domain:bad-cdn.example [threatfox, high]
 }
 
-var _ = filepath.Join
+// FuzzAppendHuman checks that the terminal line stays one line of valid
+// UTF-8 free of control and bidi characters, whatever the values.
+func FuzzAppendHuman(f *testing.F) {
+	// Seeds: the hostile strings of the encoder tests, an ANSI colour
+	// sequence, a bidi override, C1 controls and truncated UTF-8.
+	for _, s := range hostileStrings() {
+		f.Add(s, s, 443)
+	}
+	f.Add("\x1b[2J\x1b[H", "evil\u202egnp.exe", -1)
+	f.Add("\u0085next\u009bline", "\xe2\x80", 0)
+	f.Fuzz(func(t *testing.T, device, value string, port int) {
+		a := fullAlert()
+		a.DeviceName, a.CommandLine, a.RemoteURL, a.AccountName = device, device, value, value
+		a.Indicator.Value, a.Indicator.Source, a.RemoteIP, a.RemotePort = value, device, value, port
+		line := string(sink.AppendHuman(nil, &a))
+		if !utf8.ValidString(line) {
+			t.Fatalf("not UTF-8: %q", line)
+		}
+		for _, r := range line {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x2028 || r == 0x2029 {
+				t.Fatalf("raw %U in %q", r, line)
+			}
+		}
+	})
+}

@@ -54,8 +54,9 @@ type SuppressOptions struct {
 	Now func() time.Time
 }
 
-// SuppressCounts are the Suppressor's counters. Counts only grow; Keys,
-// Windows and PendingSummaries are gauges.
+// SuppressCounts is a snapshot of a Suppressor's counters; the zero value
+// means nothing happened. Counts only grow; Keys, Windows and
+// PendingSummaries are gauges.
 type SuppressCounts struct {
 	Duplicates       uint64 // alerts dropped because their AlertID was already delivered
 	Repeats          uint64 // alerts suppressed inside a repeat window
@@ -68,7 +69,8 @@ type SuppressCounts struct {
 }
 
 // Suppressor is a Sink wrapper that drops redelivered alerts and repeats;
-// see NewSuppressor. Safe for concurrent use.
+// see NewSuppressor. The zero value is not usable. Safe for concurrent
+// use.
 type Suppressor struct {
 	next Sink
 	opt  SuppressOptions

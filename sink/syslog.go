@@ -394,8 +394,11 @@ func cutMessage(msg []byte, max int) int {
 		return len(msg)
 	}
 	n := max
-	for n > 0 && !utf8.RuneStart(msg[n]) {
-		n--
+	for n > 0 && n > max-utf8.UTFMax && !utf8.RuneStart(msg[n]) {
+		n-- // back up to the start of a rune (not past a rune's length)
+	}
+	if !utf8.RuneStart(msg[n]) {
+		n = max // not UTF-8 here: cut where asked
 	}
 	bs := 0
 	for i := n - 1; i >= 0 && msg[i] == '\\'; i-- {

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"strconv"
 	"testing"
 	"unicode/utf8"
@@ -29,7 +30,7 @@ func TestParseFacility(t *testing.T) {
 func FuzzSyslogFields(f *testing.F) {
 	// Seeds: facility names and numbers, severities, and header values
 	// with spaces, controls and non-ASCII.
-	for _, s := range []string{"local4", "AUTH", "23", "24", "-0", "high", "Critical", "10", "11", "ws 0142", "wäch\x00", ""} {
+	for _, s := range []string{"local4", "AUTH", "23", "24", "-0", "high", "Critical", "10", "11", "ws 0142", "wäch\x00", "", "\xb4", `x\\`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -62,8 +63,14 @@ func FuzzSyslogFields(f *testing.F) {
 			if n > max && n != len(msg) || n > len(msg) {
 				t.Fatalf("cutMessage(%q, %d) = %d", msg, max, n)
 			}
-			if n < len(msg) && !utf8.RuneStart(msg[n]) {
+			if n < len(msg) && utf8.Valid(msg) && !utf8.RuneStart(msg[n]) {
 				t.Errorf("cutMessage(%q, %d) = %d splits a rune", msg, max, n)
+			}
+			if n < len(msg) && n < max-utf8.UTFMax {
+				t.Errorf("cutMessage(%q, %d) = %d cuts more than a rune and an escape", msg, max, n)
+			}
+			if bs := len(msg[:n]) - len(bytes.TrimRight(msg[:n], `\`)); n < len(msg) && bs%2 == 1 {
+				t.Errorf("cutMessage(%q, %d) = %d leaves a lone backslash", msg, max, n)
 			}
 		}
 	})

@@ -196,7 +196,7 @@ func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
 		req.Header.Set(WebhookTimestampHeader, ts)
 		req.Header.Set(WebhookSignatureHeader, SignWebhook([]byte(w.opt.HMACSecret), ts, body))
 	}
-	if alertID != "" {
+	if alertID != "" && validHeaderValue(alertID) {
 		req.Header.Set(WebhookAlertIDHeader, alertID)
 	}
 	resp, err := w.client.Do(req)

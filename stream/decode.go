@@ -44,8 +44,8 @@ type Decoder struct {
 // DecodeStats counts what Decode saw since the last Reset. The zero value
 // is an empty count.
 //
-// Records = ByTable[0] + ByTable[1] + ByTable[2] + Errors − message errors:
-// every record seen, whether it was decoded, skipped or broken.
+// Records = ByTable[0] + ByTable[1] + ByTable[2] + the RecordErrors with
+// Record >= 0: every record seen, whether decoded, skipped or broken.
 type DecodeStats struct {
 	// Records is every record seen: decoded, skipped or broken.
 	Records int64
@@ -330,7 +330,84 @@ func (d *Decoder) scanProperties(buf []byte, i int, st *recordState) (int, error
 		return d.skipValue(buf, i)
 	}
 	st.hasProps = true
-	return d.scanFields(buf, i, st, &st.props, &d.predProps[propsSlot(st)], modeProps, nil)
+	return d.scanColumns(buf, i, &st.props, &d.predProps[propsSlot(st)])
+}
+
+// scanColumns is scanFields for "properties", where every key is a column
+// or unknown: the hottest loop, kept lean.
+func (d *Decoder) scanColumns(buf []byte, i int, lv *level, pred *predictor) (int, error) {
+	i = skipWS(buf, i+1)
+	if i < len(buf) && buf[i] == '}' {
+		return i + 1, nil
+	}
+	nextBS := -1 // as in scanFields
+	keys := pred.keys
+	for k := 0; ; k++ {
+		col := colNone
+		if k < len(keys) && hasTok(buf, i, keys[k].tok) {
+			col = int(keys[k].col)
+			i += len(keys[k].tok)
+			if i < len(buf) && isWS(buf[i]) {
+				i = skipWS(buf, i)
+			}
+		} else {
+			var err error
+			if col, i, err = d.slowKey(buf, i, pred, k); err != nil {
+				return 0, err
+			}
+			keys = pred.keys
+		}
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "want a value")
+		}
+		if c := buf[i]; c == '"' {
+			start := i + 1
+			end := scanStringEnd(buf, start)
+			if end < 0 {
+				return 0, synErr(buf, len(buf), "unterminated string")
+			}
+			if uint(col) < numCols {
+				if nextBS < start {
+					if nextBS = bytes.IndexByte(buf[start:], '\\'); nextBS < 0 {
+						nextBS = len(buf)
+					} else {
+						nextBS += start
+					}
+				}
+				lv.vals[col] = span{uint32(start), uint32(end), vString, nextBS < end}
+			}
+			i = end + 1
+		} else {
+			var err error
+			if uint(col) < numCols {
+				lv.vals[col], i, err = d.scanValue(buf, i)
+			} else {
+				i, err = d.skipValue(buf, i)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		if i < len(buf) && buf[i] == ',' {
+			i++
+			if i < len(buf) && isWS(buf[i]) {
+				i = skipWS(buf, i)
+			}
+			continue
+		}
+		i = skipWS(buf, i)
+		if i >= len(buf) {
+			return 0, synErr(buf, i, "unterminated object")
+		}
+		if buf[i] == ',' {
+			i = skipWS(buf, i+1)
+			continue
+		}
+		if buf[i] == '}' {
+			return i + 1, nil
+		}
+		return 0, synErr(buf, i, "want , or } after object value")
+	}
 }
 
 // The kinds of object scanFields reads.

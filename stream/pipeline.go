@@ -71,6 +71,11 @@ type Options struct {
 	// OnAcked, if set, is called after each batch was acknowledged, from
 	// one goroutine, in read order.
 	OnAcked func(BatchReport)
+	// OnHit, if set, is called by the worker goroutines for every indicator
+	// hit, before the allow-list and exclusions (what Stats.Hits counts);
+	// never for an event without hits. It must be fast and safe for
+	// concurrent use.
+	OnHit func(match.Hit)
 }
 
 // BatchReport describes one acknowledged batch, for metrics.
@@ -383,6 +388,11 @@ func (w *worker) process(ctx context.Context, j *job) error {
 				continue
 			}
 			hits += int64(len(w.hits))
+			if p.opt.OnHit != nil {
+				for _, h := range w.hits {
+					p.opt.OnHit(h)
+				}
+			}
 			if rules.Allow != nil {
 				before := len(w.hits)
 				w.hits = w.dropAllowed(rules.Allow, e, now)

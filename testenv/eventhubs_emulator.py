@@ -38,6 +38,11 @@ from proton import (Array, Condition, Data, Delivery, Message, Terminus, UNDESCR
 from proton import Handler
 from proton.reactor import Container
 
+try:  # the C calls behind Sender.delivery/stream/advance, minus the wrappers
+    from cproton import pn_delivery, pn_delivery_settle, pn_link_advance, pn_link_send
+except ImportError:  # pragma: no cover - every python3-qpid-proton has them
+    pn_delivery = None
+
 MAX_MESSAGE_SIZE = 1024 * 1024  # the Standard tier's limit; announced on every producer attach
 PRODUCER_CREDIT = 100
 BATCH_FORMAT = 0x80013700  # not visible through proton; batches are recognised by their content
@@ -121,7 +126,7 @@ def looks_like_message(buf):
 
 
 def section_value(raw):
-    """Decodes the value of one raw section (a map for annotations)."""
+    """Decodes the value of one raw section with proton (slow; rare paths)."""
     d = Data()
     d.decode(raw)
     d.rewind()
@@ -130,8 +135,81 @@ def section_value(raw):
     return getattr(obj, "value", obj)
 
 
-def data_sections(raw_message):
-    return [section_value(raw) for code, raw in split_sections(raw_message) if code == SEC_DATA]
+def _descriptor_end(raw):
+    """Index of the value after a section's descriptor."""
+    return 3 if raw[1] == 0x53 else 10
+
+
+def data_value(raw):
+    """The bytes of a data section (binary vbin8 or vbin32)."""
+    i = _descriptor_end(raw)
+    code = raw[i]
+    if code == 0xA0:
+        return raw[i + 2:i + 2 + raw[i + 1]]
+    if code == 0xB0:
+        n = int.from_bytes(raw[i + 1:i + 5], "big")
+        return raw[i + 5:i + 5 + n]
+    raise ValueError("data section holds type 0x%02x, not binary" % code)
+
+
+def map_entries(raw):
+    """[(key name or None, raw key+value bytes)] of a message-annotations section."""
+    i = _descriptor_end(raw)
+    code = raw[i]
+    if code == 0x40:  # null
+        return []
+    if code == 0xC1:
+        count, i = raw[i + 2], i + 3
+    elif code == 0xD1:
+        count, i = int.from_bytes(raw[i + 5:i + 9], "big"), i + 9
+    else:
+        raise ValueError("annotations hold type 0x%02x, not a map" % code)
+    out = []
+    for _ in range(count // 2):
+        k = _skip_value(raw, i)
+        v = _skip_value(raw, k)
+        name = None
+        if raw[i] == 0xA3:
+            name = raw[i + 2:k].decode("utf-8", "replace")
+        elif raw[i] == 0xB3:
+            name = raw[i + 5:k].decode("utf-8", "replace")
+        out.append((name, raw[i:v]))
+        i = v
+    return out
+
+
+def enc_symbol(name):
+    b = name.encode()
+    return bytes((0xA3, len(b))) + b
+
+
+def enc_string(text):
+    b = text.encode()
+    if len(b) < 256:
+        return bytes((0xA1, len(b))) + b
+    return b"\xb1" + len(b).to_bytes(4, "big") + b
+
+
+def enc_long(n):
+    return b"\x81" + n.to_bytes(8, "big", signed=True)
+
+
+def enc_timestamp(ms):
+    return b"\x83" + ms.to_bytes(8, "big", signed=True)
+
+
+def enc_annotations(entries):
+    """A message-annotations section (map32) from raw key+value byte strings."""
+    body = b"".join(entries)
+    count = 2 * len(entries)
+    return b"\x00\x53\x72\xd1" + (len(body) + 4).to_bytes(4, "big") + count.to_bytes(4, "big") + body
+
+
+KEY_SEQ = enc_symbol("x-opt-sequence-number")
+KEY_OFFSET = enc_symbol("x-opt-offset")
+KEY_ENQUEUED = enc_symbol("x-opt-enqueued-time")
+KEY_PKEY = enc_symbol("x-opt-partition-key")
+SERVICE_KEYS = {"x-opt-sequence-number", "x-opt-offset", "x-opt-enqueued-time", "x-opt-partition-key"}
 
 
 # --- the in-memory hubs ---------------------------------------------------
@@ -161,33 +239,28 @@ class Partition:
         seq = len(self.events)
         offset = self.next_offset
         header = b""
-        annotations = {}
+        kept = []  # the producer's own annotations, raw
         rest = []
         size = 0
         for code, raw in sections:
             if code == SEC_HEADER:
                 header = raw
             elif code == SEC_MESSAGE_ANN:
-                value = section_value(raw)
-                if isinstance(value, dict):
-                    annotations.update(value)
+                for name, entry in map_entries(raw):
+                    if name == "x-opt-partition-key" and partition_key is None:
+                        kept.append(entry)  # a key set on the event itself
+                    elif name not in SERVICE_KEYS:
+                        kept.append(entry)
             elif code == SEC_DELIVERY_ANN:
                 continue
             else:
                 rest.append(raw)
                 size += len(raw)
-        annotations[symbol("x-opt-sequence-number")] = seq
-        annotations[symbol("x-opt-offset")] = str(offset)
-        annotations[symbol("x-opt-enqueued-time")] = timestamp(now_ms)
+        entries = [KEY_SEQ + enc_long(seq), KEY_OFFSET + enc_string(str(offset)),
+                   KEY_ENQUEUED + enc_timestamp(now_ms)]
         if partition_key is not None:
-            annotations[symbol("x-opt-partition-key")] = partition_key
-        d = Data()
-        d.put_described()
-        d.enter()
-        d.put_ulong(SEC_MESSAGE_ANN)
-        d.put_object(annotations)
-        d.exit()
-        wire = header + d.encode() + b"".join(rest)
+            entries.append(KEY_PKEY + enc_string(partition_key))
+        wire = header + enc_annotations(entries + kept) + b"".join(rest)
         ev = Event(seq, offset, now_ms, wire)
         self.events.append(ev)
         self.offsets.append(offset)
@@ -489,9 +562,16 @@ class Emulator(Handler):
         if holders:
             top = max(c.epoch for c in holders)
             if epoch is None or epoch < top:
-                refuse(link, "amqp:link:stolen",
-                       "Receiver '%s' with epoch '%s' cannot be created: a receiver with epoch '%d' "
-                       "exists. TrackingId:emulator" % (name, epoch, top))
+                # Like the service: the attach succeeds, then the link is
+                # detached at once, so the client sees its ownership lost.
+                mirror(link)
+                link.open()
+                link.condition = Condition(
+                    "amqp:link:stolen",
+                    "Receiver '%s' with epoch '%s' cannot be created: a receiver with epoch '%d' "
+                    "exists. TrackingId:emulator" % (name, epoch, top))
+                link.close()
+                log("refused lower epoch", epoch, "below", top)
                 return
         if epoch is not None:
             for c in rivals:
@@ -534,6 +614,16 @@ class Emulator(Handler):
             return
         link = state.link
         events = state.partition.events
+        if pn_delivery is not None:
+            impl = link._impl
+            n = min(link.credit, len(events) - state.next)
+            for ev in events[state.next:state.next + n]:
+                dlv = pn_delivery(impl, str(next(state.tags)))
+                pn_link_send(impl, ev.wire)
+                pn_link_advance(impl)
+                pn_delivery_settle(dlv)
+            state.next += n
+            return
         while link.credit > 0 and state.next < len(events):
             ev = events[state.next]
             state.next += 1
@@ -589,11 +679,13 @@ class Emulator(Handler):
         bodies = []
         for code, raw in sections:
             if code == SEC_MESSAGE_ANN:
-                ann = section_value(raw)
-                if isinstance(ann, dict):
-                    envelope_key = ann.get(symbol("x-opt-partition-key"))
+                for name, entry in map_entries(raw):
+                    if name == "x-opt-partition-key":
+                        value = section_value(b"\x00\x53\x77" + entry[_skip_value(entry, 0):])
+                        if isinstance(value, str):
+                            envelope_key = value
             elif code == SEC_DATA:
-                bodies.append(section_value(raw))
+                bodies.append(data_value(raw))
         batch = bodies and all(looks_like_message(b) for b in bodies)
         partition = state.partition or state.hub.route(envelope_key)
         now_ms = int(time.time() * 1000)

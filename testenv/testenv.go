@@ -62,6 +62,7 @@ func missing(t testing.TB, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...) + " (install with scripts/setup-test-deps)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal("testenv: " + msg)
+		return
 	}
 	t.Skip("testenv: " + msg)
 }

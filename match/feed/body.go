@@ -1,0 +1,108 @@
+package feed
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// errTooLarge marks a body over Spec.MaxBytes, compressed or not.
+var errTooLarge = errors.New("larger than max_bytes")
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zipMagic  = []byte("PK\x03\x04")
+)
+
+// decodeBody turns a downloaded body into the feed's content: it undoes a
+// gzip Content-Encoding, then unpacks a gzip file (a ".gz" feed) or takes
+// the first file of a zip archive, detected by their magic bytes. Nothing
+// larger than max bytes is produced; a truncated or corrupt archive is an
+// error, never a shorter feed. decodeBody never panics on input.
+func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
+	body := raw
+	switch ce := strings.ToLower(strings.TrimSpace(contentEncoding)); ce {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		var err error
+		if body, err = gunzip(body, max); err != nil {
+			return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", contentEncoding)
+	}
+	// A .gz or .zip feed, possibly also gzip-encoded in transit. One level
+	// each: an archive inside an archive is returned as is.
+	var err error
+	switch {
+	case bytes.HasPrefix(body, gzipMagic):
+		if body, err = gunzip(body, max); err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+	case bytes.HasPrefix(body, zipMagic):
+		if body, err = unzipFirst(body, max); err != nil {
+			return nil, fmt.Errorf("zip body: %w", err)
+		}
+	}
+	return body, nil
+}
+
+// gunzip decompresses every member of a gzip stream, refusing more than
+// max bytes of output.
+func gunzip(b []byte, max int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return readLimited(zr, max)
+}
+
+// unzipFirst returns the content of the first regular file in a zip
+// archive.
+func unzipFirst(b []byte, max int64) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		if f.UncompressedSize64 > uint64(max) {
+			return nil, fmt.Errorf("%s: %d bytes uncompressed: %w (%d)", f.Name, f.UncompressedSize64, errTooLarge, max)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		defer rc.Close()
+		out, err := readLimited(rc, max)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		return out, nil
+	}
+	return nil, errors.New("archive holds no file")
+}
+
+// readLimited reads r to the end, failing with errTooLarge past max bytes.
+// io.ErrUnexpectedEOF (a truncated stream) is reported as "truncated".
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("truncated: %w", err)
+		}
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("%w (%d bytes)", errTooLarge, max)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,268 @@
+package feed
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+)
+
+// cacheVersion is the version of the cache file layout.
+const cacheVersion = 1
+
+// maxCacheHeader bounds the JSON header line of a cache file.
+const maxCacheHeader = 64 << 10
+
+// cacheHeader is the first line of a cache file: what the body is and the
+// validators to send with the next conditional request.
+type cacheHeader struct {
+	Version      int       `json:"v"`
+	Feed         string    `json:"feed"`
+	Type         string    `json:"type"`
+	URL          string    `json:"url"`
+	Collection   string    `json:"collection,omitempty"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	FetchedAt    time.Time `json:"fetched_at"`
+	Size         int64     `json:"size"`
+	SHA256       string    `json:"sha256"`
+	// AddedAfter is the TAXII cursor (X-TAXII-Date-Added-Last).
+	AddedAfter string `json:"added_after,omitempty"`
+}
+
+// cacheEntry is a cache file read back.
+type cacheEntry struct {
+	hdr  cacheHeader
+	body []byte
+	hash [32]byte
+}
+
+// cachePath is where a feed's last good copy lives.
+func cachePath(dir, name string) string {
+	return filepath.Join(dir, cacheName(name)+".cache")
+}
+
+// retainedPath is where a TTL feed keeps the values it no longer lists.
+func retainedPath(dir, name string) string {
+	return filepath.Join(dir, cacheName(name)+".retained.jsonl")
+}
+
+// writeCache stores body with its header atomically (temp file, fsync,
+// rename): a reader sees the old copy or the new one, never a mix.
+func writeCache(dir string, hdr cacheHeader, body []byte) error {
+	sum := sha256.Sum256(body)
+	hdr.Version = cacheVersion
+	hdr.Size = int64(len(body))
+	hdr.SHA256 = hex.EncodeToString(sum[:])
+	line, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(cachePath(dir, hdr.Feed), func(w io.Writer) error {
+		if _, err := w.Write(append(line, '\n')); err != nil {
+			return err
+		}
+		_, err := w.Write(body)
+		return err
+	})
+}
+
+// readCache reads a feed's cache file. A missing file is (nil, nil).
+func readCache(dir, name string) (*cacheEntry, error) {
+	path := cachePath(dir, name)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	e, err := parseCache(data)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", path, err)
+	}
+	return e, nil
+}
+
+// parseCache splits a cache file into its header and body and checks the
+// body against the header's size and SHA-256. It never panics on input.
+func parseCache(data []byte) (*cacheEntry, error) {
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 || nl > maxCacheHeader {
+		return nil, errors.New("no header line")
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(data[:nl], &e.hdr); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if e.hdr.Version != cacheVersion {
+		return nil, fmt.Errorf("header: version %d, want %d", e.hdr.Version, cacheVersion)
+	}
+	e.body = data[nl+1:]
+	if int64(len(e.body)) != e.hdr.Size {
+		return nil, fmt.Errorf("body of %d bytes, header says %d (truncated copy)", len(e.body), e.hdr.Size)
+	}
+	e.hash = sha256.Sum256(e.body)
+	if hex.EncodeToString(e.hash[:]) != e.hdr.SHA256 {
+		return nil, errors.New("body does not match its SHA-256")
+	}
+	return &e, nil
+}
+
+// writeAtomic writes a file through a temporary file in the same
+// directory, synced and renamed over path.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// retainedRecord is one line of a retained file: a value a TTL feed no
+// longer lists, with its metadata and when it was last seen.
+type retainedRecord struct {
+	Kind        string    `json:"kind"`
+	Value       string    `json:"value"`
+	LastSeen    time.Time `json:"last_seen"`
+	Source      string    `json:"source,omitempty"`
+	Severity    string    `json:"severity,omitempty"`
+	Confidence  int       `json:"confidence,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Reference   string    `json:"reference,omitempty"`
+	ValidFrom   time.Time `json:"valid_from,omitzero"`
+	ValidUntil  time.Time `json:"valid_until,omitzero"`
+	Origin      string    `json:"origin,omitempty"`
+}
+
+// writeRetained stores a TTL feed's retained values (one JSON line each).
+func writeRetained(dir, name string, ret map[ikey]retained) error {
+	return writeAtomic(retainedPath(dir, name), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, r := range ret {
+			ind := r.ind
+			rec := retainedRecord{
+				Kind: ind.Kind.String(), Value: ind.Value, LastSeen: r.lastSeen.UTC(),
+				Source: ind.Source, Severity: ind.Severity, Confidence: ind.Confidence, Tags: ind.Tags,
+				Description: ind.Description, Reference: ind.Reference,
+				ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil, Origin: ind.Origin,
+			}
+			if err := enc.Encode(&rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// readRetained reads a retained file back; a missing file is empty. Lines
+// that do not parse are skipped and counted in the error.
+func readRetained(dir, name string) (map[ikey]retained, error) {
+	f, err := os.Open(retainedPath(dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseRetained(f)
+}
+
+// parseRetained reads retained records, one JSON object a line. It never
+// panics on input; bad lines are left out and reported in the error.
+func parseRetained(r io.Reader) (map[ikey]retained, error) {
+	out := map[ikey]retained{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	bad, line := 0, 0
+	var firstBad error
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var rec retainedRecord
+		err := json.Unmarshal(sc.Bytes(), &rec)
+		var kind match.Kind
+		if err == nil {
+			kind, err = match.ParseKind(rec.Kind)
+		}
+		if err == nil {
+			err = checkCanonical(kind, rec.Value)
+		}
+		if err != nil {
+			if bad == 0 {
+				firstBad = fmt.Errorf("line %d: %w", line, err)
+			}
+			bad++
+			continue
+		}
+		ind := &match.Indicator{
+			Kind: kind, Value: rec.Value, Source: rec.Source, Severity: rec.Severity, Confidence: rec.Confidence,
+			Tags: rec.Tags, Description: rec.Description, Reference: rec.Reference,
+			ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, Origin: rec.Origin,
+		}
+		out[ikey{kind, rec.Value}] = retained{ind: ind, lastSeen: rec.LastSeen}
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	if bad > 0 {
+		return out, fmt.Errorf("%d bad lines, first %w", bad, firstBad)
+	}
+	return out, nil
+}
+
+// checkCanonical refuses a value that is not in the canonical form Load
+// gives (a cache file edited by hand must not break the index build).
+func checkCanonical(kind match.Kind, value string) error {
+	if kind == match.KindPattern {
+		if value == "" || value != strings.ToLower(strings.TrimSpace(value)) {
+			return fmt.Errorf("pattern %q is not canonical", value)
+		}
+		return nil
+	}
+	k, v, err := match.ParseValue(value)
+	if err != nil {
+		return err
+	}
+	if k != kind || v != value {
+		return fmt.Errorf("%s %q is not canonical (reads as %s %q)", kind, value, k, v)
+	}
+	return nil
+}

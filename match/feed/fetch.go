@@ -1,0 +1,196 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// version identifies one copy of a feed's content: the validators of an
+// HTTP response, the file's identity, and the SHA-256 of the content.
+type version struct {
+	etag, lastModified string
+	info               os.FileInfo // file feeds
+	hash               [32]byte
+}
+
+// fetched is what one fetch gave.
+type fetched struct {
+	body []byte // the content, nil when unchanged
+	// unchanged: the content is the one `since` names.
+	unchanged bool
+	// asked: the origin itself was asked (a read, or an HTTP request), not
+	// only a stat that showed nothing changed.
+	asked bool
+	ver   version
+}
+
+// fetcher gets the content of a file or http feed. since (nil for none)
+// is the copy the caller holds; force reads a file even when its stat
+// says it did not change.
+type fetcher interface {
+	fetch(ctx context.Context, since *version, force bool) (*fetched, error)
+}
+
+// fileFetcher reads a local file; .gz and .zip files are unpacked.
+type fileFetcher struct {
+	path     string
+	maxBytes int64
+}
+
+func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fetched, error) {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	info, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory", f.path)
+	}
+	if !force && since != nil && since.info != nil && os.SameFile(info, since.info) &&
+		info.Size() == since.info.Size() && info.ModTime().Equal(since.info.ModTime()) {
+		return &fetched{unchanged: true, ver: *since}, nil
+	}
+	raw, err := readLimited(fh, f.maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path, err)
+	}
+	body, err := decodeBody(raw, "", f.maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path, err)
+	}
+	ver := version{info: info, hash: sha256.Sum256(body)}
+	if since != nil && ver.hash == since.hash {
+		return &fetched{unchanged: true, asked: true, ver: ver}, nil
+	}
+	return &fetched{body: body, asked: true, ver: ver}, nil
+}
+
+// httpFetcher downloads an http(s) feed with conditional GETs.
+type httpFetcher struct {
+	spec   *Spec
+	client *http.Client
+}
+
+// userAgent is sent with every feed request.
+const userAgent = "iocwatch-feed/1"
+
+func (h *httpFetcher) fetch(ctx context.Context, since *version, _ bool) (*fetched, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.spec.timeout())
+	defer cancel()
+	loc := h.spec.location()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.spec.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", loc, err)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept-Encoding", "gzip")
+	for k, v := range h.spec.Headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	if since != nil {
+		if since.etag != "" {
+			req.Header.Set("If-None-Match", since.etag)
+		}
+		if since.lastModified != "" {
+			req.Header.Set("If-Modified-Since", since.lastModified)
+		}
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", loc, timeoutError(ctx, h.spec.timeout(), unwrapURLError(err)))
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		if since == nil || (since.etag == "" && since.lastModified == "") {
+			return nil, fmt.Errorf("GET %s: 304 Not Modified to an unconditional request", loc)
+		}
+		ver := *since
+		if et := resp.Header.Get("ETag"); et != "" {
+			ver.etag = et
+		}
+		return &fetched{unchanged: true, asked: true, ver: ver}, nil
+	case resp.StatusCode != http.StatusOK:
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+		return nil, fmt.Errorf("GET %s: %s%s", loc, resp.Status, bodySnippet(snippet))
+	}
+	max := h.spec.maxBytes()
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("GET %s: Content-Length %d: %w (%d)", loc, resp.ContentLength, errTooLarge, max)
+	}
+	raw, err := readLimited(resp.Body, max)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: body: %w", loc, timeoutError(ctx, h.spec.timeout(), err))
+	}
+	body, err := decodeBody(raw, resp.Header.Get("Content-Encoding"), max)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", loc, err)
+	}
+	ver := version{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), hash: sha256.Sum256(body)}
+	if since != nil && ver.hash == since.hash {
+		return &fetched{unchanged: true, asked: true, ver: ver}, nil
+	}
+	return &fetched{body: body, asked: true, ver: ver}, nil
+}
+
+// bodySnippet quotes the start of an error response, for the error text.
+func bodySnippet(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	s := strings.ToValidUTF8(string(b), "?")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return fmt.Sprintf(": %q", s)
+}
+
+// unwrapURLError drops the *url.Error wrapper, whose text repeats the URL
+// (which may carry a key in its query); the cause stays matchable.
+func unwrapURLError(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// timeoutError says "timed out after 30s" when ctx's deadline caused err.
+func timeoutError(ctx context.Context, d time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s: %w", d, err)
+	}
+	return err
+}
+
+// newHTTPClient returns a client for one feed: TLS as configured
+// (verification on unless InsecureSkipVerify), the proxy from the
+// environment, and no transparent decompression (decodeBody does it).
+func newHTTPClient(s *Spec) (*http.Client, error) {
+	tc, err := s.TLS.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("feed %q: %w", s.Name, err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.DisableCompression = true
+	tr.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: tr}, nil
+}

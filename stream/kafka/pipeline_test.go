@@ -1,0 +1,352 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iocwatch/iocwatch/bench/gen"
+	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream/kafka"
+	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
+)
+
+// These tests run the whole watcher — Kafka source, decoder, index,
+// exclusions, sink, commits — against the in-process broker over the real
+// wire protocol, with streams from bench/gen whose planted hits are known.
+
+type key struct {
+	device string
+	report int64
+}
+
+// alertCollector is a sink that records alerts; fail makes it refuse.
+type alertCollector struct {
+	mu     sync.Mutex
+	seen   map[key]int
+	fail   atomic.Bool
+	writes atomic.Int64
+}
+
+func newAlertCollector() *alertCollector { return &alertCollector{seen: map[key]int{}} }
+
+func (c *alertCollector) Write(ctx context.Context, alerts []sink.Alert) error {
+	c.writes.Add(1)
+	if c.fail.Load() {
+		return errors.New("503 Service Unavailable")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range alerts {
+		c.seen[key{a.DeviceID, a.ReportID}]++
+	}
+	return nil
+}
+
+func (c *alertCollector) Close(context.Context) error { return nil }
+
+func (c *alertCollector) has(k key) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen[k] > 0
+}
+
+func (c *alertCollector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func indicators() []*match.Indicator {
+	return []*match.Indicator{
+		{Kind: match.KindIP, Value: "203.0.113.77", Source: "t"},
+		{Kind: match.KindCIDR, Value: "198.51.100.0/24", Source: "t"},
+		{Kind: match.KindCIDR, Value: "2001:db8:bad::/48", Source: "t"},
+		{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "t"},
+		{Kind: match.KindCIDR, Value: "192.0.2.0/24", Source: "t"},
+	}
+}
+
+func rules(t *testing.T) *atomic.Pointer[stream.Rules] {
+	t.Helper()
+	ix, err := match.Build(indicators(), match.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shipped example exclusions: bench/gen plants look-alikes that
+	// exactly these rules suppress.
+	rules, err := config.LoadExclusions("../../docs/examples/exclusions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []match.RuleSpec
+	for _, r := range rules {
+		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
+	}
+	excl, err := match.CompileExclusions(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p atomic.Pointer[stream.Rules]
+	p.Store(&stream.Rules{Index: ix, Exclusions: excl})
+	return &p
+}
+
+// produce writes n generated messages spread over the topic's partitions
+// and returns the planted hits that must alert and those that must not.
+func produceGenerated(t *testing.T, b *embedded.Broker, topic string, partitions int32, seed int64, n int) (real, excluded []key) {
+	t.Helper()
+	g := gen.New(gen.Options{Seed: seed, HitRatio: 0.02, ExcludedRatio: 0.25, Indicators: indicators(), RecordsPerMessage: 8})
+	byPart := make([][][]byte, partitions)
+	for i := range n {
+		msg, planted := g.Next(nil)
+		byPart[int32(i)%partitions] = append(byPart[int32(i)%partitions], msg)
+		for _, p := range planted {
+			if p.Excluded {
+				excluded = append(excluded, key{p.DeviceID, p.ReportID})
+			} else {
+				real = append(real, key{p.DeviceID, p.ReportID})
+			}
+		}
+	}
+	for p, msgs := range byPart {
+		if err := b.Produce(context.Background(), topic, int32(p), msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return real, excluded
+}
+
+func startE2EBroker(t *testing.T, topics ...embedded.Topic) *embedded.Broker {
+	t.Helper()
+	b, err := embedded.Start(embedded.BrokerOptions{Topics: topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+type watcher struct {
+	src    *kafka.Source
+	p      *stream.Pipeline
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWatcher(t *testing.T, b *embedded.Broker, topic string, r *atomic.Pointer[stream.Rules], out sink.Sink, dl stream.DeadLetterWriter) *watcher {
+	t.Helper()
+	src, err := kafka.New(kafka.Options{Brokers: []string{b.Addr()}, Topics: []string{topic}, Group: "watchers",
+		CommitInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond, SessionTimeout: 6 * time.Second,
+		RebalanceTimeout: 3 * time.Second, MaxWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{src: src, p: stream.New(src, r, out, stream.Options{Workers: 2, DeadLetter: dl, DrainTimeout: 5 * time.Second}), cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- w.p.Run(ctx) }()
+	return w
+}
+
+// stop shuts the watcher down gracefully: in-flight batches finish, acked
+// offsets are committed.
+func (w *watcher) stop(t *testing.T) error {
+	t.Helper()
+	w.cancel()
+	err := <-w.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if cerr := w.src.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func checkRecall(t *testing.T, c *alertCollector, real, excluded []key) {
+	t.Helper()
+	for _, k := range real {
+		if !c.has(k) {
+			t.Errorf("planted hit %v was not alerted", k)
+		}
+	}
+	for _, k := range excluded {
+		if c.has(k) {
+			t.Errorf("excluded look-alike %v was alerted", k)
+		}
+	}
+}
+
+func TestTwoWatchersInOneGroupAlertEveryPlantedHit(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 4})
+	real, excluded := produceGenerated(t, b, "defender", 4, 1, 400)
+	out := newAlertCollector()
+	r := rules(t)
+	w1 := startWatcher(t, b, "defender", r, out, nil)
+	w2 := startWatcher(t, b, "defender", r, out, nil)
+	waitUntil(t, "every planted hit", func() bool { return out.count() >= len(real) })
+	if err := w1.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	checkRecall(t, out, real, excluded)
+	if got := w1.p.Stats().Records.Load() + w2.p.Stats().Records.Load(); got < 400*8 {
+		t.Errorf("the two watchers decoded %d records, want at least %d", got, 400*8)
+	}
+	committed, err := b.Committed(context.Background(), "watchers", "defender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, off := range committed {
+		total += off
+	}
+	if total != 400 {
+		t.Errorf("committed offsets %v sum to %d, want every message (400) after a graceful stop", committed, total)
+	}
+}
+
+func TestAWatcherStoppedWithoutCommittingLosesNothing(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 4})
+	real, excluded := produceGenerated(t, b, "defender", 4, 2, 300)
+	// The first watcher's sink refuses everything: it reads, never acks,
+	// never commits — then dies.
+	stuck := newAlertCollector()
+	stuck.fail.Store(true)
+	r := rules(t)
+	w1 := startWatcher(t, b, "defender", r, stuck, nil)
+	waitUntil(t, "the first watcher to try delivering", func() bool { return stuck.writes.Load() > 0 })
+	if err := w1.stop(t); err == nil {
+		t.Fatal("a watcher whose sink refuses must stop with the error")
+	}
+	if committed, _ := b.Committed(context.Background(), "watchers", "defender"); len(committed) != 0 {
+		for _, off := range committed {
+			if off > 0 {
+				t.Fatalf("offsets %v were committed although nothing was delivered", committed)
+			}
+		}
+	}
+	out := newAlertCollector()
+	w2 := startWatcher(t, b, "defender", r, out, nil)
+	waitUntil(t, "the second watcher to alert every planted hit", func() bool { return out.count() >= len(real) })
+	if err := w2.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	checkRecall(t, out, real, excluded)
+}
+
+func TestARestartResumesFromCommittedOffsets(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 2})
+	real, _ := produceGenerated(t, b, "defender", 2, 3, 100)
+	first := newAlertCollector()
+	r := rules(t)
+	w := startWatcher(t, b, "defender", r, first, nil)
+	waitUntil(t, "the first run", func() bool { return first.count() >= len(real) })
+	if err := w.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	more, _ := produceGenerated(t, b, "defender", 2, 4, 50)
+	second := newAlertCollector()
+	w = startWatcher(t, b, "defender", r, second, nil)
+	waitUntil(t, "the second run", func() bool { return second.count() >= len(more) })
+	time.Sleep(300 * time.Millisecond) // room for a wrong re-delivery to show
+	if err := w.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range real {
+		if second.has(k) {
+			t.Errorf("%v was alerted again after a graceful restart", k)
+		}
+	}
+	for _, k := range more {
+		if !second.has(k) {
+			t.Errorf("new hit %v was not alerted after the restart", k)
+		}
+	}
+}
+
+func TestAPoisonMessageIsDeadLetteredAndDoesNotBlockItsPartition(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 1})
+	g := gen.New(gen.Options{Seed: 9, HitRatio: 1, Indicators: indicators()[:1], RecordsPerMessage: 1})
+	good1, _ := g.Next(nil)
+	good2, _ := g.Next(nil)
+	if err := b.Produce(context.Background(), "defender", 0, good1, []byte(`{"records":[{"category":`), good2); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dl, err := stream.OpenDeadLetter(filepath.Join(dir, "dead.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newAlertCollector()
+	w := startWatcher(t, b, "defender", rules(t), out, dl)
+	waitUntil(t, "both good messages", func() bool { return out.count() == 2 })
+	if err := w.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	dl.Close()
+	data, _ := os.ReadFile(filepath.Join(dir, "dead.jsonl"))
+	if !strings.Contains(string(data), `"position":"defender[0]@1"`) {
+		t.Errorf("dead-letter file lacks the poison message at offset 1:\n%s", data)
+	}
+	committed, _ := b.Committed(context.Background(), "watchers", "defender")
+	if committed[0] != 3 {
+		t.Errorf("committed offset %d, want 3 (past the poison message)", committed[0])
+	}
+}
+
+func TestARefusingSinkHoldsCommitsBackAndLosesNothingOnceItRecovers(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 2})
+	real, excluded := produceGenerated(t, b, "defender", 2, 5, 100)
+	inner := newAlertCollector()
+	inner.fail.Store(true)
+	out := sink.WithRetry(inner, sink.RetryPolicy{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond})
+	w := startWatcher(t, b, "defender", rules(t), out, nil)
+	waitUntil(t, "retries against the refusing sink", func() bool { return inner.writes.Load() > 5 })
+	time.Sleep(300 * time.Millisecond) // several commit intervals
+	committed, _ := b.Committed(context.Background(), "watchers", "defender")
+	var total int64
+	for _, off := range committed {
+		total += off
+	}
+	if total >= 100 {
+		t.Fatalf("offsets %v committed everything while the sink refused", committed)
+	}
+	inner.fail.Store(false) // the SOAR is back
+	waitUntil(t, "every planted hit after recovery", func() bool {
+		return inner.count() >= len(real)
+	})
+	if err := w.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	checkRecall(t, inner, real, excluded)
+	committed, _ = b.Committed(context.Background(), "watchers", "defender")
+	total = 0
+	for _, off := range committed {
+		total += off
+	}
+	if total != 100 {
+		t.Errorf("after recovery committed %v (sum %d), want all 100", committed, total)
+	}
+}
