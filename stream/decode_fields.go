@@ -471,24 +471,29 @@ func parseInt64(s []byte) (int64, bool) {
 		}
 	}
 	var v uint64
-	const limit = 1 << 63
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
+	if len(s) <= 18 { // cannot overflow
+		for _, c := range s {
+			if c-'0' > 9 {
+				return 0, false
+			}
+			v = v*10 + uint64(c-'0')
 		}
-		if v > limit/10 {
-			return 0, false
+	} else {
+		const limit = 1 << 63
+		for _, c := range s {
+			if c-'0' > 9 || v > limit/10 {
+				return 0, false
+			}
+			if v = v*10 + uint64(c-'0'); v > limit {
+				return 0, false
+			}
 		}
-		v = v*10 + uint64(c-'0')
-		if v > limit {
+		if v == limit && !neg {
 			return 0, false
 		}
 	}
 	if neg {
 		return -int64(v), true // v == 1<<63 wraps to MinInt64, as intended
-	}
-	if v == limit {
-		return 0, false
 	}
 	return int64(v), true
 }

@@ -8,34 +8,38 @@ import "time"
 // other form (an offset, more than 9 digits, a lower-case "z") gives false
 // and goes to parseTimeSlow.
 func parseRFC3339UTC(s []byte) (time.Time, bool) {
-	if len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' ||
-		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > len("2006-01-02T15:04:05.999999999Z") ||
+		s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+	// Digits as 0–9; a non-digit shows as a value above 9.
+	y0, y1, y2, y3 := uint(s[0]-'0'), uint(s[1]-'0'), uint(s[2]-'0'), uint(s[3]-'0')
+	m0, m1, d0, d1 := uint(s[5]-'0'), uint(s[6]-'0'), uint(s[8]-'0'), uint(s[9]-'0')
+	h0, h1, n0, n1 := uint(s[11]-'0'), uint(s[12]-'0'), uint(s[14]-'0'), uint(s[15]-'0')
+	s0, s1 := uint(s[17]-'0'), uint(s[18]-'0')
+	if y0|y1|y2|y3|m0|m1|d0|d1|h0|h1|n0|n1|s0|s1 > 9 && (y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 ||
+		d0 > 9 || d1 > 9 || h0 > 9 || h1 > 9 || n0 > 9 || n1 > 9 || s0 > 9 || s1 > 9) {
+		return time.Time{}, false
+	}
+	year := int(y0*1000 + y1*100 + y2*10 + y3)
+	month, day := int(m0*10+m1), int(d0*10+d1)
+	hour, minute, sec := int(h0*10+h1), int(n0*10+n1), int(s0*10+s1)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	nsec := 0
 	if frac := s[19 : len(s)-1]; len(frac) > 0 {
-		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+		if frac[0] != '.' || len(frac) < 2 {
 			return time.Time{}, false
 		}
-		n, ok := digits(frac[1:])
-		if !ok {
-			return time.Time{}, false
+		scale := 100000000
+		for _, c := range frac[1:] {
+			if c-'0' > 9 {
+				return time.Time{}, false
+			}
+			nsec += int(c-'0') * scale
+			scale /= 10
 		}
-		for k := len(frac) - 1; k < 9; k++ {
-			n *= 10
-		}
-		nsec = n
 	}
 	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
 	return time.Unix(unix, int64(nsec)).UTC(), true

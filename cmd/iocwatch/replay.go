@@ -143,9 +143,9 @@ func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, de
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	fmt.Fprintf(w, "replayed %d messages, %d records (%d watched, %d other tables) in %s: %s\n",
+	fmt.Fprintf(w, "replayed %d messages, %d records (%d watched, %d of other tables) in %.3fs: %s\n",
 		st.Messages.Load(), st.Records.Load(), st.Watched.Load(), st.Skipped.Load(),
-		elapsed.Round(time.Millisecond), humanRate(float64(st.Records.Load())/secs))
+		secs, humanRate(float64(st.Records.Load())/secs))
 	var rules []string
 	byRule := st.ExcludedByRule()
 	for _, name := range sortedKeys(byRule) {
