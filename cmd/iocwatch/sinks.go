@@ -34,10 +34,12 @@ func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, e
 			closeAll()
 			return nil, usagef("sinks[%d] %q: %w", i, sc.Name, err)
 		}
+		// Retries first; what a peer refuses for good (a 4xx) goes to the
+		// alert dead-letter file, and counts as handled.
+		s = sink.WithRetry(s, sink.RetryPolicy{Initial: sc.Retry.Initial, Max: sc.Retry.Max})
 		if dl != nil {
 			s = sink.WithDeadLetter(s, sc.Name, dl)
 		}
-		s = sink.WithRetry(s, sink.RetryPolicy{Initial: sc.Retry.Initial, Max: sc.Retry.Max})
 		if sc.Queue > 0 {
 			s = sink.WithQueue(s, sc.Queue)
 		}
@@ -81,7 +83,7 @@ func newSink(sc config.Sink, env *cliEnv) (sink.Sink, error) {
 		opt := sink.SyslogOptions{Network: s.Network, Address: s.Address, Facility: s.Facility, AppName: s.AppName,
 			Hostname: s.Hostname, Payload: payload, MaxUDPBytes: s.MaxUDPBytes}
 		if s.TLS.Enabled {
-			opt.Network = "tcp+tls"
+			opt.Network = "tls"
 			opt.TLS = kafkaStyleTLS(s.TLS)
 		}
 		return sink.NewSyslog(opt)

@@ -1,0 +1,697 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+)
+
+// Status is what the Manager knows about one feed, for `check`, `lookup`
+// and the status page. It is a copy: safe to keep and read concurrently.
+// The zero value is a feed never fetched.
+type Status struct {
+	Name     string
+	Type     string // file, http or taxii
+	Location string // the path, or the URL without its password
+	Allow    bool   // an allow-list feed
+	Format   string // the format of the content in use, after detection
+
+	LastFetch   time.Time // the last attempt, whatever its outcome
+	LastSuccess time.Time // the last attempt that gave content now in use, or confirmed it unchanged
+	LastChange  time.Time // when the indicators in use last changed
+	LastError   error     // the error of the last attempt; nil when it succeeded
+	Failures    int       // attempts failed in a row
+
+	// DataTime is when the origin last vouched for the content in use (a
+	// download, a 304, an unchanged file); for a cached copy, when it was
+	// downloaded. Age is measured from it.
+	DataTime  time.Time
+	FromCache bool // the content in use was read from the cache directory
+
+	Counts   map[match.Kind]int // indicators in use by kind (listed and retained)
+	Total    int                // indicators in use
+	Retained int                // of Total, values no longer listed, kept by the TTL
+
+	Refused        []match.Refusal // entries the last parse refused
+	Skipped        int             // entries the last parse skipped
+	SkippedReasons map[string]int
+
+	// Held is set while a suspicious shrink is held back.
+	Held *Held
+
+	Added, Removed int // values added and removed by the last change of this feed
+}
+
+// Held describes content that the shrink guard holds back: the feed keeps
+// its previous indicators until a second fetch confirms the new size, or
+// Manager.Confirm. Plain data.
+type Held struct {
+	Total    int       // indicators in the held content
+	Previous int       // indicators listed before
+	Since    time.Time // when it was first fetched
+}
+
+// Age is how long ago the origin last vouched for the content in use
+// (now − DataTime); 0 when there is no content.
+func (s *Status) Age(now time.Time) time.Duration {
+	if s.DataTime.IsZero() {
+		return 0
+	}
+	return now.Sub(s.DataTime)
+}
+
+func (s *Status) clone() Status { return *s } // maps and slices are replaced, never changed in place
+
+// trigger is what asked for a refresh.
+type trigger uint8
+
+const (
+	trigLoad     trigger = iota // the first load
+	trigWatch                   // a file event
+	trigPoll                    // the file poll
+	trigInterval                // the interval of a remote feed
+	trigReload                  // Reload (SIGHUP)
+)
+
+// ikey is an indicator's identity: its kind and canonical value.
+type ikey struct {
+	kind  match.Kind
+	value string
+}
+
+func keyOf(ind *match.Indicator) ikey { return ikey{ind.Kind, ind.Value} }
+
+// retained is a value a TTL feed no longer lists, kept until lastSeen+TTL.
+type retained struct {
+	ind      *match.Indicator
+	lastSeen time.Time
+}
+
+// held is content held back by the shrink guard.
+type held struct {
+	res  *match.LoadResult
+	ver  version
+	body []byte
+	at   time.Time
+}
+
+// feedState is one feed inside the Manager.
+type feedState struct {
+	spec    Spec
+	allow   bool
+	dir     string // absolute directory of a file feed
+	fetcher fetcher
+	taxii   *taxiiClient
+
+	// refreshMu serialises fetches of this feed and guards the fields
+	// below it up to the Manager.mu ones.
+	refreshMu sync.Mutex
+	ver       *version // of the content in use; nil before the first
+	held      *held
+	listed    []*match.Indicator // the indicators of the content in use
+	listedAt  time.Time          // when the origin last listed them
+	bakedAt   time.Time          // the listedAt their TTL ValidUntil was computed from
+	retained  map[ikey]retained  // TTL feeds: values no longer listed
+	loaded    bool               // content was accepted at least once
+	cached    *cacheEntry        // the cache file read at load, until used
+	store     *taxiiStore        // taxii: the accumulated collection
+	storeAt   time.Time          // taxii: when the store was fetched (for a cached one)
+
+	// Guarded by Manager.mu.
+	inUse []*match.Indicator // listed + retained: what the index holds
+	keys  map[ikey]struct{}  // keys of inUse (indicator feeds only)
+	gen   uint64             // bumped at every change of inUse
+	st    Status
+
+	// Guarded by Manager.buildMu.
+	builtKeys map[ikey]struct{}
+	builtGen  uint64
+}
+
+func (fs *feedState) listedLen() int { return len(fs.listed) }
+
+func (fs *feedState) remote() bool { return fs.spec.typ() != TypeFile }
+
+// refresh fetches one feed and applies what it gave. It reports whether
+// the indicators in use changed (a rebuild is due) and the fetch error.
+func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (bool, error) {
+	fs.refreshMu.Lock()
+	defer fs.refreshMu.Unlock()
+	if fs.taxii != nil {
+		return m.refreshTAXII(ctx, fs, trig)
+	}
+	now := m.now()
+	if trig == trigLoad && !fs.loaded {
+		m.readCaches(fs)
+	}
+	since := fs.ver
+	holding := fs.held != nil
+	if holding {
+		since = &fs.held.ver
+	} else if since == nil && fs.cached != nil {
+		since = &version{etag: fs.cached.hdr.ETag, lastModified: fs.cached.hdr.LastModified, hash: fs.cached.hash}
+	}
+	force := trig == trigLoad || trig == trigReload
+	f, err := fs.fetcher.fetch(ctx, since, force)
+	if err != nil {
+		return m.fetchFailed(fs, trig, err, now)
+	}
+	switch {
+	case f.unchanged && holding:
+		if !f.asked {
+			return false, nil // a stat saw nothing new: not a second fetch
+		}
+		h := fs.held
+		m.log.Info("feed shrink confirmed by a second fetch", "feed", fs.spec.Name, "indicators", len(h.res.Indicators), "was", len(fs.listed))
+		m.accept(fs, h.res, f.ver, h.body, now, now, false)
+		return true, nil
+	case f.unchanged && !fs.loaded && fs.cached != nil:
+		// 304 to the cached copy's validators: the copy is current.
+		f.body = fs.cached.body
+	case f.unchanged:
+		fs.ver = &f.ver
+		return m.touch(fs, now), nil
+	case holding && fs.ver != nil && f.ver.hash == fs.ver.hash:
+		m.log.Info("feed is back to the content in use; the shrunken copy is dropped", "feed", fs.spec.Name)
+		fs.held = nil
+		m.mu.Lock()
+		fs.st.Held = nil
+		m.mu.Unlock()
+		fs.ver = &f.ver
+		return m.touch(fs, now), nil
+	}
+	res, err := m.parse(fs, f.body, now)
+	if err != nil {
+		return m.fetchFailed(fs, trig, err, now)
+	}
+	if m.holdBack(fs, res, f, now) {
+		return false, nil
+	}
+	m.accept(fs, res, f.ver, f.body, now, now, false)
+	return true, nil
+}
+
+// readCaches reads, at the first load, the cache file of an http feed and
+// the retained values of a TTL feed.
+func (m *Manager) readCaches(fs *feedState) {
+	dir := m.opt.CacheDir
+	if dir == "" {
+		return
+	}
+	if fs.spec.typ() == TypeHTTP {
+		ce, err := readCache(dir, fs.spec.Name)
+		switch {
+		case err != nil:
+			m.log.Warn("feed cache unusable; ignored", "feed", fs.spec.Name, "err", err)
+		case ce != nil && ce.hdr.Type == TypeHTTP && ce.hdr.URL == fs.spec.URL:
+			fs.cached = ce
+		}
+	}
+	if fs.spec.TTL > 0 {
+		ret, err := readRetained(dir, fs.spec.Name)
+		if err != nil {
+			m.log.Warn("feed retained values partly unusable", "feed", fs.spec.Name, "err", err)
+		}
+		fs.retained = ret
+	}
+}
+
+// parse reads content with match.Load. Content with no usable indicator
+// but refused entries (an HTML error page, a login form) is an error.
+func (m *Manager) parse(fs *feedState, body []byte, now time.Time) (*match.LoadResult, error) {
+	opt := fs.spec.Load
+	opt.Name = fs.spec.location()
+	opt.Now = now
+	opt.TTL = 0
+	if fs.taxii != nil {
+		opt.Format = match.FormatSTIX2
+	}
+	res, err := match.Load(bytes.NewReader(body), opt)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Indicators) == 0 && len(res.Refused) > 0 {
+		return nil, fmt.Errorf("no usable indicator: %d entries refused, the first: %s", len(res.Refused), res.Refused[0])
+	}
+	return res, nil
+}
+
+// holdBack applies the shrink guard to new content: it reports true when
+// the content is held back (the feed keeps its indicators).
+func (m *Manager) holdBack(fs *feedState, res *match.LoadResult, f *fetched, now time.Time) bool {
+	prev, n := len(fs.listed), len(res.Indicators)
+	if m.shrink <= 0 || prev == 0 || float64(n) >= float64(prev)*(1-m.shrink) {
+		return false
+	}
+	if h := fs.held; h != nil && similar(n, len(h.res.Indicators)) {
+		m.log.Info("feed shrink confirmed by a second fetch", "feed", fs.spec.Name, "indicators", n, "was", prev)
+		return false
+	}
+	fs.held = &held{res: res, ver: f.ver, body: f.body, at: now}
+	m.mu.Lock()
+	fs.st.LastFetch = now
+	fs.st.Held = &Held{Total: n, Previous: prev, Since: now}
+	m.mu.Unlock()
+	m.log.Warn("feed shrank suspiciously: held back, the previous indicators stay in use until a second fetch confirms it or it is confirmed by hand",
+		"feed", fs.spec.Name, "indicators", n, "was", prev, "guard", m.shrink)
+	return true
+}
+
+// similar reports whether n is within 10% of held.
+func similar(n, held int) bool {
+	d := n - held
+	if d < 0 {
+		d = -d
+	}
+	return d*10 <= held
+}
+
+// fetchFailed records a failed fetch. At the first load an http feed falls
+// back to its cached copy. A TTL feed gets its expiry recomputed from the
+// time it was last listed, so that it expires exactly TTL after that.
+func (m *Manager) fetchFailed(fs *feedState, trig trigger, err error, now time.Time) (bool, error) {
+	m.mu.Lock()
+	fs.st.LastFetch = now
+	fs.st.LastError = err
+	fs.st.Failures++
+	m.mu.Unlock()
+	if trig == trigLoad && !fs.loaded && fs.cached != nil {
+		res, perr := m.parse(fs, fs.cached.body, now)
+		if perr == nil {
+			hdr := fs.cached.hdr
+			m.log.Warn("feed unreachable; starting from its cached copy", "feed", fs.spec.Name, "cached_at", hdr.FetchedAt, "err", err)
+			m.accept(fs, res, version{etag: hdr.ETag, lastModified: hdr.LastModified, hash: fs.cached.hash}, nil, now, hdr.FetchedAt, true)
+			m.mu.Lock()
+			fs.st.LastError = err
+			fs.st.Failures = 1
+			m.mu.Unlock()
+			return true, err
+		}
+		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", perr)
+	}
+	if fs.loaded {
+		m.log.Warn("feed refresh failed; its last good indicators stay in use", "feed", fs.spec.Name, "err", err)
+	} else {
+		m.log.Error("feed failed to load; it has no indicators", "feed", fs.spec.Name, "err", err)
+	}
+	return m.rebake(fs, now, true), err
+}
+
+// touch records a fetch that confirmed the content in use.
+func (m *Manager) touch(fs *feedState, now time.Time) bool {
+	fs.listedAt = now
+	m.mu.Lock()
+	fs.st.LastFetch, fs.st.LastSuccess, fs.st.DataTime = now, now, now
+	fs.st.LastError, fs.st.Failures, fs.st.FromCache = nil, 0, false
+	m.mu.Unlock()
+	return m.rebake(fs, now, false)
+}
+
+// rebake moves the TTL expiry of the listed indicators to listedAt+TTL.
+// Indicators are immutable once indexed, so the changed ones are copied;
+// it happens when the baked expiry is older than half the TTL, or when a
+// fetch fails (so that the feed expires exactly TTL after it was last
+// listed). It reports whether the indicators changed.
+func (m *Manager) rebake(fs *feedState, now time.Time, failing bool) bool {
+	ttl := fs.spec.TTL
+	if ttl <= 0 || fs.taxii != nil || len(fs.listed) == 0 || !fs.listedAt.After(fs.bakedAt) {
+		return false
+	}
+	if !failing && now.Sub(fs.bakedAt) <= ttl/2 {
+		return false
+	}
+	old, exp := fs.bakedAt.Add(ttl), fs.listedAt.Add(ttl)
+	listed := make([]*match.Indicator, len(fs.listed))
+	for i, ind := range fs.listed {
+		if ind.ValidUntil.Equal(old) {
+			c := *ind
+			c.ValidUntil = exp
+			ind = &c
+		}
+		listed[i] = ind
+	}
+	fs.listed, fs.bakedAt = listed, fs.listedAt
+	inUse := fs.inUseOf()
+	m.mu.Lock()
+	fs.inUse = inUse
+	fs.gen++
+	m.gen++
+	m.mu.Unlock()
+	return true
+}
+
+// inUseOf returns listed followed by the retained values.
+func (fs *feedState) inUseOf() []*match.Indicator {
+	out := make([]*match.Indicator, 0, len(fs.listed)+len(fs.retained))
+	out = append(out, fs.listed...)
+	for _, r := range fs.retained {
+		out = append(out, r.ind)
+	}
+	return out
+}
+
+// accept makes res the feed's content: its indicators replace the listed
+// ones (a TTL feed keeps those it no longer lists until TTL after they
+// were last seen), the cache is written, and a rebuild is due. dataAt is
+// when the origin vouched for the content (the download time of a cached
+// copy).
+func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body []byte, now, dataAt time.Time, fromCache bool) {
+	ttl := fs.spec.TTL
+	listed := res.Indicators
+	if ttl > 0 && fs.taxii == nil {
+		exp := dataAt.Add(ttl)
+		for _, ind := range listed { // fresh from Load: not indexed yet
+			if ind.ValidUntil.IsZero() {
+				ind.ValidUntil = exp
+			}
+		}
+	}
+	var keys map[ikey]struct{}
+	if !fs.allow {
+		keys = make(map[ikey]struct{}, len(listed)+len(fs.retained))
+		for _, ind := range listed {
+			keys[keyOf(ind)] = struct{}{}
+		}
+	}
+	if ttl > 0 && fs.taxii == nil {
+		fs.retained = m.retain(fs, listed, keys, now)
+		if keys != nil {
+			for k := range fs.retained {
+				keys[k] = struct{}{}
+			}
+		}
+	}
+	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
+	fs.ver, fs.held, fs.cached, fs.loaded = &ver, nil, nil, true
+	inUse := fs.inUseOf()
+	counts := make(map[match.Kind]int)
+	for _, ind := range inUse {
+		counts[ind.Kind]++
+	}
+	m.mu.Lock()
+	fs.inUse, fs.keys = inUse, keys
+	fs.gen++
+	m.gen++
+	st := &fs.st
+	st.Format, st.Counts, st.Total, st.Retained = res.Format, counts, len(inUse), len(fs.retained)
+	st.Refused, st.Skipped, st.SkippedReasons = res.Refused, res.Skipped, res.SkippedReasons
+	st.LastFetch, st.LastChange, st.DataTime, st.FromCache, st.Held = now, now, dataAt, fromCache, nil
+	if !fromCache {
+		st.LastSuccess, st.LastError, st.Failures = now, nil, 0
+	}
+	m.mu.Unlock()
+	m.writeCaches(fs, ver, body, dataAt, fromCache)
+}
+
+// retain computes a TTL feed's retained values after new content: the
+// values it listed before and no longer does join them (last seen when
+// the feed last listed them), values listed again leave them, and those
+// last seen TTL ago or more are dropped.
+func (m *Manager) retain(fs *feedState, listed []*match.Indicator, keys map[ikey]struct{}, now time.Time) map[ikey]retained {
+	ttl := fs.spec.TTL
+	if keys == nil { // allow-list feed
+		keys = make(map[ikey]struct{}, len(listed))
+		for _, ind := range listed {
+			keys[keyOf(ind)] = struct{}{}
+		}
+	}
+	ret := make(map[ikey]retained, len(fs.retained))
+	for k, r := range fs.retained {
+		if _, listedAgain := keys[k]; !listedAgain && now.Before(r.lastSeen.Add(ttl)) {
+			ret[k] = r
+		}
+	}
+	if fs.loaded {
+		exp, baked := fs.listedAt.Add(ttl), fs.bakedAt.Add(ttl)
+		for _, ind := range fs.listed {
+			k := keyOf(ind)
+			if _, still := keys[k]; still {
+				continue
+			}
+			if _, have := ret[k]; have || !now.Before(exp) {
+				continue
+			}
+			c := *ind // indexed: copy before changing
+			if c.ValidUntil.IsZero() || c.ValidUntil.Equal(baked) || c.ValidUntil.After(exp) {
+				c.ValidUntil = exp
+			}
+			ret[k] = retained{ind: &c, lastSeen: fs.listedAt}
+		}
+	}
+	return ret
+}
+
+// writeCaches keeps the last good copy of a remote feed and the retained
+// values of a TTL feed in the cache directory. Failures are logged: the
+// cache is a help at start-up, not a condition for running.
+func (m *Manager) writeCaches(fs *feedState, ver version, body []byte, dataAt time.Time, fromCache bool) {
+	dir := m.opt.CacheDir
+	if dir == "" {
+		return
+	}
+	if fs.spec.typ() == TypeHTTP && !fromCache && body != nil {
+		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: fs.spec.URL, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC()}
+		if err := writeCache(dir, hdr, body); err != nil {
+			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
+		}
+	}
+	if fs.spec.TTL > 0 && fs.taxii == nil {
+		if err := writeRetained(dir, fs.spec.Name, fs.retained); err != nil {
+			m.log.Warn("cannot write the feed's retained values", "feed", fs.spec.Name, "err", err)
+		}
+	}
+}
+
+// refreshTAXII polls a collection for what was added since the cursor,
+// merges it into the accumulated objects and, when something changed,
+// reads them all (Format stix2). At the first load the objects and cursor
+// come from the cache, so that a restart asks only for what is new, and
+// stand in when the server cannot be reached.
+func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger) (bool, error) {
+	now := m.now()
+	if fs.store == nil && m.opt.CacheDir != "" {
+		ce, err := readCache(m.opt.CacheDir, fs.spec.Name)
+		if err == nil && ce != nil && ce.hdr.Type == TypeTAXII && ce.hdr.URL == fs.spec.URL && ce.hdr.Collection == fs.spec.TAXII.Collection {
+			fs.store, err = parseTAXIIStore(ce.body, ce.hdr.AddedAfter)
+			fs.storeAt = ce.hdr.FetchedAt
+		}
+		if err != nil {
+			m.log.Warn("feed cache unusable; ignored", "feed", fs.spec.Name, "err", err)
+			fs.store = nil
+		}
+	}
+	base := fs.store
+	if base == nil {
+		base = &taxiiStore{objects: map[string]*taxiiObject{}}
+	}
+	objs, cursor, err := fs.taxii.poll(ctx, base.addedAfter)
+	if err != nil {
+		if !fs.loaded && fs.store != nil {
+			if res, perr := m.parseTAXII(fs, fs.store, now); perr == nil {
+				m.log.Warn("taxii server unreachable; starting from the cached collection", "feed", fs.spec.Name, "cached_at", fs.storeAt, "err", err)
+				m.accept(fs, res, version{}, nil, now, fs.storeAt, true)
+				m.mu.Lock()
+				fs.st.LastError, fs.st.Failures = err, 1
+				m.mu.Unlock()
+				return true, err
+			}
+		}
+		return m.fetchFailed(fs, trig, err, now)
+	}
+	if len(objs) == 0 && fs.loaded {
+		fs.store.addedAfter = max(fs.store.addedAfter, cursor)
+		return m.touch(fs, now), nil
+	}
+	next, bad := base.merge(objs, now, fs.spec.TTL, cursor)
+	res, err := m.parseTAXII(fs, next, now)
+	if err != nil {
+		return m.fetchFailed(fs, trig, err, now)
+	}
+	if bad > 0 {
+		res.Refused = append(res.Refused, match.Refusal{Origin: fs.spec.location(), Reason: fmt.Sprintf("%d objects without a type or id", bad)})
+	}
+	fs.store, fs.storeAt = next, now
+	m.accept(fs, res, version{}, nil, now, now, false)
+	if m.opt.CacheDir != "" {
+		body, err := next.marshal()
+		if err == nil {
+			hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeTAXII, URL: fs.spec.URL, Collection: fs.spec.TAXII.Collection, AddedAfter: next.addedAfter, FetchedAt: now.UTC()}
+			err = writeCache(m.opt.CacheDir, hdr, body)
+		}
+		if err != nil {
+			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
+		}
+	}
+	return true, nil
+}
+
+// parseTAXII reads the accumulated objects. With a TTL, an indicator the
+// objects give no valid_until expires TTL after a poll last returned it.
+func (m *Manager) parseTAXII(fs *feedState, s *taxiiStore, now time.Time) (*match.LoadResult, error) {
+	if len(s.objects) == 0 {
+		return &match.LoadResult{Format: match.FormatSTIX2, SkippedReasons: map[string]int{}}, nil
+	}
+	res, err := m.parse(fs, s.bundle(), now)
+	if err != nil {
+		return nil, err
+	}
+	if ttl := fs.spec.TTL; ttl > 0 {
+		prefix := fs.spec.location() + ": "
+		for _, ind := range res.Indicators {
+			if !ind.ValidUntil.IsZero() {
+				continue
+			}
+			if o := s.objects[strings.TrimPrefix(ind.Origin, prefix)]; o != nil {
+				ind.ValidUntil = o.seen.Add(ttl)
+			} else {
+				ind.ValidUntil = now.Add(ttl)
+			}
+		}
+	}
+	return res, nil
+}
+
+// rebuild builds the indexes when some feed changed since the last build,
+// and hands them to OnUpdate when notify is set. It returns nil, nil when
+// nothing changed.
+func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
+	m.buildMu.Lock()
+	defer m.buildMu.Unlock()
+
+	type snap struct {
+		fs    *feedState
+		inUse []*match.Indicator
+		keys  map[ikey]struct{}
+		gen   uint64
+		chg   bool
+	}
+	m.mu.Lock()
+	prev := m.cur
+	if prev != nil && m.gen == m.builtGen {
+		m.mu.Unlock()
+		return nil, nil
+	}
+	gen := m.gen
+	snaps := make([]snap, len(m.feeds))
+	ixChanged, alChanged := prev == nil, prev == nil
+	for i, fs := range m.feeds {
+		chg := fs.gen != fs.builtGen
+		snaps[i] = snap{fs: fs, inUse: fs.inUse, keys: fs.keys, gen: fs.gen, chg: chg}
+		if chg && fs.allow {
+			alChanged = true
+		} else if chg {
+			ixChanged = true
+		}
+	}
+	m.mu.Unlock()
+
+	u := &Update{Reason: reason}
+	if prev != nil {
+		u.Index, u.Allow = prev.Index, prev.Allow
+	}
+	start := time.Now()
+	var errs []error
+	if ixChanged {
+		n := 0
+		for _, s := range snaps {
+			if !s.fs.allow {
+				n += len(s.inUse)
+			}
+		}
+		all := make([]*match.Indicator, 0, n)
+		for _, s := range snaps {
+			if !s.fs.allow {
+				all = append(all, s.inUse...)
+			}
+		}
+		ix, err := match.Build(all, m.opt.Build)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("build the index: %w", err))
+		}
+		u.Index = ix
+	}
+	if alChanged && m.hasAllw {
+		all := append([]*match.Indicator(nil), m.static...)
+		for _, s := range snaps {
+			if s.fs.allow {
+				all = append(all, s.inUse...)
+			}
+		}
+		ix, err := match.Build(all, m.opt.Build)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("build the allow-list: %w", err))
+		}
+		u.Allow = ix
+	}
+	u.BuildTime = time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	added := make([]int, len(snaps))
+	removed := make([]int, len(snaps))
+	if ixChanged {
+		for i, s := range snaps {
+			if !s.chg || s.fs.allow {
+				continue
+			}
+			u.Feeds = append(u.Feeds, s.fs.spec.Name)
+			for _, ind := range s.inUse {
+				k := keyOf(ind)
+				if _, had := s.fs.builtKeys[k]; had {
+					continue
+				}
+				other := false
+				for _, o := range snaps {
+					if o.fs != s.fs && !o.fs.allow {
+						if _, ok := o.fs.builtKeys[k]; ok {
+							other = true
+							break
+						}
+					}
+				}
+				if !other {
+					u.Added = append(u.Added, ind)
+					added[i]++
+				}
+			}
+			for k := range s.fs.builtKeys {
+				if _, ok := s.keys[k]; !ok {
+					removed[i]++
+				}
+			}
+			u.Removed += removed[i]
+		}
+	}
+	for _, s := range snaps {
+		if s.chg && s.fs.allow {
+			u.Feeds = append(u.Feeds, s.fs.spec.Name)
+		}
+	}
+	u.At = m.now()
+
+	m.mu.Lock()
+	for i, s := range snaps {
+		if s.chg {
+			s.fs.builtKeys, s.fs.builtGen = s.keys, s.gen
+			if !s.fs.allow {
+				s.fs.st.Added, s.fs.st.Removed = added[i], removed[i]
+			}
+		}
+	}
+	m.builtGen = gen
+	m.cur = u
+	m.mu.Unlock()
+	m.log.Info("indicator index rebuilt", "reason", reason, "feeds", u.Feeds, "indicators", u.Index.Len(),
+		"added", len(u.Added), "removed", u.Removed, "build", u.BuildTime.Round(time.Millisecond))
+	if notify && m.opt.OnUpdate != nil {
+		m.opt.OnUpdate(u)
+	}
+	return u, nil
+}
