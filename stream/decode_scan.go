@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"unsafe"
 )
 
@@ -83,53 +82,6 @@ func scanStringEnd(buf []byte, i int) int {
 	}
 }
 
-// scanString returns the offset of the quote that closes the string whose
-// text starts at buf[i] (or -1), and whether the text holds escapes. It
-// reads eight bytes at a time for short strings and hands long runs
-// without escapes to bytes.IndexByte.
-func scanString(buf []byte, i int) (end int, esc bool) {
-	words := 0
-	for {
-		// Find the next quote or backslash.
-		for i+8 <= len(buf) {
-			w := binary.LittleEndian.Uint64(buf[i:])
-			if m := zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\')); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto found
-			}
-			i += 8
-			if words++; words == 4 {
-				// A long string: let IndexByte find the quote.
-				q := bytes.IndexByte(buf[i:], '"')
-				if q < 0 {
-					return -1, esc
-				}
-				b := bytes.IndexByte(buf[i:i+q], '\\')
-				if b < 0 {
-					return i + q, esc
-				}
-				i += b
-				goto found
-			}
-		}
-		for i < len(buf) && buf[i] != '"' && buf[i] != '\\' {
-			i++
-		}
-		if i >= len(buf) {
-			return -1, esc
-		}
-	found:
-		if buf[i] == '"' {
-			return i, esc
-		}
-		esc = true
-		i += 2 // the backslash and the byte it escapes
-		if i > len(buf) {
-			return -1, esc
-		}
-	}
-}
-
 func hasLiteral(buf []byte, i int, lit string) bool {
 	return len(buf)-i >= len(lit) && string(buf[i:i+len(lit)]) == lit
 }
@@ -155,11 +107,12 @@ func (d *Decoder) scanKey(buf []byte, i int) ([]byte, bool, int, error) {
 	if i >= len(buf) || buf[i] != '"' {
 		return nil, false, 0, synErr(buf, i, "want an object key")
 	}
-	end, esc := scanString(buf, i+1)
+	end := scanStringEnd(buf, i+1)
 	if end < 0 {
 		return nil, false, 0, synErr(buf, len(buf), "unterminated string")
 	}
 	key := buf[i+1 : end]
+	esc := hasEscape(key)
 	i = end + 1
 	if i < len(buf) && buf[i] == ':' {
 		i++

@@ -236,15 +236,14 @@ func (m *Manager) Confirm(name string) (*Update, error) {
 		return nil, fmt.Errorf("feed %q: no such feed", name)
 	}
 	fs.refreshMu.Lock()
-	m.mu.Lock()
 	h := fs.held
-	m.mu.Unlock()
 	if h == nil {
 		fs.refreshMu.Unlock()
 		return nil, fmt.Errorf("feed %q: nothing held back to confirm", name)
 	}
-	m.log.Info("feed shrink confirmed by operator", "feed", name, "indicators", len(h.res.Indicators), "was", fs.listedLen())
-	m.accept(fs, h.res, h.ver, h.body, m.now(), h.at, false)
+	m.log.Info("feed shrink confirmed by hand", "feed", name, "indicators", len(h.res.Indicators), "was", fs.listedLen())
+	now := m.now()
+	m.accept(fs, h.res, h.ver, h.body, now, now, false)
 	fs.refreshMu.Unlock()
 	return m.rebuild("confirm", true)
 }

@@ -505,7 +505,9 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		return m.fetchFailed(fs, trig, err, now)
 	}
 	if len(objs) == 0 && fs.loaded {
-		fs.store.addedAfter = max(fs.store.addedAfter, cursor)
+		if cursor != "" {
+			fs.store.addedAfter = cursor
+		}
 		return m.touch(fs, now), nil
 	}
 	next, bad := base.merge(objs, now, fs.spec.TTL, cursor)

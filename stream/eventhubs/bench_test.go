@@ -75,11 +75,8 @@ func BenchmarkSource(b *testing.B) {
 	var cpu cpuMeter
 	for b.Loop() {
 		opt := testOptions(e.conn, e.blob, "bench", testenv.NewContainer(b, e.blob))
+		opt.CheckpointInterval = DefaultCheckpointInterval // production's rate of blob writes
 		opt.MaxBatchEvents = 500
-		if v := os.Getenv("IOCWATCH_BENCH_PREFETCH"); v != "" {
-			p, _ := strconv.Atoi(v)
-			opt.Prefetch = int32(p)
-		}
 		s, err := New(ctx, opt)
 		if err != nil {
 			b.Fatal(err)

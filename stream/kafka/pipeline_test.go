@@ -2,7 +2,10 @@ package kafka_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -348,5 +351,117 @@ func TestARefusingSinkHoldsCommitsBackAndLosesNothingOnceItRecovers(t *testing.T
 	}
 	if total != 100 {
 		t.Errorf("after recovery committed %v (sum %d), want all 100", committed, total)
+	}
+}
+
+// A SOAR webhook that answers 503 for a while mid-stream: every alert still
+// arrives (by alert_id), and no committed offset ever passes a message
+// whose alerts were not yet delivered.
+func TestAWebhookOutageMidStreamLosesNoAlertAndCommitsNothingUndelivered(t *testing.T) {
+	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 2})
+	var (
+		mu        sync.Mutex
+		delivered = map[key]bool{}
+		down      atomic.Bool
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var alerts []sink.Alert
+		if err := json.NewDecoder(r.Body).Decode(&alerts); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, a := range alerts {
+			delivered[key{a.DeviceID, a.ReportID}] = true
+		}
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	hook, err := sink.NewWebhook(sink.WebhookOptions{URL: srv.URL, Batch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := sink.WithRetry(hook, sink.RetryPolicy{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond})
+	w := startWatcher(t, b, "defender", rules(t), out, nil)
+
+	// Messages are produced one by one, so each one's partition, offset and
+	// planted hits are known.
+	type msgHits struct {
+		partition int32
+		offset    int64
+		hits      []key
+	}
+	var sent []msgHits
+	next := map[int32]int64{}
+	g := gen.New(gen.Options{Seed: 21, HitRatio: 0.05, Indicators: indicators(), RecordsPerMessage: 8})
+	send := func(n int) {
+		for i := range n {
+			p := int32(i % 2)
+			msg, planted := g.Next(nil)
+			if err := b.Produce(context.Background(), "defender", p, msg); err != nil {
+				t.Fatal(err)
+			}
+			m := msgHits{partition: p, offset: next[p]}
+			next[p]++
+			for _, pl := range planted {
+				if !pl.Excluded {
+					m.hits = append(m.hits, key{pl.DeviceID, pl.ReportID})
+				}
+			}
+			sent = append(sent, m)
+		}
+	}
+	// checkCommits fails when a committed offset covers a message whose
+	// alerts have not all been delivered.
+	checkCommits := func() {
+		committed, err := b.Committed(context.Background(), "watchers", "defender")
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range sent {
+			if m.offset < committed[m.partition] {
+				for _, h := range m.hits {
+					if !delivered[h] {
+						t.Fatalf("offset %d of partition %d is committed, but its alert %v was never delivered", committed[m.partition], m.partition, h)
+					}
+				}
+			}
+		}
+	}
+	send(40)
+	down.Store(true) // the outage begins mid-stream
+	send(80)
+	for range 15 { // about 1.5 s of outage, checking commits all along
+		time.Sleep(100 * time.Millisecond)
+		checkCommits()
+	}
+	down.Store(false)
+	send(40)
+	var want int
+	for _, m := range sent {
+		want += len(m.hits)
+	}
+	waitUntil(t, "every alert after the outage", func() bool {
+		checkCommits()
+		mu.Lock()
+		defer mu.Unlock()
+		return len(delivered) >= want
+	})
+	if err := w.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	checkCommits()
+	for _, m := range sent {
+		for _, h := range m.hits {
+			if !delivered[h] {
+				t.Errorf("alert %v was lost in the outage", h)
+			}
+		}
 	}
 }
