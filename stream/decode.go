@@ -410,17 +410,17 @@ func (d *Decoder) scanColumns(buf []byte, i int, lv *level, pred *predictor) (in
 	}
 }
 
-// The kinds of object scanFields reads.
+// The kinds of object scanFields reads ("properties" is scanColumns').
 const (
 	modeTop    = iota // a message's top object: "records", "body" and "properties" shape it
 	modeRecord        // a record in "records": "properties" holds its columns
-	modeProps         // "properties": only columns
 )
 
-// scanFields scans the object at buf[i] (a '{'), storing the spans of the
-// columns it finds in lv, and returns the offset after it. This is the hot
-// loop: the key is checked against the predicted one and string values
-// are scanned in place; everything else goes through the general paths.
+// scanFields scans a message's top object or a record at buf[i] (a '{'),
+// storing the spans of the columns it finds in lv and handling the keys
+// that shape the message, and returns the offset after it. The key is
+// checked against the predicted one and string values are scanned in
+// place; everything else goes through the general paths.
 func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred *predictor, mode int, ts *topState) (int, error) {
 	i = skipWS(buf, i+1)
 	if i < len(buf) && buf[i] == '}' {
@@ -448,7 +448,7 @@ func (d *Decoder) scanFields(buf []byte, i int, st *recordState, lv *level, pred
 			return 0, synErr(buf, i, "want a value")
 		}
 		var err error
-		plain := col == colNone || mode == modeProps || (mode == modeRecord && col != keyProperties)
+		plain := col == colNone || (mode == modeRecord && col != keyProperties)
 		switch {
 		case buf[i] == '"' && (uint(col) < numCols || plain):
 			start := i + 1

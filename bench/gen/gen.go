@@ -46,6 +46,27 @@ type Options struct {
 	Step time.Duration
 	// TenantID of every record; default a fixed GUID.
 	TenantID string
+
+	// IPv6Share is the fraction (0–1) of benign RemoteIPs that are IPv6.
+	// 0 keeps the default of 0.12; a negative value gives none.
+	IPv6Share float64
+	// BenignHosts, when > 0, is the number of distinct benign host names
+	// (generated from Seed, under their own registrable domains) that
+	// records without a planted hit carry; 0 uses a built-in list of 16
+	// well-known hosts. Many distinct hosts make lookups miss the CPU
+	// caches as real traffic does.
+	BenignHosts int
+	// ExtraColumnBytes, when > 0, widens every record by about this many
+	// bytes of Defender columns that iocwatch does not read
+	// (InitiatingProcessVersionInfo…, integrity level, parent creation
+	// time, …). 0 writes the usual ~1.4 KB record.
+	ExtraColumnBytes int
+	// Clock, when set, gives every record's Timestamp (and its envelope
+	// time) instead of Start + n × Step: with Clock = time.Now the records
+	// carry the time they were generated, from which a consumer computes
+	// produce-to-alert latency. A generator with a Clock is not
+	// deterministic.
+	Clock func() time.Time
 }
 
 // Planted is one planted hit.
@@ -71,6 +92,8 @@ type Generator struct {
 	hosts    []*match.Indicator
 	urls     []*match.Indicator
 	devices  []device
+	benign   []string // BenignHosts generated hosts; nil: the built-in list
+	extra    []byte   // ExtraColumnBytes of columns, ready to append
 	excl     []excludable
 	records  int64
 	recBuf   []byte
@@ -118,6 +141,18 @@ func New(opt Options) *Generator {
 				break
 			}
 		}
+	}
+	if opt.BenignHosts > 0 {
+		// A separate stream, so that the records stay the same as without
+		// BenignHosts apart from their hosts.
+		hr := rand.New(rand.NewPCG(uint64(opt.Seed), 0xb3e19a7))
+		g.benign = make([]string, opt.BenignHosts)
+		for i := range g.benign {
+			g.benign[i] = benignHostName(hr)
+		}
+	}
+	if opt.ExtraColumnBytes > 0 {
+		g.extra = extraColumns(opt.ExtraColumnBytes)
 	}
 	groups := []string{"Workstations", "Servers", "Domain Controllers", "Finance", "Developers", "Kiosks"}
 	for i := range opt.Devices {
@@ -220,8 +255,15 @@ func (g *Generator) pick(list []proc, acct string) proc {
 }
 
 func (g *Generator) benignIP() netip.Addr {
-	switch x := g.r.IntN(100); {
-	case x < 12:
+	v6 := false
+	switch {
+	case g.opt.IPv6Share == 0:
+		v6 = g.r.IntN(100) < 12
+	case g.opt.IPv6Share > 0:
+		v6 = g.r.Float64() < g.opt.IPv6Share
+	}
+	switch {
+	case v6:
 		var b [16]byte
 		b[0], b[1] = 0x2a, 0x02
 		for i := 2; i < 16; i++ {
@@ -248,7 +290,11 @@ type rec struct {
 
 func (g *Generator) record(dst []byte) []byte {
 	g.records++
-	g.now = g.now.Add(g.opt.Step)
+	if g.opt.Clock != nil {
+		g.now = g.opt.Clock().UTC()
+	} else {
+		g.now = g.now.Add(g.opt.Step)
+	}
 	g.report++
 	d := g.devices[g.r.IntN(len(g.devices))]
 	var r rec
@@ -273,7 +319,12 @@ func (g *Generator) record(dst []byte) []byte {
 	if ip.Is4() && g.r.IntN(100) < 5 {
 		r.remoteIP = "::ffff:" + ip.String()
 	}
-	host := benignHosts[g.r.IntN(len(benignHosts))]
+	var host string
+	if g.benign != nil {
+		host = g.benign[g.r.IntN(len(g.benign))]
+	} else {
+		host = benignHosts[g.r.IntN(len(benignHosts))]
+	}
 	g.setHost(&r, host, "/"+strconv.Itoa(g.r.IntN(1000)), false)
 	if g.r.IntN(200) == 0 {
 		r.noTimestamp = true
@@ -413,6 +464,9 @@ func (g *Generator) addrIn(ind *match.Indicator) netip.Addr {
 func (g *Generator) write(dst []byte, r *rec, d device) []byte {
 	t := g.now
 	received := t.Add(time.Duration(2+g.r.IntN(5000)) * time.Millisecond)
+	if g.opt.Clock != nil {
+		received = t
+	}
 	dst = append(dst, `{"time":"`...)
 	dst = received.AppendFormat(dst, "2006-01-02T15:04:05.0000000Z")
 	dst = append(dst, `","tenantId":"`...)
@@ -475,6 +529,7 @@ func (g *Generator) write(dst []byte, r *rec, d device) []byte {
 		dst = appendJSONString(dst, r.additional) // AdditionalFields is a JSON string holding JSON
 	}
 	dst = append(dst, ',')
+	dst = append(dst, g.extra...)
 	dst = kv(dst, "MachineGroup", d.group)
 	dst[len(dst)-1] = '}' // replace the last comma
 	return append(dst, '}')

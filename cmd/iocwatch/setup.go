@@ -167,7 +167,7 @@ func loadOptions(f config.Feed) match.LoadOptions {
 		opt.CSV = match.CSVMapping{
 			Value: c.Value, Kind: c.Kind, Source: c.Source, Severity: c.Severity, Confidence: c.Confidence,
 			Tags: c.Tags, Description: c.Description, Reference: c.Reference, ValidFrom: c.ValidFrom,
-			ValidUntil: c.ValidUntil, Comment: c.Comment, HeaderInComment: c.HeaderInComment,
+			ValidUntil: c.ValidUntil, Comment: c.Comment, NoComments: c.Comment == "", HeaderInComment: c.HeaderInComment,
 		}
 		if r := []rune(c.Delimiter); len(r) == 1 {
 			opt.CSV.Delimiter = r[0]

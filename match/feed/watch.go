@@ -84,6 +84,12 @@ func (wt *watcher) run(ctx context.Context) {
 		}
 		last[dir] = now
 	}
+	// A change between Load and the watches being set up has no event:
+	// check every directory once.
+	for dir := range wt.dirs {
+		mark(dir)
+	}
+	arm()
 	for {
 		select {
 		case <-ctx.Done():

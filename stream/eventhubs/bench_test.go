@@ -75,7 +75,10 @@ func BenchmarkSource(b *testing.B) {
 	var cpu cpuMeter
 	for b.Loop() {
 		opt := testOptions(e.conn, e.blob, "bench", testenv.NewContainer(b, e.blob))
-		opt.CheckpointInterval = DefaultCheckpointInterval // production's rate of blob writes
+		// Production's rate of blob traffic: claims every 10 s, checkpoints
+		// every 5 s (a lone replica claims every partition at once).
+		opt.CheckpointInterval = DefaultCheckpointInterval
+		opt.UpdateInterval, opt.PartitionExpiration = 0, 0
 		opt.MaxBatchEvents = 500
 		s, err := New(ctx, opt)
 		if err != nil {

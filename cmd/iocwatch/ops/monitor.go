@@ -133,8 +133,8 @@ type Monitor struct {
 	hitCounters sync.Map // hitKey → prometheus.Counter
 	labels      feedLabels
 
-	lastLatency, maxLatency   atomic.Int64 // ns; max since the last sample
-	lastEventLag, maxEventLag atomic.Int64 // ns; -1: no batch with events yet
+	lastLatency, maxLatency   atomic.Int64 // ns; max: since the last sample; -1: no batch
+	lastEventLag, maxEventLag atomic.Int64 // ns, likewise; -1: no batch with events
 	lastAck                   atomic.Int64 // unix ns of the last acknowledged batch
 
 	recent *ring
@@ -199,7 +199,9 @@ func NewMonitor(opt Options) *Monitor {
 		sinkSt:  map[string]*sinkHealth{},
 		feedSt:  map[string]feedHealth{},
 	}
-	m.lastEventLag.Store(-1)
+	for _, v := range []*atomic.Int64{&m.lastLatency, &m.maxLatency, &m.lastEventLag, &m.maxEventLag} {
+		v.Store(-1)
+	}
 	m.labels.known = map[string]bool{}
 	m.matches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "iocwatch_matches_total",
