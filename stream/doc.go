@@ -15,6 +15,19 @@
 // Event is valid only while its batch is being processed. Alerts copy what
 // they keep.
 //
+// # Decoding
+//
+// Decoder.Decode accepts an Event Hubs body {"records":[…]}, a bare record
+// (columns under "properties" or at the top level), a {"body":…} wrapper
+// (an object or a JSON string holding one), a top-level array of records,
+// and JSON Lines of any of these; CSVReader turns an Advanced Hunting CSV
+// export into bare records, so one decode path serves every input. Records
+// of tables other than DeviceNetworkEvents and DeviceEvents are counted and
+// skipped. The decoder is a single-pass scanner that extracts only the
+// columns an Event holds, without allocating; events alias the message and
+// the decoder's arena until Reset, which the pipeline calls once per batch.
+// docs/decoding.md lists every Defender quirk it survives.
+//
 // # Acknowledgement and checkpointing
 //
 // A batch is acknowledged (Kafka offsets committed, Event Hubs checkpoints

@@ -101,7 +101,15 @@ func (d *FastjsonDecoder) inspectedURL(pr *fastjson.Value, action string) string
 	if af.Type() != fastjson.TypeObject {
 		return ""
 	}
-	return inspected(action, str(af, "host"), str(af, "uri"), str(af, "server_name"), str(af, "query"), str(af, "DnsQueryString"), &d.buf)
+	u := inspected(action, str(af, "host"), str(af, "uri"), str(af, "server_name"), str(af, "query"), str(af, "DnsQueryString"), &d.buf)
+	if u == "" {
+		return ""
+	}
+	// The inner parser's buffer is reused by the next record: keep a copy.
+	start := len(d.buf)
+	d.buf = append(d.buf, u...)
+	b := d.buf[start:]
+	return unsafe.String(&b[0], len(b))
 }
 
 // inspected applies the decoder's rules for the host of inspected events.

@@ -117,21 +117,6 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func printFeedReport(w interface{ Write([]byte) (int, error) }, f feedReport) {
-	if f.err != nil {
-		fmt.Fprintf(w, "  %-20s ERROR %v\n", f.name, f.err)
-		return
-	}
-	fmt.Fprintf(w, "  %-20s %-12s %7d indicators (%s), %d refused, %d skipped  [%s, loaded %s]\n",
-		f.name, f.format, f.total, kindCounts(f.counts), len(f.refused), f.skipped, f.path, f.loadedAt.Format(time.RFC3339))
-	for _, r := range f.refused {
-		fmt.Fprintf(w, "      refused %s\n", r)
-	}
-	for reason, n := range f.skippedReasons {
-		fmt.Fprintf(w, "      skipped %d: %s\n", n, reason)
-	}
-}
-
 func orDefault(s, def string) string {
 	if s == "" {
 		return def

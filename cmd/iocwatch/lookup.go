@@ -113,6 +113,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 			}
 		}
 	}
+	printFeedStates(w, rep)
 	if missed > 0 {
 		return errProblemsFound
 	}

@@ -1,33 +1,36 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
-// feedSpec is one indicator file to load, whatever the config said.
-type feedSpec struct {
-	name string // the feed's name in reports
-	path string
-	opt  match.LoadOptions
-}
-
-// feedReport is what loading one feed gave, for check, lookup and logs.
+// feedReport is the state of one feed, for check, lookup and logs.
 type feedReport struct {
-	name, path, format string
-	counts             map[match.Kind]int
-	total              int
-	refused            []match.Refusal
-	skipped            int
-	skippedReasons     map[string]int
-	err                error
-	loadedAt           time.Time
+	name, typ, path, format string
+	counts                  map[match.Kind]int
+	total, retained         int
+	refused                 []match.Refusal
+	skipped                 int
+	skippedReasons          map[string]int
+	// err is the error of the last fetch; with total > 0 (a cached or
+	// earlier copy in use) it is a warning, otherwise the feed is empty.
+	err error
+	// loadedAt is when the indicators in use last changed.
+	loadedAt              time.Time
+	lastFetch, lastSucess time.Time
+	dataTime              time.Time // when the origin last vouched for the content
+	fromCache             bool
+	held                  *feed.Held
 }
 
 // loadReport is what building the rules gave.
@@ -36,6 +39,7 @@ type loadReport struct {
 	allow     []feedReport
 	warnings  []string
 	indexKind map[match.Kind]int
+	at        time.Time // when the report was made, for ages
 }
 
 // problems counts refusals and feed errors (what makes check fail).
@@ -46,94 +50,217 @@ func (r *loadReport) problems() int {
 		if f.err != nil {
 			n++
 		}
+		if f.held != nil {
+			n++
+		}
 	}
 	return n
 }
 
-func loadFeed(spec feedSpec, now time.Time) ([]*match.Indicator, feedReport) {
-	rep := feedReport{name: spec.name, path: spec.path, counts: map[match.Kind]int{}, loadedAt: now}
-	f, err := os.Open(spec.path)
-	if err != nil {
-		rep.err = fmt.Errorf("feed %q: %w", spec.name, err)
-		return nil, rep
+// reportOf turns the Manager's status into feed reports.
+func reportOf(sts []feed.Status, now time.Time) *loadReport {
+	rep := &loadReport{at: now}
+	for _, s := range sts {
+		f := feedReport{
+			name: s.Name, typ: s.Type, path: s.Location, format: s.Format, counts: s.Counts, total: s.Total,
+			retained: s.Retained, refused: s.Refused, skipped: s.Skipped, skippedReasons: s.SkippedReasons,
+			err: s.LastError, loadedAt: s.LastChange, lastFetch: s.LastFetch, lastSucess: s.LastSuccess,
+			dataTime: s.DataTime, fromCache: s.FromCache, held: s.Held,
+		}
+		if f.counts == nil {
+			f.counts = map[match.Kind]int{}
+		}
+		if f.err != nil {
+			f.err = fmt.Errorf("feed %q: %w", s.Name, f.err)
+		}
+		if s.Allow {
+			rep.allow = append(rep.allow, f)
+		} else {
+			rep.feeds = append(rep.feeds, f)
+		}
 	}
-	defer f.Close()
-	opt := spec.opt
-	if opt.Name == "" {
-		opt.Name = spec.path
-	}
-	if opt.Now.IsZero() {
-		opt.Now = now
-	}
-	if opt.Defaults.Source == "" {
-		opt.Defaults.Source = spec.name
-	}
-	res, err := match.Load(f, opt)
-	if err != nil {
-		rep.err = fmt.Errorf("feed %q: %w", spec.name, err)
-		return nil, rep
-	}
-	rep.format = res.Format
-	rep.refused = res.Refused
-	rep.skipped = res.Skipped
-	rep.skippedReasons = res.SkippedReasons
-	for _, ind := range res.Indicators {
-		rep.counts[ind.Kind]++
-	}
-	rep.total = len(res.Indicators)
-	return res.Indicators, rep
+	return rep
 }
 
-// buildRules loads every feed, the allow-list and the exclusions, and builds
-// one Rules snapshot. A feed that cannot be read is reported and left out;
-// the error is for what makes the snapshot unusable.
-func buildRules(feeds, allow []feedSpec, allowValues []string, exclusions []match.RuleSpec, bopt match.BuildOptions, patternLimit int, now time.Time) (*stream.Rules, *loadReport, error) {
-	rep := &loadReport{}
-	var all []*match.Indicator
-	for _, spec := range feeds {
-		inds, fr := loadFeed(spec, now)
-		all = append(all, inds...)
-		rep.feeds = append(rep.feeds, fr)
+// feedSpec maps one configured feed to the feed manager's spec.
+func feedSpec(f config.Feed) feed.Spec {
+	s := feed.Spec{
+		Name: f.Name, Type: f.Type, Path: f.Path, URL: f.URL,
+		Load:     loadOptions(f),
+		TTL:      f.TTL,
+		Interval: f.Interval, Timeout: f.Timeout, MaxBytes: f.MaxBytes,
+		TLS: feed.TLSOptions{CAFile: f.TLS.CAFile, CertFile: f.TLS.CertFile, KeyFile: f.TLS.KeyFile,
+			InsecureSkipVerify: f.TLS.InsecureSkipVerify, ServerName: f.TLS.ServerName},
+		TAXII: feed.TAXIIOptions{Collection: f.TAXII.Collection, Username: f.TAXII.Username,
+			Password: f.TAXII.Password.Reveal(), Token: f.TAXII.Token.Reveal()},
 	}
-	ix, err := match.Build(all, bopt)
+	s.Load.TTL = 0 // the manager applies the TTL ("expires TTL after last seen")
+	if len(f.Headers) > 0 {
+		s.Headers = make(map[string]string, len(f.Headers))
+		for k, v := range f.Headers {
+			s.Headers[k] = v.Reveal()
+		}
+	}
+	return s
+}
+
+// feedOptions maps the config to the feed manager's options: the feeds,
+// the allow-list (files, with the junk guard off: an allow-list may name
+// anything, and inline values), the cache and the shrink guard.
+func feedOptions(cfg *config.Config) feed.Options {
+	opt := feed.Options{
+		AllowValues: cfg.Allowlist,
+		Build:       match.BuildOptions{IPIndex: cfg.Match.IPIndex},
+		CacheDir:    cfg.FeedCacheDir,
+		ShrinkGuard: cfg.ShrinkGuard,
+	}
+	if cfg.ShrinkGuard == 0 {
+		opt.ShrinkGuard = -1 // 0 turns the guard off in the config
+	}
+	for _, f := range cfg.Feeds {
+		opt.Feeds = append(opt.Feeds, feedSpec(f))
+	}
+	for i, p := range cfg.AllowlistFiles {
+		opt.Allow = append(opt.Allow, feed.Spec{
+			Name: fmt.Sprintf("allowlist[%d]", i), Type: feed.TypeFile, Path: p,
+			Load: match.LoadOptions{Format: match.FormatText, Defaults: match.Indicator{Source: "allowlist"},
+				Guard: match.Guard{AllowPrivate: true, AllowBroad: true, AllowPublicSuffix: true}},
+		})
+	}
+	return opt
+}
+
+// compileExclusions compiles the config's exclusion rules (nil for none).
+func compileExclusions(cfg *config.Config) (*match.Exclusions, error) {
+	specs, err := exclusionSpecs(cfg)
+	if err != nil || len(specs) == 0 {
+		return nil, err
+	}
+	ex, err := match.CompileExclusions(specs)
 	if err != nil {
-		return nil, rep, fmt.Errorf("build index: %w", err)
+		return nil, fmt.Errorf("exclusions: %w", err)
 	}
-	rep.indexKind = ix.Counts()
-	rules := &stream.Rules{Index: ix}
-	if len(allow) > 0 || len(allowValues) > 0 {
-		var allowInds []*match.Indicator
-		for i, v := range allowValues {
-			kind, canon, err := match.ParseValue(v)
-			if err != nil {
-				return nil, rep, fmt.Errorf("allowlist[%d] %q: %w", i, v, err)
-			}
-			allowInds = append(allowInds, &match.Indicator{Kind: kind, Value: canon, Source: "allowlist", Origin: fmt.Sprintf("allowlist[%d]", i)})
-		}
-		for _, spec := range allow {
-			spec.opt.Guard.AllowPrivate = true // an allow-list may name anything
-			spec.opt.Guard.AllowBroad = true
-			spec.opt.Guard.AllowPublicSuffix = true
-			inds, fr := loadFeed(spec, now)
-			allowInds = append(allowInds, inds...)
-			rep.allow = append(rep.allow, fr)
-		}
-		if rules.Allow, err = match.Build(allowInds, bopt); err != nil {
-			return nil, rep, fmt.Errorf("build allow-list: %w", err)
-		}
+	return ex, nil
+}
+
+// rulesWarnings are the warnings about a set of rules: expired or soon
+// expiring exclusions, and too many patterns for the automaton.
+func rulesWarnings(rules *stream.Rules, patternLimit int, now time.Time) []string {
+	var w []string
+	if rules.Exclusions != nil {
+		w = append(w, rules.Exclusions.Warnings(now)...)
 	}
-	if len(exclusions) > 0 {
-		ex, err := match.CompileExclusions(exclusions)
-		if err != nil {
-			return nil, rep, fmt.Errorf("exclusions: %w", err)
-		}
-		rules.Exclusions = ex
-		rep.warnings = append(rep.warnings, ex.Warnings(now)...)
+	if n := rules.Index.PatternCount(); patternLimit > 0 && n > patternLimit {
+		w = append(w, fmt.Sprintf("%d pattern indicators: the Aho-Corasick automaton costs about 62 KiB each (%d MiB); consider domain or URL indicators (match.pattern_warn: %d)", n, n*62/1024, patternLimit))
 	}
-	if n, limit := ix.PatternCount(), patternLimit; limit > 0 && n > limit {
-		rep.warnings = append(rep.warnings, fmt.Sprintf("%d pattern indicators: the Aho-Corasick automaton costs about 62 KiB each (%d MiB); consider domain or URL indicators (match.pattern_warn: %d)", n, n*62/1024, limit))
+	return w
+}
+
+// loadRules loads everything the config names into one Rules snapshot,
+// once: file feeds are read, http and taxii feeds fetched (through the
+// cache directory, which stands in for an unreachable server). A feed that
+// fails is reported and left out; the error is for a config that cannot
+// be used or an index that cannot be built.
+func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, error) {
+	ex, err := compileExclusions(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
 	}
+	opt := feedOptions(cfg)
+	opt.Now = func() time.Time { return now }
+	m, err := feed.New(opt)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	defer m.Close()
+	u, err := m.Load(context.Background())
+	rep := reportOf(m.Status(), now)
+	if err != nil {
+		return nil, rep, err
+	}
+	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
+	rep.indexKind = u.Index.Counts()
+	rep.warnings = rulesWarnings(rules, cfg.Match.PatternWarn, now)
 	return rules, rep, nil
+}
+
+// printFeedReport prints one feed's state for `check`: counts, refusals,
+// skips, and the fetch history (last fetch, last success, age).
+func printFeedReport(w io.Writer, f feedReport) {
+	if f.err != nil && f.total == 0 {
+		fmt.Fprintf(w, "  %-20s ERROR %v\n", f.name, f.err)
+		if !f.lastFetch.IsZero() {
+			fmt.Fprintf(w, "      %s\n", fetchHistory(f, time.Time{}))
+		}
+		return
+	}
+	fmt.Fprintf(w, "  %-20s %-12s %7d indicators (%s), %d refused, %d skipped  [%s, loaded %s]\n",
+		f.name, f.format, f.total, kindCounts(f.counts), len(f.refused), f.skipped, f.path, timeOrNever(f.loadedAt))
+	fmt.Fprintf(w, "      %s\n", fetchHistory(f, time.Time{}))
+	if f.retained > 0 {
+		fmt.Fprintf(w, "      %d of them no longer listed, kept until their ttl\n", f.retained)
+	}
+	if f.err != nil {
+		fmt.Fprintf(w, "      last fetch failed: %v\n", f.err)
+	}
+	if f.held != nil {
+		fmt.Fprintf(w, "      HELD BACK since %s: the feed shrank from %d to %d indicators; the previous ones stay in use until the next fetch confirms the size (or SIGHUP for a file)\n",
+			f.held.Since.Format(time.RFC3339), f.held.Previous, f.held.Total)
+	}
+	for _, r := range f.refused {
+		fmt.Fprintf(w, "      refused %s\n", r)
+	}
+	reasons := make([]string, 0, len(f.skippedReasons))
+	for reason := range f.skippedReasons {
+		reasons = append(reasons, reason)
+	}
+	sort.Strings(reasons)
+	for _, reason := range reasons {
+		fmt.Fprintf(w, "      skipped %d: %s\n", f.skippedReasons[reason], reason)
+	}
+}
+
+// printFeedStates prints one line per feed for `lookup`: what the answer
+// is based on and how fresh it is.
+func printFeedStates(w io.Writer, rep *loadReport) {
+	all := append(append([]feedReport(nil), rep.feeds...), rep.allow...)
+	if len(all) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfeeds:")
+	for _, f := range all {
+		state := fmt.Sprintf("%d indicators (%s), %d refused", f.total, kindCounts(f.counts), len(f.refused))
+		if f.err != nil {
+			state += fmt.Sprintf(", ERROR %v", f.err)
+		}
+		if f.held != nil {
+			state += fmt.Sprintf(", shrink to %d held back", f.held.Total)
+		}
+		fmt.Fprintf(w, "  %-20s %s; %s\n", f.name, state, fetchHistory(f, rep.at))
+	}
+}
+
+// fetchHistory says "last fetch …, last success …, age …" (now zero:
+// the age is left out).
+func fetchHistory(f feedReport, now time.Time) string {
+	s := fmt.Sprintf("last fetch %s, last success %s", timeOrNever(f.lastFetch), timeOrNever(f.lastSucess))
+	if !f.dataTime.IsZero() {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		s += ", age " + now.Sub(f.dataTime).Round(time.Second).String()
+	}
+	if f.fromCache {
+		s += " (cached copy: the source could not be reached)"
+	}
+	return s
+}
+
+func timeOrNever(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Format(time.RFC3339)
 }
 
 func kindCounts(m map[match.Kind]int) string {

@@ -124,22 +124,8 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// feedSpecs maps the config's feeds to load specs. Remote feeds (http,
-// taxii) are fetched by the feed manager; here they are an error until it
-// serves them.
-func feedSpecs(cfg *config.Config) ([]feedSpec, error) {
-	var specs []feedSpec
-	var errs []error
-	for i, f := range cfg.Feeds {
-		if f.Type != "file" {
-			errs = append(errs, fmt.Errorf("feeds[%d] %q: type %q feeds are not supported by this build (file only)", i, f.Name, f.Type))
-			continue
-		}
-		specs = append(specs, feedSpec{name: f.Name, path: f.Path, opt: loadOptions(f)})
-	}
-	return specs, errors.Join(errs...)
-}
-
+// loadOptions maps a feed's format, defaults and junk guard to
+// match.LoadOptions (the feed manager sets the name, clock and TTL).
 func loadOptions(f config.Feed) match.LoadOptions {
 	opt := match.LoadOptions{
 		Name:   f.Path,
@@ -176,16 +162,6 @@ func loadOptions(f config.Feed) match.LoadOptions {
 	return opt
 }
 
-// allowSpecs turns the allow-list (inline values and files) into specs.
-// Inline values are written to an in-memory feed.
-func allowSpecs(cfg *config.Config) []feedSpec {
-	var specs []feedSpec
-	for i, p := range cfg.AllowlistFiles {
-		specs = append(specs, feedSpec{name: fmt.Sprintf("allowlist[%d]", i), path: p, opt: match.LoadOptions{Name: p, Format: "text"}})
-	}
-	return specs
-}
-
 // exclusionSpecs gathers inline and file exclusions as match rule specs.
 func exclusionSpecs(cfg *config.Config) ([]match.RuleSpec, error) {
 	rules, err := cfg.AllExclusions()
@@ -197,19 +173,6 @@ func exclusionSpecs(cfg *config.Config) ([]match.RuleSpec, error) {
 		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
 	}
 	return specs, nil
-}
-
-// loadRules loads everything the config names into one Rules snapshot.
-func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, error) {
-	feeds, err := feedSpecs(cfg)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	excl, err := exclusionSpecs(cfg)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	return buildRules(feeds, allowSpecs(cfg), cfg.Allowlist, excl, match.BuildOptions{IPIndex: cfg.Match.IPIndex}, cfg.Match.PatternWarn, now)
 }
 
 // closeAll closes sinks and the like with a deadline, joining errors.

@@ -1,6 +1,128 @@
 // Package feed keeps indicator feeds fresh while iocwatch runs: it reads
 // local files, http(s) URLs and TAXII 2.1 collections, parses them with
 // match.Load, and builds the next match.Index off the hot path whenever a
-// feed changes, handing it over through a callback so the caller swaps
-// one atomic pointer. Package match stays pure; the I/O lives here.
+// feed changes, handing it over through a callback so that the caller
+// swaps one atomic pointer. Package match stays pure; the I/O lives here.
+//
+// A Manager is built with New from one Spec per feed (and the allow-list),
+// loaded once with Load — enough for one-shot commands such as `check` and
+// `lookup` — and kept fresh by Run, with Reload for SIGHUP and Confirm for
+// an operator's go-ahead. Status reports every feed.
+//
+// # Sources
+//
+//   - file: the directory holding the file is watched (fsnotify), not the
+//     file, so an editor's atomic rename, `mv` over the file and a
+//     ConfigMap symlink swap are seen; a burst of events is read once it
+//     has been quiet for Options.Debounce (200ms), and the files are also
+//     re-checked every Options.FilePoll (a stat, and a read only when it
+//     changed). A ".gz" or ".zip" file is unpacked.
+//   - http: fetched every Spec.Interval with a conditional GET (ETag,
+//     Last-Modified); a 304, or a body identical to the one in use, costs
+//     no parse and no rebuild. Spec.Headers (an Auth-Key) are sent with
+//     every request, Spec.Timeout bounds the whole download and
+//     Spec.MaxBytes its size, compressed and uncompressed: a larger body
+//     is an error, never truncated. gzip Content-Encoding, gzip files and
+//     zip archives (the first file) are unpacked. TLS verification is on
+//     unless TLSOptions.InsecureSkipVerify; TLSOptions.CAFile trusts a
+//     private CA. A failed fetch is retried after Options.RetryMin,
+//     doubling up to the interval.
+//   - taxii: the collection's objects endpoint of a TAXII 2.1 API root,
+//     asked with Accept "application/taxii+json;version=2.1", HTTP basic
+//     or bearer authentication, and added_after set to the
+//     X-TAXII-Date-Added-Last of the previous poll. Pages are followed
+//     with `next` while the server gives one, else with added_after. A
+//     poll returns only what was added, so the objects are accumulated per
+//     collection, the latest version of each id kept: a revoked version
+//     replaces the live one, and the indicator is gone. The accumulated
+//     objects are read as one STIX 2.1 bundle.
+//
+// # Reload semantics
+//
+// A fetch that gives new content replaces the feed's indicators: a
+// deleted line stops matching at the next build (unlike Zeek's intel
+// reader, which never removes a deleted line, or Logstash's translate
+// filter, which keeps deleted keys by default). The next indexes are built
+// with match.Build beside the current ones and handed to Options.OnUpdate;
+// the caller stores them in its atomic.Pointer, so events in flight finish
+// on the old index and the pipeline never pauses. Builds are serialised
+// and coalesced: feeds that change together give one build. An allow-list
+// change rebuilds only the allow-list index, and the reverse.
+//
+// A feed that fails — an HTTP error, a timeout, a truncated or corrupt
+// body, a body over MaxBytes, content the loader cannot read, or content
+// in which every entry is refused (an HTML login page) — keeps its last
+// good indicators and reports the error in Status. A transient error
+// never empties the index.
+//
+// Update.Added lists the indicators whose value (kind and canonical
+// value) no feed had in the previous build, for a retro-hunt over recent
+// history; a value another feed already had is not added. The first build
+// adds everything.
+//
+// # Shrink guard
+//
+// New content with fewer than (1 − Options.ShrinkGuard) times the
+// indicators in use (by default: less than half) is held back as
+// suspicious: the feed keeps its indicators and Status.Held says so. It is
+// accepted when the next fetch gives the same or a similar count (within
+// 10%) — for http the next interval, whose 304 to the held copy's ETag
+// counts; for a file the next change of the file or a Reload — or by
+// Manager.Confirm. Content back to the size in use drops the held copy. A
+// stat that shows an unchanged file does not confirm. The guard does not
+// apply to a feed's first content, nor to TAXII collections (they only
+// shrink by revocation and expiry, which are the point).
+//
+// # Cache
+//
+// With Options.CacheDir, the last good copy of every http feed (the bytes
+// and its ETag and Last-Modified) and the accumulated objects of every
+// TAXII collection (with the cursor) are kept on disk, written atomically
+// (a temporary file, synced, renamed). At Load the cached validators are
+// sent, so a 304 confirms the copy; when the server cannot be reached the
+// cached copy is used (Status.FromCache) and the feed starts with
+// indicators. A TAXII feed asks only for what was added after the cached
+// cursor. A cache file that is cut short or does not match its SHA-256 is
+// ignored.
+//
+// # TTL and expiry
+//
+// An indicator's own validity (valid_from, valid_until) is honoured at
+// match time by match.Index.Match. Spec.TTL adds a per-feed expiry: every
+// indicator of the feed expires TTL after the feed last listed it, unless
+// the feed gives an earlier valid_until.
+//
+//   - "Listed" means a fetch whose content holds the value: new content,
+//     a 304, an unchanged file found by a read or a stat. A value the
+//     feed keeps listing never expires.
+//   - A value the feed stops listing is not dropped at once: it is kept
+//     (Status.Retained) until TTL after the feed last listed it. This is
+//     for append-only and "recent additions" feeds, whose entries fall off
+//     the list while still bad; without a TTL a dropped value goes at once.
+//   - A TAXII indicator expires TTL after a poll last returned its object
+//     (a collection never deletes); expired objects are pruned.
+//   - Expiry is a valid_until computed into each indicator, so it takes
+//     effect at match time without a rebuild. Because indicators are
+//     immutable once indexed, extending it costs a rebuild; fetches that
+//     confirm unchanged content extend it only when more than half the TTL
+//     went by, and a failing feed gets it set to exactly TTL after its
+//     last listing.
+//   - The last-seen time of retained values survives a restart in
+//     CacheDir; listed values of a cached copy count as seen when the copy
+//     was downloaded.
+//
+// # Allow-list
+//
+// Options.Allow feeds and Options.AllowValues are values that must never
+// alert. They are read, watched and reloaded like indicator feeds and
+// built into a second index (Update.Allow, for stream.Rules.Allow), which
+// matches with the same semantics as indicators.
+//
+// # Concurrency
+//
+// A Manager is safe for concurrent use. Each feed is fetched by one
+// goroutine at a time; builds are serialised, and OnUpdate calls never
+// overlap and come in build order. Options.Now is the clock of every
+// timestamp and expiry, so tests can drive it. Run ends every goroutine it
+// started before it returns.
 package feed

@@ -22,12 +22,12 @@ const (
 
 // Defaults applied to a Spec's zero fields.
 const (
-	DefaultInterval = time.Hour         // Spec.Interval of http and taxii feeds
-	DefaultTimeout  = 30 * time.Second  // Spec.Timeout
-	DefaultMaxBytes = int64(256 << 20)  // Spec.MaxBytes (256 MiB)
+	DefaultInterval = time.Hour              // Spec.Interval of http and taxii feeds
+	DefaultTimeout  = 30 * time.Second       // Spec.Timeout
+	DefaultMaxBytes = int64(256 << 20)       // Spec.MaxBytes (256 MiB)
 	DefaultDebounce = 200 * time.Millisecond // Options.Debounce
-	DefaultFilePoll = time.Minute       // Options.FilePoll
-	DefaultRetryMin = 30 * time.Second  // Options.RetryMin
+	DefaultFilePoll = time.Minute            // Options.FilePoll
+	DefaultRetryMin = 30 * time.Second       // Options.RetryMin
 	// DefaultShrinkGuard is the fraction by which a feed may shrink in one
 	// fetch before the fetch is held back (Options.ShrinkGuard).
 	DefaultShrinkGuard = 0.5

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -295,6 +294,3 @@ func (t *taxiiClient) page(ctx context.Context, q url.Values) (*taxiiEnvelope, s
 	}
 	return env, resp.Header.Get("X-TAXII-Date-Added-Last"), nil
 }
-
-// errNoTAXIIStore: a taxii feed has nothing yet (no poll, no cache).
-var errNoTAXIIStore = errors.New("no objects yet")

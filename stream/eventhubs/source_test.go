@@ -33,7 +33,7 @@ var env struct {
 // hubs served by the shared emulator; each test owns one.
 var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
-	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2",
+	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -236,6 +236,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("a restart resumes from the checkpoints without re-delivering acknowledged events", testRestart)
 	t.Run("after a crash only the events acknowledged since the last checkpoint are read again", testCrash)
 	t.Run("unacknowledged events are never checkpointed", testUnacked)
+	t.Run("a replica that lost a partition never checkpoints it again", testSteal)
 	t.Run("a 900 KiB event arrives intact", testLarge)
 	t.Run("start position latest skips what was there before", testLatest)
 	t.Run("Lag counts the events behind the checkpoint", testLag)
@@ -636,6 +637,88 @@ func testUnacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after Close")
+}
+
+func testSteal(t *testing.T) {
+	t.Parallel()
+	conn, blob := shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	cont := testenv.NewContainer(t, blob)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	optA := testOptions(conn, blob, "steal", cont)
+	optA.CheckpointInterval = time.Hour
+	optA.CheckpointCount = 1 << 30
+	optA.MaxBatchEvents = 3 // its held batches end well before B's checkpoint
+	optA.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	a := open(t, ctx, optA)
+	waitFor(t, ctx, "A to own both partitions", func() bool { return owned(a) == 2 })
+	const n = 10
+	produce(t, ctx, conn, "steal", []string{"0", "1"}, 0, n)
+
+	// A reads a batch of each partition and holds them: its sink is slow.
+	var held []stream.Batch
+	got := map[int32]bool{}
+	for !got[0] || !got[1] {
+		b, err := a.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, b)
+		for _, m := range b.Messages {
+			got[m.Position.Partition] = true
+		}
+	}
+
+	optB := testOptions(conn, blob, "steal", cont)
+	optB.CheckpointInterval = time.Hour
+	optB.CheckpointCount = 1 << 30
+	b := open(t, ctx, optB)
+	waitFor(t, ctx, "B to take one partition from A", func() bool { return owned(a) == 1 && owned(b) == 1 })
+	var stolen, kept string
+	for p := range b.Lag() {
+		stolen = p
+	}
+	for p := range a.Lag() {
+		kept = p
+	}
+	recB := newRecorder()
+	readUntil(t, ctx, b, "steal", recB, func() bool { return len(recB.seen) == n })
+	if err := b.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := a.opt.namespace
+	if cps := storedCheckpoints(t, ctx, blob, cont, ns, "steal"); cps[stolen] != n-1 {
+		t.Fatalf("B's checkpoint of partition %s: %v, want %d", stolen, cps, n-1)
+	}
+
+	// A's sink finally accepts: the partition it kept is checkpointed, the
+	// one it lost is not moved back.
+	lastKept := int64(-1)
+	for _, bt := range held {
+		_ = bt.Ack(ctx)
+		for _, m := range bt.Messages {
+			if fmt.Sprint(m.Position.Partition) == kept {
+				lastKept = m.Position.Offset
+			}
+		}
+	}
+	if err := a.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cps := storedCheckpoints(t, ctx, blob, cont, ns, "steal")
+	if cps[stolen] != n-1 {
+		t.Errorf("partition %s: checkpoint %d after A acknowledged its old batch, want B's %d", stolen, cps[stolen], n-1)
+	}
+	if cps[kept] != lastKept {
+		t.Errorf("partition %s: checkpoint %d, want A's last acknowledged %d", kept, cps[kept], lastKept)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "partition lost") || !strings.Contains(logs.String(), "partition="+stolen) {
+		t.Errorf("A did not log losing partition %s:\n%s", stolen, logs.String())
+	}
 }
 
 func testLarge(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 var statusHTML string
 
 var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
-	"num":  formatInt,
+	"num":  formatNum,
 	"rate": formatRate,
 	"dur":  formatDuration,
 	"ago":  formatAgo,
@@ -275,6 +275,25 @@ func partitionLess(a, b string) bool {
 	return a < b
 }
 
+// formatNum formats any integer with formatInt.
+func formatNum(v any) string {
+	switch n := v.(type) {
+	case int:
+		return formatInt(int64(n))
+	case int64:
+		return formatInt(n)
+	case uint64:
+		if n > math.MaxInt64 {
+			return strconv.FormatUint(n, 10)
+		}
+		return formatInt(int64(n))
+	case int32:
+		return formatInt(int64(n))
+	default:
+		return "?"
+	}
+}
+
 // formatInt groups digits in threes: 1234567 → "1,234,567".
 func formatInt(n int64) string {
 	s := strconv.FormatInt(n, 10)
@@ -300,6 +319,7 @@ func formatRate(r float64) string {
 	if math.IsNaN(r) || math.IsInf(r, 0) {
 		return "–"
 	}
+	r = max(r, 0)
 	r = math.Round(r*10) / 10
 	whole := int64(r)
 	tenth := int64(math.Round(math.Abs(r-float64(whole)) * 10))

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Sample is one timed run of a measurement: the units of work done
+// (records, lookups, builds), the wall time and the CPU time they took.
+type Sample struct {
+	Units float64
+	Wall  time.Duration
+	// CPU is the thread's CPU time for single-goroutine runs, the process's
+	// for parallel ones; zero when the OS does not tell.
+	CPU time.Duration
+}
+
+// Rate is Units per wall-clock second.
+func (s Sample) Rate() float64 { return s.Units / s.Wall.Seconds() }
+
+// CPURate is Units per CPU second (per core), or NaN without CPU time.
+func (s Sample) CPURate() float64 {
+	if s.CPU <= 0 {
+		return math.NaN()
+	}
+	return s.Units / s.CPU.Seconds()
+}
+
+// Stat summarises one metric over the runs of a measurement. The zero
+// value is "not measured".
+type Stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Runs   int     `json:"runs"`
+}
+
+// Spread is (Max − Min) / Median: how noisy the runs were.
+func (s Stat) Spread() float64 {
+	if s.Runs == 0 || s.Median == 0 {
+		return math.NaN()
+	}
+	return (s.Max - s.Min) / s.Median
+}
+
+// statOf summarises xs, ignoring NaNs.
+func statOf(xs []float64) Stat {
+	var v []float64
+	for _, x := range xs {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return Stat{}
+	}
+	slices.Sort(v)
+	m := v[len(v)/2]
+	if len(v)%2 == 0 {
+		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return Stat{Median: m, Min: v[0], Max: v[len(v)-1], Runs: len(v)}
+}
+
+// alt is one alternative of an interleaved comparison.
+type alt struct {
+	name string
+	run  func() (Sample, error)
+}
+
+// interleave runs every alternative once per round, rounds times, in
+// turn, so that each one sees the same load on a shared machine, and
+// returns the samples of each alternative by name.
+func interleave(rounds int, alts []alt) (map[string][]Sample, error) {
+	out := make(map[string][]Sample, len(alts))
+	for r := range rounds {
+		for _, a := range alts {
+			s, err := a.run()
+			if err != nil {
+				return nil, fmt.Errorf("%s (round %d): %w", a.name, r+1, err)
+			}
+			out[a.name] = append(out[a.name], s)
+		}
+	}
+	return out, nil
+}
+
+// rates returns the wall and CPU rates of samples.
+func rates(ss []Sample) (wall, cpu Stat) {
+	w := make([]float64, len(ss))
+	c := make([]float64, len(ss))
+	for i, s := range ss {
+		w[i], c[i] = s.Rate(), s.CPURate()
+	}
+	return statOf(w), statOf(c)
+}
+
+// ratio returns the median over rounds of a[i]/b[i] of the per-round
+// metric f: a ratio from the same round sees the same load.
+func ratio(a, b []Sample, f func(Sample) float64) Stat {
+	n := min(len(a), len(b))
+	xs := make([]float64, n)
+	for i := range n {
+		xs[i] = f(a[i]) / f(b[i])
+	}
+	return statOf(xs)
+}
+
+// timeSingle runs fn on a goroutine locked to its thread and returns the
+// wall and thread CPU time it took; fn returns its units of work.
+func timeSingle(fn func() (float64, error)) (Sample, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0, ok := threadCPU()
+	t0 := time.Now()
+	units, err := fn()
+	wall := time.Since(t0)
+	c1, _ := threadCPU()
+	s := Sample{Units: units, Wall: wall}
+	if ok {
+		s.CPU = c1 - c0
+	}
+	return s, err
+}
+
+// timeProcess is timeSingle for work spread over goroutines: CPU is the
+// whole process's.
+func timeProcess(fn func() (float64, error)) (Sample, error) {
+	c0, ok := processCPU()
+	t0 := time.Now()
+	units, err := fn()
+	wall := time.Since(t0)
+	c1, _ := processCPU()
+	s := Sample{Units: units, Wall: wall}
+	if ok {
+		s.CPU = c1 - c0
+	}
+	return s, err
+}
+
+// heapMiB returns the live heap after two collections, in MiB.
+func heapMiB() float64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}

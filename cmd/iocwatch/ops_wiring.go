@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
+	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream/eventhubs"
+	"github.com/iocwatch/iocwatch/stream/kafka"
+)
+
+// version is reported by iocwatch_build_info and the status page.
+var version = "devel"
+
+// opsRuntime is the operations endpoint of `run`: Prometheus metrics,
+// /healthz, /readyz and the status page, on cfg.Metrics.Listen. Its zero
+// value, and a nil *opsRuntime, do nothing (metrics disabled).
+//
+// In run.go:
+//
+//	o, err := startOps(cfg, log)           // listens now: /healthz answers while feeds load
+//	...
+//	o.watch(&opt, &holder, src, out, rep)  // before stream.New(…, opt)
+//	p := stream.New(src, &holder, out, opt)
+//	o.attach(p)
+//	defer o.close()
+type opsRuntime struct {
+	mon *ops.Monitor
+	srv *ops.Server
+	log *slog.Logger
+	cfg *config.Config
+}
+
+// newOpsLogger is the process logger of cfg.Log: text or JSON, at its
+// level, with every secret of the config — and anything shaped like a
+// credential — redacted from every line.
+func newOpsLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	return ops.NewLogger(w, cfg.Log.Level, cfg.Log.Format, configSecrets(cfg)...)
+}
+
+// startOps starts the listener of cfg.Metrics, unless it is disabled (then
+// it returns a nil runtime, whose methods do nothing). Readiness fails
+// until attach: "pipeline not started".
+func startOps(cfg *config.Config, log *slog.Logger) (*opsRuntime, error) {
+	mc := cfg.Metrics
+	if !mc.Enabled {
+		return nil, nil
+	}
+	redact := ops.NewRedactor(configSecrets(cfg)...)
+	mon := ops.NewMonitor(ops.Options{
+		Source:         sourceLabel(cfg),
+		HideIdentities: mc.HideIdentities,
+		Version:        version,
+		Redact:         redact.String,
+		Log:            log,
+	})
+	auth := ops.Auth{Username: mc.BasicAuth.Username, Password: mc.BasicAuth.Password.Reveal(), BearerToken: mc.BearerToken.Reveal()}
+	srv, err := ops.Serve(mc.Listen, mon.Handler(auth), log)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	log.Info("ops: serving /metrics, /healthz, /readyz and the status page", "addr", "http://"+srv.Addr()+"/")
+	if !ops.IsLoopback(srv.Addr()) && auth == (ops.Auth{}) {
+		log.Warn("ops: the status page and metrics are reachable beyond this host without authentication; it shows device names unless metrics.hide_identities is set", "addr", srv.Addr())
+	}
+	return &opsRuntime{mon: mon, srv: srv, log: log, cfg: cfg}, nil
+}
+
+// watch adds the monitor's hooks to opt and tells it what to read: the
+// rules in use, the source's lag and readiness, the sinks' counters and
+// the feeds' state. Call it before stream.New.
+func (o *opsRuntime) watch(opt *stream.Options, holder *atomic.Pointer[stream.Rules], src stream.Source, out sink.Sink, rep *loadReport) {
+	if o == nil {
+		return
+	}
+	o.mon.Hooks(opt)
+	in := ops.Inputs{Rules: holder}
+	in.Sinks, in.Suppressor = sinkParts(out)
+	if rep != nil {
+		in.Feeds = reportFeeds(rep)
+	}
+	switch s := src.(type) {
+	case *kafka.Source:
+		in.Lag = kafkaLag(s)
+		group := o.cfg.Source.Kafka.Group
+		in.Checks = append(in.Checks, ops.Check{Name: "source", Func: func() error {
+			if s.Assigned() != nil {
+				return nil
+			}
+			st := s.Stats()
+			return fmt.Errorf("not a member of Kafka consumer group %q (generations joined: %d, group errors: %d)", group, st.Generations, st.GroupErrors)
+		}})
+		o.mon.Registry().MustRegister(kafkaCollector{s})
+	case *eventhubs.Source:
+		in.Lag = eventHubsLag(s, o.cfg.Source.EventHubs.Hub)
+	}
+	o.mon.Watch(in)
+}
+
+// attach gives the monitor the pipeline's counters and starts sampling.
+func (o *opsRuntime) attach(p *stream.Pipeline) {
+	if o == nil {
+		return
+	}
+	o.mon.Watch(ops.Inputs{Pipeline: p.Stats()})
+	o.mon.Start()
+}
+
+// close marks the pipeline stopped and shuts the listener down (within
+// 5 s).
+func (o *opsRuntime) close() error {
+	if o == nil {
+		return nil
+	}
+	o.mon.Stopped(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := o.srv.Close(ctx)
+	o.mon.Close()
+	return err
+}
+
+func sourceLabel(cfg *config.Config) string {
+	if cfg.Source.Type == "" {
+		return "file"
+	}
+	return cfg.Source.Type
+}
+
+// sinkParts finds the per-sink counters (the Fan) and the suppressor in
+// the stack buildSinks returns, through the wrappers that expose what they
+// wrap (Unwrap() sink.Sink).
+func sinkParts(s sink.Sink) (ops.SinkStatser, ops.SuppressCounter) {
+	var fan ops.SinkStatser
+	var sup ops.SuppressCounter
+	for range 8 {
+		switch v := s.(type) {
+		case closingDeadLetter:
+			s = v.Sink
+			continue
+		case *sink.Fan:
+			return v, sup
+		case *sink.Suppressor:
+			sup = v
+		}
+		u, ok := s.(interface{ Unwrap() sink.Sink })
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
+	}
+	return fan, sup
+}
+
+func kafkaLag(s *kafka.Source) func() []ops.PartitionLag {
+	return func() []ops.PartitionLag {
+		lag := s.Lag()
+		out := make([]ops.PartitionLag, 0, len(lag))
+		for tp, n := range lag {
+			out = append(out, ops.PartitionLag{Topic: tp.Topic, Partition: strconv.Itoa(int(tp.Partition)), Messages: n})
+		}
+		return out
+	}
+}
+
+func eventHubsLag(s *eventhubs.Source, hub string) func() []ops.PartitionLag {
+	if hub == "" {
+		hub = "eventhub"
+	}
+	return func() []ops.PartitionLag {
+		lag := s.Lag()
+		out := make([]ops.PartitionLag, 0, len(lag))
+		for id, n := range lag {
+			out = append(out, ops.PartitionLag{Topic: hub, Partition: id, Messages: n})
+		}
+		return out
+	}
+}
+
+// reportFeeds shows the feeds as loaded at start.
+func reportFeeds(rep *loadReport) ops.Feeds {
+	states := make([]ops.FeedState, 0, len(rep.feeds))
+	for _, f := range rep.feeds {
+		st := ops.FeedState{Name: f.name, LastFetch: f.loadedAt, Indicators: map[string]int{}}
+		for k, n := range f.counts {
+			st.Indicators[k.String()] = n
+		}
+		if f.err != nil {
+			st.LastError, st.FetchErrors = f.err.Error(), 1
+		} else {
+			st.LastSuccess = f.loadedAt
+		}
+		states = append(states, st)
+	}
+	return ops.FeedsFunc(func() []ops.FeedState { return states })
+}
+
+// kafkaCollector exports the Kafka source's own counters.
+type kafkaCollector struct{ s *kafka.Source }
+
+var (
+	dKafkaBytes       = prometheus.NewDesc("iocwatch_kafka_read_bytes_total", "Message value bytes the Kafka source returned.", nil, nil)
+	dKafkaCommits     = prometheus.NewDesc("iocwatch_kafka_commits_total", "Successful offset commits.", nil, nil)
+	dKafkaCommitErrs  = prometheus.NewDesc("iocwatch_kafka_commit_errors_total", "Failed offset commits (retried at the next commit, or re-delivered after a rebalance).", nil, nil)
+	dKafkaGenerations = prometheus.NewDesc("iocwatch_kafka_group_generations_total", "Consumer-group generations joined (1 + rebalances).", nil, nil)
+	dKafkaGroupErrs   = prometheus.NewDesc("iocwatch_kafka_group_errors_total", "Failures to join or sync the consumer group.", nil, nil)
+	dKafkaStale       = prometheus.NewDesc("iocwatch_kafka_stale_acks_total", "Acknowledged messages whose generation had ended (not committed; the next owner re-delivers them).", nil, nil)
+)
+
+func (kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dKafkaBytes, dKafkaCommits, dKafkaCommitErrs, dKafkaGenerations, dKafkaGroupErrs, dKafkaStale} {
+		ch <- d
+	}
+}
+
+func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	for d, v := range map[*prometheus.Desc]int64{dKafkaBytes: st.Bytes, dKafkaCommits: st.Commits, dKafkaCommitErrs: st.CommitErrors,
+		dKafkaGenerations: st.Generations, dKafkaGroupErrs: st.GroupErrors, dKafkaStale: st.StaleAcks} {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+}
+
+// configSecrets returns the value of every config.Secret in cfg (fields,
+// maps, slices, at any depth), for the log redactor.
+func configSecrets(cfg *config.Config) []string {
+	var out []string
+	secretType := reflect.TypeFor[config.Secret]()
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		if v.Type() == secretType {
+			if s := v.Interface().(config.Secret); s.IsSet() {
+				out = append(out, s.Reveal())
+			}
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := range v.Len() {
+				walk(v.Index(i))
+			}
+		case reflect.Map:
+			it := v.MapRange()
+			for it.Next() {
+				walk(it.Value())
+			}
+		}
+	}
+	if cfg != nil {
+		walk(reflect.ValueOf(cfg).Elem())
+	}
+	return out
+}

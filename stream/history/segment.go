@@ -1,0 +1,252 @@
+package history
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// An index file (<segment>.idx) is written when a segment is sealed:
+//
+//	"IOCWHX01" · first sequence number (uint64 LE)
+//	uvarint records · varint minTs · varint maxTs · varint recordedFrom ·
+//	varint recordedUntil · uvarint segment file size
+//	uvarint remote IPs · (1 byte length · address)…
+//	uvarint remote URLs · (uvarint length · bytes)…
+//	CRC-32C of all the above (uint32 LE)
+//
+// It is derived data: a missing or damaged index, or one whose size does
+// not match its segment, is rebuilt from the segment.
+const (
+	idxMagic = "IOCWHX01"
+	logExt   = ".log"
+	idxExt   = ".idx"
+	lockName = "LOCK"
+	// knownName holds the values of the indicators already hunted.
+	knownName = "indicators.known"
+)
+
+// segMeta describes one segment file. Plain data.
+type segMeta struct {
+	firstSeq uint64
+	count    uint64
+	// minTs and maxTs bound the event times (Unix ns); hasTime is false
+	// when no observation had one.
+	minTs, maxTs int64
+	hasTime      bool
+	// recFrom and recUntil are when the first and last blocks were
+	// written (Unix ns).
+	recFrom, recUntil int64
+	logSize           int64
+	idxSize           int64
+	sealed            bool
+}
+
+func segBase(firstSeq uint64) string { return fmt.Sprintf("%016x", firstSeq) }
+
+func (m *segMeta) logPath(dir string) string { return filepath.Join(dir, segBase(m.firstSeq)+logExt) }
+func (m *segMeta) idxPath(dir string) string { return filepath.Join(dir, segBase(m.firstSeq)+idxExt) }
+func (m *segMeta) bytes() int64              { return m.logSize + m.idxSize }
+
+// addBlock folds one block into the segment's summary.
+func (m *segMeta) addBlock(bi *blockInfo) {
+	if m.count == 0 && m.recFrom == 0 {
+		m.recFrom = bi.recordedAt
+	}
+	m.recUntil = max(m.recUntil, bi.recordedAt)
+	m.count += uint64(bi.n)
+	if bi.hasTime {
+		if !m.hasTime || bi.minTs < m.minTs {
+			m.minTs = bi.minTs
+		}
+		if !m.hasTime || bi.maxTs > m.maxTs {
+			m.maxTs = bi.maxTs
+		}
+		m.hasTime = true
+	}
+}
+
+// listSegments returns the first sequence numbers of the segment files in
+// dir, in order.
+func listSegments(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	var seqs []uint64
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), logExt)
+		if !ok || len(name) != 16 || !e.Type().IsRegular() {
+			continue
+		}
+		seq, err := strconv.ParseUint(name, 16, 64)
+		if err != nil {
+			continue
+		}
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// encodeIdx returns the index file of a sealed segment.
+func encodeIdx(m *segMeta, ips []netip.Addr, urls []string) []byte {
+	b := make([]byte, 0, 64+len(ips)*17+len(urls)*48)
+	b = append(b, idxMagic...)
+	b = binary.LittleEndian.AppendUint64(b, m.firstSeq)
+	b = binary.AppendUvarint(b, m.count)
+	minTs, maxTs := m.minTs, m.maxTs
+	if !m.hasTime {
+		// An empty range (max < min) says "no time".
+		minTs, maxTs = 1, 0
+	}
+	b = binary.AppendVarint(b, minTs)
+	b = binary.AppendVarint(b, maxTs)
+	b = binary.AppendVarint(b, m.recFrom)
+	b = binary.AppendVarint(b, m.recUntil)
+	b = binary.AppendUvarint(b, uint64(m.logSize))
+	b = binary.AppendUvarint(b, uint64(len(ips)))
+	for _, a := range ips {
+		raw := a.AsSlice()
+		b = append(append(b, byte(len(raw))), raw...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(urls)))
+	for _, u := range urls {
+		b = appendStr(b, u)
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+// idxData is a parsed index file; the URLs alias its bytes.
+type idxData struct {
+	meta segMeta
+	ips  []netip.Addr
+	urls []strRef
+	data []byte
+}
+
+func (x *idxData) url(i int) string { return string(x.data[x.urls[i].off : x.urls[i].off+x.urls[i].n]) }
+
+// decodeIdx parses an index file. name is for errors.
+func decodeIdx(data []byte, name string, x *idxData) error {
+	bad := func(msg string) error { return fmt.Errorf("history: index %s: %s", name, msg) }
+	if len(data) < len(idxMagic)+8+4 || string(data[:len(idxMagic)]) != idxMagic {
+		return bad("bad header")
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return bad("checksum mismatch")
+	}
+	x.data = data
+	x.ips, x.urls = x.ips[:0], x.urls[:0]
+	m := &x.meta
+	*m = segMeta{sealed: true, idxSize: int64(len(data))}
+	m.firstSeq = binary.LittleEndian.Uint64(data[len(idxMagic):])
+	r := reader{b: body, i: len(idxMagic) + 8}
+	m.count = r.uvarint()
+	m.minTs, m.maxTs = r.varint(), r.varint()
+	m.hasTime = m.maxTs >= m.minTs
+	m.recFrom, m.recUntil = r.varint(), r.varint()
+	size := r.uvarint()
+	if size > 1<<62 {
+		return bad("segment size out of range")
+	}
+	m.logSize = int64(size)
+	n := r.uvarint()
+	if r.err != "" || n > uint64(len(body)) {
+		return bad("remote IP count: " + r.err)
+	}
+	for range n {
+		if r.i >= len(body) {
+			return bad("torn IP entry")
+		}
+		l := int(body[r.i])
+		if (l != 4 && l != 16) || l > len(body)-r.i-1 {
+			return bad("bad IP entry")
+		}
+		a, _ := netip.AddrFromSlice(body[r.i+1 : r.i+1+l])
+		x.ips = append(x.ips, a)
+		r.i += 1 + l
+	}
+	n = r.uvarint()
+	if r.err != "" || n > uint64(len(body)) {
+		return bad("remote URL count: " + r.err)
+	}
+	for range n {
+		x.urls = append(x.urls, r.str(0))
+		if r.err != "" {
+			return bad("remote URL: " + r.err)
+		}
+	}
+	if r.i != len(body) {
+		return bad("trailing bytes")
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, so that readers see the old file or the new one.
+func writeFileAtomic(path string, data []byte, sync bool) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// readFileInto reads at most limit bytes of path into buf (reused),
+// returning ErrNotExist-wrapping errors unchanged.
+func readFileInto(path string, buf []byte, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	n := st.Size()
+	if limit >= 0 && n > limit {
+		n = limit
+	}
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	m, err := io.ReadFull(f, buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// Truncated meanwhile (a writer recovering it): what was read is
+		// all there is.
+		return buf[:m], nil
+	}
+	return buf, err
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
