@@ -9,6 +9,6 @@ func BenchmarkScratchPipe(b *testing.B){
 	path := filepath.Join(b.TempDir(), "c.jsonl"); c.WriteFile(path)
 	b.ResetTimer()
 	for b.Loop() {
-		RunPipeline(context.Background(), []string{path}, ix, 1, &CountingSink{})
+		RunPipeline(context.Background(), []string{path,path,path,path,path,path,path,path}, ix, 1, &CountingSink{})
 	}
 }

@@ -34,12 +34,22 @@ type Decoder struct {
 
 	stats DecodeStats
 
+	// MaxRecords bounds the records decoded from one message: record
+	// MaxRecords (0-based) and everything after it are not decoded, and one
+	// RecordError wrapping ErrTooManyRecords names it. 0 or less: no bound.
+	MaxRecords int
+
 	// Per Decode call.
-	out    []Event
-	errs   []RecordError
-	recNo  int  // index of the next record in the message
-	failed bool // a record-level syntax error ended the message
+	out     []Event
+	errs    []RecordError
+	recNo   int  // index of the next record in the message
+	failed  bool // a record-level syntax error ended the message
+	limited bool // MaxRecords was reached and reported
 }
+
+// ErrTooManyRecords is the error of the first record past
+// Decoder.MaxRecords: the rest of the message is not decoded.
+var ErrTooManyRecords = errors.New("too many records in one message")
 
 // DecodeStats counts what Decode saw since the last Reset. The zero value
 // is an empty count.
@@ -121,7 +131,7 @@ var errBodyDepth = errors.New("more than 8 nested \"body\" wrappers")
 // Events alias msg and the decoder's arena: valid until the next call to
 // Reset.
 func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []RecordError) {
-	d.out, d.errs, d.recNo, d.failed = dst, nil, 0, false
+	d.out, d.errs, d.recNo, d.failed, d.limited = dst, nil, 0, false, false
 	if uint64(len(msg)) > math.MaxUint32 {
 		d.messageErr(fmt.Errorf("message of %d bytes exceeds 4 GiB", len(msg)))
 	} else {
@@ -262,10 +272,28 @@ func (d *Decoder) finishTop(buf []byte, end, depth int, sawRecords bool, body sp
 	case body.kind != vAbsent:
 		return 0, errors.New(`"body" is neither a JSON object, an array nor a string`)
 	default:
+		if err := d.overLimit(d.recNo); err != nil {
+			return 0, err
+		}
 		d.finishRecord(d.recNo, &d.top)
 		d.recNo++
 	}
 	return end, nil
+}
+
+// overLimit returns ErrTooManyRecords, and ends the message, when record
+// rec is past MaxRecords; the first time it also reports it as rec's error.
+func (d *Decoder) overLimit(rec int) error {
+	if d.MaxRecords <= 0 || rec < d.MaxRecords {
+		return nil
+	}
+	err := fmt.Errorf("%w: more than %d (rest of message not decoded)", ErrTooManyRecords, d.MaxRecords)
+	if !d.limited {
+		d.limited = true
+		d.recordErr(rec, err)
+	}
+	d.failed = true
+	return err
 }
 
 // decodeRecordArray decodes the array of records at buf[i] and returns the
@@ -277,6 +305,9 @@ func (d *Decoder) decodeRecordArray(buf []byte, i int) (int, error) {
 	}
 	for {
 		rec := d.recNo
+		if err := d.overLimit(rec); err != nil {
+			return 0, err
+		}
 		d.recNo++
 		if i < len(buf) && buf[i] == '{' {
 			j, err := d.scanRecord(buf, i, &d.rec)

@@ -44,12 +44,20 @@ type Options struct {
 	// MaxMessageBytes: larger messages are dead-lettered undecoded; 0 = 1 MiB
 	// (the Event Hubs Standard limit), < 0 = no limit.
 	MaxMessageBytes int
+	// MaxRecordsPerMessage: the records of a message past this many are not
+	// decoded; the message is dead-lettered with ErrTooManyRecords naming
+	// the first record left out (the records before it are matched).
+	// 0 = 100000, < 0 = no limit.
+	MaxRecordsPerMessage int
 	// Ordered delivers alerts to the sink in read order, from one goroutine
 	// (replays, terminals). Otherwise each worker delivers its own batch's
 	// alerts concurrently; acknowledgement is in read order either way.
 	Ordered bool
 	// DeadLetter receives undecodable messages; nil drops them (still counted).
 	DeadLetter DeadLetterWriter
+	// DeadLetterFailure says what a failing DeadLetter.Write (disk full)
+	// does: DeadLetterStop (the zero value) or DeadLetterContinue.
+	DeadLetterFailure DeadLetterFailure
 	// DrainTimeout bounds how long in-flight batches may take to finish
 	// after the context is cancelled; default 30s.
 	DrainTimeout time.Duration
@@ -76,6 +84,35 @@ type Options struct {
 	// never for an event without hits. It must be fast and safe for
 	// concurrent use.
 	OnHit func(match.Hit)
+}
+
+// DeadLetterFailure is what the pipeline does when a dead-letter entry
+// cannot be written. The zero value is DeadLetterStop.
+type DeadLetterFailure uint8
+
+const (
+	// DeadLetterStop leaves the batch unacknowledged and makes Run return
+	// the error: nothing is lost, the stream stops until the dead-letter
+	// destination works again (the batch is read again after a restart).
+	DeadLetterStop DeadLetterFailure = iota
+	// DeadLetterContinue counts the message in Stats.DeadLetterFailures,
+	// logs once when dead-lettering starts failing and once when it works
+	// again, and acknowledges the message: its dead-letter entry — the raw
+	// undecodable message — is lost. Its decodable records are still
+	// matched and alerted.
+	DeadLetterContinue
+)
+
+// ParseDeadLetterFailure maps the configuration's "stop" (or "") and
+// "continue" to a DeadLetterFailure.
+func ParseDeadLetterFailure(s string) (DeadLetterFailure, error) {
+	switch s {
+	case "", "stop":
+		return DeadLetterStop, nil
+	case "continue":
+		return DeadLetterContinue, nil
+	}
+	return DeadLetterStop, fmt.Errorf("dead-letter failure policy %q: want stop or continue", s)
 }
 
 // BatchReport describes one acknowledged batch, for metrics.
@@ -106,6 +143,11 @@ type Stats struct {
 	DecodeErrors atomic.Int64 // broken records or messages
 	DeadLettered atomic.Int64 // messages written to the dead-letter file
 	Oversized    atomic.Int64 // messages over MaxMessageBytes
+	// TooManyRecords counts messages cut at MaxRecordsPerMessage.
+	TooManyRecords atomic.Int64
+	// DeadLetterFailures counts messages whose dead-letter entry could not
+	// be written and that were acknowledged anyway (DeadLetterContinue).
+	DeadLetterFailures atomic.Int64
 	Hits         atomic.Int64 // indicator hits before allow-list and exclusions
 	Allowed      atomic.Int64 // hits dropped by the allow-list
 	Excluded     atomic.Int64 // hits suppressed by exclusions
@@ -157,6 +199,9 @@ type Pipeline struct {
 	sink  sink.Sink
 	opt   Options
 	stats Stats
+
+	dlFailing atomic.Bool // DeadLetterContinue: the last dead-letter write failed
+	dlMu      sync.Mutex  // serialises the state-change log lines
 }
 
 // New returns a pipeline. rules must hold a snapshot before Run.
@@ -169,6 +214,9 @@ func New(src Source, rules *atomic.Pointer[Rules], snk sink.Sink, opt Options) *
 	}
 	if opt.MaxMessageBytes == 0 {
 		opt.MaxMessageBytes = 1 << 20
+	}
+	if opt.MaxRecordsPerMessage == 0 {
+		opt.MaxRecordsPerMessage = 100000
 	}
 	if opt.DrainTimeout <= 0 {
 		opt.DrainTimeout = 30 * time.Second
@@ -359,8 +407,12 @@ func (w *worker) process(ctx context.Context, j *job) error {
 			continue
 		}
 		var errs []RecordError
+		w.dec.MaxRecords = p.opt.MaxRecordsPerMessage
 		w.events, errs = w.dec.Decode(m.Value, w.events[:0])
 		if len(errs) > 0 {
+			if errors.Is(errs[len(errs)-1].Err, ErrTooManyRecords) {
+				p.stats.TooManyRecords.Add(1)
+			}
 			if err := p.deadLetter(ctx, m, errs[0].Record, joinRecordErrors(errs)); err != nil {
 				return err
 			}
@@ -467,9 +519,28 @@ func (p *Pipeline) deadLetter(ctx context.Context, m *Message, record int, cause
 		return nil
 	}
 	if err := p.opt.DeadLetter.Write(ctx, *m, record, fmt.Errorf("%s: %w", m.Position, cause)); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		if p.opt.DeadLetterFailure != DeadLetterContinue || ctx.Err() != nil {
+			return fmt.Errorf("pipeline: dead-letter %s: %w", m.Position, err)
+		}
+		p.stats.DeadLetterFailures.Add(1)
+		if !p.dlFailing.Load() {
+			p.dlMu.Lock()
+			if !p.dlFailing.Swap(true) {
+				p.opt.Log.Error("dead-letter writes fail; continuing: undecodable messages are acknowledged without their dead-letter entry (pipeline.dead_letter_failure: continue)",
+					"position", m.Position.String(), "err", err)
+			}
+			p.dlMu.Unlock()
+		}
+		return nil
 	}
 	p.stats.DeadLettered.Add(1)
+	if p.dlFailing.Load() {
+		p.dlMu.Lock()
+		if p.dlFailing.Swap(false) {
+			p.opt.Log.Info("dead-letter writes work again", "lost_so_far", p.stats.DeadLetterFailures.Load())
+		}
+		p.dlMu.Unlock()
+	}
 	return nil
 }
 
@@ -480,6 +551,12 @@ func joinRecordErrors(errs []RecordError) error {
 	var b strings.Builder
 	for i, e := range errs {
 		if i == 5 {
+			last := errs[len(errs)-1]
+			if errors.Is(last.Err, ErrTooManyRecords) {
+				// The reason the message was cut short is always shown.
+				fmt.Fprintf(&b, "; and %d more; %s", len(errs)-6, last.Error())
+				break
+			}
 			fmt.Fprintf(&b, "; and %d more", len(errs)-5)
 			break
 		}

@@ -96,7 +96,8 @@ type Manager struct {
 	hasAllw bool
 	clients []*http.Client
 
-	buildMu sync.Mutex // serialises builds and OnUpdate
+	parseSem chan struct{} // one match.Load at a time
+	buildMu  sync.Mutex    // serialises builds and OnUpdate
 
 	mu       sync.Mutex // guards the feed states' shared fields, gen, builtGen, cur, loaded
 	gen      uint64
@@ -109,7 +110,7 @@ type Manager struct {
 // error names every bad feed (unknown type, missing path or URL, bad TLS
 // files, duplicate names) and every bad allow value.
 func New(opt Options) (*Manager, error) {
-	m := &Manager{opt: opt, log: opt.Log, now: opt.Now, byName: map[string]*feedState{}}
+	m := &Manager{opt: opt, log: opt.Log, now: opt.Now, byName: map[string]*feedState{}, parseSem: make(chan struct{}, 1)}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}

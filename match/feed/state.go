@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +89,53 @@ type ikey struct {
 
 func keyOf(ind *match.Indicator) ikey { return ikey{ind.Kind, ind.Value} }
 
+// keySet is the sorted, de-duplicated 64-bit hashes of a feed's values:
+// 8 bytes a value and nothing for the garbage collector to scan, where a
+// map of strings would cost several times that. Two values colliding (a
+// chance of about n²/2⁶⁵) would only hide one from Update.Added.
+type keySet []uint64
+
+// hashSeed is fixed for the process: key sets are compared, never stored.
+var hashSeed = maphash.MakeSeed()
+
+func hashKey(kind match.Kind, value string) uint64 {
+	return maphash.String(hashSeed, value) + uint64(kind)*0x9e3779b97f4a7c15
+}
+
+func keySetOf(inds ...[]*match.Indicator) keySet {
+	n := 0
+	for _, l := range inds {
+		n += len(l)
+	}
+	ks := make(keySet, 0, n)
+	for _, l := range inds {
+		for _, ind := range l {
+			ks = append(ks, hashKey(ind.Kind, ind.Value))
+		}
+	}
+	slices.Sort(ks)
+	return slices.Clip(slices.Compact(ks))
+}
+
+func (ks keySet) has(h uint64) bool {
+	_, ok := slices.BinarySearch(ks, h)
+	return ok
+}
+
+// missingFrom counts the hashes of ks that other lacks.
+func (ks keySet) missingFrom(other keySet) int {
+	n, j := 0, 0
+	for _, h := range ks {
+		for j < len(other) && other[j] < h {
+			j++
+		}
+		if j == len(other) || other[j] != h {
+			n++
+		}
+	}
+	return n
+}
+
 // retained is a value a TTL feed no longer lists, kept until lastSeen+TTL.
 type retained struct {
 	ind      *match.Indicator
@@ -125,12 +174,12 @@ type feedState struct {
 
 	// Guarded by Manager.mu.
 	inUse []*match.Indicator // listed + retained: what the index holds
-	keys  map[ikey]struct{}  // keys of inUse (indicator feeds only)
+	keys  keySet             // of inUse (indicator feeds only)
 	gen   uint64             // bumped at every change of inUse
 	st    Status
 
 	// Guarded by Manager.buildMu.
-	builtKeys map[ikey]struct{}
+	builtKeys keySet
 	builtGen  uint64
 }
 
@@ -232,7 +281,9 @@ func (m *Manager) parse(fs *feedState, body []byte, now time.Time) (*match.LoadR
 	if fs.taxii != nil {
 		opt.Format = match.FormatSTIX2
 	}
+	m.parseSem <- struct{}{} // one parse at a time: less garbage at once, a core left to the pipeline
 	res, err := match.Load(bytes.NewReader(body), opt)
+	<-m.parseSem
 	if err != nil {
 		return nil, err
 	}
@@ -348,6 +399,9 @@ func (m *Manager) rebake(fs *feedState, now time.Time, failing bool) bool {
 
 // inUseOf returns listed followed by the retained values.
 func (fs *feedState) inUseOf() []*match.Indicator {
+	if len(fs.retained) == 0 {
+		return fs.listed
+	}
 	out := make([]*match.Indicator, 0, len(fs.listed)+len(fs.retained))
 	out = append(out, fs.listed...)
 	for _, r := range fs.retained {
@@ -372,24 +426,16 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 			}
 		}
 	}
-	var keys map[ikey]struct{}
-	if !fs.allow {
-		keys = make(map[ikey]struct{}, len(listed)+len(fs.retained))
-		for _, ind := range listed {
-			keys[keyOf(ind)] = struct{}{}
-		}
-	}
 	if ttl > 0 && fs.taxii == nil {
-		fs.retained = m.retain(fs, listed, keys, now)
-		if keys != nil {
-			for k := range fs.retained {
-				keys[k] = struct{}{}
-			}
-		}
+		fs.retained = m.retain(fs, listed, now)
 	}
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
 	fs.ver, fs.held, fs.cached, fs.loaded = &ver, nil, nil, true
 	inUse := fs.inUseOf()
+	var keys keySet
+	if !fs.allow {
+		keys = keySetOf(inUse)
+	}
 	counts := make(map[match.Kind]int)
 	for _, ind := range inUse {
 		counts[ind.Kind]++
@@ -413,13 +459,11 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 // values it listed before and no longer does join them (last seen when
 // the feed last listed them), values listed again leave them, and those
 // last seen TTL ago or more are dropped.
-func (m *Manager) retain(fs *feedState, listed []*match.Indicator, keys map[ikey]struct{}, now time.Time) map[ikey]retained {
+func (m *Manager) retain(fs *feedState, listed []*match.Indicator, now time.Time) map[ikey]retained {
 	ttl := fs.spec.TTL
-	if keys == nil { // allow-list feed
-		keys = make(map[ikey]struct{}, len(listed))
-		for _, ind := range listed {
-			keys[keyOf(ind)] = struct{}{}
-		}
+	keys := make(map[ikey]struct{}, len(listed))
+	for _, ind := range listed {
+		keys[keyOf(ind)] = struct{}{}
 	}
 	ret := make(map[ikey]retained, len(fs.retained))
 	for k, r := range fs.retained {
@@ -569,7 +613,7 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 	type snap struct {
 		fs    *feedState
 		inUse []*match.Indicator
-		keys  map[ikey]struct{}
+		keys  keySet
 		gen   uint64
 		chg   bool
 	}
@@ -645,17 +689,15 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 			}
 			u.Feeds = append(u.Feeds, s.fs.spec.Name)
 			for _, ind := range s.inUse {
-				k := keyOf(ind)
-				if _, had := s.fs.builtKeys[k]; had {
+				h := hashKey(ind.Kind, ind.Value)
+				if s.fs.builtKeys.has(h) {
 					continue
 				}
 				other := false
 				for _, o := range snaps {
-					if o.fs != s.fs && !o.fs.allow {
-						if _, ok := o.fs.builtKeys[k]; ok {
-							other = true
-							break
-						}
+					if o.fs != s.fs && !o.fs.allow && o.fs.builtKeys.has(h) {
+						other = true
+						break
 					}
 				}
 				if !other {
@@ -663,11 +705,7 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 					added[i]++
 				}
 			}
-			for k := range s.fs.builtKeys {
-				if _, ok := s.keys[k]; !ok {
-					removed[i]++
-				}
-			}
+			removed[i] = s.fs.builtKeys.missingFrom(s.keys)
 			u.Removed += removed[i]
 		}
 	}

@@ -658,8 +658,10 @@ func (s *Source) flusher() {
 	}
 }
 
-// flush writes a checkpoint for every partition whose acknowledged position
-// moved, after checking in the store that this replica still owns it.
+// flush checks in the store that this replica still owns its partitions
+// (ending the claims it lost, so that a reader held up by back-pressure
+// notices too), then writes a checkpoint for every owned partition whose
+// acknowledged position moved.
 func (s *Source) flush(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -668,16 +670,15 @@ func (s *Source) flush(ctx context.Context) error {
 		ev      *azeventhubs.ReceivedEventData
 		pending int
 	}
-	var jobs []job
+	var owned []*partition
 	s.mu.Lock()
 	for _, p := range s.parts {
-		if p.lost || p.acked == nil || (p.hasCP && p.cpSeq == p.acked.SequenceNumber) {
-			continue
+		if !p.lost {
+			owned = append(owned, p)
 		}
-		jobs = append(jobs, job{p: p, ev: p.acked, pending: p.pending})
 	}
 	s.mu.Unlock()
-	if len(jobs) == 0 {
+	if len(owned) == 0 {
 		return nil
 	}
 	owners, err := s.store.ListOwnership(ctx, s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, nil)
@@ -688,12 +689,20 @@ func (s *Source) flush(ctx context.Context) error {
 	for _, o := range owners {
 		ownerOf[o.PartitionID] = o.OwnerID
 	}
-	var errs []error
-	for _, j := range jobs {
-		if ownerOf[j.p.id] != s.owner {
-			s.lose(j.p, "the checkpoint store names another owner")
+	var jobs []job
+	for _, p := range owned {
+		if ownerOf[p.id] != s.owner {
+			s.lose(p, "the checkpoint store names another owner")
 			continue
 		}
+		s.mu.Lock()
+		if !p.lost && p.acked != nil && (!p.hasCP || p.cpSeq != p.acked.SequenceNumber) {
+			jobs = append(jobs, job{p: p, ev: p.acked, pending: p.pending})
+		}
+		s.mu.Unlock()
+	}
+	var errs []error
+	for _, j := range jobs {
 		if err := j.p.client.UpdateCheckpoint(ctx, j.ev, nil); err != nil {
 			errs = append(errs, fmt.Errorf("eventhubs: checkpoint %s[%s]@%d: %w", s.opt.hub, j.p.id, j.ev.SequenceNumber, err))
 			continue

@@ -648,7 +648,6 @@ func testSteal(t *testing.T) {
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	optA := testOptions(conn, blob, "steal", cont)
-	optA.CheckpointInterval = time.Hour
 	optA.CheckpointCount = 1 << 30
 	optA.MaxBatchEvents = 3 // its held batches end well before B's checkpoint
 	optA.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))

@@ -1,0 +1,277 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/stream"
+)
+
+// Config selects what a suite run measures. The zero value runs the full
+// suite at GOMAXPROCS 2 (when the machine has two cores), without helper
+// processes, writing nothing.
+type Config struct {
+	// Quick runs a reduced suite in about a minute: fewer sizes, rounds
+	// and records, shorter runs.
+	Quick bool
+	// Cores is the GOMAXPROCS (and pipeline workers) of the parallel
+	// pipeline run that scaling is measured with; 1 skips it. Every
+	// "per core" figure is measured at GOMAXPROCS 1 whatever Cores says.
+	// 0 means min(2, NumCPU).
+	Cores int
+	// Rounds is how often each comparison is repeated, interleaved; 0
+	// means 5 (3 with Quick).
+	Rounds int
+	// Sizes are the indicator counts per kind for the size sweeps; nil
+	// means 1k, 10k, 100k, 1M, 2M (1k, 10k, 100k with Quick).
+	Sizes []int
+	// MemorySizes are the counts per kind measured in a helper process for
+	// the heap and RSS curve; nil means 1k, 100k, 1M, 2M, 3M (100k, 1M
+	// with Quick). Needs Helper.
+	MemorySizes []int
+	// Sections, if set, limits the run to these section IDs: decode,
+	// match, ipindex, hostindex, build, pipeline, scaling, workloads,
+	// kafka, memory, python.
+	Sections []string
+	// Helper is the command that starts this program as a helper process
+	// (see ServeHelper): the Kafka broker and producer run there, and the
+	// memory curve is measured there. Nil runs the broker in this process
+	// and skips the memory curve.
+	Helper []string
+	// Python is the python3 interpreter for the Python reference; empty
+	// looks for python3 with the ahocorasick module.
+	Python string
+	// PythonScript is the path of bench/reference/python/iocwatch_ref.py;
+	// empty skips the Python reference.
+	PythonScript string
+	// TempDir holds the generated corpus and feed files; empty means
+	// os.TempDir. They are removed at the end.
+	TempDir string
+	// Command is recorded in the report as the command that ran it.
+	Command string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Cores <= 0 {
+		c.Cores = min(2, runtime.NumCPU())
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 5
+		if c.Quick {
+			c.Rounds = 3
+		}
+	}
+	if c.Sizes == nil {
+		c.Sizes = []int{1_000, 10_000, 100_000, 1_000_000, 2_000_000}
+		if c.Quick {
+			c.Sizes = []int{1_000, 10_000, 100_000}
+		}
+	}
+	if c.MemorySizes == nil {
+		c.MemorySizes = []int{1_000, 100_000, 1_000_000, 2_000_000, 3_000_000}
+		if c.Quick {
+			c.MemorySizes = []int{100_000, 1_000_000}
+		}
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+func (c *Config) wants(id string) bool { return len(c.Sections) == 0 || slices.Contains(c.Sections, id) }
+
+// Limits of the slow alternatives: above these sizes they are not built
+// (cidranger takes ~20 s per 1M prefixes; the Aho-Corasick automaton
+// ~60 KiB per domain).
+const (
+	maxCIDRanger     = 1_000_000
+	maxAhoCorasick   = 10_000
+	maxNaivePipeline = 1_000
+)
+
+// suite is one run's state.
+type suite struct {
+	cfg    Config
+	rep    *Report
+	minRun time.Duration
+	tmp    string
+	ctx    context.Context
+	start  time.Time
+}
+
+func (s *suite) logf(format string, args ...any) {
+	fmt.Fprintf(s.cfg.Log, "[%5.1fs load %4.1f] ", time.Since(s.start).Seconds(), loadAvg())
+	fmt.Fprintf(s.cfg.Log, format+"\n", args...)
+	if l := loadAvg(); l > s.rep.LoadMax {
+		s.rep.LoadMax = l
+	}
+}
+
+// Run runs the suite and returns its report. It changes GOMAXPROCS while
+// it runs and restores it.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.defaults()
+	prev := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prev)
+	dir, err := os.MkdirTemp(cfg.TempDir, "iocwatch-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	s := &suite{cfg: cfg, tmp: dir, ctx: ctx, start: time.Now(), minRun: time.Second,
+		rep: &Report{Machine: machine(), GoVersion: runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH,
+			Date: time.Now().UTC().Format("2006-01-02"), Command: cfg.Command, Cores: cfg.Cores, Quick: cfg.Quick,
+			Rounds: cfg.Rounds, LoadStart: loadAvg()}}
+	if cfg.Quick {
+		s.minRun = 250 * time.Millisecond
+	}
+	s.rep.LoadMax = s.rep.LoadStart
+	steps := []struct {
+		id  string
+		run func() error
+	}{
+		{"decode", s.decode}, {"match", s.match}, {"ipindex", s.ipIndex}, {"hostindex", s.hostIndex},
+		{"build", s.build}, {"pipeline", s.pipeline}, {"scaling", s.scaling}, {"workloads", s.workloads},
+		{"kafka", s.kafka}, {"memory", s.memory}, {"python", s.python},
+	}
+	for _, st := range steps {
+		if !cfg.wants(st.id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return s.rep, err
+		}
+		s.logf("%s …", st.id)
+		if err := st.run(); err != nil {
+			return s.rep, fmt.Errorf("bench: %s: %w", st.id, err)
+		}
+		freeOSMemory()
+	}
+	s.rep.LoadEnd = loadAvg()
+	s.rep.Seconds = time.Since(s.start).Seconds()
+	s.targets()
+	s.chart()
+	return s.rep, nil
+}
+
+func machine() string {
+	return fmt.Sprintf("%d-core %s/%s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+}
+
+// standard returns the standard workload, smaller with Quick.
+func (s *suite) standard() Workload {
+	w := StandardWorkload()
+	if s.cfg.Quick {
+		w.Records = 16 * 1024
+	}
+	return w
+}
+
+// single runs fn at GOMAXPROCS 1.
+func single[T any](fn func() (T, error)) (T, error) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	return fn()
+}
+
+// decode compares the decoders on the standard corpus, one core.
+func (s *suite) decode() error {
+	w := s.standard()
+	c := NewCorpus(w, w.Indicators())
+	var alts []alt
+	for _, name := range DecoderNames {
+		d, err := NewDecoder(name)
+		if err != nil {
+			return err
+		}
+		alts = append(alts, alt{name, func() (Sample, error) {
+			return single(func() (Sample, error) { return DecodeRun(d, c, s.minRun) })
+		}})
+	}
+	res, err := interleave(s.cfg.Rounds, alts)
+	if err != nil {
+		return err
+	}
+	sec := s.rep.section("decode", "Decode: records/s on one core", "decoder", "records/s (wall)", "records per CPU-second", "MB/s per CPU-second", "iocwatch is … faster (CPU)", "spread")
+	sec.Note = fmt.Sprintf("Workload %s; %d bytes per record. One goroutine at GOMAXPROCS 1 decodes the corpus in turn; the stream.Decoder is reset after every message.", w, c.Bytes/c.Records)
+	base := res["iocwatch"]
+	for _, name := range DecoderNames {
+		wall, cpu := rates(res[name])
+		r := ratio(base, res[name], Sample.CPURate)
+		sec.add(name, map[string]Stat{"rate": wall, "cpu_rate": cpu, "iocwatch_ratio": r},
+			name, si(wall.Median), si(cpu.Median), trim3(cpu.Median*float64(c.Bytes)/float64(c.Records)/1e6), fx(r), spread(cpu))
+	}
+	return nil
+}
+
+// match compares iocwatch's index with the references over the events
+// of the standard corpus, per size.
+func (s *suite) match() error {
+	sec := s.rep.section("match", "Match: events/s on one core (RemoteIP + RemoteUrl of each event)", "indicators/kind", "index", "events/s (wall)", "events per CPU-second", "ns/event (CPU)", "iocwatch is … faster", "spread")
+	w := s.standard()
+	sec.Note = "The RemoteIP and RemoteUrl of every event of the standard corpus (planted hits on each size's indicators), matched in turn on one goroutine at GOMAXPROCS 1. fast = bart + suffix hash + URL maps (bench/reference), naive = cidranger + Aho-Corasick (up to " + Count(maxNaivePipeline*10) + " per kind)."
+	for _, n := range s.cfg.Sizes {
+		w := w.With("standard", n)
+		inds := w.Indicators()
+		c := NewCorpus(w, inds)
+		qs := Queries(c)
+		ix, err := match.Build(inds, match.BuildOptions{})
+		if err != nil {
+			return err
+		}
+		fast, err := NewReference("fast", inds)
+		if err != nil {
+			return err
+		}
+		idx := map[string]Index{"iocwatch": IocIndex{Ix: ix, At: time.Now()}, "fast": fast.Index}
+		names := []string{"iocwatch", "fast"}
+		if n <= maxAhoCorasick {
+			naive, err := NewReference("naive", inds)
+			if err != nil {
+				return err
+			}
+			idx["naive"] = naive.Index
+			names = append(names, "naive")
+		}
+		hits := map[string]int{}
+		var alts []alt
+		for _, name := range names {
+			alts = append(alts, alt{name, func() (Sample, error) {
+				return single(func() (Sample, error) {
+					smp, h, err := MatchRun(idx[name], qs, s.minRun)
+					hits[name] += h
+					return smp, err
+				})
+			}})
+		}
+		res, err := interleave(s.cfg.Rounds, alts)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			wall, cpu := rates(res[name])
+			r := ratio(res["iocwatch"], res[name], Sample.CPURate)
+			sec.add(Count(n)+"/"+name, map[string]Stat{"rate": wall, "cpu_rate": cpu, "iocwatch_ratio": r},
+				Count(n), name, si(wall.Median), si(cpu.Median), ns(1e9/cpu.Median), fx(r), spread(cpu))
+		}
+		s.logf("match %s done", Count(n))
+	}
+	return nil
+}
+
+// Index is reference.Index, re-exported for the suite's maps.
+type Index = interface {
+	Match(remoteIP netipAddr, remoteURL string, hits []match.Hit) []match.Hit
+}

@@ -1,0 +1,561 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"time"
+	"unsafe"
+
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/stream"
+)
+
+// ErrReadOnly is returned by Hunt on a History opened with ReadOnly.
+var ErrReadOnly = errors.New("history: opened read-only")
+
+// ErrClosed is returned by Hunt after Close.
+var ErrClosed = errors.New("history: closed")
+
+// Query selects observations for Scan. The zero value selects nothing
+// (Index is required).
+type Query struct {
+	// Index holds the indicators; an observation is reported with the hits
+	// Index.Match gives it, exactly as the pipeline would match the event.
+	Index *match.Index
+	// Since and Until bound the event Timestamp: Since ≤ Timestamp < Until.
+	// A zero bound is open; with a bound, observations without a Timestamp
+	// are left out.
+	Since, Until time.Time
+	// At drops indicators not active at At (match.Query.At); zero keeps all.
+	At time.Time
+}
+
+// ScanStats counts what a Scan or Hunt read. The zero value is an empty
+// scan.
+type ScanStats struct {
+	Segments int // segments considered
+	// Skipped are segments left unread: outside the time bounds, or none
+	// of whose distinct remote values (kept in the segment's index) match.
+	Skipped      int
+	Read         int    // segments decoded
+	Observations uint64 // observations decoded
+	Matched      uint64 // observations with at least one hit
+}
+
+// readState is the reusable memory of scans (guarded by huntMu).
+type readState struct {
+	dec     decoder
+	log     []byte
+	idx     []byte
+	x       idxData
+	candIP  []bool
+	candURL []bool
+	hits    []match.Hit
+}
+
+// Scan calls fn, oldest segment first, for every recorded observation in
+// q's time bounds that q.Index matches, with its hits. The observation and
+// hits are valid only during the call. An error from fn stops the scan and
+// is returned. Scans and hunts of one History run one at a time; Scan does
+// not pace itself. It reads what is on disk: call Flush first to include
+// the last second's observations.
+func (h *History) Scan(ctx context.Context, q Query, fn func(o *Observation, hits []match.Hit) error) (ScanStats, error) {
+	h.huntMu.Lock()
+	defer h.huntMu.Unlock()
+	return h.scan(ctx, q, nil, fn)
+}
+
+func (h *History) scan(ctx context.Context, q Query, p *pacer, fn func(*Observation, []match.Hit) error) (ScanStats, error) {
+	var st ScanStats
+	if q.Index == nil || q.Index.Len() == 0 {
+		return st, nil
+	}
+	segs, act := h.snapshot()
+	if act != nil {
+		segs = append(segs, *act)
+	}
+	for i := range segs {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		if err := h.scanSegment(ctx, &segs[i], &q, p, fn, &st); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// overlaps reports whether a segment or block with event times [lo, hi]
+// (has: any at all) may hold observations within q's bounds.
+func (q *Query) overlaps(lo, hi int64, has bool) bool {
+	if q.Since.IsZero() && q.Until.IsZero() {
+		return true
+	}
+	if !has {
+		return false
+	}
+	if !q.Since.IsZero() && hi < q.Since.UnixNano() {
+		return false
+	}
+	if !q.Until.IsZero() && lo >= q.Until.UnixNano() {
+		return false
+	}
+	return true
+}
+
+func (q *Query) within(t time.Time) bool {
+	if !q.Since.IsZero() && (t.IsZero() || t.Before(q.Since)) {
+		return false
+	}
+	if !q.Until.IsZero() && (t.IsZero() || !t.Before(q.Until)) {
+		return false
+	}
+	return true
+}
+
+func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pacer, fn func(*Observation, []match.Hit) error, st *ScanStats) error {
+	st.Segments++
+	if !q.overlaps(m.minTs, m.maxTs, m.hasTime) {
+		st.Skipped++
+		return nil
+	}
+	rs := &h.rd
+	fromIdx := false
+	if m.sealed {
+		path := m.idxPath(h.dir)
+		data, err := readFileInto(path, rs.idx, -1)
+		rs.idx = data
+		if err == nil && decodeIdx(data, path, &rs.x) == nil {
+			x := &rs.x
+			any, err := rs.prefilter(ctx, q, p, x.ips, len(x.urls), func(i int) string {
+				r := x.urls[i]
+				if r.n == 0 {
+					return ""
+				}
+				return unsafe.String(&x.data[r.off], r.n)
+			})
+			if err != nil {
+				return err
+			}
+			if !any {
+				st.Skipped++
+				return nil
+			}
+			fromIdx = true
+		}
+	}
+	path := m.logPath(h.dir)
+	data, err := readFileInto(path, rs.log, m.logSize)
+	rs.log = data
+	if isNotExist(err) {
+		return nil // dropped by the bounds meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	d := &rs.dec
+	if _, err := d.load(data, path); err != nil && m.sealed {
+		h.opt.Log.Warn("history: segment damaged; reading what parses", "err", err)
+	}
+	if !fromIdx || len(rs.candIP) != len(d.ips) || len(rs.candURL) != len(d.urls) {
+		any, err := rs.prefilter(ctx, q, p, d.ips, len(d.urls), func(i int) string { return d.s(d.urls[i]) })
+		if err != nil {
+			return err
+		}
+		if !any {
+			st.Skipped++
+			return nil
+		}
+	}
+	st.Read++
+	var o Observation
+	for bi := range d.blocks {
+		b := &d.blocks[bi]
+		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) {
+			continue
+		}
+		c := d.cursor(b)
+		for c.next(&o) {
+			st.Observations++
+			if !(c.ipID >= 0 && rs.candIP[c.ipID] || c.urlID >= 0 && rs.candURL[c.urlID]) {
+				continue
+			}
+			if !q.within(o.Timestamp) {
+				continue
+			}
+			rs.hits = q.Index.Match(o.query(q.At), rs.hits[:0])
+			if len(rs.hits) == 0 {
+				continue
+			}
+			st.Matched++
+			if err := fn(&o, rs.hits); err != nil {
+				return err
+			}
+		}
+		if c.r.err != "" {
+			h.opt.Log.Warn("history: damaged records skipped", "segment", path, "block", bi, "err", c.r.err)
+		}
+		if err := p.yield(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefilter matches each distinct remote value of a segment against the
+// index and marks the candidates. It reports whether any value matched.
+func (rs *readState) prefilter(ctx context.Context, q *Query, p *pacer, ips []netip.Addr, nURL int, url func(int) string) (bool, error) {
+	rs.candIP = resetBools(rs.candIP, len(ips))
+	rs.candURL = resetBools(rs.candURL, nURL)
+	any := false
+	for i, a := range ips {
+		rs.hits = q.Index.Match(match.Query{RemoteIP: a, At: q.At}, rs.hits[:0])
+		if len(rs.hits) > 0 {
+			rs.candIP[i], any = true, true
+		}
+		if i&1023 == 1023 {
+			if err := p.yield(ctx); err != nil {
+				return false, err
+			}
+		}
+	}
+	for i := range nURL {
+		rs.hits = q.Index.Match(match.Query{RemoteURL: url(i), At: q.At}, rs.hits[:0])
+		if len(rs.hits) > 0 {
+			rs.candURL[i], any = true, true
+		}
+		if i&1023 == 1023 {
+			if err := p.yield(ctx); err != nil {
+				return false, err
+			}
+		}
+	}
+	return any, nil
+}
+
+func resetBools(b []bool, n int) []bool {
+	if cap(b) < n {
+		return make([]bool, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+// pacer keeps a hunt within a share of one core while live observations
+// arrive: after each stretch of at least a millisecond of work it sleeps
+// long enough that work/(work+sleep) = cpu. A nil pacer only checks ctx.
+type pacer struct {
+	h       *History
+	cpu     float64
+	start   time.Time
+	lastRec uint64
+	slept   time.Duration
+}
+
+func (h *History) newPacer() *pacer {
+	return &pacer{h: h, cpu: h.opt.HuntCPU, start: time.Now(), lastRec: h.recordedCount()}
+}
+
+func (h *History) recordedCount() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recorded
+}
+
+func (p *pacer) yield(ctx context.Context) error {
+	if p == nil {
+		return ctx.Err()
+	}
+	runtime.Gosched()
+	work := time.Since(p.start)
+	if p.cpu >= 1 || work < time.Millisecond {
+		return ctx.Err()
+	}
+	if rec := p.h.recordedCount(); rec != p.lastRec {
+		p.lastRec = rec
+		d := time.Duration(float64(work) * (1 - p.cpu) / p.cpu)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			p.slept += d
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	p.start = time.Now()
+	return ctx.Err()
+}
+
+// HuntReport says what one Hunt did. The zero value is a hunt of nothing.
+type HuntReport struct {
+	// Indicators were hunted; Known were skipped because their value was
+	// already present before (a restart re-adds every indicator).
+	Indicators, Known int
+	ScanStats
+	Hits     int // hits before the allow-list and exclusions
+	Allowed  int // hits dropped by the allow-list
+	Excluded int // hits suppressed by exclusions
+	// ExcludedByRule counts Excluded per exclusion rule name.
+	ExcludedByRule map[string]int
+	Alerts         int // retro alerts emitted
+	// Truncated are hits past Options.MaxRetroAlerts, not emitted.
+	Truncated int
+	Duration  time.Duration // wall time, pauses included
+	Paused    time.Duration // time slept to leave the CPU to live traffic
+}
+
+// emitBatch is how many retro alerts go to emit at once.
+const emitBatch = 256
+
+// maxPatternsPerPass bounds the patterns of one pass's index (each costs
+// about 62 KiB in the Aho-Corasick automaton); more take several passes.
+const maxPatternsPerPass = 512
+
+// Hunt re-checks the history against the indicators added by a reload.
+//
+// Only added indicators whose value (kind and canonical value) was not
+// already present are hunted: a value the history has seen in an earlier
+// Hunt is skipped, so the reload after a restart, which adds every
+// indicator, hunts only the new ones. (The first Hunt on a history written
+// before this bookkeeping existed only learns the values.) A small
+// match.Index of the new indicators is matched against every recorded
+// observation, as the pipeline matches a live event (indicators not active
+// now are left out). rules gives the current allow-list and exclusions
+// (either may be nil); hits they drop are counted, the others become
+// alerts marked Retro, with Timestamp the observation's time, DetectedAt
+// now and IndicatorAddedAt the time of the call, and go to emit in batches
+// (in observation order, oldest first) — emit should be the normal sink
+// stack, so that suppression gives one alert per device × indicator.
+//
+// Hunt paces itself (Options.HuntCPU) while live observations arrive. It
+// returns emit's first error (the indicators are then not marked as
+// hunted, so a later Hunt retries them), or ctx's. Hunts run one at a
+// time; Hunt is safe for concurrent use.
+func (h *History) Hunt(ctx context.Context, added []*match.Indicator, rules func() (allow *match.Index, excl *match.Exclusions), emit func([]sink.Alert) error) (HuntReport, error) {
+	now := h.opt.Now()
+	return h.hunt(ctx, added, func(*match.Indicator) time.Time { return now }, rules, emit)
+}
+
+func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt func(*match.Indicator) time.Time, rules func() (*match.Index, *match.Exclusions), emit func([]sink.Alert) error) (HuntReport, error) {
+	var rep HuntReport
+	if h.opt.ReadOnly {
+		return rep, ErrReadOnly
+	}
+	started := time.Now()
+	h.huntMu.Lock()
+	defer h.huntMu.Unlock()
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return rep, ErrClosed
+	}
+	if h.noKnown {
+		// Which of these were present before is unknown: hunting them all
+		// would re-alert what was alerted live. Learn them instead.
+		h.known = h.known.union(added)
+		h.noKnown = false
+		rep.Known = len(added)
+		h.opt.Log.Warn("history: no record of the indicators already hunted; learning the current ones without hunting them", "indicators", len(added))
+		return rep, h.known.save(h.dir)
+	}
+	var fresh []*match.Indicator
+	for _, ind := range added {
+		if ind != nil && !h.known.has(indicatorKey(ind)) {
+			fresh = append(fresh, ind)
+		}
+	}
+	rep.Known = len(added) - len(fresh)
+	rep.Indicators = len(fresh)
+	if len(fresh) == 0 {
+		return rep, nil
+	}
+	if err := h.Flush(ctx); err != nil {
+		return rep, err
+	}
+	var allow *match.Index
+	var excl *match.Exclusions
+	if rules != nil {
+		allow, excl = rules()
+	}
+	now := h.opt.Now()
+	p := h.newPacer()
+	var (
+		alerts    []sink.Alert
+		allowHits []match.Hit
+		emitErr   error
+	)
+	flush := func() error {
+		if len(alerts) == 0 {
+			return nil
+		}
+		if err := emit(alerts); err != nil {
+			return fmt.Errorf("history: emit %d retro alerts: %w", len(alerts), err)
+		}
+		rep.Alerts += len(alerts)
+		alerts = nil // a sink may keep the slice it was given
+		return nil
+	}
+	fn := func(o *Observation, hits []match.Hit) error {
+		rep.Hits += len(hits)
+		if allow != nil {
+			allowHits = allow.Match(o.query(now), allowHits[:0])
+			if len(allowHits) > 0 {
+				kept := hits[:0]
+				for _, ht := range hits {
+					if !sameField(allowHits, ht.Field) {
+						kept = append(kept, ht)
+					}
+				}
+				rep.Allowed += len(hits) - len(kept)
+				hits = kept
+			}
+		}
+		if len(hits) == 0 {
+			return nil
+		}
+		var subj *match.Subject
+		e := o.Event()
+		for _, ht := range hits {
+			if excl != nil {
+				if subj == nil {
+					subj = o.subject()
+				}
+				if rule := excl.Match(subj, ht, now); rule != nil {
+					rep.Excluded++
+					if rep.ExcludedByRule == nil {
+						rep.ExcludedByRule = map[string]int{}
+					}
+					rep.ExcludedByRule[rule.Name]++
+					if h.opt.OnRetroExcluded != nil {
+						a := retroAlert(&e, ht, now, addedAt)
+						h.opt.OnRetroExcluded(rule, &a)
+					}
+					continue
+				}
+			}
+			if rep.Alerts+len(alerts) >= h.opt.MaxRetroAlerts {
+				rep.Truncated++
+				continue
+			}
+			alerts = append(alerts, retroAlert(&e, ht, now, addedAt))
+			if len(alerts) >= emitBatch {
+				if err := flush(); err != nil {
+					emitErr = err
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, chunk := range splitByPatterns(fresh) {
+		ix, err := match.Build(chunk, match.BuildOptions{})
+		if err != nil {
+			return rep, fmt.Errorf("history: retro-hunt index: %w", err)
+		}
+		st, err := h.scan(ctx, Query{Index: ix, At: now}, p, fn)
+		rep.Segments += st.Segments
+		rep.Skipped += st.Skipped
+		rep.Read += st.Read
+		rep.Observations += st.Observations
+		rep.Matched += st.Matched
+		if err != nil {
+			if emitErr != nil {
+				return rep, emitErr
+			}
+			return rep, err
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	rep.Duration = time.Since(started)
+	rep.Paused = p.slept
+	if rep.Truncated > 0 {
+		h.opt.Log.Warn("history: retro-hunt alert cap reached; further hits not alerted", "cap", h.opt.MaxRetroAlerts, "not_alerted", rep.Truncated)
+	}
+	h.known = h.known.union(fresh)
+	if err := h.known.save(h.dir); err != nil {
+		return rep, err
+	}
+	h.opt.Log.Info("history: retro-hunt finished", "indicators", rep.Indicators, "already_present", rep.Known,
+		"segments_read", rep.Read, "observations", rep.Observations, "hits", rep.Hits, "allow_listed", rep.Allowed,
+		"excluded", rep.Excluded, "alerts", rep.Alerts, "duration", rep.Duration.Round(time.Millisecond), "paused", rep.Paused.Round(time.Millisecond))
+	return rep, nil
+}
+
+// SetKnown replaces the set of values the history treats as already
+// present with the values of present (the indicators of the current
+// index), so that a value removed from every feed and later added again is
+// hunted again. Call it after the Hunt of each reload. It is persisted.
+func (h *History) SetKnown(present []*match.Indicator) error {
+	if h.opt.ReadOnly {
+		return ErrReadOnly
+	}
+	h.huntMu.Lock()
+	defer h.huntMu.Unlock()
+	k := newKnownSet(present)
+	if slicesEqual(k, h.known) && !h.noKnown {
+		return nil
+	}
+	h.known, h.noKnown = k, false
+	return k.save(h.dir)
+}
+
+func slicesEqual(a, b knownSet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameField(hits []match.Hit, f match.Field) bool {
+	for _, h := range hits {
+		if h.Field == f {
+			return true
+		}
+	}
+	return false
+}
+
+// retroAlert is the pipeline's alert for the hit, marked as a retro alert.
+func retroAlert(e *stream.Event, ht match.Hit, now time.Time, addedAt func(*match.Indicator) time.Time) sink.Alert {
+	a := stream.NewAlert(e, ht, now)
+	a.Retro = true
+	a.IndicatorAddedAt = addedAt(ht.Indicator).UTC()
+	return a
+}
+
+// splitByPatterns splits inds so that no part has more than
+// maxPatternsPerPass patterns.
+func splitByPatterns(inds []*match.Indicator) [][]*match.Indicator {
+	var pats, rest []*match.Indicator
+	for _, ind := range inds {
+		if ind.Kind == match.KindPattern {
+			pats = append(pats, ind)
+		} else {
+			rest = append(rest, ind)
+		}
+	}
+	if len(pats) <= maxPatternsPerPass {
+		return [][]*match.Indicator{inds}
+	}
+	parts := [][]*match.Indicator{append(rest, pats[:maxPatternsPerPass]...)}
+	for pats = pats[maxPatternsPerPass:]; len(pats) > 0; {
+		n := min(len(pats), maxPatternsPerPass)
+		parts = append(parts, pats[:n])
+		pats = pats[n:]
+	}
+	return parts
+}
