@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,32 +171,31 @@ func measureMemory(feed string) (helperReply, error) {
 	return rep, nil
 }
 
+// stampLayout is the layout of the Timestamp and time fields bench/gen
+// writes; stampPlaceholder is the fixed time paced messages are generated
+// with, overwritten with the send time just before they are produced.
+const (
+	stampLayout      = "2006-01-02T15:04:05.0000000Z"
+	stampPlaceholder = "2001-01-01T00:00:00.0000000Z"
+)
+
 // produce writes generated messages to req.Topic, round robin over its
 // partitions: req.Messages as fast as possible (fill), or req.Rate records
-// per second for req.Seconds, each record stamped with the time it was
-// generated (paced).
+// per second for req.Seconds (paced). Paced messages are generated ahead
+// (a ring that is sent again and again) and every record's Timestamp and
+// envelope time are set to the send time just before the message is
+// produced, so that generating them costs no latency.
 func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helperReply, error) {
 	w := req.Workload
 	inds := w.Indicators()
 	opt := w.GenOptions(inds)
-	if req.Op == "paced" {
-		opt.Clock = time.Now
-	}
-	g := gen.New(opt)
 	parts := int32(len(b.HighWatermarks(req.Topic)))
 	if parts == 0 {
 		return helperReply{}, fmt.Errorf("unknown topic %q", req.Topic)
 	}
 	var rep helperReply
 	next := int32(0)
-	send := func(n int) error {
-		byPart := make([][][]byte, parts)
-		for range n {
-			msg, pl := g.Next(nil)
-			rep.Planted += len(pl)
-			byPart[next] = append(byPart[next], msg)
-			next = (next + 1) % parts
-		}
+	sendParts := func(byPart [][][]byte) error {
 		var wg sync.WaitGroup
 		errs := make([]error, parts)
 		for p, msgs := range byPart {
@@ -214,36 +214,79 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 	t0 := time.Now()
 	per := max(w.RecordsPerMessage, 1)
 	if req.Op == "fill" {
+		g := gen.New(opt)
 		for sent := 0; sent < req.Messages; {
 			n := min(2000, req.Messages-sent)
-			if err := send(n); err != nil {
+			byPart := make([][][]byte, parts)
+			for range n {
+				msg, pl := g.Next(nil)
+				rep.Planted += len(pl)
+				byPart[next] = append(byPart[next], msg)
+				next = (next + 1) % parts
+			}
+			if err := sendParts(byPart); err != nil {
 				return rep, err
 			}
 			sent += n
 		}
-	} else {
-		// Every tick, send the messages due by now.
-		msgRate := req.Rate / float64(per)
-		total := int(msgRate * req.Seconds)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for sent := 0; sent < total; {
-			select {
-			case <-ctx.Done():
-				return rep, ctx.Err()
-			case <-tick.C:
+		rep.Records = int(g.Records())
+		rep.Elapsed = time.Since(t0).Seconds()
+		return rep, nil
+	}
+	msgRate := req.Rate / float64(per)
+	total := int(msgRate * req.Seconds)
+	placeholder, _ := time.Parse(stampLayout, stampPlaceholder)
+	opt.Clock = func() time.Time { return placeholder }
+	g := gen.New(opt)
+	type pending struct {
+		msg     []byte
+		stamps  []int // offsets of the placeholder
+		planted int
+	}
+	ring := make([]pending, min(total, 4096))
+	for i := range ring {
+		msg, pl := g.Next(nil)
+		ring[i] = pending{msg: msg, planted: len(pl)}
+		for off := 0; ; {
+			j := bytes.Index(msg[off:], []byte(stampPlaceholder))
+			if j < 0 {
+				break
 			}
-			due := min(int(time.Since(t0).Seconds()*msgRate), total) - sent
-			if due <= 0 {
-				continue
-			}
-			if err := send(due); err != nil {
-				return rep, err
-			}
-			sent += due
+			ring[i].stamps = append(ring[i].stamps, off+j)
+			off += j + len(stampPlaceholder)
 		}
 	}
-	rep.Records = int(g.Records())
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	var stamp []byte
+	for sent := 0; sent < total; {
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-tick.C:
+		}
+		due := min(int(time.Since(t0).Seconds()*msgRate), total) - sent
+		if due <= 0 {
+			continue
+		}
+		byPart := make([][][]byte, parts)
+		stamp = time.Now().UTC().AppendFormat(stamp[:0], stampLayout)
+		for i := range due {
+			p := &ring[(sent+i)%len(ring)]
+			msg := bytes.Clone(p.msg)
+			for _, off := range p.stamps {
+				copy(msg[off:], stamp)
+			}
+			rep.Planted += p.planted
+			byPart[next] = append(byPart[next], msg)
+			next = (next + 1) % parts
+		}
+		if err := sendParts(byPart); err != nil {
+			return rep, err
+		}
+		sent += due
+	}
+	rep.Records = total * per
 	rep.Elapsed = time.Since(t0).Seconds()
 	return rep, nil
 }

@@ -20,7 +20,8 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // KafkaRig is an embedded broker with topics to measure against: in a
 // helper process (so that the broker and the producer do not share the
 // consumer's core or its CPU accounting), or in this process when no
-// helper command is given. Not safe for concurrent use.
+// helper command is given. The zero value is not usable: call
+// StartKafkaRig. Not safe for concurrent use.
 type KafkaRig struct {
 	Addr       string
 	Partitions int32
@@ -105,7 +106,8 @@ func (r *KafkaRig) source(topic, start string) (*kafka.Source, error) {
 	})
 }
 
-// KafkaResult is one consumer run.
+// KafkaResult is one consumer run. It is plain data; the zero value is
+// an empty run.
 type KafkaResult struct {
 	Sample
 	Records int64
@@ -246,4 +248,3 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	i := int(float64(len(s)-1) * p / 100)
 	return s[i]
 }
-

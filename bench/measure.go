@@ -69,6 +69,7 @@ func DecodeRun(d reference.Decoder, c *Corpus, minRun time.Duration) (Sample, er
 }
 
 // Query is one event's RemoteIP and RemoteUrl, copied out of the corpus.
+// Plain data; the zero value matches nothing.
 type Query struct {
 	IP  netip.Addr
 	URL string
@@ -91,7 +92,8 @@ func Queries(c *Corpus) []Query {
 }
 
 // IocIndex adapts a match.Index to reference.Index; At is passed to every
-// query, as the pipeline passes the batch time.
+// query, as the pipeline passes the batch time. The zero value (a nil
+// index) matches nothing; it is safe for concurrent use.
 type IocIndex struct {
 	Ix *match.Index
 	At time.Time
@@ -126,7 +128,8 @@ func MatchRun(ix reference.Index, qs []Query, minRun time.Duration) (Sample, int
 	return s, nhits, err
 }
 
-// LookupSet is a set of single-field queries of one kind.
+// LookupSet is a set of single-field queries of one kind. Plain data,
+// read-only once made.
 type LookupSet struct {
 	Name string
 	Qs   []Query
@@ -214,7 +217,8 @@ func CheckLookups(ix reference.Index, set LookupSet) error {
 	return nil
 }
 
-// BuildResult is one index build.
+// BuildResult is one index build. Plain data; the zero value is "not
+// measured".
 type BuildResult struct {
 	Wall, CPU time.Duration
 	// MiB is the live heap the index adds, after GC.

@@ -15,7 +15,7 @@ import (
 )
 
 // AlertKey identifies an alert for comparing watchers: the event, the
-// field and the indicator.
+// field and the indicator. A comparable value (a map key).
 type AlertKey struct {
 	ReportID int64
 	Field    string
@@ -89,7 +89,7 @@ func (s *CountingSink) Latencies() []time.Duration {
 	return append([]time.Duration(nil), s.lat...)
 }
 
-// PipelineResult is what one pipeline run saw.
+// PipelineResult is what one pipeline run saw. Plain data.
 type PipelineResult struct {
 	Sample
 	Records, Alerts int64

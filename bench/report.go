@@ -31,7 +31,9 @@ type Report struct {
 	Chart    Chart      `json:"chart"`
 }
 
-// Section is one table of results.
+// Section is one table of results: Rows are the formatted cells, Results
+// the statistics behind them. Plain data; not safe for concurrent
+// mutation.
 type Section struct {
 	ID      string     `json:"id"`
 	Title   string     `json:"title"`
@@ -42,13 +44,14 @@ type Section struct {
 	Results []Result `json:"results"`
 }
 
-// Result is one measured case with its metrics.
+// Result is one measured case with its metrics by name. Plain data.
 type Result struct {
 	Case    string          `json:"case"`
 	Metrics map[string]Stat `json:"metrics"`
 }
 
 // Target is one performance target and what was measured against it.
+// Plain data.
 type Target struct {
 	Name     string `json:"name"`
 	Goal     string `json:"goal"`
@@ -155,6 +158,7 @@ func (r *Report) WriteFiles(dir string) error {
 	if err := r.WriteMarkdown(&md); err != nil {
 		return err
 	}
+	r.dropNaN()
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("bench: encode report: %w", err)
@@ -169,6 +173,36 @@ func (r *Report) WriteFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// dropNaN replaces the NaNs and infinities JSON cannot hold ("not
+// measured") with zeros.
+func (r *Report) dropNaN() {
+	ok := func(v float64) float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		return v
+	}
+	for _, s := range r.Sections {
+		for _, res := range s.Results {
+			for k, st := range res.Metrics {
+				st.Median, st.Min, st.Max = ok(st.Median), ok(st.Min), ok(st.Max)
+				res.Metrics[k] = st
+			}
+		}
+	}
+	for i := range r.Chart.Panels {
+		p := &r.Chart.Panels[i]
+		for j := range p.Bars {
+			p.Bars[j].Value = ok(p.Bars[j].Value)
+		}
+		for j := range p.Series {
+			for k := range p.Series[j].Y {
+				p.Series[j].Y[k] = ok(p.Series[j].Y[k])
+			}
+		}
+	}
 }
 
 // Formatting helpers for table cells.
@@ -195,8 +229,10 @@ func trim3(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
 		return fmt.Sprintf("%.1f", v)
+	case v >= 0.01 || v == 0:
+		return fmt.Sprintf("%.2f", v)
 	}
-	return fmt.Sprintf("%.2f", v)
+	return fmt.Sprintf("%.2g", v)
 }
 
 // fx formats a ratio: 2.31×.

@@ -10,6 +10,7 @@ import (
 
 // Sample is one timed run of a measurement: the units of work done
 // (records, lookups, builds), the wall time and the CPU time they took.
+// Plain data; the zero value is an empty run (its rates are NaN).
 type Sample struct {
 	Units float64
 	Wall  time.Duration

@@ -1,20 +1,17 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/bench/reference"
 	"github.com/iocwatch/iocwatch/match"
-	"github.com/iocwatch/iocwatch/stream"
 )
 
 // Config selects what a suite run measures. The zero value runs the full
@@ -36,8 +33,8 @@ type Config struct {
 	// means 1k, 10k, 100k, 1M, 2M (1k, 10k, 100k with Quick).
 	Sizes []int
 	// MemorySizes are the counts per kind measured in a helper process for
-	// the heap and RSS curve; nil means 1k, 100k, 1M, 2M, 3M (100k, 1M
-	// with Quick). Needs Helper.
+	// the heap and RSS curve; nil means 1k, 100k, 500k, 1M, 2M, 5M (100k,
+	// 1M with Quick). Needs Helper.
 	MemorySizes []int
 	// Sections, if set, limits the run to these section IDs: decode,
 	// match, ipindex, hostindex, build, pipeline, scaling, workloads,
@@ -57,6 +54,21 @@ type Config struct {
 	// TempDir holds the generated corpus and feed files; empty means
 	// os.TempDir. They are removed at the end.
 	TempDir string
+	// MinRun is the least time of one timed run of a decode, match or
+	// lookup measurement; 0 means 1s (250ms with Quick).
+	MinRun time.Duration
+	// Records is the records of each generated corpus; 0 means 64k (16k
+	// with Quick). The file pipelines read at least 4× as many per run.
+	Records int
+	// KafkaMessages is the number of 8-record messages filled for the
+	// Kafka throughput runs; 0 means 12,500 (3,000 with Quick).
+	KafkaMessages int
+	// KafkaLatency is how long each Kafka latency run produces; 0 means
+	// 10s (4s with Quick).
+	KafkaLatency time.Duration
+	// Machine describes the machine in the report; empty gives
+	// "N-core linux/amd64".
+	Machine string
 	// Command is recorded in the report as the command that ran it.
 	Command string
 	// Log receives progress lines; nil discards them.
@@ -80,7 +92,7 @@ func (c *Config) defaults() {
 		}
 	}
 	if c.MemorySizes == nil {
-		c.MemorySizes = []int{1_000, 100_000, 1_000_000, 2_000_000, 3_000_000}
+		c.MemorySizes = []int{1_000, 100_000, 500_000, 1_000_000, 2_000_000, 5_000_000}
 		if c.Quick {
 			c.MemorySizes = []int{100_000, 1_000_000}
 		}
@@ -88,9 +100,35 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.MinRun <= 0 {
+		c.MinRun = time.Second
+		if c.Quick {
+			c.MinRun = 250 * time.Millisecond
+		}
+	}
+	if c.Records <= 0 {
+		c.Records = 64 * 1024
+		if c.Quick {
+			c.Records = 16 * 1024
+		}
+	}
+	if c.KafkaMessages <= 0 {
+		c.KafkaMessages = 12_500
+		if c.Quick {
+			c.KafkaMessages = 3_000
+		}
+	}
+	if c.KafkaLatency <= 0 {
+		c.KafkaLatency = 10 * time.Second
+		if c.Quick {
+			c.KafkaLatency = 4 * time.Second
+		}
+	}
 }
 
-func (c *Config) wants(id string) bool { return len(c.Sections) == 0 || slices.Contains(c.Sections, id) }
+func (c *Config) wants(id string) bool {
+	return len(c.Sections) == 0 || slices.Contains(c.Sections, id)
+}
 
 // Limits of the slow alternatives: above these sizes they are not built
 // (cidranger takes ~20 s per 1M prefixes; the Aho-Corasick automaton
@@ -130,13 +168,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	s := &suite{cfg: cfg, tmp: dir, ctx: ctx, start: time.Now(), minRun: time.Second,
-		rep: &Report{Machine: machine(), GoVersion: runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH,
+	s := &suite{cfg: cfg, tmp: dir, ctx: ctx, start: time.Now(), minRun: cfg.MinRun,
+		rep: &Report{Machine: cmp.Or(cfg.Machine, machine()), GoVersion: runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH,
 			Date: time.Now().UTC().Format("2006-01-02"), Command: cfg.Command, Cores: cfg.Cores, Quick: cfg.Quick,
 			Rounds: cfg.Rounds, LoadStart: loadAvg()}}
-	if cfg.Quick {
-		s.minRun = 250 * time.Millisecond
-	}
 	s.rep.LoadMax = s.rep.LoadStart
 	steps := []struct {
 		id  string
@@ -173,9 +208,7 @@ func machine() string {
 // standard returns the standard workload, smaller with Quick.
 func (s *suite) standard() Workload {
 	w := StandardWorkload()
-	if s.cfg.Quick {
-		w.Records = 16 * 1024
-	}
+	w.Records = s.cfg.Records
 	return w
 }
 
@@ -221,7 +254,7 @@ func (s *suite) decode() error {
 func (s *suite) match() error {
 	sec := s.rep.section("match", "Match: events/s on one core (RemoteIP + RemoteUrl of each event)", "indicators/kind", "index", "events/s (wall)", "events per CPU-second", "ns/event (CPU)", "iocwatch is … faster", "spread")
 	w := s.standard()
-	sec.Note = "The RemoteIP and RemoteUrl of every event of the standard corpus (planted hits on each size's indicators), matched in turn on one goroutine at GOMAXPROCS 1. fast = bart + suffix hash + URL maps (bench/reference), naive = cidranger + Aho-Corasick (up to " + Count(maxNaivePipeline*10) + " per kind)."
+	sec.Note = "The RemoteIP and RemoteUrl of every event of the standard corpus (planted hits on each size's indicators), matched in turn on one goroutine at GOMAXPROCS 1. fast = bart + suffix hash + URL maps (bench/reference), naive = cidranger + Aho-Corasick (up to " + Count(maxAhoCorasick) + " per kind)."
 	for _, n := range s.cfg.Sizes {
 		w := w.With("standard", n)
 		inds := w.Indicators()
@@ -235,7 +268,7 @@ func (s *suite) match() error {
 		if err != nil {
 			return err
 		}
-		idx := map[string]Index{"iocwatch": IocIndex{Ix: ix, At: time.Now()}, "fast": fast.Index}
+		idx := map[string]reference.Index{"iocwatch": IocIndex{Ix: ix, At: time.Now()}, "fast": fast.Index}
 		names := []string{"iocwatch", "fast"}
 		if n <= maxAhoCorasick {
 			naive, err := NewReference("naive", inds)
@@ -269,9 +302,4 @@ func (s *suite) match() error {
 		s.logf("match %s done", Count(n))
 	}
 	return nil
-}
-
-// Index is reference.Index, re-exported for the suite's maps.
-type Index = interface {
-	Match(remoteIP netipAddr, remoteURL string, hits []match.Hit) []match.Hit
 }

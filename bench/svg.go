@@ -17,7 +17,8 @@ type Chart struct {
 }
 
 // Panel is one plot. With Bars it is a horizontal bar chart; with Series a
-// line chart over X (log scale when LogX).
+// line chart over X (log scale when LogX). Plain data; the zero value
+// draws a title only.
 type Panel struct {
 	Title  string   `json:"title"`
 	Unit   string   `json:"unit"`
@@ -28,7 +29,8 @@ type Panel struct {
 	XUnit  string   `json:"x_unit,omitempty"`
 }
 
-// Bar is one labelled value; Group picks its colour.
+// Bar is one labelled value; Group picks its colour. A NaN or
+// non-positive value draws no bar. Plain data.
 type Bar struct {
 	Label string  `json:"label"`
 	Value float64 `json:"value"`
@@ -36,7 +38,7 @@ type Bar struct {
 }
 
 // Series is one line of points; a point with a NaN or non-positive Y is
-// skipped. Dashed draws an extrapolated line.
+// skipped. Dashed draws an extrapolated line. Plain data.
 type Series struct {
 	Name   string    `json:"name"`
 	X      []float64 `json:"x"`

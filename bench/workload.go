@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,4 +204,29 @@ func FeedText(path string, inds []*match.Indicator) error {
 		return fmt.Errorf("bench: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// ParseCounts parses a comma-separated list of counts such as
+// "1k,100k,1M,2500000"; empty gives nil.
+func ParseCounts(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		num, mult := f, 1.0
+		switch {
+		case strings.HasSuffix(f, "k"):
+			num, mult = strings.TrimSuffix(f, "k"), 1e3
+		case strings.HasSuffix(f, "M"):
+			num, mult = strings.TrimSuffix(f, "M"), 1e6
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || !(v*mult >= 1) || v*mult > 1e9 {
+			return nil, fmt.Errorf("%q is not a count like 1k, 100k or 2M", f)
+		}
+		out = append(out, int(v*mult))
+	}
+	return out, nil
 }

@@ -292,8 +292,9 @@ type Feed struct {
 	Confidence int `yaml:"confidence"`
 	// Tags are added to every indicator of the feed. Default: none.
 	Tags []string `yaml:"tags"`
-	// TTL expires each indicator this long after it was first loaded; 0
-	// keeps indicators until the feed drops them or says they expire.
+	// TTL keeps each indicator until this long after the feed last listed
+	// it (for append-only feeds that never delete); 0 drops it as soon as
+	// the feed stops listing it or its own expiry passes (docs/feeds-live.md).
 	// Default: 0s.
 	TTL time.Duration `yaml:"ttl"`
 	// Allow relaxes the checks that refuse dangerous indicators.
@@ -418,6 +419,12 @@ type Pipeline struct {
 	// DeadLetter is a JSON-lines file for undecodable messages.
 	// Default: "" (log and count only).
 	DeadLetter string `yaml:"dead_letter" path:""`
+	// DeadLetterFailure is what happens when a dead-letter entry cannot be
+	// written (disk full): stop (the batch is not acknowledged and run exits
+	// with the error) or continue (the message is counted, logged once per
+	// change of state and acknowledged: its dead-letter entry is lost).
+	// Default: stop.
+	DeadLetterFailure string `yaml:"dead_letter_failure" default:"stop" enum:"stop,continue"`
 }
 
 // Suppression de-duplicates alerts per device and indicator.

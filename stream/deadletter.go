@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,10 +23,14 @@ type DeadLetterWriter interface {
 // decoded, each with its position and error, so nothing is silently lost. It
 // is safe for concurrent use. A nil *DeadLetter discards entries (they are
 // still counted by the pipeline).
+//
+// Each entry is appended with one write(2); when that fails half-way (disk
+// full) the file is truncated back, so it never holds a partial line, and
+// the next Write tries again: a DeadLetter recovers once space is freed.
 type DeadLetter struct {
 	mu     sync.Mutex
 	f      *os.File
-	w      *bufio.Writer
+	size   int64 // bytes of complete lines
 	path   string
 	closed bool
 }
@@ -50,12 +53,17 @@ func OpenDeadLetter(path string) (*DeadLetter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dead-letter file: %w", err)
 	}
-	return &DeadLetter{f: f, w: bufio.NewWriterSize(f, 64<<10), path: path}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dead-letter file: %w", err)
+	}
+	return &DeadLetter{f: f, size: fi.Size(), path: path}, nil
 }
 
-// Write appends one entry for msg and flushes it to the file. The error says
-// why the entry could not be written (disk full…): the caller must not
-// acknowledge the message then.
+// Write appends one entry for msg to the file. The error says why the entry
+// could not be written (disk full…): the caller must not acknowledge the
+// message then.
 func (d *DeadLetter) Write(_ context.Context, msg Message, record int, cause error) error {
 	if d == nil {
 		return nil
@@ -75,15 +83,22 @@ func (d *DeadLetter) Write(_ context.Context, msg Message, record int, cause err
 	if d.closed {
 		return fmt.Errorf("dead-letter %s: closed", d.path)
 	}
-	d.w.Write(line)
-	d.w.WriteByte('\n')
-	if err := d.w.Flush(); err != nil {
+	line = append(line, '\n')
+	n, err := d.f.Write(line)
+	if err != nil {
+		if n > 0 {
+			// Never leave a partial line for the next entry to run into.
+			if terr := d.f.Truncate(d.size); terr != nil {
+				err = fmt.Errorf("%w; and the partial line could not be removed: %w", err, terr)
+			}
+		}
 		return fmt.Errorf("dead-letter %s: %w", d.path, err)
 	}
+	d.size += int64(n)
 	return nil
 }
 
-// Close flushes, syncs and closes the file. Safe to call twice.
+// Close syncs and closes the file. Safe to call twice.
 func (d *DeadLetter) Close() error {
 	if d == nil {
 		return nil
@@ -94,10 +109,7 @@ func (d *DeadLetter) Close() error {
 		return nil
 	}
 	d.closed = true
-	err := d.w.Flush()
-	if serr := d.f.Sync(); err == nil {
-		err = serr
-	}
+	err := d.f.Sync()
 	if cerr := d.f.Close(); err == nil {
 		err = cerr
 	}

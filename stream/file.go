@@ -25,6 +25,13 @@ type FileOptions struct {
 	// BatchBytes caps the bytes per batch; default 1 MiB (a longer line is
 	// still read whole, alone in its batch).
 	BatchBytes int
+	// MaxLineBytes bounds the memory one line (or CSV row) may take: of a
+	// longer line only the first MaxLineBytes bytes are kept, the rest is
+	// read and dropped, and the line becomes a Message whose Err wraps
+	// ErrMessageTooLarge (the pipeline dead-letters it and counts it in
+	// Stats.Oversized). 0 means 1 MiB (the pipeline's default
+	// MaxMessageBytes); < 0 means no limit.
+	MaxLineBytes int
 	// Follow keeps reading the last file as it grows (like tail -f) instead
 	// of returning io.EOF at its end.
 	Follow bool
@@ -48,7 +55,8 @@ type FileSource struct {
 	br      *bufio.Reader
 	csv     *CSVReader
 	line    int64
-	pending []byte // follow mode: a line without its newline yet
+	pending []byte // a line longer than the read buffer, or (follow mode) without its newline yet
+	dropped int64  // bytes of the current line not kept in pending (over MaxLineBytes)
 
 	pool sync.Pool
 
@@ -68,6 +76,9 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 	}
 	if opt.BatchBytes <= 0 {
 		opt.BatchBytes = 1 << 20
+	}
+	if opt.MaxLineBytes == 0 {
+		opt.MaxLineBytes = 1 << 20
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = 250 * time.Millisecond
@@ -117,6 +128,7 @@ func (s *FileSource) open() error {
 	s.line = 0
 	s.csv = nil
 	s.pending = s.pending[:0]
+	s.dropped = 0
 	if p == "-" {
 		in := s.opt.Stdin
 		if in == nil {
@@ -230,51 +242,81 @@ func (s *FileSource) fill(b *fileBatch) error {
 				b.errs = append(b.errs, err)
 				continue
 			}
+			var tooLong error
+			if limit := s.opt.MaxLineBytes; limit > 0 && len(rec) > limit {
+				tooLong = s.tooLong(len(rec), limit)
+				rec = rec[:limit]
+			}
 			b.buf = append(b.buf, rec...)
 			b.ends = append(b.ends, len(b.buf))
 			b.lines = append(b.lines, int64(line))
-			b.errs = append(b.errs, nil)
+			b.errs = append(b.errs, tooLong)
 			continue
 		}
 		chunk, err := s.br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			s.pending = append(s.pending, chunk...)
+			s.keep(chunk)
 			continue
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("file source: read %s: %w", s.name, err)
 		}
 		complete := err == nil
-		if len(s.pending) > 0 {
-			s.pending = append(s.pending, chunk...)
+		nl := len(chunk) - len(bytes.TrimRight(chunk, "\r\n")) // line end, maybe dropped below
+		if len(s.pending) > 0 || s.dropped > 0 {
+			s.keep(chunk)
 			chunk = s.pending
 		}
 		if !complete {
-			if len(chunk) == 0 {
+			if len(chunk) == 0 && s.dropped == 0 {
 				return io.EOF
 			}
 			if s.opt.Follow && s.next >= len(s.paths) {
 				// Keep the partial line until its newline arrives.
-				if len(s.pending) == 0 {
-					s.pending = append(s.pending, chunk...)
+				if len(s.pending) == 0 && s.dropped == 0 {
+					s.keep(chunk)
 				}
 				return io.EOF
 			}
 		}
 		s.line++
 		line := bytes.TrimRight(chunk, "\r\n")
-		if len(bytes.TrimSpace(line)) > 0 {
+		var tooLong error
+		if n := len(line) + int(s.dropped-min(s.dropped, int64(nl))); s.opt.MaxLineBytes > 0 && n > s.opt.MaxLineBytes {
+			tooLong = s.tooLong(n, s.opt.MaxLineBytes)
+			line = line[:min(len(line), s.opt.MaxLineBytes)]
+		}
+		if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
 			b.buf = append(b.buf, line...)
 			b.ends = append(b.ends, len(b.buf))
 			b.lines = append(b.lines, s.line)
-			b.errs = append(b.errs, nil)
+			b.errs = append(b.errs, tooLong)
 		}
-		s.pending = s.pending[:0]
+		s.pending, s.dropped = s.pending[:0], 0
+		if cap(s.pending) > 4<<20 {
+			s.pending = nil // do not keep one huge line's buffer
+		}
 		if !complete {
 			return io.EOF
 		}
 	}
 	return nil
+}
+
+// keep adds chunk to the current line, keeping at most MaxLineBytes bytes
+// and counting the rest in s.dropped.
+func (s *FileSource) keep(chunk []byte) {
+	if limit := s.opt.MaxLineBytes; limit > 0 && len(s.pending)+len(chunk) > limit {
+		n := max(0, limit-len(s.pending))
+		s.dropped += int64(len(chunk) - n)
+		chunk = chunk[:n]
+	}
+	s.pending = append(s.pending, chunk...)
+}
+
+// tooLong is the framing error of a line of n bytes, over limit.
+func (s *FileSource) tooLong(n, limit int) error {
+	return fmt.Errorf("%w: a line of %d bytes, more than %d (only the first %d are kept)", ErrMessageTooLarge, n, limit, limit)
 }
 
 // Close stops the source and closes the open file. Safe to call twice.

@@ -142,17 +142,18 @@ type Stats struct {
 	Skipped      atomic.Int64 // records of other tables, counted and skipped
 	DecodeErrors atomic.Int64 // broken records or messages
 	DeadLettered atomic.Int64 // messages written to the dead-letter file
-	Oversized    atomic.Int64 // messages over MaxMessageBytes
-	// TooManyRecords counts messages cut at MaxRecordsPerMessage.
-	TooManyRecords atomic.Int64
-	// DeadLetterFailures counts messages whose dead-letter entry could not
-	// be written and that were acknowledged anyway (DeadLetterContinue).
-	DeadLetterFailures atomic.Int64
+	Oversized    atomic.Int64 // messages over MaxMessageBytes (or cut short by their source)
 	Hits         atomic.Int64 // indicator hits before allow-list and exclusions
 	Allowed      atomic.Int64 // hits dropped by the allow-list
 	Excluded     atomic.Int64 // hits suppressed by exclusions
 	Alerts       atomic.Int64 // alerts accepted by the sink
 	ByTable      [3]atomic.Int64
+
+	// TooManyRecords counts messages cut at MaxRecordsPerMessage.
+	TooManyRecords atomic.Int64
+	// DeadLetterFailures counts messages whose dead-letter entry could not
+	// be written and that were acknowledged anyway (DeadLetterContinue).
+	DeadLetterFailures atomic.Int64
 
 	excluded sync.Map // rule name → *atomic.Int64
 }
@@ -394,6 +395,9 @@ func (w *worker) process(ctx context.Context, j *job) error {
 	for mi := range b.Messages {
 		m := &b.Messages[mi]
 		if m.Err != nil {
+			if errors.Is(m.Err, ErrMessageTooLarge) {
+				p.stats.Oversized.Add(1) // a source cut it short (FileOptions.MaxLineBytes)
+			}
 			if err := p.deadLetter(ctx, m, -1, m.Err); err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +51,39 @@ func TestMissingDependency(t *testing.T) {
 			msg := r.skipped + r.failed
 			if !strings.Contains(msg, "thing x not found") || !strings.Contains(msg, "scripts/setup-test-deps") {
 				t.Errorf("message %q should name the dependency and the setup script", msg)
+			}
+		})
+	}
+}
+
+func TestEmulatorCommandLine(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	py, err := pythonCheck()
+	if err != nil {
+		missing(t, "%v", err)
+		return
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a hub without a partition count is refused", []string{"--hub", "defender"}, "want name:partitions"},
+		{"a partition count that is not a number is refused", []string{"--hub", "defender:four"}, "is not a number"},
+		{"zero partitions are refused", []string{"--hub", "defender:0"}, "must be 1..1024"},
+		{"two hubs with one name are refused", []string{"--hub", "a:1", "--hub", "a:2"}, "hub names must be unique"},
+		{"no hub at all is refused", nil, "at least one --hub"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(py, append([]string{filepath.Join(root, "testenv", "eventhubs_emulator.py"), "--port", "0"}, tt.args...)...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), tt.want) {
+				t.Errorf("exit %v, output %q; want exit status 2 and %q", err, out, tt.want)
 			}
 		})
 	}

@@ -9,7 +9,8 @@ import (
 
 // JSONDecoder is the straightforward encoding/json decoder: the message
 // is unmarshalled into structs holding the columns an Event needs, then
-// converted. The zero value is ready; it is for one goroutine.
+// converted. The zero value is ready; it is not safe for concurrent use
+// (one per goroutine).
 type JSONDecoder struct {
 	buf []byte
 }

@@ -13,7 +13,8 @@ import (
 
 // FastjsonDecoder is the tuned github.com/valyala/fastjson decoder: the
 // parsers are reused and strings alias the parser's buffer (valid until the
-// next Decode). The zero value is ready; it is for one goroutine.
+// next Decode). The zero value is ready; it is not safe for concurrent use
+// (one per goroutine).
 type FastjsonDecoder struct {
 	p, inner fastjson.Parser
 	buf      []byte // inspected URLs built from AdditionalFields
@@ -28,7 +29,7 @@ func (d *FastjsonDecoder) Decode(msg []byte, dst []stream.Event) ([]stream.Event
 	d.buf = d.buf[:0]
 	recs := v.GetArray("records")
 	if recs == nil {
-		if v.Get("category") == nil {
+		if str(v, "category") == "" { // a bare record names its table
 			return dst, 0, nil
 		}
 		recs = []*fastjson.Value{v}

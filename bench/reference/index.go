@@ -81,7 +81,8 @@ func origin(u string) string {
 // FastIndex is the tuned reference index: a bart.Fast table for ip and
 // cidr indicators, a hash map over domains looked up for the host and each
 // parent domain, a hash map of exact URLs and, per origin, the URL prefixes
-// longest first. Safe for concurrent Match once built.
+// longest first. The zero value is not usable: call BuildFast. Safe for
+// concurrent Match once built.
 type FastIndex struct {
 	ip       bart.Fast[int32]
 	ipGroups groups
@@ -148,8 +149,16 @@ func (ix *FastIndex) Match(remoteIP netip.Addr, remoteURL string, hits []match.H
 		return hits
 	}
 	hs := unsafe.String(unsafe.SliceData(host), len(host))
-	if a, err := netip.ParseAddr(strings.Trim(hs, "[]")); err == nil {
-		if a = a.Unmap(); a != remoteIP {
+	// Only what can be an IP literal is parsed: a failed ParseAddr
+	// allocates its error.
+	var lit netip.Addr
+	if maybeIP(hs) {
+		// A copy: ParseAddr's error keeps its input, which would move
+		// arr to the heap on every call.
+		lit, _ = netip.ParseAddr(strings.Clone(strings.Trim(hs, "[]")))
+	}
+	if lit.IsValid() {
+		if a := lit.Unmap(); a != remoteIP {
 			if id, ok := ix.ip.Lookup(a); ok {
 				hits = ix.ipGroups.emit(hits, id, match.FieldRemoteURLHost)
 			}
@@ -186,11 +195,23 @@ func (ix *FastIndex) Match(remoteIP netip.Addr, remoteURL string, hits []match.H
 	return hits
 }
 
+// maybeIP reports whether a normalised host can be an IP literal: names
+// end in a letter (a top-level label is never all digits), IPv6 literals
+// hold a colon.
+func maybeIP(h string) bool {
+	if h == "" {
+		return false
+	}
+	c := h[len(h)-1]
+	return c >= '0' && c <= '9' || strings.IndexByte(h, ':') >= 0 || c == ']'
+}
+
 // NaiveIndex is the straightforward reference index: a cidranger trie for
 // ip and cidr indicators and cloudflare/ahocorasick automatons over the
 // domains and over the URLs, whose matches are then checked for a label
-// boundary (domains) or equality and prefix (URLs). It is not safe for
-// concurrent use: the automatons mutate themselves while matching.
+// boundary (domains) or equality and prefix (URLs). The zero value is not
+// usable: call BuildNaive. It is not safe for concurrent use: the
+// automatons mutate themselves while matching.
 type NaiveIndex struct {
 	ip       cidranger.Ranger
 	ipGroups groups

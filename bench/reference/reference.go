@@ -22,7 +22,8 @@ type Decoder interface {
 	Decode(msg []byte, dst []stream.Event) (events []stream.Event, records int, err error)
 }
 
-// Index matches one event's RemoteIP and RemoteUrl, appending the hits.
+// Index matches one event's RemoteIP and RemoteUrl, appending the hits,
+// with the semantics the package documentation lists.
 type Index interface {
 	Match(remoteIP netip.Addr, remoteURL string, hits []match.Hit) []match.Hit
 }
@@ -71,7 +72,7 @@ func (p *Pipeline) Process(msg []byte, alerts []sink.Alert) ([]sink.Alert, int, 
 	return alerts, records, nil
 }
 
-// Result counts what Run saw.
+// Result counts what Run saw. Plain data; the zero value is nothing seen.
 type Result struct {
 	Messages, Records, Alerts int64
 	// Errors counts messages that did not decode (they are skipped).

@@ -50,6 +50,7 @@ func commands() []command {
 		{"lookup", "which indicators and exclusions apply to an IP, domain or URL", cmdLookup},
 		{"demo", "zero set-up demo: embedded Kafka broker, live generated stream, alerts as they happen", cmdDemo},
 		{"gen", "generate a seeded Defender stream with planted hits (stdout, file, Kafka, Event Hubs)", cmdGen},
+		{"bench", "measure throughput, latency and memory against reference implementations", cmdBench},
 	}
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 
 	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/eventhubs"
@@ -29,12 +33,13 @@ var version = "devel"
 //
 // In run.go:
 //
-//	o, err := startOps(cfg, log)           // listens now: /healthz answers while feeds load
+//	o, err := startOps(cfg, log)   // listens now: /healthz answers while feeds load
+//	if err != nil { return err }
+//	defer o.close()
 //	...
-//	o.watch(&opt, &holder, src, out, rep)  // before stream.New(…, opt)
+//	o.watch(&opt, &holder, src, out, o.liveFeeds(rt))  // before stream.New(…, opt); reportFeeds(rep) without a feed runtime
 //	p := stream.New(src, &holder, out, opt)
 //	o.attach(p)
-//	defer o.close()
 type opsRuntime struct {
 	mon *ops.Monitor
 	srv *ops.Server
@@ -80,16 +85,13 @@ func startOps(cfg *config.Config, log *slog.Logger) (*opsRuntime, error) {
 // watch adds the monitor's hooks to opt and tells it what to read: the
 // rules in use, the source's lag and readiness, the sinks' counters and
 // the feeds' state. Call it before stream.New.
-func (o *opsRuntime) watch(opt *stream.Options, holder *atomic.Pointer[stream.Rules], src stream.Source, out sink.Sink, rep *loadReport) {
+func (o *opsRuntime) watch(opt *stream.Options, holder *atomic.Pointer[stream.Rules], src stream.Source, out sink.Sink, feeds ops.Feeds) {
 	if o == nil {
 		return
 	}
 	o.mon.Hooks(opt)
-	in := ops.Inputs{Rules: holder}
+	in := ops.Inputs{Rules: holder, Feeds: feeds}
 	in.Sinks, in.Suppressor = sinkParts(out)
-	if rep != nil {
-		in.Feeds = reportFeeds(rep)
-	}
 	switch s := src.(type) {
 	case *kafka.Source:
 		in.Lag = kafkaLag(s)
@@ -188,22 +190,93 @@ func eventHubsLag(s *eventhubs.Source, hub string) func() []ops.PartitionLag {
 	}
 }
 
-// reportFeeds shows the feeds as loaded at start.
+// reportFeeds shows the feeds as one load left them (loadRules), for a
+// run without a feed runtime.
 func reportFeeds(rep *loadReport) ops.Feeds {
-	states := make([]ops.FeedState, 0, len(rep.feeds))
-	for _, f := range rep.feeds {
-		st := ops.FeedState{Name: f.name, LastFetch: f.loadedAt, Indicators: map[string]int{}}
-		for k, n := range f.counts {
-			st.Indicators[k.String()] = n
+	var states []ops.FeedState
+	if rep != nil {
+		for _, f := range append(append([]feedReport(nil), rep.feeds...), rep.allow...) {
+			st := ops.FeedState{Name: f.name, LastFetch: f.lastFetch, LastSuccess: f.lastSucess, Indicators: kindNames(f.counts)}
+			if st.LastFetch.IsZero() {
+				st.LastFetch = f.loadedAt
+			}
+			if f.err != nil {
+				st.LastError, st.FetchErrors = f.err.Error(), 1
+			} else if st.LastSuccess.IsZero() {
+				st.LastSuccess = f.loadedAt
+			}
+			states = append(states, st)
 		}
-		if f.err != nil {
-			st.LastError, st.FetchErrors = f.err.Error(), 1
-		} else {
-			st.LastSuccess = f.loadedAt
-		}
-		states = append(states, st)
 	}
 	return ops.FeedsFunc(func() []ops.FeedState { return states })
+}
+
+// liveFeeds shows the live state of the feed runtime's feeds, and
+// records every index it builds in the reload metrics.
+func (o *opsRuntime) liveFeeds(rt *feedRuntime) ops.Feeds {
+	if o == nil || rt == nil {
+		return nil
+	}
+	intervals := map[string]time.Duration{}
+	for _, f := range o.cfg.Feeds { // allow-list files are files: never stale
+		if f.Type == "http" || f.Type == "taxii" {
+			intervals[f.Name] = cmp.Or(f.Interval, feed.DefaultInterval)
+		}
+	}
+	return &managerFeeds{m: rt.m, mon: o.mon, intervals: intervals, lastFailures: map[string]int{}, errors: map[string]int64{}}
+}
+
+// managerFeeds adapts a feed.Manager to ops.Feeds. Safe for concurrent
+// use.
+type managerFeeds struct {
+	m         *feed.Manager
+	mon       *ops.Monitor
+	intervals map[string]time.Duration
+
+	mu           sync.Mutex
+	lastUpdate   *feed.Update
+	lastFailures map[string]int   // Status.Failures at the previous call
+	errors       map[string]int64 // failed fetches counted so far
+}
+
+// FeedStates reads the manager's status. The manager reports failures in
+// a row; the cumulative count adds what each call sees added (so failures
+// between two calls separated by a success may be missed), and every new
+// index since the previous call is observed as a reload.
+func (f *managerFeeds) FeedStates() []ops.FeedState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.m.Current(); u != nil && u != f.lastUpdate {
+		f.lastUpdate = u
+		f.mon.ObserveReload(u.BuildTime, nil)
+	}
+	sts := f.m.Status()
+	out := make([]ops.FeedState, 0, len(sts))
+	for _, s := range sts {
+		prev := f.lastFailures[s.Name]
+		switch {
+		case s.Failures > prev:
+			f.errors[s.Name] += int64(s.Failures - prev)
+		case s.Failures < prev:
+			f.errors[s.Name] += int64(s.Failures)
+		}
+		f.lastFailures[s.Name] = s.Failures
+		st := ops.FeedState{Name: s.Name, Indicators: kindNames(s.Counts), LastFetch: s.LastFetch, LastSuccess: s.LastSuccess,
+			FetchErrors: f.errors[s.Name], Interval: f.intervals[s.Name]}
+		if s.LastError != nil {
+			st.LastError = s.LastError.Error()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func kindNames(counts map[match.Kind]int) map[string]int {
+	out := make(map[string]int, len(counts))
+	for k, n := range counts {
+		out[k.String()] = n
+	}
+	return out
 }
 
 // kafkaCollector exports the Kafka source's own counters.

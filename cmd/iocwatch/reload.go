@@ -36,7 +36,10 @@ type feedRuntime struct {
 // flight finish on the old one. A feed that fails keeps its last good
 // indicators and is logged. The error is for a config that cannot be used
 // or a first index that cannot be built.
-func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[stream.Rules], log *slog.Logger) (*feedRuntime, error) {
+//
+// onUpdate, if not nil, is called after every swap (not for the first
+// load) with the reload's update, whose Added lists the new indicators.
+func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[stream.Rules], log *slog.Logger, onUpdate func(*feed.Update)) (*feedRuntime, error) {
 	ex, err := compileExclusions(cfg)
 	if err != nil {
 		return nil, usageError{err}
@@ -45,6 +48,9 @@ func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[
 	opt.Log = log
 	opt.OnUpdate = func(u *feed.Update) {
 		holder.Store(&stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex})
+		if onUpdate != nil {
+			onUpdate(u)
+		}
 	}
 	m, err := feed.New(opt)
 	if err != nil {

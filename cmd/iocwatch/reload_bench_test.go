@@ -151,8 +151,11 @@ func (s *pacedSource) takeLatencies() []time.Duration {
 
 type discardSink struct{ n atomic.Int64 }
 
-func (d *discardSink) Write(_ context.Context, a []sink.Alert) error { d.n.Add(int64(len(a))); return nil }
-func (d *discardSink) Close(context.Context) error                   { return nil }
+func (d *discardSink) Write(_ context.Context, a []sink.Alert) error {
+	d.n.Add(int64(len(a)))
+	return nil
+}
+func (d *discardSink) Close(context.Context) error { return nil }
 
 // heapSampler records the peak of the heap's object bytes (live and not
 // yet collected) and of the live heap (as of the last GC).

@@ -96,7 +96,7 @@ func TestAReloadUnderARunningStreamLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var holder atomic.Pointer[stream.Rules]
-	rt, err := startFeeds(ctx, cfg, &holder, slog.New(slog.DiscardHandler))
+	rt, err := startFeeds(ctx, cfg, &holder, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

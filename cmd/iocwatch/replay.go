@@ -88,12 +88,13 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	var holder atomic.Pointer[stream.Rules]
 	holder.Store(rules)
 	p := stream.New(src, &holder, out, stream.Options{
-		Workers:         cfg.Pipeline.Workers,
-		InFlight:        cfg.Pipeline.InFlight,
-		MaxMessageBytes: cfg.Pipeline.MaxMessageBytes,
-		Ordered:         true,
-		DeadLetter:      dl,
-		Log:             log,
+		Workers:              cfg.Pipeline.Workers,
+		InFlight:             cfg.Pipeline.InFlight,
+		MaxMessageBytes:      cfg.Pipeline.MaxMessageBytes,
+		MaxRecordsPerMessage: cfg.Pipeline.MaxRecordsPerMessage,
+		Ordered:              true,
+		DeadLetter:           dl,
+		Log:                  log,
 	})
 	st := p.Stats()
 	began := time.Now()

@@ -38,23 +38,13 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		cfg.Source.File.Follow = true
 	}
 	log := newLogger(env.stderr, cfg)
-	rules, rep, err := loadRules(cfg, time.Now())
+	var holder atomic.Pointer[stream.Rules]
+	feeds, err := startFeeds(ctx, cfg, &holder, log, nil)
 	if err != nil {
 		return err
 	}
-	for _, f := range rep.feeds {
-		if f.err != nil {
-			log.Error("feed failed to load; starting without it", "feed", f.name, "err", f.err)
-			continue
-		}
-		log.Info("feed loaded", "feed", f.name, "format", f.format, "indicators", f.total, "refused", len(f.refused))
-	}
-	for _, w := range rep.warnings {
-		log.Warn(w)
-	}
-	if rules.Index.Len() == 0 {
-		log.Warn("no indicators loaded: nothing can alert")
-	}
+	defer feeds.Close()
+	rules := holder.Load()
 
 	src, err := openSource(ctx, cfg, paths, env, log)
 	if err != nil {
@@ -71,15 +61,22 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		out.Close(context.Background())
 		return err
 	}
-	var holder atomic.Pointer[stream.Rules]
-	holder.Store(rules)
+	dlFailure, err := stream.ParseDeadLetterFailure(cfg.Pipeline.DeadLetterFailure)
+	if err != nil {
+		src.Close(context.Background())
+		out.Close(context.Background())
+		closeDL(context.Background())
+		return usagef("pipeline.dead_letter_failure: %w", err)
+	}
 	p := stream.New(src, &holder, out, stream.Options{
-		Workers:         cfg.Pipeline.Workers,
-		InFlight:        cfg.Pipeline.InFlight,
-		MaxMessageBytes: cfg.Pipeline.MaxMessageBytes,
-		Ordered:         cfg.Source.Type == "file" || cfg.Source.Type == "stdin",
-		DeadLetter:      dl,
-		Log:             log,
+		Workers:              cfg.Pipeline.Workers,
+		InFlight:             cfg.Pipeline.InFlight,
+		MaxMessageBytes:      cfg.Pipeline.MaxMessageBytes,
+		MaxRecordsPerMessage: cfg.Pipeline.MaxRecordsPerMessage,
+		Ordered:              cfg.Source.Type == "file" || cfg.Source.Type == "stdin",
+		DeadLetter:           dl,
+		DeadLetterFailure:    dlFailure,
+		Log:                  log,
 	})
 	log.Info("watching", "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)

@@ -107,22 +107,9 @@ func feedName(path string, i int) string {
 	return name
 }
 
-func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
-	var level slog.Level
-	switch cfg.Log.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
+// newLogger is the process logger of cfg.Log, redacting secrets (see
+// newOpsLogger in ops_wiring.go).
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger { return newOpsLogger(w, cfg) }
 
 // loadOptions maps a feed's format, defaults and junk guard to
 // match.LoadOptions (the feed manager sets the name, clock and TTL).
@@ -191,7 +178,7 @@ func closeWithin(d time.Duration, closers ...func(context.Context) error) error 
 // newFileSource opens the file/stdin source of the config, or paths given
 // on the command line.
 func newFileSource(cfg *config.Config, paths []string, stdin io.Reader) (*stream.FileSource, error) {
-	opt := stream.FileOptions{Paths: paths, Format: "auto", BatchLines: cfg.Pipeline.BatchLines, Stdin: stdin}
+	opt := stream.FileOptions{Paths: paths, Format: "auto", BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
 	if len(paths) == 0 {
 		switch cfg.Source.Type {
 		case "file":

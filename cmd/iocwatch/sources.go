@@ -70,6 +70,9 @@ func eventHubsOptions(e config.EventHubsSource, log *slog.Logger) eventhubs.Opti
 		StartPosition: e.StartPosition, LoadBalancing: e.LoadBalancing, Prefetch: int32(e.Prefetch),
 		CheckpointInterval: e.CheckpointInterval, CheckpointCount: e.CheckpointCount, Logger: log,
 	}
+	if e.CheckpointInterval == 0 {
+		opt.CheckpointCount = 1 // config: 0 checkpoints at every acknowledgement
+	}
 	if e.Auth == "connection_string" {
 		opt.ConnectionString = e.ConnectionString.Reveal()
 	}

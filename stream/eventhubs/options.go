@@ -33,7 +33,8 @@ const (
 // EntityPath in the connection string), a namespace or connection string, and
 // a checkpoint container are required; every other field has a default.
 //
-// Options holds secrets: its String, GoString and LogValue methods redact
+// Options is a plain value: New copies it, and later changes have no
+// effect. It holds secrets: its String, GoString and LogValue methods redact
 // them, so printing or logging an Options is safe.
 type Options struct {
 	// Namespace is the Event Hubs namespace: "contoso-sec" (completed with

@@ -78,8 +78,7 @@ type Source struct {
 
 	mu     sync.Mutex
 	parts  map[string]*partition // the newest claim of each partition
-	gen    uint64
-	closed bool // acks are no longer recorded
+	closed bool                  // acks are no longer recorded
 }
 
 var _ stream.Source = (*Source)(nil)
@@ -91,7 +90,6 @@ var _ stream.Source = (*Source)(nil)
 type partition struct {
 	id     string
 	num    int32
-	gen    uint64
 	client *azeventhubs.ProcessorPartitionClient
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -479,8 +477,7 @@ func (s *Source) startPartition(pc *azeventhubs.ProcessorPartitionClient) {
 		closeClient(pc)
 		return
 	}
-	s.gen++
-	p := &partition{id: id, num: int32(num), gen: s.gen, client: pc, ctx: ctx, cancel: cancel}
+	p := &partition{id: id, num: int32(num), client: pc, ctx: ctx, cancel: cancel}
 	if old := s.parts[id]; old != nil && !old.lost {
 		old.lost = true
 		old.cancel()

@@ -32,8 +32,8 @@ type bufRec struct {
 	ts       int64 // Unix nanoseconds, when hasTime
 	reportID int64
 	ip       netip.Addr
-	base     uint32          // arena offset of the first string
-	end      [numStr]uint32  // arena end offset of each string
+	base     uint32         // arena offset of the first string
+	end      [numStr]uint32 // arena end offset of each string
 	port     uint16
 	table    stream.Table
 	hasTime  bool

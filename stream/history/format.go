@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
@@ -72,40 +73,64 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-type devKey struct{ tenant, id, name, group string }
-type procKey struct{ name, path, sha string }
+// dict is one dictionary of the segment being written: entries of n
+// strings, held in the encoder's arena, found by a 64-bit hash. It holds
+// no pointers besides its maps' and slices' own, so that the garbage
+// collector does not scan a segment's worth of strings on every cycle.
+type dict struct {
+	n    int
+	idx  map[uint64]uint32 // hash → id of the first entry with that hash
+	ents []strSpan         // entry id i is ents[i*n : i*n+n]
+	// coll holds the entries whose hash an earlier, different entry has
+	// (keyed by the parts joined with NUL); nearly always empty.
+	coll map[string]uint32
+	len  int
+}
+
+// strSpan locates a string in the encoder's arena.
+type strSpan struct{ off, n uint32 }
 
 // encoder encodes buffered observations into the blocks of one segment,
 // keeping the segment's dictionaries. Not safe for concurrent use.
 type encoder struct {
-	devs  map[devKey]uint32
-	procs map[procKey]uint32
-	accts map[string]uint32
-	acts  map[string]uint32
-	ips   map[netip.Addr]uint32
-	urls  map[string]uint32
-	// ipList and urlList are the remote dictionaries in id order, for the
-	// segment's index file.
-	ipList  []netip.Addr
-	urlList []string
+	seed  maphash.Seed
+	hash  func(seed maphash.Seed, parts []string) uint64 // hashParts; tests force collisions
+	arena []byte
+	dicts [numDicts]dict // dictIP unused: ips below
+	ips   map[[16]byte]uint32
+	// ipList is the remote IP dictionary in id order, for the index file.
+	ipList []byte // 1 byte length · address, per entry
+	nIPs   int
 
 	dict    [numDicts][]byte // this block's new entries
 	dictN   [numDicts]int
 	recs    []byte
 	payload []byte
+	parts   [4]string
 	// dictBytes estimates the heap the dictionaries hold.
 	dictBytes int
 }
 
+var dictParts = [numDicts]int{dictDevice: 4, dictProcess: 3, dictAccount: 1, dictAction: 1, dictURL: 1}
+
 func newEncoder() *encoder {
-	return &encoder{
-		devs:  map[devKey]uint32{},
-		procs: map[procKey]uint32{},
-		accts: map[string]uint32{},
-		acts:  map[string]uint32{},
-		ips:   map[netip.Addr]uint32{},
-		urls:  map[string]uint32{},
+	e := &encoder{seed: maphash.MakeSeed(), hash: hashParts, ips: map[[16]byte]uint32{}}
+	for k, n := range dictParts {
+		if n > 0 {
+			e.dicts[k] = dict{n: n, idx: map[uint64]uint32{}}
+		}
 	}
+	return e
+}
+
+func hashParts(seed maphash.Seed, parts []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for _, p := range parts {
+		h.WriteString(p)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -113,22 +138,79 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// strID returns the id of s in m, adding it (a copy) as a new entry of
-// dictionary k when absent.
-func (e *encoder) strID(m map[string]uint32, k int, s string) uint32 {
-	if id, ok := m[s]; ok {
-		return id
+func (e *encoder) str(sp strSpan) string {
+	if sp.n == 0 {
+		return ""
 	}
-	s = strings.Clone(s)
-	id := uint32(len(m))
-	m[s] = id
-	e.dict[k] = appendStr(e.dict[k], s)
+	return unsafe.String(&e.arena[sp.off], sp.n)
+}
+
+// same reports whether entry id of d holds parts.
+func (e *encoder) same(d *dict, id uint32, parts []string) bool {
+	for i, p := range parts {
+		if e.str(d.ents[int(id)*d.n+i]) != p {
+			return false
+		}
+	}
+	return true
+}
+
+// id returns the id of the entry parts (len d.n) in dictionary k, adding
+// it — copied into the arena, and to this block's new entries — when
+// absent.
+func (e *encoder) id(k int, parts []string) uint32 {
+	d := &e.dicts[k]
+	h := e.hash(e.seed, parts)
+	first, found := d.idx[h]
+	if found && e.same(d, first, parts) {
+		return first
+	}
+	var key string
+	if found {
+		key = strings.Join(parts, "\x00")
+		if id, ok := d.coll[key]; ok {
+			return id
+		}
+	}
+	id := uint32(d.len)
+	d.len++
+	for _, p := range parts {
+		d.ents = append(d.ents, strSpan{uint32(len(e.arena)), uint32(len(p))})
+		e.arena = append(e.arena, p...)
+		e.dict[k] = appendStr(e.dict[k], p)
+		e.dictBytes += len(p) + 8
+	}
 	e.dictN[k]++
-	e.dictBytes += len(s) + 64
-	if k == dictURL {
-		e.urlList = append(e.urlList, s)
+	e.dictBytes += 24
+	if found {
+		if d.coll == nil {
+			d.coll = map[string]uint32{}
+		}
+		d.coll[key] = id
+	} else {
+		d.idx[h] = id
 	}
 	return id
+}
+
+// urls returns the remote URL dictionary in id order (aliasing the arena).
+func (e *encoder) urls() []string {
+	d := &e.dicts[dictURL]
+	out := make([]string, d.len)
+	for i := range out {
+		out[i] = e.str(d.ents[i])
+	}
+	return out
+}
+
+// ipAddrs returns the remote IP dictionary in id order.
+func (e *encoder) ipAddrs() []netip.Addr {
+	out := make([]netip.Addr, 0, e.nIPs)
+	for b := e.ipList; len(b) > 0; b = b[1+int(b[0]):] {
+		a, _ := netip.AddrFromSlice(b[1 : 1+int(b[0])])
+		out = append(out, a)
+	}
+	return out
 }
 
 // block encodes b's records as one framed block, appended to dst.
@@ -155,79 +237,7 @@ func (e *encoder) block(dst []byte, b *buffer, recordedAt int64) []byte {
 	}
 	prev := minTs
 	for i := range b.recs {
-		r := &b.recs[i]
-		dk := devKey{b.str(r, sTenant), b.str(r, sDeviceID), b.str(r, sDeviceName), b.str(r, sGroup)}
-		dev, ok := e.devs[dk]
-		if !ok {
-			dk = devKey{strings.Clone(dk.tenant), strings.Clone(dk.id), strings.Clone(dk.name), strings.Clone(dk.group)}
-			dev = uint32(len(e.devs))
-			e.devs[dk] = dev
-			for _, s := range [...]string{dk.tenant, dk.id, dk.name, dk.group} {
-				e.dict[dictDevice] = appendStr(e.dict[dictDevice], s)
-				e.dictBytes += len(s)
-			}
-			e.dictN[dictDevice]++
-			e.dictBytes += 128
-		}
-		pk := procKey{b.str(r, sProcName), b.str(r, sProcPath), b.str(r, sProcSHA)}
-		proc, ok := e.procs[pk]
-		if !ok {
-			pk = procKey{strings.Clone(pk.name), strings.Clone(pk.path), strings.Clone(pk.sha)}
-			proc = uint32(len(e.procs))
-			e.procs[pk] = proc
-			for _, s := range [...]string{pk.name, pk.path, pk.sha} {
-				e.dict[dictProcess] = appendStr(e.dict[dictProcess], s)
-				e.dictBytes += len(s)
-			}
-			e.dictN[dictProcess]++
-			e.dictBytes += 112
-		}
-		acct := e.strID(e.accts, dictAccount, b.str(r, sAccount))
-		act := e.strID(e.acts, dictAction, b.str(r, sAction))
-
-		flags := byte(r.table) & flagTableMask
-		if r.hasTime {
-			flags |= flagTime
-		}
-		if r.ip.IsValid() {
-			flags |= flagIP
-		}
-		url := b.str(r, sURL)
-		if url != "" {
-			flags |= flagURL
-		}
-		if r.port != 0 {
-			flags |= flagPort
-		}
-		e.recs = append(e.recs, flags)
-		if r.hasTime {
-			e.recs = binary.AppendVarint(e.recs, r.ts-prev)
-			prev = r.ts
-		}
-		e.recs = binary.AppendUvarint(e.recs, uint64(dev))
-		e.recs = binary.AppendUvarint(e.recs, uint64(proc))
-		e.recs = binary.AppendUvarint(e.recs, uint64(acct))
-		e.recs = binary.AppendUvarint(e.recs, uint64(act))
-		if r.ip.IsValid() {
-			id, ok := e.ips[r.ip]
-			if !ok {
-				id = uint32(len(e.ips))
-				e.ips[r.ip] = id
-				e.ipList = append(e.ipList, r.ip)
-				raw := r.ip.AsSlice()
-				e.dict[dictIP] = append(append(e.dict[dictIP], byte(len(raw))), raw...)
-				e.dictN[dictIP]++
-				e.dictBytes += 64
-			}
-			e.recs = binary.AppendUvarint(e.recs, uint64(id))
-		}
-		if url != "" {
-			e.recs = binary.AppendUvarint(e.recs, uint64(e.strID(e.urls, dictURL, url)))
-		}
-		if r.port != 0 {
-			e.recs = binary.AppendUvarint(e.recs, uint64(r.port))
-		}
-		e.recs = binary.AppendVarint(e.recs, r.reportID)
+		prev = e.record(b, &b.recs[i], prev)
 	}
 
 	p := e.payload[:0]
@@ -246,6 +256,67 @@ func (e *encoder) block(dst []byte, b *buffer, recordedAt int64) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(p)))
 	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(p, crcTable))
 	return append(dst, p...)
+}
+
+// record appends r's encoding to e.recs (and its new dictionary entries to
+// e.dict); prev is the previous record's time, and the result the next.
+func (e *encoder) record(b *buffer, r *bufRec, prev int64) int64 {
+	p := &e.parts
+	p[0], p[1], p[2], p[3] = b.str(r, sTenant), b.str(r, sDeviceID), b.str(r, sDeviceName), b.str(r, sGroup)
+	dev := e.id(dictDevice, p[:4])
+	p[0], p[1], p[2] = b.str(r, sProcName), b.str(r, sProcPath), b.str(r, sProcSHA)
+	proc := e.id(dictProcess, p[:3])
+	p[0] = b.str(r, sAccount)
+	acct := e.id(dictAccount, p[:1])
+	p[0] = b.str(r, sAction)
+	act := e.id(dictAction, p[:1])
+
+	flags := byte(r.table) & flagTableMask
+	if r.hasTime {
+		flags |= flagTime
+	}
+	if r.ip.IsValid() {
+		flags |= flagIP
+	}
+	url := b.str(r, sURL)
+	if url != "" {
+		flags |= flagURL
+	}
+	if r.port != 0 {
+		flags |= flagPort
+	}
+	e.recs = append(e.recs, flags)
+	if r.hasTime {
+		e.recs = binary.AppendVarint(e.recs, r.ts-prev)
+		prev = r.ts
+	}
+	e.recs = binary.AppendUvarint(e.recs, uint64(dev))
+	e.recs = binary.AppendUvarint(e.recs, uint64(proc))
+	e.recs = binary.AppendUvarint(e.recs, uint64(acct))
+	e.recs = binary.AppendUvarint(e.recs, uint64(act))
+	if r.ip.IsValid() {
+		id, ok := e.ips[r.ip.As16()]
+		if !ok {
+			id = uint32(e.nIPs)
+			e.nIPs++
+			e.ips[r.ip.As16()] = id
+			raw := r.ip.AsSlice()
+			e.ipList = append(append(e.ipList, byte(len(raw))), raw...)
+			e.dict[dictIP] = append(append(e.dict[dictIP], byte(len(raw))), raw...)
+			e.dictN[dictIP]++
+			e.dictBytes += 48
+		}
+		e.recs = binary.AppendUvarint(e.recs, uint64(id))
+	}
+	if url != "" {
+		p[0] = url
+		e.recs = binary.AppendUvarint(e.recs, uint64(e.id(dictURL, p[:1])))
+	}
+	if r.port != 0 {
+		e.recs = binary.AppendUvarint(e.recs, uint64(r.port))
+	}
+	e.recs = binary.AppendVarint(e.recs, r.reportID)
+	return prev
 }
 
 // strRef locates a string in a decoder's data.

@@ -449,6 +449,7 @@ func (h *History) run() {
 			h.maintain(h.opt.Now())
 		case reply := <-h.flushReq:
 			drain()
+			h.maintain(h.opt.Now())
 			close(reply)
 		case <-h.stop:
 			drain()
@@ -465,6 +466,9 @@ func (h *History) write(b *buffer) {
 		return
 	}
 	now := h.opt.Now()
+	if h.f != nil && now.UnixNano()-h.act.recFrom >= int64(h.opt.SegmentSpan) {
+		h.seal() // time-partitioned: a block never joins a segment older than the span
+	}
 	if h.f == nil {
 		if err := h.startSegment(now); err != nil {
 			h.writeFailed(err, len(b.recs))
@@ -559,7 +563,7 @@ func (h *History) seal() {
 		err = cerr
 	}
 	h.f = nil
-	idx := encodeIdx(&m, h.enc.ipList, h.enc.urlList)
+	idx := encodeIdx(&m, h.enc.ipAddrs(), h.enc.urls())
 	if err == nil {
 		err = writeFileAtomic(m.idxPath(h.dir), idx, false)
 	}
@@ -643,7 +647,8 @@ func (h *History) remove(m *segMeta, why string) {
 }
 
 // Flush returns once every observation recorded before the call is
-// written (or dropped and counted), or when ctx is done.
+// written (or dropped and counted) and the bounds are applied, or when ctx
+// is done.
 func (h *History) Flush(ctx context.Context) error {
 	if h.opt.ReadOnly {
 		return nil

@@ -21,12 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// kafka-go keeps a package-level idle-connection reaper.
-		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*Transport).run"),
-		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m)
 }
 
 // families gathers reg into a map by metric name.

@@ -18,21 +18,33 @@ const redacted = "[redacted]"
 // still never logged through config.Secret, which redacts itself.)
 const MinSecretLen = 4
 
-// credentialPatterns find credentials by their shape, whatever their
-// value: connection-string keys (Event Hubs, Storage), credential query
-// parameters and key=value pairs, Authorization schemes, and the password
-// of a URL. The first group is kept, the rest replaced.
-var credentialPatterns = []*regexp.Regexp{
-	// SharedAccessKey=…;  AccountKey=…;  sig=…&  password=…  token: …
-	regexp.MustCompile(`(?i)((?:SharedAccessKey|SharedAccessSignature|AccountKey|sig|signature|password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[_-]?key|apikey|auth[_-]?key|hmac[_-]?secret)["']?\s*[=:]\s*["']?)[^;&\s"',}]+`),
+// credentialKeys are the names whose value is a credential wherever they
+// appear as key=value, key: value or "key":"value" — connection-string
+// keys (Event Hubs, Storage), URL query parameters, headers, JSON fields.
+// Names are compared lower-cased without '-' and '_'; a name also counts
+// when one of its '-', '_' or '.' separated tails is listed ("X-Api-Key",
+// "my_token").
+var credentialKeys = map[string]bool{
+	"sharedaccesskey": true, "sharedaccesssignature": true, "accountkey": true, "sig": true, "signature": true,
+	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true, "clientsecret": true,
+	"token": true, "accesstoken": true, "refreshtoken": true, "idtoken": true, "key": true, "apikey": true,
+	"authkey": true, "privatekey": true, "hmacsecret": true, "credential": true, "credentials": true,
+}
+
+// credentialPatterns find the credentials that are neither key=value nor
+// a URL password (both scanned by hand, faster than a regexp): the
+// first group is kept, the rest replaced. Each runs only when its
+// trigger (lower-case) is in the text.
+var credentialPatterns = []struct {
+	trigger string
+	re      *regexp.Regexp
+}{
 	// Authorization: <anything> (a header as text, with or without a scheme)
-	regexp.MustCompile(`(?i)(\b(?:Proxy-)?Authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Splunk|SharedAccessSignature)\s+)?)[^"'\s,;}]+`),
+	{"authorization", regexp.MustCompile(`(?i)(\b(?:Proxy-)?Authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Splunk|SharedAccessSignature)\s+)?)[^"'\s,;}]+`)},
 	// Bearer <token>, Splunk <HEC token>, SharedAccessSignature sr=… outside a header
-	regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/=-]{16,}`),
-	regexp.MustCompile(`(\bSplunk\s+)[0-9A-Fa-f-]{32,}`),
-	regexp.MustCompile(`(\bSharedAccessSignature\s+)[^"'\s,;}]+`),
-	// scheme://user:password@host
-	regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+(@)`),
+	{"bearer", regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/=-]{16,}`)},
+	{"splunk", regexp.MustCompile(`(\bSplunk\s+)[0-9A-Fa-f-]{32,}`)},
+	{"sharedaccesssignature", regexp.MustCompile(`(\bSharedAccessSignature\s+)[^"'\s,;}]+`)},
 }
 
 // Redactor removes secrets from text: every value it was given (the
@@ -72,10 +84,155 @@ func (r *Redactor) String(s string) string {
 	if r != nil && r.repl != nil {
 		s = r.repl.Replace(s)
 	}
-	for _, re := range credentialPatterns {
-		s = re.ReplaceAllString(s, "${1}"+redacted+"${2}")
+	s = redactKeyValues(s)
+	s = redactURLPasswords(s)
+	var lower string
+	for _, p := range credentialPatterns {
+		if lower == "" {
+			lower = strings.ToLower(s)
+		}
+		if strings.Contains(lower, p.trigger) {
+			s = p.re.ReplaceAllString(s, "${1}"+redacted+"${2}")
+			lower = ""
+		}
 	}
 	return s
+}
+
+// redactKeyValues replaces the value of every credential key (see
+// credentialKeys) written key=value, key: value, key="value" or
+// "key":"value". A value ends at ';', '&', ',', '}', a quote, a space, or
+// a colon followed by a space ("…?key=x: 503 Service Unavailable").
+func redactKeyValues(s string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b (or unchanged when b is empty)
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' && s[i] != ':' {
+			continue
+		}
+		// The key: word characters before optional spaces and a quote.
+		j := i
+		for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+		if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
+			j--
+		}
+		k := j
+		for k > 0 && isKeyByte(s[k-1]) {
+			k--
+		}
+		if k == j || !isCredentialKey(s[k:j]) {
+			continue
+		}
+		// The value: after optional spaces and a quote.
+		v := i + 1
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
+			v++
+		}
+		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+			v++
+		}
+		e := v
+		for e < len(s) && !endsValue(s, e) {
+			e++
+		}
+		if e == v || s[v:e] == redacted {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[done:v])
+		b.WriteString(redacted)
+		done, i = e, e-1
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// redactURLPasswords replaces the password of every scheme://user:pass@
+// in s.
+func redactURLPasswords(s string) string {
+	var b strings.Builder
+	done := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			break
+		}
+		start := from + i + 3
+		from = start
+		// The authority's user info ends at '@'; '/', space or the end
+		// first means there is none.
+		end := start
+		for end < len(s) && s[end] != '@' && s[end] != '/' && s[end] != ' ' && s[end] != '\t' && s[end] != '\n' {
+			end++
+		}
+		if end == len(s) || s[end] != '@' {
+			continue
+		}
+		colon := strings.IndexByte(s[start:end], ':')
+		if colon < 0 || s[start+colon+1:end] == redacted || start+colon+1 == end {
+			continue
+		}
+		b.WriteString(s[done : start+colon+1])
+		b.WriteString(redacted)
+		done, from = end, end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+func isKeyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// endsValue reports whether s[i] ends a credential value.
+func endsValue(s string, i int) bool {
+	switch s[i] {
+	case ';', '&', ',', '}', '"', '\'', ' ', '\t', '\n', '\r':
+		return true
+	case ':':
+		return i+1 == len(s) || s[i+1] == ' '
+	}
+	return false
+}
+
+// isCredentialKey reports whether key, or one of its '-', '_' or '.'
+// separated tails, is a credential name.
+func isCredentialKey(key string) bool {
+	for {
+		if len(key) <= 32 {
+			var buf [32]byte
+			n := 0
+			for i := 0; i < len(key); i++ {
+				c := key[i]
+				switch {
+				case c == '-' || c == '_' || c == '.':
+					continue
+				case c >= 'A' && c <= 'Z':
+					c += 'a' - 'A'
+				}
+				buf[n] = c
+				n++
+			}
+			if credentialKeys[string(buf[:n])] {
+				return true
+			}
+		}
+		cut := strings.IndexAny(key, "-_.")
+		if cut < 0 {
+			return false
+		}
+		key = key[cut+1:]
+	}
 }
 
 // Handler returns a slog.Handler that redacts, with r, the message and

@@ -41,6 +41,12 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 		{"Splunk in prose stays", "Splunk HEC answered 503", "Splunk HEC answered 503"},
 		{"token= and password= parameters are removed",
 			"GET /feed?token=abcd1234&page=2 password=x1y2", "GET /feed?token=[redacted]&page=2 password=[redacted]"},
+		{"a key= query parameter is removed", "GET http://feeds.example/iocs.txt?key=k-SECRET&fmt=csv: 500",
+			"GET http://feeds.example/iocs.txt?key=[redacted]&fmt=csv: 500"},
+		{"a colon inside a value is redacted with it", "password=a:b:c end", "password=[redacted] end"},
+		{"a colon and a space end a value, as in Go errors", "GET /x?token=abc: 401", "GET /x?token=[redacted]: 401"},
+		{"a parameter that only ends like a credential stays", "design=blue monkey=3", "design=blue monkey=3"},
+		{"the key name of a connection string stays", "SharedAccessKeyName=listen", "SharedAccessKeyName=listen"},
 		{"JSON credential fields are removed", `{"api_key":"k-123","name":"x"}`, `{"api_key":"[redacted]","name":"x"}`},
 		{"text without credentials is unchanged", "feed abuse.ch: 12 indicators, 2 refused", "feed abuse.ch: 12 indicators, 2 refused"},
 	}
@@ -117,10 +123,11 @@ func TestLoggerRedactsEveryPartOfARecord(t *testing.T) {
 // wherever it is placed in arbitrary text, and that redaction never
 // panics. Seeds: testdata/fuzz/FuzzRedact.
 func FuzzRedact(f *testing.F) {
-	f.Add("prefix ", "s3cr3t-value", " suffix")
-	f.Add("Endpoint=sb://x/;SharedAccessKey=", "Zm9vYmFy", ";EntityPath=h")
-	f.Add("https://u:", "p4ssw0rd", "@host/")
-	f.Add("", "aaaa", "aaaa")
+	f.Add("prefix ", "s3cr3t-value", " suffix")                             // a value in prose
+	f.Add("Endpoint=sb://x/;SharedAccessKey=", "Zm9vYmFy", ";EntityPath=h") // both a known value and a known shape
+	f.Add("https://u:", "p4ssw0rd", "@host/")                               // a URL password
+	f.Add("", "aaaa", "aaaa")                                               // a secret next to a copy of itself
+	f.Add("[redact", "ed]x", "")                                            // a secret that the replacement could rebuild
 	f.Fuzz(func(t *testing.T, before, secret, after string) {
 		r := ops.NewRedactor(secret)
 		out := r.String(before + secret + after)

@@ -454,5 +454,3 @@ func TestCloseIsSafeTwiceAndWithoutStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-

@@ -326,8 +326,8 @@ func formatRate(r float64) string {
 	return formatInt(whole) + "." + strconv.FormatInt(tenth, 10)
 }
 
-// formatDuration shows a duration rounded for reading: "850ms", "2.4s",
-// "3m12s", "26h5m"; a negative one (none yet) as "–".
+// formatDuration shows a duration rounded for reading: "850µs", "12ms",
+// "2.5s", "3m12s", "5m", "26h5m", "3h"; a negative one (none yet) as "–".
 func formatDuration(d time.Duration) string {
 	switch {
 	case d < 0:
@@ -339,10 +339,27 @@ func formatDuration(d time.Duration) string {
 	case d < time.Minute:
 		return d.Round(100 * time.Millisecond).String()
 	case d < time.Hour:
-		return d.Round(time.Second).String()
+		return strings.TrimSuffix(d.Round(time.Second).String(), "m0s") + minuteSuffix(d.Round(time.Second))
 	default:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+		s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+		return strings.TrimSuffix(s, "h0m") + hourSuffix(s)
 	}
+}
+
+// minuteSuffix restores the "m" that formatDuration trimmed with "m0s".
+func minuteSuffix(d time.Duration) string {
+	if strings.HasSuffix(d.String(), "m0s") {
+		return "m"
+	}
+	return ""
+}
+
+// hourSuffix restores the "h" that formatDuration trimmed with "h0m".
+func hourSuffix(s string) string {
+	if strings.HasSuffix(s, "h0m") {
+		return "h"
+	}
+	return ""
 }
 
 // formatAgo shows how long before now t was: "12s ago", "never".

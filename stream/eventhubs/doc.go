@@ -1,0 +1,56 @@
+// Package eventhubs reads the Microsoft Defender streaming export from Azure
+// Event Hubs: a stream.Source built on the azeventhubs/v2 Processor with the
+// blob checkpoint store, and a Producer that loads generated streams into a
+// hub (iocwatch gen --to eventhubs).
+//
+// # Messages
+//
+// One event body is one stream.Message. Its Position is {Source: hub,
+// Partition: the partition number, Offset: the event's sequence number}, so
+// errors and dead-letter entries read "defender[3]@1182". A body that is not
+// a data section (an AMQP value or sequence) is passed with Message.Err set.
+//
+// # Partitions and replicas
+//
+// Replicas that share a consumer group and a checkpoint container split the
+// hub's partitions between them through ownership blobs in that container
+// ("balanced" claims one partition per update interval, "greedy" the whole
+// fair share at once). Each owned partition is read by its own goroutine, in
+// order; Read returns the events of one or more partitions, each in order.
+// When a replica stops, its partitions move to the others: at once after a
+// graceful Close (it gives its claims up), after PartitionExpiration if it
+// died.
+//
+// # Acknowledgement and checkpointing
+//
+// The pipeline acknowledges batches in read order, so the checkpoint of a
+// partition is the last acknowledged event of that partition. Checkpoints
+// are written in the background, every CheckpointInterval, or as soon as
+// CheckpointCount acknowledged events of a partition wait; Close writes
+// what is left. Events acknowledged but not yet checkpointed when a replica
+// dies are read again by the next owner (at most CheckpointCount, or
+// CheckpointInterval's worth, per partition); unacknowledged events are
+// never checkpointed. Delivery is at-least-once.
+//
+// # Ownership loss
+//
+// A partition is lost when another replica's receiver takes it (the client
+// reports ErrorCodeOwnershipLost) or when the checkpoint store names another
+// owner, which is checked before every round of checkpoints. The SDK's
+// UpdateCheckpoint itself does not check ownership, so this check is what
+// keeps a replica from moving back the checkpoint of a partition it lost.
+// A lost partition's reader stops, and acknowledgements of the events it had
+// read are dropped: the new owner reads them again from its checkpoint.
+//
+// # Secrets
+//
+// Connection strings, account keys and SAS signatures never appear in errors
+// or logs: errors from New, Read, Close and the Producer are scrubbed of them
+// (errors.Is and errors.As still see the causes), and Options prints
+// redacted.
+//
+// # Lag
+//
+// Lag reports, per owned partition, the events enqueued behind the
+// checkpoint, from the partition properties fetched every 10 s.
+package eventhubs

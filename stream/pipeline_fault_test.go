@@ -1,0 +1,148 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Faults of the dead-letter destination: the pipeline must report them and
+// never lose a message silently (pipeline.dead_letter_failure).
+
+// flakyDeadLetter fails the writes whose 1-based number is in [from, to]
+// and records the positions it kept.
+type flakyDeadLetter struct {
+	from, to int64
+	calls    atomic.Int64
+	mu       sync.Mutex
+	kept     []string
+}
+
+func (f *flakyDeadLetter) Write(_ context.Context, m Message, _ int, _ error) error {
+	n := f.calls.Add(1)
+	if n >= f.from && n <= f.to {
+		return errors.New("write dead.jsonl: no space left on device")
+	}
+	f.mu.Lock()
+	f.kept = append(f.kept, m.Position.String())
+	f.mu.Unlock()
+	return nil
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use, for log output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// poisonedBatches returns n batches, each of a planted hit (ReportId = the
+// batch number) and a message that cannot be decoded.
+func poisonedBatches(n int) [][]string {
+	var out [][]string
+	for b := range n {
+		out = append(out, []string{record(b, "203.0.113.7", "", "a.exe", `c:\a.exe`), fmt.Sprintf(`{"records":[{"poison":%d`, b)})
+	}
+	return out
+}
+
+func TestAFailingDeadLetterStopsThePipelineAndLeavesTheBatchUnacknowledgedByDefault(t *testing.T) {
+	for _, policy := range []string{"", "stop"} {
+		t.Run("policy "+fmt.Sprintf("%q", policy), func(t *testing.T) {
+			dl := &flakyDeadLetter{from: 4, to: 1 << 40} // the disk fills at the 4th entry
+			src := newSliceSource(poisonedBatches(10)...)
+			out := &recordingSink{}
+			pol, err := ParseDeadLetterFailure(policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 1, Ordered: true, DeadLetter: dl, DeadLetterFailure: pol})
+			err = p.Run(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "test[0]@301") {
+				t.Fatalf("Run returned %v; want the dead-letter error naming the message (test[0]@301)", err)
+			}
+			if acked := src.ackedBatches(); len(acked) != 3 {
+				t.Fatalf("acked batches %v; want exactly the 3 whose dead-letter entries were written", acked)
+			}
+			if got := p.Stats().DeadLetterFailures.Load(); got != 0 {
+				t.Errorf("DeadLetterFailures = %d under stop; it counts only acknowledged losses", got)
+			}
+			// Every alert of an acknowledged batch was delivered.
+			delivered := map[int64]bool{}
+			for _, a := range out.got() {
+				delivered[a.ReportID] = true
+			}
+			for b := range int64(3) {
+				if !delivered[b] {
+					t.Errorf("batch %d was acknowledged but its alert was not delivered", b)
+				}
+			}
+		})
+	}
+}
+
+func TestAFailingDeadLetterUnderContinueIsCountedLoggedOncePerChangeAndAcknowledged(t *testing.T) {
+	dl := &flakyDeadLetter{from: 4, to: 7} // full for four entries, then space is freed
+	src := newSliceSource(poisonedBatches(12)...)
+	out := &recordingSink{}
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 1, Ordered: true, DeadLetter: dl, DeadLetterFailure: DeadLetterContinue, Log: log})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatalf("Run under continue returned %v", err)
+	}
+	st := p.Stats()
+	if len(src.ackedBatches()) != 12 || st.DeadLetterFailures.Load() != 4 || st.DeadLettered.Load() != 8 || st.DecodeErrors.Load() != 12 {
+		t.Errorf("acked %d batches, dead-letter failures %d, dead-lettered %d, decode errors %d; want 12, 4, 8, 12",
+			len(src.ackedBatches()), st.DeadLetterFailures.Load(), st.DeadLettered.Load(), st.DecodeErrors.Load())
+	}
+	if len(out.got()) != 12 {
+		t.Errorf("%d alerts; the decodable records of every batch must alert (12)", len(out.got()))
+	}
+	text := logs.String()
+	if n := strings.Count(text, "dead-letter writes fail"); n != 1 {
+		t.Errorf("the failure was logged %d times, want once (one line per change of state):\n%s", n, text)
+	}
+	if n := strings.Count(text, "dead-letter writes work again"); n != 1 || !strings.Contains(text, "lost_so_far=4") {
+		t.Errorf("the recovery was logged %d times (want once, with lost_so_far=4):\n%s", n, text)
+	}
+	if got := strings.Count(text, "\n"); got != 2 {
+		t.Errorf("%d log lines for 4 failures, want 2:\n%s", got, text)
+	}
+}
+
+func TestParseDeadLetterFailureRefusesUnknownPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want DeadLetterFailure
+		ok   bool
+	}{
+		{"", DeadLetterStop, true},
+		{"stop", DeadLetterStop, true},
+		{"continue", DeadLetterContinue, true},
+		{"drop", DeadLetterStop, false},
+		{"Continue", DeadLetterStop, false},
+	} {
+		got, err := ParseDeadLetterFailure(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParseDeadLetterFailure(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
