@@ -154,40 +154,42 @@ func fill(tb testing.TB, h *History, f *feeder, c *clock, n int) {
 	}
 }
 
-// heapSampler tracks the largest live heap (object bytes right after a
-// forced GC) seen every 250ms: the garbage the collector has not reached
-// yet is left out, since how much of it there may be is GOGC's choice.
+// heapSampler tracks the largest live heap — the bytes the last GC found
+// reachable (/gc/heap/live:bytes), read every 10ms without stopping the
+// world: garbage not yet collected is left out, since how much of it there
+// may be is GOGC's choice.
 type heapSampler struct {
 	stop chan struct{}
 	done chan struct{}
 	peak atomic.Uint64
 }
 
-func heapNow() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+func heapLive() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
 
+// liveHeap forces a GC and returns the live heap.
 func liveHeap() uint64 {
 	runtime.GC()
-	return heapNow()
+	return heapLive()
 }
 
 func startHeapSampler() *heapSampler {
 	s := &heapSampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		t := time.NewTicker(250 * time.Millisecond)
+		t := time.NewTicker(10 * time.Millisecond)
 		defer t.Stop()
 		for {
+			if v := heapLive(); v > s.peak.Load() {
+				s.peak.Store(v)
+			}
 			select {
 			case <-s.stop:
 				return
 			case <-t.C:
-				if v := liveHeap(); v > s.peak.Load() {
-					s.peak.Store(v)
-				}
 			}
 		}
 	}()
