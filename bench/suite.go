@@ -3,11 +3,13 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/iocwatch/iocwatch/bench/reference"
@@ -157,8 +159,11 @@ func (s *suite) logf(format string, args ...any) {
 	}
 }
 
-// Run runs the suite and returns its report. It changes GOMAXPROCS while
-// it runs and restores it.
+// Run runs the suite and returns its report. A section that fails is
+// marked FAILED in the report and the others still run: the error joins
+// the failures, and the report is returned with it (nil only when the
+// temporary directory cannot be made). Run changes GOMAXPROCS while it
+// runs and restores it.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.defaults()
 	prev := runtime.GOMAXPROCS(0)
@@ -181,6 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"build", s.build}, {"pipeline", s.pipeline}, {"scaling", s.scaling}, {"workloads", s.workloads},
 		{"kafka", s.kafka}, {"memory", s.memory}, {"python", s.python},
 	}
+	var errs []error
 	for _, st := range steps {
 		if !cfg.wants(st.id) {
 			continue
@@ -190,7 +196,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		s.logf("%s …", st.id)
 		if err := st.run(); err != nil {
-			return s.rep, fmt.Errorf("bench: %s: %w", st.id, err)
+			// Go on with the other sections: a long run is not thrown away
+			// for one failure, which the report and the error name.
+			err = fmt.Errorf("bench: %s: %w", st.id, err)
+			s.logf("%v", err)
+			errs = append(errs, err)
+			sec := s.rep.section(st.id, "Section "+st.id)
+			sec.Note = strings.TrimSpace(sec.Note + " FAILED: " + err.Error())
 		}
 		freeOSMemory()
 	}
@@ -198,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	s.rep.Seconds = time.Since(s.start).Seconds()
 	s.targets()
 	s.chart()
-	return s.rep, nil
+	return s.rep, errors.Join(errs...)
 }
 
 func machine() string {

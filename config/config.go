@@ -611,7 +611,8 @@ type Metrics struct {
 	// BearerToken protects the endpoint with a bearer token; not with
 	// basic_auth. Default: "" (none).
 	BearerToken Secret `yaml:"bearer_token"`
-	// HideIdentities leaves device and account names out of metric labels.
+	// HideIdentities hides device and account names on the status page
+	// (metric labels never hold them).
 	// Default: false.
 	HideIdentities bool `yaml:"hide_identities"`
 }

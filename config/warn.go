@@ -46,13 +46,17 @@ func WarnWorldReadable(path string) string {
 // Warnings returns the risky but valid settings of c, as "file:line:
 // key.path: message" lines in file order: certificate checks turned off,
 // credentials sent without TLS, metrics open to the network without
-// authentication, passwords written in URLs, and inline exclusion rules
-// that expired at now.
+// authentication, passwords written in URLs, Event Hubs and storage
+// connection strings without TLS, and inline exclusion rules that expired
+// at now.
 func (c *Config) Warnings(now time.Time) []string {
 	ck := &checker{m: c.meta}
 	warnInsecure(ck, reflect.ValueOf(c).Elem(), "")
 	if c.Source.Type == "kafka" {
 		warnSASL(ck, "source.kafka", c.Source.Kafka.TLS, c.Source.Kafka.SASL)
+	}
+	if c.Source.Type == "eventhubs" {
+		warnPlainAzure(ck, "source.eventhubs", c.Source.EventHubs)
 	}
 	for i, f := range c.Feeds {
 		p := indexPath("feeds", i)
@@ -117,6 +121,22 @@ func warnInsecure(ck *checker, v reflect.Value, path string) {
 func warnSASL(ck *checker, path string, tls TLS, sasl SASL) {
 	if sasl.Mechanism == "plain" && !tls.Enabled {
 		ck.add(path+".sasl.mechanism", "plain without TLS sends the password in clear")
+	}
+}
+
+// warnPlainAzure reports connection strings that send their key without
+// TLS: the Event Hubs emulator switch (plain AMQP) and a storage account
+// reached over http:// (Azurite).
+func warnPlainAzure(ck *checker, path string, e EventHubsSource) {
+	if e.Auth == "connection_string" && strings.EqualFold(connStringProps(e.ConnectionString.Reveal())["usedevelopmentemulator"], "true") {
+		ck.add(path+".connection_string", "UseDevelopmentEmulator=true connects without TLS and sends the key in clear: for a local emulator only")
+	}
+	if e.Checkpoint.ContainerURL == "" {
+		p := connStringProps(e.Checkpoint.ConnectionString.Reveal())
+		blob, _ := url.Parse(p["blobendpoint"])
+		if strings.EqualFold(p["defaultendpointsprotocol"], "http") || (blob != nil && blob.Scheme == "http") {
+			ck.add(path+".checkpoint.connection_string", "the storage account is reached over plain http://: checkpoints and the account key travel without TLS")
+		}
 	}
 }
 

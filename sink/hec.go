@@ -88,6 +88,7 @@ type HEC struct {
 	tr      *http.Transport
 	gate    gate
 	channel string
+	secrets [][]byte // the token, scrubbed from answers
 }
 
 // NewHEC checks opt, applies its defaults and returns the sink. It does not
@@ -139,7 +140,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), auth: "Splunk " + opt.Token}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), auth: "Splunk " + opt.Token, secrets: credentials("Splunk " + opt.Token)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -313,6 +314,7 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	jerr := json.Unmarshal(raw, &r)
+	raw, r.Text = scrub(raw, h.secrets), string(scrub([]byte(r.Text), h.secrets))
 	detail := sanitizeExcerpt(raw, bodyExcerptBytes)
 	if jerr == nil && r.Code != nil {
 		detail = fmt.Sprintf("HEC code %d %q", *r.Code, sanitizeExcerpt([]byte(r.Text), 200))
@@ -416,6 +418,7 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw = scrub(raw, h.secrets)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Any failure of the ack query is retryable: the events were
 		// accepted, only their fate is unknown.

@@ -508,3 +508,7 @@ func (f *fifo[T]) pop() (T, bool) {
 	}
 	return v, true
 }
+
+// Unwrap returns the sink the suppressor writes to (for metrics and
+// readiness checks that look through wrappers).
+func (s *Suppressor) Unwrap() Sink { return s.next }

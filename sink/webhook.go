@@ -78,6 +78,8 @@ type Webhook struct {
 	tr     *http.Transport
 	header http.Header
 	gate   gate
+	// secrets are the header values and HMAC key, scrubbed from answers.
+	secrets [][]byte
 }
 
 // NewWebhook checks opt, applies its defaults and returns the sink. It does
@@ -136,7 +138,11 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", redactURL(u), err)
 	}
-	return &Webhook{opt: opt, url: u, where: redactURL(u), client: client, tr: tr, header: h}, nil
+	secrets := credentials(opt.HMACSecret)
+	for _, vs := range h {
+		secrets = append(secrets, credentials(vs...)...)
+	}
+	return &Webhook{opt: opt, url: u, where: redactURL(u), client: client, tr: tr, header: h, secrets: secrets}, nil
 }
 
 // Write POSTs alerts (one request each, or arrays of up to MaxBatch) in
@@ -205,10 +211,10 @@ func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		_ = readExcerpt(resp.Body) // drain for connection reuse
+		_ = readExcerpt(resp.Body, nil) // drain for connection reuse
 		return nil
 	}
-	return fmt.Errorf("webhook %w", httpStatusError(http.MethodPost, w.where, resp, readExcerpt(resp.Body), httpRetryableStatus(resp.StatusCode), w.opt.Now()))
+	return fmt.Errorf("webhook %w", httpStatusError(http.MethodPost, w.where, resp, readExcerpt(resp.Body, w.secrets), httpRetryableStatus(resp.StatusCode), w.opt.Now()))
 }
 
 // Close waits for in-flight Writes (or ctx) and drops idle connections.

@@ -5,6 +5,7 @@ package sink
 // text that never leaks a secret.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,12 +200,59 @@ func transportError(ctx context.Context, method, where string, err error) error 
 }
 
 // readExcerpt reads up to bodyExcerptBytes of r, drains a bounded rest (so
-// the connection can be reused) and returns the excerpt sanitised.
-func readExcerpt(r io.Reader) string {
-	buf := make([]byte, bodyExcerptBytes+utf8.UTFMax)
+// the connection can be reused) and returns the excerpt, scrubbed of
+// secrets and sanitised. It reads a little more than it keeps, so that a
+// secret echoed across the cut is still scrubbed whole.
+func readExcerpt(r io.Reader, secrets [][]byte) string {
+	buf := make([]byte, bodyExcerptBytes+utf8.UTFMax+maxSecretBytes(secrets))
 	n, _ := io.ReadFull(r, buf)
 	_, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10))
-	return sanitizeExcerpt(buf[:n], bodyExcerptBytes)
+	return sanitizeExcerpt(scrub(buf[:n], secrets), bodyExcerptBytes)
+}
+
+// credentials returns the byte forms of the secret values a sink sends (a
+// header value, a token), to scrub from its peer's answers: each value,
+// and for "Scheme value" (Bearer, Basic, Splunk) the value alone. Values
+// shorter than 4 bytes are left out: they would blank ordinary words.
+func credentials(values ...string) [][]byte {
+	var out [][]byte
+	add := func(v string) {
+		if len(v) >= 4 {
+			out = append(out, []byte(v))
+		}
+	}
+	for _, v := range values {
+		add(v)
+		if _, rest, ok := strings.Cut(v, " "); ok {
+			add(strings.TrimSpace(rest))
+		}
+	}
+	return out
+}
+
+// scrub replaces every secret in b by "[redacted]": a peer that echoes the
+// credentials it was sent (in an error page, a debug answer) must not put
+// them in iocwatch's errors, logs and dead-letter files. Longer secrets
+// are replaced first.
+func scrub(b []byte, secrets [][]byte) []byte {
+	if len(secrets) == 0 {
+		return b
+	}
+	sorted := slices.SortedFunc(slices.Values(secrets), func(x, y []byte) int { return len(y) - len(x) })
+	for _, s := range sorted {
+		if bytes.Contains(b, s) {
+			b = bytes.ReplaceAll(b, s, []byte("[redacted]"))
+		}
+	}
+	return b
+}
+
+func maxSecretBytes(secrets [][]byte) int {
+	n := 0
+	for _, s := range secrets {
+		n = max(n, len(s))
+	}
+	return n
 }
 
 // sanitizeExcerpt returns b as one line of printable text of at most max

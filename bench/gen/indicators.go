@@ -97,11 +97,22 @@ func Indicators(opt IndicatorOptions) []*match.Indicator {
 			next(match.KindIP, a.String())
 		}
 	}
+	var guard match.Guard
 	for range opt.Domains {
-		next(match.KindDomain, indicatorDomain(r))
+		// A random name is now and then a public suffix ("navoi.su"),
+		// which the guard refuses: draw again.
+		d := indicatorDomain(r)
+		for guard.Check(match.KindDomain, d) != "" {
+			d = indicatorDomain(r)
+		}
+		next(match.KindDomain, d)
 	}
 	for i := range opt.URLs {
-		u := []string{"http://", "https://"}[r.IntN(2)] + indicatorDomain(r) + "/" + randLabel(r, 3, 10) + "/"
+		d := indicatorDomain(r)
+		for guard.Check(match.KindDomain, d) != "" {
+			d = indicatorDomain(r)
+		}
+		u := []string{"http://", "https://"}[r.IntN(2)] + d + "/" + randLabel(r, 3, 10) + "/"
 		if i%10 == 9 {
 			next(match.KindURL, u+"*")
 			continue

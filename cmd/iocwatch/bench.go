@@ -71,10 +71,11 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 			cfg.PythonScript = filepath.Join("bench", "reference", "python", "iocwatch_ref.py")
 		}
 	}
-	rep, err := bench.Run(ctx, cfg)
-	if err != nil {
-		return err
+	rep, runErr := bench.Run(ctx, cfg)
+	if rep == nil {
+		return runErr
 	}
+	// A failed section leaves the others' results: write them all.
 	if err := rep.WriteMarkdown(env.stdout); err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stderr, "wrote %s\n", filepath.Join(*out, "report.md")+", report.json, chart.svg")
-	return nil
+	return runErr
 }
 
 func parseCounts(flag, s string) ([]int, error) {

@@ -32,7 +32,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := env.stdout
+	out := newSecretWriter(env.stdout, cfg) // feed errors may echo credentials
+	defer out.Flush()
+	w := out
 	now := time.Now()
 	if common.configPath != "" {
 		fmt.Fprintf(w, "config %s: valid\n", common.configPath)
@@ -63,7 +65,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(env.stdout, "\nerror: %v\n", err)
+		fmt.Fprintf(w, "\nerror: %v\n", err)
 		return errProblemsFound
 	}
 	ix := rules.Index

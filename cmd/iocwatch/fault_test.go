@@ -242,9 +242,18 @@ func produceUntil(t *testing.T, g *gen.Generator, stop <-chan struct{}, send fun
 			ps.messages += len(msgs)
 			ps.records = g.Records()
 			ps.mu.Unlock()
-			if err := send(ctx, group, msgs); err != nil {
-				ps.err = err
-				return
+			// The producer is not under test: while the broker refuses it
+			// (a fault test), it retries.
+			for {
+				err := send(ctx, group, msgs)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					ps.err = err
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 		}
 	}()

@@ -52,12 +52,16 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	errOut := newSecretWriter(env.stderr, cfg) // feed errors may echo credentials
 	for _, f := range rep.feeds {
 		if f.err != nil {
-			fmt.Fprintf(env.stderr, "warning: %v\n", f.err)
+			fmt.Fprintf(errOut, "warning: %v\n", f.err)
 		}
 	}
-	w := env.stdout
+	errOut.Flush()
+	out := newSecretWriter(env.stdout, cfg)
+	defer out.Flush()
+	w := out
 	missed := 0
 	for i, value := range fs.Args() {
 		if i > 0 {

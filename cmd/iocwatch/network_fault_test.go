@@ -33,8 +33,11 @@ import (
 // but forwards none of it, recording it in dropped; then it resets the
 // connection on iocwatch's side. Towards the receiver it closes gracefully,
 // so that the receiver keeps whatever was forwarded before the cut: every
-// alert lost is in dropped.
+// alert lost is in dropped. While the path is down the proxy's port is
+// closed, so connecting fails (a real cut would let it time out instead).
 type cutProxy struct {
+	addr    string
+	lnMu    sync.Mutex
 	ln      net.Listener
 	target  string
 	down    atomic.Bool
@@ -52,23 +55,22 @@ func startCutProxy(t *testing.T, target string) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target, pairs: map[*proxyPair]bool{}}
+	p := &cutProxy{ln: ln, addr: ln.Addr().String(), target: target, pairs: map[*proxyPair]bool{}}
 	p.wg.Add(1)
-	go p.accept()
+	go p.accept(ln)
 	t.Cleanup(func() {
-		ln.Close()
 		p.Cut()
 		p.wg.Wait()
 	})
 	return p
 }
 
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
+func (p *cutProxy) Addr() string { return p.addr }
 
-func (p *cutProxy) accept() {
+func (p *cutProxy) accept(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -135,10 +137,16 @@ func (p *cutProxy) drop(b []byte) {
 	p.mu.Unlock()
 }
 
-// Cut breaks every connection (after 100 ms of taking bytes without
-// forwarding them) and refuses new ones until Restore.
+// Cut closes the port and breaks every connection (after 100 ms of taking
+// bytes without forwarding them) until Restore.
 func (p *cutProxy) Cut() {
 	p.down.Store(true)
+	p.lnMu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	p.lnMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for pair := range p.pairs {
@@ -146,8 +154,20 @@ func (p *cutProxy) Cut() {
 	}
 }
 
-// Restore lets connections through again.
-func (p *cutProxy) Restore() { p.down.Store(false) }
+// Restore opens the port again.
+func (p *cutProxy) Restore(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
+	}
+	p.lnMu.Lock()
+	p.ln = ln
+	p.lnMu.Unlock()
+	p.down.Store(false)
+	p.wg.Add(1)
+	go p.accept(ln)
+}
 
 // alertBox collects the alerts a receiver got, by arrival.
 type alertBox struct {
@@ -219,9 +239,7 @@ func syslogReceiver(t *testing.T, box *alertBox) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				for _, a := range readFrames(c) {
-					box.add(a)
-				}
+				readFrames(c, func(a sink.Alert) { box.add(a) })
 			}()
 		}
 	}()
@@ -229,25 +247,24 @@ func syslogReceiver(t *testing.T, box *alertBox) string {
 }
 
 // readFrames reads octet-counted frames until the connection ends and
-// returns the alerts of the whole frames.
-func readFrames(r io.Reader) []sink.Alert {
+// hands over the alert of every whole frame as it arrives.
+func readFrames(r io.Reader, got func(sink.Alert)) {
 	br := bufio.NewReader(r)
-	var out []sink.Alert
 	for {
 		lenText, err := br.ReadString(' ')
 		if err != nil {
-			return out
+			return
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(lenText))
 		if err != nil || n <= 0 || n > 1<<20 {
-			return out
+			return
 		}
 		frame := make([]byte, n)
 		if _, err := io.ReadFull(br, frame); err != nil {
-			return out // a partial frame: lost in the cut
+			return // a partial frame: lost in the cut
 		}
 		if a, ok := parseCEFFrame(string(frame)); ok {
-			out = append(out, a)
+			got(a)
 		}
 	}
 }
@@ -292,6 +309,13 @@ type streamScenario struct {
 
 func startStreamScenario(t *testing.T, cfgSink string, seed int64) *streamScenario {
 	t.Helper()
+	return startStreamScenarioWithFeed(t, assetPath(t, "sample-feed.txt"), cfgSink, seed)
+}
+
+// startStreamScenarioWithFeed is startStreamScenario with the sample
+// feed's indicators read from feedPath.
+func startStreamScenarioWithFeed(t *testing.T, feedPath, cfgSink string, seed int64) *streamScenario {
+	t.Helper()
 	b, err := embedded.Start(embedded.BrokerOptions{Topics: []embedded.Topic{{Name: "defender", Partitions: 4}}})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +323,7 @@ func startStreamScenario(t *testing.T, cfgSink string, seed int64) *streamScenar
 	t.Cleanup(b.Close)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, sinkFaultConfig, map[string]string{
-		"BROKER": b.Addr(), "FEED": assetPath(t, "sample-feed.txt"), "EXCLUSIONS": assetPath(t, "exclusions.yaml"),
+		"BROKER": b.Addr(), "FEED": feedPath, "EXCLUSIONS": assetPath(t, "exclusions.yaml"),
 		"SINK": cfgSink,
 	})
 	sc := &streamScenario{b: b, stop: make(chan struct{}), cfg: cfg}
@@ -360,13 +384,16 @@ func TestAWebhookBehindACutNetworkLosesNoAlert(t *testing.T) {
     webhook: {url: "http://%s/alerts", batch: true, timeout: 2s}
     retry: {initial: 50ms, max: 500ms}`, proxy.Addr()), 7)
 	faultWait(t, 20*time.Second, "the first alerts", func() (bool, string) { n := len(box.all()); return n >= 20, fmt.Sprint(n) })
+	t.Logf("first alerts %s after start", time.Since(sc.began).Round(time.Millisecond))
 	for range 2 {
 		proxy.Cut()
 		time.Sleep(2 * time.Second)
-		proxy.Restore()
+		proxy.Restore(t)
 		time.Sleep(time.Second)
 	}
+	stopped := time.Now()
 	sc.finish(t, box, 25*time.Second)
+	t.Logf("caught up %s after the stream stopped", time.Since(stopped).Round(time.Millisecond))
 	r := checkAlerts(t, sc.ps, box.all())
 	t.Logf("FAULT webhook network cut 2×2s: %d messages (%d records), %d planted hits, %d alerts, %d unique, %d duplicates, %d missing",
 		sc.ps.messages, sc.ps.records, r.planted, r.alerts, r.unique, r.duplicates, r.missing)
@@ -390,10 +417,10 @@ func TestASyslogCollectorBehindACutNetworkLosesOnlyFramesInFlight(t *testing.T) 
 	for range 3 {
 		proxy.Cut()
 		time.Sleep(1500 * time.Millisecond)
-		proxy.Restore()
+		proxy.Restore(t)
 		time.Sleep(time.Second)
 	}
-	sc.finish(t, box, 15*time.Second)
+	sc.finish(t, box, 5*time.Second) // the frames lost in flight never come
 
 	got := box.all()
 	seen := map[hitKey]bool{}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,7 +25,8 @@ import (
 	"github.com/iocwatch/iocwatch/stream/kafka"
 )
 
-// version is reported by iocwatch_build_info and the status page.
+// version is reported by iocwatch_build_info and the status page; release
+// builds set it with -ldflags "-X main.version=v1.2.3".
 var version = "devel"
 
 // opsRuntime is the operations endpoint of `run`: Prometheus metrics,
@@ -342,6 +344,17 @@ func configSecrets(cfg *config.Config) []string {
 	}
 	if cfg != nil {
 		walk(reflect.ValueOf(cfg).Elem())
+		// HTTP basic authentication sends user:password in base64: a peer
+		// that echoes the header shows that form.
+		basic := func(user string, pass config.Secret) {
+			if pass.IsSet() {
+				out = append(out, base64.StdEncoding.EncodeToString([]byte(user+":"+pass.Reveal())))
+			}
+		}
+		for _, f := range cfg.Feeds {
+			basic(f.TAXII.Username, f.TAXII.Password)
+		}
+		basic(cfg.Metrics.BasicAuth.Username, cfg.Metrics.BasicAuth.Password)
 	}
 	return out
 }

@@ -9,14 +9,22 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream/kafka"
+	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
 )
 
 // The secrets of the test config. Each must never reach a log line.
@@ -319,4 +327,234 @@ func TestAPortInUseIsAnError(t *testing.T) {
 	if _, err := startOps(cfg, newOpsLogger(io.Discard, cfg)); err == nil || !strings.Contains(err.Error(), "metrics.listen") {
 		t.Errorf("err = %v, want one naming metrics.listen", err)
 	}
+}
+
+func TestKafkaMetricsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *prometheus.Desc, 16)
+	kafkaCollector{}.Describe(ch)
+	close(ch)
+	n := 0
+	for d := range ch {
+		name := fqName.FindStringSubmatch(d.String())
+		if name == nil {
+			t.Fatalf("no name in %s", d)
+		}
+		n++
+		if !strings.Contains(string(doc), "| `"+name[1]+"` |") {
+			t.Errorf("%s is not documented in docs/operations.md", name[1])
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d Kafka metrics described, want 6", n)
+	}
+}
+
+var fqName = regexp.MustCompile(`fqName: "([a-z0-9_]+)"`)
+
+// opsNullSink accepts every alert.
+type opsNullSink struct{}
+
+func (opsNullSink) Write(context.Context, []sink.Alert) error { return nil }
+func (opsNullSink) Close(context.Context) error               { return nil }
+
+func TestAKafkaWatcherIsReadyOnceInItsGroupAndExportsItsLag(t *testing.T) {
+	broker, err := embedded.Start(embedded.BrokerOptions{Topics: []embedded.Topic{{Name: "defender", Partitions: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	data, err := os.ReadFile(filepath.Join("assets", "sample-events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs [][]byte
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		msgs = append(msgs, []byte(l))
+	}
+	for p := range int32(2) {
+		if err := broker.Produce(context.Background(), "defender", p, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Source.Type = "kafka"
+	cfg.Source.Kafka.Group = "ops-test"
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	var logs syncBuffer
+	log := newOpsLogger(&logs, cfg)
+	o, err := startOps(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	src, err := kafka.New(kafka.Options{Brokers: []string{broker.Addr()}, Topics: []string{"defender"}, Group: "ops-test",
+		StartOffset: "earliest", MaxWait: 100 * time.Millisecond, LagInterval: 100 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	rules, _, err := loadRules(cfgWithSampleFeed(t, cfg), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holder atomic.Pointer[stream.Rules]
+	holder.Store(rules)
+	opt := stream.Options{Log: log}
+	fan := sink.Fanout(sink.Named{Name: "null", Sink: opsNullSink{}})
+	o.watch(&opt, &holder, src, fan, nil)
+	p := stream.New(src, &holder, fan, opt)
+	o.attach(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	want := int64(2 * len(msgs))
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Stats().Messages.Load() < want || len(src.Lag()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("read %d of %d messages; lag of %d partitions", p.Stats().Messages.Load(), want, len(src.Lag()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	o.mon.Sample()
+	code, body := opsGet(t, o, "/readyz", "")
+	if code != 200 || !strings.Contains(body, "[+]source ok\n") {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	_, metrics := opsGet(t, o, "/metrics", "")
+	for _, want := range []string{
+		`iocwatch_consumer_lag_messages{partition="0",topic="defender"}`,
+		`iocwatch_consumer_lag_messages{partition="1",topic="defender"}`,
+		"iocwatch_kafka_group_generations_total 1\n",
+		`iocwatch_records_read_total{source="kafka",table="DeviceNetworkEvents"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	_, page := opsGet(t, o, "/", "")
+	if !strings.Contains(page, `data-partition="defender/1"`) {
+		t.Error("the status page lacks partition 1's lag")
+	}
+}
+
+func TestAKafkaWatcherOutsideItsGroupIsNotReady(t *testing.T) {
+	cfg := config.Default()
+	cfg.Source.Type = "kafka"
+	cfg.Source.Kafka.Group = "nobody"
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	o, err := startOps(cfg, newOpsLogger(io.Discard, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	// A broker that does not exist: the source never joins.
+	src, err := kafka.New(kafka.Options{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"defender"}, Group: "nobody", Logger: newOpsLogger(io.Discard, cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	var opt stream.Options
+	o.watch(&opt, nil, src, nil, nil)
+	_, body := opsGet(t, o, "/readyz", "")
+	if !strings.Contains(body, `[-]source: not a member of Kafka consumer group "nobody"`) {
+		t.Errorf("/readyz = %q", body)
+	}
+}
+
+// cfgWithSampleFeed is cfg with the shipped sample feed and exclusions.
+func cfgWithSampleFeed(t *testing.T, cfg *config.Config) *config.Config {
+	t.Helper()
+	assets, err := filepath.Abs("assets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *cfg
+	c.Feeds = []config.Feed{{Name: "sample", Type: "file", Path: filepath.Join(assets, "sample-feed.txt"), Format: "text"}}
+	c.ExclusionsFiles = []string{filepath.Join(assets, "exclusions.yaml")}
+	c.ApplyDefaults()
+	return &c
+}
+
+func TestLiveFeedsShowTheFeedManagersState(t *testing.T) {
+	hook, feedSrv, _ := opsTestServers(t)
+	cfg, err := config.Load(writeOpsConfig(t, hook.URL, feedSrv.URL, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newOpsLogger(io.Discard, cfg)
+	o, err := startOps(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var holder atomic.Pointer[stream.Rules]
+	rt, err := startFeeds(ctx, cfg, &holder, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	feeds := o.liveFeeds(rt)
+	states := feeds.FeedStates()
+	byName := map[string]ops.FeedState{}
+	for _, s := range states {
+		byName[s.Name] = s
+	}
+	sample, partner := byName["sample"], byName["partner"]
+	if sample.LastError != "" || sample.LastSuccess.IsZero() || sample.Indicators["cidr"] != 3 || sample.Interval != 0 {
+		t.Errorf("sample: %+v", sample)
+	}
+	if partner.LastError == "" || !partner.LastSuccess.IsZero() || partner.FetchErrors != 1 || partner.Interval != time.Minute {
+		t.Errorf("partner: %+v", partner)
+	}
+	feeds.FeedStates() // the same failure seen again is not counted again
+	if got, _ := value(families(t, o.mon.Registry()), "iocwatch_index_reloads_total", `result="ok"`); got != 1 {
+		t.Errorf("iocwatch_index_reloads_total{ok} = %v, want 1 (the first build)", got)
+	}
+	if got := feeds.FeedStates(); len(got) != 2 || got[1].FetchErrors != 1 {
+		t.Errorf("after a second look: %+v", got)
+	}
+}
+
+// value returns the value of the series name{labels} of a registry.
+func value(fams map[string]*dto.MetricFamily, name, labels string) (float64, bool) {
+	f, ok := fams[name]
+	if !ok {
+		return 0, false
+	}
+	for _, m := range f.GetMetric() {
+		var parts []string
+		for _, l := range m.GetLabel() {
+			parts = append(parts, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+		}
+		if strings.Join(parts, ",") == labels && m.Counter != nil {
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func families(t *testing.T, g prometheus.Gatherer) map[string]*dto.MetricFamily {
+	t.Helper()
+	fams, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
 }

@@ -38,6 +38,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		cfg.Source.File.Follow = true
 	}
 	log := newLogger(env.stderr, cfg)
+	o, err := startOps(cfg, log) // /healthz answers while the feeds load
+	if err != nil {
+		return err
+	}
+	defer o.close()
 	var holder atomic.Pointer[stream.Rules]
 	feeds, err := startFeeds(ctx, cfg, &holder, log, nil)
 	if err != nil {
@@ -68,7 +73,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		closeDL(context.Background())
 		return usagef("pipeline.dead_letter_failure: %w", err)
 	}
-	p := stream.New(src, &holder, out, stream.Options{
+	opt := stream.Options{
 		Workers:              cfg.Pipeline.Workers,
 		InFlight:             cfg.Pipeline.InFlight,
 		MaxMessageBytes:      cfg.Pipeline.MaxMessageBytes,
@@ -77,7 +82,10 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		DeadLetter:           dl,
 		DeadLetterFailure:    dlFailure,
 		Log:                  log,
-	})
+	}
+	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
+	p := stream.New(src, &holder, out, opt)
+	o.attach(p)
 	log.Info("watching", "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)
 	st := p.Stats()

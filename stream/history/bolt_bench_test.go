@@ -98,8 +98,7 @@ func (w *boltWriter) flush() error {
 			v = binary.AppendVarint(v, r.ts)
 			v = binary.AppendVarint(v, r.reportID)
 			v = binary.AppendUvarint(v, uint64(r.port))
-			raw := r.ip.AsSlice()
-			v = append(append(v, byte(len(raw))), raw...)
+			v = append(append(v, r.ipLen), r.ip[16-r.ipLen:]...)
 			for s := range numStr {
 				v = appendStr(v, w.buf.str(r, s))
 			}

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"net/netip"
 	"unsafe"
 
 	"github.com/iocwatch/iocwatch/stream"
@@ -31,7 +30,8 @@ const maxRecordStrings = 64 << 10
 type bufRec struct {
 	ts       int64 // Unix nanoseconds, when hasTime
 	reportID int64
-	ip       netip.Addr
+	ip       [16]byte       // RemoteIP, unmapped, as 16 bytes; ipLen says which
+	ipLen    uint8          // 0 (none), 4 or 16; no netip.Addr: buffers hold no pointers
 	base     uint32         // arena offset of the first string
 	end      [numStr]uint32 // arena end offset of each string
 	port     uint16
@@ -79,12 +79,14 @@ func stringsLen(e *stream.Event) int {
 func (b *buffer) add(e *stream.Event) {
 	r := bufRec{
 		reportID: e.ReportID,
-		ip:       e.RemoteIP.Unmap(),
 		port:     e.RemotePort,
 		table:    e.Table,
 		base:     uint32(len(b.arena)),
 	}
 	r.ts, r.hasTime = timeNanos(e)
+	if ip := e.RemoteIP.Unmap(); ip.IsValid() {
+		r.ip, r.ipLen = ip.As16(), uint8(ip.BitLen()/8)
+	}
 	for i, s := range [numStr]string{
 		sTenant: e.TenantID, sDeviceID: e.DeviceID, sDeviceName: e.DeviceName, sGroup: e.MachineGroup,
 		sProcName: e.ProcessFileName, sProcPath: e.ProcessFolderPath, sProcSHA: e.ProcessSHA256,

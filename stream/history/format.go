@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"hash/maphash"
 	"net/netip"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -28,11 +27,15 @@ import (
 //	    uvarint new entries · entries
 //	uvarint length of the records · records
 //
-// Dictionary ids count from 0 per segment in the order entries appear. A
-// device entry is 4 strings (TenantId, DeviceId, DeviceName, MachineGroup),
-// a process entry 3 (file name, folder path, SHA-256), an account, action or
-// URL entry 1; a string is uvarint length · bytes. An IP entry is one byte
-// of length (4 or 16) · the address.
+// Device, process, account and action ids count from 0 per segment, in the
+// order their entries appear; remote IP and URL ids count from 0 in every
+// block (those values are many and rarely repeat far apart: block-scoped
+// dictionaries keep the writer's maps small, and give a hunt each block's
+// distinct remote values to match before it decodes the block's records).
+// A device entry is 4 strings (TenantId, DeviceId, DeviceName,
+// MachineGroup), a process entry 3 (file name, folder path, SHA-256), an
+// account, action or URL entry 1; a string is uvarint length · bytes. An IP
+// entry is one byte of length (4 or 16) · the address.
 //
 // A record:
 //
@@ -74,63 +77,170 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // dict is one dictionary of the segment being written: entries of n
-// strings, held in the encoder's arena, found by a 64-bit hash. It holds
-// no pointers besides its maps' and slices' own, so that the garbage
-// collector does not scan a segment's worth of strings on every cycle.
+// strings, held in its arena, found by a 64-bit hash of their parts;
+// entries whose hashes collide are chained. It holds no pointers besides
+// its map's and slices' own, so that the garbage collector does not scan
+// a segment's worth of strings on every cycle.
 type dict struct {
-	n    int
-	idx  map[uint64]uint32 // hash → id of the first entry with that hash
-	ents []strSpan         // entry id i is ents[i*n : i*n+n]
-	// coll holds the entries whose hash an earlier, different entry has
-	// (keyed by the parts joined with NUL); nearly always empty.
-	coll map[string]uint32
-	len  int
+	n     int
+	key   int // the part that indexes cache
+	arena []byte
+	// cache maps the hash of the key part to the entry last found with
+	// it (-1: none): most lookups hash one string and compare, instead of
+	// hashing every part and probing the map.
+	cache [1024]int32
+	idx   map[uint64]uint32 // hash → newest entry with it
+	next  []int32           // per entry: the previous entry with its hash, or -1
+	ents  []strSpan         // entry id i is ents[i*n : i*n+n]
 }
 
-// strSpan locates a string in the encoder's arena.
+// strSpan locates a string in an arena.
 type strSpan struct{ off, n uint32 }
+
+func (d *dict) str(sp strSpan) string {
+	if sp.n == 0 {
+		return ""
+	}
+	return unsafe.String(&d.arena[sp.off], sp.n)
+}
+
+// same reports whether entry id of d holds parts (the key part, the most
+// telling, compared first).
+func (d *dict) same(id int32, parts []string) bool {
+	ents := d.ents[int(id)*d.n:]
+	if d.str(ents[d.key]) != parts[d.key] {
+		return false
+	}
+	for i, p := range parts {
+		if i != d.key && d.str(ents[i]) != p {
+			return false
+		}
+	}
+	return true
+}
+
+// urlTable is a block's remote URL dictionary: open addressing over the
+// URL hashes, emptied in O(1) by moving to the next generation.
+type urlTable struct {
+	slots []urlSlot // a power of two, at least twice the entries
+	gen   uint32
+	arena []byte
+	ents  []strSpan
+}
+
+type urlSlot struct {
+	gen, id uint32
+	hash    uint64
+}
+
+// ipTable is a block's remote IP dictionary, like urlTable; its slots
+// are 8 bytes, so that the table stays in a core's cache.
+type ipTable struct {
+	slots []ipSlot
+	gen   uint16
+	addrs [][16]byte // by id
+}
+
+type ipSlot struct {
+	gen, id uint16
+	hash    uint32
+}
+
+// reset empties the table for a block of up to n values.
+func (t *urlTable) reset(n int) {
+	t.gen++
+	if size := tableSize(n); len(t.slots) < size || t.gen == 0 {
+		t.slots, t.gen = make([]urlSlot, max(size, len(t.slots))), 1
+	}
+	t.arena, t.ents = t.arena[:0], t.ents[:0]
+}
+
+func (t *ipTable) reset(n int) {
+	t.gen++
+	if size := tableSize(n); len(t.slots) < size || t.gen == 0 {
+		t.slots, t.gen = make([]ipSlot, max(size, len(t.slots))), 1
+	}
+	t.addrs = t.addrs[:0]
+}
+
+func tableSize(n int) int {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	return size
+}
+
+// id returns the id of u, and whether it is new (then added).
+func (t *urlTable) id(u string, h uint64) (uint32, bool) {
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.gen != t.gen {
+			id := uint32(len(t.ents))
+			*s = urlSlot{gen: t.gen, id: id, hash: h}
+			t.ents = append(t.ents, strSpan{uint32(len(t.arena)), uint32(len(u))})
+			t.arena = append(t.arena, u...)
+			return id, true
+		}
+		if s.hash == h {
+			sp := t.ents[s.id]
+			if string(t.arena[sp.off:sp.off+sp.n]) == u {
+				return s.id, false
+			}
+		}
+	}
+}
+
+func (t *ipTable) id(a [16]byte) (uint32, bool) {
+	h := (binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:])) * 0xbf58476d1ce4e5b9
+	h32 := uint32(h >> 32)
+	mask := uint32(len(t.slots) - 1)
+	for i := h32 & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.gen != t.gen {
+			id := uint16(len(t.addrs))
+			*s = ipSlot{gen: t.gen, id: id, hash: h32}
+			t.addrs = append(t.addrs, a)
+			return uint32(id), true
+		}
+		if s.hash == h32 && t.addrs[s.id] == a {
+			return uint32(s.id), false
+		}
+	}
+}
 
 // encoder encodes buffered observations into the blocks of one segment,
 // keeping the segment's dictionaries. Not safe for concurrent use.
 type encoder struct {
 	seed  maphash.Seed
-	hash  func(seed maphash.Seed, parts []string) uint64 // hashParts; tests force collisions
-	arena []byte
-	dicts [numDicts]dict // dictIP unused: ips below
-	ips   map[[16]byte]uint32
-	// ipList is the remote IP dictionary in id order, for the index file.
-	ipList []byte // 1 byte length · address, per entry
-	nIPs   int
+	hash  func(seed maphash.Seed, s string) uint64 // maphash.String; tests force collisions
+	dicts [dictAction + 1]dict
+	ips   ipTable
+	urls  urlTable
 
 	dict    [numDicts][]byte // this block's new entries
 	dictN   [numDicts]int
 	recs    []byte
 	payload []byte
 	parts   [4]string
-	// dictBytes estimates the heap the dictionaries hold.
+	// dictBytes estimates the heap the segment-scoped dictionaries hold.
 	dictBytes int
 }
 
-var dictParts = [numDicts]int{dictDevice: 4, dictProcess: 3, dictAccount: 1, dictAction: 1, dictURL: 1}
-
 func newEncoder() *encoder {
-	e := &encoder{seed: maphash.MakeSeed(), hash: hashParts, ips: map[[16]byte]uint32{}}
-	for k, n := range dictParts {
-		if n > 0 {
-			e.dicts[k] = dict{n: n, idx: map[uint64]uint32{}}
+	e := &encoder{seed: maphash.MakeSeed(), hash: maphash.String}
+	e.dicts[dictDevice] = dict{n: 4, key: 1}  // DeviceId
+	e.dicts[dictProcess] = dict{n: 3, key: 1} // folder path
+	e.dicts[dictAccount] = dict{n: 1}
+	e.dicts[dictAction] = dict{n: 1}
+	for k := range e.dicts {
+		e.dicts[k].idx = map[uint64]uint32{}
+		for i := range e.dicts[k].cache {
+			e.dicts[k].cache[i] = -1
 		}
 	}
 	return e
-}
-
-func hashParts(seed maphash.Seed, parts []string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	for _, p := range parts {
-		h.WriteString(p)
-		h.WriteByte(0)
-	}
-	return h.Sum64()
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -138,79 +248,46 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func (e *encoder) str(sp strSpan) string {
-	if sp.n == 0 {
-		return ""
-	}
-	return unsafe.String(&e.arena[sp.off], sp.n)
-}
-
-// same reports whether entry id of d holds parts.
-func (e *encoder) same(d *dict, id uint32, parts []string) bool {
-	for i, p := range parts {
-		if e.str(d.ents[int(id)*d.n+i]) != p {
-			return false
-		}
-	}
-	return true
-}
-
-// id returns the id of the entry parts (len d.n) in dictionary k, adding
-// it — copied into the arena, and to this block's new entries — when
-// absent.
+// id returns the id of the entry parts (len d.n) in segment dictionary k,
+// adding it — copied into the arena, and to this block's new entries —
+// when absent.
 func (e *encoder) id(k int, parts []string) uint32 {
 	d := &e.dicts[k]
-	h := e.hash(e.seed, parts)
-	first, found := d.idx[h]
-	if found && e.same(d, first, parts) {
-		return first
+	kh := e.hash(e.seed, parts[d.key])
+	slot := &d.cache[(kh^kh>>32)&(uint64(len(d.cache))-1)]
+	if c := *slot; c >= 0 && d.same(c, parts) {
+		return uint32(c)
 	}
-	var key string
-	if found {
-		key = strings.Join(parts, "\x00")
-		if id, ok := d.coll[key]; ok {
-			return id
+	h := kh
+	if d.n > 1 {
+		h = uint64(len(parts))
+		for _, p := range parts {
+			h = (h^e.hash(e.seed, p))*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
 		}
 	}
-	id := uint32(d.len)
-	d.len++
+	head := int32(-1)
+	if id, ok := d.idx[h]; ok {
+		head = int32(id)
+		for c := head; c >= 0; c = d.next[c] {
+			if d.same(c, parts) {
+				*slot = c
+				return uint32(c)
+			}
+		}
+	}
+	id := int32(len(d.next))
+	d.next = append(d.next, head)
+	d.idx[h] = uint32(id)
+	*slot = id
 	for _, p := range parts {
-		d.ents = append(d.ents, strSpan{uint32(len(e.arena)), uint32(len(p))})
-		e.arena = append(e.arena, p...)
+		d.ents = append(d.ents, strSpan{uint32(len(d.arena)), uint32(len(p))})
+		d.arena = append(d.arena, p...)
 		e.dict[k] = appendStr(e.dict[k], p)
 		e.dictBytes += len(p) + 8
 	}
 	e.dictN[k]++
-	e.dictBytes += 24
-	if found {
-		if d.coll == nil {
-			d.coll = map[string]uint32{}
-		}
-		d.coll[key] = id
-	} else {
-		d.idx[h] = id
-	}
-	return id
-}
-
-// urls returns the remote URL dictionary in id order (aliasing the arena).
-func (e *encoder) urls() []string {
-	d := &e.dicts[dictURL]
-	out := make([]string, d.len)
-	for i := range out {
-		out[i] = e.str(d.ents[i])
-	}
-	return out
-}
-
-// ipAddrs returns the remote IP dictionary in id order.
-func (e *encoder) ipAddrs() []netip.Addr {
-	out := make([]netip.Addr, 0, e.nIPs)
-	for b := e.ipList; len(b) > 0; b = b[1+int(b[0]):] {
-		a, _ := netip.AddrFromSlice(b[1 : 1+int(b[0])])
-		out = append(out, a)
-	}
-	return out
+	e.dictBytes += 32
+	return uint32(id)
 }
 
 // block encodes b's records as one framed block, appended to dst.
@@ -220,6 +297,8 @@ func (e *encoder) block(dst []byte, b *buffer, recordedAt int64) []byte {
 		e.dictN[k] = 0
 	}
 	e.recs = e.recs[:0]
+	e.ips.reset(len(b.recs))
+	e.urls.reset(len(b.recs))
 	var minTs, maxTs int64
 	first := true
 	for i := range b.recs {
@@ -275,7 +354,7 @@ func (e *encoder) record(b *buffer, r *bufRec, prev int64) int64 {
 	if r.hasTime {
 		flags |= flagTime
 	}
-	if r.ip.IsValid() {
+	if r.ipLen != 0 {
 		flags |= flagIP
 	}
 	url := b.str(r, sURL)
@@ -294,23 +373,22 @@ func (e *encoder) record(b *buffer, r *bufRec, prev int64) int64 {
 	e.recs = binary.AppendUvarint(e.recs, uint64(proc))
 	e.recs = binary.AppendUvarint(e.recs, uint64(acct))
 	e.recs = binary.AppendUvarint(e.recs, uint64(act))
-	if r.ip.IsValid() {
-		id, ok := e.ips[r.ip.As16()]
-		if !ok {
-			id = uint32(e.nIPs)
-			e.nIPs++
-			e.ips[r.ip.As16()] = id
-			raw := r.ip.AsSlice()
-			e.ipList = append(append(e.ipList, byte(len(raw))), raw...)
+	if r.ipLen != 0 {
+		id, isNew := e.ips.id(r.ip)
+		if isNew {
+			raw := r.ip[16-r.ipLen:]
 			e.dict[dictIP] = append(append(e.dict[dictIP], byte(len(raw))), raw...)
 			e.dictN[dictIP]++
-			e.dictBytes += 48
 		}
 		e.recs = binary.AppendUvarint(e.recs, uint64(id))
 	}
 	if url != "" {
-		p[0] = url
-		e.recs = binary.AppendUvarint(e.recs, uint64(e.id(dictURL, p[:1])))
+		id, isNew := e.urls.id(url, e.hash(e.seed, url))
+		if isNew {
+			e.dict[dictURL] = appendStr(e.dict[dictURL], url)
+			e.dictN[dictURL]++
+		}
+		e.recs = binary.AppendUvarint(e.recs, uint64(id))
 	}
 	if r.port != 0 {
 		e.recs = binary.AppendUvarint(e.recs, uint64(r.port))
@@ -328,7 +406,11 @@ type blockInfo struct {
 	minTs, maxTs int64
 	hasTime      bool
 	n            int
-	recs         []byte // the records section (aliases the data)
+	// The block's remote IPs and URLs are the decoder's ips[ipBase:ipEnd]
+	// and urls[urlBase:urlEnd]; their ids are block-relative.
+	ipBase, ipEnd   int
+	urlBase, urlEnd int
+	recs            []byte // the records section (aliases the data)
 }
 
 // decoder reads a segment held in memory. It keeps the dictionaries as
@@ -450,7 +532,7 @@ func (d *decoder) load(data []byte, name string) (valid int, err error) {
 // parseBlock reads one block payload p (at offset base of the data).
 func (d *decoder) parseBlock(p []byte, base int) string {
 	r := reader{b: p}
-	var bi blockInfo
+	bi := blockInfo{ipBase: len(d.ips), urlBase: len(d.urls)}
 	bi.recordedAt = r.varint()
 	bi.minTs = r.varint()
 	span := r.uvarint()
@@ -504,6 +586,7 @@ func (d *decoder) parseBlock(p []byte, base int) string {
 		return "records section length does not match the block"
 	}
 	bi.recs = p[r.i:]
+	bi.ipEnd, bi.urlEnd = len(d.ips), len(d.urls)
 	bi.hasTime = bi.n > 0 && (bi.minTs != 0 || span != 0)
 	d.blocks = append(d.blocks, bi)
 	return ""
@@ -519,16 +602,17 @@ func (d *decoder) s(ref strRef) string {
 // recordCursor decodes the records of one block.
 type recordCursor struct {
 	d    *decoder
+	b    *blockInfo
 	r    reader
 	prev int64
 	left int
-	// ipID and urlID are the dictionary ids of the last record's remote
-	// values, -1 when it had none.
+	// ipID and urlID are the indexes, in the decoder's lists, of the last
+	// record's remote values; -1 when it had none.
 	ipID, urlID int
 }
 
 func (d *decoder) cursor(bi *blockInfo) recordCursor {
-	return recordCursor{d: d, r: reader{b: bi.recs}, prev: bi.minTs, left: bi.n}
+	return recordCursor{d: d, b: bi, r: reader{b: bi.recs}, prev: bi.minTs, left: bi.n}
 }
 
 // next decodes the next record into o (whose strings alias the data). It
@@ -570,19 +654,21 @@ func (c *recordCursor) next(o *Observation) bool {
 	c.ipID, c.urlID = -1, -1
 	if flags&flagIP != 0 {
 		id := r.uvarint()
-		if id >= uint64(len(d.ips)) {
+		if id >= uint64(c.b.ipEnd-c.b.ipBase) {
 			r.fail("remote IP id out of range")
 			return false
 		}
-		o.RemoteIP, c.ipID = d.ips[id], int(id)
+		c.ipID = c.b.ipBase + int(id)
+		o.RemoteIP = d.ips[c.ipID]
 	}
 	if flags&flagURL != 0 {
 		id := r.uvarint()
-		if id >= uint64(len(d.urls)) {
+		if id >= uint64(c.b.urlEnd-c.b.urlBase) {
 			r.fail("remote URL id out of range")
 			return false
 		}
-		o.RemoteURL, c.urlID = d.s(d.urls[id]), int(id)
+		c.urlID = c.b.urlBase + int(id)
+		o.RemoteURL = d.s(d.urls[c.urlID])
 	}
 	if flags&flagPort != 0 {
 		p := r.uvarint()

@@ -12,7 +12,7 @@ import (
 func TestEntriesWhoseHashesCollideStayApart(t *testing.T) {
 	events := sampleEvents(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	enc := newEncoder()
-	enc.hash = func(maphash.Seed, []string) uint64 { return 7 } // every entry collides
+	enc.hash = func(maphash.Seed, string) uint64 { return 7 } // every entry collides
 	b := newBuffer(16, 1024)
 	for i := range events {
 		b.add(&events[i])
@@ -32,38 +32,45 @@ func TestEntriesWhoseHashesCollideStayApart(t *testing.T) {
 			t.Fatalf("observation %d\n got %+v\nwant %+v", i, obs[i], want)
 		}
 	}
-	if n := enc.dicts[dictDevice].len; n != 5 {
+	if n := len(enc.dicts[dictDevice].next); n != 5 {
 		t.Fatalf("%d device entries, want 5 distinct devices", n)
 	}
 }
 
-func TestTheIndexFileListsTheSegmentsRemoteValuesInIDOrder(t *testing.T) {
+func TestRemoteValueIDsAreScopedToTheirBlock(t *testing.T) {
 	events := sampleEvents(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	enc := newEncoder()
 	b := newBuffer(16, 1024)
 	for i := range events {
 		b.add(&events[i])
 	}
-	seg := enc.block(append([]byte(segMagic), make([]byte, 8)...), b, 1)
+	seg := append([]byte(segMagic), make([]byte, 8)...)
+	seg = enc.block(seg, b, 1)
+	seg = enc.block(seg, b, 2)
 	var d decoder
 	if _, err := d.load(seg, "seg"); err != nil {
 		t.Fatal(err)
 	}
-	m := segMeta{firstSeq: 3, count: 6, logSize: int64(len(seg))}
-	var x idxData
-	if err := decodeIdx(encodeIdx(&m, enc.ipAddrs(), enc.urls()), "idx", &x); err != nil {
-		t.Fatal(err)
+	// 4 distinct IPs and 4 distinct URLs, listed again by the second block;
+	// the 5 devices are listed once per segment.
+	if len(d.ips) != 8 || len(d.urls) != 8 || len(d.devs) != 5 {
+		t.Fatalf("%d IPs, %d URLs, %d devices", len(d.ips), len(d.urls), len(d.devs))
 	}
-	if !reflect.DeepEqual(x.ips, d.ips) || len(x.urls) != len(d.urls) {
-		t.Fatalf("ips %v vs %v, %d urls vs %d", x.ips, d.ips, len(x.urls), len(d.urls))
+	if b1 := d.blocks[1]; b1.ipBase != 4 || b1.ipEnd != 8 || b1.urlBase != 4 || b1.urlEnd != 8 {
+		t.Fatalf("second block: %+v", b1)
 	}
-	for i := range x.urls {
-		if x.url(i) != d.s(d.urls[i]) {
-			t.Fatalf("url %d: %q vs %q", i, x.url(i), d.s(d.urls[i]))
+}
+
+func TestTheIndexFileRoundTripsTheSummary(t *testing.T) {
+	for _, m := range []segMeta{
+		{firstSeq: 3, count: 6, minTs: -5, maxTs: 9, hasTime: true, recFrom: 1, recUntil: 2, logSize: 1234, sealed: true},
+		{firstSeq: 1 << 40, count: 1, logSize: 16, sealed: true},
+	} {
+		data := encodeIdx(&m)
+		m.idxSize = int64(len(data))
+		got, err := decodeIdx(data, "idx")
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Fatalf("got %+v, %v; want %+v", got, err, m)
 		}
 	}
-	if x.meta.firstSeq != 3 || x.meta.count != 6 || x.meta.hasTime {
-		t.Fatalf("%+v", x.meta)
-	}
-
 }

@@ -107,22 +107,18 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 }
 
 func FuzzDecodeIndex(f *testing.F) {
-	m := &segMeta{firstSeq: 42, count: 7, minTs: 1, maxTs: 9, hasTime: true, recFrom: 3, recUntil: 4, logSize: 1000}
-	good := encodeIdx(m, []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}, []string{"a.example", "", "https://b/c"})
+	good := encodeIdx(&segMeta{firstSeq: 42, count: 7, minTs: 1, maxTs: 9, hasTime: true, recFrom: 3, recUntil: 4, logSize: 1000})
 	f.Add(good)
-	f.Add(encodeIdx(&segMeta{}, nil, nil))
+	f.Add(encodeIdx(&segMeta{}))
 	f.Add(good[:len(good)-1])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var x idxData
-		if err := decodeIdx(data, "fuzz", &x); err != nil {
+		m, err := decodeIdx(data, "fuzz")
+		if err != nil {
 			return
 		}
-		urls := make([]string, len(x.urls))
-		for i := range urls {
-			urls[i] = x.url(i)
-		}
-		// A valid index re-encodes to itself.
-		if again := encodeIdx(&x.meta, x.ips, urls); !bytes.Equal(again, data) {
+		// A valid index re-encodes to itself (but for the form of "no
+		// time", which has many encodings).
+		if again := encodeIdx(&m); m.hasTime && !bytes.Equal(again, data) {
 			t.Fatalf("re-encoding differs:\n%q\n%q", again, data)
 		}
 	})

@@ -55,7 +55,8 @@ type Options struct {
 	// sixteenth of the history at once.
 	SegmentBytes int64
 	// BufferRecords is how many observations one buffer holds before it
-	// is handed to the writer. Default DefaultBufferRecords (4096).
+	// is handed to the writer (one block). Default DefaultBufferRecords
+	// (4096); at most 65,536.
 	BufferRecords int
 	// QueueBuffers is how many full buffers may wait for the writer; when
 	// they all wait, new observations are dropped and counted (Record
@@ -104,6 +105,7 @@ func (o *Options) fill() error {
 	if o.BufferRecords <= 0 {
 		o.BufferRecords = DefaultBufferRecords
 	}
+	o.BufferRecords = min(o.BufferRecords, 1<<16)
 	if o.QueueBuffers <= 0 {
 		o.QueueBuffers = DefaultQueueBuffers
 	}
@@ -295,9 +297,8 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 	}
 	if data, err := readFileInto(ip, *ibuf, -1); err == nil {
 		*ibuf = data
-		var x idxData
-		if decodeIdx(data, ip, &x) == nil && x.meta.firstSeq == seq && x.meta.logSize == st.Size() {
-			return &x.meta, nil
+		if im, err := decodeIdx(data, ip); err == nil && im.firstSeq == seq && im.logSize == st.Size() {
+			return &im, nil
 		}
 	}
 	data, err := readFileInto(lp, *buf, -1)
@@ -333,11 +334,7 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 			return nil, fmt.Errorf("history: repair %s: %w", lp, err)
 		}
 	}
-	urls := make([]string, len(dec.urls))
-	for i, r := range dec.urls {
-		urls[i] = string(data[r.off : r.off+r.n])
-	}
-	idx := encodeIdx(m, dec.ips, urls)
+	idx := encodeIdx(m)
 	if err := writeFileAtomic(ip, idx, true); err != nil {
 		return nil, fmt.Errorf("history: write index: %w", err)
 	}
@@ -563,7 +560,7 @@ func (h *History) seal() {
 		err = cerr
 	}
 	h.f = nil
-	idx := encodeIdx(&m, h.enc.ipAddrs(), h.enc.urls())
+	idx := encodeIdx(&m)
 	if err == nil {
 		err = writeFileAtomic(m.idxPath(h.dir), idx, false)
 	}

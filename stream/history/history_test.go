@@ -254,9 +254,8 @@ func TestADamagedIndexIsRebuiltFromItsSegment(t *testing.T) {
 		t.Fatalf("got %d observations, want 6", len(got))
 	}
 	data, _ := os.ReadFile(idx[0])
-	var x idxData
-	if err := decodeIdx(data, idx[0], &x); err != nil || x.meta.count != 6 {
-		t.Fatalf("index not rebuilt: %v, %+v", err, x.meta)
+	if m, err := decodeIdx(data, idx[0]); err != nil || m.count != 6 {
+		t.Fatalf("index not rebuilt: %v, %+v", err, m)
 	}
 }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
@@ -51,7 +51,6 @@ type readState struct {
 	dec     decoder
 	log     []byte
 	idx     []byte
-	x       idxData
 	candIP  []bool
 	candURL []bool
 	hits    []match.Hit
@@ -124,30 +123,6 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 		return nil
 	}
 	rs := &h.rd
-	fromIdx := false
-	if m.sealed {
-		path := m.idxPath(h.dir)
-		data, err := readFileInto(path, rs.idx, -1)
-		rs.idx = data
-		if err == nil && decodeIdx(data, path, &rs.x) == nil {
-			x := &rs.x
-			any, err := rs.prefilter(ctx, q, p, x.ips, len(x.urls), func(i int) string {
-				r := x.urls[i]
-				if r.n == 0 {
-					return ""
-				}
-				return unsafe.String(&x.data[r.off], r.n)
-			})
-			if err != nil {
-				return err
-			}
-			if !any {
-				st.Skipped++
-				return nil
-			}
-			fromIdx = true
-		}
-	}
 	path := m.logPath(h.dir)
 	data, err := readFileInto(path, rs.log, m.logSize)
 	rs.log = data
@@ -161,21 +136,19 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 	if _, err := d.load(data, path); err != nil && m.sealed {
 		h.opt.Log.Warn("history: segment damaged; reading what parses", "err", err)
 	}
-	if !fromIdx || len(rs.candIP) != len(d.ips) || len(rs.candURL) != len(d.urls) {
-		any, err := rs.prefilter(ctx, q, p, d.ips, len(d.urls), func(i int) string { return d.s(d.urls[i]) })
-		if err != nil {
-			return err
-		}
-		if !any {
-			st.Skipped++
-			return nil
-		}
+	any, err := rs.prefilter(ctx, q, p, d.ips, len(d.urls), func(i int) string { return d.s(d.urls[i]) })
+	if err != nil {
+		return err
+	}
+	if !any {
+		st.Skipped++
+		return nil
 	}
 	st.Read++
 	var o Observation
 	for bi := range d.blocks {
 		b := &d.blocks[bi]
-		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) {
+		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) || !rs.candidates(b) {
 			continue
 		}
 		c := d.cursor(b)
@@ -204,6 +177,11 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 		}
 	}
 	return nil
+}
+
+// candidates reports whether any remote value of block b matched.
+func (rs *readState) candidates(b *blockInfo) bool {
+	return slices.Contains(rs.candIP[b.ipBase:b.ipEnd], true) || slices.Contains(rs.candURL[b.urlBase:b.urlEnd], true)
 }
 
 // prefilter matches each distinct remote value of a segment against the

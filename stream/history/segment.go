@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,13 +14,12 @@ import (
 	"strings"
 )
 
-// An index file (<segment>.idx) is written when a segment is sealed:
+// An index file (<segment>.idx) is written when a segment is sealed: the
+// segment's summary, so that Open need not parse the segment.
 //
 //	"IOCWHX01" · first sequence number (uint64 LE)
 //	uvarint records · varint minTs · varint maxTs · varint recordedFrom ·
 //	varint recordedUntil · uvarint segment file size
-//	uvarint remote IPs · (1 byte length · address)…
-//	uvarint remote URLs · (uvarint length · bytes)…
 //	CRC-32C of all the above (uint32 LE)
 //
 // It is derived data: a missing or damaged index, or one whose size does
@@ -99,8 +97,8 @@ func listSegments(dir string) ([]uint64, error) {
 }
 
 // encodeIdx returns the index file of a sealed segment.
-func encodeIdx(m *segMeta, ips []netip.Addr, urls []string) []byte {
-	b := make([]byte, 0, 64+len(ips)*17+len(urls)*48)
+func encodeIdx(m *segMeta) []byte {
+	b := make([]byte, 0, 64)
 	b = append(b, idxMagic...)
 	b = binary.LittleEndian.AppendUint64(b, m.firstSeq)
 	b = binary.AppendUvarint(b, m.count)
@@ -114,83 +112,41 @@ func encodeIdx(m *segMeta, ips []netip.Addr, urls []string) []byte {
 	b = binary.AppendVarint(b, m.recFrom)
 	b = binary.AppendVarint(b, m.recUntil)
 	b = binary.AppendUvarint(b, uint64(m.logSize))
-	b = binary.AppendUvarint(b, uint64(len(ips)))
-	for _, a := range ips {
-		raw := a.AsSlice()
-		b = append(append(b, byte(len(raw))), raw...)
-	}
-	b = binary.AppendUvarint(b, uint64(len(urls)))
-	for _, u := range urls {
-		b = appendStr(b, u)
-	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
-// idxData is a parsed index file; the URLs alias its bytes.
-type idxData struct {
-	meta segMeta
-	ips  []netip.Addr
-	urls []strRef
-	data []byte
-}
-
-func (x *idxData) url(i int) string { return string(x.data[x.urls[i].off : x.urls[i].off+x.urls[i].n]) }
-
 // decodeIdx parses an index file. name is for errors.
-func decodeIdx(data []byte, name string, x *idxData) error {
+func decodeIdx(data []byte, name string) (segMeta, error) {
 	bad := func(msg string) error { return fmt.Errorf("history: index %s: %s", name, msg) }
 	if len(data) < len(idxMagic)+8+4 || string(data[:len(idxMagic)]) != idxMagic {
-		return bad("bad header")
+		return segMeta{}, bad("bad header")
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return bad("checksum mismatch")
+		return segMeta{}, bad("checksum mismatch")
 	}
-	x.data = data
-	x.ips, x.urls = x.ips[:0], x.urls[:0]
-	m := &x.meta
-	*m = segMeta{sealed: true, idxSize: int64(len(data))}
+	m := segMeta{sealed: true, idxSize: int64(len(data))}
 	m.firstSeq = binary.LittleEndian.Uint64(data[len(idxMagic):])
 	r := reader{b: body, i: len(idxMagic) + 8}
 	m.count = r.uvarint()
 	m.minTs, m.maxTs = r.varint(), r.varint()
 	m.hasTime = m.maxTs >= m.minTs
+	if !m.hasTime {
+		m.minTs, m.maxTs = 0, 0
+	}
 	m.recFrom, m.recUntil = r.varint(), r.varint()
 	size := r.uvarint()
+	if r.err != "" {
+		return segMeta{}, bad(r.err)
+	}
 	if size > 1<<62 {
-		return bad("segment size out of range")
-	}
-	m.logSize = int64(size)
-	n := r.uvarint()
-	if r.err != "" || n > uint64(len(body)) {
-		return bad("remote IP count: " + r.err)
-	}
-	for range n {
-		if r.i >= len(body) {
-			return bad("torn IP entry")
-		}
-		l := int(body[r.i])
-		if (l != 4 && l != 16) || l > len(body)-r.i-1 {
-			return bad("bad IP entry")
-		}
-		a, _ := netip.AddrFromSlice(body[r.i+1 : r.i+1+l])
-		x.ips = append(x.ips, a)
-		r.i += 1 + l
-	}
-	n = r.uvarint()
-	if r.err != "" || n > uint64(len(body)) {
-		return bad("remote URL count: " + r.err)
-	}
-	for range n {
-		x.urls = append(x.urls, r.str(0))
-		if r.err != "" {
-			return bad("remote URL: " + r.err)
-		}
+		return segMeta{}, bad("segment size out of range")
 	}
 	if r.i != len(body) {
-		return bad("trailing bytes")
+		return segMeta{}, bad("trailing bytes")
 	}
-	return nil
+	m.logSize = int64(size)
+	return m, nil
 }
 
 // writeFileAtomic writes data to path through a temporary file and a

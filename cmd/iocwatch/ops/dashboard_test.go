@@ -203,6 +203,35 @@ func TestEveryDashboardMetricExistsAfterARealRun(t *testing.T) {
 	if len(seen) < 30 {
 		t.Errorf("only %d metric names found in the dashboard's queries", len(seen))
 	}
+	doc := operationsDoc(t)
+	t.Run("every metric of the alert rules in operations.md exists", func(t *testing.T) {
+		rules := yamlBlocks(doc[strings.Index(doc, "## What to alert on"):strings.Index(doc, "## Dashboard")])
+		names := metricName.FindAllString(rules, -1)
+		if len(names) < 15 {
+			t.Fatalf("only %d metric names in the alert rules", len(names))
+		}
+		for _, name := range names {
+			if !exists(name) {
+				t.Errorf("an alert rule uses %s, which the registry does not hold after a run", name)
+			}
+		}
+	})
+	t.Run("every iocwatch metric is documented in operations.md", func(t *testing.T) {
+		documented := map[string]bool{}
+		for _, m := range documentedMetric.FindAllStringSubmatch(doc, -1) {
+			documented[m[1]] = true
+		}
+		for name := range fams {
+			if strings.HasPrefix(name, "iocwatch_") && !documented[name] {
+				t.Errorf("%s is not in the tables of docs/operations.md", name)
+			}
+		}
+		for name := range documented {
+			if !strings.HasPrefix(name, "iocwatch_kafka_") && !exists(name) {
+				t.Errorf("docs/operations.md documents %s, which the registry does not hold after a run", name)
+			}
+		}
+	})
 	t.Run("the run's lag and counters are real", func(t *testing.T) {
 		if got, _ := value(fams, "iocwatch_records_read_total", `source="kafka",table="DeviceNetworkEvents"`); got == 0 {
 			t.Error("no DeviceNetworkEvents records counted")
@@ -236,4 +265,28 @@ func lines(t *testing.T, path string) [][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// documentedMetric matches the first cell of a metric table row in
+// docs/operations.md.
+var documentedMetric = regexp.MustCompile("(?m)^\\| `(iocwatch_[a-z0-9_]+)` \\|")
+
+func operationsDoc(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// yamlBlocks returns the content of the ```yaml blocks of md.
+func yamlBlocks(md string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(md, "```yaml\n")[1:] {
+		if end := strings.Index(part, "```"); end >= 0 {
+			b.WriteString(part[:end])
+		}
+	}
+	return b.String()
 }

@@ -3,7 +3,7 @@ package ops
 import "time"
 
 // FeedState is one indicator feed as the metrics and the status page show
-// it. The zero value is a feed never loaded.
+// it. The zero value is a feed never loaded. Plain data.
 type FeedState struct {
 	// Name is the feed's name in the config.
 	Name string
@@ -45,7 +45,8 @@ type Feeds interface {
 	FeedStates() []FeedState
 }
 
-// FeedsFunc adapts a function to Feeds.
+// FeedsFunc adapts a function to Feeds; the function must be safe for
+// concurrent use.
 type FeedsFunc func() []FeedState
 
 // FeedStates calls f.

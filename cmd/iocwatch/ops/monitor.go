@@ -60,7 +60,9 @@ type Options struct {
 }
 
 // Inputs are what a Monitor reads at scrape and sample time. Every field
-// may be nil: what is missing is neither exported nor shown.
+// may be nil (the zero value reads nothing): what is missing is neither
+// exported nor shown. What the fields point to must be safe for
+// concurrent use.
 type Inputs struct {
 	// Pipeline is the pipeline's live counters (stream.Pipeline.Stats).
 	Pipeline *stream.Stats
@@ -106,7 +108,9 @@ type SuppressCounter interface {
 }
 
 // Check is one readiness condition: Func returns nil when it holds, or the
-// reason it does not ("consumer group iocwatch: not joined yet").
+// reason it does not ("consumer group iocwatch: not joined yet"). Func is
+// called on every /readyz, scrape and sample, concurrently: it must be
+// cheap and safe for concurrent use. A Check with a nil Func always holds.
 type Check struct {
 	Name string
 	Func func() error

@@ -167,7 +167,7 @@ func (m *Monitor) sinkUp() map[string]bool {
 }
 
 // CheckResult is the outcome of one readiness condition: Err is nil when
-// it holds.
+// it holds. Plain data.
 type CheckResult struct {
 	Name string
 	Err  error

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/stream/history"
+)
+
+const huntUsage = `hunt [-c FILE | --history DIR] [--since 24h|RFC3339] [--until …] VALUE...
+
+Searches the retro-hunt history (history.path of the config, or --history)
+for the observations that talked to any VALUE — an IP, a CIDR, a domain
+(subdomains match), a URL or a URL prefix ending in '*' — with the matching
+rules of the live path, and prints them: JSON lines, or a table on a
+terminal. It only reads: it can run beside the iocwatch that writes the
+history. A summary goes to stderr.`
+
+// huntLine is one matching observation as the hunt command prints it.
+// The column names are Defender's, like an alert's.
+type huntLine struct {
+	Timestamp    time.Time   `json:"timestamp,omitzero"`
+	Table        string      `json:"table"`
+	DeviceID     string      `json:"DeviceId"`
+	DeviceName   string      `json:"DeviceName"`
+	ActionType   string      `json:"ActionType"`
+	RemoteIP     string      `json:"RemoteIP,omitempty"`
+	RemotePort   int         `json:"RemotePort,omitempty"`
+	RemoteURL    string      `json:"RemoteUrl,omitempty"`
+	FileName     string      `json:"InitiatingProcessFileName,omitempty"`
+	FolderPath   string      `json:"InitiatingProcessFolderPath,omitempty"`
+	SHA256       string      `json:"InitiatingProcessSHA256,omitempty"`
+	AccountName  string      `json:"InitiatingProcessAccountName,omitempty"`
+	MachineGroup string      `json:"MachineGroup,omitempty"`
+	ReportID     int64       `json:"ReportId"`
+	TenantID     string      `json:"TenantId,omitempty"`
+	Matched      []huntMatch `json:"matched"`
+}
+
+type huntMatch struct {
+	Value string `json:"value"` // the VALUE, in canonical form
+	Kind  string `json:"kind"`
+	Field string `json:"field"` // RemoteIP, RemoteUrl or RemoteUrl.host
+}
+
+func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "hunt", huntUsage)
+	var common commonFlags
+	fs.StringVar(&common.configPath, "c", "", "YAML config `file` whose history.path to search")
+	fs.StringVar(&common.configPath, "config", "", "same as -c")
+	dir := fs.String("history", "", "history `directory` to search (instead of the config's history.path)")
+	since := fs.String("since", "", "only observations at or after this `time`: a duration back from now (24h, 7d) or RFC 3339")
+	until := fs.String("until", "", "only observations before this `time`: a duration back from now or RFC 3339")
+	asJSON := fs.Bool("json", false, "print JSON lines even on a terminal")
+	asTable := fs.Bool("table", false, "print a table even when not on a terminal")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("name at least one IP, CIDR, domain or URL to hunt for")
+	}
+	now := time.Now()
+	win, err := history.ParseWindow(*since, *until, now)
+	if err != nil {
+		return usageError{err}
+	}
+	inds := make([]*match.Indicator, 0, fs.NArg())
+	for i, v := range fs.Args() {
+		kind, canon, err := match.ParseValue(v)
+		if err != nil {
+			return usagef("VALUE %q: %w", v, err)
+		}
+		inds = append(inds, &match.Indicator{Kind: kind, Value: canon, Origin: fmt.Sprintf("argument %d", i+1)})
+	}
+	ix, err := match.Build(inds, match.BuildOptions{})
+	if err != nil {
+		return usageError{err}
+	}
+	if *dir == "" {
+		if common.configPath == "" {
+			return usagef("no history to search: give --history DIR or -c FILE (with history.path)")
+		}
+		cfg, err := common.loadConfig()
+		if err != nil {
+			return err
+		}
+		if cfg.History.Path == "" {
+			return usagef("%s: history.path is not set", common.configPath)
+		}
+		*dir = cfg.History.Path
+	}
+	h, err := history.Open(history.Options{Dir: *dir, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.Background())
+
+	table := (env.stdoutIsTerminal || *asTable) && !*asJSON
+	var tw *tabwriter.Writer
+	enc := json.NewEncoder(env.stdout)
+	enc.SetEscapeHTML(false)
+	if table {
+		tw = tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME (UTC)\tDEVICE\tACTION\tREMOTE\tPROCESS\tACCOUNT\tMATCHED")
+	}
+	matched := 0
+	st, err := h.Scan(ctx, history.Query{Index: ix, Since: win.Since, Until: win.Until}, func(o *history.Observation, hits []match.Hit) error {
+		matched++
+		line := huntLineOf(o, hits)
+		if table {
+			return writeHuntRow(tw, &line)
+		}
+		return enc.Encode(&line)
+	})
+	if tw != nil {
+		tw.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	hs := h.Stats()
+	held := "an empty history"
+	if hs.Observations > 0 {
+		held = fmt.Sprintf("%d observations from %s to %s", hs.Observations, hs.Oldest.Format(time.RFC3339), hs.Newest.Format(time.RFC3339))
+	}
+	fmt.Fprintf(env.stderr, "%d matching observations (%d segments read of %d, %d observations decoded) in %s in %s\n",
+		matched, st.Read, st.Segments, st.Observations, held, *dir)
+	return nil
+}
+
+func huntLineOf(o *history.Observation, hits []match.Hit) huntLine {
+	l := huntLine{
+		Timestamp: o.Timestamp, Table: o.Table.String(), DeviceID: o.DeviceID, DeviceName: o.DeviceName,
+		ActionType: o.ActionType, RemotePort: int(o.RemotePort), RemoteURL: o.RemoteURL,
+		FileName: o.ProcessFileName, FolderPath: o.ProcessFolderPath, SHA256: o.ProcessSHA256,
+		AccountName: o.AccountName, MachineGroup: o.MachineGroup, ReportID: o.ReportID, TenantID: o.TenantID,
+	}
+	if o.RemoteIP.IsValid() {
+		l.RemoteIP = o.RemoteIP.String()
+	}
+	for _, h := range hits {
+		l.Matched = append(l.Matched, huntMatch{Value: h.Indicator.Value, Kind: h.Indicator.Kind.String(), Field: h.Field.String()})
+	}
+	return l
+}
+
+func writeHuntRow(w io.Writer, l *huntLine) error {
+	ts := "-"
+	if !l.Timestamp.IsZero() {
+		ts = l.Timestamp.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	remote := l.RemoteIP
+	if l.RemotePort != 0 && remote != "" {
+		if strings.Contains(remote, ":") {
+			remote = "[" + remote + "]"
+		}
+		remote += ":" + strconv.Itoa(l.RemotePort)
+	}
+	if l.RemoteURL != "" {
+		if remote != "" {
+			remote += " "
+		}
+		remote += l.RemoteURL
+	}
+	var m []string
+	for _, x := range l.Matched {
+		m = append(m, x.Kind+" "+x.Value)
+	}
+	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts, cell(l.DeviceName), cell(l.ActionType), cell(remote),
+		cell(l.FileName), cell(l.AccountName), cell(strings.Join(m, ", ")))
+	return err
+}
+
+// cell makes a value safe for one table cell: no tabs, newlines or other
+// control characters (they would break the columns or drive the terminal),
+// "-" when empty.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}

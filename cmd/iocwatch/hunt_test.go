@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iocwatch/iocwatch/bench/gen"
+	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/match/feed"
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/stream"
+)
+
+// huntIndicators are planted in the generated stream; the pipeline that
+// records it matches none of them (they are "added" later).
+func huntIndicators() []*match.Indicator {
+	return []*match.Indicator{
+		{Kind: match.KindIP, Value: "203.0.113.77", Source: "late-feed"},
+		{Kind: match.KindCIDR, Value: "198.51.100.0/28", Source: "late-feed"},
+		{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "late-feed"},
+	}
+}
+
+// recordedStream writes a generated stream with planted hits to a file,
+// runs the real pipeline over it with the history enabled (and an index
+// that does not know the planted indicators), and returns the history's
+// wiring (still open), the directory and the planted hits.
+func recordedStream(t *testing.T) (hw *historyWiring, dir string, planted []gen.Planted) {
+	t.Helper()
+	tmp := t.TempDir()
+	dir = filepath.Join(tmp, "history")
+	events := filepath.Join(tmp, "events.jsonl")
+	g := gen.New(gen.Options{Seed: 11, Indicators: huntIndicators(), HitRatio: 0.03,
+		Start: time.Now().UTC().Add(-3 * time.Hour), Step: 2 * time.Second})
+	var file bytes.Buffer
+	var buf []byte
+	for range 400 {
+		var pl []gen.Planted
+		buf, pl = g.Next(buf[:0])
+		file.Write(buf)
+		file.WriteByte('\n')
+		planted = append(planted, pl...)
+	}
+	if err := os.WriteFile(events, file.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.History = config.History{Enabled: true, Path: dir, Retention: 24 * time.Hour, MaxMiB: 16}
+	log := slog.New(slog.DiscardHandler)
+	hw, err := openHistory(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hw.close(context.Background()) })
+	src, err := stream.NewFileSource(stream.FileOptions{Paths: []string{events}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	other, err := match.Build([]*match.Indicator{{Kind: match.KindDomain, Value: "unrelated.example"}}, match.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holder atomic.Pointer[stream.Rules]
+	holder.Store(&stream.Rules{Index: other})
+	p := stream.New(src, &holder, &memSink{}, stream.Options{OnEvents: hw.onEvents(), Log: log})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := hw.hist.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := hw.hist.Stats(); st.Written == 0 || st.DroppedBehind != 0 {
+		t.Fatalf("history after the run: %+v", st)
+	}
+	return hw, dir, planted
+}
+
+type memSink struct {
+	mu     sync.Mutex
+	alerts []sink.Alert
+}
+
+func (m *memSink) Write(_ context.Context, a []sink.Alert) error {
+	m.mu.Lock()
+	m.alerts = append(m.alerts, a...)
+	m.mu.Unlock()
+	return nil
+}
+func (m *memSink) Close(context.Context) error { return nil }
+func (m *memSink) got() []sink.Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.alerts)
+}
+
+func runHunt(t *testing.T, terminal bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, stdoutIsTerminal: terminal}
+	err := cmdHunt(context.Background(), env, args)
+	switch {
+	case err == nil:
+	case errorsAsUsage(err):
+		errOut.WriteString(err.Error())
+		return exitUsage, out.String(), errOut.String()
+	default:
+		errOut.WriteString(err.Error())
+		return exitFailure, out.String(), errOut.String()
+	}
+	return exitOK, out.String(), errOut.String()
+}
+
+func errorsAsUsage(err error) bool { return errors.As(err, new(usageError)) }
+
+func parseHuntLines(t *testing.T, stdout string) []huntLine {
+	t.Helper()
+	var lines []huntLine
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	for {
+		var l huntLine
+		if err := dec.Decode(&l); err == io.EOF {
+			return lines
+		} else if err != nil {
+			t.Fatalf("hunt output is not JSON lines: %v\n%s", err, stdout)
+		}
+		lines = append(lines, l)
+	}
+}
+
+func TestHuntFindsExactlyThePlantedObservationsOfARealPipelineRun(t *testing.T) {
+	hw, dir, planted := recordedStream(t)
+	if err := hw.close(context.Background()); err != nil { // as if iocwatch had stopped
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, p := range planted {
+		if p.Value == "203.0.113.77" || p.Value == "bad-cdn.example" {
+			want[p.DeviceID+" "+itoa64(p.ReportID)+" "+p.Value] = true
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("only %d planted hits: the stream is too sparse", len(want))
+	}
+	code, stdout, stderr := runHunt(t, false, "--history", dir, "203.0.113.77", "BAD-CDN.example")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := map[string]bool{}
+	for _, l := range parseHuntLines(t, stdout) {
+		if len(l.Matched) != 1 {
+			t.Fatalf("want one match per line: %+v", l)
+		}
+		got[l.DeviceID+" "+itoa64(l.ReportID)+" "+l.Matched[0].Value] = true
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("hunt found %d observations, %d were planted", len(got), len(want))
+	}
+	if !strings.Contains(stderr, itoa64(int64(len(want)))+" matching observations") {
+		t.Errorf("summary: %s", stderr)
+	}
+}
+
+func TestHuntHonoursSinceAndUntil(t *testing.T) {
+	hw, dir, _ := recordedStream(t)
+	defer hw.close(context.Background())
+	// While the writer still holds the directory: hunt only reads.
+	_, stdout, _ := runHunt(t, false, "--history", dir, "198.51.100.0/28")
+	all := parseHuntLines(t, stdout)
+	if len(all) < 6 {
+		t.Fatalf("only %d observations in the /28", len(all))
+	}
+	mid := all[len(all)/2].Timestamp
+	since := mid.Format(time.RFC3339Nano)
+	until := all[len(all)-2].Timestamp.Format(time.RFC3339Nano)
+	code, stdout, stderr := runHunt(t, false, "--history", dir, "--since", since, "--until", until, "198.51.100.0/28")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var want []int64
+	for _, l := range all {
+		if !l.Timestamp.Before(mid) && l.Timestamp.Before(all[len(all)-2].Timestamp) {
+			want = append(want, l.ReportID)
+		}
+	}
+	var got []int64
+	for _, l := range parseHuntLines(t, stdout) {
+		got = append(got, l.ReportID)
+	}
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestHuntPrintsATableOnATerminal(t *testing.T) {
+	hw, dir, _ := recordedStream(t)
+	defer hw.close(context.Background())
+	code, stdout, stderr := runHunt(t, true, "--history", dir, "203.0.113.77")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "TIME (UTC)") || !strings.Contains(lines[1], "ip 203.0.113.77") ||
+		!strings.Contains(lines[1], "203.0.113.77:") || strings.HasPrefix(lines[1], "{") {
+		t.Fatalf("not a table:\n%s", stdout)
+	}
+}
+
+func TestHuntRefusesBadCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no value", []string{"--history", dir}, "name at least one"},
+		{"a value that is no indicator", []string{"--history", dir, "not a value!"}, `VALUE "not a value!"`},
+		{"no history named", []string{"203.0.113.77"}, "no history to search"},
+		{"since after until", []string{"--history", dir, "--since", "1h", "--until", "2h", "203.0.113.77"}, "is not before --until"},
+		{"a bad bound", []string{"--history", dir, "--since", "yesterday", "203.0.113.77"}, `--since "yesterday"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runHunt(t, false, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, %q; want usage error containing %q", code, stderr, tc.want)
+			}
+		})
+	}
+	if code, _, stderr := runHunt(t, false, "--history", filepath.Join(dir, "missing"), "203.0.113.77"); code != exitFailure || !strings.Contains(stderr, "missing") {
+		t.Fatalf("a missing history: exit %d, %s", code, stderr)
+	}
+}
+
+// The wiring run uses: a reload that adds the planted indicators gives
+// retro alerts through the sink, one per device × indicator after the
+// suppressor.
+func TestAReloadAddingIndicatorsRetroHuntsTheRecordedStream(t *testing.T) {
+	hw, _, planted := recordedStream(t)
+	col := &memSink{}
+	out := sink.NewSuppressor(col, sink.SuppressOptions{Window: 10 * time.Minute})
+	defer out.Close(context.Background())
+	var holder atomic.Pointer[stream.Rules]
+	inds := huntIndicators()[:1]
+	ix, err := match.Build(inds, match.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder.Store(&stream.Rules{Index: ix})
+	if err := hw.start(out, &holder, nil, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	hw.onUpdate(&feed.Update{Index: ix, Added: inds, At: at})
+	devices := map[string]bool{}
+	for _, p := range planted {
+		if p.Value == "203.0.113.77" && !p.Excluded {
+			devices[p.DeviceID] = true
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(col.got()) < len(devices) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := col.got()
+	seen := map[string]bool{}
+	for _, a := range got {
+		if !a.Retro || !a.IndicatorAddedAt.Equal(at) || a.Indicator.Value != "203.0.113.77" || seen[a.DeviceID] {
+			t.Fatalf("unexpected alert %+v", a)
+		}
+		seen[a.DeviceID] = true
+	}
+	if !reflect.DeepEqual(seen, devices) {
+		t.Fatalf("retro alerts for %d devices, %d devices contacted the address", len(seen), len(devices))
+	}
+}
+
+func TestReplaysWindowFlagsWrapTheSourceOnlyWithABound(t *testing.T) {
+	src := &stream.FileSource{}
+	var none windowFlags
+	if got, err := none.wrap(src, time.Now()); err != nil || got != stream.Source(src) {
+		t.Fatalf("no bound: %v %v", got, err)
+	}
+	bad := windowFlags{since: "soon"}
+	if _, err := bad.wrap(src, time.Now()); err == nil || !errorsAsUsage(err) {
+		t.Fatalf("a bad bound must be a usage error: %v", err)
+	}
+	w := windowFlags{since: "24h"}
+	if got, err := w.wrap(src, time.Now()); err != nil || got == stream.Source(src) {
+		t.Fatalf("with a bound: %v %v", got, err)
+	}
+	var b bytes.Buffer
+	w.summary(&b)
+	if !strings.Contains(b.String(), "0 events inside") {
+		t.Fatalf("summary %q", b.String())
+	}
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
