@@ -129,7 +129,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}()
 
 	// --duration: stop the generator, let the watcher catch up with what
-	// was produced (at most 10 s), then stop. Ctrl-C stops at once.
+	// was produced (at most 30 s), then stop. Ctrl-C stops at once.
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	if *duration > 0 {
@@ -141,7 +141,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			stopGen()
 			genWG.Wait()
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for p.Stats().Records.Load() < produced.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
 				time.Sleep(20 * time.Millisecond)
 			}

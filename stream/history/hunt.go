@@ -357,6 +357,12 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 	if err := h.Flush(ctx); err != nil {
 		return rep, err
 	}
+	if segs, act := h.snapshot(); len(segs) == 0 && act == nil {
+		// Nothing recorded yet (the first start): nothing to hunt, and no
+		// index of every indicator to build for it.
+		h.known = h.known.union(fresh)
+		return rep, h.known.save(h.dir)
+	}
 	var allow *match.Index
 	var excl *match.Exclusions
 	if rules != nil {

@@ -475,3 +475,19 @@ func TestTheHunterRetriesAFailedHunt(t *testing.T) {
 		t.Fatalf("%d alerts after the retry, want 15", n)
 	}
 }
+
+func TestAHuntOfAnEmptyHistoryOnlyLearnsTheValues(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	h := open(t, dir, c, nil)
+	col := &collector{}
+	ipInd := ind(match.KindIP, "203.0.113.77")
+	rep, err := h.Hunt(context.Background(), []*match.Indicator{ipInd}, nil, emitTo(col))
+	if err != nil || rep.Indicators != 1 || rep.Segments != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	beaconing(t, h, c)
+	if rep, err := h.Hunt(context.Background(), []*match.Indicator{ipInd}, nil, emitTo(col)); err != nil || rep.Known != 1 || rep.Alerts != 0 {
+		t.Fatalf("the value was present from the start: %+v %v", rep, err)
+	}
+}
