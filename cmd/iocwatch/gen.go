@@ -164,13 +164,14 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 	defer func() { res.elapsed = time.Since(start) }()
 	const group = 64
 	msgs := make([][]byte, 0, group)
+	var pending []gen.Planted // planted in msgs: reported once msgs are written
 	bufs := make([][]byte, group)
 	for {
 		if err := ctx.Err(); err != nil {
 			res.elapsed = time.Since(start)
 			return res, err
 		}
-		msgs = msgs[:0]
+		msgs, pending = msgs[:0], pending[:0]
 		// Flat out: groups of 64 messages. Paced: every message already due.
 		due := int64(-1)
 		if rate > 0 {
@@ -180,13 +181,7 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 			var pl []gen.Planted
 			bufs[i], pl = g.Next(bufs[i][:0])
 			msgs = append(msgs, bufs[i])
-			for _, p := range pl {
-				res.planted++
-				if p.Excluded {
-					res.excluded++
-				}
-				onPlant(p)
-			}
+			pending = append(pending, pl...)
 		}
 		if len(msgs) == 0 && due >= 0 && (limit == 0 || g.Records() < limit) {
 			// Nothing due yet: wait for the next record's time.
@@ -210,6 +205,13 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 		}
 		res.messages += int64(len(msgs))
 		res.records = g.Records()
+		for _, p := range pending {
+			res.planted++
+			if p.Excluded {
+				res.excluded++
+			}
+			onPlant(p)
+		}
 	}
 }
 
