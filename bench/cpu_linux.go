@@ -12,16 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// threadCPU returns the CPU time the calling OS thread has used; callers
-// lock their goroutine to the thread.
-func threadCPU() (time.Duration, bool) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0, false
-	}
-	return time.Duration(ts.Nano()), true
-}
-
 // processCPU returns the user+system CPU time of this process.
 func processCPU() (time.Duration, bool) {
 	var ru unix.Rusage
@@ -69,4 +59,33 @@ func procStatusKiB(field string) int64 {
 		}
 	}
 	return -1
+}
+
+// runQueueWait returns the time this process's threads have spent
+// runnable but waiting for a CPU (the second field of
+// /proc/self/task/*/schedstat), summed over its live threads; false when
+// the kernel does not tell. On a shared machine it shows how much of a
+// run the other tenants took.
+func runQueueWait() (time.Duration, bool) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, false
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := bytes.Fields(b)
+		if len(f) < 2 {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(string(f[1]), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += v
+	}
+	return time.Duration(sum), true
 }

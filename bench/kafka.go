@@ -214,6 +214,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	base := records.Load()
 	alerts0 := len(snk.Latencies())
 	c0, _ := processCPU()
+	w0, _ := runQueueWait()
 	t0 := time.Now()
 	sent, planted, err := r.Paced(ctx, w, rate, d)
 	if err != nil {
@@ -224,6 +225,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	}
 	wall := time.Since(t0)
 	c1, _ := processCPU()
+	w1, _ := runQueueWait()
 	stop()
 	if err := <-done; err != nil {
 		return KafkaResult{}, err
@@ -235,7 +237,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	if len(lat) < planted {
 		return KafkaResult{}, fmt.Errorf("kafka consumer: %d alerts for %d planted hits", len(lat), planted)
 	}
-	return KafkaResult{Sample: Sample{Units: float64(sent), Wall: wall, CPU: c1 - c0}, Records: int64(sent), Alerts: int64(len(lat)), Latencies: lat}, nil
+	return KafkaResult{Sample: Sample{Units: float64(sent), Wall: wall, CPU: c1 - c0, Waited: max(0, w1-w0)}, Records: int64(sent), Alerts: int64(len(lat)), Latencies: lat}, nil
 }
 
 // percentile returns the p-th percentile (0–100) of ds.

@@ -14,9 +14,12 @@ import (
 type Sample struct {
 	Units float64
 	Wall  time.Duration
-	// CPU is the thread's CPU time for single-goroutine runs, the process's
-	// for parallel ones; zero when the OS does not tell.
+	// CPU is the process's CPU time; zero when the OS does not tell.
 	CPU time.Duration
+	// Waited is the time the process's threads spent runnable but
+	// waiting for a CPU that other processes held (Linux schedstat); zero
+	// when the OS does not tell.
+	Waited time.Duration
 }
 
 // Rate is Units per wall-clock second.
@@ -110,34 +113,23 @@ func ratio(a, b []Sample, f func(Sample) float64) Stat {
 	return statOf(xs)
 }
 
-// timeSingle runs fn on a goroutine locked to its thread and returns the
-// wall and thread CPU time it took; fn returns its units of work.
-func timeSingle(fn func() (float64, error)) (Sample, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	c0, ok := threadCPU()
-	t0 := time.Now()
-	units, err := fn()
-	wall := time.Since(t0)
-	c1, _ := threadCPU()
-	s := Sample{Units: units, Wall: wall}
-	if ok {
-		s.CPU = c1 - c0
-	}
-	return s, err
-}
-
-// timeProcess is timeSingle for work spread over goroutines: CPU is the
-// whole process's.
+// timeProcess runs fn and returns the wall time, the process's CPU time
+// and run-queue wait it took; fn returns its units of work. Callers that
+// measure one core set GOMAXPROCS 1 around it.
 func timeProcess(fn func() (float64, error)) (Sample, error) {
+	w0, wok := runQueueWait()
 	c0, ok := processCPU()
 	t0 := time.Now()
 	units, err := fn()
 	wall := time.Since(t0)
 	c1, _ := processCPU()
+	w1, _ := runQueueWait()
 	s := Sample{Units: units, Wall: wall}
 	if ok {
 		s.CPU = c1 - c0
+	}
+	if wok && w1 > w0 {
+		s.Waited = w1 - w0
 	}
 	return s, err
 }

@@ -411,8 +411,9 @@ type Pipeline struct {
 	// MaxMessageBytes dead-letters larger messages, in bytes.
 	// Default: 1048576 (1 MiB).
 	MaxMessageBytes int `yaml:"max_message_bytes" default:"1048576"`
-	// MaxRecordsPerMessage dead-letters messages holding more records.
-	// Default: 100000.
+	// MaxRecordsPerMessage: the records of a message past this many are not
+	// decoded and the message is dead-lettered (the records before them
+	// are matched). Default: 100000.
 	MaxRecordsPerMessage int `yaml:"max_records_per_message" default:"100000"`
 	// InFlight caps the batches read but not yet acknowledged. Default: 64.
 	InFlight int `yaml:"in_flight" default:"64"`

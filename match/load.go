@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -204,7 +206,22 @@ func (st *ldState) lineOrigin(line int) string {
 }
 
 func (st *ldState) refuse(origin, value, reason string) {
-	st.res.Refused = append(st.res.Refused, Refusal{Origin: origin, Value: value, Reason: reason})
+	st.res.Refused = append(st.res.Refused, Refusal{Origin: printable(origin), Value: value, Reason: printable(reason)})
+}
+
+// printable returns s, or s quoted when it holds control characters or
+// invalid UTF-8: an origin or a reason may carry text from the feed (a
+// STIX id, a pattern), and `check` prints them one per line on a terminal.
+func printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			if c >= 0x80 && utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+				return s
+			}
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func (st *ldState) skip(reason string) {
@@ -233,7 +250,7 @@ func (st *ldState) emit(origin, raw string, kind Kind, value string, meta *Indic
 	if meta != nil {
 		*ind = *meta
 	}
-	ind.Kind, ind.Value, ind.Origin = kind, value, origin
+	ind.Kind, ind.Value, ind.Origin = kind, value, printable(origin)
 	d := &st.opt.Defaults
 	if ind.Source == "" {
 		ind.Source = d.Source

@@ -52,7 +52,9 @@ func ParseValue(s string) (Kind, string, error) {
 	if i := ldIndexPathStart(s); i >= 0 {
 		host := s[:i]
 		if s[i] == '/' && i+1 < len(s) && ldAllDigits(s[i+1:]) {
-			if _, ok := ldParseAddr(host); ok {
+			// "1.0.0.0./0" is a prefix with a stray dot, not the URL whose
+			// canonical form, "1.0.0.0/0", would read back as 0.0.0.0/0.
+			if _, ok := ldParseAddr(strings.TrimRight(host, ".")); ok {
 				p, err := netip.ParsePrefix(s)
 				if err != nil {
 					return KindInvalid, "", fmt.Errorf("invalid prefix: %w", ldUnwrapNetip(err))

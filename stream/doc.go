@@ -41,4 +41,17 @@
 // A message that cannot be decoded is counted, written to the dead-letter
 // file with its position (file:line, or topic[partition]@offset) and error,
 // and then acknowledged: a poison message never blocks a partition.
+//
+// Every input is bounded: a message over Options.MaxMessageBytes is
+// dead-lettered undecoded (the file source keeps at most MaxLineBytes of a
+// line), and the records of a message past Options.MaxRecordsPerMessage
+// are not decoded (Decoder.MaxRecords) — the message is dead-lettered
+// naming the first record left out. Stats counts each bound hit.
+//
+// When the dead-letter destination itself fails (disk full),
+// Options.DeadLetterFailure decides: DeadLetterStop (default) leaves the
+// batch unacknowledged and Run returns the error; DeadLetterContinue
+// acknowledges it without its entry, counts it in Stats.DeadLetterFailures
+// and logs once per change of state. docs/reliability.md has the whole
+// picture.
 package stream

@@ -114,3 +114,33 @@ func TestFileSourceBoundsALineThatGrowsInFollowMode(t *testing.T) {
 		t.Errorf("kept %d bytes, error %v; want 1024 and a line of 512000 bytes", len(m.Value), m.Err)
 	}
 }
+
+// A CSV row whose record is longer than the bound is cut like a line, and
+// the rows around it are whole.
+func TestFileSourceBoundsACSVRow(t *testing.T) {
+	header := "Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort,ReportId,source_\n"
+	row := func(report int, name string) string {
+		return "2026-11-26T09:13:58Z,dev,\"" + name + "\",ConnectionSuccess,203.0.113.77,443," + strconv.Itoa(report) + ",DeviceNetworkEvents\n"
+	}
+	p := writeFile(t, t.TempDir(), "export.csv", header+row(1, "ws-1")+row(2, strings.Repeat("N", 5000))+row(3, "ws-3"))
+	src, err := NewFileSource(FileOptions{Paths: []string{p}, Format: "csv", MaxLineBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Messages) != 3 {
+		t.Fatalf("%d messages, want 3", len(b.Messages))
+	}
+	for i, m := range b.Messages {
+		tooLong := errors.Is(m.Err, ErrMessageTooLarge)
+		if tooLong != (i == 1) || len(m.Value) > 1024 {
+			t.Errorf("row %d: %d bytes, error %v; want only the long row cut to 1024 bytes", i+1, len(m.Value), m.Err)
+		}
+	}
+	if b.Messages[1].Position.Offset != 3 {
+		t.Errorf("the long row is at line %d, want 3", b.Messages[1].Position.Offset)
+	}
+}

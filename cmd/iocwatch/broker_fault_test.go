@@ -42,8 +42,8 @@ func (f *brokerFault) install(c *kfake.Cluster) {
 
 // While a watcher consumes, the broker fails fetches, then offset commits,
 // then every request (as if it restarted), each for a while: the watcher
-// rides it out, every planted hit is alerted, and after the graceful stop
-// every offset is committed.
+// rides it out, every planted hit is alerted, and every offset is
+// committed before the graceful stop.
 func TestAKafkaWatcherRidesOutFailingFetchesCommitsAndABrokerRestart(t *testing.T) {
 	box := &alertBox{}
 	srv := webhookReceiver(t, box, nil)
@@ -78,17 +78,11 @@ func TestAKafkaWatcherRidesOutFailingFetchesCommitsAndABrokerRestart(t *testing.
 		}
 	}
 	stopped := time.Now()
-	sc.finish(t, box, 25*time.Second)
+	// A fault that lands in the middle of a group join can leave the
+	// coordinator waiting for the lost join's member: consumption resumes
+	// after the rebalance timeout (30 s), as with any Kafka client.
+	sc.finishCommitted(t, box, 45*time.Second, true)
 	r := checkAlerts(t, sc.ps, box.all())
-	committed, err := sc.b.Committed(t.Context(), "fault", "defender")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, h := range sc.b.HighWatermarks("defender") {
-		if committed[p] != h {
-			t.Errorf("after the graceful stop partition %d is committed at %d of %d", p, committed[p], h)
-		}
-	}
 	t.Logf("FAULT kafka broker faults (%v); caught up %s after the stream stopped: %d messages (%d records), %d planted hits, %d alerts, %d unique, %d duplicates, %d missing",
 		report, time.Since(stopped).Round(time.Millisecond), sc.ps.messages, sc.ps.records, r.planted, r.alerts, r.unique, r.duplicates, r.missing)
 }

@@ -332,6 +332,26 @@ func faultWait(t *testing.T, d time.Duration, what string, cond func() (bool, st
 	}
 }
 
+// waitAllCommitted waits until group has committed, on every partition of
+// topic, the offset after its last message: the watcher consumed and
+// acknowledged everything.
+func waitAllCommitted(t *testing.T, b *embedded.Broker, group, topic string, d time.Duration) {
+	t.Helper()
+	faultWait(t, d, "every offset committed", func() (bool, string) {
+		committed, err := b.Committed(t.Context(), group, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		hw := b.HighWatermarks(topic)
+		for p, h := range hw {
+			if committed[p] != h {
+				return false, fmt.Sprintf("committed %v of %v", committed, hw)
+			}
+		}
+		return true, ""
+	})
+}
+
 // writeConfig writes a config file from a template whose {{KEY}} markers
 // are replaced by vars.
 func writeConfig(t *testing.T, dir, tmpl string, vars map[string]string) string {
@@ -485,23 +505,12 @@ func TestAKafkaWatcherStoppedMidStreamAndRestartedAlertsEveryPlantedHit(t *testi
 				return ok || w2.exited(), fmt.Sprintf("%d planted hits not alerted yet", missing)
 			})
 			t.Logf("every planted hit alerted %s after the restart", time.Since(restarted).Round(time.Millisecond))
+			waitAllCommitted(t, b, "fault", "defender", 15*time.Second)
 			if code := w2.stop(t, syscall.SIGTERM); code != 0 {
 				t.Fatalf("the second watcher exited with %d", code)
 			}
 			all := readAlertFile(t, alerts)
 			r := checkAlerts(t, ps, all)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			committed, err := b.Committed(ctx, "fault", "defender")
-			if err != nil {
-				t.Fatal(err)
-			}
-			hw := b.HighWatermarks("defender")
-			for p, h := range hw {
-				if committed[p] != h {
-					t.Errorf("after the graceful stop partition %d is committed at %d of %d", p, committed[p], h)
-				}
-			}
 			if tc.sig == syscall.SIGTERM && r.duplicates != 0 {
 				t.Errorf("%d duplicates after a graceful restart, want 0", r.duplicates)
 			}

@@ -130,8 +130,8 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	if hs.Observations > 0 {
 		held = fmt.Sprintf("%d observations from %s to %s", hs.Observations, hs.Oldest.Format(time.RFC3339), hs.Newest.Format(time.RFC3339))
 	}
-	fmt.Fprintf(env.stderr, "%d matching observations (%d segments read of %d, %d observations decoded) in %s in %s\n",
-		matched, st.Read, st.Segments, st.Observations, held, *dir)
+	fmt.Fprintf(env.stderr, "%d matching observations; %d of %d segments read, %d observations decoded; %s holds %s\n",
+		matched, st.Read, st.Segments, st.Observations, *dir, held)
 	return nil
 }
 

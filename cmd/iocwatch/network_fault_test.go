@@ -28,34 +28,50 @@ import (
 
 // cutProxy forwards TCP connections to target; Cut breaks them.
 //
-// A cut models a broken path between iocwatch and the receiver: for 100 ms
-// the proxy still takes what iocwatch writes (the bytes are in the network)
-// but forwards none of it, recording it in dropped; then it resets the
-// connection on iocwatch's side. Towards the receiver it closes gracefully,
-// so that the receiver keeps whatever was forwarded before the cut: every
-// alert lost is in dropped. While the path is down the proxy's port is
-// closed, so connecting fails (a real cut would let it time out instead).
+// A cut breaks the path with data in flight, in one of two ways:
+//
+//   - closed (FIN), as a middlebox or a restarting collector does: the proxy
+//     stops forwarding but keeps taking whatever iocwatch writes until
+//     iocwatch notices the close and hangs up;
+//   - reset (RST), as a broken path does: for 100 ms the proxy still takes
+//     what iocwatch writes without forwarding it, then resets.
+//
+// Towards the receiver it closes gracefully, so that the receiver keeps
+// whatever was forwarded before the cut. The proxy keeps every byte each
+// client sent and how many of them it forwarded (a prefix): what the
+// network lost is the rest (with a reset, also whatever iocwatch wrote in
+// the microseconds between the proxy's last read and the reset, which no
+// one sees). While the path is down the proxy's port is closed, so
+// connecting fails (a real cut would let it time out instead).
 type cutProxy struct {
-	addr    string
-	lnMu    sync.Mutex
-	ln      net.Listener
-	target  string
-	down    atomic.Bool
-	mu      sync.Mutex
-	pairs   map[*proxyPair]bool
-	wg      sync.WaitGroup
-	dropped []byte
+	reset bool // cut with RST instead of FIN
+	// maxFrames is the most syslog frames one read ever returned: about
+	// the most one write of iocwatch carries.
+	maxFrames int
+	addr      string
+	lnMu      sync.Mutex
+	ln        net.Listener
+	target    string
+	down      atomic.Bool
+	mu        sync.Mutex
+	pairs     map[*proxyPair]bool
+	all       []*proxyPair // every connection, for the accounting
+	wg        sync.WaitGroup
 }
 
-type proxyPair struct{ client, up *net.TCPConn }
+type proxyPair struct {
+	client, up *net.TCPConn
+	sent       []byte // every byte the client sent (guarded by cutProxy.mu)
+	forwarded  int    // how many of them reached the receiver: a prefix
+}
 
-func startCutProxy(t *testing.T, target string) *cutProxy {
+func startCutProxy(t *testing.T, target string, withReset bool) *cutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, addr: ln.Addr().String(), target: target, pairs: map[*proxyPair]bool{}}
+	p := &cutProxy{reset: withReset, ln: ln, addr: ln.Addr().String(), target: target, pairs: map[*proxyPair]bool{}}
 	p.wg.Add(1)
 	go p.accept(ln)
 	t.Cleanup(func() {
@@ -87,6 +103,7 @@ func (p *cutProxy) accept(ln net.Listener) {
 		pair := &proxyPair{client: client, up: up.(*net.TCPConn)}
 		p.mu.Lock()
 		p.pairs[pair] = true
+		p.all = append(p.all, pair)
 		p.mu.Unlock()
 		p.wg.Add(2)
 		go p.forward(pair)
@@ -107,11 +124,18 @@ func (p *cutProxy) forward(pair *proxyPair) {
 	for {
 		n, err := pair.client.Read(buf)
 		if n > 0 {
-			if p.down.Load() {
-				p.drop(buf[:n])
-			} else if _, werr := pair.up.Write(buf[:n]); werr != nil {
-				p.drop(buf[:n])
+			ok := !p.down.Load()
+			if ok {
+				_, werr := pair.up.Write(buf[:n])
+				ok = werr == nil
 			}
+			p.mu.Lock()
+			if ok && pair.forwarded == len(pair.sent) {
+				pair.forwarded += n
+			}
+			pair.sent = append(pair.sent, buf[:n]...)
+			p.maxFrames = max(p.maxFrames, strings.Count(string(buf[:n]), "CEF:0|"))
+			p.mu.Unlock()
 		}
 		if err != nil {
 			reset(pair.client)
@@ -131,14 +155,38 @@ func (p *cutProxy) backward(pair *proxyPair) {
 	pair.up.Close()
 }
 
-func (p *cutProxy) drop(b []byte) {
+// lostFrames returns the alerts of the octet-counted syslog frames that
+// iocwatch wrote into a connection but that did not wholly reach the
+// receiver.
+func (p *cutProxy) lostFrames() []sink.Alert {
 	p.mu.Lock()
-	p.dropped = append(p.dropped, b...)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	var lost []sink.Alert
+	for _, pair := range p.all {
+		off := 0
+		for off < len(pair.sent) {
+			sp := strings.IndexByte(string(pair.sent[off:]), ' ')
+			if sp < 0 {
+				break
+			}
+			n, err := strconv.Atoi(string(pair.sent[off : off+sp]))
+			if err != nil {
+				break
+			}
+			end := off + sp + 1 + n
+			frame := pair.sent[off+sp+1 : min(end, len(pair.sent))]
+			if end > pair.forwarded {
+				if a, ok := parseCEFFrame(string(frame)); ok {
+					lost = append(lost, a)
+				}
+			}
+			off = end
+		}
+	}
+	return lost
 }
 
-// Cut closes the port and breaks every connection (after 100 ms of taking
-// bytes without forwarding them) until Restore.
+// Cut closes the port and breaks every connection until Restore.
 func (p *cutProxy) Cut() {
 	p.down.Store(true)
 	p.lnMu.Lock()
@@ -150,7 +198,12 @@ func (p *cutProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for pair := range p.pairs {
-		pair.client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if p.reset {
+			pair.client.SetReadDeadline(time.Now().Add(100 * time.Millisecond)) // then reset
+			continue
+		}
+		pair.client.CloseWrite()
+		pair.client.SetReadDeadline(time.Now().Add(15 * time.Second)) // then reset
 	}
 }
 
@@ -356,6 +409,14 @@ func (sc *streamScenario) stopProducing() {
 // SIGTERM, which must succeed.
 func (sc *streamScenario) finish(t *testing.T, box *alertBox, d time.Duration) {
 	t.Helper()
+	sc.finishCommitted(t, box, d, false)
+}
+
+// finishCommitted is finish that, with committed, also waits (within d)
+// until every offset is committed before the stop, and checks that the
+// graceful stop leaves them so.
+func (sc *streamScenario) finishCommitted(t *testing.T, box *alertBox, d time.Duration, committed bool) {
+	t.Helper()
 	sc.stopProducing()
 	if sc.ps.err != nil {
 		t.Fatal(sc.ps.err)
@@ -367,109 +428,130 @@ func (sc *streamScenario) finish(t *testing.T, box *alertBox, d time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if committed {
+		waitAllCommitted(t, sc.b, "fault", "defender", time.Until(deadline)+5*time.Second)
+	}
 	if code := sc.w.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("the watcher exited with %d", code)
 	}
+}
+
+var cutModes = []struct {
+	name  string
+	reset bool
+}{
+	{"closed by the peer", false},
+	{"reset", true},
 }
 
 // A webhook whose network path is cut twice for two seconds mid-stream:
 // retries and back-pressure hold the stream, nothing is lost, and the
 // duplicates are the batches re-sent after a cut.
 func TestAWebhookBehindACutNetworkLosesNoAlert(t *testing.T) {
-	box := &alertBox{}
-	srv := webhookReceiver(t, box, nil)
-	proxy := startCutProxy(t, strings.TrimPrefix(srv.URL, "http://"))
-	sc := startStreamScenario(t, fmt.Sprintf(`  - name: soar
+	for _, mode := range cutModes {
+		t.Run(mode.name, func(t *testing.T) {
+			box := &alertBox{}
+			srv := webhookReceiver(t, box, nil)
+			proxy := startCutProxy(t, strings.TrimPrefix(srv.URL, "http://"), mode.reset)
+			sc := startStreamScenario(t, fmt.Sprintf(`  - name: soar
     type: webhook
     webhook: {url: "http://%s/alerts", batch: true, timeout: 2s}
     retry: {initial: 50ms, max: 500ms}`, proxy.Addr()), 7)
-	faultWait(t, 20*time.Second, "the first alerts", func() (bool, string) { n := len(box.all()); return n >= 20, fmt.Sprint(n) })
-	t.Logf("first alerts %s after start", time.Since(sc.began).Round(time.Millisecond))
-	for range 2 {
-		proxy.Cut()
-		time.Sleep(2 * time.Second)
-		proxy.Restore(t)
-		time.Sleep(time.Second)
+			faultWait(t, 20*time.Second, "the first alerts", func() (bool, string) { n := len(box.all()); return n >= 20, fmt.Sprint(n) })
+			for range 2 {
+				proxy.Cut()
+				time.Sleep(2 * time.Second)
+				proxy.Restore(t)
+				time.Sleep(time.Second)
+			}
+			stopped := time.Now()
+			sc.finish(t, box, 25*time.Second)
+			r := checkAlerts(t, sc.ps, box.all())
+			t.Logf("FAULT webhook network %s 2×2s; caught up %s after the stream stopped: %d messages (%d records), %d planted hits, %d alerts, %d unique, %d duplicates, %d missing",
+				mode.name, time.Since(stopped).Round(time.Millisecond), sc.ps.messages, sc.ps.records, r.planted, r.alerts, r.unique, r.duplicates, r.missing)
+		})
 	}
-	stopped := time.Now()
-	sc.finish(t, box, 25*time.Second)
-	t.Logf("caught up %s after the stream stopped", time.Since(stopped).Round(time.Millisecond))
-	r := checkAlerts(t, sc.ps, box.all())
-	t.Logf("FAULT webhook network cut 2×2s: %d messages (%d records), %d planted hits, %d alerts, %d unique, %d duplicates, %d missing",
-		sc.ps.messages, sc.ps.records, r.planted, r.alerts, r.unique, r.duplicates, r.missing)
 }
 
-// The same cut in front of a syslog collector. Syslog has no
+// The same cuts in front of a syslog collector. Syslog has no
 // acknowledgement: an alert counts as delivered once written to the
-// socket, so frames in flight when the path breaks are lost — by the
-// network, after iocwatch handed them over. The test checks that every
-// alert the collector lacks is one the proxy took from iocwatch and could
-// not forward (nothing lost inside iocwatch), that the sink reconnects
-// after each cut and the stream goes on, and reports the loss.
+// socket. When the collector closes, the sink sees it before its next
+// write and nothing is lost. When the path is reset, the frames in flight
+// are lost — by the network, after iocwatch handed them over. The test
+// checks that every alert the collector lacks is one the network dropped
+// (the proxy took it from iocwatch and did not forward it; with a reset, at
+// most one write per cut can vanish unseen between the proxy's last read
+// and the reset), that the sink reconnects after each cut, that everything
+// after the last cut arrives, and reports the loss.
 func TestASyslogCollectorBehindACutNetworkLosesOnlyFramesInFlight(t *testing.T) {
-	box := &alertBox{}
-	proxy := startCutProxy(t, syslogReceiver(t, box))
-	sc := startStreamScenario(t, fmt.Sprintf(`  - name: siem
+	for _, mode := range cutModes {
+		t.Run(mode.name, func(t *testing.T) {
+			box := &alertBox{}
+			proxy := startCutProxy(t, syslogReceiver(t, box), mode.reset)
+			sc := startStreamScenario(t, fmt.Sprintf(`  - name: siem
     type: syslog
     syslog: {address: "%s"}
     retry: {initial: 50ms, max: 500ms}`, proxy.Addr()), 8)
-	faultWait(t, 20*time.Second, "the first alerts", func() (bool, string) { n := len(box.all()); return n >= 20, fmt.Sprint(n) })
-	for range 3 {
-		proxy.Cut()
-		time.Sleep(1500 * time.Millisecond)
-		proxy.Restore(t)
-		time.Sleep(time.Second)
-	}
-	sc.finish(t, box, 5*time.Second) // the frames lost in flight never come
-
-	got := box.all()
-	seen := map[hitKey]bool{}
-	for _, a := range got {
-		seen[hitKey{a.DeviceID, a.ReportID}] = true
-	}
-	proxy.mu.Lock()
-	inFlight := readFramesLenient(proxy.dropped)
-	proxy.mu.Unlock()
-	droppedByNet := map[hitKey]bool{}
-	for _, a := range inFlight {
-		droppedByNet[hitKey{a.DeviceID, a.ReportID}] = true
-	}
-	sc.ps.mu.Lock()
-	var missing, unexplained int
-	for k := range sc.ps.real {
-		if !seen[k] {
-			missing++
-			if !droppedByNet[k] {
-				unexplained++
+			faultWait(t, 20*time.Second, "the first alerts", func() (bool, string) { n := len(box.all()); return n >= 20, fmt.Sprint(n) })
+			const cuts = 3
+			var afterCuts int64 // planted ReportIds above this were produced after the last cut
+			for range cuts {
+				proxy.Cut()
+				time.Sleep(1500 * time.Millisecond)
+				proxy.Restore(t)
+				time.Sleep(time.Second)
 			}
-		}
-	}
-	planted := len(sc.ps.real)
-	sc.ps.mu.Unlock()
-	byID := map[string]int{}
-	for _, a := range got {
-		byID[a.AlertID]++
-	}
-	dups := len(got) - len(byID)
-	t.Logf("FAULT syslog network cut 3×1.5s: %d planted hits, %d frames received, %d duplicates, %d lost (%d of them seen dropped in flight by the proxy), %d unexplained",
-		planted, len(got), dups, missing, missing-unexplained, unexplained)
-	if unexplained > 0 {
-		t.Errorf("%d planted hits are missing although the network did not drop them: lost inside iocwatch", unexplained)
-	}
-	if late := len(got); late == 0 {
-		t.Error("the collector received nothing")
-	}
-}
+			sc.ps.mu.Lock()
+			for k := range sc.ps.real {
+				afterCuts = max(afterCuts, k.report)
+			}
+			sc.ps.mu.Unlock()
+			time.Sleep(time.Second)
+			sc.finish(t, box, 5*time.Second) // the frames lost in flight never come
 
-// readFramesLenient extracts the alerts of the CEF frames in b, whole or
-// cut (a cut frame still names its device and report when the cut came
-// after them).
-func readFramesLenient(b []byte) []sink.Alert {
-	var out []sink.Alert
-	for _, part := range strings.Split(string(b), "CEF:0|") {
-		if a, ok := parseCEFFrame(part); ok {
-			out = append(out, a)
-		}
+			got := box.all()
+			seen := map[hitKey]bool{}
+			for _, a := range got {
+				seen[hitKey{a.DeviceID, a.ReportID}] = true
+			}
+			droppedByNet := map[hitKey]bool{}
+			for _, a := range proxy.lostFrames() {
+				droppedByNet[hitKey{a.DeviceID, a.ReportID}] = true
+			}
+			sc.ps.mu.Lock()
+			var missing, unseen, late int
+			for k := range sc.ps.real {
+				if seen[k] {
+					continue
+				}
+				missing++
+				if !droppedByNet[k] {
+					unseen++
+				}
+				if k.report > afterCuts {
+					late++
+				}
+			}
+			planted := len(sc.ps.real)
+			sc.ps.mu.Unlock()
+			byID := map[string]int{}
+			for _, a := range got {
+				byID[a.AlertID]++
+			}
+			t.Logf("FAULT syslog network %s %d×1.5s: %d planted hits, %d frames received, %d duplicates, %d lost: %d seen dropped in flight by the network, %d unseen",
+				mode.name, cuts, planted, len(got), len(got)-len(byID), missing, missing-unseen, unseen)
+			if late > 0 {
+				t.Errorf("%d planted hits produced after the last cut never arrived: the sink did not recover", late)
+			}
+			if !mode.reset && missing > 0 {
+				t.Errorf("%d alerts lost although the collector closed cleanly: the sink wrote into a closed connection", missing)
+			}
+			proxy.mu.Lock()
+			perWrite := proxy.maxFrames
+			proxy.mu.Unlock()
+			if mode.reset && unseen > cuts*perWrite {
+				t.Errorf("%d planted hits missing that the network was not seen to drop (more than one write of at most %d frames per reset): lost inside iocwatch", unseen, perWrite)
+			}
+		})
 	}
-	return out
 }

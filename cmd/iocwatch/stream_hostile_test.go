@@ -79,7 +79,7 @@ func TestAHostileStreamThroughRunIsBoundedAndEveryOutputStaysWellFormed(t *testi
 			for i := range bomb {
 				bomb[i] = `{}`
 			}
-			bomb[10] = hostileRecord(2, "")       // before the bound: alerts
+			bomb[10] = hostileRecord(2, "")      // before the bound: alerts
 			bomb[15_000] = hostileRecord(99, "") // after it: dead-lettered, never decoded
 			msgs := [][]byte{
 				envelope(hostileRecord(1, "")),

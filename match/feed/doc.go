@@ -25,7 +25,8 @@
 //     is an error, never truncated. gzip Content-Encoding, gzip files and
 //     zip archives (the first file) are unpacked. TLS verification is on
 //     unless TLSOptions.InsecureSkipVerify; TLSOptions.CAFile trusts a
-//     private CA. A failed fetch is retried after Options.RetryMin,
+//     private CA. At most 10 redirects are followed, never from https to
+//     http, and to another host without Spec.Headers and Authorization. A failed fetch is retried after Options.RetryMin,
 //     doubling up to the interval.
 //   - taxii: the collection's objects endpoint of a TAXII 2.1 API root,
 //     asked with Accept "application/taxii+json;version=2.1", HTTP basic

@@ -182,7 +182,8 @@ func timeoutError(ctx context.Context, d time.Duration, err error) error {
 
 // newHTTPClient returns a client for one feed: TLS as configured
 // (verification on unless InsecureSkipVerify), the proxy from the
-// environment, and no transparent decompression (decodeBody does it).
+// environment, no transparent decompression (decodeBody does it), and
+// redirects checked by checkRedirect.
 func newHTTPClient(s *Spec) (*http.Client, error) {
 	tc, err := s.TLS.tlsConfig()
 	if err != nil {
@@ -192,5 +193,29 @@ func newHTTPClient(s *Spec) (*http.Client, error) {
 	tr.TLSClientConfig = tc
 	tr.DisableCompression = true
 	tr.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect(s)}, nil
+}
+
+// checkRedirect follows at most 10 redirects, never from https to plain
+// http (the credentials would travel in clear), and to another host only
+// without the feed's headers and Authorization: a feed's credentials are
+// for its own server. (net/http drops Authorization across hosts, but not
+// custom headers such as abuse.ch's Auth-Key.)
+func checkRedirect(s *Spec) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		first := via[0].URL
+		if first.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirect from https to %s://%s refused: the feed's credentials would travel without TLS", req.URL.Scheme, req.URL.Host)
+		}
+		if !strings.EqualFold(req.URL.Host, first.Host) {
+			for k := range s.Headers {
+				req.Header.Del(k)
+			}
+			req.Header.Del("Authorization")
+		}
+		return nil
+	}
 }

@@ -248,7 +248,7 @@ func BenchmarkEncode(b *testing.B) {
 	f := newFeeder(1, time.Millisecond)
 	bufs := make([]*buffer, 16)
 	for i := range bufs {
-		bufs[i] = newBuffer(DefaultBufferRecords, DefaultBufferRecords*256)
+		bufs[i] = newBuffer(DefaultBufferRecords, DefaultBufferRecords*arenaPerRecord)
 		for len(bufs[i].recs) < DefaultBufferRecords {
 			for _, e := range f.next() {
 				bufs[i].add(&e)
@@ -405,7 +405,8 @@ func BenchmarkHistory10M(b *testing.B) {
 }
 
 // BenchmarkRetroHunt10k hunts the 10,000 new indicators through the 10M
-// history (no live traffic, so unpaced): the time per hunt is ns/op.
+// history (no live traffic, so unpaced): the time per hunt is ns/op, and
+// cpu-s/hunt the CPU time of the hunting goroutine's thread.
 func BenchmarkRetroHunt10k(b *testing.B) {
 	dir := history10M(b)
 	h, err := Open(Options{Dir: dir, MaxBytes: 1 << 30, Now: func() time.Time { return benchStart.Add(23 * time.Hour) }})
@@ -419,14 +420,21 @@ func BenchmarkRetroHunt10k(b *testing.B) {
 	base := liveHeap()
 	hs := startHeapSampler()
 	var rep HuntReport
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpu time.Duration
+	v0 := h.matchedValues.Load()
 	for b.Loop() {
 		h.known, h.noKnown = nil, false
 		alerts = 0
+		cpu0 := threadCPU()
 		if rep, err = h.Hunt(context.Background(), inds, nil, emit); err != nil {
 			b.Fatal(err)
 		}
+		cpu += threadCPU() - cpu0
 	}
 	peak := hs.Stop()
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/hunt")
 	if rep.Alerts == 0 || rep.Alerts != alerts || rep.Indicators != len(inds) {
 		b.Fatalf("the hunt found nothing: %+v", rep)
 	}
@@ -435,6 +443,7 @@ func BenchmarkRetroHunt10k(b *testing.B) {
 	b.ReportMetric(float64(rep.Segments), "segments")
 	b.ReportMetric(float64(int64(peak)-int64(base))/mib, "peak-heap-MiB")
 	b.ReportMetric(float64(rep.Observations), "observations-decoded")
+	b.ReportMetric(float64(h.matchedValues.Load()-v0)/float64(b.N), "remote-values-matched")
 }
 
 // fewerHashes gives the records of a gen message one of 16 process
@@ -482,10 +491,16 @@ func (d *discardSink) Write(_ context.Context, a []sink.Alert) error {
 func (d *discardSink) Close(context.Context) error { return nil }
 
 // BenchmarkLiveThroughput runs the pipeline (GOMAXPROCS workers, 100,000
-// indicators) over 20,000 gen messages of 8 records: without a history,
-// recording into one, and recording while retro-hunts of 10,000 new
-// indicators through 2M recorded observations run back to back (paced by
-// the default HuntCPU, and unpaced for comparison).
+// indicators) over 20,000 gen messages of 8 records, alternating two modes
+// run after run so that both see the same load from the rest of the
+// machine, and reports each mode's rate, its process CPU time per record,
+// and the ratio of the rates:
+//
+//   - recording-cost: without a history (A), and recording into one (B);
+//   - hunt-impact: recording (A), and recording while retro-hunts of
+//     10,000 new indicators through 2M recorded observations run back to
+//     back (B), paced by the default HuntCPU;
+//   - hunt-impact-unpaced: the same with HuntCPU 1, for comparison.
 func BenchmarkLiveThroughput(b *testing.B) {
 	live := gen.Indicators(gen.IndicatorOptions{Seed: 3, IPs: 50_000, Domains: 40_000, URLs: 10_000})
 	ix, err := match.Build(live, match.BuildOptions{})
@@ -501,71 +516,85 @@ func BenchmarkLiveThroughput(b *testing.B) {
 		fewerHashes(msgs[i])
 	}
 	const records = 20_000 * 8
-	for _, mode := range []string{"no-history", "recording", "recording+retro-hunt", "recording+retro-hunt-unpaced"} {
+	type tally struct{ wall, cpu time.Duration }
+	run := func(b *testing.B, h *History, t *tally) {
+		opt := stream.Options{}
+		if h != nil {
+			opt.OnEvents = h.Record
+		}
+		p := stream.New(&memSource{msgs: msgs}, &rules, &discardSink{}, opt)
+		start, cpu0 := time.Now(), processCPU()
+		if err := p.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		t.wall += time.Since(start)
+		t.cpu += processCPU() - cpu0
+		if got := p.Stats().Records.Load(); got != records {
+			b.Fatalf("%d records, want %d", got, records)
+		}
+	}
+	report := func(b *testing.B, a, bb tally) {
+		n := float64(records * b.N)
+		rateA, rateB := n/a.wall.Seconds(), n/bb.wall.Seconds()
+		b.ReportMetric(rateA, "A-records/s")
+		b.ReportMetric(rateB, "B-records/s")
+		b.ReportMetric(rateB/rateA, "B/A")
+		b.ReportMetric(float64(a.cpu.Nanoseconds())/1e3/n, "A-cpu-µs/record")
+		b.ReportMetric(float64(bb.cpu.Nanoseconds())/1e3/n, "B-cpu-µs/record")
+	}
+	b.Run("recording-cost", func(b *testing.B) {
+		h, err := Open(Options{Dir: b.TempDir(), MaxBytes: 1 << 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close(context.Background())
+		var a, r tally
+		for b.Loop() {
+			run(b, nil, &a)
+			run(b, h, &r)
+		}
+		report(b, a, r)
+		st := h.Stats()
+		b.ReportMetric(float64(st.DroppedBehind)/float64(max(st.Recorded, 1)), "dropped-share")
+	})
+	for _, mode := range []string{"hunt-impact", "hunt-impact-unpaced"} {
 		b.Run(mode, func(b *testing.B) {
-			var h *History
-			if mode != "no-history" {
-				cpu := 0.0
-				if strings.HasSuffix(mode, "unpaced") {
-					cpu = 1
-				}
-				h, err = Open(Options{Dir: b.TempDir(), MaxBytes: 1 << 30, HuntCPU: cpu})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer h.Close(context.Background())
-				if strings.Contains(mode, "retro-hunt") {
-					fill(b, h, newFeeder(2_000_000, 2*time.Hour), nil, 2_000_000)
-				}
+			cpu := 0.0
+			if mode == "hunt-impact-unpaced" {
+				cpu = 1
 			}
-			var hunts atomic.Int64
-			var stopHunts func()
-			if strings.Contains(mode, "retro-hunt") {
+			h, err := Open(Options{Dir: b.TempDir(), MaxBytes: 1 << 30, HuntCPU: cpu})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close(context.Background())
+			fill(b, h, newFeeder(2_000_000, 2*time.Hour), nil, 2_000_000)
+			inds := huntIndicators()
+			var steady, hunting tally
+			var values uint64
+			for b.Loop() {
+				run(b, h, &steady)
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan struct{})
-				inds := huntIndicators()
 				go func() {
 					defer close(done)
 					for ctx.Err() == nil {
 						h.huntMu.Lock()
 						h.known, h.noKnown = nil, false
 						h.huntMu.Unlock()
-						if _, err := h.Hunt(ctx, inds, nil, func([]sink.Alert) error { return nil }); err == nil {
-							hunts.Add(1)
-						}
+						h.Hunt(ctx, inds, nil, func([]sink.Alert) error { return nil })
 					}
 				}()
-				stopHunts = func() { cancel(); <-done }
+				v0 := h.matchedValues.Load()
+				run(b, h, &hunting)
+				values += h.matchedValues.Load() - v0
+				cancel()
+				<-done
 			}
-			var total, cpu time.Duration
-			for b.Loop() {
-				opt := stream.Options{}
-				if h != nil {
-					opt.OnEvents = h.Record
-				}
-				p := stream.New(&memSource{msgs: msgs}, &rules, &discardSink{}, opt)
-				start, cpu0 := time.Now(), processCPU()
-				if err := p.Run(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				total += time.Since(start)
-				cpu += processCPU() - cpu0
-				if got := p.Stats().Records.Load(); got != records {
-					b.Fatalf("%d records, want %d", got, records)
-				}
-			}
-			if stopHunts != nil {
-				stopHunts()
-			}
-			b.ReportMetric(float64(records*b.N)/total.Seconds(), "records/s")
-			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(records*b.N), "cpu-µs/record")
-			if h != nil {
-				st := h.Stats()
-				b.ReportMetric(float64(st.DroppedBehind)/float64(max(st.Recorded, 1)), "dropped-share")
-			}
-			if stopHunts != nil {
-				b.ReportMetric(float64(hunts.Load()), "hunts")
-			}
+			report(b, steady, hunting)
+			b.ReportMetric(float64(values)/hunting.wall.Seconds(), "hunt-values/s")
+			st := h.Stats()
+			b.ReportMetric(float64(st.DroppedBehind)/float64(max(st.Recorded, 1)), "dropped-share")
 		})
 	}
 }

@@ -14,8 +14,9 @@ import (
 // appended), 4096 observations per transaction, without fsync per
 // transaction (the segment log does not sync per block either), pages
 // filled to 100% (sequential keys). With dict, the values are the segment
-// log's record encoding and new dictionary entries go to a second bucket;
-// without, the strings are inline (uvarint length · bytes).
+// log's record encoding, new device, process, account and action entries
+// go to a second bucket, and the remote IP and URL are entries of the
+// record itself; without, the strings are inline (uvarint length · bytes).
 type boltWriter struct {
 	db   *bolt.DB
 	dict bool
@@ -35,7 +36,7 @@ func openBoltWriter(path string, dict bool) (*boltWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &boltWriter{db: db, dict: dict, enc: newEncoder(), buf: newBuffer(DefaultBufferRecords, DefaultBufferRecords*256)}, nil
+	return &boltWriter{db: db, dict: dict, enc: newEncoder(), buf: newBuffer(DefaultBufferRecords, DefaultBufferRecords*arenaPerRecord)}, nil
 }
 
 func (w *boltWriter) add(evs []stream.Event) error {
@@ -78,6 +79,10 @@ func (w *boltWriter) flush() error {
 					w.enc.dictN[k] = 0
 				}
 				w.enc.recs = w.enc.recs[:0]
+				// Remote IPs and URLs are dictionary entries of the record
+				// itself (a block of one).
+				w.enc.ips.reset(1)
+				w.enc.urls.reset(1)
 				w.enc.record(w.buf, r, 0)
 				for k := range w.enc.dict {
 					if w.enc.dictN[k] > 0 {

@@ -21,6 +21,10 @@ const (
 	numStr
 )
 
+// arenaPerRecord is the string space a buffer reserves per observation:
+// Defender's strings take about 300 bytes (two hashes, a GUID, paths).
+const arenaPerRecord = 320
+
 // maxRecordStrings caps the bytes of strings one observation may carry; a
 // larger one (a pathological RemoteUrl) is not recorded and is counted.
 const maxRecordStrings = 64 << 10

@@ -20,9 +20,6 @@ func processCPU() time.Duration {
 // threadCPU returns the CPU time the calling thread has used (lock the
 // goroutine to its thread first).
 func threadCPU() time.Duration {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
+	t, _ := threadCPUTime()
+	return t
 }

@@ -20,15 +20,18 @@
 //
 // # Storage
 //
-// An append-only log of segment files in one directory (no database): each
-// segment is a series of CRC-checked blocks, one per buffer of up to 4096
-// observations; strings are dictionary-encoded per segment (a device is one
-// id for its four strings, a process one id for its three), numbers are
-// varints and times deltas. When a segment is sealed (by age, SegmentSpan,
-// or size, SegmentBytes) an index file lists its distinct remote IPs and
-// URLs: a hunt matches those first and reads only segments with a
-// candidate. Segment files are named by the sequence number of their first
-// observation; observations are numbered in write order.
+// An append-only log of segment files in one directory (no database: see
+// docs/benchmarks-history.md for the comparison with bbolt). Each segment
+// is a series of CRC-checked blocks, one per buffer of up to 4096
+// observations. Strings are dictionary-encoded — per segment for devices
+// (one id for the four strings), processes (one id for the three), accounts
+// and action types; per block for remote IPs and URLs, so that a hunt
+// matches each block's distinct remote values first and decodes only the
+// blocks with a candidate — numbers are varints and times deltas. A
+// segment is sealed by age (SegmentSpan) or size (SegmentBytes); its index
+// file then holds its summary, so that Open need not parse it. Segment
+// files are named by the sequence number of their first observation;
+// observations are numbered in write order.
 //
 // # Bounds and drop policy
 //
@@ -40,8 +43,8 @@
 // SegmentBytes of dictionary, too).
 //
 // Record never blocks the pipeline: it copies the kept fields into a
-// buffer under a mutex and hands full buffers to one writer goroutine
-// through a bounded queue. When the writer falls behind and the queue is
+// buffer under a mutex (held per call, never during I/O) and hands full
+// buffers to one writer goroutine through a bounded queue. When the writer falls behind and the queue is
 // full, the buffer's observations are dropped and counted
 // (Stats.DroppedBehind): a gap in the history — fewer retro alerts — is
 // preferred over slowing live detection. Observations are on disk within

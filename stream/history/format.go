@@ -419,6 +419,7 @@ type blockInfo struct {
 type decoder struct {
 	data   []byte
 	name   string
+	off    int // where the next block starts; 0 before begin or after a bad header
 	devs   [][4]strRef
 	procs  [][3]strRef
 	accts  []strRef
@@ -496,37 +497,59 @@ func (r *reader) str(base int) strRef {
 // or corrupt block), nil when the whole of data is valid. A header that
 // does not parse gives valid 0.
 func (d *decoder) load(data []byte, name string) (valid int, err error) {
-	d.data, d.name = data, name
+	if err := d.begin(data, name); err != nil {
+		return 0, err
+	}
+	for {
+		b, err := d.next()
+		if b == nil {
+			return d.off, err
+		}
+	}
+}
+
+// begin starts parsing data block by block (next).
+func (d *decoder) begin(data []byte, name string) error {
+	d.data, d.name, d.off = data, name, segHeader
 	d.devs, d.procs, d.accts, d.acts = d.devs[:0], d.procs[:0], d.accts[:0], d.acts[:0]
 	d.ips, d.urls, d.blocks = d.ips[:0], d.urls[:0], d.blocks[:0]
 	if len(data) < segHeader || string(data[:8]) != segMagic {
-		return 0, &corruptError{name, 0, "not a history segment (bad header)"}
+		d.off = 0
+		return &corruptError{name, 0, "not a history segment (bad header)"}
 	}
-	off := segHeader
-	for off < len(data) {
-		if len(data)-off < frameHeader {
-			return off, &corruptError{name, off, "torn block header"}
-		}
-		n := binary.LittleEndian.Uint32(data[off:])
-		sum := binary.LittleEndian.Uint32(data[off+4:])
-		if n > maxBlock || int(n) > len(data)-off-frameHeader {
-			return off, &corruptError{name, off, fmt.Sprintf("block of %d bytes runs past the end", n)}
-		}
-		p := data[off+frameHeader : off+frameHeader+int(n)]
-		if crc32.Checksum(p, crcTable) != sum {
-			return off, &corruptError{name, off, "block checksum mismatch"}
-		}
-		// Dictionaries grow as blocks parse; a bad block must not leave
-		// its entries behind.
-		mark := [numDicts]int{len(d.devs), len(d.procs), len(d.accts), len(d.acts), len(d.ips), len(d.urls)}
-		if msg := d.parseBlock(p, off+frameHeader); msg != "" {
-			d.devs, d.procs, d.accts = d.devs[:mark[0]], d.procs[:mark[1]], d.accts[:mark[2]]
-			d.acts, d.ips, d.urls = d.acts[:mark[3]], d.ips[:mark[4]], d.urls[:mark[5]]
-			return off, &corruptError{name, off, msg}
-		}
-		off += frameHeader + int(n)
+	return nil
+}
+
+// next parses the next block and returns it (the last of d.blocks), or
+// nil at the end of the data — with an error when what is left is not a
+// valid block. d.off is then the length of the valid prefix.
+func (d *decoder) next() (*blockInfo, error) {
+	data, off, name := d.data, d.off, d.name
+	if off == 0 || off >= len(data) {
+		return nil, nil
 	}
-	return off, nil
+	if len(data)-off < frameHeader {
+		return nil, &corruptError{name, off, "torn block header"}
+	}
+	n := binary.LittleEndian.Uint32(data[off:])
+	sum := binary.LittleEndian.Uint32(data[off+4:])
+	if n > maxBlock || int(n) > len(data)-off-frameHeader {
+		return nil, &corruptError{name, off, fmt.Sprintf("block of %d bytes runs past the end", n)}
+	}
+	p := data[off+frameHeader : off+frameHeader+int(n)]
+	if crc32.Checksum(p, crcTable) != sum {
+		return nil, &corruptError{name, off, "block checksum mismatch"}
+	}
+	// Dictionaries grow as blocks parse; a bad block must not leave its
+	// entries behind.
+	mark := [numDicts]int{len(d.devs), len(d.procs), len(d.accts), len(d.acts), len(d.ips), len(d.urls)}
+	if msg := d.parseBlock(p, off+frameHeader); msg != "" {
+		d.devs, d.procs, d.accts = d.devs[:mark[0]], d.procs[:mark[1]], d.accts[:mark[2]]
+		d.acts, d.ips, d.urls = d.acts[:mark[3]], d.ips[:mark[4]], d.urls[:mark[5]]
+		return nil, &corruptError{name, off, msg}
+	}
+	d.off = off + frameHeader + int(n)
+	return &d.blocks[len(d.blocks)-1], nil
 }
 
 // parseBlock reads one block payload p (at offset base of the data).

@@ -44,9 +44,9 @@ func decodeAll(data []byte) (obs []Observation, valid int, err error) {
 	return obs, valid, err
 }
 
-// Seeds: a valid segment of the sample events (one block, then two), and
-// its corruptions — a flipped byte, a cut tail, a wrong magic. The
-// testdata corpus adds segments that failed before.
+// Seeds: a valid segment of the sample events (one block, then three), and
+// its corruptions — a flipped byte, a cut tail, a wrong magic; testdata/fuzz
+// keeps inputs the fuzzer found that reach new code.
 func FuzzDecodeSegment(f *testing.F) {
 	events := sampleEvents(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	one, two := encodeSegment(events, 10), encodeSegment(events, 3)

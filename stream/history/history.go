@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iocwatch/iocwatch/match"
@@ -20,7 +21,7 @@ const (
 	DefaultRetention     = 24 * time.Hour
 	DefaultMaxBytes      = 256 << 20
 	DefaultBufferRecords = 4096
-	DefaultQueueBuffers  = 8
+	DefaultQueueBuffers  = 16
 	DefaultFlushEvery    = time.Second
 	DefaultHuntCPU       = 0.25
 	DefaultMaxRetroAlert = 100_000
@@ -60,7 +61,8 @@ type Options struct {
 	BufferRecords int
 	// QueueBuffers is how many full buffers may wait for the writer; when
 	// they all wait, new observations are dropped and counted (Record
-	// never blocks). Default DefaultQueueBuffers (8).
+	// never blocks). Default DefaultQueueBuffers (16: about 64k
+	// observations, a third of a second of a busy stream, 1.6 MiB each).
 	QueueBuffers int
 	// FlushEvery writes a partly filled buffer this often, so that a quiet
 	// stream is on disk within about this long. Default 1s.
@@ -162,11 +164,13 @@ type History struct {
 	dir string
 
 	// Recording: Record fills cur under mu and hands full buffers to the
-	// writer through full; free returns them.
+	// writer through full; free returns them, most recently used last
+	// (a stack: the buffers in use stay few and warm in the caches).
 	mu       sync.Mutex
 	cur      *buffer
 	full     chan *buffer
-	free     chan *buffer
+	free     []*buffer
+	nbufs    int // buffers made: free never holds more
 	closed   bool
 	recorded uint64
 	behind   uint64
@@ -197,10 +201,13 @@ type History struct {
 	lastErr  time.Time
 
 	// huntMu serialises hunts and scans (they share the read buffers).
-	huntMu  sync.Mutex
-	rd      readState
-	known   knownSet
-	noKnown bool // history predates the known set: the first hunt only learns
+	huntMu sync.Mutex
+	// For benchmarks: observations decoded and remote values matched by
+	// scans and hunts.
+	scanned, matchedValues atomic.Uint64
+	rd                     readState
+	known                  knownSet
+	noKnown                bool // history predates the known set: the first hunt only learns
 }
 
 // Open opens (creating if needed) the history in opt.Dir, recovers what a
@@ -243,11 +250,11 @@ func Open(opt Options) (*History, error) {
 	h.noKnown = !found && len(h.segs) > 0
 	n := opt.QueueBuffers + 3
 	h.full = make(chan *buffer, opt.QueueBuffers)
-	h.free = make(chan *buffer, n)
-	arena := opt.BufferRecords * 256
+	h.nbufs = n
+	arena := opt.BufferRecords * arenaPerRecord
 	h.cur = newBuffer(opt.BufferRecords, arena)
 	for range n - 1 {
-		h.free <- newBuffer(opt.BufferRecords, arena)
+		h.free = append(h.free, newBuffer(opt.BufferRecords, arena))
 	}
 	h.enc = newEncoder()
 	h.flushReq = make(chan chan struct{})
@@ -272,6 +279,15 @@ func (h *History) recover() error {
 			return err
 		}
 		if m == nil {
+			continue
+		}
+		if m.count == 0 {
+			// A segment a crash left with no block: nothing to keep, and
+			// its name is the one the next segment takes.
+			os.Remove(m.idxPath(h.dir))
+			if err := os.Remove(m.logPath(h.dir)); err != nil {
+				return fmt.Errorf("history: %w", err)
+			}
 			continue
 		}
 		h.segs = append(h.segs, *m)
@@ -380,17 +396,28 @@ func (h *History) Record(events []stream.Event) {
 func (h *History) handOff() {
 	select {
 	case h.full <- h.cur:
-		select {
-		case h.cur = <-h.free:
-		default:
+		if b := h.popFree(); b != nil {
+			h.cur = b
+		} else {
 			// Every buffer is queued or being written: a rare race with a
 			// flush. A new buffer keeps Record from blocking.
-			h.cur = newBuffer(h.opt.BufferRecords, h.opt.BufferRecords*256)
+			h.cur = newBuffer(h.opt.BufferRecords, h.opt.BufferRecords*arenaPerRecord)
 		}
 	default:
 		h.behind += uint64(len(h.cur.recs))
 		h.cur.reset()
 	}
+}
+
+// popFree takes the most recently released buffer, or nil. h.mu is held.
+func (h *History) popFree() *buffer {
+	n := len(h.free)
+	if n == 0 {
+		return nil
+	}
+	b := h.free[n-1]
+	h.free = h.free[:n-1]
+	return b
 }
 
 // takeCurrent swaps out the current buffer if it holds anything.
@@ -400,22 +427,22 @@ func (h *History) takeCurrent() *buffer {
 	if h.cur == nil || len(h.cur.recs) == 0 {
 		return nil
 	}
-	select {
-	case b := <-h.free:
-		old := h.cur
-		h.cur = b
-		return old
-	default:
+	b := h.popFree()
+	if b == nil {
 		return nil
 	}
+	old := h.cur
+	h.cur = b
+	return old
 }
 
 func (h *History) release(b *buffer) {
 	b.reset()
-	select {
-	case h.free <- b:
-	default: // an extra buffer made by handOff: let it go
-	}
+	h.mu.Lock()
+	if len(h.free) < h.nbufs {
+		h.free = append(h.free, b)
+	} // else an extra buffer made by handOff: let it go
+	h.mu.Unlock()
 }
 
 // run is the writer goroutine.
@@ -423,18 +450,15 @@ func (h *History) run() {
 	defer close(h.done)
 	t := time.NewTicker(h.opt.FlushEvery)
 	defer t.Stop()
+	// drain writes the buffers queued and the current one: what was
+	// recorded before it began (more may arrive meanwhile; it does not
+	// chase them, or a busy stream would keep it from returning).
 	drain := func() {
-		for {
-			select {
-			case b := <-h.full:
-				h.write(b)
-			default:
-				if b := h.takeCurrent(); b != nil {
-					h.write(b)
-					continue
-				}
-				return
-			}
+		for n := len(h.full); n > 0; n-- {
+			h.write(<-h.full)
+		}
+		if b := h.takeCurrent(); b != nil {
+			h.write(b)
 		}
 	}
 	for {
@@ -449,7 +473,13 @@ func (h *History) run() {
 			h.maintain(h.opt.Now())
 			close(reply)
 		case <-h.stop:
-			drain()
+			// Record does nothing once closed: this ends.
+			for len(h.full) > 0 {
+				h.write(<-h.full)
+			}
+			if b := h.takeCurrent(); b != nil {
+				h.write(b)
+			}
 			h.seal()
 			return
 		}

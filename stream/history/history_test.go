@@ -372,3 +372,48 @@ func TestScanHonoursTheTimeWindow(t *testing.T) {
 		})
 	}
 }
+
+// A busy stream must not keep Flush (and so a hunt) from returning.
+func TestFlushReturnsWhileEventsKeepArriving(t *testing.T) {
+	c := newClock()
+	h := open(t, t.TempDir(), c, func(o *Options) { o.BufferRecords = 16 })
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		evs := sampleEvents(c.Now())
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				h.Record(evs)
+			}
+		}
+	}()
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := h.Flush(ctx)
+		cancel()
+		if err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("Flush did not return under load: %v", err)
+		}
+	}
+	close(stop)
+	<-done
+}
+
+func TestASegmentACrashLeftEmptyIsRemovedAndWritingGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "0000000000000000.log")
+	os.WriteFile(empty, append([]byte(segMagic), make([]byte, 8)...), 0o600)
+	c := newClock()
+	h := open(t, dir, c, nil)
+	h.Record(sampleEvents(c.Now()))
+	flush(t, h)
+	if st := h.Stats(); st.Written != 6 || st.WriteErrors != 0 || st.Observations != 6 {
+		t.Fatalf("%+v", st)
+	}
+}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/iocwatch/iocwatch/match"
@@ -124,64 +125,109 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 	}
 	rs := &h.rd
 	path := m.logPath(h.dir)
-	data, err := readFileInto(path, rs.log, m.logSize)
+	data, err := readFilePaced(ctx, path, rs.log, m.logSize, p)
 	rs.log = data
 	if isNotExist(err) {
 		return nil // dropped by the bounds meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("history: %w", err)
-	}
-	d := &rs.dec
-	if _, err := d.load(data, path); err != nil && m.sealed {
-		h.opt.Log.Warn("history: segment damaged; reading what parses", "err", err)
-	}
-	any, err := rs.prefilter(ctx, q, p, d.ips, len(d.urls), func(i int) string { return d.s(d.urls[i]) })
-	if err != nil {
 		return err
 	}
-	if !any {
+	d := &rs.dec
+	if err := d.begin(data, path); err != nil {
+		h.opt.Log.Warn("history: segment unreadable; skipped", "err", err)
 		st.Skipped++
 		return nil
 	}
-	st.Read++
+	read := false
 	var o Observation
-	for bi := range d.blocks {
-		b := &d.blocks[bi]
-		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) || !rs.candidates(b) {
+	for bi := 0; ; bi++ {
+		b, err := d.next()
+		if b == nil {
+			if err != nil && m.sealed {
+				h.opt.Log.Warn("history: segment damaged; read what parses", "err", err)
+			}
+			break
+		}
+		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) {
 			continue
 		}
-		c := d.cursor(b)
-		for c.next(&o) {
-			st.Observations++
-			if !(c.ipID >= 0 && rs.candIP[c.ipID] || c.urlID >= 0 && rs.candURL[c.urlID]) {
-				continue
-			}
-			if !q.within(o.Timestamp) {
-				continue
-			}
-			rs.hits = q.Index.Match(o.query(q.At), rs.hits[:0])
-			if len(rs.hits) == 0 {
-				continue
-			}
-			st.Matched++
-			if err := fn(&o, rs.hits); err != nil {
-				return err
-			}
+		// The block's distinct remote values first: its records are
+		// decoded only when one of them matches.
+		ips, urls := d.ips[b.ipBase:b.ipEnd], d.urls[b.urlBase:b.urlEnd]
+		any, err := rs.prefilter(ctx, q, p, ips, len(urls), func(i int) string { return d.s(urls[i]) })
+		h.matchedValues.Add(uint64(len(ips) + len(urls)))
+		if err != nil {
+			return err
 		}
-		if c.r.err != "" {
-			h.opt.Log.Warn("history: damaged records skipped", "segment", path, "block", bi, "err", c.r.err)
+		if any {
+			read = true
+			c := d.cursor(b)
+			h.scanned.Add(uint64(b.n))
+			for c.next(&o) {
+				st.Observations++
+				if !(c.ipID >= 0 && rs.candIP[c.ipID-b.ipBase] || c.urlID >= 0 && rs.candURL[c.urlID-b.urlBase]) {
+					continue
+				}
+				if !q.within(o.Timestamp) {
+					continue
+				}
+				rs.hits = q.Index.Match(o.query(q.At), rs.hits[:0])
+				if len(rs.hits) == 0 {
+					continue
+				}
+				st.Matched++
+				if err := fn(&o, rs.hits); err != nil {
+					return err
+				}
+			}
+			if c.r.err != "" {
+				h.opt.Log.Warn("history: damaged records skipped", "segment", path, "block", bi, "err", c.r.err)
+			}
 		}
 		if err := p.yield(ctx); err != nil {
 			return err
 		}
 	}
+	if read {
+		st.Read++
+	} else {
+		st.Skipped++
+	}
 	return nil
 }
 
-// candidates reports whether any remote value of block b matched.
-func (rs *readState) candidates(b *blockInfo) bool {
-	return slices.Contains(rs.candIP[b.ipBase:b.ipEnd], true) || slices.Contains(rs.candURL[b.urlBase:b.urlEnd], true)
+// readFilePaced reads at most limit bytes of path into buf (reused), a
+// MiB at a time, yielding between reads.
+func readFilePaced(ctx context.Context, path string, buf []byte, limit int64, p *pacer) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, fmt.Errorf("history: %w", err)
+	}
+	n := min(fi.Size(), limit)
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	for off := 0; off < len(buf); {
+		m, err := f.Read(buf[off:min(off+1<<20, len(buf))])
+		off += m
+		if errors.Is(err, io.EOF) {
+			return buf[:off], nil // truncated meanwhile: what was read is all there is
+		}
+		if err != nil {
+			return buf, fmt.Errorf("history: %w", err)
+		}
+		if err := p.yield(ctx); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // prefilter matches each distinct remote value of a segment against the
@@ -225,18 +271,29 @@ func resetBools(b []bool, n int) []bool {
 }
 
 // pacer keeps a hunt within a share of one core while live observations
-// arrive: after each stretch of at least a millisecond of work it sleeps
-// long enough that work/(work+sleep) = cpu. A nil pacer only checks ctx.
+// arrive: after each stretch of at least a millisecond of CPU time it
+// sleeps long enough that work/(work+sleep) = cpu. Work is the CPU time of
+// the hunting thread (the hunt locks its goroutine to it), so that time
+// spent waiting for a core the pipeline holds is not counted as work; where
+// that clock is missing, wall time. A nil pacer only checks ctx.
 type pacer struct {
 	h       *History
 	cpu     float64
-	start   time.Time
+	start   time.Duration
 	lastRec uint64
 	slept   time.Duration
 }
 
 func (h *History) newPacer() *pacer {
-	return &pacer{h: h, cpu: h.opt.HuntCPU, start: time.Now(), lastRec: h.recordedCount()}
+	return &pacer{h: h, cpu: h.opt.HuntCPU, start: workClock(), lastRec: h.recordedCount()}
+}
+
+// workClock is the hunting thread's CPU time, or the wall clock.
+func workClock() time.Duration {
+	if t, ok := threadCPUTime(); ok {
+		return t
+	}
+	return time.Duration(time.Now().UnixNano())
 }
 
 func (h *History) recordedCount() uint64 {
@@ -250,7 +307,7 @@ func (p *pacer) yield(ctx context.Context) error {
 		return ctx.Err()
 	}
 	runtime.Gosched()
-	work := time.Since(p.start)
+	work := workClock() - p.start
 	if p.cpu >= 1 || work < time.Millisecond {
 		return ctx.Err()
 	}
@@ -266,7 +323,7 @@ func (p *pacer) yield(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	p.start = time.Now()
+	p.start = workClock()
 	return ctx.Err()
 }
 
@@ -328,6 +385,9 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 	started := time.Now()
 	h.huntMu.Lock()
 	defer h.huntMu.Unlock()
+	// The pacer measures this thread's CPU time.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
