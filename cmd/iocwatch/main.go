@@ -49,6 +49,7 @@ func commands() []command {
 		{"check", "load the config, feeds and exclusions; report counts and every problem", cmdCheck},
 		{"lookup", "which indicators and exclusions apply to an IP, domain or URL", cmdLookup},
 		{"demo", "zero set-up demo: embedded Kafka broker, live generated stream, alerts as they happen", cmdDemo},
+		{"hunt", "search the retro-hunt history: who talked to an IP, domain or URL", cmdHunt},
 		{"gen", "generate a seeded Defender stream with planted hits (stdout, file, Kafka, Event Hubs)", cmdGen},
 		{"bench", "measure throughput, latency and memory against reference implementations", cmdBench},
 	}

@@ -29,6 +29,8 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	workers := fs.Int("workers", 0, "decode/match `goroutines` (default: the config's pipeline.workers, else one per core)")
 	human := fs.Bool("human", false, "print alerts as readable lines instead of JSON (the default on a terminal)")
 	quiet := fs.Bool("quiet", false, "print no alerts, only the summary")
+	var win windowFlags
+	win.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -76,6 +78,10 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer src.Close(context.Background())
+	windowed, err := win.wrap(src, time.Now())
+	if err != nil {
+		return err
+	}
 	out, err := buildSinks(cfg, env, log)
 	if err != nil {
 		return err
@@ -87,7 +93,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	var holder atomic.Pointer[stream.Rules]
 	holder.Store(rules)
-	p := stream.New(src, &holder, out, stream.Options{
+	p := stream.New(windowed, &holder, out, stream.Options{
 		Workers:              cfg.Pipeline.Workers,
 		InFlight:             cfg.Pipeline.InFlight,
 		MaxMessageBytes:      cfg.Pipeline.MaxMessageBytes,
@@ -108,6 +114,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	elapsed := time.Since(began)
 	closeErr := closeWithin(30*time.Second, out.Close, closeDL)
 	printReplaySummary(env.stderr, st, elapsed, cfg.Pipeline.DeadLetter)
+	win.summary(env.stderr)
 	if runErr != nil {
 		return runErr
 	}

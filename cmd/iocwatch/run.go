@@ -43,9 +43,14 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer o.close()
-	var holder atomic.Pointer[stream.Rules]
-	feeds, err := startFeeds(ctx, cfg, &holder, log, nil)
+	hw, err := openHistory(cfg, log) // nil when history is disabled
 	if err != nil {
+		return err
+	}
+	var holder atomic.Pointer[stream.Rules]
+	feeds, err := startFeeds(ctx, cfg, &holder, log, hw.onUpdate)
+	if err != nil {
+		hw.close(context.Background())
 		return err
 	}
 	defer feeds.Close()
@@ -58,6 +63,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	out, err := buildSinks(cfg, env, log)
 	if err != nil {
 		src.Close(context.Background())
+		return err
+	}
+	if err := hw.start(out, &holder, feeds.m.Current(), log); err != nil {
+		src.Close(context.Background())
+		out.Close(context.Background())
 		return err
 	}
 	dl, closeDL, err := openDeadLetter(cfg, log)
@@ -83,13 +93,14 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		DeadLetterFailure:    dlFailure,
 		Log:                  log,
 	}
+	opt.OnEvents = hw.onEvents()
 	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
 	p := stream.New(src, &holder, out, opt)
 	o.attach(p)
 	log.Info("watching", "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)
 	st := p.Stats()
-	closeErr := closeWithin(30*time.Second, src.Close, out.Close, closeDL)
+	closeErr := closeWithin(30*time.Second, hw.close, src.Close, out.Close, closeDL)
 	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
 	if runErr != nil {
 		return runErr
