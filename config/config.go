@@ -632,14 +632,17 @@ type BasicAuth struct {
 //
 // The zero value keeps no history.
 type History struct {
-	// Enabled records alerts. Default: false.
+	// Enabled records recent network observations for retro-hunts.
+	// Default: false.
 	Enabled bool `yaml:"enabled"`
-	// Path is the database file; required when enabled. Default: "".
+	// Path is the history directory (segment files); required when
+	// enabled. Default: "".
 	Path string `yaml:"path" path:""`
-	// Retention drops alerts older than this. Default: 24h.
+	// Retention drops observations recorded longer ago than this.
+	// Default: 24h.
 	Retention time.Duration `yaml:"retention" default:"24h"`
-	// MaxMiB caps the database size, in MiB; the oldest alerts go first.
-	// Default: 256.
+	// MaxMiB caps the history on disk, in MiB; the oldest segments go
+	// first. Default: 256.
 	MaxMiB int `yaml:"max_mib" default:"256"`
 }
 
