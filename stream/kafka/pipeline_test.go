@@ -207,6 +207,10 @@ func TestTwoWatchersInOneGroupAlertEveryPlantedHit(t *testing.T) {
 	w1 := startWatcher(t, b, "defender", r, out, nil)
 	w2 := startWatcher(t, b, "defender", r, out, nil)
 	waitUntil(t, "every planted hit", func() bool { return out.count() >= len(real) })
+	waitUntil(t, "every message processed", func() bool {
+		return w1.p.Stats().Records.Load()+w2.p.Stats().Records.Load() >= 400*8
+	})
+	time.Sleep(300 * time.Millisecond) // let the last batches be acknowledged
 	if err := w1.stop(t); err != nil {
 		t.Fatal(err)
 	}

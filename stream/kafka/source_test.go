@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -468,11 +469,26 @@ func TestCloseIsBoundedByItsContextWhenTheCommitHangs(t *testing.T) {
 		return nil, nil, false
 	})
 
+	var releaseOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	defer letGo() // never leave the broker's control goroutine behind
+
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
+	began := time.Now()
 	err = s.Close(short)
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Close with a hanging commit: err = %v, want the context's deadline", err)
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("Close took %s with a 300ms context", took)
+	}
+	if err == nil {
+		t.Fatal("Close with a hanging commit reported success")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		// Under load kafka-go may fail the commit on its closing
+		// connection before the deadline: still bounded, still an error,
+		// but then nothing was committed and there is nothing more to pin.
+		t.Logf("Close failed before the deadline: %v", err)
+		return
 	}
 	select {
 	case <-held:
@@ -481,7 +497,7 @@ func TestCloseIsBoundedByItsContextWhenTheCommitHangs(t *testing.T) {
 	}
 	// Let the commit through: the background shutdown completes and a
 	// second Close reports its outcome.
-	close(release)
+	letGo()
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("second Close after the commit was released: %v", err)
 	}
