@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
-	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
@@ -61,26 +60,7 @@ func e2eIndicators() []*match.Indicator {
 }
 
 func e2eRules(t *testing.T) *atomic.Pointer[stream.Rules] {
-	t.Helper()
-	ix, err := match.Build(e2eIndicators(), match.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := config.LoadExclusions("../../docs/examples/exclusions.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var specs []match.RuleSpec
-	for _, r := range rules {
-		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
-	}
-	excl, err := match.CompileExclusions(specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p atomic.Pointer[stream.Rules]
-	p.Store(&stream.Rules{Index: ix, Exclusions: excl})
-	return &p
+	return testenv.ExampleRules(t, e2eIndicators())
 }
 
 type e2eWatcher struct {

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
-	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
 	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
+	"github.com/iocwatch/iocwatch/testenv"
 )
 
 // These tests run the whole watcher — Kafka source, decoder, index,
@@ -80,28 +80,7 @@ func indicators() []*match.Indicator {
 }
 
 func rules(t *testing.T) *atomic.Pointer[stream.Rules] {
-	t.Helper()
-	ix, err := match.Build(indicators(), match.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The shipped example exclusions: bench/gen plants look-alikes that
-	// exactly these rules suppress.
-	rules, err := config.LoadExclusions("../../docs/examples/exclusions.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var specs []match.RuleSpec
-	for _, r := range rules {
-		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
-	}
-	excl, err := match.CompileExclusions(specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p atomic.Pointer[stream.Rules]
-	p.Store(&stream.Rules{Index: ix, Exclusions: excl})
-	return &p
+	return testenv.ExampleRules(t, indicators())
 }
 
 // produce writes n generated messages spread over the topic's partitions
