@@ -394,11 +394,16 @@ func cutMessage(msg []byte, max int) int {
 		return len(msg)
 	}
 	n := max
-	for n > 0 && n > max-utf8.UTFMax && !utf8.RuneStart(msg[n]) {
-		n-- // back up to the start of a rune (not past a rune's length)
-	}
-	if !utf8.RuneStart(msg[n]) {
-		n = max // not UTF-8 here: cut where asked
+	// Back up to the start of a valid rune that straddles max, if one does
+	// (never further than a rune's length); invalid bytes are cut where
+	// asked.
+	for i := max - 1; !utf8.RuneStart(msg[max]) && i >= 0 && i > max-utf8.UTFMax; i-- {
+		if utf8.RuneStart(msg[i]) {
+			if r, size := utf8.DecodeRune(msg[i:]); (r != utf8.RuneError || size > 1) && i+size > max {
+				n = i
+			}
+			break
+		}
 	}
 	bs := 0
 	for i := n - 1; i >= 0 && msg[i] == '\\'; i-- {
