@@ -176,7 +176,9 @@ func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int
 		return KafkaResult{}, fmt.Errorf("kafka consumer: %w after %d of %d records", ctx.Err(), seen, total)
 	}
 	if seen > total {
-		return KafkaResult{}, fmt.Errorf("kafka consumer: %d records, more than the %d produced", seen, total)
+		st := src.Stats()
+		return KafkaResult{}, fmt.Errorf("kafka consumer: %d records, more than the %d produced (%d group generations, %d stale messages: a rebalance re-delivers what was not committed)",
+			seen, total, st.Generations, st.StaleMessages)
 	}
 	s := Sample{Units: float64(seen - n0), Wall: t1.Sub(t0), CPU: c1 - c0}
 	return KafkaResult{Sample: s, Records: seen, Alerts: snk.Alerts()}, nil

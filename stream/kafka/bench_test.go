@@ -147,6 +147,7 @@ func consumeSource(b *testing.B, addr, group string, maxBytes int, maxWait time.
 		if err := batch.Ack(ctx); err != nil {
 			b.Fatal(err)
 		}
+		batch.Release() // as the pipeline does: the value buffers may be reused
 	}
 	busy := time.Since(start)
 	if err := s.Close(ctx); err != nil {

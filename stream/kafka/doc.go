@@ -12,12 +12,30 @@
 // # Reading
 //
 // New joins the group in the background. For every partition it is
-// assigned, a reader fetches ahead into a bounded queue (16 messages per
-// partition, then MaxBatchMessages shared), so a slow pipeline slows the
-// fetching instead of growing memory. Read takes what is already there, up
-// to MaxBatchMessages, and blocks only for the first message. Messages of
-// one partition come in offset order within a generation. Positions are
-// stream.Position{Source: topic, Partition: p, Offset: offset}.
+// assigned, a fetcher reads from the partition's leader over one
+// connection: each fetch answer is read whole into a value buffer, values
+// back to back, and then queued for Read (MaxBatchMessages shared), so a
+// slow pipeline slows the fetching instead of growing memory. Read takes
+// what is already there, up to MaxBatchMessages, and blocks only for the
+// first message. Messages of one partition come in offset order within a
+// generation. Positions are stream.Position{Source: topic, Partition: p,
+// Offset: offset}.
+//
+// # Value buffers
+//
+// Message values alias reference-counted buffers of 2 × MaxBytes (at least
+// 64 KiB). A buffer is reused once every batch holding one of its values
+// was released (stream.Batch.Release; the pipeline calls it after Ack), so
+// reading allocates nothing per message. A value must not be read after
+// its batch's Release; a batch never released keeps its buffers from reuse
+// (the garbage collector reclaims them). Stats.Buffers counts allocations.
+//
+// # Fetch sizing
+//
+// A partition that is receiving messages fetches with MinBytes and MaxWait
+// (64 KiB and 10ms by default: fetches grow with the load, and batching
+// adds at most MaxWait of latency). A partition whose last fetch was empty
+// long-polls with MinBytes 1 for up to max(MaxWait, 500ms).
 //
 // # Acknowledgement and offset commits
 //
@@ -53,7 +71,8 @@
 // leaves the group and closes the connections; Read returns io.EOF from then
 // on. Close is bounded by its context: a final commit against an unreachable
 // coordinator finishes in the background within the group's network timeout
-// (5s), and Close reports it. Partition readers stop within MaxWait.
+// (5s), and Close reports it. Partition fetchers stop at once: the end of
+// a generation closes their connections.
 //
 // # Errors
 //

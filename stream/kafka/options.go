@@ -20,18 +20,14 @@ import (
 const (
 	DefaultClientID         = "iocwatch"
 	DefaultStartOffset      = "earliest"
-	DefaultMinBytes         = 1
-	DefaultMaxBytes         = 1 << 20                // 1 MiB, Kafka's max.partition.fetch.bytes
-	DefaultMaxWait          = 500 * time.Millisecond // Kafka's fetch.max.wait.ms
+	DefaultMinBytes         = 64 << 10              // 64 KiB: about five 8-record Defender messages
+	DefaultMaxBytes         = 1 << 20               // 1 MiB, Kafka's max.partition.fetch.bytes
+	DefaultMaxWait          = 10 * time.Millisecond // the most latency that batching fetches adds
 	DefaultCommitInterval   = time.Second
 	DefaultCommitCount      = 1000
 	DefaultMaxBatchMessages = 64
 	DefaultLagInterval      = 10 * time.Second
 )
-
-// partitionQueue is how many fetched messages each partition's reader
-// buffers ahead of the shared queue.
-const partitionQueue = 16
 
 // Options configure a Source (and, for the connection fields, a
 // DeadLetterWriter). The zero value is not valid: Brokers, Topics and Group
@@ -52,17 +48,20 @@ type Options struct {
 	// StartOffset is where a group with no committed offset for a partition
 	// starts: "earliest" or "latest". Default: "earliest".
 	StartOffset string
-	// MinBytes is the least data a fetch waits for, in bytes. Default: 1.
+	// MinBytes is the least data a fetch of a partition that is receiving
+	// messages waits for, in bytes: fetches grow with the load instead of
+	// returning one message each. A partition whose last fetch was empty
+	// long-polls instead (MinBytes 1, up to max(MaxWait, 500ms)), so an
+	// idle partition costs two fetches a second and its next message is
+	// answered at once. Default: 64 KiB, or MaxBytes if that is smaller.
 	MinBytes int
 	// MaxBytes is the most data one fetch of one partition returns, in bytes.
 	// A larger message is still returned, alone. Default: 1 MiB.
 	MaxBytes int
-	// MaxWait is how long the broker holds a fetch waiting for MinBytes.
-	// kafka-go also gives up on a fetch whose answer has not started to
-	// arrive after MaxWait (and fetches again), so MaxWait must cover the
-	// time the broker needs to answer MaxBytes. It bounds how long a
-	// partition reader takes to stop, so Close and rebalances take up to
-	// MaxWait. Default: 500ms.
+	// MaxWait is how long the broker holds a fetch waiting for MinBytes:
+	// the most latency batching adds at low rates. The broker then has
+	// another 10s to answer before the fetch is abandoned and retried.
+	// Default: 10ms.
 	MaxWait time.Duration
 
 	// CommitInterval is how often acknowledged offsets are committed.
@@ -110,11 +109,14 @@ func (o Options) withDefaults() Options {
 	if o.StartOffset == "" {
 		o.StartOffset = DefaultStartOffset
 	}
-	if o.MinBytes == 0 {
-		o.MinBytes = DefaultMinBytes
-	}
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MinBytes == 0 {
+		o.MinBytes = DefaultMinBytes
+		if o.MaxBytes > 0 {
+			o.MinBytes = min(DefaultMinBytes, o.MaxBytes) // a small max_bytes alone stays valid
+		}
 	}
 	if o.MaxWait == 0 {
 		o.MaxWait = DefaultMaxWait
@@ -191,6 +193,9 @@ func (o *Options) validate() error {
 	if o.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("max_bytes: %d is negative", o.MaxBytes))
 	}
+	if o.MaxBytes > maxSlab/2 {
+		errs = append(errs, fmt.Errorf("max_bytes: %d is more than 512 MiB", o.MaxBytes))
+	}
 	if o.MinBytes >= 0 && o.MaxBytes >= 0 && o.MinBytes > o.MaxBytes {
 		errs = append(errs, fmt.Errorf("min_bytes: %d is greater than max_bytes (%d)", o.MinBytes, o.MaxBytes))
 	}
@@ -221,12 +226,7 @@ func (o *Options) validate() error {
 	if len(errs) > 0 {
 		return prefixErrors(errs)
 	}
-	// Backstop: kafka-go's own checks. NewReader panics on what Validate
-	// rejects, and NewConsumerGroup fails on its config.
-	rc := o.readerConfig(nil, o.Topics[0], 0)
-	if err := rc.Validate(); err != nil {
-		return fmt.Errorf("kafka: reader options: %w", err)
-	}
+	// Backstop: kafka-go's own checks (NewConsumerGroup fails on its config).
 	cc := o.groupConfig(nil)
 	if err := cc.Validate(); err != nil {
 		return fmt.Errorf("kafka: group options: %w", err)
@@ -240,24 +240,6 @@ func prefixErrors(errs []error) error {
 		errs[i] = fmt.Errorf("kafka: %w", e)
 	}
 	return errors.Join(errs...)
-}
-
-// readerConfig is the kafka-go configuration of the reader of one
-// partition.
-func (o *Options) readerConfig(d *kafkago.Dialer, topic string, partition int) kafkago.ReaderConfig {
-	return kafkago.ReaderConfig{
-		Brokers:         o.Brokers,
-		Topic:           topic,
-		Partition:       partition,
-		Dialer:          d,
-		QueueCapacity:   partitionQueue,
-		MinBytes:        o.MinBytes,
-		MaxBytes:        o.MaxBytes,
-		MaxWait:         o.MaxWait,
-		ReadLagInterval: -1,
-		Logger:          debugLogger(o.Logger),
-		ErrorLogger:     debugLogger(o.Logger),
-	}
 }
 
 // groupConfig is the kafka-go configuration of the consumer group.

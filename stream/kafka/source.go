@@ -57,6 +57,12 @@ type Stats struct {
 	StaleAcks int64
 	// GroupErrors counts failures to join or sync the consumer group.
 	GroupErrors int64
+	// Buffers counts the value buffers allocated (2 × MaxBytes, at least
+	// 64 KiB, each). Values are read into them back to back and a buffer
+	// is reused once every batch holding its values was released, so with
+	// a pipeline that releases its batches this stays near the number of
+	// assigned partitions plus the buffers that the messages in flight hold.
+	Buffers int64
 }
 
 // Source consumes Kafka topics as a member of a consumer group and yields
@@ -71,6 +77,7 @@ type Source struct {
 	tr     *kafkago.Transport
 	client *kafkago.Client
 
+	slabs     *slabPool     // value buffers
 	msgs      chan fetched  // fetched messages, bounded: back-pressure
 	errs      chan error    // errors that will not heal, for Read
 	commitNow chan struct{} // CommitCount reached
@@ -89,7 +96,7 @@ type Source struct {
 	pending int         // acknowledged messages since the last commit
 
 	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
-	nStaleMessages, nStaleAcks, nGroupErrors                 atomic.Int64
+	nStaleMessages, nStaleAcks, nGroupErrors, nBuffers       atomic.Int64
 }
 
 // generation is one consumer-group generation: the partitions assigned to
@@ -113,11 +120,13 @@ type partState struct {
 	hwm       atomic.Int64 // high watermark (next offset to be written); -1 unknown
 }
 
-// fetched is one message on its way from a partition reader to Read.
+// fetched is one message on its way from a partition reader to Read. Its
+// value lives in slab, which it holds one reference to.
 type fetched struct {
 	part   *partState
 	offset int64
 	value  []byte
+	slab   *slab
 }
 
 // ackMark is the offset after the last message of one partition in a
@@ -149,6 +158,7 @@ func New(opt Options) (*Source, error) {
 		closed:    make(chan struct{}),
 		closeDone: make(chan struct{}),
 	}
+	s.slabs = &slabPool{size: max(2*opt.MaxBytes, minSlab), allocs: &s.nBuffers}
 	s.client = &kafkago.Client{Addr: kafkago.TCP(opt.Brokers...), Timeout: 10 * time.Second, Transport: s.tr}
 	cg, err := kafkago.NewConsumerGroup(opt.groupConfig(s.dialer))
 	if err != nil {
@@ -219,54 +229,6 @@ func (s *Source) startGeneration(kgen *kafkago.Generation) {
 	}
 }
 
-// fetch reads one partition from its assignment offset and feeds s.msgs
-// until the generation ends.
-func (s *Source) fetch(ctx context.Context, p *partState) {
-	r := kafkago.NewReader(s.opt.readerConfig(s.dialer, p.tp.Topic, int(p.tp.Partition))) // config validated by New
-	defer r.Close()
-	if err := r.SetOffset(p.start); err != nil {
-		s.log.Warn("kafka: cannot seek", "partition", p.tp.String(), "offset", p.start, "err", err)
-		<-ctx.Done()
-		return
-	}
-	failing := false // log the first error of a streak at Warn, the rest at Debug
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			// The reader keeps retrying on its own (with back-off); report
-			// what will not heal.
-			level := slog.LevelWarn
-			if failing {
-				level = slog.LevelDebug
-			}
-			failing = true
-			s.log.Log(ctx, level, "kafka: fetch failed; retrying", "partition", p.tp.String(), "err", err)
-			if permanent(err) {
-				s.report(fmt.Errorf("kafka: fetch %s: %w", p.tp, err))
-			}
-			continue
-		}
-		if failing {
-			failing = false
-			s.log.Info("kafka: fetching again", "partition", p.tp.String(), "offset", m.Offset)
-		}
-		if m.HighWaterMark > p.hwm.Load() {
-			p.hwm.Store(m.HighWaterMark)
-		}
-		if p.first.Load() < 0 {
-			p.first.Store(m.Offset)
-		}
-		select {
-		case s.msgs <- fetched{part: p, offset: m.Offset, value: m.Value}:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // report hands an error that will not heal to Read, keeping the first.
 func (s *Source) report(err error) {
 	select {
@@ -280,8 +242,13 @@ func (s *Source) report(err error) {
 // ctx.Err() when ctx is done, io.EOF once Close was called, and an error
 // when the brokers refuse this client for good (bad credentials, missing
 // authorization, an untrusted certificate). Messages of a partition come in
-// offset order within a generation; Batch.Release is nil (values are not
-// reused).
+// offset order within a generation.
+//
+// The values live in buffers that the source reuses once the batch's
+// Release was called: a value must not be read after Release (the pipeline
+// calls it after Ack, when no worker or sink reads the batch any more).
+// A batch that is never released keeps its buffers from reuse; the garbage
+// collector reclaims them.
 func (s *Source) Read(ctx context.Context) (stream.Batch, error) {
 	var first fetched
 	for {
@@ -299,7 +266,7 @@ func (s *Source) Read(ctx context.Context) (stream.Batch, error) {
 			return stream.Batch{}, err
 		case f := <-s.msgs:
 			if f.part.gen.ended.Load() {
-				s.nStaleMessages.Add(1)
+				s.dropStale(f)
 				continue
 			}
 			first = f
@@ -307,45 +274,86 @@ func (s *Source) Read(ctx context.Context) (stream.Batch, error) {
 		break
 	}
 	n := min(s.opt.MaxBatchMessages, 1+len(s.msgs))
-	msgs := make([]stream.Message, 0, n)
-	marks := make([]ackMark, 0, 2)
-	var size int64
-	add := func(f fetched) {
-		msgs = append(msgs, stream.Message{
-			Value:    f.value,
-			Position: stream.Position{Source: f.part.tp.Topic, Partition: f.part.tp.Partition, Offset: f.offset},
-		})
-		size += int64(len(f.value))
-		for i := range marks {
-			if marks[i].part == f.part {
-				marks[i].next = f.offset + 1
-				marks[i].n++
-				return
-			}
-		}
-		marks = append(marks, ackMark{part: f.part, next: f.offset + 1, n: 1})
-	}
-	add(first)
+	rb := &readBatch{s: s, msgs: make([]stream.Message, 0, n), marks: make([]ackMark, 0, 2), slabs: make([]slabRef, 0, 2)}
+	rb.add(first)
 fill:
-	for len(msgs) < s.opt.MaxBatchMessages {
+	for len(rb.msgs) < s.opt.MaxBatchMessages {
 		select {
 		case f := <-s.msgs:
 			if f.part.gen.ended.Load() {
-				s.nStaleMessages.Add(1)
+				s.dropStale(f)
 				continue
 			}
-			add(f)
+			rb.add(f)
 		default:
 			break fill
 		}
 	}
-	s.nMessages.Add(int64(len(msgs)))
-	s.nBytes.Add(size)
-	count := len(msgs)
-	return stream.Batch{
-		Messages: msgs,
-		Ack:      func(context.Context) error { s.ack(marks, count); return nil },
-	}, nil
+	s.nMessages.Add(int64(len(rb.msgs)))
+	s.nBytes.Add(rb.size)
+	return stream.Batch{Messages: rb.msgs, Ack: rb.ack, Release: rb.release}, nil
+}
+
+// dropStale drops a message fetched for a generation that has ended.
+func (s *Source) dropStale(f fetched) {
+	s.nStaleMessages.Add(1)
+	f.slab.release(1)
+}
+
+// readBatch is what one Read returned, for its Ack and Release.
+type readBatch struct {
+	s        *Source
+	msgs     []stream.Message
+	marks    []ackMark // per partition: the offset after its last message
+	slabs    []slabRef // per slab: how many values it holds
+	size     int64
+	released atomic.Bool
+}
+
+// add appends one fetched message.
+func (rb *readBatch) add(f fetched) {
+	rb.msgs = append(rb.msgs, stream.Message{
+		Value:    f.value,
+		Position: stream.Position{Source: f.part.tp.Topic, Partition: f.part.tp.Partition, Offset: f.offset},
+	})
+	rb.size += int64(len(f.value))
+	rb.addSlab(f.slab)
+	for i := range rb.marks {
+		if rb.marks[i].part == f.part {
+			rb.marks[i].next = f.offset + 1
+			rb.marks[i].n++
+			return
+		}
+	}
+	rb.marks = append(rb.marks, ackMark{part: f.part, next: f.offset + 1, n: 1})
+}
+
+// addSlab counts one more value held in b.
+func (rb *readBatch) addSlab(b *slab) {
+	for i := len(rb.slabs) - 1; i >= 0; i-- {
+		if rb.slabs[i].slab == b {
+			rb.slabs[i].n++
+			return
+		}
+	}
+	rb.slabs = append(rb.slabs, slabRef{slab: b, n: 1})
+}
+
+// ack is the batch's Ack. It never fails.
+func (rb *readBatch) ack(context.Context) error {
+	rb.s.ack(rb.marks, len(rb.msgs))
+	return nil
+}
+
+// release is the batch's Release: its value buffers may be reused. Calls
+// after the first do nothing.
+func (rb *readBatch) release() {
+	if rb.released.Swap(true) {
+		return
+	}
+	for _, r := range rb.slabs {
+		r.slab.release(r.n)
+	}
 }
 
 // ack records a batch as delivered. It never blocks on the network: the
@@ -578,6 +586,7 @@ func (s *Source) Stats() Stats {
 		StaleMessages: s.nStaleMessages.Load(),
 		StaleAcks:     s.nStaleAcks.Load(),
 		GroupErrors:   s.nGroupErrors.Load(),
+		Buffers:       s.nBuffers.Load(),
 	}
 }
 
