@@ -43,6 +43,12 @@ type Config struct {
 	// this fraction (0–1) of its previous size; the old copy stays in use.
 	// 0 disables the guard. Default: 0.5.
 	ShrinkGuard float64 `yaml:"shrink_guard" default:"0.5"`
+	// FeedReloadCPU is the share of one core (more than 0, at most 1) that
+	// reloading feeds while events are processed may use: parsing and
+	// comparing are paced so that the pipeline keeps the cores it needs,
+	// and a reload takes about 1/FeedReloadCPU times longer. 1 does not
+	// pace. The first load at start-up is never paced. Default: 1.
+	FeedReloadCPU float64 `yaml:"feed_reload_cpu" default:"1"`
 	// Match tunes the indicator index.
 	Match Match `yaml:"match"`
 	// Pipeline tunes decoding and flow control.
@@ -128,13 +134,15 @@ type KafkaSource struct {
 	StartOffset string `yaml:"start_offset" default:"earliest" enum:"earliest,latest"`
 	// ClientID is sent to the brokers. Default: iocwatch.
 	ClientID string `yaml:"client_id" default:"iocwatch"`
-	// MinBytes is the least data a fetch waits for, in bytes. Default: 1.
-	MinBytes int `yaml:"min_bytes" default:"1"`
+	// MinBytes is the least data a fetch waits for, in bytes (at most
+	// MaxWait). Default: 65536 (64 KiB: fetches batch under load).
+	MinBytes int `yaml:"min_bytes" default:"65536"`
 	// MaxBytes is the most data one fetch of one partition returns, in
 	// bytes (a larger message still comes, alone). Default: 1048576 (1 MiB).
 	MaxBytes int `yaml:"max_bytes" default:"1048576"`
-	// MaxWait is how long a fetch waits for MinBytes. Default: 500ms.
-	MaxWait time.Duration `yaml:"max_wait" default:"500ms"`
+	// MaxWait is how long a fetch waits for MinBytes: the most latency
+	// batching adds. Default: 10ms.
+	MaxWait time.Duration `yaml:"max_wait" default:"10ms"`
 	// CommitInterval batches offset commits in time; 0 commits at every
 	// acknowledgement. Default: 1s.
 	CommitInterval time.Duration `yaml:"commit_interval" default:"1s"`

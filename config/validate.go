@@ -111,6 +111,9 @@ func (c *Config) validate(ck *checker) {
 	if c.ShrinkGuard < 0 || c.ShrinkGuard > 1 {
 		ck.add("shrink_guard", "must be between 0 and 1 (a fraction); found %v", c.ShrinkGuard)
 	}
+	if !(c.FeedReloadCPU > 0 && c.FeedReloadCPU <= 1) {
+		ck.add("feed_reload_cpu", "must be more than 0 and at most 1 (a share of one core; 1 does not pace); found %v", c.FeedReloadCPU)
+	}
 	atLeast(ck, "match.pattern_warn", c.Match.PatternWarn, 0)
 	c.Pipeline.validate(ck, "pipeline")
 	durationAtLeast(ck, "suppression.window", c.Suppression.Window, 0)

@@ -20,6 +20,10 @@ func TestValidateRules(t *testing.T) {
 		want string // one expected message (substring); "" means valid
 	}{
 		{"the base file is valid", base, ""},
+		{"a reload may use a whole core", base + "feed_reload_cpu: 1", ""},
+		{"a reload may use a tenth of a core", base + "feed_reload_cpu: 0.1", ""},
+		{"a reload share of zero would never finish and is refused", base + "feed_reload_cpu: 0", "feed_reload_cpu: must be more than 0 and at most 1 (a share of one core; 1 does not pace); found 0"},
+		{"a reload share over one core is refused", base + "feed_reload_cpu: 1.5", "feed_reload_cpu: must be more than 0 and at most 1"},
 		{"a feed name with a space is refused", "source: {file: {paths: [e]}}\nfeeds: [{name: 'my feed', path: f}]", `feeds[0].name: "my feed" is not a valid name`},
 		{"a sink name longer than 64 characters is refused", base + "sinks: [{name: " + strings.Repeat("s", 65) + ", type: stdout}]", "is not a valid name"},
 		{"an empty event path is refused", "source: {file: {paths: ['']}}\nfeeds: [{name: f, path: f}]", "source.file.paths[0]: empty value"},

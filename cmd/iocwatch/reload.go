@@ -45,6 +45,7 @@ func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[
 		return nil, usageError{err}
 	}
 	opt := feedOptions(cfg)
+	opt.ReloadCPU = reloadCPU(cfg)
 	opt.Log = log
 	opt.OnUpdate = func(u *feed.Update) {
 		holder.Store(&stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex})
@@ -109,6 +110,15 @@ func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[
 		}
 	}()
 	return rt, nil
+}
+
+// reloadCPU maps feed_reload_cpu to feed.Options.ReloadCPU: 1 (no pacing)
+// is 1 there too, and an unset value (a Config built in code) the default.
+func reloadCPU(cfg *config.Config) float64 {
+	if cfg.FeedReloadCPU <= 0 {
+		return feed.DefaultReloadCPU
+	}
+	return cfg.FeedReloadCPU
 }
 
 // reload re-reads every feed (SIGHUP) and logs the outcome.

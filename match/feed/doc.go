@@ -61,6 +61,22 @@
 // history; a value another feed already had is not added. The first build
 // adds everything.
 //
+// # Pacing
+//
+// A reload shares the machine with the pipeline it feeds. After the first
+// Load, its CPU-heavy work — parsing a changed feed (match.Load), hashing
+// and sorting the feed's values, and working out what was added and
+// removed — runs in slices of 5 ms of wall time, each followed by a sleep,
+// so that it uses at most Options.ReloadCPU of one core: at 0.5 it works
+// 5 ms and sleeps 5 ms. The default, 1, does not pace. Only one parse or rebuild runs at a
+// time. match.Build cannot be paused and runs at full speed between the
+// paced phases; STIX and MISP content is read whole by match.Load before
+// it is parsed, so only its reading is paced. A reload therefore takes
+// about 1/ReloadCPU times as long. A context that ends during a pause
+// stops the work: the feed keeps its indicators in use (the error is in
+// Status), and a stopped rebuild is redone by the next one.
+// Update.Paced says how long the work slept.
+//
 // # Shrink guard
 //
 // New content with fewer than (1 − Options.ShrinkGuard) times the

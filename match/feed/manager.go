@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iocwatch/iocwatch/match"
@@ -46,6 +47,16 @@ type Options struct {
 	// fetch failed; it doubles up to the feed's Interval. 0 means
 	// DefaultRetryMin (30s).
 	RetryMin time.Duration
+	// ReloadCPU is the share of one core (0–1) that the work of a reload
+	// may use: parsing changed feeds and computing what changed are paced
+	// by a duty cycle (work 5ms, then sleep in proportion) so that a
+	// pipeline running beside keeps the cores it needs; a reload takes
+	// about 1/ReloadCPU times longer. match.Build runs unpaced between
+	// paced phases, and STIX and MISP content is read whole before it is
+	// parsed, so only its reading is paced. The first Load is never paced.
+	// 0 means DefaultReloadCPU (1: not paced); 1 or more, or a negative
+	// value, does not pace.
+	ReloadCPU float64
 	// Now is the clock for fetch times, TTL and expiry; nil means time.Now.
 	Now func() time.Time
 	// Log receives one line per fetch failure, held-back shrink and
@@ -79,6 +90,11 @@ type Update struct {
 	Removed int
 	// BuildTime is how long match.Build took, both indexes together.
 	BuildTime time.Duration
+	// Paced is how long the work that led to this update (parsing the
+	// changed feeds, comparing, and parses since the previous update that
+	// changed nothing) slept to stay within Options.ReloadCPU; 0 when not
+	// paced.
+	Paced time.Duration
 }
 
 // Manager owns every feed's current indicators, keeps them fresh (file
@@ -96,8 +112,11 @@ type Manager struct {
 	hasAllw bool
 	clients []*http.Client
 
-	parseSem chan struct{} // one match.Load at a time
-	buildMu  sync.Mutex    // serialises builds and OnUpdate
+	reloadCPU   float64       // share of a core for paced work; 0: not paced (guarded by mu, for tests)
+	paceQuantum time.Duration // 0: paceQuantum; tests shorten it (guarded by mu)
+	work        chan struct{} // one parse or rebuild at a time (startWork)
+	slept       atomic.Int64  // nanoseconds paced work slept since the last build
+	buildMu     sync.Mutex    // serialises builds and OnUpdate
 
 	mu       sync.Mutex // guards the feed states' shared fields, gen, builtGen, cur, loaded
 	gen      uint64
@@ -110,12 +129,18 @@ type Manager struct {
 // error names every bad feed (unknown type, missing path or URL, bad TLS
 // files, duplicate names) and every bad allow value.
 func New(opt Options) (*Manager, error) {
-	m := &Manager{opt: opt, log: opt.Log, now: opt.Now, byName: map[string]*feedState{}, parseSem: make(chan struct{}, 1)}
+	m := &Manager{opt: opt, log: opt.Log, now: opt.Now, byName: map[string]*feedState{}, work: make(chan struct{}, 1)}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	switch {
+	case opt.ReloadCPU == 0 && DefaultReloadCPU < 1:
+		m.reloadCPU = DefaultReloadCPU
+	case opt.ReloadCPU > 0 && opt.ReloadCPU < 1:
+		m.reloadCPU = opt.ReloadCPU
 	}
 	switch {
 	case opt.ShrinkGuard == 0:
@@ -202,9 +227,11 @@ func (m *Manager) Load(ctx context.Context) (*Update, error) {
 	m.refreshAll(ctx, trigLoad)
 	m.mu.Lock()
 	first := !m.loaded
+	m.mu.Unlock()
+	u, err := m.rebuild(ctx, "load", !first) // paced unless first
+	m.mu.Lock()
 	m.loaded = true
 	m.mu.Unlock()
-	u, err := m.rebuild("load", !first)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +251,7 @@ func (m *Manager) Load(ctx context.Context) (*Update, error) {
 // still holds the shrunken content is confirmed.
 func (m *Manager) Reload(ctx context.Context) (*Update, error) {
 	errs := m.refreshAll(ctx, trigReload)
-	u, err := m.rebuild("reload", true)
+	u, err := m.rebuild(ctx, "reload", true)
 	return u, errors.Join(append(errs, err)...)
 }
 
@@ -246,7 +273,7 @@ func (m *Manager) Confirm(name string) (*Update, error) {
 	now := m.now()
 	m.accept(fs, h.res, h.ver, h.body, now, now, false)
 	fs.refreshMu.Unlock()
-	return m.rebuild("confirm", true)
+	return m.rebuild(context.Background(), "confirm", true)
 }
 
 // Status reports every feed (indicator feeds first, then allow-list
@@ -358,7 +385,7 @@ func (m *Manager) pollRemote(ctx context.Context, fs *feedState) {
 			failures = 0
 		}
 		if changed {
-			m.rebuildLogged("interval")
+			m.rebuildLogged(ctx, "interval")
 		}
 	}
 }
@@ -379,7 +406,7 @@ func (m *Manager) pollFiles(ctx context.Context, files []*feedState) {
 			changed = changed || c
 		}
 		if changed {
-			m.rebuildLogged("file poll")
+			m.rebuildLogged(ctx, "file poll")
 		}
 	}
 }
@@ -402,9 +429,9 @@ func (m *Manager) refreshAll(ctx context.Context, trig trigger) []error {
 }
 
 // rebuildLogged rebuilds after a background change; the error is logged
-// (the previous indexes stay in use).
-func (m *Manager) rebuildLogged(reason string) {
-	if _, err := m.rebuild(reason, true); err != nil {
+// (the previous indexes stay in use) unless ctx ended.
+func (m *Manager) rebuildLogged(ctx context.Context, reason string) {
+	if _, err := m.rebuild(ctx, reason, true); err != nil && ctx.Err() == nil {
 		m.log.Error("index rebuild failed; the previous index stays in use", "reason", reason, "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -102,19 +103,54 @@ func hashKey(kind match.Kind, value string) uint64 {
 	return maphash.String(hashSeed, value) + uint64(kind)*0x9e3779b97f4a7c15
 }
 
-func keySetOf(inds ...[]*match.Indicator) keySet {
-	n := 0
-	for _, l := range inds {
-		n += len(l)
-	}
-	ks := make(keySet, 0, n)
-	for _, l := range inds {
-		for _, ind := range l {
-			ks = append(ks, hashKey(ind.Kind, ind.Value))
+// keySetOf returns the key set of inds, pacing the work with p.
+func keySetOf(p *pacer, inds []*match.Indicator) (keySet, error) {
+	ks := make(keySet, len(inds))
+	tick := p.every(4096)
+	for i, ind := range inds {
+		ks[i] = hashKey(ind.Kind, ind.Value)
+		if err := tick(i); err != nil {
+			return nil, err
 		}
 	}
-	slices.Sort(ks)
-	return slices.Clip(slices.Compact(ks))
+	if err := sortHashes(p, ks); err != nil {
+		return nil, err
+	}
+	return slices.Clip(slices.Compact(ks)), nil
+}
+
+// sortHashes sorts hs in place: a least-significant-digit radix sort, a
+// byte a pass, which is twice as fast as slices.Sort on a million random
+// hashes and, unlike it, can be paused (by p) every few milliseconds.
+func sortHashes(p *pacer, hs []uint64) error {
+	if len(hs) < 1024 {
+		slices.Sort(hs)
+		return nil
+	}
+	tick := p.every(1 << 16)
+	src, dst := hs, make([]uint64, len(hs))
+	for shift := 0; shift < 64; shift += 8 {
+		var at [256]int
+		for _, h := range src {
+			at[byte(h>>shift)]++
+		}
+		sum := 0
+		for d, n := range at {
+			at[d] = sum
+			sum += n
+		}
+		for i, h := range src {
+			d := byte(h >> shift)
+			dst[at[d]] = h
+			at[d]++
+			if err := tick(i); err != nil {
+				return err
+			}
+		}
+		src, dst = dst, src
+	}
+	// Eight passes: the sorted hashes are back in hs.
+	return nil
 }
 
 func (ks keySet) has(h uint64) bool {
@@ -122,18 +158,49 @@ func (ks keySet) has(h uint64) bool {
 	return ok
 }
 
-// missingFrom counts the hashes of ks that other lacks.
-func (ks keySet) missingFrom(other keySet) int {
-	n, j := 0, 0
-	for _, h := range ks {
-		for j < len(other) && other[j] < h {
+// without removes from hs (sorted) the hashes that ks has, in place.
+func (ks keySet) without(p *pacer, hs []uint64) ([]uint64, error) {
+	tick := p.every(1 << 14)
+	out, j := hs[:0], 0
+	for i, h := range hs {
+		for j < len(ks) && ks[j] < h {
 			j++
+			if err := tick(j); err != nil {
+				return nil, err
+			}
 		}
-		if j == len(other) || other[j] != h {
-			n++
+		if j == len(ks) || ks[j] != h {
+			out = append(out, h)
+		}
+		if err := tick(i); err != nil {
+			return nil, err
 		}
 	}
-	return n
+	return out, nil
+}
+
+// diff returns the hashes of ks that old lacks (sorted), and counts those
+// of old that ks lacks, in one pass over both.
+func (ks keySet) diff(p *pacer, old keySet) (added []uint64, removed int, err error) {
+	tick := p.every(1 << 14)
+	i, j := 0, 0
+	for n := 0; i < len(ks) || j < len(old); n++ {
+		switch {
+		case j == len(old) || (i < len(ks) && ks[i] < old[j]):
+			added = append(added, ks[i])
+			i++
+		case i == len(ks) || old[j] < ks[i]:
+			removed++
+			j++
+		default:
+			i++
+			j++
+		}
+		if err := tick(n); err != nil {
+			return nil, 0, err
+		}
+	}
+	return added, removed, nil
 }
 
 // retained is a value a TTL feed no longer lists, kept until lastSeen+TTL.
@@ -174,7 +241,7 @@ type feedState struct {
 
 	// Guarded by Manager.mu.
 	inUse []*match.Indicator // listed + retained: what the index holds
-	keys  keySet             // of inUse (indicator feeds only)
+	keys  keySet             // of inUse (indicator feeds only); nil until a rebuild computes it
 	gen   uint64             // bumped at every change of inUse
 	st    Status
 
@@ -209,7 +276,7 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 	force := trig == trigLoad || trig == trigReload
 	f, err := fs.fetcher.fetch(ctx, since, force)
 	if err != nil {
-		return m.fetchFailed(fs, trig, err, now)
+		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
 	switch {
 	case f.unchanged && holding:
@@ -235,9 +302,9 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 		fs.ver = &f.ver
 		return m.touch(fs, now), nil
 	}
-	res, err := m.parse(fs, f.body, now)
+	res, err := m.parse(ctx, fs, f.body, now)
 	if err != nil {
-		return m.fetchFailed(fs, trig, err, now)
+		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
 	if m.holdBack(fs, res, f, now) {
 		return false, nil
@@ -271,9 +338,11 @@ func (m *Manager) readCaches(fs *feedState) {
 	}
 }
 
-// parse reads content with match.Load. Content with no usable indicator
-// but refused entries (an HTML error page, a login form) is an error.
-func (m *Manager) parse(fs *feedState, body []byte, now time.Time) (*match.LoadResult, error) {
+// parse reads content with match.Load, one feed at a time (m.work), paced
+// after the first load (see Options.ReloadCPU). Content with no usable
+// indicator but refused entries (an HTML error page, a login form) is an
+// error; so is ctx ending while it is read.
+func (m *Manager) parse(ctx context.Context, fs *feedState, body []byte, now time.Time) (*match.LoadResult, error) {
 	opt := fs.spec.Load
 	opt.Name = fs.spec.location()
 	opt.Now = now
@@ -281,16 +350,48 @@ func (m *Manager) parse(fs *feedState, body []byte, now time.Time) (*match.LoadR
 	if fs.taxii != nil {
 		opt.Format = match.FormatSTIX2
 	}
-	m.parseSem <- struct{}{} // one parse at a time: less garbage at once, a core left to the pipeline
-	res, err := match.Load(bytes.NewReader(body), opt)
-	<-m.parseSem
+	p, release, err := m.startWork(ctx)
 	if err != nil {
+		return nil, err
+	}
+	var r io.Reader = bytes.NewReader(body)
+	if p.share > 0 {
+		r = &pacedReader{r: r, p: p}
+	}
+	res, err := match.Load(r, opt)
+	release()
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("parse stopped: %w", ctxErr)
+		}
 		return nil, err
 	}
 	if len(res.Indicators) == 0 && len(res.Refused) > 0 {
 		return nil, fmt.Errorf("no usable indicator: %d entries refused, the first: %s", len(res.Refused), res.Refused[0])
 	}
 	return res, nil
+}
+
+// startWork waits for the right to do CPU-heavy reload work (one parse or
+// rebuild at a time: less garbage at once, and at most one core taken
+// from the pipeline) and returns its pacer and the release. The first load
+// is not paced: nothing runs beside it yet.
+func (m *Manager) startWork(ctx context.Context) (*pacer, func(), error) {
+	select {
+	case m.work <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	share := 0.0
+	m.mu.Lock()
+	if m.loaded {
+		share = m.reloadCPU
+	}
+	quant := m.paceQuantum
+	m.mu.Unlock()
+	p := newPacer(ctx, share, &m.slept)
+	p.quant = quant
+	return p, func() { <-m.work }, nil
 }
 
 // holdBack applies the shrink guard to new content: it reports true when
@@ -326,14 +427,14 @@ func similar(n, held int) bool {
 // fetchFailed records a failed fetch. At the first load an http feed falls
 // back to its cached copy. A TTL feed gets its expiry recomputed from the
 // time it was last listed, so that it expires exactly TTL after that.
-func (m *Manager) fetchFailed(fs *feedState, trig trigger, err error, now time.Time) (bool, error) {
+func (m *Manager) fetchFailed(ctx context.Context, fs *feedState, trig trigger, err error, now time.Time) (bool, error) {
 	m.mu.Lock()
 	fs.st.LastFetch = now
 	fs.st.LastError = err
 	fs.st.Failures++
 	m.mu.Unlock()
 	if trig == trigLoad && !fs.loaded && fs.cached != nil {
-		res, perr := m.parse(fs, fs.cached.body, now)
+		res, perr := m.parse(ctx, fs, fs.cached.body, now)
 		if perr == nil {
 			hdr := fs.cached.hdr
 			m.log.Warn("feed unreachable; starting from its cached copy", "feed", fs.spec.Name, "cached_at", hdr.FetchedAt, "err", err)
@@ -432,16 +533,20 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
 	fs.ver, fs.held, fs.cached, fs.loaded = &ver, nil, nil, true
 	inUse := fs.inUseOf()
-	var keys keySet
-	if !fs.allow {
-		keys = keySetOf(inUse)
-	}
-	counts := make(map[match.Kind]int)
+	var perKind [match.KindPattern + 1]int
 	for _, ind := range inUse {
-		counts[ind.Kind]++
+		if ind.Kind <= match.KindPattern {
+			perKind[ind.Kind]++
+		}
+	}
+	counts := make(map[match.Kind]int, len(perKind))
+	for k, n := range perKind {
+		if n > 0 {
+			counts[match.Kind(k)] = n
+		}
 	}
 	m.mu.Lock()
-	fs.inUse, fs.keys = inUse, keys
+	fs.inUse, fs.keys = inUse, nil // the next rebuild computes the keys
 	fs.gen++
 	m.gen++
 	st := &fs.st
@@ -537,7 +642,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 	objs, cursor, err := fs.taxii.poll(ctx, base.addedAfter)
 	if err != nil {
 		if !fs.loaded && fs.store != nil {
-			if res, perr := m.parseTAXII(fs, fs.store, now); perr == nil {
+			if res, perr := m.parseTAXII(ctx, fs, fs.store, now); perr == nil {
 				m.log.Warn("taxii server unreachable; starting from the cached collection", "feed", fs.spec.Name, "cached_at", fs.storeAt, "err", err)
 				m.accept(fs, res, version{}, nil, now, fs.storeAt, true)
 				m.mu.Lock()
@@ -546,7 +651,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 				return true, err
 			}
 		}
-		return m.fetchFailed(fs, trig, err, now)
+		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
 	if len(objs) == 0 && fs.loaded {
 		if cursor != "" {
@@ -555,9 +660,9 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		return m.touch(fs, now), nil
 	}
 	next, bad := base.merge(objs, now, fs.spec.TTL, cursor)
-	res, err := m.parseTAXII(fs, next, now)
+	res, err := m.parseTAXII(ctx, fs, next, now)
 	if err != nil {
-		return m.fetchFailed(fs, trig, err, now)
+		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
 	if bad > 0 {
 		res.Refused = append(res.Refused, match.Refusal{Origin: fs.spec.location(), Reason: fmt.Sprintf("%d objects without a type or id", bad)})
@@ -579,11 +684,11 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 
 // parseTAXII reads the accumulated objects. With a TTL, an indicator the
 // objects give no valid_until expires TTL after a poll last returned it.
-func (m *Manager) parseTAXII(fs *feedState, s *taxiiStore, now time.Time) (*match.LoadResult, error) {
+func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, now time.Time) (*match.LoadResult, error) {
 	if len(s.objects) == 0 {
 		return &match.LoadResult{Format: match.FormatSTIX2, SkippedReasons: map[string]int{}}, nil
 	}
-	res, err := m.parse(fs, s.bundle(), now)
+	res, err := m.parse(ctx, fs, s.bundle(), now)
 	if err != nil {
 		return nil, err
 	}
@@ -605,8 +710,10 @@ func (m *Manager) parseTAXII(fs *feedState, s *taxiiStore, now time.Time) (*matc
 
 // rebuild builds the indexes when some feed changed since the last build,
 // and hands them to OnUpdate when notify is set. It returns nil, nil when
-// nothing changed.
-func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
+// nothing changed. After the first load its work is paced (see
+// Options.ReloadCPU), except match.Build itself, which cannot be paused;
+// when ctx ends first, nothing is swapped and the next rebuild redoes it.
+func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Update, error) {
 	m.buildMu.Lock()
 	defer m.buildMu.Unlock()
 
@@ -637,9 +744,38 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 	}
 	m.mu.Unlock()
 
+	p, release, err := m.startWork(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild stopped: %w", err)
+	}
+	defer release()
+	stopped := func(err error) (*Update, error) { return nil, fmt.Errorf("rebuild stopped: %w", err) }
+
+	// The values of every changed feed, hashed once for all the builds
+	// that follow until its values change again (a TTL extension keeps them).
+	if ixChanged {
+		for i := range snaps {
+			s := &snaps[i]
+			if !s.chg || s.fs.allow || s.keys != nil {
+				continue
+			}
+			if s.keys, err = keySetOf(p, s.inUse); err != nil {
+				return stopped(err)
+			}
+			m.mu.Lock()
+			if s.fs.gen == s.gen {
+				s.fs.keys = s.keys
+			}
+			m.mu.Unlock()
+		}
+	}
+
 	u := &Update{Reason: reason}
 	if prev != nil {
 		u.Index, u.Allow = prev.Index, prev.Allow
+	}
+	if err := p.pace(); err != nil {
+		return stopped(err)
 	}
 	start := time.Now()
 	var errs []error
@@ -676,10 +812,14 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 		u.Allow = ix
 	}
 	u.BuildTime = time.Since(start)
+	p.restart()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 
+	// What was added: the values of a changed feed that it did not have
+	// at the last build, less those another feed had; sorted merges of
+	// the key sets, then one pass over the feed when something was.
 	added := make([]int, len(snaps))
 	removed := make([]int, len(snaps))
 	if ixChanged {
@@ -688,25 +828,40 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 				continue
 			}
 			u.Feeds = append(u.Feeds, s.fs.spec.Name)
-			for _, ind := range s.inUse {
-				h := hashKey(ind.Kind, ind.Value)
-				if s.fs.builtKeys.has(h) {
+			newHs, gone, err := s.keys.diff(p, s.fs.builtKeys)
+			if err != nil {
+				return stopped(err)
+			}
+			removed[i] = gone
+			u.Removed += gone
+			for _, o := range snaps {
+				if len(newHs) == 0 {
+					break
+				}
+				if o.fs == s.fs || o.fs.allow {
 					continue
 				}
-				other := false
-				for _, o := range snaps {
-					if o.fs != s.fs && !o.fs.allow && o.fs.builtKeys.has(h) {
-						other = true
-						break
-					}
-				}
-				if !other {
-					u.Added = append(u.Added, ind)
-					added[i]++
+				if newHs, err = o.fs.builtKeys.without(p, newHs); err != nil {
+					return stopped(err)
 				}
 			}
-			removed[i] = s.fs.builtKeys.missingFrom(s.keys)
-			u.Removed += removed[i]
+			switch {
+			case len(newHs) == 0:
+			case len(newHs) == len(s.keys): // every value is new
+				u.Added = append(u.Added, s.inUse...)
+				added[i] = len(s.inUse)
+			default:
+				tick := p.every(4096)
+				for j, ind := range s.inUse {
+					if keySet(newHs).has(hashKey(ind.Kind, ind.Value)) {
+						u.Added = append(u.Added, ind)
+						added[i]++
+					}
+					if err := tick(j); err != nil {
+						return stopped(err)
+					}
+				}
+			}
 		}
 	}
 	for _, s := range snaps {
@@ -715,6 +870,7 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 		}
 	}
 	u.At = m.now()
+	u.Paced = time.Duration(m.slept.Swap(0))
 
 	m.mu.Lock()
 	for i, s := range snaps {
@@ -729,7 +885,8 @@ func (m *Manager) rebuild(reason string, notify bool) (*Update, error) {
 	m.cur = u
 	m.mu.Unlock()
 	m.log.Info("indicator index rebuilt", "reason", reason, "feeds", u.Feeds, "indicators", u.Index.Len(),
-		"added", len(u.Added), "removed", u.Removed, "build", u.BuildTime.Round(time.Millisecond))
+		"added", len(u.Added), "removed", u.Removed, "build", u.BuildTime.Round(time.Millisecond),
+		"paced", u.Paced.Round(time.Millisecond))
 	if notify && m.opt.OnUpdate != nil {
 		m.opt.OnUpdate(u)
 	}

@@ -130,7 +130,7 @@ func (wt *watcher) run(ctx context.Context) {
 				}
 			}
 			if changed && ctx.Err() == nil {
-				wt.m.rebuildLogged("file change")
+				wt.m.rebuildLogged(ctx, "file change")
 			}
 			arm()
 		}

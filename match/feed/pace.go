@@ -1,0 +1,143 @@
+package feed
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultReloadCPU is the share of one core that the work of a reload
+// (parsing changed feeds, computing what changed, indexing) may use when
+// Options.ReloadCPU is 0: 1, not paced, until pacing is measured to pay
+// off (docs/benchmarks-feeds.md).
+const DefaultReloadCPU = 1.0
+
+// paceQuantum is how long reload work runs between two pauses. Short
+// enough that a pipeline sharing the core waits at most about this long;
+// long enough that a pause costs nothing measurable.
+const paceQuantum = 5 * time.Millisecond
+
+// paceReadMax caps one read of content being parsed, so that the parser
+// comes back to the pacer about every millisecond of work.
+const paceReadMax = 16 << 10
+
+// pacer bounds the CPU share of one piece of reload work by a duty cycle:
+// after every paceQuantum of work it sleeps work·(1−share)/share, so that
+// the work runs at most share of the wall time. Work is measured as wall
+// time between pauses, and the work between two calls of pace is far
+// shorter than a quantum (every caller checks about every millisecond), so
+// a slice counts at most two quanta: a slice that took longer was stretched
+// by a busy machine (the goroutine waited for a core), not by work, and
+// sleeping in proportion would slow a reload without bound. The zero value
+// and a nil *pacer never sleep (but see ctx). A pacer is used by one
+// goroutine at a time.
+type pacer struct {
+	ctx   context.Context  // nil: never cancelled
+	share float64          // 0 < share < 1; anything else never sleeps
+	now   func() time.Time // nil: time.Now
+	quant time.Duration    // the work between pauses; 0: paceQuantum
+	mark  time.Time        // the start of the current slice of work
+	slept *atomic.Int64    // nanoseconds slept, added up; nil: not counted
+}
+
+// newPacer starts a duty cycle of share (see pacer) bounded by ctx,
+// adding the time it sleeps to slept (nil: not counted).
+func newPacer(ctx context.Context, share float64, slept *atomic.Int64) *pacer {
+	return &pacer{ctx: ctx, share: share, mark: time.Now(), slept: slept}
+}
+
+func (p *pacer) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
+
+// pace sleeps when the current slice of work has run a quantum. It
+// returns ctx.Err() as soon as ctx is done, sleeping or not.
+func (p *pacer) pace() error {
+	if p == nil {
+		return nil
+	}
+	if p.ctx != nil {
+		if err := p.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if p.share <= 0 || p.share >= 1 {
+		return nil
+	}
+	q := p.quant
+	if q == 0 {
+		q = paceQuantum
+	}
+	worked := p.clock().Sub(p.mark)
+	if worked < q {
+		return nil
+	}
+	d := time.Duration(float64(min(worked, 2*q)) * (1 - p.share) / p.share)
+	if err := sleepCtx(p.ctx, d); err != nil {
+		return err
+	}
+	if p.slept != nil {
+		p.slept.Add(int64(d))
+	}
+	p.mark = p.clock()
+	return nil
+}
+
+// every calls pace once every n calls of its result (n a power of two),
+// for loops whose single step is too short to read the clock for.
+func (p *pacer) every(n int) func(i int) error {
+	mask := n - 1
+	return func(i int) error {
+		if i&mask != mask {
+			return nil
+		}
+		return p.pace()
+	}
+}
+
+// restart forgets the work done since the last pause: for work that could
+// not be paced (match.Build), which would otherwise be paid for by a long
+// sleep that only delays the swap.
+func (p *pacer) restart() {
+	if p != nil {
+		p.mark = p.clock()
+	}
+}
+
+// sleepCtx sleeps d, or until ctx (nil: never) is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if ctx == nil {
+		time.Sleep(d)
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pacedReader hands content to a parser in small reads, pacing before
+// each one: the parser (match.Load reads as it parses) is held to the
+// pacer's share. A read returns the pacer's error once ctx is done.
+type pacedReader struct {
+	r io.Reader
+	p *pacer
+}
+
+func (pr *pacedReader) Read(b []byte) (int, error) {
+	if err := pr.p.pace(); err != nil {
+		return 0, err
+	}
+	if len(b) > paceReadMax {
+		b = b[:paceReadMax]
+	}
+	return pr.r.Read(b)
+}
