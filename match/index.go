@@ -41,13 +41,17 @@ type Index struct {
 	members []*Indicator // grouped by key, input order within a group
 	groups  []group
 
-	ip      ipTrie // nil when there are no ip/cidr indicators
-	domains map[string]uint32
+	ip ipTrie // nil when there are no ip/cidr indicators
+	// hosts is keyed by every domain indicator and by the host name of
+	// every URL indicator: one probe of an event's host finds both its
+	// domain indicators and whether URL indicators on that host exist.
+	hosts map[string]ref
 	// domainLabels has bit n set when some domain has n labels (n ≥ 63
-	// sets bit 63), so that lookups of suffixes no domain has are skipped.
-	domainLabels uint64
-	urls         urlIndex
-	patterns     patternSet
+	// sets bit 63), so that lookups of suffixes no domain has are skipped;
+	// hostLabels is the same over every key of hosts.
+	domainLabels, hostLabels uint64
+	urls                     urlIndex
+	patterns                 patternSet
 
 	counts [KindPattern + 1]int
 }
@@ -62,7 +66,28 @@ type group struct {
 	// parent is, for ip and cidr groups, the group of the longest stored
 	// prefix strictly containing this one; -1 when there is none.
 	parent int32
+	// timeless is set when no member has a validity window, so that a
+	// lookup at a time need not read the indicators.
+	timeless bool
 }
+
+// ref is the value the index's maps and IP trie hold: a group, and the
+// group's indicator when that is its only one and it has no validity
+// window, so that the common hit reads nothing beyond the map slot or the
+// trie leaf.
+type ref struct {
+	one   *Indicator // nil unless the group is a single timeless indicator
+	g     uint32     // the group; noGroup for a key of hosts that is not a domain
+	flags uint32     // in hosts: hostExactURL | hostPrefixURL
+}
+
+const noGroup = ^uint32(0)
+
+// ref.flags of a key of Index.hosts: which URL indicators have that host.
+const (
+	hostExactURL  = 1 << iota // some exact URL indicator
+	hostPrefixURL             // some URL prefix indicator
+)
 
 // maxBuildErrors caps the problems one Build reports.
 const maxBuildErrors = 100
@@ -87,8 +112,8 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		}
 	}
 	ix := &Index{
-		all:     slices.Clone(inds),
-		domains: make(map[string]uint32, perKind[KindDomain]),
+		all:   slices.Clone(inds),
+		hosts: make(map[string]ref, perKind[KindDomain]),
 	}
 	var (
 		errs      []error
@@ -96,24 +121,30 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		groupOf   = make([]uint32, len(inds))
 		ngroups   uint32
 		hasIP     bool
-		urlKeys   = make(map[string]uint32, perKind[KindURL])
-		prefixKey = make(map[string]uint32)
+		urlKeys   = make(map[string]ref, perKind[KindURL])
+		prefixKey = make(map[string]ref)
 		patKeys   = make(map[string]uint32)
 		patterns  []string
 		patGroups []uint32
 		buf       []byte
 	)
 	newGroup := func() uint32 { ngroups++; return ngroups - 1 }
-	intern := func(m map[string]uint32, key []byte, value string) uint32 {
-		if g, ok := m[string(key)]; ok {
-			return g
+	// A key's ref carries its first indicator while it is the key's only
+	// one and timeless; a second indicator clears it.
+	intern := func(m map[string]ref, key []byte, ind *Indicator) uint32 {
+		if r, ok := m[string(key)]; ok {
+			if r.one != nil {
+				r.one = nil
+				m[string(key)] = r
+			}
+			return r.g
 		}
-		k := value
-		if string(key) != value {
+		k := ind.Value
+		if string(key) != k {
 			k = string(key)
 		}
 		g := newGroup()
-		m[k] = g
+		m[k] = ref{g: g, one: timeless(ind)}
 		return g
 	}
 	for i, ind := range inds {
@@ -130,16 +161,20 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		case KindIP, KindCIDR:
 			var p netip.Prefix
 			if p, err = canonicalPrefix(ind.Kind, ind.Value); err == nil {
-				var ok bool
-				if g, ok = trie.get(p); !ok {
+				if r, ok := trie.get(p); ok {
+					g = r.g
+					if r.one != nil {
+						trie.insert(p, ref{g: g})
+					}
+				} else {
 					g = newGroup()
-					trie.insert(p, g)
+					trie.insert(p, ref{g: g, one: timeless(ind)})
 					hasIP = true
 				}
 			}
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				g = intern(ix.domains, buf, ind.Value)
+				g = intern(ix.hosts, buf, ind)
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
 			}
 		case KindURL:
@@ -148,9 +183,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			if buf, ok = AppendURL(buf[:0], base); !ok {
 				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
 			} else if isPrefix {
-				g = intern(prefixKey, buf, base)
+				g = intern(prefixKey, buf, ind)
 			} else {
-				g = intern(urlKeys, buf, ind.Value)
+				g = intern(urlKeys, buf, ind)
 			}
 		case KindPattern:
 			if ind.Value == "" {
@@ -193,7 +228,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	var off uint32
 	for g := range ix.groups {
 		n := ix.groups[g].end
-		ix.groups[g] = group{start: off, end: off, parent: -1}
+		ix.groups[g] = group{start: off, end: off, parent: -1, timeless: true}
 		off += n
 	}
 	ix.members = make([]*Indicator, off)
@@ -201,26 +236,69 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		gr := &ix.groups[g]
 		ix.members[gr.end] = inds[i]
 		gr.end++
+		if !inds[i].ValidFrom.IsZero() || !inds[i].ValidUntil.IsZero() {
+			gr.timeless = false
+		}
 	}
 	for g := range ix.groups {
 		ix.groups[g].first = ix.members[ix.groups[g].start]
 	}
+	ix.addURLHosts(urlKeys, hostExactURL, buf)
+	ix.addURLHosts(prefixKey, hostPrefixURL, buf)
 
 	if hasIP {
 		ix.ip = trie
-		trie.each(func(p netip.Prefix, g uint32) bool {
+		trie.each(func(p netip.Prefix, r ref) bool {
 			if p.Bits() > 0 {
 				up := netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()
-				if pg, ok := trie.lookupPrefix(up); ok {
-					ix.groups[g].parent = int32(pg)
+				if pr, ok := trie.lookupPrefix(up); ok {
+					ix.groups[r.g].parent = int32(pr.g)
 				}
 			}
 			return true
 		})
 	}
+	ix.hostLabels |= ix.domainLabels
+	if len(ix.hosts) == 0 {
+		ix.hosts = nil
+	}
 	ix.urls = buildURLIndex(urlKeys, prefixKey)
 	ix.patterns.build(patterns, patGroups)
 	return ix, nil
+}
+
+// timeless returns ind when it has no validity window, else nil.
+func timeless(ind *Indicator) *Indicator {
+	if ind.ValidFrom.IsZero() && ind.ValidUntil.IsZero() {
+		return ind
+	}
+	return nil
+}
+
+// addURLHosts records in ix.hosts, with flag, the host name of every
+// normalised URL (or URL prefix) key of urls. Hosts that are IP literals
+// are left out: an event URL with an IP-literal host consults the origin
+// map of ix.urls instead.
+func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
+	for u := range urls {
+		raw, ok := splitURL(u)
+		if !ok {
+			continue
+		}
+		var hs, he int
+		var addr netip.Addr
+		buf, hs, he, addr, ok = appendOrigin(buf[:0], &raw)
+		if !ok || addr.IsValid() {
+			continue
+		}
+		r, found := ix.hosts[string(buf[hs:he])]
+		if !found {
+			r.g = noGroup
+			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
+		}
+		r.flags |= flag
+		ix.hosts[string(buf[hs:he])] = r
+	}
 }
 
 func indOrigin(ind *Indicator, i int) string {
@@ -323,14 +401,18 @@ const maxStackURL = 160
 var urlBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit {
-	g, ok := ix.ip.lookup(a)
-	for ok {
-		var any bool
-		if hits, any = ix.emit(hits, g, f, at); any {
+	r, ok := ix.ip.lookup(a)
+	if !ok {
+		return hits
+	}
+	var any bool
+	if hits, any = ix.emitRef(hits, r, f, at); any {
+		return hits
+	}
+	for p := ix.groups[r.g].parent; p >= 0; p = ix.groups[p].parent {
+		if hits, any = ix.emit(hits, uint32(p), f, at); any {
 			return hits
 		}
-		p := ix.groups[g].parent
-		g, ok = uint32(p), p >= 0
 	}
 	return hits
 }
@@ -339,19 +421,29 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 // zero) and reports whether it appended any.
 func (ix *Index) emit(hits []Hit, g uint32, f Field, at time.Time) ([]Hit, bool) {
 	gr := &ix.groups[g]
+	all := at.IsZero() || gr.timeless
 	if gr.end-gr.start == 1 {
-		if at.IsZero() || gr.first.ActiveAt(at) {
+		if all || gr.first.ActiveAt(at) {
 			return append(hits, Hit{Indicator: gr.first, Field: f}), true
 		}
 		return hits, false
 	}
 	n := len(hits)
 	for _, ind := range ix.members[gr.start:gr.end] {
-		if at.IsZero() || ind.ActiveAt(at) {
+		if all || ind.ActiveAt(at) {
 			hits = append(hits, Hit{Indicator: ind, Field: f})
 		}
 	}
 	return hits, len(hits) > n
+}
+
+// emitRef is emit for a map value: a single timeless indicator is appended
+// straight from r.
+func (ix *Index) emitRef(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
+	if r.one != nil {
+		return append(hits, Hit{Indicator: r.one, Field: f}), true
+	}
+	return ix.emit(hits, r.g, f, at)
 }
 
 func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
@@ -373,23 +465,36 @@ func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) 
 	if !ok {
 		return ix.matchRaw(hits, buf, q)
 	}
+	var urlFlags uint32
 	switch {
 	case addr.IsValid():
 		if ix.ip != nil && addr != remoteIP {
 			hits = ix.matchIP(hits, addr, FieldRemoteURLHost, q.At)
 		}
-	case len(ix.domains) > 0:
-		hits = ix.matchDomain(hits, buf[hostStart:hostEnd], q.At)
+	case ix.hosts != nil:
+		hits, urlFlags = ix.matchHost(hits, buf[hostStart:hostEnd], q.At)
 	}
 	if isURL {
-		// The path is normalised only when the origin has URL indicators
-		// or patterns need the whole URL.
-		o, found := ix.urls.origin(buf)
-		if found || ix.patterns.m != nil {
-			buf = appendPathQuery(buf, &u)
+		// The path is normalised only when the host has URL indicators or
+		// patterns need the whole URL. A host name's URL indicators are
+		// known from its probe of hosts; an IP literal's from the origin
+		// map.
+		var (
+			o     originEntry
+			found bool
+		)
+		if addr.IsValid() {
+			if o, found = ix.urls.origin(buf); found && o.exact {
+				urlFlags |= hostExactURL
+			}
+			if found && o.hi > o.lo {
+				urlFlags |= hostPrefixURL
+			}
 		}
-		if found {
-			hits = ix.urls.match(ix, hits, o, buf, q.At)
+		if urlFlags != 0 || ix.patterns.m != nil {
+			originLen := len(buf)
+			buf = appendPathQuery(buf, &u)
+			hits = ix.urls.match(ix, hits, urlFlags, o, found, buf, originLen, q.At)
 		}
 	}
 	if ix.patterns.m != nil {
@@ -408,10 +513,11 @@ func (ix *Index) matchRaw(hits []Hit, buf []byte, q Query) []Hit {
 	return ix.patterns.match(ix, hits, buf, q.At)
 }
 
-// matchDomain looks the host and each parent domain up, most specific
-// first, and reports the first with an active indicator. Suffixes with a
-// number of labels no domain has are not looked up.
-func (ix *Index) matchDomain(hits []Hit, host []byte, at time.Time) []Hit {
+// matchHost looks the host and each parent domain up in hosts, most
+// specific first, and reports the first domain with an active indicator.
+// It returns the URL flags of the host itself. Suffixes with a number of
+// labels no key has are not looked up.
+func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32) {
 	// Label starts, left to right; hosts have at most 127 labels.
 	var starts [128]uint8
 	n := 1
@@ -422,21 +528,33 @@ func (ix *Index) matchDomain(hits []Hit, host []byte, at time.Time) []Hit {
 		}
 	}
 	if len(host) > 255 {
-		// Longer than a valid host name: no domain can match.
-		return hits
+		// Longer than a valid host name: no indicator can match.
+		return hits, 0
 	}
-	for k := 0; k < n; k++ {
-		if ix.domainLabels&labelBit(n-k) == 0 {
-			continue
-		}
-		if g, ok := ix.domains[string(host[starts[k]:])]; ok {
-			var any bool
-			if hits, any = ix.emit(hits, g, FieldRemoteURL, at); any {
-				return hits
+	var flags uint32
+	if ix.hostLabels&labelBit(n) != 0 {
+		if r, ok := ix.hosts[string(host)]; ok {
+			flags = r.flags
+			if r.g != noGroup {
+				var any bool
+				if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
+					return hits, flags
+				}
 			}
 		}
 	}
-	return hits
+	for k := 1; k < n; k++ {
+		if ix.domainLabels&labelBit(n-k) == 0 {
+			continue
+		}
+		if r, ok := ix.hosts[string(host[starts[k]:])]; ok && r.g != noGroup {
+			var any bool
+			if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
+				return hits, flags
+			}
+		}
+	}
+	return hits, flags
 }
 
 func labelBit(n int) uint64 { return 1 << min(n, 63) }

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -88,18 +89,31 @@ func benchIndex(b *testing.B, n int, table string) (*benchData, *Index) {
 // over 1k/100k/1M indicators × hit/miss × IPv4/IPv6 with the default index.
 // Besides wall ns/op it reports the process's CPU time per op (cpu-ns/op),
 // which contention on a shared machine inflates less.
-func BenchmarkMatch(b *testing.B) { benchMatch(b, IPIndexBart) }
+func BenchmarkMatch(b *testing.B) { benchMatch(b, IPIndexBart, time.Time{}) }
+
+// BenchmarkMatchAt is BenchmarkMatch with Query.At set, as the pipeline
+// sets it to each event's time: validity windows are then checked (the
+// generated indicators have none).
+func BenchmarkMatchAt(b *testing.B) {
+	benchMatch(b, IPIndexBart, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
+}
 
 // BenchmarkMatchCIDRanger is BenchmarkMatch with the cidranger IP index.
-func BenchmarkMatchCIDRanger(b *testing.B) { benchMatch(b, IPIndexCIDRanger) }
+func BenchmarkMatchCIDRanger(b *testing.B) { benchMatch(b, IPIndexCIDRanger, time.Time{}) }
 
-func benchMatch(b *testing.B, table string) {
+func benchMatch(b *testing.B, table string, at time.Time) {
 	for _, n := range []int{1_000, 100_000, 1_000_000} {
 		for _, outcome := range []string{"hit", "miss"} {
 			for _, family := range []string{"v4", "v6"} {
 				b.Run(fmt.Sprintf("n=%s/%s/%s", humanCount(n), outcome, family), func(b *testing.B) {
 					d, ix := benchIndex(b, n, table)
 					qs := map[string][]Query{"hitv4": d.hit4, "hitv6": d.hit6, "missv4": d.miss4, "missv6": d.miss6}[outcome+family]
+					if !at.IsZero() {
+						qs = slices.Clone(qs)
+						for i := range qs {
+							qs[i].At = at
+						}
+					}
 					hits := make([]Hit, 0, 16)
 					b.ReportAllocs()
 					i := 0

@@ -190,7 +190,13 @@ func (g oracleUniverse) indicator() *Indicator {
 			ind.Value = strings.ToUpper(ind.Value) + "."
 		}
 	case 6, 7, 8:
-		ind.Kind, ind.Value = KindURL, g.pick("http", "https", "HTTP")+"://"+g.host()+g.pick("", ":80", ":443", ":8080")+g.path()
+		host := g.host()
+		if g.r.IntN(5) == 0 {
+			// IP-literal hosts: their URLs are found through the origin
+			// map, not through the host probe.
+			host = g.pick(g.addr4().String(), "["+g.addr6().String()+"]")
+		}
+		ind.Kind, ind.Value = KindURL, g.pick("http", "https", "HTTP")+"://"+host+g.pick("", ":80", ":443", ":8080")+g.path()
 		if g.r.IntN(2) == 0 {
 			ind.Value = strings.TrimSuffix(ind.Value, "/") + "*"
 		}
@@ -227,7 +233,7 @@ func (g oracleUniverse) query() Query {
 	case 6:
 		q.RemoteURL = g.pick("http://", "") + g.addr4().String() + g.pick("", ":8080") + g.path()
 	default:
-		q.RemoteURL = "[" + g.addr6().String() + "]" + g.pick("", ":443")
+		q.RemoteURL = g.pick("", "https://") + "[" + g.addr6().String() + "]" + g.pick("", ":443") + g.pick("", "/a", "/a/b")
 	}
 	if g.r.IntN(2) == 0 {
 		q.At = t0

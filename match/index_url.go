@@ -13,11 +13,13 @@ import (
 // prefixes of the URL are that entry's chain of parents (each entry's
 // parent is the longest other entry that is a prefix of it).
 //
-// Every URL lookup starts with the origin map, which also says whether any
-// exact URL has that origin: an event URL whose origin has no indicator
-// costs one map lookup. The zero value holds no URLs.
+// Whether an event URL's host has URL indicators at all is known from the
+// probe of Index.hosts that domain matching makes, so an event URL on a
+// host without URL indicators costs no further lookup; only a URL whose
+// host is an IP literal starts with the origin map, which also says
+// whether any exact URL has that origin. The zero value holds no URLs.
 type urlIndex struct {
-	exact   map[string]uint32
+	exact   map[string]ref
 	entries []prefixEntry
 	origins map[string]originEntry
 }
@@ -37,7 +39,7 @@ type originEntry struct {
 // buildURLIndex takes normalised exact URLs and normalised URL prefixes
 // (NormalizeURL output, so each has an origin followed by a path) with
 // their groups.
-func buildURLIndex(exact, prefixes map[string]uint32) urlIndex {
+func buildURLIndex(exact, prefixes map[string]ref) urlIndex {
 	x := urlIndex{exact: exact}
 	if len(exact)+len(prefixes) == 0 {
 		return x
@@ -50,8 +52,8 @@ func buildURLIndex(exact, prefixes map[string]uint32) urlIndex {
 		x.origins[o] = e
 	}
 	x.entries = make([]prefixEntry, 0, len(prefixes))
-	for k, g := range prefixes {
-		x.entries = append(x.entries, prefixEntry{prefix: k, g: g})
+	for k, r := range prefixes {
+		x.entries = append(x.entries, prefixEntry{prefix: k, g: r.g})
 	}
 	slices.SortFunc(x.entries, func(a, b prefixEntry) int { return strings.Compare(a.prefix, b.prefix) })
 	var stack []int32
@@ -104,14 +106,25 @@ func (x *urlIndex) origin(o []byte) (originEntry, bool) {
 
 // match reports the indicators of the identical URL, else those of the
 // longest prefix of u, skipping groups without an active indicator. u is a
-// normalised URL and o the entry of its origin.
-func (x *urlIndex) match(ix *Index, hits []Hit, o originEntry, u []byte, at time.Time) []Hit {
-	if o.exact {
-		if g, ok := x.exact[string(u)]; ok {
+// normalised URL whose origin is u[:originLen]; flags (hostExactURL,
+// hostPrefixURL) say which kinds of URL indicator its host has. When
+// found, o is the entry of its origin; otherwise the origin map is
+// consulted only if prefixes are to be searched.
+func (x *urlIndex) match(ix *Index, hits []Hit, flags uint32, o originEntry, found bool, u []byte, originLen int, at time.Time) []Hit {
+	if flags&hostExactURL != 0 {
+		if r, ok := x.exact[string(u)]; ok {
 			var any bool
-			if hits, any = ix.emit(hits, g, FieldRemoteURL, at); any {
+			if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
 				return hits
 			}
+		}
+	}
+	if flags&hostPrefixURL == 0 {
+		return hits
+	}
+	if !found {
+		if o, found = x.origin(u[:originLen]); !found {
+			return hits
 		}
 	}
 	lo, hi := int(o.lo), int(o.hi)
