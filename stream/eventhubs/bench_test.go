@@ -198,30 +198,39 @@ func selfCPU() time.Duration {
 // childCPU is the user+system time of this process's children whose command
 // line contains name, from /proc/<pid>/stat (in clock ticks of 10 ms).
 func childCPU(name string) time.Duration {
+	var total time.Duration
+	eachChild(func(dir, cmd string, f []string) {
+		if len(f) < 13 || !strings.Contains(cmd, name) {
+			return
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	})
+	return total
+}
+
+// eachChild calls fn for every child of this process with its /proc
+// directory, its command line and the fields of /proc/<pid>/stat after the
+// command name ("state ppid …"). Linux only: elsewhere it finds none.
+func eachChild(fn func(dir, cmd string, fields []string)) {
 	me := strconv.Itoa(os.Getpid())
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var total time.Duration
 	for _, path := range stats {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			continue
 		}
-		// Fields after the command name "(...)": state ppid ... utime(14) stime(15).
 		rest := string(raw)
-		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 && i+2 <= len(rest) {
 			rest = rest[i+2:]
 		}
 		f := strings.Fields(rest)
-		if len(f) < 13 || f[1] != me {
+		if len(f) < 2 || f[1] != me {
 			continue
 		}
-		cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "cmdline"))
-		if !strings.Contains(string(cmd), name) {
-			continue
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(ut+st) * 10 * time.Millisecond
+		dir := filepath.Dir(path)
+		cmd, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		fn(dir, string(cmd), f)
 	}
-	return total
 }

@@ -427,30 +427,14 @@ func pace(ctx context.Context, pr *Producer, id string, ring []ringEvent, t0 tim
 func runQueueWaits() [3]time.Duration {
 	var out [3]time.Duration
 	out[0] = tasksWait("/proc/self")
-	me := strconv.Itoa(os.Getpid())
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, path := range stats {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		rest := string(raw)
-		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-			rest = rest[i+2:]
-		}
-		f := strings.Fields(rest)
-		if len(f) < 2 || f[1] != me {
-			continue
-		}
-		dir := filepath.Dir(path)
-		cmd, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+	eachChild(func(dir, cmd string, _ []string) {
 		switch {
-		case strings.Contains(string(cmd), "eventhubs_emulator.py"):
+		case strings.Contains(cmd, "eventhubs_emulator.py"):
 			out[1] += tasksWait(dir)
-		case strings.Contains(string(cmd), "azurite"):
+		case strings.Contains(cmd, "azurite"):
 			out[2] += tasksWait(dir)
 		}
-	}
+	})
 	return out
 }
 
