@@ -236,7 +236,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		gr := &ix.groups[g]
 		ix.members[gr.end] = inds[i]
 		gr.end++
-		if !inds[i].ValidFrom.IsZero() || !inds[i].ValidUntil.IsZero() {
+		if timeless(inds[i]) == nil {
 			gr.timeless = false
 		}
 	}

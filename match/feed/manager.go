@@ -368,12 +368,8 @@ func (m *Manager) pollRemote(ctx context.Context, fs *feedState) {
 		if failures > 0 {
 			delay = min(interval, m.opt.RetryMin<<min(failures-1, 20))
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleepCtx(ctx, delay) != nil {
 			return
-		case <-t.C:
 		}
 		changed, err := m.refresh(ctx, fs, trigInterval)
 		if ctx.Err() != nil {
