@@ -144,7 +144,7 @@ func measureMemory(feed string) (helperReply, error) {
 	}
 	defer f.Close()
 	t0 := time.Now()
-	res, err := match.Load(f, match.LoadOptions{Name: feed, Format: match.FormatText, Defaults: match.Indicator{Source: "bench", Severity: "high"}})
+	res, err := match.Load(f, match.LoadOptions{Name: feed, Format: match.FormatText, Defaults: match.Meta{Source: "bench", Severity: "high"}})
 	if err != nil {
 		return helperReply{}, err
 	}

@@ -80,7 +80,7 @@ type csvfSpec struct {
 	guess     bool                // guess columns from the header when m.Value is empty
 	kinds     map[string]csvfKind // Kind column values; nil: csvfKinds
 	skipRow   func(r *csvfRow) string
-	decorate  func(r *csvfRow, ind *Indicator)
+	decorate  func(r *csvfRow, ind *Meta)
 	kindLabel string // names the Kind column in skip reasons; default "<format> <column>"
 }
 
@@ -107,7 +107,7 @@ func csvfPreset(format string) *csvfSpec {
 			ValidFrom: "first_seen_utc", HeaderInComment: true, NullValues: []string{"None"},
 		}, kinds: map[string]csvfKind{
 			"ip:port": {kind: KindIP, port: true}, "domain": {kind: KindDomain}, "url": {kind: KindURL},
-		}, decorate: func(r *csvfRow, ind *Indicator) {
+		}, decorate: func(r *csvfRow, ind *Meta) {
 			if id := r.byName("ioc_id"); ind.Reference == "" && ldAllDigits(id) {
 				ind.Reference = "https://threatfox.abuse.ch/ioc/" + id + "/"
 			}
@@ -128,7 +128,7 @@ func csvfPreset(format string) *csvfSpec {
 				return "defender-csv action: Allowed"
 			}
 			return ""
-		}, decorate: func(r *csvfRow, ind *Indicator) {
+		}, decorate: func(r *csvfRow, ind *Meta) {
 			if d := r.byName("description"); d != "" {
 				if ind.Description == "" {
 					ind.Description = d
@@ -500,7 +500,7 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 		st.refuse(origin, raw, err.Error())
 		return
 	}
-	var meta Indicator
+	var meta Meta
 	meta.Source = row.cell(cols.source)
 	meta.Severity = row.cell(cols.severity)
 	if c := strings.TrimSuffix(row.cell(cols.confidence), "%"); c != "" {
@@ -524,7 +524,7 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 	if spec.decorate != nil {
 		spec.decorate(row, &meta)
 	}
-	st.emit(origin, raw, kind, value, &meta)
+	st.emit(st.name, line, raw, kind, value, &meta)
 }
 
 func csvfIsNull(s string, nulls []string) bool {

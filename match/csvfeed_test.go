@@ -122,7 +122,7 @@ func TestLoadCSV(t *testing.T) {
 			}
 			var got, refused []string
 			for _, ind := range res.Indicators {
-				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin)
+				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
 			}
 			for _, r := range res.Refused {
 				refused = append(refused, r.String())
@@ -139,17 +139,17 @@ func TestLoadCSVMetadata(t *testing.T) {
 		"198.51.100.1,150,\"a; b|a\",c,2025-01-02 03:04:05,2026-12-31T00:00:00.5Z\n" +
 		"198.51.100.2,high,,,yesterday,\n"
 	m := CSVMapping{Value: "v", Confidence: "conf", Tags: "tags,extra", ValidFrom: "from", ValidUntil: "until"}
-	res, err := Load(strings.NewReader(in), LoadOptions{Format: FormatCSV, CSV: m, Defaults: Indicator{Confidence: 30, Tags: []string{"default"}}})
+	res, err := Load(strings.NewReader(in), LoadOptions{Format: FormatCSV, CSV: m, Defaults: Meta{Confidence: 30, Tags: []string{"default"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := res.Indicators[0], res.Indicators[1]
-	if a.Confidence != 100 || !reflect.DeepEqual(a.Tags, []string{"a", "b", "c", "default"}) ||
-		a.ValidFrom.Format("2006-01-02 15:04:05") != "2025-01-02 03:04:05" || a.ValidUntil.Nanosecond() != 5e8 {
-		t.Errorf("first row: confidence %d (want 100, clamped), tags %q (want a b c, then the default tag), from %v, until %v", a.Confidence, a.Tags, a.ValidFrom, a.ValidUntil)
+	if a.Meta.Confidence != 100 || !reflect.DeepEqual(a.Meta.Tags, []string{"a", "b", "c", "default"}) ||
+		a.Meta.ValidFrom.Format("2006-01-02 15:04:05") != "2025-01-02 03:04:05" || a.Meta.ValidUntil.Nanosecond() != 5e8 {
+		t.Errorf("first row: confidence %d (want 100, clamped), tags %q (want a b c, then the default tag), from %v, until %v", a.Meta.Confidence, a.Meta.Tags, a.Meta.ValidFrom, a.Meta.ValidUntil)
 	}
-	if b.Confidence != 30 || !reflect.DeepEqual(b.Tags, []string{"default"}) || !b.ValidFrom.IsZero() {
-		t.Errorf("second row: confidence %d (want the default 30), tags %q (want the default), from %v (want zero: unparsable)", b.Confidence, b.Tags, b.ValidFrom)
+	if b.Meta.Confidence != 30 || !reflect.DeepEqual(b.Meta.Tags, []string{"default"}) || !b.Meta.ValidFrom.IsZero() {
+		t.Errorf("second row: confidence %d (want the default 30), tags %q (want the default), from %v (want zero: unparsable)", b.Meta.Confidence, b.Meta.Tags, b.Meta.ValidFrom)
 	}
 }
 
@@ -180,10 +180,10 @@ func TestLoadThreatFoxNewerExport(t *testing.T) {
 		t.Fatalf("format %s, %d indicators, refused %v", res.Format, len(res.Indicators), res.Refused)
 	}
 	a, b := res.Indicators[0], res.Indicators[1]
-	if !reflect.DeepEqual(a.Tags, []string{"botnet_cc", "X", "compromised"}) || a.Reference != "https://threatfox.abuse.ch/ioc/12/" || a.Confidence != 75 {
-		t.Errorf("first: tags %q reference %q confidence %d", a.Tags, a.Reference, a.Confidence)
+	if !reflect.DeepEqual(a.Meta.Tags, []string{"botnet_cc", "X", "compromised"}) || a.Meta.Reference != "https://threatfox.abuse.ch/ioc/12/" || a.Meta.Confidence != 75 {
+		t.Errorf("first: tags %q reference %q confidence %d", a.Meta.Tags, a.Meta.Reference, a.Meta.Confidence)
 	}
-	if b.Value != "198.51.100.9" || !reflect.DeepEqual(b.Tags, []string{"botnet_cc", "X", "c2"}) {
-		t.Errorf("second: %q tags %q", b.Value, b.Tags)
+	if b.Value != "198.51.100.9" || !reflect.DeepEqual(b.Meta.Tags, []string{"botnet_cc", "X", "c2"}) {
+		t.Errorf("second: %q tags %q", b.Value, b.Meta.Tags)
 	}
 }

@@ -96,10 +96,11 @@ const maxBuildErrors = 100
 // again (an address or prefix unmapped and masked, a domain by
 // NormalizeHost, a URL by NormalizeURL before a trailing '*', a pattern
 // lower-cased and percent-escaped like a URL path); a value that does not
-// normalise is an error naming the indicator's Origin. All errors are
-// joined (at most 100 are listed). Several indicators may share a value
-// (different feeds): a hit on that value reports all of them. The Index
-// keeps the pointers in inds and never changes the indicators.
+// normalise, or an indicator without Meta, is an error naming the
+// indicator's Origin. All errors are joined (at most 100 are listed).
+// Several indicators may share a value (different feeds): a hit on that
+// value reports all of them. The Index keeps the pointers in inds and
+// never changes the indicators or their Meta.
 func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	trie, err := newIPTrie(opt.IPIndex)
 	if err != nil {
@@ -152,6 +153,13 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			nerrs++
 			if nerrs <= maxBuildErrors {
 				errs = append(errs, fmt.Errorf("indicator %d is nil", i))
+			}
+			continue
+		}
+		if ind.Meta == nil {
+			nerrs++
+			if nerrs <= maxBuildErrors {
+				errs = append(errs, fmt.Errorf("indicator %d (%s %q) has no metadata: its Meta is nil", i, ind.Kind, ind.Value))
 			}
 			continue
 		}
@@ -269,7 +277,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 
 // timeless returns ind when it has no validity window, else nil.
 func timeless(ind *Indicator) *Indicator {
-	if ind.ValidFrom.IsZero() && ind.ValidUntil.IsZero() {
+	if ind.timeless() {
 		return ind
 	}
 	return nil
@@ -302,8 +310,8 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 }
 
 func indOrigin(ind *Indicator, i int) string {
-	if ind.Origin != "" {
-		return ind.Origin
+	if o := ind.Origin(); o != "" {
+		return o
 	}
 	return fmt.Sprintf("indicator %d", i)
 }

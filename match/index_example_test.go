@@ -9,9 +9,9 @@ import (
 
 func ExampleIndex_Match() {
 	ix, err := match.Build([]*match.Indicator{
-		{Kind: match.KindCIDR, Value: "203.0.113.0/24", Source: "feodo"},
-		{Kind: match.KindDomain, Value: "evil.example", Source: "misp"},
-		{Kind: match.KindURL, Value: "http://evil.example/gate.php", Source: "urlhaus"},
+		{Kind: match.KindCIDR, Value: "203.0.113.0/24", Meta: &match.Meta{Source: "feodo"}},
+		{Kind: match.KindDomain, Value: "evil.example", Meta: &match.Meta{Source: "misp"}},
+		{Kind: match.KindURL, Value: "http://evil.example/gate.php", Meta: &match.Meta{Source: "urlhaus"}},
 	}, match.BuildOptions{})
 	if err != nil {
 		panic(err)
@@ -21,7 +21,7 @@ func ExampleIndex_Match() {
 		RemoteURL: "HTTP://Evil.Example:80/gate.php#x",
 	}, nil)
 	for _, h := range hits {
-		fmt.Println(h.Field, h.Indicator.Kind, h.Indicator.Value, h.Indicator.Source)
+		fmt.Println(h.Field, h.Indicator.Kind, h.Indicator.Value, h.Indicator.Meta.Source)
 	}
 	// Output:
 	// RemoteIP cidr 203.0.113.0/24 feodo

@@ -29,7 +29,7 @@ func genBenchData(seed uint64, nIP, nDomain, nURL int) *benchData {
 	var ip4, ip6 []netip.Addr
 	var urls []string
 	for range nIP {
-		ind := &Indicator{Source: "bench"}
+		ind := &Indicator{Meta: &Meta{Source: "bench"}}
 		if r.IntN(4) > 0 {
 			a := netip.AddrFrom4([4]byte{byte(1 + r.IntN(199)), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
 			if r.IntN(5) > 0 {
@@ -56,15 +56,15 @@ func genBenchData(seed uint64, nIP, nDomain, nURL int) *benchData {
 		d.inds = append(d.inds, ind)
 	}
 	for range nDomain {
-		d.inds = append(d.inds, &Indicator{Kind: KindDomain, Value: randDomain(r), Source: "bench"})
+		d.inds = append(d.inds, &Indicator{Kind: KindDomain, Value: randDomain(r), Meta: &Meta{Source: "bench"}})
 	}
 	for i := range nURL {
 		u := []string{"http://", "https://"}[r.IntN(2)] + randDomain(r) + "/" + randLabel(r, 3, 10) + "/" + randLabel(r, 3, 10) + ".php"
 		if i%10 == 9 {
-			d.inds = append(d.inds, &Indicator{Kind: KindURL, Value: u[:strings.LastIndexByte(u, '/')+1] + "*", Source: "bench"})
+			d.inds = append(d.inds, &Indicator{Kind: KindURL, Value: u[:strings.LastIndexByte(u, '/')+1] + "*", Meta: &Meta{Source: "bench"}})
 			continue
 		}
-		d.inds = append(d.inds, &Indicator{Kind: KindURL, Value: u, Source: "bench"})
+		d.inds = append(d.inds, &Indicator{Kind: KindURL, Value: u, Meta: &Meta{Source: "bench"}})
 		urls = append(urls, u)
 	}
 	for range benchQueries {

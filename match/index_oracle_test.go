@@ -160,7 +160,7 @@ func (g oracleUniverse) path() string {
 }
 
 func (g oracleUniverse) indicator() *Indicator {
-	ind := &Indicator{Source: g.pick("feodo", "misp", "urlhaus")}
+	ind := &Indicator{Meta: &Meta{Source: g.pick("feodo", "misp", "urlhaus")}}
 	switch g.r.IntN(10) {
 	case 0, 1:
 		a := g.addr4()
@@ -205,9 +205,9 @@ func (g oracleUniverse) indicator() *Indicator {
 	}
 	switch g.r.IntN(6) {
 	case 0:
-		ind.ValidUntil = t0.Add(time.Duration(g.r.IntN(3)-1) * time.Hour)
+		ind.Meta.ValidUntil = t0.Add(time.Duration(g.r.IntN(3)-1) * time.Hour)
 	case 1:
-		ind.ValidFrom = t0.Add(time.Duration(g.r.IntN(3)-1) * time.Hour)
+		ind.Meta.ValidFrom = t0.Add(time.Duration(g.r.IntN(3)-1) * time.Hour)
 	}
 	return ind
 }
@@ -268,7 +268,7 @@ func TestMatchAgreesWithLinearOracle(t *testing.T) {
 					if !slices.Equal(got, want) {
 						var desc []string
 						for i, ind := range inds {
-							desc = append(desc, fmt.Sprintf("#%d %s %s [%v, %v)", i, ind.Kind, ind.Value, ind.ValidFrom.Format(time.Kitchen), ind.ValidUntil.Format(time.Kitchen)))
+							desc = append(desc, fmt.Sprintf("#%d %s %s [%v, %v)", i, ind.Kind, ind.Value, ind.Meta.ValidFrom.Format(time.Kitchen), ind.Meta.ValidUntil.Format(time.Kitchen)))
 						}
 						t.Fatalf("round %d: query %+v\nindex  %q\noracle %q\nindicators:\n%s", round, q, got, want, strings.Join(desc, "\n"))
 					}

@@ -21,9 +21,9 @@ func mk(spec string) *Indicator {
 	if err != nil {
 		panic(err)
 	}
-	ind := &Indicator{Kind: k, Value: f[1], Origin: "test:" + spec}
+	ind := &Indicator{Kind: k, Value: f[1], Meta: &Meta{Where: "test:" + spec}}
 	if len(f) > 2 {
-		ind.Source = f[2]
+		ind.Meta.Source = f[2]
 	}
 	return ind
 }
@@ -31,14 +31,14 @@ func mk(spec string) *Indicator {
 // expired returns an indicator valid only before t0.
 func expired(spec string) *Indicator {
 	ind := mk(spec)
-	ind.ValidUntil = t0
+	ind.Meta.ValidUntil = t0
 	return ind
 }
 
 // future returns an indicator valid only after t0.
 func future(spec string) *Indicator {
 	ind := mk(spec)
-	ind.ValidFrom = t0.Add(time.Hour)
+	ind.Meta.ValidFrom = t0.Add(time.Hour)
 	return ind
 }
 
@@ -46,7 +46,7 @@ func future(spec string) *Indicator {
 func hitStrings(hits []Hit) []string {
 	out := make([]string, 0, len(hits))
 	for _, h := range hits {
-		out = append(out, strings.TrimSpace(fmt.Sprintf("%s %s %s %s", h.Field, h.Indicator.Kind, h.Indicator.Value, h.Indicator.Source)))
+		out = append(out, strings.TrimSpace(fmt.Sprintf("%s %s %s %s", h.Field, h.Indicator.Kind, h.Indicator.Value, h.Indicator.Meta.Source)))
 	}
 	slices.Sort(out)
 	return out
@@ -281,17 +281,18 @@ func TestBuildRefusesInvalidValues(t *testing.T) {
 		ind  *Indicator
 		want string // substring of the error
 	}{
-		{"an ip that does not parse names its origin", &Indicator{Kind: KindIP, Value: "1.2.3", Origin: "feeds/c2.csv:14"}, `feeds/c2.csv:14: ip indicator "1.2.3"`},
-		{"an ip written as a prefix is refused", &Indicator{Kind: KindIP, Value: "1.2.3.0/24", Origin: "o:1"}, `o:1: ip indicator "1.2.3.0/24"`},
-		{"a cidr that does not parse is refused", &Indicator{Kind: KindCIDR, Value: "1.2.3.0/33", Origin: "o:2"}, `o:2: cidr indicator`},
-		{"a domain with a path is refused", &Indicator{Kind: KindDomain, Value: "evil.com/x", Origin: "o:3"}, "not a bare domain name"},
-		{"a domain with a port is refused", &Indicator{Kind: KindDomain, Value: "evil.com:80", Origin: "o:4"}, "not a bare domain name"},
-		{"a domain with an empty label is refused", &Indicator{Kind: KindDomain, Value: "evil..com", Origin: "o:5"}, "not a valid host name"},
-		{"a domain that is an IP address is refused", &Indicator{Kind: KindDomain, Value: "203.0.113.7", Origin: "o:6"}, "use kind ip"},
-		{"a URL without a path is refused", &Indicator{Kind: KindURL, Value: "evil.com", Origin: "o:7"}, "not a URL"},
-		{"an empty pattern is refused", &Indicator{Kind: KindPattern, Value: "", Origin: "o:8"}, "empty pattern"},
-		{"an invalid kind is refused", &Indicator{Kind: KindInvalid, Value: "x", Origin: "o:9"}, "unknown kind invalid"},
-		{"an indicator without origin is named by its position", &Indicator{Kind: KindIP, Value: "x"}, "indicator 0: ip"},
+		{"an ip that does not parse names its origin", &Indicator{Kind: KindIP, Value: "1.2.3", Meta: &Meta{Where: "feeds/c2.csv:14"}}, `feeds/c2.csv:14: ip indicator "1.2.3"`},
+		{"an ip written as a prefix is refused", &Indicator{Kind: KindIP, Value: "1.2.3.0/24", Meta: &Meta{Where: "o:1"}}, `o:1: ip indicator "1.2.3.0/24"`},
+		{"a cidr that does not parse is refused", &Indicator{Kind: KindCIDR, Value: "1.2.3.0/33", Meta: &Meta{Where: "o:2"}}, `o:2: cidr indicator`},
+		{"a domain with a path is refused", &Indicator{Kind: KindDomain, Value: "evil.com/x", Meta: &Meta{Where: "o:3"}}, "not a bare domain name"},
+		{"a domain with a port is refused", &Indicator{Kind: KindDomain, Value: "evil.com:80", Meta: &Meta{Where: "o:4"}}, "not a bare domain name"},
+		{"a domain with an empty label is refused", &Indicator{Kind: KindDomain, Value: "evil..com", Meta: &Meta{Where: "o:5"}}, "not a valid host name"},
+		{"a domain that is an IP address is refused", &Indicator{Kind: KindDomain, Value: "203.0.113.7", Meta: &Meta{Where: "o:6"}}, "use kind ip"},
+		{"a URL without a path is refused", &Indicator{Kind: KindURL, Value: "evil.com", Meta: &Meta{Where: "o:7"}}, "not a URL"},
+		{"an empty pattern is refused", &Indicator{Kind: KindPattern, Value: "", Meta: &Meta{Where: "o:8"}}, "empty pattern"},
+		{"an invalid kind is refused", &Indicator{Kind: KindInvalid, Value: "x", Meta: &Meta{Where: "o:9"}}, "unknown kind invalid"},
+		{"an indicator without origin is named by its position", &Indicator{Kind: KindIP, Value: "x", Meta: &Meta{}}, "indicator 0: ip"},
+		{"an indicator without metadata is refused", &Indicator{Kind: KindIP, Value: "203.0.113.7"}, "indicator 0 (ip \"203.0.113.7\") has no metadata"},
 		{"a nil indicator is refused", nil, "indicator 0 is nil"},
 	}
 	for _, tt := range tests {
@@ -307,7 +308,7 @@ func TestBuildRefusesInvalidValues(t *testing.T) {
 func TestBuildJoinsEveryErrorUpToACap(t *testing.T) {
 	var inds []*Indicator
 	for i := range 150 {
-		inds = append(inds, &Indicator{Kind: KindIP, Value: "bad", Origin: fmt.Sprintf("f:%d", i+1)})
+		inds = append(inds, &Indicator{Kind: KindIP, Value: "bad", Meta: &Meta{Where: fmt.Sprintf("f:%d", i+1)}})
 	}
 	_, err := Build(inds, BuildOptions{})
 	if err == nil {

@@ -2,6 +2,8 @@ package match
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -38,12 +40,30 @@ func ParseKind(s string) (Kind, error) {
 	return KindInvalid, fmt.Errorf("unknown indicator kind %q (want ip, cidr, domain, url or pattern)", s)
 }
 
-// Indicator is one indicator of compromise with its metadata. Loaders fill
-// it; an Index holds pointers to them and never changes them.
+// Indicator is one indicator of compromise: its kind and value, and a
+// pointer to its metadata. Loaders fill it; an Index holds pointers to
+// them and never changes them.
+//
+// The metadata is a separate Meta because a feed gives the same metadata
+// to many indicators (every line of a text feed, every row of a CSV feed
+// with the same columns): the loaders share one Meta among consecutive
+// indicators with equal metadata, so that an indicator costs 32 bytes plus
+// its value. A Meta reachable from an indicator may be shared: never
+// change it; give the indicator a changed copy instead.
 type Indicator struct {
-	Kind  Kind
+	Kind Kind
+	// Line is the line of Meta.Where the indicator was read from (1-based);
+	// 0 when Where names the indicator by itself (a STIX object, a MISP
+	// attribute) or nothing.
+	Line  uint32
 	Value string // canonical form: address, prefix, lower-case domain, normalised URL, lower-case pattern
+	// Meta is never nil in an indicator given to Build.
+	Meta *Meta
+}
 
+// Meta is what a feed says about an indicator. Indicators may share one
+// Meta (see Indicator): treat it as read-only.
+type Meta struct {
 	Source      string   // the feed it came from
 	Severity    string   // free text as the feed says it: "high", "medium", …
 	Confidence  int      // 0–100; 0 means unknown
@@ -54,17 +74,47 @@ type Indicator struct {
 	ValidFrom  time.Time // zero: always
 	ValidUntil time.Time // zero: never expires
 
-	// Origin is where the indicator was read ("feeds/c2.csv:14"), for reports.
-	Origin string
+	// Where is where the indicator was read: the feed ("feeds/c2.csv",
+	// with Indicator.Line) or an object of it ("bundle.json: indicator--…").
+	Where string
+}
+
+// Origin returns where the indicator was read, for reports:
+// "feeds/c2.csv:14" (Meta.Where and Line), "bundle.json: indicator--…", or
+// "" when unknown.
+func (ind *Indicator) Origin() string {
+	if ind.Meta == nil {
+		return ""
+	}
+	if ind.Line == 0 {
+		return ind.Meta.Where
+	}
+	return ind.Meta.Where + ":" + strconv.FormatUint(uint64(ind.Line), 10)
+}
+
+// equal reports whether m and o hold the same metadata.
+func (m *Meta) equal(o *Meta) bool {
+	return m.Source == o.Source && m.Severity == o.Severity && m.Confidence == o.Confidence &&
+		slices.Equal(m.Tags, o.Tags) && m.Description == o.Description && m.Reference == o.Reference &&
+		m.ValidFrom == o.ValidFrom && m.ValidUntil == o.ValidUntil && m.Where == o.Where
+}
+
+// timeless reports whether the indicator has no validity window.
+func (ind *Indicator) timeless() bool {
+	return ind.Meta == nil || (ind.Meta.ValidFrom.IsZero() && ind.Meta.ValidUntil.IsZero())
 }
 
 // ActiveAt reports whether the indicator is valid at t (inside
 // [ValidFrom, ValidUntil), each bound ignored when zero).
 func (ind *Indicator) ActiveAt(t time.Time) bool {
-	if !ind.ValidFrom.IsZero() && t.Before(ind.ValidFrom) {
+	m := ind.Meta
+	if m == nil {
+		return true
+	}
+	if !m.ValidFrom.IsZero() && t.Before(m.ValidFrom) {
 		return false
 	}
-	if !ind.ValidUntil.IsZero() && !t.Before(ind.ValidUntil) {
+	if !m.ValidUntil.IsZero() && !t.Before(m.ValidUntil) {
 		return false
 	}
 	return true

@@ -53,14 +53,14 @@ type LoadOptions struct {
 	// Defaults is metadata applied where the feed gives none: Source,
 	// Severity, Confidence, Description, Reference, ValidFrom, ValidUntil.
 	// Defaults.Tags are added to every indicator, after the feed's own
-	// tags. Kind, Value and Origin are ignored. Indicators may share
-	// Defaults.Tags: treat it as read-only.
+	// tags. Where is ignored. Indicators may share Defaults.Tags: treat it
+	// as read-only.
 	//
 	// A source the format implies (feodo's "feodotracker", "urlhaus",
 	// "threatfox", "defender", "stix", "misp") yields to Defaults.Source;
 	// a source the feed data names (a STIX identity, a MISP organisation)
 	// wins over it.
-	Defaults Indicator
+	Defaults Meta
 	// TTL, if > 0, sets ValidUntil = Now + TTL on every indicator that has
 	// no ValidUntil from the feed or Defaults (callers use it for "expires
 	// N days after last seen" across reloads).
@@ -181,6 +181,9 @@ type ldState struct {
 	source string // the source the format implies, used when neither feed nor Defaults give one
 	slab   []Indicator
 	buf    []byte // scratch for lineOrigin
+	// last is the Meta of the last indicator emitted: the next one shares
+	// it when its metadata is equal.
+	last *Meta
 }
 
 func newLdState(name, format string, opt LoadOptions) *ldState {
@@ -229,69 +232,79 @@ func (st *ldState) skip(reason string) {
 	st.res.SkippedReasons[reason]++
 }
 
-// nextIndicator returns the next free slot of a slab of indicators (one
-// allocation per 256); emit takes it by advancing st.slab.
-func (st *ldState) nextIndicator() *Indicator {
-	if len(st.slab) == 0 {
-		st.slab = make([]Indicator, 256)
-	}
-	return &st.slab[0]
-}
-
-// emit guards, completes and appends one classified indicator. meta holds
-// the metadata the feed gave (nil for none); its Kind, Value and Origin
-// are ignored. raw is the value as written, for refusals.
-func (st *ldState) emit(origin, raw string, kind Kind, value string, meta *Indicator) {
+// emit guards, completes and appends one classified indicator. where and
+// line say where it was read (line 0: where names it alone); meta holds
+// the metadata the feed gave (nil for none), its Where ignored. raw is the
+// value as written, for refusals.
+func (st *ldState) emit(where string, line int, raw string, kind Kind, value string, meta *Meta) {
 	if reason := st.opt.Guard.Check(kind, value); reason != "" {
-		st.refuse(origin, raw, reason)
+		st.refuse(ldOrigin(where, line), raw, reason)
 		return
 	}
-	ind := st.nextIndicator()
+	var m Meta
 	if meta != nil {
-		*ind = *meta
+		m = *meta
 	}
-	ind.Kind, ind.Value, ind.Origin = kind, value, printable(origin)
+	m.Where = printable(where)
 	d := &st.opt.Defaults
-	if ind.Source == "" {
-		ind.Source = d.Source
-		if ind.Source == "" {
-			ind.Source = st.source
+	if m.Source == "" {
+		m.Source = d.Source
+		if m.Source == "" {
+			m.Source = st.source
 		}
 	}
-	if ind.Severity == "" {
-		ind.Severity = d.Severity
+	if m.Severity == "" {
+		m.Severity = d.Severity
 	}
-	if ind.Confidence == 0 {
-		ind.Confidence = d.Confidence
+	if m.Confidence == 0 {
+		m.Confidence = d.Confidence
 	}
 	switch {
-	case len(ind.Tags) == 0:
-		ind.Tags = d.Tags
+	case len(m.Tags) == 0:
+		m.Tags = d.Tags
 	case len(d.Tags) > 0:
-		ind.Tags = ldAddTags(slices.Clip(ind.Tags), d.Tags...)
+		m.Tags = ldAddTags(slices.Clip(m.Tags), d.Tags...)
 	}
-	if ind.Description == "" {
-		ind.Description = d.Description
+	if m.Description == "" {
+		m.Description = d.Description
 	}
-	if ind.Reference == "" {
-		ind.Reference = d.Reference
+	if m.Reference == "" {
+		m.Reference = d.Reference
 	}
-	if ind.ValidFrom.IsZero() {
-		ind.ValidFrom = d.ValidFrom
+	if m.ValidFrom.IsZero() {
+		m.ValidFrom = d.ValidFrom
 	}
-	if ind.ValidUntil.IsZero() {
-		ind.ValidUntil = d.ValidUntil
-		if ind.ValidUntil.IsZero() && st.opt.TTL > 0 {
-			ind.ValidUntil = st.now.Add(st.opt.TTL)
+	if m.ValidUntil.IsZero() {
+		m.ValidUntil = d.ValidUntil
+		if m.ValidUntil.IsZero() && st.opt.TTL > 0 {
+			m.ValidUntil = st.now.Add(st.opt.TTL)
 		}
 	}
-	if !ind.ValidUntil.IsZero() && !st.now.Before(ind.ValidUntil) {
-		*ind = Indicator{} // the slot is reused
+	if !m.ValidUntil.IsZero() && !st.now.Before(m.ValidUntil) {
 		st.skip("expired")
 		return
 	}
+	if st.last == nil || !m.equal(st.last) {
+		st.last = &m
+	}
+	if len(st.slab) == 0 {
+		st.slab = make([]Indicator, 256)
+	}
+	ind := &st.slab[0]
 	st.slab = st.slab[1:]
+	ind.Kind, ind.Value, ind.Meta = kind, value, st.last
+	if line > 0 && uint64(line) <= uint64(^uint32(0)) {
+		ind.Line = uint32(line)
+	}
 	st.res.Indicators = append(st.res.Indicators, ind)
+}
+
+// ldOrigin returns "where:line", or where when line is 0.
+func ldOrigin(where string, line int) string {
+	if line == 0 {
+		return where
+	}
+	return where + ":" + strconv.Itoa(line)
 }
 
 // ldParseAs classifies s as an explicit kind says it should be. An IP kind

@@ -19,13 +19,13 @@ func ldCheckResult(t *testing.T, res *LoadResult, name string, g Guard) {
 				t.Fatalf("pattern %q is not canonical", ind.Value)
 			}
 		} else if k, v, err := ParseValue(ind.Value); err != nil || k != ind.Kind || v != ind.Value {
-			t.Fatalf("indicator %s %q from %s does not parse back: %s %q %v", ind.Kind, ind.Value, ind.Origin, k, v, err)
+			t.Fatalf("indicator %s %q from %s does not parse back: %s %q %v", ind.Kind, ind.Value, ind.Origin(), k, v, err)
 		}
 		if r := g.Check(ind.Kind, ind.Value); r != "" {
 			t.Fatalf("indicator %s %q passed Load but the guard says %s", ind.Kind, ind.Value, r)
 		}
-		if !strings.HasPrefix(ind.Origin, name+":") {
-			t.Fatalf("origin %q does not name the feed %q", ind.Origin, name)
+		if !strings.HasPrefix(ind.Origin(), name+":") {
+			t.Fatalf("origin %q does not name the feed %q", ind.Origin(), name)
 		}
 	}
 	for _, r := range res.Refused {

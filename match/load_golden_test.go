@@ -73,17 +73,14 @@ type ldGoldenIndicator struct {
 
 func ldToGolden(ind *Indicator) ldGoldenIndicator {
 	return ldGoldenIndicator{
-		Kind: ind.Kind.String(), Value: ind.Value, Source: ind.Source, Severity: ind.Severity,
-		Confidence: ind.Confidence, Tags: ind.Tags, Description: ind.Description, Reference: ind.Reference,
-		ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil, Origin: ind.Origin,
+		Kind: ind.Kind.String(), Value: ind.Value, Source: ind.Meta.Source, Severity: ind.Meta.Severity,
+		Confidence: ind.Meta.Confidence, Tags: ind.Meta.Tags, Description: ind.Meta.Description, Reference: ind.Meta.Reference,
+		ValidFrom: ind.Meta.ValidFrom, ValidUntil: ind.Meta.ValidUntil, Origin: ind.Origin(),
 	}
 }
 
-func (g *ldGoldenIndicator) indicator() Indicator {
-	return Indicator{
-		Source: g.Source, Severity: g.Severity, Confidence: g.Confidence, Tags: g.Tags,
-		Description: g.Description, Reference: g.Reference, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil,
-	}
+func (g *ldGoldenIndicator) meta() Meta {
+	return Meta{Source: g.Source, Severity: g.Severity, Confidence: g.Confidence, Tags: g.Tags, Description: g.Description, Reference: g.Reference, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
 }
 
 // ldGoldenCase reads a case folder into the input bytes and LoadOptions.
@@ -133,7 +130,7 @@ func ldGoldenCase(t *testing.T, dir string) ([]byte, LoadOptions) {
 		}
 	}
 	if o.Defaults != nil {
-		opt.Defaults = o.Defaults.indicator()
+		opt.Defaults = o.Defaults.meta()
 	}
 	if o.TTL != "" {
 		if opt.TTL, err = time.ParseDuration(o.TTL); err != nil {

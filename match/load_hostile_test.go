@@ -26,11 +26,11 @@ func TestOriginsAndReasonsFromAFeedCarryNoControlCharacters(t *testing.T) {
 		t.Fatalf("%d indicators and %d refusals, want 2 and 2: %v", len(res.Indicators), len(res.Refused), res.Refused)
 	}
 	for _, ind := range res.Indicators {
-		if control(ind.Origin) {
-			t.Errorf("indicator origin %q holds control characters", ind.Origin)
+		if control(ind.Origin()) {
+			t.Errorf("indicator origin %q holds control characters", ind.Origin())
 		}
 	}
-	if got := res.Indicators[1].Origin; !strings.Contains(got, "indicator--d-café") || strings.HasPrefix(got, `"`) {
+	if got := res.Indicators[1].Origin(); !strings.Contains(got, "indicator--d-café") || strings.HasPrefix(got, `"`) {
 		t.Errorf("a printable non-ASCII origin was altered: %q", got)
 	}
 	for _, r := range res.Refused {

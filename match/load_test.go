@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // ldReadSample reads one of the real feed samples in testdata/iocs.
@@ -35,26 +37,26 @@ func TestLoadOptions(t *testing.T) {
 			name: "the source a format implies is used when nothing else names one",
 			in:   feodo, opt: LoadOptions{Now: now}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if ind.Source != "feodotracker" {
-					t.Errorf("source %q, want feodotracker", ind.Source)
+				if ind.Meta.Source != "feodotracker" {
+					t.Errorf("source %q, want feodotracker", ind.Meta.Source)
 				}
 			},
 		},
 		{
 			name: "Defaults.Source wins over the source a format implies",
-			in:   feodo, opt: LoadOptions{Now: now, Defaults: Indicator{Source: "abusech"}}, loaded: 1,
+			in:   feodo, opt: LoadOptions{Now: now, Defaults: Meta{Source: "abusech"}}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if ind.Source != "abusech" {
-					t.Errorf("source %q, want abusech", ind.Source)
+				if ind.Meta.Source != "abusech" {
+					t.Errorf("source %q, want abusech", ind.Meta.Source)
 				}
 			},
 		},
 		{
 			name: "the feed's own metadata wins over Defaults, and Defaults.Tags are added",
-			in:   feodo, opt: LoadOptions{Now: now, Defaults: Indicator{Tags: []string{"default", "QakBot"}, Severity: "low", Description: "d"}}, loaded: 1,
+			in:   feodo, opt: LoadOptions{Now: now, Defaults: Meta{Tags: []string{"default", "QakBot"}, Severity: "low", Description: "d"}}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if !reflect.DeepEqual(ind.Tags, []string{"QakBot", "default"}) || ind.Severity != "low" || !ind.ValidFrom.Equal(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)) {
-					t.Errorf("tags %q severity %q from %v, want the feed's tag then the default one, the default severity and the feed's first_seen", ind.Tags, ind.Severity, ind.ValidFrom)
+				if !reflect.DeepEqual(ind.Meta.Tags, []string{"QakBot", "default"}) || ind.Meta.Severity != "low" || !ind.Meta.ValidFrom.Equal(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)) {
+					t.Errorf("tags %q severity %q from %v, want the feed's tag then the default one, the default severity and the feed's first_seen", ind.Meta.Tags, ind.Meta.Severity, ind.Meta.ValidFrom)
 				}
 			},
 		},
@@ -62,30 +64,30 @@ func TestLoadOptions(t *testing.T) {
 			name: "TTL sets ValidUntil from Now",
 			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, TTL: 48 * time.Hour}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if !ind.ValidUntil.Equal(now.Add(48 * time.Hour)) {
-					t.Errorf("valid until %v, want Now + 48h", ind.ValidUntil)
+				if !ind.Meta.ValidUntil.Equal(now.Add(48 * time.Hour)) {
+					t.Errorf("valid until %v, want Now + 48h", ind.Meta.ValidUntil)
 				}
 			},
 		},
 		{
 			name: "Defaults.ValidUntil wins over TTL",
-			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, TTL: time.Hour, Defaults: Indicator{ValidUntil: now.AddDate(1, 0, 0)}}, loaded: 1,
+			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, TTL: time.Hour, Defaults: Meta{ValidUntil: now.AddDate(1, 0, 0)}}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if !ind.ValidUntil.Equal(now.AddDate(1, 0, 0)) {
-					t.Errorf("valid until %v, want the default", ind.ValidUntil)
+				if !ind.Meta.ValidUntil.Equal(now.AddDate(1, 0, 0)) {
+					t.Errorf("valid until %v, want the default", ind.Meta.ValidUntil)
 				}
 			},
 		},
 		{
 			name: "an already expired Defaults.ValidUntil skips every indicator",
-			in:   "198.51.100.1\n198.51.100.2\n", opt: LoadOptions{Now: now, Defaults: Indicator{ValidUntil: now}}, loaded: 0,
+			in:   "198.51.100.1\n198.51.100.2\n", opt: LoadOptions{Now: now, Defaults: Meta{ValidUntil: now}}, loaded: 0,
 		},
 		{
 			name: "the Kind, Value and Origin of Defaults are ignored",
-			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, Defaults: Indicator{Kind: KindURL, Value: "x", Origin: "y"}}, loaded: 1,
+			in:   "198.51.100.1\n", opt: LoadOptions{Now: now, Defaults: Meta{Where: "y"}}, loaded: 1,
 			check: func(t *testing.T, ind *Indicator) {
-				if ind.Kind != KindIP || ind.Value != "198.51.100.1" || ind.Origin != "feed:1" {
-					t.Errorf("got %s %q from %q", ind.Kind, ind.Value, ind.Origin)
+				if ind.Kind != KindIP || ind.Value != "198.51.100.1" || ind.Origin() != "feed:1" {
+					t.Errorf("got %s %q from %q", ind.Kind, ind.Value, ind.Origin())
 				}
 			},
 		},
@@ -117,7 +119,7 @@ func TestLoadWithoutNowUsesTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vu := res.Indicators[0].ValidUntil
+	vu := res.Indicators[0].Meta.ValidUntil
 	if vu.Before(before.Add(time.Hour)) || vu.After(after.Add(time.Hour)) {
 		t.Fatalf("valid until %v, want between %v and %v", vu, before.Add(time.Hour), after.Add(time.Hour))
 	}
@@ -152,14 +154,14 @@ https://files.bad-cdn.example/stage2.bin
 10.0.0.0/8
 co.uk
 `
-	res, err := Load(strings.NewReader(feed), LoadOptions{Name: "feeds/c2.txt", Defaults: Indicator{Source: "internal"}})
+	res, err := Load(strings.NewReader(feed), LoadOptions{Name: "feeds/c2.txt", Defaults: Meta{Source: "internal"}})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("format:", res.Format)
 	for _, ind := range res.Indicators {
-		fmt.Println(ind.Origin, ind.Kind, ind.Value, ind.Source)
+		fmt.Println(ind.Origin(), ind.Kind, ind.Value, ind.Meta.Source)
 	}
 	for _, r := range res.Refused {
 		fmt.Println(r)
@@ -185,4 +187,42 @@ func ExampleParseValue() {
 	// cidr 198.51.100.0/24 <nil>
 	// domain xn--bcher-kva.example <nil>
 	// url https://evil.example/Login <nil>
+}
+
+func TestLoadSharesOneMetaAmongIndicatorsWithEqualMetadata(t *testing.T) {
+	if n := unsafe.Sizeof(Indicator{}); n != 32 {
+		t.Errorf("an Indicator is %d bytes, want 32: the memory targets count on it", n)
+	}
+	text := "198.51.100.1\n198.51.100.2\n# comment\nevil.example\nhttps://evil.example/gate.php\n"
+	res, err := Load(strings.NewReader(text), LoadOptions{Name: "c2.txt", Defaults: Meta{Source: "internal", Tags: []string{"c2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Indicators) != 4 {
+		t.Fatalf("loaded %d, want 4", len(res.Indicators))
+	}
+	for i, ind := range res.Indicators {
+		if ind.Meta != res.Indicators[0].Meta {
+			t.Errorf("indicator %d has its own Meta; every line of a text feed should share one", i)
+		}
+	}
+	if got := []string{res.Indicators[0].Origin(), res.Indicators[2].Origin()}; !slices.Equal(got, []string{"c2.txt:1", "c2.txt:4"}) {
+		t.Errorf("origins %q", got)
+	}
+
+	csv := "value,source,severity\n198.51.100.1,a,high\n198.51.100.2,a,high\n198.51.100.3,b,high\n198.51.100.4,a,high\n"
+	res, err = Load(strings.NewReader(csv), LoadOptions{Name: "c2.csv", Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inds := res.Indicators
+	if len(inds) != 4 {
+		t.Fatalf("loaded %d, want 4", len(inds))
+	}
+	if inds[0].Meta != inds[1].Meta || inds[1].Meta == inds[2].Meta || inds[2].Meta == inds[3].Meta {
+		t.Errorf("CSV rows with equal metadata should share a Meta, others not: %p %p %p %p", inds[0].Meta, inds[1].Meta, inds[2].Meta, inds[3].Meta)
+	}
+	if inds[2].Meta.Source != "b" || inds[3].Meta.Source != "a" || inds[3].Origin() != "c2.csv:5" {
+		t.Errorf("row metadata mixed up: %q %q %q", inds[2].Meta.Source, inds[3].Meta.Source, inds[3].Origin())
+	}
 }

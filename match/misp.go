@@ -197,7 +197,7 @@ func mispEvents(name string, data []byte) ([]json.RawMessage, error) {
 }
 
 func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
-	var meta Indicator
+	var meta Meta
 	meta.Description = ev.Info
 	meta.Severity = mispSeverity[ev.ThreatLevelID]
 	switch {
@@ -246,7 +246,7 @@ func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
 	}
 }
 
-func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Indicator) {
+func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Meta) {
 	if a.Deleted {
 		st.skip("misp deleted")
 		return
@@ -282,7 +282,7 @@ func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Indicator) {
 			st.refuse(origin, raw, typ+": "+err.Error())
 			return
 		}
-		st.emit(origin, raw, kind, value, &meta)
+		st.emit(origin, 0, raw, kind, value, &meta)
 	}
 	switch mk {
 	case mispIP:

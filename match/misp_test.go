@@ -37,8 +37,8 @@ func TestLoadMISPShapes(t *testing.T) {
 			if got := ldKindValues(res); !reflect.DeepEqual(got, tt.values) {
 				t.Fatalf("loaded %q, want %q", got, tt.values)
 			}
-			if len(res.Indicators) > 0 && res.Indicators[0].Origin != tt.origin {
-				t.Fatalf("origin %q, want %q", res.Indicators[0].Origin, tt.origin)
+			if len(res.Indicators) > 0 && res.Indicators[0].Origin() != tt.origin {
+				t.Fatalf("origin %q, want %q", res.Indicators[0].Origin(), tt.origin)
 			}
 		})
 	}
@@ -51,7 +51,7 @@ func TestLoadMISPMetadata(t *testing.T) {
 			{"type":"link","value":"https://cert.example/x","to_ids":false},
 			{"type":"domain","value":"c2.example","to_ids":true,"comment":"beacon","Tag":[{"name":"c2"},{"name":"apt"}]},
 			{"type":"hostname","value":"h.example","to_ids":true}]}}`
-	res, err := Load(strings.NewReader(in), LoadOptions{Name: "e.json", Defaults: Indicator{Source: "ignored", Confidence: 40}})
+	res, err := Load(strings.NewReader(in), LoadOptions{Name: "e.json", Defaults: Meta{Source: "ignored", Confidence: 40}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,12 +59,11 @@ func TestLoadMISPMetadata(t *testing.T) {
 		t.Fatalf("loaded %d indicators, want 2", len(res.Indicators))
 	}
 	got := *res.Indicators[0]
-	want := Indicator{Kind: KindDomain, Value: "c2.example", Source: "misp:u-1", Severity: "medium", Confidence: 40,
-		Tags: []string{"tlp:green", "apt", "c2"}, Description: "Campaign X: beacon", Reference: "https://cert.example/x", Origin: "e.json: Attribute[1]"}
+	want := Indicator{Kind: KindDomain, Value: "c2.example", Meta: &Meta{Source: "misp:u-1", Severity: "medium", Confidence: 40, Tags: []string{"tlp:green", "apt", "c2"}, Description: "Campaign X: beacon", Reference: "https://cert.example/x", Where: "e.json: Attribute[1]"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
-	if tags := res.Indicators[1].Tags; !reflect.DeepEqual(tags, []string{"tlp:green", "apt"}) {
+	if tags := res.Indicators[1].Meta.Tags; !reflect.DeepEqual(tags, []string{"tlp:green", "apt"}) {
 		t.Fatalf("second attribute has tags %q: attribute tags leaked between attributes", tags)
 	}
 }

@@ -145,7 +145,7 @@ func stixIndicator(st *ldState, origin string, o *stixObj, names map[string]stri
 		st.refuse(origin, "", "indicator without a pattern")
 		return
 	}
-	var meta Indicator
+	var meta Meta
 	var ok bool
 	if o.ValidFrom != "" {
 		if meta.ValidFrom, ok = ldParseTime(o.ValidFrom); !ok {
@@ -206,6 +206,6 @@ func stixIndicator(st *ldState, origin string, o *stixObj, names map[string]stri
 			st.refuse(origin, t.Value, err.Error())
 			continue
 		}
-		st.emit(origin, t.Value, kind, value, &meta)
+		st.emit(origin, 0, t.Value, kind, value, &meta)
 	}
 }

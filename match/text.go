@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // txtMaxLine is the longest line the text reader accepts (the bufio
@@ -100,19 +99,11 @@ func txtLine(st *ldState, line int, b []byte) {
 		}
 		v = rest
 	}
-	// One allocation holds both the origin and the value.
-	buf := append(st.buf[:0], st.name...)
-	buf = append(buf, ':')
-	buf = strconv.AppendInt(buf, int64(line), 10)
-	n := len(buf)
-	buf = append(buf, v...)
-	st.buf = buf
-	both := string(buf)
-	origin, raw := both[:n], both[n:]
+	raw := string(v)
 	kind, value, err := ParseValue(raw)
 	if err != nil {
-		st.refuse(origin, raw, err.Error())
+		st.refuse(st.lineOrigin(line), raw, err.Error())
 		return
 	}
-	st.emit(origin, raw, kind, value, nil)
+	st.emit(st.name, line, raw, kind, value, nil)
 }

@@ -96,13 +96,13 @@ func FuzzLoadText(f *testing.F) {
 		for _, ind := range res.Indicators {
 			k, v, err := ParseValue(ind.Value)
 			if err != nil || k != ind.Kind || v != ind.Value {
-				t.Fatalf("indicator %s %q from %s does not parse back: %s %q %v", ind.Kind, ind.Value, ind.Origin, k, v, err)
+				t.Fatalf("indicator %s %q from %s does not parse back: %s %q %v", ind.Kind, ind.Value, ind.Origin(), k, v, err)
 			}
 			if r := g.Check(ind.Kind, ind.Value); r != "" {
 				t.Fatalf("indicator %s %q passed Load but the guard says %s", ind.Kind, ind.Value, r)
 			}
-			if !strings.HasPrefix(ind.Origin, "fuzz.txt:") {
-				t.Fatalf("origin %q does not name the feed", ind.Origin)
+			if !strings.HasPrefix(ind.Origin(), "fuzz.txt:") {
+				t.Fatalf("origin %q does not name the feed", ind.Origin())
 			}
 		}
 		for _, r := range res.Refused {

@@ -620,12 +620,12 @@ func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 		Indicator: sink.AlertIndicator{
 			Kind:        ind.Kind.String(),
 			Value:       ind.Value,
-			Source:      ind.Source,
-			Severity:    ind.Severity,
-			Confidence:  ind.Confidence,
-			Tags:        ind.Tags,
-			Description: ind.Description,
-			Reference:   ind.Reference,
+			Source:      ind.Meta.Source,
+			Severity:    ind.Meta.Severity,
+			Confidence:  ind.Meta.Confidence,
+			Tags:        ind.Meta.Tags,
+			Description: ind.Meta.Description,
+			Reference:   ind.Meta.Reference,
 		},
 	}
 	if e.RemoteIP.IsValid() {

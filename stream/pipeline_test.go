@@ -114,7 +114,7 @@ func testRules(t *testing.T, values ...string) *atomic.Pointer[Rules] {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inds = append(inds, &match.Indicator{Kind: k, Value: canon, Source: "test"})
+		inds = append(inds, &match.Indicator{Kind: k, Value: canon, Meta: &match.Meta{Source: "test"}})
 	}
 	ix, err := match.Build(inds, match.BuildOptions{})
 	if err != nil {
@@ -274,7 +274,7 @@ func TestShutdownFinishesInFlightBatchesAndAcksThem(t *testing.T) {
 
 func TestAllowListAndExclusionsDropHitsBeforeAlerting(t *testing.T) {
 	rules := testRules(t, "203.0.113.0/24", "bad.example")
-	allow, err := match.Build([]*match.Indicator{{Kind: match.KindIP, Value: "203.0.113.53", Source: "allow"}}, match.BuildOptions{})
+	allow, err := match.Build([]*match.Indicator{{Kind: match.KindIP, Value: "203.0.113.53", Meta: &match.Meta{Source: "allow"}}}, match.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

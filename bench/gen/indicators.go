@@ -69,9 +69,10 @@ func Indicators(opt IndicatorOptions) []*match.Indicator {
 	out := make([]*match.Indicator, 0, opt.IPs+opt.Domains+opt.URLs+opt.Patterns)
 	// One backing array per kind: fewer, larger allocations.
 	inds := make([]match.Indicator, opt.IPs+opt.Domains+opt.URLs+opt.Patterns)
+	meta := &match.Meta{Source: src, Severity: "high"} // shared, as a loaded feed's
 	next := func(k match.Kind, v string) {
 		ind := &inds[len(out)]
-		ind.Kind, ind.Value, ind.Source, ind.Severity = k, v, src, "high"
+		ind.Kind, ind.Value, ind.Meta = k, v, meta
 		out = append(out, ind)
 	}
 	for range opt.IPs {

@@ -72,10 +72,10 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(w, "\nindex: %d indicators (%s), IP index %s\n", ix.Len(), kindCounts(ix.Counts()), orDefault(cfg.Match.IPIndex, "bart"))
 	bySource := map[string]map[match.Kind]int{}
 	for _, ind := range ix.Indicators() {
-		if bySource[ind.Source] == nil {
-			bySource[ind.Source] = map[match.Kind]int{}
+		if bySource[ind.Meta.Source] == nil {
+			bySource[ind.Meta.Source] = map[match.Kind]int{}
 		}
-		bySource[ind.Source][ind.Kind]++
+		bySource[ind.Meta.Source][ind.Kind]++
 	}
 	sources := make([]string, 0, len(bySource))
 	for s := range bySource {

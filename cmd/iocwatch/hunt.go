@@ -77,7 +77,7 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return usagef("VALUE %q: %w", v, err)
 		}
-		inds = append(inds, &match.Indicator{Kind: kind, Value: canon, Origin: fmt.Sprintf("argument %d", i+1)})
+		inds = append(inds, &match.Indicator{Kind: kind, Value: canon, Meta: &match.Meta{Where: fmt.Sprintf("argument %d", i+1)}})
 	}
 	ix, err := match.Build(inds, match.BuildOptions{})
 	if err != nil {

@@ -30,9 +30,9 @@ import (
 // records it matches none of them (they are "added" later).
 func huntIndicators() []*match.Indicator {
 	return []*match.Indicator{
-		{Kind: match.KindIP, Value: "203.0.113.77", Source: "late-feed"},
-		{Kind: match.KindCIDR, Value: "198.51.100.0/28", Source: "late-feed"},
-		{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "late-feed"},
+		{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "late-feed"}},
+		{Kind: match.KindCIDR, Value: "198.51.100.0/28", Meta: &match.Meta{Source: "late-feed"}},
+		{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "late-feed"}},
 	}
 }
 
@@ -72,7 +72,7 @@ func recordedStream(t *testing.T) (hw *historyWiring, dir string, planted []gen.
 		t.Fatal(err)
 	}
 	defer src.Close(context.Background())
-	other, err := match.Build([]*match.Indicator{{Kind: match.KindDomain, Value: "unrelated.example"}}, match.BuildOptions{})
+	other, err := match.Build([]*match.Indicator{{Kind: match.KindDomain, Value: "unrelated.example", Meta: &match.Meta{}}}, match.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,16 +185,22 @@ func TestHuntHonoursSinceAndUntil(t *testing.T) {
 	if len(all) < 6 {
 		t.Fatalf("only %d observations in the /28", len(all))
 	}
-	mid := all[len(all)/2].Timestamp
+	// Observations come in write order; the window is cut by event time.
+	stamps := make([]time.Time, len(all))
+	for i, l := range all {
+		stamps[i] = l.Timestamp
+	}
+	slices.SortFunc(stamps, time.Time.Compare)
+	mid, end := stamps[len(stamps)/2], stamps[len(stamps)-2]
 	since := mid.Format(time.RFC3339Nano)
-	until := all[len(all)-2].Timestamp.Format(time.RFC3339Nano)
+	until := end.Format(time.RFC3339Nano)
 	code, stdout, stderr := runHunt(t, false, "--history", dir, "--since", since, "--until", until, "198.51.100.0/28")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var want []int64
 	for _, l := range all {
-		if !l.Timestamp.Before(mid) && l.Timestamp.Before(all[len(all)-2].Timestamp) {
+		if !l.Timestamp.Before(mid) && l.Timestamp.Before(end) {
 			want = append(want, l.ReportID)
 		}
 	}

@@ -83,25 +83,25 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		for _, h := range hits {
 			ind := h.Indicator
-			fmt.Fprintf(w, "  %s %s on %s — feed %s", ind.Kind, ind.Value, h.Field, ind.Source)
-			if ind.Severity != "" {
-				fmt.Fprintf(w, ", severity %s", ind.Severity)
+			fmt.Fprintf(w, "  %s %s on %s — feed %s", ind.Kind, ind.Value, h.Field, ind.Meta.Source)
+			if ind.Meta.Severity != "" {
+				fmt.Fprintf(w, ", severity %s", ind.Meta.Severity)
 			}
-			if ind.Confidence > 0 {
-				fmt.Fprintf(w, ", confidence %d", ind.Confidence)
+			if ind.Meta.Confidence > 0 {
+				fmt.Fprintf(w, ", confidence %d", ind.Meta.Confidence)
 			}
-			if len(ind.Tags) > 0 {
-				fmt.Fprintf(w, ", tags %s", strings.Join(ind.Tags, ","))
+			if len(ind.Meta.Tags) > 0 {
+				fmt.Fprintf(w, ", tags %s", strings.Join(ind.Meta.Tags, ","))
 			}
-			if !ind.ValidUntil.IsZero() {
-				fmt.Fprintf(w, ", valid until %s", ind.ValidUntil.Format(time.RFC3339))
+			if !ind.Meta.ValidUntil.IsZero() {
+				fmt.Fprintf(w, ", valid until %s", ind.Meta.ValidUntil.Format(time.RFC3339))
 			}
 			fmt.Fprintln(w)
-			if ind.Description != "" {
-				fmt.Fprintf(w, "      %s\n", ind.Description)
+			if ind.Meta.Description != "" {
+				fmt.Fprintf(w, "      %s\n", ind.Meta.Description)
 			}
-			if ind.Origin != "" {
-				fmt.Fprintf(w, "      from %s\n", ind.Origin)
+			if ind.Origin() != "" {
+				fmt.Fprintf(w, "      from %s\n", ind.Origin())
 			}
 			if rules.Exclusions != nil {
 				if r := rules.Exclusions.Match(&s, h, now); r != nil {

@@ -123,7 +123,7 @@ func feedOptions(cfg *config.Config) feed.Options {
 	for i, p := range cfg.AllowlistFiles {
 		opt.Allow = append(opt.Allow, feed.Spec{
 			Name: fmt.Sprintf("allowlist[%d]", i), Type: feed.TypeFile, Path: p,
-			Load: match.LoadOptions{Format: match.FormatText, Defaults: match.Indicator{Source: "allowlist"},
+			Load: match.LoadOptions{Format: match.FormatText, Defaults: match.Meta{Source: "allowlist"},
 				Guard: match.Guard{AllowPrivate: true, AllowBroad: true, AllowPublicSuffix: true}},
 		})
 	}

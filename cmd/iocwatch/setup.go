@@ -118,7 +118,7 @@ func loadOptions(f config.Feed) match.LoadOptions {
 		Name:   f.Path,
 		Format: f.Format,
 		TTL:    f.TTL,
-		Defaults: match.Indicator{
+		Defaults: match.Meta{
 			Source:     f.Source,
 			Severity:   f.Severity,
 			Confidence: f.Confidence,

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,9 +178,9 @@ func writeRetained(dir, name string, ret map[ikey]retained) error {
 			ind := r.ind
 			rec := retainedRecord{
 				Kind: ind.Kind.String(), Value: ind.Value, LastSeen: r.lastSeen.UTC(),
-				Source: ind.Source, Severity: ind.Severity, Confidence: ind.Confidence, Tags: ind.Tags,
-				Description: ind.Description, Reference: ind.Reference,
-				ValidFrom: ind.ValidFrom, ValidUntil: ind.ValidUntil, Origin: ind.Origin,
+				Source: ind.Meta.Source, Severity: ind.Meta.Severity, Confidence: ind.Meta.Confidence, Tags: ind.Meta.Tags,
+				Description: ind.Meta.Description, Reference: ind.Meta.Reference,
+				ValidFrom: ind.Meta.ValidFrom, ValidUntil: ind.Meta.ValidUntil, Origin: ind.Origin(),
 			}
 			if err := enc.Encode(&rec); err != nil {
 				return err
@@ -207,6 +208,7 @@ func readRetained(dir, name string) (map[ikey]retained, error) {
 // panics on input; bad lines are left out and reported in the error.
 func parseRetained(r io.Reader) (map[ikey]retained, error) {
 	out := map[ikey]retained{}
+	metas := retainedMetas{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	bad, line := 0, 0
@@ -232,11 +234,8 @@ func parseRetained(r io.Reader) (map[ikey]retained, error) {
 			bad++
 			continue
 		}
-		ind := &match.Indicator{
-			Kind: kind, Value: rec.Value, Source: rec.Source, Severity: rec.Severity, Confidence: rec.Confidence,
-			Tags: rec.Tags, Description: rec.Description, Reference: rec.Reference,
-			ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, Origin: rec.Origin,
-		}
+		ind := &match.Indicator{Kind: kind, Value: rec.Value}
+		ind.Meta, ind.Line = metas.meta(&rec)
 		out[ikey{kind, rec.Value}] = retained{ind: ind, lastSeen: rec.LastSeen}
 	}
 	if err := sc.Err(); err != nil {
@@ -265,4 +264,34 @@ func checkCanonical(kind match.Kind, value string) error {
 		return fmt.Errorf("%s %q is not canonical (reads as %s %q)", kind, value, k, v)
 	}
 	return nil
+}
+
+// retainedMetas shares one Meta among the retained records with the same
+// metadata, as Load does among the lines of a feed.
+type retainedMetas map[retainedMetaKey]*match.Meta
+
+type retainedMetaKey struct {
+	source, severity, tags, description, reference, where string
+	confidence                                            int
+	validFrom, validUntil                                 time.Time
+}
+
+// meta returns the record's shared Meta and its line: an origin
+// "name:14" is Where "name" and line 14.
+func (rm retainedMetas) meta(rec *retainedRecord) (*match.Meta, uint32) {
+	where, line := rec.Origin, uint32(0)
+	if i := strings.LastIndexByte(where, ':'); i >= 0 {
+		if n, err := strconv.ParseUint(where[i+1:], 10, 32); err == nil && n > 0 {
+			where, line = where[:i], uint32(n)
+		}
+	}
+	k := retainedMetaKey{rec.Source, rec.Severity, strings.Join(rec.Tags, "\x00"), rec.Description, rec.Reference, where,
+		rec.Confidence, rec.ValidFrom, rec.ValidUntil}
+	m, ok := rm[k]
+	if !ok {
+		m = &match.Meta{Source: rec.Source, Severity: rec.Severity, Confidence: rec.Confidence, Tags: rec.Tags,
+			Description: rec.Description, Reference: rec.Reference, ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, Where: where}
+		rm[k] = m
+	}
+	return m, line
 }

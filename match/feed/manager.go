@@ -208,7 +208,7 @@ func New(opt Options) (*Manager, error) {
 			errs = append(errs, fmt.Errorf("allowlist[%d] %q: %w", i, v, err))
 			continue
 		}
-		m.static = append(m.static, &match.Indicator{Kind: kind, Value: canon, Source: "allowlist", Origin: fmt.Sprintf("allowlist[%d]", i)})
+		m.static = append(m.static, &match.Indicator{Kind: kind, Value: canon, Meta: &match.Meta{Source: "allowlist", Where: fmt.Sprintf("allowlist[%d]", i)}})
 	}
 	m.hasAllw = len(opt.Allow) > 0 || len(opt.AllowValues) > 0
 	if err := errors.Join(errs...); err != nil {

@@ -150,9 +150,9 @@ func TestRetainedValuesRoundTripAndRefuseNonCanonicalOnes(t *testing.T) {
 	dir := t.TempDir()
 	seen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	in := map[ikey]retained{
-		{match.KindIP, "203.0.113.1"}:       {ind: &match.Indicator{Kind: match.KindIP, Value: "203.0.113.1", Source: "s", Tags: []string{"c2"}}, lastSeen: seen},
-		{match.KindDomain, "evil.example"}:  {ind: &match.Indicator{Kind: match.KindDomain, Value: "evil.example", ValidUntil: seen.Add(time.Hour)}, lastSeen: seen},
-		{match.KindPattern, "/gate.php?id"}: {ind: &match.Indicator{Kind: match.KindPattern, Value: "/gate.php?id"}, lastSeen: seen},
+		{match.KindIP, "203.0.113.1"}:       {ind: &match.Indicator{Kind: match.KindIP, Value: "203.0.113.1", Meta: &match.Meta{Source: "s", Tags: []string{"c2"}}}, lastSeen: seen},
+		{match.KindDomain, "evil.example"}:  {ind: &match.Indicator{Kind: match.KindDomain, Value: "evil.example", Meta: &match.Meta{ValidUntil: seen.Add(time.Hour)}}, lastSeen: seen},
+		{match.KindPattern, "/gate.php?id"}: {ind: &match.Indicator{Kind: match.KindPattern, Value: "/gate.php?id", Meta: &match.Meta{}}, lastSeen: seen},
 	}
 	if err := writeRetained(dir, "f", in); err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestRetainedValuesRoundTripAndRefuseNonCanonicalOnes(t *testing.T) {
 		t.Fatalf("%d read back, %v", len(out), err)
 	}
 	r := out[ikey{match.KindDomain, "evil.example"}]
-	if !r.lastSeen.Equal(seen) || !r.ind.ValidUntil.Equal(seen.Add(time.Hour)) {
+	if !r.lastSeen.Equal(seen) || !r.ind.Meta.ValidUntil.Equal(seen.Add(time.Hour)) {
 		t.Errorf("read back %+v", r)
 	}
 	bad := `{"kind":"domain","value":"Evil.Example","last_seen":"2026-01-01T00:00:00Z"}` + "\n" +
@@ -258,5 +258,24 @@ func TestWriteAtomicLeavesTheOldFileOnFailure(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if err == nil || string(data) != "old" || len(entries) != 1 {
 		t.Errorf("err %v, content %q, %d files", err, data, len(entries))
+	}
+}
+
+func TestMetaMemoChangesACopyAndKeepsSharing(t *testing.T) {
+	shared := &match.Meta{Source: "s", ValidUntil: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	a := &match.Indicator{Kind: match.KindIP, Value: "203.0.113.1", Meta: shared, Line: 1}
+	b := &match.Indicator{Kind: match.KindIP, Value: "203.0.113.2", Meta: shared, Line: 2}
+	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	memo := metaMemo{}
+	a2 := memo.with(a, func(m *match.Meta) { m.ValidUntil = exp })
+	b2 := memo.with(b, func(m *match.Meta) { m.ValidUntil = exp })
+	if !shared.ValidUntil.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || a.Meta != shared {
+		t.Fatal("the indexed indicator's shared Meta was changed")
+	}
+	if a2.Meta != b2.Meta || a2.Meta == shared || !a2.Meta.ValidUntil.Equal(exp) || a2.Meta.Source != "s" {
+		t.Errorf("copies: %+v %+v", a2.Meta, b2.Meta)
+	}
+	if a2.Value != a.Value || a2.Line != 1 || b2.Line != 2 {
+		t.Errorf("copies lost their value or line: %+v %+v", a2, b2)
 	}
 }

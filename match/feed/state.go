@@ -480,11 +480,10 @@ func (m *Manager) rebake(fs *feedState, now time.Time, failing bool) bool {
 	}
 	old, exp := fs.bakedAt.Add(ttl), fs.listedAt.Add(ttl)
 	listed := make([]*match.Indicator, len(fs.listed))
+	moved := metaMemo{}
 	for i, ind := range fs.listed {
-		if ind.ValidUntil.Equal(old) {
-			c := *ind
-			c.ValidUntil = exp
-			ind = &c
+		if ind.Meta.ValidUntil.Equal(old) {
+			ind = moved.with(ind, func(m *match.Meta) { m.ValidUntil = exp })
 		}
 		listed[i] = ind
 	}
@@ -521,9 +520,12 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	listed := res.Indicators
 	if ttl > 0 && fs.taxii == nil {
 		exp := dataAt.Add(ttl)
-		for _, ind := range listed { // fresh from Load: not indexed yet
-			if ind.ValidUntil.IsZero() {
-				ind.ValidUntil = exp
+		// Fresh from Load: not indexed yet, and a Meta is shared only by
+		// indicators of this result with the same metadata, so it is
+		// changed in place.
+		for _, ind := range listed {
+			if ind.Meta.ValidUntil.IsZero() {
+				ind.Meta.ValidUntil = exp
 			}
 		}
 	}
@@ -578,6 +580,7 @@ func (m *Manager) retain(fs *feedState, listed []*match.Indicator, now time.Time
 	}
 	if fs.loaded {
 		exp, baked := fs.listedAt.Add(ttl), fs.bakedAt.Add(ttl)
+		moved := metaMemo{}
 		for _, ind := range fs.listed {
 			k := keyOf(ind)
 			if _, still := keys[k]; still {
@@ -586,11 +589,10 @@ func (m *Manager) retain(fs *feedState, listed []*match.Indicator, now time.Time
 			if _, have := ret[k]; have || !now.Before(exp) {
 				continue
 			}
-			c := *ind // indexed: copy before changing
-			if c.ValidUntil.IsZero() || c.ValidUntil.Equal(baked) || c.ValidUntil.After(exp) {
-				c.ValidUntil = exp
+			if u := ind.Meta.ValidUntil; u.IsZero() || u.Equal(baked) || u.After(exp) {
+				ind = moved.with(ind, func(m *match.Meta) { m.ValidUntil = exp }) // indexed: never changed in place
 			}
-			ret[k] = retained{ind: &c, lastSeen: fs.listedAt}
+			ret[k] = retained{ind: ind, lastSeen: fs.listedAt}
 		}
 	}
 	return ret
@@ -693,15 +695,17 @@ func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, 
 		return nil, err
 	}
 	if ttl := fs.spec.TTL; ttl > 0 {
+		// Fresh from parse: a Meta is shared only by the indicators of one
+		// object, so it is changed in place.
 		prefix := fs.spec.location() + ": "
 		for _, ind := range res.Indicators {
-			if !ind.ValidUntil.IsZero() {
+			if !ind.Meta.ValidUntil.IsZero() {
 				continue
 			}
-			if o := s.objects[strings.TrimPrefix(ind.Origin, prefix)]; o != nil {
-				ind.ValidUntil = o.seen.Add(ttl)
+			if o := s.objects[strings.TrimPrefix(ind.Origin(), prefix)]; o != nil {
+				ind.Meta.ValidUntil = o.seen.Add(ttl)
 			} else {
-				ind.ValidUntil = now.Add(ttl)
+				ind.Meta.ValidUntil = now.Add(ttl)
 			}
 		}
 	}
@@ -891,4 +895,23 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 		m.opt.OnUpdate(u)
 	}
 	return u, nil
+}
+
+// metaMemo changes the metadata of indexed indicators without touching
+// what they share: indicators that shared a Meta share its changed copy.
+type metaMemo map[*match.Meta]*match.Meta
+
+// with returns a copy of ind whose Meta is the changed copy of ind.Meta;
+// edit runs once per distinct Meta of a memo, so a memo serves one edit.
+func (mm metaMemo) with(ind *match.Indicator, edit func(*match.Meta)) *match.Indicator {
+	m, ok := mm[ind.Meta]
+	if !ok {
+		c := *ind.Meta
+		edit(&c)
+		m = &c
+		mm[ind.Meta] = m
+	}
+	c := *ind
+	c.Meta = m
+	return &c
 }

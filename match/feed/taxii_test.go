@@ -144,7 +144,7 @@ func TestATAXIICollectionIsPagedAccumulatedAndRevoked(t *testing.T) {
 			if u.Index.Len() != 4 {
 				t.Fatalf("first poll: %d indicators, want 4 (status %+v)", u.Index.Len(), h.status("partner"))
 			}
-			if src := u.Index.Lookup("203.0.113.1", time.Time{})[0].Indicator.Source; src != "stix:Partner CERT" {
+			if src := u.Index.Lookup("203.0.113.1", time.Time{})[0].Indicator.Meta.Source; src != "stix:Partner CERT" {
 				t.Errorf("source %q: the identity must name it", src)
 			}
 			if q := srv.queries(); len(q) != 3 {

@@ -52,10 +52,10 @@ func (s *e2eSink) has(k e2eKey) bool {
 
 func e2eIndicators() []*match.Indicator {
 	return []*match.Indicator{
-		{Kind: match.KindIP, Value: "203.0.113.77", Source: "t"},
-		{Kind: match.KindCIDR, Value: "198.51.100.0/24", Source: "t"},
-		{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "t"},
-		{Kind: match.KindCIDR, Value: "192.0.2.0/24", Source: "t"},
+		{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "t"}},
+		{Kind: match.KindCIDR, Value: "198.51.100.0/24", Meta: &match.Meta{Source: "t"}},
+		{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "t"}},
+		{Kind: match.KindCIDR, Value: "192.0.2.0/24", Meta: &match.Meta{Source: "t"}},
 	}
 }
 

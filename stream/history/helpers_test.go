@@ -110,7 +110,7 @@ func netEvent(n int, proc, ip, url string, ts time.Time, report int64) stream.Ev
 }
 
 func ind(kind match.Kind, value string) *match.Indicator {
-	return &match.Indicator{Kind: kind, Value: value, Source: "test-feed", Severity: "high", Origin: "test:" + value}
+	return &match.Indicator{Kind: kind, Value: value, Meta: &match.Meta{Source: "test-feed", Severity: "high", Where: "test:" + value}}
 }
 
 func buildIndex(t testing.TB, inds ...*match.Indicator) *match.Index {

@@ -147,7 +147,7 @@ func TestAnIndicatorAlreadyPresentIsNotHuntedAgainNotEvenAfterARestart(t *testin
 	}
 	// The same value from another feed, a later reload: already present.
 	again := ind(match.KindIP, "203.0.113.77")
-	again.Source = "other-feed"
+	again.Meta = &match.Meta{Source: "other-feed"}
 	rep, err := h.Hunt(context.Background(), []*match.Indicator{again}, nil, emitTo(col))
 	if err != nil || rep.Known != 1 || rep.Indicators != 0 || rep.Alerts != 0 {
 		t.Fatalf("second hunt: %+v %v", rep, err)

@@ -23,7 +23,7 @@ import (
 
 func BenchmarkOnHit(b *testing.B) {
 	mon := ops.NewMonitor(ops.Options{})
-	hit := match.Hit{Indicator: &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "abuse.ch"}, Field: match.FieldRemoteURL}
+	hit := match.Hit{Indicator: &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "abuse.ch"}}, Field: match.FieldRemoteURL}
 	b.ReportAllocs()
 	for b.Loop() {
 		mon.OnHit(hit)
@@ -113,8 +113,7 @@ func benchMonitor(b *testing.B) *ops.Monitor {
 	b.Helper()
 	var inds []*match.Indicator
 	for i := range 100_000 {
-		inds = append(inds, &match.Indicator{Kind: match.KindIP, Value: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
-			Source: "feed-" + strconv.Itoa(i%20)})
+		inds = append(inds, &match.Indicator{Kind: match.KindIP, Value: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Meta: &match.Meta{Source: "feed-" + strconv.Itoa(i%20)}})
 	}
 	ix, err := match.Build(inds, match.BuildOptions{})
 	if err != nil {

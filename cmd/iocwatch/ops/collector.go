@@ -204,10 +204,10 @@ func (c *indexCache) byKindFeed(ix *match.Index, labels *feedLabels) []kindFeedC
 	n := map[key]int{}
 	bySource := map[string]string{}
 	for _, ind := range ix.Indicators() {
-		feed, ok := bySource[ind.Source]
+		feed, ok := bySource[ind.Meta.Source]
 		if !ok {
-			feed, _ = labels.label(ind.Source)
-			bySource[ind.Source] = feed
+			feed, _ = labels.label(ind.Meta.Source)
+			bySource[ind.Meta.Source] = feed
 		}
 		n[key{ind.Kind, feed}]++
 	}

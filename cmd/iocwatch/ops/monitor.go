@@ -276,7 +276,10 @@ func (m *Monitor) OnHit(h match.Hit) {
 	if h.Indicator == nil {
 		return
 	}
-	k := hitKey{h.Indicator.Kind, h.Indicator.Source}
+	k := hitKey{kind: h.Indicator.Kind}
+	if h.Indicator.Meta != nil {
+		k.source = h.Indicator.Meta.Source
+	}
 	if c, ok := m.hitCounters.Load(k); ok {
 		c.(prometheus.Counter).Inc()
 		return

@@ -21,11 +21,11 @@ import (
 func testIndex(t *testing.T) (*atomic.Pointer[stream.Rules], []*match.Indicator) {
 	t.Helper()
 	inds := []*match.Indicator{
-		{Kind: match.KindIP, Value: "203.0.113.77", Source: "abuse.ch"},
-		{Kind: match.KindCIDR, Value: "198.51.100.0/24", Source: "abuse.ch"},
-		{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "partner"},
-		{Kind: match.KindDomain, Value: "evil.example.net", Source: "partner"},
-		{Kind: match.KindURL, Value: "http://files.example.com/dl/stage2.bin", Source: "partner"},
+		{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "abuse.ch"}},
+		{Kind: match.KindCIDR, Value: "198.51.100.0/24", Meta: &match.Meta{Source: "abuse.ch"}},
+		{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "partner"}},
+		{Kind: match.KindDomain, Value: "evil.example.net", Meta: &match.Meta{Source: "partner"}},
+		{Kind: match.KindURL, Value: "http://files.example.com/dl/stage2.bin", Meta: &match.Meta{Source: "partner"}},
 	}
 	ix, err := match.Build(inds, match.BuildOptions{})
 	if err != nil {
@@ -153,7 +153,7 @@ func TestMetricsPassPromlint(t *testing.T) {
 		Feeds: ops.FeedsFunc(func() []ops.FeedState {
 			return []ops.FeedState{{Name: "f", LastSuccess: time.Now(), LastFetch: time.Now(), Interval: time.Minute, LastDuration: time.Second}}
 		})})
-	mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Source: "f"}})
+	mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: "f"}}})
 	problems, err := testutil.GatherAndLint(mon.Registry())
 	if err != nil {
 		t.Fatal(err)
@@ -173,8 +173,8 @@ func TestHooksCountHitsAndObserveBatches(t *testing.T) {
 	opt.OnDelivered = func(a []sink.Alert, _ time.Time) { chained = append(chained, a[0].AlertID) }
 	mon.Hooks(&opt)
 
-	ip := &match.Indicator{Kind: match.KindIP, Value: "203.0.113.77", Source: "abuse.ch"}
-	dom := &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Source: "partner"}
+	ip := &match.Indicator{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "abuse.ch"}}
+	dom := &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "partner"}}
 	for range 3 {
 		opt.OnHit(match.Hit{Indicator: ip, Field: match.FieldRemoteIP})
 	}
@@ -230,7 +230,7 @@ func TestHooksCountHitsAndObserveBatches(t *testing.T) {
 func TestFeedLabelIsBounded(t *testing.T) {
 	mon := ops.NewMonitor(ops.Options{})
 	for i := range ops.MaxFeedLabels + 20 {
-		mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Source: fmt.Sprintf("src-%03d", i)}})
+		mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: fmt.Sprintf("src-%03d", i)}}})
 	}
 	fams := families(t, mon.Registry())
 	if n := len(fams["iocwatch_matches_total"].GetMetric()); n != ops.MaxFeedLabels+1 {

@@ -56,7 +56,7 @@ func loadSampleRules(t testing.TB) (*stream.Rules, []*match.Indicator) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := match.Load(f, match.LoadOptions{Name: "sample-feed.txt", Format: "text", Defaults: match.Indicator{Source: "sample"}})
+	res, err := match.Load(f, match.LoadOptions{Name: "sample-feed.txt", Format: "text", Defaults: match.Meta{Source: "sample"}})
 	if err != nil {
 		t.Fatal(err)
 	}
