@@ -37,7 +37,7 @@ type Query struct {
 // zero value and a nil *Index hold no indicators. An Index is safe for
 // concurrent use; it must not be copied after Build.
 type Index struct {
-	all     []*Indicator // input order
+	all     []*Indicator // the slice given to Build, not copied
 	members []*Indicator // grouped by key, input order within a group
 	groups  []group
 
@@ -99,7 +99,8 @@ const maxBuildErrors = 100
 // normalise is an error naming the indicator's Origin. All errors are
 // joined (at most 100 are listed). Several indicators may share a value
 // (different feeds): a hit on that value reports all of them. The Index
-// keeps the pointers in inds and never changes the indicators.
+// keeps inds itself, not a copy, and never changes it or the indicators:
+// the caller must not modify inds (nor the indicators) after Build.
 func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	trie, err := newIPTrie(opt.IPIndex)
 	if err != nil {
@@ -112,7 +113,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		}
 	}
 	ix := &Index{
-		all:   slices.Clone(inds),
+		all:   inds,
 		hosts: make(map[string]ref, perKind[KindDomain]),
 	}
 	var (
