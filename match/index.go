@@ -50,6 +50,11 @@ type Index struct {
 	ip6   map[[16]byte]ref
 	ip    ipTrie
 	hasIP bool // some ip or cidr indicator
+	// ip4Blocks has bit n set when some key of ip4 is in the /16 n, and
+	// ip6Blocks bit h(n) when some key of ip6 is in the /32 n: 8 KiB each,
+	// they stay cached, so that a miss in a block without exact addresses
+	// (private and unused ranges) skips the map probe, a cache miss.
+	ip4Blocks, ip6Blocks blockSet
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
@@ -197,6 +202,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 					ix.ip4 = make(map[uint32]ref)
 				}
 				k := v4Key(a)
+				ix.ip4Blocks.add(k >> 16)
 				r, ok := ix.ip4[k]
 				if nr := add(r, ok, i); !ok || nr != r {
 					ix.ip4[k] = nr
@@ -206,6 +212,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 					ix.ip6 = make(map[[16]byte]ref)
 				}
 				k := a.As16()
+				ix.ip6Blocks.add(v6Block(k))
 				r, ok := ix.ip6[k]
 				if nr := add(r, ok, i); !ok || nr != r {
 					ix.ip6[k] = nr
@@ -314,6 +321,17 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 			gr.timeless = false
 		}
 	}
+}
+
+// blockSet is a bit set of 1<<16 blocks of addresses.
+type blockSet [1 << 16 / 64]uint64
+
+func (b *blockSet) add(n uint32)      { b[n>>6&1023] |= 1 << (n & 63) }
+func (b *blockSet) has(n uint32) bool { return b[n>>6&1023]&(1<<(n&63)) != 0 }
+
+// v6Block hashes the /32 of an IPv6 address to 16 bits.
+func v6Block(a [16]byte) uint32 {
+	return binary.BigEndian.Uint32(a[:4]) * 0x9e3779b1 >> 16
 }
 
 // v4Key is the key of an IPv4 address in Index.ip4.
@@ -464,9 +482,11 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 		bits = a.BitLen()
 	)
 	if a.Is4() {
-		r, ok = ix.ip4[v4Key(a)]
-	} else {
-		r, ok = ix.ip6[a.As16()]
+		if k := v4Key(a); ix.ip4Blocks.has(k >> 16) {
+			r, ok = ix.ip4[k]
+		}
+	} else if k := a.As16(); ix.ip6Blocks.has(v6Block(k)) {
+		r, ok = ix.ip6[k]
 	}
 	if !ok {
 		if ix.ip == nil {
