@@ -2,8 +2,10 @@ package match
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -37,11 +39,22 @@ type Query struct {
 // zero value and a nil *Index hold no indicators. An Index is safe for
 // concurrent use; it must not be copied after Build.
 type Index struct {
-	all     []*Indicator // input order
-	members []*Indicator // grouped by key, input order within a group
-	groups  []group
+	all     []*Indicator // the slice given to Build, not copied
+	members []*Indicator // the indicators of groups, input order within one
+	groups  []group      // keys with several indicators only
 
-	ip ipTrie // nil when there are no ip/cidr indicators
+	// ip4 and ip6 hold the full-length ip and cidr keys (/32, /128), most
+	// of them; ip the shorter prefixes (nil when there are none). A lookup
+	// probes the exact map first: a hit there is the longest match.
+	ip4   map[uint32]ref
+	ip6   map[[16]byte]ref
+	ip    ipTrie
+	hasIP bool // some ip or cidr indicator
+	// ip4Blocks has bit n set when some key of ip4 is in the /16 n, and
+	// ip6Blocks bit h(n) when some key of ip6 is in the /32 n: 8 KiB each,
+	// they stay cached, so that a miss in a block without exact addresses
+	// (private and unused ranges) skips the map probe, a cache miss.
+	ip4Blocks, ip6Blocks blockSet
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
@@ -57,36 +70,36 @@ type Index struct {
 }
 
 // group is the set of indicators sharing one key (an address or prefix, a
-// domain, a URL, a URL prefix or a pattern).
+// domain, a URL, a URL prefix or a pattern) when there are several.
 type group struct {
-	// first is members[start], kept here so that a hit on a group of one
-	// indicator (the common case) costs one memory access less.
-	first      *Indicator
 	start, end uint32 // members[start:end]
-	// parent is, for ip and cidr groups, the group of the longest stored
-	// prefix strictly containing this one; -1 when there is none.
-	parent int32
 	// timeless is set when no member has a validity window, so that a
 	// lookup at a time need not read the indicators.
 	timeless bool
 }
 
-// ref is the value the index's maps and IP trie hold: a group, and the
-// group's indicator when that is its only one and it has no validity
-// window, so that the common hit reads nothing beyond the map slot or the
-// trie leaf.
+// ref is what the index holds for a key: in its maps, IP trie, URL
+// prefixes and patterns. Most keys have a single indicator; its ref names
+// it by its position in Index.all (refOne), and no group exists for it.
+// A key with several indicators has a group.
 type ref struct {
-	one   *Indicator // nil unless the group is a single timeless indicator
-	g     uint32     // the group; noGroup for a key of hosts that is not a domain
-	flags uint32     // in hosts: hostExactURL | hostPrefixURL
+	id    uint32 // index of Index.all with refOne, else of Index.groups
+	flags uint32 // refOne, refTimeless, refDomain, hostExactURL, hostPrefixURL; prefix length
 }
 
-const noGroup = ^uint32(0)
-
-// ref.flags of a key of Index.hosts: which URL indicators have that host.
+// ref.flags.
 const (
-	hostExactURL  = 1 << iota // some exact URL indicator
-	hostPrefixURL             // some URL prefix indicator
+	refOne      = 1 << iota // id is the key's only indicator
+	refTimeless             // with refOne: it has no validity window
+	// refDomain marks a key of Index.hosts that is a domain indicator's;
+	// the others are only the host of some URL indicator.
+	refDomain
+	hostExactURL  // a key of Index.hosts: some exact URL indicator has it as host
+	hostPrefixURL // a key of Index.hosts: some URL prefix indicator has it as host
+
+	// A ref of the IP trie keeps its prefix length in flags>>refBitsShift,
+	// so that the next less specific prefix can be looked up.
+	refBitsShift = 8
 )
 
 // maxBuildErrors caps the problems one Build reports.
@@ -99,8 +112,9 @@ const maxBuildErrors = 100
 // normalise, or an indicator without Meta, is an error naming the
 // indicator's Origin. All errors are joined (at most 100 are listed).
 // Several indicators may share a value (different feeds): a hit on that
-// value reports all of them. The Index keeps the pointers in inds and
-// never changes the indicators or their Meta.
+// value reports all of them. The Index keeps inds itself, not a copy, and
+// never changes it, the indicators or their Meta: the caller must not
+// modify inds (nor the indicators) after Build.
 func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	trie, err := newIPTrie(opt.IPIndex)
 	if err != nil {
@@ -112,41 +126,60 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			perKind[ind.Kind]++
 		}
 	}
+	if uint64(len(inds)) > math.MaxUint32 {
+		return nil, fmt.Errorf("build index: %d indicators, more than %d", len(inds), uint32(math.MaxUint32))
+	}
 	ix := &Index{
-		all:   slices.Clone(inds),
+		all:   inds,
 		hosts: make(map[string]ref, perKind[KindDomain]),
 	}
 	var (
 		errs      []error
 		nerrs     int
-		groupOf   = make([]uint32, len(inds))
+		groupOf   []uint32 // group+1 of each indicator in a group, else 0
 		ngroups   uint32
-		hasIP     bool
+		hasPrefix bool
 		urlKeys   = make(map[string]ref, perKind[KindURL])
 		prefixKey = make(map[string]ref)
-		patKeys   = make(map[string]uint32)
+		patKeys   = make(map[string]int)
 		patterns  []string
-		patGroups []uint32
+		patRefs   []ref
 		buf       []byte
 	)
-	newGroup := func() uint32 { ngroups++; return ngroups - 1 }
-	// A key's ref carries its first indicator while it is the key's only
-	// one and timeless; a second indicator clears it.
-	intern := func(m map[string]ref, key []byte, ind *Indicator) uint32 {
-		if r, ok := m[string(key)]; ok {
-			if r.one != nil {
-				r.one = nil
-				m[string(key)] = r
+	// add returns the ref of a key after adding inds[i] to it, given the
+	// key's ref so far (found false for a new key). A key's first indicator
+	// is held by the ref itself; a second one makes a group of both.
+	add := func(r ref, found bool, i int) ref {
+		if !found {
+			r = ref{id: uint32(i), flags: refOne}
+			if timeless(inds[i]) != nil {
+				r.flags |= refTimeless
 			}
-			return r.g
+			return r
 		}
-		k := ind.Value
-		if string(key) != k {
-			k = string(key)
+		if groupOf == nil {
+			groupOf = make([]uint32, len(inds))
 		}
-		g := newGroup()
-		m[k] = ref{g: g, one: timeless(ind)}
-		return g
+		if r.flags&refOne != 0 {
+			groupOf[r.id] = ngroups + 1
+			r.id = ngroups
+			r.flags &^= refOne | refTimeless
+			ngroups++
+		}
+		groupOf[i] = r.id + 1
+		return r
+	}
+	intern := func(m map[string]ref, key []byte, i int, flags uint32) {
+		r, ok := m[string(key)]
+		nr := add(r, ok, i)
+		nr.flags |= flags
+		if !ok || nr != r {
+			k := inds[i].Value
+			if string(key) != k {
+				k = string(key)
+			}
+			m[k] = nr
+		}
 	}
 	for i, ind := range inds {
 		if ind == nil {
@@ -163,26 +196,48 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			}
 			continue
 		}
-		var g uint32
 		var err error
 		switch ind.Kind {
 		case KindIP, KindCIDR:
 			var p netip.Prefix
-			if p, err = canonicalPrefix(ind.Kind, ind.Value); err == nil {
-				if r, ok := trie.get(p); ok {
-					g = r.g
-					if r.one != nil {
-						trie.insert(p, ref{g: g})
-					}
-				} else {
-					g = newGroup()
-					trie.insert(p, ref{g: g, one: timeless(ind)})
-					hasIP = true
-				}
+			if p, err = canonicalPrefix(ind.Kind, ind.Value); err != nil {
+				break
 			}
+			a := p.Addr()
+			switch {
+			case p.Bits() == a.BitLen() && a.Is4():
+				if ix.ip4 == nil {
+					ix.ip4 = make(map[uint32]ref)
+				}
+				k := v4Key(a)
+				ix.ip4Blocks.add(k >> 16)
+				r, ok := ix.ip4[k]
+				if nr := add(r, ok, i); !ok || nr != r {
+					ix.ip4[k] = nr
+				}
+			case p.Bits() == a.BitLen():
+				if ix.ip6 == nil {
+					ix.ip6 = make(map[[16]byte]ref)
+				}
+				k := a.As16()
+				ix.ip6Blocks.add(v6Block(k))
+				r, ok := ix.ip6[k]
+				if nr := add(r, ok, i); !ok || nr != r {
+					ix.ip6[k] = nr
+				}
+			default:
+				r, ok := trie.get(p)
+				nr := add(r, ok, i)
+				nr.flags |= uint32(p.Bits()) << refBitsShift
+				if !ok || nr != r {
+					trie.insert(p, nr)
+				}
+				hasPrefix = true
+			}
+			ix.hasIP = true
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				g = intern(ix.hosts, buf, ind)
+				intern(ix.hosts, buf, i, refDomain)
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
 			}
 		case KindURL:
@@ -191,9 +246,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			if buf, ok = AppendURL(buf[:0], base); !ok {
 				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
 			} else if isPrefix {
-				g = intern(prefixKey, buf, ind)
+				intern(prefixKey, buf, i, 0)
 			} else {
-				g = intern(urlKeys, buf, ind)
+				intern(urlKeys, buf, i, 0)
 			}
 		case KindPattern:
 			if ind.Value == "" {
@@ -201,13 +256,15 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 				break
 			}
 			buf = lowerASCIIBytes(appendEscaped(buf[:0], ind.Value))
-			var ok bool
-			if g, ok = patKeys[string(buf)]; !ok {
-				g = newGroup()
-				patKeys[string(buf)] = g
-				patterns = append(patterns, string(buf))
-				patGroups = append(patGroups, g)
+			j, ok := patKeys[string(buf)]
+			if !ok {
+				j = len(patterns)
+				k := string(buf)
+				patKeys[k] = j
+				patterns = append(patterns, k)
+				patRefs = append(patRefs, ref{})
 			}
+			patRefs[j] = add(patRefs[j], ok, i)
 		default:
 			err = fmt.Errorf("unknown kind %s", ind.Kind)
 		}
@@ -218,7 +275,6 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			}
 			continue
 		}
-		groupOf[i] = g
 		ix.counts[ind.Kind]++
 	}
 	if nerrs > 0 {
@@ -228,51 +284,68 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		return nil, fmt.Errorf("build index: %w", errors.Join(errs...))
 	}
 
-	// Counting sort of the indicators by group, stable within a group.
-	ix.groups = make([]group, ngroups)
-	for _, g := range groupOf {
-		ix.groups[g].end++
-	}
-	var off uint32
-	for g := range ix.groups {
-		n := ix.groups[g].end
-		ix.groups[g] = group{start: off, end: off, parent: -1, timeless: true}
-		off += n
-	}
-	ix.members = make([]*Indicator, off)
-	for i, g := range groupOf {
-		gr := &ix.groups[g]
-		ix.members[gr.end] = inds[i]
-		gr.end++
-		if timeless(inds[i]) == nil {
-			gr.timeless = false
-		}
-	}
-	for g := range ix.groups {
-		ix.groups[g].first = ix.members[ix.groups[g].start]
+	if ngroups > 0 {
+		ix.buildGroups(groupOf, ngroups)
 	}
 	ix.addURLHosts(urlKeys, hostExactURL, buf)
 	ix.addURLHosts(prefixKey, hostPrefixURL, buf)
-
-	if hasIP {
+	if hasPrefix {
 		ix.ip = trie
-		trie.each(func(p netip.Prefix, r ref) bool {
-			if p.Bits() > 0 {
-				up := netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()
-				if pr, ok := trie.lookupPrefix(up); ok {
-					ix.groups[r.g].parent = int32(pr.g)
-				}
-			}
-			return true
-		})
 	}
 	ix.hostLabels |= ix.domainLabels
 	if len(ix.hosts) == 0 {
 		ix.hosts = nil
 	}
 	ix.urls = buildURLIndex(urlKeys, prefixKey)
-	ix.patterns.build(patterns, patGroups)
+	ix.patterns.build(patterns, patRefs)
 	return ix, nil
+}
+
+// buildGroups fills groups and members: groupOf holds group+1 for each
+// indicator of ix.all that is in one of the ngroups groups, else 0. A
+// counting sort, stable within a group.
+func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
+	ix.groups = make([]group, ngroups)
+	for _, g := range groupOf {
+		if g > 0 {
+			ix.groups[g-1].end++
+		}
+	}
+	var off uint32
+	for g := range ix.groups {
+		n := ix.groups[g].end
+		ix.groups[g] = group{start: off, end: off, timeless: true}
+		off += n
+	}
+	ix.members = make([]*Indicator, off)
+	for i, g := range groupOf {
+		if g == 0 {
+			continue
+		}
+		gr := &ix.groups[g-1]
+		ix.members[gr.end] = ix.all[i]
+		gr.end++
+		if timeless(ix.all[i]) == nil {
+			gr.timeless = false
+		}
+	}
+}
+
+// blockSet is a bit set of 1<<16 blocks of addresses.
+type blockSet [1 << 16 / 64]uint64
+
+func (b *blockSet) add(n uint32)      { b[n>>6&1023] |= 1 << (n & 63) }
+func (b *blockSet) has(n uint32) bool { return b[n>>6&1023]&(1<<(n&63)) != 0 }
+
+// v6Block hashes the /32 of an IPv6 address to 16 bits.
+func v6Block(a [16]byte) uint32 {
+	return binary.BigEndian.Uint32(a[:4]) * 0x9e3779b1 >> 16
+}
+
+// v4Key is the key of an IPv4 address in Index.ip4.
+func v4Key(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // timeless returns ind when it has no validity window, else nil.
@@ -301,7 +374,6 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 		}
 		r, found := ix.hosts[string(buf[hs:he])]
 		if !found {
-			r.g = noGroup
 			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
 		}
 		r.flags |= flag
@@ -385,7 +457,7 @@ func (ix *Index) Match(q Query, hits []Hit) []Hit {
 		return hits
 	}
 	ip := q.RemoteIP.Unmap()
-	if ip.IsValid() && ix.ip != nil {
+	if ip.IsValid() && ix.hasIP {
 		hits = ix.matchIP(hits, ip, FieldRemoteIP, q.At)
 	}
 	if q.RemoteURL != "" {
@@ -408,34 +480,57 @@ const maxStackURL = 160
 
 var urlBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// matchIP reports the indicators of the longest prefix containing a that
+// has one active at at: an exact address from ip4 or ip6, else a prefix
+// of the trie, then each less specific prefix of the trie in turn.
 func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit {
-	r, ok := ix.ip.lookup(a)
+	var (
+		r    ref
+		ok   bool
+		bits = a.BitLen()
+	)
+	if a.Is4() {
+		if k := v4Key(a); ix.ip4Blocks.has(k >> 16) {
+			r, ok = ix.ip4[k]
+		}
+	} else if k := a.As16(); ix.ip6Blocks.has(v6Block(k)) {
+		r, ok = ix.ip6[k]
+	}
 	if !ok {
-		return hits
-	}
-	var any bool
-	if hits, any = ix.emitRef(hits, r, f, at); any {
-		return hits
-	}
-	for p := ix.groups[r.g].parent; p >= 0; p = ix.groups[p].parent {
-		if hits, any = ix.emit(hits, uint32(p), f, at); any {
+		if ix.ip == nil {
 			return hits
 		}
+		if r, ok = ix.ip.lookup(a); !ok {
+			return hits
+		}
+		bits = int(r.flags >> refBitsShift)
 	}
-	return hits
+	for {
+		var any bool
+		if hits, any = ix.emit(hits, r, f, at); any || bits == 0 || ix.ip == nil {
+			return hits
+		}
+		// Only a validity window gets here: look up the next less
+		// specific prefix.
+		if r, ok = ix.ip.lookupPrefix(netip.PrefixFrom(a, bits-1).Masked()); !ok {
+			return hits
+		}
+		bits = int(r.flags >> refBitsShift)
+	}
 }
 
-// emit appends the indicators of group g active at at (all when at is
-// zero) and reports whether it appended any.
-func (ix *Index) emit(hits []Hit, g uint32, f Field, at time.Time) ([]Hit, bool) {
-	gr := &ix.groups[g]
-	all := at.IsZero() || gr.timeless
-	if gr.end-gr.start == 1 {
-		if all || gr.first.ActiveAt(at) {
-			return append(hits, Hit{Indicator: gr.first, Field: f}), true
+// emit appends the indicators of r active at at (all when at is zero) and
+// reports whether it appended any.
+func (ix *Index) emit(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
+	if r.flags&refOne != 0 {
+		ind := ix.all[r.id]
+		if at.IsZero() || r.flags&refTimeless != 0 || ind.ActiveAt(at) {
+			return append(hits, Hit{Indicator: ind, Field: f}), true
 		}
 		return hits, false
 	}
+	gr := &ix.groups[r.id]
+	all := at.IsZero() || gr.timeless
 	n := len(hits)
 	for _, ind := range ix.members[gr.start:gr.end] {
 		if all || ind.ActiveAt(at) {
@@ -443,15 +538,6 @@ func (ix *Index) emit(hits []Hit, g uint32, f Field, at time.Time) ([]Hit, bool)
 		}
 	}
 	return hits, len(hits) > n
-}
-
-// emitRef is emit for a map value: a single timeless indicator is appended
-// straight from r.
-func (ix *Index) emitRef(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
-	if r.one != nil {
-		return append(hits, Hit{Indicator: r.one, Field: f}), true
-	}
-	return ix.emit(hits, r.g, f, at)
 }
 
 func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
@@ -476,7 +562,7 @@ func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) 
 	var urlFlags uint32
 	switch {
 	case addr.IsValid():
-		if ix.ip != nil && addr != remoteIP {
+		if ix.hasIP && addr != remoteIP {
 			hits = ix.matchIP(hits, addr, FieldRemoteURLHost, q.At)
 		}
 	case ix.hosts != nil:
@@ -542,10 +628,10 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	var flags uint32
 	if ix.hostLabels&labelBit(n) != 0 {
 		if r, ok := ix.hosts[string(host)]; ok {
-			flags = r.flags
-			if r.g != noGroup {
+			flags = r.flags & (hostExactURL | hostPrefixURL)
+			if r.flags&refDomain != 0 {
 				var any bool
-				if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
+				if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
 					return hits, flags
 				}
 			}
@@ -555,9 +641,9 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 		if ix.domainLabels&labelBit(n-k) == 0 {
 			continue
 		}
-		if r, ok := ix.hosts[string(host[starts[k]:])]; ok && r.g != noGroup {
+		if r, ok := ix.hosts[string(host[starts[k]:])]; ok && r.flags&refDomain != 0 {
 			var any bool
-			if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
+			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
 				return hits, flags
 			}
 		}
@@ -608,7 +694,7 @@ func (ix *Index) PatternCount() int {
 	if ix == nil {
 		return 0
 	}
-	return len(ix.patterns.groups)
+	return len(ix.patterns.refs)
 }
 
 // Indicators returns every indicator of the index, in the order given to

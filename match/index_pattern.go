@@ -17,18 +17,18 @@ import (
 // the matcher and allocates its result, so it runs only after Contains
 // found something, under a mutex. The zero value holds no patterns.
 type patternSet struct {
-	m      *ahocorasick.Matcher
-	mu     sync.Mutex // serialises m.Match
-	groups []uint32   // dictionary index → group
+	m    *ahocorasick.Matcher
+	mu   sync.Mutex // serialises m.Match
+	refs []ref      // dictionary index → its indicators
 }
 
-// build takes distinct, non-empty patterns and their groups.
-func (p *patternSet) build(patterns []string, groups []uint32) {
+// build takes distinct, non-empty patterns and their refs.
+func (p *patternSet) build(patterns []string, refs []ref) {
 	if len(patterns) == 0 {
 		return
 	}
 	p.m = ahocorasick.NewStringMatcher(patterns)
-	p.groups = groups
+	p.refs = refs
 }
 
 func (p *patternSet) match(ix *Index, hits []Hit, hay []byte, at time.Time) []Hit {
@@ -40,7 +40,7 @@ func (p *patternSet) match(ix *Index, hits []Hit, hay []byte, at time.Time) []Hi
 	p.mu.Unlock()
 	slices.Sort(found)
 	for _, i := range found {
-		hits, _ = ix.emit(hits, p.groups[i], FieldRemoteURL, at)
+		hits, _ = ix.emit(hits, p.refs[i], FieldRemoteURL, at)
 	}
 	return hits
 }

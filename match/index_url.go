@@ -26,7 +26,7 @@ type urlIndex struct {
 
 type prefixEntry struct {
 	prefix string
-	g      uint32
+	r      ref
 	parent int32 // index of the longest proper prefix in entries; -1 none
 }
 
@@ -38,7 +38,7 @@ type originEntry struct {
 
 // buildURLIndex takes normalised exact URLs and normalised URL prefixes
 // (NormalizeURL output, so each has an origin followed by a path) with
-// their groups.
+// their refs.
 func buildURLIndex(exact, prefixes map[string]ref) urlIndex {
 	x := urlIndex{exact: exact}
 	if len(exact)+len(prefixes) == 0 {
@@ -53,7 +53,7 @@ func buildURLIndex(exact, prefixes map[string]ref) urlIndex {
 	}
 	x.entries = make([]prefixEntry, 0, len(prefixes))
 	for k, r := range prefixes {
-		x.entries = append(x.entries, prefixEntry{prefix: k, g: r.g})
+		x.entries = append(x.entries, prefixEntry{prefix: k, r: r})
 	}
 	slices.SortFunc(x.entries, func(a, b prefixEntry) int { return strings.Compare(a.prefix, b.prefix) })
 	var stack []int32
@@ -114,7 +114,7 @@ func (x *urlIndex) match(ix *Index, hits []Hit, flags uint32, o originEntry, fou
 	if flags&hostExactURL != 0 {
 		if r, ok := x.exact[string(u)]; ok {
 			var any bool
-			if hits, any = ix.emitRef(hits, r, FieldRemoteURL, at); any {
+			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
 				return hits
 			}
 		}
@@ -146,7 +146,7 @@ func (x *urlIndex) match(ix *Index, hits []Hit, flags uint32, o originEntry, fou
 	}
 	for j >= 0 {
 		var any bool
-		if hits, any = ix.emit(hits, x.entries[j].g, FieldRemoteURL, at); any {
+		if hits, any = ix.emit(hits, x.entries[j].r, FieldRemoteURL, at); any {
 			return hits
 		}
 		j = int(x.entries[j].parent)
