@@ -14,13 +14,21 @@ import (
 )
 
 // BuildOptions tunes Build. The zero value selects the defaults. It is
-// plain data, safe to share.
+// safe to share when Yield is.
 type BuildOptions struct {
 	// IPIndex selects the longest-prefix table for ip and cidr indicators:
 	// IPIndexBart ("bart", the default when empty) or IPIndexCIDRanger
 	// ("cidranger", slower and allocating; kept to compare against).
 	IPIndex string
+	// Yield, when set, is called every YieldEvery indicators while Build
+	// indexes them, so that the caller can pace the work (by pausing) or
+	// stop it: a non-nil error ends Build with that error.
+	Yield func() error
 }
+
+// YieldEvery is how many indicators Build indexes between two calls of
+// BuildOptions.Yield: about half a millisecond of work.
+const YieldEvery = 4096
 
 // Query is one event's lookup input. The zero value matches nothing. It
 // is plain data; Match does not keep it.
@@ -182,6 +190,11 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		}
 	}
 	for i, ind := range inds {
+		if opt.Yield != nil && i%YieldEvery == YieldEvery-1 {
+			if err := opt.Yield(); err != nil {
+				return nil, fmt.Errorf("build index: %w", err)
+			}
+		}
 		if ind == nil {
 			nerrs++
 			if nerrs <= maxBuildErrors {

@@ -68,10 +68,10 @@
 // and sorting the feed's values, and working out what was added and
 // removed — runs in slices of 5 ms of wall time, each followed by a sleep,
 // so that it uses at most Options.ReloadCPU of one core: at 0.5 it works
-// 5 ms and sleeps 5 ms. The default, 1, does not pace. Only one parse or rebuild runs at a
-// time. match.Build cannot be paused and runs at full speed between the
-// paced phases; STIX and MISP content is read whole by match.Load before
-// it is parsed, so only its reading is paced. A reload therefore takes
+// 5 ms and sleeps 5 ms. The default, 1, does not pace. Only one parse or
+// rebuild runs at a time. match.Build is paced through
+// BuildOptions.Yield; STIX and MISP content is read whole by match.Load
+// before it is parsed, so only its reading is paced. A reload therefore takes
 // about 1/ReloadCPU times as long. A context that ends during a pause
 // stops the work: the feed keeps its indicators in use (the error is in
 // Status), and a stopped rebuild is redone by the next one.

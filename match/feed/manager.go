@@ -51,9 +51,9 @@ type Options struct {
 	// may use: parsing changed feeds and computing what changed are paced
 	// by a duty cycle (work 5ms, then sleep in proportion) so that a
 	// pipeline running beside keeps the cores it needs; a reload takes
-	// about 1/ReloadCPU times longer. match.Build runs unpaced between
-	// paced phases, and STIX and MISP content is read whole before it is
-	// parsed, so only its reading is paced. The first Load is never paced.
+	// about 1/ReloadCPU times longer. match.Build is paced too (through
+	// BuildOptions.Yield); STIX and MISP content is read whole before it
+	// is parsed, so only its reading is paced. The first Load is never paced.
 	// 0 means DefaultReloadCPU (1: not paced); 1 or more, or a negative
 	// value, does not pace.
 	ReloadCPU float64

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/iocwatch/iocwatch/match"
 )
 
 // DefaultReloadCPU is the share of one core that the work of a reload
@@ -99,13 +101,22 @@ func (p *pacer) every(n int) func(i int) error {
 	}
 }
 
-// restart forgets the work done since the last pause: for work that could
-// not be paced (match.Build), which would otherwise be paid for by a long
-// sleep that only delays the swap.
-func (p *pacer) restart() {
-	if p != nil {
-		p.mark = p.clock()
+// paced returns opt with a Yield that paces match.Build by p (and stops
+// it when p's context is done), keeping any Yield opt has.
+func paced(opt match.BuildOptions, p *pacer) match.BuildOptions {
+	if p == nil {
+		return opt
 	}
+	inner := opt.Yield
+	opt.Yield = func() error {
+		if inner != nil {
+			if err := inner(); err != nil {
+				return err
+			}
+		}
+		return p.pace()
+	}
+	return opt
 }
 
 // sleepCtx sleeps d, or until ctx (nil: never) is done.

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/match"
 )
 
 // The duty cycle: after a quantum of work, sleep so that work is share of
@@ -58,7 +61,9 @@ func TestANilPacerNeverSleepsNorFails(t *testing.T) {
 	if err := p.pace(); err != nil {
 		t.Fatal(err)
 	}
-	p.restart()
+	if opt := paced(match.BuildOptions{IPIndex: "bart"}, p); opt.Yield != nil || opt.IPIndex != "bart" {
+		t.Errorf("a nil pacer changed the build options: %+v", opt)
+	}
 	if err := p.every(4)(3); err != nil {
 		t.Fatal(err)
 	}
@@ -393,5 +398,29 @@ func TestARebuildStoppedByItsContextIsRedoneByTheNext(t *testing.T) {
 	}
 	if !matches(u.Index, "x.fresh.example", time.Time{}) {
 		t.Error("the change is not in the index")
+	}
+}
+
+// match.Build is paced through BuildOptions.Yield: a pacer whose context
+// is done stops it, and an earlier Yield still runs.
+func TestPacedBuildYieldsToThePacer(t *testing.T) {
+	inds := make([]*match.Indicator, 3*match.YieldEvery)
+	meta := &match.Meta{Source: "t"}
+	for i := range inds {
+		inds[i] = &match.Indicator{Kind: match.KindIP, Value: netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}).String(), Meta: meta}
+	}
+	calls := 0
+	opt := paced(match.BuildOptions{Yield: func() error { calls++; return nil }}, &pacer{ctx: context.Background(), share: 1})
+	ix, err := match.Build(inds, opt)
+	if err != nil || ix.Len() != len(inds) {
+		t.Fatalf("paced build: %v", err)
+	}
+	if calls != 3 {
+		t.Errorf("Yield ran %d times for %d indicators, want 3", calls, len(inds))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := match.Build(inds, paced(match.BuildOptions{}, &pacer{ctx: ctx, share: 0.5})); !errors.Is(err, context.Canceled) {
+		t.Errorf("build with a cancelled pacer: %v, want context.Canceled", err)
 	}
 }

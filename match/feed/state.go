@@ -715,8 +715,7 @@ func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, 
 // rebuild builds the indexes when some feed changed since the last build,
 // and hands them to OnUpdate when notify is set. It returns nil, nil when
 // nothing changed. After the first load its work is paced (see
-// Options.ReloadCPU), except match.Build itself, which cannot be paused;
-// when ctx ends first, nothing is swapped and the next rebuild redoes it.
+// Options.ReloadCPU), match.Build included; when ctx ends first, nothing is swapped and the next rebuild redoes it.
 func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Update, error) {
 	m.buildMu.Lock()
 	defer m.buildMu.Unlock()
@@ -796,7 +795,7 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 				all = append(all, s.inUse...)
 			}
 		}
-		ix, err := match.Build(all, m.opt.Build)
+		ix, err := match.Build(all, paced(m.opt.Build, p))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("build the index: %w", err))
 		}
@@ -809,14 +808,13 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 				all = append(all, s.inUse...)
 			}
 		}
-		ix, err := match.Build(all, m.opt.Build)
+		ix, err := match.Build(all, paced(m.opt.Build, p))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("build the allow-list: %w", err))
 		}
 		u.Allow = ix
 	}
 	u.BuildTime = time.Since(start)
-	p.restart()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
