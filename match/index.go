@@ -58,7 +58,8 @@ type Index struct {
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
-	hosts map[string]ref
+	// nil when there are no such keys.
+	hosts *hostTable
 	// domainLabels has bit n set when some domain has n labels (n ≥ 63
 	// sets bit 63), so that lookups of suffixes no domain has are skipped;
 	// hostLabels is the same over every key of hosts.
@@ -131,7 +132,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	}
 	ix := &Index{
 		all:   inds,
-		hosts: make(map[string]ref, perKind[KindDomain]),
+		hosts: newHostTable(perKind[KindDomain] + perKind[KindURL]),
 	}
 	var (
 		errs      []error
@@ -237,7 +238,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			ix.hasIP = true
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				intern(ix.hosts, buf, i, refDomain)
+				r, found := ix.hosts.upsert(buf, ind.Value)
+				*r = add(*r, found, i)
+				r.flags |= refDomain
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
 			}
 		case KindURL:
@@ -293,7 +296,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		ix.ip = trie
 	}
 	ix.hostLabels |= ix.domainLabels
-	if len(ix.hosts) == 0 {
+	if ix.hosts.len() == 0 {
 		ix.hosts = nil
 	}
 	ix.urls = buildURLIndex(urlKeys, prefixKey)
@@ -372,12 +375,11 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 		if !ok || addr.IsValid() {
 			continue
 		}
-		r, found := ix.hosts[string(buf[hs:he])]
+		r, found := ix.hosts.upsert(buf[hs:he], "")
 		if !found {
 			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
 		}
 		r.flags |= flag
-		ix.hosts[string(buf[hs:he])] = r
 	}
 }
 
@@ -611,7 +613,75 @@ func (ix *Index) matchRaw(hits []Hit, buf []byte, q Query) []Hit {
 // specific first, and reports the first domain with an active indicator.
 // It returns the URL flags of the host itself. Suffixes with a number of
 // labels no key has are not looked up.
+//
+// The hashes of all suffixes come from one right-to-left pass over the
+// host; the first slot of every suffix to look up is then read before any
+// is examined, so that their cache misses overlap.
 func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32) {
+	if len(host) > 255 {
+		// Longer than a valid host name: no indicator can match.
+		return hits, 0
+	}
+	t := ix.hosts
+	var (
+		hs    [fastLabels]uint64 // hs[c-1]: hash of the suffix of c labels
+		st    [fastLabels]uint8  // st[c-1]: where it starts in host
+		first [fastLabels]uint64 // its first slot, when looked up
+		n     int
+	)
+	h := t.seed
+	for end := len(host); ; {
+		start := end - 1
+		for start >= 0 && host[start] != '.' {
+			start--
+		}
+		if n == fastLabels {
+			return ix.matchHostSlow(hits, host, at)
+		}
+		h = hashLabel(h, host[start+1:end])
+		hs[n], st[n] = h, uint8(start+1)
+		n++
+		if start < 0 {
+			break
+		}
+		end = start
+	}
+	want := ix.domainLabels&(labelBit(n)-1) | ix.hostLabels&labelBit(n)
+	for c := 1; c <= n; c++ {
+		if want&labelBit(c) != 0 {
+			first[c-1] = t.slots[hs[c-1]&t.mask]
+		}
+	}
+	var flags uint32
+	for c := n; c >= 1; c-- {
+		if want&labelBit(c) == 0 || first[c-1] == 0 {
+			continue
+		}
+		i := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
+		if i < 0 {
+			continue
+		}
+		r := t.entries[i].r
+		if c == n {
+			flags = r.flags & (hostExactURL | hostPrefixURL)
+		}
+		if r.flags&refDomain != 0 {
+			var any bool
+			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
+				return hits, flags
+			}
+		}
+	}
+	return hits, flags
+}
+
+// fastLabels is the most labels of a host matchHost handles in one pass;
+// longer hosts take matchHostSlow.
+const fastLabels = 16
+
+// matchHostSlow is matchHost for hosts of more than fastLabels labels:
+// each suffix is hashed on its own.
+func (ix *Index) matchHostSlow(hits []Hit, host []byte, at time.Time) ([]Hit, uint32) {
 	// Label starts, left to right; hosts have at most 127 labels.
 	var starts [128]uint8
 	n := 1
@@ -621,27 +691,22 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 			n++
 		}
 	}
-	if len(host) > 255 {
-		// Longer than a valid host name: no indicator can match.
-		return hits, 0
-	}
+	t := ix.hosts
 	var flags uint32
-	if ix.hostLabels&labelBit(n) != 0 {
-		if r, ok := ix.hosts[string(host)]; ok {
-			flags = r.flags & (hostExactURL | hostPrefixURL)
-			if r.flags&refDomain != 0 {
-				var any bool
-				if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
-					return hits, flags
-				}
-			}
-		}
-	}
-	for k := 1; k < n; k++ {
-		if ix.domainLabels&labelBit(n-k) == 0 {
+	for k := 0; k < n; k++ {
+		if k == 0 && ix.hostLabels&labelBit(n) == 0 || k > 0 && ix.domainLabels&labelBit(n-k) == 0 {
 			continue
 		}
-		if r, ok := ix.hosts[string(host[starts[k]:])]; ok && r.flags&refDomain != 0 {
+		suffix := host[starts[k]:]
+		i := t.find(suffix, hostHash(t.seed, suffix))
+		if i < 0 {
+			continue
+		}
+		r := t.entries[i].r
+		if k == 0 {
+			flags = r.flags & (hostExactURL | hostPrefixURL)
+		}
+		if r.flags&refDomain != 0 {
 			var any bool
 			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
 				return hits, flags
