@@ -244,7 +244,10 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			ix.hasIP = true
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				r, found := ix.hosts.upsert(buf, ind.Value)
+				r, found, ok := ix.hosts.upsert(buf)
+				if !ok {
+					return nil, errors.New("build index: host names take more than 4 GiB")
+				}
 				*r = add(*r, found, i)
 				r.flags |= refDomain
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
@@ -296,8 +299,10 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	if ngroups > 0 {
 		ix.buildGroups(groupOf, ngroups)
 	}
-	ix.addURLHosts(urlKeys, hostExactURL, buf)
-	ix.addURLHosts(prefixKey, hostPrefixURL, buf)
+	if !ix.addURLHosts(urlKeys, hostExactURL, buf) || !ix.addURLHosts(prefixKey, hostPrefixURL, buf) {
+		return nil, errors.New("build index: host names take more than 4 GiB")
+	}
+	ix.hosts.finish()
 	if hasPrefix {
 		ix.ip = trie
 	}
@@ -392,8 +397,8 @@ func timeless(ind *Indicator) *Indicator {
 // addURLHosts records in ix.hosts, with flag, the host name of every
 // normalised URL (or URL prefix) key of urls. Hosts that are IP literals
 // are left out: an event URL with an IP-literal host consults the origin
-// map of ix.urls instead.
-func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
+// map of ix.urls instead. It returns false when the host table is full.
+func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) bool {
 	for u := range urls {
 		raw, ok := splitURL(u)
 		if !ok {
@@ -405,12 +410,16 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 		if !ok || addr.IsValid() {
 			continue
 		}
-		r, found := ix.hosts.upsert(buf[hs:he], "")
+		r, found, ok := ix.hosts.upsert(buf[hs:he])
+		if !ok {
+			return false
+		}
 		if !found {
 			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
 		}
 		r.flags |= flag
 	}
+	return true
 }
 
 func indOrigin(ind *Indicator, i int) string {
@@ -656,7 +665,7 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	var (
 		hs    [fastLabels]uint64 // hs[c-1]: hash of the suffix of c labels
 		st    [fastLabels]uint8  // st[c-1]: where it starts in host
-		first [fastLabels]uint64 // its first slot, when looked up
+		first [fastLabels]uint32 // the tag of its first slot, when looked up
 		n     int
 	)
 	h := t.seed
@@ -679,7 +688,7 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	want := ix.domainLabels&(labelBit(n)-1) | ix.hostLabels&labelBit(n)
 	for c := 1; c <= n; c++ {
 		if want&labelBit(c) != 0 {
-			first[c-1] = t.slots[hs[c-1]&t.mask]
+			first[c-1] = t.slots[hs[c-1]&t.mask].tag
 		}
 	}
 	var flags uint32
@@ -687,11 +696,11 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 		if want&labelBit(c) == 0 || first[c-1] == 0 {
 			continue
 		}
-		i := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
-		if i < 0 {
+		s := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
+		if s == nil {
 			continue
 		}
-		r := t.entries[i].r
+		r := s.r
 		if c == n {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
@@ -728,11 +737,11 @@ func (ix *Index) matchHostSlow(hits []Hit, host []byte, at time.Time) ([]Hit, ui
 			continue
 		}
 		suffix := host[starts[k]:]
-		i := t.find(suffix, hostHash(t.seed, suffix))
-		if i < 0 {
+		s := t.find(suffix, hostHash(t.seed, suffix))
+		if s == nil {
 			continue
 		}
-		r := t.entries[i].r
+		r := s.r
 		if k == 0 {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
