@@ -3,82 +3,64 @@ package match
 import (
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 )
 
 // hostTable maps host names (normalised domains and the hosts of URL
 // indicators) to refs. It replaces a map[string]ref for the one lookup
 // Match makes most: the event host and each of its parent domains.
 //
-// It is an open-addressing table with linear probing, at most 5/8 full.
-// A slot is 16 bytes, four to a cache line: a 32-bit tag taken from the
-// key's hash (never zero, so an empty slot has tag 0), the offset of the
-// key in keys, and the key's ref. A lookup that misses reads one slot, or
-// a few adjacent ones, and compares tags; a hit reads the slot and the
-// key's bytes, two cache misses.
+// It is an open-addressing table with linear probing, at most half full.
+// A slot is a uint64: the high 32 bits are a tag taken from the key's
+// hash (never zero, so an empty slot is 0), the low 32 bits the key's
+// position in entries. A lookup that misses reads one slot, or a few
+// adjacent ones, and compares tags: it touches the key only when the tags
+// are equal, so a miss costs about one cache line.
 //
 // The hash of a name is built label by label from the right (see
-// hashLabel), so the hashes of a host and all its parents come out of one
-// pass over the host. The seed is drawn per table, so that indicator
+// hostHasher), so the hashes of a host and all its parents come out of
+// one pass over the host. The seed is drawn per table, so that indicator
 // values cannot be chosen to collide.
 type hostTable struct {
-	slots []hostSlot
-	// keys holds every key as a length byte followed by its bytes.
-	keys []byte
-	n    int    // keys in the table
-	mask uint64 // len(slots)-1; len(slots) is a power of two
-	seed uint64
+	slots   []uint64
+	entries []hostEntry
+	mask    uint64 // len(slots)-1; len(slots) is a power of two
+	seed    uint64
 }
 
-type hostSlot struct {
-	tag uint32 // 0: empty
-	off uint32 // keys[off] is the key's length, its bytes follow
+type hostEntry struct {
+	key string
 	r   ref
 }
 
-// maxHostKeyBytes bounds keys: a slot holds a 32-bit offset into it.
-const maxHostKeyBytes = 1<<32 - 1
-
 // newHostTable returns a table sized for about n keys.
 func newHostTable(n int) *hostTable {
-	t := &hostTable{seed: rand.Uint64()}
-	size := 16
-	for size*5/8 < n {
-		size *= 2
-	}
-	t.slots = make([]hostSlot, size)
-	t.mask = uint64(size - 1)
+	t := &hostTable{seed: rand.Uint64() | 1}
+	t.resize(max(16, 1<<bits.Len(uint(2*n))))
+	t.entries = make([]hostEntry, 0, n)
 	return t
 }
 
-func (t *hostTable) grow() {
-	old := t.slots
-	t.slots = make([]hostSlot, 2*len(old))
-	t.mask = uint64(len(t.slots) - 1)
-	for _, s := range old {
-		if s.tag != 0 {
-			*t.free(hostHash(t.seed, t.key(s.off))) = s
-		}
+func (t *hostTable) resize(size int) {
+	t.slots = make([]uint64, size)
+	t.mask = uint64(size - 1)
+	for i := range t.entries {
+		t.place(t.hash(t.entries[i].key), uint32(i))
 	}
 }
 
-// key returns the key stored at off in keys.
-func (t *hostTable) key(off uint32) []byte {
-	n := uint32(t.keys[off])
-	return t.keys[off+1 : off+1+n]
-}
-
-// free returns the first empty slot of h's probe sequence.
-func (t *hostTable) free(h uint64) *hostSlot {
+// place puts entry i, whose key has hash h, in the first free slot of its
+// probe sequence. The key must not be in the table.
+func (t *hostTable) place(h uint64, i uint32) {
 	for p := h & t.mask; ; p = (p + 1) & t.mask {
-		if t.slots[p].tag == 0 {
-			return &t.slots[p]
+		if t.slots[p] == 0 {
+			t.slots[p] = slotTag(h) | uint64(i)
+			return
 		}
 	}
 }
 
-// slotTag is the tag of a key with hash h.
-func slotTag(h uint64) uint32 { return uint32(h>>32) | 1 }
+// slotTag is the high half of a slot of a key with hash h.
+func slotTag(h uint64) uint64 { return (h | 1<<32) &^ (1<<32 - 1) }
 
 // hash returns the hash of a whole name: hashLabel over its labels, right
 // to left, starting from the seed.
@@ -139,59 +121,55 @@ func le32[S string | []byte](b S) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
-// find returns the slot of key, whose hash is h, or nil.
-func (t *hostTable) find(key []byte, h uint64) *hostSlot {
-	return t.findFrom(key, h, t.slots[h&t.mask].tag)
+// find returns the position in entries of key, whose hash is h, or -1.
+func (t *hostTable) find(key []byte, h uint64) int {
+	return t.findFrom(key, h, t.slots[h&t.mask])
 }
 
-// findFrom is find given the tag of the first slot of h's probe
-// sequence, tag0.
-func (t *hostTable) findFrom(key []byte, h uint64, tag0 uint32) *hostSlot {
+// findFrom is find given the first slot of h's probe sequence, s.
+func (t *hostTable) findFrom(key []byte, h uint64, s uint64) int {
 	tag := slotTag(h)
-	for p := h & t.mask; tag0 != 0; {
-		s := &t.slots[p]
-		if s.tag == tag && string(t.key(s.off)) == string(key) {
-			return s
+	for p := h & t.mask; s != 0; {
+		if s&^(1<<32-1) == tag {
+			if i := uint32(s); t.entries[i].key == string(key) {
+				return int(i)
+			}
 		}
 		p = (p + 1) & t.mask
-		tag0 = t.slots[p].tag
+		s = t.slots[p]
 	}
-	return nil
+	return -1
 }
 
-// lookup is find with the hash computed: for tests.
+// lookup is find with the hash computed: for building and tests.
 func (t *hostTable) lookup(key string) (ref, bool) {
-	if s := t.find([]byte(key), hostHash(t.seed, key)); s != nil {
-		return s.r, true
+	if i := t.find([]byte(key), t.hash(key)); i >= 0 {
+		return t.entries[i].r, true
 	}
 	return ref{}, false
 }
 
 // upsert returns a pointer to the ref of key, adding key with a zero ref
-// first when it is not there (found false). Keys are at most 255 bytes.
-// The pointer is valid until the next upsert. ok is false when the keys
-// would exceed maxHostKeyBytes.
-func (t *hostTable) upsert(key []byte) (r *ref, found, ok bool) {
-	h := hostHash(t.seed, key)
-	if s := t.find(key, h); s != nil {
-		return &s.r, true, true
+// first when it is not there (found false). key is copied unless keep is
+// set (key then aliases a string the caller keeps). The pointer is valid
+// until the next upsert.
+func (t *hostTable) upsert(key []byte, keep string) (r *ref, found bool) {
+	h := t.hash(string(key))
+	if i := t.find(key, h); i >= 0 {
+		return &t.entries[i].r, true
 	}
-	if len(key) > 255 || uint64(len(t.keys))+1+uint64(len(key)) > maxHostKeyBytes {
-		return nil, false, false
+	if uint64(len(t.entries)+1)*2 > uint64(len(t.slots)) {
+		t.resize(2 * len(t.slots))
 	}
-	if (t.n+1)*8 > len(t.slots)*5 {
-		t.grow()
+	k := keep
+	if k != string(key) {
+		k = string(key)
 	}
-	s := t.free(h)
-	*s = hostSlot{tag: slotTag(h), off: uint32(len(t.keys))}
-	t.keys = append(t.keys, byte(len(key)))
-	t.keys = append(t.keys, key...)
-	t.n++
-	return &s.r, false, true
+	i := uint32(len(t.entries))
+	t.entries = append(t.entries, hostEntry{key: k})
+	t.place(h, i)
+	return &t.entries[i].r, false
 }
 
-// finish trims keys to its length once the table is built.
-func (t *hostTable) finish() { t.keys = slices.Clone(t.keys) }
-
 // len returns the number of keys.
-func (t *hostTable) len() int { return t.n }
+func (t *hostTable) len() int { return len(t.entries) }

@@ -244,10 +244,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			ix.hasIP = true
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				r, found, ok := ix.hosts.upsert(buf)
-				if !ok {
-					return nil, errors.New("build index: host names take more than 4 GiB")
-				}
+				r, found := ix.hosts.upsert(buf, ind.Value)
 				*r = add(*r, found, i)
 				r.flags |= refDomain
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
@@ -299,10 +296,8 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	if ngroups > 0 {
 		ix.buildGroups(groupOf, ngroups)
 	}
-	if !ix.addURLHosts(urlKeys, hostExactURL, buf) || !ix.addURLHosts(prefixKey, hostPrefixURL, buf) {
-		return nil, errors.New("build index: host names take more than 4 GiB")
-	}
-	ix.hosts.finish()
+	ix.addURLHosts(urlKeys, hostExactURL, buf)
+	ix.addURLHosts(prefixKey, hostPrefixURL, buf)
 	if hasPrefix {
 		ix.ip = trie
 	}
@@ -397,8 +392,8 @@ func timeless(ind *Indicator) *Indicator {
 // addURLHosts records in ix.hosts, with flag, the host name of every
 // normalised URL (or URL prefix) key of urls. Hosts that are IP literals
 // are left out: an event URL with an IP-literal host consults the origin
-// map of ix.urls instead. It returns false when the host table is full.
-func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) bool {
+// map of ix.urls instead.
+func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 	for u := range urls {
 		raw, ok := splitURL(u)
 		if !ok {
@@ -410,16 +405,12 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) bool 
 		if !ok || addr.IsValid() {
 			continue
 		}
-		r, found, ok := ix.hosts.upsert(buf[hs:he])
-		if !ok {
-			return false
-		}
+		r, found := ix.hosts.upsert(buf[hs:he], "")
 		if !found {
 			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
 		}
 		r.flags |= flag
 	}
-	return true
 }
 
 func indOrigin(ind *Indicator, i int) string {
@@ -665,7 +656,7 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	var (
 		hs    [fastLabels]uint64 // hs[c-1]: hash of the suffix of c labels
 		st    [fastLabels]uint8  // st[c-1]: where it starts in host
-		first [fastLabels]uint32 // the tag of its first slot, when looked up
+		first [fastLabels]uint64 // its first slot, when looked up
 		n     int
 	)
 	h := t.seed
@@ -688,7 +679,7 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	want := ix.domainLabels&(labelBit(n)-1) | ix.hostLabels&labelBit(n)
 	for c := 1; c <= n; c++ {
 		if want&labelBit(c) != 0 {
-			first[c-1] = t.slots[hs[c-1]&t.mask].tag
+			first[c-1] = t.slots[hs[c-1]&t.mask]
 		}
 	}
 	var flags uint32
@@ -696,11 +687,11 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 		if want&labelBit(c) == 0 || first[c-1] == 0 {
 			continue
 		}
-		s := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
-		if s == nil {
+		i := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
+		if i < 0 {
 			continue
 		}
-		r := s.r
+		r := t.entries[i].r
 		if c == n {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
@@ -737,11 +728,11 @@ func (ix *Index) matchHostSlow(hits []Hit, host []byte, at time.Time) ([]Hit, ui
 			continue
 		}
 		suffix := host[starts[k]:]
-		s := t.find(suffix, hostHash(t.seed, suffix))
-		if s == nil {
+		i := t.find(suffix, hostHash(t.seed, suffix))
+		if i < 0 {
 			continue
 		}
-		r := s.r
+		r := t.entries[i].r
 		if k == 0 {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
