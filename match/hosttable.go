@@ -17,7 +17,7 @@ import (
 // are equal, so a miss costs about one cache line.
 //
 // The hash of a name is built label by label from the right (see
-// hostHasher), so the hashes of a host and all its parents come out of
+// hashLabel), so the hashes of a host and all its parents come out of
 // one pass over the host. The seed is drawn per table, so that indicator
 // values cannot be chosen to collide.
 type hostTable struct {
