@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -58,15 +59,22 @@ type Index struct {
 	ip6   map[[16]byte]ref
 	ip    ipTrie
 	hasIP bool // some ip or cidr indicator
-	// ip4Blocks has bit n set when some key of ip4 is in the /16 n, and
-	// ip6Blocks bit h(n) when some key of ip6 is in the /32 n: 8 KiB each,
-	// they stay cached, so that a miss in a block without exact addresses
+	// ip4Blocks has bit n set when some key of ip4 is in the /16 n: 8 KiB,
+	// it stays cached, so that a miss in a block without exact addresses
 	// (private and unused ranges) skips the map probe, a cache miss.
-	ip4Blocks, ip6Blocks blockSet
+	ip4Blocks blockSet
+	// ip6Filter has bit v6Hash(a)&ip6Mask set for every key a of ip6: a
+	// Bloom filter with one hash function and at least 8 bits per key
+	// (256 KiB for 250k addresses), so that about 9 in 10 misses skip the
+	// map probe. IPv6 addresses are too sparse for a bit per block: random
+	// indicators cover every /32 hash of a 64k-bit set. nil without ip6.
+	ip6Filter []uint64
+	ip6Mask   uint64
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
-	hosts map[string]ref
+	// nil when there are no such keys.
+	hosts *hostTable
 	// domainLabels has bit n set when some domain has n labels (n ≥ 63
 	// sets bit 63), so that lookups of suffixes no domain has are skipped;
 	// hostLabels is the same over every key of hosts.
@@ -139,7 +147,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	}
 	ix := &Index{
 		all:   inds,
-		hosts: make(map[string]ref, perKind[KindDomain]),
+		hosts: newHostTable(perKind[KindDomain] + perKind[KindURL]),
 	}
 	var (
 		errs      []error
@@ -233,7 +241,6 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 					ix.ip6 = make(map[[16]byte]ref)
 				}
 				k := a.As16()
-				ix.ip6Blocks.add(v6Block(k))
 				r, ok := ix.ip6[k]
 				if nr := add(r, ok, i); !ok || nr != r {
 					ix.ip6[k] = nr
@@ -250,7 +257,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			ix.hasIP = true
 		case KindDomain:
 			if buf, err = appendDomain(buf[:0], ind.Value); err == nil {
-				intern(ix.hosts, buf, i, refDomain)
+				r, found := ix.hosts.upsert(buf, ind.Value)
+				*r = add(*r, found, i)
+				r.flags |= refDomain
 				ix.domainLabels |= labelBit(bytes.Count(buf, []byte{'.'}) + 1)
 			}
 		case KindURL:
@@ -305,8 +314,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	if hasPrefix {
 		ix.ip = trie
 	}
+	ix.buildIP6Filter()
 	ix.hostLabels |= ix.domainLabels
-	if len(ix.hosts) == 0 {
+	if ix.hosts.len() == 0 {
 		ix.hosts = nil
 	}
 	ix.urls = buildURLIndex(urlKeys, prefixKey)
@@ -350,9 +360,32 @@ type blockSet [1 << 16 / 64]uint64
 func (b *blockSet) add(n uint32)      { b[n>>6&1023] |= 1 << (n & 63) }
 func (b *blockSet) has(n uint32) bool { return b[n>>6&1023]&(1<<(n&63)) != 0 }
 
-// v6Block hashes the /32 of an IPv6 address to 16 bits.
-func v6Block(a [16]byte) uint32 {
-	return binary.BigEndian.Uint32(a[:4]) * 0x9e3779b1 >> 16
+// buildIP6Filter sets ip6Filter from the keys of ip6.
+func (ix *Index) buildIP6Filter() {
+	if len(ix.ip6) == 0 {
+		return
+	}
+	n := max(1<<16, 1<<bits.Len(uint(8*len(ix.ip6)-1)))
+	ix.ip6Filter = make([]uint64, n/64)
+	ix.ip6Mask = uint64(n - 1)
+	for k := range ix.ip6 {
+		h := v6Hash(k) & ix.ip6Mask
+		ix.ip6Filter[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// mayHaveIP6 reports whether k may be a key of ip6: false means it is not.
+func (ix *Index) mayHaveIP6(k [16]byte) bool {
+	if ix.ip6Filter == nil {
+		return false
+	}
+	h := v6Hash(k) & ix.ip6Mask
+	return ix.ip6Filter[h>>6]&(1<<(h&63)) != 0
+}
+
+// v6Hash hashes an IPv6 address for ip6Filter.
+func v6Hash(a [16]byte) uint64 {
+	return mum(binary.BigEndian.Uint64(a[:8])^0xa0761d6478bd642f, binary.BigEndian.Uint64(a[8:])^0xe7037ed1a0b428db)
 }
 
 // v4Key is the key of an IPv4 address in Index.ip4.
@@ -385,12 +418,11 @@ func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 		if !ok || addr.IsValid() {
 			continue
 		}
-		r, found := ix.hosts[string(buf[hs:he])]
+		r, found := ix.hosts.upsert(buf[hs:he], "")
 		if !found {
 			ix.hostLabels |= labelBit(bytes.Count(buf[hs:he], []byte{'.'}) + 1)
 		}
 		r.flags |= flag
-		ix.hosts[string(buf[hs:he])] = r
 	}
 }
 
@@ -506,7 +538,7 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 		if k := v4Key(a); ix.ip4Blocks.has(k >> 16) {
 			r, ok = ix.ip4[k]
 		}
-	} else if k := a.As16(); ix.ip6Blocks.has(v6Block(k)) {
+	} else if k := a.As16(); ix.mayHaveIP6(k) {
 		r, ok = ix.ip6[k]
 	}
 	if !ok {
@@ -624,7 +656,75 @@ func (ix *Index) matchRaw(hits []Hit, buf []byte, q Query) []Hit {
 // specific first, and reports the first domain with an active indicator.
 // It returns the URL flags of the host itself. Suffixes with a number of
 // labels no key has are not looked up.
+//
+// The hashes of all suffixes come from one right-to-left pass over the
+// host; the first slot of every suffix to look up is then read before any
+// is examined, so that their cache misses overlap.
 func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32) {
+	if len(host) > 255 {
+		// Longer than a valid host name: no indicator can match.
+		return hits, 0
+	}
+	t := ix.hosts
+	var (
+		hs    [fastLabels]uint64 // hs[c-1]: hash of the suffix of c labels
+		st    [fastLabels]uint8  // st[c-1]: where it starts in host
+		first [fastLabels]uint64 // its first slot, when looked up
+		n     int
+	)
+	h := t.seed
+	for end := len(host); ; {
+		start := end - 1
+		for start >= 0 && host[start] != '.' {
+			start--
+		}
+		if n == fastLabels {
+			return ix.matchHostSlow(hits, host, at)
+		}
+		h = hashLabel(h, host[start+1:end])
+		hs[n], st[n] = h, uint8(start+1)
+		n++
+		if start < 0 {
+			break
+		}
+		end = start
+	}
+	want := ix.domainLabels&(labelBit(n)-1) | ix.hostLabels&labelBit(n)
+	for c := 1; c <= n; c++ {
+		if want&labelBit(c) != 0 {
+			first[c-1] = t.slots[hs[c-1]&t.mask]
+		}
+	}
+	var flags uint32
+	for c := n; c >= 1; c-- {
+		if want&labelBit(c) == 0 || first[c-1] == 0 {
+			continue
+		}
+		i := t.findFrom(host[st[c-1]:], hs[c-1], first[c-1])
+		if i < 0 {
+			continue
+		}
+		r := t.entries[i].r
+		if c == n {
+			flags = r.flags & (hostExactURL | hostPrefixURL)
+		}
+		if r.flags&refDomain != 0 {
+			var any bool
+			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
+				return hits, flags
+			}
+		}
+	}
+	return hits, flags
+}
+
+// fastLabels is the most labels of a host matchHost handles in one pass;
+// longer hosts take matchHostSlow.
+const fastLabels = 16
+
+// matchHostSlow is matchHost for hosts of more than fastLabels labels:
+// each suffix is hashed on its own.
+func (ix *Index) matchHostSlow(hits []Hit, host []byte, at time.Time) ([]Hit, uint32) {
 	// Label starts, left to right; hosts have at most 127 labels.
 	var starts [128]uint8
 	n := 1
@@ -634,27 +734,22 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 			n++
 		}
 	}
-	if len(host) > 255 {
-		// Longer than a valid host name: no indicator can match.
-		return hits, 0
-	}
+	t := ix.hosts
 	var flags uint32
-	if ix.hostLabels&labelBit(n) != 0 {
-		if r, ok := ix.hosts[string(host)]; ok {
-			flags = r.flags & (hostExactURL | hostPrefixURL)
-			if r.flags&refDomain != 0 {
-				var any bool
-				if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
-					return hits, flags
-				}
-			}
-		}
-	}
-	for k := 1; k < n; k++ {
-		if ix.domainLabels&labelBit(n-k) == 0 {
+	for k := 0; k < n; k++ {
+		if k == 0 && ix.hostLabels&labelBit(n) == 0 || k > 0 && ix.domainLabels&labelBit(n-k) == 0 {
 			continue
 		}
-		if r, ok := ix.hosts[string(host[starts[k]:])]; ok && r.flags&refDomain != 0 {
+		suffix := host[starts[k]:]
+		i := t.find(suffix, hostHash(t.seed, suffix))
+		if i < 0 {
+			continue
+		}
+		r := t.entries[i].r
+		if k == 0 {
+			flags = r.flags & (hostExactURL | hostPrefixURL)
+		}
+		if r.flags&refDomain != 0 {
 			var any bool
 			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
 				return hits, flags

@@ -181,12 +181,15 @@ scan:
 // schemeEnd returns the length of the scheme when s starts with
 // "scheme://" (RFC 3986 scheme characters), else -1.
 func schemeEnd(s string) int {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
-		case i > 0 && c == ':':
+	if len(s) == 0 || schemeChars[s[0]] != schemeLetter {
+		return -1
+	}
+	// One table lookup per byte: a bare host of mixed letters and digits
+	// would mispredict a branch per class change.
+	for i := 1; i < len(s); i++ {
+		switch schemeChars[s[i]] {
+		case schemeLetter, schemeOther:
+		case schemeColon:
 			if strings.HasPrefix(s[i:], "://") {
 				return i
 			}
@@ -197,6 +200,26 @@ func schemeEnd(s string) int {
 	}
 	return -1
 }
+
+// schemeChars classifies bytes for schemeEnd: letters may start a scheme,
+// digits, '+', '-' and '.' may follow, ':' ends it.
+var schemeChars = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = schemeLetter, schemeLetter
+	}
+	for _, c := range "0123456789+-." {
+		t[c] = schemeOther
+	}
+	t[':'] = schemeColon
+	return t
+}()
+
+const (
+	schemeNone = iota
+	schemeLetter
+	schemeOther
+	schemeColon
+)
 
 func trimASCIISpace(s string) string {
 	for len(s) > 0 && isSpace(s[0]) {

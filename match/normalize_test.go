@@ -229,3 +229,44 @@ func FuzzNormalizeURL(f *testing.F) {
 		}
 	})
 }
+
+// TestSchemeEndTable compares schemeEnd with the branchy definition it
+// replaced, over every short string of a small alphabet.
+func TestSchemeEndTable(t *testing.T) {
+	ref := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+			case i > 0 && c == ':':
+				if strings.HasPrefix(s[i:], "://") {
+					return i
+				}
+				return -1
+			default:
+				return -1
+			}
+		}
+		return -1
+	}
+	const alphabet = "aZ0+-.:/@\x80"
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		if got, want := schemeEnd(prefix), ref(prefix); got != want {
+			t.Fatalf("schemeEnd(%q) = %d; want %d", prefix, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for i := range len(alphabet) {
+			gen(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	gen("", 5)
+	for _, s := range []string{"http://x", "HTTPS://x", "svn+ssh://x", "a.b-c://x", "1http://x", "http:/x", "http", "evil.com:80/x"} {
+		if got, want := schemeEnd(s), ref(s); got != want {
+			t.Fatalf("schemeEnd(%q) = %d; want %d", s, got, want)
+		}
+	}
+}
