@@ -282,3 +282,36 @@ func TestMatchAgreesWithLinearOracle(t *testing.T) {
 		})
 	}
 }
+
+// FuzzMatchAgreesWithLinearOracle is TestMatchAgreesWithLinearOracle with
+// the generator's seed, the set size and the IP table chosen by the fuzzer:
+// the index (its host table, exact-address maps and trie) must report what
+// the linear oracle reports for every query.
+func FuzzMatchAgreesWithLinearOracle(f *testing.F) {
+	f.Add(uint64(42), uint64(7), uint8(60), false)
+	f.Add(uint64(1), uint64(2), uint8(1), true)
+	f.Add(uint64(99), uint64(0), uint8(255), false)
+	f.Fuzz(func(t *testing.T, s1, s2 uint64, n uint8, cidranger bool) {
+		g := oracleUniverse{rand.New(rand.NewPCG(s1, s2))}
+		inds := make([]*Indicator, 1+int(n))
+		pos := make(map[*Indicator]int)
+		for i := range inds {
+			inds[i] = g.indicator()
+			pos[inds[i]] = i
+		}
+		table := IPIndexBart
+		if cidranger {
+			table = IPIndexCIDRanger
+		}
+		ix, err := Build(inds, BuildOptions{IPIndex: table})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			q := g.query()
+			if got, want := hitKeys(ix.Match(q, nil), pos), hitKeys(oracleMatch(inds, q), pos); !slices.Equal(got, want) {
+				t.Fatalf("query %+v: index %q, oracle %q", q, got, want)
+			}
+		}
+	})
+}
