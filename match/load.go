@@ -182,8 +182,11 @@ type ldState struct {
 	slab   []Indicator
 	buf    []byte // scratch for lineOrigin
 	// last is the Meta of the last indicator emitted: the next one shares
-	// it when its metadata is equal.
+	// it when its metadata is equal. next is where emit completes an
+	// indicator's metadata before comparing (a field, so that it is not
+	// allocated per indicator).
 	last *Meta
+	next Meta
 }
 
 func newLdState(name, format string, opt LoadOptions) *ldState {
@@ -241,9 +244,11 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 		st.refuse(ldOrigin(where, line), raw, reason)
 		return
 	}
-	var m Meta
+	m := &st.next
 	if meta != nil {
-		m = *meta
+		*m = *meta
+	} else {
+		*m = Meta{}
 	}
 	m.Where = printable(where)
 	d := &st.opt.Defaults
@@ -285,7 +290,8 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 		return
 	}
 	if st.last == nil || !m.equal(st.last) {
-		st.last = &m
+		c := *m
+		st.last = &c
 	}
 	if len(st.slab) == 0 {
 		st.slab = make([]Indicator, 256)

@@ -715,7 +715,8 @@ func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, 
 // rebuild builds the indexes when some feed changed since the last build,
 // and hands them to OnUpdate when notify is set. It returns nil, nil when
 // nothing changed. After the first load its work is paced (see
-// Options.ReloadCPU), match.Build included; when ctx ends first, nothing is swapped and the next rebuild redoes it.
+// Options.ReloadCPU), match.Build included; when ctx ends first, nothing
+// is swapped and the next rebuild redoes it.
 func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Update, error) {
 	m.buildMu.Lock()
 	defer m.buildMu.Unlock()
