@@ -36,6 +36,23 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 // from an explicit kind). The error says what is wrong without repeating s.
 // ParseValue is safe for concurrent use.
 func ParseValue(s string) (Kind, string, error) {
+	k, v, err := parseValueOnce(s)
+	if err == nil && (k == KindURL || k == KindDomain) && v != s {
+		// Normalising a host can change what the value reads as: IDNA
+		// drops invisible characters, so "\u200b1.2.3.4" is the domain
+		// "1.2.3.4" and "\ufeff1.0.0.0/0" the URL "1.0.0.0/0", which read
+		// back as an ip and a cidr. The canonical form is read again and
+		// what it reads as wins, so that ParseValue(v) gives (k, v) back
+		// and the guard judges what will be matched.
+		if k2, v2, err2 := parseValueOnce(v); err2 == nil && (k2 != k || v2 != v) {
+			return k2, v2, nil
+		}
+	}
+	return k, v, err
+}
+
+// parseValueOnce is ParseValue without the second reading.
+func parseValueOnce(s string) (Kind, string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return KindInvalid, "", errLdEmpty

@@ -62,6 +62,9 @@ func TestParseValue(t *testing.T) {
 		{"a Windows path is an error", `C:\Windows\evil.exe`, KindInvalid, "invalid"},
 		{"an unclosed bracket is an error", "[2001:db8::1", KindInvalid, "unclosed"},
 		{"an invalid IDN is an error", "xn--a.bücher.example", KindInvalid, "international"},
+		{"a host that normalises to an address makes a prefix of host/n", "\ufeff1.0.0.0/0", KindCIDR, "0.0.0.0/0"},
+		{"a name that normalises to an address is an ip", "\u200b198.51.100.7", KindIP, "198.51.100.7"},
+		{"a URL on such a host stays a URL", "\u200b198.51.100.7/gate.php", KindURL, "198.51.100.7/gate.php"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
