@@ -32,9 +32,12 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 //     and a top-level label that is not all digits.
 //
 // Defanged values are refanged first: "hxxp://", "[.]", "(.)", "{.}",
-// "[dot]", "[:]". ParseValue never returns KindPattern (patterns come only
-// from an explicit kind). The error says what is wrong without repeating s.
-// ParseValue is safe for concurrent use.
+// "[dot]", "[:]". The canonical form reads back as itself: when
+// normalising a host changes what the value is ("\u200b1.2.3.4", whose
+// invisible first character IDNA drops, is the ip 1.2.3.4, not a domain),
+// the canonical form is what counts. ParseValue never returns KindPattern
+// (patterns come only from an explicit kind). The error says what is wrong
+// without repeating s. ParseValue is safe for concurrent use.
 func ParseValue(s string) (Kind, string, error) {
 	k, v, err := parseValueOnce(s)
 	if err == nil && (k == KindURL || k == KindDomain) && v != s {
