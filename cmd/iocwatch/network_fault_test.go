@@ -543,12 +543,17 @@ func TestASyslogCollectorBehindACutNetworkLosesOnlyFramesInFlight(t *testing.T) 
 			if late > 0 {
 				t.Errorf("%d planted hits produced after the last cut never arrived: the sink did not recover", late)
 			}
-			if !mode.reset && missing > 0 {
-				t.Errorf("%d alerts lost although the collector closed cleanly: the sink wrote into a closed connection", missing)
-			}
 			proxy.mu.Lock()
 			perWrite := proxy.maxFrames
 			proxy.mu.Unlock()
+			// A clean close between two writes loses nothing: the sink sees
+			// it before writing. A close that crosses a write (the FIN on its
+			// way while the frames are) loses that write: TCP syslog has no
+			// acknowledgement. So at most one write per close, and only
+			// frames the network saw arrive after the close.
+			if !mode.reset && (unseen > 0 || missing > cuts*perWrite) {
+				t.Errorf("%d alerts lost although the collector closed cleanly (%d not seen by the network; at most one write of %d frames per close may cross the close)", missing, unseen, perWrite)
+			}
 			if mode.reset && unseen > cuts*perWrite {
 				t.Errorf("%d planted hits missing that the network was not seen to drop (more than one write of at most %d frames per reset): lost inside iocwatch", unseen, perWrite)
 			}
