@@ -708,11 +708,9 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 		if c == n {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
-		if r.flags&refDomain != 0 {
-			var any bool
-			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
-				return hits, flags
-			}
+		var any bool
+		if hits, any = ix.emitDomain(hits, r, at); any {
+			return hits, flags
 		}
 	}
 	return hits, flags
@@ -749,14 +747,21 @@ func (ix *Index) matchHostSlow(hits []Hit, host []byte, at time.Time) ([]Hit, ui
 		if k == 0 {
 			flags = r.flags & (hostExactURL | hostPrefixURL)
 		}
-		if r.flags&refDomain != 0 {
-			var any bool
-			if hits, any = ix.emit(hits, r, FieldRemoteURL, at); any {
-				return hits, flags
-			}
+		var any bool
+		if hits, any = ix.emitDomain(hits, r, at); any {
+			return hits, flags
 		}
 	}
 	return hits, flags
+}
+
+// emitDomain is emit for a key of hosts: nothing unless the key is a
+// domain indicator's (it may only be the host of URL indicators).
+func (ix *Index) emitDomain(hits []Hit, r ref, at time.Time) ([]Hit, bool) {
+	if r.flags&refDomain == 0 {
+		return hits, false
+	}
+	return ix.emit(hits, r, FieldRemoteURL, at)
 }
 
 func labelBit(n int) uint64 { return 1 << min(n, 63) }
