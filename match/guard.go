@@ -213,7 +213,7 @@ func (g Guard) checkDomain(d string) string {
 
 func (g Guard) checkURL(u string) string {
 	rest := u
-	if n := ldSchemeLen(u); n > 0 {
+	if n := schemeEnd(u); n > 0 {
 		rest = u[n+3:]
 	}
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {

@@ -168,7 +168,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	add := func(r ref, found bool, i int) ref {
 		if !found {
 			r = ref{id: uint32(i), flags: refOne}
-			if timeless(inds[i]) != nil {
+			if inds[i].timeless() {
 				r.flags |= refTimeless
 			}
 			return r
@@ -348,7 +348,7 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 		gr := &ix.groups[g-1]
 		ix.members[gr.end] = ix.all[i]
 		gr.end++
-		if timeless(ix.all[i]) == nil {
+		if !ix.all[i].timeless() {
 			gr.timeless = false
 		}
 	}
@@ -392,14 +392,6 @@ func v6Hash(a [16]byte) uint64 {
 func v4Key(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
-}
-
-// timeless returns ind when it has no validity window, else nil.
-func timeless(ind *Indicator) *Indicator {
-	if ind.timeless() {
-		return ind
-	}
-	return nil
 }
 
 // addURLHosts records in ix.hosts, with flag, the host name of every

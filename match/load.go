@@ -180,13 +180,14 @@ type ldState struct {
 	res    *LoadResult
 	source string // the source the format implies, used when neither feed nor Defaults give one
 	slab   []Indicator
-	buf    []byte // scratch for lineOrigin
 	// last is the Meta of the last indicator emitted: the next one shares
 	// it when its metadata is equal. next is where emit completes an
 	// indicator's metadata before comparing (a field, so that it is not
 	// allocated per indicator).
 	last *Meta
 	next Meta
+	// where is printable(whereIn): every line of a feed has the same.
+	whereIn, where string
 }
 
 func newLdState(name, format string, opt LoadOptions) *ldState {
@@ -203,13 +204,7 @@ func newLdState(name, format string, opt LoadOptions) *ldState {
 }
 
 // lineOrigin returns "name:line".
-func (st *ldState) lineOrigin(line int) string {
-	b := append(st.buf[:0], st.name...)
-	b = append(b, ':')
-	b = strconv.AppendInt(b, int64(line), 10)
-	st.buf = b
-	return string(b)
-}
+func (st *ldState) lineOrigin(line int) string { return ldOrigin(st.name, line) }
 
 func (st *ldState) refuse(origin, value, reason string) {
 	st.res.Refused = append(st.res.Refused, Refusal{Origin: printable(origin), Value: value, Reason: printable(reason)})
@@ -250,7 +245,10 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 	} else {
 		*m = Meta{}
 	}
-	m.Where = printable(where)
+	if where != st.whereIn {
+		st.whereIn, st.where = where, printable(where)
+	}
+	m.Where = st.where
 	d := &st.opt.Defaults
 	if m.Source == "" {
 		m.Source = d.Source

@@ -63,7 +63,7 @@ func parseValueOnce(s string) (Kind, string, error) {
 	if ldMaybeDefanged(s) {
 		s = ldRefang(s)
 	}
-	if n := ldSchemeLen(s); n > 0 {
+	if n := schemeEnd(s); n > 0 {
 		return ldParseURL(s, n)
 	}
 	if a, ok := ldParseAddr(s); ok {
@@ -146,26 +146,6 @@ func ldRefang(s string) string {
 		s = "http" + s[4:]
 	}
 	return ldRefanger.Replace(s)
-}
-
-// ldSchemeLen returns the length of the scheme when s starts with
-// "scheme://", else 0.
-func ldSchemeLen(s string) int {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
-		case i > 0 && c == ':':
-			if strings.HasPrefix(s[i:], "://") {
-				return i
-			}
-			return 0
-		default:
-			return 0
-		}
-	}
-	return 0
 }
 
 func ldAllDigits(s string) bool {
