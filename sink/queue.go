@@ -177,6 +177,11 @@ func (q *Queue) run() {
 		if err != nil {
 			err = fmt.Errorf("queue: %w", err)
 		}
+		// No longer in flight before any writer learns the outcome, so a
+		// Write that returned is never still counted in Depth.
+		q.mu.Lock()
+		q.inFlight = 0
+		q.mu.Unlock()
 		for _, r := range reqs {
 			r.result <- err
 		}
@@ -184,9 +189,6 @@ func (q *Queue) run() {
 			batch = nil
 		}
 		clear(batch) // do not keep the alerts' strings alive
-		q.mu.Lock()
-		q.inFlight = 0
-		q.mu.Unlock()
 	}
 }
 
