@@ -120,7 +120,7 @@ func (h *helper) serve(ctx context.Context, req *helperRequest) (helperReply, er
 		for _, t := range req.Topics {
 			topics = append(topics, embedded.Topic{Name: t, Partitions: req.Partitions})
 		}
-		b, err := embedded.Start(embedded.BrokerOptions{Topics: topics, Logger: discardLogger()})
+		b, err := embedded.Start(embedded.BrokerOptions{Topics: topics, Logger: discardLogger(), RetentionBytes: liveRetentionBytes})
 		if err != nil {
 			return helperReply{}, err
 		}
@@ -179,12 +179,25 @@ const (
 	stampPlaceholder = "2001-01-01T00:00:00.0000000Z"
 )
 
+// liveRetentionBytes bounds each partition of the helper's broker: about
+// a second of the fastest paced run (4 partitions). Without it the broker
+// keeps every record, and its growing memory costs it more CPU than the
+// consumer under test (page faults on fresh memory).
+const liveRetentionBytes = 64 << 20
+
+// chunkBytes is the most the paced producer puts in one produce request.
+// Each request is stamped just before it is sent.
+const chunkBytes = 256 << 10
+
 // produce writes generated messages to req.Topic, round robin over its
 // partitions: req.Messages as fast as possible (fill), or req.Rate records
 // per second for req.Seconds (paced). Paced messages are generated ahead
-// (a ring that is sent again and again) and every record's Timestamp and
-// envelope time are set to the send time just before the message is
-// produced, so that generating them costs no latency.
+// (a ring that is sent again and again); every 2 ms the messages due are
+// sent, each partition's in produce requests of at most chunkBytes, and
+// every record's Timestamp and envelope time are set to the time its
+// request is sent (as a Kafka producer sets CreateTime when it sends), so
+// that neither generating them nor a backlog of the producer counts as
+// latency.
 func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helperReply, error) {
 	w := req.Workload
 	inds := w.Indicators()
@@ -195,22 +208,6 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 	}
 	var rep helperReply
 	next := int32(0)
-	sendParts := func(byPart [][][]byte) error {
-		var wg sync.WaitGroup
-		errs := make([]error, parts)
-		for p, msgs := range byPart {
-			if len(msgs) == 0 {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[p] = b.Produce(ctx, req.Topic, int32(p), msgs...)
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
 	t0 := time.Now()
 	per := max(w.RecordsPerMessage, 1)
 	if req.Op == "fill" {
@@ -224,7 +221,10 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 				byPart[next] = append(byPart[next], msg)
 				next = (next + 1) % parts
 			}
-			if err := sendParts(byPart); err != nil {
+			err := eachPartition(byPart, func(p int32, msgs [][]byte) error {
+				return b.Produce(ctx, req.Topic, p, msgs...)
+			})
+			if err != nil {
 				return rep, err
 			}
 			sent += n
@@ -238,15 +238,10 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 	placeholder, _ := time.Parse(stampLayout, stampPlaceholder)
 	opt.Clock = func() time.Time { return placeholder }
 	g := gen.New(opt)
-	type pending struct {
-		msg     []byte
-		stamps  []int // offsets of the placeholder
-		planted int
-	}
-	ring := make([]pending, min(total, 4096))
+	ring := make([]stampable, min(total, 4096))
 	for i := range ring {
 		msg, pl := g.Next(nil)
-		ring[i] = pending{msg: msg, planted: len(pl)}
+		ring[i] = stampable{msg: msg, planted: len(pl)}
 		for off := 0; ; {
 			j := bytes.Index(msg[off:], []byte(stampPlaceholder))
 			if j < 0 {
@@ -256,9 +251,9 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 			off += j + len(stampPlaceholder)
 		}
 	}
+	senders := make([]chunkSender, parts)
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	var stamp []byte
 	for sent := 0; sent < total; {
 		select {
 		case <-ctx.Done():
@@ -269,19 +264,17 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 		if due <= 0 {
 			continue
 		}
-		byPart := make([][][]byte, parts)
-		stamp = time.Now().UTC().AppendFormat(stamp[:0], stampLayout)
+		byPart := make([][]*stampable, parts)
 		for i := range due {
-			p := &ring[(sent+i)%len(ring)]
-			msg := bytes.Clone(p.msg)
-			for _, off := range p.stamps {
-				copy(msg[off:], stamp)
-			}
-			rep.Planted += p.planted
-			byPart[next] = append(byPart[next], msg)
+			m := &ring[(sent+i)%len(ring)]
+			rep.Planted += m.planted
+			byPart[next] = append(byPart[next], m)
 			next = (next + 1) % parts
 		}
-		if err := sendParts(byPart); err != nil {
+		err := eachPartition(byPart, func(p int32, msgs []*stampable) error {
+			return senders[p].send(ctx, b, req.Topic, p, msgs)
+		})
+		if err != nil {
 			return rep, err
 		}
 		sent += due
@@ -289,6 +282,70 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 	rep.Records = total * per
 	rep.Elapsed = time.Since(t0).Seconds()
 	return rep, nil
+}
+
+// stampable is a generated message with the offsets of its time stamps.
+type stampable struct {
+	msg     []byte
+	stamps  []int // offsets of the placeholder
+	planted int
+}
+
+// chunkSender sends one partition's paced messages. Its buffers are reused:
+// Produce returns only once the broker stored the values.
+type chunkSender struct {
+	arena  []byte
+	ends   []int
+	values [][]byte
+	stamp  []byte
+}
+
+// send produces msgs in requests of at most chunkBytes, stamping each
+// request's messages with the time just before it is sent.
+func (c *chunkSender) send(ctx context.Context, b *embedded.Broker, topic string, p int32, msgs []*stampable) error {
+	for len(msgs) > 0 {
+		n, size := 0, 0
+		for n < len(msgs) && (n == 0 || size+len(msgs[n].msg) <= chunkBytes) {
+			size += len(msgs[n].msg)
+			n++
+		}
+		c.stamp = time.Now().UTC().AppendFormat(c.stamp[:0], stampLayout)
+		c.arena, c.ends = c.arena[:0], c.ends[:0]
+		for _, m := range msgs[:n] {
+			at := len(c.arena)
+			c.arena = append(c.arena, m.msg...)
+			for _, off := range m.stamps {
+				copy(c.arena[at+off:], c.stamp)
+			}
+			c.ends = append(c.ends, len(c.arena))
+		}
+		c.values = c.values[:0]
+		at := 0
+		for _, end := range c.ends {
+			c.values = append(c.values, c.arena[at:end])
+			at = end
+		}
+		if err := b.Produce(ctx, topic, p, c.values...); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// eachPartition calls send for every partition with messages, all at
+// once, and returns their errors joined.
+func eachPartition[T any](byPart [][]T, send func(p int32, msgs []T) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(byPart))
+	for p, msgs := range byPart {
+		if len(msgs) == 0 {
+			continue
+		}
+		wg.Go(func() { errs[p] = send(int32(p), msgs) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // helperProc is a running helper process.

@@ -78,11 +78,12 @@ func (r *KafkaRig) Fill(ctx context.Context, w Workload, messages int) (int, err
 }
 
 // Paced produces w to TopicLive at rate records per second for d, every
-// record stamped with the time it was generated, and returns the records
-// and planted hits sent.
-func (r *KafkaRig) Paced(ctx context.Context, w Workload, rate float64, d time.Duration) (records, planted int, err error) {
+// record stamped with the time its produce request was sent, and returns
+// the records and planted hits sent and how long sending them took (more
+// than d when the producer could not keep the rate).
+func (r *KafkaRig) Paced(ctx context.Context, w Workload, rate float64, d time.Duration) (records, planted int, took time.Duration, err error) {
 	rep, err := r.call(ctx, helperRequest{Op: "paced", Topic: TopicLive, Workload: w, Rate: rate, Seconds: d.Seconds()})
-	return rep.Records, rep.Planted, err
+	return rep.Records, rep.Planted, time.Duration(rep.Elapsed * float64(time.Second)), err
 }
 
 // Close stops the broker. Safe to call twice.
@@ -114,6 +115,9 @@ type KafkaResult struct {
 	Alerts  int64
 	// Latencies are produce-to-alert times (paced runs only).
 	Latencies []time.Duration
+	// SentRate is the records per second the producer achieved (paced runs
+	// only): below the rate asked for when it could not keep up.
+	SentRate float64
 }
 
 // ConsumeFill consumes the whole of TopicFill (total records) with a
@@ -218,7 +222,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	c0, _ := processCPU()
 	w0, _ := runQueueWait()
 	t0 := time.Now()
-	sent, planted, err := r.Paced(ctx, w, rate, d)
+	sent, planted, took, err := r.Paced(ctx, w, rate, d)
 	if err != nil {
 		return KafkaResult{}, err
 	}
@@ -239,7 +243,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	if len(lat) < planted {
 		return KafkaResult{}, fmt.Errorf("kafka consumer: %d alerts for %d planted hits", len(lat), planted)
 	}
-	return KafkaResult{Sample: Sample{Units: float64(sent), Wall: wall, CPU: c1 - c0, Waited: max(0, w1-w0)}, Records: int64(sent), Alerts: int64(len(lat)), Latencies: lat}, nil
+	return KafkaResult{Sample: Sample{Units: float64(sent), Wall: wall, CPU: c1 - c0, Waited: max(0, w1-w0)}, Records: int64(sent), Alerts: int64(len(lat)), Latencies: lat, SentRate: float64(sent) / took.Seconds()}, nil
 }
 
 // percentile returns the p-th percentile (0–100) of ds.

@@ -65,7 +65,18 @@ type BrokerOptions struct {
 	// Logger receives a warning when the requested port was taken.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// RetentionBytes, when above 0, bounds each partition's log: about
+	// every RetentionInterval the oldest segments beyond this many bytes
+	// are deleted, as Kafka's retention.bytes does. Segments are then
+	// RetentionBytes/8 (at least 1 MiB, at most 100 MiB), so that a
+	// partition keeps between 7/8 and all of RetentionBytes. A consumer
+	// that falls further behind gets an offset-out-of-range error. 0 keeps
+	// everything (the broker's memory grows with every record produced).
+	RetentionBytes int64
 }
+
+// RetentionInterval is how often a broker with RetentionBytes applies it.
+const RetentionInterval = 250 * time.Millisecond
 
 // Broker is a running in-process Kafka broker. It is safe for concurrent use.
 // The zero value is not usable: call Start.
@@ -75,6 +86,8 @@ type Broker struct {
 	transport *kafka.Transport
 	client    *kafka.Client
 	closeOnce sync.Once
+	stop      chan struct{} // closed by Close
+	stopped   chan struct{} // closed when the retention loop returned
 }
 
 // Start starts a single-broker cluster as opt describes and returns once it
@@ -101,6 +114,9 @@ func Start(opt BrokerOptions) (*Broker, error) {
 			problems = append(problems, fmt.Errorf("embedded kafka: topics[%d]: name is empty", i))
 		}
 	}
+	if opt.RetentionBytes < 0 {
+		problems = append(problems, fmt.Errorf("embedded kafka: retention bytes %d: want 0 (keep everything) or more", opt.RetentionBytes))
+	}
 	var saslUser *User
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.ListenFn(listenFn(host, port, log))}
 	for i, u := range opt.Users {
@@ -126,6 +142,13 @@ func Start(opt BrokerOptions) (*Broker, error) {
 	}
 	if opt.TLS != nil {
 		opts = append(opts, kfake.TLS(opt.TLS))
+	}
+	if opt.RetentionBytes > 0 {
+		segment := min(max(opt.RetentionBytes/8, 1<<20), 100<<20)
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{
+			"log.retention.bytes": strconv.FormatInt(opt.RetentionBytes, 10),
+			"log.segment.bytes":   strconv.FormatInt(segment, 10),
+		}))
 	}
 	for _, t := range opt.Topics {
 		p := t.Partitions
@@ -160,8 +183,30 @@ func Start(opt BrokerOptions) (*Broker, error) {
 		addr:      addrs[0],
 		transport: tr,
 		client:    &kafka.Client{Addr: kafka.TCP(addrs[0]), Timeout: 10 * time.Second, Transport: tr},
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+	if opt.RetentionBytes > 0 {
+		go b.retain()
+	} else {
+		close(b.stopped)
 	}
 	return b, nil
+}
+
+// retain applies the retention limits every RetentionInterval until Close.
+func (b *Broker) retain() {
+	defer close(b.stopped)
+	t := time.NewTicker(RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			b.c.ApplyRetention()
+		}
+	}
 }
 
 // listenFn listens on host:port, falling back to a free port on host when
@@ -308,6 +353,8 @@ func (b *Broker) HighWatermarks(topic string) map[int32]int64 {
 // twice.
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
+		close(b.stop)
+		<-b.stopped
 		b.transport.CloseIdleConnections()
 		b.c.Close()
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
 	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
@@ -135,6 +136,7 @@ func TestStartRefusesBadOptions(t *testing.T) {
 		{name: "a topic without a name is refused", opt: embedded.BrokerOptions{Topics: []embedded.Topic{{Partitions: 3}}}, want: []string{"topics[0]: name is empty"}},
 		{name: "an unknown SASL mechanism is refused", opt: embedded.BrokerOptions{Users: []embedded.User{{Mechanism: "gssapi", Name: "a"}}}, want: []string{"users[0]", "gssapi"}},
 		{name: "a user without a name is refused", opt: embedded.BrokerOptions{Users: []embedded.User{{Mechanism: "plain"}}}, want: []string{"users[0]: name is empty"}},
+		{name: "a negative retention is refused", opt: embedded.BrokerOptions{RetentionBytes: -1}, want: []string{"retention bytes -1"}},
 		{name: "every problem is reported at once", opt: embedded.BrokerOptions{
 			Topics: []embedded.Topic{{}}, Users: []embedded.User{{Mechanism: "x", Name: "a"}}},
 			want: []string{"topics[0]", "users[0]"}},
@@ -340,5 +342,36 @@ func TestCreateTopicAndCommittedOfUnknownTopic(t *testing.T) {
 	}
 	if hw := b.HighWatermarks("late"); len(hw) != 3 || hw[2] != 1 {
 		t.Errorf("HighWatermarks = %v, want 3 partitions with [2]=1", hw)
+	}
+}
+
+func TestRetentionBytesDropsTheOldestSegments(t *testing.T) {
+	const retain = 4 << 20
+	b := start(t, embedded.BrokerOptions{Topics: []embedded.Topic{{Name: "t"}}, RetentionBytes: retain})
+	value := make([]byte, 64<<10)
+	var values [][]byte
+	for range 256 { // 16 MiB
+		values = append(values, value)
+	}
+	if err := b.Produce(context.Background(), "t", 0, values...); err != nil {
+		t.Fatal(err)
+	}
+	var info kfake.PartitionInfo
+	deadline := time.Now().Add(10 * embedded.RetentionInterval)
+	for {
+		info = *b.Cluster().PartitionInfos("t")[0]
+		if info.LogStartOffset > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(embedded.RetentionInterval / 5)
+	}
+	if info.HighWatermark != 256 {
+		t.Fatalf("high watermark %d, want 256", info.HighWatermark)
+	}
+	if info.LogStartOffset == 0 {
+		t.Fatalf("log start offset still 0 after %v: nothing of %d bytes was dropped", 10*embedded.RetentionInterval, info.NumBytes)
+	}
+	if info.NumBytes > retain || info.NumBytes < retain*7/8-(64<<10) {
+		t.Errorf("partition keeps %d bytes, want between 7/8 of %d and all of it", info.NumBytes, retain)
 	}
 }
