@@ -49,6 +49,9 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
 		Topics: []embedded.Topic{{Name: demoTopic, Partitions: 4}},
 		Logger: log,
+		// A demo left running keeps the newest 64 MiB of each partition
+		// (minutes at the default rate), not everything ever generated.
+		RetentionBytes: 64 << 20,
 	})
 	if err != nil {
 		return fmt.Errorf("start the embedded broker: %w", err)
