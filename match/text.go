@@ -99,7 +99,7 @@ func txtLine(st *ldState, line int, b []byte) {
 		}
 		v = rest
 	}
-	raw := string(v)
+	raw := st.text(v)
 	kind, value, err := ParseValue(raw)
 	if err != nil {
 		st.refuse(st.lineOrigin(line), raw, err.Error())

@@ -73,17 +73,22 @@ type AlertIndicator struct {
 // of SHA-256 over the event identity (DeviceId, ReportId, Timestamp) and the
 // indicator (kind, value). The same event delivered twice yields the same ID.
 func NewAlertID(deviceID string, reportID int64, ts time.Time, kind, value string) string {
-	h := sha256.New()
-	var buf [64]byte
-	h.Write([]byte(deviceID))
-	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(buf[:0], reportID, 10))
-	h.Write([]byte{0})
-	h.Write(ts.UTC().AppendFormat(buf[:0], time.RFC3339Nano))
-	h.Write([]byte{0})
-	h.Write([]byte(kind))
-	h.Write([]byte{0})
-	h.Write([]byte(value))
-	sum := h.Sum(buf[:0])
-	return hex.EncodeToString(sum[:16])
+	return string(AppendAlertID(nil, deviceID, reportID, ts, kind, value))
+}
+
+// AppendAlertID appends NewAlertID's 32 hex digits to dst. It allocates
+// nothing when dst has room and the event's identity is short.
+func AppendAlertID(dst []byte, deviceID string, reportID int64, ts time.Time, kind, value string) []byte {
+	var stack [256]byte
+	b := append(stack[:0], deviceID...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, reportID, 10)
+	b = append(b, 0)
+	b = ts.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, 0)
+	b = append(b, kind...)
+	b = append(b, 0)
+	b = append(b, value...)
+	sum := sha256.Sum256(b)
+	return hex.AppendEncode(dst, sum[:16])
 }

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
@@ -381,7 +384,12 @@ type worker struct {
 	hits   []match.Hit
 	allow  []match.Hit
 	host   []byte
+	alerts []sink.Alert // a batch's alerts while it is processed
 }
+
+// maxScratchAlerts is the most alerts a worker's scratch slice keeps room
+// for between batches.
+const maxScratchAlerts = 4096
 
 // process decodes and matches one batch and sets its alerts. Its error
 // means a dead-letter entry could not be written.
@@ -390,7 +398,7 @@ func (w *worker) process(ctx context.Context, j *job) error {
 	b := j.batch
 	rules := p.rules.Load()
 	now := p.opt.Now().UTC()
-	var alerts []sink.Alert
+	alerts := w.alerts[:0]
 	var records, watched, hits, allowed, excluded int64
 	for mi := range b.Messages {
 		m := &b.Messages[mi]
@@ -491,7 +499,14 @@ func (w *worker) process(ctx context.Context, j *job) error {
 		p.stats.Allowed.Add(allowed)
 		p.stats.Excluded.Add(excluded)
 	}
-	j.alerts, j.records = alerts, int(watched)
+	// The batch keeps a copy of exactly its size; the scratch slice is
+	// cleared (it must not keep the alerts' strings alive) and reused.
+	j.alerts, j.records = slices.Clone(alerts), int(watched)
+	clear(alerts)
+	if cap(alerts) > maxScratchAlerts {
+		alerts = nil
+	}
+	w.alerts = alerts[:0]
 	return nil
 }
 
@@ -598,24 +613,31 @@ func NewAlert(e *Event, h match.Hit, detectedAt time.Time) sink.Alert {
 
 func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 	ind := h.Indicator
-	c := strings.Clone
+	fileName := e.AlertFileName()
+	// The event's strings point into the message, which the source reuses:
+	// copy them, all into one allocation.
+	t := alertText{b: make([]byte, 0, len(e.DeviceID)+len(e.DeviceName)+len(e.ActionType)+len(fileName)+
+		len(e.ProcessFolderPath)+len(e.ProcessCommandLine)+len(e.ProcessSHA256)+len(e.AccountName)+
+		len(e.RemoteURL)+len(e.TenantID)+len(e.MachineGroup)+2*len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")+32)}
 	a := sink.Alert{
 		DetectedAt:   now,
 		Timestamp:    e.Timestamp,
 		Table:        e.Table.String(),
-		DeviceID:     c(e.DeviceID),
-		DeviceName:   c(e.DeviceName),
-		ActionType:   c(e.ActionType),
-		FileName:     c(e.AlertFileName()),
-		FolderPath:   c(e.ProcessFolderPath),
-		CommandLine:  c(e.ProcessCommandLine),
-		SHA256:       c(e.ProcessSHA256),
-		AccountName:  c(e.AccountName),
+		DeviceID:     t.str(e.DeviceID),
+		DeviceName:   t.str(e.DeviceName),
+		ActionType:   t.str(e.ActionType),
+		FileName:     t.str(fileName),
+		FolderPath:   t.str(e.ProcessFolderPath),
+		CommandLine:  t.str(e.ProcessCommandLine),
+		SHA256:       t.str(e.ProcessSHA256),
+		AccountName:  t.str(e.AccountName),
+		RemoteIP:     t.addr(e.RemoteIP),
 		RemotePort:   int(e.RemotePort),
-		RemoteURL:    c(e.RemoteURL),
+		RemoteURL:    t.str(e.RemoteURL),
+		LocalIP:      t.addr(e.LocalIP),
 		ReportID:     e.ReportID,
-		TenantID:     c(e.TenantID),
-		MachineGroup: c(e.MachineGroup),
+		TenantID:     t.str(e.TenantID),
+		MachineGroup: t.str(e.MachineGroup),
 		MatchedField: h.Field.String(),
 		Indicator: sink.AlertIndicator{
 			Kind:        ind.Kind.String(),
@@ -628,12 +650,6 @@ func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 			Reference:   ind.Meta.Reference,
 		},
 	}
-	if e.RemoteIP.IsValid() {
-		a.RemoteIP = e.RemoteIP.String()
-	}
-	if e.LocalIP.IsValid() {
-		a.LocalIP = e.LocalIP.String()
-	}
 	switch h.Field {
 	case match.FieldRemoteIP:
 		a.MatchedValue = a.RemoteIP
@@ -643,6 +659,32 @@ func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 	default:
 		a.MatchedValue = a.RemoteURL
 	}
-	a.AlertID = sink.NewAlertID(a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+	at := len(t.b)
+	t.b = sink.AppendAlertID(t.b, a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+	a.AlertID = unsafe.String(&t.b[at], len(t.b)-at)
 	return a
+}
+
+// alertText copies the strings of one alert into one allocation. A string
+// it returns is never written again (should b grow, the earlier strings
+// keep the old array).
+type alertText struct{ b []byte }
+
+func (t *alertText) str(s string) string {
+	if s == "" {
+		return ""
+	}
+	at := len(t.b)
+	t.b = append(t.b, s...)
+	return unsafe.String(&t.b[at], len(s))
+}
+
+// addr returns a's text, "" for the zero Addr.
+func (t *alertText) addr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	at := len(t.b)
+	t.b = a.AppendTo(t.b)
+	return unsafe.String(&t.b[at], len(t.b)-at)
 }
