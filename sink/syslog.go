@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -74,6 +75,14 @@ type SyslogOptions struct {
 // write error closes it: Write returns the error (the batch was not
 // accepted) and the next Write reconnects. Over UDP, accepted means sent.
 //
+// The frames of the last accepted Write are kept. When the check finds
+// the connection reset rather than closed — the receiver dropped bytes it
+// had not read, or bytes reached it after it closed: a Write crossed its
+// close — or a write fails, the next connection sends them again before
+// anything else: at least once, as the rest of iocwatch, and a receiver
+// may see them twice (the alert_id tells duplicates). A receiver that
+// read everything and then closed is not sent anything again.
+//
 // Writes are serialised on one connection, so alerts keep their order.
 // Use NewSyslog; the zero value is not usable. Safe for concurrent use.
 type Syslog struct {
@@ -87,9 +96,21 @@ type Syslog struct {
 	conn   net.Conn      // nil until the first Write, or after an error
 	dialed bool          // a connection was opened before
 
+	// last holds the frames of the last Write accepted on a stream
+	// connection; resend is set when they may not have reached the
+	// receiver, so that the next connection sends them first. Both are
+	// guarded by sem.
+	last   []byte
+	resend bool
+
 	truncated  atomic.Uint64
 	reconnects atomic.Uint64
+	resent     atomic.Uint64
 }
+
+// maxKeptFrames is the most bytes of frames kept for a resend; a larger
+// Write is kept whole but its buffer is not reused.
+const maxKeptFrames = 4 << 20
 
 // NewSyslog checks opt, applies its defaults and returns the sink. It does
 // not connect: the first Write does.
@@ -171,6 +192,11 @@ func (s *Syslog) Truncated() uint64 { return s.truncated.Load() }
 // Reconnects returns how many connections were opened after the first
 // (after a receiver hang-up, a write error or a cancelled write).
 func (s *Syslog) Reconnects() uint64 { return s.reconnects.Load() }
+
+// Resent returns how many times the frames of an accepted Write were sent
+// again on a new connection, because the old one was reset or broke after
+// them (see Acceptance).
+func (s *Syslog) Resent() uint64 { return s.resent.Load() }
 
 // AppendMessage appends a's RFC 5424 message (without framing) to dst.
 func (s *Syslog) AppendMessage(dst []byte, a *Alert) ([]byte, error) {
@@ -257,6 +283,7 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 	}
 	_ = conn.SetWriteDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
+	resending := false
 	if s.opt.Network == "udp" {
 		start := 0
 		for _, end := range ends {
@@ -266,17 +293,37 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 			start = end
 		}
 	} else {
-		_, err = conn.Write(buf)
+		if s.resend && len(s.last) > 0 {
+			resending = true
+			_, err = conn.Write(s.last)
+		}
+		if err == nil {
+			_, err = conn.Write(buf)
+		}
 	}
 	stop()
 	if err != nil {
-		// A partial frame poisons the stream: always start afresh.
+		// A partial frame poisons the stream: always start afresh. The
+		// previous Write's frames may have been lost with the connection.
 		_ = conn.Close()
 		s.conn = nil
+		if s.opt.Network != "udp" && len(s.last) > 0 {
+			s.resend = true
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("syslog %s %s: write: %w (%v)", s.opt.Network, s.opt.Address, ctx.Err(), err)
 		}
 		return fmt.Errorf("syslog %s %s: write: %w", s.opt.Network, s.opt.Address, err)
+	}
+	if s.opt.Network != "udp" {
+		if resending {
+			s.resent.Add(1)
+		}
+		s.resend = false
+		if cap(s.last) > maxKeptFrames {
+			s.last = nil
+		}
+		s.last = append(s.last[:0], buf...)
 	}
 	return nil
 }
@@ -285,8 +332,15 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 // holds sem.
 func (s *Syslog) connect(ctx context.Context) (net.Conn, error) {
 	if s.conn != nil {
-		if s.opt.Network == "udp" || !peerClosed(s.conn) {
+		if s.opt.Network == "udp" {
 			return s.conn, nil
+		}
+		closed, reset := peerClosed(s.conn)
+		if !closed {
+			return s.conn, nil
+		}
+		if reset && len(s.last) > 0 {
+			s.resend = true
 		}
 		_ = s.conn.Close()
 		s.conn = nil
@@ -313,35 +367,37 @@ func (s *Syslog) connect(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// peerClosed reports whether the receiver closed (or reset) a stream
-// connection. Syslog receivers never send, so end of stream or an error
-// means the connection is dead. It catches the common case of a receiver
+// peerClosed reports whether the receiver closed a stream connection,
+// and whether it reset it (see socketState). Syslog receivers never send,
+// so end of stream or an error means the connection is dead. It catches the common case of a receiver
 // restart between Writes, so the next Write goes to a fresh connection
 // instead of into a dead socket. A TLS connection is checked at the TLS
 // layer only when bytes are waiting (session tickets, a close_notify).
-func peerClosed(c net.Conn) bool {
+func peerClosed(c net.Conn) (closed, reset bool) {
 	tc, isTLS := c.(*tls.Conn)
 	raw := c
 	if isTLS {
 		raw = tc.NetConn()
 	}
-	pending, closed := socketState(raw, !isTLS)
+	pending, closed, reset := socketState(raw, !isTLS)
 	if closed || !isTLS || !pending {
-		return closed
+		return closed, reset
 	}
 	// Records are waiting on a TLS connection: let crypto/tls consume
 	// them (a ticket is absorbed, a close_notify is io.EOF).
 	if err := c.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
-		return true
+		return true, false
 	}
 	var b [1]byte
 	_, err := c.Read(b[:])
 	_ = c.SetReadDeadline(time.Time{})
 	if err == nil {
-		return false
+		return false, false
 	}
-	ne, ok := errors.AsType[net.Error](err)
-	return !ok || !ne.Timeout()
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return false, false
+	}
+	return true, errors.Is(err, syscall.ECONNRESET)
 }
 
 // Close waits for in-flight Writes (or ctx) and closes the connection.
