@@ -5,7 +5,10 @@
 // are exercised exactly as against a real cluster — without Docker or a JVM.
 //
 // It is not a durable broker: everything lives in memory and is gone after
-// Close.
+// Close. By default it keeps every record produced; BrokerOptions.RetentionBytes
+// bounds each partition, deleting its oldest segments as Kafka's
+// retention.bytes does, for a broker that runs for long (the demo, the
+// benchmarks' paced producer).
 //
 // # Listening
 //
