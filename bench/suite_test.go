@@ -217,7 +217,7 @@ func TestASmallSuiteRunsEverySectionAndGivesVerdicts(t *testing.T) {
 		verdicts[tg.Verdict]++
 	}
 	// The 100k and 1M rows are not in this small run.
-	if len(rep.Targets) != 10 || verdicts["met"]+verdicts["missed"] < 5 {
+	if len(rep.Targets) != 12 || verdicts["met"]+verdicts["missed"] < 5 {
 		t.Errorf("targets %+v", rep.Targets)
 	}
 	if err := rep.WriteFiles(filepath.Join(dir, "out")); err != nil {
