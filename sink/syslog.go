@@ -397,7 +397,13 @@ func peerClosed(c net.Conn) (closed, reset bool) {
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return false, false
 	}
-	return true, errors.Is(err, syscall.ECONNRESET)
+	if errors.Is(err, syscall.ECONNRESET) {
+		return true, true
+	}
+	// A close_notify comes before the reset that a receiver closing with
+	// unread bytes sends: look under it.
+	_, _, reset = socketState(raw, false)
+	return true, reset
 }
 
 // Close waits for in-flight Writes (or ctx) and closes the connection.

@@ -5,6 +5,7 @@ package sink_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"syscall"
 	"testing"
@@ -20,13 +21,17 @@ import (
 // again before the new ones; a receiver that read everything and then
 // closed gets nothing twice.
 func TestSyslogResendsAWriteThatCrossedTheReceiversClose(t *testing.T) {
+	pki := newNetPKI(t)
 	for _, tt := range []struct {
 		name       string
+		network    string
 		readFirst  bool // the receiver reads the first Write before closing
 		wantResent uint64
 	}{
-		{name: "unread frames at the close: resent", readFirst: false, wantResent: 1},
-		{name: "everything read before the close: not resent", readFirst: true, wantResent: 0},
+		{name: "tcp, unread frames at the close: resent", network: "tcp", readFirst: false, wantResent: 1},
+		{name: "tcp, everything read before the close: not resent", network: "tcp", readFirst: true, wantResent: 0},
+		{name: "tls, unread frames at the close (after a close_notify): resent", network: "tls", readFirst: false, wantResent: 1},
+		{name: "tls, everything read before the close: not resent", network: "tls", readFirst: true, wantResent: 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -34,7 +39,12 @@ func TestSyslogResendsAWriteThatCrossedTheReceiversClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			s, err := sink.NewSyslog(sink.SyslogOptions{Address: ln.Addr().String()})
+			opt := sink.SyslogOptions{Network: tt.network, Address: ln.Addr().String()}
+			if tt.network == "tls" {
+				ln = tls.NewListener(ln, pki.ServerTLS(false))
+				opt.TLS = sink.TLSOptions{CAFile: pki.CAFile}
+			}
+			s, err := sink.NewSyslog(opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,12 +52,28 @@ func TestSyslogResendsAWriteThatCrossedTheReceiversClose(t *testing.T) {
 			alerts := sinktest.Alerts(6, 3)
 			first, second := alerts[:3], alerts[3:]
 
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					accepted <- nil
+					return
+				}
+				if tc, ok := c.(*tls.Conn); ok {
+					if err := tc.Handshake(); err != nil {
+						c.Close()
+						accepted <- nil
+						return
+					}
+				}
+				accepted <- c
+			}()
 			if err := s.Write(context.Background(), first); err != nil {
 				t.Fatal(err)
 			}
-			c1, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
+			c1 := <-accepted
+			if c1 == nil {
+				t.Fatal("the first connection failed")
 			}
 			if tt.readFirst {
 				for got := []byte{}; !containsIDs(got, first); {
@@ -61,7 +87,11 @@ func TestSyslogResendsAWriteThatCrossedTheReceiversClose(t *testing.T) {
 			} else {
 				// Wait until the frames are in the receiver's buffer, so
 				// that closing discards them (a reset).
-				waitReadable(t, c1)
+				raw := c1
+				if tc, ok := c1.(*tls.Conn); ok {
+					raw = tc.NetConn()
+				}
+				waitReadable(t, raw)
 			}
 			c1.Close()
 			time.Sleep(50 * time.Millisecond) // let the FIN or RST reach the sink
