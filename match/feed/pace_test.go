@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/iocwatch/iocwatch/match"
 )
@@ -422,5 +423,60 @@ func TestPacedBuildYieldsToThePacer(t *testing.T) {
 	cancel()
 	if _, err := match.Build(inds, paced(match.BuildOptions{}, &pacer{ctx: ctx, share: 0.5})); !errors.Is(err, context.Canceled) {
 		t.Errorf("build with a cancelled pacer: %v, want context.Canceled", err)
+	}
+}
+
+// After a rebuild the feeds' indicator slices are runs of the one slice
+// the index keeps (adjacent, capped), not copies: one pointer per
+// indicator for the collector to trace instead of two. A feed changed by a
+// reload gets its run of the next index; the others move along.
+func TestTheFeedsShareTheIndexsSliceOfIndicators(t *testing.T) {
+	dir := t.TempDir()
+	var specs []Spec
+	var paths []string
+	for i, n := range []int{300, 200, 100} {
+		var b strings.Builder
+		for j := range n {
+			fmt.Fprintf(&b, "f%d-%d.example\n", i, j)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("f%d.txt", i))
+		writeFile(t, p, b.String())
+		paths = append(paths, p)
+		specs = append(specs, fileSpec(fmt.Sprintf("f%d", i), p))
+	}
+	h, u := newHarness(t, Options{Feeds: specs, FilePoll: -1, ShrinkGuard: -1})
+	check := func(when string, ix *match.Index) {
+		t.Helper()
+		h.m.mu.Lock()
+		defer h.m.mu.Unlock()
+		total := 0
+		for i, fs := range h.m.feeds {
+			if cap(fs.listed) != len(fs.listed) || len(fs.inUse) != len(fs.listed) || &fs.inUse[0] != &fs.listed[0] {
+				t.Fatalf("%s: feed %d: listed and in use are not one capped run (len %d, cap %d)", when, i, len(fs.listed), cap(fs.listed))
+			}
+			if i > 0 {
+				prev := h.m.feeds[i-1].listed
+				if next := unsafe.Add(unsafe.Pointer(&prev[len(prev)-1]), unsafe.Sizeof(prev[0])); next != unsafe.Pointer(&fs.listed[0]) {
+					t.Fatalf("%s: feed %d does not follow feed %d in one slice", when, i, i-1)
+				}
+			}
+			total += len(fs.listed)
+		}
+		if total != ix.Len() {
+			t.Fatalf("%s: the feeds hold %d indicators, the index %d", when, total, ix.Len())
+		}
+	}
+	check("after the load", u.Index)
+	writeFile(t, paths[1], "changed.example\nf1-0.example\n")
+	u, err := h.m.Reload(context.Background())
+	if err != nil || u == nil {
+		t.Fatalf("reload: %v, %v", u, err)
+	}
+	check("after a reload of the middle feed", u.Index)
+	if hits := u.Index.Match(match.Query{RemoteURL: "http://changed.example/"}, nil); len(hits) != 1 {
+		t.Fatalf("%d hits on the new value, want 1", len(hits))
+	}
+	if hits := u.Index.Match(match.Query{RemoteURL: "f1-5.example"}, nil); len(hits) != 0 {
+		t.Fatalf("%d hits on a removed value, want 0", len(hits))
 	}
 }

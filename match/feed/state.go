@@ -783,6 +783,7 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 	}
 	start := time.Now()
 	var errs []error
+	var all []*match.Indicator // what the new index holds, feed after feed
 	if ixChanged {
 		n := 0
 		for _, s := range snaps {
@@ -790,7 +791,7 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 				n += len(s.inUse)
 			}
 		}
-		all := make([]*match.Indicator, 0, n)
+		all = make([]*match.Indicator, 0, n)
 		for _, s := range snaps {
 			if !s.fs.allow {
 				all = append(all, s.inUse...)
@@ -887,6 +888,15 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 	m.builtGen = gen
 	m.cur = u
 	m.mu.Unlock()
+	if ixChanged {
+		var runs []feedRun
+		for _, s := range snaps {
+			if !s.fs.allow {
+				runs = append(runs, feedRun{fs: s.fs, inUse: s.inUse, gen: s.gen})
+			}
+		}
+		m.shareIndexed(runs, all)
+	}
 	m.log.Info("indicator index rebuilt", "reason", reason, "feeds", u.Feeds, "indicators", u.Index.Len(),
 		"added", len(u.Added), "removed", u.Removed, "build", u.BuildTime.Round(time.Millisecond),
 		"paced", u.Paced.Round(time.Millisecond))
@@ -894,6 +904,52 @@ func (m *Manager) rebuild(ctx context.Context, reason string, notify bool) (*Upd
 		m.opt.OnUpdate(u)
 	}
 	return u, nil
+}
+
+// feedRun is a feed's indicators at a rebuild: fs.inUse as it was then
+// (inUse) and its generation.
+type feedRun struct {
+	fs    *feedState
+	inUse []*match.Indicator
+	gen   uint64
+}
+
+// shareIndexed makes each feed's listed and in-use indicators the run of
+// all (the slice the new index keeps) that holds the same indicators, so
+// that the manager does not keep a second slice of every indexed
+// indicator: the garbage collector then traces one pointer per indicator
+// fewer at every cycle (2.1 M fewer for 2.1 M indicators). A feed that
+// changed since, that retains values, or whose refresh is under way keeps
+// its own slices. The runs are capped, so that nothing appends into all.
+func (m *Manager) shareIndexed(runs []feedRun, all []*match.Indicator) {
+	off := 0
+	for _, r := range runs {
+		n := len(r.inUse)
+		if off+n > len(all) {
+			return
+		}
+		run := all[off : off+n : off+n]
+		off += n
+		fs := r.fs
+		if !fs.refreshMu.TryLock() {
+			continue
+		}
+		m.mu.Lock()
+		if fs.gen == r.gen && len(fs.retained) == 0 && sameRun(fs.listed, r.inUse) && sameRun(fs.inUse, r.inUse) && sameRun(run, r.inUse) {
+			fs.listed, fs.inUse = run, run
+		}
+		m.mu.Unlock()
+		fs.refreshMu.Unlock()
+	}
+}
+
+// sameRun reports whether a and b hold the same indicators in the same
+// order.
+func sameRun(a, b []*match.Indicator) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b)
 }
 
 // metaMemo changes the metadata of indexed indicators without touching
