@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -295,7 +296,6 @@ type stampable struct {
 // Produce returns only once the broker stored the values.
 type chunkSender struct {
 	arena  []byte
-	ends   []int
 	values [][]byte
 	stamp  []byte
 }
@@ -310,20 +310,14 @@ func (c *chunkSender) send(ctx context.Context, b *embedded.Broker, topic string
 			n++
 		}
 		c.stamp = time.Now().UTC().AppendFormat(c.stamp[:0], stampLayout)
-		c.arena, c.ends = c.arena[:0], c.ends[:0]
+		c.arena, c.values = slices.Grow(c.arena[:0], size), c.values[:0] // room for all: no value moves
 		for _, m := range msgs[:n] {
 			at := len(c.arena)
 			c.arena = append(c.arena, m.msg...)
 			for _, off := range m.stamps {
 				copy(c.arena[at+off:], c.stamp)
 			}
-			c.ends = append(c.ends, len(c.arena))
-		}
-		c.values = c.values[:0]
-		at := 0
-		for _, end := range c.ends {
-			c.values = append(c.values, c.arena[at:end])
-			at = end
+			c.values = append(c.values, c.arena[at:])
 		}
 		if err := b.Produce(ctx, topic, p, c.values...); err != nil {
 			return err
