@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,7 +69,8 @@ type Options struct {
 	Log *slog.Logger
 	// OnExcluded, if set, is called for every hit an exclusion suppressed,
 	// with the alert it would have been (for an audit sink). It must be fast
-	// and safe for concurrent use.
+	// and safe for concurrent use; a is valid during the call only (copy
+	// what you keep).
 	OnExcluded func(rule *match.Rule, a *sink.Alert)
 	// OnDelivered, if set, is called after a batch's alerts were accepted by
 	// the sink, with the alerts and the time the batch was read.
@@ -384,12 +384,13 @@ type worker struct {
 	hits   []match.Hit
 	allow  []match.Hit
 	host   []byte
-	alerts []sink.Alert // a batch's alerts while it is processed
+	// alertHint is how many alerts the worker's last batch had: the room
+	// the next batch's slice of alerts starts with.
+	alertHint int
 }
 
-// maxScratchAlerts is the most alerts a worker's scratch slice keeps room
-// for between batches.
-const maxScratchAlerts = 4096
+// maxAlertHint caps the room a batch's slice of alerts starts with.
+const maxAlertHint = 4096
 
 // process decodes and matches one batch and sets its alerts. Its error
 // means a dead-letter entry could not be written.
@@ -398,7 +399,7 @@ func (w *worker) process(ctx context.Context, j *job) error {
 	b := j.batch
 	rules := p.rules.Load()
 	now := p.opt.Now().UTC()
-	alerts := w.alerts[:0]
+	var alerts []sink.Alert // the batch's: allocated at its first alert
 	var records, watched, hits, allowed, excluded int64
 	for mi := range b.Messages {
 		m := &b.Messages[mi]
@@ -464,7 +465,15 @@ func (w *worker) process(ctx context.Context, j *job) error {
 			}
 			var subj *match.Subject
 			for _, h := range w.hits {
-				a := newAlert(e, h, now)
+				if alerts == nil {
+					alerts = make([]sink.Alert, 0, max(w.alertHint, 4))
+				}
+				// The alert is built in its slot of the batch's slice:
+				// copying an Alert (some 25 pointers) costs write
+				// barriers while the collector marks.
+				alerts = append(alerts, sink.Alert{})
+				a := &alerts[len(alerts)-1]
+				fillAlert(a, e, h, now)
 				if rules.Exclusions != nil {
 					if subj == nil {
 						subj = subjectOf(e)
@@ -473,12 +482,13 @@ func (w *worker) process(ctx context.Context, j *job) error {
 						excluded++
 						p.stats.countExcluded(rule.Name)
 						if p.opt.OnExcluded != nil {
-							p.opt.OnExcluded(rule, &a)
+							p.opt.OnExcluded(rule, a)
 						}
+						*a = sink.Alert{}
+						alerts = alerts[:len(alerts)-1]
 						continue
 					}
 				}
-				alerts = append(alerts, a)
 			}
 		}
 	}
@@ -499,14 +509,9 @@ func (w *worker) process(ctx context.Context, j *job) error {
 		p.stats.Allowed.Add(allowed)
 		p.stats.Excluded.Add(excluded)
 	}
-	// The batch keeps a copy of exactly its size; the scratch slice is
-	// cleared (it must not keep the alerts' strings alive) and reused.
-	j.alerts, j.records = slices.Clone(alerts), int(watched)
-	clear(alerts)
-	if cap(alerts) > maxScratchAlerts {
-		alerts = nil
-	}
-	w.alerts = alerts[:0]
+	// The next batch's slice is sized for as many alerts as this one had.
+	j.alerts, j.records = alerts, int(watched)
+	w.alertHint = min(len(alerts), maxAlertHint)
 	return nil
 }
 
@@ -612,6 +617,14 @@ func NewAlert(e *Event, h match.Hit, detectedAt time.Time) sink.Alert {
 }
 
 func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
+	var a sink.Alert
+	fillAlert(&a, e, h, now)
+	return a
+}
+
+// fillAlert sets the fields of the zero Alert *a to the alert for hit h on
+// event e (see NewAlert).
+func fillAlert(a *sink.Alert, e *Event, h match.Hit, now time.Time) {
 	ind := h.Indicator
 	fileName := e.AlertFileName()
 	// The event's strings point into the message, which the source reuses:
@@ -619,37 +632,35 @@ func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 	t := alertText{b: make([]byte, 0, len(e.DeviceID)+len(e.DeviceName)+len(e.ActionType)+len(fileName)+
 		len(e.ProcessFolderPath)+len(e.ProcessCommandLine)+len(e.ProcessSHA256)+len(e.AccountName)+
 		len(e.RemoteURL)+len(e.TenantID)+len(e.MachineGroup)+2*len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")+32)}
-	a := sink.Alert{
-		DetectedAt:   now,
-		Timestamp:    e.Timestamp,
-		Table:        e.Table.String(),
-		DeviceID:     t.str(e.DeviceID),
-		DeviceName:   t.str(e.DeviceName),
-		ActionType:   t.str(e.ActionType),
-		FileName:     t.str(fileName),
-		FolderPath:   t.str(e.ProcessFolderPath),
-		CommandLine:  t.str(e.ProcessCommandLine),
-		SHA256:       t.str(e.ProcessSHA256),
-		AccountName:  t.str(e.AccountName),
-		RemoteIP:     t.addr(e.RemoteIP),
-		RemotePort:   int(e.RemotePort),
-		RemoteURL:    t.str(e.RemoteURL),
-		LocalIP:      t.addr(e.LocalIP),
-		ReportID:     e.ReportID,
-		TenantID:     t.str(e.TenantID),
-		MachineGroup: t.str(e.MachineGroup),
-		MatchedField: h.Field.String(),
-		Indicator: sink.AlertIndicator{
-			Kind:        ind.Kind.String(),
-			Value:       ind.Value,
-			Source:      ind.Meta.Source,
-			Severity:    ind.Meta.Severity,
-			Confidence:  ind.Meta.Confidence,
-			Tags:        ind.Meta.Tags,
-			Description: ind.Meta.Description,
-			Reference:   ind.Meta.Reference,
-		},
-	}
+	// Field by field, not a composite literal: a literal is built aside
+	// and copied into *a whole.
+	a.DetectedAt = now
+	a.Timestamp = e.Timestamp
+	a.Table = e.Table.String()
+	a.DeviceID = t.str(e.DeviceID)
+	a.DeviceName = t.str(e.DeviceName)
+	a.ActionType = t.str(e.ActionType)
+	a.FileName = t.str(fileName)
+	a.FolderPath = t.str(e.ProcessFolderPath)
+	a.CommandLine = t.str(e.ProcessCommandLine)
+	a.SHA256 = t.str(e.ProcessSHA256)
+	a.AccountName = t.str(e.AccountName)
+	a.RemoteIP = t.addr(e.RemoteIP)
+	a.RemotePort = int(e.RemotePort)
+	a.RemoteURL = t.str(e.RemoteURL)
+	a.LocalIP = t.addr(e.LocalIP)
+	a.ReportID = e.ReportID
+	a.TenantID = t.str(e.TenantID)
+	a.MachineGroup = t.str(e.MachineGroup)
+	a.MatchedField = h.Field.String()
+	a.Indicator.Kind = ind.Kind.String()
+	a.Indicator.Value = ind.Value
+	a.Indicator.Source = ind.Meta.Source
+	a.Indicator.Severity = ind.Meta.Severity
+	a.Indicator.Confidence = ind.Meta.Confidence
+	a.Indicator.Tags = ind.Meta.Tags
+	a.Indicator.Description = ind.Meta.Description
+	a.Indicator.Reference = ind.Meta.Reference
 	switch h.Field {
 	case match.FieldRemoteIP:
 		a.MatchedValue = a.RemoteIP
@@ -662,7 +673,6 @@ func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 	at := len(t.b)
 	t.b = sink.AppendAlertID(t.b, a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
 	a.AlertID = unsafe.String(&t.b[at], len(t.b)-at)
-	return a
 }
 
 // alertText copies the strings of one alert into one allocation. A string

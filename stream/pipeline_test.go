@@ -106,7 +106,7 @@ func (r *recordingSink) got() []sink.Alert {
 	return append([]sink.Alert(nil), r.alerts...)
 }
 
-func testRules(t *testing.T, values ...string) *atomic.Pointer[Rules] {
+func testRules(t testing.TB, values ...string) *atomic.Pointer[Rules] {
 	t.Helper()
 	var inds []*match.Indicator
 	for _, v := range values {

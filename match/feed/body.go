@@ -59,7 +59,18 @@ func gunzip(b []byte, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	return readLimited(zr, max)
+	return readLimited(zr, max, gzipSize(b))
+}
+
+// gzipSize is the uncompressed size a gzip stream's trailer states (ISIZE:
+// modulo 2³², of the last member only): a hint for readLimited, 0 when b
+// is too short to hold one.
+func gzipSize(b []byte) int64 {
+	if len(b) < 18 {
+		return 0
+	}
+	t := b[len(b)-4:]
+	return int64(uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24)
 }
 
 // unzipFirst returns the content of the first regular file in a zip
@@ -81,7 +92,7 @@ func unzipFirst(b []byte, max int64) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
 		defer rc.Close()
-		out, err := readLimited(rc, max)
+		out, err := readLimited(rc, max, int64(f.UncompressedSize64))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
@@ -92,8 +103,15 @@ func unzipFirst(b []byte, max int64) ([]byte, error) {
 
 // readLimited reads r to the end, failing with errTooLarge past max bytes.
 // io.ErrUnexpectedEOF (a truncated stream) is reported as "truncated".
-func readLimited(r io.Reader, max int64) ([]byte, error) {
+// size, when above 0, is the length r is expected to have (a file's size,
+// a Content-Length): the buffer is sized for it up front (up to max), so
+// that a large feed is not copied from buffer to doubled buffer as it is
+// read, leaving the smaller ones behind as garbage.
+func readLimited(r io.Reader, max, size int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(min(size, max)) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {

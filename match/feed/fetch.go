@@ -62,7 +62,7 @@ func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fet
 		info.Size() == since.info.Size() && info.ModTime().Equal(since.info.ModTime()) {
 		return &fetched{unchanged: true, ver: *since}, nil
 	}
-	raw, err := readLimited(fh, f.maxBytes)
+	raw, err := readLimited(fh, f.maxBytes, info.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
@@ -132,7 +132,7 @@ func (h *httpFetcher) fetch(ctx context.Context, since *version, _ bool) (*fetch
 	if resp.ContentLength > max {
 		return nil, fmt.Errorf("GET %s: Content-Length %d: %w (%d)", loc, resp.ContentLength, errTooLarge, max)
 	}
-	raw, err := readLimited(resp.Body, max)
+	raw, err := readLimited(resp.Body, max, resp.ContentLength)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: body: %w", loc, timeoutError(ctx, h.spec.timeout(), err))
 	}

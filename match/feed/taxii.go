@@ -280,7 +280,7 @@ func (t *taxiiClient) page(ctx context.Context, q url.Values) (*taxiiEnvelope, s
 		return nil, "", fmt.Errorf("%s%s", resp.Status, bodySnippet(snippet))
 	}
 	max := t.spec.maxBytes()
-	raw, err := readLimited(resp.Body, max)
+	raw, err := readLimited(resp.Body, max, resp.ContentLength)
 	if err != nil {
 		return nil, "", fmt.Errorf("body: %w", timeoutError(ctx, t.spec.timeout(), err))
 	}
