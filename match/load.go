@@ -71,6 +71,11 @@ type LoadOptions struct {
 	// Now is the time for TTL and for skipping already-expired indicators;
 	// zero means time.Now().
 	Now time.Time
+	// SizeHint, if > 0, is about how many indicators the content holds (a
+	// reload knows the count of the last load): LoadResult.Indicators
+	// starts with room for that many, instead of growing, copied over, as
+	// it fills. Any value gives the same result.
+	SizeHint int
 }
 
 // Refusal is one value the loader refused, with where and why. It is a
@@ -197,13 +202,21 @@ func newLdState(name, format string, opt LoadOptions) *ldState {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	return &ldState{
+	st := &ldState{
 		name: name,
 		opt:  opt,
 		now:  now,
 		res:  &LoadResult{Format: format, SkippedReasons: map[string]int{}},
 	}
+	if opt.SizeHint > 0 {
+		st.res.Indicators = make([]*Indicator, 0, min(opt.SizeHint, maxSizeHint))
+	}
+	return st
 }
+
+// maxSizeHint caps the room LoadOptions.SizeHint reserves (8M indicators:
+// 64 MiB of pointers); past it the slice grows as it fills.
+const maxSizeHint = 8 << 20
 
 // lineOrigin returns "name:line".
 func (st *ldState) lineOrigin(line int) string { return ldOrigin(st.name, line) }

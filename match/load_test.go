@@ -226,3 +226,33 @@ func TestLoadSharesOneMetaAmongIndicatorsWithEqualMetadata(t *testing.T) {
 		t.Errorf("row metadata mixed up: %q %q %q", inds[2].Meta.Source, inds[3].Meta.Source, inds[3].Origin())
 	}
 }
+
+// SizeHint only reserves room: any hint gives the same indicators.
+func TestLoadSizeHintGivesTheSameResult(t *testing.T) {
+	content := "20.0.0.1\nevil.example\n# a comment\nhttp://evil.example/gate.php\n20.0.0.0/16\n"
+	want, err := Load(strings.NewReader(content), LoadOptions{Name: "f.txt", Format: FormatText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hint := range []int{-1, 0, 1, 4, 1000, 1 << 40} {
+		got, err := Load(strings.NewReader(content), LoadOptions{Name: "f.txt", Format: FormatText, SizeHint: hint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Indicators) != len(want.Indicators) {
+			t.Fatalf("hint %d: %d indicators, want %d", hint, len(got.Indicators), len(want.Indicators))
+		}
+		for i := range got.Indicators {
+			g, w := got.Indicators[i], want.Indicators[i]
+			if g.Kind != w.Kind || g.Value != w.Value || g.Line != w.Line || g.Origin() != w.Origin() {
+				t.Errorf("hint %d: indicator %d = %+v, want %+v", hint, i, *g, *w)
+			}
+		}
+		if hint == 1000 && cap(got.Indicators) != 1000 {
+			t.Errorf("hint 1000: room for %d", cap(got.Indicators))
+		}
+		if hint == 1<<40 && cap(got.Indicators) > maxSizeHint {
+			t.Errorf("a huge hint reserved room for %d", cap(got.Indicators))
+		}
+	}
+}

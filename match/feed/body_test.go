@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/iocwatch/iocwatch/match"
 )
 
 // readLimited reads the whole content whatever the size hint says, and
@@ -55,5 +57,29 @@ func TestGzipSizeReadsTheTrailer(t *testing.T) {
 	}
 	if got := gzipSize([]byte{1, 2, 3}); got != 0 {
 		t.Errorf("gzipSize of 3 bytes = %d, want 0", got)
+	}
+}
+
+func TestSizeHintEstimatesTheIndicators(t *testing.T) {
+	listed := func(n int) *feedState {
+		return &feedState{listed: make([]*match.Indicator, n)}
+	}
+	tests := []struct {
+		name string
+		fs   *feedState
+		body string
+		want int
+	}{
+		{"a reload: the last count and a sixteenth", listed(1600), "a\nb\n", 1700},
+		{"a first load of lines: the line count", listed(0), "20.0.0.1\n20.0.0.2\nevil.example", 3},
+		{"a first load of JSON: none", listed(0), "\n  {\"type\": \"bundle\"}\n", 0},
+		{"a first load of a JSON array: none", listed(0), "[{}]", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sizeHint(tt.fs, []byte(tt.body)); got != tt.want {
+				t.Errorf("sizeHint = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
