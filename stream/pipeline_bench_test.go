@@ -40,4 +40,3 @@ func BenchmarkProcessAlertStorm(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch.Messages)), "ns/record")
 	b.ReportMetric(float64(alerts)/float64(b.N), "alerts/batch")
 }
-
