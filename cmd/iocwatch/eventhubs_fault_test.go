@@ -108,7 +108,7 @@ func TestAnEventHubsWatcherKilledMidStreamAndRestartedAlertsEveryPlantedHit(t *t
 	w1 := startIocwatch(t, env, "run", "-c", cfg)
 	var firstAlert time.Time
 	faultWait(t, 30*time.Second, "the first watcher's alerts", func() (bool, string) {
-		n := len(readAlertFile(t, alerts))
+		n := len(readAlertFileLive(t, alerts))
 		if n > 0 && firstAlert.IsZero() {
 			firstAlert = time.Now()
 		}
@@ -131,7 +131,7 @@ func TestAnEventHubsWatcherKilledMidStreamAndRestartedAlertsEveryPlantedHit(t *t
 		t.Fatal(ps.err)
 	}
 	faultWait(t, 30*time.Second, "every planted hit after the restart", func() (bool, string) {
-		ok, missing := ps.allAlerted(readAlertFile(t, alerts))
+		ok, missing := ps.allAlerted(readAlertFileLive(t, alerts))
 		return ok || w2.exited(), fmt.Sprintf("%d planted hits not alerted yet", missing)
 	})
 	t.Logf("every planted hit alerted %s after the restart", time.Since(restarted).Round(time.Millisecond))

@@ -101,7 +101,7 @@ func TestAHostileStreamThroughRunIsBoundedAndEveryOutputStaysWellFormed(t *testi
 			want := map[int64]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
 			faultWait(t, 20*time.Second, "the alerts of the decodable records", func() (bool, string) {
 				got := map[int64]bool{}
-				for _, a := range readAlertFile(t, alerts) {
+				for _, a := range readAlertFileLive(t, alerts) {
 					got[a.ReportID] = true
 				}
 				var missing []int64
