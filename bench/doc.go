@@ -48,6 +48,13 @@
 // iocwatch, the references and the Python script on small workloads.
 // They never check timings.
 //
+// # Tools
+//
+// bench/cmd/tracebuckets reads an execution trace of a benchmark and prints
+// where groups of goroutines spent each time bucket (running, waiting for
+// a core, in a mark assist) beside the collector's marks: how
+// docs/benchmarks-feeds.md traced the latency during a reload.
+//
 // # Concurrency
 //
 // Run changes GOMAXPROCS while it runs: do not run two suites, or other
