@@ -59,7 +59,20 @@ func gunzip(b []byte, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	return readLimited(zr, max, gzipSize(b))
+	return readLimited(zr, max, inflateHint(gzipSize(b), int64(len(b))))
+}
+
+// maxInflateHint bounds the size hint of compressed content to this many
+// times its compressed size: the stated size is the sender's word, and a
+// few bytes claiming gigabytes must not reserve max_bytes up front. Feeds
+// compress 5–20 times; content that inflates further grows its buffer as
+// it is read.
+const maxInflateHint = 64
+
+// inflateHint is the readLimited size hint for content said to inflate
+// to stated bytes from compressed ones.
+func inflateHint(stated, compressed int64) int64 {
+	return min(stated, maxInflateHint*compressed)
 }
 
 // gzipSize is the uncompressed size a gzip stream's trailer states (ISIZE:
@@ -92,7 +105,7 @@ func unzipFirst(b []byte, max int64) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
 		defer rc.Close()
-		out, err := readLimited(rc, max, int64(f.UncompressedSize64))
+		out, err := readLimited(rc, max, inflateHint(int64(f.UncompressedSize64), int64(f.CompressedSize64)))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}

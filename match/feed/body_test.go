@@ -83,3 +83,16 @@ func TestSizeHintEstimatesTheIndicators(t *testing.T) {
 		})
 	}
 }
+
+func TestInflateHintTrustsTheStatedSizeOnlyAsFarAsTheCompressedOne(t *testing.T) {
+	tests := []struct{ stated, compressed, want int64 }{
+		{1000, 200, 1000},
+		{1 << 30, 100, 100 * maxInflateHint},
+		{0, 100, 0},
+	}
+	for _, tt := range tests {
+		if got := inflateHint(tt.stated, tt.compressed); got != tt.want {
+			t.Errorf("inflateHint(%d, %d) = %d, want %d", tt.stated, tt.compressed, got, tt.want)
+		}
+	}
+}
