@@ -59,10 +59,13 @@ type Index struct {
 	ip6   map[[16]byte]ref
 	ip    ipTrie
 	hasIP bool // some ip or cidr indicator
-	// ip4Blocks has bit n set when some key of ip4 is in the /16 n: 8 KiB,
-	// it stays cached, so that a miss in a block without exact addresses
-	// (private and unused ranges) skips the map probe, a cache miss.
-	ip4Blocks blockSet
+	// ip4Blocks has a bit per block of IPv4 addresses, set when some key
+	// of ip4 is in the block, so that a miss in a block without exact
+	// addresses skips the map probe, a cache miss; ip4Prefixes the same
+	// for the IPv4 prefixes of ip (a bit per block a prefix overlaps), so
+	// that such a miss skips the trie too. Blocks are /16 (8 KiB) for a
+	// few keys, down to /24 (2 MiB) for a million (see newAddrFilter).
+	ip4Blocks, ip4Prefixes addrFilter
 	// ip6Filter has bit v6Hash(a)&ip6Mask set for every key a of ip6: a
 	// Bloom filter with one hash function and at least 8 bits per key
 	// (256 KiB for 250k addresses), so that about 9 in 10 misses skip the
@@ -155,6 +158,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		groupOf   []uint32 // group+1 of each indicator in a group, else 0
 		ngroups   uint32
 		hasPrefix bool
+		prefixes4 []netip.Prefix // the IPv4 prefixes of the trie
 		urlKeys   = make(map[string]ref, perKind[KindURL])
 		prefixKey = make(map[string]ref)
 		patKeys   = make(map[string]int)
@@ -231,7 +235,6 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 					ix.ip4 = make(map[uint32]ref)
 				}
 				k := v4Key(a)
-				ix.ip4Blocks.add(k >> 16)
 				r, ok := ix.ip4[k]
 				if nr := add(r, ok, i); !ok || nr != r {
 					ix.ip4[k] = nr
@@ -251,6 +254,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 				nr.flags |= uint32(p.Bits()) << refBitsShift
 				if !ok || nr != r {
 					trie.insert(p, nr)
+					if a.Is4() {
+						prefixes4 = append(prefixes4, p)
+					}
 				}
 				hasPrefix = true
 			}
@@ -314,6 +320,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	if hasPrefix {
 		ix.ip = trie
 	}
+	ix.buildIP4Filters(prefixes4)
 	ix.buildIP6Filter()
 	ix.hostLabels |= ix.domainLabels
 	if ix.hosts.len() == 0 {
@@ -355,10 +362,65 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 }
 
 // blockSet is a bit set of 1<<16 blocks of addresses.
-type blockSet [1 << 16 / 64]uint64
+// addrFilter has a bit per block of 2^shift IPv4 addresses. The zero
+// value holds nothing.
+type addrFilter struct {
+	bits  []uint64
+	shift uint8
+}
 
-func (b *blockSet) add(n uint32)      { b[n>>6&1023] |= 1 << (n & 63) }
-func (b *blockSet) has(n uint32) bool { return b[n>>6&1023]&(1<<(n&63)) != 0 }
+// newAddrFilter returns an empty filter for n keys: blocks of /16 (8 KiB)
+// while that leaves at least 16 bits a key, else /20 (128 KiB), else /24
+// (2 MiB, a bit per /24 network). The finer the blocks the fewer misses
+// reach the map or the trie: with a million addresses spread over the
+// public space nearly every /16 holds one, while 95 % of the /24s do not.
+// No keys: the zero filter.
+func newAddrFilter(n int) addrFilter {
+	if n == 0 {
+		return addrFilter{}
+	}
+	shift := uint8(16)
+	for shift > 8 && uint64(1)<<(32-shift) < 16*uint64(n) {
+		shift -= 4
+	}
+	return addrFilter{bits: make([]uint64, (1<<(32-shift))/64), shift: shift}
+}
+
+func (f *addrFilter) add(k uint32) {
+	b := k >> f.shift
+	f.bits[b>>6] |= 1 << (b & 63)
+}
+
+// addPrefix sets the bit of every block p overlaps (p is IPv4).
+func (f *addrFilter) addPrefix(p netip.Prefix) {
+	lo := v4Key(p.Masked().Addr())
+	hi := lo | uint32(uint64(1)<<(32-p.Bits())-1)
+	for b := uint64(lo >> f.shift); b <= uint64(hi>>f.shift); b++ {
+		f.bits[b>>6] |= 1 << (b & 63)
+	}
+}
+
+// has reports whether the block of k has its bit set.
+func (f *addrFilter) has(k uint32) bool {
+	if f.bits == nil {
+		return false
+	}
+	b := k >> f.shift
+	return f.bits[b>>6]&(1<<(b&63)) != 0
+}
+
+// buildIP4Filters fills ip4Blocks from the keys of ip4 and ip4Prefixes
+// from the IPv4 prefixes of the trie.
+func (ix *Index) buildIP4Filters(prefixes []netip.Prefix) {
+	ix.ip4Blocks = newAddrFilter(len(ix.ip4))
+	for k := range ix.ip4 {
+		ix.ip4Blocks.add(k)
+	}
+	ix.ip4Prefixes = newAddrFilter(len(prefixes))
+	for _, p := range prefixes {
+		ix.ip4Prefixes.addPrefix(p)
+	}
+}
 
 // buildIP6Filter sets ip6Filter from the keys of ip6.
 func (ix *Index) buildIP6Filter() {
@@ -526,15 +588,17 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 		ok   bool
 		bits = a.BitLen()
 	)
-	if a.Is4() {
-		if k := v4Key(a); ix.ip4Blocks.has(k >> 16) {
-			r, ok = ix.ip4[k]
+	is4 := a.Is4()
+	var k4 uint32
+	if is4 {
+		if k4 = v4Key(a); ix.ip4Blocks.has(k4) {
+			r, ok = ix.ip4[k4]
 		}
 	} else if k := a.As16(); ix.mayHaveIP6(k) {
 		r, ok = ix.ip6[k]
 	}
 	if !ok {
-		if ix.ip == nil {
+		if ix.ip == nil || (is4 && !ix.ip4Prefixes.has(k4)) {
 			return hits
 		}
 		if r, ok = ix.ip.lookup(a); !ok {
