@@ -180,3 +180,48 @@ func TestMatchHostManyLabels(t *testing.T) {
 		}
 	}
 }
+
+// A large table's filter passes every key it holds and stops most names
+// it does not; matching through it finds every domain and its
+// subdomains.
+func TestTheHostFilterPassesEveryKeyAndStopsMostOthers(t *testing.T) {
+	var inds []*Indicator
+	meta := &Meta{Source: "t"}
+	for i := range minFilterKeys + 1000 {
+		inds = append(inds, &Indicator{Kind: KindDomain, Value: fmt.Sprintf("c2-%d.example.net", i), Meta: meta})
+	}
+	ix, err := Build(inds, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := ix.hosts
+	if tab.filter == nil {
+		t.Fatalf("no filter for %d keys", tab.len())
+	}
+	for _, e := range tab.entries {
+		if !tab.mayHave(tab.hash(e.key)) {
+			t.Fatalf("the filter stops %q, a key of the table", e.key)
+		}
+	}
+	passed := 0
+	for i := range 10000 {
+		if tab.mayHave(tab.hash(fmt.Sprintf("absent-%d.example.org", i))) {
+			passed++
+		}
+	}
+	if passed > 2500 {
+		t.Errorf("the filter passed %d of 10000 absent names, want about 1250", passed)
+	}
+	for _, i := range []int{0, 1, 4242, minFilterKeys + 999} {
+		for _, host := range []string{fmt.Sprintf("c2-%d.example.net", i), fmt.Sprintf("www.c2-%d.example.net", i)} {
+			if hits := ix.Match(Query{RemoteURL: "https://" + host + "/x"}, nil); len(hits) != 1 || hits[0].Indicator != inds[i] {
+				t.Errorf("Match(%s) = %v, want the indicator c2-%d.example.net", host, hits, i)
+			}
+		}
+	}
+	for _, host := range []string{"example.net", "c2-x.example.net", fmt.Sprintf("c2-%d.example.net", minFilterKeys+1000)} {
+		if hits := ix.Match(Query{RemoteURL: host}, nil); len(hits) != 0 {
+			t.Errorf("Match(%s) = %v, want none", host, hits)
+		}
+	}
+}

@@ -325,6 +325,8 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	ix.hostLabels |= ix.domainLabels
 	if ix.hosts.len() == 0 {
 		ix.hosts = nil
+	} else {
+		ix.hosts.buildFilter()
 	}
 	ix.urls = buildURLIndex(urlKeys, prefixKey)
 	ix.patterns.build(patterns, patRefs)
@@ -747,7 +749,7 @@ func (ix *Index) matchHost(hits []Hit, host []byte, at time.Time) ([]Hit, uint32
 	}
 	want := ix.domainLabels&(labelBit(n)-1) | ix.hostLabels&labelBit(n)
 	for c := 1; c <= n; c++ {
-		if want&labelBit(c) != 0 {
+		if want&labelBit(c) != 0 && t.mayHave(hs[c-1]) {
 			first[c-1] = t.slots[hs[c-1]&t.mask]
 		}
 	}
