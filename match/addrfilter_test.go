@@ -148,3 +148,56 @@ func TestMatchIPv4AgreesWithAReferenceUnderFineFilters(t *testing.T) {
 		}
 	}
 }
+
+// IPv6 prefixes: the /32 filter never hides a prefix that contains the
+// address; a prefix shorter than /32 turns the filter off.
+func TestMatchIPv6PrefixesThroughTheFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	meta := &Meta{Source: "t"}
+	randAddr := func() netip.Addr {
+		var b [16]byte
+		b[0] = 0x24 + byte(r.IntN(12))
+		for i := 1; i < 16; i++ {
+			b[i] = byte(r.UintN(256))
+		}
+		return netip.AddrFrom16(b)
+	}
+	var prefixes []netip.Prefix
+	var inds []*Indicator
+	for range 2000 {
+		p := netip.PrefixFrom(randAddr(), 32+r.IntN(33)).Masked()
+		prefixes = append(prefixes, p)
+		inds = append(inds, &Indicator{Kind: KindCIDR, Value: p.String(), Meta: meta})
+	}
+	for _, short := range []bool{false, true} {
+		all := inds
+		if short {
+			all = append(all[:len(all):len(all)], &Indicator{Kind: KindCIDR, Value: "2a00::/24", Meta: meta})
+		}
+		ix, err := Build(all, BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ix.ip6AnyPrefix != short || (ix.ip6Prefixes == nil) != short {
+			t.Fatalf("short prefix %v: any %v, filter %v", short, ix.ip6AnyPrefix, ix.ip6Prefixes != nil)
+		}
+		check := func(a netip.Addr, want bool) {
+			t.Helper()
+			if got := len(ix.Match(Query{RemoteIP: a}, nil)) > 0; got != want {
+				t.Errorf("short prefix %v: Match(%s) hit %v, want %v", short, a, got, want)
+			}
+		}
+		for _, p := range prefixes[:500] {
+			check(p.Addr(), true)
+		}
+		for range 2000 {
+			a := randAddr()
+			want := short && netip.MustParsePrefix("2a00::/24").Contains(a)
+			for _, p := range prefixes {
+				want = want || p.Contains(a)
+			}
+			check(a, want)
+		}
+		check(netip.MustParseAddr("2a00:0012::1"), short)
+	}
+}

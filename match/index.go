@@ -73,6 +73,14 @@ type Index struct {
 	// indicators cover every /32 hash of a 64k-bit set. nil without ip6.
 	ip6Filter []uint64
 	ip6Mask   uint64
+	// ip6Prefixes does for the IPv6 prefixes of ip what ip6Filter does
+	// for ip6, keyed by the first 32 bits of the address (v6BlockHash):
+	// every prefix of /32 or longer sets the bit of its /32. A prefix
+	// shorter than /32 sets ip6AnyPrefix instead, and then every IPv6
+	// miss walks the trie. nil with neither: no IPv6 prefix.
+	ip6Prefixes   []uint64
+	ip6PrefixMask uint64
+	ip6AnyPrefix  bool
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
@@ -159,6 +167,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		ngroups   uint32
 		hasPrefix bool
 		prefixes4 []netip.Prefix // the IPv4 prefixes of the trie
+		prefixes6 []netip.Prefix // and the IPv6 ones
 		urlKeys   = make(map[string]ref, perKind[KindURL])
 		prefixKey = make(map[string]ref)
 		patKeys   = make(map[string]int)
@@ -256,6 +265,8 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 					trie.insert(p, nr)
 					if a.Is4() {
 						prefixes4 = append(prefixes4, p)
+					} else {
+						prefixes6 = append(prefixes6, p)
 					}
 				}
 				hasPrefix = true
@@ -321,6 +332,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		ix.ip = trie
 	}
 	ix.buildIP4Filters(prefixes4)
+	ix.buildIP6PrefixFilter(prefixes6)
 	ix.buildIP6Filter()
 	ix.hostLabels |= ix.domainLabels
 	if ix.hosts.len() == 0 {
@@ -448,6 +460,45 @@ func (ix *Index) mayHaveIP6(k [16]byte) bool {
 }
 
 // v6Hash hashes an IPv6 address for ip6Filter.
+// buildIP6PrefixFilter sets ip6Prefixes (about 16 bits a prefix, at
+// least 64 KiB) or ip6AnyPrefix from the IPv6 prefixes of the trie.
+func (ix *Index) buildIP6PrefixFilter(prefixes []netip.Prefix) {
+	if len(prefixes) == 0 {
+		return
+	}
+	for _, p := range prefixes {
+		if p.Bits() < 32 {
+			ix.ip6AnyPrefix = true
+			return
+		}
+	}
+	n := max(1<<19, 1<<bits.Len(uint(16*len(prefixes)-1)))
+	ix.ip6Prefixes = make([]uint64, n/64)
+	ix.ip6PrefixMask = uint64(n - 1)
+	for _, p := range prefixes {
+		h := v6BlockHash(p.Addr().As16()) & ix.ip6PrefixMask
+		ix.ip6Prefixes[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// mayHaveIP6Prefix reports whether some IPv6 prefix of the trie may
+// contain a address whose bytes are k: false means none does.
+func (ix *Index) mayHaveIP6Prefix(k [16]byte) bool {
+	if ix.ip6AnyPrefix {
+		return true
+	}
+	if ix.ip6Prefixes == nil {
+		return false
+	}
+	h := v6BlockHash(k) & ix.ip6PrefixMask
+	return ix.ip6Prefixes[h>>6]&(1<<(h&63)) != 0
+}
+
+// v6BlockHash hashes the /32 of an IPv6 address.
+func v6BlockHash(a [16]byte) uint64 {
+	return mum(uint64(binary.BigEndian.Uint32(a[:4]))^0xa0761d6478bd642f, 0xe7037ed1a0b428db)
+}
+
 func v6Hash(a [16]byte) uint64 {
 	return mum(binary.BigEndian.Uint64(a[:8])^0xa0761d6478bd642f, binary.BigEndian.Uint64(a[8:])^0xe7037ed1a0b428db)
 }
@@ -591,16 +642,19 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 		bits = a.BitLen()
 	)
 	is4 := a.Is4()
-	var k4 uint32
+	var (
+		k4  uint32
+		k16 [16]byte
+	)
 	if is4 {
 		if k4 = v4Key(a); ix.ip4Blocks.has(k4) {
 			r, ok = ix.ip4[k4]
 		}
-	} else if k := a.As16(); ix.mayHaveIP6(k) {
-		r, ok = ix.ip6[k]
+	} else if k16 = a.As16(); ix.mayHaveIP6(k16) {
+		r, ok = ix.ip6[k16]
 	}
 	if !ok {
-		if ix.ip == nil || (is4 && !ix.ip4Prefixes.has(k4)) {
+		if ix.ip == nil || (is4 && !ix.ip4Prefixes.has(k4)) || (!is4 && !ix.mayHaveIP6Prefix(k16)) {
 			return hits
 		}
 		if r, ok = ix.ip.lookup(a); !ok {
