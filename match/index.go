@@ -613,10 +613,16 @@ func (ix *Index) Match(q Query, hits []Hit) []Hit {
 		hits = ix.matchIP(hits, ip, FieldRemoteIP, q.At)
 	}
 	if q.RemoteURL != "" {
-		if len(q.RemoteURL) <= maxStackURL {
+		switch n := len(q.RemoteURL); {
+		case n <= shortStackURL:
+			// Most RemoteUrl values are a host name: a smaller buffer
+			// to zero.
+			var arr [3*shortStackURL + 32]byte
+			hits = ix.matchURL(hits, arr[:0], ip, q)
+		case n <= maxStackURL:
 			var arr [3*maxStackURL + 32]byte
 			hits = ix.matchURL(hits, arr[:0], ip, q)
-		} else {
+		default:
 			bp := urlBufPool.Get().(*[]byte)
 			hits = ix.matchURL(hits, (*bp)[:0], ip, q)
 			urlBufPool.Put(bp)
@@ -629,6 +635,10 @@ func (ix *Index) Match(q Query, hits []Hit) []Hit {
 // normalising can triple its length, and the buffer is zeroed on every
 // call, so it is kept small. Longer ones use a pooled buffer.
 const maxStackURL = 160
+
+// shortStackURL is the longest RemoteUrl normalised in the smaller stack
+// buffer.
+const shortStackURL = 48
 
 var urlBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
