@@ -29,7 +29,7 @@ type hostTable struct {
 	// hash h of every key: about 8 bits a key, so that 7 in 8 lookups of
 	// an absent name stop at a bit of a table that stays in the L2 cache
 	// instead of reading a slot, a cache miss. nil: no filter.
-	filter     []uint64
+	filter     bitSet
 	filterMask uint64
 }
 
@@ -190,11 +190,10 @@ func (t *hostTable) buildFilter() {
 		return
 	}
 	size := uint64(1) << bits.Len(uint(8*len(t.entries)-1))
-	t.filter = make([]uint64, size/64)
+	t.filter = newBitSet(size)
 	t.filterMask = size - 1
 	for i := range t.entries {
-		b := t.hash(t.entries[i].key) >> 32 & t.filterMask
-		t.filter[b>>6] |= 1 << (b & 63)
+		t.filter.set(t.hash(t.entries[i].key) >> 32 & t.filterMask)
 	}
 }
 
@@ -204,8 +203,7 @@ func (t *hostTable) mayHave(h uint64) bool {
 	if t.filter == nil {
 		return true
 	}
-	b := h >> 32 & t.filterMask
-	return t.filter[b>>6]&(1<<(b&63)) != 0
+	return t.filter.has(h >> 32 & t.filterMask)
 }
 
 // len returns the number of keys.

@@ -71,14 +71,14 @@ type Index struct {
 	// (256 KiB for 250k addresses), so that about 9 in 10 misses skip the
 	// map probe. IPv6 addresses are too sparse for a bit per block: random
 	// indicators cover every /32 hash of a 64k-bit set. nil without ip6.
-	ip6Filter []uint64
+	ip6Filter bitSet
 	ip6Mask   uint64
 	// ip6Prefixes does for the IPv6 prefixes of ip what ip6Filter does
 	// for ip6, keyed by the first 32 bits of the address (v6BlockHash):
 	// every prefix of /32 or longer sets the bit of its /32. A prefix
 	// shorter than /32 sets ip6AnyPrefix instead, and then every IPv6
 	// miss walks the trie. nil with neither: no IPv6 prefix.
-	ip6Prefixes   []uint64
+	ip6Prefixes   bitSet
 	ip6PrefixMask uint64
 	ip6AnyPrefix  bool
 	// hosts is keyed by every domain indicator and by the host name of
@@ -375,11 +375,10 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 	}
 }
 
-// blockSet is a bit set of 1<<16 blocks of addresses.
 // addrFilter has a bit per block of 2^shift IPv4 addresses. The zero
 // value holds nothing.
 type addrFilter struct {
-	bits  []uint64
+	bits  bitSet
 	shift uint8
 }
 
@@ -397,30 +396,23 @@ func newAddrFilter(n int) addrFilter {
 	for shift > 8 && uint64(1)<<(32-shift) < 16*uint64(n) {
 		shift -= 4
 	}
-	return addrFilter{bits: make([]uint64, (1<<(32-shift))/64), shift: shift}
+	return addrFilter{bits: newBitSet(1 << (32 - shift)), shift: shift}
 }
 
-func (f *addrFilter) add(k uint32) {
-	b := k >> f.shift
-	f.bits[b>>6] |= 1 << (b & 63)
-}
+func (f *addrFilter) add(k uint32) { f.bits.set(uint64(k >> f.shift)) }
 
 // addPrefix sets the bit of every block p overlaps (p is IPv4).
 func (f *addrFilter) addPrefix(p netip.Prefix) {
 	lo := v4Key(p.Masked().Addr())
 	hi := lo | uint32(uint64(1)<<(32-p.Bits())-1)
 	for b := uint64(lo >> f.shift); b <= uint64(hi>>f.shift); b++ {
-		f.bits[b>>6] |= 1 << (b & 63)
+		f.bits.set(b)
 	}
 }
 
 // has reports whether the block of k has its bit set.
 func (f *addrFilter) has(k uint32) bool {
-	if f.bits == nil {
-		return false
-	}
-	b := k >> f.shift
-	return f.bits[b>>6]&(1<<(b&63)) != 0
+	return f.bits != nil && f.bits.has(uint64(k>>f.shift))
 }
 
 // buildIP4Filters fills ip4Blocks from the keys of ip4 and ip4Prefixes
@@ -442,11 +434,10 @@ func (ix *Index) buildIP6Filter() {
 		return
 	}
 	n := max(1<<16, 1<<bits.Len(uint(8*len(ix.ip6)-1)))
-	ix.ip6Filter = make([]uint64, n/64)
+	ix.ip6Filter = newBitSet(uint64(n))
 	ix.ip6Mask = uint64(n - 1)
 	for k := range ix.ip6 {
-		h := v6Hash(k) & ix.ip6Mask
-		ix.ip6Filter[h>>6] |= 1 << (h & 63)
+		ix.ip6Filter.set(v6Hash(k) & ix.ip6Mask)
 	}
 }
 
@@ -455,11 +446,9 @@ func (ix *Index) mayHaveIP6(k [16]byte) bool {
 	if ix.ip6Filter == nil {
 		return false
 	}
-	h := v6Hash(k) & ix.ip6Mask
-	return ix.ip6Filter[h>>6]&(1<<(h&63)) != 0
+	return ix.ip6Filter.has(v6Hash(k) & ix.ip6Mask)
 }
 
-// v6Hash hashes an IPv6 address for ip6Filter.
 // buildIP6PrefixFilter sets ip6Prefixes (about 16 bits a prefix, at
 // least 64 KiB) or ip6AnyPrefix from the IPv6 prefixes of the trie.
 func (ix *Index) buildIP6PrefixFilter(prefixes []netip.Prefix) {
@@ -473,11 +462,10 @@ func (ix *Index) buildIP6PrefixFilter(prefixes []netip.Prefix) {
 		}
 	}
 	n := max(1<<19, 1<<bits.Len(uint(16*len(prefixes)-1)))
-	ix.ip6Prefixes = make([]uint64, n/64)
+	ix.ip6Prefixes = newBitSet(uint64(n))
 	ix.ip6PrefixMask = uint64(n - 1)
 	for _, p := range prefixes {
-		h := v6BlockHash(p.Addr().As16()) & ix.ip6PrefixMask
-		ix.ip6Prefixes[h>>6] |= 1 << (h & 63)
+		ix.ip6Prefixes.set(v6BlockHash(p.Addr().As16()) & ix.ip6PrefixMask)
 	}
 }
 
@@ -490,8 +478,7 @@ func (ix *Index) mayHaveIP6Prefix(k [16]byte) bool {
 	if ix.ip6Prefixes == nil {
 		return false
 	}
-	h := v6BlockHash(k) & ix.ip6PrefixMask
-	return ix.ip6Prefixes[h>>6]&(1<<(h&63)) != 0
+	return ix.ip6Prefixes.has(v6BlockHash(k) & ix.ip6PrefixMask)
 }
 
 // v6BlockHash hashes the /32 of an IPv6 address.
@@ -499,6 +486,7 @@ func v6BlockHash(a [16]byte) uint64 {
 	return mum(uint64(binary.BigEndian.Uint32(a[:4]))^0xa0761d6478bd642f, 0xe7037ed1a0b428db)
 }
 
+// v6Hash hashes an IPv6 address for ip6Filter.
 func v6Hash(a [16]byte) uint64 {
 	return mum(binary.BigEndian.Uint64(a[:8])^0xa0761d6478bd642f, binary.BigEndian.Uint64(a[8:])^0xe7037ed1a0b428db)
 }
