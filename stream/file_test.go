@@ -3,11 +3,13 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -137,5 +139,83 @@ func TestFileSourceFollowsAGrowingFile(t *testing.T) {
 	src.Close(context.Background())
 	if _, err := src.Read(ctx); !errors.Is(err, io.EOF) {
 		t.Fatalf("read after Close: %v", err)
+	}
+}
+
+// The messages of a JSON-lines source must be exactly what a plain split
+// of the input says, whatever the batch limits and however the reader
+// hands out its bytes: every line once, in order, with its number, CR and
+// LF trimmed, blank lines skipped, long lines cut to MaxLineBytes.
+func TestFileSourceLinesAgreeWithAPlainSplit(t *testing.T) {
+	long := strings.Repeat("x", 300<<10) // longer than the bufio buffer
+	inputs := map[string]string{
+		"plain":            "a\nb\nc\n",
+		"no final newline": "a\nb\nc",
+		"CRLF and blanks":  "a\r\n\r\n  \nb\r\r\n\n\nc",
+		"long lines":       "a\n" + long + "\nb\n" + long,
+		"many small lines": strings.Repeat("{\"k\":1}\n", 5000) + "tail",
+		"empty":            "",
+	}
+	want := func(in string, maxLine int) []string {
+		var out []string
+		if in == "" {
+			return nil
+		}
+		lines := strings.Split(in, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		for i, l := range lines {
+			v := strings.TrimRight(l, "\r")
+			suffix := ""
+			if maxLine > 0 && len(v) > maxLine {
+				v, suffix = v[:maxLine], " ERR"
+			}
+			if suffix == "" && strings.TrimSpace(v) == "" {
+				continue
+			}
+			out = append(out, fmt.Sprintf("stdin:%d %s%s", i+1, v, suffix))
+		}
+		return out
+	}
+	readers := map[string]func(string) io.Reader{
+		"whole":         func(s string) io.Reader { return strings.NewReader(s) },
+		"one byte":      func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) },
+		"half":          func(s string) io.Reader { return iotest.HalfReader(strings.NewReader(s)) },
+		"data with EOF": func(s string) io.Reader { return iotest.DataErrReader(strings.NewReader(s)) },
+	}
+	limits := []struct{ lines, bytes, maxLine int }{
+		{1024, 1 << 20, 1 << 20},
+		{1, 1 << 20, 1 << 20},
+		{3, 1 << 20, 1 << 20},
+		{1024, 10, 1 << 20},
+		{7, 4096, 100 << 10},
+		{1024, 1 << 20, -1},
+	}
+	for name, in := range inputs {
+		for rname, rd := range readers {
+			if rname == "one byte" && len(in) > 100_000 {
+				continue // slow, and "half" covers short reads
+			}
+			for _, lim := range limits {
+				t.Run(fmt.Sprintf("%s/%s/%+v", name, rname, lim), func(t *testing.T) {
+					src, err := NewFileSource(FileOptions{Paths: []string{"-"}, Format: "jsonl", Stdin: rd(in),
+						BatchLines: lim.lines, BatchBytes: lim.bytes, MaxLineBytes: lim.maxLine})
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := readAll(t, src)
+					w := want(in, lim.maxLine)
+					if len(got) != len(w) {
+						t.Fatalf("%d messages, want %d", len(got), len(w))
+					}
+					for i := range got {
+						if got[i] != w[i] {
+							t.Fatalf("message %d = %.80q, want %.80q", i, got[i], w[i])
+						}
+					}
+				})
+			}
+		}
 	}
 }
