@@ -13,7 +13,7 @@
 //	go test -c -o /tmp/cmd.test ./cmd/iocwatch/
 //	cd cmd/iocwatch && /tmp/cmd.test -test.run XXX -test.bench 'ReloadUnderLoad/reload_cpu=1$' \
 //	    -test.benchtime 1x -test.trace /tmp/reload.trace -test.cpuprofile /tmp/reload.cpu
-//	go run ./bench/cmd/tracebuckets -from 7000 -to 10000 -samples /tmp/reload.trace
+//	cd ../.. && go run ./bench/cmd/tracebuckets -from 7000 -to 10000 -samples /tmp/reload.trace
 //
 // A goroutine belongs to the first group whose substring occurs in a
 // function of a stack it was seen with (its start, a blocking point);
