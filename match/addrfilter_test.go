@@ -178,8 +178,8 @@ func TestMatchIPv6PrefixesThroughTheFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ix.ip6AnyPrefix != short || (ix.ip6Prefixes == nil) != short {
-			t.Fatalf("short prefix %v: any %v, filter %v", short, ix.ip6AnyPrefix, ix.ip6Prefixes != nil)
+		if ix.ip6AnyPrefix != short || (ix.ip6Prefixes.bits == nil) != short {
+			t.Fatalf("short prefix %v: any %v, filter %v", short, ix.ip6AnyPrefix, ix.ip6Prefixes.bits != nil)
 		}
 		check := func(a netip.Addr, want bool) {
 			t.Helper()

@@ -25,12 +25,11 @@ type hostTable struct {
 	entries []hostEntry
 	mask    uint64 // len(slots)-1; len(slots) is a power of two
 	seed    uint64
-	// filter, for a large table, has bit h>>32&filterMask set for the
-	// hash h of every key: about 8 bits a key, so that 7 in 8 lookups of
-	// an absent name stop at a bit of a table that stays in the L2 cache
-	// instead of reading a slot, a cache miss. nil: no filter.
-	filter     bitSet
-	filterMask uint64
+	// filter, for a large table, holds h>>32 for the hash h of every key:
+	// about 8 bits a key, so that 7 in 8 lookups of an absent name stop
+	// at a bit of a table that stays in the L2 cache instead of reading a
+	// slot, a cache miss. The zero filter: no filter.
+	filter hashFilter
 }
 
 // minFilterKeys is the number of keys from which a hostTable has a
@@ -185,25 +184,20 @@ func (t *hostTable) upsert(key []byte, keep string) (r *ref, found bool) {
 // buildFilter sets up filter for the keys now in the table (large tables
 // only); a later upsert must call it again.
 func (t *hostTable) buildFilter() {
-	t.filter, t.filterMask = nil, 0
+	t.filter = hashFilter{}
 	if len(t.entries) < minFilterKeys {
 		return
 	}
-	size := uint64(1) << bits.Len(uint(8*len(t.entries)-1))
-	t.filter = newBitSet(size)
-	t.filterMask = size - 1
+	t.filter = newHashFilter(len(t.entries), 8, 0)
 	for i := range t.entries {
-		t.filter.set(t.hash(t.entries[i].key) >> 32 & t.filterMask)
+		t.filter.add(t.hash(t.entries[i].key) >> 32)
 	}
 }
 
 // mayHave reports whether a key with hash h may be in the table: false
 // means it is not.
 func (t *hostTable) mayHave(h uint64) bool {
-	if t.filter == nil {
-		return true
-	}
-	return t.filter.has(h >> 32 & t.filterMask)
+	return t.filter.bits == nil || t.filter.has(h>>32)
 }
 
 // len returns the number of keys.

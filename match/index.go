@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -71,16 +70,14 @@ type Index struct {
 	// (256 KiB for 250k addresses), so that about 9 in 10 misses skip the
 	// map probe. IPv6 addresses are too sparse for a bit per block: random
 	// indicators cover every /32 hash of a 64k-bit set. nil without ip6.
-	ip6Filter bitSet
-	ip6Mask   uint64
+	ip6Filter hashFilter
 	// ip6Prefixes does for the IPv6 prefixes of ip what ip6Filter does
 	// for ip6, keyed by the first 32 bits of the address (v6BlockHash):
 	// every prefix of /32 or longer sets the bit of its /32. A prefix
 	// shorter than /32 sets ip6AnyPrefix instead, and then every IPv6
 	// miss walks the trie. nil with neither: no IPv6 prefix.
-	ip6Prefixes   bitSet
-	ip6PrefixMask uint64
-	ip6AnyPrefix  bool
+	ip6Prefixes  hashFilter
+	ip6AnyPrefix bool
 	// hosts is keyed by every domain indicator and by the host name of
 	// every URL indicator: one probe of an event's host finds both its
 	// domain indicators and whether URL indicators on that host exist.
@@ -433,21 +430,14 @@ func (ix *Index) buildIP6Filter() {
 	if len(ix.ip6) == 0 {
 		return
 	}
-	n := max(1<<16, 1<<bits.Len(uint(8*len(ix.ip6)-1)))
-	ix.ip6Filter = newBitSet(uint64(n))
-	ix.ip6Mask = uint64(n - 1)
+	ix.ip6Filter = newHashFilter(len(ix.ip6), 8, 1<<16)
 	for k := range ix.ip6 {
-		ix.ip6Filter.set(v6Hash(k) & ix.ip6Mask)
+		ix.ip6Filter.add(v6Hash(k))
 	}
 }
 
 // mayHaveIP6 reports whether k may be a key of ip6: false means it is not.
-func (ix *Index) mayHaveIP6(k [16]byte) bool {
-	if ix.ip6Filter == nil {
-		return false
-	}
-	return ix.ip6Filter.has(v6Hash(k) & ix.ip6Mask)
-}
+func (ix *Index) mayHaveIP6(k [16]byte) bool { return ix.ip6Filter.has(v6Hash(k)) }
 
 // buildIP6PrefixFilter sets ip6Prefixes (about 16 bits a prefix, at
 // least 64 KiB) or ip6AnyPrefix from the IPv6 prefixes of the trie.
@@ -461,24 +451,16 @@ func (ix *Index) buildIP6PrefixFilter(prefixes []netip.Prefix) {
 			return
 		}
 	}
-	n := max(1<<19, 1<<bits.Len(uint(16*len(prefixes)-1)))
-	ix.ip6Prefixes = newBitSet(uint64(n))
-	ix.ip6PrefixMask = uint64(n - 1)
+	ix.ip6Prefixes = newHashFilter(len(prefixes), 16, 1<<19)
 	for _, p := range prefixes {
-		ix.ip6Prefixes.set(v6BlockHash(p.Addr().As16()) & ix.ip6PrefixMask)
+		ix.ip6Prefixes.add(v6BlockHash(p.Addr().As16()))
 	}
 }
 
 // mayHaveIP6Prefix reports whether some IPv6 prefix of the trie may
 // contain a address whose bytes are k: false means none does.
 func (ix *Index) mayHaveIP6Prefix(k [16]byte) bool {
-	if ix.ip6AnyPrefix {
-		return true
-	}
-	if ix.ip6Prefixes == nil {
-		return false
-	}
-	return ix.ip6Prefixes.has(v6BlockHash(k) & ix.ip6PrefixMask)
+	return ix.ip6AnyPrefix || ix.ip6Prefixes.has(v6BlockHash(k))
 }
 
 // v6BlockHash hashes the /32 of an IPv6 address.

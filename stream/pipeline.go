@@ -613,12 +613,8 @@ func subjectOf(e *Event) *match.Subject {
 // NewAlert builds the alert for hit h on event e. Every string is copied:
 // the alert outlives the event's buffer.
 func NewAlert(e *Event, h match.Hit, detectedAt time.Time) sink.Alert {
-	return newAlert(e, h, detectedAt)
-}
-
-func newAlert(e *Event, h match.Hit, now time.Time) sink.Alert {
 	var a sink.Alert
-	fillAlert(&a, e, h, now)
+	fillAlert(&a, e, h, detectedAt)
 	return a
 }
 
