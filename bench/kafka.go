@@ -127,6 +127,7 @@ type KafkaResult struct {
 // join is left out), with the process's CPU time over the same span. The
 // caller sets GOMAXPROCS.
 func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int, total int64) (KafkaResult, error) {
+	settleHeap()
 	src, err := r.source(TopicFill, "earliest")
 	if err != nil {
 		return KafkaResult{}, err
@@ -192,6 +193,7 @@ func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int
 // at rate records per second for d, and returns the produce-to-alert
 // latency of every alert.
 func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w Workload, rate float64, d time.Duration) (KafkaResult, error) {
+	settleHeap()
 	src, err := r.source(TopicLive, "latest")
 	if err != nil {
 		return KafkaResult{}, err

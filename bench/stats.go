@@ -117,6 +117,7 @@ func ratio(a, b []Sample, f func(Sample) float64) Stat {
 // and run-queue wait it took; fn returns its units of work. Callers that
 // measure one core set GOMAXPROCS 1 around it.
 func timeProcess(fn func() (float64, error)) (Sample, error) {
+	settleHeap()
 	w0, wok := runQueueWait()
 	c0, ok := processCPU()
 	t0 := time.Now()
@@ -133,6 +134,11 @@ func timeProcess(fn func() (float64, error)) (Sample, error) {
 	}
 	return s, err
 }
+
+// settleHeap collects the garbage of whatever ran before a measurement
+// (fixtures, the alternative measured just before), as go test does before
+// each benchmark, so that a measurement pays only for its own collections.
+func settleHeap() { runtime.GC() }
 
 // heapMiB returns the live heap after two collections, in MiB.
 func heapMiB() float64 {
