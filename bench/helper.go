@@ -353,7 +353,11 @@ type helperProc struct {
 
 // startHelper starts argv as a helper process. GOMAXPROCS is left to the
 // helper's default (all cores).
-func startHelper(argv []string) (*helperProc, error) {
+func startHelper(argv []string) (*helperProc, error) { return startHelperOn(argv, nil) }
+
+// startHelperOn starts the helper with its threads on cpus (nil: wherever
+// this process may run).
+func startHelperOn(argv []string, cpus *cpuSet) (*helperProc, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("bench: no helper command")
 	}
@@ -373,7 +377,11 @@ func startHelper(argv []string) (*helperProc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: helper: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if cpus != nil {
+		start = func() error { return startPinned(*cpus, cmd.Start) }
+	}
+	if err := start(); err != nil {
 		return nil, fmt.Errorf("bench: start helper %s: %w", argv[0], err)
 	}
 	return &helperProc{cmd: cmd, in: in, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}, nil

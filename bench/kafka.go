@@ -20,7 +20,10 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // KafkaRig is an embedded broker with topics to measure against: in a
 // helper process (so that the broker and the producer do not share the
 // consumer's core or its CPU accounting), or in this process when no
-// helper command is given. The zero value is not usable: call
+// helper command is given. With a helper on Linux and two or more CPUs,
+// the helper runs on every CPU but the first, and the consumer's runs
+// (ConsumeFill, Latency) pin this process to the first: the broker on
+// another core, as the Kafka target has it. The zero value is not usable: call
 // StartKafkaRig. Not safe for concurrent use.
 type KafkaRig struct {
 	Addr       string
@@ -31,6 +34,9 @@ type KafkaRig struct {
 	proc   *helperProc
 	local  *helper
 	groups atomic.Int64
+
+	pinned                   bool
+	consumerCPUs, helperCPUs cpuSet
 }
 
 // Topics of the rig: "fill" is filled ahead for throughput runs, "live"
@@ -47,7 +53,11 @@ func StartKafkaRig(helperArgv []string, partitions int32) (*KafkaRig, error) {
 	var rep helperReply
 	var err error
 	if len(helperArgv) > 0 {
-		if r.proc, err = startHelper(helperArgv); err != nil {
+		var on *cpuSet
+		if r.consumerCPUs, r.helperCPUs, r.pinned = splitCores(); r.pinned {
+			on = &r.helperCPUs
+		}
+		if r.proc, err = startHelperOn(helperArgv, on); err != nil {
 			return nil, err
 		}
 		rep, err = r.proc.call(req)
@@ -62,6 +72,31 @@ func StartKafkaRig(helperArgv []string, partitions int32) (*KafkaRig, error) {
 	}
 	r.Addr = rep.Addr
 	return r, nil
+}
+
+// Placement says where the rig's processes run, for reports.
+func (r *KafkaRig) Placement() string {
+	switch {
+	case r.InProcess:
+		return "this process (no helper: its CPU time counts in the consumer's)"
+	case r.pinned:
+		return fmt.Sprintf("a helper process pinned to %s; the consumer's process is pinned to %s while it is measured (sched_setaffinity), so the broker and the producer never take the consumer's core", describeCPUs(r.helperCPUs), describeCPUs(r.consumerCPUs))
+	default:
+		return "a helper process (the broker and producer do not run on the consumer's core budget)"
+	}
+}
+
+// pinConsumer pins this process to the consumer's CPU when the rig splits
+// the cores, and returns what undoes it.
+func (r *KafkaRig) pinConsumer() func() {
+	if !r.pinned {
+		return func() {}
+	}
+	restore, err := pinProcess(r.consumerCPUs)
+	if err != nil {
+		return func() {}
+	}
+	return restore
 }
 
 func (r *KafkaRig) call(ctx context.Context, req helperRequest) (helperReply, error) {
@@ -128,6 +163,7 @@ type KafkaResult struct {
 // caller sets GOMAXPROCS.
 func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int, total int64) (KafkaResult, error) {
 	settleHeap()
+	defer r.pinConsumer()()
 	src, err := r.source(TopicFill, "earliest")
 	if err != nil {
 		return KafkaResult{}, err
@@ -194,6 +230,7 @@ func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int
 // latency of every alert.
 func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w Workload, rate float64, d time.Duration) (KafkaResult, error) {
 	settleHeap()
+	defer r.pinConsumer()()
 	src, err := r.source(TopicLive, "latest")
 	if err != nil {
 		return KafkaResult{}, err

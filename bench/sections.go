@@ -359,10 +359,7 @@ func (s *suite) kafka() error {
 		return err
 	}
 	defer rig.Close()
-	where := "a helper process (the broker and producer do not run on the consumer's core budget)"
-	if rig.InProcess {
-		where = "this process (no helper: its CPU time counts in the consumer's)"
-	}
+	where := rig.Placement()
 	sec.Note = fmt.Sprintf("Workload %s. The embedded broker (kfake, 4 partitions, loopback TCP) runs in %s. Throughput: %d messages filled ahead, consumed %d times by fresh consumer groups through stream/kafka.Source and stream.Pipeline at GOMAXPROCS 1 (1 worker), from the first acknowledged batch to the last. Latency: the producer sends at half the measured wall-clock throughput (and, for scale, at 10k and 2k records/s) for %s, every 2 ms what is due, in produce requests of at most 256 KiB per partition, and stamps each record (bench/gen Options.Clock) with the time its request is sent, as a Kafka producer sets CreateTime; latency is the sink's acceptance time minus that stamp, for every alert. The broker keeps the last 64 MiB of each partition (embedded.BrokerOptions.RetentionBytes).", w, where, messages, s.cfg.Rounds, latencyFor)
 	ix, err := match.Build(w.Indicators(), match.BuildOptions{})
 	if err != nil {
