@@ -95,9 +95,16 @@ func report(b *testing.B, ss []Sample, unit string) {
 	}
 }
 
+// oneCore runs the benchmark at GOMAXPROCS 1 with the process pinned to
+// one CPU where it can be, as the suite's single-core figures are.
 func oneCore(b *testing.B) {
 	prev := runtime.GOMAXPROCS(1)
 	b.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	if one, _, ok := splitCores(); ok {
+		if restore, err := pinProcess(one); err == nil {
+			b.Cleanup(restore)
+		}
+	}
 }
 
 // BenchmarkDecode decodes the standard corpus with each decoder.

@@ -14,11 +14,14 @@ import (
 // measurement, the targets with their verdicts, and the chart's data. It
 // is plain data (JSON-encodable); the zero value is an empty report.
 type Report struct {
-	Machine   string  `json:"machine"`
-	GoVersion string  `json:"go_version"`
-	Date      string  `json:"date"`
-	Command   string  `json:"command"`
-	Cores     int     `json:"cores"`
+	Machine   string `json:"machine"`
+	GoVersion string `json:"go_version"`
+	Date      string `json:"date"`
+	Command   string `json:"command"`
+	Cores     int    `json:"cores"`
+	// OneCPU names the CPU the single-core figures were pinned to ("" when
+	// the process could not be pinned).
+	OneCPU    string  `json:"one_cpu,omitempty"`
 	Quick     bool    `json:"quick"`
 	Rounds    int     `json:"rounds"`
 	LoadStart float64 `json:"load_start"`
@@ -107,7 +110,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# iocwatch bench\n\n")
 	fmt.Fprintf(&b, "- machine: %s (%s)\n- date: %s\n- command: `%s`\n", r.Machine, r.GoVersion, r.Date, r.Command)
-	fmt.Fprintf(&b, "- cores (GOMAXPROCS) for the single-core figures: 1; pipeline scaling also at %d\n", r.Cores)
+	pinned := ""
+	if r.OneCPU != "" {
+		pinned = ", the process pinned to " + r.OneCPU + " (sched_setaffinity)"
+	}
+	fmt.Fprintf(&b, "- cores (GOMAXPROCS) for the single-core figures: 1%s; pipeline scaling also at %d\n", pinned, r.Cores)
 	fmt.Fprintf(&b, "- rounds per comparison: %d, interleaved; figures are medians, ratios are medians of per-round ratios\n", r.Rounds)
 	fmt.Fprintf(&b, "- load average (1 min): %.1f at start, %.1f at end, %.1f at most; run took %.0f s\n\n", r.LoadStart, r.LoadEnd, r.LoadMax, r.Seconds)
 	if len(r.Targets) > 0 {

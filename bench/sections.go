@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -555,10 +556,20 @@ type PythonResult struct {
 func RunPython(python, script, feed, corpus string) (PythonResult, error) {
 	cmd := exec.Command(python, script, "--feed", feed, corpus)
 	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	// On the one CPU iocwatch's single-core runs are pinned to (single).
+	start := cmd.Start
+	if one, _, ok := splitCores(); ok {
+		start = func() error { return startPinned(one, cmd.Start) }
+	}
+	if err := start(); err != nil {
 		return PythonResult{}, fmt.Errorf("python reference: %w", err)
 	}
+	if err := cmd.Wait(); err != nil {
+		return PythonResult{}, fmt.Errorf("python reference: %w", err)
+	}
+	out := stdout.Bytes()
 	var sum struct {
 		Records int64   `json:"records"`
 		Alerts  int64   `json:"alerts"`

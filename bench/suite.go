@@ -178,6 +178,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			Date: time.Now().UTC().Format("2006-01-02"), Command: cfg.Command, Cores: cfg.Cores, Quick: cfg.Quick,
 			Rounds: cfg.Rounds, LoadStart: loadAvg()}}
 	s.rep.LoadMax = s.rep.LoadStart
+	if one, _, ok := splitCores(); ok {
+		s.rep.OneCPU = describeCPUs(one)
+	}
 	steps := []struct {
 		id  string
 		run func() error
@@ -224,10 +227,19 @@ func (s *suite) standard() Workload {
 	return w
 }
 
-// single runs fn at GOMAXPROCS 1.
+// single runs fn at GOMAXPROCS 1, with the process pinned to one CPU
+// where it can be.
 func single[T any](fn func() (T, error)) (T, error) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
+	// One core means one: every thread of the process on one CPU, so that
+	// neither the runtime's threads nor a thread the scheduler moves runs
+	// on the other.
+	if one, _, ok := splitCores(); ok {
+		if restore, err := pinProcess(one); err == nil {
+			defer restore()
+		}
+	}
 	return fn()
 }
 

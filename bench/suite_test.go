@@ -101,7 +101,7 @@ func TestCountFormatsIndicatorCounts(t *testing.T) {
 // sampleReport is a small report with every kind of content.
 func sampleReport() *Report {
 	r := &Report{Machine: "2-core linux/amd64", GoVersion: "go1.26.8, linux/amd64", Date: "2026-11-27", Command: "iocwatch bench --quick",
-		Cores: 2, Quick: true, Rounds: 3, LoadStart: 9.5, LoadEnd: 11, LoadMax: 12.25, Seconds: 61}
+		Cores: 2, OneCPU: "CPU 0", Quick: true, Rounds: 3, LoadStart: 9.5, LoadEnd: 11, LoadMax: 12.25, Seconds: 61}
 	r.Targets = []Target{{Name: "decode", Goal: "≥ 1 records/s", Measured: "2 records/s", Verdict: "met", Note: "a <note>"}}
 	sec := r.section("decode", "Decode", "decoder", "records/s")
 	sec.Note = "A note."
