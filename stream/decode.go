@@ -39,6 +39,12 @@ type Decoder struct {
 	// RecordError wrapping ErrTooManyRecords names it. 0 or less: no bound.
 	MaxRecords int
 
+	// deferColumns leaves the columns of decode_defer.go to complete
+	// (set by the pipeline's workers); pending holds their text for the
+	// events of the last Decode.
+	deferColumns bool
+	pending      []deferred
+
 	// Per Decode call.
 	out     []Event
 	errs    []RecordError
@@ -132,6 +138,7 @@ var errBodyDepth = errors.New("more than 8 nested \"body\" wrappers")
 // Reset.
 func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []RecordError) {
 	d.out, d.errs, d.recNo, d.failed, d.limited = dst, nil, 0, false, false
+	d.pending = d.pending[:0]
 	if uint64(len(msg)) > math.MaxUint32 {
 		d.messageErr(fmt.Errorf("message of %d bytes exceeds 4 GiB", len(msg)))
 	} else {
@@ -146,6 +153,7 @@ func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []Record
 // the batch decoded since the last Reset are no longer used.
 func (d *Decoder) Reset() {
 	d.arena = d.arena[:0]
+	d.pending = d.pending[:0]
 	d.stats = DecodeStats{}
 }
 

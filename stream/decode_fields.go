@@ -339,16 +339,31 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 	ev.DeviceName = b.str(colDeviceName)
 	ev.ActionType = b.str(colActionType)
 	ev.MachineGroup = b.str(colMachineGroup)
-	ev.ReportID, _ = parseInt64(b.tmp(colReportID))
+	// With deferColumns the columns of decode_defer.go keep their text for
+	// complete, in this same order, so that errors come as without.
+	lazy := d.deferColumns
+	var p deferred
+	if !b.plain(colReportID, dReportID, &p) {
+		ev.ReportID, _ = parseInt64(b.tmp(colReportID))
+	}
 	ev.RemoteIP = parseAddr(b.tmp(colRemoteIP))
 	ev.RemotePort, _ = parsePort(b.tmp(colRemotePort))
 	ev.RemoteURL = b.str(colRemoteURL)
-	ev.LocalIP = parseAddr(b.tmp(colLocalIP))
-	ev.LocalPort, _ = parsePort(b.tmp(colLocalPort))
+	if !b.plain(colLocalIP, dLocalIP, &p) {
+		ev.LocalIP = parseAddr(b.tmp(colLocalIP))
+	}
+	if !b.plain(colLocalPort, dLocalPort, &p) {
+		ev.LocalPort, _ = parsePort(b.tmp(colLocalPort))
+	}
 	ev.Protocol = b.str(colProtocol)
 	ev.ProcessFileName = b.str(colProcFileName)
-	ev.ProcessFolderPath = b.str(colProcFolderPath)
-	ev.ProcessCommandLine = b.str(colProcCommandLine)
+	if lazy {
+		ev.ProcessFolderPath = b.checked(colProcFolderPath, dFolder, &p)
+		ev.ProcessCommandLine = b.checked(colProcCommandLine, dCmd, &p)
+	} else {
+		ev.ProcessFolderPath = b.str(colProcFolderPath)
+		ev.ProcessCommandLine = b.str(colProcCommandLine)
+	}
 	ev.ProcessSHA256 = b.str(colProcSHA256)
 	ev.AccountName = b.str(colProcAccountName)
 	ev.AccountDomain = b.str(colProcAccountDomain)
@@ -361,6 +376,11 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 		d.arena = d.arena[:arenaMark]
 		d.recordErr(rec, b.err)
 		return
+	}
+	if lazy && p.todo != 0 {
+		p.buf = st.top.buf // a record's levels share its text
+		d.pending = append(d.pending, p)
+		ev.pending = int32(len(d.pending))
 	}
 	d.stats.Records++
 	d.stats.ByTable[table]++

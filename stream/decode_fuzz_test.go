@@ -11,7 +11,9 @@ import (
 // FuzzDecode checks, for any input: Decode does not panic; every event has
 // a watched table; the statistics add up; decoding the same input again
 // (with the key predictors now trained) gives the same events and errors;
-// and, when encoding/json accepts the input, the events and the number of
+// a decoder that defers columns (decode_defer.go) gives the same events
+// once they are completed, and the same errors; and, when encoding/json
+// accepts the input, the events and the number of
 // errors agree with refDecode, a slow model over encoding/json.
 func FuzzDecode(f *testing.F) {
 	seeds := []string{
@@ -94,6 +96,12 @@ func FuzzDecode(f *testing.F) {
 		}
 		if e2 := errorStrings(errs2); !slices.Equal(gotErrs, e2) {
 			t.Fatalf("second decode errors differ:\n%q\n%q", gotErrs, e2)
+		}
+
+		if evs3, errs3 := decodeDeferred(msg); !slices.Equal(evs, evs3) {
+			t.Fatalf("deferred columns, completed, differ:\n%q\n%q", got, renderEvents(evs3))
+		} else if e3 := errorStrings(errs3); !slices.Equal(gotErrs, e3) {
+			t.Fatalf("deferred columns: errors differ:\n%q\n%q", gotErrs, e3)
 		}
 
 		want, wantErrs, ok := refDecode(msg)

@@ -92,6 +92,10 @@ type Event struct {
 
 	// FileName is the DeviceEvents FileName column (empty for network events).
 	FileName string
+
+	// pending is 1 + the index of the event's deferred columns in its
+	// Decoder (decode_defer.go); 0 when it has none.
+	pending int32
 }
 
 // AlertFileName is the "FileName" the hunting query projects: the initiating

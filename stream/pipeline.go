@@ -300,6 +300,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			w := worker{p: p}
+			// Columns only alerts read wait for a hit (decode_defer.go).
+			w.dec.deferColumns = true
 			for j := range jobs {
 				if workCtx.Err() == nil {
 					j.err = w.process(workCtx, j)
@@ -443,6 +445,9 @@ func (w *worker) process(ctx context.Context, j *job) error {
 			}
 		}
 		if p.opt.OnEvents != nil && len(w.events) > 0 {
+			for ei := range w.events {
+				w.dec.complete(&w.events[ei])
+			}
 			p.opt.OnEvents(w.events)
 		}
 		for ei := range w.events {
@@ -452,6 +457,7 @@ func (w *worker) process(ctx context.Context, j *job) error {
 			if len(w.hits) == 0 {
 				continue
 			}
+			w.dec.complete(e)
 			hits += int64(len(w.hits))
 			if p.opt.OnHit != nil {
 				for _, h := range w.hits {
