@@ -2,8 +2,8 @@
 """Python reference watcher for iocwatch's benchmarks: json + pyahocorasick.
 
 Reads a text feed (one indicator value per line: IPv4/IPv6 address, CIDR
-prefix, domain, or URL ending optionally in '*'), then a JSON-lines file of
-Defender messages (Event Hubs bodies {"records": [...]} or bare records),
+prefix, domain, or URL ending optionally in '*'), then JSON-lines files of
+Defender messages, one after the other (Event Hubs bodies {"records": [...]} or bare records),
 and reports every RemoteIP / RemoteUrl hit the way iocwatch does on the
 generated benchmark workloads:
 
@@ -157,60 +157,61 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--feed", required=True)
     ap.add_argument("--alerts")
-    ap.add_argument("corpus")
+    ap.add_argument("corpus", nargs="+", help="JSON-lines files, read one after the other")
     args = ap.parse_args()
     order, domains, dom_ac, urls, url_ac = load_feed(args.feed)
     out = open(args.alerts, "w") if args.alerts else None
     records = alerts = 0
     t0, c0 = time.perf_counter(), time.process_time()
-    with open(args.corpus, "rb") as f:
-        for line in f:
-            msg = json.loads(line)
-            recs = msg.get("records")
-            if recs is None:
-                recs = [msg] if "category" in msg else []
-            for rec in recs:
-                records += 1
-                cat = rec.get("category", "")
-                if not cat.endswith(("DeviceNetworkEvents", "DeviceEvents")):
-                    continue
-                props = rec.get("properties") or {}
-                found = []
-                rip = props.get("RemoteIP")
-                if rip:
-                    hit = lookup_ip(order, rip)
-                    if hit:
-                        found.append(("RemoteIP",) + hit + (rip,))
-                url = props.get("RemoteUrl") or inspected_url(props.get("ActionType"), props)
-                if url:
-                    norm, host = split_host(url)
-                    ip_host = lookup_ip(order, host.strip("[]")) if host and (host[0].isdigit() or ":" in host) else None
-                    if ip_host is not None:
-                        if host.strip("[]") != rip:
-                            found.append(("RemoteUrl.host",) + ip_host + (host,))
-                    elif host:
-                        best = None
-                        for _, d in dom_ac.iter(host):
-                            if (host == d or host.endswith("." + d)) and (best is None or len(d) > len(best)):
-                                best = d
-                        if best is not None:
-                            found.append(("RemoteUrl",) + domains[best] + (url,))
-                    if norm:
-                        exact, best = None, None
-                        for _, u in url_ac.iter(norm):
-                            if u.endswith("*"):
-                                if norm.startswith(u[:-1]) and (best is None or len(u) > len(best)):
-                                    best = u
-                            elif norm == u:
-                                exact = u
-                        pick = exact or best
-                        if pick is not None:
-                            found.append(("RemoteUrl",) + urls[pick] + (url,))
-                for field, kind, value, matched in found:
-                    a = alert(rec, props, field, kind, value, matched)
-                    alerts += 1
-                    if out:
-                        out.write("%s\t%s\t%s\t%s\n" % (a["ReportId"], field, kind, value))
+    for path in args.corpus:
+        with open(path, "rb") as f:
+            for line in f:
+                msg = json.loads(line)
+                recs = msg.get("records")
+                if recs is None:
+                    recs = [msg] if "category" in msg else []
+                for rec in recs:
+                    records += 1
+                    cat = rec.get("category", "")
+                    if not cat.endswith(("DeviceNetworkEvents", "DeviceEvents")):
+                        continue
+                    props = rec.get("properties") or {}
+                    found = []
+                    rip = props.get("RemoteIP")
+                    if rip:
+                        hit = lookup_ip(order, rip)
+                        if hit:
+                            found.append(("RemoteIP",) + hit + (rip,))
+                    url = props.get("RemoteUrl") or inspected_url(props.get("ActionType"), props)
+                    if url:
+                        norm, host = split_host(url)
+                        ip_host = lookup_ip(order, host.strip("[]")) if host and (host[0].isdigit() or ":" in host) else None
+                        if ip_host is not None:
+                            if host.strip("[]") != rip:
+                                found.append(("RemoteUrl.host",) + ip_host + (host,))
+                        elif host:
+                            best = None
+                            for _, d in dom_ac.iter(host):
+                                if (host == d or host.endswith("." + d)) and (best is None or len(d) > len(best)):
+                                    best = d
+                            if best is not None:
+                                found.append(("RemoteUrl",) + domains[best] + (url,))
+                        if norm:
+                            exact, best = None, None
+                            for _, u in url_ac.iter(norm):
+                                if u.endswith("*"):
+                                    if norm.startswith(u[:-1]) and (best is None or len(u) > len(best)):
+                                        best = u
+                                elif norm == u:
+                                    exact = u
+                            pick = exact or best
+                            if pick is not None:
+                                found.append(("RemoteUrl",) + urls[pick] + (url,))
+                    for field, kind, value, matched in found:
+                        a = alert(rec, props, field, kind, value, matched)
+                        alerts += 1
+                        if out:
+                            out.write("%s\t%s\t%s\t%s\n" % (a["ReportId"], field, kind, value))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out:
         out.close()
