@@ -81,7 +81,7 @@ func (s *suite) ipIndex() error {
 // same domains and URLs.
 func (s *suite) hostIndex() error {
 	sec := s.rep.section("hostindex", "Domain and URL index: suffix hash (iocwatch) vs cloudflare/ahocorasick", "domains + URLs", "index", "build s (CPU)", "heap MiB", "host hit ns", "host miss ns", "URL hit ns", "URL miss ns", "hash is … faster (host hit)")
-	sec.Note = fmt.Sprintf("The domain and url indicators alone (n domains + n/10 URLs). iocwatch: match.Build (hash of domains looked up for the host and each parent; URLs by origin, exact map and sorted prefixes). ahocorasick: one automaton over the domains and one over the URLs, whose matches are checked for a label boundary or equality (bench/reference NaiveIndex). Lookups are RemoteUrl-only queries, one core. ahocorasick up to %s domains: it holds two 256-pointer tables per trie node, some 60 KiB per domain.", Count(maxAhoCorasick))
+	sec.Note = fmt.Sprintf("The domain and url indicators alone (n domains + n/10 URLs). iocwatch: match.Build (hash of domains looked up for the host and each parent; URLs by origin, exact map and sorted prefixes). ahocorasick: one automaton over the domains and one over the URLs, whose matches are checked for a label boundary or equality (bench/reference NaiveIndex). Lookups are RemoteUrl-only queries, one core. ahocorasick up to %s domains: it holds two 256-pointer tables per trie node, some 60 KiB per domain.", Count(s.ahoCorasickUpTo()))
 	for _, n := range s.cfg.Sizes {
 		if s.cfg.Quick && n > 100_000 {
 			continue
@@ -98,7 +98,7 @@ func (s *suite) hostIndex() error {
 		}
 		idx["iocwatch"] = built{idx["iocwatch"].ix, br}
 		names := []string{"iocwatch"}
-		if n <= maxAhoCorasick {
+		if n <= s.ahoCorasickUpTo() {
 			br, err := MeasureBuild(func() (*reference.NaiveIndex, error) { return reference.BuildNaive(inds) }, func(ix *reference.NaiveIndex) { idx["ahocorasick"] = built{ix: ix} })
 			if err != nil {
 				return err
