@@ -24,8 +24,8 @@ table and writes report.md, report.json and chart.svg to --out.
 
 The machine should be as quiet as it can be; comparisons are interleaved
 and reported as medians and ratios, so a shared machine still gives
-meaningful ratios. The full suite takes about 9 minutes on a quiet 2-core machine (more on a
-busy one); --quick about one.`
+meaningful ratios. The full suite takes about 9 minutes on a quiet
+2-core machine, more on a busy one; --quick about one.`
 
 func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 	if bench.IsHelper() {
