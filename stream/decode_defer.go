@@ -69,9 +69,7 @@ func (b *builder) checked(c, i int, p *deferred) string {
 		return bstr(raw)
 	}
 	if err := checkEscapes(raw); err != nil {
-		if b.err == nil {
-			b.err = &fieldError{colNames[c], err}
-		}
+		b.fail(c, err)
 		return ""
 	}
 	p.cols[i].start, p.cols[i].end = s.start, s.end

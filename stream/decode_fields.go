@@ -261,6 +261,14 @@ type builder struct {
 	err error
 }
 
+// fail records err for column c unless an earlier column failed: the
+// record's error is its first.
+func (b *builder) fail(c int, err error) {
+	if b.err == nil {
+		b.err = &fieldError{colNames[c], err}
+	}
+}
+
 // str returns the column's text as a string that lives until Reset:
 // aliasing the message when it has no escapes, else unescaped into the
 // arena.
@@ -278,9 +286,7 @@ func (b *builder) str(c int) string {
 	var err error
 	d.arena, err = appendUnescaped(d.arena, raw)
 	if err != nil {
-		if b.err == nil {
-			b.err = &fieldError{colNames[c], err}
-		}
+		b.fail(c, err)
 		d.arena = d.arena[:start]
 		return ""
 	}
@@ -301,9 +307,7 @@ func (b *builder) tmp(c int) []byte {
 	var err error
 	b.d.scratch, err = appendUnescaped(b.d.scratch[:0], raw)
 	if err != nil {
-		if b.err == nil {
-			b.err = &fieldError{colNames[c], err}
-		}
+		b.fail(c, err)
 		return nil
 	}
 	return b.d.scratch
