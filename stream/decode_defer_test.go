@@ -25,8 +25,8 @@ func TestDeferredColumnsAgreeWithDecodeOnceCompleted(t *testing.T) {
 	msgs := map[string]string{
 		"folder path and command line with escapes": netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.3","LocalPort":51544,"ReportId":18984951960,` +
 			`"InitiatingProcessFolderPath":"c:\\windows\\system32\\svchost.exe","InitiatingProcessCommandLine":"\"svchost.exe\" -k \u0041\ud83d\ude00"}}`,
-		"no escapes":             netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.3","LocalPort":"51544","ReportId":"7","InitiatingProcessFolderPath":"c:/x.exe","InitiatingProcessCommandLine":"x.exe"}}`,
-		"escaped typed values":   netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.\u0033","LocalPort":"5154\u0034","ReportId":"1\u0032"}}`,
+		"no escapes":           netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.3","LocalPort":"51544","ReportId":"7","InitiatingProcessFolderPath":"c:/x.exe","InitiatingProcessCommandLine":"x.exe"}}`,
+		"escaped typed values": netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.\u0033","LocalPort":"5154\u0034","ReportId":"1\u0032"}}`,
 		"a body string holding the record": `{"body":"{\"category\":\"AdvancedHunting-DeviceNetworkEvents\",\"properties\":{\"RemoteIP\":\"203.0.113.7\",\"LocalIP\":\"10.1.2.3\",\"ReportId\":5,` +
 			`\"InitiatingProcessFolderPath\":\"c:\\\\windows\\\\x.exe\"}}"}`,
 		"absent and null":        netRec + `"RemoteIP":"203.0.113.7","LocalIP":null,"InitiatingProcessCommandLine":""}}`,
