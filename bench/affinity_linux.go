@@ -60,6 +60,11 @@ func pinProcess(set cpuSet) (restore func(), err error) {
 	if err := unix.SchedGetaffinity(0, &was); err != nil {
 		return nil, fmt.Errorf("bench: read CPU affinity: %w", err)
 	}
+	// This thread first: where affinity may not be set (a sandbox that
+	// forbids it), nothing changes and the caller hears why.
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("bench: set CPU affinity: %w", err)
+	}
 	if err := setAllThreads(set); err != nil {
 		return nil, err
 	}

