@@ -100,11 +100,7 @@ func report(b *testing.B, ss []Sample, unit string) {
 func oneCore(b *testing.B) {
 	prev := runtime.GOMAXPROCS(1)
 	b.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-	if one, _, ok := splitCores(); ok {
-		if restore, err := pinProcess(one); err == nil {
-			b.Cleanup(restore)
-		}
-	}
+	b.Cleanup(pinToOneCPU())
 }
 
 // BenchmarkDecode decodes the standard corpus with each decoder.

@@ -245,12 +245,19 @@ func single[T any](fn func() (T, error)) (T, error) {
 	// One core means one: every thread of the process on one CPU, so that
 	// neither the runtime's threads nor a thread the scheduler moves runs
 	// on the other.
+	defer pinToOneCPU()()
+	return fn()
+}
+
+// pinToOneCPU pins the process to the first CPU it may run on, where it
+// can be pinned, and returns what undoes it (nothing to undo otherwise).
+func pinToOneCPU() (restore func()) {
 	if one, _, ok := splitCores(); ok {
 		if restore, err := pinProcess(one); err == nil {
-			defer restore()
+			return restore
 		}
 	}
-	return fn()
+	return func() {}
 }
 
 // decode compares the decoders on the standard corpus, one core.

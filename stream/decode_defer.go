@@ -58,8 +58,11 @@ func (b *builder) plain(c, i int, p *deferred) bool {
 
 // checked returns string column c's text when it has no escapes; else it
 // checks the escapes (an error as str would report it) and defers the
-// column as i.
+// column as i. Without deferColumns it is str.
 func (b *builder) checked(c, i int, p *deferred) string {
+	if !b.d.deferColumns {
+		return b.str(c)
+	}
 	buf, s := b.st.pick(c)
 	if s.kind == vAbsent {
 		return ""

@@ -345,7 +345,6 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 	ev.MachineGroup = b.str(colMachineGroup)
 	// With deferColumns the columns of decode_defer.go keep their text for
 	// complete, in this same order, so that errors come as without.
-	lazy := d.deferColumns
 	var p deferred
 	if !b.plain(colReportID, dReportID, &p) {
 		ev.ReportID, _ = parseInt64(b.tmp(colReportID))
@@ -361,13 +360,8 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 	}
 	ev.Protocol = b.str(colProtocol)
 	ev.ProcessFileName = b.str(colProcFileName)
-	if lazy {
-		ev.ProcessFolderPath = b.checked(colProcFolderPath, dFolder, &p)
-		ev.ProcessCommandLine = b.checked(colProcCommandLine, dCmd, &p)
-	} else {
-		ev.ProcessFolderPath = b.str(colProcFolderPath)
-		ev.ProcessCommandLine = b.str(colProcCommandLine)
-	}
+	ev.ProcessFolderPath = b.checked(colProcFolderPath, dFolder, &p)
+	ev.ProcessCommandLine = b.checked(colProcCommandLine, dCmd, &p)
 	ev.ProcessSHA256 = b.str(colProcSHA256)
 	ev.AccountName = b.str(colProcAccountName)
 	ev.AccountDomain = b.str(colProcAccountDomain)
@@ -381,7 +375,7 @@ func (d *Decoder) finishRecord(rec int, st *recordState) {
 		d.recordErr(rec, b.err)
 		return
 	}
-	if lazy && p.todo != 0 {
+	if p.todo != 0 { // only set with deferColumns
 		p.buf = st.top.buf // a record's levels share its text
 		d.pending = append(d.pending, p)
 		ev.pending = int32(len(d.pending))
