@@ -15,6 +15,14 @@
 // Event is valid only while its batch is being processed. Alerts copy what
 // they keep.
 //
+// FileSource reads regular files of JSON lines through memory mappings, a
+// 16 MiB window at a time: messages alias the mapping, which a batch keeps
+// until it is released. A file truncated while it is read makes the read,
+// or the run, fail with an error wrapping ErrInputTruncated (the workers
+// turn the memory fault into that error) rather than crash the process.
+// Followed files, CSV exports, stdin and lines longer than a window are
+// read with read(2) into the batch's buffer.
+//
 // # Decoding
 //
 // Decoder.Decode accepts an Event Hubs body {"records":[…]}, a bare record

@@ -58,6 +58,18 @@ type FileSource struct {
 	pending []byte // a line longer than the read buffer, or (follow mode) without its newline yet
 	dropped int64  // bytes of the current line not kept in pending (over MaxLineBytes)
 
+	// A regular file of JSON lines is read through a mapping
+	// (file_map.go): mapped is set, off is the offset of the next line in
+	// the file of size bytes, and win the current window.
+	mapped    bool
+	size, off int64
+	win       *mapWindow
+	window    int  // bytes per mapping; defaultMapWindow
+	noMap     bool // read(2) only (tests, and the benchmark of the read path)
+	// mapMu is held while the mapping is read or given up, so that Close
+	// never unmaps a window under a Read. Never taken with mu held.
+	mapMu sync.Mutex
+
 	pool sync.Pool
 
 	mu     sync.Mutex
@@ -99,7 +111,7 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 			return nil, fmt.Errorf("file source: %s is a directory", p)
 		}
 	}
-	s := &FileSource{opt: opt, paths: paths}
+	s := &FileSource{opt: opt, paths: paths, window: defaultMapWindow}
 	s.pool.New = func() any { return &fileBatch{} }
 	return s, nil
 }
@@ -110,6 +122,21 @@ type fileBatch struct {
 	lines []int64 // line of each message
 	errs  []error // framing error of each message (malformed CSV rows)
 	msgs  []Message
+	// A batch of a mapped file holds its messages in msgs, aliasing win
+	// (buf, ends, lines and errs unused), and their bytes in size.
+	win  *mapWindow
+	size int
+}
+
+func (b *fileBatch) empty() bool { return len(b.ends) == 0 && len(b.msgs) == 0 }
+
+// put returns b to the pool, releasing its window.
+func (s *FileSource) put(b *fileBatch) {
+	if b.win != nil {
+		b.win.release()
+		b.win = nil
+	}
+	s.pool.Put(b)
 }
 
 func (s *FileSource) isClosed() bool {
@@ -141,6 +168,9 @@ func (s *FileSource) open() error {
 			return fmt.Errorf("file source: %w", err)
 		}
 		s.cur, s.name = f, p
+		if s.startMapping(f, s.opt.Follow && s.next >= len(s.paths)) {
+			return nil
+		}
 	}
 	s.br = bufio.NewReaderSize(s.cur, 256<<10)
 	format := s.opt.Format
@@ -162,6 +192,9 @@ func (s *FileSource) open() error {
 }
 
 func (s *FileSource) closeCurrent() {
+	s.mapMu.Lock()
+	s.stopMapping()
+	s.mapMu.Unlock()
 	if s.cur != nil {
 		s.cur.Close()
 		s.cur, s.br, s.csv = nil, nil, nil
@@ -172,48 +205,60 @@ func (s *FileSource) closeCurrent() {
 // with Follow), or ctx.Err().
 func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 	b := s.pool.Get().(*fileBatch)
-	b.buf, b.ends, b.lines, b.errs, b.msgs = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0]
+	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
 	for {
 		if err := ctx.Err(); err != nil {
-			s.pool.Put(b)
+			s.put(b)
 			return Batch{}, err
 		}
 		if s.isClosed() {
-			s.pool.Put(b)
+			s.put(b)
 			return Batch{}, io.EOF
 		}
-		if s.br == nil {
+		if s.br == nil && !s.mapped {
 			if err := s.open(); err != nil {
-				if len(b.ends) > 0 && errors.Is(err, io.EOF) {
+				if !b.empty() && errors.Is(err, io.EOF) {
 					break
 				}
-				s.pool.Put(b)
+				s.put(b)
 				return Batch{}, err
 			}
 		}
-		err := s.fill(b)
+		var err error
+		if s.mapped {
+			s.mapMu.Lock()
+			if s.isClosed() {
+				s.mapMu.Unlock()
+				s.put(b)
+				return Batch{}, io.EOF
+			}
+			err = s.fillMapped(b)
+			s.mapMu.Unlock()
+		} else {
+			err = s.fill(b)
+		}
 		if err == nil {
 			break // batch full
 		}
 		if !errors.Is(err, io.EOF) {
-			s.pool.Put(b)
+			s.put(b)
 			return Batch{}, err
 		}
 		// End of the current file.
 		if s.opt.Follow && s.next >= len(s.paths) {
-			if len(b.ends) > 0 {
+			if !b.empty() {
 				break
 			}
 			select {
 			case <-ctx.Done():
-				s.pool.Put(b)
+				s.put(b)
 				return Batch{}, ctx.Err()
 			case <-time.After(s.opt.PollInterval):
 			}
 			continue
 		}
 		s.closeCurrent()
-		if len(b.ends) > 0 {
+		if !b.empty() {
 			break
 		}
 	}
@@ -222,7 +267,7 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 		b.msgs = append(b.msgs, Message{Value: b.buf[start:end:end], Position: Position{Source: s.name, Partition: -1, Offset: b.lines[i]}, Err: b.errs[i]})
 		start = end
 	}
-	return Batch{Messages: b.msgs, Release: func() { s.pool.Put(b) }}, nil
+	return Batch{Messages: b.msgs, Release: func() { s.put(b) }}, nil
 }
 
 // fill appends lines to b until the batch is full (nil) or the file ends
@@ -322,11 +367,18 @@ func (s *FileSource) tooLong(n, limit int) error {
 // Close stops the source and closes the open file. Safe to call twice.
 func (s *FileSource) Close(context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	// Batches still out keep their windows until they are released.
+	s.mapMu.Lock()
+	s.stopMapping()
+	s.mapMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.cur != nil {
 		return s.cur.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,9 +303,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			w := worker{p: p}
 			// Columns only alerts read wait for a hit (decode_defer.go).
 			w.dec.deferColumns = true
+			// A mapped file truncated under a batch faults (file_map.go).
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			for j := range jobs {
 				if workCtx.Err() == nil {
-					j.err = w.process(workCtx, j)
+					j.err = w.processGuarded(workCtx, j)
 					if j.err == nil && !p.opt.Ordered {
 						j.err = p.deliver(workCtx, j)
 					}
@@ -393,6 +396,23 @@ type worker struct {
 
 // maxAlertHint caps the room a batch's slice of alerts starts with.
 const maxAlertHint = 4096
+
+// processGuarded is process, with a memory fault while reading the batch's
+// messages — a mapped file truncated while it is read — turned into an
+// error wrapping ErrInputTruncated that stops the run. The batch is not
+// acknowledged.
+func (w *worker) processGuarded(ctx context.Context, j *job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			where := "pipeline"
+			if len(j.batch.Messages) > 0 {
+				where = "pipeline: the batch from " + j.batch.Messages[0].Position.String()
+			}
+			err = faultError(r, where)
+		}
+	}()
+	return w.process(ctx, j)
+}
 
 // process decodes and matches one batch and sets its alerts. Its error
 // means a dead-letter entry could not be written.

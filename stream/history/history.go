@@ -367,8 +367,10 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 // concurrent use; a no-op after Close and on a read-only History.
 func (h *History) Record(events []stream.Event) {
 	h.mu.Lock()
+	// Deferred: a memory fault on a truncated mapped input panics inside
+	// the loop, and the pipeline recovers it (stream.ErrInputTruncated).
+	defer h.mu.Unlock()
 	if h.closed {
-		h.mu.Unlock()
 		return
 	}
 	for i := range events {
@@ -388,7 +390,6 @@ func (h *History) Record(events []stream.Event) {
 		h.cur.add(e)
 		h.recorded++
 	}
-	h.mu.Unlock()
 }
 
 // handOff queues the current buffer for the writer, or drops its contents

@@ -1,0 +1,205 @@
+package stream
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sync/atomic"
+)
+
+// Regular files of JSON lines are read through memory mappings rather than
+// read(2): the lines are handed to the pipeline where they lie, with no
+// copy from the page cache into a buffer and none from that buffer into the
+// batch (docs/decoding.md, "The file source"). A file is mapped a window at
+// a time, so that a long replay keeps only a few windows resident; a batch
+// holds lines of one window and keeps it mapped until it is released.
+//
+// A mapped file that is truncated while it is read makes the next access
+// to a page past its new end a memory fault (SIGBUS). Every goroutine that
+// reads mapped lines — the source's and the pipeline's workers — turns
+// such a fault into a panic (debug.SetPanicOnFault) and the panic into an
+// error wrapping ErrInputTruncated: the run stops with that error instead
+// of the process crashing. cmd/go reads its mapped module index the same
+// way.
+
+// ErrInputTruncated is wrapped by the error of a read, or of a pipeline
+// run, that met a memory fault on a mapped input: a file truncated while it
+// was read.
+var ErrInputTruncated = errors.New("the input file was truncated while it was read")
+
+// defaultMapWindow is the size of one mapping: 16 batches of the default
+// size. Lines longer than a window are read with read(2).
+const defaultMapWindow = 16 << 20
+
+// mapWindow is one mapping of part of a file.
+type mapWindow struct {
+	data  []byte
+	start int64        // file offset of data[0]
+	refs  atomic.Int32 // the source while it reads the window, and each batch holding its lines
+}
+
+func (w *mapWindow) end() int64 { return w.start + int64(len(w.data)) }
+
+// liveWindows counts the windows mapped and not yet unmapped (for tests).
+var liveWindows atomic.Int64
+
+// release drops one reference and unmaps the window with the last one.
+func (w *mapWindow) release() {
+	if w.refs.Add(-1) == 0 {
+		unmapFile(w.data)
+		w.data = nil
+		liveWindows.Add(-1)
+	}
+}
+
+// startMapping switches the current file to mapped reading when it can be
+// mapped: a regular, non-empty file of JSON lines that is not followed.
+// It reports whether it did; the caller reads with read(2) otherwise.
+func (s *FileSource) startMapping(f *os.File, followed bool) bool {
+	if s.noMap || followed || !canMap {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return false
+	}
+	switch s.opt.Format {
+	case "", "auto":
+		head := make([]byte, 4096)
+		n, err := f.ReadAt(head, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false
+		}
+		if LooksLikeCSV(bytes.TrimPrefix(head[:n], []byte("\xef\xbb\xbf"))) {
+			return false
+		}
+	case "jsonl":
+	default:
+		return false
+	}
+	s.mapped, s.size, s.off = true, fi.Size(), 0
+	return true
+}
+
+// stopMapping gives up the current window.
+func (s *FileSource) stopMapping() {
+	if s.win != nil {
+		s.win.release()
+		s.win = nil
+	}
+	s.mapped = false
+}
+
+// mapAt makes the window that starts at the page holding off current.
+func (s *FileSource) mapAt(off int64) error {
+	start := off &^ int64(os.Getpagesize()-1)
+	n := min(int64(s.window), s.size-start)
+	data, err := mapFile(s.cur.(*os.File), start, int(n))
+	if err != nil {
+		return fmt.Errorf("file source: map %s: %w", s.name, err)
+	}
+	w := &mapWindow{data: data, start: start}
+	w.refs.Store(1)
+	liveWindows.Add(1)
+	if s.win != nil {
+		s.win.release()
+	}
+	s.win = w
+	return nil
+}
+
+// nextLine returns the line at s.off (without its newline) from the current
+// window, mapping the next one when needed, and the offset after it. ok is
+// false when the line is longer than a window.
+func (s *FileSource) nextLine() (line []byte, next int64, ok bool, err error) {
+	for tries := 0; ; tries++ {
+		if s.win == nil || s.off >= s.win.end() || tries > 0 {
+			if tries > 0 && s.off&^int64(os.Getpagesize()-1) == s.win.start {
+				return nil, 0, false, nil // it starts the window and does not end in it
+			}
+			if err := s.mapAt(s.off); err != nil {
+				return nil, 0, false, err
+			}
+		}
+		data := s.win.data[s.off-s.win.start:]
+		if n := bytes.IndexByte(data, '\n'); n >= 0 {
+			return data[:n], s.off + int64(n) + 1, true, nil
+		}
+		if s.win.end() == s.size {
+			return data, s.size, true, nil // the last line, without a newline
+		}
+		// The line goes on past the window: map one that starts with it.
+	}
+}
+
+// fillMapped is fill for a mapped file: it appends lines of one window to
+// b, which alias the mapping, until the batch is full or the window
+// changes (nil), or the file ends (io.EOF). A line longer than a window
+// switches the file to read(2) from that line on.
+func (s *FileSource) fillMapped(b *fileBatch) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = faultError(r, fmt.Sprintf("file source: read %s near byte %d", s.name, s.off))
+		}
+	}()
+	for len(b.msgs) < s.opt.BatchLines && b.size < s.opt.BatchBytes {
+		if s.off >= s.size {
+			return io.EOF
+		}
+		line, next, ok, err := s.nextLine()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if len(b.msgs) > 0 {
+				return nil
+			}
+			return s.readFromHere()
+		}
+		if b.win != s.win {
+			if b.win != nil {
+				return nil // a batch holds the lines of one window
+			}
+			b.win = s.win
+			b.win.refs.Add(1)
+		}
+		s.off = next
+		s.line++
+		line = bytes.TrimRight(line, "\r\n")
+		var tooLong error
+		if limit := s.opt.MaxLineBytes; limit > 0 && len(line) > limit {
+			tooLong = s.tooLong(len(line), limit)
+			line = line[:limit]
+		}
+		if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
+			b.msgs = append(b.msgs, Message{Value: line[:len(line):len(line)], Position: Position{Source: s.name, Partition: -1, Offset: s.line}, Err: tooLong})
+			b.size += len(line)
+		}
+	}
+	return nil
+}
+
+// readFromHere switches the current file from its mapping to read(2) at
+// s.off, for a line longer than a window.
+func (s *FileSource) readFromHere() error {
+	s.stopMapping()
+	if _, err := s.cur.(*os.File).Seek(s.off, io.SeekStart); err != nil {
+		return fmt.Errorf("file source: read %s: %w", s.name, err)
+	}
+	s.br = bufio.NewReaderSize(s.cur, 256<<10)
+	return nil
+}
+
+// faultError turns r, recovered from a panic, into an error wrapping
+// ErrInputTruncated when it is a memory fault, and panics again otherwise.
+func faultError(r any, where string) error {
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		return fmt.Errorf("%s: %w (memory fault at %#x)", where, ErrInputTruncated, f.Addr())
+	}
+	panic(r)
+}

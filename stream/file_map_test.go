@@ -1,0 +1,250 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/iocwatch/iocwatch/sink"
+)
+
+// readHeld drains src, keeping every batch until the end (so windows must
+// stay mapped while a batch holds them), and returns "position value"
+// lines read after the last batch, then releases the batches.
+func readHeld(t *testing.T, src Source) []string {
+	t.Helper()
+	var held []Batch
+	for {
+		b, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, b)
+	}
+	var out []string
+	for _, b := range held {
+		for _, m := range b.Messages {
+			s := m.Position.String() + " " + string(m.Value)
+			if m.Err != nil {
+				s += " ERR"
+			}
+			out = append(out, s)
+		}
+	}
+	for _, b := range held {
+		if b.Release != nil {
+			b.Release()
+		}
+	}
+	return out
+}
+
+func TestMappedFilesGiveTheLinesReadGives(t *testing.T) {
+	page := os.Getpagesize()
+	long := strings.Repeat("y", 3*page+17) // longer than the smaller windows
+	var exact strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&exact, "%s\n", strings.Repeat(string(rune('a'+i%26)), page/4-1)) // lines end on page boundaries
+	}
+	inputs := map[string]string{
+		"plain":              "a\nb\nc\n",
+		"no final newline":   "a\nb\nc",
+		"CRLF and blanks":    "a\r\n\r\n  \nb\r\r\n\n\nc",
+		"byte order mark":    "\xef\xbb\xbf{\"a\":1}\n{\"b\":2}\n",
+		"long lines":         "a\n" + long + "\nb\n" + long,
+		"a long last line":   "a\n" + long,
+		"lines on the pages": exact.String(),
+		"many small lines":   strings.Repeat("{\"k\":1}\n", 5000) + "tail",
+		"only newlines":      "\n\n\n",
+	}
+	windows := []int{page, 2 * page, 3 * page, defaultMapWindow}
+	limits := []struct{ lines, bytes, maxLine int }{
+		{1024, 1 << 20, 1 << 20},
+		{1, 1 << 20, 1 << 20},
+		{7, 4096, 2 * page},
+		{1024, 10, -1},
+	}
+	dir := t.TempDir()
+	for name, in := range inputs {
+		path := writeFile(t, dir, strings.ReplaceAll(name, " ", "-")+".jsonl", in)
+		for _, lim := range limits {
+			opt := FileOptions{Paths: []string{path, path}, BatchLines: lim.lines, BatchBytes: lim.bytes, MaxLineBytes: lim.maxLine}
+			plain, err := NewFileSource(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain.noMap = true
+			want := readAll(t, plain)
+			for _, win := range windows {
+				t.Run(fmt.Sprintf("%s/%+v/window=%d", name, lim, win), func(t *testing.T) {
+					before := liveWindows.Load()
+					src, err := NewFileSource(opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					src.window = win
+					got := readHeld(t, src)
+					if len(got) != len(want) {
+						t.Fatalf("%d messages, want %d", len(got), len(want))
+					}
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("message %d = %.80q, want %.80q", i, got[i], want[i])
+						}
+					}
+					src.Close(context.Background())
+					if n := liveWindows.Load() - before; n != 0 {
+						t.Errorf("%d windows still mapped after every batch was released", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestFileSourceMapsOnlyWhatItCan(t *testing.T) {
+	dir := t.TempDir()
+	jsonl := writeFile(t, dir, "a.jsonl", "{\"a\":1}\n")
+	csv := writeFile(t, dir, "a.csv", "Timestamp,DeviceName,RemoteIP\n2026-11-26T09:00:00Z,ws-1,203.0.113.7\n")
+	empty := writeFile(t, dir, "empty.jsonl", "")
+	for _, c := range []struct {
+		name   string
+		opt    FileOptions
+		mapped bool
+	}{
+		{"JSON lines", FileOptions{Paths: []string{jsonl}}, true},
+		{"JSON lines, format given", FileOptions{Paths: []string{jsonl}, Format: "jsonl"}, true},
+		{"a CSV export", FileOptions{Paths: []string{csv}}, false},
+		{"an empty file", FileOptions{Paths: []string{empty}}, false},
+		{"a followed file", FileOptions{Paths: []string{jsonl}, Follow: true}, false},
+		{"stdin", FileOptions{Stdin: strings.NewReader("{}\n")}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, err := NewFileSource(c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close(context.Background())
+			if err := src.open(); err != nil {
+				t.Fatal(err)
+			}
+			if src.mapped != c.mapped {
+				t.Errorf("mapped = %v, want %v", src.mapped, c.mapped)
+			}
+		})
+	}
+}
+
+// manyRecords writes n one-record messages to a file and returns its path.
+func manyRecords(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(record(i, "203.0.113.7", "", "x.exe", `c:\x.exe`))
+		b.WriteByte('\n')
+	}
+	return writeFile(t, t.TempDir(), "events.jsonl", b.String())
+}
+
+func TestATruncatedMappedFileIsAReadErrorNotACrash(t *testing.T) {
+	path := manyRecords(t, 200)
+	src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	b, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.mapped {
+		t.Fatal("the file was not mapped")
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	b.Release()
+	_, err = src.Read(context.Background())
+	if !errors.Is(err, ErrInputTruncated) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Read after truncation: %v, want an error naming %s and wrapping ErrInputTruncated", err, path)
+	}
+}
+
+// truncatingSource truncates its file once the first batch was read, before
+// the pipeline's worker decodes it.
+type truncatingSource struct {
+	*FileSource
+	path  string
+	reads atomic.Int32
+}
+
+func (s *truncatingSource) Read(ctx context.Context) (Batch, error) {
+	b, err := s.FileSource.Read(ctx)
+	if err == nil && s.reads.Add(1) == 1 {
+		if terr := os.Truncate(s.path, 0); terr != nil {
+			return Batch{}, terr
+		}
+	}
+	return b, err
+}
+
+func TestAPipelineStopsWithAnErrorWhenItsMappedFileIsTruncated(t *testing.T) {
+	path := manyRecords(t, 200)
+	fs, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &truncatingSource{FileSource: fs, path: path}
+	out := &recordingSink{}
+	var acked atomic.Int64
+	p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 2, OnAcked: func(BatchReport) { acked.Add(1) }})
+	err = p.Run(context.Background())
+	if !errors.Is(err, ErrInputTruncated) {
+		t.Fatalf("Run = %v, want an error wrapping ErrInputTruncated", err)
+	}
+	if !strings.Contains(err.Error(), path+":1") {
+		t.Errorf("the error %q does not name the batch's first line", err)
+	}
+	if n := acked.Load(); n != 0 {
+		t.Errorf("%d batches acknowledged, want none", n)
+	}
+	if got := out.got(); len(got) != 0 {
+		t.Errorf("%d alerts delivered from a batch that faulted: %v", len(got), []sink.Alert(got))
+	}
+}
+
+func TestClosingAMappedSourceUnmapsOnceTheBatchesAreReleased(t *testing.T) {
+	path := manyRecords(t, 50)
+	before := liveWindows.Load()
+	src, err := NewFileSource(FileOptions{Paths: []string{filepath.Clean(path)}, BatchLines: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close(context.Background())
+	if n := liveWindows.Load() - before; n != 1 {
+		t.Fatalf("%d windows mapped after Close with a batch out, want 1", n)
+	}
+	if !strings.Contains(string(b.Messages[9].Value), `"ReportId":9`) {
+		t.Errorf("message 10 of the batch held after Close = %.60q", b.Messages[9].Value)
+	}
+	b.Release()
+	if n := liveWindows.Load() - before; n != 0 {
+		t.Fatalf("%d windows mapped after the last batch was released, want 0", n)
+	}
+	if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
+		t.Errorf("Read after Close = %v, want io.EOF", err)
+	}
+}
