@@ -159,9 +159,19 @@ func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 			if len(b.msgs) > 0 {
 				return nil
 			}
-			return s.readFromHere()
+			if err := s.readFromHere(); err != nil {
+				return err
+			}
+			return s.fill(b)
 		}
-		if b.win != s.win {
+		line = bytes.TrimRight(line, "\r\n")
+		var tooLong error
+		if limit := s.opt.MaxLineBytes; limit > 0 && len(line) > limit {
+			tooLong = s.tooLong(len(line), limit)
+			line = line[:limit]
+		}
+		keep := tooLong != nil || len(bytes.TrimSpace(line)) > 0
+		if keep && b.win != s.win {
 			if b.win != nil {
 				return nil // a batch holds the lines of one window
 			}
@@ -170,13 +180,7 @@ func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 		}
 		s.off = next
 		s.line++
-		line = bytes.TrimRight(line, "\r\n")
-		var tooLong error
-		if limit := s.opt.MaxLineBytes; limit > 0 && len(line) > limit {
-			tooLong = s.tooLong(len(line), limit)
-			line = line[:limit]
-		}
-		if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
+		if keep {
 			b.msgs = append(b.msgs, Message{Value: line[:len(line):len(line)], Position: Position{Source: s.name, Partition: -1, Offset: s.line}, Err: tooLong})
 			b.size += len(line)
 		}

@@ -28,6 +28,9 @@ func readHeld(t *testing.T, src Source) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(b.Messages) == 0 {
+			t.Errorf("batch %d is empty", len(held))
+		}
 		held = append(held, b)
 	}
 	var out []string
@@ -247,4 +250,45 @@ func TestClosingAMappedSourceUnmapsOnceTheBatchesAreReleased(t *testing.T) {
 	if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
 		t.Errorf("Read after Close = %v, want io.EOF", err)
 	}
+}
+
+// FuzzMappedFileSource checks that a mapped file gives the messages, line
+// numbers and framing errors that reading it gives, for any content,
+// window of one to four pages and batch limits.
+func FuzzMappedFileSource(f *testing.F) {
+	page := os.Getpagesize()
+	f.Add([]byte("a\nb\r\n\n c\n"), uint8(1), uint8(3), uint16(100))
+	f.Add([]byte(strings.Repeat("x", page-1)+"\n"+strings.Repeat("y", page+1)), uint8(1), uint8(0), uint16(0))
+	f.Add([]byte(strings.Repeat("{\"k\":1}\r\n", 2000)), uint8(2), uint8(7), uint16(4000))
+	f.Add([]byte("\n\n\n"), uint8(4), uint8(1), uint16(1))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, pages, lines uint8, maxLine uint16) {
+		path := filepath.Join(dir, "in.jsonl")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opt := FileOptions{Paths: []string{path}, Format: "jsonl", BatchLines: int(lines%16) + 1, MaxLineBytes: int(maxLine)}
+		if maxLine == 0 {
+			opt.MaxLineBytes = -1
+		}
+		plain, err := NewFileSource(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain.noMap = true
+		want := readAll(t, plain)
+		before := liveWindows.Load()
+		src, err := NewFileSource(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.window = (int(pages%4) + 1) * page
+		got := readHeld(t, src)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("mapped:\n%q\nread:\n%q", got, want)
+		}
+		if n := liveWindows.Load() - before; n != 0 {
+			t.Fatalf("%d windows left mapped", n)
+		}
+	})
 }
