@@ -192,9 +192,7 @@ func (s *FileSource) open() error {
 }
 
 func (s *FileSource) closeCurrent() {
-	s.mapMu.Lock()
-	s.stopMapping()
-	s.mapMu.Unlock()
+	s.dropMapping()
 	if s.cur != nil {
 		s.cur.Close()
 		s.cur, s.br, s.csv = nil, nil, nil
@@ -373,10 +371,7 @@ func (s *FileSource) Close(context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	// Batches still out keep their windows until they are released.
-	s.mapMu.Lock()
-	s.stopMapping()
-	s.mapMu.Unlock()
+	s.dropMapping() // batches still out keep their windows until released
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != nil {

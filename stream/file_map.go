@@ -85,7 +85,14 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	return true
 }
 
-// stopMapping gives up the current window.
+// dropMapping gives up the current window, under mapMu.
+func (s *FileSource) dropMapping() {
+	s.mapMu.Lock()
+	defer s.mapMu.Unlock()
+	s.stopMapping()
+}
+
+// stopMapping gives up the current window; mapMu is held.
 func (s *FileSource) stopMapping() {
 	if s.win != nil {
 		s.win.release()
