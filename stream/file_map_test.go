@@ -36,11 +36,7 @@ func readHeld(t *testing.T, src Source) []string {
 	var out []string
 	for _, b := range held {
 		for _, m := range b.Messages {
-			s := m.Position.String() + " " + string(m.Value)
-			if m.Err != nil {
-				s += " ERR"
-			}
-			out = append(out, s)
+			out = append(out, messageLine(m))
 		}
 	}
 	for _, b := range held {

@@ -26,16 +26,21 @@ func readAll(t *testing.T, src Source) []string {
 			t.Fatal(err)
 		}
 		for _, m := range b.Messages {
-			s := m.Position.String() + " " + string(m.Value)
-			if m.Err != nil {
-				s += " ERR"
-			}
-			out = append(out, s)
+			out = append(out, messageLine(m))
 		}
 		if b.Release != nil {
 			b.Release()
 		}
 	}
+}
+
+// messageLine is "position value", with " ERR" for a framing error.
+func messageLine(m Message) string {
+	s := m.Position.String() + " " + string(m.Value)
+	if m.Err != nil {
+		s += " ERR"
+	}
+	return s
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
