@@ -20,8 +20,8 @@
 // until it is released. A file truncated while it is read makes the read,
 // or the run, fail with an error wrapping ErrInputTruncated (the workers
 // turn the memory fault into that error) rather than crash the process.
-// Followed files, CSV exports, stdin and lines longer than a window are
-// read with read(2) into the batch's buffer.
+// Followed files, CSV exports, stdin, lines longer than a window and files
+// that cannot be mapped are read with read(2) into the batch's buffer.
 //
 // # Decoding
 //

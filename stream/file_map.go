@@ -14,7 +14,7 @@ import (
 // Regular files of JSON lines are read through memory mappings rather than
 // read(2): the lines are handed to the pipeline where they lie, with no
 // copy from the page cache into a buffer and none from that buffer into the
-// batch (docs/decoding.md, "The file source"). A file is mapped a window at
+// batch (docs/profiles/pipeline.md, sixth session). A file is mapped a window at
 // a time, so that a long replay keeps only a few windows resident; a batch
 // holds lines of one window and keeps it mapped until it is released.
 //
@@ -101,13 +101,15 @@ func (s *FileSource) stopMapping() {
 	s.mapped = false
 }
 
-// mapAt makes the window that starts at the page holding off current.
-func (s *FileSource) mapAt(off int64) error {
+// mapAt makes the window that starts at the page holding off current. It
+// reports false when the file cannot be mapped there (a file system
+// without mmap, no address space left).
+func (s *FileSource) mapAt(off int64) bool {
 	start := off &^ int64(os.Getpagesize()-1)
 	n := min(int64(s.window), s.size-start)
 	data, err := mapFile(s.cur.(*os.File), start, int(n))
 	if err != nil {
-		return fmt.Errorf("file source: map %s: %w", s.name, err)
+		return false
 	}
 	w := &mapWindow{data: data, start: start}
 	w.refs.Store(1)
@@ -116,28 +118,28 @@ func (s *FileSource) mapAt(off int64) error {
 		s.win.release()
 	}
 	s.win = w
-	return nil
+	return true
 }
 
 // nextLine returns the line at s.off (without its newline) from the current
 // window, mapping the next one when needed, and the offset after it. ok is
-// false when the line is longer than a window.
-func (s *FileSource) nextLine() (line []byte, next int64, ok bool, err error) {
+// false when the line is longer than a window or cannot be mapped.
+func (s *FileSource) nextLine() (line []byte, next int64, ok bool) {
 	for tries := 0; ; tries++ {
 		if s.win == nil || s.off >= s.win.end() || tries > 0 {
 			if tries > 0 && s.off&^int64(os.Getpagesize()-1) == s.win.start {
-				return nil, 0, false, nil // it starts the window and does not end in it
+				return nil, 0, false // it starts the window and does not end in it
 			}
-			if err := s.mapAt(s.off); err != nil {
-				return nil, 0, false, err
+			if !s.mapAt(s.off) {
+				return nil, 0, false
 			}
 		}
 		data := s.win.data[s.off-s.win.start:]
 		if n := bytes.IndexByte(data, '\n'); n >= 0 {
-			return data[:n], s.off + int64(n) + 1, true, nil
+			return data[:n], s.off + int64(n) + 1, true
 		}
 		if s.win.end() == s.size {
-			return data, s.size, true, nil // the last line, without a newline
+			return data, s.size, true // the last line, without a newline
 		}
 		// The line goes on past the window: map one that starts with it.
 	}
@@ -145,8 +147,9 @@ func (s *FileSource) nextLine() (line []byte, next int64, ok bool, err error) {
 
 // fillMapped is fill for a mapped file: it appends lines of one window to
 // b, which alias the mapping, until the batch is full or the window
-// changes (nil), or the file ends (io.EOF). A line longer than a window
-// switches the file to read(2) from that line on.
+// changes (nil), or the file ends (io.EOF). A line longer than a window,
+// or a part of the file that cannot be mapped, switches the file to read(2)
+// from that line on.
 func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -158,10 +161,7 @@ func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 		if s.off >= s.size {
 			return io.EOF
 		}
-		line, next, ok, err := s.nextLine()
-		if err != nil {
-			return err
-		}
+		line, next, ok := s.nextLine()
 		if !ok {
 			if len(b.msgs) > 0 {
 				return nil
@@ -196,7 +196,7 @@ func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 }
 
 // readFromHere switches the current file from its mapping to read(2) at
-// s.off, for a line longer than a window.
+// s.off.
 func (s *FileSource) readFromHere() error {
 	s.stopMapping()
 	if _, err := s.cur.(*os.File).Seek(s.off, io.SeekStart); err != nil {

@@ -288,3 +288,43 @@ func FuzzMappedFileSource(f *testing.F) {
 		}
 	})
 }
+
+func TestAFileThatCannotBeMappedIsReadInstead(t *testing.T) {
+	page := os.Getpagesize()
+	path := manyRecords(t, 300) // about 100 pages
+	plain, err := NewFileSource(FileOptions{Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.noMap = true
+	want := readAll(t, plain)
+	real := mapFile
+	defer func() { mapFile = real }()
+	for _, okMaps := range []int{0, 1, 5} {
+		t.Run(fmt.Sprintf("mapping fails after %d windows", okMaps), func(t *testing.T) {
+			calls := 0
+			mapFile = func(f *os.File, off int64, n int) ([]byte, error) {
+				if calls++; calls > okMaps {
+					return nil, errors.New("no mmap here")
+				}
+				return real(f, off, n)
+			}
+			before := liveWindows.Load()
+			src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.window = 2 * page
+			got := readHeld(t, src)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("%d messages, want the %d read gives", len(got), len(want))
+			}
+			if calls <= okMaps {
+				t.Fatalf("mapping was tried %d times: the failure was never met", calls)
+			}
+			if n := liveWindows.Load() - before; n != 0 {
+				t.Errorf("%d windows left mapped", n)
+			}
+		})
+	}
+}

@@ -11,8 +11,9 @@ import (
 const canMap = true
 
 // mapFile maps n bytes of f from off (a multiple of the page size),
-// read-only, and asks for read-ahead.
-func mapFile(f *os.File, off int64, n int) ([]byte, error) {
+// read-only, and asks for read-ahead. A variable, so that tests can make
+// mapping fail.
+var mapFile = func(f *os.File, off int64, n int) ([]byte, error) {
 	data, err := unix.Mmap(int(f.Fd()), off, n, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, err
