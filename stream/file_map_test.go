@@ -14,39 +14,6 @@ import (
 	"github.com/iocwatch/iocwatch/sink"
 )
 
-// readHeld drains src, keeping every batch until the end (so windows must
-// stay mapped while a batch holds them), and returns "position value"
-// lines read after the last batch, then releases the batches.
-func readHeld(t *testing.T, src Source) []string {
-	t.Helper()
-	var held []Batch
-	for {
-		b, err := src.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b.Messages) == 0 {
-			t.Errorf("batch %d is empty", len(held))
-		}
-		held = append(held, b)
-	}
-	var out []string
-	for _, b := range held {
-		for _, m := range b.Messages {
-			out = append(out, messageLine(m))
-		}
-	}
-	for _, b := range held {
-		if b.Release != nil {
-			b.Release()
-		}
-	}
-	return out
-}
-
 func TestMappedFilesGiveTheLinesReadGives(t *testing.T) {
 	page := os.Getpagesize()
 	long := strings.Repeat("y", 3*page+17) // longer than the smaller windows

@@ -13,25 +13,51 @@ import (
 	"time"
 )
 
-// readAll drains a source and returns "position value" lines.
-func readAll(t *testing.T, src Source) []string {
+// readAll drains a source, releasing each batch once read, and returns
+// "position value" lines.
+func readAll(t *testing.T, src Source) []string { return drain(t, src, false) }
+
+// readHeld is readAll keeping every batch until the last was read (so a
+// mapped file's windows must stay mapped while batches hold them).
+func readHeld(t *testing.T, src Source) []string { return drain(t, src, true) }
+
+func drain(t *testing.T, src Source, hold bool) []string {
 	t.Helper()
 	var out []string
-	for {
+	var held []Batch
+	for n := 0; ; n++ {
 		b, err := src.Read(context.Background())
 		if errors.Is(err, io.EOF) {
-			return out
+			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(b.Messages) == 0 {
+			t.Errorf("batch %d is empty", n)
+		}
+		held = append(held, b)
+		if !hold {
+			out = releaseAll(out, held)
+			held = held[:0]
+		}
+	}
+	return releaseAll(out, held)
+}
+
+// releaseAll appends the messages of batches to out, then releases them.
+func releaseAll(out []string, batches []Batch) []string {
+	for _, b := range batches {
 		for _, m := range b.Messages {
 			out = append(out, messageLine(m))
 		}
+	}
+	for _, b := range batches {
 		if b.Release != nil {
 			b.Release()
 		}
 	}
+	return out
 }
 
 // messageLine is "position value", with " ERR" for a framing error.
