@@ -66,7 +66,7 @@ type Config struct {
 	// Kafka throughput runs; 0 means 12,500 (3,000 with Quick).
 	KafkaMessages int
 	// KafkaLatency is how long each Kafka latency run produces; 0 means
-	// 10s (4s with Quick).
+	// 10s (2s with Quick).
 	KafkaLatency time.Duration
 	// Machine describes the machine in the report; empty gives
 	// "N-core linux/amd64".
@@ -123,7 +123,7 @@ func (c *Config) defaults() {
 	if c.KafkaLatency <= 0 {
 		c.KafkaLatency = 10 * time.Second
 		if c.Quick {
-			c.KafkaLatency = 4 * time.Second
+			c.KafkaLatency = 2 * time.Second
 		}
 	}
 }
