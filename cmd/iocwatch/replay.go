@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
@@ -17,8 +18,9 @@ const replayUsage = `replay [-c FILE | --feed FILE...] [--exclusions FILE] [flag
 Matches exported events — JSON lines of Event Hubs bodies, bare records or
 {"body":…} wrappers, or an Advanced Hunting CSV export; "-" is stdin — against
 the indicators, prints the alerts (JSON lines on stdout) and a summary on
-stderr: records, records/s, matches, excluded per rule, alerts, decode errors.
-With --sample it replays the stream, feed and exclusions shipped in the binary.`
+stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
+and what suppression held back (repeats, summaries, duplicates) so that the
+alerts the sinks got add up. With --sample it replays the stream, feed and exclusions shipped in the binary.`
 
 func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "replay", replayUsage)
@@ -114,6 +116,9 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	elapsed := time.Since(began)
 	closeErr := closeWithin(30*time.Second, out.Close, closeDL)
 	printReplaySummary(env.stderr, st, elapsed, cfg.Pipeline.DeadLetter)
+	if _, sup := sinkParts(out); sup != nil {
+		printSuppression(env.stderr, st.Alerts.Load(), sup.Counts())
+	}
 	win.summary(env.stderr)
 	if runErr != nil {
 		return runErr
@@ -144,6 +149,17 @@ func printLoadSummary(w io.Writer, rep *loadReport, verbose bool) {
 	for _, warn := range rep.warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
+}
+
+// printSuppression says what suppression held back of the alerts, so
+// that the count the sinks got can be told from the count matched.
+func printSuppression(w io.Writer, alerts int64, c sink.SuppressCounts) {
+	if c.Repeats == 0 && c.Duplicates == 0 {
+		return
+	}
+	sent := uint64(alerts) - c.Repeats - c.Duplicates + c.SummariesSent
+	fmt.Fprintf(w, "suppression: repeats held back %d, summaries sent %d, duplicates dropped %d; alerts to the sinks %d\n",
+		c.Repeats, c.SummariesSent, c.Duplicates, sent)
 }
 
 func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, deadLetter string) {
