@@ -19,7 +19,8 @@
 // 16 MiB window at a time, up to the size a file had when it was opened:
 // messages alias the mapping, which a batch keeps until it is released. A file truncated while it is read makes the read,
 // or the run, fail with an error wrapping ErrInputTruncated (the workers
-// turn the memory fault into that error) rather than crash the process.
+// turn a memory fault on the pages of their messages into that error)
+// rather than crash the process.
 // Followed files, CSV exports, stdin, lines longer than a window and files
 // that cannot be mapped are read with read(2) into the batch's buffer.
 //

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Regular files of JSON lines are read through memory mappings rather than
@@ -21,9 +22,10 @@ import (
 // A mapped file that is truncated while it is read makes the next access
 // to a page past its new end a memory fault (SIGBUS). Every goroutine that
 // reads mapped lines — the source's and the pipeline's workers — turns
-// such a fault into a panic (debug.SetPanicOnFault) and the panic into an
-// error wrapping ErrInputTruncated: the run stops with that error instead
-// of the process crashing. cmd/go reads its mapped module index the same
+// such a fault into a panic (debug.SetPanicOnFault) and, when it lies on
+// a page of the input it was reading, the panic into an error wrapping
+// ErrInputTruncated: the run stops with that error instead of the process
+// crashing. A fault anywhere else is a bug and still crashes. cmd/go reads its mapped module index the same
 // way.
 
 // ErrInputTruncated is wrapped by the error of a read, or of a pipeline
@@ -154,7 +156,11 @@ func (s *FileSource) fillMapped(b *fileBatch) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = faultError(r, fmt.Sprintf("file source: read %s near byte %d", s.name, s.off))
+			var window []byte
+			if s.win != nil {
+				window = s.win.data
+			}
+			err = faultError(r, fmt.Sprintf("file source: read %s near byte %d", s.name, s.off), window)
 		}
 	}()
 	for len(b.msgs) < s.opt.BatchLines && b.size < s.opt.BatchBytes {
@@ -207,10 +213,28 @@ func (s *FileSource) readFromHere() error {
 }
 
 // faultError turns r, recovered from a panic, into an error wrapping
-// ErrInputTruncated when it is a memory fault, and panics again otherwise.
-func faultError(r any, where string) error {
-	if f, ok := r.(interface{ Addr() uintptr }); ok {
+// ErrInputTruncated when it is a memory fault on one of the pages of
+// input, and panics again otherwise: a fault anywhere else is a bug, not a
+// truncated file.
+func faultError(r any, where string, input ...[]byte) error {
+	if f, ok := r.(interface{ Addr() uintptr }); ok && onPages(f.Addr(), input) {
 		return fmt.Errorf("%s: %w (memory fault at %#x)", where, ErrInputTruncated, f.Addr())
 	}
 	panic(r)
+}
+
+// onPages reports whether addr lies on a page that holds bytes of one of
+// bufs: vector reads fault on the page, not always inside the bytes.
+func onPages(addr uintptr, bufs [][]byte) bool {
+	page := uintptr(os.Getpagesize())
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		if addr >= start&^(page-1) && addr < (start+uintptr(len(b))+page-1)&^(page-1) {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/iocwatch/iocwatch/sink"
 )
@@ -294,4 +295,46 @@ func TestAFileThatCannotBeMappedIsReadInstead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// faultAt is a recovered memory fault at an address, as the runtime
+// reports one under debug.SetPanicOnFault.
+type faultAt uintptr
+
+func (f faultAt) Error() string      { return "fault" }
+func (f faultAt) Addr() uintptr      { return uintptr(f) }
+func (f faultAt) RuntimeError()      {}
+func addrOf(b []byte, i int) uintptr { return uintptr(unsafe.Pointer(&b[i])) }
+
+func TestOnlyAFaultOnTheInputsPagesIsATruncatedInput(t *testing.T) {
+	page := os.Getpagesize()
+	buf := make([]byte, 4*page)
+	msg := buf[page+10 : page+100] // on the second page
+	if err := faultError(faultAt(addrOf(buf, page+50)), "here", msg); !errors.Is(err, ErrInputTruncated) {
+		t.Errorf("a fault inside the message: %v", err)
+	}
+	if err := faultError(faultAt(addrOf(buf, page+page-1)), "here", msg); !errors.Is(err, ErrInputTruncated) {
+		t.Errorf("a fault on the message's page, past its end: %v", err)
+	}
+	for name, addr := range map[string]uintptr{
+		"a fault on another page":    addrOf(buf, 3*page),
+		"a fault on the page before": addrOf(buf, page-1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Error("a fault off the input's pages was turned into an error")
+				}
+			}()
+			faultError(faultAt(addr), "here", msg)
+		})
+	}
+	t.Run("another panic", func(t *testing.T) {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the panic to go on", r)
+			}
+		}()
+		faultError("boom", "here", msg)
+	})
 }

@@ -397,10 +397,10 @@ type worker struct {
 // maxAlertHint caps the room a batch's slice of alerts starts with.
 const maxAlertHint = 4096
 
-// processGuarded is process, with a memory fault while reading the batch's
-// messages — a mapped file truncated while it is read — turned into an
-// error wrapping ErrInputTruncated that stops the run. The batch is not
-// acknowledged.
+// processGuarded is process, with a memory fault on the pages of the
+// batch's messages — a mapped file truncated while it is read — turned
+// into an error wrapping ErrInputTruncated that stops the run. The batch is
+// not acknowledged. Any other panic goes on.
 func (w *worker) processGuarded(ctx context.Context, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -408,7 +408,11 @@ func (w *worker) processGuarded(ctx context.Context, j *job) (err error) {
 			if len(j.batch.Messages) > 0 {
 				where = "pipeline: the batch from " + j.batch.Messages[0].Position.String()
 			}
-			err = faultError(r, where)
+			input := make([][]byte, len(j.batch.Messages))
+			for i := range j.batch.Messages {
+				input[i] = j.batch.Messages[i].Value
+			}
+			err = faultError(r, where, input...)
 		}
 	}()
 	return w.process(ctx, j)
