@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +71,14 @@ type FileSource struct {
 	// never unmaps a window under a Read. Never taken with mu held.
 	mapMu sync.Mutex
 
+	// For Progress: the bytes of the files done, what the current file's
+	// read(2) path has read, the total size (0: not known), and the
+	// figure Progress reports, set after every Read.
+	doneBytes int64
+	counter   countingReader
+	total     int64
+	progress  atomic.Int64
+
 	pool sync.Pool
 
 	mu     sync.Mutex
@@ -99,8 +108,11 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
+	var total int64
+	known := !opt.Follow
 	for _, p := range paths {
 		if p == "-" {
+			known = false
 			continue
 		}
 		fi, err := os.Stat(p)
@@ -110,8 +122,13 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 		if fi.IsDir() {
 			return nil, fmt.Errorf("file source: %s is a directory", p)
 		}
+		known = known && fi.Mode().IsRegular()
+		total += fi.Size()
 	}
-	s := &FileSource{opt: opt, paths: paths, window: defaultMapWindow}
+	if !known {
+		total = 0
+	}
+	s := &FileSource{opt: opt, paths: paths, window: defaultMapWindow, total: total}
 	s.pool.New = func() any { return &fileBatch{} }
 	return s, nil
 }
@@ -172,7 +189,8 @@ func (s *FileSource) open() error {
 			return nil
 		}
 	}
-	s.br = bufio.NewReaderSize(s.cur, 256<<10)
+	s.counter = countingReader{r: s.cur}
+	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
 	format := s.opt.Format
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)
@@ -192,6 +210,10 @@ func (s *FileSource) open() error {
 }
 
 func (s *FileSource) closeCurrent() {
+	if s.cur != nil {
+		s.doneBytes += s.offset()
+	}
+	s.counter, s.off = countingReader{}, 0
 	s.dropMapping()
 	if s.cur != nil {
 		s.cur.Close()
@@ -202,6 +224,40 @@ func (s *FileSource) closeCurrent() {
 // Read returns the next batch of lines, io.EOF after the last file (never
 // with Follow), or ctx.Err().
 func (s *FileSource) Read(ctx context.Context) (Batch, error) {
+	b, err := s.read(ctx)
+	s.progress.Store(s.doneBytes + s.offset())
+	return b, err
+}
+
+// Progress reports how many bytes of the input have been read and the
+// total size of the files (0 when it is not known: stdin, a pipe, a
+// followed file). Safe to call from any goroutine; it moves after each
+// Read.
+func (s *FileSource) Progress() (read, total int64) {
+	return s.progress.Load(), s.total
+}
+
+// offset is how far the current file has been read.
+func (s *FileSource) offset() int64 {
+	if s.mapped {
+		return s.off
+	}
+	return s.counter.n
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	b := s.pool.Get().(*fileBatch)
 	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
 	for {

@@ -208,7 +208,8 @@ func (s *FileSource) readFromHere() error {
 	if _, err := s.cur.(*os.File).Seek(s.off, io.SeekStart); err != nil {
 		return fmt.Errorf("file source: read %s: %w", s.name, err)
 	}
-	s.br = bufio.NewReaderSize(s.cur, 256<<10)
+	s.counter = countingReader{r: s.cur, n: s.off}
+	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
 	return nil
 }
 

@@ -338,3 +338,55 @@ func TestOnlyAFaultOnTheInputsPagesIsATruncatedInput(t *testing.T) {
 		faultError("boom", "here", msg)
 	})
 }
+
+func TestFileSourceReportsItsProgress(t *testing.T) {
+	a := manyRecords(t, 300)
+	b := manyRecords(t, 100)
+	fa, _ := os.Stat(a)
+	fb, _ := os.Stat(b)
+	total := fa.Size() + fb.Size()
+	for _, noMap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noMap=%v", noMap), func(t *testing.T) {
+			src, err := NewFileSource(FileOptions{Paths: []string{a, b}, BatchLines: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.noMap = noMap
+			src.window = 4 * os.Getpagesize()
+			if read, tot := src.Progress(); read != 0 || tot != total {
+				t.Fatalf("before reading: %d of %d, want 0 of %d", read, tot, total)
+			}
+			var last int64
+			for {
+				b, err := src.Read(context.Background())
+				read, _ := src.Progress()
+				if read < last || read > total {
+					t.Fatalf("progress went from %d to %d (total %d)", last, read, total)
+				}
+				last = read
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.Release()
+			}
+			if last != total {
+				t.Errorf("at the end: %d of %d bytes", last, total)
+			}
+		})
+	}
+	for name, opt := range map[string]FileOptions{
+		"stdin":           {Stdin: strings.NewReader("{}\n")},
+		"a followed file": {Paths: []string{a}, Follow: true},
+	} {
+		src, err := NewFileSource(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, tot := src.Progress(); tot != 0 {
+			t.Errorf("%s: total %d, want 0 (not known)", name, tot)
+		}
+	}
+}

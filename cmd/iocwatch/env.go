@@ -62,6 +62,36 @@ func (p *progress) Stop() {
 }
 
 // humanRate formats a rate as "712.4k/s".
+// inputProgress says how far a replay is through its files and, at the
+// rate so far, how long the rest takes: ", 37% of 2.98 GB, 12s left"; ""
+// when the size is not known (stdin).
+func inputProgress(read, total int64, elapsed time.Duration) string {
+	if total <= 0 {
+		return ""
+	}
+	frac := min(float64(read)/float64(total), 1)
+	s := fmt.Sprintf(", %.0f%% of %s", 100*frac, humanBytes(total))
+	if frac > 0 && frac < 1 {
+		left := time.Duration(float64(elapsed) * (1 - frac) / frac).Round(time.Second)
+		s += fmt.Sprintf(", %s left", left)
+	}
+	return s
+}
+
+// humanBytes writes n bytes in kB, MB or GB (powers of 1000).
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	default:
+		return fmt.Sprintf("%d B", n)
+	}
+}
+
 func humanRate(n float64) string {
 	switch {
 	case n >= 1e6:

@@ -20,7 +20,9 @@ Matches exported events — JSON lines of Event Hubs bodies, bare records or
 the indicators, prints the alerts (JSON lines on stdout) and a summary on
 stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
 and what suppression held back (repeats, summaries, duplicates) so that the
-alerts the sinks got add up. With --sample it replays the stream, feed and exclusions shipped in the binary.`
+alerts the sinks got add up. On a terminal a progress line shows the
+records so far, the rate, and how far through the files it is with the
+time left. With --sample it replays the stream, feed and exclusions shipped in the binary.`
 
 func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "replay", replayUsage)
@@ -108,8 +110,10 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	began := time.Now()
 	bar := startProgress(env.stderr, env.stderrIsTerminal, 200*time.Millisecond, func() string {
 		el := time.Since(began).Seconds()
+		read, total := src.Progress()
 		return fmt.Sprintf("replaying: %d records, %s, %d alerts, %d excluded, %d decode errors",
-			st.Records.Load(), humanRate(float64(st.Records.Load())/el), st.Alerts.Load(), st.Excluded.Load(), st.DecodeErrors.Load())
+			st.Records.Load(), humanRate(float64(st.Records.Load())/el), st.Alerts.Load(), st.Excluded.Load(), st.DecodeErrors.Load()) +
+			inputProgress(read, total, time.Since(began))
 	})
 	runErr := p.Run(ctx)
 	bar.Stop()
