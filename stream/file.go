@@ -61,8 +61,9 @@ type FileSource struct {
 
 	// A regular file of JSON lines is read through a mapping
 	// (file_map.go): mapped is set, off is the offset of the next line in
-	// the file of size bytes, and win the current window.
-	mapped    bool
+	// the file of size bytes, and win the current window. mapped is atomic:
+	// Close may clear it while a Read looks.
+	mapped    atomic.Bool
 	size, off int64
 	win       *mapWindow
 	window    int  // bytes per mapping; defaultMapWindow
@@ -239,7 +240,7 @@ func (s *FileSource) Progress() (read, total int64) {
 
 // offset is how far the current file has been read.
 func (s *FileSource) offset() int64 {
-	if s.mapped {
+	if s.mapped.Load() {
 		return s.off
 	}
 	return s.counter.n
@@ -269,7 +270,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			s.put(b)
 			return Batch{}, io.EOF
 		}
-		if s.br == nil && !s.mapped {
+		if s.br == nil && !s.mapped.Load() {
 			if err := s.open(); err != nil {
 				if !b.empty() && errors.Is(err, io.EOF) {
 					break
@@ -279,7 +280,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			}
 		}
 		var err error
-		if s.mapped {
+		if s.mapped.Load() {
 			s.mapMu.Lock()
 			if s.isClosed() {
 				s.mapMu.Unlock()

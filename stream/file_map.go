@@ -83,7 +83,8 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	default:
 		return false
 	}
-	s.mapped, s.size, s.off = true, fi.Size(), 0
+	s.size, s.off = fi.Size(), 0
+	s.mapped.Store(true)
 	return true
 }
 
@@ -100,7 +101,7 @@ func (s *FileSource) stopMapping() {
 		s.win.release()
 		s.win = nil
 	}
-	s.mapped = false
+	s.mapped.Store(false)
 }
 
 // mapAt makes the window that starts at the page holding off current. It

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/iocwatch/iocwatch/sink"
@@ -104,8 +105,8 @@ func TestFileSourceMapsOnlyWhatItCan(t *testing.T) {
 			if err := src.open(); err != nil {
 				t.Fatal(err)
 			}
-			if src.mapped != c.mapped {
-				t.Errorf("mapped = %v, want %v", src.mapped, c.mapped)
+			if src.mapped.Load() != c.mapped {
+				t.Errorf("mapped = %v, want %v", src.mapped.Load(), c.mapped)
 			}
 		})
 	}
@@ -133,7 +134,7 @@ func TestATruncatedMappedFileIsAReadErrorNotACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !src.mapped {
+	if !src.mapped.Load() {
 		t.Fatal("the file was not mapped")
 	}
 	if err := os.Truncate(path, 0); err != nil {
@@ -388,5 +389,38 @@ func TestFileSourceReportsItsProgress(t *testing.T) {
 		if _, tot := src.Progress(); tot != 0 {
 			t.Errorf("%s: total %d, want 0 (not known)", name, tot)
 		}
+	}
+}
+
+func TestClosingAMappedSourceDuringReadsIsSafe(t *testing.T) {
+	path := manyRecords(t, 2000)
+	before := liveWindows.Load()
+	src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.window = os.Getpagesize()
+	done := make(chan error)
+	go func() {
+		for {
+			b, err := src.Read(context.Background())
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, m := range b.Messages {
+				_ = messageLine(m)
+			}
+			src.Progress()
+			b.Release()
+		}
+	}()
+	time.Sleep(time.Millisecond)
+	src.Close(context.Background())
+	if err := <-done; !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Read after Close = %v, want io.EOF or a closed-file error", err)
+	}
+	if n := liveWindows.Load() - before; n != 0 {
+		t.Errorf("%d windows still mapped after Close and the last release", n)
 	}
 }
