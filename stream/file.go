@@ -163,6 +163,19 @@ func (s *FileSource) isClosed() bool {
 	return s.closed
 }
 
+// setCurrent makes f the current input, under mu so that Close can close
+// it from another goroutine; false (f closed) when the source is closed.
+func (s *FileSource) setCurrent(f io.ReadCloser, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		f.Close()
+		return false
+	}
+	s.cur, s.name = f, name
+	return true
+}
+
 // open moves to the next file; io.EOF when there is none.
 func (s *FileSource) open() error {
 	if s.next >= len(s.paths) {
@@ -179,13 +192,17 @@ func (s *FileSource) open() error {
 		if in == nil {
 			in = os.Stdin
 		}
-		s.cur, s.name = io.NopCloser(in), "stdin"
+		if !s.setCurrent(io.NopCloser(in), "stdin") {
+			return io.EOF
+		}
 	} else {
 		f, err := os.Open(p)
 		if err != nil {
 			return fmt.Errorf("file source: %w", err)
 		}
-		s.cur, s.name = f, p
+		if !s.setCurrent(f, p) {
+			return io.EOF
+		}
 		if s.startMapping(f, s.opt.Follow && s.next >= len(s.paths)) {
 			return nil
 		}
@@ -216,9 +233,13 @@ func (s *FileSource) closeCurrent() {
 	}
 	s.counter, s.off = countingReader{}, 0
 	s.dropMapping()
-	if s.cur != nil {
-		s.cur.Close()
-		s.cur, s.br, s.csv = nil, nil, nil
+	s.mu.Lock()
+	cur := s.cur
+	s.cur = nil
+	s.mu.Unlock()
+	if cur != nil {
+		cur.Close()
+		s.br, s.csv = nil, nil
 	}
 }
 

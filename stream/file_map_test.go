@@ -393,9 +393,12 @@ func TestFileSourceReportsItsProgress(t *testing.T) {
 }
 
 func TestClosingAMappedSourceDuringReadsIsSafe(t *testing.T) {
-	path := manyRecords(t, 2000)
+	var paths []string
+	for range 20 {
+		paths = append(paths, manyRecords(t, 100))
+	}
 	before := liveWindows.Load()
-	src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 3})
+	src, err := NewFileSource(FileOptions{Paths: paths, BatchLines: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
