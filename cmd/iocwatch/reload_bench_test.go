@@ -68,19 +68,23 @@ func benchIP(i int) string {
 func benchDomain(i int) string { return fmt.Sprintf("c2-%d.example.net", i) }
 func benchURL(i int) string    { return fmt.Sprintf("http://u%d.example.org/gate/%d.php", i%5000, i) }
 
-// benchMessages are the events the generator cycles through: a quarter
-// hit an IP, a quarter a domain, one in 50 a URL, the rest miss.
-func benchMessages(n int) [][]byte {
+// benchMessages are the events the generator cycles through: hitsPerMille
+// of them hit an indicator — 25 in 52 an IP, 25 in 52 a domain, 2 in 52 a
+// URL — and the rest miss. 520 is the stress the benchmark was written
+// with (half the events alert); 30 is the Foundation target's workload (3 %
+// hits).
+func benchMessages(n, hitsPerMille int) [][]byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	msgs := make([][]byte, n)
+	ipCut, domCut := hitsPerMille*25/52, hitsPerMille*50/52
 	for i := range msgs {
 		ip, url := "93.184.216.34", "www.example.org"
-		switch k := r.IntN(100); {
-		case k < 25:
+		switch k := r.IntN(1000); {
+		case k < ipCut:
 			ip = benchIP(benchIPs/2 + r.IntN(benchIPs/2))
-		case k < 50:
+		case k < domCut:
 			url = "cdn." + benchDomain(benchDomains/2+r.IntN(benchDomains/2))
-		case k < 52:
+		case k < hitsPerMille:
 			url = benchURL(benchURLs/2 + r.IntN(benchURLs/2))
 		}
 		msgs[i] = fmt.Appendf(nil, `{"records":[{"time":"2026-11-26T09:14:03Z","category":"AdvancedHunting-DeviceNetworkEvents","properties":{"Timestamp":"2026-11-26T09:13:58Z","DeviceId":"3f2a9c1e5b7d4e8f0a1b2c3d4e5f60718293a4b5","DeviceName":"ws-%d","ActionType":"ConnectionSuccess","RemoteIP":%q,"RemotePort":443,"RemoteUrl":%q,"InitiatingProcessFileName":"chrome.exe","ReportId":%d}}]}`,
@@ -216,11 +220,15 @@ func p99(l []time.Duration) time.Duration {
 // and 0.25. docs/benchmarks-feeds.md has the commands and the results.
 func BenchmarkReloadUnderLoad(b *testing.B) {
 	for _, share := range []float64{1, 0.5, 0.25} {
-		b.Run(fmt.Sprintf("reload_cpu=%g", share), func(b *testing.B) { benchReloadUnderLoad(b, share) })
+		b.Run(fmt.Sprintf("reload_cpu=%g", share), func(b *testing.B) {
+			for _, hits := range []int{520, 30} {
+				b.Run(fmt.Sprintf("hits=%g%%", float64(hits)/10), func(b *testing.B) { benchReloadUnderLoad(b, share, hits) })
+			}
+		})
 	}
 }
 
-func benchReloadUnderLoad(b *testing.B, share float64) {
+func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 	dir := b.TempDir()
 	ipPath, domPath, urlPath := writeBenchFeeds(b, dir, 0)
 	cfg := config.Default()
@@ -257,7 +265,7 @@ func benchReloadUnderLoad(b *testing.B, share float64) {
 		b.Fatalf("%d indicators loaded", n)
 	}
 	holder.Store(&stream.Rules{Index: u.Index, Allow: u.Allow})
-	msgs := benchMessages(4096)
+	msgs := benchMessages(4096, hitsPerMille)
 
 	// The pipeline's maximum rate, unpaced, for 2 s.
 	maxSrc := &pacedSource{msgs: msgs}
