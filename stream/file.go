@@ -213,7 +213,7 @@ func (s *FileSource) open() error {
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)
 		format = "jsonl"
-		if LooksLikeCSV(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))) {
+		if LooksLikeCSV(head) {
 			format = "csv"
 		}
 	}

@@ -76,7 +76,7 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return false
 		}
-		if LooksLikeCSV(bytes.TrimPrefix(head[:n], []byte("\xef\xbb\xbf"))) {
+		if LooksLikeCSV(head[:n]) {
 			return false
 		}
 	case "jsonl":

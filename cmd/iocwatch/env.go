@@ -61,7 +61,6 @@ func (p *progress) Stop() {
 	p.done.Wait()
 }
 
-// humanRate formats a rate as "712.4k/s".
 // inputProgress says how far a replay is through its files and, at the
 // rate so far, how long the rest takes: ", 37% of 2.98 GB, 12s left"; ""
 // when the size is not known (stdin).
@@ -92,6 +91,7 @@ func humanBytes(n int64) string {
 	}
 }
 
+// humanRate formats a rate as "712.4k/s".
 func humanRate(n float64) string {
 	switch {
 	case n >= 1e6:
