@@ -162,7 +162,7 @@ func exclusionSpecs(cfg *config.Config) ([]match.RuleSpec, error) {
 	return specs, nil
 }
 
-// closeAll closes sinks and the like with a deadline, joining errors.
+// closeWithin closes sinks and the like within d, joining their errors.
 func closeWithin(d time.Duration, closers ...func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
