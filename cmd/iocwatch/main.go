@@ -52,6 +52,7 @@ func commands() []command {
 		{"hunt", "search the retro-hunt history: who talked to an IP, domain or URL", cmdHunt},
 		{"gen", "generate a seeded Defender stream with planted hits (stdout, file, Kafka, Event Hubs)", cmdGen},
 		{"bench", "measure throughput, latency and memory against reference implementations", cmdBench},
+		{"version", "which iocwatch this is: version, commit, Go release, platform", cmdVersion},
 	}
 }
 
@@ -99,6 +100,8 @@ func runMain(ctx context.Context, env *cliEnv, args []string) int {
 	case "help", "-h", "--help", "-help":
 		printHelp(env.stdout)
 		return exitOK
+	case "--version", "-version":
+		name, args = "version", append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name != name {

@@ -25,10 +25,6 @@ import (
 	"github.com/iocwatch/iocwatch/stream/kafka"
 )
 
-// version is reported by iocwatch_build_info and the status page; release
-// builds set it with -ldflags "-X main.version=v1.2.3".
-var version = "devel"
-
 // opsRuntime is the operations endpoint of `run`: Prometheus metrics,
 // /healthz, /readyz and the status page, on cfg.Metrics.Listen. Its zero
 // value, and a nil *opsRuntime, do nothing (metrics disabled).
@@ -65,10 +61,12 @@ func startOps(cfg *config.Config, log *slog.Logger) (*opsRuntime, error) {
 		return nil, nil
 	}
 	redact := ops.NewRedactor(configSecrets(cfg)...)
+	build := describeBuild()
 	mon := ops.NewMonitor(ops.Options{
 		Source:         sourceLabel(cfg),
 		HideIdentities: mc.HideIdentities,
-		Version:        version,
+		Version:        build.Version,
+		Revision:       build.Revision,
 		Redact:         redact.String,
 		Log:            log,
 	})

@@ -97,7 +97,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
 	p := stream.New(src, &holder, out, opt)
 	o.attach(p)
-	log.Info("watching", "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
+	log.Info("watching", "version", describeBuild().Version, "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)
 	st := p.Stats()
 	closeErr := closeWithin(30*time.Second, hw.close, src.Close, out.Close, closeDL)

@@ -46,8 +46,12 @@ type Options struct {
 	// HideIdentities always hides device and account names on the status
 	// page; without it a viewer hides them with ?hide=1.
 	HideIdentities bool
-	// Version is reported by iocwatch_build_info. Default "devel".
+	// Version is reported by iocwatch_build_info and the status page.
+	// Default "devel".
 	Version string
+	// Revision, the commit the binary was built from, is reported by
+	// iocwatch_build_info; "" when unknown.
+	Revision string
 	// Redact scrubs secrets from the text the monitor logs or shows (feed
 	// errors); nil leaves text as it is. See NewRedactor.
 	Redact func(string) string
@@ -235,7 +239,7 @@ func NewMonitor(opt Options) *Monitor {
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "iocwatch_build_info",
 		Help:        "Always 1; the labels say which iocwatch runs.",
-		ConstLabels: prometheus.Labels{"version": opt.Version, "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": opt.Version, "revision": opt.Revision, "goversion": runtime.Version()},
 	})
 	buildInfo.Set(1)
 	m.reg.MustRegister(

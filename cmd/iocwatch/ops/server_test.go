@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func newPost(t *testing.T, h http.Handler, path string) int {
 }
 
 func TestMetricsEndpointServesTheExpositionFormat(t *testing.T) {
-	mon := ops.NewMonitor(ops.Options{Source: "file"})
+	mon := ops.NewMonitor(ops.Options{Source: "file", Version: "v1.2.3", Revision: "0123abcd"})
 	mon.Watch(ops.Inputs{Pipeline: &stream.Stats{}})
 	code, hdr, body := get(t, mon.Handler(ops.Auth{}), "/metrics", nil)
 	if code != 200 {
@@ -133,7 +134,7 @@ func TestMetricsEndpointServesTheExpositionFormat(t *testing.T) {
 		"# TYPE iocwatch_records_read_total counter\n",
 		`iocwatch_records_read_total{source="file",table="DeviceNetworkEvents"} 0`,
 		"# TYPE iocwatch_processing_latency_seconds histogram\n",
-		"iocwatch_build_info{goversion=",
+		"iocwatch_build_info{goversion=\"" + runtime.Version() + `",revision="0123abcd",version="v1.2.3"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
