@@ -41,7 +41,7 @@ type Decoder struct {
 
 	// deferColumns leaves the columns of decode_defer.go to complete
 	// (set by the pipeline's workers); pending holds their text for the
-	// events of the last Decode.
+	// events decoded since the last Reset.
 	deferColumns bool
 	pending      []deferred
 
@@ -138,7 +138,6 @@ var errBodyDepth = errors.New("more than 8 nested \"body\" wrappers")
 // Reset.
 func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []RecordError) {
 	d.out, d.errs, d.recNo, d.failed, d.limited = dst, nil, 0, false, false
-	d.pending = d.pending[:0]
 	if uint64(len(msg)) > math.MaxUint32 {
 		d.messageErr(fmt.Errorf("message of %d bytes exceeds 4 GiB", len(msg)))
 	} else {

@@ -80,8 +80,8 @@ func (b *builder) checked(c, i int, p *deferred) string {
 	return ""
 }
 
-// complete fills the deferred columns of e, an event of the last Decode
-// (before any Reset). It does nothing for an event without any, or twice.
+// complete fills the deferred columns of e, an event decoded since the
+// last Reset. It does nothing for an event without any, or twice.
 func (d *Decoder) complete(e *Event) {
 	if e.pending == 0 || int(e.pending) > len(d.pending) {
 		return

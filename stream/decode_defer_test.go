@@ -108,3 +108,34 @@ func TestDeferredDecodingDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%.1f allocations per pass over %d messages", n, len(c.msgs))
 	}
 }
+
+// The pipeline decodes a whole batch, one message after the other into one
+// slice of events, before it matches and completes any of them.
+func TestEventsOfEarlierMessagesCompleteUntilReset(t *testing.T) {
+	c := genCorpus(7, 6, 8)
+	var d Decoder
+	d.deferColumns = true
+	var got []Event
+	for _, m := range c.msgs {
+		var errs []RecordError
+		if got, errs = d.Decode(m, got); len(errs) != 0 {
+			t.Fatal(errs)
+		}
+	}
+	for i := range got {
+		d.complete(&got[i])
+	}
+	var eager Decoder
+	var want []Event
+	for _, m := range c.msgs {
+		want, _ = eager.Decode(m, want)
+	}
+	if !slices.Equal(got, want) {
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("event %d of %d:\n got %s\nwant %s", i, len(got), renderEvent(&got[i]), renderEvent(&want[i]))
+			}
+		}
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+}

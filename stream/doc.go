@@ -9,6 +9,9 @@
 //	  → match.Index.Match → allow-list → match.Exclusions → []sink.Alert
 //	  → Sink.Write → Batch.Ack (in read order)
 //
+// A worker decodes every message of a batch before it matches the batch's
+// events, in one loop over the index.
+//
 // # Events and buffers
 //
 // Event string fields alias the message buffer and the decoder's arena; an

@@ -385,7 +385,7 @@ func (p *Pipeline) deliver(ctx context.Context, j *job) error {
 type worker struct {
 	p      *Pipeline
 	dec    Decoder
-	events []Event
+	events []Event // the batch's, all decoded before any is matched
 	hits   []match.Hit
 	allow  []match.Hit
 	host   []byte
@@ -427,6 +427,8 @@ func (w *worker) process(ctx context.Context, j *job) error {
 	now := p.opt.Now().UTC()
 	var alerts []sink.Alert // the batch's: allocated at its first alert
 	var records, watched, hits, allowed, excluded int64
+	// First every message is decoded, its events appended to w.events.
+	w.events = w.events[:0]
 	for mi := range b.Messages {
 		m := &b.Messages[mi]
 		if m.Err != nil {
@@ -447,7 +449,8 @@ func (w *worker) process(ctx context.Context, j *job) error {
 		}
 		var errs []RecordError
 		w.dec.MaxRecords = p.opt.MaxRecordsPerMessage
-		w.events, errs = w.dec.Decode(m.Value, w.events[:0])
+		first := len(w.events)
+		w.events, errs = w.dec.Decode(m.Value, w.events)
 		if len(errs) > 0 {
 			if errors.Is(errs[len(errs)-1].Err, ErrTooManyRecords) {
 				p.stats.TooManyRecords.Add(1)
@@ -456,10 +459,10 @@ func (w *worker) process(ctx context.Context, j *job) error {
 				return err
 			}
 		}
-		if n := len(w.events); n > 0 {
+		if n := len(w.events); n > first {
 			// Records of a message are close in time: its first and last
 			// bound the batch's event times well enough for the lag metric.
-			for _, t := range [2]time.Time{w.events[0].Timestamp, w.events[n-1].Timestamp} {
+			for _, t := range [2]time.Time{w.events[first].Timestamp, w.events[n-1].Timestamp} {
 				if !t.IsZero() && (j.oldest.IsZero() || t.Before(j.oldest)) {
 					j.oldest = t
 				}
@@ -468,56 +471,59 @@ func (w *worker) process(ctx context.Context, j *job) error {
 				}
 			}
 		}
-		if p.opt.OnEvents != nil && len(w.events) > 0 {
-			for ei := range w.events {
+		if p.opt.OnEvents != nil && len(w.events) > first {
+			for ei := first; ei < len(w.events); ei++ {
 				w.dec.complete(&w.events[ei])
 			}
-			p.opt.OnEvents(w.events)
+			p.opt.OnEvents(w.events[first:])
 		}
-		for ei := range w.events {
-			e := &w.events[ei]
-			watched++
-			w.hits = rules.Index.Match(match.Query{RemoteIP: e.RemoteIP, RemoteURL: e.RemoteURL, At: now}, w.hits[:0])
-			if len(w.hits) == 0 {
-				continue
-			}
-			w.dec.complete(e)
-			hits += int64(len(w.hits))
-			if p.opt.OnHit != nil {
-				for _, h := range w.hits {
-					p.opt.OnHit(h)
-				}
-			}
-			if rules.Allow != nil {
-				before := len(w.hits)
-				w.hits = w.dropAllowed(rules.Allow, e, now)
-				allowed += int64(before - len(w.hits))
-			}
-			var subj *match.Subject
+	}
+	// Then the batch's events are matched, one tight loop over the index:
+	// decoding streams the messages' bytes through the caches, matching
+	// between two messages found the index's lines cold.
+	for ei := range w.events {
+		e := &w.events[ei]
+		watched++
+		w.hits = rules.Index.Match(match.Query{RemoteIP: e.RemoteIP, RemoteURL: e.RemoteURL, At: now}, w.hits[:0])
+		if len(w.hits) == 0 {
+			continue
+		}
+		w.dec.complete(e)
+		hits += int64(len(w.hits))
+		if p.opt.OnHit != nil {
 			for _, h := range w.hits {
-				if alerts == nil {
-					alerts = make([]sink.Alert, 0, max(w.alertHint, 4))
+				p.opt.OnHit(h)
+			}
+		}
+		if rules.Allow != nil {
+			before := len(w.hits)
+			w.hits = w.dropAllowed(rules.Allow, e, now)
+			allowed += int64(before - len(w.hits))
+		}
+		var subj *match.Subject
+		for _, h := range w.hits {
+			if alerts == nil {
+				alerts = make([]sink.Alert, 0, max(w.alertHint, 4))
+			}
+			// The alert is built in its slot of the batch's slice:
+			// copying an Alert (some 25 pointers) costs write
+			// barriers while the collector marks.
+			alerts = append(alerts, sink.Alert{})
+			a := &alerts[len(alerts)-1]
+			fillAlert(a, e, h, now)
+			if rules.Exclusions != nil {
+				if subj == nil {
+					subj = subjectOf(e)
 				}
-				// The alert is built in its slot of the batch's slice:
-				// copying an Alert (some 25 pointers) costs write
-				// barriers while the collector marks.
-				alerts = append(alerts, sink.Alert{})
-				a := &alerts[len(alerts)-1]
-				fillAlert(a, e, h, now)
-				if rules.Exclusions != nil {
-					if subj == nil {
-						subj = subjectOf(e)
+				if rule := rules.Exclusions.Match(subj, h, now); rule != nil {
+					excluded++
+					p.stats.countExcluded(rule.Name)
+					if p.opt.OnExcluded != nil {
+						p.opt.OnExcluded(rule, a)
 					}
-					if rule := rules.Exclusions.Match(subj, h, now); rule != nil {
-						excluded++
-						p.stats.countExcluded(rule.Name)
-						if p.opt.OnExcluded != nil {
-							p.opt.OnExcluded(rule, a)
-						}
-						*a = sink.Alert{}
-						alerts = alerts[:len(alerts)-1]
-						continue
-					}
+					*a = sink.Alert{}
+					alerts = alerts[:len(alerts)-1]
+					continue
 				}
 			}
 		}
