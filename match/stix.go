@@ -118,7 +118,9 @@ func loadSTIX(st *ldState, br *bufio.Reader) error {
 
 func stixOrigin(name string, i int, id string) string {
 	if id != "" {
-		return name + ": " + id
+		// The id is the feed's text: quoted when it is not printable, so
+		// that the origin still starts with the feed's name.
+		return name + ": " + printable(id)
 	}
 	return name + ": objects[" + strconv.Itoa(i) + "]"
 }

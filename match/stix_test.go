@@ -161,6 +161,24 @@ func TestLoadSTIXErrors(t *testing.T) {
 	}
 }
 
+// An id that would garble a terminal is quoted where it is shown, after
+// the feed's name, in refusals and in the origin of indicators alike.
+func TestAnUnprintableSTIXIdIsQuotedAfterTheFeedName(t *testing.T) {
+	in := `{"type":"bundle","objects":[` +
+		`{"type":"indicator","id":"indicator--\u001b[31m","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix"},` +
+		`{"type":"indicator","id":"indicator--\u007f","pattern":"[no such thing]","pattern_type":"stix"}]}`
+	res, err := Load(strings.NewReader(in), LoadOptions{Name: "stix.json", Format: FormatSTIX2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Indicators) != 1 || res.Indicators[0].Origin() != `stix.json: "indicator--\x1b[31m"` {
+		t.Fatalf("indicators %v", res.Indicators)
+	}
+	if len(res.Refused) != 1 || res.Refused[0].Origin != `stix.json: "indicator--\x7f"` {
+		t.Fatalf("refused %+v", res.Refused)
+	}
+}
+
 func TestLoadSTIXExpiryUsesNow(t *testing.T) {
 	bundle := `{"type":"bundle","objects":[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '198.51.100.7']",` +
 		`"pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z","valid_until":"2025-07-01T00:00:00Z"}]}`
