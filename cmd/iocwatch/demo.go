@@ -125,7 +125,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 			if plantedOut != nil {
 				plantedOut.Encode(pl)
 			}
-		})
+		}, nil)
 		if err != nil && genCtx.Err() == nil {
 			log.Error("generator stopped", "err", err)
 		}

@@ -65,11 +65,18 @@ func (p *progress) Stop() {
 // rate so far, how long the rest takes: ", 37% of 2.98 GB, 12s left"; ""
 // when the size is not known (stdin).
 func inputProgress(read, total int64, elapsed time.Duration) string {
+	return shareDone(read, total, elapsed, humanBytes)
+}
+
+// shareDone says what share of total is done and, at the rate so far, how
+// long the rest takes: ", 37% of " + size(total) + ", 12s left"; "" when
+// total is not known (0).
+func shareDone(done, total int64, elapsed time.Duration, size func(int64) string) string {
 	if total <= 0 {
 		return ""
 	}
-	frac := min(float64(read)/float64(total), 1)
-	s := fmt.Sprintf(", %.0f%% of %s", 100*frac, humanBytes(total))
+	frac := min(float64(done)/float64(total), 1)
+	s := fmt.Sprintf(", %.0f%% of %s", 100*frac, size(total))
 	if frac > 0 && frac < 1 {
 		left := time.Duration(float64(elapsed) * (1 - frac) / frac).Round(time.Second)
 		s += fmt.Sprintf(", %s left", left)
@@ -92,14 +99,17 @@ func humanBytes(n int64) string {
 }
 
 // humanRate formats a rate as "712.4k/s".
-func humanRate(n float64) string {
+func humanRate(n float64) string { return humanCount(n) + "/s" }
+
+// humanCount formats a count as "712.4k" or "3.00M".
+func humanCount(n float64) string {
 	switch {
 	case n >= 1e6:
-		return fmt.Sprintf("%.2fM/s", n/1e6)
+		return fmt.Sprintf("%.2fM", n/1e6)
 	case n >= 1e3:
-		return fmt.Sprintf("%.1fk/s", n/1e3)
+		return fmt.Sprintf("%.1fk", n/1e3)
 	default:
-		return fmt.Sprintf("%.0f/s", n)
+		return fmt.Sprintf("%.0f", n)
 	}
 }
 

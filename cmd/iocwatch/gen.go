@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -24,7 +25,9 @@ watched tables, inspected events, IPv6 and mapped addresses, hosts and URLs
 in mixed case) with hits planted on the indicators of --feed at --hit-ratio,
 a share of them from processes the example exclusions suppress. Writes JSON
 lines to stdout or --out, or produces to a Kafka topic or an Event Hub.
-The planted hits go to --planted as JSON lines; a summary goes to stderr.`
+The planted hits go to --planted as JSON lines; a summary goes to stderr,
+and on a terminal a progress line (records, rate, planted hits, the share
+of --records done and the time left) while it runs.`
 
 type genFlags struct {
 	seed          int64
@@ -99,13 +102,20 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 		planted = bufio.NewWriter(pf)
 		defer planted.Flush()
 	}
+	// A progress line on a terminal, unless the records go to that terminal.
+	var prog genProgress
+	began := time.Now()
+	bar := startProgress(env.stderr, env.stderrIsTerminal && !(f.to == "stdout" && env.stdoutIsTerminal), 200*time.Millisecond, func() string {
+		return genProgressLine(prog.records.Load(), prog.planted.Load(), f.records, time.Since(began))
+	})
 	res, err := runGenerator(ctx, gen.New(opt), f.records, f.rate, w, func(p gen.Planted) {
 		if planted != nil {
 			line, _ := json.Marshal(p)
 			planted.Write(line)
 			planted.WriteByte('\n')
 		}
-	})
+	}, &prog)
+	bar.Stop()
 	cerr := w.Close()
 	fmt.Fprintf(env.stderr, "generated %d records in %d messages, %d planted hits (%d from excluded processes) in %s\n",
 		res.records, res.messages, res.planted, res.excluded, res.elapsed.Round(time.Millisecond))
@@ -156,9 +166,23 @@ type genResult struct {
 	elapsed                              time.Duration
 }
 
+// genProgress is what runGenerator has written so far, for a progress
+// line read from another goroutine.
+type genProgress struct{ records, planted atomic.Int64 }
+
+// genProgressLine is gen's progress line: "generating: 1.20M records,
+// 60.0k/s, 36.1k planted, 40% of 3.00M, 30s left" (the share and the time
+// left only with a limit).
+func genProgressLine(records, planted, limit int64, elapsed time.Duration) string {
+	return fmt.Sprintf("generating: %s records, %s, %s planted", humanCount(float64(records)),
+		humanRate(float64(records)/max(elapsed.Seconds(), 1e-3)), humanCount(float64(planted))) +
+		shareDone(records, limit, elapsed, func(n int64) string { return humanCount(float64(n)) })
+}
+
 // runGenerator produces records up to limit (0: until ctx ends) at rate
-// records/s (0: flat out), in groups of messages handed to w.
-func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float64, w genWriter, onPlant func(gen.Planted)) (genResult, error) {
+// records/s (0: flat out), in groups of messages handed to w. prog, when
+// not nil, follows what was written.
+func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float64, w genWriter, onPlant func(gen.Planted), prog *genProgress) (genResult, error) {
 	var res genResult
 	start := time.Now()
 	defer func() { res.elapsed = time.Since(start) }()
@@ -211,6 +235,10 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 				res.excluded++
 			}
 			onPlant(p)
+		}
+		if prog != nil {
+			prog.records.Store(res.records)
+			prog.planted.Store(res.planted)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,5 +26,43 @@ func TestInputProgressSaysHowFarAndHowLong(t *testing.T) {
 		if got := inputProgress(c.read, c.total, c.elapsed); got != c.want {
 			t.Errorf("inputProgress(%d, %d, %s) = %q, want %q", c.read, c.total, c.elapsed, got, c.want)
 		}
+	}
+}
+
+func TestGenProgressSaysHowManyAndHowLong(t *testing.T) {
+	for _, c := range []struct {
+		records, planted, limit int64
+		elapsed                 time.Duration
+		want                    string
+	}{
+		{0, 0, 3_000_000, 0, "generating: 0 records, 0/s, 0 planted, 0% of 3.00M"},
+		{1_200_000, 36_100, 3_000_000, 20 * time.Second, "generating: 1.20M records, 60.0k/s, 36.1k planted, 40% of 3.00M, 30s left"},
+		{500, 15, 0, time.Second, "generating: 500 records, 500/s, 15 planted"}, // no limit: runs until interrupted
+		{10_000, 300, 10_000, 2 * time.Second, "generating: 10.0k records, 5.0k/s, 300 planted, 100% of 10.0k"},
+	} {
+		if got := genProgressLine(c.records, c.planted, c.limit, c.elapsed); got != c.want {
+			t.Errorf("genProgressLine(%d, %d, %d, %s) = %q, want %q", c.records, c.planted, c.limit, c.elapsed, got, c.want)
+		}
+	}
+}
+
+// gen draws its progress line on a terminal (here for about a second,
+// five ticks), and not when its records go to that same terminal.
+func TestGenDrawsProgressOnATerminal(t *testing.T) {
+	run := func(stdoutTerminal bool, args ...string) (string, string) {
+		var out, errOut bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, stderrIsTerminal: true, stdoutIsTerminal: stdoutTerminal}
+		if code := runMain(context.Background(), env, append([]string{"gen", "--records", "4000", "--rate", "4000"}, args...)); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	_, stderr := run(false, "--to", "file", "--out", filepath.Join(t.TempDir(), "events.jsonl"))
+	if !strings.Contains(stderr, "\r\033[Kgenerating: ") || !strings.Contains(stderr, "% of 4.0k") || !strings.Contains(stderr, "\r\033[Kgenerated 4000 records") {
+		t.Errorf("no progress line, or it was not cleared for the summary: %q", stderr)
+	}
+	stdout, stderr := run(true)
+	if strings.Contains(stderr, "generating:") || !strings.Contains(stdout, `"records"`) {
+		t.Errorf("a progress line on the terminal the records go to: %q", stderr)
 	}
 }
