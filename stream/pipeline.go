@@ -481,9 +481,9 @@ func (w *worker) process(ctx context.Context, j *job) error {
 	// Then the batch's events are matched, one tight loop over the index:
 	// decoding streams the messages' bytes through the caches, matching
 	// between two messages found the index's lines cold.
+	watched = int64(len(w.events))
 	for ei := range w.events {
 		e := &w.events[ei]
-		watched++
 		w.hits = rules.Index.Match(match.Query{RemoteIP: e.RemoteIP, RemoteURL: e.RemoteURL, At: now}, w.hits[:0])
 		if len(w.hits) == 0 {
 			continue
