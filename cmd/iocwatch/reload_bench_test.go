@@ -203,6 +203,13 @@ func maxOf(l []time.Duration) time.Duration {
 	return slices.Max(l)
 }
 
+// gcCycles is how many garbage collections have finished so far.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
 func p99(l []time.Duration) time.Duration {
 	if len(l) == 0 {
 		return 0
@@ -290,13 +297,18 @@ func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 	var steadyP99, reloadP99, reloadMax, steadyMax time.Duration
 	var steadyObj, steadyLive, reloadObj, reloadLive uint64
 	var reloadTime, reloadPaced time.Duration
+	// The collections in each window: whether the steady p99 saw one is
+	// most of what it is.
+	var steadyGCs, reloadGCs uint64
 	variant := 0
 	for b.Loop() {
 		// Steady state, 3 s.
 		runtime.GC()
 		src.takeLatencies()
 		hs.take()
+		gc0 := gcCycles()
 		time.Sleep(3 * time.Second)
+		steadyGCs = max(steadyGCs, gcCycles()-gc0)
 		l := src.takeLatencies()
 		steadyP99 = max(steadyP99, p99(l))
 		steadyMax = max(steadyMax, maxOf(l))
@@ -306,6 +318,7 @@ func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 		// A reload of every feed, as SIGHUP does, and 1 s after it.
 		variant++
 		writeBenchFeeds(b, dir, variant%2)
+		gc0 = gcCycles()
 		start := time.Now()
 		u, err := m.Reload(context.Background())
 		if err != nil || u == nil || len(u.Added) != (benchIPs+benchDomains+benchURLs)/100 {
@@ -314,6 +327,7 @@ func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 		reloadTime = max(reloadTime, time.Since(start))
 		reloadPaced = max(reloadPaced, u.Paced)
 		time.Sleep(time.Second)
+		reloadGCs = max(reloadGCs, gcCycles()-gc0)
 		l = src.takeLatencies()
 		reloadP99 = max(reloadP99, p99(l))
 		reloadMax = max(reloadMax, maxOf(l))
@@ -338,4 +352,6 @@ func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 	b.ReportMetric(float64(steadyLive)/mib, "steady-live-MiB")
 	b.ReportMetric(float64(reloadLive)/mib, "reload-live-MiB")
 	b.ReportMetric(float64(reloadObj)/float64(steadyObj), "heap-ratio")
+	b.ReportMetric(float64(steadyGCs), "steady-gcs")
+	b.ReportMetric(float64(reloadGCs), "reload-gcs")
 }
