@@ -222,7 +222,8 @@ func p99(l []time.Duration) time.Duration {
 // indicators (every feed changed by 1%) while the pipeline runs at half
 // its measured maximum rate, and reports the swap pause (the atomic store
 // in OnUpdate), the longest batch latency and p99 batch latency during the
-// reload against the steady state, and the peak heap of both. Its
+// reload against the steady state, the peak heap and the garbage
+// collections of both. Its
 // sub-benchmarks set feed_reload_cpu: 1 (not paced, the default), 0.5
 // and 0.25. docs/benchmarks-feeds.md has the commands and the results.
 func BenchmarkReloadUnderLoad(b *testing.B) {
