@@ -60,27 +60,19 @@ func TestTheSystemdUnitRunsTheWatcher(t *testing.T) {
 		t.Errorf("RestartPreventExitStatus %q: want %d, the exit code of a bad configuration", got, exitUsage)
 	}
 
-	dir := t.TempDir()
-	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	// The shipped sample stream and feed, named by absolute paths since
+	// relative ones resolve next to the config.
+	samples, err := filepath.Abs("assets")
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed, err := assets.ReadFile("assets/sample-feed.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{"events.jsonl": events, "feed.txt": feed} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := filepath.Join(dir, "iocwatch.yaml")
+	cfg := filepath.Join(t.TempDir(), "iocwatch.yaml")
 	os.WriteFile(cfg, []byte(`source:
   type: file
   file:
-    paths: [events.jsonl]
+    paths: [`+filepath.Join(samples, "sample-events.jsonl")+`]
 feeds:
-  - {name: sample, type: file, path: feed.txt, format: text}
+  - {name: sample, type: file, path: `+filepath.Join(samples, "sample-feed.txt")+`, format: text}
 sinks:
   - {name: console, type: stdout, format: native}
 metrics:

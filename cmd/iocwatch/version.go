@@ -11,7 +11,7 @@ import (
 // version is the release this binary is, when the build says so: release
 // builds set it with -ldflags "-X main.version=v1.2.3". Otherwise
 // describeBuild takes the module version the go command recorded.
-var version = ""
+var version string
 
 // buildDesc says which iocwatch this is, for `iocwatch version`, the run
 // log, iocwatch_build_info and the status page.
