@@ -351,6 +351,11 @@ func testHandover(t *testing.T) {
 	const n = 20
 	opt := testOptions(conn, blob, "handover", cont)
 	opt.MaxBatchEvents = 5
+	// B gives its claims up at Close, so A needs no expiry to take over.
+	// With the suite's 2 s, a loaded machine can delay B's renewal long
+	// enough for A (greedy) to take a partition of B's mid-test: legal
+	// at-least-once, which this test would take for a re-delivery.
+	opt.PartitionExpiration = time.Minute
 	a := open(t, ctx, opt)
 	b := open(t, ctx, opt)
 	waitFor(t, ctx, "each replica to own two partitions", func() bool { return owned(a) == 2 && owned(b) == 2 })
