@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/iocwatch/iocwatch/internal/jsonstr"
 )
 
 // CSVReader reads an Advanced Hunting CSV export and yields each row as a
@@ -121,50 +123,19 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		table = row[c.typeCol]
 	}
 	b := append(c.buf[:0], `{"Table":`...)
-	b = appendJSONString(b, table)
+	b = jsonstr.Append(b, table)
 	for i, v := range row {
 		if v == "" || !c.keep[i] {
 			continue
 		}
 		b = append(b, ',')
-		b = appendJSONString(b, c.header[i])
+		b = jsonstr.Append(b, c.header[i])
 		b = append(b, ':')
-		b = appendJSONString(b, v)
+		b = jsonstr.Append(b, v)
 	}
 	b = append(b, '}')
 	c.buf = b
 	return b, line, nil
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters are escaped; every other byte, invalid UTF-8
-// included, is copied as it is (the decoder keeps such bytes too).
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // LooksLikeCSV reports whether the first bytes of a file look like a CSV

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/jsonstr"
 )
 
 // corpus is a deterministic, realistic set of Event Hubs messages for the
@@ -97,7 +99,7 @@ func (g *gen) str(key, val string) {
 	g.b = append(g.b, '"')
 	g.b = append(g.b, key...)
 	g.b = append(g.b, `":`...)
-	g.b = appendJSONString(g.b, val)
+	g.b = jsonstr.Append(g.b, val)
 	g.b = append(g.b, ',')
 }
 

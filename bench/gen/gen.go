@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/jsonstr"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -526,7 +527,7 @@ func (g *Generator) write(dst []byte, r *rec, d device) []byte {
 	if r.additional == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendJSONString(dst, r.additional) // AdditionalFields is a JSON string holding JSON
+		dst = jsonstr.Append(dst, r.additional) // AdditionalFields is a JSON string holding JSON
 	}
 	dst = append(dst, ',')
 	dst = append(dst, g.extra...)
@@ -539,38 +540,8 @@ func kv(dst []byte, k, v string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, k...)
 	dst = append(dst, `":`...)
-	dst = appendJSONString(dst, v)
+	dst = jsonstr.Append(dst, v)
 	return append(dst, ',')
-}
-
-// appendJSONString appends s as a JSON string (escaping quotes, backslashes
-// and control characters; other UTF-8 is written as is).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 func kvNull(dst []byte, k, v string) []byte {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/jsonstr"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
@@ -223,7 +224,7 @@ func AppendRecord(b []byte, e *stream.Event) []byte {
 	str := func(k, v string) {
 		if v != "" {
 			key(k)
-			b = appendJSONString(b, v)
+			b = jsonstr.Append(b, v)
 		}
 	}
 	if !e.Timestamp.IsZero() {
@@ -265,23 +266,4 @@ func AppendRecord(b []byte, e *stream.Event) []byte {
 	str("InitiatingProcessAccountDomain", e.AccountDomain)
 	str("FileName", e.FileName)
 	return append(b, "}}"...)
-}
-
-// appendJSONString appends s quoted: '"', '\\' and control characters are
-// escaped, every other byte is copied.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
