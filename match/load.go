@@ -17,6 +17,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
 // The feed formats Load reads (LoadOptions.Format and LoadResult.Format).
@@ -145,6 +147,11 @@ func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
 		name = "feed"
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
+	// UTF-16 (Windows PowerShell's `>` and Out-File write it) is read as
+	// UTF-8; its lines stay where they were.
+	if enc := textenc.SniffReader(br); enc != textenc.UTF8 {
+		br = bufio.NewReaderSize(textenc.NewReader(br, enc), 64<<10)
+	}
 	format := strings.ToLower(strings.TrimSpace(opt.Format))
 	if format == "" || format == FormatAuto {
 		head, err := br.Peek(ldHeadSize)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
 // FileOptions configure a FileSource. The zero value reads standard input as
@@ -209,6 +211,11 @@ func (s *FileSource) open() error {
 	}
 	s.counter = countingReader{r: s.cur}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
+	// UTF-16 (an export saved by Windows PowerShell's `>` or Out-File) is
+	// read as UTF-8, line for line.
+	if enc := textenc.SniffReader(s.br); enc != textenc.UTF8 {
+		s.br = bufio.NewReaderSize(textenc.NewReader(s.br, enc), 256<<10)
+	}
 	format := s.opt.Format
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
 // Regular files of JSON lines are read through memory mappings rather than
@@ -69,13 +71,16 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return false
 	}
+	head := make([]byte, 4096)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	if textenc.Sniff(head[:n]) != textenc.UTF8 {
+		return false // transcoded on the read path
+	}
 	switch s.opt.Format {
 	case "", "auto":
-		head := make([]byte, 4096)
-		n, err := f.ReadAt(head, 0)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return false
-		}
 		if LooksLikeCSV(head[:n]) {
 			return false
 		}
