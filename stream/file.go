@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/decompress"
 	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
@@ -81,6 +82,9 @@ type FileSource struct {
 	counter   countingReader
 	total     int64
 	progress  atomic.Int64
+
+	// unpack decompresses the current file when it is gzip or zstd.
+	unpack io.Closer
 
 	pool sync.Pool
 
@@ -211,6 +215,20 @@ func (s *FileSource) open() error {
 	}
 	s.counter = countingReader{r: s.cur}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
+	// A gzip or zstd file (an archived export) is read decompressed;
+	// progress still counts the compressed bytes, out of the file's size.
+	if head, _ := s.br.Peek(decompress.MagicSize); decompress.Sniff(head) != decompress.None {
+		c := decompress.Sniff(head)
+		if s.opt.Follow && s.next >= len(s.paths) {
+			return fmt.Errorf("file source: %s is %s-compressed: a compressed file cannot be followed", s.name, c)
+		}
+		zr, err := decompress.NewReader(s.br, c)
+		if err != nil {
+			return fmt.Errorf("file source: %s: %w", s.name, err)
+		}
+		s.unpack = zr
+		s.br = bufio.NewReaderSize(zr, 256<<10)
+	}
 	// UTF-16 (an export saved by Windows PowerShell's `>` or Out-File) is
 	// read as UTF-8, line for line.
 	if enc := textenc.SniffReader(s.br); enc != textenc.UTF8 {
@@ -244,6 +262,10 @@ func (s *FileSource) closeCurrent() {
 	cur := s.cur
 	s.cur = nil
 	s.mu.Unlock()
+	if s.unpack != nil {
+		s.unpack.Close()
+		s.unpack = nil
+	}
 	if cur != nil {
 		cur.Close()
 		s.br, s.csv = nil, nil

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/iocwatch/iocwatch/internal/decompress"
 	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
@@ -76,8 +77,8 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	if textenc.Sniff(head[:n]) != textenc.UTF8 {
-		return false // transcoded on the read path
+	if textenc.Sniff(head[:n]) != textenc.UTF8 || decompress.Sniff(head[:n]) != decompress.None {
+		return false // transcoded or decompressed on the read path
 	}
 	switch s.opt.Format {
 	case "", "auto":

@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/iocwatch/iocwatch/internal/decompress"
 )
 
 // errTooLarge marks a body over Spec.MaxBytes, compressed or not.
@@ -19,8 +23,9 @@ var (
 )
 
 // decodeBody turns a downloaded body into the feed's content: it undoes a
-// gzip Content-Encoding, then unpacks a gzip file (a ".gz" feed) or takes
-// the first file of a zip archive, detected by their magic bytes. Nothing
+// gzip or zstd Content-Encoding, then unpacks a gzip or zstd file (a
+// ".gz" or ".zst" feed) or takes the first file of a zip archive,
+// detected by their magic bytes. Nothing
 // larger than max bytes is produced; a truncated or corrupt archive is an
 // error, never a shorter feed. decodeBody never panics on input.
 func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
@@ -31,6 +36,11 @@ func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
 		var err error
 		if body, err = gunzip(body, max); err != nil {
 			return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+		}
+	case "zstd":
+		var err error
+		if body, err = unzstd(body, max); err != nil {
+			return nil, fmt.Errorf("Content-Encoding zstd: %w", err)
 		}
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q", contentEncoding)
@@ -47,6 +57,10 @@ func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
 		if body, err = unzipFirst(body, max); err != nil {
 			return nil, fmt.Errorf("zip body: %w", err)
 		}
+	case decompress.Sniff(body) == decompress.Zstd:
+		if body, err = unzstd(body, max); err != nil {
+			return nil, fmt.Errorf("zstd body: %w", err)
+		}
 	}
 	return body, nil
 }
@@ -60,6 +74,22 @@ func gunzip(b []byte, max int64) ([]byte, error) {
 	}
 	defer zr.Close()
 	return readLimited(zr, max, inflateHint(gzipSize(b), int64(len(b))))
+}
+
+// unzstd decompresses every frame of a zstd stream, refusing more than
+// max bytes of output.
+func unzstd(b []byte, max int64) ([]byte, error) {
+	zr, err := decompress.NewReader(bytes.NewReader(b), decompress.Zstd)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	var stated int64
+	var h zstd.Header
+	if h.Decode(b) == nil && h.HasFCS {
+		stated = int64(min(h.FrameContentSize, uint64(max)))
+	}
+	return readLimited(zr, max, inflateHint(stated, int64(len(b))))
 }
 
 // maxInflateHint bounds the size hint of compressed content to this many

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/iocwatch/iocwatch/internal/decompress"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -37,6 +40,14 @@ func TestDecodeBody(t *testing.T) {
 		{"a zip archive of folders only fails", dirsOnlyZip(t), "", "", "holds no file"},
 		{"a bomb over the limit fails", gz(t, strings.Repeat("x", 5000)), "", "", "larger than max_bytes"},
 		{"a zip entry over the limit fails", zipped(t, "big.txt", strings.Repeat("x", 5000)), "", "", "larger than max_bytes"},
+		{"zstd encoding is undone", zst(t, plain), "zstd", plain, ""},
+		{"a zstd file is unpacked", zst(t, plain), "", plain, ""},
+		{"two zstd frames are one stream", append(zst(t, "a\n"), zst(t, "b\n")...), "", "a\nb\n", ""},
+		{"gzip in transit of a zstd file", gz(t, string(zst(t, plain))), "gzip", plain, ""},
+		{"a zstd encoding that is not zstd fails", []byte(plain), "zstd", "", "Content-Encoding zstd"},
+		{"a truncated zstd file fails", zst(t, strings.Repeat(plain, 100))[:20], "", "", "truncated"},
+		{"a zstd bomb over the limit fails", zst(t, strings.Repeat("x", 5000)), "", "", "larger than max_bytes"},
+		{"a zstd frame asking for a 256 MiB window fails", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90, 0x01, 0x00, 0x00}, "", "", "window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +63,25 @@ func TestDecodeBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// looksPacked reports whether decodeBody would unpack raw as a file: it
+// starts with the magic of gzip, zip or zstd.
+func looksPacked(raw []byte) bool {
+	return bytes.HasPrefix(raw, gzipMagic) || bytes.HasPrefix(raw, zipMagic) || decompress.Sniff(raw) != decompress.None
+}
+
+func zst(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	zw, err := zstd.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func dirsOnlyZip(t *testing.T) []byte {
@@ -75,14 +105,16 @@ func FuzzDecodeBody(f *testing.F) {
 	zw := gzip.NewWriter(&b)
 	zw.Write([]byte("evil.example\n"))
 	zw.Close()
-	f.Add(b.Bytes(), "gzip") // gzip in transit of gzip content: one level each
+	f.Add(b.Bytes(), "gzip")                                                // gzip in transit of gzip content: one level each
+	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90, 0x01, 0x00, 0x00}, "") // a zstd frame with a huge window
+	f.Add([]byte("(\xb5/\xfd"), "zstd")                                     // a zstd magic alone
 	f.Fuzz(func(t *testing.T, raw []byte, enc string) {
 		const max = 1 << 16
 		out, err := decodeBody(raw, enc, max)
 		if err == nil && len(out) > max {
 			t.Fatalf("%d bytes out, limit %d", len(out), max)
 		}
-		if enc == "" && len(raw) <= max && !bytes.HasPrefix(raw, gzipMagic) && !bytes.HasPrefix(raw, zipMagic) {
+		if enc == "" && len(raw) <= max && !looksPacked(raw) {
 			if err != nil || !bytes.Equal(out, raw) {
 				t.Fatalf("plain body changed: %v", err)
 			}
@@ -91,7 +123,7 @@ func FuzzDecodeBody(f *testing.F) {
 		zw := gzip.NewWriter(&z)
 		zw.Write(raw)
 		zw.Close()
-		if back, err := decodeBody(z.Bytes(), "gzip", max); len(raw) <= max && !bytes.HasPrefix(raw, gzipMagic) && !bytes.HasPrefix(raw, zipMagic) && (err != nil || !bytes.Equal(back, raw)) {
+		if back, err := decodeBody(z.Bytes(), "gzip", max); len(raw) <= max && !looksPacked(raw) && (err != nil || !bytes.Equal(back, raw)) {
 			t.Fatalf("gzip round trip: %v", err)
 		}
 	})

@@ -1,0 +1,209 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// recordLines returns n JSON lines of records, each with a random URL
+// path, so that they do not compress to nothing.
+func recordLines(n int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b []byte
+	for i := range n {
+		u := fmt.Sprintf("http://h%d.example/%016x%016x", i%97, rng.Uint64(), rng.Uint64())
+		b = append(b, record(i, fmt.Sprintf("198.51.%d.%d", i/256%256, i%256), u, "x.exe", `c:\x.exe`)...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func gzipped(t *testing.T, members ...[]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, m := range members {
+		w := gzip.NewWriter(&b)
+		if _, err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+func zstded(t *testing.T, frames ...[]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, f := range frames {
+		w, err := zstd.NewWriter(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+// A gzip or zstd file — an archived stream or CSV export, UTF-16 inside
+// or not — gives the messages, line numbers and events of the plain file,
+// from a path (read, not mapped) and from stdin, whatever the format
+// option.
+func TestFileSourceReadsCompressedFilesAsThePlainOnes(t *testing.T) {
+	csvExport, err := os.ReadFile("testdata/csv/network_export.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonl := append(recordLines(3000), "{\"broken\":\n\n"...)
+	jsonl = append(jsonl, recordLines(5)...)
+	for _, tc := range []struct {
+		name   string
+		plain  []byte
+		format string
+	}{
+		{"events.jsonl", jsonl, "auto"},
+		{"events.jsonl", jsonl, "jsonl"},
+		{"export.csv", csvExport, "auto"},
+		{"export.csv", csvExport, "csv"},
+	} {
+		dir := t.TempDir()
+		orig := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(orig, tc.plain, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := sourceText(t, FileOptions{Paths: []string{orig}, Format: tc.format}, orig)
+		if len(want) < 2 {
+			t.Fatalf("%s: only %d messages from the plain file", tc.name, len(want))
+		}
+		variants := map[string][]byte{
+			".gz":           gzipped(t, tc.plain),
+			".gz (members)": gzipped(t, tc.plain[:len(tc.plain)/3], tc.plain[len(tc.plain)/3:]),
+			".zst":          zstded(t, tc.plain),
+			".zst (frames)": zstded(t, tc.plain[:len(tc.plain)/3], tc.plain[len(tc.plain)/3:]),
+			".utf16.gz":     gzipped(t, utf16Text(string(tc.plain), true)),
+			" named .jsonl": gzipped(t, tc.plain),
+		}
+		for suffix, data := range variants {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name+suffix, " ", "_"))
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, opt := range []FileOptions{{Paths: []string{p}, Format: tc.format}, {Stdin: bytes.NewReader(data), Format: tc.format}} {
+				name := p
+				if opt.Stdin != nil {
+					name = "stdin"
+				}
+				got := sourceText(t, opt, name)
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("%s (format %s): %d messages differ from the plain file's %d", name, tc.format, len(got), len(want))
+				}
+			}
+		}
+	}
+}
+
+// A compressed file cut short or corrupted stops the source with an error
+// that names the file and the format, after the lines before the damage.
+func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
+	plain := recordLines(2000)
+	gz, zs := gzipped(t, plain), zstded(t, plain)
+	flipped := bytes.Clone(zs)
+	flipped[len(flipped)/2] ^= 0xff
+	for _, tc := range []struct {
+		name string
+		data []byte
+		says string
+	}{
+		{"cut.jsonl.gz", gz[:len(gz)*2/3], "gzip data cut short"},
+		{"flipped.jsonl.zst", flipped, "zstd:"},
+		{"header.jsonl.gz", gz[:6], "gzip"},
+	} {
+		p := filepath.Join(t.TempDir(), tc.name)
+		if err := os.WriteFile(p, tc.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src, err := NewFileSource(FileOptions{Paths: []string{p}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var readErr error
+		for readErr == nil {
+			var b Batch
+			b, readErr = src.Read(context.Background())
+			if b.Release != nil {
+				b.Release()
+			}
+		}
+		if errors.Is(readErr, io.EOF) || !strings.Contains(readErr.Error(), p) || !strings.Contains(readErr.Error(), tc.says) {
+			t.Errorf("%s: error %v, want one naming the file and %q", tc.name, readErr, tc.says)
+		}
+		_ = src.Close(context.Background())
+	}
+}
+
+// A followed file cannot be compressed: the source says so instead of
+// waiting on a stream it cannot resume.
+func TestAFollowedCompressedFileIsRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "live.jsonl.gz")
+	if err := os.WriteFile(p, gzipped(t, []byte("{}\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewFileSource(FileOptions{Paths: []string{p}, Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	if _, err := src.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot be followed") {
+		t.Fatalf("Read = %v, want a refusal to follow a gzip file", err)
+	}
+}
+
+// Progress counts the compressed bytes read, out of the files' size.
+func TestProgressOfACompressedFileReachesItsSize(t *testing.T) {
+	data := gzipped(t, recordLines(20000))
+	p := filepath.Join(t.TempDir(), "events.jsonl.gz")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewFileSource(FileOptions{Paths: []string{p}, BatchLines: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	var readings []int64
+	for {
+		b, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		r, total := src.Progress()
+		if total != int64(len(data)) {
+			t.Fatalf("total %d, want the compressed size %d", total, len(data))
+		}
+		readings = append(readings, r)
+	}
+	if len(readings) < 3 || readings[len(readings)-1] != int64(len(data)) || readings[0] >= int64(len(data)) {
+		t.Errorf("progress readings %v: want a rise to %d", readings, len(data))
+	}
+}
