@@ -101,9 +101,10 @@ type FileSource struct {
 	// Paths are the files to read, in order; glob patterns are allowed.
 	// Required.
 	Paths []string `yaml:"paths" path:""`
-	// Format is auto, jsonl or csv (an Advanced Hunting CSV export); auto
-	// decides from the first bytes of each file. Default: auto.
-	Format string `yaml:"format" default:"auto" enum:"auto,jsonl,csv"`
+	// Format is auto, jsonl, csv (an Advanced Hunting CSV export) or avro
+	// (an Event Hubs Capture file); auto decides from the first bytes of
+	// each file. Default: auto.
+	Format string `yaml:"format" default:"auto" enum:"auto,jsonl,csv,avro"`
 	// Follow keeps reading as the files grow, like tail -f. Default: false.
 	Follow bool `yaml:"follow"`
 }
@@ -112,8 +113,8 @@ type FileSource struct {
 //
 // The zero value (format "") is invalid; Load fills auto.
 type StdinSource struct {
-	// Format is auto, jsonl or csv. Default: auto.
-	Format string `yaml:"format" default:"auto" enum:"auto,jsonl,csv"`
+	// Format is auto, jsonl, csv or avro. Default: auto.
+	Format string `yaml:"format" default:"auto" enum:"auto,jsonl,csv,avro"`
 }
 
 // KafkaSource consumes Kafka topics (including the Event Hubs Kafka

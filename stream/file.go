@@ -83,8 +83,15 @@ type FileSource struct {
 	total     int64
 	progress  atomic.Int64
 
-	// unpack decompresses the current file when it is gzip or zstd.
-	unpack io.Closer
+	// failed is the read error that ended the input (met after some lines
+	// of a batch, the batch was delivered first): every later Read
+	// returns it.
+	failed error
+
+	// unpack decompresses the current file when it is gzip or zstd;
+	// capture reads it when it is an Event Hubs Capture (Avro) file.
+	unpack  io.Closer
+	capture *CaptureReader
 
 	pool sync.Pool
 
@@ -95,9 +102,9 @@ type FileSource struct {
 // NewFileSource checks that every path can be opened and returns the source.
 func NewFileSource(opt FileOptions) (*FileSource, error) {
 	switch opt.Format {
-	case "", "auto", "jsonl", "csv":
+	case "", "auto", "jsonl", "csv", "avro":
 	default:
-		return nil, fmt.Errorf("file source: unknown format %q (want auto, jsonl or csv)", opt.Format)
+		return nil, fmt.Errorf("file source: unknown format %q (want auto, jsonl, csv or avro)", opt.Format)
 	}
 	if opt.BatchLines <= 0 {
 		opt.BatchLines = 1024
@@ -229,12 +236,20 @@ func (s *FileSource) open() error {
 		s.unpack = zr
 		s.br = bufio.NewReaderSize(zr, 256<<10)
 	}
+	format := s.opt.Format
+	if format == "avro" || (format == "" || format == "auto") && LooksLikeAvro(peekHead(s.br, len(avroMagic))) {
+		c, err := NewCaptureReader(s.br, s.name)
+		if err != nil {
+			return fmt.Errorf("file source: %w", err)
+		}
+		s.capture = c
+		return nil
+	}
 	// UTF-16 (an export saved by Windows PowerShell's `>` or Out-File) is
 	// read as UTF-8, line for line.
 	if enc := textenc.SniffReader(s.br); enc != textenc.UTF8 {
 		s.br = bufio.NewReaderSize(textenc.NewReader(s.br, enc), 256<<10)
 	}
-	format := s.opt.Format
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)
 		format = "jsonl"
@@ -262,6 +277,10 @@ func (s *FileSource) closeCurrent() {
 	cur := s.cur
 	s.cur = nil
 	s.mu.Unlock()
+	if s.capture != nil {
+		s.capture.Close()
+		s.capture = nil
+	}
 	if s.unpack != nil {
 		s.unpack.Close()
 		s.unpack = nil
@@ -276,6 +295,9 @@ func (s *FileSource) closeCurrent() {
 // with Follow), or ctx.Err().
 func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 	b, err := s.read(ctx)
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		s.failed = err // a broken input stays broken
+	}
 	s.progress.Store(s.doneBytes + s.offset())
 	return b, err
 }
@@ -309,6 +331,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *FileSource) read(ctx context.Context) (Batch, error) {
+	if err := s.failed; err != nil {
+		return Batch{}, err
+	}
 	b := s.pool.Get().(*fileBatch)
 	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
 	for {
@@ -346,6 +371,12 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			break // batch full
 		}
 		if !errors.Is(err, io.EOF) {
+			if !b.empty() && !s.mapped.Load() {
+				// Deliver what was read before the damage; the next Read
+				// reports it.
+				s.failed = err
+				break
+			}
 			s.put(b)
 			return Batch{}, err
 		}
@@ -379,6 +410,24 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 // (io.EOF). Empty lines are skipped.
 func (s *FileSource) fill(b *fileBatch) error {
 	for len(b.ends) < s.opt.BatchLines && len(b.buf) < s.opt.BatchBytes {
+		if s.capture != nil {
+			body, n, err := s.capture.Next()
+			if err != nil {
+				return err // io.EOF, or a damaged file: nothing after it can be read
+			}
+			var tooLong error
+			if limit := s.opt.MaxLineBytes; limit > 0 && len(body) > limit {
+				tooLong = s.tooLong(len(body), limit)
+				body = body[:limit]
+			}
+			if tooLong != nil || len(bytes.TrimSpace(body)) > 0 {
+				b.buf = append(b.buf, body...)
+				b.ends = append(b.ends, len(b.buf))
+				b.lines = append(b.lines, int64(n))
+				b.errs = append(b.errs, tooLong)
+			}
+			continue
+		}
 		if s.csv != nil {
 			rec, line, err := s.csv.Next()
 			if err != nil {
@@ -485,4 +534,10 @@ func (s *FileSource) Close(context.Context) error {
 		return s.cur.Close()
 	}
 	return nil
+}
+
+// peekHead returns up to n next bytes of br without reading them.
+func peekHead(br *bufio.Reader, n int) []byte {
+	head, _ := br.Peek(n)
+	return head
 }

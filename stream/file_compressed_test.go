@@ -127,13 +127,14 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 	flipped := bytes.Clone(zs)
 	flipped[len(flipped)/2] ^= 0xff
 	for _, tc := range []struct {
-		name string
-		data []byte
-		says string
+		name     string
+		data     []byte
+		says     string
+		minLines int // delivered before the error
 	}{
-		{"cut.jsonl.gz", gz[:len(gz)*2/3], "gzip data cut short"},
-		{"flipped.jsonl.zst", flipped, "zstd:"},
-		{"header.jsonl.gz", gz[:6], "gzip"},
+		{"cut.jsonl.gz", gz[:len(gz)*2/3], "gzip data cut short", 1000},
+		{"flipped.jsonl.zst", flipped, "zstd:", 300},
+		{"header.jsonl.gz", gz[:6], "gzip", 0},
 	} {
 		p := filepath.Join(t.TempDir(), tc.name)
 		if err := os.WriteFile(p, tc.data, 0o600); err != nil {
@@ -144,15 +145,23 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		var readErr error
+		n := 0
 		for readErr == nil {
 			var b Batch
 			b, readErr = src.Read(context.Background())
+			n += len(b.Messages)
 			if b.Release != nil {
 				b.Release()
 			}
 		}
 		if errors.Is(readErr, io.EOF) || !strings.Contains(readErr.Error(), p) || !strings.Contains(readErr.Error(), tc.says) {
 			t.Errorf("%s: error %v, want one naming the file and %q", tc.name, readErr, tc.says)
+		}
+		if n < tc.minLines {
+			t.Errorf("%s: %d lines delivered before the error, want at least %d", tc.name, n, tc.minLines)
+		}
+		if _, again := src.Read(context.Background()); again == nil || again.Error() != readErr.Error() {
+			t.Errorf("%s: the next Read gave %v, want the error again", tc.name, again)
 		}
 		_ = src.Close(context.Background())
 	}

@@ -77,8 +77,8 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	if textenc.Sniff(head[:n]) != textenc.UTF8 || decompress.Sniff(head[:n]) != decompress.None {
-		return false // transcoded or decompressed on the read path
+	if textenc.Sniff(head[:n]) != textenc.UTF8 || decompress.Sniff(head[:n]) != decompress.None || LooksLikeAvro(head[:n]) {
+		return false // transcoded, decompressed or an Avro capture: the read path
 	}
 	switch s.opt.Format {
 	case "", "auto":

@@ -45,7 +45,7 @@ type cliEnv struct {
 func commands() []command {
 	return []command{
 		{"run", "watch a source (file, stdin, Kafka, Event Hubs) and deliver alerts", cmdRun},
-		{"replay", "match exported events (JSON lines or Advanced Hunting CSV) and print a summary", cmdReplay},
+		{"replay", "match exported events (JSON lines, Advanced Hunting CSV, Event Hubs Capture) and print a summary", cmdReplay},
 		{"check", "load the config, feeds and exclusions; report counts and every problem", cmdCheck},
 		{"lookup", "which indicators and exclusions apply to an IP, domain or URL", cmdLookup},
 		{"demo", "zero set-up demo: embedded Kafka broker, live generated stream, alerts as they happen", cmdDemo},

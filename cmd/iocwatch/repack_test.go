@@ -10,12 +10,14 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/twmb/avro"
+	"github.com/twmb/avro/ocf"
 )
 
 // The sample stream and feed saved as UTF-16 — as Windows PowerShell's `>`
 // and Out-File save them — or compressed with gzip or zstd (and the
-// exclusions as UTF-16 too) replay to the same alerts and summary as the
-// plain UTF-8 originals.
+// exclusions as UTF-16 too), and the stream as an Event Hubs Capture file,
+// replay to the same alerts and summary as the plain UTF-8 originals.
 func TestReplayOfRepackedFilesMatchesThePlainOnes(t *testing.T) {
 	names := []string{"sample-events.jsonl", "sample-feed.txt", "exclusions.yaml"}
 	replay := func(dir string, repack func(name string, data []byte) []byte) (string, string) {
@@ -57,6 +59,12 @@ func TestReplayOfRepackedFilesMatchesThePlainOnes(t *testing.T) {
 		{"gzip", func(n string, b []byte) []byte { return yamlAsIs(n, b, gzipBytes(t, b)) }},
 		{"zstd", func(n string, b []byte) []byte { return yamlAsIs(n, b, zstdBytes(t, b)) }},
 		{"UTF-16LE in gzip", func(n string, b []byte) []byte { return yamlAsIs(n, b, gzipBytes(t, encodeUTF16LE(string(b)))) }},
+		{"Event Hubs Capture", func(n string, b []byte) []byte {
+			if n != "sample-events.jsonl" {
+				return b
+			}
+			return captureFile(t, b)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gotAlerts, gotSummary := replay(t.TempDir(), tc.repack)
@@ -98,4 +106,37 @@ func encodeUTF16LE(s string) []byte {
 		b = append(b, byte(u), byte(u>>8))
 	}
 	return b
+}
+
+// captureFile writes each line of jsonl as the Body of a record of an
+// Event Hubs Capture (Avro) file, with the schema Capture writes.
+func captureFile(t *testing.T, jsonl []byte) []byte {
+	schema := avro.MustParse(`{"type":"record","name":"EventData","namespace":"Microsoft.ServiceBus.Messaging","fields":[
+		{"name":"SequenceNumber","type":"long"},{"name":"Offset","type":"string"},{"name":"EnqueuedTimeUtc","type":"string"},
+		{"name":"SystemProperties","type":{"type":"map","values":["long","double","string","bytes"]}},
+		{"name":"Properties","type":{"type":"map","values":["long","double","string","bytes"]}},
+		{"name":"Body","type":["null","bytes"]}]}`)
+	type eventData struct {
+		SequenceNumber   int64          `avro:"SequenceNumber"`
+		Offset           string         `avro:"Offset"`
+		EnqueuedTimeUtc  string         `avro:"EnqueuedTimeUtc"`
+		SystemProperties map[string]any `avro:"SystemProperties"`
+		Properties       map[string]any `avro:"Properties"`
+		Body             *[]byte        `avro:"Body"`
+	}
+	var out bytes.Buffer
+	w, err := ocf.NewWriter(&out, schema, ocf.WithCodec(ocf.DeflateCodec(6)), ocf.WithBlockCount(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range bytes.Split(jsonl, []byte("\n")) {
+		body := bytes.TrimRight(line, "\r")
+		if err := w.Encode(&eventData{SequenceNumber: int64(i), Offset: "0", EnqueuedTimeUtc: "now", Body: &body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

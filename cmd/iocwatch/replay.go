@@ -16,8 +16,9 @@ import (
 const replayUsage = `replay [-c FILE | --feed FILE...] [--exclusions FILE] [flags] EVENTS...
 
 Matches exported events — JSON lines of Event Hubs bodies, bare records or
-{"body":…} wrappers, or an Advanced Hunting CSV export, plain or gzip- or
-zstd-compressed, UTF-8 or UTF-16; "-" is stdin — against
+{"body":…} wrappers, an Advanced Hunting CSV export or Event Hubs Capture
+(Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; "-" is
+stdin — against
 the indicators, prints the alerts (JSON lines on stdout) and a summary on
 stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
 and what suppression held back (repeats, summaries, duplicates) so that the
