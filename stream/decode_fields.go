@@ -120,7 +120,7 @@ func lookupKey(k []byte) int {
 		return colDNSQueryString
 	case "properties":
 		return keyProperties
-	case "records":
+	case "records", "Results": // "Results": the Advanced Hunting API's response
 		return keyRecords
 	case "body":
 		return keyBody

@@ -86,6 +86,14 @@ func (r *refDecoder) message(v any, depth int) {
 	case []any:
 		r.records(v)
 	case map[string]any:
+		_, hasRecords := v["records"]
+		_, hasResults := v["Results"]
+		if hasRecords && hasResults {
+			r.comparable = false // the decoder reads both arrays, in the order of the keys
+		}
+		if !hasRecords && hasResults {
+			v["records"] = v["Results"] // the Advanced Hunting API's response
+		}
 		if recs, ok := v["records"]; ok {
 			switch recs := recs.(type) {
 			case []any:

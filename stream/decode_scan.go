@@ -205,7 +205,7 @@ var colToks = func() map[int]string {
 // allocates nothing.
 func (d *Decoder) learn(p *predictor, k int, key []byte, col int) {
 	tok, ok := colToks[col]
-	if col == colNone {
+	if col == colNone || string(key) != keyName(col) { // unknown, or an alias ("Results")
 		if tok, ok = d.interned[string(key)]; !ok {
 			if len(d.interned) >= maxInterned {
 				return

@@ -194,6 +194,9 @@ func TestDecodeQuirks(t *testing.T) {
 			[]string{dne + `}`, dne + `,"RemoteIP":"192.0.2.4"}`}, nil},
 
 		// Message forms.
+		{"the Advanced Hunting API's response holds its rows under Results",
+			`{"Stats":{"ExecutionTime":0.1},"Schema":[{"Name":"RemoteIP","Type":"String"},{"Name":"source_","Type":"String"}],"Results":[{"RemoteIP":"192.0.2.6","source_":"DeviceNetworkEvents"},{"Table":"DeviceEvents","RemoteUrl":"x.example"}]}`,
+			[]string{dne + `,"RemoteIP":"192.0.2.6"}`, `{"Table":"DeviceEvents","RemoteUrl":"x.example"}`}, nil},
 		{"a body wrapper may hold an object",
 			`{"body":{"records":[{"category":"AdvancedHunting-DeviceNetworkEvents","properties":{"RemoteIP":"192.0.2.5"}}]}}`,
 			[]string{dne + `,"RemoteIP":"192.0.2.5"}`}, nil},

@@ -92,6 +92,8 @@ type FileSource struct {
 	// capture reads it when it is an Event Hubs Capture (Avro) file.
 	unpack  io.Closer
 	capture *CaptureReader
+	// doc reads it when it is a pretty-printed JSON document.
+	doc *documentReader
 
 	pool sync.Pool
 
@@ -253,6 +255,10 @@ func (s *FileSource) open() error {
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)
 		format = "jsonl"
+		if start := documentStart(head); start != 0 {
+			s.doc = newDocumentReader(s.br, s.name, start)
+			return nil
+		}
 		if LooksLikeCSV(head) {
 			format = "csv"
 		}
@@ -281,6 +287,7 @@ func (s *FileSource) closeCurrent() {
 		s.capture.Close()
 		s.capture = nil
 	}
+	s.doc = nil
 	if s.unpack != nil {
 		s.unpack.Close()
 		s.unpack = nil
@@ -410,8 +417,17 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 // (io.EOF). Empty lines are skipped.
 func (s *FileSource) fill(b *fileBatch) error {
 	for len(b.ends) < s.opt.BatchLines && len(b.buf) < s.opt.BatchBytes {
-		if s.capture != nil {
-			body, n, err := s.capture.Next()
+		if s.capture != nil || s.doc != nil {
+			var (
+				body []byte
+				n    int
+				err  error
+			)
+			if s.capture != nil {
+				body, n, err = s.capture.Next()
+			} else {
+				body, n, err = s.doc.Next()
+			}
 			if err != nil {
 				return err // io.EOF, or a damaged file: nothing after it can be read
 			}

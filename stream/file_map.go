@@ -82,7 +82,7 @@ func (s *FileSource) startMapping(f *os.File, followed bool) bool {
 	}
 	switch s.opt.Format {
 	case "", "auto":
-		if LooksLikeCSV(head[:n]) {
+		if LooksLikeCSV(head[:n]) || documentStart(head[:n]) != 0 {
 			return false
 		}
 	case "jsonl":

@@ -16,7 +16,8 @@ import (
 const replayUsage = `replay [-c FILE | --feed FILE...] [--exclusions FILE] [flags] EVENTS...
 
 Matches exported events — JSON lines of Event Hubs bodies, bare records or
-{"body":…} wrappers, an Advanced Hunting CSV export or Event Hubs Capture
+{"body":…} wrappers, pretty-printed JSON (an array of records, an Advanced
+Hunting API response), an Advanced Hunting CSV export or Event Hubs Capture
 (Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; "-" is
 stdin — against
 the indicators, prints the alerts (JSON lines on stdout) and a summary on
