@@ -107,7 +107,8 @@ var mispTypes = map[string]mispKind{
 var mispSeverity = map[mispStr]string{"1": "high", "2": "medium", "3": "low"}
 
 // loadMISP reads Format "misp": one event ({"Event":{…}} or the bare
-// event), a JSON list of events, or a {"response":[…]} search result.
+// event), a JSON list of events, or a search result: {"response":[…]}
+// (events) or {"response":{"Attribute":[…]}} (attributes).
 func loadMISP(st *ldState, br *bufio.Reader) error {
 	st.source = "misp"
 	data, err := io.ReadAll(br)
@@ -176,9 +177,21 @@ func mispEvents(name string, data []byte) ([]json.RawMessage, error) {
 			return []json.RawMessage{ev}, nil
 		}
 		if resp, ok := top["response"]; ok {
+			if r := bytes.TrimLeft(resp, " \t\r\n"); len(r) > 0 && r[0] == '{' {
+				// /attributes/restSearch: {"response":{"Attribute":[…]}},
+				// read as one event holding those attributes.
+				var attrs map[string]json.RawMessage
+				if err := json.Unmarshal(r, &attrs); err != nil {
+					return nil, fmt.Errorf("%s: MISP response: %w", name, err)
+				}
+				if _, ok := attrs["Attribute"]; !ok {
+					return nil, fmt.Errorf("%s: MISP response: an object without an Attribute list (want the result of /events/restSearch or /attributes/restSearch)", name)
+				}
+				return []json.RawMessage{r}, nil
+			}
 			var list []json.RawMessage
 			if err := json.Unmarshal(resp, &list); err != nil {
-				return nil, fmt.Errorf("%s: MISP response: %w", name, err)
+				return nil, fmt.Errorf("%s: MISP response: want a list of events or an object with an Attribute list (the results of /events/restSearch and /attributes/restSearch): %w", name, err)
 			}
 			for i := range list {
 				list[i] = unwrap(list[i])
