@@ -218,7 +218,7 @@ func (s *FileSource) open() error {
 		if !s.setCurrent(f, p) {
 			return io.EOF
 		}
-		if s.startMapping(f, s.opt.Follow && s.next >= len(s.paths)) {
+		if s.startMapping(f, s.following()) {
 			return nil
 		}
 	}
@@ -228,7 +228,7 @@ func (s *FileSource) open() error {
 	// progress still counts the compressed bytes, out of the file's size.
 	if head, _ := s.br.Peek(decompress.MagicSize); decompress.Sniff(head) != decompress.None {
 		c := decompress.Sniff(head)
-		if s.opt.Follow && s.next >= len(s.paths) {
+		if s.following() {
 			return fmt.Errorf("file source: %s is %s-compressed: a compressed file cannot be followed", s.name, c)
 		}
 		zr, err := decompress.NewReader(s.br, c)
@@ -240,6 +240,9 @@ func (s *FileSource) open() error {
 	}
 	format := s.opt.Format
 	if format == "avro" || (format == "" || format == "auto") && LooksLikeAvro(peekHead(s.br, len(avroMagic))) {
+		if s.following() {
+			return fmt.Errorf("file source: %s is an Event Hubs Capture (Avro) file: it cannot be followed", s.name)
+		}
 		c, err := NewCaptureReader(s.br, s.name)
 		if err != nil {
 			return fmt.Errorf("file source: %w", err)
@@ -250,12 +253,19 @@ func (s *FileSource) open() error {
 	// UTF-16 (an export saved by Windows PowerShell's `>` or Out-File) is
 	// read as UTF-8, line for line.
 	if enc := textenc.SniffReader(s.br); enc != textenc.UTF8 {
+		if s.following() {
+			// The transcoder stops at the first end of file.
+			return fmt.Errorf("file source: %s is %s: a UTF-16 file cannot be followed; write it as UTF-8", s.name, enc)
+		}
 		s.br = bufio.NewReaderSize(textenc.NewReader(s.br, enc), 256<<10)
 	}
 	if format == "" || format == "auto" {
 		head, _ := s.br.Peek(4096)
 		format = "jsonl"
 		if start := documentStart(head); start != 0 {
+			if s.following() {
+				return fmt.Errorf("file source: %s is a pretty-printed JSON document: it cannot be followed; write JSON lines", s.name)
+			}
 			s.doc = newDocumentReader(s.br, s.name, start)
 			return nil
 		}
@@ -388,7 +398,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, err
 		}
 		// End of the current file.
-		if s.opt.Follow && s.next >= len(s.paths) {
+		if s.following() {
 			if !b.empty() {
 				break
 			}
@@ -486,7 +496,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 			if len(chunk) == 0 && s.dropped == 0 {
 				return io.EOF
 			}
-			if s.opt.Follow && s.next >= len(s.paths) {
+			if s.following() {
 				// Keep the partial line until its newline arrives.
 				if len(s.pending) == 0 && s.dropped == 0 {
 					s.keep(chunk)
@@ -557,3 +567,7 @@ func peekHead(br *bufio.Reader, n int) []byte {
 	head, _ := br.Peek(n)
 	return head
 }
+
+// following reports whether the current file is the followed one (the
+// last, with Follow).
+func (s *FileSource) following() bool { return s.opt.Follow && s.next >= len(s.paths) }

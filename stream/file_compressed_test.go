@@ -167,20 +167,28 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 	}
 }
 
-// A followed file cannot be compressed: the source says so instead of
-// waiting on a stream it cannot resume.
-func TestAFollowedCompressedFileIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "live.jsonl.gz")
-	if err := os.WriteFile(p, gzipped(t, []byte("{}\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewFileSource(FileOptions{Paths: []string{p}, Follow: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
-	if _, err := src.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot be followed") {
-		t.Fatalf("Read = %v, want a refusal to follow a gzip file", err)
+// A followed file cannot be compressed, UTF-16, a Capture file or a
+// pretty-printed document: the source says so instead of waiting on a
+// stream it cannot resume.
+func TestAFollowedFileThatCannotGrowIsRefused(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"live.jsonl.gz":   gzipped(t, []byte("{}\n")),
+		"live-utf16.json": utf16Text("{}\n", true),
+		"live.avro":       writeCapture(t, [][]byte{[]byte("{}")}, nil, 1),
+		"live.json":       []byte("[\n{}\n]\n"),
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src, err := NewFileSource(FileOptions{Paths: []string{p}, Follow: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot be followed") || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: Read = %v, want a refusal to follow it, naming it", name, err)
+		}
+		src.Close(context.Background())
 	}
 }
 
