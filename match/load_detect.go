@@ -15,6 +15,9 @@ import (
 func DetectFormat(name string, head []byte) string {
 	h := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	h = bytes.TrimLeft(h, " \t\r\n")
+	if txtIsJSONList(h) {
+		return FormatText // a JSON list of values
+	}
 	if len(h) > 0 && (h[0] == '{' || h[0] == '[') {
 		switch {
 		case detJSONKV(h, "type", "bundle"), detJSONKV(h, "type", "indicator"),

@@ -3,6 +3,7 @@ package match
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,13 @@ const txtMaxLine = 64 << 10
 // whitespace followed by '#' or ';' starts an inline comment ("1.2.3.0/24
 // ; SBL123", "evil.example # seen 2024-03"). A hosts-file line
 // ("0.0.0.0 evil.example", "127.0.0.1 …", "::1 …", ":: …") loads its name.
-// CRLF line ends and a UTF-8 byte-order mark are accepted.
+// CRLF line ends and a UTF-8 byte-order mark are accepted. A JSON list
+// of strings (`["203.0.113.9", "evil.example"]`, as some feeds publish)
+// is read as one value per element, at the element's line.
 func loadText(st *ldState, br *bufio.Reader) error {
+	if head, _ := br.Peek(64); txtIsJSONList(head) {
+		return txtJSONList(st, br)
+	}
 	line := 0
 	for {
 		b, err := br.ReadSlice('\n')
@@ -106,4 +112,79 @@ func txtLine(st *ldState, line int, b []byte) {
 		return
 	}
 	st.emit(st.name, line, raw, kind, value, nil)
+}
+
+// txtIsJSONList reports whether head starts a JSON list of strings: '['
+// then, after white space, '"' or ']'. A text line starting with '[' is
+// an IPv6 literal ("[2001:db8::1]"), never followed by a quote.
+func txtIsJSONList(head []byte) bool {
+	head = txtTrim(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")))
+	if len(head) < 2 || head[0] != '[' {
+		return false
+	}
+	rest := txtTrim(head[1:])
+	return len(rest) > 0 && (rest[0] == '"' || rest[0] == ']')
+}
+
+// txtJSONList reads a JSON list of strings, each element a text line at
+// the line where it starts. Like every text feed it never fails: an
+// element that is not a string is refused, and broken JSON is refused at
+// its line, ending the list (the elements before it are kept).
+func txtJSONList(st *ldState, br *bufio.Reader) error {
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return fmt.Errorf("%s: read: %w", st.name, err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	line, counted := 1, 0
+	lineAt := func(off int) int { // off never goes back
+		off = min(max(off, counted), len(data))
+		line += bytes.Count(data[counted:off], []byte("\n"))
+		counted = off
+		return line
+	}
+	broken := func(err error) error {
+		off := int(dec.InputOffset())
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			off = int(syn.Offset)
+		}
+		if errors.Is(err, io.EOF) {
+			err, off = io.ErrUnexpectedEOF, len(data)
+		}
+		st.refuse(st.lineOrigin(lineAt(off)), "", "invalid JSON list of values: "+err.Error())
+		return nil
+	}
+	if _, err := dec.Token(); err != nil { // '['
+		return broken(err)
+	}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return broken(err)
+		}
+		at := lineAt(int(dec.InputOffset()) - len(raw))
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			st.refuse(st.lineOrigin(at), txtShort(raw), "not a string: a JSON list of values holds strings only")
+			continue
+		}
+		txtLine(st, at, []byte(v))
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return broken(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		st.refuse(st.lineOrigin(lineAt(int(dec.InputOffset()))), "", "something after the JSON list's closing bracket")
+	}
+	return nil
+}
+
+// txtShort is b as a string, cut to 64 bytes.
+func txtShort(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "…"
+	}
+	return string(b)
 }

@@ -87,6 +87,9 @@ func FuzzLoadText(f *testing.F) {
 	f.Add([]byte("hxxps://evil[.]example/a\nbücher.example\nhttps://e.example/kits/*\n"))
 	// Broken values.
 	f.Add([]byte("256.1.1.1\n1.2.3.4/33\n[::1\nhttp:///x\n\x00\xff\n"))
+	// A JSON list of values, and an IPv6 line that is not one.
+	f.Add([]byte("[\n  \"203.0.113.9\", \"a\\\"b.example\",\n  \"evil.example\"\n]\n"))
+	f.Add([]byte("[2001:db8::1]\n[\"x\"]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Load(bytes.NewReader(data), LoadOptions{Name: "fuzz.txt", Format: FormatText, Now: time.Unix(1e9, 0)})
 		if err != nil {
@@ -111,6 +114,11 @@ func FuzzLoadText(f *testing.F) {
 			}
 		}
 		lines := bytes.Count(data, []byte("\n")) + 1
+		if txtIsJSONList(data) {
+			// Elements, not lines: one per comma and one more, plus the
+			// refusal of broken JSON that ends the list.
+			lines = bytes.Count(data, []byte(",")) + 2
+		}
 		if n := len(res.Indicators) + len(res.Refused); n > lines {
 			t.Fatalf("%d lines gave %d indicators and refusals", lines, n)
 		}
