@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -41,7 +42,13 @@ type CSVReader struct {
 // an error naming the file — when it cannot be read or names no Defender
 // column at all.
 func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
-	cr := csv.NewReader(r)
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	head, _ := br.Peek(min(br.Size(), 64<<10))
+	cr := csv.NewReader(br)
+	cr.Comma = csvDelimiter(firstLine(head))
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
@@ -141,19 +148,50 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 // LooksLikeCSV reports whether the first bytes of a file look like a CSV
 // header rather than JSON: after an optional byte order mark and blank
 // space, the first line does not start with { or [ and either holds a
-// comma or is a single Defender column name.
+// comma, names a Defender column between semicolons or tabs (a CSV saved
+// by Excel in a locale whose list separator is ';', or tab-separated
+// text), or is a single Defender column name.
 func LooksLikeCSV(head []byte) bool {
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	head = bytes.TrimLeft(head, " \t\r\n")
 	if len(head) == 0 || head[0] == '{' || head[0] == '[' {
 		return false
 	}
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		head = head[:i]
-	}
+	head = firstLine(head)
 	if bytes.IndexByte(head, ',') >= 0 {
+		return true
+	}
+	if d := csvDelimiter(head); d != ',' {
 		return true
 	}
 	name := bytes.Trim(bytes.TrimSpace(head), `"`)
 	return lookupKey(name) >= 0
+}
+
+// firstLine returns head up to its first line end.
+func firstLine(head []byte) []byte {
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	return bytes.TrimSuffix(head, []byte("\r"))
+}
+
+// csvDelimiter picks the field separator of a header line: of ',', ';'
+// and tab, the one that splits it into the most Defender column names
+// (',' when none does better).
+func csvDelimiter(header []byte) rune {
+	header = bytes.TrimPrefix(header, []byte("\xef\xbb\xbf"))
+	best, bestN := ',', 0
+	for _, d := range []byte{',', ';', '\t'} {
+		n := 0
+		for _, f := range bytes.Split(header, []byte{d}) {
+			if lookupKey(bytes.Trim(bytes.TrimSpace(f), `"`)) >= colTimestamp {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = rune(d), n
+		}
+	}
+	return best
 }

@@ -2,8 +2,10 @@ package stream
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -150,6 +152,60 @@ func TestCSVReaderReportsAMalformedRowAndReadsOn(t *testing.T) {
 	}
 }
 
+// Every golden export, re-written with ';' (Excel in locales whose list
+// separator it is) or tabs between the fields, gives the same records,
+// lines and errors as with commas; the file source detects it.
+func TestCSVExportsWithSemicolonsOrTabsReadAsWithCommas(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "csv", "*.csv"))
+	if len(files) == 0 {
+		t.Fatal("no CSV exports in testdata/csv")
+	}
+	read := func(data []byte) string {
+		c, err := NewCSVReader(bytes.NewReader(data), "x.csv")
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var b strings.Builder
+		for {
+			rec, line, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				return b.String()
+			}
+			fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
+		}
+	}
+	tried := 0
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := read(data)
+		rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))).ReadAll()
+		if err != nil {
+			continue // an export with malformed rows cannot be re-written field by field
+		}
+		for _, d := range []rune{';', '\t'} {
+			var out bytes.Buffer
+			w := csv.NewWriter(&out)
+			w.Comma, w.UseCRLF = d, bytes.Contains(data, []byte("\r\n"))
+			if err := w.WriteAll(rows); err != nil {
+				t.Fatal(err)
+			}
+			if !LooksLikeCSV(out.Bytes()) {
+				t.Errorf("%s with %q: not taken for CSV", path, d)
+			}
+			if got := read(out.Bytes()); got != want {
+				t.Errorf("%s with %q:\n%s\nwant\n%s", path, d, got, want)
+			}
+		}
+		tried++
+	}
+	if tried == 0 {
+		t.Fatal("no export could be re-written")
+	}
+}
+
 func TestLooksLikeCSV(t *testing.T) {
 	tests := []struct {
 		name string
@@ -164,6 +220,9 @@ func TestLooksLikeCSV(t *testing.T) {
 		{"a JSON array", `[{"a":1}]`, false},
 		{"empty input", "", false},
 		{"plain text without commas", "hello world\n", false},
+		{"a header saved by Excel with semicolons", "Timestamp;DeviceName;RemoteIP\r\n", true},
+		{"a tab-separated header", "Timestamp\tRemoteUrl\n", true},
+		{"semicolons without a Defender column", "a;b;c\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
