@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,7 +123,10 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = 250 * time.Millisecond
 	}
-	paths := opt.Paths
+	paths, err := ExpandPaths(opt.Paths)
+	if err != nil {
+		return nil, err
+	}
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
@@ -571,3 +577,60 @@ func peekHead(br *bufio.Reader, n int) []byte {
 // following reports whether the current file is the followed one (the
 // last, with Follow).
 func (s *FileSource) following() bool { return s.opt.Follow && s.next >= len(s.paths) }
+
+// ExpandPaths returns the files paths name, in order: a glob pattern
+// ("capture/*/2026/11/27/*/*/*.avro") its matches, sorted; a directory every
+// regular file below it, sorted by path (Event Hubs Capture's layout is
+// then in time order per partition), hidden files and folders (".name")
+// left out; "-" (stdin) and anything else as it is. A pattern that
+// matches nothing, or a directory without files, is an error naming it;
+// a path that does not exist is left for the source to report.
+func ExpandPaths(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		matches := []string{p}
+		if strings.ContainsAny(p, "*?[") {
+			var err error
+			if matches, err = filepath.Glob(p); err != nil {
+				return nil, fmt.Errorf("file source: pattern %q: %w", p, err)
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("file source: no file matches %q", p)
+			}
+		}
+		for _, m := range matches {
+			fi, err := os.Stat(m)
+			if err != nil || !fi.IsDir() {
+				out = append(out, m) // NewFileSource reports what is missing
+				continue
+			}
+			n := len(out)
+			err = filepath.WalkDir(m, func(path string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if path != m && strings.HasPrefix(d.Name(), ".") {
+					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if d.Type().IsRegular() {
+					out = append(out, path)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("file source: %w", err)
+			}
+			if len(out) == n {
+				return nil, fmt.Errorf("file source: %s: a directory without files", m)
+			}
+		}
+	}
+	return out, nil
+}

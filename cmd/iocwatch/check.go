@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/stream"
 )
 
 const checkUsage = `check [-c FILE | --feed FILE...] [--exclusions FILE] [--show-config]
@@ -102,6 +104,23 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	for _, warn := range rep.warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	if cfg.Source.Type == "file" {
+		// What run would read: patterns and directories expanded, every
+		// file there.
+		files, err := stream.ExpandPaths(cfg.Source.File.Paths)
+		for _, f := range files {
+			if err != nil {
+				break
+			}
+			_, err = os.Stat(f)
+		}
+		if err != nil {
+			fmt.Fprintf(w, "\nsource: file: error: source.file.paths: %v\n", err)
+			problems++
+		} else {
+			fmt.Fprintf(w, "\nsource: file, %d files\n", len(files))
+		}
 	}
 	fmt.Fprintf(w, "\nsinks: %d\n", len(cfg.Sinks))
 	for _, s := range cfg.Sinks {

@@ -344,3 +344,45 @@ func TestDemoPrintsThePlantedAlerts(t *testing.T) {
 		t.Errorf("only %d beacons planted and alerted: the demo shows too little", real)
 	}
 }
+
+// The file source's paths may be glob patterns and directories: check
+// counts the files run would read and reports a pattern that matches
+// nothing as a problem; replay takes a directory too.
+func TestFileSourcePatternsAndDirectories(t *testing.T) {
+	dir := t.TempDir()
+	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"capture/0/a.jsonl", "capture/1/b.jsonl"} {
+		full := filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(full), 0o700)
+		if err := os.WriteFile(full, events, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed := filepath.Join(dir, "feed.txt")
+	os.WriteFile(feed, []byte("203.0.113.77\n"), 0o600)
+	conf := func(paths string) string {
+		p := filepath.Join(dir, "iocwatch.yaml")
+		body := "source:\n  file:\n    paths: [" + paths + "]\nfeeds:\n  - name: f\n    path: feed.txt\n"
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if code, stdout, _ := runCLI(t, "", "check", "-c", conf(`"capture/*/*.jsonl"`)); code != exitOK || !strings.Contains(stdout, "source: file, 2 files") {
+		t.Errorf("a pattern: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, "", "check", "-c", conf(`"capture"`)); code != exitOK || !strings.Contains(stdout, "source: file, 2 files") {
+		t.Errorf("a directory: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ := runCLI(t, "", "check", "-c", conf(`"capture/*/*.parquet"`))
+	if code != exitFailure || !strings.Contains(stdout, `source.file.paths: file source: no file matches`) {
+		t.Errorf("a pattern matching nothing: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr := runCLI(t, "", "replay", "--feed", feed, filepath.Join(dir, "capture"))
+	if code != exitOK || !strings.Contains(stderr, "replayed 26 messages") {
+		t.Errorf("replay of a directory: exit %d\n%s", code, stderr)
+	}
+}

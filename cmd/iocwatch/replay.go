@@ -18,8 +18,9 @@ const replayUsage = `replay [-c FILE | --feed FILE...] [--exclusions FILE] [flag
 Matches exported events — JSON lines of Event Hubs bodies, bare records or
 {"body":…} wrappers, pretty-printed JSON (an array of records, an Advanced
 Hunting API response), an Advanced Hunting CSV export or Event Hubs Capture
-(Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; "-" is
-stdin — against
+(Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; a
+directory stands for every file below it, a quoted pattern for its matches;
+"-" is stdin — against
 the indicators, prints the alerts (JSON lines on stdout) and a summary on
 stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
 and what suppression held back (repeats, summaries, duplicates) so that the
