@@ -5,29 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"unicode/utf16"
 	"unicode/utf8"
-)
 
-// utf16Bytes encodes s as UTF-16, little-endian with a byte order mark
-// (what Windows PowerShell's Out-File writes) or big-endian without one.
-func utf16Bytes(s string, littleEndian bool) []byte {
-	var b []byte
-	put := func(u uint16) {
-		if littleEndian {
-			b = append(b, byte(u), byte(u>>8))
-		} else {
-			b = append(b, byte(u>>8), byte(u))
-		}
-	}
-	if littleEndian {
-		put(0xfeff)
-	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		put(u)
-	}
-	return b
-}
+	"github.com/iocwatch/iocwatch/internal/textenc"
+)
 
 // Every golden feed, saved as UTF-16, loads exactly as its UTF-8 original:
 // the same indicators, origins (file:line), refusals and errors.
@@ -49,7 +30,7 @@ func TestLoadReadsUTF16AsItsUTF8Original(t *testing.T) {
 		for _, le := range []bool{true, false} {
 			name := filepath.Base(dir) + map[bool]string{true: "/UTF-16LE with a byte order mark", false: "/UTF-16BE without one"}[le]
 			t.Run(name, func(t *testing.T) {
-				got := ldRenderOrErr(Load(bytes.NewReader(utf16Bytes(string(data), le)), opt))
+				got := ldRenderOrErr(Load(bytes.NewReader(utf16Of(string(data), le)), opt))
 				if !bytes.Equal(got, want) {
 					t.Errorf("differs from the UTF-8 load:\n%s", ldLineDiff(want, got))
 				}
@@ -67,4 +48,13 @@ func ldRenderOrErr(res *LoadResult, err error) []byte {
 		return []byte(err.Error() + "\n")
 	}
 	return ldGoldenRender(res)
+}
+
+// utf16Of is s in UTF-16: little-endian with a byte order mark (what
+// Windows PowerShell's Out-File writes), or big-endian without one.
+func utf16Of(s string, littleEndian bool) []byte {
+	if littleEndian {
+		return textenc.Encode(s, textenc.UTF16LE, true)
+	}
+	return textenc.Encode(s, textenc.UTF16BE, false)
 }

@@ -215,16 +215,7 @@ func TestBadCaptureFilesAreErrorsNamingThem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var readErr error
-		n := 0
-		for readErr == nil {
-			var bt Batch
-			bt, readErr = src.Read(context.Background())
-			n += len(bt.Messages)
-			if bt.Release != nil {
-				bt.Release()
-			}
-		}
+		n, readErr := readToTheEnd(src)
 		if errors.Is(readErr, io.EOF) || !strings.Contains(readErr.Error(), p) || !strings.Contains(readErr.Error(), tc.says) {
 			t.Errorf("%s: error %v, want one naming the file and saying %q", tc.name, readErr, tc.says)
 		}

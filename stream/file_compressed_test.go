@@ -144,16 +144,7 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var readErr error
-		n := 0
-		for readErr == nil {
-			var b Batch
-			b, readErr = src.Read(context.Background())
-			n += len(b.Messages)
-			if b.Release != nil {
-				b.Release()
-			}
-		}
+		n, readErr := readToTheEnd(src)
 		if errors.Is(readErr, io.EOF) || !strings.Contains(readErr.Error(), p) || !strings.Contains(readErr.Error(), tc.says) {
 			t.Errorf("%s: error %v, want one naming the file and %q", tc.name, readErr, tc.says)
 		}
@@ -222,5 +213,21 @@ func TestProgressOfACompressedFileReachesItsSize(t *testing.T) {
 	}
 	if len(readings) < 3 || readings[len(readings)-1] != int64(len(data)) || readings[0] >= int64(len(data)) {
 		t.Errorf("progress readings %v: want a rise to %d", readings, len(data))
+	}
+}
+
+// readToTheEnd reads src until Read fails (io.EOF included), releasing
+// every batch, and returns how many messages it read and the error.
+func readToTheEnd(src Source) (int, error) {
+	n := 0
+	for {
+		b, err := src.Read(context.Background())
+		if err != nil {
+			return n, err
+		}
+		n += len(b.Messages)
+		if b.Release != nil {
+			b.Release()
+		}
 	}
 }

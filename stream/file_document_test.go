@@ -3,7 +3,6 @@ package stream
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -153,16 +152,7 @@ func TestABrokenDocumentIsAnErrorNamingTheElement(t *testing.T) {
 	} {
 		p := writeFile(t, t.TempDir(), tc.name, tc.text)
 		src := mustFileSource(t, FileOptions{Paths: []string{p}})
-		var readErr error
-		n := 0
-		for readErr == nil {
-			var b Batch
-			b, readErr = src.Read(context.Background())
-			n += len(b.Messages)
-			if b.Release != nil {
-				b.Release()
-			}
-		}
+		n, readErr := readToTheEnd(src)
 		if tc.says == "" {
 			if !errors.Is(readErr, io.EOF) {
 				t.Errorf("%s: %v, want the end", tc.name, readErr)

@@ -6,28 +6,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf16"
+
+	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
-// utf16Text encodes s as UTF-16: little-endian with a byte order mark
-// (what Windows PowerShell's `>` and Out-File write), or big-endian
-// without one.
+// utf16Text is s in UTF-16: little-endian with a byte order mark (what
+// Windows PowerShell's `>` and Out-File write), or big-endian without one.
 func utf16Text(s string, littleEndian bool) []byte {
-	var b []byte
-	put := func(u uint16) {
-		if littleEndian {
-			b = append(b, byte(u), byte(u>>8))
-		} else {
-			b = append(b, byte(u>>8), byte(u))
-		}
-	}
 	if littleEndian {
-		put(0xfeff)
+		return textenc.Encode(s, textenc.UTF16LE, true)
 	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		put(u)
-	}
-	return b
+	return textenc.Encode(s, textenc.UTF16BE, false)
 }
 
 // A JSON-lines stream or an Advanced Hunting CSV export saved as UTF-16

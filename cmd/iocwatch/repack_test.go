@@ -6,12 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/avro"
 	"github.com/twmb/avro/ocf"
+
+	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
 // The sample stream and feed saved as UTF-16 — as Windows PowerShell's `>`
@@ -55,10 +56,12 @@ func TestReplayOfRepackedFilesMatchesThePlainOnes(t *testing.T) {
 		name   string
 		repack func(name string, b []byte) []byte
 	}{
-		{"UTF-16LE", func(_ string, b []byte) []byte { return encodeUTF16LE(string(b)) }},
+		{"UTF-16LE", func(_ string, b []byte) []byte { return textenc.Encode(string(b), textenc.UTF16LE, true) }},
 		{"gzip", func(n string, b []byte) []byte { return yamlAsIs(n, b, gzipBytes(t, b)) }},
 		{"zstd", func(n string, b []byte) []byte { return yamlAsIs(n, b, zstdBytes(t, b)) }},
-		{"UTF-16LE in gzip", func(n string, b []byte) []byte { return yamlAsIs(n, b, gzipBytes(t, encodeUTF16LE(string(b)))) }},
+		{"UTF-16LE in gzip", func(n string, b []byte) []byte {
+			return yamlAsIs(n, b, gzipBytes(t, textenc.Encode(string(b), textenc.UTF16LE, true)))
+		}},
 		{"Event Hubs Capture", func(n string, b []byte) []byte {
 			if n != "sample-events.jsonl" {
 				return b
@@ -97,15 +100,6 @@ func zstdBytes(t *testing.T, b []byte) []byte {
 	}
 	defer w.Close()
 	return w.EncodeAll(b, nil)
-}
-
-// encodeUTF16LE is s in UTF-16LE with a byte order mark.
-func encodeUTF16LE(s string) []byte {
-	b := []byte{0xff, 0xfe}
-	for _, u := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(u), byte(u>>8))
-	}
-	return b
 }
 
 // captureFile writes each line of jsonl as the Body of a record of an

@@ -7,6 +7,7 @@ package textenc
 import (
 	"bufio"
 	"io"
+	"unicode/utf16"
 
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -102,4 +103,28 @@ func NewReader(r io.Reader, e Encoding) io.Reader {
 	// UseBOM: a byte order mark, when there is one, is dropped (and would
 	// override order).
 	return transform.NewReader(r, unicode.UTF16(order, unicode.UseBOM).NewDecoder())
+}
+
+// Encode returns s in UTF-16 of order e (UTF16LE or UTF16BE; UTF8 returns
+// s as it is), with a byte order mark first when bom is set: what Windows
+// tools write, for tests and tools that need such text.
+func Encode(s string, e Encoding, bom bool) []byte {
+	if e == UTF8 {
+		return []byte(s)
+	}
+	b := make([]byte, 0, 2*len(s)+2)
+	put := func(u uint16) {
+		if e == UTF16LE {
+			b = append(b, byte(u), byte(u>>8))
+		} else {
+			b = append(b, byte(u>>8), byte(u))
+		}
+	}
+	if bom {
+		put(0xfeff)
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		put(u)
+	}
+	return b
 }

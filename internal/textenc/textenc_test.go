@@ -6,29 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"unicode/utf16"
 	"unicode/utf8"
 )
-
-// encode returns s in UTF-16 of the given order, with a byte order mark
-// when bom is set.
-func encode(s string, e Encoding, bom bool) []byte {
-	var b []byte
-	put := func(u uint16) {
-		if e == UTF16LE {
-			b = append(b, byte(u), byte(u>>8))
-		} else {
-			b = append(b, byte(u>>8), byte(u))
-		}
-	}
-	if bom {
-		put(0xfeff)
-	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		put(u)
-	}
-	return b
-}
 
 const sample = "# C2 list\r\n203.0.113.77\r\nevil.example.com\r\nпример.рф\r\n"
 
@@ -42,13 +21,13 @@ func TestSniff(t *testing.T) {
 		{"UTF-8 with a byte order mark", append([]byte("\xef\xbb\xbf"), sample...), UTF8},
 		{"empty", nil, UTF8},
 		{"one byte", []byte("a"), UTF8},
-		{"UTF-16LE with a byte order mark", encode(sample, UTF16LE, true), UTF16LE},
-		{"UTF-16BE with a byte order mark", encode(sample, UTF16BE, true), UTF16BE},
-		{"UTF-16LE without one", encode(sample, UTF16LE, false), UTF16LE},
-		{"UTF-16BE without one", encode(sample, UTF16BE, false), UTF16BE},
+		{"UTF-16LE with a byte order mark", Encode(sample, UTF16LE, true), UTF16LE},
+		{"UTF-16BE with a byte order mark", Encode(sample, UTF16BE, true), UTF16BE},
+		{"UTF-16LE without one", Encode(sample, UTF16LE, false), UTF16LE},
+		{"UTF-16BE without one", Encode(sample, UTF16BE, false), UTF16BE},
 		{"only a byte order mark", []byte{0xff, 0xfe}, UTF16LE},
 		{"UTF-32LE is not UTF-16", []byte{0xff, 0xfe, 0, 0, 'a', 0, 0, 0}, UTF8},
-		{"Cyrillic UTF-16LE without a mark is not guessed", encode("пример.рф пример.рф", UTF16LE, false), UTF8},
+		{"Cyrillic UTF-16LE without a mark is not guessed", Encode("пример.рф пример.рф", UTF16LE, false), UTF8},
 		{"binary with scattered zeros", []byte("a\x00\x00b\x00c\x00\x00d\x00\x00e"), UTF8},
 		{"all zeros", make([]byte, 64), UTF8},
 	} {
@@ -65,7 +44,7 @@ func TestNewReaderTranscodesToUTF8(t *testing.T) {
 		e   Encoding
 		bom bool
 	}{{UTF16LE, true}, {UTF16LE, false}, {UTF16BE, true}, {UTF16BE, false}} {
-		in := encode(sample, tc.e, tc.bom)
+		in := Encode(sample, tc.e, tc.bom)
 		got, err := io.ReadAll(NewReader(bytes.NewReader(in), Sniff(in)))
 		if err != nil {
 			t.Fatalf("%s bom=%v: %v", tc.e, tc.bom, err)
@@ -77,7 +56,7 @@ func TestNewReaderTranscodesToUTF8(t *testing.T) {
 	// A long text crosses the transformer's buffers, and a surrogate pair
 	// (an emoji) may straddle them.
 	long := strings.Repeat("line 😀 ok\n", 10000)
-	in := encode(long, UTF16LE, true)
+	in := Encode(long, UTF16LE, true)
 	got, err := io.ReadAll(NewReader(bytes.NewReader(in), UTF16LE))
 	if err != nil || string(got) != long {
 		t.Errorf("long text: %d bytes back (err %v), want %d", len(got), err, len(long))
@@ -91,7 +70,7 @@ func TestNewReaderTranscodesToUTF8(t *testing.T) {
 
 // SniffReader decides from the reader's next bytes and leaves them unread.
 func TestSniffReaderLeavesTheBytesUnread(t *testing.T) {
-	in := encode(strings.Repeat(sample, 20), UTF16BE, false)
+	in := Encode(strings.Repeat(sample, 20), UTF16BE, false)
 	br := bufio.NewReaderSize(bytes.NewReader(in), 16)
 	if e := SniffReader(br); e != UTF16BE {
 		// A 16-byte buffer peeks 16 bytes: enough for mostly ASCII text.
@@ -123,8 +102,8 @@ func TestAnUnpairedSurrogateIsReplaced(t *testing.T) {
 // UTF-8 for UTF-16 input.
 func FuzzSniffAndRead(f *testing.F) {
 	f.Add([]byte(sample))
-	f.Add(encode(sample, UTF16LE, true))
-	f.Add(encode(sample, UTF16BE, false))
+	f.Add(Encode(sample, UTF16LE, true))
+	f.Add(Encode(sample, UTF16BE, false))
 	f.Add([]byte{0xff, 0xfe, 0x00, 0xd8})
 	f.Add([]byte{0xfe, 0xff, 0xd8})
 	f.Fuzz(func(t *testing.T, in []byte) {
