@@ -359,8 +359,10 @@ type CSVFormat struct {
 	// HeaderInComment takes the header from the last comment line before the
 	// data (URLhaus style). Default: false.
 	HeaderInComment bool `yaml:"header_in_comment"`
-	// Delimiter is the field separator, one character. Default: ",".
-	Delimiter string `yaml:"delimiter" default:","`
+	// Delimiter is the field separator, one character. Default: "",
+	// guessed from the header line: ',', ';', tab or '|' (the one that
+	// splits it into the value column's name, else into the most fields).
+	Delimiter string `yaml:"delimiter"`
 }
 
 // Allow relaxes the indicator checks of a feed. The zero value refuses

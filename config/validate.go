@@ -449,7 +449,9 @@ func (f *Feed) validate(ck *checker, path string) {
 func (c *CSVFormat) validate(ck *checker, path string) {
 	r, size := utf8.DecodeRuneInString(c.Delimiter)
 	switch {
-	case c.Delimiter == "" || size != len(c.Delimiter):
+	case c.Delimiter == "":
+		// Guessed from the header line.
+	case size != len(c.Delimiter):
 		ck.add(path+".delimiter", "must be one character; found %q", c.Delimiter)
 	case r == '"' || r == '\r' || r == '\n' || r == utf8.RuneError:
 		ck.add(path+".delimiter", "cannot be %q", c.Delimiter)

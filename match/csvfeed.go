@@ -349,6 +349,13 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 	}
 
+	if spec.guess && m.Delimiter == 0 && !m.NoHeader { // a data line's fields may hold any separator
+		header := first
+		if m.HeaderInComment && lastComment != "" {
+			header = strings.TrimPrefix(strings.TrimSpace(lastComment), prefix)
+		}
+		delim = csvfGuessDelimiter(header, m.Value)
+	}
 	r := csv.NewReader(io.MultiReader(strings.NewReader(first), br))
 	r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord, r.ReuseRecord = delim, true, true, -1, true
 	if c, n := utf8.DecodeRuneInString(prefix); !m.NoComments && n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
@@ -541,4 +548,28 @@ func ldDelim(m CSVMapping) rune {
 		return ','
 	}
 	return m.Delimiter
+}
+
+// csvfGuessDelimiter picks the separator of a generic CSV feed without a
+// configured delimiter from its header (or first) line: of ',', ';' (a
+// CSV saved by Excel where ';' is the list separator), tab and '|', the
+// one that splits the line into a field named value (the mapping's Value
+// column, when it is a name), else into the most fields; ',' on a tie.
+func csvfGuessDelimiter(line, value string) rune {
+	line = strings.TrimSpace(line)
+	best, bestN := ',', 1
+	for _, d := range []rune{',', ';', '\t', '|'} {
+		fields := strings.Split(line, string(d))
+		if value != "" && !strings.HasPrefix(value, "#") {
+			for _, f := range fields {
+				if strings.EqualFold(strings.Trim(strings.TrimSpace(f), `"`), value) {
+					return d
+				}
+			}
+		}
+		if len(fields) > bestN {
+			best, bestN = d, len(fields)
+		}
+	}
+	return best
 }
