@@ -200,9 +200,9 @@ func csvfGuessMapping(header []string) CSVMapping {
 		return ""
 	}
 	m := CSVMapping{
-		Value: find("indicator", "indicatorvalue", "iocvalue", "ioc", "value", "observable",
+		Value: find("indicator", "indicatorvalue", "iocvalue", "ioc", "value", "observable", "observablevalue",
 			"ip", "ipaddress", "dstip", "address", "domain", "domainname", "hostname", "host", "fqdn", "url"),
-		Kind:        find("kind", "type", "ioctype", "indicatortype"),
+		Kind:        find("kind", "type", "ioctype", "indicatortype", "observablekey"),
 		Source:      find("source", "feed"),
 		Severity:    find("severity"),
 		Confidence:  find("confidence", "confidencelevel"),
@@ -481,7 +481,13 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 	ks := csvfKind{kind: m.DefaultKind}
 	if cols.kind >= 0 {
 		kc := row.cell(cols.kind)
-		k, ok := kinds[strings.ToLower(kc)]
+		lk := strings.ToLower(kc)
+		k, ok := kinds[lk]
+		if base, cut := strings.CutSuffix(lk, ":value"); !ok && cut {
+			// A STIX object path, as Sentinel's ThreatIntelIndicators
+			// export names an observable: "ipv4-addr:value".
+			k, ok = kinds[base]
+		}
 		if !ok {
 			if kc == "" {
 				st.refuse(origin, raw, "empty kind column")
