@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -17,7 +19,9 @@ For each VALUE — an IP address, a domain or a URL — prints the indicators
 that match it (kind, value, feed, severity, tags, where it was read), whether
 the allow-list covers it, and which exclusion rule would suppress the hit for
 an event with the facts given by the event flags (process, path, device…).
-Exits 1 when a value matches nothing.`
+A VALUE of - reads values from stdin, one a line (blank lines and lines
+starting with # skipped): paste an incident's addresses to see which are
+known. Exits 1 when a value matches nothing.`
 
 func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "lookup", lookupUsage)
@@ -62,8 +66,12 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	out := newSecretWriter(env.stdout, cfg)
 	defer out.Flush()
 	w := out
+	values, err := lookupValues(fs.Args(), env.stdin)
+	if err != nil {
+		return err
+	}
 	missed := 0
-	for i, value := range fs.Args() {
+	for i, value := range values {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
@@ -143,4 +151,30 @@ func describeSubject(s *match.Subject) string {
 		return " (to a hit with no process, device or account facts: add --process, --path… to ask about a specific event)"
 	}
 	return " (for " + strings.Join(facts, " ") + ")"
+}
+
+// lookupValues returns args with each "-" replaced by the values read from
+// stdin, one a line; blank lines and lines starting with '#' are skipped.
+func lookupValues(args []string, stdin io.Reader) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a != "-" {
+			out = append(out, a)
+			continue
+		}
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if v := strings.TrimSpace(sc.Text()); v != "" && !strings.HasPrefix(v, "#") {
+				out = append(out, v)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("lookup: read values from stdin: %w", err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, usagef("no value to look up on stdin")
+	}
+	return out, nil
 }

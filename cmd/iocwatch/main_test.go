@@ -386,3 +386,29 @@ func TestFileSourcePatternsAndDirectories(t *testing.T) {
 		t.Errorf("replay of a directory: exit %d\n%s", code, stderr)
 	}
 }
+
+// lookup - reads the values from stdin, one a line, skipping blank lines
+// and comments.
+func TestLookupReadsValuesFromStdin(t *testing.T) {
+	stdin := "# from the incident ticket\n198.51.100.9\n\n  http://x.Bad-CDN.example:8080/a  \n203.0.113.250\n"
+	code, stdout, _ := runCLI(t, stdin, "lookup", "--feed", "assets/sample-feed.txt", "-", "203.0.113.77")
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: 203.0.113.250 matches nothing", code, exitFailure)
+	}
+	for _, want := range []string{
+		"198.51.100.9: 1 matching indicators",
+		"http://x.Bad-CDN.example:8080/a: 1 matching indicators",
+		"203.0.113.250: 0 matching indicators",
+		"203.0.113.77: 1 matching indicators",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "# from") || strings.Contains(stdout, "\n: ") {
+		t.Errorf("a comment or blank line was looked up:\n%s", stdout)
+	}
+	if code, _, stderr := runCLI(t, "\n# nothing\n", "lookup", "--feed", "assets/sample-feed.txt", "-"); code != exitUsage || !strings.Contains(stderr, "no value to look up") {
+		t.Errorf("empty stdin: exit %d\n%s", code, stderr)
+	}
+}
