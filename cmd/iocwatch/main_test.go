@@ -412,3 +412,20 @@ func TestLookupReadsValuesFromStdin(t *testing.T) {
 		t.Errorf("empty stdin: exit %d\n%s", code, stderr)
 	}
 }
+
+// --events-format overrides the detection of the EVENTS files' format.
+func TestReplayEventsFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pretty.json")
+	os.WriteFile(p, []byte("[\n  {\"RemoteIP\": \"203.0.113.77\", \"DeviceName\": \"ws-1\"}\n]\n"), 0o600)
+	feed := filepath.Join(t.TempDir(), "feed.txt")
+	os.WriteFile(feed, []byte("203.0.113.77\n"), 0o600)
+	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, p); code != exitOK || !strings.Contains(stderr, "alerts 1") {
+		t.Errorf("auto: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, "--events-format", "jsonl", p); code != exitOK || !strings.Contains(stderr, "decode errors 3") {
+		t.Errorf("jsonl: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, "--events-format", "xml", p); code != exitUsage || !strings.Contains(stderr, `unknown format "xml"`) {
+		t.Errorf("xml: exit %d\n%s", code, stderr)
+	}
+}

@@ -37,6 +37,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	workers := fs.Int("workers", 0, "decode/match `goroutines` (default: the config's pipeline.workers, else one per core)")
 	human := fs.Bool("human", false, "print alerts as readable lines instead of JSON (the default on a terminal)")
 	quiet := fs.Bool("quiet", false, "print no alerts, only the summary")
+	eventsFormat := fs.String("events-format", "auto", "`format` of the EVENTS files: auto (from each file's first bytes), jsonl, csv or avro")
 	var win windowFlags
 	win.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -81,7 +82,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	printLoadSummary(env.stderr, rep, *sample)
 
-	src, err := newFileSource(cfg, paths, env.stdin)
+	src, err := newFileSource(cfg, paths, env.stdin, *eventsFormat)
 	if err != nil {
 		return err
 	}

@@ -176,9 +176,9 @@ func closeWithin(d time.Duration, closers ...func(context.Context) error) error 
 }
 
 // newFileSource opens the file/stdin source of the config, or paths given
-// on the command line.
-func newFileSource(cfg *config.Config, paths []string, stdin io.Reader) (*stream.FileSource, error) {
-	opt := stream.FileOptions{Paths: paths, Format: "auto", BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
+// on the command line in format (auto, jsonl, csv or avro).
+func newFileSource(cfg *config.Config, paths []string, stdin io.Reader, format string) (*stream.FileSource, error) {
+	opt := stream.FileOptions{Paths: paths, Format: format, BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
 	if len(paths) == 0 {
 		switch cfg.Source.Type {
 		case "file":
