@@ -422,7 +422,7 @@ func TestReplayEventsFormat(t *testing.T) {
 	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, p); code != exitOK || !strings.Contains(stderr, "alerts 1") {
 		t.Errorf("auto: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, "--events-format", "jsonl", p); code != exitOK || !strings.Contains(stderr, "decode errors 3") {
+	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, "--events-format", "jsonl", p); code != exitOK || !strings.Contains(stderr, "decode errors 2") {
 		t.Errorf("jsonl: exit %d\n%s", code, stderr)
 	}
 	if code, _, stderr := runCLI(t, "", "replay", "--feed", feed, "--events-format", "xml", p); code != exitUsage || !strings.Contains(stderr, `unknown format "xml"`) {
