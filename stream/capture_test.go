@@ -256,3 +256,26 @@ func FuzzCaptureReader(f *testing.F) {
 		}
 	})
 }
+
+// The deflate codec of Capture files inflates a block whole, and refuses
+// one that inflates past the reader's cap before it is all in memory.
+func TestCaptureDeflateBoundsABlock(t *testing.T) {
+	var c captureDeflate
+	plain := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	packed, err := c.Compress(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, max := range []int64{0, int64(len(plain)), 1 << 30} {
+		out, err := c.DecompressBounded(packed, max)
+		if err != nil || !bytes.Equal(out, plain) {
+			t.Errorf("max %d: %d bytes, %v", max, len(out), err)
+		}
+	}
+	if out, err := c.DecompressBounded(packed, int64(len(plain))-1); err == nil {
+		t.Errorf("a block of %d bytes passed a cap one byte smaller (%d bytes out)", len(plain), len(out))
+	}
+	if _, err := c.DecompressBounded(packed[:len(packed)/2], 0); err == nil {
+		t.Error("a block cut in half inflated without an error")
+	}
+}
