@@ -230,10 +230,18 @@ func (s *FileSource) open() error {
 	}
 	s.counter = countingReader{r: s.cur}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
-	// A gzip or zstd file (an archived export) is read decompressed;
-	// progress still counts the compressed bytes, out of the file's size.
-	if head, _ := s.br.Peek(decompress.MagicSize); decompress.Sniff(head) != decompress.None {
-		c := decompress.Sniff(head)
+	return s.frame()
+}
+
+// frame sets up how the current file, read through s.br, becomes
+// messages, peeling what its first bytes reveal in this order: gzip or
+// zstd compression; an Event Hubs Capture (Avro) file; UTF-16 text; then,
+// with the format auto, a pretty-printed JSON document, a CSV export or
+// JSON lines. A followed file must be plain JSON lines or CSV.
+func (s *FileSource) frame() error {
+	// An archived export is read decompressed; progress still counts the
+	// compressed bytes, out of the file's size.
+	if c := decompress.Sniff(peekHead(s.br, decompress.MagicSize)); c != decompress.None {
 		if s.following() {
 			return fmt.Errorf("file source: %s is %s-compressed: a compressed file cannot be followed", s.name, c)
 		}
@@ -245,7 +253,8 @@ func (s *FileSource) open() error {
 		s.br = bufio.NewReaderSize(zr, 256<<10)
 	}
 	format := s.opt.Format
-	if format == "avro" || (format == "" || format == "auto") && LooksLikeAvro(peekHead(s.br, len(avroMagic))) {
+	auto := format == "" || format == "auto"
+	if format == "avro" || auto && LooksLikeAvro(peekHead(s.br, len(avroMagic))) {
 		if s.following() {
 			return fmt.Errorf("file source: %s is an Event Hubs Capture (Avro) file: it cannot be followed", s.name)
 		}
@@ -265,8 +274,8 @@ func (s *FileSource) open() error {
 		}
 		s.br = bufio.NewReaderSize(textenc.NewReader(s.br, enc), 256<<10)
 	}
-	if format == "" || format == "auto" {
-		head, _ := s.br.Peek(4096)
+	if auto {
+		head := peekHead(s.br, 4096)
 		format = "jsonl"
 		if start := documentStart(head); start != 0 {
 			if s.following() {
