@@ -25,13 +25,20 @@
 // turn a memory fault on the pages of their messages into that error)
 // rather than crash the process.
 // Followed files, CSV exports, stdin, lines longer than a window and files
-// that cannot be mapped are read with read(2) into the batch's buffer.
+// that cannot be mapped are read with read(2) into the batch's buffer; so
+// are the files FileSource recognises by their first bytes and reads
+// otherwise than line by line: gzip and zstd files (decompressed), UTF-16
+// text (transcoded), Event Hubs Capture (Avro) files (CaptureReader, a
+// record's body a message) and pretty-printed JSON documents (an array
+// element by element). Paths may be glob patterns and directories
+// (ExpandPaths).
 //
 // # Decoding
 //
 // Decoder.Decode accepts an Event Hubs body {"records":[…]}, a bare record
 // (columns under "properties" or at the top level), a {"body":…} wrapper
 // (an object or a JSON string holding one), a top-level array of records,
+// the Advanced Hunting API's response (its "Results" read like "records"),
 // and JSON Lines of any of these; CSVReader turns an Advanced Hunting CSV
 // export into bare records, so one decode path serves every input. Records
 // of tables other than DeviceNetworkEvents and DeviceEvents are counted and
