@@ -16,13 +16,13 @@
 //     ConfigMap symlink swap are seen; a burst of events is read once it
 //     has been quiet for Options.Debounce (200ms), and the files are also
 //     re-checked every Options.FilePoll (a stat, and a read only when it
-//     changed). A ".gz" or ".zip" file is unpacked.
+//     changed). A gzip, zstd or zip file is unpacked.
 //   - http: fetched every Spec.Interval with a conditional GET (ETag,
 //     Last-Modified); a 304, or a body identical to the one in use, costs
 //     no parse and no rebuild. Spec.Headers (an Auth-Key) are sent with
 //     every request, Spec.Timeout bounds the whole download and
 //     Spec.MaxBytes its size, compressed and uncompressed: a larger body
-//     is an error, never truncated. gzip Content-Encoding, gzip files and
+//     is an error, never truncated. gzip and zstd Content-Encoding, gzip and zstd files and
 //     zip archives (the first file) are unpacked. TLS verification is on
 //     unless TLSOptions.InsecureSkipVerify; TLSOptions.CAFile trusts a
 //     private CA. At most 10 redirects are followed, never from https to
