@@ -31,18 +31,21 @@ func documentStart(head []byte) byte {
 	return head[0]
 }
 
-// MaxDocumentBytes bounds a pretty-printed JSON object read as one
-// message. An array is read element by element instead, without a bound
-// on the whole.
+// MaxDocumentBytes bounds a pretty-printed JSON object, which is read
+// whole before it is split into messages. An array is read element by
+// element instead, without a bound on the whole.
 const MaxDocumentBytes = 256 << 20
 
 // documentReader reads a pretty-printed JSON document as messages: each
-// element of a top-level array, numbered from 1, or a top-level object
-// whole, as message 1.
+// element of a top-level array, numbered from 1; each element of a
+// top-level object's "records" array (an Event Hubs body) or "Results"
+// array (the Advanced Hunting API's response), so that no message grows
+// with the document; any other object whole, as message 1.
 type documentReader struct {
 	name  string
-	dec   *json.Decoder // an array's
-	whole io.Reader     // an object's
+	dec   *json.Decoder     // an array's
+	whole io.Reader         // an object's
+	parts []json.RawMessage // an object's messages, once read
 	n     int
 	// started: an array's opening bracket was read; done: nothing more.
 	started, done bool
@@ -63,16 +66,18 @@ func (r *documentReader) Next() ([]byte, int, error) {
 		return nil, r.n, io.EOF
 	}
 	if r.whole != nil {
-		r.done = true
-		data, err := io.ReadAll(io.LimitReader(r.whole, MaxDocumentBytes+1))
-		if err != nil {
-			return nil, 0, fmt.Errorf("file source: read %s: %w", r.name, err)
+		if r.parts == nil {
+			if err := r.readObject(); err != nil {
+				r.done = true
+				return nil, 0, err
+			}
 		}
-		if len(data) > MaxDocumentBytes {
-			return nil, 0, fmt.Errorf("file source: %s: a pretty-printed JSON object of more than %d MiB; write it as JSON lines (one message per line, e.g. jq -c '.records[]')", r.name, MaxDocumentBytes>>20)
+		if r.n == len(r.parts) {
+			r.done = true
+			return nil, r.n, io.EOF
 		}
-		r.n = 1
-		return data, 1, nil
+		r.n++
+		return r.parts[r.n-1], r.n, nil
 	}
 	if !r.started { // the opening bracket
 		r.started = true
@@ -105,4 +110,34 @@ func (r *documentReader) err(err error) error {
 		err = io.ErrUnexpectedEOF
 	}
 	return fmt.Errorf("file source: %s: JSON array element %d (byte %d): %w", r.name, r.n+1, r.dec.InputOffset(), err)
+}
+
+// readObject reads a top-level object (up to MaxDocumentBytes) into its
+// messages: the elements of its "records" and "Results" arrays, else the
+// object itself. Broken JSON is left to the decoder, as one message.
+func (r *documentReader) readObject() error {
+	data, err := io.ReadAll(io.LimitReader(r.whole, MaxDocumentBytes+1))
+	if err != nil {
+		return fmt.Errorf("file source: read %s: %w", r.name, err)
+	}
+	if len(data) > MaxDocumentBytes {
+		return fmt.Errorf("file source: %s: a pretty-printed JSON object of more than %d MiB; write it as JSON lines (one message per line, e.g. jq -c '.records[]')", r.name, MaxDocumentBytes>>20)
+	}
+	r.parts = []json.RawMessage{data}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(data, &top) != nil {
+		return nil
+	}
+	var parts []json.RawMessage
+	found := false
+	for _, key := range []string{"records", "Results"} {
+		var elems []json.RawMessage
+		if raw, ok := top[key]; ok && json.Unmarshal(raw, &elems) == nil {
+			parts, found = append(parts, elems...), true
+		}
+	}
+	if found {
+		r.parts = parts
+	}
+	return nil
 }

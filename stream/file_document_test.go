@@ -84,8 +84,8 @@ func TestFileSourceReadsPrettyPrintedDocuments(t *testing.T) {
 		messages int
 	}{
 		{"array.json", indented(t, recs), len(recs)},
-		{"body.json", indented(t, map[string]any{"records": recs}), 1},
-		{"api.json", indented(t, apiResponse), 1},
+		{"body.json", indented(t, map[string]any{"records": recs}), len(recs)},
+		{"api.json", indented(t, apiResponse), len(recs)},
 		{"array-utf16.json", utf16Text(string(indented(t, recs)), true), len(recs)},
 		{"array.json.gz", gzipped(t, indented(t, recs)), len(recs)},
 	} {
@@ -113,8 +113,36 @@ func TestFileSourceReadsPrettyPrintedDocuments(t *testing.T) {
 			t.Errorf("%s: events differ from the JSON lines':\n%.400s\nwant\n%.400s", tc.name, strings.Join(got, " "), strings.Join(w, " "))
 		}
 	}
+	// A pretty-printed object without records is one message; a body far
+	// larger than a message may be is read record by record.
+	one := filepath.Join(dir, "record.json")
+	if err := os.WriteFile(one, indented(t, recs[0]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := readAll(t, mustFileSource(t, FileOptions{Paths: []string{one}})); len(msgs) != 1 || !strings.HasPrefix(msgs[0], one+":1 {") {
+		t.Errorf("record.json: %d messages, want the object as message 1", len(msgs))
+	}
+	var many []any
+	for range 300 {
+		many = append(many, recs...)
+	}
+	big := filepath.Join(dir, "big-body.json")
+	if err := os.WriteFile(big, indented(t, map[string]any{"records": many}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(big); fi.Size() < 2<<20 {
+		t.Fatalf("the big body is only %d bytes", fi.Size())
+	}
+	src, err := NewFileSource(FileOptions{Paths: []string{big}, MaxLineBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := readToTheEnd(src); !errors.Is(err, io.EOF) || n != len(many) {
+		t.Errorf("big-body.json: %d messages (%v), want %d", n, err, len(many))
+	}
+
 	// The elements are numbered.
-	src, err := NewFileSource(FileOptions{Paths: []string{filepath.Join(dir, "array.json")}})
+	src, err = NewFileSource(FileOptions{Paths: []string{filepath.Join(dir, "array.json")}})
 	if err != nil {
 		t.Fatal(err)
 	}
