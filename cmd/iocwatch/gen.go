@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
 	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/stream"
 )
 
 const genUsage = `gen [flags]
@@ -60,7 +64,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Float64Var(&f.excludedRatio, "excluded-ratio", 0.2, "fraction of planted hits from processes the example exclusions suppress")
 	fs.Var(&f.feeds, "feed", "indicator `file` to plant hits on (repeatable; default: the shipped sample feed)")
 	fs.StringVar(&f.to, "to", "stdout", "destination: stdout, file, kafka or eventhubs")
-	fs.StringVar(&f.out, "out", "", "output `file` (with --to file)")
+	fs.StringVar(&f.out, "out", "", "output `file` (with --to file): JSON lines; gzip- or zstd-compressed when it ends in .gz or .zst; an Event Hubs Capture (Avro) file when it ends in .avro")
 	fs.StringVar(&f.planted, "planted", "", "write the planted hits to this JSON-lines `file`")
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "Kafka `brokers`, comma-separated (with --to kafka)")
 	fs.StringVar(&f.topic, "topic", "defender", "Kafka `topic` (with --to kafka)")
@@ -251,11 +255,7 @@ func newGenWriter(ctx context.Context, f genFlags, env *cliEnv) (genWriter, erro
 		if f.out == "" {
 			return nil, usagef("--to file needs --out FILE")
 		}
-		fh, err := os.Create(f.out)
-		if err != nil {
-			return nil, err
-		}
-		return &linesWriter{w: bufio.NewWriterSize(fh, 1<<20), c: fh}, nil
+		return newFileGenWriter(f.out)
 	case "kafka":
 		return newKafkaGenWriter(strings.Split(f.brokers, ","), f.topic), nil
 	case "eventhubs":
@@ -263,6 +263,68 @@ func newGenWriter(ctx context.Context, f genFlags, env *cliEnv) (genWriter, erro
 	default:
 		return nil, usagef("--to %q: want stdout, file, kafka or eventhubs", f.to)
 	}
+}
+
+// newFileGenWriter writes JSON lines to the file path, compressed by its
+// extension (.gz, .zst), or an Event Hubs Capture file (.avro).
+func newFileGenWriter(path string) (genWriter, error) {
+	fh, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".avro":
+		cw, err := stream.NewCaptureWriter(fh)
+		if err != nil {
+			fh.Close()
+			return nil, err
+		}
+		return &captureGenWriter{w: cw, c: fh}, nil
+	case ".gz":
+		zw := gzip.NewWriter(fh)
+		return &linesWriter{w: bufio.NewWriterSize(zw, 1<<20), c: multiCloser{zw, fh}}, nil
+	case ".zst":
+		zw, err := zstd.NewWriter(fh)
+		if err != nil {
+			fh.Close()
+			return nil, err
+		}
+		return &linesWriter{w: bufio.NewWriterSize(zw, 1<<20), c: multiCloser{zw, fh}}, nil
+	}
+	return &linesWriter{w: bufio.NewWriterSize(fh, 1<<20), c: fh}, nil
+}
+
+// multiCloser closes each in turn (a compressor, then its file) and
+// returns the first error.
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var first error
+	for _, c := range m {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// captureGenWriter writes each message as a record of a Capture file.
+type captureGenWriter struct {
+	w *stream.CaptureWriter
+	c io.Closer
+}
+
+func (g *captureGenWriter) Write(_ context.Context, msgs [][]byte) error {
+	for _, m := range msgs {
+		if err := g.w.Write(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *captureGenWriter) Close() error {
+	return multiCloser{g.w, g.c}.Close()
 }
 
 type linesWriter struct {

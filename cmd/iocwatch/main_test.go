@@ -429,3 +429,49 @@ func TestReplayEventsFormat(t *testing.T) {
 		t.Errorf("xml: exit %d\n%s", code, stderr)
 	}
 }
+
+// gen --out compresses by the file's extension, or writes an Event Hubs
+// Capture file for .avro; each replays to what the plain JSON lines do.
+func TestGenWritesCompressedAndCaptureFiles(t *testing.T) {
+	dir := t.TempDir()
+	replayed := func(name string) string {
+		p := filepath.Join(dir, name)
+		if code, _, stderr := runCLI(t, "", "gen", "--records", "400", "--seed", "7", "--to", "file", "--out", p); code != exitOK {
+			t.Fatalf("gen %s: exit %d\n%s", name, code, stderr)
+		}
+		code, _, stderr := runCLI(t, "", "replay", "--quiet", "--feed", "assets/sample-feed.txt", p)
+		if code != exitOK {
+			t.Fatalf("replay %s: exit %d\n%s", name, code, stderr)
+		}
+		var keep []string
+		for _, line := range strings.Split(stderr, "\n") {
+			if before, _, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "replayed ") {
+				keep = append(keep, before)
+			} else if strings.HasPrefix(line, "matches ") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	want := replayed("events.jsonl")
+	if !strings.Contains(want, "400 records") || !strings.Contains(want, "matches ") {
+		t.Fatalf("the plain replay: %q", want)
+	}
+	for _, name := range []string{"events.jsonl.gz", "events.jsonl.zst", "events.avro"} {
+		if got := replayed(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	head := make([]byte, 4)
+	for name, magic := range map[string]string{"events.jsonl.gz": "\x1f\x8b", "events.jsonl.zst": "\x28\xb5\x2f\xfd", "events.avro": "Obj\x01"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Read(head)
+		f.Close()
+		if !strings.HasPrefix(string(head), magic) {
+			t.Errorf("%s starts with %q, want %q", name, head, magic)
+		}
+	}
+}
