@@ -35,6 +35,7 @@ type CSVReader struct {
 	table    string // inferred from the header
 	buf      []byte
 	row      []string // the fields of the last row read
+	skipped  int      // lines before the header (a #TYPE line)
 }
 
 // NewCSVReader reads the header row of an Advanced Hunting CSV export from
@@ -47,6 +48,15 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 		br = bufio.NewReader(r)
 	}
 	head, _ := br.Peek(min(br.Size(), 64<<10))
+	skipped := 0
+	if typeLine(head) {
+		// Windows PowerShell's Export-Csv writes "#TYPE <class>" first.
+		if _, err := br.ReadSlice('\n'); err != nil {
+			return nil, fmt.Errorf("%s: empty file: want an Advanced Hunting CSV header", name)
+		}
+		skipped = 1
+		head, _ = br.Peek(min(br.Size(), 64<<10))
+	}
 	cr := csv.NewReader(br)
 	cr.Comma = csvDelimiter(firstLine(head))
 	cr.LazyQuotes = true
@@ -59,7 +69,7 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: CSV header: %w", name, err)
 	}
-	c := &CSVReader{r: cr, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header))}
+	c := &CSVReader{r: cr, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header)), skipped: skipped}
 	cr.ReuseRecord = true
 	known, has := 0, map[string]bool{} // known: event columns, not routing ones
 	for i, h := range header {
@@ -114,12 +124,14 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, pe.StartLine, fmt.Errorf("%s:%d: malformed CSV row: %w", c.name, pe.StartLine, pe.Err)
+			l := pe.StartLine + c.skipped
+			return nil, l, fmt.Errorf("%s:%d: malformed CSV row: %w", c.name, l, pe.Err)
 		}
 		return nil, 0, fmt.Errorf("%s: %w", c.name, err)
 	}
 	c.row = row
 	line, _ = c.r.FieldPos(0)
+	line += c.skipped
 	if len(row) != len(c.header) {
 		return nil, line, fmt.Errorf("%s:%d: malformed CSV row: %d fields, the header has %d", c.name, line, len(row), len(c.header))
 	}
@@ -146,13 +158,17 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 }
 
 // LooksLikeCSV reports whether the first bytes of a file look like a CSV
-// header rather than JSON: after an optional byte order mark and blank
-// space, the first line does not start with { or [ and either holds a
-// comma, names a Defender column between semicolons or tabs (a CSV saved
-// by Excel in a locale whose list separator is ';', or tab-separated
-// text), or is a single Defender column name.
+// header rather than JSON: after an optional byte order mark, the #TYPE
+// line of PowerShell's Export-Csv and blank space, the first line does
+// not start with { or [ and either holds a comma, names a Defender column
+// between semicolons or tabs (a CSV saved by Excel in a locale whose list
+// separator is ';', or tab-separated text), or is a single Defender
+// column name.
 func LooksLikeCSV(head []byte) bool {
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	if typeLine(head) {
+		_, head, _ = bytes.Cut(head, []byte("\n"))
+	}
 	head = bytes.TrimLeft(head, " \t\r\n")
 	if len(head) == 0 || head[0] == '{' || head[0] == '[' {
 		return false
@@ -194,4 +210,11 @@ func csvDelimiter(header []byte) rune {
 		}
 	}
 	return best
+}
+
+// typeLine reports whether head starts with the "#TYPE <class>" line that
+// Windows PowerShell's Export-Csv writes before the header (unless told
+// -NoTypeInformation).
+func typeLine(head []byte) bool {
+	return bytes.HasPrefix(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), []byte("#TYPE "))
 }

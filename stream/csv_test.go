@@ -206,6 +206,57 @@ func TestCSVExportsWithSemicolonsOrTabsReadAsWithCommas(t *testing.T) {
 	}
 }
 
+// An export written by Windows PowerShell's Export-Csv — a "#TYPE" line
+// first, every field quoted — gives the records of the plain export, each
+// a line later.
+func TestAPowerShellExportCsvFileReadsAsTheExport(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "csv", "network_export.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps bytes.Buffer
+	ps.WriteString("#TYPE System.Management.Automation.PSCustomObject\r\n")
+	for _, row := range rows {
+		for i, f := range row {
+			if i > 0 {
+				ps.WriteByte(',')
+			}
+			ps.WriteString(`"` + strings.ReplaceAll(f, `"`, `""`) + `"`)
+		}
+		ps.WriteString("\r\n")
+	}
+	if !LooksLikeCSV(ps.Bytes()) {
+		t.Fatal("not taken for CSV")
+	}
+	records := func(b []byte) []string {
+		c, err := NewCSVReader(bytes.NewReader(b), "x.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for {
+			rec, line, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			out = append(out, fmt.Sprintf("%d %s %v", line, rec, err))
+		}
+	}
+	want := records(data)
+	for i, w := range want { // one line later
+		n, rest, _ := strings.Cut(w, " ")
+		l, _ := strconv.Atoi(n)
+		want[i] = fmt.Sprintf("%d %s", l+1, rest)
+	}
+	if got := records(ps.Bytes()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLooksLikeCSV(t *testing.T) {
 	tests := []struct {
 		name string
@@ -223,6 +274,7 @@ func TestLooksLikeCSV(t *testing.T) {
 		{"a header saved by Excel with semicolons", "Timestamp;DeviceName;RemoteIP\r\n", true},
 		{"a tab-separated header", "Timestamp\tRemoteUrl\n", true},
 		{"semicolons without a Defender column", "a;b;c\n", false},
+		{"Export-Csv's #TYPE line, then the header", "#TYPE System.Management.Automation.PSCustomObject\r\n\"Timestamp\",\"RemoteIP\"\r\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,11 +295,12 @@ func FuzzCSV(f *testing.F) {
 			f.Add(b) // the realistic exports
 		}
 	}
-	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,\"a\"\"b\"\n"))             // an escaped quote
-	f.Add([]byte("RemoteUrl,AdditionalFields\nx,\"{\"\"host\"\":1}\"\n"))  // JSON in a column
-	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,a\x00\xff\\\"\n"))          // NUL, invalid UTF-8, backslash
-	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                      // duplicate and skipped columns
-	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n")) // malformed rows
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,\"a\"\"b\"\n"))                                                                 // an escaped quote
+	f.Add([]byte("RemoteUrl,AdditionalFields\nx,\"{\"\"host\"\":1}\"\n"))                                                      // JSON in a column
+	f.Add([]byte("RemoteIP,DeviceName\n1.2.3.4,a\x00\xff\\\"\n"))                                                              // NUL, invalid UTF-8, backslash
+	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                                                                          // duplicate and skipped columns
+	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n"))                                                     // malformed rows
+	f.Add([]byte("#TYPE System.Management.Automation.PSCustomObject\r\n\"RemoteIP\";\"DeviceName\"\r\n\"1.2.3.4\";\"a\"\r\n")) // Export-Csv, semicolons
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := NewCSVReader(bytes.NewReader(data), "f.csv")
 		if err != nil {
