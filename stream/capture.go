@@ -165,7 +165,6 @@ type CaptureWriter struct {
 	w   *ocf.Writer
 	seq int64
 	off int64
-	now func() time.Time
 }
 
 // NewCaptureWriter starts a Capture file on w; Close finishes it.
@@ -174,7 +173,7 @@ func NewCaptureWriter(w io.Writer) (*CaptureWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture file: %w", err)
 	}
-	return &CaptureWriter{w: ow, now: time.Now}, nil
+	return &CaptureWriter{w: ow}, nil
 }
 
 // Write appends one event with body as its Body.
@@ -183,7 +182,7 @@ func (c *CaptureWriter) Write(body []byte) error {
 	ev := captureEvent{
 		SequenceNumber:   c.seq,
 		Offset:           strconv.FormatInt(c.off, 10),
-		EnqueuedTimeUtc:  c.now().UTC().Format("1/2/2006 3:04:05 PM"),
+		EnqueuedTimeUtc:  time.Now().UTC().Format("1/2/2006 3:04:05 PM"),
 		SystemProperties: map[string]any{},
 		Properties:       map[string]any{},
 		Body:             &b,
