@@ -157,7 +157,7 @@ func measureMemory(feed string) (helperReply, error) {
 	var ix *match.Index
 	s, err := timeProcess(func() (float64, error) {
 		var err error
-		ix, err = match.Build(res.Indicators, match.BuildOptions{})
+		ix, err = match.BuildLists([]*match.List{res.Indicators}, match.BuildOptions{})
 		return 1, err
 	})
 	if err != nil {

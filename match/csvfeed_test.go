@@ -121,7 +121,7 @@ func TestLoadCSV(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got, refused []string
-			for _, ind := range res.Indicators {
+			for _, ind := range res.Indicators.Indicators() {
 				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
 			}
 			for _, r := range res.Refused {
@@ -143,7 +143,7 @@ func TestLoadCSVMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := res.Indicators[0], res.Indicators[1]
+	a, b := res.Indicators.Indicators()[0], res.Indicators.Indicators()[1]
 	if a.Meta.Confidence != 100 || !reflect.DeepEqual(a.Meta.Tags, []string{"a", "b", "c", "default"}) ||
 		a.Meta.ValidFrom.Format("2006-01-02 15:04:05") != "2025-01-02 03:04:05" || a.Meta.ValidUntil.Nanosecond() != 5e8 {
 		t.Errorf("first row: confidence %d (want 100, clamped), tags %q (want a b c, then the default tag), from %v, until %v", a.Meta.Confidence, a.Meta.Tags, a.Meta.ValidFrom, a.Meta.ValidUntil)
@@ -176,10 +176,10 @@ func TestLoadThreatFoxNewerExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Format != FormatThreatFox || len(res.Indicators) != 2 || len(res.Refused) != 0 {
-		t.Fatalf("format %s, %d indicators, refused %v", res.Format, len(res.Indicators), res.Refused)
+	if res.Format != FormatThreatFox || len(res.Indicators.Indicators()) != 2 || len(res.Refused) != 0 {
+		t.Fatalf("format %s, %d indicators, refused %v", res.Format, len(res.Indicators.Indicators()), res.Refused)
 	}
-	a, b := res.Indicators[0], res.Indicators[1]
+	a, b := res.Indicators.Indicators()[0], res.Indicators.Indicators()[1]
 	if !reflect.DeepEqual(a.Meta.Tags, []string{"botnet_cc", "X", "compromised"}) || a.Meta.Reference != "https://threatfox.abuse.ch/ioc/12/" || a.Meta.Confidence != 75 {
 		t.Errorf("first: tags %q reference %q confidence %d", a.Meta.Tags, a.Meta.Reference, a.Meta.Confidence)
 	}

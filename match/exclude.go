@@ -379,9 +379,9 @@ func (c *cond) matches(s *Subject, h Hit) bool {
 	case keyTable:
 		return anyFold(c.strs, strings.TrimPrefix(s.Table, "AdvancedHunting-"))
 	case keyIndicatorSource:
-		return h.Indicator != nil && h.Indicator.Meta != nil && anyFold(c.strs, h.Indicator.Meta.Source)
+		return h.Indicator.Meta != nil && anyFold(c.strs, h.Indicator.Meta.Source)
 	case keyIndicatorTag:
-		if h.Indicator == nil || h.Indicator.Meta == nil {
+		if h.Indicator.Meta == nil {
 			return false
 		}
 		for _, t := range h.Indicator.Meta.Tags {

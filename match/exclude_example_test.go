@@ -20,7 +20,7 @@ func ExampleExclusions_Match() {
 	if err != nil {
 		panic(err)
 	}
-	hit := match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Value: "198.51.100.7"}, Field: match.FieldRemoteIP}
+	hit := match.Hit{Indicator: match.Indicator{Kind: match.KindIP, Value: "198.51.100.7"}, Field: match.FieldRemoteIP}
 	for _, path := range []string{`C:\Windows\System32\mstsc.exe`, `C:\Users\ana\AppData\Local\Temp\mstsc.exe`} {
 		s := &match.Subject{ProcessName: "mstsc.exe", ProcessPath: path}
 		if r := x.Match(s, hit, time.Now()); r != nil {

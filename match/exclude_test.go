@@ -26,7 +26,7 @@ func svchostSubject() Subject {
 }
 
 func TestExclusionConditions(t *testing.T) {
-	hit := Hit{Indicator: &Indicator{Kind: KindIP, Value: "192.0.2.10", Meta: &Meta{Source: "FeodoTracker", Tags: []string{"c2", "QakBot"}}}, Field: FieldRemoteIP}
+	hit := Hit{Indicator: Indicator{Kind: KindIP, Value: "192.0.2.10", Meta: &Meta{Source: "FeodoTracker", Tags: []string{"c2", "QakBot"}}}, Field: FieldRemoteIP}
 	tests := []struct {
 		name   string
 		when   map[string][]string
@@ -253,7 +253,7 @@ func TestExclusionMatchDoesNotAllocate(t *testing.T) {
 	s := svchostSubject()
 	s.ProcessPath = `c:\windows\system32`
 	s.RemoteHost = "198.51.100.7"
-	h := Hit{Indicator: &Indicator{Meta: &Meta{Tags: []string{"y"}}}}
+	h := Hit{Indicator: Indicator{Meta: &Meta{Tags: []string{"y"}}}}
 	var r *Rule
 	n := testing.AllocsPerRun(100, func() { r = x.Match(&s, h, t0) })
 	if n != 0 || r == nil || r.Name != "c" {

@@ -214,7 +214,7 @@ func TestTheHostFilterPassesEveryKeyAndStopsMostOthers(t *testing.T) {
 	}
 	for _, i := range []int{0, 1, 4242, minFilterKeys + 999} {
 		for _, host := range []string{fmt.Sprintf("c2-%d.example.net", i), fmt.Sprintf("www.c2-%d.example.net", i)} {
-			if hits := ix.Match(Query{RemoteURL: "https://" + host + "/x"}, nil); len(hits) != 1 || hits[0].Indicator != inds[i] {
+			if hits := ix.Match(Query{RemoteURL: "https://" + host + "/x"}, nil); len(hits) != 1 || hits[0].Indicator != *inds[i] {
 				t.Errorf("Match(%s) = %v, want the indicator c2-%d.example.net", host, hits, i)
 			}
 		}

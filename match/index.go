@@ -47,9 +47,14 @@ type Query struct {
 // zero value and a nil *Index hold no indicators. An Index is safe for
 // concurrent use; it must not be copied after Build.
 type Index struct {
-	all     []*Indicator // the slice given to Build, not copied
-	members []*Indicator // the indicators of groups, input order within one
-	groups  []group      // keys with several indicators only
+	// lists are the lists given to BuildLists, not copied; an indicator's
+	// id is its position in their concatenation, and bases[k] the id of
+	// the first indicator of lists[k].
+	lists   []*List
+	bases   []uint32
+	n       int
+	members []uint32 // the ids of the indicators of groups, input order within one
+	groups  []group  // keys with several indicators only
 
 	// ip4 and ip6 hold the full-length ip and cidr keys (/32, /128), most
 	// of them; ip the shorter prefixes (nil when there are none). A lookup
@@ -104,10 +109,10 @@ type group struct {
 
 // ref is what the index holds for a key: in its maps, IP trie, URL
 // prefixes and patterns. Most keys have a single indicator; its ref names
-// it by its position in Index.all (refOne), and no group exists for it.
+// it by its id (refOne), and no group exists for it.
 // A key with several indicators has a group.
 type ref struct {
-	id    uint32 // index of Index.all with refOne, else of Index.groups
+	id    uint32 // an indicator's id with refOne, else an index of Index.groups
 	flags uint32 // refOne, refTimeless, refDomain, hostExactURL, hostPrefixURL; prefix length
 }
 
@@ -129,34 +134,62 @@ const (
 // maxBuildErrors caps the problems one Build reports.
 const maxBuildErrors = 100
 
-// Build returns an immutable Index over inds. Every value is normalised
+// Build returns an immutable Index over inds: BuildLists over a List of
+// them. Every value is normalised
 // again (an address or prefix unmapped and masked, a domain by
 // NormalizeHost, a URL by NormalizeURL before a trailing '*', a pattern
 // lower-cased and percent-escaped like a URL path); a value that does not
 // normalise, or an indicator without Meta, is an error naming the
 // indicator's Origin. All errors are joined (at most 100 are listed).
 // Several indicators may share a value (different feeds): a hit on that
-// value reports all of them. The Index keeps inds itself, not a copy, and
-// never changes it, the indicators or their Meta: the caller must not
-// modify inds (nor the indicators) after Build.
+// value reports all of them. The Index copies the indicators' values
+// and shares their Meta, which it never changes: the caller must not
+// change a Meta after Build.
 func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
+	var errs []error
+	for i, ind := range inds {
+		if ind == nil {
+			errs = append(errs, fmt.Errorf("indicator %d is nil", i))
+			if len(errs) == maxBuildErrors {
+				break
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("build index: %w", errors.Join(errs...))
+	}
+	return BuildLists([]*List{ListOf(inds)}, opt)
+}
+
+// BuildLists returns an immutable Index over the indicators of lists, in
+// order, as Build describes. The Index keeps the lists themselves, not a
+// copy: the caller must not append to them (nor change a Meta) after.
+func BuildLists(lists []*List, opt BuildOptions) (*Index, error) {
 	trie, err := newIPTrie(opt.IPIndex)
 	if err != nil {
 		return nil, fmt.Errorf("build index: %w", err)
 	}
 	var perKind [KindPattern + 1]int
-	for _, ind := range inds {
-		if ind != nil && ind.Kind <= KindPattern {
-			perKind[ind.Kind]++
+	total := 0
+	ix := &Index{}
+	for _, l := range lists {
+		if l.Len() == 0 {
+			continue
+		}
+		if uint64(total)+uint64(l.Len()) > math.MaxUint32 {
+			return nil, fmt.Errorf("build index: more than %d indicators", uint32(math.MaxUint32))
+		}
+		ix.lists = append(ix.lists, l)
+		ix.bases = append(ix.bases, uint32(total))
+		total += l.Len()
+		for _, r := range l.recs {
+			if r.kind <= KindPattern {
+				perKind[r.kind]++
+			}
 		}
 	}
-	if uint64(len(inds)) > math.MaxUint32 {
-		return nil, fmt.Errorf("build index: %d indicators, more than %d", len(inds), uint32(math.MaxUint32))
-	}
-	ix := &Index{
-		all:   inds,
-		hosts: newHostTable(perKind[KindDomain] + perKind[KindURL]),
-	}
+	ix.n = total
+	ix.hosts = newHostTable(perKind[KindDomain] + perKind[KindURL])
 	var (
 		errs      []error
 		nerrs     int
@@ -178,13 +211,13 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 	add := func(r ref, found bool, i int) ref {
 		if !found {
 			r = ref{id: uint32(i), flags: refOne}
-			if inds[i].timeless() {
+			if ix.timeless(uint32(i)) {
 				r.flags |= refTimeless
 			}
 			return r
 		}
 		if groupOf == nil {
-			groupOf = make([]uint32, len(inds))
+			groupOf = make([]uint32, total)
 		}
 		if r.flags&refOne != 0 {
 			groupOf[r.id] = ngroups + 1
@@ -195,31 +228,25 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		groupOf[i] = r.id + 1
 		return r
 	}
-	intern := func(m map[string]ref, key []byte, i int, flags uint32) {
+	intern := func(m map[string]ref, key []byte, i int, value string, flags uint32) {
 		r, ok := m[string(key)]
 		nr := add(r, ok, i)
 		nr.flags |= flags
 		if !ok || nr != r {
-			k := inds[i].Value
+			k := value
 			if string(key) != k {
 				k = string(key)
 			}
 			m[k] = nr
 		}
 	}
-	for i, ind := range inds {
+	for i := range total {
 		if opt.Yield != nil && i%YieldEvery == YieldEvery-1 {
 			if err := opt.Yield(); err != nil {
 				return nil, fmt.Errorf("build index: %w", err)
 			}
 		}
-		if ind == nil {
-			nerrs++
-			if nerrs <= maxBuildErrors {
-				errs = append(errs, fmt.Errorf("indicator %d is nil", i))
-			}
-			continue
-		}
+		ind := ix.at(uint32(i))
 		if ind.Meta == nil {
 			nerrs++
 			if nerrs <= maxBuildErrors {
@@ -282,9 +309,9 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 			if buf, ok = AppendURL(buf[:0], base); !ok {
 				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
 			} else if isPrefix {
-				intern(prefixKey, buf, i, 0)
+				intern(prefixKey, buf, i, ind.Value, 0)
 			} else {
-				intern(urlKeys, buf, i, 0)
+				intern(urlKeys, buf, i, ind.Value, 0)
 			}
 		case KindPattern:
 			if ind.Value == "" {
@@ -307,7 +334,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 		if err != nil {
 			nerrs++
 			if nerrs <= maxBuildErrors {
-				errs = append(errs, fmt.Errorf("%s: %s indicator %q: %w", indOrigin(ind, i), ind.Kind, ind.Value, err))
+				errs = append(errs, fmt.Errorf("%s: %s indicator %q: %w", indOrigin(&ind, i), ind.Kind, ind.Value, err))
 			}
 			continue
 		}
@@ -343,7 +370,7 @@ func Build(inds []*Indicator, opt BuildOptions) (*Index, error) {
 }
 
 // buildGroups fills groups and members: groupOf holds group+1 for each
-// indicator of ix.all that is in one of the ngroups groups, else 0. A
+// indicator id that is in one of the ngroups groups, else 0. A
 // counting sort, stable within a group.
 func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 	ix.groups = make([]group, ngroups)
@@ -358,18 +385,38 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 		ix.groups[g] = group{start: off, end: off, timeless: true}
 		off += n
 	}
-	ix.members = make([]*Indicator, off)
+	ix.members = make([]uint32, off)
 	for i, g := range groupOf {
 		if g == 0 {
 			continue
 		}
 		gr := &ix.groups[g-1]
-		ix.members[gr.end] = ix.all[i]
+		ix.members[gr.end] = uint32(i)
 		gr.end++
-		if !ix.all[i].timeless() {
+		if !ix.timeless(uint32(i)) {
 			gr.timeless = false
 		}
 	}
+}
+
+// at returns the indicator with the given id.
+func (ix *Index) at(id uint32) Indicator {
+	k := len(ix.bases) - 1
+	for ix.bases[k] > id {
+		k--
+	}
+	return ix.lists[k].At(int(id - ix.bases[k]))
+}
+
+// timeless reports whether the indicator with the given id has no
+// validity window.
+func (ix *Index) timeless(id uint32) bool {
+	k := len(ix.bases) - 1
+	for ix.bases[k] > id {
+		k--
+	}
+	m := ix.lists[k].MetaAt(int(id - ix.bases[k]))
+	return m == nil || (m.ValidFrom.IsZero() && m.ValidUntil.IsZero())
 }
 
 // addrFilter has a bit per block of 2^shift IPv4 addresses. The zero
@@ -660,7 +707,7 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 // reports whether it appended any.
 func (ix *Index) emit(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
 	if r.flags&refOne != 0 {
-		ind := ix.all[r.id]
+		ind := ix.at(r.id)
 		if at.IsZero() || r.flags&refTimeless != 0 || ind.ActiveAt(at) {
 			return append(hits, Hit{Indicator: ind, Field: f}), true
 		}
@@ -669,8 +716,8 @@ func (ix *Index) emit(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
 	gr := &ix.groups[r.id]
 	all := at.IsZero() || gr.timeless
 	n := len(hits)
-	for _, ind := range ix.members[gr.start:gr.end] {
-		if all || ind.ActiveAt(at) {
+	for _, id := range ix.members[gr.start:gr.end] {
+		if ind := ix.at(id); all || ind.ActiveAt(at) {
 			hits = append(hits, Hit{Indicator: ind, Field: f})
 		}
 	}
@@ -890,7 +937,7 @@ func (ix *Index) Len() int {
 	if ix == nil {
 		return 0
 	}
-	return len(ix.all)
+	return ix.n
 }
 
 // PatternCount returns the number of distinct patterns. Each costs about
@@ -903,10 +950,23 @@ func (ix *Index) PatternCount() int {
 }
 
 // Indicators returns every indicator of the index, in the order given to
-// Build, in a new slice (the indicators themselves are shared).
+// Build, as new indicators (their Meta shared). It allocates them all.
 func (ix *Index) Indicators() []*Indicator {
 	if ix == nil {
 		return nil
 	}
-	return slices.Clone(ix.all)
+	out := make([]*Indicator, 0, ix.n)
+	for _, l := range ix.lists {
+		out = append(out, l.Indicators()...)
+	}
+	return out
+}
+
+// Lists returns the lists the index was built from (empty ones left out).
+// They are shared: never append to them.
+func (ix *Index) Lists() []*List {
+	if ix == nil {
+		return nil
+	}
+	return slices.Clip(ix.lists)
 }

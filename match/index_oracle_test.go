@@ -34,7 +34,7 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 			}
 		}
 		for _, ind := range var_ {
-			out = append(out, Hit{Indicator: ind, Field: f})
+			out = append(out, Hit{Indicator: *ind, Field: f})
 		}
 	}
 	ipScore := func(a netip.Addr) func(*Indicator) int {
@@ -112,7 +112,7 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 	}
 	for _, ind := range inds {
 		if ind.Kind == KindPattern && active(ind) && strings.Contains(hay, strings.ToLower(ind.Value)) {
-			out = append(out, Hit{Indicator: ind, Field: FieldRemoteURL})
+			out = append(out, Hit{Indicator: *ind, Field: FieldRemoteURL})
 		}
 	}
 	return out
@@ -120,7 +120,7 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 
 // hitKeys renders hits by indicator position, sorted, for comparing
 // results as multisets.
-func hitKeys(hits []Hit, pos map[*Indicator]int) []string {
+func hitKeys(hits []Hit, pos map[Indicator]int) []string {
 	out := make([]string, len(hits))
 	for i, h := range hits {
 		out[i] = fmt.Sprintf("%s#%d", h.Field, pos[h.Indicator])
@@ -252,9 +252,9 @@ func TestMatchAgreesWithLinearOracle(t *testing.T) {
 				for i := range inds {
 					inds[i] = g.indicator()
 				}
-				pos := make(map[*Indicator]int)
+				pos := make(map[Indicator]int)
 				for i, ind := range inds {
-					pos[ind] = i
+					pos[*ind] = i
 				}
 				ix, err := Build(inds, BuildOptions{IPIndex: table})
 				if err != nil {
@@ -294,10 +294,10 @@ func FuzzMatchAgreesWithLinearOracle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s1, s2 uint64, n uint8, cidranger bool) {
 		g := oracleUniverse{rand.New(rand.NewPCG(s1, s2))}
 		inds := make([]*Indicator, 1+int(n))
-		pos := make(map[*Indicator]int)
+		pos := make(map[Indicator]int)
 		for i := range inds {
 			inds[i] = g.indicator()
-			pos[inds[i]] = i
+			pos[*inds[i]] = i
 		}
 		table := IPIndexBart
 		if cidranger {

@@ -146,6 +146,7 @@ func (f Field) String() string {
 
 // Hit is one indicator that matched one field of an event.
 type Hit struct {
-	Indicator *Indicator
+	// Indicator is a copy; its Value and Meta are shared with the index.
+	Indicator Indicator
 	Field     Field
 }

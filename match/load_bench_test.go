@@ -57,8 +57,8 @@ func BenchmarkLoadText(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.ReportMetric(float64((ldCPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if want := lines - lines/1000; len(res.Indicators) != want || len(res.Refused) != 0 {
-		b.Fatalf("loaded %d indicators and refused %d, want %d and 0", len(res.Indicators), len(res.Refused), want)
+	if want := lines - lines/1000; len(res.Indicators.Indicators()) != want || len(res.Refused) != 0 {
+		b.Fatalf("loaded %d indicators and refused %d, want %d and 0", len(res.Indicators.Indicators()), len(res.Refused), want)
 	}
 }
 

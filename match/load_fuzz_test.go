@@ -13,7 +13,7 @@ import (
 // and why; skips add up.
 func ldCheckResult(t *testing.T, res *LoadResult, name string, g Guard) {
 	t.Helper()
-	for _, ind := range res.Indicators {
+	for _, ind := range res.Indicators.Indicators() {
 		if ind.Kind == KindPattern {
 			if ind.Value != strings.ToLower(strings.TrimSpace(ind.Value)) || ind.Value == "" {
 				t.Fatalf("pattern %q is not canonical", ind.Value)

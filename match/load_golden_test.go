@@ -152,10 +152,10 @@ func ldGoldenRender(res *LoadResult) []byte {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(map[string]any{
-		"format": res.Format, "indicators": len(res.Indicators), "refused": len(res.Refused),
+		"format": res.Format, "indicators": len(res.Indicators.Indicators()), "refused": len(res.Refused),
 		"skipped": res.Skipped, "skipped_reasons": res.SkippedReasons,
 	})
-	for _, ind := range res.Indicators {
+	for _, ind := range res.Indicators.Indicators() {
 		_ = enc.Encode(ldToGolden(ind))
 	}
 	for _, r := range res.Refused {
@@ -247,7 +247,7 @@ func TestLoadedIndicatorsBuildAnIndex(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		all = append(all, res.Indicators...)
+		all = append(all, res.Indicators.Indicators()...)
 	}
 	if len(all) < 300 {
 		t.Fatalf("only %d indicators loaded from the golden cases", len(all))

@@ -22,15 +22,15 @@ func TestOriginsAndReasonsFromAFeedCarryNoControlCharacters(t *testing.T) {
 	control := func(s string) bool {
 		return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) }) >= 0
 	}
-	if len(res.Indicators) != 2 || len(res.Refused) != 2 {
-		t.Fatalf("%d indicators and %d refusals, want 2 and 2: %v", len(res.Indicators), len(res.Refused), res.Refused)
+	if len(res.Indicators.Indicators()) != 2 || len(res.Refused) != 2 {
+		t.Fatalf("%d indicators and %d refusals, want 2 and 2: %v", len(res.Indicators.Indicators()), len(res.Refused), res.Refused)
 	}
-	for _, ind := range res.Indicators {
+	for _, ind := range res.Indicators.Indicators() {
 		if control(ind.Origin()) {
 			t.Errorf("indicator origin %q holds control characters", ind.Origin())
 		}
 	}
-	if got := res.Indicators[1].Origin(); !strings.Contains(got, "indicator--d-café") || strings.HasPrefix(got, `"`) {
+	if got := res.Indicators.Indicators()[1].Origin(); !strings.Contains(got, "indicator--d-café") || strings.HasPrefix(got, `"`) {
 		t.Errorf("a printable non-ASCII origin was altered: %q", got)
 	}
 	for _, r := range res.Refused {

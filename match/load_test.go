@@ -102,11 +102,11 @@ func TestLoadOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Indicators) != tt.loaded {
-				t.Fatalf("loaded %d, want %d (refused %v, skipped %s)", len(res.Indicators), tt.loaded, res.Refused, res.SkippedSummary())
+			if len(res.Indicators.Indicators()) != tt.loaded {
+				t.Fatalf("loaded %d, want %d (refused %v, skipped %s)", len(res.Indicators.Indicators()), tt.loaded, res.Refused, res.SkippedSummary())
 			}
 			if tt.check != nil {
-				tt.check(t, res.Indicators[0])
+				tt.check(t, res.Indicators.Indicators()[0])
 			}
 		})
 	}
@@ -119,7 +119,7 @@ func TestLoadWithoutNowUsesTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vu := res.Indicators[0].Meta.ValidUntil
+	vu := res.Indicators.Indicators()[0].Meta.ValidUntil
 	if vu.Before(before.Add(time.Hour)) || vu.After(after.Add(time.Hour)) {
 		t.Fatalf("valid until %v, want between %v and %v", vu, before.Add(time.Hour), after.Add(time.Hour))
 	}
@@ -160,7 +160,7 @@ co.uk
 		return
 	}
 	fmt.Println("format:", res.Format)
-	for _, ind := range res.Indicators {
+	for _, ind := range res.Indicators.Indicators() {
 		fmt.Println(ind.Origin(), ind.Kind, ind.Value, ind.Meta.Source)
 	}
 	for _, r := range res.Refused {
@@ -198,15 +198,15 @@ func TestLoadSharesOneMetaAmongIndicatorsWithEqualMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Indicators) != 4 {
-		t.Fatalf("loaded %d, want 4", len(res.Indicators))
+	if len(res.Indicators.Indicators()) != 4 {
+		t.Fatalf("loaded %d, want 4", len(res.Indicators.Indicators()))
 	}
-	for i, ind := range res.Indicators {
-		if ind.Meta != res.Indicators[0].Meta {
+	for i, ind := range res.Indicators.Indicators() {
+		if ind.Meta != res.Indicators.Indicators()[0].Meta {
 			t.Errorf("indicator %d has its own Meta; every line of a text feed should share one", i)
 		}
 	}
-	if got := []string{res.Indicators[0].Origin(), res.Indicators[2].Origin()}; !slices.Equal(got, []string{"c2.txt:1", "c2.txt:4"}) {
+	if got := []string{res.Indicators.Indicators()[0].Origin(), res.Indicators.Indicators()[2].Origin()}; !slices.Equal(got, []string{"c2.txt:1", "c2.txt:4"}) {
 		t.Errorf("origins %q", got)
 	}
 
@@ -215,7 +215,7 @@ func TestLoadSharesOneMetaAmongIndicatorsWithEqualMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inds := res.Indicators
+	inds := res.Indicators.Indicators()
 	if len(inds) != 4 {
 		t.Fatalf("loaded %d, want 4", len(inds))
 	}
@@ -239,20 +239,20 @@ func TestLoadSizeHintGivesTheSameResult(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got.Indicators) != len(want.Indicators) {
-			t.Fatalf("hint %d: %d indicators, want %d", hint, len(got.Indicators), len(want.Indicators))
+		if got.Indicators.Len() != want.Indicators.Len() {
+			t.Fatalf("hint %d: %d indicators, want %d", hint, got.Indicators.Len(), want.Indicators.Len())
 		}
-		for i := range got.Indicators {
-			g, w := got.Indicators[i], want.Indicators[i]
+		for i := range got.Indicators.Len() {
+			g, w := got.Indicators.At(i), want.Indicators.At(i)
 			if g.Kind != w.Kind || g.Value != w.Value || g.Line != w.Line || g.Origin() != w.Origin() {
-				t.Errorf("hint %d: indicator %d = %+v, want %+v", hint, i, *g, *w)
+				t.Errorf("hint %d: indicator %d = %+v, want %+v", hint, i, g, w)
 			}
 		}
-		if hint == 1000 && cap(got.Indicators) != 1000 {
-			t.Errorf("hint 1000: room for %d", cap(got.Indicators))
+		if hint == 1000 && cap(got.Indicators.recs) != 1000 {
+			t.Errorf("hint 1000: room for %d", cap(got.Indicators.recs))
 		}
-		if hint == 1<<40 && cap(got.Indicators) > maxSizeHint {
-			t.Errorf("a huge hint reserved room for %d", cap(got.Indicators))
+		if hint == 1<<40 && cap(got.Indicators.recs) > maxSizeHint {
+			t.Errorf("a huge hint reserved room for %d", cap(got.Indicators.recs))
 		}
 	}
 }

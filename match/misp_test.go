@@ -37,8 +37,8 @@ func TestLoadMISPShapes(t *testing.T) {
 			if got := ldKindValues(res); !reflect.DeepEqual(got, tt.values) {
 				t.Fatalf("loaded %q, want %q", got, tt.values)
 			}
-			if len(res.Indicators) > 0 && res.Indicators[0].Origin() != tt.origin {
-				t.Fatalf("origin %q, want %q", res.Indicators[0].Origin(), tt.origin)
+			if len(res.Indicators.Indicators()) > 0 && res.Indicators.Indicators()[0].Origin() != tt.origin {
+				t.Fatalf("origin %q, want %q", res.Indicators.Indicators()[0].Origin(), tt.origin)
 			}
 		})
 	}
@@ -55,15 +55,15 @@ func TestLoadMISPMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Indicators) != 2 {
-		t.Fatalf("loaded %d indicators, want 2", len(res.Indicators))
+	if len(res.Indicators.Indicators()) != 2 {
+		t.Fatalf("loaded %d indicators, want 2", len(res.Indicators.Indicators()))
 	}
-	got := *res.Indicators[0]
+	got := *res.Indicators.Indicators()[0]
 	want := Indicator{Kind: KindDomain, Value: "c2.example", Meta: &Meta{Source: "misp:u-1", Severity: "medium", Confidence: 40, Tags: []string{"tlp:green", "apt", "c2"}, Description: "Campaign X: beacon", Reference: "https://cert.example/x", Where: "e.json: Attribute[1]"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
-	if tags := res.Indicators[1].Meta.Tags; !reflect.DeepEqual(tags, []string{"tlp:green", "apt"}) {
+	if tags := res.Indicators.Indicators()[1].Meta.Tags; !reflect.DeepEqual(tags, []string{"tlp:green", "apt"}) {
 		t.Fatalf("second attribute has tags %q: attribute tags leaked between attributes", tags)
 	}
 }

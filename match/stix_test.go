@@ -13,7 +13,7 @@ import (
 // ldKindValues lists a result as "kind:value" strings.
 func ldKindValues(res *LoadResult) []string {
 	var out []string
-	for _, ind := range res.Indicators {
+	for _, ind := range res.Indicators.Indicators() {
 		out = append(out, ind.Kind.String()+":"+ind.Value)
 	}
 	return out
@@ -171,8 +171,8 @@ func TestAnUnprintableSTIXIdIsQuotedAfterTheFeedName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Indicators) != 1 || res.Indicators[0].Origin() != `stix.json: "indicator--\x1b[31m"` {
-		t.Fatalf("indicators %v", res.Indicators)
+	if len(res.Indicators.Indicators()) != 1 || res.Indicators.Indicators()[0].Origin() != `stix.json: "indicator--\x1b[31m"` {
+		t.Fatalf("indicators %v", res.Indicators.Indicators())
 	}
 	if len(res.Refused) != 1 || res.Refused[0].Origin != `stix.json: "indicator--\x7f"` {
 		t.Fatalf("refused %+v", res.Refused)
@@ -196,8 +196,8 @@ func TestLoadSTIXExpiryUsesNow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Indicators) != tt.loaded || res.SkippedReasons["expired"] != tt.skipped {
-				t.Fatalf("loaded %d, expired %d; want %d and %d", len(res.Indicators), res.SkippedReasons["expired"], tt.loaded, tt.skipped)
+			if len(res.Indicators.Indicators()) != tt.loaded || res.SkippedReasons["expired"] != tt.skipped {
+				t.Fatalf("loaded %d, expired %d; want %d and %d", len(res.Indicators.Indicators()), res.SkippedReasons["expired"], tt.loaded, tt.skipped)
 			}
 		})
 	}

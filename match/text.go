@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // txtMaxLine is the longest line the text reader accepts (the bufio
@@ -105,10 +106,12 @@ func txtLine(st *ldState, line int, b []byte) {
 		}
 		v = rest
 	}
-	raw := st.text(v)
+	// raw is only read until emit returns (the list copies the value it
+	// keeps), so it can share b's memory.
+	raw := unsafe.String(unsafe.SliceData(v), len(v))
 	kind, value, err := ParseValue(raw)
 	if err != nil {
-		st.refuse(st.lineOrigin(line), raw, err.Error())
+		st.refuse(st.lineOrigin(line), string(v), err.Error())
 		return
 	}
 	st.emit(st.name, line, raw, kind, value, nil)

@@ -40,7 +40,7 @@ func TestLoadText(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got, refused []string
-			for _, ind := range res.Indicators {
+			for _, ind := range res.Indicators.Indicators() {
 				got = append(got, ind.Kind.String()+":"+ind.Value)
 			}
 			for _, r := range res.Refused {
@@ -96,7 +96,7 @@ func FuzzLoadText(f *testing.F) {
 			t.Fatalf("Load: %v", err)
 		}
 		var g Guard
-		for _, ind := range res.Indicators {
+		for _, ind := range res.Indicators.Indicators() {
 			k, v, err := ParseValue(ind.Value)
 			if err != nil || k != ind.Kind || v != ind.Value {
 				t.Fatalf("indicator %s %q from %s does not parse back: %s %q %v", ind.Kind, ind.Value, ind.Origin(), k, v, err)
@@ -119,7 +119,7 @@ func FuzzLoadText(f *testing.F) {
 			// refusal of broken JSON that ends the list.
 			lines = bytes.Count(data, []byte(",")) + 2
 		}
-		if n := len(res.Indicators) + len(res.Refused); n > lines {
+		if n := len(res.Indicators.Indicators()) + len(res.Refused); n > lines {
 			t.Fatalf("%d lines gave %d indicators and refusals", lines, n)
 		}
 	})

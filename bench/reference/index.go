@@ -38,7 +38,7 @@ func (g *groups) add(key string, ind *match.Indicator) int32 {
 
 func (g *groups) emit(hits []match.Hit, id int32, f match.Field) []match.Hit {
 	for _, ind := range g.sets[id] {
-		hits = append(hits, match.Hit{Indicator: ind, Field: f})
+		hits = append(hits, match.Hit{Indicator: *ind, Field: f})
 	}
 	return hits
 }

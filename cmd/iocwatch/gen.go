@@ -141,7 +141,7 @@ func genIndicators(feeds []string) ([]*match.Indicator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return res.Indicators, nil
+		return res.Indicators.Indicators(), nil
 	}
 	var all []*match.Indicator
 	for _, p := range feeds {
@@ -154,7 +154,7 @@ func genIndicators(feeds []string) ([]*match.Indicator, error) {
 		if err != nil {
 			return nil, usageError{err}
 		}
-		all = append(all, res.Indicators...)
+		all = append(all, res.Indicators.Indicators()...)
 	}
 	return all, nil
 }

@@ -36,7 +36,7 @@ type historyWiring struct {
 
 	mu      sync.Mutex
 	hunter  *history.Hunter
-	pending []*feed.Update // reloads before start
+	pending []pendingHunt // reloads before start
 }
 
 // openHistory opens the history the config enables (nil when disabled).
@@ -74,13 +74,26 @@ func (w *historyWiring) onUpdate(u *feed.Update) {
 	if w == nil || u == nil {
 		return
 	}
+	w.submit(u.Index, u.Added(), u.At)
+}
+
+// submit queues added for a retro-hunt, present being the index they are
+// in; before start they wait in pending.
+func (w *historyWiring) submit(present *match.Index, added []*match.Indicator, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.hunter == nil {
-		w.pending = append(w.pending, u)
+		w.pending = append(w.pending, pendingHunt{present, added, at})
 		return
 	}
-	w.hunter.Submit(u.Index, u.Added, u.At)
+	w.hunter.Submit(present, added, at)
+}
+
+// pendingHunt is a submit made before start.
+type pendingHunt struct {
+	present *match.Index
+	added   []*match.Indicator
+	at      time.Time
 }
 
 // start starts the retro-hunter: alerts go to out (the sink stack, with
@@ -109,10 +122,10 @@ func (w *historyWiring) start(out sink.Sink, holder *atomic.Pointer[stream.Rules
 	defer w.mu.Unlock()
 	w.hunter = hu
 	if first != nil {
-		hu.Submit(first.Index, first.Added, first.At)
+		hu.Submit(first.Index, first.Added(), first.At)
 	}
-	for _, u := range w.pending {
-		hu.Submit(u.Index, u.Added, u.At)
+	for _, p := range w.pending {
+		hu.Submit(p.present, p.added, p.at)
 	}
 	w.pending = nil
 	return nil

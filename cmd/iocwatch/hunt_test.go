@@ -21,7 +21,6 @@ import (
 	"github.com/iocwatch/iocwatch/bench/gen"
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
-	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -271,7 +270,7 @@ func TestAReloadAddingIndicatorsRetroHuntsTheRecordedStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now().UTC()
-	hw.onUpdate(&feed.Update{Index: ix, Added: inds, At: at})
+	hw.submit(ix, inds, at)
 	devices := map[string]bool{}
 	for _, p := range planted {
 		if p.Value == "203.0.113.77" && !p.Excluded {

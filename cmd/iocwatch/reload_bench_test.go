@@ -322,8 +322,8 @@ func benchReloadUnderLoad(b *testing.B, share float64, hitsPerMille int) {
 		gc0 = gcCycles()
 		start := time.Now()
 		u, err := m.Reload(context.Background())
-		if err != nil || u == nil || len(u.Added) != (benchIPs+benchDomains+benchURLs)/100 {
-			b.Fatalf("reload: %v (added %d)", err, len(u.Added))
+		if err != nil || u == nil || u.AddedCount() != (benchIPs+benchDomains+benchURLs)/100 {
+			b.Fatalf("reload: %v (added %d)", err, u.AddedCount())
 		}
 		reloadTime = max(reloadTime, time.Since(start))
 		reloadPaced = max(reloadPaced, u.Paced)

@@ -62,7 +62,11 @@ func TestGzipSizeReadsTheTrailer(t *testing.T) {
 
 func TestSizeHintEstimatesTheIndicators(t *testing.T) {
 	listed := func(n int) *feedState {
-		return &feedState{listed: make([]*match.Indicator, n)}
+		l := match.NewList(n)
+		for range n {
+			l.Append(match.Indicator{Kind: match.KindDomain, Value: "x.example"})
+		}
+		return &feedState{listed: l}
 	}
 	tests := []struct {
 		name string

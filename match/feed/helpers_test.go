@@ -123,7 +123,7 @@ func (h *harness) noUpdate() {
 	h.t.Helper()
 	select {
 	case u := <-h.updates:
-		h.t.Fatalf("unexpected update (%s, feeds %v, %d added)", u.Reason, u.Feeds, len(u.Added))
+		h.t.Fatalf("unexpected update (%s, feeds %v, %d added)", u.Reason, u.Feeds, u.AddedCount())
 	default:
 	}
 }

@@ -187,7 +187,7 @@ func TestANotModifiedFeedCostsNoRebuild(t *testing.T) {
 	}
 	srv.set(serve("203.0.113.10\nc2.example\nnew.example\n", `"v2"`))
 	u, err = h.m.Reload(context.Background())
-	if err != nil || u == nil || values(u.Added) != "domain new.example" {
+	if err != nil || u == nil || values(u.Added()) != "domain new.example" {
 		t.Fatalf("a changed feed: update %v, err %v", u, err)
 	}
 	// A server without validators that sends the same bytes: no parse.
@@ -308,7 +308,7 @@ func TestRunPollsAnHTTPFeedEveryInterval(t *testing.T) {
 	h.run()
 	srv.set(serve(goodFeed+"late.example\n", `"v2"`))
 	u := h.next()
-	if values(u.Added) != "domain late.example" || u.Reason != "interval" {
+	if values(u.Added()) != "domain late.example" || u.Reason != "interval" {
 		t.Errorf("update %+v", u)
 	}
 	r := srv.last()

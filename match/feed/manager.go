@@ -82,10 +82,9 @@ type Update struct {
 	Reason string
 	// Feeds names the feeds whose indicators changed since the last build.
 	Feeds []string
-	// Added are the indicators whose value (kind and canonical value) no
-	// feed had in the previous build: the first build adds everything.
-	// Allow-list feeds add nothing here.
-	Added []*match.Indicator
+	// added names the indicators Added returns, nAdded counts them.
+	added  []addedPart
+	nAdded int
 	// Removed counts the values that left a feed (summed over feeds).
 	Removed int
 	// BuildTime is how long match.Build took, both indexes together.
@@ -96,6 +95,41 @@ type Update struct {
 	// paced.
 	Paced time.Duration
 }
+
+// addedPart is the added indicators of one feed: every indicator of
+// lists, or those whose key hash is in hashes.
+type addedPart struct {
+	lists  []*match.List
+	all    bool
+	hashes keySet
+}
+
+// Added returns the indicators whose value (kind and canonical value) no
+// feed had in the previous build: the first build adds everything.
+// Allow-list feeds add nothing here. The indicators are built at each
+// call (they are kept in the feeds' lists, without pointers, until then):
+// call it once per update.
+func (u *Update) Added() []*match.Indicator {
+	out := make([]*match.Indicator, 0, u.nAdded)
+	for _, p := range u.added {
+		for _, l := range p.lists {
+			if p.all {
+				out = append(out, l.Indicators()...)
+				continue
+			}
+			for i := range l.Len() {
+				if p.hashes.has(hashKey(l.KindAt(i), l.ValueAt(i))) {
+					ind := l.At(i)
+					out = append(out, &ind)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AddedCount returns len(u.Added()) without building the indicators.
+func (u *Update) AddedCount() int { return u.nAdded }
 
 // Manager owns every feed's current indicators, keeps them fresh (file
 // watches, polling intervals, Reload) and builds the indexes off the hot
@@ -269,7 +303,7 @@ func (m *Manager) Confirm(name string) (*Update, error) {
 		fs.refreshMu.Unlock()
 		return nil, fmt.Errorf("feed %q: nothing held back to confirm", name)
 	}
-	m.log.Info("feed shrink confirmed by hand", "feed", name, "indicators", len(h.res.Indicators), "was", fs.listedLen())
+	m.log.Info("feed shrink confirmed by hand", "feed", name, "indicators", h.res.Indicators.Len(), "was", fs.listedLen())
 	now := m.now()
 	m.accept(fs, h.res, h.ver, h.body, now, now, false)
 	fs.refreshMu.Unlock()

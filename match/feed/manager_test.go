@@ -37,7 +37,7 @@ func TestAFileEditReplacesTheFeedsIndicators(t *testing.T) {
 			path := filepath.Join(dir, "c2.txt")
 			writeFile(t, path, "203.0.113.7\nevil.example\nhttp://bad.example/gate.php\n")
 			h, u := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 20 * time.Millisecond, FilePoll: -1})
-			if got := values(u.Added); got != "domain evil.example, ip 203.0.113.7, url http://bad.example/gate.php" {
+			if got := values(u.Added()); got != "domain evil.example, ip 203.0.113.7, url http://bad.example/gate.php" {
 				t.Fatalf("first load added %s", got)
 			}
 			h.run()
@@ -49,7 +49,7 @@ func TestAFileEditReplacesTheFeedsIndicators(t *testing.T) {
 			if !matches(u.Index, "new-c2.example", time.Time{}) || !matches(u.Index, "203.0.113.7", time.Time{}) {
 				t.Error("the new and the kept lines must match")
 			}
-			if got := values(u.Added); got != "domain new-c2.example" {
+			if got := values(u.Added()); got != "domain new-c2.example" {
 				t.Errorf("added %s, want only the new value", got)
 			}
 			if u.Removed != 1 || u.Reason != "file change" || strings.Join(u.Feeds, ",") != "c2" {
@@ -192,8 +192,8 @@ func TestTTLExpiresAValueTTLAfterItWasLastSeen(t *testing.T) {
 	if err != nil || u == nil {
 		t.Fatalf("reload: %v %v", u, err)
 	}
-	if values(u.Added) != "ip 203.0.113.3" || u.Removed != 0 {
-		t.Errorf("added %s, removed %d: a retained value is not removed", values(u.Added), u.Removed)
+	if values(u.Added()) != "ip 203.0.113.3" || u.Removed != 0 {
+		t.Errorf("added %s, removed %d: a retained value is not removed", values(u.Added()), u.Removed)
 	}
 	for _, c := range []struct {
 		value string
@@ -256,8 +256,8 @@ func TestTTLOfAnUnchangedOrFailingFeed(t *testing.T) {
 	if !matches(u.Index, "203.0.113.1", t0.Add(99*time.Minute)) || matches(u.Index, "203.0.113.1", t0.Add(100*time.Minute)) {
 		t.Error("the value must expire TTL after the last fetch listing it (t0+40m+1h)")
 	}
-	if len(u.Added) != 0 || u.Removed != 0 {
-		t.Errorf("an expiry extension adds and removes nothing: %d, %d", len(u.Added), u.Removed)
+	if u.AddedCount() != 0 || u.Removed != 0 {
+		t.Errorf("an expiry extension adds and removes nothing: %d, %d", u.AddedCount(), u.Removed)
 	}
 	clk.Advance(5 * time.Minute)
 	os.Remove(path)
@@ -282,7 +282,7 @@ func TestAddedLeavesOutValuesAnotherFeedAlreadyHad(t *testing.T) {
 	if err != nil || u == nil {
 		t.Fatalf("reload: %v %v", u, err)
 	}
-	if got := values(u.Added); got != "domain fresh.example" {
+	if got := values(u.Added()); got != "domain fresh.example" {
 		t.Errorf("added %s, want only fresh.example", got)
 	}
 	if len(u.Index.Lookup("shared.example", time.Time{})) != 2 {
@@ -310,8 +310,8 @@ func TestTheAllowListIsReloadedLikeAFeed(t *testing.T) {
 	if u2.Index != u.Index || u2.Allow == u.Allow {
 		t.Error("an allow-list change must rebuild the allow-list only")
 	}
-	if !matches(u2.Allow, "203.0.113.1", time.Time{}) || len(u2.Added) != 0 {
-		t.Errorf("allow-list after the change: match %v, added %d", matches(u2.Allow, "203.0.113.1", time.Time{}), len(u2.Added))
+	if !matches(u2.Allow, "203.0.113.1", time.Time{}) || u2.AddedCount() != 0 {
+		t.Errorf("allow-list after the change: match %v, added %d", matches(u2.Allow, "203.0.113.1", time.Time{}), u2.AddedCount())
 	}
 	if st := h.status("allow"); !st.Allow || st.Total != 2 {
 		t.Errorf("allow status %+v", st)

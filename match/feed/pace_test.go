@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/iocwatch/iocwatch/match"
 )
@@ -272,8 +271,11 @@ func TestAddedAndRemovedAgreeWithAReferenceOverRandomReloads(t *testing.T) {
 			continue
 		}
 		sortStrings(wantAdded)
-		if got, want := values(u.Added), strings.Join(wantAdded, ", "); got != want {
-			t.Fatalf("round %d: added %d indicators, want %d", round, len(u.Added), len(wantAdded))
+		if got, want := values(u.Added()), strings.Join(wantAdded, ", "); got != want {
+			t.Fatalf("round %d: added %d indicators, want %d", round, u.AddedCount(), len(wantAdded))
+		}
+		if n := len(u.Added()); n != u.AddedCount() {
+			t.Fatalf("round %d: AddedCount %d, Added gives %d", round, u.AddedCount(), n)
 		}
 		if u.Removed != wantRemoved {
 			t.Fatalf("round %d: removed %d, want %d", round, u.Removed, wantRemoved)
@@ -316,8 +318,8 @@ func TestAPacedReloadFinishesWithTheSameResult(t *testing.T) {
 			if err != nil || u == nil {
 				t.Fatalf("reload: %v, %v", u, err)
 			}
-			if u.Index.Len() != n || len(u.Added) != 1000 || u.Removed != 1000 {
-				t.Errorf("%d indicators, %d added, %d removed; want %d, 1000, 1000", u.Index.Len(), len(u.Added), u.Removed, n)
+			if u.Index.Len() != n || u.AddedCount() != 1000 || u.Removed != 1000 {
+				t.Errorf("%d indicators, %d added, %d removed; want %d, 1000, 1000", u.Index.Len(), u.AddedCount(), u.Removed, n)
 			}
 			if !matches(u.Index, fmt.Sprintf("20.%d.%d.%d", (n+999)>>16&0xff, (n+999)>>8&0xff, (n+999)&0xff), time.Time{}) || matches(u.Index, "20.0.0.0", time.Time{}) {
 				t.Error("the index does not hold the new content")
@@ -367,8 +369,8 @@ func TestAReloadStoppedWhilePacedKeepsTheIndexInUse(t *testing.T) {
 		t.Fatalf("the next reload: %v, %v", u, err)
 	}
 	// 100 values are new, each listed 20 times.
-	if u.Index.Len() != 10_000 || len(u.Added) != 2_000 || u.Removed != 0 {
-		t.Errorf("the next reload: %d indicators, %d added, %d removed; want 10000, 2000, 0", u.Index.Len(), len(u.Added), u.Removed)
+	if u.Index.Len() != 10_000 || u.AddedCount() != 2_000 || u.Removed != 0 {
+		t.Errorf("the next reload: %d indicators, %d added, %d removed; want 10000, 2000, 0", u.Index.Len(), u.AddedCount(), u.Removed)
 	}
 }
 
@@ -394,7 +396,7 @@ func TestARebuildStoppedByItsContextIsRedoneByTheNext(t *testing.T) {
 	if err != nil || u == nil {
 		t.Fatalf("the next rebuild: %v, %v", u, err)
 	}
-	if got := values(u.Added); got != "domain fresh.example" {
+	if got := values(u.Added()); got != "domain fresh.example" {
 		t.Errorf("added %s, want fresh.example", got)
 	}
 	if !matches(u.Index, "x.fresh.example", time.Time{}) {
@@ -426,11 +428,9 @@ func TestPacedBuildYieldsToThePacer(t *testing.T) {
 	}
 }
 
-// After a rebuild the feeds' indicator slices are runs of the one slice
-// the index keeps (adjacent, capped), not copies: one pointer per
-// indicator for the collector to trace instead of two. A feed changed by a
-// reload gets its run of the next index; the others move along.
-func TestTheFeedsShareTheIndexsSliceOfIndicators(t *testing.T) {
+// The index holds the lists of the feeds themselves, not copies: a
+// reload of one feed adds that feed's new list and keeps the others'.
+func TestTheIndexHoldsTheFeedsOwnLists(t *testing.T) {
 	dir := t.TempDir()
 	var specs []Spec
 	var paths []string
@@ -445,34 +445,32 @@ func TestTheFeedsShareTheIndexsSliceOfIndicators(t *testing.T) {
 		specs = append(specs, fileSpec(fmt.Sprintf("f%d", i), p))
 	}
 	h, u := newHarness(t, Options{Feeds: specs, FilePoll: -1, ShrinkGuard: -1})
-	check := func(when string, ix *match.Index) {
+	check := func(when string, ix *match.Index) []*match.List {
 		t.Helper()
 		h.m.mu.Lock()
 		defer h.m.mu.Unlock()
-		total := 0
+		var own []*match.List
 		for i, fs := range h.m.feeds {
-			if cap(fs.listed) != len(fs.listed) || len(fs.inUse) != len(fs.listed) || &fs.inUse[0] != &fs.listed[0] {
-				t.Fatalf("%s: feed %d: listed and in use are not one capped run (len %d, cap %d)", when, i, len(fs.listed), cap(fs.listed))
+			if len(fs.inUse) != 1 || fs.inUse[0] != fs.listed {
+				t.Fatalf("%s: feed %d: in use is not its listed list", when, i)
 			}
-			if i > 0 {
-				prev := h.m.feeds[i-1].listed
-				if next := unsafe.Add(unsafe.Pointer(&prev[len(prev)-1]), unsafe.Sizeof(prev[0])); next != unsafe.Pointer(&fs.listed[0]) {
-					t.Fatalf("%s: feed %d does not follow feed %d in one slice", when, i, i-1)
-				}
-			}
-			total += len(fs.listed)
+			own = append(own, fs.listed)
 		}
-		if total != ix.Len() {
-			t.Fatalf("%s: the feeds hold %d indicators, the index %d", when, total, ix.Len())
+		if got := ix.Lists(); !slices.Equal(got, own) {
+			t.Fatalf("%s: the index holds %d lists, not the feeds' %d", when, len(got), len(own))
 		}
+		return own
 	}
-	check("after the load", u.Index)
+	before := check("after the load", u.Index)
 	writeFile(t, paths[1], "changed.example\nf1-0.example\n")
 	u, err := h.m.Reload(context.Background())
 	if err != nil || u == nil {
 		t.Fatalf("reload: %v, %v", u, err)
 	}
-	check("after a reload of the middle feed", u.Index)
+	after := check("after a reload of the middle feed", u.Index)
+	if after[0] != before[0] || after[2] != before[2] || after[1] == before[1] {
+		t.Fatalf("a reload of the middle feed replaced lists %v, want only the middle one", []bool{after[0] != before[0], after[1] != before[1], after[2] != before[2]})
+	}
 	if hits := u.Index.Match(match.Query{RemoteURL: "http://changed.example/"}, nil); len(hits) != 1 {
 		t.Fatalf("%d hits on the new value, want 1", len(hits))
 	}

@@ -165,8 +165,8 @@ func TestATAXIICollectionIsPagedAccumulatedAndRevoked(t *testing.T) {
 			if matches(u.Index, "203.0.113.2", time.Time{}) || !matches(u.Index, "203.0.113.5", time.Time{}) || !matches(u.Index, "203.0.113.1", time.Time{}) {
 				t.Error("after the poll: the revoked indicator must be gone, the new one in, the old ones kept")
 			}
-			if values(u.Added) != "ip 203.0.113.5" || u.Removed != 1 {
-				t.Errorf("added %s removed %d", values(u.Added), u.Removed)
+			if values(u.Added()) != "ip 203.0.113.5" || u.Removed != 1 {
+				t.Errorf("added %s removed %d", values(u.Added()), u.Removed)
 			}
 			// Nothing new: no rebuild.
 			if u, err := h.m.Reload(context.Background()); err != nil || u != nil {

@@ -374,10 +374,10 @@ const maxPatternsPerPass = 512
 // time; Hunt is safe for concurrent use.
 func (h *History) Hunt(ctx context.Context, added []*match.Indicator, rules func() (allow *match.Index, excl *match.Exclusions), emit func([]sink.Alert) error) (HuntReport, error) {
 	now := h.opt.Now()
-	return h.hunt(ctx, added, func(*match.Indicator) time.Time { return now }, rules, emit)
+	return h.hunt(ctx, added, func(match.Indicator) time.Time { return now }, rules, emit)
 }
 
-func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt func(*match.Indicator) time.Time, rules func() (*match.Index, *match.Exclusions), emit func([]sink.Alert) error) (HuntReport, error) {
+func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt func(match.Indicator) time.Time, rules func() (*match.Index, *match.Exclusions), emit func([]sink.Alert) error) (HuntReport, error) {
 	var rep HuntReport
 	if h.opt.ReadOnly {
 		return rep, ErrReadOnly
@@ -574,7 +574,7 @@ func sameField(hits []match.Hit, f match.Field) bool {
 }
 
 // retroAlert is the pipeline's alert for the hit, marked as a retro alert.
-func retroAlert(e *stream.Event, ht match.Hit, now time.Time, addedAt func(*match.Indicator) time.Time) sink.Alert {
+func retroAlert(e *stream.Event, ht match.Hit, now time.Time, addedAt func(match.Indicator) time.Time) sink.Alert {
 	a := stream.NewAlert(e, ht, now)
 	a.Retro = true
 	a.IndicatorAddedAt = addedAt(ht.Indicator).UTC()

@@ -108,7 +108,7 @@ func TestRetroAlertsAreTheLiveAlertOfTheSameEventMarkedRetro(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("want 2 alerts, got %d", len(got))
 	}
-	live := stream.NewAlert(&events[0], match.Hit{Indicator: indicator, Field: match.FieldRemoteURL}, c.Now())
+	live := stream.NewAlert(&events[0], match.Hit{Indicator: *indicator, Field: match.FieldRemoteURL}, c.Now())
 	// What the history does not keep.
 	live.CommandLine, live.LocalIP = "", ""
 	live.Retro, live.IndicatorAddedAt = true, c.Now()

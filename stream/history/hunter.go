@@ -48,7 +48,7 @@ type Hunter struct {
 
 	mu         sync.Mutex
 	pending    []*match.Indicator
-	addedAt    map[*match.Indicator]time.Time
+	addedAt    map[match.Indicator]time.Time
 	present    *match.Index
 	lastSubmit time.Time
 
@@ -80,7 +80,7 @@ func NewHunter(h *History, opt HunterOptions) (*Hunter, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Hunter{h: h, opt: opt, addedAt: map[*match.Indicator]time.Time{},
+	r := &Hunter{h: h, opt: opt, addedAt: map[match.Indicator]time.Time{},
 		wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go r.run()
 	return r, nil
@@ -98,9 +98,9 @@ func (r *Hunter) Submit(present *match.Index, added []*match.Indicator, at time.
 		if ind == nil {
 			continue
 		}
-		if _, ok := r.addedAt[ind]; !ok {
+		if _, ok := r.addedAt[*ind]; !ok {
 			r.pending = append(r.pending, ind)
-			r.addedAt[ind] = at
+			r.addedAt[*ind] = at
 		}
 	}
 	if present != nil {
@@ -160,12 +160,12 @@ func (r *Hunter) run() {
 		}
 		r.mu.Lock()
 		inds, at, present := r.pending, r.addedAt, r.present
-		r.pending, r.addedAt, r.present = nil, map[*match.Indicator]time.Time{}, nil
+		r.pending, r.addedAt, r.present = nil, map[match.Indicator]time.Time{}, nil
 		r.mu.Unlock()
 		if len(inds) == 0 && present == nil {
 			continue
 		}
-		rep, err := r.h.hunt(r.ctx, inds, func(ind *match.Indicator) time.Time { return at[ind] }, r.opt.Rules, r.opt.Emit)
+		rep, err := r.h.hunt(r.ctx, inds, func(ind match.Indicator) time.Time { return at[ind] }, r.opt.Rules, r.opt.Emit)
 		if err == nil && present != nil {
 			err = r.h.SetKnown(present.Indicators())
 		}
@@ -184,9 +184,9 @@ func (r *Hunter) run() {
 		r.mu.Lock()
 		var requeue []*match.Indicator
 		for _, ind := range inds {
-			if _, ok := r.addedAt[ind]; !ok {
+			if _, ok := r.addedAt[*ind]; !ok {
 				requeue = append(requeue, ind)
-				r.addedAt[ind] = at[ind]
+				r.addedAt[*ind] = at[*ind]
 			}
 		}
 		r.pending = append(requeue, r.pending...)

@@ -23,7 +23,7 @@ import (
 
 func BenchmarkOnHit(b *testing.B) {
 	mon := ops.NewMonitor(ops.Options{})
-	hit := match.Hit{Indicator: &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "abuse.ch"}}, Field: match.FieldRemoteURL}
+	hit := match.Hit{Indicator: match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "abuse.ch"}}, Field: match.FieldRemoteURL}
 	b.ReportAllocs()
 	for b.Loop() {
 		mon.OnHit(hit)

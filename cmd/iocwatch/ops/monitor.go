@@ -277,7 +277,7 @@ func (m *Monitor) Hooks(opt *stream.Options) {
 
 // OnHit counts one indicator hit (stream.Options.OnHit).
 func (m *Monitor) OnHit(h match.Hit) {
-	if h.Indicator == nil {
+	if h.Indicator.Kind == match.KindInvalid {
 		return
 	}
 	k := hitKey{kind: h.Indicator.Kind}

@@ -153,7 +153,7 @@ func TestMetricsPassPromlint(t *testing.T) {
 		Feeds: ops.FeedsFunc(func() []ops.FeedState {
 			return []ops.FeedState{{Name: "f", LastSuccess: time.Now(), LastFetch: time.Now(), Interval: time.Minute, LastDuration: time.Second}}
 		})})
-	mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: "f"}}})
+	mon.OnHit(match.Hit{Indicator: match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: "f"}}})
 	problems, err := testutil.GatherAndLint(mon.Registry())
 	if err != nil {
 		t.Fatal(err)
@@ -173,13 +173,13 @@ func TestHooksCountHitsAndObserveBatches(t *testing.T) {
 	opt.OnDelivered = func(a []sink.Alert, _ time.Time) { chained = append(chained, a[0].AlertID) }
 	mon.Hooks(&opt)
 
-	ip := &match.Indicator{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "abuse.ch"}}
-	dom := &match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "partner"}}
+	ip := match.Indicator{Kind: match.KindIP, Value: "203.0.113.77", Meta: &match.Meta{Source: "abuse.ch"}}
+	dom := match.Indicator{Kind: match.KindDomain, Value: "bad-cdn.example", Meta: &match.Meta{Source: "partner"}}
 	for range 3 {
 		opt.OnHit(match.Hit{Indicator: ip, Field: match.FieldRemoteIP})
 	}
 	opt.OnHit(match.Hit{Indicator: dom, Field: match.FieldRemoteURL})
-	opt.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindURL}})
+	opt.OnHit(match.Hit{Indicator: match.Indicator{Kind: match.KindURL}})
 	opt.OnHit(match.Hit{}) // no indicator: ignored
 
 	read := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
@@ -230,7 +230,7 @@ func TestHooksCountHitsAndObserveBatches(t *testing.T) {
 func TestFeedLabelIsBounded(t *testing.T) {
 	mon := ops.NewMonitor(ops.Options{})
 	for i := range ops.MaxFeedLabels + 20 {
-		mon.OnHit(match.Hit{Indicator: &match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: fmt.Sprintf("src-%03d", i)}}})
+		mon.OnHit(match.Hit{Indicator: match.Indicator{Kind: match.KindIP, Meta: &match.Meta{Source: fmt.Sprintf("src-%03d", i)}}})
 	}
 	fams := families(t, mon.Registry())
 	if n := len(fams["iocwatch_matches_total"].GetMetric()); n != ops.MaxFeedLabels+1 {

@@ -60,7 +60,7 @@ func loadSampleRules(t testing.TB) (*stream.Rules, []*match.Indicator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := match.Build(res.Indicators, match.BuildOptions{})
+	ix, err := match.BuildLists([]*match.List{res.Indicators}, match.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func loadSampleRules(t testing.TB) (*stream.Rules, []*match.Indicator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stream.Rules{Index: ix, Exclusions: ex}, res.Indicators
+	return &stream.Rules{Index: ix, Exclusions: ex}, res.Indicators.Indicators()
 }
 
 // writeGenerated writes n generated messages (8 records each, with planted
