@@ -1,7 +1,8 @@
 // Package match decides which indicators of compromise an event touches,
 // and which of those hits the user has chosen to exclude.
 //
-// It holds the Indicator type, the loaders that read feeds into indicators
+// It holds the Indicator type and List, the pointer-free list loaders
+// fill and indexes keep, the loaders that read feeds into indicators
 // (Load, ParseValue), the immutable Index that matches events against
 // hundreds of thousands of indicators in well under a microsecond, the
 // normalisers of hosts and URLs that both sides share (NormalizeHost,
@@ -12,7 +13,8 @@
 //
 // # Matching semantics
 //
-// Build normalises every indicator value again and groups indicators that
+// BuildLists (Build for a []*Indicator) normalises every indicator value
+// again and groups indicators that
 // share a value (several feeds may list the same address): a hit on the
 // value reports all of them. Index.Match takes a Query (RemoteIP,
 // RemoteUrl, time) and reports, per kind, the most specific match:

@@ -41,15 +41,15 @@ func ParseKind(s string) (Kind, error) {
 }
 
 // Indicator is one indicator of compromise: its kind and value, and a
-// pointer to its metadata. Loaders fill it; an Index holds pointers to
-// them and never changes them.
+// pointer to its metadata. Loaders append indicators to a List, which
+// stores them without pointers; List.At and a Hit give them back by value.
 //
 // The metadata is a separate Meta because a feed gives the same metadata
 // to many indicators (every line of a text feed, every row of a CSV feed
 // with the same columns): the loaders share one Meta among consecutive
-// indicators with equal metadata, so that an indicator costs 32 bytes plus
-// its value. A Meta reachable from an indicator may be shared: never
-// change it; give the indicator a changed copy instead.
+// indicators with equal metadata, and a List keeps one entry per run of
+// them. A Meta reachable from an indicator may be shared: never change it;
+// give the indicator a changed copy instead.
 type Indicator struct {
 	Kind Kind
 	// Line is the line of Meta.Where the indicator was read from (1-based);

@@ -1,6 +1,3 @@
-// Command iocwatch watches Microsoft Defender streaming-API events and alerts
-// the moment an endpoint talks to a known command-and-control IP, domain or
-// URL. Run "iocwatch help" for the commands.
 package main
 
 import (

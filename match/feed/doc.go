@@ -59,7 +59,13 @@
 // Update.Added lists the indicators whose value (kind and canonical
 // value) no feed had in the previous build, for a retro-hunt over recent
 // history; a value another feed already had is not added. The first build
-// adds everything.
+// adds everything. The list is built when Added is called (AddedCount
+// counts it without building it): until then the indicators stay in the
+// feeds' match.Lists, without a pointer each for the collector to trace.
+//
+// The manager keeps each feed's indicators in match.Lists and gives them
+// to match.BuildLists, which keeps them without copying: a reload of one
+// feed makes a new list for that feed only, and indexes share the rest.
 //
 // # Pacing
 //
