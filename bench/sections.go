@@ -507,6 +507,9 @@ func (s *suite) python() error {
 			return r.Sample, err
 		}},
 		{"python", func() (Sample, error) {
+			if err := warmFiles(paths); err != nil {
+				return Sample{}, err
+			}
 			var err error
 			pyOut, err = RunPython(py, s.cfg.PythonScript, feed, paths...)
 			return pyOut.Sample, err
