@@ -256,7 +256,7 @@ func TestMatchAgreesWithLinearOracle(t *testing.T) {
 				for i, ind := range inds {
 					pos[*ind] = i
 				}
-				ix, err := Build(inds, BuildOptions{IPIndex: table})
+				ix, err := buildSplit(g.r, inds, BuildOptions{IPIndex: table})
 				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}
@@ -283,6 +283,24 @@ func TestMatchAgreesWithLinearOracle(t *testing.T) {
 	}
 }
 
+// buildSplit builds the index of inds over one to four Lists (some of
+// them empty), cut at random places, as the feed manager builds one over
+// its feeds' lists: an indicator's number must find it in the right list
+// and groups may span lists.
+func buildSplit(r *rand.Rand, inds []*Indicator, opt BuildOptions) (*Index, error) {
+	k := 1 + r.IntN(4)
+	cuts := []int{0, len(inds)}
+	for range k - 1 {
+		cuts = append(cuts, r.IntN(len(inds)+1))
+	}
+	slices.Sort(cuts)
+	var lists []*List
+	for i := 0; i+1 < len(cuts); i++ {
+		lists = append(lists, ListOf(inds[cuts[i]:cuts[i+1]]))
+	}
+	return BuildLists(lists, opt)
+}
+
 // FuzzMatchAgreesWithLinearOracle is TestMatchAgreesWithLinearOracle with
 // the generator's seed, the set size and the IP table chosen by the fuzzer:
 // the index (its host table, exact-address maps and trie) must report what
@@ -303,7 +321,7 @@ func FuzzMatchAgreesWithLinearOracle(f *testing.F) {
 		if cidranger {
 			table = IPIndexCIDRanger
 		}
-		ix, err := Build(inds, BuildOptions{IPIndex: table})
+		ix, err := buildSplit(g.r, inds, BuildOptions{IPIndex: table})
 		if err != nil {
 			t.Fatal(err)
 		}
