@@ -401,22 +401,26 @@ func (ix *Index) buildGroups(groupOf []uint32, ngroups uint32) {
 
 // at returns the indicator with the given id.
 func (ix *Index) at(id uint32) Indicator {
-	k := len(ix.bases) - 1
-	for ix.bases[k] > id {
-		k--
-	}
-	return ix.lists[k].At(int(id - ix.bases[k]))
+	l, i := ix.locate(id)
+	return l.At(i)
 }
 
 // timeless reports whether the indicator with the given id has no
 // validity window.
 func (ix *Index) timeless(id uint32) bool {
+	l, i := ix.locate(id)
+	m := l.MetaAt(i)
+	return m == nil || (m.ValidFrom.IsZero() && m.ValidUntil.IsZero())
+}
+
+// locate returns the list that holds the indicator with the given id and
+// its position there.
+func (ix *Index) locate(id uint32) (*List, int) {
 	k := len(ix.bases) - 1
 	for ix.bases[k] > id {
 		k--
 	}
-	m := ix.lists[k].MetaAt(int(id - ix.bases[k]))
-	return m == nil || (m.ValidFrom.IsZero() && m.ValidUntil.IsZero())
+	return ix.lists[k], int(id - ix.bases[k])
 }
 
 // addrFilter has a bit per block of 2^shift IPv4 addresses. The zero

@@ -99,11 +99,6 @@ func (m *Meta) equal(o *Meta) bool {
 		m.ValidFrom == o.ValidFrom && m.ValidUntil == o.ValidUntil && m.Where == o.Where
 }
 
-// timeless reports whether the indicator has no validity window.
-func (ind *Indicator) timeless() bool {
-	return ind.Meta == nil || (ind.Meta.ValidFrom.IsZero() && ind.Meta.ValidUntil.IsZero())
-}
-
 // ActiveAt reports whether the indicator is valid at t (inside
 // [ValidFrom, ValidUntil), each bound ignored when zero).
 func (ind *Indicator) ActiveAt(t time.Time) bool {

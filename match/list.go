@@ -1,7 +1,6 @@
 package match
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"unsafe"
@@ -39,11 +38,11 @@ type listRec struct {
 }
 
 // listChunkBits sizes the chunks values are copied into (64 KiB); a value
-// longer than listBigValue gets a chunk of its own.
+// longer than a chunk gets a chunk of its own. A List holds at most
+// listMaxChunks chunks (4 GiB of values).
 const (
 	listChunkBits = 16
 	listChunk     = 1 << listChunkBits
-	listBigValue  = 1 << 10
 	listMaxChunks = math.MaxUint32 >> listChunkBits
 )
 
@@ -97,43 +96,52 @@ func (l *List) value(r *listRec) string {
 
 // Append adds ind to the end of the list, copying its value. Consecutive
 // indicators with the same Meta pointer share one entry of the list's
-// Meta table, as loaders give them. It panics when the list's values
-// exceed 4 GiB, which no feed within the size limits reaches.
+// Meta table, as loaders give them. It panics when the list is full
+// (Full); loaders check Full first and refuse the value instead.
 func (l *List) Append(ind Indicator) {
+	if l.Full() {
+		panic("match: List.Append on a full List (4 GiB of values or 2^32 indicators)")
+	}
 	l.recs = append(l.recs, listRec{line: ind.Line, kind: ind.Kind, meta: l.metaID(ind.Meta)})
 	r := &l.recs[len(l.recs)-1]
 	r.at, r.n = l.text(ind.Value)
 }
 
+// Full reports whether the list cannot take one more indicator: its
+// values fill 4 GiB, or it holds 2^32-1 indicators. No feed within the
+// size limits comes near either.
+func (l *List) Full() bool {
+	return len(l.chunks) >= listMaxChunks-1 || uint64(len(l.recs)) >= math.MaxUint32-1
+}
+
 func (l *List) metaID(m *Meta) uint32 {
 	if m != l.last || len(l.metas) == 0 {
-		if uint64(len(l.metas)) >= math.MaxUint32 {
-			panic("match: more than 2^32 distinct Metas in one List")
-		}
 		l.metas = append(l.metas, m)
 		l.last = m
 	}
 	return uint32(len(l.metas) - 1)
 }
 
-// text copies v into the chunks and returns where it is.
+// text copies v into the chunks and returns where it is. A value goes
+// into the last chunk when it fits there, else into a new one; a value
+// longer than a chunk gets one of its own. Values of at most a chunk
+// never span two, so that a record needs one chunk number.
 func (l *List) text(v string) (at, n uint32) {
 	if v == "" {
 		return 0, 0
 	}
-	if uint64(len(v)) > math.MaxUint32 {
-		panic("match: indicator value longer than 4 GiB")
-	}
-	if len(l.chunks) >= listMaxChunks {
-		panic(fmt.Sprintf("match: a List holds at most %d chunks of values", listMaxChunks))
-	}
-	if len(v) > listBigValue {
-		c := []byte(v)
-		l.chunks = append(l.chunks, c)
+	if len(v) > listChunk {
+		if uint64(len(v)) > math.MaxUint32 {
+			panic("match: indicator value longer than 4 GiB")
+		}
+		l.chunks = append(l.chunks, []byte(v))
 		return uint32(len(l.chunks)-1) << listChunkBits, uint32(len(v))
 	}
+	// The last chunk takes v when it has room within its capacity and
+	// within the chunk size: a value's offset must fit listChunkBits. (A
+	// chunk of its own, or one WithMetas clipped, has no room.)
 	k := len(l.chunks) - 1
-	if k < 0 || len(l.chunks[k])+len(v) > listChunk || cap(l.chunks[k]) < listChunk {
+	if k < 0 || len(l.chunks[k])+len(v) > min(cap(l.chunks[k]), listChunk) {
 		l.chunks = append(l.chunks, make([]byte, 0, listChunk))
 		k++
 	}
@@ -169,13 +177,4 @@ func (l *List) WithMetas(edit func(*Meta) *Meta) *List {
 		c.chunks[n-1] = slices.Clip(c.chunks[n-1])
 	}
 	return c
-}
-
-// Metas returns the number of entries of the list's Meta table: at most
-// one per run of consecutive indicators with the same Meta.
-func (l *List) Metas() int {
-	if l == nil {
-		return 0
-	}
-	return len(l.metas)
 }

@@ -17,11 +17,13 @@ func TestListGivesBackWhatWasAppended(t *testing.T) {
 		{"empty", nil},
 		{"one", []Indicator{{Kind: KindIP, Value: "203.0.113.7", Line: 3, Meta: m1}}},
 		{"an empty value and a nil Meta", []Indicator{{Kind: KindPattern}, {Kind: KindDomain, Value: "x.example", Meta: m2}}},
-		{"values around the chunk size and the big-value limit", []Indicator{
-			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("a", listBigValue-17), Meta: m1},
-			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("b", listBigValue-16), Meta: m1},
-			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("c", listChunk), Meta: m2},
-			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("d", 3*listChunk), Meta: m2},
+		{"values around the chunk size", []Indicator{
+			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("a", listChunk-17-100), Meta: m1},
+			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("b", 200), Meta: m1},
+			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("c", listChunk-17), Meta: m2},
+			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("d", listChunk-16), Meta: m2},
+			{Kind: KindDomain, Value: "between.example", Meta: m2},
+			{Kind: KindURL, Value: "http://a.example/" + strings.Repeat("e", 3*listChunk), Meta: m2},
 			{Kind: KindDomain, Value: "after.example", Line: 1 << 31, Meta: m1},
 		}},
 	}
@@ -56,8 +58,11 @@ func TestListOfManyRandomValues(t *testing.T) {
 	runs := 0
 	for i := range 20000 {
 		n := r.IntN(40)
-		if r.IntN(200) == 0 {
+		switch r.IntN(200) {
+		case 0:
 			n = r.IntN(3 * listChunk)
+		case 1:
+			n = listChunk - r.IntN(3)
 		}
 		b := make([]byte, n)
 		for j := range b {
@@ -76,8 +81,8 @@ func TestListOfManyRandomValues(t *testing.T) {
 			t.Fatalf("At(%d) = %+v, want %+v", i, got, w)
 		}
 	}
-	if l.Metas() != runs {
-		t.Errorf("%d Meta table entries for %d runs of one Meta", l.Metas(), runs)
+	if len(l.metas) != runs {
+		t.Errorf("%d Meta table entries for %d runs of one Meta", len(l.metas), runs)
 	}
 	if got := ListOf(l.Indicators()); got.Len() != l.Len() || got.At(12345) != l.At(12345) {
 		t.Errorf("ListOf(Indicators()) differs from the list")
@@ -116,7 +121,7 @@ func TestListWithMetasSharesAndIsolates(t *testing.T) {
 
 func TestANilListIsEmpty(t *testing.T) {
 	var l *List
-	if l.Len() != 0 || l.Metas() != 0 || len(l.Indicators()) != 0 {
+	if l.Len() != 0 || len(l.Indicators()) != 0 {
 		t.Errorf("a nil list is not empty")
 	}
 	ix, err := BuildLists([]*List{nil, NewList(0)}, BuildOptions{})
@@ -189,4 +194,24 @@ func TestAnIndexOverSeveralLists(t *testing.T) {
 	if hits := ix.Match(Query{RemoteURL: "a0.example"}, nil); len(hits) != 2 || hits[1].Indicator.Line != 99 {
 		t.Errorf("the group across lists: %+v", hits)
 	}
+}
+
+// A list whose chunk table is full says so, and Append refuses rather
+// than write a value where no record could find it.
+func TestAFullListSaysSo(t *testing.T) {
+	l := NewList(0)
+	l.Append(Indicator{Kind: KindDomain, Value: "a.example"})
+	if l.Full() {
+		t.Fatal("a list of one indicator is full")
+	}
+	l.chunks = append(l.chunks, make([][]byte, listMaxChunks-1-len(l.chunks))...)
+	if !l.Full() {
+		t.Fatalf("a list with %d chunks is not full", len(l.chunks))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Append to a full list did not panic")
+		}
+	}()
+	l.Append(Indicator{Kind: KindDomain, Value: "b.example"})
 }

@@ -309,6 +309,10 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 		c := *m
 		st.last = &c
 	}
+	if st.res.Indicators.Full() {
+		st.refuse(ldOrigin(where, line), raw, "the feed holds more indicators than one list takes (4 GiB of values or 2^32 indicators)")
+		return
+	}
 	ind := Indicator{Kind: kind, Value: value, Meta: st.last}
 	if line > 0 && uint64(line) <= uint64(^uint32(0)) {
 		ind.Line = uint32(line)

@@ -88,9 +88,7 @@ type ikey struct {
 	value string
 }
 
-func keyOf(ind *match.Indicator) ikey { return ikey{ind.Kind, ind.Value} }
-
-// keyAt is keyOf the i-th indicator of l.
+// keyAt returns the key of the i-th indicator of l.
 func keyAt(l *match.List, i int) ikey { return ikey{l.KindAt(i), l.ValueAt(i)} }
 
 // keySet is the sorted, de-duplicated 64-bit hashes of a feed's values:
