@@ -53,15 +53,24 @@ func TestAnalyzeAccountsGroupsAndMarks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var run, mark float64
+	var run, waited, mark float64
 	for _, b := range res.buckets {
-		run += b["spin run"] + b["spin wait-cpu"]
+		run += b["spin run"]
+		waited += b["spin wait-cpu"]
 		mark += b["GC mark"]
 	}
-	// Two goroutines for 150 ms: 30 bucket-cores of 10 ms, running or
-	// waiting for a core.
-	if run < 20 || run > 40 {
-		t.Errorf("the spinning goroutines were accounted %.1f bucket-cores, want about 30", run)
+	// Two goroutines that each spin until 150 ms after they start: 30
+	// bucket-cores of 10 ms running or waiting for a core, at least, and
+	// at most 30 running (a little more where the OS held a thread past
+	// the deadline). How long they waited before and between depends on
+	// what else the machine runs (with the race detector and other
+	// packages' tests: up to 45 more bucket-cores), so it has no upper
+	// bound here.
+	if run+waited < 25 {
+		t.Errorf("the spinning goroutines were accounted %.1f bucket-cores running or waiting, want at least 30", run+waited)
+	}
+	if run > 40 {
+		t.Errorf("the spinning goroutines were accounted %.1f bucket-cores running, want at most about 30", run)
 	}
 	if mark == 0 {
 		t.Error("no bucket shows the collector marking")
