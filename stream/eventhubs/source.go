@@ -421,6 +421,7 @@ func (s *Source) close(ctx context.Context) error {
 	s.stopRun() // the processor closes its clients and gives up its claims
 	select {
 	case <-s.procDone:
+		s.releaseClaims(ctx)
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("eventhubs: release partitions: %w", ctx.Err()))
 	}
@@ -429,6 +430,39 @@ func (s *Source) close(ctx context.Context) error {
 	}
 	s.log.Info("eventhubs: source closed", "hub", s.opt.hub, "owner", s.owner)
 	return errors.Join(errs...)
+}
+
+// releaseClaims gives up the claims the checkpoint store still holds in
+// this replica's name once the processor has stopped. The processor gives
+// up what it knows it owns, but a claim renewed by a load-balancing cycle
+// in flight as it stops carries an ETag the processor never saw, so its
+// release fails and the partition would wait for the claim to expire
+// before another replica takes it (seen under load: a handover stalled
+// for the whole expiry). A failure here only means that wait: it is
+// logged, not returned.
+func (s *Source) releaseClaims(ctx context.Context) {
+	owners, err := s.store.ListOwnership(ctx, s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, nil)
+	if err != nil {
+		s.log.Warn("eventhubs: cannot list claims to release; other replicas take the partitions when the claims expire", "err", s.red.String(err.Error()))
+		return
+	}
+	var mine []azeventhubs.Ownership
+	for _, o := range owners {
+		if o.OwnerID == s.owner {
+			o.OwnerID = "" // released: any replica may claim it at once
+			mine = append(mine, o)
+		}
+	}
+	if len(mine) == 0 {
+		return
+	}
+	released, err := s.store.ClaimOwnership(ctx, mine, nil)
+	if err != nil || len(released) < len(mine) {
+		s.log.Warn("eventhubs: some claims not released; other replicas take those partitions when the claims expire",
+			"claims", len(mine), "released", len(released), "err", s.red.String(fmt.Sprint(err)))
+		return
+	}
+	s.log.Info("eventhubs: released claims the processor could not", "hub", s.opt.hub, "partitions", len(mine), "owner", s.owner)
 }
 
 func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {

@@ -240,6 +240,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("Read yields every produced body, each partition in order", testOrder)
 	t.Run("two replicas split four partitions and together yield every event", testSplit)
 	t.Run("a replica closed mid-stream hands its partitions over and loses nothing unacknowledged", testHandover)
+	t.Run("Close releases the claims the processor left in the store", testReleaseClaims)
 	t.Run("a restart resumes from the checkpoints without re-delivering acknowledged events", testRestart)
 	t.Run("after a crash only the events acknowledged since the last checkpoint are read again", testCrash)
 	t.Run("unacknowledged events are never checkpointed", testUnacked)
@@ -361,11 +362,12 @@ func testHandover(t *testing.T) {
 	// B gives its claims up at Close, so A needs no expiry to take over.
 	// With the suite's 2 s, a loaded machine can delay B's renewal long
 	// enough for A (greedy) to take a partition of B's mid-test: legal
-	// at-least-once, which this test would take for a re-delivery. Under
-	// load a claim of B's can also outlive its Close (seen with the race
-	// detector and other packages' tests running: A was left with two
-	// partitions for the whole test); A then takes it when it expires, so
-	// the expiry must be well inside the test's 45 s.
+	// at-least-once, which this test would take for a re-delivery. A claim
+	// of B's that its processor renewed as it stopped used to outlive
+	// Close (seen with the race detector and other packages' tests
+	// running: A was left with two partitions for the whole test); Close
+	// now releases those too (testReleaseClaims), and should one still
+	// survive, A takes it when it expires, well inside the test's 45 s.
 	opt.PartitionExpiration = 10 * time.Second
 	a := open(t, ctx, opt)
 	b := open(t, ctx, opt)
@@ -452,6 +454,46 @@ func testHandover(t *testing.T) {
 	}
 	if len(ownedByB) != 2 {
 		t.Errorf("B owned %v, want two partitions", ownedByB)
+	}
+}
+
+func testReleaseClaims(t *testing.T) {
+	t.Parallel()
+	_, blob := shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cont := testenv.NewContainer(t, blob)
+	cc, err := container.NewClientFromConnectionString(blob, cont, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := checkpoints.NewBlobStore(cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns, hub, me = "ns.example", "release", "replica-me"
+	// Claims as a stopped processor can leave them: two in this replica's
+	// name (renewed behind its back), one of another replica's.
+	var claims []azeventhubs.Ownership
+	for id, owner := range map[string]string{"0": me, "1": me, "2": "replica-other"} {
+		claims = append(claims, azeventhubs.Ownership{ConsumerGroup: DefaultConsumerGroup, EventHubName: hub, FullyQualifiedNamespace: ns, PartitionID: id, OwnerID: owner})
+	}
+	if got, err := store.ClaimOwnership(ctx, claims, nil); err != nil || len(got) != 3 {
+		t.Fatalf("claim: %d, %v", len(got), err)
+	}
+	s := &Source{store: store, owner: me, log: slog.New(slog.DiscardHandler), red: newRedactor()}
+	s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup = ns, hub, DefaultConsumerGroup
+	s.releaseClaims(ctx)
+	owners, err := store.ListOwnership(ctx, ns, hub, DefaultConsumerGroup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range owners {
+		got[o.PartitionID] = o.OwnerID
+	}
+	if want := map[string]string{"0": "", "1": "", "2": "replica-other"}; !maps.Equal(got, want) {
+		t.Errorf("owners after releaseClaims: %v, want %v", got, want)
 	}
 }
 
