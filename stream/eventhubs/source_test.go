@@ -192,8 +192,8 @@ func checkBatchOrder(t *testing.T, b stream.Batch, next map[int32]int64) {
 	}
 }
 
-// storedCheckpoints reads the checkpoint sequence numbers from the blob store.
-func storedCheckpoints(t *testing.T, ctx context.Context, blob, cont, ns, hub string) map[string]int64 {
+// blobStore opens the checkpoint store of container cont.
+func blobStore(t *testing.T, blob, cont string) *checkpoints.BlobStore {
 	t.Helper()
 	cc, err := container.NewClientFromConnectionString(blob, cont, nil)
 	if err != nil {
@@ -203,7 +203,13 @@ func storedCheckpoints(t *testing.T, ctx context.Context, blob, cont, ns, hub st
 	if err != nil {
 		t.Fatal(err)
 	}
-	cps, err := store.ListCheckpoints(ctx, ns, hub, DefaultConsumerGroup, nil)
+	return store
+}
+
+// storedCheckpoints reads the checkpoint sequence numbers from the blob store.
+func storedCheckpoints(t *testing.T, ctx context.Context, blob, cont, ns, hub string) map[string]int64 {
+	t.Helper()
+	cps, err := blobStore(t, blob, cont).ListCheckpoints(ctx, ns, hub, DefaultConsumerGroup, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,15 +468,7 @@ func testReleaseClaims(t *testing.T) {
 	_, blob := shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cont := testenv.NewContainer(t, blob)
-	cc, err := container.NewClientFromConnectionString(blob, cont, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := checkpoints.NewBlobStore(cc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := blobStore(t, blob, testenv.NewContainer(t, blob))
 	const ns, hub, me = "ns.example", "release", "replica-me"
 	// Claims as a stopped processor can leave them: two in this replica's
 	// name (renewed behind its back), one of another replica's.
