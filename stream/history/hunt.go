@@ -539,12 +539,22 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 // index), so that a value removed from every feed and later added again is
 // hunted again. Call it after the Hunt of each reload. It is persisted.
 func (h *History) SetKnown(present []*match.Indicator) error {
+	return h.setKnown(func() knownSet { return newKnownSet(present) })
+}
+
+// SetKnownIndex is SetKnown with the indicators of ix, read from its lists
+// without building them (2.1 M indicators would be as many allocations).
+func (h *History) SetKnownIndex(ix *match.Index) error {
+	return h.setKnown(func() knownSet { return knownSetOfLists(ix.Lists()) })
+}
+
+func (h *History) setKnown(known func() knownSet) error {
 	if h.opt.ReadOnly {
 		return ErrReadOnly
 	}
 	h.huntMu.Lock()
 	defer h.huntMu.Unlock()
-	k := newKnownSet(present)
+	k := known()
 	if slicesEqual(k, h.known) && !h.noKnown {
 		return nil
 	}

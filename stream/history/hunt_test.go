@@ -491,3 +491,29 @@ func TestAHuntOfAnEmptyHistoryOnlyLearnsTheValues(t *testing.T) {
 		t.Fatalf("the value was present from the start: %+v %v", rep, err)
 	}
 }
+
+// SetKnownIndex reads an index's lists into the same known set SetKnown
+// makes of its indicators, across several lists and duplicate values.
+func TestSetKnownIndexAgreesWithSetKnown(t *testing.T) {
+	a := []*match.Indicator{ind(match.KindIP, "203.0.113.77"), ind(match.KindDomain, "bad-cdn.example")}
+	b := []*match.Indicator{ind(match.KindDomain, "bad-cdn.example"), ind(match.KindURL, "http://evil.example/gate.php")}
+	ix, err := match.BuildLists([]*match.List{match.ListOf(a), match.ListOf(b)}, match.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClock()
+	h := open(t, t.TempDir(), c, nil)
+	if err := h.SetKnown(append(slices.Clone(a), b...)); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(h.known)
+	if err := h.SetKnown(nil); err != nil || len(h.known) != 0 {
+		t.Fatalf("SetKnown(nil): %v, %d known", err, len(h.known))
+	}
+	if err := h.SetKnownIndex(ix); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 3 || !slices.Equal(h.known, want) {
+		t.Errorf("SetKnownIndex gave %v, SetKnown %v (want three values)", h.known, want)
+	}
+}

@@ -167,7 +167,7 @@ func (r *Hunter) run() {
 		}
 		rep, err := r.h.hunt(r.ctx, inds, func(ind match.Indicator) time.Time { return at[ind] }, r.opt.Rules, r.opt.Emit)
 		if err == nil && present != nil {
-			err = r.h.SetKnown(present.Indicators())
+			err = r.h.SetKnownIndex(present)
 		}
 		if r.opt.OnReport != nil {
 			r.opt.OnReport(rep, err)

@@ -25,10 +25,13 @@ const knownMagic = "IOCWHK01"
 
 // indicatorKey hashes an indicator's kind and canonical value (FNV-1a, 64
 // bits: a collision among a million values has a chance of about 3·10⁻⁸).
-func indicatorKey(ind *match.Indicator) uint64 {
+func indicatorKey(ind *match.Indicator) uint64 { return valueKey(ind.Kind, ind.Value) }
+
+// valueKey is indicatorKey of an indicator of kind k and value v.
+func valueKey(k match.Kind, v string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte{byte(ind.Kind)})
-	h.Write([]byte(ind.Value))
+	h.Write([]byte{byte(k)})
+	h.Write([]byte(v))
 	return h.Sum64()
 }
 
@@ -43,6 +46,23 @@ func newKnownSet(inds []*match.Indicator) knownSet {
 	for _, ind := range inds {
 		if ind != nil {
 			k = append(k, indicatorKey(ind))
+		}
+	}
+	slices.Sort(k)
+	return slices.Compact(k)
+}
+
+// knownSetOfLists is newKnownSet of the indicators of lists, read from
+// their records without building the indicators.
+func knownSetOfLists(lists []*match.List) knownSet {
+	n := 0
+	for _, l := range lists {
+		n += l.Len()
+	}
+	k := make(knownSet, 0, n)
+	for _, l := range lists {
+		for i := range l.Len() {
+			k = append(k, valueKey(l.KindAt(i), l.ValueAt(i)))
 		}
 	}
 	slices.Sort(k)
