@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -67,6 +68,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if err != nil {
+		if errors.As(err, new(usageError)) {
+			return err // an invalid exclusion or feed spec: the config itself, exit 2 as run gives
+		}
 		fmt.Fprintf(w, "\nerror: %v\n", err)
 		return errProblemsFound
 	}

@@ -36,12 +36,15 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	hitRatio := fs.Float64("hit-ratio", 0.0005, "fraction of generated records that contact an indicator")
 	jsonOut := fs.Bool("json", false, "print alerts as JSON lines instead of readable lines")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
-	seed := fs.Int64("seed", time.Now().UnixNano(), "generator `seed`")
+	seed := fs.Int64("seed", 0, "generator `seed` (0: a new one each run, printed at the start)")
 	statusEvery := fs.Duration("status", 5*time.Second, "status line `interval`")
 	window := fs.Duration("window", 10*time.Minute, "suppress repeats of one device × indicator within this `window` (0: off)")
 	plantedPath := fs.String("planted", "", "also write the planted hits to this JSON-lines `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -79,7 +82,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "iocwatch demo: Kafka broker on %s, topic %q (4 partitions), consumer group \"iocwatch-demo\"\n", broker.Addr(), demoTopic)
 	fmt.Fprintf(env.stderr, "loaded %d indicators from the sample feed (%s), %d refused as junk; %d exclusion rules\n",
 		rules.Index.Len(), kindCounts(rules.Index.Counts()), len(rep.feeds[0].refused), len(rules.Exclusions.Rules()))
-	fmt.Fprintf(env.stderr, "generating %.0f records/s with C2 beacons and excluded look-alikes; produce your own events with any Kafka client, e.g.\n", *rate)
+	fmt.Fprintf(env.stderr, "generating %.0f records/s (seed %d) with C2 beacons and excluded look-alikes; produce your own events with any Kafka client, e.g.\n", *rate, *seed)
 	fmt.Fprintf(env.stderr, "  kcat -P -b %s -t %s < events.jsonl      (one Defender message per line)\n", broker.Addr(), demoTopic)
 	fmt.Fprintf(env.stderr, "Ctrl-C stops.\n\n")
 
@@ -116,7 +119,9 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		defer genWG.Done()
 		w := newKafkaGenWriter([]string{broker.Addr()}, demoTopic)
 		defer w.Close()
-		g := gen.New(gen.Options{Seed: *seed, HitRatio: *hitRatio, ExcludedRatio: 0.3, Indicators: indicators})
+		// A live stream: each record is stamped when it is made, so that an
+		// alert's timestamp is just before its detected_at.
+		g := gen.New(gen.Options{Seed: *seed, HitRatio: *hitRatio, ExcludedRatio: 0.3, Indicators: indicators, Clock: time.Now})
 		_, err := runGenerator(genCtx, g, 0, *rate, &countingWriter{genWriter: w, n: &produced, perMessage: 8}, func(pl gen.Planted) {
 			planted.Add(1)
 			if pl.Excluded {

@@ -56,6 +56,9 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := unreadableFeedFiles(rep); err != nil {
+		return err
+	}
 	errOut := newSecretWriter(env.stderr, cfg) // feed errors may echo credentials
 	for _, f := range rep.feeds {
 		if f.err != nil {

@@ -62,8 +62,9 @@ Commands:
 %s
 Run "iocwatch <command> -h" for a command's flags.
 
-Every command takes -c FILE (a YAML config, see docs/configuration.md) or,
-for ad-hoc use, --feed FILE (repeatable) and --exclusions FILE.
+run, replay, check and lookup take -c FILE (a YAML config, see
+docs/configuration.md) or, for ad-hoc use, --feed FILE (repeatable),
+--exclusions FILE and --allow FILE; hunt takes -c FILE.
 
 Exit codes:
   0  success

@@ -221,6 +221,128 @@ func TestRunReadsStdinAndWritesJSONAlerts(t *testing.T) {
 	}
 }
 
+// run --follow follows a file named on the command line, not only the
+// config's: events appended after the start are read and alerted on.
+func TestRunFollowsAFileNamedOnTheCommandLine(t *testing.T) {
+	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, env, []string{"run", "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml", "--follow", path})
+	}()
+	time.Sleep(500 * time.Millisecond) // an unfollowed empty file has ended by now
+	select {
+	case code := <-done:
+		t.Fatalf("run --follow %s returned (exit %d) at the end of the empty file\n%s", path, code, stderr.String())
+	default:
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(events); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for strings.Count(stdout.String(), `"alert_id"`) < 9 {
+		select {
+		case code := <-done:
+			t.Fatalf("run returned (exit %d) before the appended events' alerts\n%s", code, stderr.String())
+		case <-ctx.Done():
+			t.Fatalf("the appended events' alerts did not come:\n%s\n%s", stdout.String(), stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("run stopped with exit %d, want %d\n%s", code, exitOK, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "source=file") {
+		t.Errorf("the log does not name the file source it read:\n%s", stderr.String())
+	}
+}
+
+// A feed file that is not there stops run, replay and lookup with a usage
+// error naming the feed and the path, instead of matching against nothing;
+// check reports it as a problem it found.
+func TestAMissingFeedFileIsAConfigurationError(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nosuch.txt")
+	events := filepath.Join(dir, "events.jsonl")
+	data, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(events, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "c.yaml")
+	cfg := "source: {type: file, file: {paths: [" + events + "]}}\nfeeds:\n  - {name: c2, type: file, path: " + missing + "}\nsinks: [{name: out, type: stdout}]\nmetrics: {enabled: false}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"replay --feed", []string{"replay", "--feed", missing, events}, exitUsage},
+		{"lookup --feed", []string{"lookup", "--feed", missing, "192.0.2.1"}, exitUsage},
+		{"run --feed", []string{"run", "--feed", missing, events}, exitUsage},
+		{"run -c", []string{"run", "-c", cfgPath}, exitUsage},
+		{"replay --allow", []string{"replay", "--feed", "assets/sample-feed.txt", "--allow", missing, events}, exitUsage},
+		{"check -c", []string{"check", "-c", cfgPath}, exitFailure},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", tt.args...)
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.want, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr, missing) {
+				t.Errorf("the output does not name %s:\n%s%s", missing, stdout, stderr)
+			}
+			if strings.Contains(stdout, `"alert_id"`) {
+				t.Errorf("alerts without indicators:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// An invalid exclusions file is a configuration error for check as for
+// run and replay: exit 2, the message naming file, line and key once.
+func TestAnInvalidExclusionIsAConfigurationErrorForEveryCommand(t *testing.T) {
+	ex := filepath.Join(t.TempDir(), "ex.yaml")
+	if err := os.WriteFile(ex, []byte("exclusions:\n  - name: r\n    reason: test\n    when:\n      remote_ip: [\"192.0.2.300\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"check", "replay", "lookup", "run"} {
+		args := []string{cmd, "--feed", "assets/sample-feed.txt", "--exclusions", ex}
+		switch cmd {
+		case "replay", "run":
+			args = append(args, "assets/sample-events.jsonl")
+		case "lookup":
+			args = append(args, "192.0.2.1")
+		}
+		code, _, stderr := runCLI(t, "", args...)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want %d\n%s", cmd, code, exitUsage, stderr)
+		}
+		if want := ex + `:2: rule "r": remote_ip`; !strings.Contains(stderr, want) || strings.Count(stderr, "exclusions:") != 1 {
+			t.Errorf("%s: want one %q after one \"exclusions:\":\n%s", cmd, want, stderr)
+		}
+	}
+}
+
 func TestGenWritesASeededStreamThatReplaysToItsPlantedHits(t *testing.T) {
 	dir := t.TempDir()
 	events, planted := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "planted.jsonl")
@@ -308,13 +430,19 @@ func TestDemoPrintsThePlantedAlerts(t *testing.T) {
 	alerted := map[key]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
 		var a struct {
-			DeviceID string `json:"DeviceId"`
-			ReportID int64  `json:"ReportId"`
+			DeviceID   string    `json:"DeviceId"`
+			ReportID   int64     `json:"ReportId"`
+			Timestamp  time.Time `json:"timestamp"`
+			DetectedAt time.Time `json:"detected_at"`
 		}
 		if err := json.Unmarshal([]byte(line), &a); err != nil {
 			t.Fatalf("alert line %q: %v", line, err)
 		}
 		alerted[key{a.DeviceID, a.ReportID}] = true
+		// A live stream: the event happened before it was detected.
+		if a.Timestamp.IsZero() || a.Timestamp.After(a.DetectedAt) {
+			t.Errorf("alert on %s/%d: event time %s, detected at %s", a.DeviceID, a.ReportID, a.Timestamp, a.DetectedAt)
+		}
 	}
 	data, err := os.ReadFile(planted)
 	if err != nil {

@@ -80,9 +80,12 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := unreadableFeedFiles(rep); err != nil {
+		return err
+	}
 	printLoadSummary(env.stderr, rep, *sample)
 
-	src, err := newFileSource(cfg, paths, env.stdin, *eventsFormat)
+	src, err := newFileSource(cfg, paths, env.stdin, *eventsFormat, false) // a replay ends with its files
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +57,25 @@ func (r *loadReport) problems() int {
 		}
 	}
 	return n
+}
+
+// unreadableFeedFiles is the error for file feeds and allow-lists whose
+// file could not be opened at the first load: a path in the configuration
+// (or a --feed) that names nothing, or nothing readable, is a mistake to
+// stop on, not a feed that may come back — a remote feed that is down
+// starts from its cache, or empty, and is fetched again. check reports
+// such feeds itself.
+func unreadableFeedFiles(rep *loadReport) error {
+	var errs []error
+	for _, f := range append(append([]feedReport(nil), rep.feeds...), rep.allow...) {
+		if f.typ == feed.TypeFile && f.total == 0 && (errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission)) {
+			errs = append(errs, f.err)
+		}
+	}
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
+	}
+	return nil
 }
 
 // reportOf turns the Manager's status into feed reports.
@@ -136,11 +157,7 @@ func compileExclusions(cfg *config.Config) (*match.Exclusions, error) {
 	if err != nil || len(specs) == 0 {
 		return nil, err
 	}
-	ex, err := match.CompileExclusions(specs)
-	if err != nil {
-		return nil, fmt.Errorf("exclusions: %w", err)
-	}
-	return ex, nil
+	return match.CompileExclusions(specs) // its errors begin with "exclusions:"
 }
 
 // rulesWarnings are the warnings about a set of rules: expired or soon

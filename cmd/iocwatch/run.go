@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
@@ -36,6 +37,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *follow {
 		cfg.Source.File.Follow = true
+	}
+	// Exclusions are part of the config: a bad one stops run before the
+	// ops listener or the history is opened.
+	if _, err := compileExclusions(cfg); err != nil {
+		return usageError{err}
 	}
 	log := newLogger(env.stderr, cfg)
 	o, err := startOps(cfg, log) // /healthz answers while the feeds load
@@ -97,7 +103,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
 	p := stream.New(src, &holder, out, opt)
 	o.attach(p)
-	log.Info("watching", "version", describeBuild().Version, "source", cfg.Source.Type, "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
+	log.Info("watching", "version", describeBuild().Version, "source", sourceName(cfg, paths), "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
 	runErr := p.Run(ctx)
 	st := p.Stats()
 	closeErr := closeWithin(30*time.Second, hw.close, src.Close, out.Close, closeDL)
@@ -109,4 +115,17 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("shutdown: %w", closeErr)
 	}
 	return nil
+}
+
+// sourceName names the source run reads for its log: the config's, or
+// the files (or stdin) named on the command line, which replace it.
+func sourceName(cfg *config.Config, paths []string) string {
+	switch {
+	case len(paths) == 0:
+		return cfg.Source.Type
+	case len(paths) == 1 && paths[0] == "-":
+		return "stdin"
+	default:
+		return "file"
+	}
 }

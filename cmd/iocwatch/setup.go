@@ -17,8 +17,8 @@ import (
 	"github.com/iocwatch/iocwatch/stream"
 )
 
-// commonFlags are the flags every command shares: a config file, or ad-hoc
-// feeds and exclusions.
+// commonFlags are the flags run, replay, check and lookup share: a config
+// file, or ad-hoc feeds, exclusions and allow-lists.
 type commonFlags struct {
 	configPath string
 	feeds      stringList
@@ -176,9 +176,10 @@ func closeWithin(d time.Duration, closers ...func(context.Context) error) error 
 }
 
 // newFileSource opens the file/stdin source of the config, or paths given
-// on the command line in format (auto, jsonl, csv or avro).
-func newFileSource(cfg *config.Config, paths []string, stdin io.Reader, format string) (*stream.FileSource, error) {
-	opt := stream.FileOptions{Paths: paths, Format: format, BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
+// on the command line in format (auto, jsonl, csv or avro), following the
+// last of them as it grows when follow is set.
+func newFileSource(cfg *config.Config, paths []string, stdin io.Reader, format string, follow bool) (*stream.FileSource, error) {
+	opt := stream.FileOptions{Paths: paths, Format: format, Follow: follow, BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
 	if len(paths) == 0 {
 		switch cfg.Source.Type {
 		case "file":

@@ -378,10 +378,12 @@ func TestSamplerLogsFeedsFailingAndStaleOnce(t *testing.T) {
 	clk := newClock()
 	start := clk.Now()
 	var state atomic.Pointer[ops.FeedState]
-	state.Store(&ops.FeedState{Name: "abuse.ch", LastFetch: start, LastSuccess: start, Interval: time.Minute})
+	state.Store(&ops.FeedState{Name: "abuse.ch", Indicators: map[string]int{"ip": 3}, LastFetch: start, LastSuccess: start, Interval: time.Minute})
+	// A feed that has failed since the start has no last good indicators.
+	never := ops.FeedState{Name: "never", LastFetch: start, LastError: "GET https://never.example/: 503", Interval: time.Hour}
 	mon := ops.NewMonitor(ops.Options{Log: newTestLogger(&logs), Now: clk.Now,
 		Redact: ops.NewRedactor("s3cr3t-key").String})
-	mon.Watch(ops.Inputs{Feeds: ops.FeedsFunc(func() []ops.FeedState { return []ops.FeedState{*state.Load()} })})
+	mon.Watch(ops.Inputs{Feeds: ops.FeedsFunc(func() []ops.FeedState { return []ops.FeedState{*state.Load(), never} })})
 	set := func(f func(*ops.FeedState)) {
 		s := *state.Load()
 		f(&s)
@@ -406,6 +408,8 @@ func TestSamplerLogsFeedsFailingAndStaleOnce(t *testing.T) {
 		want int
 	}{
 		{`msg="ops: feed failing; its last good indicators stay in use" feed=abuse.ch`, 1},
+		{`msg="ops: feed failing; it has no indicators yet" feed=never`, 1},
+		{`msg="ops: feed failing; its last good indicators stay in use" feed=never`, 0},
 		{`msg="ops: feed stale" feed=abuse.ch`, 1},
 		{`msg="ops: feed recovered" feed=abuse.ch`, 1},
 		{`msg="ops: feed fresh again" feed=abuse.ch`, 1},

@@ -131,7 +131,11 @@ func (m *Monitor) judgeFeeds(feeds []FeedState, now time.Time) {
 		h, seen := m.feedSt[f.Name]
 		cur := feedHealth{failing: f.LastError != "", stale: f.Stale(now)}
 		if cur.failing && (!seen || !h.failing) {
-			m.opt.Log.Warn("ops: feed failing; its last good indicators stay in use", "feed", f.Name, "err", m.opt.Redact(f.LastError))
+			if len(f.Indicators) == 0 {
+				m.opt.Log.Warn("ops: feed failing; it has no indicators yet", "feed", f.Name, "err", m.opt.Redact(f.LastError))
+			} else {
+				m.opt.Log.Warn("ops: feed failing; its last good indicators stay in use", "feed", f.Name, "err", m.opt.Redact(f.LastError))
+			}
 		}
 		if seen && h.failing && !cur.failing {
 			m.opt.Log.Info("ops: feed recovered", "feed", f.Name)
