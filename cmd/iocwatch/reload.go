@@ -62,14 +62,14 @@ func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[
 		m.Close()
 		return nil, err
 	}
-	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
-	holder.Store(rules)
 	now := time.Now()
 	rt := &feedRuntime{m: m, report: reportOf(m.Status(), now)}
 	if err := unreadableFeedFiles(rt.report); err != nil {
 		m.Close()
 		return nil, err
 	}
+	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
+	holder.Store(rules)
 	rt.report.indexKind = u.Index.Counts()
 	rt.report.warnings = rulesWarnings(rules, cfg.Match.PatternWarn, now)
 	for _, f := range append(append([]feedReport(nil), rt.report.feeds...), rt.report.allow...) {
