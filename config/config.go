@@ -64,7 +64,8 @@ type Config struct {
 	DeadLetterAlerts string `yaml:"dead_letter_alerts" path:""`
 	// Metrics is the Prometheus endpoint.
 	Metrics Metrics `yaml:"metrics"`
-	// History keeps recent alerts on disk for `iocwatch lookup`.
+	// History keeps recent network observations on disk for retro-hunts and
+	// `iocwatch hunt`.
 	History History `yaml:"history"`
 	// Log sets the process log.
 	Log Log `yaml:"log"`
@@ -639,7 +640,8 @@ type BasicAuth struct {
 	Password Secret `yaml:"password"`
 }
 
-// History keeps recent alerts in a local bbolt database.
+// History keeps recent network observations in a directory of segment
+// files, for retro-hunts when indicators are added and for `iocwatch hunt`.
 //
 // The zero value keeps no history.
 type History struct {
