@@ -505,7 +505,7 @@ func equalConfigs(a, b *Config) bool {
 		cp.meta = nil
 		cp.Exclusions = slices.Clone(cp.Exclusions)
 		for i := range cp.Exclusions {
-			cp.Exclusions[i].Origin = ""
+			cp.Exclusions[i].Origin, cp.Exclusions[i].WhenOrigins = "", nil
 		}
 		normEmpty(reflect.ValueOf(&cp).Elem())
 		return &cp

@@ -539,18 +539,20 @@ func (d *decoder) rule(n *yaml.Node, path string) ExclusionRule {
 				r.Expires = t
 			}
 		case "when":
-			r.When = d.conditions(val, sub)
+			r.When, r.WhenOrigins = d.conditions(val, sub)
 		}
 	}
 	return r
 }
 
-func (d *decoder) conditions(n *yaml.Node, path string) map[string][]string {
+// conditions decodes the when mapping of a rule: each condition's values,
+// and where its key was written.
+func (d *decoder) conditions(n *yaml.Node, path string) (when map[string][]string, origins map[string]string) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n.Line, path, "want a mapping of conditions, found %s", describe(n))
-		return nil
+		return nil, nil
 	}
-	when := map[string][]string{}
+	when, origins = map[string][]string{}, map[string]string{}
 	for _, p := range d.pairs(n, path) {
 		key := p.key.Value
 		sub := joinPath(path, key)
@@ -563,9 +565,10 @@ func (d *decoder) conditions(n *yaml.Node, path string) map[string][]string {
 			continue
 		}
 		d.lines[sub] = p.key.Line
+		origins[key] = d.file + ":" + strconv.Itoa(p.key.Line)
 		val := d.deref(p.val)
 		if val == nil {
-			return when
+			return when, origins
 		}
 		if isNull(val) {
 			when[key] = []string{}
@@ -575,7 +578,7 @@ func (d *decoder) conditions(n *yaml.Node, path string) map[string][]string {
 		d.stringList(val, reflect.ValueOf(&list).Elem(), sub)
 		when[key] = list
 	}
-	return when
+	return when, origins
 }
 
 // parseExpiry reads a date (midnight UTC starting that day) or an RFC 3339

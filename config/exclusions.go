@@ -34,6 +34,9 @@ type ExclusionRule struct {
 	When map[string][]string
 	// Origin is where the rule was read, "file:line".
 	Origin string
+	// WhenOrigins is where each condition of When was read, "file:line"
+	// of its key, so that an error in a value can point at it.
+	WhenOrigins map[string]string
 }
 
 // ExpiredAt reports whether the rule no longer applies at t.

@@ -24,7 +24,8 @@ func TestLoadExclusionsReadsTheDocumentedShape(t *testing.T) {
 				"process_name": {"mstsc.exe", "rdpclip.exe"},
 				"process_path": {`c:\windows\system32\*`},
 			},
-			Origin: path + ":2",
+			Origin:      path + ":2",
+			WhenOrigins: map[string]string{"process_name": path + ":6", "process_path": path + ":7"},
 		},
 		{
 			Name:    "rdp-port",
@@ -35,7 +36,8 @@ func TestLoadExclusionsReadsTheDocumentedShape(t *testing.T) {
 				"remote_ip":    {"10.1.0.0/16", "2001:db8::/32"},
 				"device_group": {"Jump Hosts"},
 			},
-			Origin: path + ":8",
+			Origin:      path + ":8",
+			WhenOrigins: map[string]string{"remote_port": path + ":12", "remote_ip": path + ":13", "device_group": path + ":14"},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

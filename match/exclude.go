@@ -27,6 +27,10 @@ type RuleSpec struct {
 	// Origin is where the rule was written ("exclusions.yaml:12"), for
 	// errors and warnings.
 	Origin string
+	// WhenOrigins is where each condition of When was written
+	// ("exclusions.yaml:15"); an error in its values names it rather than
+	// Origin. Optional.
+	WhenOrigins map[string]string
 }
 
 // Rule is a compiled exclusion rule. Rules are immutable and safe for
@@ -178,8 +182,12 @@ func CompileExclusions(specs []RuleSpec) (*Exclusions, error) {
 		slices.Sort(keys)
 		for _, k := range keys {
 			c, cerrs := compileCond(k, sp.When[k])
+			at := where
+			if o := sp.WhenOrigins[k]; o != "" {
+				at = fmt.Sprintf("%s: rule %q", o, sp.Name)
+			}
 			for _, err := range cerrs {
-				errs = append(errs, fmt.Errorf("%s: %s: %w", where, k, err))
+				errs = append(errs, fmt.Errorf("%s: %s: %w", at, k, err))
 			}
 			if len(cerrs) > 0 {
 				continue

@@ -181,6 +181,9 @@ func TestCompileExclusionsErrors(t *testing.T) {
 		{Name: "bad-domain", When: map[string][]string{"remote_domain": {"http://x.example/"}}, Origin: "e.yaml:11"},
 		{Name: "bad-sha", When: map[string][]string{"process_sha256": {"abc"}}, Origin: "e.yaml:12"},
 		{Name: "empty-device-glob", When: map[string][]string{"device": {""}}, Origin: "e.yaml:13"},
+		// With the line of each condition, a value's error names that line.
+		{Name: "placed", When: map[string][]string{"account": {"x"}, "remote_ip": {"192.0.2.300"}}, Origin: "e.yaml:14",
+			WhenOrigins: map[string]string{"account": "e.yaml:17", "remote_ip": "e.yaml:18"}},
 	}
 	_, err := CompileExclusions(specs)
 	if err == nil {
@@ -204,6 +207,7 @@ func TestCompileExclusionsErrors(t *testing.T) {
 		`e.yaml:11: rule "bad-domain": remote_domain: "http://x.example/": bad domain`,
 		`e.yaml:12: rule "bad-sha": process_sha256: "abc": bad SHA-256`,
 		`e.yaml:13: rule "empty-device-glob": device: empty value`,
+		`e.yaml:18: rule "placed": remote_ip: "192.0.2.300": bad IP`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error lacks %q", want)

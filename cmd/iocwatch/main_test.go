@@ -337,7 +337,7 @@ func TestAnInvalidExclusionIsAConfigurationErrorForEveryCommand(t *testing.T) {
 		if code != exitUsage {
 			t.Errorf("%s: exit %d, want %d\n%s", cmd, code, exitUsage, stderr)
 		}
-		if want := ex + `:2: rule "r": remote_ip`; !strings.Contains(stderr, want) || strings.Count(stderr, "exclusions:") != 1 {
+		if want := ex + `:5: rule "r": remote_ip`; !strings.Contains(stderr, want) || strings.Count(stderr, "exclusions:") != 1 {
 			t.Errorf("%s: want one %q after one \"exclusions:\":\n%s", cmd, want, stderr)
 		}
 	}

@@ -157,7 +157,7 @@ func exclusionSpecs(cfg *config.Config) ([]match.RuleSpec, error) {
 	}
 	specs := make([]match.RuleSpec, 0, len(rules))
 	for _, r := range rules {
-		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin})
+		specs = append(specs, match.RuleSpec{Name: r.Name, Reason: r.Reason, Expires: r.Expires, When: r.When, Origin: r.Origin, WhenOrigins: r.WhenOrigins})
 	}
 	return specs, nil
 }
