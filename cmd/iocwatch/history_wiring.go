@@ -26,7 +26,7 @@ import (
 // In run.go, in this order:
 //
 //	hw, err := openHistory(cfg, log)                               // before startFeeds
-//	feeds, err := startFeeds(ctx, cfg, &holder, log, hw.onUpdate)
+//	feeds, err := startFeeds(ctx, cfg, ex, &holder, log, hw.onUpdate)
 //	out, err := buildSinks(cfg, env, log)
 //	hw.start(out, &holder, feeds.m.Current(), log)                 // hunts the values new since the last run
 //	opt.OnEvents = hw.onEvents()

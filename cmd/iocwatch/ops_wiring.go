@@ -195,7 +195,7 @@ func eventHubsLag(s *eventhubs.Source, hub string) func() []ops.PartitionLag {
 func reportFeeds(rep *loadReport) ops.Feeds {
 	var states []ops.FeedState
 	if rep != nil {
-		for _, f := range append(append([]feedReport(nil), rep.feeds...), rep.allow...) {
+		for _, f := range rep.all() {
 			st := ops.FeedState{Name: f.name, LastFetch: f.lastFetch, LastSuccess: f.lastSucess, Indicators: kindNames(f.counts)}
 			if st.LastFetch.IsZero() {
 				st.LastFetch = f.loadedAt

@@ -501,7 +501,7 @@ func TestLiveFeedsShowTheFeedManagersState(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var holder atomic.Pointer[stream.Rules]
-	rt, err := startFeeds(ctx, cfg, &holder, log, nil)
+	rt, err := startFeeds(ctx, cfg, mustCompileExclusions(t, cfg), &holder, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -28,7 +29,8 @@ type feedRuntime struct {
 }
 
 // startFeeds loads every feed the config names, stores the first Rules in
-// holder (exclusions compiled once and carried into every Rules), and
+// holder (with ex, the config's compiled exclusions, carried into every
+// Rules), and
 // keeps reloading in the background until ctx is done or Close is
 // called: a watched file that changes, an http or taxii feed at its
 // interval, everything on SIGHUP. Each new index is built beside the
@@ -39,11 +41,7 @@ type feedRuntime struct {
 //
 // onUpdate, if not nil, is called after every swap (not for the first
 // load) with the reload's update, whose Added lists the new indicators.
-func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[stream.Rules], log *slog.Logger, onUpdate func(*feed.Update)) (*feedRuntime, error) {
-	ex, err := compileExclusions(cfg)
-	if err != nil {
-		return nil, usageError{err}
-	}
+func startFeeds(ctx context.Context, cfg *config.Config, ex *match.Exclusions, holder *atomic.Pointer[stream.Rules], log *slog.Logger, onUpdate func(*feed.Update)) (*feedRuntime, error) {
 	opt := feedOptions(cfg)
 	opt.ReloadCPU = reloadCPU(cfg)
 	opt.Log = log
@@ -72,7 +70,7 @@ func startFeeds(ctx context.Context, cfg *config.Config, holder *atomic.Pointer[
 	holder.Store(rules)
 	rt.report.indexKind = u.Index.Counts()
 	rt.report.warnings = rulesWarnings(rules, cfg.Match.PatternWarn, now)
-	for _, f := range append(append([]feedReport(nil), rt.report.feeds...), rt.report.allow...) {
+	for _, f := range rt.report.all() {
 		switch {
 		case f.err != nil && f.total == 0:
 			log.Error("feed failed to load; starting without it", "feed", f.name, "err", f.err)

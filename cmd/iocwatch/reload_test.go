@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -96,7 +97,7 @@ func TestAReloadUnderARunningStreamLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var holder atomic.Pointer[stream.Rules]
-	rt, err := startFeeds(ctx, cfg, &holder, slog.New(slog.DiscardHandler), nil)
+	rt, err := startFeeds(ctx, cfg, mustCompileExclusions(t, cfg), &holder, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,4 +173,15 @@ func TestAReloadUnderARunningStreamLosesNothing(t *testing.T) {
 	}
 	cancel()
 	rt.Close()
+}
+
+// mustCompileExclusions compiles cfg's exclusions as run does before
+// startFeeds.
+func mustCompileExclusions(t *testing.T, cfg *config.Config) *match.Exclusions {
+	t.Helper()
+	ex, err := compileExclusions(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
 }

@@ -44,10 +44,15 @@ type loadReport struct {
 	at        time.Time // when the report was made, for ages
 }
 
+// all returns the feed reports followed by the allow-list reports.
+func (r *loadReport) all() []feedReport {
+	return append(append([]feedReport(nil), r.feeds...), r.allow...)
+}
+
 // problems counts refusals and feed errors (what makes check fail).
 func (r *loadReport) problems() int {
 	n := 0
-	for _, f := range append(append([]feedReport(nil), r.feeds...), r.allow...) {
+	for _, f := range r.all() {
 		n += len(f.refused)
 		if f.err != nil {
 			n++
@@ -67,7 +72,7 @@ func (r *loadReport) problems() int {
 // such feeds itself.
 func unreadableFeedFiles(rep *loadReport) error {
 	var errs []error
-	for _, f := range append(append([]feedReport(nil), rep.feeds...), rep.allow...) {
+	for _, f := range rep.all() {
 		if f.typ == feed.TypeFile && f.total == 0 && (errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission)) {
 			errs = append(errs, f.err)
 		}
@@ -240,7 +245,7 @@ func printFeedReport(w io.Writer, f feedReport) {
 // printFeedStates prints one line per feed for `lookup`: what the answer
 // is based on and how fresh it is.
 func printFeedStates(w io.Writer, rep *loadReport) {
-	all := append(append([]feedReport(nil), rep.feeds...), rep.allow...)
+	all := rep.all()
 	if len(all) == 0 {
 		return
 	}

@@ -40,7 +40,8 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	// Exclusions are part of the config: a bad one stops run before the
 	// ops listener or the history is opened.
-	if _, err := compileExclusions(cfg); err != nil {
+	ex, err := compileExclusions(cfg)
+	if err != nil {
 		return usageError{err}
 	}
 	log := newLogger(env.stderr, cfg)
@@ -54,7 +55,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	var holder atomic.Pointer[stream.Rules]
-	feeds, err := startFeeds(ctx, cfg, &holder, log, hw.onUpdate)
+	feeds, err := startFeeds(ctx, cfg, ex, &holder, log, hw.onUpdate)
 	if err != nil {
 		hw.close(context.Background())
 		return err
