@@ -46,6 +46,11 @@ type FileOptions struct {
 	PollInterval time.Duration
 	// Stdin replaces os.Stdin (for tests).
 	Stdin io.Reader
+	// Names, when it holds a path, gives that file the name its
+	// messages' positions carry instead of the path (replay --sample
+	// reads the shipped sample from a temporary copy that is gone when
+	// a dead letter is read).
+	Names map[string]string
 }
 
 // FileSource reads JSON lines (an Event Hubs body, a bare record or a
@@ -221,7 +226,11 @@ func (s *FileSource) open() error {
 		if err != nil {
 			return fmt.Errorf("file source: %w", err)
 		}
-		if !s.setCurrent(f, p) {
+		name := p
+		if n, ok := s.opt.Names[p]; ok {
+			name = n
+		}
+		if !s.setCurrent(f, name) {
 			return io.EOF
 		}
 		if s.startMapping(f, s.following()) {

@@ -93,6 +93,22 @@ func TestFileSourceReadsLinesWithTheirNumbersAcrossFiles(t *testing.T) {
 	}
 }
 
+// Names renames a file in its messages' positions; files it does not hold
+// keep their paths.
+func TestFileSourceNamesFilesAsTold(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.jsonl", "{\"a\":1}\n")
+	b := writeFile(t, dir, "b.jsonl", "{\"b\":1}\n")
+	src, err := NewFileSource(FileOptions{Paths: []string{a, b}, Names: map[string]string{a: "shipped.jsonl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(readAll(t, src), "\n")
+	if want := "shipped.jsonl:1 {\"a\":1}\n" + b + `:1 {"b":1}`; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestFileSourceReadsLinesLongerThanItsBuffer(t *testing.T) {
 	long := `{"x":"` + strings.Repeat("y", 600<<10) + `"}`
 	p := writeFile(t, t.TempDir(), "long.jsonl", long+"\n{}\n")

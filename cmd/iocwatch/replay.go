@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,14 +45,16 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	paths := fs.Args()
-	var cleanup func()
+	var sampleDir string
+	var names map[string]string
 	if *sample {
 		dir, err := writeSample()
 		if err != nil {
 			return err
 		}
-		cleanup = func() { os.RemoveAll(dir) }
-		defer cleanup()
+		defer os.RemoveAll(dir)
+		sampleDir = dir
+		names = map[string]string{samplePath(dir, sampleEvents): sampleEvents} // positions name the shipped file, not its temporary copy
 		paths = append(paths, samplePath(dir, sampleEvents))
 		common.feeds = append(common.feeds, samplePath(dir, sampleFeed))
 		common.exclusions = append(common.exclusions, samplePath(dir, sampleExclusions))
@@ -83,9 +86,9 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err := unreadableFeedFiles(rep); err != nil {
 		return err
 	}
-	printLoadSummary(env.stderr, rep, *sample)
+	printLoadSummary(env.stderr, rep, sampleDir)
 
-	src, err := newFileSource(cfg, paths, env.stdin, *eventsFormat, false) // a replay ends with its files
+	src, err := newFileSource(cfg, paths, names, env.stdin, *eventsFormat, false) // a replay ends with its files
 	if err != nil {
 		return err
 	}
@@ -141,7 +144,10 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func printLoadSummary(w io.Writer, rep *loadReport, verbose bool) {
+// printLoadSummary prints a line per feed and every warning. With the
+// shipped sample (sampleDir, its temporary copy) it also lists the
+// refused lines, named after the shipped file.
+func printLoadSummary(w io.Writer, rep *loadReport, sampleDir string) {
 	for _, f := range rep.feeds {
 		if f.err != nil {
 			fmt.Fprintf(w, "feed %s: %v\n", f.name, f.err)
@@ -152,8 +158,9 @@ func printLoadSummary(w io.Writer, rep *loadReport, verbose bool) {
 			fmt.Fprintf(w, ", %d refused", len(f.refused))
 		}
 		fmt.Fprintln(w)
-		if verbose {
+		if sampleDir != "" {
 			for _, r := range f.refused {
+				r.Origin = strings.TrimPrefix(r.Origin, sampleDir+string(filepath.Separator))
 				fmt.Fprintf(w, "  refused %s\n", r)
 			}
 		}

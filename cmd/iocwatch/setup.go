@@ -177,9 +177,10 @@ func closeWithin(d time.Duration, closers ...func(context.Context) error) error 
 
 // newFileSource opens the file/stdin source of the config, or paths given
 // on the command line in format (auto, jsonl, csv or avro), following the
-// last of them as it grows when follow is set.
-func newFileSource(cfg *config.Config, paths []string, stdin io.Reader, format string, follow bool) (*stream.FileSource, error) {
-	opt := stream.FileOptions{Paths: paths, Format: format, Follow: follow, BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
+// last of them as it grows when follow is set; names renames files in
+// positions (stream.FileOptions.Names).
+func newFileSource(cfg *config.Config, paths []string, names map[string]string, stdin io.Reader, format string, follow bool) (*stream.FileSource, error) {
+	opt := stream.FileOptions{Paths: paths, Names: names, Format: format, Follow: follow, BatchLines: cfg.Pipeline.BatchLines, MaxLineBytes: cfg.Pipeline.MaxMessageBytes, Stdin: stdin}
 	if len(paths) == 0 {
 		switch cfg.Source.Type {
 		case "file":

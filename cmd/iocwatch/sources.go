@@ -14,11 +14,11 @@ import (
 // a file source.
 func openSource(ctx context.Context, cfg *config.Config, paths []string, env *cliEnv, log *slog.Logger) (stream.Source, error) {
 	if len(paths) > 0 {
-		return newFileSource(cfg, paths, env.stdin, "auto", cfg.Source.File.Follow) // run --follow sets it
+		return newFileSource(cfg, paths, nil, env.stdin, "auto", cfg.Source.File.Follow) // run --follow sets it
 	}
 	switch cfg.Source.Type {
 	case "file", "stdin":
-		return newFileSource(cfg, nil, env.stdin, "", false) // the config's own follow applies
+		return newFileSource(cfg, nil, nil, env.stdin, "", false) // the config's own follow applies
 	case "kafka":
 		opt, err := kafkaOptions(cfg.Source.Kafka, log)
 		if err != nil {
