@@ -72,15 +72,19 @@ type AlertIndicator struct {
 // NewAlertID returns the stable alert identity: the first 16 bytes, in hex,
 // of SHA-256 over the event identity (DeviceId, ReportId, Timestamp) and the
 // indicator (kind, value). The same event delivered twice yields the same ID.
-func NewAlertID(deviceID string, reportID int64, ts time.Time, kind, value string) string {
-	return string(AppendAlertID(nil, deviceID, reportID, ts, kind, value))
+// An event without a DeviceId (an Advanced Hunting export projected without
+// it) is told apart by its DeviceName, after a 0x01 byte, so that two
+// devices' events of the same second do not share an ID; deviceName is not
+// used when deviceID is set.
+func NewAlertID(deviceID, deviceName string, reportID int64, ts time.Time, kind, value string) string {
+	return string(AppendAlertID(nil, deviceID, deviceName, reportID, ts, kind, value))
 }
 
 // AppendAlertID appends NewAlertID's 32 hex digits to dst. It allocates
 // nothing when dst has room and the event's identity is short.
-func AppendAlertID(dst []byte, deviceID string, reportID int64, ts time.Time, kind, value string) []byte {
+func AppendAlertID(dst []byte, deviceID, deviceName string, reportID int64, ts time.Time, kind, value string) []byte {
 	var stack [256]byte
-	b := append(stack[:0], deviceID...)
+	b := appendDevice(stack[:0], deviceID, deviceName)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, reportID, 10)
 	b = append(b, 0)
@@ -91,4 +95,14 @@ func AppendAlertID(dst []byte, deviceID string, reportID int64, ts time.Time, ki
 	b = append(b, value...)
 	sum := sha256.Sum256(b)
 	return hex.AppendEncode(dst, sum[:16])
+}
+
+// appendDevice appends the device's part of an event's identity: its
+// DeviceId, or 0x01 and its DeviceName when it has no DeviceId.
+func appendDevice(b []byte, deviceID, deviceName string) []byte {
+	if deviceID == "" && deviceName != "" {
+		b = append(b, 1)
+		return append(b, deviceName...)
+	}
+	return append(b, deviceID...)
 }

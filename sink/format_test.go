@@ -2,6 +2,8 @@ package sink_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -55,7 +57,7 @@ func fullAlert() sink.Alert {
 		FirstSeen:        ts,
 		LastSeen:         ts.Add(9 * time.Minute),
 	}
-	a.AlertID = sink.NewAlertID(a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+	a.AlertID = sink.NewAlertID(a.DeviceID, a.DeviceName, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
 	return a
 }
 
@@ -86,6 +88,35 @@ func hostileStrings() []string {
 		"", "plain", `quote " and backslash \`, "pipe | equals = ", "line\nfeed\r\ncrlf\ttab",
 		"\x00\x01\x1f\x7f control", "\b\f", "<script>&amp;</script>", "non-ASCII: Zürich ☃ 日本 🙂",
 		"bad UTF-8: \xff\xfe \xc3", "line separators \u2028 \u2029", "mojibake Ã©",
+	}
+}
+
+// The alert ID is SHA-256 over the documented identity (docs/alerts.md):
+// an event with a DeviceId keeps the ID it always had, whatever its
+// DeviceName; without one, DeviceName (after a 0x01 byte) tells devices
+// apart.
+func TestAlertIDIdentity(t *testing.T) {
+	ts := time.Date(2026, 11, 26, 9, 13, 58, 120_000_000, time.UTC)
+	want := func(device string) string {
+		sum := sha256.Sum256([]byte(device + "\x00" + "42\x00" + "2026-11-26T09:13:58.12Z\x00ip\x00203.0.113.77"))
+		return hex.EncodeToString(sum[:16])
+	}
+	for _, tc := range []struct {
+		name, id, deviceName, identity string
+	}{
+		{"DeviceId", "3f2a9c1e", "ws-1", "3f2a9c1e"},
+		{"DeviceId, no name", "3f2a9c1e", "", "3f2a9c1e"},
+		{"no DeviceId: the name", "", "ws-1", "\x01ws-1"},
+		{"neither", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sink.NewAlertID(tc.id, tc.deviceName, 42, ts, "ip", "203.0.113.77"); got != want(tc.identity) {
+				t.Errorf("NewAlertID = %s, want %s", got, want(tc.identity))
+			}
+		})
+	}
+	if sink.NewAlertID("", "ws-1", 42, ts, "ip", "203.0.113.77") == sink.NewAlertID("", "ws-2", 42, ts, "ip", "203.0.113.77") {
+		t.Error("two devices without DeviceId share an alert ID")
 	}
 }
 

@@ -170,11 +170,14 @@ func idKey(id string) [16]byte {
 	return k
 }
 
-// windowKey is the table key of an alert's DeviceId × indicator ×
-// MatchedField.
+// windowKey is the table key of an alert's device (DeviceId, or
+// DeviceName without one) × indicator × MatchedField.
 func windowKey(a *Alert) [16]byte {
 	h := sha256.New()
-	for _, s := range [...]string{a.DeviceID, a.Indicator.Kind, a.Indicator.Value, a.MatchedField} {
+	var dev [128]byte
+	h.Write(appendDevice(dev[:0], a.DeviceID, a.DeviceName))
+	h.Write([]byte{0})
+	for _, s := range [...]string{a.Indicator.Kind, a.Indicator.Value, a.MatchedField} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -351,7 +354,7 @@ func (s *Suppressor) closeWindow(w *window, now time.Time) {
 
 // summaryID derives a summary's AlertID from its window's first alert.
 func summaryID(first string, count int, last time.Time) string {
-	return NewAlertID(first, int64(count), last, "summary", "")
+	return NewAlertID(first, "", int64(count), last, "summary", "")
 }
 
 // expire drops AlertIDs past their TTL and closes windows past their end.

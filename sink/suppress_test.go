@@ -40,7 +40,7 @@ func repeatsOf(a sink.Alert, n int) []sink.Alert {
 		r := a
 		r.ReportID = a.ReportID + int64(i)
 		r.Timestamp = a.Timestamp.Add(time.Duration(i) * time.Second)
-		r.AlertID = sink.NewAlertID(r.DeviceID, r.ReportID, r.Timestamp, r.Indicator.Kind, r.Indicator.Value)
+		r.AlertID = sink.NewAlertID(r.DeviceID, r.DeviceName, r.ReportID, r.Timestamp, r.Indicator.Kind, r.Indicator.Value)
 		out[i] = r
 	}
 	return out
@@ -86,6 +86,34 @@ func TestSuppressorDropsRedeliveredAlerts(t *testing.T) {
 	}
 }
 
+// An Advanced Hunting export projected without DeviceId (and ReportId)
+// still tells devices apart by DeviceName: the same connection from three
+// devices in the same second is three alerts, neither duplicates nor
+// repeats of each other; the same device twice is still one.
+func TestSuppressorTellsDevicesWithoutDeviceIdApartByName(t *testing.T) {
+	s, r, _ := newSuppressor(t, sink.SuppressOptions{Window: 10 * time.Minute, Summaries: true})
+	base := sinktest.Alerts(1, 1)[0]
+	base.DeviceID, base.ReportID, base.MatchedField = "", 0, "RemoteIP"
+	var batch []sink.Alert
+	for _, name := range []string{"ws-1", "ws-2", "ws-3", "ws-1"} {
+		a := base
+		a.DeviceName = name
+		a.AlertID = sink.NewAlertID(a.DeviceID, a.DeviceName, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+		batch = append(batch, a)
+	}
+	write(t, s, batch...)
+	var got []string
+	for _, a := range r.Alerts() {
+		got = append(got, a.DeviceName)
+	}
+	if fmt.Sprint(got) != "[ws-1 ws-2 ws-3]" {
+		t.Errorf("delivered alerts of %v, want one per device [ws-1 ws-2 ws-3]", got)
+	}
+	if c := s.Counts(); c.Duplicates != 1 || c.Repeats != 0 {
+		t.Errorf("counts %+v, want ws-1's second alert a duplicate and no repeat", c)
+	}
+}
+
 func TestSuppressorRepeatWindow(t *testing.T) {
 	s, r, clock := newSuppressor(t, sink.SuppressOptions{Window: 10 * time.Minute, Summaries: true})
 	base := sinktest.Alerts(1, 2)[0]
@@ -100,7 +128,7 @@ func TestSuppressorRepeatWindow(t *testing.T) {
 	otherField.MatchedField = "RemoteUrl.host"
 	otherDevice := reps[4]
 	otherDevice.DeviceID = "another-device"
-	otherDevice.AlertID = sink.NewAlertID(otherDevice.DeviceID, otherDevice.ReportID, otherDevice.Timestamp, otherDevice.Indicator.Kind, otherDevice.Indicator.Value)
+	otherDevice.AlertID = sink.NewAlertID(otherDevice.DeviceID, otherDevice.DeviceName, otherDevice.ReportID, otherDevice.Timestamp, otherDevice.Indicator.Kind, otherDevice.Indicator.Value)
 	write(t, s, otherField, otherDevice)
 	if got := len(r.Alerts()); got != 3 {
 		t.Fatalf("%d alerts delivered inside the window, want 3 (the first, and the other field and device)", got)

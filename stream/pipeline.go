@@ -703,7 +703,7 @@ func fillAlert(a *sink.Alert, e *Event, h match.Hit, now time.Time) {
 		a.MatchedValue = a.RemoteURL
 	}
 	at := len(t.b)
-	t.b = sink.AppendAlertID(t.b, a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+	t.b = sink.AppendAlertID(t.b, a.DeviceID, a.DeviceName, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
 	a.AlertID = unsafe.String(&t.b[at], len(t.b)-at)
 }
 

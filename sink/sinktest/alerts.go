@@ -144,7 +144,7 @@ func Alerts(n int, seed int64) []sink.Alert {
 			a.FirstSeen = ts
 			a.LastSeen = ts.Add(time.Duration(1+r.IntN(600)) * time.Second)
 		}
-		a.AlertID = sink.NewAlertID(a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
+		a.AlertID = sink.NewAlertID(a.DeviceID, a.DeviceName, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value)
 	}
 	return out
 }

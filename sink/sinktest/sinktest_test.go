@@ -56,7 +56,7 @@ func TestAlertsAreDistinctAndWellFormed(t *testing.T) {
 			t.Fatalf("alert %d repeats AlertID %s", i, a.AlertID)
 		}
 		seen[a.AlertID] = true
-		if want := sink.NewAlertID(a.DeviceID, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value); a.AlertID != want {
+		if want := sink.NewAlertID(a.DeviceID, a.DeviceName, a.ReportID, a.Timestamp, a.Indicator.Kind, a.Indicator.Value); a.AlertID != want {
 			t.Errorf("alert %d: AlertID %s, want NewAlertID's %s", i, a.AlertID, want)
 		}
 		if a.Timestamp.Location() != time.UTC || a.DetectedAt.Before(a.Timestamp) {
