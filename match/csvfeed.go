@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/iocwatch/iocwatch/internal/csvtail"
 )
 
 // CSVMapping maps CSV columns to indicator fields, for Format "csv". A
@@ -356,11 +358,17 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 		delim = csvfGuessDelimiter(header, m.Value)
 	}
-	r := csv.NewReader(io.MultiReader(strings.NewReader(first), br))
-	r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord, r.ReuseRecord = delim, true, true, -1, true
-	if c, n := utf8.DecodeRuneInString(prefix); !m.NoComments && n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
-		r.Comment = c
+	var r *csv.Reader
+	var tail *csvtail.Reader
+	open := func(in io.Reader) {
+		tail = csvtail.New(in)
+		r = csv.NewReader(tail)
+		r.Comma, r.LazyQuotes, r.TrimLeadingSpace, r.FieldsPerRecord, r.ReuseRecord = delim, true, true, -1, true
+		if c, n := utf8.DecodeRuneInString(prefix); !m.NoComments && n == len(prefix) && c != delim && c != '"' && c != '\r' && c != '\n' && c != utf8.RuneError && c != ' ' {
+			r.Comment = c
+		}
 	}
+	open(io.MultiReader(strings.NewReader(first), br))
 	last := lines // the line of the last record read
 	read := func() ([]string, int, error) {
 		for fails := 0; ; {
@@ -368,6 +376,15 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 			if err == nil {
 				line, _ := r.FieldPos(0)
 				last = lines + line
+				if tail.Unclosed(r, rec) {
+					// The quote swallowed the rest of the feed: refuse its
+					// row and read what it swallowed again.
+					rest, at := csvtail.Rest(r, rec)
+					st.refuse(st.lineOrigin(last), "", fmt.Sprintf("CSV: the quote opened on line %d is never closed", lines+at))
+					lines += at
+					open(strings.NewReader(rest))
+					continue
+				}
 				if isComment(rec[0]) {
 					continue
 				}

@@ -39,6 +39,18 @@ func TestLoadCSV(t *testing.T) {
 			values: []string{"ip:198.51.100.1@f.csv:2", "ip:198.51.100.2@f.csv:4"},
 		},
 		{
+			name: "a quote never closed refuses its row, and the rows it swallowed are read again", m: CSVMapping{Value: "v", Description: "d"},
+			in:      "v,d\n203.0.113.77,\"unterminated\n198.51.100.1,ok\n198.51.100.2,\"again\n198.51.100.3,ok\n",
+			values:  []string{"ip:198.51.100.1@f.csv:3", "ip:198.51.100.3@f.csv:5"},
+			refused: []string{`f.csv:2: "": CSV: the quote opened on line 2 is never closed`, `f.csv:4: "": CSV: the quote opened on line 4 is never closed`},
+		},
+		{
+			name: "a quote never closed in the last row", m: CSVMapping{Value: "v", Description: "d"},
+			in:      "v,d\r\n198.51.100.1,ok\r\n203.0.113.77,\"unterminated\r\n",
+			values:  []string{"ip:198.51.100.1@f.csv:2"},
+			refused: []string{`f.csv:3: "": CSV: the quote opened on line 3 is never closed`},
+		},
+		{
 			name: "a bare quote inside a field is tolerated", m: CSVMapping{Value: "v"},
 			in: "v,d\n198.51.100.1,say \"hi\"\n", values: []string{"ip:198.51.100.1@f.csv:2"},
 		},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iocwatch/iocwatch/internal/csvtail"
 	"github.com/iocwatch/iocwatch/internal/jsonstr"
 )
 
@@ -35,7 +36,20 @@ type CSVReader struct {
 	table    string // inferred from the header
 	buf      []byte
 	row      []string // the fields of the last row read
-	skipped  int      // lines before the header (a #TYPE line)
+	skipped  int      // lines before what r reads (a #TYPE line; what an unclosed quote swallowed)
+	tail     *csvtail.Reader
+}
+
+// newCSV returns the reader of an export's rows: stray quotes kept as
+// text, any field count (a row that differs from the header is an error
+// of Next's), records reused.
+func newCSV(r io.Reader, comma rune) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.Comma = comma
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return cr
 }
 
 // NewCSVReader reads the header row of an Advanced Hunting CSV export from
@@ -57,10 +71,8 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 		skipped = 1
 		head, _ = br.Peek(min(br.Size(), 64<<10))
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = csvDelimiter(firstLine(head))
-	cr.LazyQuotes = true
-	cr.FieldsPerRecord = -1
+	tail := csvtail.New(br)
+	cr := newCSV(tail, csvDelimiter(firstLine(head)))
 	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -69,7 +81,7 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: CSV header: %w", name, err)
 	}
-	c := &CSVReader{r: cr, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header)), skipped: skipped}
+	c := &CSVReader{r: cr, tail: tail, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header)), skipped: skipped}
 	cr.ReuseRecord = true
 	known, has := 0, map[string]bool{} // known: event columns, not routing ones
 	for i, h := range header {
@@ -132,6 +144,16 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 	c.row = row
 	line, _ = c.r.FieldPos(0)
 	line += c.skipped
+	if c.tail.Unclosed(c.r, row) {
+		// The quote swallowed the rest of the file: this row is broken,
+		// the rows it swallowed are read again.
+		rest, at := csvtail.Rest(c.r, row)
+		err := fmt.Errorf("%s:%d: malformed CSV row: the quote opened on line %d is never closed", c.name, line, c.skipped+at)
+		c.skipped += at
+		c.tail = csvtail.New(strings.NewReader(rest))
+		c.r = newCSV(c.tail, c.r.Comma)
+		return nil, line, err
+	}
 	if len(row) != len(c.header) {
 		return nil, line, fmt.Errorf("%s:%d: malformed CSV row: %d fields, the header has %d", c.name, line, len(row), len(c.header))
 	}

@@ -160,6 +160,19 @@ type Stats struct {
 	DeadLetterFailures atomic.Int64
 
 	excluded sync.Map // rule name → *atomic.Int64
+	// firstDecodeError is the position and error of the first broken
+	// record or message.
+	firstDecodeError atomic.Pointer[string]
+}
+
+// FirstDecodeError returns the position and error of the first broken
+// record or message ("" when none was), for a summary that shows what
+// went wrong and not only how often.
+func (s *Stats) FirstDecodeError() string {
+	if e := s.firstDecodeError.Load(); e != nil {
+		return *e
+	}
+	return ""
 }
 
 // ExcludedByRule returns how many hits each exclusion rule suppressed.
@@ -575,6 +588,10 @@ func (w *worker) dropAllowed(allow *match.Index, e *Event, now time.Time) []matc
 
 func (p *Pipeline) deadLetter(ctx context.Context, m *Message, record int, cause error) error {
 	p.stats.DecodeErrors.Add(1)
+	if p.stats.firstDecodeError.Load() == nil {
+		e := fmt.Sprintf("%s: %v", m.Position, cause)
+		p.stats.firstDecodeError.CompareAndSwap(nil, &e)
+	}
 	if p.opt.DeadLetter == nil {
 		return nil
 	}

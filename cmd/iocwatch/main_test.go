@@ -274,9 +274,9 @@ func TestRunFollowsAFileNamedOnTheCommandLine(t *testing.T) {
 	}
 }
 
-// A feed file that is not there stops run, replay and lookup with a usage
-// error naming the feed and the path, instead of matching against nothing;
-// check reports it as a problem it found.
+// A feed file that is not there (or is a directory) stops run, replay and
+// lookup with a usage error naming the feed and the path, instead of
+// matching against nothing; check reports it as a problem it found.
 func TestAMissingFeedFileIsAConfigurationError(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nosuch.txt")
@@ -304,14 +304,20 @@ func TestAMissingFeedFileIsAConfigurationError(t *testing.T) {
 		{"run -c", []string{"run", "-c", cfgPath}, exitUsage},
 		{"replay --allow", []string{"replay", "--feed", "assets/sample-feed.txt", "--allow", missing, events}, exitUsage},
 		{"check -c", []string{"check", "-c", cfgPath}, exitFailure},
+		{"replay --feed DIRECTORY", []string{"replay", "--feed", dir, events}, exitUsage},
+		{"lookup --allow DIRECTORY", []string{"lookup", "--feed", "assets/sample-feed.txt", "--allow", dir, "192.0.2.1"}, exitUsage},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, "", tt.args...)
 			if code != tt.want {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.want, stdout, stderr)
 			}
-			if !strings.Contains(stdout+stderr, missing) {
-				t.Errorf("the output does not name %s:\n%s%s", missing, stdout, stderr)
+			want := missing
+			if strings.Contains(tt.name, "DIRECTORY") {
+				want = dir + ": is a directory"
+			}
+			if !strings.Contains(stdout+stderr, want) {
+				t.Errorf("the output does not name %s:\n%s%s", want, stdout, stderr)
 			}
 			if strings.Contains(stdout, `"alert_id"`) {
 				t.Errorf("alerts without indicators:\n%s", stdout)
@@ -603,5 +609,35 @@ func TestGenWritesCompressedAndCaptureFiles(t *testing.T) {
 		if !strings.HasPrefix(string(head), magic) {
 			t.Errorf("%s starts with %q, want %q", name, head, magic)
 		}
+	}
+}
+
+// replay's summary says what an analyst needs to see without check: the
+// allow-lists it loaded, a feed that holds nothing, the first decode error;
+// and a replay whose input holds no Defender record at all fails.
+func TestReplaySummaryShowsAllowListsEmptyFeedsAndTheFirstDecodeError(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, []byte("# nothing yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "", "replay", "--feed", "assets/sample-feed.txt", "--allow", empty, "--quiet", "assets/sample-events.jsonl")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"feed sample-feed (text): 8 indicators (ip 1, cidr 3, domain 2, url 2), 2 refused (check lists them)\n",
+		"allow-list allowlist_files[0] (text): 0 indicators (none)\n",
+		`warning: feed "allowlist_files[0]" (` + empty + ") holds no indicators\n",
+		"decode errors 1 (not kept: add --dead-letter FILE to keep them); the first: assets/sample-events.jsonl:7: record 0: offset 131: unexpected end of JSON",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+
+	code, _, stderr = runCLI(t, "", "replay", "--feed", "assets/sample-feed.txt", "--quiet", "assets/sample-feed.txt")
+	if want := "no record could be decoded (13 errors): are these Defender events? The first: assets/sample-feed.txt:1: "; code != exitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("replay of a feed as events: exit %d, want %d and %q:\n%s", code, exitFailure, want, stderr)
 	}
 }

@@ -141,21 +141,32 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if closeErr != nil {
 		return fmt.Errorf("closing sinks: %w", closeErr)
 	}
+	if st.Records.Load() == 0 && st.DecodeErrors.Load() > 0 {
+		return fmt.Errorf("no record could be decoded (%d errors): are these Defender events? The first: %s", st.DecodeErrors.Load(), st.FirstDecodeError())
+	}
 	return nil
 }
 
-// printLoadSummary prints a line per feed and every warning. With the
+// printLoadSummary prints a line per feed and allow-list file and every
+// warning. With the
 // shipped sample (sampleDir, its temporary copy) it also lists the
 // refused lines, named after the shipped file.
 func printLoadSummary(w io.Writer, rep *loadReport, sampleDir string) {
-	for _, f := range rep.feeds {
+	for i, f := range rep.all() {
+		what := "feed"
+		if i >= len(rep.feeds) {
+			what = "allow-list"
+		}
 		if f.err != nil {
-			fmt.Fprintf(w, "feed %s: %v\n", f.name, f.err)
+			fmt.Fprintf(w, "%s %s: %v\n", what, f.name, f.err)
 			continue
 		}
-		fmt.Fprintf(w, "feed %s (%s): %d indicators (%s)", f.name, f.format, f.total, kindCounts(f.counts))
+		fmt.Fprintf(w, "%s %s (%s): %d indicators (%s)", what, f.name, f.format, f.total, kindCounts(f.counts))
 		if len(f.refused) > 0 {
 			fmt.Fprintf(w, ", %d refused", len(f.refused))
+			if sampleDir == "" {
+				fmt.Fprint(w, " (check lists them)")
+			}
 		}
 		fmt.Fprintln(w)
 		if sampleDir != "" {
@@ -204,6 +215,6 @@ func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, de
 		if deadLetter != "" {
 			where = "written to " + deadLetter
 		}
-		fmt.Fprintf(w, "decode errors %d (%s)\n", n, where)
+		fmt.Fprintf(w, "decode errors %d (%s); the first: %s\n", n, where, st.FirstDecodeError())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iocwatch/iocwatch/config"
@@ -73,7 +74,7 @@ func (r *loadReport) problems() int {
 func unreadableFeedFiles(rep *loadReport) error {
 	var errs []error
 	for _, f := range rep.all() {
-		if f.typ == feed.TypeFile && f.total == 0 && (errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission)) {
+		if f.typ == feed.TypeFile && f.total == 0 && (errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission) || errors.Is(f.err, syscall.EISDIR)) {
 			errs = append(errs, f.err)
 		}
 	}
@@ -148,7 +149,7 @@ func feedOptions(cfg *config.Config) feed.Options {
 	}
 	for i, p := range cfg.AllowlistFiles {
 		opt.Allow = append(opt.Allow, feed.Spec{
-			Name: fmt.Sprintf("allowlist[%d]", i), Type: feed.TypeFile, Path: p,
+			Name: fmt.Sprintf("allowlist_files[%d]", i), Type: feed.TypeFile, Path: p,
 			Load: match.LoadOptions{Format: match.FormatText, Defaults: match.Meta{Source: "allowlist"},
 				Guard: match.Guard{AllowPrivate: true, AllowBroad: true, AllowPublicSuffix: true}},
 		})
@@ -178,6 +179,19 @@ func rulesWarnings(rules *stream.Rules, patternLimit int, now time.Time) []strin
 	return w
 }
 
+// emptyFeeds warns of feeds and allow-lists that loaded without an error
+// and hold nothing: an empty file, or one whose lines were all comments,
+// refused or skipped — seldom what the configuration meant.
+func emptyFeeds(rep *loadReport) []string {
+	var w []string
+	for _, f := range rep.all() {
+		if f.err == nil && f.total == 0 && f.retained == 0 {
+			w = append(w, fmt.Sprintf("feed %q (%s) holds no indicators", f.name, f.path))
+		}
+	}
+	return w
+}
+
 // loadRules loads everything the config names into one Rules snapshot,
 // once: file feeds are read, http and taxii feeds fetched (through the
 // cache directory, which stands in for an unreachable server). A feed that
@@ -202,7 +216,7 @@ func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, e
 	}
 	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
 	rep.indexKind = u.Index.Counts()
-	rep.warnings = rulesWarnings(rules, cfg.Match.PatternWarn, now)
+	rep.warnings = append(emptyFeeds(rep), rulesWarnings(rules, cfg.Match.PatternWarn, now)...)
 	return rules, rep, nil
 }
 

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -56,7 +58,7 @@ func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fet
 		return nil, err
 	}
 	if info.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", f.path)
+		return nil, &fs.PathError{Op: "read", Path: f.path, Err: syscall.EISDIR}
 	}
 	if !force && since != nil && since.info != nil && os.SameFile(info, since.info) &&
 		info.Size() == since.info.Size() && info.ModTime().Equal(since.info.ModTime()) {
