@@ -102,6 +102,13 @@ type FileSource struct {
 	capture *CaptureReader
 	// doc reads it when it is a pretty-printed JSON document.
 	doc *documentReader
+	// live reads the current input when it is live (stdin, a pipe, a
+	// FIFO): a batch is then delivered as soon as no more input is
+	// waiting (file_live.go). Set under mu.
+	live *liveReader
+	// readCtx is the context of the Read in progress, which a live
+	// input's reads end with.
+	readCtx context.Context
 
 	pool sync.Pool
 
@@ -191,14 +198,17 @@ func (s *FileSource) isClosed() bool {
 
 // setCurrent makes f the current input, under mu so that Close can close
 // it from another goroutine; false (f closed) when the source is closed.
-func (s *FileSource) setCurrent(f io.ReadCloser, name string) bool {
+func (s *FileSource) setCurrent(f io.ReadCloser, name string, live *liveReader) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		f.Close()
+		if live != nil {
+			live.close()
+		}
 		return false
 	}
-	s.cur, s.name = f, name
+	s.cur, s.name, s.live = f, name, live
 	return true
 }
 
@@ -213,12 +223,18 @@ func (s *FileSource) open() error {
 	s.csv = nil
 	s.pending = s.pending[:0]
 	s.dropped = 0
+	var in io.Reader
 	if p == "-" {
-		in := s.opt.Stdin
+		in = s.opt.Stdin
 		if in == nil {
 			in = os.Stdin
 		}
-		if !s.setCurrent(io.NopCloser(in), "stdin") {
+		var live *liveReader
+		if isLive(in) {
+			live = newLiveReader(s.readCtx, in)
+			in = live
+		}
+		if !s.setCurrent(io.NopCloser(in), "stdin", live) {
 			return io.EOF
 		}
 	} else {
@@ -230,14 +246,21 @@ func (s *FileSource) open() error {
 		if n, ok := s.opt.Names[p]; ok {
 			name = n
 		}
-		if !s.setCurrent(f, name) {
+		if !s.setCurrent(f, name, nil) {
 			return io.EOF
 		}
 		if s.startMapping(f, s.following()) {
 			return nil
 		}
+		in = f
+		if !s.opt.Follow && isLive(f) { // a FIFO; a followed file is polled instead
+			s.mu.Lock()
+			s.live = newLiveReader(s.readCtx, f)
+			in = s.live
+			s.mu.Unlock()
+		}
 	}
-	s.counter = countingReader{r: s.cur}
+	s.counter = countingReader{r: in}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
 	return s.frame()
 }
@@ -250,7 +273,7 @@ func (s *FileSource) open() error {
 func (s *FileSource) frame() error {
 	// An archived export is read decompressed; progress still counts the
 	// compressed bytes, out of the file's size.
-	if c := decompress.Sniff(peekHead(s.br, decompress.MagicSize)); c != decompress.None {
+	if c := decompress.Sniff(s.peek(decompress.MagicSize)); c != decompress.None {
 		if s.following() {
 			return fmt.Errorf("file source: %s is %s-compressed: a compressed file cannot be followed", s.name, c)
 		}
@@ -263,7 +286,7 @@ func (s *FileSource) frame() error {
 	}
 	format := s.opt.Format
 	auto := format == "" || format == "auto"
-	if format == "avro" || auto && LooksLikeAvro(peekHead(s.br, len(avroMagic))) {
+	if format == "avro" || auto && LooksLikeAvro(s.peek(len(avroMagic))) {
 		if s.following() {
 			return fmt.Errorf("file source: %s is an Event Hubs Capture (Avro) file: it cannot be followed", s.name)
 		}
@@ -276,7 +299,7 @@ func (s *FileSource) frame() error {
 	}
 	// UTF-16 (an export saved by Windows PowerShell's `>` or Out-File) is
 	// read as UTF-8, line for line.
-	if enc := textenc.SniffReader(s.br); enc != textenc.UTF8 {
+	if enc := textenc.Sniff(s.peek(textenc.SniffSize)); enc != textenc.UTF8 {
 		if s.following() {
 			// The transcoder stops at the first end of file.
 			return fmt.Errorf("file source: %s is %s: a UTF-16 file cannot be followed; write it as UTF-8", s.name, enc)
@@ -284,7 +307,7 @@ func (s *FileSource) frame() error {
 		s.br = bufio.NewReaderSize(textenc.NewReader(s.br, enc), 256<<10)
 	}
 	if auto {
-		head := peekHead(s.br, 4096)
+		head := s.peek(4096)
 		format = "jsonl"
 		if start := documentStart(head); start != 0 {
 			if s.following() {
@@ -314,9 +337,12 @@ func (s *FileSource) closeCurrent() {
 	s.counter, s.off = countingReader{}, 0
 	s.dropMapping()
 	s.mu.Lock()
-	cur := s.cur
-	s.cur = nil
+	cur, live := s.cur, s.live
+	s.cur, s.live = nil, nil
 	s.mu.Unlock()
+	if live != nil {
+		live.close()
+	}
 	if s.capture != nil {
 		s.capture.Close()
 		s.capture = nil
@@ -375,6 +401,10 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	if err := s.failed; err != nil {
 		return Batch{}, err
 	}
+	s.readCtx = ctx
+	if s.live != nil {
+		s.live.ctx = ctx
+	}
 	b := s.pool.Get().(*fileBatch)
 	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
 	for {
@@ -408,8 +438,15 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		} else {
 			err = s.fill(b)
 		}
-		if err == nil {
-			break // batch full
+		if err == nil || errors.Is(err, errIdle) {
+			break // batch full, or no more live input waiting
+		}
+		if s.live != nil && ctx.Err() != nil {
+			if !b.empty() {
+				break // deliver what was read before the end
+			}
+			s.put(b)
+			return Batch{}, ctx.Err()
 		}
 		if !errors.Is(err, io.EOF) {
 			if !b.empty() && !s.mapped.Load() {
@@ -447,8 +484,12 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	return Batch{Messages: b.msgs, Release: func() { s.put(b) }}, nil
 }
 
-// fill appends lines to b until the batch is full (nil) or the file ends
-// (io.EOF). Empty lines are skipped.
+// errIdle is fill's word that a live input has no more lines waiting.
+var errIdle = errors.New("no live input waiting")
+
+// fill appends lines to b until the batch is full (nil), the file ends
+// (io.EOF) or, of a live input, no more whole line is waiting (errIdle).
+// Empty lines are skipped.
 func (s *FileSource) fill(b *fileBatch) error {
 	for len(b.ends) < s.opt.BatchLines && len(b.buf) < s.opt.BatchBytes {
 		if s.capture != nil || s.doc != nil {
@@ -484,6 +525,9 @@ func (s *FileSource) fill(b *fileBatch) error {
 				if errors.Is(err, io.EOF) {
 					return io.EOF
 				}
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					return err // a live input's Read ended with its context
+				}
 				// A malformed row: pass it on as a message carrying its
 				// error, so it is counted and dead-lettered, and go on.
 				b.ends = append(b.ends, len(b.buf))
@@ -501,6 +545,9 @@ func (s *FileSource) fill(b *fileBatch) error {
 			b.lines = append(b.lines, int64(line))
 			b.errs = append(b.errs, tooLong)
 			continue
+		}
+		if s.live != nil && len(b.ends) > 0 && !s.live.ready() && !lineBuffered(s.br) {
+			return errIdle // deliver the lines read: the next may be minutes away
 		}
 		chunk, err := s.br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -580,6 +627,9 @@ func (s *FileSource) Close(context.Context) error {
 	s.dropMapping() // batches still out keep their windows until released
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.live != nil {
+		s.live.close() // a Read waiting for live input returns
+	}
 	if s.cur != nil {
 		return s.cur.Close()
 	}
@@ -590,6 +640,15 @@ func (s *FileSource) Close(context.Context) error {
 func peekHead(br *bufio.Reader, n int) []byte {
 	head, _ := br.Peek(n)
 	return head
+}
+
+// peek returns up to n next bytes of the current input without reading
+// them; of a live input, no more than its first line.
+func (s *FileSource) peek(n int) []byte {
+	if s.live != nil {
+		return peekLine(s.br, n)
+	}
+	return peekHead(s.br, n)
 }
 
 // following reports whether the current file is the followed one (the

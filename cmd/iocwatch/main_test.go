@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,6 +221,50 @@ func TestRunReadsStdinAndWritesJSONAlerts(t *testing.T) {
 	}
 	if got := strings.Count(stdout, `"alert_id"`); got != 10 {
 		t.Errorf("%d alerts on stdout, want 10 (9 + one suppression summary):\n%s", got, stdout)
+	}
+}
+
+// run reading stdin from a pipe alerts on each event as it comes, not
+// when a batch of lines is full, and stops at once when told to while the
+// writer is still silent (a SIGTERM does not wait for the next line).
+func TestRunOnALiveStdinAlertsAsEventsComeAndStopsWhenTold(t *testing.T) {
+	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := bytes.Cut(events, []byte("\n")) // two alerts: an IP and a domain
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var stdout, stderr syncBuffer
+	env := &cliEnv{stdin: pr, stdout: &stdout, stderr: &stderr}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, env, []string{"run", "--feed", "assets/sample-feed.txt", "--metrics-listen", "off"})
+	}()
+	go pw.Write(append(first, '\n'))
+	for strings.Count(stdout.String(), `"alert_id"`) < 2 {
+		select {
+		case code := <-done:
+			t.Fatalf("run returned (exit %d) before the first event's alerts\n%s", code, stderr.String())
+		case <-ctx.Done():
+			t.Fatalf("the first event's alerts did not come while stdin stayed open:\n%s\n%s", stdout.String(), stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	stopAt := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("run stopped with exit %d, want %d\n%s", code, exitOK, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run did not stop within 20s of being told, stdin still open\n%s", stderr.String())
+	}
+	if d := time.Since(stopAt); d > 10*time.Second {
+		t.Errorf("run took %v to stop", d)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	var common commonFlags
 	common.register(fs)
 	follow := fs.Bool("follow", false, "keep reading files as they grow (tail -f)")
+	metricsListen := fs.String("metrics-listen", "", "`ADDR` (host:port) of /metrics, /healthz and the status page instead of the config's metrics.listen (default 127.0.0.1:9464); off: none, so that a second ad-hoc run does not compete for the port")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +33,16 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "metrics-listen" {
+			return
+		}
+		if *metricsListen == "off" || *metricsListen == "" {
+			cfg.Metrics.Enabled = false
+		} else {
+			cfg.Metrics.Enabled, cfg.Metrics.Listen = true, *metricsListen
+		}
+	})
 	paths := fs.Args()
 	if common.configPath == "" && len(paths) == 0 {
 		paths = []string{"-"}

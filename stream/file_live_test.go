@@ -1,0 +1,140 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readWithin reads one batch from src, failing the test if it takes more
+// than d (a live input's lines must not wait for a full batch).
+func readWithin(t *testing.T, ctx context.Context, src *FileSource, d time.Duration) (Batch, error) {
+	t.Helper()
+	type result struct {
+		b   Batch
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		b, err := src.Read(ctx)
+		got <- result{b, err}
+	}()
+	select {
+	case r := <-got:
+		return r.b, r.err
+	case <-time.After(d):
+		t.Fatalf("Read did not return within %v", d)
+		return Batch{}, nil
+	}
+}
+
+func lines(b Batch) string {
+	var out []string
+	for _, m := range b.Messages {
+		out = append(out, m.Position.String()+" "+string(m.Value))
+	}
+	if b.Release != nil {
+		b.Release()
+	}
+	return strings.Join(out, "\n")
+}
+
+// Lines from a live input (a pipe whose writer stays open) are delivered
+// as soon as no more are waiting, not when a batch of BatchLines is full;
+// a short first line is enough to tell the format.
+func TestFileSourceDeliversLiveInputWithoutWaitingForAFullBatch(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	src, err := NewFileSource(FileOptions{Paths: []string{"-"}, Stdin: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	go pw.Write([]byte("{\"a\":1}\n{\"a\":2}\n"))
+	b, err := readWithin(t, context.Background(), src, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lines(b)
+	if got == "stdin:1 {\"a\":1}" { // the second line may come in a batch of its own
+		b, err = readWithin(t, context.Background(), src, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += "\n" + lines(b)
+	}
+	if want := "stdin:1 {\"a\":1}\nstdin:2 {\"a\":2}"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	go pw.Write([]byte("{\"a\":3}\n"))
+	b, err = readWithin(t, context.Background(), src, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(b), "stdin:3 {\"a\":3}"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	pw.Close()
+	if _, err := readWithin(t, context.Background(), src, 10*time.Second); !errors.Is(err, io.EOF) {
+		t.Errorf("after the writer closed: %v, want io.EOF", err)
+	}
+}
+
+// A Read waiting for a live input that says nothing returns when its
+// context ends, and when the source is closed: a shutdown does not wait
+// for the writer.
+func TestFileSourceReadOfASilentLiveInputEndsWithItsContextOrClose(t *testing.T) {
+	for _, how := range []string{"context", "close"} {
+		t.Run(how, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			src, err := NewFileSource(FileOptions{Paths: []string{"-"}, Stdin: pr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close(context.Background())
+			go pw.Write([]byte("{\"a\":1}\n"))
+			if b, err := readWithin(t, context.Background(), src, 10*time.Second); err != nil || lines(b) != "stdin:1 {\"a\":1}" {
+				t.Fatalf("first batch: %v", err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			time.AfterFunc(50*time.Millisecond, func() {
+				if how == "context" {
+					cancel()
+				} else {
+					src.Close(context.Background())
+				}
+			})
+			_, err = readWithin(t, ctx, src, 10*time.Second)
+			want := io.EOF
+			if how == "context" {
+				want = context.Canceled
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("Read returned %v, want %v", err, want)
+			}
+		})
+	}
+}
+
+// A regular file given as stdin (iocwatch run < events.jsonl) is not
+// live: it is read in full batches, as a named file is.
+func TestStdinRedirectedFromAFileIsNotLive(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "e.jsonl", "{\"a\":1}\n{\"a\":2}\n")
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isLive(f) {
+		t.Error("a regular file is live")
+	}
+	if !isLive(strings.NewReader("")) {
+		t.Error("a reader that is not a file is not live")
+	}
+}
