@@ -83,18 +83,30 @@ func (ck *checker) sorted() []error {
 // secret.
 func (c *Config) Validate() error {
 	ck := &checker{m: c.meta}
-	c.validate(ck)
+	c.validate(ck, true)
 	return ck.join()
 }
 
-func (c *Config) validate(ck *checker) {
+// ValidateWithoutSource is Validate for a command that does not read the
+// configured source (replay reads the files it is given, lookup and hunt
+// no events): the source block is neither required nor checked, so a
+// configuration of feeds, exclusions and sinks alone will do.
+func (c *Config) ValidateWithoutSource() error {
+	ck := &checker{m: c.meta}
+	c.validate(ck, false)
+	return ck.join()
+}
+
+func (c *Config) validate(ck *checker, source bool) {
 	var lines map[string]int
 	if c.meta != nil {
 		lines = c.meta.lines
 	}
 	checkTags(ck, reflect.ValueOf(c).Elem(), "", lines)
 
-	c.Source.validate(ck, "source")
+	if source {
+		c.Source.validate(ck, "source")
+	}
 	if len(c.Feeds) == 0 {
 		ck.add("feeds", "at least one feed is required")
 	}

@@ -52,7 +52,7 @@ type huntMatch struct {
 
 func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "hunt", huntUsage)
-	var common commonFlags
+	common := commonFlags{withoutSource: true} // only the history is read
 	fs.StringVar(&common.configPath, "c", "", "YAML config `file` whose history.path to search")
 	fs.StringVar(&common.configPath, "config", "", "same as -c")
 	dir := fs.String("history", "", "history `directory` to search (instead of the config's history.path)")

@@ -27,6 +27,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "lookup", lookupUsage)
 	var common commonFlags
 	common.register(fs)
+	common.withoutSource = true // no events are read
 	var subj match.Subject
 	fs.StringVar(&subj.ProcessName, "process", "", "initiating process file `name` (e.g. svchost.exe)")
 	fs.StringVar(&subj.ProcessPath, "path", "", "initiating process folder `path` (e.g. c:\\windows\\system32\\svchost.exe)")

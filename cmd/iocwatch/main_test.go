@@ -686,3 +686,49 @@ func TestReplaySummaryShowsAllowListsEmptyFeedsAndTheFirstDecodeError(t *testing
 		t.Errorf("replay of a feed as events: exit %d, want %d and %q:\n%s", code, exitFailure, want, stderr)
 	}
 }
+
+// replay -c prints its alerts and leaves the config's sinks alone (a
+// retro-hunt must not page the SOC by surprise); --sinks delivers them
+// there instead. A config for replay needs no source.
+func TestReplayPrintsAlertsUnlessToldToUseTheConfigsSinks(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "alerts.jsonl")
+	cfg := filepath.Join(dir, "c.yaml")
+	body := "feeds: [{name: c2, path: " + filepath.Join(mustAbs(t, "assets"), "sample-feed.txt") + "}]\n" +
+		"sinks: [{name: soar, type: file, file: {path: " + out + "}}]\nmetrics: {enabled: false}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "replay", "-c", cfg, "assets/sample-events.jsonl")
+	if code != exitOK {
+		t.Fatalf("replay: exit %d\n%s", code, stderr)
+	}
+	if n := strings.Count(stdout, `"alert_id"`); n == 0 {
+		t.Errorf("replay -c printed no alerts:\n%s", stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("replay -c wrote the config's file sink (%v)", err)
+	}
+
+	code, stdout, stderr = runCLI(t, "", "replay", "-c", cfg, "--sinks", "assets/sample-events.jsonl")
+	if code != exitOK {
+		t.Fatalf("replay --sinks: exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || strings.Count(string(data), `"alert_id"`) == 0 || strings.Contains(stdout, `"alert_id"`) {
+		t.Errorf("replay --sinks: the file sink holds %d bytes (%v), stdout %d alerts; want the alerts in the file only", len(data), err, strings.Count(stdout, `"alert_id"`))
+	}
+
+	if code, _, stderr := runCLI(t, "", "replay", "--sinks", "--feed", "assets/sample-feed.txt", "assets/sample-events.jsonl"); code != exitUsage || !strings.Contains(stderr, "give -c FILE") {
+		t.Errorf("replay --sinks without a config: exit %d, want %d with a hint\n%s", code, exitUsage, stderr)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}

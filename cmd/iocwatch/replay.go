@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -22,8 +23,8 @@ Hunting API response), an Advanced Hunting CSV export or Event Hubs Capture
 (Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; a
 directory stands for every file below it, a quoted pattern for its matches;
 "-" is stdin — against
-the indicators, prints the alerts (JSON lines on stdout) and a summary on
-stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
+the indicators, prints the alerts (JSON lines on stdout; with --sinks they
+go to the config's sinks instead) and a summary on stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
 and what suppression held back (repeats, summaries, duplicates) so that the
 alerts the sinks got add up. On a terminal a progress line shows the
 records so far, the rate, and how far through the files it is with the
@@ -33,11 +34,13 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "replay", replayUsage)
 	var common commonFlags
 	common.register(fs)
+	common.withoutSource = true // the events come from the command line
 	sample := fs.Bool("sample", false, "replay the sample stream shipped in the binary, with its sample feed and the example exclusions")
 	deadLetter := fs.String("dead-letter", "", "write undecodable messages to this JSON-lines `file`")
 	workers := fs.Int("workers", 0, "decode/match `goroutines` (default: the config's pipeline.workers, else one per core)")
 	human := fs.Bool("human", false, "print alerts as readable lines instead of JSON (the default on a terminal)")
 	quiet := fs.Bool("quiet", false, "print no alerts, only the summary")
+	toSinks := fs.Bool("sinks", false, "deliver the alerts to the config's sinks, as run does, instead of printing them (a retro-hunt whose alerts should reach the SIEM)")
 	eventsFormat := fs.String("events-format", "auto", "`format` of the EVENTS files: auto (from each file's first bytes), jsonl, csv or avro")
 	var win windowFlags
 	win.register(fs)
@@ -72,10 +75,18 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if *deadLetter != "" {
 		cfg.Pipeline.DeadLetter = *deadLetter
 	}
-	if *quiet {
+	switch {
+	case *toSinks && common.configPath == "":
+		return usagef("--sinks delivers to the sinks of a config: give -c FILE")
+	case *toSinks && *quiet:
+		return usagef("--sinks and --quiet: choose one")
+	case *quiet:
 		cfg.Sinks = nil
-	} else if common.configPath == "" && (*human || env.stdoutIsTerminal) {
-		cfg.Sinks[0].Stdout.Human = true
+	case !*toSinks:
+		// A replay prints its alerts; the config's sinks (a SOAR, a
+		// pager) get them only when asked for.
+		cfg.Sinks = []config.Sink{printSink(*human || env.stdoutIsTerminal)}
+		cfg.ApplyDefaults()
 	}
 	log := newLogger(env.stderr, cfg)
 	start := time.Now()

@@ -27,6 +27,9 @@ type commonFlags struct {
 	allow      stringList
 	ipIndex    string
 	logLevel   string
+	// withoutSource: the command does not read the configured source
+	// (replay, lookup, hunt), so the config need not have one.
+	withoutSource bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -62,6 +65,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// printSink is the sink of ad-hoc use and of replay: alerts on stdout,
+// JSON lines or (human) readable lines.
+func printSink(human bool) config.Sink {
+	sk := config.Sink{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
+		Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 30 * time.Second}}
+	sk.Stdout.Human = human
+	return sk
+}
+
 // loadConfig reads -c, or builds an ad-hoc config from the flags. The
 // result is validated; its problems are usage errors (exit 2).
 func (c *commonFlags) loadConfig() (*config.Config, error) {
@@ -73,8 +85,7 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		}
 	} else {
 		cfg = config.Default()
-		cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
-			Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 30 * time.Second}}}
+		cfg.Sinks = []config.Sink{printSink(false)}
 		cfg.Metrics.Enabled = false
 		cfg.Source.Type = "stdin" // events come from the command line or stdin
 		cfg.Source.Stdin.Format = "auto"
@@ -91,7 +102,11 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		cfg.Log.Level = c.logLevel
 	}
 	cfg.ApplyDefaults() // for the feeds and sinks added above
-	if err := cfg.Validate(); err != nil {
+	validate := cfg.Validate
+	if c.withoutSource {
+		validate = cfg.ValidateWithoutSource
+	}
+	if err := validate(); err != nil {
 		return nil, usageError{err}
 	}
 	return cfg, nil
