@@ -39,8 +39,10 @@ type FileOptions struct {
 	// Stats.Oversized). 0 means 1 MiB (the pipeline's default
 	// MaxMessageBytes); < 0 means no limit.
 	MaxLineBytes int
-	// Follow keeps reading the last file as it grows (like tail -f) instead
-	// of returning io.EOF at its end.
+	// Follow keeps reading the last file as it grows instead of returning
+	// io.EOF at its end, like tail -F: a rotated file (its path names a new
+	// one) is read to its end, then the new one from its start; a file
+	// truncated below what was read is read again from its start.
 	Follow bool
 	// PollInterval is how often Follow looks for new data; default 250ms.
 	PollInterval time.Duration
@@ -463,6 +465,19 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			if !b.empty() {
 				break
 			}
+			if s.rotated() {
+				// Rotated (renamed away, a new file in its place) or
+				// truncated (copytruncate): what was read of it is done;
+				// its last line, if it had no newline yet, is delivered as
+				// it is, and the path is read again from its start.
+				s.flushPending(b)
+				s.closeCurrent()
+				s.next--
+				if !b.empty() {
+					break
+				}
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				s.put(b)
@@ -597,6 +612,48 @@ func (s *FileSource) fill(b *fileBatch) error {
 		}
 	}
 	return nil
+}
+
+// rotated reports whether the followed file, read to its end, was
+// rotated — its path now names another file — or truncated below what
+// was read. A path that names nothing (moved away, not yet created again)
+// is not a rotation yet: the open file is followed until a new one
+// appears, as tail -F does.
+func (s *FileSource) rotated() bool {
+	f, ok := s.cur.(*os.File)
+	if !ok || s.next == 0 {
+		return false
+	}
+	cur, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if cur.Size() < s.counter.n {
+		return true
+	}
+	now, err := os.Stat(s.paths[s.next-1])
+	return err == nil && !os.SameFile(cur, now)
+}
+
+// flushPending delivers the kept part of a line whose newline never came
+// as a message of b.
+func (s *FileSource) flushPending(b *fileBatch) {
+	if len(s.pending) == 0 && s.dropped == 0 {
+		return
+	}
+	s.line++
+	line := bytes.TrimRight(s.pending, "\r\n")
+	var tooLong error
+	if n := int64(len(line)) + s.dropped; s.opt.MaxLineBytes > 0 && n > int64(s.opt.MaxLineBytes) {
+		tooLong = s.tooLong(int(n), s.opt.MaxLineBytes)
+	}
+	if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
+		b.buf = append(b.buf, line...)
+		b.ends = append(b.ends, len(b.buf))
+		b.lines = append(b.lines, s.line)
+		b.errs = append(b.errs, tooLong)
+	}
+	s.pending, s.dropped = s.pending[:0], 0
 }
 
 // keep adds chunk to the current line, keeping at most MaxLineBytes bytes

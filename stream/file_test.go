@@ -189,6 +189,66 @@ func TestFileSourceFollowsAGrowingFile(t *testing.T) {
 	}
 }
 
+// A followed file that is rotated (renamed away, a new one created in its
+// place: logrotate) or truncated (copytruncate) is read again from the
+// start of what its path names, as tail -F does; nothing written to the
+// old file before the switch is lost, and a line left without its newline
+// is delivered as it is.
+func TestFileSourceFollowsRotationAndTruncation(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "live.jsonl", "{\"a\":1}\n")
+	src, err := NewFileSource(FileOptions{Paths: []string{p}, Follow: true, PollInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []string
+	readUntil := func(want int) {
+		t.Helper()
+		for len(got) < want {
+			b, err := src.Read(ctx)
+			if err != nil {
+				t.Fatalf("after %q: %v", got, err)
+			}
+			got = releaseAll(got, []Batch{b})
+		}
+	}
+	appendTo := func(path, text string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(text)
+		f.Close()
+	}
+	readUntil(1)
+
+	// Rotation: the old file gets a last line and a line without its
+	// newline, is renamed, and a new file takes the path.
+	appendTo(p, "{\"a\":2}\n{\"a\":3}")
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(p, "{\"b\":1}\n")
+	readUntil(4)
+
+	// Truncation, then new lines, fewer than were read (more, between two
+	// polls, would look like growth: tail -F cannot tell either).
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(p, "{}\n")
+	readUntil(5)
+
+	want := []string{p + `:1 {"a":1}`, p + `:2 {"a":2}`, p + `:3 {"a":3}`, p + `:1 {"b":1}`, p + `:1 {}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // The messages of a JSON-lines source must be exactly what a plain split
 // of the input says, whatever the batch limits and however the reader
 // hands out its bytes: every line once, in order, with its number, CR and

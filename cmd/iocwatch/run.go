@@ -24,7 +24,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "run", runUsage)
 	var common commonFlags
 	common.register(fs)
-	follow := fs.Bool("follow", false, "keep reading files as they grow (tail -f)")
+	follow := fs.Bool("follow", false, "keep reading the last file as it grows, across rotation and truncation (tail -F)")
 	metricsListen := fs.String("metrics-listen", "", "`ADDR` (host:port) of /metrics, /healthz and the status page instead of the config's metrics.listen (default 127.0.0.1:9464); off: none, so that a second ad-hoc run does not compete for the port")
 	if err := parseFlags(fs, args); err != nil {
 		return err
