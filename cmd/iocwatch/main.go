@@ -81,9 +81,22 @@ func printHelp(w io.Writer) {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM stops gracefully (ctx ends); a second
+	// one stops at once, for an operator who will not wait for a sink
+	// that hangs.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "iocwatch: a second signal: stopping now, without waiting for batches in flight or the sinks")
+		os.Exit(exitFailure)
+	}()
 	code := runMain(ctx, newCLIEnv(), os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
 }
 

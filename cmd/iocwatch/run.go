@@ -111,15 +111,28 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		DeadLetter:           dl,
 		DeadLetterFailure:    dlFailure,
 		Log:                  log,
+		DrainTimeout:         shutdownBudget,
 	}
 	opt.OnEvents = hw.onEvents()
 	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
 	p := stream.New(src, &holder, out, opt)
 	o.attach(p)
 	log.Info("watching", "version", describeBuild().Version, "source", sourceName(cfg, paths), "indicators", rules.Index.Len(), "sinks", len(cfg.Sinks))
+	var stopping atomic.Int64 // when the shutdown began (Unix ns), 0 before
+	stopLog := context.AfterFunc(ctx, func() {
+		stopping.Store(time.Now().UnixNano())
+		log.Info("stopping: reading stopped; batches in flight finish and the sinks flush, within 30s in all (a second signal stops at once)")
+	})
 	runErr := p.Run(ctx)
+	stopLog()
 	st := p.Stats()
-	closeErr := closeWithin(30*time.Second, hw.close, src.Close, out.Close, closeDL)
+	// One budget for the whole shutdown: what draining the batches in
+	// flight took is not given again to closing the sinks.
+	budget := shutdownBudget
+	if at := stopping.Load(); at != 0 {
+		budget = max(time.Second, shutdownBudget-time.Since(time.Unix(0, at)))
+	}
+	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL)
 	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
 	if runErr != nil {
 		return runErr
@@ -129,6 +142,10 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	return nil
 }
+
+// shutdownBudget bounds a graceful stop of run: the batches in flight
+// finishing (stream.Options.DrainTimeout) and the sinks flushing, in all.
+const shutdownBudget = 30 * time.Second
 
 // sourceName names the source run reads for its log: the config's, or
 // the files (or stdin) named on the command line, which replace it.
