@@ -266,9 +266,18 @@ func (f *managerFeeds) FeedStates() []ops.FeedState {
 		if s.LastError != nil {
 			st.LastError = s.LastError.Error()
 		}
+		if h := s.Held; h != nil {
+			st.HeldBack = heldBack(h)
+		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// heldBack describes content the shrink guard holds back.
+func heldBack(h *feed.Held) string {
+	return fmt.Sprintf("shrank from %d to %d indicators at %s: the previous ones stay in use until the next fetch confirms the size (or SIGHUP)",
+		h.Previous, h.Total, h.Since.UTC().Format(time.RFC3339))
 }
 
 func kindNames(counts map[match.Kind]int) map[string]int {

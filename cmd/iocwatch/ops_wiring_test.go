@@ -21,6 +21,7 @@ import (
 
 	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
@@ -557,4 +558,11 @@ func families(t *testing.T, g prometheus.Gatherer) map[string]*dto.MetricFamily 
 		out[f.GetName()] = f
 	}
 	return out
+}
+
+func TestHeldBackSaysWhatShrankAndHowToConfirm(t *testing.T) {
+	got := heldBack(&feed.Held{Total: 1, Previous: 4, Since: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)})
+	if want := "shrank from 4 to 1 indicators at 2026-11-26T09:00:00Z: the previous ones stay in use until the next fetch confirms the size (or SIGHUP)"; got != want {
+		t.Errorf("heldBack = %q, want %q", got, want)
+	}
 }

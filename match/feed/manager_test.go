@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,28 @@ func TestAFileEditReplacesTheFeedsIndicators(t *testing.T) {
 				t.Errorf("status %+v", st)
 			}
 		})
+	}
+}
+
+// A reload says what it loaded, and lines it refused are not silent: the
+// log names how many and the first, as the first load's report does.
+func TestAReloadLogsWhatItRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c2.txt")
+	writeFile(t, path, "203.0.113.7\n")
+	var logs syncBuffer
+	h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 20 * time.Millisecond, FilePoll: -1,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	h.run()
+	writeRenamed(t, path, "203.0.113.7\n10.1.2.3\ncom\n")
+	h.next()
+	want := `msg="feed reloaded; some lines were refused and are left out" feed=c2 indicators=1 refused=2 first_refused="` + path + `:2: \"10.1.2.3\": private range refused"`
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, logs.String())
+	}
+	writeRenamed(t, path, "203.0.113.7\n198.51.100.9\n")
+	h.next()
+	if want := `msg="feed reloaded" feed=c2 indicators=2`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, logs.String())
 	}
 }
 

@@ -560,6 +560,7 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	if ttl > 0 && fs.taxii == nil {
 		fs.retained = m.retain(fs, listed, now)
 	}
+	reloaded := fs.loaded
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
 	fs.ver, fs.held, fs.cached, fs.loaded = &ver, nil, nil, true
 	inUse := fs.inUseOf()
@@ -588,7 +589,15 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	if !fromCache {
 		st.LastSuccess, st.LastError, st.Failures = now, nil, 0
 	}
+	total := st.Total
 	m.mu.Unlock()
+	if reloaded { // the first load is reported by its caller, with every feed's
+		if n := len(res.Refused); n > 0 {
+			m.log.Warn("feed reloaded; some lines were refused and are left out", "feed", fs.spec.Name, "indicators", total, "refused", n, "first_refused", res.Refused[0].String())
+		} else {
+			m.log.Info("feed reloaded", "feed", fs.spec.Name, "indicators", total)
+		}
+	}
 	m.writeCaches(fs, ver, body, dataAt, fromCache)
 }
 

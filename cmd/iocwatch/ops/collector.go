@@ -52,6 +52,7 @@ var (
 	dFeedFetch      = desc("iocwatch_feed_last_fetch_timestamp_seconds", "Unix time of a feed's last load attempt.", "feed")
 	dFeedErrors     = desc("iocwatch_feed_fetch_errors_total", "Failed loads of a feed (its last good indicators were kept).", "feed")
 	dFeedUp         = desc("iocwatch_feed_up", "1 when a feed's last load succeeded, 0 when it failed.", "feed")
+	dFeedHeld       = desc("iocwatch_feed_held_back", "1 while the shrink guard holds back a fetch of a feed that shrank (its previous indicators stay in use), else 0.", "feed")
 	dFeedInterval   = desc("iocwatch_feed_refresh_interval_seconds", "How often a feed is fetched (only for feeds fetched on an interval).", "feed")
 	dFeedDuration   = desc("iocwatch_feed_reload_duration_seconds", "Time the last successful load of a feed took (fetch and parse).", "feed")
 	dFeedIndicators = desc("iocwatch_feed_indicators", "Indicators of a feed's last good load, by kind.", "feed", "kind")
@@ -63,7 +64,7 @@ var allDescs = []*prometheus.Desc{
 	dBatchesRead, dBatchesAcked, dMessages, dRecords, dDecodeErrors, dDeadLettered, dOversized, dAllowlisted,
 	dExcluded, dAlerts, dInFlight, dLastAck, dSinkAlerts, dSinkErrors, dSinkDropped, dSinkRetries, dSinkDead,
 	dSinkQueue, dSinkUp, dSinkBestEff, dSuppressed, dSummaries, dSummaryFails, dEvictions, dSupKeys, dSupWindows,
-	dConsumerLag, dIndicators, dFeedSuccess, dFeedFetch, dFeedErrors, dFeedUp, dFeedInterval, dFeedDuration,
+	dConsumerLag, dIndicators, dFeedSuccess, dFeedFetch, dFeedErrors, dFeedUp, dFeedHeld, dFeedInterval, dFeedDuration,
 	dFeedIndicators, dReady,
 }
 
@@ -151,6 +152,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			counter(dFeedErrors, float64(f.FetchErrors), f.Name)
 			gauge(dFeedUp, boolFloat(f.LastError == ""), f.Name)
+			gauge(dFeedHeld, boolFloat(f.HeldBack != ""), f.Name)
 			if f.Interval > 0 {
 				gauge(dFeedInterval, f.Interval.Seconds(), f.Name)
 			}

@@ -24,6 +24,10 @@ type FeedState struct {
 	// Interval is how often the feed is fetched; zero for a feed loaded
 	// once or on file change, which is never stale.
 	Interval time.Duration
+	// HeldBack describes content the shrink guard holds back (the feed's
+	// previous indicators stay in use until a second fetch or SIGHUP
+	// confirms it); "" when none is.
+	HeldBack string
 }
 
 // Stale reports whether a feed fetched on an interval has had no

@@ -67,6 +67,7 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 				{Name: "abuse.ch", Indicators: map[string]int{"ip": 1, "cidr": 1}, LastFetch: now, LastSuccess: now,
 					Interval: 5 * time.Minute, LastDuration: 1500 * time.Millisecond, FetchErrors: 2},
 				{Name: "partner", Indicators: map[string]int{"domain": 2}, LastFetch: now, LastError: "HTTP 503"},
+				{Name: "threatfox", Indicators: map[string]int{"url": 4}, LastFetch: now, LastSuccess: now, HeldBack: "shrank from 4 to 1 indicators"},
 			}
 		}),
 	})
@@ -107,6 +108,8 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 		{"open windows are a gauge", "iocwatch_suppression_windows", ``, 4},
 		{"consumer lag is a gauge per partition", "iocwatch_consumer_lag_messages", `partition="0",topic="defender"`, 15},
 		{"a partition without lag shows 0", "iocwatch_consumer_lag_messages", `partition="1",topic="defender"`, 0},
+		{"a feed held back by the shrink guard is marked", "iocwatch_feed_held_back", `feed="threatfox"`, 1},
+		{"a feed not held back is not", "iocwatch_feed_held_back", `feed="abuse.ch"`, 0},
 		{"indicators are counted by kind and feed from the index", "iocwatch_indicators", `feed="partner",kind="domain"`, 2},
 		{"cidr indicators are their own kind", "iocwatch_indicators", `feed="abuse.ch",kind="cidr"`, 1},
 		{"a feed's last success is a Unix time", "iocwatch_feed_last_success_timestamp_seconds", `feed="abuse.ch"`, float64(now.Unix())},

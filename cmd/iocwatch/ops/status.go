@@ -229,6 +229,8 @@ func (m *Monitor) feedRow(f FeedState, now time.Time) feedRow {
 	switch {
 	case f.LastError != "":
 		row.Status, row.Error = "failing", m.opt.Redact(f.LastError)
+	case f.HeldBack != "":
+		row.Status, row.Error = "held back", f.HeldBack
 	case f.LastSuccess.IsZero():
 		row.Status = "never loaded"
 	case f.Stale(now):

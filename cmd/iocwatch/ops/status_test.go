@@ -43,6 +43,8 @@ func statusMonitor(t *testing.T, hideConfig bool) *ops.Monitor {
 					LastSuccess: start.Add(-time.Minute), Interval: 5 * time.Minute},
 				{Name: "partner", Indicators: map[string]int{"domain": 2, "url": 1}, LastFetch: start.Add(-10 * time.Minute),
 					LastSuccess: start.Add(-3 * time.Hour), LastError: "GET https://partner.example/iocs?key=feed-key-123: 503 Service Unavailable", FetchErrors: 7, Interval: 10 * time.Minute},
+				{Name: "threatfox", Indicators: map[string]int{"url": 4}, LastFetch: start.Add(-time.Minute), LastSuccess: start.Add(-time.Minute),
+					HeldBack: "shrank from 4 to 1 indicators at 2026-11-26T09:00:00Z: the previous ones stay in use until the next fetch confirms the size (or SIGHUP)"},
 			}
 		}),
 		Checks: []ops.Check{{Name: "source", Func: func() error { return nil }}},
@@ -138,6 +140,7 @@ func TestStatusPageContent(t *testing.T) {
 		{"a failing feed shows its error, redacted", page, "GET https://partner.example/iocs?key=[redacted]: 503 Service Unavailable", true},
 		{"a feed secret never shows", page, "feed-key-123", false},
 		{"a fresh feed is ok", page, `<span class="pill ok">ok</span>`, true},
+		{"a feed held back says so, and why", page, "shrank from 4 to 1 indicators at 2026-11-26T09:00:00Z", true},
 		{"a failing best-effort sink shows failing", page, `<span class="pill bad">failing</span>`, true},
 		{"suppressed repeats are shown", page, `<span id="suppressed-repeats">310</span>`, true},
 		{"the newest alert comes first, with its device", page, "<td class=\"device\">ws-0142.corp.example</td>", true},
