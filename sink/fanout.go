@@ -208,7 +208,10 @@ func (f *Fan) SinkStats() []Stats {
 	for i, fs := range f.sinks {
 		st := innerStats(fs.Sink)
 		st.Name, st.BestEffort = fs.Name, fs.BestEffort
-		st.Accepted += fs.accepted.load()
+		// An alert the sink refused for good and WithDeadLetter wrote to
+		// the dead-letter file returned nil to this Fan: it was not
+		// accepted by the sink.
+		st.Accepted += fs.accepted.load() - min(st.DeadLettered, fs.accepted.load())
 		st.Failed += fs.failed.load()
 		st.Dropped += fs.dropped.load()
 		out[i] = st

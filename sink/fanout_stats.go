@@ -13,7 +13,8 @@ type Stats struct {
 	Name string
 	// BestEffort is true for a best-effort sink of a Fanout.
 	BestEffort bool
-	// Accepted counts alerts whose Write returned nil.
+	// Accepted counts alerts whose Write returned nil, less those
+	// WithDeadLetter moved to the dead-letter file (in DeadLettered).
 	Accepted uint64
 	// Failed counts alerts whose Write returned an error (for a
 	// best-effort sink: alerts it failed to take, or that were dropped

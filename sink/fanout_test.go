@@ -3,6 +3,7 @@ package sink_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -197,6 +198,27 @@ func TestFanoutStatsIncludeWrapperCounters(t *testing.T) {
 		t.Errorf("stats %+v, want soar: 3 accepted, 1 retry, empty queue", st)
 	}
 	f.Close(context.Background())
+}
+
+// An alert the sink refused for good and the dead-letter file kept is
+// counted as dead-lettered, not as accepted.
+func TestFanoutStatsDoNotCountDeadLetteredAlertsAsAccepted(t *testing.T) {
+	dl, err := sink.OpenDeadLetter(filepath.Join(t.TempDir(), "dead.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	r := &sinktest.Recorder{}
+	r.FailNext(sink.Permanent(errors.New("400 Bad Request")))
+	f := sink.Fanout(sink.Named{Name: "soar", Sink: sink.WithDeadLetter(r, "soar", dl)})
+	for _, batch := range [][]sink.Alert{sinktest.Alerts(2, 1), sinktest.Alerts(3, 2)} {
+		if err := f.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.SinkStats()[0]; st.Accepted != 3 || st.DeadLettered != 2 {
+		t.Errorf("stats %+v, want 3 accepted and 2 dead-lettered", st)
+	}
 }
 
 func TestFanoutCloseClosesEverySinkAndNamesFailures(t *testing.T) {
