@@ -231,6 +231,7 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 		}
 	}
 	var errs []error
+	missing := false // a column not in the header: the header is listed once, at the end
 	col := func(field, ref string) int {
 		ref = strings.TrimSpace(ref)
 		if ref == "" {
@@ -251,7 +252,12 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 		if i, ok := names[strings.ToLower(ref)]; ok {
 			return i
 		}
-		errs = append(errs, fmt.Errorf("%s column %q not found in the header (columns: %s)", field, ref, strings.Join(header, ", ")))
+		if _, err := strconv.Atoi(ref); err == nil {
+			errs = append(errs, fmt.Errorf("%s column %q not found in the header (a column number is written \"#%s\")", field, ref, ref))
+		} else {
+			errs = append(errs, fmt.Errorf("%s column %q not found in the header", field, ref))
+		}
+		missing = true
 		return -1
 	}
 	c := csvfCols{
@@ -282,7 +288,30 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	for i, e := range errs {
 		msgs[i] = e.Error()
 	}
-	return c, errors.New(strings.Join(msgs, "; "))
+	msg := strings.Join(msgs, "; ")
+	if missing {
+		msg += " (columns: " + csvfShowHeader(header) + ")"
+	}
+	return c, errors.New(msg)
+}
+
+// csvfShowHeader lists a header's columns for an error: printable (a
+// binary file's "header" is escaped) and at most a few hundred bytes.
+func csvfShowHeader(header []string) string {
+	const most = 240
+	var b strings.Builder
+	for i, h := range header {
+		h = printable(h)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if b.Len()+len(h) > most {
+			fmt.Fprintf(&b, "… %d columns in all", len(header))
+			break
+		}
+		b.WriteString(h)
+	}
+	return b.String()
 }
 
 // csvfCommentHeader parses the header from a comment line.

@@ -88,6 +88,15 @@ func TestLoadCSV(t *testing.T) {
 			in: "ip\n198.51.100.1\n", err: `f.csv:1: CSV header: value column "dst" not found in the header (columns: ip)`,
 		},
 		{
+			name: "a column number without its # gets a hint", m: CSVMapping{Value: "2"},
+			in: "tag,ip\nx,198.51.100.1\n", err: `f.csv:1: CSV header: value column "2" not found in the header (a column number is written "#2") (columns: tag, ip)`,
+		},
+		{
+			name: "a binary header is escaped and cut short, once", m: CSVMapping{Value: "ip", Tags: "a,b"},
+			in:  strings.Repeat("\xf7\xbd,", 200) + "\n1,2\n",
+			err: `f.csv:1: CSV header: value column "ip" not found in the header; tags column "a" not found in the header; tags column "b" not found in the header (columns: "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", "\xf7\xbd", … 201 columns in all)`,
+		},
+		{
 			name: "column #0 is an error", m: CSVMapping{Value: "#0"},
 			in: "ip\n198.51.100.1\n", err: `f.csv:1: CSV header: value column "#0": want a header name or "#N" with N ≥ 1`,
 		},

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // RuleSpec is one exclusion rule as written by the user (config/ fills it
@@ -522,6 +524,42 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 			for _, t := range c.strs {
 				if !strings.EqualFold(t, "DeviceNetworkEvents") && !strings.EqualFold(t, "DeviceEvents") {
 					out = append(out, fmt.Sprintf("%s: table %q is never watched (DeviceNetworkEvents, DeviceEvents)", where, t))
+				}
+			}
+		}
+		for _, b := range broadValues(has) {
+			out = append(out, where+": "+b)
+		}
+	}
+	return out
+}
+
+// broadValues names the values of a rule's conditions that match so much
+// that the rule hides nearly every hit it could see — what the junk guard
+// refuses in a feed, here only a warning: a rule may mean it.
+func broadValues(has func(condKey) *cond) []string {
+	var out []string
+	if c := has(keyRemoteDomain); c != nil {
+		for _, d := range c.strs {
+			if strings.IndexByte(d, '.') < 0 {
+				out = append(out, fmt.Sprintf("remote_domain %q is a top-level domain: the rule hides every hit under it", d))
+			} else if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+				out = append(out, fmt.Sprintf("remote_domain %q is a public suffix: the rule hides every hit under it", d))
+			}
+		}
+	}
+	if c := has(keyRemoteIP); c != nil {
+		for _, p := range c.prefixes {
+			if p.Addr().Is4() && p.Bits() < 8 || !p.Addr().Is4() && p.Bits() < 32 {
+				out = append(out, fmt.Sprintf("remote_ip %s is a range of /%d: the rule hides every hit in it", p, p.Bits()))
+			}
+		}
+	}
+	for _, k := range []condKey{keyProcessPath, keyDevice} {
+		if c := has(k); c != nil {
+			for _, g := range c.globs {
+				if strings.Trim(g.src, "*/\\") == "" {
+					out = append(out, fmt.Sprintf("%s %q matches anything: the condition does not narrow the rule", condKeyNames[k], g.src))
 				}
 			}
 		}

@@ -228,6 +228,8 @@ func TestExclusionWarnings(t *testing.T) {
 		{Name: "soon", Reason: "r", Expires: t0.Add(3 * 24 * time.Hour), When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:21"},
 		{Name: "later", Reason: "r", Expires: t0.Add(8 * 24 * time.Hour), When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:25"},
 		{Name: "odd-table", Reason: "r", When: map[string][]string{"table": {"DeviceFileEvents"}}, Origin: "w.yaml:29"},
+		{Name: "broad", Reason: "r", When: map[string][]string{"remote_domain": {"com", "co.uk", "veeam.example"},
+			"remote_ip": {"0.0.0.0/0", "10.0.0.0/8", "::/0"}, "process_path": {"**", `c:\**`}, "device": {"*"}}, Origin: "w.yaml:33"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +241,12 @@ func TestExclusionWarnings(t *testing.T) {
 		`w.yaml:17: rule "expired": expired on 2026-11-25 and no longer applies`,
 		`w.yaml:21: rule "soon": expires on 2026-11-29, in 3 days`,
 		`w.yaml:29: rule "odd-table": table "DeviceFileEvents" is never watched (DeviceNetworkEvents, DeviceEvents)`,
+		`w.yaml:33: rule "broad": remote_domain "com" is a top-level domain: the rule hides every hit under it`,
+		`w.yaml:33: rule "broad": remote_domain "co.uk" is a public suffix: the rule hides every hit under it`,
+		`w.yaml:33: rule "broad": remote_ip 0.0.0.0/0 is a range of /0: the rule hides every hit in it`,
+		`w.yaml:33: rule "broad": remote_ip ::/0 is a range of /0: the rule hides every hit in it`,
+		`w.yaml:33: rule "broad": process_path "**" matches anything: the condition does not narrow the rule`,
+		`w.yaml:33: rule "broad": device "*" matches anything: the condition does not narrow the rule`,
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
