@@ -921,6 +921,37 @@ func (ix *Index) Lookup(value string, at time.Time) []Hit {
 	return ix.Match(Query{RemoteURL: value, At: at}, nil)
 }
 
+// LookupPrefix reports the ip and cidr indicators that overlap the range
+// p — those that cover it (an event to any of its addresses would match
+// them) and those inside it — active at at (zero: every one), as hits on
+// RemoteIP, in the index's order. It reads every indicator: it is for an
+// analyst asking about a range, not for events.
+func (ix *Index) LookupPrefix(p netip.Prefix, at time.Time) []Hit {
+	if ix == nil {
+		return nil
+	}
+	p = p.Masked()
+	var hits []Hit
+	for _, l := range ix.lists {
+		for i := range l.Len() {
+			k := l.KindAt(i)
+			if k != KindIP && k != KindCIDR {
+				continue
+			}
+			q, err := canonicalPrefix(k, l.ValueAt(i))
+			if err != nil || !q.Overlaps(p) {
+				continue
+			}
+			ind := l.At(i)
+			if !at.IsZero() && !ind.ActiveAt(at) {
+				continue
+			}
+			hits = append(hits, Hit{Indicator: ind, Field: FieldRemoteIP})
+		}
+	}
+	return hits
+}
+
 // Counts returns the number of indicators of each kind (kinds without
 // indicators are left out); indicators sharing a value each count.
 func (ix *Index) Counts() map[Kind]int {

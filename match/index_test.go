@@ -275,6 +275,48 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+func TestLookupPrefix(t *testing.T) {
+	ix, err := Build([]*Indicator{
+		mk("cidr 198.51.100.0/24"), mk("ip 198.51.100.7"), mk("cidr 10.0.0.0/8"), mk("ip 2001:db8::1"), mk("domain evil.com"), expired("ip 192.0.2.1"),
+	}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, prefix string
+		at           time.Time
+		want         []string
+	}{
+		{"a range inside an indicator is covered by it", "198.51.100.128/25", time.Time{}, []string{"RemoteIP cidr 198.51.100.0/24"}},
+		{"a range lists the indicators inside it", "198.51.0.0/16", time.Time{}, []string{"RemoteIP cidr 198.51.100.0/24", "RemoteIP ip 198.51.100.7"}},
+		{"a range covered by a wider one", "10.1.0.0/16", time.Time{}, []string{"RemoteIP cidr 10.0.0.0/8"}},
+		{"IPv6", "2001:db8::/32", time.Time{}, []string{"RemoteIP ip 2001:db8::1"}},
+		{"an unmasked range is masked", "198.51.100.99/24", time.Time{}, []string{"RemoteIP cidr 198.51.100.0/24", "RemoteIP ip 198.51.100.7"}},
+		{"an expired indicator is left out at a time after it", "192.0.2.0/24", t0, nil},
+		{"an expired indicator is reported at the zero time", "192.0.2.0/24", time.Time{}, []string{"RemoteIP ip 192.0.2.1"}},
+		{"a range with nothing in it", "203.0.113.0/24", time.Time{}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hitStrings(ix.LookupPrefix(netip.MustParsePrefix(tt.prefix), tt.at)); !slices.Equal(got, tt.want) {
+				t.Fatalf("LookupPrefix(%s) = %q; want %q", tt.prefix, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefang(t *testing.T) {
+	for in, want := range map[string]string{
+		"evil[.]example":          "evil.example",
+		"hxxps://evil(.)example/": "https://evil.example/",
+		"198.51.100[.]7":          "198.51.100.7",
+		"evil.example":            "evil.example",
+	} {
+		if got := Refang(in); got != want {
+			t.Errorf("Refang(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestBuildRefusesInvalidValues(t *testing.T) {
 	tests := []struct {
 		name string

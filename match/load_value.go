@@ -141,6 +141,17 @@ func ldMaybeDefanged(s string) bool {
 	return strings.ContainsAny(s, "[({")
 }
 
+// Refang undoes the defanging of a value as the loaders do ("hxxp://",
+// "[.]", "(.)", "{.}", "[dot]", "[:]"), so that a value pasted from a
+// report (`evil[.]example`) is looked up as the feed holds it. A value
+// that is not defanged is returned as it is.
+func Refang(s string) string {
+	if !ldMaybeDefanged(s) {
+		return s
+	}
+	return ldRefang(s)
+}
+
 func ldRefang(s string) string {
 	if len(s) >= 4 && strings.EqualFold(s[:4], "hxxp") {
 		s = "http" + s[4:]

@@ -10,17 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/textenc"
 	"github.com/iocwatch/iocwatch/match"
 )
 
 const lookupUsage = `lookup [-c FILE | --feed FILE...] [--exclusions FILE] [event flags] VALUE...
 
-For each VALUE — an IP address, a domain or a URL — prints the indicators
+For each VALUE — an IP address, a CIDR range, a domain or a URL, defanged
+or not (evil[.]example, hxxp://…) — prints the indicators
 that match it (kind, value, feed, severity, tags, where it was read), whether
 the allow-list covers it, and which exclusion rule would suppress the hit for
 an event with the facts given by the event flags (process, path, device…).
-A VALUE of - reads values from stdin, one a line (blank lines and lines
-starting with # skipped): paste an incident's addresses to see which are
+A range lists the ip and cidr indicators that cover it or lie inside it; a
+value that matches only indicators not valid now says so. A VALUE of -
+reads values from stdin, one a line (blank lines, lines starting with #
+and " # comments" skipped): paste an incident's addresses to see which are
 known. Exits 1 when a value matches nothing.`
 
 func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
@@ -79,18 +83,32 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		hits := rules.Index.Lookup(value, now)
-		fmt.Fprintf(w, "%s: %d matching indicators\n", value, len(hits))
+		q := match.Refang(strings.TrimSpace(value)) // evil[.]example, as pasted from a report
+		s := subj
+		var hits []match.Hit
+		if p, err := netip.ParsePrefix(q); err == nil {
+			hits = rules.Index.LookupPrefix(p, now)
+			fmt.Fprintf(w, "%s: %d indicators overlap the range (covering it or inside it)\n", value, len(hits))
+			s.RemoteIP = p.Masked().Addr().Unmap()
+		} else {
+			hits = rules.Index.Lookup(q, now)
+			fmt.Fprintf(w, "%s: %d matching indicators\n", value, len(hits))
+			if a, err := netip.ParseAddr(strings.Trim(q, "[]")); err == nil {
+				s.RemoteIP = a.Unmap()
+			} else if host, ok := match.NormalizeHost(q); ok {
+				s.RemoteHost = host
+				if a, err := netip.ParseAddr(host); err == nil {
+					s.RemoteIP = a.Unmap()
+				}
+			}
+		}
 		if len(hits) == 0 {
 			missed++
-		}
-		s := subj
-		if a, err := netip.ParseAddr(strings.Trim(value, "[]")); err == nil {
-			s.RemoteIP = a.Unmap()
-		} else if host, ok := match.NormalizeHost(value); ok {
-			s.RemoteHost = host
-			if a, err := netip.ParseAddr(host); err == nil {
-				s.RemoteIP = a.Unmap()
+			if _, err := netip.ParsePrefix(q); err != nil {
+				// In a feed, but not active now: say so rather than "unknown".
+				for _, h := range rules.Index.Lookup(q, time.Time{}) {
+					fmt.Fprintf(w, "  %s %s from feed %s matches but is not active now (%s)\n", h.Indicator.Kind, h.Indicator.Value, h.Indicator.Meta.Source, validity(h.Indicator.Meta))
+				}
 			}
 		}
 		for _, h := range hits {
@@ -124,7 +142,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 			}
 		}
 		if rules.Allow != nil {
-			if allowed := rules.Allow.Lookup(value, now); len(allowed) > 0 {
+			if allowed := rules.Allow.Lookup(q, now); len(allowed) > 0 {
 				fmt.Fprintf(w, "  allow-listed by %s %s: never alerts\n", allowed[0].Indicator.Kind, allowed[0].Indicator.Value)
 			}
 		}
@@ -146,10 +164,18 @@ func describeSubject(s *match.Subject) string {
 	}
 	add("process", s.ProcessName)
 	add("path", s.ProcessPath)
+	add("sha256", s.ProcessSHA256)
 	add("device", s.DeviceName)
+	add("device-group", s.DeviceGroup)
 	add("account", s.Account)
 	if s.RemotePort != 0 {
 		add("port", strconv.Itoa(int(s.RemotePort)))
+	}
+	if s.ActionType != "ConnectionSuccess" { // the flags' defaults are facts of every lookup
+		add("action", s.ActionType)
+	}
+	if s.Table != "DeviceNetworkEvents" {
+		add("table", s.Table)
 	}
 	if len(facts) == 0 {
 		return " (to a hit with no process, device or account facts: add --process, --path… to ask about a specific event)"
@@ -157,8 +183,22 @@ func describeSubject(s *match.Subject) string {
 	return " (for " + strings.Join(facts, " ") + ")"
 }
 
+// validity describes an indicator's validity period.
+func validity(m *match.Meta) string {
+	var parts []string
+	if !m.ValidFrom.IsZero() {
+		parts = append(parts, "valid from "+m.ValidFrom.UTC().Format(time.RFC3339))
+	}
+	if !m.ValidUntil.IsZero() {
+		parts = append(parts, "valid until "+m.ValidUntil.UTC().Format(time.RFC3339))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // lookupValues returns args with each "-" replaced by the values read from
-// stdin, one a line; blank lines and lines starting with '#' are skipped.
+// stdin, one a line (UTF-8 or UTF-16, as Windows tools write it); blank
+// lines, lines starting with '#' and what follows " #" on a line are
+// skipped.
 func lookupValues(args []string, stdin io.Reader) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -166,10 +206,19 @@ func lookupValues(args []string, stdin io.Reader) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		sc := bufio.NewScanner(stdin)
+		br := bufio.NewReader(stdin)
+		var in io.Reader = br
+		if enc := textenc.SniffReader(br); enc != textenc.UTF8 {
+			in = textenc.NewReader(br, enc)
+		}
+		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			if v := strings.TrimSpace(sc.Text()); v != "" && !strings.HasPrefix(v, "#") {
+			v := sc.Text()
+			if i := strings.Index(v, " #"); i >= 0 {
+				v = v[:i]
+			}
+			if v = strings.TrimSpace(strings.TrimPrefix(v, "\ufeff")); v != "" && !strings.HasPrefix(v, "#") {
 				out = append(out, v)
 			}
 		}

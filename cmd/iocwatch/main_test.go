@@ -594,6 +594,36 @@ func TestLookupReadsValuesFromStdin(t *testing.T) {
 	}
 }
 
+// lookup takes what an analyst pastes: defanged values, CIDR ranges,
+// UTF-16 from a Windows tool, comments after a value; it says when a value
+// is in a feed but not valid now, and which event facts it checked.
+func TestLookupTakesWhatAnAnalystPastes(t *testing.T) {
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "later.csv")
+	if err := os.WriteFile(feed, []byte("value,valid_from\n203.0.113.99,2099-01-01\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	utf16 := "\xff\xfe" + strings.Join(strings.Split("203.0.113.77 # from the ticket\r\n", ""), "\x00") + "\x00"
+	code, stdout, _ := runCLI(t, utf16, "lookup", "--feed", "assets/sample-feed.txt", "--feed", feed, "--exclusions", "assets/exclusions.yaml",
+		"--device-group", "Backup Servers", "bad-cdn[.]example", "hxxp://x.bad-cdn[.]example/a", "198.51.0.0/16", "203.0.113.0/24", "203.0.113.99", "-")
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: 203.0.113.99 is not active now", code, exitFailure)
+	}
+	for _, want := range []string{
+		"bad-cdn[.]example: 1 matching indicators\n  domain bad-cdn.example on RemoteUrl",
+		"hxxp://x.bad-cdn[.]example/a: 1 matching indicators",
+		"198.51.0.0/16: 1 indicators overlap the range (covering it or inside it)\n  cidr 198.51.100.0/24 on RemoteIP",
+		"203.0.113.0/24: 1 indicators overlap the range (covering it or inside it)\n  ip 203.0.113.77 on RemoteIP",
+		"203.0.113.99: 0 matching indicators\n  ip 203.0.113.99 from feed later matches but is not active now (valid from 2099-01-01T00:00:00Z)",
+		"203.0.113.77: 1 matching indicators",
+		"(for device-group=Backup Servers)",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
 // --events-format overrides the detection of the EVENTS files' format.
 func TestReplayEventsFormat(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "pretty.json")
