@@ -359,16 +359,61 @@ func (d *Decoder) scanRecord(buf []byte, i int, st *recordState) (int, error) {
 }
 
 // scanProperties scans the value of a "properties" key. An object fills
-// st.props; any other value is skipped and leaves st.props empty (the last
-// "properties" key wins, as for every key).
+// st.props; so does a JSON string whose text is an object (a relay that
+// serialised the columns twice); null leaves st.props empty, and any
+// other value is an error: columns silently missing would hide a hit. The
+// last "properties" key wins, as for every key.
 func (d *Decoder) scanProperties(buf []byte, i int, st *recordState) (int, error) {
 	st.props.reset(buf)
 	st.hasProps = false
+	if i < len(buf) && buf[i] == '"' {
+		return d.scanPropertiesText(buf, i, st)
+	}
 	if i >= len(buf) || buf[i] != '{' {
-		return d.skipValue(buf, i)
+		if hasLiteral(buf, i, "null") {
+			return i + 4, nil
+		}
+		end, err := d.skipValue(buf, i)
+		if err != nil {
+			return 0, err
+		}
+		st.propsErr = synErr(buf, i, `"properties" is neither an object nor a string holding one`)
+		return end, nil
 	}
 	st.hasProps = true
 	return d.scanColumns(buf, i, &st.props, &d.predProps[propsSlot(st)])
+}
+
+// scanPropertiesText scans a "properties" string at buf[i]: its text,
+// unescaped into the arena (events alias it), is scanned as the object.
+func (d *Decoder) scanPropertiesText(buf []byte, i int, st *recordState) (int, error) {
+	end := scanStringEnd(buf, i+1)
+	if end < 0 {
+		return 0, synErr(buf, len(buf), "unterminated string")
+	}
+	start := len(d.arena)
+	var err error
+	d.arena, err = appendUnescaped(d.arena, buf[i+1:end])
+	if err != nil {
+		return 0, fmt.Errorf(`"properties" string: %w`, err)
+	}
+	inner := d.arena[start:len(d.arena):len(d.arena)]
+	j := skipWS(inner, 0)
+	if j < len(inner) && inner[j] == '{' {
+		st.props.reset(inner)
+		st.hasProps = true
+		k, err := d.scanColumns(inner, j, &st.props, &d.predProps[propsSlot(st)])
+		if err == nil && skipWS(inner, k) < len(inner) {
+			err = synErr(inner, k, "text after the object")
+		}
+		if err != nil {
+			st.hasProps = false
+			st.propsErr = fmt.Errorf(`"properties" JSON text: %w`, err)
+		}
+		return end + 1, nil
+	}
+	st.propsErr = synErr(buf, i, `"properties" is a string that does not hold a JSON object`)
+	return end + 1, nil
 }
 
 // scanColumns is scanFields for "properties", where every key is a column

@@ -144,9 +144,13 @@ func (l *level) reset(buf []byte) {
 type recordState struct {
 	top, props level
 	hasProps   bool
+	// propsErr is what was wrong with "properties" (not an object, nor a
+	// string holding one): the record is an error, the message goes on.
+	propsErr error
 }
 
 func (st *recordState) reset(buf []byte) {
+	st.propsErr = nil
 	st.top.reset(buf)
 	if st.hasProps {
 		st.props.reset(buf)
@@ -316,6 +320,10 @@ func (b *builder) tmp(c int) []byte {
 // finishRecord routes a scanned record and, for a watched table, appends
 // its Event.
 func (d *Decoder) finishRecord(rec int, st *recordState) {
+	if st.propsErr != nil {
+		d.recordErr(rec, st.propsErr)
+		return
+	}
 	b := builder{d: d, st: st}
 	table := b.table()
 	if b.err != nil {

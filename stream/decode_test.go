@@ -236,6 +236,20 @@ func TestDecodeQuirks(t *testing.T) {
 			`{"records":[{"RemoteIP":"192.0.2.1"},{"RemoteIP":"192.0.2.2" "x":1},{"RemoteIP":"192.0.2.3"}]}`,
 			[]string{dne + `,"RemoteIP":"192.0.2.1"}`},
 			[]string{`record 1: offset 61: unexpected '"': want , or } after object value (rest of message not decoded)`}},
+		{"properties as a string holding the object (serialised twice) is decoded",
+			`{"records":[{"category":"AdvancedHunting-DeviceNetworkEvents","properties":"{\"RemoteIP\":\"203.0.113.77\",\"DeviceName\":\"ws-4\"}"}]}`,
+			[]string{dne + `,"DeviceName":"ws-4","RemoteIP":"203.0.113.77"}`}, nil},
+		{"properties that are neither an object nor such a string make the record an error; the others decode",
+			`{"records":[{"category":"AdvancedHunting-DeviceNetworkEvents","properties":5},` +
+				`{"category":"AdvancedHunting-DeviceNetworkEvents","properties":"not JSON"},` +
+				`{"category":"AdvancedHunting-DeviceNetworkEvents","properties":"{\"RemoteIP\":"},` +
+				`{"category":"AdvancedHunting-DeviceNetworkEvents","properties":{"RemoteIP":"192.0.2.2"}}]}`,
+			[]string{dne + `,"RemoteIP":"192.0.2.2"}`},
+			[]string{`record 0: offset 75: unexpected '5': "properties" is neither an object nor a string holding one`,
+				`record 1: offset 141: unexpected '"': "properties" is a string that does not hold a JSON object`,
+				`record 2: "properties" JSON text: offset 12: unexpected end of JSON`}},
+		{"null properties leave the columns to the top level", `{"category":"AdvancedHunting-DeviceNetworkEvents","properties":null,"RemoteIP":"192.0.2.3"}`,
+			[]string{dne + `,"RemoteIP":"192.0.2.3"}`}, nil},
 		{"an unterminated string is an error", `{"RemoteIP":"192.0.2.1`, nil,
 			[]string{`message: offset 22: unexpected end of JSON: unterminated string`}},
 		{"deeply nested junk is skipped without recursion",
