@@ -75,8 +75,9 @@ type Config struct {
 
 // meta remembers where a Config came from, for messages.
 type meta struct {
-	file  string         // the name given to Load or Parse
-	lines map[string]int // key path ("sinks[1].webhook.url") → line of its key
+	file     string               // the name given to Load or Parse
+	lines    map[string]int       // key path ("sinks[1].webhook.url") → line of its key
+	expanded map[string]expansion // key path → a value that came from the environment
 }
 
 // Source selects and configures the event source. Only the block named by

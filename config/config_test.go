@@ -417,6 +417,30 @@ func TestValuesFromTheEnvironmentAreNotShown(t *testing.T) {
 	}
 }
 
+// Validation does not show them either: an enum, a name or a URL that
+// came from the environment is named by its ${…} text.
+func TestValuesFromTheEnvironmentAreNotShownByValidation(t *testing.T) {
+	t.Setenv("IOCWATCH_TEST_LEVEL", "SECRET6")
+	t.Setenv("IOCWATCH_TEST_NAME", "bad name SECRET2")
+	c, err := Parse([]byte("log: {level: '${IOCWATCH_TEST_LEVEL}'}\nsource: {type: stdin}\nfeeds: [{name: '${IOCWATCH_TEST_NAME}', path: f.txt}]\n"), "e.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad level and name")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "SECRET") {
+		t.Errorf("a value from the environment is shown:\n%s", msg)
+	}
+	for _, want := range []string{`log.level: "${IOCWATCH_TEST_LEVEL}" (expanded) is not one of`, `feeds[0].name: "${IOCWATCH_TEST_NAME}" (expanded)`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
 func TestAliasBombIsRefused(t *testing.T) {
 	// Each feed merges the one before twice: 2^40 visits without the budget.
 	var b strings.Builder

@@ -65,7 +65,7 @@ func parse(data []byte, name, base string, lookup func(string) (string, bool)) (
 	if err := (&checker{errs: d.errs}).join(); err != nil {
 		return nil, err
 	}
-	c.meta = &meta{file: name, lines: d.lines}
+	c.meta = &meta{file: name, lines: d.lines, expanded: d.expanded}
 	applyDefaults(c)
 	resolvePaths(reflect.ValueOf(c).Elem(), base)
 	return c, nil
@@ -158,10 +158,16 @@ type decoder struct {
 	lines   map[string]int // key path → line of its key
 	budget  int
 	literal []string // key paths of secrets written in clear in the file
+	// expanded holds the values that came from the environment, by key
+	// path, so that validation messages can leave them out.
+	expanded map[string]expansion
 }
 
+// expansion is a value's text as written (with ${…}) and as expanded.
+type expansion struct{ raw, value string }
+
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
-	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget}
+	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget, expanded: map[string]expansion{}}
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
@@ -243,6 +249,9 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string,
 	s, _, errs := expand(n.Value, d.lookup)
 	for _, err := range errs {
 		d.errs.add(d.file, n.Line, path, err)
+	}
+	if s != n.Value {
+		d.expanded[path] = expansion{raw: n.Value, value: s}
 	}
 	if secret && literalText(n.Value) {
 		d.literal = append(d.literal, path)

@@ -25,10 +25,24 @@ type checker struct {
 	errs errorList
 }
 
-// add records a problem at path.
+// add records a problem at path. A value that came from the environment
+// is not shown: its ${…} text stands in for it (docs/configuration.md).
 func (ck *checker) add(path, format string, args ...any) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, path, fmt.Errorf(format, args...))
+	err := fmt.Errorf(format, args...)
+	if ck.m != nil {
+		if e, ok := ck.m.expanded[path]; ok && e.value != "" {
+			msg := err.Error()
+			hidden := strings.ReplaceAll(msg, strconv.Quote(e.value), fmt.Sprintf("%q (expanded)", e.raw))
+			if len(e.value) >= 4 {
+				hidden = strings.ReplaceAll(hidden, e.value, "(the expanded value)")
+			}
+			if hidden != msg {
+				err = errors.New(hidden)
+			}
+		}
+	}
+	ck.errs.add(file, line, path, err)
 }
 
 // where finds the line of path, or of the nearest enclosing key written
