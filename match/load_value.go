@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -366,6 +367,11 @@ func ldDomain(h string) (Kind, string, error) {
 		}
 	}
 	if !ascii {
+		if !utf8.ValidString(h) {
+			// IDNA would make each stray byte U+FFFD, a name that matches
+			// any other stray bytes.
+			return KindInvalid, "", errors.New("host is not valid UTF-8")
+		}
 		a, err := idna.Lookup.ToASCII(h)
 		if err != nil {
 			return KindInvalid, "", fmt.Errorf("invalid international domain name: %w", ldUnwrapIDNA(err))

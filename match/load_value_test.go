@@ -46,6 +46,8 @@ func TestParseValue(t *testing.T) {
 		{"a defanged address is refanged", "198[.]51[.]100[.]7", KindIP, "198.51.100.7"},
 		{"a defanged domain with (.) is refanged", "evil(.)example", KindDomain, "evil.example"},
 		{"an empty value is an error", "   ", KindInvalid, "empty value"},
+		{"a host that is not valid UTF-8 is an error, not U+FFFD in punycode", "\xff\xfe\xfd.example", KindInvalid, "host is not valid UTF-8"},
+		{"so is a URL's", "http://\xff\xfe.example/x", KindInvalid, "host is not valid UTF-8"},
 		{"a prefix length out of range is an error, not a URL", "198.51.100.0/33", KindInvalid, "invalid prefix"},
 		{"an address with a zone is an error", "fe80::1%eth0", KindInvalid, "zone"},
 		{"an address with a bad octet is an error", "256.1.1.1", KindInvalid, "last label is all digits"},

@@ -164,6 +164,12 @@ func stixIndicator(st *ldState, origin string, o *stixObj, names map[string]stri
 			st.skip("expired")
 			return
 		}
+		if !meta.ValidFrom.IsZero() && !meta.ValidFrom.Before(meta.ValidUntil) {
+			// STIX 2.1 requires valid_until after valid_from: such an
+			// indicator could never match.
+			st.refuse(origin, o.ValidUntil, "valid_until is not after valid_from "+o.ValidFrom)
+			return
+		}
 	}
 	pat, err := stixParsePattern(o.Pattern)
 	if err != nil {

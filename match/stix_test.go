@@ -202,3 +202,18 @@ func TestLoadSTIXExpiryUsesNow(t *testing.T) {
 		})
 	}
 }
+
+// STIX 2.1 requires valid_until after valid_from; an indicator that breaks
+// it could never match, so it is refused, not loaded in silence.
+func TestASTIXIndicatorValidUntilBeforeItsValidFromIsRefused(t *testing.T) {
+	bundle := `{"type":"bundle","objects":[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '198.51.100.7']",` +
+		`"pattern_type":"stix","valid_from":"2030-01-01T00:00:00Z","valid_until":"2029-01-01T00:00:00Z"}]}`
+	res, err := Load(strings.NewReader(bundle), LoadOptions{Name: "stix.json", Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Indicators.Len() != 0 || len(res.Refused) != 1 ||
+		res.Refused[0].String() != `stix.json: indicator--1: "2029-01-01T00:00:00Z": valid_until is not after valid_from 2030-01-01T00:00:00Z` {
+		t.Fatalf("loaded %d, refused %v", res.Indicators.Len(), res.Refused)
+	}
+}
