@@ -24,28 +24,69 @@ func newCLIEnv() *cliEnv {
 // progress draws a one-line progress report on a terminal every interval
 // until stopped; on anything else it draws nothing.
 type progress struct {
-	w    io.Writer
+	line *terminalLine
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
 func startProgress(w io.Writer, enabled bool, every time.Duration, line func() string) *progress {
-	p := &progress{w: w, stop: make(chan struct{})}
+	return newTerminalLine(w).startProgress(enabled, every, line)
+}
+
+// terminalLine is a progress line on a terminal (stderr) that output to
+// the same terminal (alerts on stdout) can clear before it writes, so
+// that the two do not run together on one line; the next tick draws the
+// line again.
+type terminalLine struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown bool
+}
+
+func newTerminalLine(w io.Writer) *terminalLine { return &terminalLine{w: w} }
+
+func (t *terminalLine) draw(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprint(t.w, "\r\033[K"+s)
+	t.shown = s != ""
+}
+
+// above returns out, clearing the progress line before each write.
+func (t *terminalLine) above(out io.Writer) io.Writer { return &clearingWriter{t: t, out: out} }
+
+type clearingWriter struct {
+	t   *terminalLine
+	out io.Writer
+}
+
+func (c *clearingWriter) Write(p []byte) (int, error) {
+	c.t.mu.Lock()
+	defer c.t.mu.Unlock()
+	if c.t.shown {
+		fmt.Fprint(c.t.w, "\r\033[K")
+		c.t.shown = false
+	}
+	return c.out.Write(p)
+}
+
+func (t *terminalLine) startProgress(enabled bool, every time.Duration, line func() string) *progress {
+	p := &progress{line: t, stop: make(chan struct{})}
 	if !enabled {
 		return p
 	}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
+		tk := time.NewTicker(every)
+		defer tk.Stop()
 		for {
 			select {
 			case <-p.stop:
-				fmt.Fprint(w, "\r\033[K")
+				t.draw("")
 				return
-			case <-t.C:
-				fmt.Fprint(w, "\r\033[K"+line())
+			case <-tk.C:
+				t.draw(line())
 			}
 		}
 	}()

@@ -66,3 +66,22 @@ func TestGenDrawsProgressOnATerminal(t *testing.T) {
 		t.Errorf("a progress line on the terminal the records go to: %q", stderr)
 	}
 }
+
+// Output to the terminal the progress line is on clears the line first,
+// once, so that an alert never starts after "…37% of 2.98 GB, 12s left".
+func TestOutputClearsTheProgressLineBeforeItWrites(t *testing.T) {
+	var stderr, stdout strings.Builder
+	tl := newTerminalLine(&stderr)
+	out := tl.above(&stdout)
+	tl.draw("replaying: 37%")
+	out.Write([]byte("alert 1\n"))
+	out.Write([]byte("alert 2\n"))
+	tl.draw("replaying: 40%")
+	out.Write([]byte("alert 3\n"))
+	if got, want := stderr.String(), "\r\033[Kreplaying: 37%\r\033[K\r\033[Kreplaying: 40%\r\033[K"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+	if got := stdout.String(); got != "alert 1\nalert 2\nalert 3\n" {
+		t.Errorf("stdout %q", got)
+	}
+}

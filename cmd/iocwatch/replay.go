@@ -108,7 +108,16 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := buildSinks(cfg, env, log)
+	// Alerts printed on the terminal the progress line is drawn on clear
+	// it first, so that the two never share a line.
+	tl := newTerminalLine(env.stderr)
+	sinkEnv := env
+	if env.stderrIsTerminal && env.stdoutIsTerminal {
+		e := *env
+		e.stdout = tl.above(env.stdout)
+		sinkEnv = &e
+	}
+	out, err := buildSinks(cfg, sinkEnv, log)
 	if err != nil {
 		return err
 	}
@@ -130,7 +139,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	})
 	st := p.Stats()
 	began := time.Now()
-	bar := startProgress(env.stderr, env.stderrIsTerminal, 200*time.Millisecond, func() string {
+	bar := tl.startProgress(env.stderrIsTerminal, 200*time.Millisecond, func() string {
 		el := time.Since(began).Seconds()
 		read, total := src.Progress()
 		return fmt.Sprintf("replaying: %d records, %s, %d alerts, %d excluded, %d decode errors",
