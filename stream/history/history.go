@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/iocwatch/iocwatch/match"
@@ -226,6 +227,10 @@ func Open(opt Options) (*History, error) {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("history: %s is not a directory", opt.Dir)
 		}
+		if !looksLikeHistory(opt.Dir) {
+			// A mistyped path must not read as "nobody talked to it".
+			return nil, fmt.Errorf("history: %s holds no iocwatch history (no %s, %s or *%s file): check the path", opt.Dir, lockName, knownName, logExt)
+		}
 		h.closed = true
 		return h, nil
 	}
@@ -263,6 +268,22 @@ func Open(opt Options) (*History, error) {
 	h.maintain(h.opt.Now())
 	go h.run()
 	return h, nil
+}
+
+// looksLikeHistory reports whether dir holds a file a history writes: its
+// lock (created when a writer opens it), its known indicators or a
+// segment.
+func looksLikeHistory(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if n := e.Name(); n == lockName || n == knownName || strings.HasSuffix(n, logExt) {
+			return true
+		}
+	}
+	return false
 }
 
 // recover loads every segment's summary, repairing what a crash left.
