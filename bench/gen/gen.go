@@ -171,13 +171,19 @@ func (g *Generator) Records() int64 { return g.records }
 // and returns it with the hits planted in it. The Planted slice is reused
 // by the next call.
 func (g *Generator) Next(dst []byte) ([]byte, []Planted) {
+	return g.NextN(dst, g.opt.RecordsPerMessage)
+}
+
+// NextN is Next with n records in the envelope (at least 1; a bare record
+// is always one): the last message of a stream of a given length.
+func (g *Generator) NextN(dst []byte, n int) ([]byte, []Planted) {
 	g.planted = g.planted[:0]
 	g.messages++
 	if g.opt.Bare {
 		return g.record(dst), g.planted
 	}
 	dst = append(dst, `{"records":[`...)
-	for i := range g.opt.RecordsPerMessage {
+	for i := range max(n, 1) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}

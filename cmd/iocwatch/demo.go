@@ -122,7 +122,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		// A live stream: each record is stamped when it is made, so that an
 		// alert's timestamp is just before its detected_at.
 		g := gen.New(gen.Options{Seed: *seed, HitRatio: *hitRatio, ExcludedRatio: 0.3, Indicators: indicators, Clock: time.Now})
-		_, err := runGenerator(genCtx, g, 0, *rate, &countingWriter{genWriter: w, n: &produced, perMessage: 8}, func(pl gen.Planted) {
+		_, err := runGenerator(genCtx, g, 0, 8, *rate, &countingWriter{genWriter: w, n: &produced, perMessage: 8}, func(pl gen.Planted) {
 			planted.Add(1)
 			if pl.Excluded {
 				plantedExcluded.Add(1)

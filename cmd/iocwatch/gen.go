@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,7 +65,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Float64Var(&f.excludedRatio, "excluded-ratio", 0.2, "fraction of planted hits from processes the example exclusions suppress")
 	fs.Var(&f.feeds, "feed", "indicator `file` to plant hits on (repeatable; default: the shipped sample feed)")
 	fs.StringVar(&f.to, "to", "stdout", "destination: stdout, file, kafka or eventhubs")
-	fs.StringVar(&f.out, "out", "", "output `file` (with --to file): JSON lines; gzip- or zstd-compressed when it ends in .gz or .zst; an Event Hubs Capture (Avro) file when it ends in .avro")
+	fs.StringVar(&f.out, "out", "", "output `file` (implies --to file): JSON lines; gzip- or zstd-compressed when it ends in .gz or .zst; an Event Hubs Capture (Avro) file when it ends in .avro")
 	fs.StringVar(&f.planted, "planted", "", "write the planted hits to this JSON-lines `file`")
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "Kafka `brokers`, comma-separated (with --to kafka)")
 	fs.StringVar(&f.topic, "topic", "defender", "Kafka `topic` (with --to kafka)")
@@ -76,6 +77,24 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	toSet := false
+	fs.Visit(func(fl *flag.Flag) { toSet = toSet || fl.Name == "to" })
+	switch {
+	case f.out != "" && !toSet:
+		f.to = "file" // --out names a file: that is where the records go
+	case f.out != "" && f.to != "file":
+		return usagef("--out names a file, but --to is %s: use --to file", f.to)
+	case f.records < 0:
+		return usagef("--records %d: want 0 (until interrupted) or more", f.records)
+	case f.rate < 0:
+		return usagef("--rate %v: want 0 (flat out) or more", f.rate)
+	case f.perMessage < 1:
+		return usagef("--per-message %d: want 1 or more", f.perMessage)
+	case f.hitRatio < 0 || f.hitRatio > 1:
+		return usagef("--hit-ratio %v: want a fraction between 0 and 1", f.hitRatio)
+	case f.excludedRatio < 0 || f.excludedRatio > 1:
+		return usagef("--excluded-ratio %v: want a fraction between 0 and 1", f.excludedRatio)
 	}
 	inds, err := genIndicators(f.feeds)
 	if err != nil {
@@ -112,7 +131,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	bar := startProgress(env.stderr, env.stderrIsTerminal && !(f.to == "stdout" && env.stdoutIsTerminal), 200*time.Millisecond, func() string {
 		return genProgressLine(prog.records.Load(), prog.planted.Load(), f.records, time.Since(began))
 	})
-	res, err := runGenerator(ctx, gen.New(opt), f.records, f.rate, w, func(p gen.Planted) {
+	res, err := runGenerator(ctx, gen.New(opt), f.records, opt.RecordsPerMessage, f.rate, w, func(p gen.Planted) {
 		if planted != nil {
 			line, _ := json.Marshal(p)
 			planted.Write(line)
@@ -186,7 +205,7 @@ func genProgressLine(records, planted, limit int64, elapsed time.Duration) strin
 // runGenerator produces records up to limit (0: until ctx ends) at rate
 // records/s (0: flat out), in groups of messages handed to w. prog, when
 // not nil, follows what was written.
-func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float64, w genWriter, onPlant func(gen.Planted), prog *genProgress) (genResult, error) {
+func runGenerator(ctx context.Context, g *gen.Generator, limit int64, perMessage int, rate float64, w genWriter, onPlant func(gen.Planted), prog *genProgress) (genResult, error) {
 	var res genResult
 	start := time.Now()
 	defer func() { res.elapsed = time.Since(start) }()
@@ -207,7 +226,11 @@ func runGenerator(ctx context.Context, g *gen.Generator, limit int64, rate float
 		}
 		for i := 0; i < group && (limit == 0 || g.Records() < limit) && (due < 0 || g.Records() < due); i++ {
 			var pl []gen.Planted
-			bufs[i], pl = g.Next(bufs[i][:0])
+			n := perMessage
+			if limit > 0 {
+				n = int(min(int64(n), limit-g.Records())) // the last message holds what is left
+			}
+			bufs[i], pl = g.NextN(bufs[i][:0], n)
 			msgs = append(msgs, bufs[i])
 			pending = append(pending, pl...)
 		}

@@ -762,3 +762,36 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return abs
 }
+
+// gen writes exactly --records records (the last envelope holds what is
+// left), --out alone means a file, and out-of-range flags are refused.
+func TestGenTakesItsFlagsAtTheirWord(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "g.jsonl")
+	code, stdout, stderr := runCLI(t, "", "gen", "--records", "10", "--out", out)
+	if code != exitOK || stdout != "" {
+		t.Fatalf("exit %d, stdout %d bytes: %s", code, len(stdout), stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var env struct{ Records []json.RawMessage }
+		if err := json.Unmarshal([]byte(line), &env); err != nil {
+			t.Fatal(err)
+		}
+		n += len(env.Records)
+	}
+	if n != 10 {
+		t.Errorf("%d records written, want 10", n)
+	}
+	for _, args := range [][]string{
+		{"--hit-ratio", "2"}, {"--excluded-ratio", "-0.1"}, {"--records", "-5"}, {"--per-message", "0"}, {"--rate", "-1"},
+		{"--to", "kafka", "--out", out},
+	} {
+		if code, _, stderr := runCLI(t, "", append([]string{"gen"}, args...)...); code != exitUsage {
+			t.Errorf("gen %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
+		}
+	}
+}
