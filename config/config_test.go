@@ -31,7 +31,46 @@ func loadAndValidate(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c, c.Validate()
+	return c, c.validateShape() // the TLS files are checked by TestValidateReadsTheTLSFiles
+}
+
+// Validate checks that the TLS files a config names can be read, naming
+// the key of each that cannot; validateShape does not look.
+func TestValidateReadsTheTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "source: {type: kafka, kafka: {brokers: ['k:9093'], topics: [t], tls: {enabled: true, ca_file: ca.pem, cert_file: nope.pem, key_file: key.pem}}}\n" +
+		"feeds: [{name: f, type: http, url: 'https://feeds.example/x', tls: {ca_file: missing-ca.pem}}]\n"
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted TLS files that are not there")
+	}
+	for _, want := range []string{
+		path + ":1: source.kafka.tls.cert_file: cannot be read: open " + filepath.Join(dir, "nope.pem"),
+		path + ":1: source.kafka.tls.key_file: cannot be read: open " + filepath.Join(dir, "key.pem"),
+		path + ":2: feeds[0].tls.ca_file: cannot be read: open " + filepath.Join(dir, "missing-ca.pem"),
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "tls.ca_file: cannot be read: open "+ca) {
+		t.Errorf("a readable file is reported:\n%v", err)
+	}
+	if err := c.validateShape(); err != nil {
+		t.Errorf("validateShape looked at the files: %v", err)
+	}
 }
 
 // TestGolden loads each testdata/<case>/config.yaml, validates it, and

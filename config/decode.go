@@ -250,7 +250,7 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string,
 	for _, err := range errs {
 		d.errs.add(d.file, n.Line, path, err)
 	}
-	if s != n.Value {
+	if s != n.Value && !secret { // a secret is never shown anyway, and must not be kept twice
 		d.expanded[path] = expansion{raw: n.Value, value: s}
 	}
 	if secret && literalText(n.Value) {

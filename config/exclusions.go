@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"reflect"
@@ -155,9 +156,17 @@ func checkRule(ck *checker, r ExclusionRule, path string) {
 func (c *Config) AllExclusions() ([]ExclusionRule, error) {
 	rules := slices.Clone(c.Exclusions)
 	var errs []error
-	for _, path := range c.ExclusionsFiles {
+	for i, path := range c.ExclusionsFiles {
 		rs, err := LoadExclusions(path)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) && c.meta != nil {
+				// The file cannot be read: the mistake is in the config,
+				// at this key.
+				key := indexPath("exclusions_files", i)
+				file, line := (&checker{m: c.meta}).where(key)
+				err = &Error{File: file, Line: line, Path: key, Err: err}
+			}
 			errs = append(errs, err)
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -23,6 +24,9 @@ import (
 type checker struct {
 	m    *meta
 	errs errorList
+	// skipFiles leaves out the checks that read files (TLS files): for a
+	// configuration read on another machine, such as the shipped examples.
+	skipFiles bool
 }
 
 // add records a problem at path. A value that came from the environment
@@ -97,6 +101,13 @@ func (ck *checker) sorted() []error {
 // secret.
 func (c *Config) Validate() error {
 	ck := &checker{m: c.meta}
+	c.validate(ck, true)
+	return ck.join()
+}
+
+// validateShape is Validate without the checks that read files.
+func (c *Config) validateShape() error {
+	ck := &checker{m: c.meta, skipFiles: true}
 	c.validate(ck, true)
 	return ck.join()
 }
@@ -308,6 +319,26 @@ func hasAnySuffix(s string, suffixes []string) bool {
 func (t *TLS) validate(ck *checker, path string) {
 	if t.Enabled {
 		certPair(ck, path, t.CertFile, t.KeyFile)
+		tlsFiles(ck, path, t.CAFile, t.CertFile, t.KeyFile)
+	}
+}
+
+// tlsFiles checks that the TLS files named can be read, so that a typo
+// stops the start naming its key rather than the first connection.
+func tlsFiles(ck *checker, path, ca, cert, key string) {
+	if ck.skipFiles {
+		return
+	}
+	for _, f := range [...]struct{ key, file string }{{"ca_file", ca}, {"cert_file", cert}, {"key_file", key}} {
+		if f.file == "" {
+			continue
+		}
+		fh, err := os.Open(f.file)
+		if err != nil {
+			ck.add(path+"."+f.key, "cannot be read: %v", err)
+			continue
+		}
+		fh.Close()
 	}
 }
 
@@ -773,6 +804,7 @@ func httpTLS(ck *checker, path, rawURL string, t HTTPTLS) {
 		ck.add(path, "not used with an http:// URL")
 	}
 	certPair(ck, path, t.CertFile, t.KeyFile)
+	tlsFiles(ck, path, t.CAFile, t.CertFile, t.KeyFile)
 }
 
 func headers(ck *checker, path string, h map[string]Secret) {

@@ -35,6 +35,11 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The exclusions are part of the config: it is not "valid" until they
+	// compile.
+	if _, err := compileExclusions(cfg); err != nil {
+		return usageError{err}
+	}
 	out := newSecretWriter(env.stdout, cfg) // feed errors may echo credentials
 	defer out.Flush()
 	w := out
