@@ -40,6 +40,19 @@ type CSVReader struct {
 	tail     *csvtail.Reader
 }
 
+// csvRowError is Next's error for a malformed row: "name:line: what"; the
+// file source, whose positions name the file and line already, passes on
+// what alone, with the row's text (when known) as the message.
+type csvRowError struct {
+	name string
+	line int
+	err  error
+	text string // the row's fields joined by the delimiter; "" when not known
+}
+
+func (e *csvRowError) Error() string { return fmt.Sprintf("%s:%d: %v", e.name, e.line, e.err) }
+func (e *csvRowError) Unwrap() error { return e.err }
+
 // newCSV returns the reader of an export's rows: stray quotes kept as
 // text, any field count (a row that differs from the header is an error
 // of Next's), records reused.
@@ -137,7 +150,7 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			l := pe.StartLine + c.skipped
-			return nil, l, fmt.Errorf("%s:%d: malformed CSV row: %w", c.name, l, pe.Err)
+			return nil, l, &csvRowError{name: c.name, line: l, err: fmt.Errorf("malformed CSV row: %w", pe.Err)}
 		}
 		return nil, 0, fmt.Errorf("%s: %w", c.name, err)
 	}
@@ -148,14 +161,17 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		// The quote swallowed the rest of the file: this row is broken,
 		// the rows it swallowed are read again.
 		rest, at := csvtail.Rest(c.r, row)
-		err := fmt.Errorf("%s:%d: malformed CSV row: the quote opened on line %d is never closed", c.name, line, c.skipped+at)
+		first, _, _ := strings.Cut(row[len(row)-1], "\n")
+		text := strings.Join(append(row[:len(row)-1:len(row)-1], `"`+first), string(c.r.Comma))
+		err := &csvRowError{name: c.name, line: line, err: fmt.Errorf("malformed CSV row: the quote opened on line %d is never closed", c.skipped+at), text: text}
 		c.skipped += at
 		c.tail = csvtail.New(strings.NewReader(rest))
 		c.r = newCSV(c.tail, c.r.Comma)
 		return nil, line, err
 	}
 	if len(row) != len(c.header) {
-		return nil, line, fmt.Errorf("%s:%d: malformed CSV row: %d fields, the header has %d", c.name, line, len(row), len(c.header))
+		return nil, line, &csvRowError{name: c.name, line: line, err: fmt.Errorf("malformed CSV row: %d fields, the header has %d", len(row), len(c.header)),
+			text: strings.Join(row, string(c.r.Comma))}
 	}
 	table := c.table
 	if c.tableCol >= 0 && row[c.tableCol] != "" {

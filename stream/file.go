@@ -544,7 +544,14 @@ func (s *FileSource) fill(b *fileBatch) error {
 					return err // a live input's Read ended with its context
 				}
 				// A malformed row: pass it on as a message carrying its
-				// error, so it is counted and dead-lettered, and go on.
+				// error (without the file and line: its position has them)
+				// and what is known of its text, so it is counted and
+				// dead-lettered, and go on.
+				var re *csvRowError
+				if errors.As(err, &re) {
+					err = re.err
+					b.buf = append(b.buf, re.text...)
+				}
 				b.ends = append(b.ends, len(b.buf))
 				b.lines = append(b.lines, int64(line))
 				b.errs = append(b.errs, err)
