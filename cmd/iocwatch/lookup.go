@@ -61,7 +61,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := unreadableFeedFiles(rep); err != nil {
+	if err := unusableFeedFiles(rep); err != nil {
 		return err
 	}
 	errOut := newSecretWriter(env.stderr, cfg) // feed errors may echo credentials

@@ -795,3 +795,22 @@ func TestGenTakesItsFlagsAtTheirWord(t *testing.T) {
 		}
 	}
 }
+
+// A feed file that opens but loads nothing because of an error (its format
+// not recognised) stops the one-shot commands, which would otherwise answer
+// without it; run keeps watching it (it may be mended).
+func TestAFeedThatLoadsNothingStopsReplayAndLookup(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "j.json")
+	if err := os.WriteFile(bad, []byte(`{"foo":"bar"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"replay", "--feed", bad, "--quiet", "assets/sample-events.jsonl"},
+		{"lookup", "--feed", bad, "203.0.113.77"},
+	} {
+		code, _, stderr := runCLI(t, "", args...)
+		if code != exitUsage || !strings.Contains(stderr, bad+": cannot detect the feed format") {
+			t.Errorf("%v: exit %d, want %d naming the file\n%s", args, code, exitUsage, stderr)
+		}
+	}
+}

@@ -94,7 +94,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := unreadableFeedFiles(rep); err != nil {
+	if err := unusableFeedFiles(rep); err != nil {
 		return err
 	}
 	printLoadSummary(env.stderr, rep, sampleDir)

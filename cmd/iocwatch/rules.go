@@ -71,10 +71,19 @@ func (r *loadReport) problems() int {
 // stop on, not a feed that may come back — a remote feed that is down
 // starts from its cache, or empty, and is fetched again. check reports
 // such feeds itself.
-func unreadableFeedFiles(rep *loadReport) error {
+func unreadableFeedFiles(rep *loadReport) error { return badFeedFiles(rep, false) }
+
+// unusableFeedFiles is unreadableFeedFiles for a one-shot command (replay,
+// lookup): a file feed that loaded nothing because of an error — its
+// format not recognised, its content broken — stops it too, since it will
+// not be loaded again while the command runs and its answer would be
+// given without it.
+func unusableFeedFiles(rep *loadReport) error { return badFeedFiles(rep, true) }
+
+func badFeedFiles(rep *loadReport, anyError bool) error {
 	var errs []error
 	for _, f := range rep.all() {
-		if f.typ == feed.TypeFile && f.total == 0 && (errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission) || errors.Is(f.err, syscall.EISDIR)) {
+		if f.typ == feed.TypeFile && f.total == 0 && f.err != nil && (anyError || errors.Is(f.err, fs.ErrNotExist) || errors.Is(f.err, fs.ErrPermission) || errors.Is(f.err, syscall.EISDIR)) {
 			errs = append(errs, f.err)
 		}
 	}
