@@ -451,6 +451,18 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, ctx.Err()
 		}
 		if !errors.Is(err, io.EOF) {
+			if !s.mapped.Load() && s.live == nil && !s.following() && ctx.Err() == nil {
+				// A file damaged part way (an archive cut short, a
+				// document broken by hand): what was read of it stands,
+				// the damage becomes one message carrying the error (so
+				// it is counted and dead-lettered), and the next file is
+				// read.
+				b.ends = append(b.ends, len(b.buf))
+				b.lines = append(b.lines, s.line+1)
+				b.errs = append(b.errs, fmt.Errorf("%w; the rest of the file is not read", err))
+				s.closeCurrent()
+				break
+			}
 			if !b.empty() && !s.mapped.Load() {
 				// Deliver what was read before the damage; the next Read
 				// reports it.
@@ -521,6 +533,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 			if err != nil {
 				return err // io.EOF, or a damaged file: nothing after it can be read
 			}
+			s.line = int64(n)
 			var tooLong error
 			if limit := s.opt.MaxLineBytes; limit > 0 && len(body) > limit {
 				tooLong = s.tooLong(len(body), limit)

@@ -119,8 +119,10 @@ func TestFileSourceReadsCompressedFilesAsThePlainOnes(t *testing.T) {
 	}
 }
 
-// A compressed file cut short or corrupted stops the source with an error
-// that names the file and the format, after the lines before the damage.
+// A compressed file cut short or corrupted ends with a message carrying an
+// error that names the file and the format, after the lines before the
+// damage. (readToTheEnd counts the good messages and returns the first
+// message error, if any, once the source has ended.)
 func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 	plain := recordLines(2000)
 	gz, zs := gzipped(t, plain), zstded(t, plain)
@@ -130,11 +132,12 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 		name     string
 		data     []byte
 		says     string
-		minLines int // delivered before the error
+		minLines int  // delivered before the error
+		atOpen   bool // the file cannot be opened: the error stops the source
 	}{
-		{"cut.jsonl.gz", gz[:len(gz)*2/3], "gzip data cut short", 1000},
-		{"flipped.jsonl.zst", flipped, "zstd:", 300},
-		{"header.jsonl.gz", gz[:6], "gzip", 0},
+		{"cut.jsonl.gz", gz[:len(gz)*2/3], "gzip data cut short", 1000, false},
+		{"flipped.jsonl.zst", flipped, "zstd:", 300, false},
+		{"header.jsonl.gz", gz[:6], "gzip", 0, true},
 	} {
 		p := filepath.Join(t.TempDir(), tc.name)
 		if err := os.WriteFile(p, tc.data, 0o600); err != nil {
@@ -151,8 +154,11 @@ func TestABrokenCompressedFileIsAnErrorNamingIt(t *testing.T) {
 		if n < tc.minLines {
 			t.Errorf("%s: %d lines delivered before the error, want at least %d", tc.name, n, tc.minLines)
 		}
-		if _, again := src.Read(context.Background()); again == nil || again.Error() != readErr.Error() {
+		_, again := src.Read(context.Background())
+		if tc.atOpen && (again == nil || again.Error() != readErr.Error()) {
 			t.Errorf("%s: the next Read gave %v, want the error again", tc.name, again)
+		} else if !tc.atOpen && !errors.Is(again, io.EOF) {
+			t.Errorf("%s: the next Read gave %v, want the end", tc.name, again)
 		}
 		_ = src.Close(context.Background())
 	}
@@ -220,14 +226,68 @@ func TestProgressOfACompressedFileReachesItsSize(t *testing.T) {
 // every batch, and returns how many messages it read and the error.
 func readToTheEnd(src Source) (int, error) {
 	n := 0
+	var damage error
 	for {
 		b, err := src.Read(context.Background())
 		if err != nil {
+			if damage != nil && errors.Is(err, io.EOF) {
+				return n, damage
+			}
 			return n, err
 		}
-		n += len(b.Messages)
+		for _, m := range b.Messages {
+			if m.Err == nil {
+				n++
+			} else if damage == nil {
+				damage = fmt.Errorf("%s: %w", m.Position, m.Err)
+			}
+		}
 		if b.Release != nil {
 			b.Release()
 		}
+	}
+}
+
+// A damaged file in a list does not stop the files after it: its damage is
+// one message carrying the error, positioned after its last good line.
+func TestADamagedFileDoesNotStopTheNextOnes(t *testing.T) {
+	plain := recordLines(2000)
+	gz := gzipped(t, plain)
+	dir := t.TempDir()
+	writeFile(t, dir, "1-cut.jsonl.gz", string(gz[:len(gz)/2]))
+	writeFile(t, dir, "2-broken.json", "{\n  \"records\": [\n    {\"RemoteIP\": \"192.0.2.1\"},\n    {\"RemoteIP\": ,}\n  ]\n}\n")
+	writeFile(t, dir, "3-good.jsonl", string(plain))
+	src := mustFileSource(t, FileOptions{Paths: []string{dir}})
+	var good int
+	var damage []Message
+	for {
+		b, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Read: %v, want the files after the damaged ones read", err)
+		}
+		for _, m := range b.Messages {
+			if m.Err != nil {
+				damage = append(damage, Message{Position: m.Position, Err: m.Err})
+			} else {
+				good++
+			}
+		}
+		b.Release()
+	}
+	if len(damage) != 2 {
+		t.Fatalf("%d damage messages (%v), want 2", len(damage), damage)
+	}
+	cut, broken := damage[0], damage[1]
+	if !strings.Contains(cut.Err.Error(), "gzip data cut short") || !strings.Contains(cut.Err.Error(), "the rest of the file is not read") || cut.Position.Source != filepath.Join(dir, "1-cut.jsonl.gz") || cut.Position.Offset < 500 {
+		t.Errorf("cut file: %v at %v, want the gzip damage after its good lines", cut.Err, cut.Position)
+	}
+	if !strings.Contains(broken.Err.Error(), `element 2 of "records"`) || broken.Position.String() != filepath.Join(dir, "2-broken.json")+":2" {
+		t.Errorf("broken document: %v at %v, want element 2 at :2", broken.Err, broken.Position)
+	}
+	if want := int(cut.Position.Offset-1) + 1 + 2000; good != want {
+		t.Errorf("%d good messages, want %d (the cut file's, the document's first, all of the good file's)", good, want)
 	}
 }

@@ -46,6 +46,7 @@ type documentReader struct {
 	dec   *json.Decoder     // an array's
 	whole io.Reader         // an object's
 	parts []json.RawMessage // an object's messages, once read
+	tail  error             // a broken object's damage, after the messages salvaged before it
 	n     int
 	// started: an array's opening bracket was read; done: nothing more.
 	started, done bool
@@ -74,6 +75,9 @@ func (r *documentReader) Next() ([]byte, int, error) {
 		}
 		if r.n == len(r.parts) {
 			r.done = true
+			if r.tail != nil {
+				return nil, r.n, r.tail
+			}
 			return nil, r.n, io.EOF
 		}
 		r.n++
@@ -112,6 +116,63 @@ func (r *documentReader) err(err error) error {
 	return fmt.Errorf("file source: %s: JSON array element %d (byte %d): %w", r.name, r.n+1, r.dec.InputOffset(), err)
 }
 
+// salvage reads a broken object's "records" or "Results" array element by
+// element (a download cut short, a record damaged by hand): the elements
+// before the damage become its messages, and the damage is the error Next
+// returns after them. An object whose damage comes before any such array
+// stays one message, for the decoder to report.
+func (r *documentReader) salvage(data []byte) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	fail := func(what string, err error) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		r.tail = fmt.Errorf("file source: %s: %s (byte %d): %w", r.name, what, dec.InputOffset(), err)
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return
+	}
+	var parts []json.RawMessage
+	found := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		key, _ := t.(string)
+		if key != "records" && key != "Results" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				break
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			break
+		}
+		found = true
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				fail(fmt.Sprintf("JSON element %d of %q", len(parts)+1, key), err)
+				r.parts = parts
+				return
+			}
+			parts = append(parts, raw)
+		}
+		if _, err := dec.Token(); err != nil { // the closing bracket
+			fail(fmt.Sprintf("after JSON element %d of %q", len(parts), key), err)
+			r.parts = parts
+			return
+		}
+	}
+	if found {
+		r.parts = parts
+		_, err := dec.Token()
+		fail("after the arrays", err)
+	}
+}
+
 // readObject reads a top-level object (up to MaxDocumentBytes) into its
 // messages: the elements of its "records" and "Results" arrays, else the
 // object itself. Broken JSON is left to the decoder, as one message.
@@ -126,6 +187,7 @@ func (r *documentReader) readObject() error {
 	r.parts = []json.RawMessage{data}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(data, &top) != nil {
+		r.salvage(data)
 		return nil
 	}
 	var parts []json.RawMessage

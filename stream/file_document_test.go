@@ -177,6 +177,12 @@ func TestABrokenDocumentIsAnErrorNamingTheElement(t *testing.T) {
 		{"cut.json", good, "element 3", 2},
 		{"trailing.json", good + "  {}\n]\n[]\n", "after the JSON array", 3},
 		{"not-an-array.json", "[\n  1,\n  \"x\"\n]\n", "", 2}, // elements that are no records: decode errors later, not framing errors
+		// A broken object keeps the records before its damage.
+		{"broken-object.json", "{\n  \"records\": [\n    {\"RemoteIP\": \"192.0.2.1\"},\n    {\"RemoteIP\": \"192.0.2.2\"},\n    {\"RemoteIP\": ,}\n  ]\n}\n", "element 3 of \"records\"", 2},
+		{"cut-object.json", "{\n  \"records\": [\n    {\"RemoteIP\": \"192.0.2.1\"},\n", "element 2 of \"records\"", 1},
+		{"after-arrays.json", "{\n  \"Results\": [\n    {\"RemoteIP\": \"192.0.2.1\"}\n  ],\n  \"x\": \n", "after the arrays", 1},
+		// Damage before any records array: one message, the decoder's to report.
+		{"broken-head.json", "{\n  \"x\": ,\n  \"records\": []\n}\n", "", 1},
 	} {
 		p := writeFile(t, t.TempDir(), tc.name, tc.text)
 		src := mustFileSource(t, FileOptions{Paths: []string{p}})

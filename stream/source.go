@@ -30,7 +30,8 @@ type Message struct {
 	Value    []byte
 	Position Position
 	// Err, when set, says the source could not frame this message (a
-	// malformed CSV row): the pipeline counts and dead-letters it.
+	// malformed CSV row, a file damaged from here on): the pipeline counts
+	// and dead-letters it.
 	Err error
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -672,6 +673,30 @@ func TestGenWritesCompressedAndCaptureFiles(t *testing.T) {
 		if got := replayed(name); got != want {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
+	}
+	// A damaged file among them is a decode error; the files after it are
+	// replayed all the same.
+	gz, err := os.ReadFile(filepath.Join(dir, "events.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := filepath.Join(dir, "many")
+	if err := os.MkdirAll(many, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"1-cut.jsonl.gz": gz[:len(gz)/2], "2-whole.jsonl.gz": gz} {
+		if err := os.WriteFile(filepath.Join(many, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, "", "replay", "--quiet", "--feed", "assets/sample-feed.txt", many)
+	if wantErr := "decode errors 1 (not kept: add --dead-letter FILE to keep them); the first: " + filepath.Join(many, "1-cut.jsonl.gz") + ":"; code != exitOK || !strings.Contains(stderr, wantErr) || !strings.Contains(stderr, "gzip data cut short: unexpected EOF; the rest of the file is not read") {
+		t.Errorf("a directory with a cut file: exit %d, want %d and %q:\n%s", code, exitOK, wantErr, stderr)
+	}
+	var messages, records int
+	_, summary, _ := strings.Cut(stderr, "replayed ")
+	if _, err := fmt.Sscanf(summary, "%d messages, %d records", &messages, &records); err != nil || records <= 400 {
+		t.Errorf("a directory with a cut file: want more than the whole file's 400 records replayed:\n%s", stderr)
 	}
 	head := make([]byte, 4)
 	for name, magic := range map[string]string{"events.jsonl.gz": "\x1f\x8b", "events.jsonl.zst": "\x28\xb5\x2f\xfd", "events.avro": "Obj\x01"} {
