@@ -17,18 +17,21 @@ import (
 
 const replayUsage = `replay [-c FILE | --feed FILE...] [--exclusions FILE] [flags] EVENTS...
 
-Matches exported events — JSON lines of Event Hubs bodies, bare records or
-{"body":…} wrappers, pretty-printed JSON (an array of records, an Advanced
-Hunting API response), an Advanced Hunting CSV export or Event Hubs Capture
-(Avro) files, plain or gzip- or zstd-compressed, UTF-8 or UTF-16; a
-directory stands for every file below it, a quoted pattern for its matches;
-"-" is stdin — against
-the indicators, prints the alerts (JSON lines on stdout; with --sinks they
-go to the config's sinks instead) and a summary on stderr: records, records/s, matches, excluded per rule, alerts, decode errors,
-and what suppression held back (repeats, summaries, duplicates) so that the
-alerts the sinks got add up. On a terminal a progress line shows the
-records so far, the rate, and how far through the files it is with the
-time left. With --sample it replays the stream, feed and exclusions shipped in the binary.`
+Matches exported events against the indicators: JSON lines of Event Hubs
+bodies, bare records or {"body":…} wrappers, pretty-printed JSON (an array
+of records, an Advanced Hunting API response), an Advanced Hunting CSV
+export or Event Hubs Capture (Avro) files, plain or gzip- or
+zstd-compressed, UTF-8 or UTF-16. A directory stands for every file below
+it, a quoted pattern for its matches, "-" for stdin. A damaged file is a
+decode error and the next file is read.
+
+Prints the alerts (JSON lines on stdout; with --sinks they go to the
+config's sinks instead) and a summary on stderr: records, records/s,
+matches, excluded per rule, alerts, decode errors, and what suppression
+held back (repeats, summaries, duplicates) so that the alerts the sinks got
+add up. On a terminal a progress line shows the records so far, the rate,
+and how far through the files it is with the time left. With --sample it
+replays the stream, feed and exclusions shipped in the binary.`
 
 func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "replay", replayUsage)
