@@ -434,8 +434,12 @@ func TestYAMLSyntaxErrorsNameTheLine(t *testing.T) {
 			"log:\n  level: a: b\n", "s.yaml:2: mapping values are not allowed in this context"},
 		{"a tab in the indentation names its line",
 			"log:\n\tlevel: info\n", "s.yaml:2: found character that cannot start any token"},
-		{"an unknown anchor is reported (the library gives no line)",
-			"allowlist: *nowhere\n", `s.yaml: unknown anchor 'nowhere' referenced`},
+		{"an unknown anchor names the line of its alias",
+			"log:\n  level: info\nallowlist: *nowhere\n", `s.yaml:3: unknown anchor 'nowhere' referenced`},
+		{"a bare ${VAR} in a flow list says to quote it",
+			"source:\n  file:\n    paths: [${EVENTS}]\n", `s.yaml:3: did not find expected ',' or ']'; a ${VAR} inside [ ] or { } must be quoted, e.g. ['${VAR}']`},
+		{"a bare ${VAR} in a flow mapping says to quote it",
+			"source: {type: file, file: {paths: ${EVENTS}}}\n", `s.yaml:1: did not find expected ',' or '}'; a ${VAR} inside [ ] or { } must be quoted, e.g. ['${VAR}']`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

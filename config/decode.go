@@ -103,14 +103,14 @@ func parseYAML(data []byte, name string) (root *yaml.Node, err error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == nil:
 		return nil, &Error{File: name, Line: next.Line, Err: errors.New("a second YAML document: the file must hold exactly one")}
 	case !errors.Is(err, io.EOF):
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -136,18 +136,48 @@ var yamlParserProblems = []string{
 	"found duplicate %TAG directive",
 }
 
-// yamlError turns a parser error into an *Error with the file and line.
-func yamlError(name string, err error) error {
+// unquotedExpansionInFlow finds a ${VAR} written bare inside [ ] or { },
+// where YAML reads its brace as the start of a mapping.
+var unquotedExpansionInFlow = regexp.MustCompile(`(?:^|[^$])[\[{](?:[^'"]*[,:])?\s*\$\{`)
+
+const quoteExpansionHint = "; a ${VAR} inside [ ] or { } must be quoted, e.g. ['${VAR}']"
+
+// yamlError turns a parser error into an *Error with the file and line,
+// with a hint when the line holds a bare ${VAR} in a flow collection.
+func yamlError(name string, data []byte, err error) error {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if slices.Contains(yamlParserProblems, m[2]) {
 			line++
 		}
-		return &Error{File: name, Line: line, Err: errors.New(m[2])}
+		problem := m[2]
+		if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) && unquotedExpansionInFlow.Match(lines[line-1]) {
+			problem += quoteExpansionHint
+		}
+		return &Error{File: name, Line: line, Err: errors.New(problem)}
 	}
-	return &Error{File: name, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+	problem := strings.TrimPrefix(msg, "yaml: ")
+	// The library gives no line for these: find it in the text.
+	lines := bytes.Split(data, []byte("\n"))
+	var marker *regexp.Regexp
+	if m := unknownAnchor.FindStringSubmatch(problem); m != nil {
+		marker = regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `(?:[\s,\]}]|$)`)
+	} else if strings.HasPrefix(problem, "did not find expected") {
+		marker = unquotedExpansionInFlow
+	}
+	for i, l := range lines {
+		if marker != nil && marker.Match(l) {
+			if marker == unquotedExpansionInFlow {
+				problem += quoteExpansionHint
+			}
+			return &Error{File: name, Line: i + 1, Err: errors.New(problem)}
+		}
+	}
+	return &Error{File: name, Err: errors.New(problem)}
 }
+
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 
 // decoder walks a YAML node tree into the schema structs by reflection,
 // recording where every key was written and collecting every problem.
