@@ -88,11 +88,19 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 		var hits []match.Hit
 		if p, err := netip.ParsePrefix(q); err == nil {
 			hits = rules.Index.LookupPrefix(p, now)
-			fmt.Fprintf(w, "%s: %d indicators overlap the range (covering it or inside it)\n", value, len(hits))
+			verb := "indicators overlap"
+			if len(hits) == 1 {
+				verb = "indicator overlaps"
+			}
+			fmt.Fprintf(w, "%s: %d %s the range (covering it or inside it)\n", value, len(hits), verb)
 			s.RemoteIP = p.Masked().Addr().Unmap()
 		} else {
 			hits = rules.Index.Lookup(q, now)
-			fmt.Fprintf(w, "%s: %d matching indicators\n", value, len(hits))
+			noun := "indicators"
+			if len(hits) == 1 {
+				noun = "indicator"
+			}
+			fmt.Fprintf(w, "%s: %d matching %s\n", value, len(hits), noun)
 			if a, err := netip.ParseAddr(strings.Trim(q, "[]")); err == nil {
 				s.RemoteIP = a.Unmap()
 			} else if host, ok := match.NormalizeHost(q); ok {

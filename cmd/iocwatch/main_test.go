@@ -578,10 +578,10 @@ func TestLookupReadsValuesFromStdin(t *testing.T) {
 		t.Errorf("exit %d, want %d: 203.0.113.250 matches nothing", code, exitFailure)
 	}
 	for _, want := range []string{
-		"198.51.100.9: 1 matching indicators",
-		"http://x.Bad-CDN.example:8080/a: 1 matching indicators",
+		"198.51.100.9: 1 matching indicator",
+		"http://x.Bad-CDN.example:8080/a: 1 matching indicator",
 		"203.0.113.250: 0 matching indicators",
-		"203.0.113.77: 1 matching indicators",
+		"203.0.113.77: 1 matching indicator",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
@@ -611,17 +611,33 @@ func TestLookupTakesWhatAnAnalystPastes(t *testing.T) {
 		t.Errorf("exit %d, want %d: 203.0.113.99 is not active now", code, exitFailure)
 	}
 	for _, want := range []string{
-		"bad-cdn[.]example: 1 matching indicators\n  domain bad-cdn.example on RemoteUrl",
-		"hxxp://x.bad-cdn[.]example/a: 1 matching indicators",
-		"198.51.0.0/16: 1 indicators overlap the range (covering it or inside it)\n  cidr 198.51.100.0/24 on RemoteIP",
-		"203.0.113.0/24: 1 indicators overlap the range (covering it or inside it)\n  ip 203.0.113.77 on RemoteIP",
+		"bad-cdn[.]example: 1 matching indicator\n  domain bad-cdn.example on RemoteUrl",
+		"hxxp://x.bad-cdn[.]example/a: 1 matching indicator",
+		"198.51.0.0/16: 1 indicator overlaps the range (covering it or inside it)\n  cidr 198.51.100.0/24 on RemoteIP",
+		"203.0.113.0/24: 1 indicator overlaps the range (covering it or inside it)\n  ip 203.0.113.77 on RemoteIP",
 		"203.0.113.99: 0 matching indicators\n  ip 203.0.113.99 from feed later matches but is not active now (valid from 2099-01-01T00:00:00Z)",
-		"203.0.113.77: 1 matching indicators",
+		"203.0.113.77: 1 matching indicator",
 		"(for device-group=Backup Servers)",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// Flags may follow the values, as in most tools; "--" ends them.
+func TestFlagsMayFollowThePositionalArguments(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "lookup", "203.0.113.77", "--feed", "assets/sample-feed.txt", "bad-cdn.example", "--", "--feed")
+	if code != exitFailure { // "--feed" matches nothing
+		t.Fatalf("exit %d, want %d\n%s", code, exitFailure, stderr)
+	}
+	for _, want := range []string{"203.0.113.77: 1 matching indicator\n", "bad-cdn.example: 1 matching indicator\n", "--feed: 0 matching indicators\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lookup output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "replay", "assets/sample-events.jsonl", "--feed", "assets/sample-feed.txt", "--quiet"); code != exitOK || !strings.Contains(stderr, "matches ") {
+		t.Errorf("replay EVENTS --feed F: exit %d\n%s", code, stderr)
 	}
 }
 

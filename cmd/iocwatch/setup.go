@@ -55,14 +55,29 @@ func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 }
 
 // parseFlags parses args and maps -h and flag errors to the CLI's errors.
+// Flags may come after the positional arguments too (lookup 1.2.3.4 --feed
+// f.txt), as in most command-line tools; "--" ends the flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return errHelp
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
 	}
-	return nil
+	// Leave the positional arguments as fs.Args().
+	return fs.Parse(append([]string{"--"}, positional...))
 }
 
 // printSink is the sink of ad-hoc use and of replay: alerts on stdout,
