@@ -17,10 +17,10 @@ import (
 const lookupUsage = `lookup [-c FILE | --feed FILE...] [--exclusions FILE] [event flags] VALUE...
 
 For each VALUE — an IP address, a CIDR range, a domain or a URL, defanged
-or not (evil[.]example, hxxp://…) — prints the indicators
-that match it (kind, value, feed, severity, tags, where it was read), whether
-the allow-list covers it, and which exclusion rule would suppress the hit for
-an event with the facts given by the event flags (process, path, device…).
+or not (evil[.]example, hxxp://…) — prints the indicators that match it
+(kind, value, feed, severity, tags, where it was read), whether the
+allow-list covers it, and which exclusion rule would suppress the hit for an
+event with the facts given by the event flags (process, path, device…).
 A range lists the ip and cidr indicators that cover it or lie inside it; a
 value that matches only indicators not valid now says so. A VALUE of -
 reads values from stdin, one a line (blank lines, lines starting with #
