@@ -8,18 +8,7 @@ import (
 	"os"
 	"strconv"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// processCPU returns the user+system CPU time of this process.
-func processCPU() (time.Duration, bool) {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0, false
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
-}
 
 // loadAvg returns the 1-minute load average, or -1.
 func loadAvg() float64 {

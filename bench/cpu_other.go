@@ -4,8 +4,7 @@ package bench
 
 import "time"
 
-func processCPU() (time.Duration, bool) { return 0, false }
-func loadAvg() float64                  { return -1 }
-func procStatusKiB(string) int64        { return -1 }
+func loadAvg() float64           { return -1 }
+func procStatusKiB(string) int64 { return -1 }
 
 func runQueueWait() (time.Duration, bool) { return 0, false }

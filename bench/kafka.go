@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/cputime"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
@@ -185,13 +186,13 @@ func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int
 	p := stream.New(src, &rules, snk, stream.Options{Workers: workers, OnAcked: func(b stream.BatchReport) {
 		if seen == 0 {
 			t0, n0 = b.AckedAt, int64(b.Records)
-			c0, _ = processCPU()
+			c0 = cputime.Process()
 		}
 		seen += int64(b.Records)
 		if seen >= total {
 			finishOnce.Do(func() {
 				t1 = time.Now()
-				c1, _ = processCPU()
+				c1 = cputime.Process()
 				close(finished)
 			})
 		}
@@ -258,7 +259,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	time.Sleep(300 * time.Millisecond)
 	base := records.Load()
 	alerts0 := len(snk.Latencies())
-	c0, _ := processCPU()
+	c0 := cputime.Process()
 	w0, _ := runQueueWait()
 	t0 := time.Now()
 	sent, planted, took, err := r.Paced(ctx, w, rate, d)
@@ -269,7 +270,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 		time.Sleep(10 * time.Millisecond)
 	}
 	wall := time.Since(t0)
-	c1, _ := processCPU()
+	c1 := cputime.Process()
 	w1, _ := runQueueWait()
 	stop()
 	if err := <-done; err != nil {

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/cputime"
 )
 
 // Sample is one timed run of a measurement: the units of work done
@@ -119,11 +121,12 @@ func ratio(a, b []Sample, f func(Sample) float64) Stat {
 func timeProcess(fn func() (float64, error)) (Sample, error) {
 	settleHeap()
 	w0, wok := runQueueWait()
-	c0, ok := processCPU()
+	c0 := cputime.Process()
+	ok := c0 > 0
 	t0 := time.Now()
 	units, err := fn()
 	wall := time.Since(t0)
-	c1, _ := processCPU()
+	c1 := cputime.Process()
 	w1, _ := runQueueWait()
 	s := Sample{Units: units, Wall: wall}
 	if ok {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudflare/ahocorasick"
+	"github.com/iocwatch/iocwatch/internal/cputime"
 )
 
 // Benchmarks of the index. Results, commands and the machine are recorded
@@ -37,7 +38,7 @@ func BenchmarkBuild(b *testing.B) {
 			d := genBenchData(1, 1_000_000, 1_000_000, 100_000)
 			before := heapMiB()
 			var ix *Index
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				ix = nil
 				var err error
@@ -46,7 +47,7 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			after := heapMiB()
 			if ix.Len() != len(d.inds) {
 				b.Fatalf("Len = %d; want %d", ix.Len(), len(d.inds))
@@ -134,13 +135,13 @@ func benchMatch(b *testing.B, table string, at time.Time) {
 					hits := make([]Hit, 0, 16)
 					b.ReportAllocs()
 					i := 0
-					cpu0 := cpuTime()
+					cpu0 := cputime.Process()
 					for b.Loop() {
 						hits = ix.Match(qs[i%len(qs)], hits[:0])
 						i++
 					}
 					b.StopTimer()
-					b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 					for _, q := range qs {
 						checkBenchHits(b, q, ix.Match(q, nil), outcome == "hit")

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/cputime"
 )
 
 // ldBenchText generates n feed lines: 50% IPv4 addresses, 10% IPv4
@@ -47,7 +49,7 @@ func BenchmarkLoadText(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var res *LoadResult
-	cpu0 := ldCPUTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		var err error
 		res, err = Load(bytes.NewReader(data), LoadOptions{Name: "bench.txt", Format: FormatText, Now: now})
@@ -56,7 +58,7 @@ func BenchmarkLoadText(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
-	b.ReportMetric(float64((ldCPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	if want := lines - lines/1000; len(res.Indicators.Indicators()) != want || len(res.Refused) != 0 {
 		b.Fatalf("loaded %d indicators and refused %d, want %d and 0", len(res.Indicators.Indicators()), len(res.Refused), want)
 	}

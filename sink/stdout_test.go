@@ -7,32 +7,14 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/sink/sinktest"
 )
-
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
 
 // decodeLines decodes JSON lines of native alerts or OCSF findings back
 // into alerts (for OCSF only AlertID, from finding_info.uid). It fails the
@@ -75,7 +57,7 @@ func TestStdoutConformance(t *testing.T) {
 	for _, f := range []sink.Format{sink.FormatNative, sink.FormatOCSF} {
 		t.Run(string(f), func(t *testing.T) {
 			sinktest.Run(t, func(t *testing.T) (sink.Sink, func() []sink.Alert) {
-				var buf lockedBuffer
+				var buf syncbuf.Buffer
 				s, err := sink.NewStdout(&buf, sink.StdoutOptions{Format: f})
 				if err != nil {
 					t.Fatal(err)
@@ -87,7 +69,7 @@ func TestStdoutConformance(t *testing.T) {
 }
 
 func TestStdoutWritesOneJSONLinePerAlertInOrder(t *testing.T) {
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	s, err := sink.NewStdout(&buf, sink.StdoutOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +97,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken p
 
 func TestStdoutErrors(t *testing.T) {
 	t.Run("an unknown format is refused", func(t *testing.T) {
-		if _, err := sink.NewStdout(&lockedBuffer{}, sink.StdoutOptions{Format: "xml"}); err == nil {
+		if _, err := sink.NewStdout(&syncbuf.Buffer{}, sink.StdoutOptions{Format: "xml"}); err == nil {
 			t.Error("NewStdout accepted format xml")
 		}
 	})
@@ -127,7 +109,7 @@ func TestStdoutErrors(t *testing.T) {
 		}
 	})
 	t.Run("an alert that cannot be encoded fails the batch permanently and writes nothing", func(t *testing.T) {
-		var buf lockedBuffer
+		var buf syncbuf.Buffer
 		s, _ := sink.NewStdout(&buf, sink.StdoutOptions{})
 		alerts := sinktest.Alerts(3, 1)
 		alerts[2].DetectedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -176,7 +158,7 @@ func TestHumanFormat(t *testing.T) {
 }
 
 func TestHumanLinesNeverBreak(t *testing.T) {
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	s, _ := sink.NewStdout(&buf, sink.StdoutOptions{Human: true})
 	alerts := sinktest.Alerts(200, 5)
 	if err := s.Write(context.Background(), alerts); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 )
 
 // A real disk-full: the dead-letter file lives on a 64 KiB tmpfs. Mounting
@@ -114,7 +116,7 @@ func TestADeadLetterFileOnAFullDiskUnderContinueLosesOnlyCountedEntriesAndRecove
 			}
 		}
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	out := &recordingSink{}
 	p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 1, Ordered: true, DeadLetter: dl,
 		DeadLetterFailure: DeadLetterContinue, Log: slog.New(slog.NewTextHandler(&logs, nil))})

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/iocwatch/iocwatch/internal/cputime"
 	"github.com/valyala/fastjson"
 )
 
@@ -32,9 +33,10 @@ func benchCorpus(b *testing.B) *corpus {
 // that reports the per-record metrics for the records decoded since.
 func startClocks(b *testing.B) func(records int) {
 	runtime.LockOSThread()
-	cpu0, cpuOK := threadCPUTime()
+	cpu0 := cputime.Thread()
+	cpuOK := cpu0 > 0
 	return func(records int) {
-		cpu1, _ := threadCPUTime()
+		cpu1 := cputime.Thread()
 		runtime.UnlockOSThread()
 		s := b.Elapsed().Seconds()
 		b.ReportMetric(float64(records)/s, "records/s")

@@ -173,7 +173,7 @@ type fileBatch struct {
 	buf   []byte
 	ends  []int
 	lines []int64 // line of each message
-	errs  []error // framing error of each message (malformed CSV rows)
+	errs  []error // framing error of each message (malformed CSV rows, damage)
 	msgs  []Message
 	// A batch of a mapped file holds its messages in msgs, aliasing win
 	// (buf, ends, lines and errs unused), and their bytes in size.
@@ -182,6 +182,15 @@ type fileBatch struct {
 }
 
 func (b *fileBatch) empty() bool { return len(b.ends) == 0 && len(b.msgs) == 0 }
+
+// add appends one message: its text, its line (or element) and its framing
+// error, if any.
+func (b *fileBatch) add(text []byte, line int64, err error) {
+	b.buf = append(b.buf, text...)
+	b.ends = append(b.ends, len(b.buf))
+	b.lines = append(b.lines, line)
+	b.errs = append(b.errs, err)
+}
 
 // put returns b to the pool, releasing its window.
 func (s *FileSource) put(b *fileBatch) {
@@ -457,9 +466,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 				// the damage becomes one message carrying the error (so
 				// it is counted and dead-lettered), and the next file is
 				// read.
-				b.ends = append(b.ends, len(b.buf))
-				b.lines = append(b.lines, s.line+1)
-				b.errs = append(b.errs, fmt.Errorf("%w; the rest of the file is not read", err))
+				b.add(nil, s.line+1, fmt.Errorf("%w; the rest of the file is not read", err))
 				s.closeCurrent()
 				break
 			}
@@ -540,10 +547,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 				body = body[:limit]
 			}
 			if tooLong != nil || len(bytes.TrimSpace(body)) > 0 {
-				b.buf = append(b.buf, body...)
-				b.ends = append(b.ends, len(b.buf))
-				b.lines = append(b.lines, int64(n))
-				b.errs = append(b.errs, tooLong)
+				b.add(body, int64(n), tooLong)
 			}
 			continue
 		}
@@ -560,14 +564,12 @@ func (s *FileSource) fill(b *fileBatch) error {
 				// error (without the file and line: its position has them)
 				// and what is known of its text, so it is counted and
 				// dead-lettered, and go on.
+				var text []byte
 				var re *csvRowError
 				if errors.As(err, &re) {
-					err = re.err
-					b.buf = append(b.buf, re.text...)
+					err, text = re.err, []byte(re.text)
 				}
-				b.ends = append(b.ends, len(b.buf))
-				b.lines = append(b.lines, int64(line))
-				b.errs = append(b.errs, err)
+				b.add(text, int64(line), err)
 				continue
 			}
 			var tooLong error
@@ -575,10 +577,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 				tooLong = s.tooLong(len(rec), limit)
 				rec = rec[:limit]
 			}
-			b.buf = append(b.buf, rec...)
-			b.ends = append(b.ends, len(b.buf))
-			b.lines = append(b.lines, int64(line))
-			b.errs = append(b.errs, tooLong)
+			b.add(rec, int64(line), tooLong)
 			continue
 		}
 		if s.live != nil && len(b.ends) > 0 && !s.live.ready() && !lineBuffered(s.br) {
@@ -618,10 +617,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 			line = line[:min(len(line), s.opt.MaxLineBytes)]
 		}
 		if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
-			b.buf = append(b.buf, line...)
-			b.ends = append(b.ends, len(b.buf))
-			b.lines = append(b.lines, s.line)
-			b.errs = append(b.errs, tooLong)
+			b.add(line, s.line, tooLong)
 		}
 		s.pending, s.dropped = s.pending[:0], 0
 		if cap(s.pending) > 4<<20 {
@@ -668,10 +664,7 @@ func (s *FileSource) flushPending(b *fileBatch) {
 		tooLong = s.tooLong(int(n), s.opt.MaxLineBytes)
 	}
 	if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
-		b.buf = append(b.buf, line...)
-		b.ends = append(b.ends, len(b.buf))
-		b.lines = append(b.lines, s.line)
-		b.errs = append(b.errs, tooLong)
+		b.add(line, s.line, tooLong)
 	}
 	s.pending, s.dropped = s.pending[:0], 0
 }

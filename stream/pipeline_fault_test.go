@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 )
 
 // Faults of the dead-letter destination: the pipeline must report them and
@@ -33,24 +34,6 @@ func (f *flakyDeadLetter) Write(_ context.Context, m Message, _ int, _ error) er
 	f.kept = append(f.kept, m.Position.String())
 	f.mu.Unlock()
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for log output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // poisonedBatches returns n batches, each of a planted hit (ReportId = the
@@ -102,7 +85,7 @@ func TestAFailingDeadLetterUnderContinueIsCountedLoggedOncePerChangeAndAcknowled
 	dl := &flakyDeadLetter{from: 4, to: 7} // full for four entries, then space is freed
 	src := newSliceSource(poisonedBatches(12)...)
 	out := &recordingSink{}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 1, Ordered: true, DeadLetter: dl, DeadLetterFailure: DeadLetterContinue, Log: log})
 	if err := p.Run(context.Background()); err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
@@ -69,35 +70,17 @@ func iocwatchBinary(t *testing.T) string {
 // faultProc is a running iocwatch process.
 type faultProc struct {
 	cmd    *exec.Cmd
-	stderr *faultBuffer
-	stdout *faultBuffer
+	stderr *syncbuf.Buffer
+	stdout *syncbuf.Buffer
 	done   chan struct{}
 	state  *os.ProcessState
-}
-
-// faultBuffer is a bytes.Buffer safe for concurrent use.
-type faultBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *faultBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *faultBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startIocwatch runs the binary with args; the process is killed when the
 // test ends if it is still running.
 func startIocwatch(t *testing.T, env []string, args ...string) *faultProc {
 	t.Helper()
-	p := &faultProc{cmd: exec.Command(iocwatchBinary(t), args...), stderr: &faultBuffer{}, stdout: &faultBuffer{}, done: make(chan struct{})}
+	p := &faultProc{cmd: exec.Command(iocwatchBinary(t), args...), stderr: &syncbuf.Buffer{}, stdout: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stdout
 	p.cmd.Env = append(os.Environ(), env...)
 	if err := p.cmd.Start(); err != nil {

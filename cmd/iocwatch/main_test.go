@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -236,7 +238,7 @@ func TestRunOnALiveStdinAlertsAsEventsComeAndStopsWhenTold(t *testing.T) {
 	first, _, _ := bytes.Cut(events, []byte("\n")) // two alerts: an IP and a domain
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	env := &cliEnv{stdin: pr, stdout: &stdout, stderr: &stderr}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -280,7 +282,7 @@ func TestRunFollowsAFileNamedOnTheCommandLine(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

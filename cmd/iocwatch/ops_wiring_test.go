@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,11 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -35,24 +34,6 @@ var opsSecrets = []string{
 	"metrics-SECRET-3333", // metrics.bearer_token
 	"feed-SECRET-4444",    // feeds[1].headers
 	"query-SECRET-5555",   // in feeds[1].url
-}
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // opsTestServers starts a webhook that accepts alerts (after refusing the
@@ -194,7 +175,7 @@ func opsGet(t *testing.T, o *opsRuntime, path, token string) (int, string) {
 func TestTheOpsEndpointOfARun(t *testing.T) {
 	hook, feed, hookCalls := opsTestServers(t)
 	cfgPath := writeOpsConfig(t, hook.URL, feed.URL, "suppression: {window: 0s, capacity: 0}")
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	runWithOps(t, cfgPath, &logs, func(o *opsRuntime) {
 		t.Run("every endpoint needs the bearer token", func(t *testing.T) {
 			for _, path := range []string{"/metrics", "/healthz", "/readyz", "/"} {
@@ -385,7 +366,7 @@ func TestAKafkaWatcherIsReadyOnceInItsGroupAndExportsItsLag(t *testing.T) {
 	cfg.Source.Type = "kafka"
 	cfg.Source.Kafka.Group = "ops-test"
 	cfg.Metrics.Listen = "127.0.0.1:0"
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := newOpsLogger(&logs, cfg)
 	o, err := startOps(cfg, log)
 	if err != nil {

@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -194,23 +193,4 @@ func lines(n int) string {
 
 func fileSpec(name, path string) Spec {
 	return Spec{Name: name, Type: TypeFile, Path: path, Load: match.LoadOptions{Format: match.FormatText}}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use (a log written by
-// the manager's goroutines, read by the test).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

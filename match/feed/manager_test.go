@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -69,7 +70,7 @@ func TestAFileEditReplacesTheFeedsIndicators(t *testing.T) {
 func TestAReloadLogsWhatItRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c2.txt")
 	writeFile(t, path, "203.0.113.7\n")
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 20 * time.Millisecond, FilePoll: -1,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	h.run()

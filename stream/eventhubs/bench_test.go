@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+	"github.com/iocwatch/iocwatch/internal/cputime"
 
 	"github.com/iocwatch/iocwatch/testenv"
 )
@@ -171,11 +171,11 @@ type cpuMeter struct {
 }
 
 func (c *cpuMeter) start() {
-	c.s0, c.e0, c.a0 = selfCPU(), childCPU("eventhubs_emulator.py"), childCPU("azurite")
+	c.s0, c.e0, c.a0 = cputime.Process(), childCPU("eventhubs_emulator.py"), childCPU("azurite")
 }
 
 func (c *cpuMeter) stop() {
-	c.self += selfCPU() - c.s0
+	c.self += cputime.Process() - c.s0
 	c.emulator += childCPU("eventhubs_emulator.py") - c.e0
 	c.azurite += childCPU("azurite") - c.a0
 }
@@ -185,14 +185,6 @@ func (c *cpuMeter) report(b *testing.B, events int) {
 	b.ReportMetric(per(c.self), "go-cpu-µs/event")
 	b.ReportMetric(per(c.emulator), "emulator-cpu-µs/event")
 	b.ReportMetric(per(c.azurite), "azurite-cpu-µs/event")
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // childCPU is the user+system time of this process's children whose command

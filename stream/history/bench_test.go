@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
+	"github.com/iocwatch/iocwatch/internal/cputime"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
@@ -261,12 +262,12 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	for b.Loop() {
 		out = enc.block(out[:0], bufs[i%len(bufs)], 1)
 		i++
 	}
-	b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(i*DefaultBufferRecords), "cpu-ns/obs")
+	b.ReportMetric(float64((cputime.Thread()-cpu0).Nanoseconds())/float64(i*DefaultBufferRecords), "cpu-ns/obs")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*DefaultBufferRecords), "ns/obs")
 	b.ReportMetric(float64(len(out))/DefaultBufferRecords, "block-B/obs")
 }
@@ -290,7 +291,7 @@ func BenchmarkWriteThroughput(b *testing.B) {
 				f := newFeeder(n, 24*time.Hour)
 				base := liveHeap()
 				hs := startHeapSampler()
-				start, cpu0 := time.Now(), processCPU()
+				start, cpu0 := time.Now(), cputime.Process()
 				var size int64
 				var live uint64
 				switch store {
@@ -322,7 +323,7 @@ func BenchmarkWriteThroughput(b *testing.B) {
 					w.close()
 				}
 				rate = n / time.Since(start).Seconds()
-				cpu = float64((processCPU() - cpu0).Nanoseconds()) / n
+				cpu = float64((cputime.Process() - cpu0).Nanoseconds()) / n
 				size = dirSize(dir)
 				pk := hs.Stop()
 				bytesPer = float64(size) / n
@@ -427,11 +428,11 @@ func BenchmarkRetroHunt10k(b *testing.B) {
 	for b.Loop() {
 		h.known, h.noKnown = nil, false
 		alerts = 0
-		cpu0 := threadCPU()
+		cpu0 := cputime.Thread()
 		if rep, err = h.Hunt(context.Background(), inds, nil, emit); err != nil {
 			b.Fatal(err)
 		}
-		cpu += threadCPU() - cpu0
+		cpu += cputime.Thread() - cpu0
 	}
 	peak := hs.Stop()
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/hunt")
@@ -523,12 +524,12 @@ func BenchmarkLiveThroughput(b *testing.B) {
 			opt.OnEvents = h.Record
 		}
 		p := stream.New(&memSource{msgs: msgs}, &rules, &discardSink{}, opt)
-		start, cpu0 := time.Now(), processCPU()
+		start, cpu0 := time.Now(), cputime.Process()
 		if err := p.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		t.wall += time.Since(start)
-		t.cpu += processCPU() - cpu0
+		t.cpu += cputime.Process() - cpu0
 		if got := p.Stats().Records.Load(); got != records {
 			b.Fatalf("%d records, want %d", got, records)
 		}

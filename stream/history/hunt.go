@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/cputime"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
@@ -290,7 +291,7 @@ func (h *History) newPacer() *pacer {
 
 // workClock is the hunting thread's CPU time, or the wall clock.
 func workClock() time.Duration {
-	if t, ok := threadCPUTime(); ok {
+	if t := cputime.Thread(); t > 0 {
 		return t
 	}
 	return time.Duration(time.Now().UnixNano())

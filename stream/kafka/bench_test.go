@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/cputime"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/iocwatch/iocwatch/stream/kafka"
@@ -67,16 +67,6 @@ func benchBroker(b *testing.B) (*embedded.Broker, int64) {
 	return br, bytes
 }
 
-// cpuTime is the user+system CPU time of this process so far. The broker
-// runs in-process, so it counts the broker's work too.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // consumer consumes the whole bench topic once with a fresh group and
 // returns the time from the first message to the last ack.
 type consumer func(b *testing.B, addr, group string, maxBytes int, maxWait time.Duration, total int) time.Duration
@@ -109,12 +99,12 @@ func BenchmarkSourceThroughput(b *testing.B) {
 			b.ReportAllocs()
 			var busy time.Duration
 			iters := 0
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				iters++
 				busy += c.consume(b, br.Addr(), fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), iters), c.maxBytes, c.maxWait, total)
 			}
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			msgs := float64(total * iters)
 			b.ReportMetric(msgs/busy.Seconds(), "msgs/s")
 			b.ReportMetric(msgs*benchRecords/busy.Seconds(), "records/s")
