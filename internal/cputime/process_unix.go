@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package cputime
 
@@ -16,6 +16,3 @@ func Process() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// Thread returns 0: the calling thread's CPU time is read on Linux only.
-func Thread() time.Duration { return 0 }

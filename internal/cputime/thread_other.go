@@ -1,11 +1,8 @@
-//go:build !unix
+//go:build !linux
 
 package cputime
 
 import "time"
-
-// Process returns 0: the process's CPU time is read on Unix only.
-func Process() time.Duration { return 0 }
 
 // Thread returns 0: the calling thread's CPU time is read on Linux only.
 func Thread() time.Duration { return 0 }
