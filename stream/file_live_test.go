@@ -47,13 +47,7 @@ func lines(b Batch) string {
 // as soon as no more are waiting, not when a batch of BatchLines is full;
 // a short first line is enough to tell the format.
 func TestFileSourceDeliversLiveInputWithoutWaitingForAFullBatch(t *testing.T) {
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	src, err := NewFileSource(FileOptions{Paths: []string{"-"}, Stdin: pr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
+	src, pw := liveStdin(t)
 	go pw.Write([]byte("{\"a\":1}\n{\"a\":2}\n"))
 	b, err := readWithin(t, context.Background(), src, 10*time.Second)
 	if err != nil {
@@ -90,13 +84,7 @@ func TestFileSourceDeliversLiveInputWithoutWaitingForAFullBatch(t *testing.T) {
 func TestFileSourceReadOfASilentLiveInputEndsWithItsContextOrClose(t *testing.T) {
 	for _, how := range []string{"context", "close"} {
 		t.Run(how, func(t *testing.T) {
-			pr, pw := io.Pipe()
-			defer pw.Close()
-			src, err := NewFileSource(FileOptions{Paths: []string{"-"}, Stdin: pr})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close(context.Background())
+			src, pw := liveStdin(t)
 			go pw.Write([]byte("{\"a\":1}\n"))
 			if b, err := readWithin(t, context.Background(), src, 10*time.Second); err != nil || lines(b) != "stdin:1 {\"a\":1}" {
 				t.Fatalf("first batch: %v", err)
@@ -110,7 +98,7 @@ func TestFileSourceReadOfASilentLiveInputEndsWithItsContextOrClose(t *testing.T)
 					src.Close(context.Background())
 				}
 			})
-			_, err = readWithin(t, ctx, src, 10*time.Second)
+			_, err := readWithin(t, ctx, src, 10*time.Second)
 			want := io.EOF
 			if how == "context" {
 				want = context.Canceled
@@ -137,4 +125,15 @@ func TestStdinRedirectedFromAFileIsNotLive(t *testing.T) {
 	if !isLive(strings.NewReader("")) {
 		t.Error("a reader that is not a file is not live")
 	}
+}
+
+// liveStdin returns a file source reading "-" from a pipe, and the pipe's
+// writer; both are closed when the test ends.
+func liveStdin(t *testing.T) (*FileSource, *io.PipeWriter) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	src := mustFileSource(t, FileOptions{Paths: []string{"-"}, Stdin: pr})
+	t.Cleanup(func() { src.Close(context.Background()) })
+	return src, pw
 }
