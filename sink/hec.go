@@ -232,7 +232,7 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 				return err
 			}
 			acks = append(acks, id)
-			body = body[:0]
+			body = nil // a new one: the transport may still read the last after Do returned
 		}
 		body = append(body, ev...)
 	}

@@ -155,11 +155,14 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("webhook %s: %w", w.where, err)
 	}
+	// Every request gets a body of its own: the HTTP transport may still be
+	// reading one after Do returned (a server that answers before it read
+	// the whole body), so a body is never reused.
 	var body []byte
 	var err error
 	if !w.opt.Batch {
 		for i := range alerts {
-			body, err = EncodeJSON(body[:0], &alerts[i], w.opt.Format)
+			body, err = EncodeJSON(nil, &alerts[i], w.opt.Format)
 			if err != nil {
 				return Permanent(fmt.Errorf("webhook: encode alert %s: %w", alerts[i].AlertID, err))
 			}
@@ -171,7 +174,7 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 	}
 	for start := 0; start < len(alerts); start += w.opt.MaxBatch {
 		chunk := alerts[start:min(start+w.opt.MaxBatch, len(alerts))]
-		body = append(body[:0], '[')
+		body = append(make([]byte, 0, len(body)), '[')
 		for i := range chunk {
 			if i > 0 {
 				body = append(body, ',')
