@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/sink"
@@ -36,7 +38,7 @@ func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, e
 		}
 		// Retries first; what a peer refuses for good (a 4xx) goes to the
 		// alert dead-letter file, and counts as handled.
-		s = sink.WithRetry(s, sink.RetryPolicy{Initial: sc.Retry.Initial, Max: sc.Retry.Max})
+		s = sink.WithRetry(s, sink.RetryPolicy{Initial: sc.Retry.Initial, Max: sc.Retry.Max, OnRetry: retryLogger(log, sc.Name)})
 		if dl != nil {
 			s = sink.WithDeadLetter(s, sc.Name, dl)
 		}
@@ -126,4 +128,34 @@ type closingDeadLetter struct {
 // Close closes the sinks, then the dead-letter file.
 func (c closingDeadLetter) Close(ctx context.Context) error {
 	return errors.Join(c.Sink.Close(ctx), c.dl.Close())
+}
+
+// retryLogFloor is how often a sink that keeps failing is logged again.
+const retryLogFloor = time.Minute
+
+// retryLogger logs a sink's failed deliveries as warnings: the first of a
+// run of failures at once (unless one was logged in the last 10 s: a sink
+// that flaps), then at most once a minute while it goes on, with the
+// attempts so far. Without it a sink that is down (a certificate
+// not trusted, a name that does not resolve, a 503) would only show as
+// alerts held back.
+func retryLogger(log *slog.Logger, name string) func(attempt int, err error, wait time.Duration) {
+	if log == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	var last time.Time
+	return func(attempt int, err error, wait time.Duration) {
+		mu.Lock()
+		now := time.Now()
+		since := now.Sub(last)
+		due := since >= retryLogFloor || attempt == 1 && since >= retryLogFloor/6
+		if due {
+			last = now
+		}
+		mu.Unlock()
+		if due {
+			log.Warn("sink delivery failed; retrying", "sink", name, "attempt", attempt, "retry_in", wait.Round(time.Millisecond).String(), "err", err)
+		}
+	}
 }
