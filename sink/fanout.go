@@ -156,9 +156,10 @@ func (f *Fan) Flush(ctx context.Context) error {
 	return f.each(func(fs *fanSink) error { return flushInner(ctx, fs.Sink) })
 }
 
-// Close stops accepting writes, lets the best-effort buffers drain until
-// ctx is done (then abandons what is left, counted failed), and closes
-// every sink concurrently. It is safe to call twice.
+// Close stops accepting writes and closes the required sinks while the
+// best-effort buffers drain until ctx is done (then abandons what is left,
+// counted failed); then it closes the best-effort sinks. It is safe to
+// call twice.
 func (f *Fan) Close(ctx context.Context) error {
 	f.mu.Lock()
 	if f.closed {
@@ -173,6 +174,18 @@ func (f *Fan) Close(ctx context.Context) error {
 	}
 	f.mu.Unlock()
 
+	// The required sinks close (flushing their queues) while the
+	// best-effort buffers drain: a best-effort sink that is down uses the
+	// budget only of its own, and the error names it, not a healthy sink.
+	required := make(chan error, 1)
+	go func() {
+		required <- f.each(func(fs *fanSink) error {
+			if fs.BestEffort {
+				return nil
+			}
+			return fs.Sink.Close(ctx)
+		})
+	}()
 	drained := make(chan struct{})
 	go func() { f.bgDone.Wait(); close(drained) }()
 	select {
@@ -182,7 +195,13 @@ func (f *Fan) Close(ctx context.Context) error {
 		<-drained
 	}
 	f.bgCancel()
-	return f.each(func(fs *fanSink) error { return fs.Sink.Close(ctx) })
+	bestEffort := f.each(func(fs *fanSink) error {
+		if !fs.BestEffort {
+			return nil
+		}
+		return fs.Sink.Close(ctx)
+	})
+	return errors.Join(<-required, bestEffort)
 }
 
 // each runs fn for every sink concurrently and joins the errors.

@@ -3,10 +3,14 @@ package sink_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/sink/sinktest"
@@ -242,5 +246,42 @@ func TestFanoutReportsANilSinkInsteadOfPanicking(t *testing.T) {
 	}
 	if err := f.Close(context.Background()); err != nil {
 		t.Errorf("Close = %v", err)
+	}
+}
+
+// A best-effort sink that is down at shutdown uses its own share of the
+// close budget: the required sink closes cleanly, every alert it was given
+// delivered, and an error, if any, names the best-effort sink.
+func TestABestEffortSinkDownAtCloseDoesNotFailTheRequiredOne(t *testing.T) {
+	var got atomic.Int64
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer ok.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	soar, err := sink.NewWebhook(sink.WebhookOptions{URL: ok.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := sink.NewWebhook(sink.WebhookOptions{URL: down.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sink.Fanout(
+		sink.Named{Name: "soar", Sink: sink.WithQueue(sink.WithRetry(soar, sink.RetryPolicy{}), 1024)},
+		sink.Named{Name: "chat", Sink: sink.WithQueue(sink.WithRetry(chat, sink.RetryPolicy{}), 1024), BestEffort: true},
+	)
+	if err := f.Write(context.Background(), []sink.Alert{{AlertID: "a1"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = f.Close(ctx)
+	if err != nil && (strings.Contains(err.Error(), `sink "soar"`) || !strings.Contains(err.Error(), `sink "chat"`)) {
+		t.Errorf("Close: %v, want nothing said of soar", err)
+	}
+	if got.Load() != 1 {
+		t.Errorf("soar got %d alerts, want 1", got.Load())
 	}
 }

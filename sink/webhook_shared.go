@@ -80,9 +80,10 @@ func (o TLSOptions) config() (*tls.Config, error) {
 // Close can wait for them and Write after Close returns ErrClosed.
 // The zero value is an open gate. Safe for concurrent use.
 type gate struct {
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	n      int           // Writes in flight
+	idle   chan struct{} // closed when n drops to 0 after close began
 }
 
 // enter registers a Write; it fails with ErrClosed once Close has begun.
@@ -93,27 +94,40 @@ func (g *gate) enter() error {
 	if g.closed {
 		return ErrClosed
 	}
-	g.inflight.Add(1)
+	g.n++
 	return nil
 }
 
-func (g *gate) leave() { g.inflight.Done() }
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n--; g.n == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+}
 
-// close marks the gate closed and waits for in-flight Writes or ctx. It
-// reports whether this call was the first, so the caller releases
-// resources once.
+// close marks the gate closed and waits for in-flight Writes or ctx: with
+// none in flight it returns at once, whatever ctx. It reports whether this
+// call was the first, so the caller releases resources once.
 func (g *gate) close(ctx context.Context) (first bool, err error) {
 	g.mu.Lock()
 	first = !g.closed
 	g.closed = true
+	if g.n == 0 {
+		g.mu.Unlock()
+		return first, nil
+	}
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	idle, n := g.idle, g.n
 	g.mu.Unlock()
-	done := make(chan struct{})
-	go func() { g.inflight.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-idle:
 		return first, nil
 	case <-ctx.Done():
-		return first, fmt.Errorf("close: waiting for in-flight writes: %w", ctx.Err())
+		return first, fmt.Errorf("close: waiting for %d in-flight writes: %w", n, ctx.Err())
 	}
 }
 
