@@ -128,7 +128,8 @@ func (d *DeadLetter) Close() error {
 // WithDeadLetter returns a Sink that writes to s and, when s refuses
 // alerts permanently (IsPermanent), appends them to dl under sinkName with
 // the error and reports them handled (nil), so a batch that can never be
-// delivered does not block the pipeline. Retryable errors are returned
+// delivered does not block the pipeline. When the error is a *RefusedError
+// only the alerts it names are filed: s delivered the others. Retryable errors are returned
 // unchanged. Either order with WithRetry works:
 // WithRetry(WithDeadLetter(s, …)) files each permanent refusal at once and
 // retries the rest; WithDeadLetter(WithRetry(s, …), …) also files the
@@ -153,10 +154,21 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 	if err == nil || !IsPermanent(err) || errors.Is(err, ErrClosed) {
 		return err
 	}
-	if derr := d.dl.Write(d.name, alerts, err); derr != nil {
+	refused := alerts
+	var re *RefusedError
+	if errors.As(err, &re) {
+		// Only these were refused; the others were delivered.
+		refused = make([]Alert, 0, len(re.Alerts))
+		for _, i := range re.Alerts {
+			if i >= 0 && i < len(alerts) {
+				refused = append(refused, alerts[i])
+			}
+		}
+	}
+	if derr := d.dl.Write(d.name, refused, err); derr != nil {
 		return errors.Join(err, derr)
 	}
-	d.deadLettered.add(len(alerts))
+	d.deadLettered.add(len(refused))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,9 +201,10 @@ func appendEpochMillis(dst []byte, t time.Time) []byte {
 }
 
 // Write sends alerts in batches of at most MaxBatchBytes, in order, and
-// returns once every batch was accepted (and acknowledged, with Ack) or at
-// the first failure; batches sent before a failure were delivered, so a
-// retry may duplicate them (receivers dedupe by alert_id).
+// returns once every batch was accepted (and acknowledged, with Ack), at
+// the first retryable failure — batches sent before it were delivered, so
+// a retry may duplicate them (receivers dedupe by alert_id) — or, when HEC
+// refused some batches for good, with a RefusedError naming their alerts.
 func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	if err := h.gate.enter(); err != nil {
 		return err
@@ -218,35 +220,61 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	defer putNetBuf(pev)
 	ev := *pev
 	defer func() { *pev = ev }()
-	var body []byte // not pooled: the HTTP transport may read it after Do returns
+	// A request HEC refuses for good (a 400: an index the token may not
+	// write, a malformed event) does not stop the others: its alerts are
+	// reported refused (RefusedError), for the dead-letter file. A
+	// retryable failure stops the Write at once.
+	var body []byte  // not pooled: the HTTP transport may read it after Do returns
+	var inBody []int // the alerts in body
 	var acks []int64
+	var refused []int
+	var firstRefusal error
+	send := func() error {
+		id, err := h.post(ctx, body)
+		switch {
+		case err == nil:
+			acks = append(acks, id)
+		case !IsPermanent(err) || errors.Is(err, ErrClosed):
+			return err
+		default:
+			refused = append(refused, inBody...)
+			if firstRefusal == nil {
+				firstRefusal = err
+			}
+		}
+		body, inBody = nil, inBody[:0] // a new body: the transport may still read the last after Do returned
+		return nil
+	}
 	var err error
 	for i := range alerts {
 		ev, err = h.AppendHECEvent(ev[:0], &alerts[i])
 		if err != nil {
-			return Permanent(fmt.Errorf("splunk_hec: encode alert %s: %w", alerts[i].AlertID, err))
+			refused = append(refused, i)
+			if firstRefusal == nil {
+				firstRefusal = fmt.Errorf("splunk_hec: encode alert %s: %w", alerts[i].AlertID, err)
+			}
+			continue
 		}
 		if len(body) > 0 && len(body)+len(ev) > h.opt.MaxBatchBytes {
-			id, err := h.post(ctx, body)
-			if err != nil {
+			if err := send(); err != nil {
 				return err
 			}
-			acks = append(acks, id)
-			body = nil // a new one: the transport may still read the last after Do returned
 		}
 		body = append(body, ev...)
+		inBody = append(inBody, i)
 	}
 	if len(body) > 0 {
-		id, err := h.post(ctx, body)
-		if err != nil {
+		if err := send(); err != nil {
 			return err
 		}
-		acks = append(acks, id)
 	}
 	if h.opt.Ack {
-		return h.waitAcks(ctx, acks)
+		if err := h.waitAcks(ctx, acks); err != nil {
+			return err
+		}
 	}
-	return nil
+	slices.Sort(refused)
+	return Refused(refused, firstRefusal)
 }
 
 // gzipWriters recycles gzip writers: each holds about a megabyte of

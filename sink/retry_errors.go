@@ -2,12 +2,13 @@ package sink
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
 // Permanent marks err as permanent: retrying the same alerts cannot succeed
-// (a 400 Bad Request, an unknown Kafka topic, an alert that cannot be
-// encoded). WithRetry stops at a permanent error and returns it;
+// (a 400 Bad Request, a Kafka message too large for the broker, an alert
+// that cannot be encoded). WithRetry stops at a permanent error and returns it;
 // WithDeadLetter moves the alerts to the dead-letter file. Permanent(nil)
 // is nil. The result wraps err: errors.Is and errors.As see through it, and
 // its message is err's.
@@ -62,4 +63,34 @@ func RetryAfterDelay(err error) (time.Duration, bool) {
 		return r.d, true
 	}
 	return 0, false
+}
+
+// RefusedError says a sink refused some alerts of one Write for good while
+// it delivered the others: a receiver answered 400 to one alert of a batch.
+// WithDeadLetter files only the refused ones. Sinks return it marked
+// permanent, through Refused.
+type RefusedError struct {
+	// Alerts are the refused alerts' indices in the slice given to Write,
+	// ascending.
+	Alerts []int
+	// Err is the first refusal.
+	Err error
+}
+
+func (e *RefusedError) Error() string {
+	if len(e.Alerts) == 1 {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%d alerts refused; the first: %v", len(e.Alerts), e.Err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Refused returns a permanent *RefusedError for the alerts at indices, or
+// nil when there are none.
+func Refused(indices []int, first error) error {
+	if len(indices) == 0 {
+		return nil
+	}
+	return Permanent(&RefusedError{Alerts: indices, Err: first})
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -146,7 +147,9 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 }
 
 // Write POSTs alerts (one request each, or arrays of up to MaxBatch) in
-// order, and returns once all were answered 2xx or at the first failure.
+// order, and returns once all were answered 2xx, at the first retryable
+// failure, or — when the receiver refused some for good — with a
+// RefusedError naming them after the others were sent.
 func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 	if err := w.gate.enter(); err != nil {
 		return err
@@ -158,38 +161,70 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 	// Every request gets a body of its own: the HTTP transport may still be
 	// reading one after Do returned (a server that answers before it read
 	// the whole body), so a body is never reused.
+	// A request the receiver refuses for good (a 4xx) does not stop the
+	// others: its alerts are reported refused (RefusedError), for the
+	// dead-letter file, and the rest are sent. A retryable failure stops
+	// the Write at once (the retry re-sends the whole slice).
 	var body []byte
 	var err error
+	var refused []int
+	var firstRefusal error
+	refuse := func(from, to int, err error) {
+		for i := from; i < to; i++ {
+			refused = append(refused, i)
+		}
+		if firstRefusal == nil {
+			firstRefusal = err
+		}
+	}
 	if !w.opt.Batch {
 		for i := range alerts {
 			body, err = EncodeJSON(nil, &alerts[i], w.opt.Format)
 			if err != nil {
-				return Permanent(fmt.Errorf("webhook: encode alert %s: %w", alerts[i].AlertID, err))
+				refuse(i, i+1, fmt.Errorf("webhook: encode alert %s: %w", alerts[i].AlertID, err))
+				continue
 			}
 			if err := w.post(ctx, body, alerts[i].AlertID); err != nil {
-				return err
+				if !IsPermanent(err) || errors.Is(err, ErrClosed) {
+					return err
+				}
+				refuse(i, i+1, err)
 			}
 		}
-		return nil
+		return Refused(refused, firstRefusal)
 	}
 	for start := 0; start < len(alerts); start += w.opt.MaxBatch {
-		chunk := alerts[start:min(start+w.opt.MaxBatch, len(alerts))]
+		end := min(start+w.opt.MaxBatch, len(alerts))
+		chunk := alerts[start:end]
 		body = append(make([]byte, 0, len(body)), '[')
+		var sent []int // the chunk's alerts in body
 		for i := range chunk {
-			if i > 0 {
+			mark := len(body)
+			if len(sent) > 0 {
 				body = append(body, ',')
 			}
-			body, err = EncodeJSON(body, &chunk[i], w.opt.Format)
-			if err != nil {
-				return Permanent(fmt.Errorf("webhook: encode alert %s: %w", chunk[i].AlertID, err))
+			if body, err = EncodeJSON(body, &chunk[i], w.opt.Format); err != nil {
+				body = body[:mark]
+				refuse(start+i, start+i+1, fmt.Errorf("webhook: encode alert %s: %w", chunk[i].AlertID, err))
+				continue
 			}
+			sent = append(sent, start+i)
+		}
+		if len(sent) == 0 {
+			continue
 		}
 		body = append(body, ']')
 		if err := w.post(ctx, body, ""); err != nil {
-			return err
+			if !IsPermanent(err) || errors.Is(err, ErrClosed) {
+				return err
+			}
+			for _, i := range sent {
+				refuse(i, i+1, err)
+			}
 		}
 	}
-	return nil
+	slices.Sort(refused)
+	return Refused(refused, firstRefusal)
 }
 
 // post sends one body and classifies the answer.
