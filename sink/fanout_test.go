@@ -249,9 +249,10 @@ func TestFanoutReportsANilSinkInsteadOfPanicking(t *testing.T) {
 	}
 }
 
-// A best-effort sink that is down at shutdown uses its own share of the
-// close budget: the required sink closes cleanly, every alert it was given
-// delivered, and an error, if any, names the best-effort sink.
+// A best-effort sink that is down at shutdown uses the close budget beside
+// the required sink, not before it: the required sink closes cleanly,
+// every alert it was given delivered; the best-effort sink's alert is
+// counted failed, and its running out of time is no error.
 func TestABestEffortSinkDownAtCloseDoesNotFailTheRequiredOne(t *testing.T) {
 	var got atomic.Int64
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
@@ -277,9 +278,11 @@ func TestABestEffortSinkDownAtCloseDoesNotFailTheRequiredOne(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err = f.Close(ctx)
-	if err != nil && (strings.Contains(err.Error(), `sink "soar"`) || !strings.Contains(err.Error(), `sink "chat"`)) {
-		t.Errorf("Close: %v, want nothing said of soar", err)
+	if err := f.Close(ctx); err != nil {
+		t.Errorf("Close: %v, want nil: soar closed cleanly, chat may lose alerts", err)
+	}
+	if st := f.SinkStats(); st[1].Failed != 1 {
+		t.Errorf("chat: %+v, want its alert counted failed", st[1])
 	}
 	if got.Load() != 1 {
 		t.Errorf("soar got %d alerts, want 1", got.Load())
