@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,8 +154,10 @@ func (s KafkaSASL) mechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("sasl mechanism %q: want plain, scram-sha-256 or scram-sha-512", s.Mechanism)
 }
 
-// Write produces alerts and returns once all were acknowledged, or with
-// the first failure (classified as described on Kafka).
+// Write produces alerts and returns once all were acknowledged, with the
+// first retryable failure, or — when some were refused for good (too large,
+// an invalid record) — with a RefusedError naming them, the others
+// acknowledged (classified as described on Kafka).
 func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 	if err := k.gate.enter(); err != nil {
 		return err
@@ -181,10 +184,66 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 			},
 		}
 	}
-	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-		return classifyKafka(ctx, k.where, alerts, err)
+	// What the broker or the writer refuses for good is reported refused
+	// (RefusedError) and the rest delivered; a retryable failure is
+	// returned as it is (the retry re-sends the whole slice).
+	idx := make([]int, len(msgs)) // msgs[j] is alerts[idx[j]]
+	for i := range idx {
+		idx[i] = i
 	}
-	return nil
+	var refused []int
+	var firstRefusal error
+	for len(msgs) > 0 {
+		err := k.w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			break
+		}
+		if tl, ok := errors.AsType[kafka.MessageTooLargeError](err); ok && ctx.Err() == nil {
+			// The writer sent nothing: drop the message too large for a
+			// batch and send the others.
+			j := tooLargeIndex(msgs, tl)
+			if firstRefusal == nil {
+				firstRefusal = fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, err)
+			}
+			refused = append(refused, idx[j])
+			msgs, idx = slices.Delete(msgs, j, j+1), slices.Delete(idx, j, j+1)
+			continue
+		}
+		cerr := classifyKafka(ctx, k.where, alerts, err)
+		we, ok := errors.AsType[kafka.WriteErrors](err)
+		if !ok || !IsPermanent(cerr) {
+			return cerr
+		}
+		// Every failure is permanent: those alerts are refused, the
+		// others were acknowledged.
+		for j, e := range we {
+			if e != nil && j < len(idx) {
+				refused = append(refused, idx[j])
+			}
+		}
+		if firstRefusal == nil {
+			firstRefusal = cerr
+		}
+		break
+	}
+	slices.Sort(refused)
+	return Refused(refused, firstRefusal)
+}
+
+// tooLargeIndex finds the message a MessageTooLargeError names among msgs
+// (its Remaining are msgs without it, in order).
+func tooLargeIndex(msgs []kafka.Message, tl kafka.MessageTooLargeError) int {
+	for j := range tl.Remaining {
+		if j >= len(msgs) || !sameMessage(&msgs[j], &tl.Remaining[j]) {
+			return j
+		}
+	}
+	return len(tl.Remaining)
+}
+
+// sameMessage reports whether a and b share their value's bytes.
+func sameMessage(a, b *kafka.Message) bool {
+	return len(a.Value) == len(b.Value) && (len(a.Value) == 0 || &a.Value[0] == &b.Value[0])
 }
 
 // classifyKafka wraps a kafka-go write error with context and marks the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -262,6 +263,43 @@ func TestKafkaClassifiesErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), kafkaTestTopic) {
 			t.Errorf("error %q does not name the topic", err)
+		}
+	})
+	t.Run("only the refused alerts are reported; the others are delivered", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			size int
+			opts []kfake.Opt
+		}{
+			{"too large for the writer's batch", 2 << 20, nil},
+			{"too large for the broker", 50000, []kfake.Opt{kfake.BrokerConfigs(map[string]string{"message.max.bytes": "20000"})}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := newKfake(t, tc.opts...)
+				k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer k.Close(context.Background())
+				a := sinktest.Alerts(12, 54)
+				a[5].CommandLine = strings.Repeat("x", tc.size)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				err = k.Write(ctx, a)
+				re, ok := errors.AsType[*sink.RefusedError](err)
+				if !ok || !sink.IsPermanent(err) || !slices.Contains(re.Alerts, 5) || len(re.Alerts) == len(a) {
+					t.Fatalf("Write = %v, want a permanent RefusedError naming alert 5 and not all", err)
+				}
+				got := map[string]bool{}
+				for _, b := range kafkaAlerts(t, readTopic(t, c.ListenAddrs()[0], nil)) {
+					got[b.AlertID] = true
+				}
+				for i := range a {
+					if refused := slices.Contains(re.Alerts, i); refused == got[a[i].AlertID] {
+						t.Errorf("alert %d: refused %v, delivered %v", i, refused, got[a[i].AlertID])
+					}
+				}
+			})
 		}
 	})
 	t.Run("an unreachable broker is retryable", func(t *testing.T) {
