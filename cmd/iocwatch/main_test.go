@@ -153,6 +153,18 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// An exclusions file given as the config says how to pass it.
+func TestAnExclusionsFileGivenAsTheConfigSaysHowToPassIt(t *testing.T) {
+	code, _, stderr := runCLI(t, "", "check", "-c", "assets/exclusions.yaml")
+	if want := "assets/exclusions.yaml holds exclusions only, not a config: pass it as --exclusions assets/exclusions.yaml"; code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, want %d and %q:\n%s", code, exitUsage, want, stderr)
+	}
+	code, _, stderr = runCLI(t, "", "check", "-c", "testdata/replay-sample/missing.yaml")
+	if code != exitUsage || strings.Contains(stderr, "exclusions only") {
+		t.Errorf("a missing config: exit %d, and no exclusions hint wanted:\n%s", code, stderr)
+	}
+}
+
 func TestABadConfigRefusesToStartAndNamesTheKey(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "iocwatch.yaml")

@@ -15,6 +15,7 @@ import (
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/stream"
+	"go.yaml.in/yaml/v3"
 )
 
 // commonFlags are the flags run, replay, check and lookup share: a config
@@ -96,7 +97,7 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 	if c.configPath != "" {
 		var err error
 		if cfg, err = config.Load(c.configPath); err != nil {
-			return nil, usageError{err}
+			return nil, usageError{c.configHint(err)}
 		}
 	} else {
 		cfg = config.Default()
@@ -122,9 +123,33 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		validate = cfg.ValidateWithoutSource
 	}
 	if err := validate(); err != nil {
-		return nil, usageError{err}
+		return nil, usageError{c.configHint(err)}
 	}
 	return cfg, nil
+}
+
+// configHint adds to a config's error what to do when -c names an
+// exclusions file.
+func (c *commonFlags) configHint(err error) error {
+	if c.configPath == "" || !onlyExclusions(c.configPath) {
+		return err
+	}
+	return fmt.Errorf("%w\n%s holds exclusions only, not a config: pass it as --exclusions %[2]s (with --feed FILE), or name it under exclusions_files in a config", err, c.configPath)
+}
+
+// onlyExclusions reports whether the YAML file at path has no top-level
+// key but exclusions: an exclusions file given as -c.
+func onlyExclusions(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top map[string]any
+	if yaml.Unmarshal(data, &top) != nil || len(top) != 1 {
+		return false
+	}
+	_, ok := top["exclusions"]
+	return ok
 }
 
 // feedName names an ad-hoc feed after its file ("feodo.csv" → "feodo").
