@@ -60,7 +60,8 @@ type Config struct {
 	// is an error.
 	Sinks []Sink `yaml:"sinks"`
 	// DeadLetterAlerts is a JSON-lines file for alerts that a sink refused
-	// permanently. Default: "" (such alerts are logged and counted only).
+	// permanently. Default: "" (such a refusal stops the pipeline: the
+	// alerts are neither delivered nor lost).
 	DeadLetterAlerts string `yaml:"dead_letter_alerts" path:""`
 	// Metrics is the Prometheus endpoint.
 	Metrics Metrics `yaml:"metrics"`

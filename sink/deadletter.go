@@ -43,12 +43,14 @@ func OpenDeadLetter(path string) (*DeadLetter, error) {
 // full, closed), the caller must not treat the alerts as handled. Writing
 // no alerts writes nothing.
 func (d *DeadLetter) Write(sinkName string, alerts []Alert, reason error) error {
+	return d.write(sinkName, alerts, func(int) error { return reason })
+}
+
+// write appends one line per alert, with reason(i) as alerts[i]'s error,
+// in one write(2).
+func (d *DeadLetter) write(sinkName string, alerts []Alert, reason func(i int) error) error {
 	if len(alerts) == 0 {
 		return nil
-	}
-	msg := ""
-	if reason != nil {
-		msg = reason.Error()
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -67,6 +69,10 @@ func (d *DeadLetter) Write(sinkName string, alerts []Alert, reason error) error 
 		w.obj()
 		w.time("time", t)
 		w.str("sink", sinkName)
+		msg := ""
+		if err := reason(i); err != nil {
+			msg = err.Error()
+		}
 		w.str("error", msg)
 		w.key("alert")
 		n := len(w.b)
@@ -154,18 +160,25 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 	if err == nil || !IsPermanent(err) || errors.Is(err, ErrClosed) {
 		return err
 	}
-	refused := alerts
 	var re *RefusedError
-	if errors.As(err, &re) {
-		// Only these were refused; the others were delivered.
-		refused = make([]Alert, 0, len(re.Alerts))
-		for _, i := range re.Alerts {
-			if i >= 0 && i < len(alerts) {
-				refused = append(refused, alerts[i])
-			}
+	if !errors.As(err, &re) {
+		if derr := d.dl.Write(d.name, alerts, err); derr != nil {
+			return errors.Join(err, derr)
+		}
+		d.deadLettered.add(len(alerts))
+		return nil
+	}
+	// Only these were refused, each for its own reason; the others were
+	// delivered.
+	refused := make([]Alert, 0, len(re.Alerts))
+	reasons := make([]error, 0, len(re.Alerts))
+	for k, i := range re.Alerts {
+		if i >= 0 && i < len(alerts) {
+			refused = append(refused, alerts[i])
+			reasons = append(reasons, re.Reason(k))
 		}
 	}
-	if derr := d.dl.Write(d.name, refused, err); derr != nil {
+	if derr := d.dl.write(d.name, refused, func(i int) error { return reasons[i] }); derr != nil {
 		return errors.Join(err, derr)
 	}
 	d.deadLettered.add(len(refused))

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,8 +226,7 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	var body []byte  // not pooled: the HTTP transport may read it after Do returns
 	var inBody []int // the alerts in body
 	var acks []int64
-	var refused []int
-	var firstRefusal error
+	var refused Refusals
 	send := func() error {
 		id, err := h.post(ctx, body)
 		switch {
@@ -237,9 +235,8 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 		case !IsPermanent(err) || errors.Is(err, ErrClosed):
 			return err
 		default:
-			refused = append(refused, inBody...)
-			if firstRefusal == nil {
-				firstRefusal = err
+			for _, i := range inBody {
+				refused.Add(i, err)
 			}
 		}
 		body, inBody = nil, inBody[:0] // a new body: the transport may still read the last after Do returned
@@ -249,10 +246,7 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	for i := range alerts {
 		ev, err = h.AppendHECEvent(ev[:0], &alerts[i])
 		if err != nil {
-			refused = append(refused, i)
-			if firstRefusal == nil {
-				firstRefusal = fmt.Errorf("splunk_hec: encode alert %s: %w", alerts[i].AlertID, err)
-			}
+			refused.Add(i, fmt.Errorf("splunk_hec: encode alert %s: %w", alerts[i].AlertID, err))
 			continue
 		}
 		if len(body) > 0 && len(body)+len(ev) > h.opt.MaxBatchBytes {
@@ -273,8 +267,7 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 			return err
 		}
 	}
-	slices.Sort(refused)
-	return Refused(refused, firstRefusal)
+	return refused.Err()
 }
 
 // gzipWriters recycles gzip writers: each holds about a megabyte of

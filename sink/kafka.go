@@ -191,8 +191,7 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 	for i := range idx {
 		idx[i] = i
 	}
-	var refused []int
-	var firstRefusal error
+	var refused Refusals
 	for len(msgs) > 0 {
 		err := k.w.WriteMessages(ctx, msgs...)
 		if err == nil {
@@ -202,10 +201,7 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 			// The writer sent nothing: drop the message too large for a
 			// batch and send the others.
 			j := tooLargeIndex(msgs, tl)
-			if firstRefusal == nil {
-				firstRefusal = fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, err)
-			}
-			refused = append(refused, idx[j])
+			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, err))
 			msgs, idx = slices.Delete(msgs, j, j+1), slices.Delete(idx, j, j+1)
 			continue
 		}
@@ -218,16 +214,12 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 		// others were acknowledged.
 		for j, e := range we {
 			if e != nil && j < len(idx) {
-				refused = append(refused, idx[j])
+				refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, e))
 			}
-		}
-		if firstRefusal == nil {
-			firstRefusal = cerr
 		}
 		break
 	}
-	slices.Sort(refused)
-	return Refused(refused, firstRefusal)
+	return refused.Err()
 }
 
 // tooLargeIndex finds the message a MessageTooLargeError names among msgs

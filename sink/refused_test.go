@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -34,7 +35,7 @@ func poisonReceiver(t *testing.T, hold chan struct{}) (*httptest.Server, func() 
 		}
 		for _, id := range ids {
 			if strings.HasPrefix(id, "poison") {
-				http.Error(w, `{"text":"Invalid data format","code":6}`, http.StatusBadRequest)
+				http.Error(w, `{"text":"Invalid data format in `+id+`","code":6}`, http.StatusBadRequest)
 				return
 			}
 		}
@@ -136,6 +137,71 @@ func TestARefusedAlertIsDeadLetteredAloneAndItsNeighboursDelivered(t *testing.T)
 				if !slices.Contains(got, id) {
 					t.Errorf("%s not delivered (delivered %v)", id, got)
 				}
+			}
+		})
+	}
+}
+
+// Every dead-lettered alert carries the error of its own request, not a
+// summary of the Write it was part of.
+func TestEachRefusedAlertIsDeadLetteredWithItsOwnReason(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(url string) (sink.Sink, error)
+		want map[string]string // dead-lettered alert -> the id its error names
+	}{
+		{"webhook one alert per request", func(url string) (sink.Sink, error) { return sink.NewWebhook(sink.WebhookOptions{URL: url}) },
+			map[string]string{"poison1": "poison1", "poison2": "poison2"}},
+		{"webhook batches of 2", func(url string) (sink.Sink, error) {
+			return sink.NewWebhook(sink.WebhookOptions{URL: url, Batch: true, MaxBatch: 2})
+		}, map[string]string{"poison1": "poison1", "good1": "poison1", "poison2": "poison2", "good2": "poison2"}},
+		{"splunk_hec requests of 2", func(url string) (sink.Sink, error) {
+			return sink.NewHEC(sink.HECOptions{URL: url, Token: "t", MaxBatchBytes: 700})
+		}, map[string]string{"poison1": "poison1", "good1": "poison1", "poison2": "poison2", "good2": "poison2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, delivered := poisonReceiver(t, nil)
+			s, err := tc.open(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dlPath := filepath.Join(t.TempDir(), "dead.jsonl")
+			dl, err := sink.OpenDeadLetter(dlPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dl.Close()
+			out := sink.WithDeadLetter(s, "soar", dl)
+			if err := out.Write(context.Background(), idAlerts("good1", "poison1", "good2", "poison2", "good3")); err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, d := range readDeadLetters(t, dlPath) {
+				var a struct {
+					ID string `json:"alert_id"`
+				}
+				if err := json.Unmarshal(d.Alert, &a); err != nil {
+					t.Fatal(err)
+				}
+				names := ""
+				for _, id := range []string{"poison1", "poison2"} {
+					if strings.Contains(d.Error, "in "+id) {
+						names += id
+					}
+				}
+				if strings.Contains(d.Error, "alerts refused") {
+					t.Errorf("%s: error %q summarises the Write", a.ID, d.Error)
+				}
+				got[a.ID] = names
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("dead-lettered alert -> refusal named: %v, want %v", got, tc.want)
+			}
+			if d := delivered(); !slices.Contains(d, "good3") {
+				t.Errorf("good3 not delivered (delivered %v)", d)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -67,30 +68,65 @@ func RetryAfterDelay(err error) (time.Duration, bool) {
 
 // RefusedError says a sink refused some alerts of one Write for good while
 // it delivered the others: a receiver answered 400 to one alert of a batch.
-// WithDeadLetter files only the refused ones. Sinks return it marked
-// permanent, through Refused.
+// WithDeadLetter files only the refused ones, each with its own reason.
+// Sinks return it marked permanent, through Refusals.
 type RefusedError struct {
 	// Alerts are the refused alerts' indices in the slice given to Write,
 	// ascending.
 	Alerts []int
-	// Err is the first refusal.
-	Err error
+	// Reasons[i] is why Alerts[i] was refused; alerts sent in one request
+	// share its error.
+	Reasons []error
 }
 
 func (e *RefusedError) Error() string {
-	if len(e.Alerts) == 1 {
-		return e.Err.Error()
+	if len(e.Reasons) == 0 {
+		return fmt.Sprintf("%d alerts refused", len(e.Alerts))
 	}
-	return fmt.Sprintf("%d alerts refused; the first: %v", len(e.Alerts), e.Err)
+	if len(e.Alerts) == 1 {
+		return e.Reasons[0].Error()
+	}
+	return fmt.Sprintf("%d alerts refused; the first: %v", len(e.Alerts), e.Reasons[0])
 }
 
-func (e *RefusedError) Unwrap() error { return e.Err }
+// Unwrap returns the reasons, for errors.Is and errors.As.
+func (e *RefusedError) Unwrap() []error { return e.Reasons }
 
-// Refused returns a permanent *RefusedError for the alerts at indices, or
-// nil when there are none.
-func Refused(indices []int, first error) error {
-	if len(indices) == 0 {
+// Reason returns why the i-th refused alert (Alerts[i]) was refused.
+func (e *RefusedError) Reason(i int) error {
+	if i < len(e.Reasons) {
+		return e.Reasons[i]
+	}
+	return e
+}
+
+// Refusals collects the alerts of one Write that a sink refused for good,
+// each with its reason. The zero value is empty and ready to use.
+type Refusals struct {
+	alerts  []int
+	reasons []error
+}
+
+// Add records that the alert at index i was refused because of err.
+func (r *Refusals) Add(i int, err error) {
+	r.alerts = append(r.alerts, i)
+	r.reasons = append(r.reasons, err)
+}
+
+// Err returns a permanent *RefusedError for the alerts added, in index
+// order, or nil when none was.
+func (r *Refusals) Err() error {
+	if len(r.alerts) == 0 {
 		return nil
 	}
-	return Permanent(&RefusedError{Alerts: indices, Err: first})
+	order := make([]int, len(r.alerts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return r.alerts[a] - r.alerts[b] })
+	e := &RefusedError{Alerts: make([]int, len(order)), Reasons: make([]error, len(order))}
+	for k, i := range order {
+		e.Alerts[k], e.Reasons[k] = r.alerts[i], r.reasons[i]
+	}
+	return Permanent(e)
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -167,31 +166,22 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 	// the Write at once (the retry re-sends the whole slice).
 	var body []byte
 	var err error
-	var refused []int
-	var firstRefusal error
-	refuse := func(from, to int, err error) {
-		for i := from; i < to; i++ {
-			refused = append(refused, i)
-		}
-		if firstRefusal == nil {
-			firstRefusal = err
-		}
-	}
+	var refused Refusals
 	if !w.opt.Batch {
 		for i := range alerts {
 			body, err = EncodeJSON(nil, &alerts[i], w.opt.Format)
 			if err != nil {
-				refuse(i, i+1, fmt.Errorf("webhook: encode alert %s: %w", alerts[i].AlertID, err))
+				refused.Add(i, fmt.Errorf("webhook: encode alert %s: %w", alerts[i].AlertID, err))
 				continue
 			}
 			if err := w.post(ctx, body, alerts[i].AlertID); err != nil {
 				if !IsPermanent(err) || errors.Is(err, ErrClosed) {
 					return err
 				}
-				refuse(i, i+1, err)
+				refused.Add(i, err)
 			}
 		}
-		return Refused(refused, firstRefusal)
+		return refused.Err()
 	}
 	for start := 0; start < len(alerts); start += w.opt.MaxBatch {
 		end := min(start+w.opt.MaxBatch, len(alerts))
@@ -205,7 +195,7 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 			}
 			if body, err = EncodeJSON(body, &chunk[i], w.opt.Format); err != nil {
 				body = body[:mark]
-				refuse(start+i, start+i+1, fmt.Errorf("webhook: encode alert %s: %w", chunk[i].AlertID, err))
+				refused.Add(start+i, fmt.Errorf("webhook: encode alert %s: %w", chunk[i].AlertID, err))
 				continue
 			}
 			sent = append(sent, start+i)
@@ -219,12 +209,11 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 				return err
 			}
 			for _, i := range sent {
-				refuse(i, i+1, err)
+				refused.Add(i, err)
 			}
 		}
 	}
-	slices.Sort(refused)
-	return Refused(refused, firstRefusal)
+	return refused.Err()
 }
 
 // post sends one body and classifies the answer.

@@ -159,7 +159,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	win.summary(env.stderr)
 	if runErr != nil {
-		return runErr
+		return refusalHint(runErr, cfg)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("closing sinks: %w", closeErr)

@@ -135,7 +135,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL)
 	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
 	if runErr != nil {
-		return runErr
+		return refusalHint(runErr, cfg)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("shutdown: %w", closeErr)

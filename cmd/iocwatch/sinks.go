@@ -12,6 +12,16 @@ import (
 	"github.com/iocwatch/iocwatch/sink"
 )
 
+// refusalHint adds to an error that stopped the pipeline because a sink
+// refused alerts for good the way to go on past such alerts, when the
+// config has no dead_letter_alerts file.
+func refusalHint(err error, cfg *config.Config) error {
+	if err == nil || cfg.DeadLetterAlerts != "" || !sink.IsPermanent(err) || errors.Is(err, sink.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w\n(a sink refused these alerts for good; set dead_letter_alerts in the config to file such alerts and go on)", err)
+}
+
 // buildSinks turns the config's sinks into one Sink: each adapter wrapped
 // with retries (and, for permanent refusals, the alert dead-letter file)
 // and its own bounded queue, all behind a fan-out, behind suppression of

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -72,5 +74,36 @@ func TestRetryLoggerSchedule(t *testing.T) {
 	}
 	if retryLogger(nil, "s") != nil {
 		t.Error("a nil logger gives a logging hook")
+	}
+}
+
+// Alerts a sink refuses for good stop the pipeline when there is no
+// dead_letter_alerts file to hold them; the error says how to go on, and
+// with the file set the same replay succeeds and files them.
+func TestARefusedAlertWithoutADeadLetterFileSaysHowToGoOn(t *testing.T) {
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"field too long"}`, http.StatusBadRequest)
+	}))
+	defer refusing.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	body := "feeds: [{name: c2, path: " + filepath.Join(mustAbs(t, "assets"), "sample-feed.txt") + "}]\n" +
+		"sinks: [{name: soar, type: webhook, webhook: {url: '" + refusing.URL + "'}}]\nmetrics: {enabled: false}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "", "replay", "-c", cfg, "--sinks", "assets/sample-events.jsonl")
+	if code != exitFailure || !strings.Contains(stderr, "400 Bad Request") || !strings.Contains(stderr, "set dead_letter_alerts") {
+		t.Errorf("replay into a refusing sink: exit %d, want %d with the refusal and a hint\n%s", code, exitFailure, stderr)
+	}
+
+	dead := filepath.Join(dir, "dead.jsonl")
+	if err := os.WriteFile(cfg, []byte(body+"dead_letter_alerts: "+dead+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "", "replay", "-c", cfg, "--sinks", "assets/sample-events.jsonl")
+	data, _ := os.ReadFile(dead)
+	if code != exitOK || strings.Count(string(data), `"alert_id"`) == 0 {
+		t.Errorf("replay with dead_letter_alerts: exit %d, %d alerts filed\n%s", code, strings.Count(string(data), `"alert_id"`), stderr)
 	}
 }
