@@ -36,6 +36,11 @@ type Config struct {
 	// ExclusionsFiles are files of exclusion rules (see LoadExclusions).
 	// Default: none.
 	ExclusionsFiles []string `yaml:"exclusions_files" path:""`
+	// ExclusionsAudit is a JSON-lines file that receives every hit an
+	// exclusion rule suppressed, with the rule's name and reason and the
+	// alert it would have been. Default: "" (such hits are counted per
+	// rule only).
+	ExclusionsAudit string `yaml:"exclusions_audit" path:""`
 	// FeedCacheDir keeps the last good copy of every remote feed, used when a
 	// refresh fails at start-up. Default: "" (no cache).
 	FeedCacheDir string `yaml:"feed_cache_dir" path:""`

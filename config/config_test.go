@@ -338,6 +338,7 @@ feeds:
   - {name: b, type: http, url: 'https://x.example/', tls: {ca_file: ../ca.pem}}
 allowlist_files: [allow.txt]
 exclusions_files: [excl.yaml]
+exclusions_audit: audit.jsonl
 feed_cache_dir: cache
 pipeline: {dead_letter: dl.jsonl}
 dead_letter_alerts: dla.jsonl
@@ -361,13 +362,13 @@ history: {path: h.db}
 		c.Source.File.Paths[0], c.Source.File.Paths[1], c.Feeds[0].Path, c.Feeds[1].TLS.CAFile,
 		c.AllowlistFiles[0], c.ExclusionsFiles[0], c.FeedCacheDir, c.Pipeline.DeadLetter,
 		c.DeadLetterAlerts, c.Sinks[0].File.Path, c.Sinks[1].Kafka.TLS.CertFile, c.Sinks[1].Kafka.TLS.KeyFile,
-		c.History.Path,
+		c.History.Path, c.ExclusionsAudit,
 	}
 	want := []string{
 		in("events/*.jsonl"), abs, in("feeds/a.csv"), filepath.Join(dir, "ca.pem"),
 		in("allow.txt"), in("excl.yaml"), in("cache"), in("dl.jsonl"),
 		in("dla.jsonl"), in("alerts.jsonl"), in("c.pem"), in("k.pem"),
-		in("h.db"),
+		in("h.db"), in("audit.jsonl"),
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("paths:\n got %q\nwant %q", got, want)

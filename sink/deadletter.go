@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"sync"
-	"time"
 )
 
 // DeadLetter is an append-only JSON-lines file of alerts that a sink
@@ -19,22 +16,17 @@ import (
 // interleave; Sync and Close fsync it. The zero value is not usable: open
 // one with OpenDeadLetter. A DeadLetter is safe for concurrent use.
 type DeadLetter struct {
-	mu     sync.Mutex
-	f      *os.File
-	path   string
-	buf    []byte
-	closed bool
-	now    func() time.Time // for tests; time.Now when nil
+	log *alertLog
 }
 
 // OpenDeadLetter opens path for appending, creating it with mode 0600 (the
 // directory must exist). An existing file is appended to.
 func OpenDeadLetter(path string) (*DeadLetter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	l, err := openAlertLog("dead-letter file", path)
 	if err != nil {
-		return nil, fmt.Errorf("dead-letter file: %w", err)
+		return nil, err
 	}
-	return &DeadLetter{f: f, path: path}, nil
+	return &DeadLetter{log: l}, nil
 }
 
 // Write appends one line per alert, recording sinkName and reason (its
@@ -49,87 +41,26 @@ func (d *DeadLetter) Write(sinkName string, alerts []Alert, reason error) error 
 // write appends one line per alert, with reason(i) as alerts[i]'s error,
 // in one write(2).
 func (d *DeadLetter) write(sinkName string, alerts []Alert, reason func(i int) error) error {
-	if len(alerts) == 0 {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("dead-letter file %s: %w", d.path, ErrClosed)
-	}
-	now := time.Now
-	if d.now != nil {
-		now = d.now
-	}
-	t := now().UTC()
-	b := d.buf[:0]
-	for i := range alerts {
-		var w jw
-		w.b = b
-		w.obj()
-		w.time("time", t)
+	err := d.log.write(alerts, func(w *jw, i int) {
 		w.str("sink", sinkName)
 		msg := ""
 		if err := reason(i); err != nil {
 			msg = err.Error()
 		}
 		w.str("error", msg)
-		w.key("alert")
-		n := len(w.b)
-		var err error
-		w.b, err = appendNative(w.b, &alerts[i])
-		if err != nil {
-			// The alert cannot be encoded natively (a time out of range):
-			// keep what identifies it rather than lose the line.
-			w.b = w.b[:n]
-			w.first = true
-			w.obj()
-			w.str("alert_id", alerts[i].AlertID)
-			w.str("encode_error", err.Error())
-			w.end()
-		}
-		w.end()
-		b = append(w.b, '\n')
-	}
-	d.buf = b
-	if len(d.buf) > 1<<20 {
-		d.buf = nil // do not keep a huge buffer alive
-	}
-	if _, err := d.f.Write(b); err != nil {
-		return fmt.Errorf("dead-letter file %s: write %d alerts from sink %q: %w", d.path, len(alerts), sinkName, err)
+	})
+	if err != nil {
+		return fmt.Errorf("%w (from sink %q)", err, sinkName)
 	}
 	return nil
 }
 
 // Sync fsyncs the file: every line written before it is durable.
-func (d *DeadLetter) Sync() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("dead-letter file %s: %w", d.path, ErrClosed)
-	}
-	if err := d.f.Sync(); err != nil {
-		return fmt.Errorf("dead-letter file %s: fsync: %w", d.path, err)
-	}
-	return nil
-}
+func (d *DeadLetter) Sync() error { return d.log.sync() }
 
 // Close fsyncs and closes the file. It is safe to call twice (the second
 // call returns nil); Write after Close returns ErrClosed.
-func (d *DeadLetter) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	serr := d.f.Sync()
-	cerr := d.f.Close()
-	if err := errors.Join(serr, cerr); err != nil {
-		return fmt.Errorf("dead-letter file %s: close: %w", d.path, err)
-	}
-	return nil
-}
+func (d *DeadLetter) Close() error { return d.log.close() }
 
 // WithDeadLetter returns a Sink that writes to s and, when s refuses
 // alerts permanently (IsPermanent), appends them to dl under sinkName with

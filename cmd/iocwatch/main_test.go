@@ -95,6 +95,9 @@ func TestReplayOfTheSampleStreamGivesExactlyThePlantedAlerts(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
 		}
 	}
+	if strings.Contains(stderr, "warning:") {
+		t.Errorf("the shipped sample draws warnings (users meet them first):\n%s", stderr)
+	}
 	data, err := os.ReadFile(dead)
 	if err != nil {
 		t.Fatal(err)
@@ -867,5 +870,16 @@ func TestAFeedThatLoadsNothingStopsReplayAndLookup(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, bad+": cannot detect the feed format") {
 			t.Errorf("%v: exit %d, want %d naming the file\n%s", args, code, exitUsage, stderr)
 		}
+	}
+}
+
+// The warnings of a replay of the shipped sample name the shipped files,
+// not the temporary copies they are read from.
+func TestSampleWarningsNameTheShippedFiles(t *testing.T) {
+	dir := filepath.Join(os.TempDir(), "iocwatch-sample-123")
+	var b strings.Builder
+	printLoadSummary(&b, &loadReport{warnings: []string{filepath.Join(dir, "exclusions.yaml") + `:48: rule "x": expires within 7 days`}}, dir)
+	if got, want := b.String(), "warning: exclusions.yaml:48: rule \"x\": expires within 7 days\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

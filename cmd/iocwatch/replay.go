@@ -129,6 +129,12 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 		out.Close(context.Background())
 		return err
 	}
+	onExcluded, closeAudit, err := openExclusionAudit(cfg, log)
+	if err != nil {
+		out.Close(context.Background())
+		closeDL(context.Background())
+		return err
+	}
 	var holder atomic.Pointer[stream.Rules]
 	holder.Store(rules)
 	p := stream.New(windowed, &holder, out, stream.Options{
@@ -138,6 +144,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 		MaxRecordsPerMessage: cfg.Pipeline.MaxRecordsPerMessage,
 		Ordered:              true,
 		DeadLetter:           dl,
+		OnExcluded:           onExcluded,
 		Log:                  log,
 	})
 	st := p.Stats()
@@ -152,7 +159,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	runErr := p.Run(ctx)
 	bar.Stop()
 	elapsed := time.Since(began)
-	closeErr := closeWithin(30*time.Second, out.Close, closeDL)
+	closeErr := closeWithin(30*time.Second, out.Close, closeDL, closeAudit)
 	printReplaySummary(env.stderr, st, elapsed, cfg.Pipeline.DeadLetter)
 	if _, sup := sinkParts(out); sup != nil {
 		printSuppression(env.stderr, st.Alerts.Load(), sup.Counts())
@@ -200,6 +207,10 @@ func printLoadSummary(w io.Writer, rep *loadReport, sampleDir string) {
 		}
 	}
 	for _, warn := range rep.warnings {
+		if sampleDir != "" {
+			// Name the shipped file, not its temporary copy.
+			warn = strings.ReplaceAll(warn, sampleDir+string(filepath.Separator), "")
+		}
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 }

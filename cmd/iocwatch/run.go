@@ -102,6 +102,13 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		closeDL(context.Background())
 		return usagef("pipeline.dead_letter_failure: %w", err)
 	}
+	onExcluded, closeAudit, err := openExclusionAudit(cfg, log)
+	if err != nil {
+		src.Close(context.Background())
+		out.Close(context.Background())
+		closeDL(context.Background())
+		return err
+	}
 	opt := stream.Options{
 		Workers:              cfg.Pipeline.Workers,
 		InFlight:             cfg.Pipeline.InFlight,
@@ -110,6 +117,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		Ordered:              cfg.Source.Type == "file" || cfg.Source.Type == "stdin",
 		DeadLetter:           dl,
 		DeadLetterFailure:    dlFailure,
+		OnExcluded:           onExcluded,
 		Log:                  log,
 		DrainTimeout:         shutdownBudget,
 	}
@@ -132,7 +140,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	if at := stopping.Load(); at != 0 {
 		budget = max(time.Second, shutdownBudget-time.Since(time.Unix(0, at)))
 	}
-	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL)
+	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL, closeAudit)
 	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
 	if runErr != nil {
 		return refusalHint(runErr, cfg)

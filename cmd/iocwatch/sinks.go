@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 )
 
@@ -168,4 +169,39 @@ func retryLogger(log *slog.Logger, name string) func(attempt int, err error, wai
 			log.Warn("sink delivery failed; retrying", "sink", name, "attempt", attempt, "retry_in", wait.Round(time.Millisecond).String(), "err", err)
 		}
 	}
+}
+
+// openExclusionAudit opens the config's exclusions_audit file and returns
+// the pipeline hook that writes every suppressed hit to it, and its
+// closer. Without the key both are no-ops. A line that cannot be written
+// (disk full) is logged — at most once a minute — and the stream goes on:
+// the audit must not hold back alerts.
+func openExclusionAudit(cfg *config.Config, log *slog.Logger) (func(*match.Rule, *sink.Alert), func(context.Context) error, error) {
+	if cfg.ExclusionsAudit == "" {
+		return nil, func(context.Context) error { return nil }, nil
+	}
+	audit, err := sink.OpenExclusionAudit(cfg.ExclusionsAudit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exclusions_audit: %w", err)
+	}
+	var mu sync.Mutex
+	var last time.Time
+	var failed int64
+	onExcluded := func(rule *match.Rule, a *sink.Alert) {
+		err := audit.Write(rule.Name, rule.Reason, a)
+		if err == nil || log == nil {
+			return
+		}
+		mu.Lock()
+		failed++
+		n, due := failed, time.Since(last) >= retryLogFloor
+		if due {
+			last = time.Now()
+		}
+		mu.Unlock()
+		if due {
+			log.Warn("exclusion audit: a suppressed hit could not be written", "failed", n, "err", err)
+		}
+	}
+	return onExcluded, func(context.Context) error { return audit.Close() }, nil
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,5 +108,55 @@ func TestARefusedAlertWithoutADeadLetterFileSaysHowToGoOn(t *testing.T) {
 	data, _ := os.ReadFile(dead)
 	if code != exitOK || strings.Count(string(data), `"alert_id"`) == 0 {
 		t.Errorf("replay with dead_letter_alerts: exit %d, %d alerts filed\n%s", code, strings.Count(string(data), `"alert_id"`), stderr)
+	}
+}
+
+// exclusions_audit receives every hit an exclusion suppressed, with the
+// rule and its reason: as many lines as the summary counts excluded.
+func TestTheExclusionAuditFileHoldsEverySuppressedHit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	audit := filepath.Join(dir, "excluded.jsonl")
+	body := "feeds: [{name: c2, path: " + filepath.Join(mustAbs(t, "assets"), "sample-feed.txt") + "}]\n" +
+		"exclusions_files: [" + filepath.Join(mustAbs(t, "assets"), "exclusions.yaml") + "]\n" +
+		"exclusions_audit: excluded.jsonl\nmetrics: {enabled: false}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "", "replay", "-c", cfg, "assets/sample-events.jsonl")
+	if code != exitOK {
+		t.Fatalf("replay: exit %d\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`excluded (\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no excluded count in the summary:\n%s", stderr)
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if strconv.Itoa(len(lines)) != m[1] || m[1] == "0" {
+		t.Fatalf("the audit file holds %d lines, the summary counts %s excluded\n%s", len(lines), m[1], data)
+	}
+	for i, l := range lines {
+		var rec struct {
+			Time   time.Time `json:"time"`
+			Rule   string    `json:"rule"`
+			Reason string    `json:"reason"`
+			Alert  struct {
+				AlertID  string `json:"alert_id"`
+				RemoteIP string `json:"RemoteIP"`
+			} `json:"alert"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("line %d: %v\n%s", i+1, err, l)
+		}
+		if rec.Time.IsZero() || rec.Rule == "" || rec.Reason == "" || rec.Alert.AlertID == "" {
+			t.Errorf("line %d lacks the time, the rule, its reason or the alert: %s", i+1, l)
+		}
+		if !strings.Contains(stderr, rec.Rule) {
+			t.Errorf("line %d names rule %q, which the summary does not count", i+1, rec.Rule)
+		}
 	}
 }
