@@ -289,11 +289,24 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string,
 	return n.Value, s, len(errs) == 0
 }
 
-// literalText reports whether raw puts text written in the file into the
-// value: anything besides ${NAME} references without a default.
+// literalText reports whether raw holds a secret written in the file: a
+// value without any ${NAME} reference, or a reference's default. Text
+// around a reference ("Bearer ${TOKEN}", a connection string whose key is
+// ${KEY}) is taken for the frame of a secret that comes from the
+// environment.
 func literalText(raw string) bool {
-	s, _, _ := expand(raw, func(string) (string, bool) { return "", true })
-	return s != ""
+	const mark = "\x00"
+	withEmpty, _, _ := expand(raw, func(string) (string, bool) { return "", true })
+	withSet, _, _ := expand(raw, func(string) (string, bool) { return mark, true })
+	frame := strings.ReplaceAll(withSet, mark, "")
+	switch {
+	case withEmpty != frame:
+		return true // a default stands in for an empty reference
+	case withSet != frame:
+		return false // references, framed by text
+	default:
+		return frame != ""
+	}
 }
 
 // scalarError explains a conversion failure without showing a value that

@@ -13,7 +13,8 @@ import (
 // WarnWorldReadable returns a warning when the configuration file at path
 // can be read by every user of the machine and holds a secret written in
 // clear: a secret key (password, token, connection string, HMAC key, header
-// value) whose value is not only ${ENV} references. It returns "" when
+// value) written in the file: a value without ${ENV} references, or a
+// reference's default (see literalText). It returns "" when
 // there is nothing to say, including when the file cannot be read (Load
 // reports that). It is safe for concurrent use.
 func WarnWorldReadable(path string) string {

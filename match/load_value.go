@@ -25,8 +25,9 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 //   - a URL (it has a "scheme://", or a host followed by '/', '?' or '#')
 //     → KindURL, trimmed as given with the scheme and host lower-cased
 //     (the host as a domain or an IP below); a '*' after the host is kept
-//     (a trailing '*' makes a prefix indicator), a '*' in the host is an
-//     error;
+//     (a trailing '*' makes a prefix indicator; one right after the host,
+//     "http://evil.com*", becomes "http://evil.com/*"), a '*' in the host
+//     is an error;
 //   - a domain → KindDomain: lower-case, IDN labels in punycode
 //     (golang.org/x/net/idna lookup profile), no trailing dot, a leading
 //     "*." and a ":port" dropped; labels of letters, digits, '-' and '_',
@@ -275,8 +276,14 @@ func ldParseURL(s string, n int) (Kind, string, error) {
 	if auth == "" {
 		return KindInvalid, "", errors.New("URL without a host")
 	}
+	if tail == "" && strings.IndexByte(auth, '*') == len(auth)-1 && len(auth) > 1 {
+		// "http://evil.com*": every URL on the host, written as
+		// "http://evil.com/*" (a star right after the host cannot extend
+		// the host name: "http://evil.com.au/" is not on evil.com).
+		auth, tail = auth[:len(auth)-1], "/*"
+	}
 	if strings.IndexByte(auth, '*') >= 0 {
-		return KindInvalid, "", errors.New("wildcard in URL host (only a '*' after the host is supported)")
+		return KindInvalid, "", errors.New("wildcard in URL host (a '*' may end the URL, as in http://evil.example/*, but not stand in the host)")
 	}
 	var host, port string
 	var bracketed bool
