@@ -73,6 +73,10 @@ type Options struct {
 	// and safe for concurrent use; a is valid during the call only (copy
 	// what you keep).
 	OnExcluded func(rule *match.Rule, a *sink.Alert)
+	// OnDecodeError, if set, is called for every undecodable message or
+	// message with broken records, with its position and the error (for a
+	// rate-limited log). It must be fast and safe for concurrent use.
+	OnDecodeError func(position string, err error)
 	// OnDelivered, if set, is called after a batch's alerts were accepted by
 	// the sink, with the alerts and the time the batch was read.
 	OnDelivered func(alerts []sink.Alert, readAt time.Time)
@@ -591,6 +595,9 @@ func (p *Pipeline) deadLetter(ctx context.Context, m *Message, record int, cause
 	if p.stats.firstDecodeError.Load() == nil {
 		e := fmt.Sprintf("%s: %v", m.Position, cause)
 		p.stats.firstDecodeError.CompareAndSwap(nil, &e)
+	}
+	if p.opt.OnDecodeError != nil {
+		p.opt.OnDecodeError(m.Position.String(), cause)
 	}
 	if p.opt.DeadLetter == nil {
 		return nil

@@ -240,6 +240,13 @@ func TestRunReadsStdinAndWritesJSONAlerts(t *testing.T) {
 	if got := strings.Count(stdout, `"alert_id"`); got != 10 {
 		t.Errorf("%d alerts on stdout, want 10 (9 + one suppression summary):\n%s", got, stdout)
 	}
+	// The broken line 7 is logged with its position, and the stop line
+	// says how many alerts the sinks got after suppression.
+	for _, want := range []string{`msg="undecodable message skipped" position=stdin:7`, "alerts=10 ", "repeats_held_back=1 summaries_sent=1 duplicates_dropped=0 alerts_to_sinks=10"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the log lacks %q:\n%s", want, stderr)
+		}
+	}
 }
 
 // run reading stdin from a pipe alerts on each event as it comes, not

@@ -221,9 +221,14 @@ func printSuppression(w io.Writer, alerts int64, c sink.SuppressCounts) {
 	if c.Repeats == 0 && c.Duplicates == 0 {
 		return
 	}
-	sent := uint64(alerts) - c.Repeats - c.Duplicates + c.SummariesSent
 	fmt.Fprintf(w, "suppression: repeats held back %d, summaries sent %d, duplicates dropped %d; alerts to the sinks %d\n",
-		c.Repeats, c.SummariesSent, c.Duplicates, sent)
+		c.Repeats, c.SummariesSent, c.Duplicates, alertsToSinks(alerts, c))
+}
+
+// alertsToSinks is how many alerts the sinks got of the alerts matched,
+// after suppression.
+func alertsToSinks(alerts int64, c sink.SuppressCounts) uint64 {
+	return uint64(alerts) - c.Repeats - c.Duplicates + c.SummariesSent
 }
 
 func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, deadLetter string) {

@@ -118,6 +118,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		DeadLetter:           dl,
 		DeadLetterFailure:    dlFailure,
 		OnExcluded:           onExcluded,
+		OnDecodeError:        decodeErrorLogger(log, dl != nil),
 		Log:                  log,
 		DrainTimeout:         shutdownBudget,
 	}
@@ -141,7 +142,16 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		budget = max(time.Second, shutdownBudget-time.Since(time.Unix(0, at)))
 	}
 	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL, closeAudit)
-	log.Info("stopped", "records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load())
+	stopped := []any{"records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load()}
+	if _, sup := sinkParts(out); sup != nil {
+		// What suppression held back, so that the alerts the sinks got
+		// can be told from the alerts matched.
+		if c := sup.Counts(); c.Repeats != 0 || c.Duplicates != 0 {
+			stopped = append(stopped, "repeats_held_back", c.Repeats, "summaries_sent", c.SummariesSent,
+				"duplicates_dropped", c.Duplicates, "alerts_to_sinks", alertsToSinks(st.Alerts.Load(), c))
+		}
+	}
+	log.Info("stopped", stopped...)
 	if runErr != nil {
 		return refusalHint(runErr, cfg)
 	}

@@ -184,23 +184,14 @@ func openExclusionAudit(cfg *config.Config, log *slog.Logger) (func(*match.Rule,
 	if err != nil {
 		return nil, nil, fmt.Errorf("exclusions_audit: %w", err)
 	}
-	var mu sync.Mutex
-	var last time.Time
-	var failed int64
+	lim := &logLimiter{every: retryLogFloor}
 	onExcluded := func(rule *match.Rule, a *sink.Alert) {
 		err := audit.Write(rule.Name, rule.Reason, a)
 		if err == nil || log == nil {
 			return
 		}
-		mu.Lock()
-		failed++
-		n, due := failed, time.Since(last) >= retryLogFloor
-		if due {
-			last = time.Now()
-		}
-		mu.Unlock()
-		if due {
-			log.Warn("exclusion audit: a suppressed hit could not be written", "failed", n, "err", err)
+		if due, failed, _ := lim.note(); due {
+			log.Warn("exclusion audit: a suppressed hit could not be written", "failed", failed, "err", err)
 		}
 	}
 	return onExcluded, func(context.Context) error { return audit.Close() }, nil
