@@ -189,5 +189,9 @@ func (w *windowFlags) summary(out io.Writer) {
 		return
 	}
 	st := w.ws.Stats()
-	fmt.Fprintf(out, "time window: %d events inside, %d outside left out\n", st.Kept.Load(), st.Filtered.Load())
+	undated := ""
+	if n := st.Undated.Load(); n > 0 {
+		undated = fmt.Sprintf(", %d without a timestamp kept", n)
+	}
+	fmt.Fprintf(out, "time window: %d events inside, %d outside left out%s\n", st.Kept.Load(), st.Filtered.Load(), undated)
 }

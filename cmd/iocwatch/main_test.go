@@ -770,6 +770,7 @@ func TestReplaySummaryShowsAllowListsEmptyFeedsAndTheFirstDecodeError(t *testing
 		"allow-list allowlist_files[0] (text): 0 indicators (none)\n",
 		`warning: feed "allowlist_files[0]" (` + empty + ") holds no indicators\n",
 		"decode errors 1 (not kept: add --dead-letter FILE to keep them); the first: assets/sample-events.jsonl:7: record 0: offset 131: unexpected end of JSON",
+		"17 records (15 watched, 1 of other tables, 1 broken)",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
@@ -779,6 +780,15 @@ func TestReplaySummaryShowsAllowListsEmptyFeedsAndTheFirstDecodeError(t *testing
 	code, _, stderr = runCLI(t, "", "replay", "--feed", "assets/sample-feed.txt", "--quiet", "assets/sample-feed.txt")
 	if want := "no record could be decoded (13 errors): are these Defender events? The first: assets/sample-feed.txt:1: "; code != exitFailure || !strings.Contains(stderr, want) {
 		t.Errorf("replay of a feed as events: exit %d, want %d and %q:\n%s", code, exitFailure, want, stderr)
+	}
+	// JSON whose records are all broken decodes nothing either.
+	notRecords := filepath.Join(dir, "not-records.jsonl")
+	if err := os.WriteFile(notRecords, []byte(`{"records":[1,2,3]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "", "replay", "--feed", "assets/sample-feed.txt", "--quiet", notRecords)
+	if want := "3 records (0 watched, 0 of other tables, 3 broken)"; code != exitFailure || !strings.Contains(stderr, want) || !strings.Contains(stderr, "no record could be decoded (1 error)") {
+		t.Errorf("replay of records that are not objects: exit %d, want %d, %q and the error:\n%s", code, exitFailure, want, stderr)
 	}
 }
 
@@ -888,5 +898,18 @@ func TestSampleWarningsNameTheShippedFiles(t *testing.T) {
 	printLoadSummary(&b, &loadReport{warnings: []string{filepath.Join(dir, "exclusions.yaml") + `:48: rule "x": expires within 7 days`}}, dir)
 	if got, want := b.String(), "warning: exclusions.yaml:48: rule \"x\": expires within 7 days\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A replay stopped by a signal says so and exits 1: a partial hunt must
+// not pass for a complete one.
+func TestAnInterruptedReplaySaysSoAndFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	code := runMain(ctx, env, []string{"replay", "--feed", "assets/sample-feed.txt", "--quiet", "assets/sample-events.jsonl"})
+	if code != exitFailure || !strings.Contains(stderr.String(), "interrupted before the end of the input") || !strings.Contains(stderr.String(), "replayed ") {
+		t.Errorf("exit %d, want %d with the summary and 'interrupted':\n%s", code, exitFailure, stderr.String())
 	}
 }

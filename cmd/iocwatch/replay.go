@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,7 +32,9 @@ matches, excluded per rule, alerts, decode errors, and what suppression
 held back (repeats, summaries, duplicates) so that the alerts the sinks got
 add up. On a terminal a progress line shows the records so far, the rate,
 and how far through the files it is with the time left. With --sample it
-replays the stream, feed and exclusions shipped in the binary.`
+replays the stream, feed and exclusions shipped in the binary. It exits 1
+when no record could be decoded, or when a signal stopped it early (the
+summary then covers what was read).`
 
 func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "replay", replayUsage)
@@ -171,8 +174,12 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if closeErr != nil {
 		return fmt.Errorf("closing sinks: %w", closeErr)
 	}
-	if st.Records.Load() == 0 && st.DecodeErrors.Load() > 0 {
-		return fmt.Errorf("no record could be decoded (%d errors): are these Defender events? The first: %s", st.DecodeErrors.Load(), st.FirstDecodeError())
+	if ctx.Err() != nil {
+		// A partial hunt must not pass for a complete one in a script.
+		return errors.New("interrupted before the end of the input: the summary covers what was read")
+	}
+	if st.Watched.Load()+st.Skipped.Load() == 0 && st.DecodeErrors.Load() > 0 {
+		return fmt.Errorf("no record could be decoded (%s): are these Defender events? The first: %s", plural(st.DecodeErrors.Load(), "error"), st.FirstDecodeError())
 	}
 	return nil
 }
@@ -225,6 +232,13 @@ func printSuppression(w io.Writer, alerts int64, c sink.SuppressCounts) {
 		c.Repeats, c.SummariesSent, c.Duplicates, alertsToSinks(alerts, c))
 }
 
+// brokenRecords is how many records were counted but could not be
+// decoded (a record that is not an object, a broken field): neither
+// watched nor of another table.
+func brokenRecords(st *stream.Stats) int64 {
+	return max(0, st.Records.Load()-st.Watched.Load()-st.Skipped.Load())
+}
+
 // alertsToSinks is how many alerts the sinks got of the alerts matched,
 // after suppression.
 func alertsToSinks(alerts int64, c sink.SuppressCounts) uint64 {
@@ -236,8 +250,12 @@ func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, de
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	fmt.Fprintf(w, "replayed %d messages, %d records (%d watched, %d of other tables) in %.3fs: %s\n",
-		st.Messages.Load(), st.Records.Load(), st.Watched.Load(), st.Skipped.Load(),
+	broken := ""
+	if n := brokenRecords(st); n > 0 {
+		broken = fmt.Sprintf(", %d broken", n)
+	}
+	fmt.Fprintf(w, "replayed %d messages, %d records (%d watched, %d of other tables%s) in %.3fs: %s\n",
+		st.Messages.Load(), st.Records.Load(), st.Watched.Load(), st.Skipped.Load(), broken,
 		secs, humanRate(float64(st.Records.Load())/secs))
 	var rules []string
 	byRule := st.ExcludedByRule()
@@ -256,4 +274,12 @@ func printReplaySummary(w io.Writer, st *stream.Stats, elapsed time.Duration, de
 		}
 		fmt.Fprintf(w, "decode errors %d (%s); the first: %s\n", n, where, st.FirstDecodeError())
 	}
+}
+
+// plural writes n and noun, with an "s" unless n is 1.
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -103,13 +103,17 @@ func ParseWindow(since, until string, now time.Time) (Window, error) {
 type WindowStats struct {
 	Kept     atomic.Int64 // events inside the window, passed on
 	Filtered atomic.Int64 // events outside it, left out
+	// Undated are events without a Timestamp: they cannot be placed, so
+	// they are passed on (a hunt must not miss them) and counted here.
+	Undated atomic.Int64
 	// Rewritten are messages holding events on both sides, replaced by
 	// their events inside the window re-encoded as bare records.
 	Rewritten atomic.Int64
 }
 
 // WindowSource passes on, from another Source, only the events whose
-// Timestamp is inside a Window (for `replay --since/--until`). Get one from
+// Timestamp is inside a Window (for `replay --since/--until`), and those
+// without a Timestamp (counted apart: they cannot be placed). Get one from
 // NewWindowSource; the zero value is not usable. Read is called from one
 // goroutine, like any Source; Stats is safe for concurrent use.
 //
@@ -127,6 +131,10 @@ type WindowSource struct {
 	evs   []stream.Event
 	stats WindowStats
 }
+
+// keeps reports whether an event at t is passed on: inside the window, or
+// without a time.
+func (s *WindowSource) keeps(t time.Time) bool { return t.IsZero() || s.w.Contains(t) }
 
 // NewWindowSource returns src filtered to w.
 func NewWindowSource(src stream.Source, w Window) *WindowSource {
@@ -166,14 +174,19 @@ func (s *WindowSource) filter(m stream.Message) ([]byte, bool) {
 	if len(errs) > 0 {
 		return m.Value, true
 	}
-	in := 0
+	in, undated := 0, 0
 	for i := range s.evs {
-		if s.w.Contains(s.evs[i].Timestamp) {
+		switch t := s.evs[i].Timestamp; {
+		case t.IsZero():
+			undated++
+		case s.w.Contains(t):
 			in++
 		}
 	}
 	s.stats.Kept.Add(int64(in))
-	s.stats.Filtered.Add(int64(len(s.evs) - in))
+	s.stats.Undated.Add(int64(undated))
+	s.stats.Filtered.Add(int64(len(s.evs) - in - undated))
+	in += undated
 	switch {
 	case in == len(s.evs):
 		// Records of other tables ride along: the pipeline counts and
@@ -187,7 +200,7 @@ func (s *WindowSource) filter(m stream.Message) ([]byte, bool) {
 	out = append(out, '[')
 	n := 0
 	for i := range s.evs {
-		if !s.w.Contains(s.evs[i].Timestamp) {
+		if !s.keeps(s.evs[i].Timestamp) {
 			continue
 		}
 		if n > 0 {

@@ -146,3 +146,34 @@ func TestAppendRecordDecodesBackToTheSameEvent(t *testing.T) {
 		}
 	}
 }
+
+// An event without a Timestamp cannot be placed in the window: it is kept
+// (a hunt must not miss it) and counted apart, alone or beside events
+// that are left out.
+func TestAWindowSourceKeepsEventsWithoutATimeAndCountsThem(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	undated := netEvent(1, "a.exe", "192.0.2.1", "", time.Time{}, 1)
+	before := netEvent(1, "a.exe", "192.0.2.1", "", t0.Add(-time.Hour), 2)
+	rec := func(e stream.Event) string { return string(AppendRecord(nil, &e)) }
+	msgs := []stream.Message{
+		{Value: []byte(rec(undated))},
+		{Value: []byte(`{"records":[` + rec(before) + "," + rec(undated) + `]}`)},
+	}
+	src := NewWindowSource(&sliceSource{batches: []stream.Batch{{Messages: msgs}}}, Window{Since: t0})
+	got, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 {
+		t.Fatalf("got %d messages, want both", len(got.Messages))
+	}
+	var dec stream.Decoder
+	evs, errs := dec.Decode(got.Messages[1].Value, nil)
+	if len(errs) != 0 || len(evs) != 1 || evs[0].ReportID != 1 {
+		t.Fatalf("rewritten message %s: %+v %v", got.Messages[1].Value, evs, errs)
+	}
+	st := src.Stats()
+	if st.Kept.Load() != 0 || st.Undated.Load() != 2 || st.Filtered.Load() != 1 {
+		t.Errorf("kept %d undated %d filtered %d, want 0, 2, 1", st.Kept.Load(), st.Undated.Load(), st.Filtered.Load())
+	}
+}
