@@ -205,7 +205,7 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 			msgs, idx = slices.Delete(msgs, j, j+1), slices.Delete(idx, j, j+1)
 			continue
 		}
-		cerr := classifyKafka(ctx, k.where, alerts, err)
+		cerr := classifyKafka(ctx, k.where, func(j int) string { return alerts[idx[j]].AlertID }, err)
 		we, ok := errors.AsType[kafka.WriteErrors](err)
 		if !ok || !IsPermanent(cerr) {
 			return cerr
@@ -239,8 +239,9 @@ func sameMessage(a, b *kafka.Message) bool {
 }
 
 // classifyKafka wraps a kafka-go write error with context and marks the
-// errors that no retry can fix as Permanent.
-func classifyKafka(ctx context.Context, where string, alerts []Alert, err error) error {
+// errors that no retry can fix as Permanent. alertID names the alert of
+// the i-th message written.
+func classifyKafka(ctx context.Context, where string, alertID func(msg int) string, err error) error {
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
@@ -264,8 +265,8 @@ func classifyKafka(ctx context.Context, where string, alerts []Alert, err error)
 			return fmt.Errorf("produce to %s: %w", where, err)
 		}
 		id := ""
-		if first < len(alerts) {
-			id = alerts[first].AlertID
+		if first < len(we) && alertID != nil {
+			id = alertID(first)
 		}
 		e := fmt.Errorf("produce to %s: %d of %d messages failed, first (alert %s): %w", where, n, len(we), id, we[first])
 		if perm {
