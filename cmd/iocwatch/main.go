@@ -63,7 +63,7 @@ Commands:
 Run "iocwatch <command> -h" for a command's flags.
 
 run, replay, check and lookup take -c FILE (a YAML config, see
-docs/configuration.md) or, for ad-hoc use, --feed FILE (repeatable),
+docs/configuration.md) or, for ad-hoc use, --feed [NAME=]FILE (repeatable),
 --exclusions FILE and --allow FILE; hunt takes -c FILE.
 
 Exit codes:

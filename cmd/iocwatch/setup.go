@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.configPath, "c", "", "YAML config `file` (see docs/configuration.md)")
 	fs.StringVar(&c.configPath, "config", "", "same as -c")
-	fs.Var(&c.feeds, "feed", "indicator `file` to load (repeatable; format detected from content)")
+	fs.Var(&c.feeds, "feed", "indicator `file` to load, or NAME=FILE (repeatable; format detected from content; the feed is named NAME, else after the file)")
 	fs.StringVar(&c.feedFormat, "feed-format", "auto", "`format` of every --feed: auto, text, csv, feodo, urlhaus, threatfox, defender-csv, stix2, misp")
 	fs.Var(&c.exclusions, "exclusions", "exclusions `file` (repeatable; see docs/exclusions.md)")
 	fs.Var(&c.allow, "allow", "allow-list `file`: values that must never alert (repeatable)")
@@ -106,8 +107,13 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		cfg.Source.Type = "stdin" // events come from the command line or stdin
 		cfg.Source.Stdin.Format = "auto"
 	}
-	for i, f := range c.feeds {
-		cfg.Feeds = append(cfg.Feeds, config.Feed{Name: feedName(f, i), Type: "file", Path: f, Format: c.feedFormat})
+	feeds, err := adhocFeeds(c.feeds, cfg.Feeds)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range feeds {
+		f.Format = c.feedFormat
+		cfg.Feeds = append(cfg.Feeds, f)
 	}
 	cfg.ExclusionsFiles = append(cfg.ExclusionsFiles, c.exclusions...)
 	cfg.AllowlistFiles = append(cfg.AllowlistFiles, c.allow...)
@@ -152,12 +158,75 @@ func onlyExclusions(path string) bool {
 	return ok
 }
 
-// feedName names an ad-hoc feed after its file ("feodo.csv" → "feodo").
-func feedName(path string, i int) string {
+// adhocFeeds makes the feeds of --feed args: NAME=PATH names its feed
+// when NAME is a valid feed name and the whole arg is not a file;
+// otherwise the arg is a path and the feed is named after its file
+// (feedName), made unique among configured (the config's feeds), the
+// names given and the names made before it ("feed", "feed-2").
+func adhocFeeds(args []string, configured []config.Feed) ([]config.Feed, error) {
+	taken := make(map[string]bool)
+	for _, f := range configured {
+		taken[f.Name] = true
+	}
+	feeds := make([]config.Feed, len(args))
+	for i, a := range args {
+		feeds[i] = config.Feed{Type: "file", Path: a}
+		if eq := strings.IndexByte(a, '='); eq > 0 && feedNameRE.MatchString(a[:eq]) && !fileExists(a) {
+			feeds[i].Name, feeds[i].Path = a[:eq], a[eq+1:]
+			taken[feeds[i].Name] = true
+		}
+		if feeds[i].Path == "" {
+			return nil, usagef("--feed %s: no file after the name", a)
+		}
+		if feeds[i].Path == "-" && !fileExists("-") {
+			return nil, usagef("--feed -: a feed is read from a file, not from stdin: save the indicators to a file and give its path")
+		}
+	}
+	for i := range feeds {
+		if feeds[i].Name != "" {
+			continue
+		}
+		base := feedName(feeds[i].Path)
+		name := base
+		for n := 2; taken[name]; n++ {
+			suffix := fmt.Sprintf("-%d", n)
+			name = strings.TrimRight(base[:min(len(base), maxFeedName-len(suffix))], "-.") + suffix
+		}
+		feeds[i].Name = name
+		taken[name] = true
+	}
+	return feeds, nil
+}
+
+// feedNameRE is what config accepts as a feed's name.
+var feedNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+const maxFeedName = 64
+
+// feedName names an ad-hoc feed after its file ("feodo.csv" → "feodo"),
+// made a valid name: every run of other characters than letters, digits,
+// '.', '_' and '-' becomes one '-' ("IOC list.csv" → "IOC-list"), what is
+// not a letter or digit is dropped from the start ("_iocs.txt" → "iocs"),
+// and the name is cut to 64 characters; "feed" when nothing is left.
+func feedName(path string) string {
 	base := filepath.Base(path)
 	name := strings.TrimSuffix(base, filepath.Ext(base))
-	if name == "" || name == "." {
-		return fmt.Sprintf("feed%d", i+1)
+	if strings.Trim(name, ".") == "" {
+		name = base // ".iocs" names "iocs"
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'):
+			b.WriteRune(r)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	name = strings.TrimLeft(b.String(), "._-")
+	name = strings.TrimRight(name[:min(len(name), maxFeedName)], "-.")
+	if name == "" {
+		return "feed"
 	}
 	return name
 }
