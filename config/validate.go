@@ -727,6 +727,15 @@ func brokers(ck *checker, path string, list []string) {
 	}
 }
 
+// CheckListenAddr checks a listen address as metrics.listen is checked
+// (host:port; the host may be empty, for all interfaces, and the port 0),
+// for a command-line flag that overrides one; the error starts with name.
+func CheckListenAddr(name, addr string) error {
+	var ck checker
+	hostPort(&ck, name, addr, true)
+	return ck.join()
+}
+
 // hostPort checks host:port; the host may be empty (all interfaces) and
 // the port 0 (any free port) only for a listen address.
 func hostPort(ck *checker, path, s string, listen bool) bool {

@@ -92,3 +92,52 @@ func TestBadFeedArgsAreUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// A bad command-line value is a usage error (exit 2) naming its flag, found
+// before anything runs; an output file that cannot be created is a failure
+// while running (exit 1), as for every output file.
+func TestBadFlagValuesAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "feed.txt")
+	os.WriteFile(feed, []byte("203.0.113.77\n"), 0o600)
+	garbage := filepath.Join(dir, "garbage.bin")
+	os.WriteFile(garbage, []byte("\x00\x01\x02\xff\xfe binary \x00\x00\n"), 0o600)
+	capture := filepath.Join(dir, "capture.avro")
+	if code, _, stderr := runCLI(t, "", "gen", "--records", "5", "--out", capture); code != exitOK {
+		t.Fatalf("gen: exit %d\n%s", code, stderr)
+	}
+	events := "assets/sample-events.jsonl"
+	tests := []struct {
+		name string
+		args []string
+		want int
+		says string
+	}{
+		{"run --metrics-listen not host:port", []string{"run", "--metrics-listen", "garbage", "--feed", feed, events}, exitUsage, `--metrics-listen: "garbage" is not host:port`},
+		{"run --metrics-listen bad port", []string{"run", "--metrics-listen", "127.0.0.1:99999", "--feed", feed, events}, exitUsage, "--metrics-listen"},
+		{"replay --events-format avro of JSON lines", []string{"replay", "--feed", feed, "--events-format", "avro", events}, exitUsage, "--events-format avro: " + events + " is not an Event Hubs Capture"},
+		{"replay --events-format jsonl of a Capture file", []string{"replay", "--feed", feed, "--events-format", "jsonl", capture}, exitUsage, "--events-format jsonl: " + capture + " is an Event Hubs Capture"},
+		{"replay --events-format unknown", []string{"replay", "--feed", feed, "--events-format", "xml", events}, exitUsage, `--events-format: unknown format "xml"`},
+		{"replay --workers negative", []string{"replay", "--feed", feed, "--workers", "-1", events}, exitUsage, "--workers -1"},
+		{"hunt --history missing", []string{"hunt", "--history", filepath.Join(dir, "nope"), "1.2.3.4"}, exitUsage, "--history " + filepath.Join(dir, "nope") + ": no such directory"},
+		{"hunt --history a file", []string{"hunt", "--history", feed, "1.2.3.4"}, exitUsage, "--history " + feed + ": not a directory"},
+		{"lookup --sha256 not a SHA-256", []string{"lookup", "--feed", feed, "--sha256", "xyz", "203.0.113.77"}, exitUsage, `--sha256 "xyz"`},
+		{"lookup --sha256 63 digits", []string{"lookup", "--feed", feed, "--sha256", strings.Repeat("a", 63), "203.0.113.77"}, exitUsage, "--sha256"},
+		{"lookup --table not watched", []string{"lookup", "--feed", feed, "--table", "DeviceLogonEvents", "203.0.113.77"}, exitUsage, `--table "DeviceLogonEvents": want DeviceNetworkEvents or DeviceEvents`},
+		{"gen --feed with no indicators", []string{"gen", "--records", "10", "--feed", garbage}, exitUsage, "--feed " + garbage + ": no indicators to plant hits on"},
+		{"replay --dead-letter that cannot be created", []string{"replay", "--feed", feed, "--quiet", "--dead-letter", filepath.Join(dir, "nodir", "dead.jsonl"), events}, exitFailure, "dead-letter file: open " + filepath.Join(dir, "nodir", "dead.jsonl")},
+
+		// Good values still work.
+		{"lookup --sha256 in capitals and a prefixed --table", []string{"lookup", "--feed", feed, "--sha256", strings.Repeat("AB", 32), "--table", "AdvancedHunting-deviceevents", "203.0.113.77"}, exitOK, "feed feed"},
+		{"replay --events-format avro of a Capture file", []string{"replay", "--feed", feed, "--quiet", "--events-format", "avro", capture}, exitOK, "5 records"},
+		{"run --metrics-listen off", []string{"run", "--metrics-listen", "off", "--feed", feed, events}, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", tt.args...)
+			if code != tt.want || !strings.Contains(stdout+stderr, tt.says) {
+				t.Errorf("exit %d, want %d saying %q\nstdout: %.500s\nstderr: %s", code, tt.want, tt.says, stdout, stderr)
+			}
+		})
+	}
+}

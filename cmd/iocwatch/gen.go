@@ -173,6 +173,9 @@ func genIndicators(feeds []string) ([]*match.Indicator, error) {
 		if err != nil {
 			return nil, usageError{err}
 		}
+		if res.Indicators.Len() == 0 {
+			return nil, usagef("--feed %s: no indicators to plant hits on (format %s, %d entries refused, %d skipped): iocwatch check --feed %[1]s lists them", p, res.Format, len(res.Refused), res.Skipped)
+		}
 		all = append(all, res.Indicators.Indicators()...)
 	}
 	return all, nil

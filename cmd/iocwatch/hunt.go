@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -95,8 +96,16 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 			return usagef("%s: history.path is not set", common.configPath)
 		}
 		*dir = cfg.History.Path
+		if err := checkHistoryDir(common.configPath+": history.path", *dir); err != nil {
+			return err
+		}
+	} else if err := checkHistoryDir("--history", *dir); err != nil {
+		return err
 	}
 	h, err := history.Open(history.Options{Dir: *dir, ReadOnly: true})
+	if errors.Is(err, history.ErrNoHistory) {
+		return usageError{err} // a mistyped path, as a missing directory is
+	}
 	if err != nil {
 		return err
 	}

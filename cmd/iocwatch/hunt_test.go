@@ -246,12 +246,12 @@ func TestHuntRefusesBadCommandLines(t *testing.T) {
 			}
 		})
 	}
-	if code, _, stderr := runHunt(t, false, "--history", filepath.Join(dir, "missing"), "203.0.113.77"); code != exitFailure || !strings.Contains(stderr, "missing") {
+	if code, _, stderr := runHunt(t, false, "--history", filepath.Join(dir, "missing"), "203.0.113.77"); code != exitUsage || !strings.Contains(stderr, "missing") {
 		t.Fatalf("a missing history: exit %d, %s", code, stderr)
 	}
-	// A directory that is no history (a mistyped path) is an error, not
-	// "0 matching observations".
-	if code, _, stderr := runHunt(t, false, "--history", dir, "203.0.113.77"); code != exitFailure || !strings.Contains(stderr, "holds no iocwatch history") {
+	// A directory that is no history (a mistyped path) is a usage error,
+	// as a missing one is, not "0 matching observations".
+	if code, _, stderr := runHunt(t, false, "--history", dir, "203.0.113.77"); code != exitUsage || !strings.Contains(stderr, "holds no iocwatch history") {
 		t.Fatalf("a directory that is no history: exit %d, %s", code, stderr)
 	}
 }

@@ -40,7 +40,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&subj.DeviceGroup, "device-group", "", "device `group` (MachineGroup)")
 	fs.StringVar(&subj.Account, "account", "", "account `name`")
 	fs.StringVar(&subj.ActionType, "action", "ConnectionSuccess", "`ActionType`")
-	fs.StringVar(&subj.Table, "table", "DeviceNetworkEvents", "`table`")
+	fs.StringVar(&subj.Table, "table", "DeviceNetworkEvents", "`table` of the event: DeviceNetworkEvents or DeviceEvents")
 	port := fs.Int("port", 0, "remote `port`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -51,6 +51,14 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	if *port < 0 || *port > 65535 {
 		return usagef("-port %d: not a port", *port)
 	}
+	if err := checkSHA256(subj.ProcessSHA256); err != nil {
+		return err
+	}
+	table, err := watchedTable(subj.Table)
+	if err != nil {
+		return err
+	}
+	subj.Table = table
 	subj.RemotePort = uint16(*port)
 	cfg, err := common.loadConfig()
 	if err != nil {

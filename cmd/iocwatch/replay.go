@@ -53,7 +53,13 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *workers < 0 {
+		return usagef("--workers %d: want 1 or more (0: the config's pipeline.workers, else one per core)", *workers)
+	}
 	paths := fs.Args()
+	if err := checkEventsFormat(*eventsFormat, paths); err != nil {
+		return err
+	}
 	var sampleDir string
 	var names map[string]string
 	if *sample {

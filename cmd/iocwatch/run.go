@@ -29,6 +29,9 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkMetricsListen(*metricsListen); err != nil {
+		return err
+	}
 	cfg, err := common.loadConfig()
 	if err != nil {
 		return err

@@ -229,7 +229,7 @@ func Open(opt Options) (*History, error) {
 		}
 		if !looksLikeHistory(opt.Dir) {
 			// A mistyped path must not read as "nobody talked to it".
-			return nil, fmt.Errorf("history: %s holds no iocwatch history (no %s, %s or *%s file): check the path", opt.Dir, lockName, knownName, logExt)
+			return nil, fmt.Errorf("history: %s %w (no %s, %s or *%s file): check the path", opt.Dir, ErrNoHistory, lockName, knownName, logExt)
 		}
 		h.closed = true
 		return h, nil

@@ -22,6 +22,10 @@ var ErrReadOnly = errors.New("history: opened read-only")
 // ErrClosed is returned by Hunt after Close.
 var ErrClosed = errors.New("history: closed")
 
+// ErrNoHistory is what Open read-only says of a directory that holds no
+// history (a mistyped path).
+var ErrNoHistory = errors.New("holds no iocwatch history")
+
 // Query selects observations for Scan. The zero value selects nothing
 // (Index is required).
 type Query struct {
