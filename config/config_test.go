@@ -99,6 +99,7 @@ func TestGolden(t *testing.T) {
 		{"a YAML syntax error names the file and line", "yaml-syntax"},
 		{"a second YAML document is refused", "two-documents"},
 		{"inline exclusion rules are checked", "exclusions-inline"},
+		{"inline exclusion values are checked with the rest of the configuration", "exclusions-inline-values"},
 		{"the Event Hubs Kafka endpoint needs port 9093, TLS, plain and $ConnectionString", "eventhubs-kafka-endpoint"},
 		{"the Event Hubs source checks auth, namespace, hub and checkpoint store", "eventhubs-source"},
 	}

@@ -191,17 +191,25 @@ type decoder struct {
 	// expanded holds the values that came from the environment, by key
 	// path, so that validation messages can leave them out.
 	expanded map[string]expansion
+	// unread lists the key paths that had a problem, and notRule the
+	// paths of exclusion rules that are not a mapping: the checks that
+	// follow (checker.unread) leave them out.
+	unread  []string
+	notRule map[string]bool
 }
 
 // expansion is a value's text as written (with ${…}) and as expanded.
 type expansion struct{ raw, value string }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
-	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget, expanded: map[string]expansion{}}
+	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget, expanded: map[string]expansion{}, notRule: map[string]bool{}}
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
 	d.errs.add(d.file, line, path, fmt.Errorf(format, args...))
+	if path != "" {
+		d.unread = append(d.unread, path)
+	}
 }
 
 // deref follows aliases and charges the node budget; it returns nil once
@@ -279,6 +287,9 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string,
 	s, _, errs := expand(n.Value, d.lookup)
 	for _, err := range errs {
 		d.errs.add(d.file, n.Line, path, err)
+	}
+	if len(errs) > 0 {
+		d.unread = append(d.unread, path)
 	}
 	if s != n.Value && !secret { // a secret is never shown anyway, and must not be kept twice
 		d.expanded[path] = expansion{raw: n.Value, value: s}
@@ -547,6 +558,8 @@ func (d *decoder) rules(n *yaml.Node, v reflect.Value, path string) {
 		d.lines[sub] = item.Line
 		if isNull(item) || item.Kind != yaml.MappingNode {
 			d.errorf(item.Line, sub, "want a rule (a mapping with name, reason and when), found %s", describe(item))
+			d.notRule[sub] = true
+			out = append(out, ExclusionRule{}) // keeps the index of the rules after it
 			continue
 		}
 		out = append(out, d.rule(item, sub))
@@ -609,6 +622,7 @@ func (d *decoder) conditions(n *yaml.Node, path string) (when map[string][]strin
 		key := p.key.Value
 		sub := joinPath(path, key)
 		if !slices.Contains(conditionKeys, key) {
+			d.unread = append(d.unread, path) // when is not "required" when its keys are misspelt
 			if s := suggest(key, conditionKeys); s != "" {
 				d.errorf(p.key.Line, "", "unknown condition %q in %s (did you mean %q?)", key, path, s)
 			} else {

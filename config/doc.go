@@ -5,8 +5,9 @@
 // Load (or Parse) decodes a file into a Config with its defaults filled in;
 // Validate then checks it. cmd/ turns the Config into the constructors of
 // the stream, match and sink packages; this package depends on none of
-// them. The reference of every key, with its default, is
-// docs/configuration.md.
+// them but match, whose CheckExclusionValue checks the values of exclusion
+// rules so that every problem of a rule file is reported in one run. The
+// reference of every key, with its default, is docs/configuration.md.
 //
 //	cfg, err := config.Load("iocwatch.yaml")
 //	if err == nil {
@@ -29,7 +30,9 @@
 //
 // # Errors
 //
-// Every problem is an *Error whose text is "file:line: key.path: message".
+// Every problem is an *Error whose text is "file:line: key.path: message";
+// a bad value of an exclusion condition reads, as match words it,
+// "file:line: rule "name": key: "value": message".
 // Load and Parse report every reading problem of the file at once — YAML
 // syntax, unknown keys, keys written twice, wrong types, bad durations,
 // unset variables; Validate then reports every problem of the values at

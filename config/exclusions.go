@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iocwatch/iocwatch/match"
 )
 
 // ExclusionRule is one named exclusion: a hit that meets every condition of
@@ -69,8 +71,12 @@ func ConditionKeys() []string { return slices.Clone(conditionKeys) }
 //	      process_name: [mstsc.exe, rdpclip.exe]
 //
 // ${ENV} references expand as in the configuration file. Every problem is
-// reported, each with path:line; on error no rules are returned. An empty
-// file holds no rules. LoadExclusions is safe for concurrent use.
+// reported in one pass, each with path:line: the problems of reading (an
+// unknown key, a bad date) with those of the checks (a missing reason, a
+// duplicate name ignoring case, a value match.CompileExclusions would
+// refuse); only a YAML syntax error stops early. On error no rules are
+// returned. An empty file holds no rules. LoadExclusions is safe for
+// concurrent use.
 func LoadExclusions(path string) ([]ExclusionRule, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -94,10 +100,11 @@ func parseExclusions(data []byte, name string, lookup func(string) (string, bool
 	if root != nil {
 		d.value(root, reflect.ValueOf(&f).Elem(), "")
 	}
-	ck := &checker{m: &meta{file: name, lines: d.lines}, errs: d.errs}
-	if len(d.errs) > 0 {
-		return nil, ck.join()
-	}
+	// The rules are checked even when reading them found problems, so
+	// that one run reports every problem of the file (docs/exclusions.md);
+	// a check whose key could not be read is left out, its problem is
+	// already reported.
+	ck := &checker{m: &meta{file: name, lines: d.lines, expanded: d.expanded}, errs: d.errs, unread: d.unread, notRule: d.notRule}
 	checkRules(ck, f.Exclusions, "exclusions")
 	if err := ck.join(); err != nil {
 		return nil, err
@@ -105,31 +112,36 @@ func parseExclusions(data []byte, name string, lookup func(string) (string, bool
 	return f.Exclusions, nil
 }
 
-// checkRules checks required keys and unique names of a list of rules.
+// checkRules checks required keys, unique names (ignoring case, as
+// match.CompileExclusions compares them) and the values of the conditions
+// of a list of rules.
 func checkRules(ck *checker, rules []ExclusionRule, path string) {
 	names := map[string]string{}
 	for i, r := range rules {
 		p := indexPath(path, i)
+		if ck.notRule[p] {
+			continue // not a mapping: already reported
+		}
 		checkRule(ck, r, p)
 		if r.Name == "" {
 			continue
 		}
-		if first, dup := names[r.Name]; dup {
+		if first, dup := names[strings.ToLower(r.Name)]; dup {
 			ck.add(p+".name", "%q is already the name of the rule at %s", r.Name, first)
 			continue
 		}
-		names[r.Name] = r.Origin
+		names[strings.ToLower(r.Name)] = r.Origin
 	}
 }
 
 func checkRule(ck *checker, r ExclusionRule, path string) {
-	if strings.TrimSpace(r.Name) == "" {
+	if strings.TrimSpace(r.Name) == "" && !ck.unreadAt(path+".name") {
 		ck.add(path+".name", "required")
 	}
-	if strings.TrimSpace(r.Reason) == "" {
+	if strings.TrimSpace(r.Reason) == "" && !ck.unreadAt(path+".reason") {
 		ck.add(path+".reason", "required: say why this traffic is benign")
 	}
-	if len(r.When) == 0 {
+	if len(r.When) == 0 && !ck.unreadAt(path+".when") {
 		ck.add(path+".when", "required: at least one condition (a rule without conditions would hide every alert)")
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.When)) {
@@ -139,12 +151,18 @@ func checkRule(ck *checker, r ExclusionRule, path string) {
 			continue
 		}
 		vals := r.When[k]
-		if len(vals) == 0 {
+		if len(vals) == 0 && !ck.unreadAt(sub) {
 			ck.add(sub, "no values (a condition without values never holds)")
 		}
 		for i, v := range vals {
 			if strings.TrimSpace(v) == "" {
 				ck.add(indexPath(sub, i), "empty value")
+				continue
+			}
+			// The value as the match package will compile it, reported in
+			// its words: file:line: rule "name": key: "value": problem.
+			if err := match.CheckExclusionValue(k, v); err != nil {
+				ck.addPlaced(sub, fmt.Errorf("rule %q: %s: %w", r.Name, k, err))
 			}
 		}
 	}
@@ -177,11 +195,11 @@ func (c *Config) AllExclusions() ([]ExclusionRule, error) {
 	}
 	seen := map[string]string{}
 	for _, r := range rules {
-		if first, dup := seen[r.Name]; dup {
+		if first, dup := seen[strings.ToLower(r.Name)]; dup {
 			errs = append(errs, &Error{File: fileOf(r.Origin), Line: lineOf(r.Origin), Err: fmt.Errorf("exclusion rule %q is already defined at %s", r.Name, first)})
 			continue
 		}
-		seen[r.Name] = r.Origin
+		seen[strings.ToLower(r.Name)] = r.Origin
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -70,6 +70,27 @@ func TestLoadExclusionsReportsEveryProblem(t *testing.T) {
 			`unknown-keys.yaml:8: unknown key "comment" in exclusions[0] (valid keys: name, reason, expires, when)`,
 			`unknown-keys.yaml:9: unknown key "excludes" at the top level (valid keys: exclusions)`,
 		}},
+		// One run reports what took three: reading problems (a bad date, a
+		// misspelt condition) hide neither the missing reason nor the bad
+		// values, in the same rule or another; nor does a value that
+		// matches everything go unnoticed.
+		{"reading, shape and value problems are reported in one pass", "one-pass.yaml", []string{
+			`one-pass.yaml:4: exclusions[0].expires: "30/06/2027" is not a date (2027-06-30) or an RFC 3339 time (2027-06-30T18:00:00Z)`,
+			`one-pass.yaml:7: rule "veeam-repository": remote_ip: "203.0.113.0/33": bad CIDR: netip.ParsePrefix("203.0.113.0/33"): prefix length out of range`,
+			`one-pass.yaml:9: exclusions[1].reason: required: say why this traffic is benign`,
+			`one-pass.yaml:11: unknown condition "proces_name" in exclusions[1].when (did you mean "process_name"?)`,
+			`one-pass.yaml:12: rule "rdp-jump-hosts": remote_port: "0": bad port (want 1-65535 or a range like 8000-8099)`,
+			`one-pass.yaml:12: rule "rdp-jump-hosts": remote_port: "70000": bad port (want 1-65535 or a range like 8000-8099)`,
+			`one-pass.yaml:12: rule "rdp-jump-hosts": remote_port: "90-80": bad port (want 1-65535 or a range like 8000-8099)`,
+			`one-pass.yaml:13: exclusions[2].name: "Veeam-Repository" is already the name of the rule at testdata/exclusions/one-pass.yaml:2`,
+			`one-pass.yaml:16: rule "Veeam-Repository": process_sha256: "abc": bad SHA-256 (want 64 hex digits)`,
+			`one-pass.yaml:20: rule "everything": remote_ip: "0.0.0.0/0": matches every address: the rule would hide every hit`,
+			`one-pass.yaml:21: rule "everything": process_path: "***": matches any path (a glob of only '*' and separators): the rule would hide every hit`,
+			`one-pass.yaml:24: exclusions[4].expires: "2027-13-01" is not a date (2027-06-30) or an RFC 3339 time (2027-06-30T18:00:00Z)`,
+			`one-pass.yaml:26: rule "devices": device: "*": matches any device name (a glob of only '*' and separators): the rule would hide every hit`,
+			`one-pass.yaml:27: rule "devices": remote_port: "1-65535": matches every port: the rule would hide every hit`,
+			`one-pass.yaml:28: rule "devices": remote_ip: "::/0": matches every address: the rule would hide every hit`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +137,57 @@ func TestExclusionsEdgeCases(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			case len(rules) != tt.rules:
 				t.Errorf("%d rules, want %d", len(rules), tt.rules)
+			}
+		})
+	}
+}
+
+// Checking the rules after a reading problem reports every other problem,
+// but not the reading problem again as a missing key, and names each rule
+// by its own line.
+func TestExclusionsReportEveryProblemOnce(t *testing.T) {
+	t.Setenv("IOCWATCH_TEST_BAD_CIDR", "192.0.2.0/40")
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"a name of the wrong type is not also missing", "exclusions: [{name: [a], reason: r, when: {device: ['*']}}]", []string{
+			`x.yaml:1: exclusions[0].name: want a single value, found a list`,
+			`x.yaml:1: rule "": device: "*": matches any device name (a glob of only '*' and separators): the rule would hide every hit`,
+		}},
+		{"a when of the wrong type is not also missing", "exclusions: [{name: a, when: [device]}]", []string{
+			`x.yaml:1: exclusions[0].when: want a mapping of conditions, found a list`,
+			`x.yaml:1: exclusions[0].reason: required: say why this traffic is benign`,
+		}},
+		{"a when of misspelt conditions only is not also empty", "exclusions: [{name: a, reason: r, when: {devce: x, remote_port: '0'}}]", []string{
+			`x.yaml:1: unknown condition "devce" in exclusions[0].when (did you mean "device"?)`,
+			`x.yaml:1: rule "a": remote_port: "0": bad port (want 1-65535 or a range like 8000-8099)`,
+		}},
+		{"a condition whose values cannot be read does not also lack values", "exclusions: [{name: a, reason: r, when: {device: [[x]], account: ['${IOCWATCH_TEST_UNSET_ACCT}']}}]", []string{
+			`x.yaml:1: exclusions[0].when.device[0]: want a single value, found a list`,
+			`x.yaml:1: exclusions[0].when.account[0]: environment variable IOCWATCH_TEST_UNSET_ACCT is not set (write ${IOCWATCH_TEST_UNSET_ACCT:-} to allow it empty)`,
+		}},
+		{"a rule that is not a mapping keeps the lines of the rules after it", "exclusions:\n  - just text\n  - {name: b, reason: r, when: {remote_ip: 0.0.0.0/0}}\n  - {name: c, when: {device: x}}\n", []string{
+			`x.yaml:2: exclusions[0]: want a rule (a mapping with name, reason and when), found a single value`,
+			`x.yaml:3: rule "b": remote_ip: "0.0.0.0/0": matches every address: the rule would hide every hit`,
+			`x.yaml:4: exclusions[2].reason: required: say why this traffic is benign`,
+		}},
+		{"names differing only in case are duplicates", "exclusions:\n  - {name: rdp, reason: r, when: {device: x}}\n  - {name: RDP, reason: r, when: {device: y}}\n", []string{
+			`x.yaml:3: exclusions[1].name: "RDP" is already the name of the rule at x.yaml:2`,
+		}},
+		{"a value from the environment is not shown", "exclusions: [{name: a, reason: r, when: {remote_ip: '${IOCWATCH_TEST_BAD_CIDR}'}}]", []string{
+			`x.yaml:1: rule "a": remote_ip: "${IOCWATCH_TEST_BAD_CIDR}" (expanded): bad CIDR: netip.ParsePrefix("${IOCWATCH_TEST_BAD_CIDR}" (expanded)): prefix length out of range`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, err := parseExclusions([]byte(tt.yaml), "x.yaml", os.LookupEnv)
+			if err == nil || rules != nil {
+				t.Fatalf("parseExclusions = %v, %v; want only an error", rules, err)
+			}
+			if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors:\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}

@@ -27,26 +27,61 @@ type checker struct {
 	// skipFiles leaves out the checks that read files (TLS files): for a
 	// configuration read on another machine, such as the shipped examples.
 	skipFiles bool
+	// unread holds the key paths that could not be read (their problem is
+	// in errs), and notRule the paths of exclusion rules that are not a
+	// mapping, so that checks after a reading problem do not report it
+	// again as a missing value.
+	unread  []string
+	notRule map[string]bool
 }
 
 // add records a problem at path. A value that came from the environment
 // is not shown: its ${…} text stands in for it (docs/configuration.md).
 func (ck *checker) add(path, format string, args ...any) {
 	file, line := ck.where(path)
-	err := fmt.Errorf(format, args...)
-	if ck.m != nil {
-		if e, ok := ck.m.expanded[path]; ok && e.value != "" {
-			msg := err.Error()
-			hidden := strings.ReplaceAll(msg, strconv.Quote(e.value), fmt.Sprintf("%q (expanded)", e.raw))
-			if len(e.value) >= 4 {
-				hidden = strings.ReplaceAll(hidden, e.value, "(the expanded value)")
-			}
-			if hidden != msg {
-				err = errors.New(hidden)
-			}
+	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf(format, args...), false))
+}
+
+// addPlaced records a problem at path whose message names its place itself
+// (`rule "name": key: …`): its text is "file:line: message". Values of
+// path or of its list items that came from the environment are not shown.
+func (ck *checker) addPlaced(path string, err error) {
+	file, line := ck.where(path)
+	ck.errs.add(file, line, "", ck.hide(path, err, true))
+}
+
+// hide replaces in err the value of path that came from the environment,
+// and with items those of path's list items, by its ${…} text.
+func (ck *checker) hide(path string, err error, items bool) error {
+	if ck.m == nil {
+		return err
+	}
+	msg := err.Error()
+	hidden := msg
+	for _, p := range slices.Sorted(maps.Keys(ck.m.expanded)) {
+		e := ck.m.expanded[p]
+		if e.value == "" || p != path && !(items && strings.HasPrefix(p, path+"[")) {
+			continue
+		}
+		hidden = strings.ReplaceAll(hidden, strconv.Quote(e.value), fmt.Sprintf("%q (expanded)", e.raw))
+		if len(e.value) >= 4 {
+			hidden = strings.ReplaceAll(hidden, e.value, "(the expanded value)")
 		}
 	}
-	ck.errs.add(file, line, path, err)
+	if hidden != msg {
+		return errors.New(hidden)
+	}
+	return err
+}
+
+// unreadAt reports whether path, or a key under it, could not be read.
+func (ck *checker) unreadAt(path string) bool {
+	for _, u := range ck.unread {
+		if u == path || strings.HasPrefix(u, path+".") || strings.HasPrefix(u, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // where finds the line of path, or of the nearest enclosing key written

@@ -133,7 +133,9 @@ type portRange struct{ lo, hi uint16 }
 // error joins (errors.Join) every problem, each naming the rule's Origin,
 // name and key: a missing or duplicate name, a rule without conditions, an
 // unknown key, an empty list or value, a bad glob, IP or CIDR, domain, port
-// or SHA-256.
+// or SHA-256, and a value that matches everything (a remote_ip of /0, a
+// process_path or device glob of only '*' and separators, the remote_port
+// range 1-65535): a rule never excludes everything.
 //
 // The keys, all case-insensitive where they compare text:
 //
@@ -216,6 +218,33 @@ func condCost(k condKey) int {
 	return 0
 }
 
+// CheckExclusionValue reports what CompileExclusions would refuse in one
+// value of the condition key (see ExclusionKeys): an unknown key, an empty
+// value, a bad glob, IP or CIDR, domain, port or SHA-256, or a value that
+// matches everything. The error reads as in CompileExclusions' messages
+// after the key: `"203.0.113.0/33": bad CIDR: …`. It lets a loader report
+// every problem of a rule file in one pass, with its own structural
+// checks; nil means the value compiles.
+func CheckExclusionValue(key, value string) error {
+	k := slices.Index(condKeyNames[:], key)
+	if k < 0 {
+		return fmt.Errorf("unknown key (want one of %s)", strings.Join(condKeyNames[:], ", "))
+	}
+	return checkValue(&cond{key: condKey(k)}, value)
+}
+
+// checkValue adds value v to c, or returns why it cannot.
+func checkValue(c *cond, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return errors.New("empty value")
+	}
+	if err := c.add(v); err != nil {
+		return fmt.Errorf("%q: %w", v, err)
+	}
+	return nil
+}
+
 // compileCond compiles one key and its values, returning every problem.
 func compileCond(name string, values []string) (cond, []error) {
 	k := slices.Index(condKeyNames[:], name)
@@ -228,16 +257,20 @@ func compileCond(name string, values []string) (cond, []error) {
 	}
 	var errs []error
 	for _, v := range values {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			errs = append(errs, errors.New("empty value"))
-			continue
-		}
-		if err := c.add(v); err != nil {
-			errs = append(errs, fmt.Errorf("%q: %w", v, err))
+		if err := checkValue(&c, v); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return c, errs
+}
+
+// hideEverything is the reason a value that matches everything is refused.
+const hideEverything = "the rule would hide every hit"
+
+// onlyStars reports whether glob p is made of '*' and separators alone
+// ("*", "**", "***", "**/*", `*\*`): it narrows nothing.
+func onlyStars(p string) bool {
+	return strings.Trim(p, `*/\`) == ""
 }
 
 func (c *cond) add(v string) error {
@@ -246,6 +279,13 @@ func (c *cond) add(v string) error {
 		g, err := compileGlob(v)
 		if err != nil {
 			return fmt.Errorf("bad glob: %w", err)
+		}
+		if onlyStars(v) {
+			what := "path"
+			if c.key == keyDevice {
+				what = "device name"
+			}
+			return fmt.Errorf("matches any %s (a glob of only '*' and separators): %s", what, hideEverything)
 		}
 		c.globs = append(c.globs, g)
 	case keyProcessSHA256:
@@ -258,6 +298,9 @@ func (c *cond) add(v string) error {
 		if err != nil {
 			return err
 		}
+		if p.Bits() == 0 {
+			return errors.New("matches every address: " + hideEverything)
+		}
 		c.prefixes = append(c.prefixes, p)
 	case keyRemoteDomain:
 		b, err := appendDomain(nil, v)
@@ -269,6 +312,9 @@ func (c *cond) add(v string) error {
 		pr, err := parsePortRange(v)
 		if err != nil {
 			return err
+		}
+		if pr == (portRange{1, 65535}) {
+			return errors.New("matches every port: " + hideEverything)
 		}
 		c.ports = append(c.ports, pr)
 	case keyTable:
@@ -536,7 +582,8 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 
 // broadValues names the values of a rule's conditions that match so much
 // that the rule hides nearly every hit it could see — what the junk guard
-// refuses in a feed, here only a warning: a rule may mean it.
+// refuses in a feed, here only a warning: a rule may mean it. A value that
+// matches everything is refused by CompileExclusions instead.
 func broadValues(has func(condKey) *cond) []string {
 	var out []string
 	if c := has(keyRemoteDomain); c != nil {
@@ -552,15 +599,6 @@ func broadValues(has func(condKey) *cond) []string {
 		for _, p := range c.prefixes {
 			if p.Addr().Is4() && p.Bits() < 8 || !p.Addr().Is4() && p.Bits() < 32 {
 				out = append(out, fmt.Sprintf("remote_ip %s is a range of /%d: the rule hides every hit in it", p, p.Bits()))
-			}
-		}
-	}
-	for _, k := range []condKey{keyProcessPath, keyDevice} {
-		if c := has(k); c != nil {
-			for _, g := range c.globs {
-				if strings.Trim(g.src, "*/\\") == "" {
-					out = append(out, fmt.Sprintf("%s %q matches anything: the condition does not narrow the rule", condKeyNames[k], g.src))
-				}
 			}
 		}
 	}

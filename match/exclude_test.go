@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -48,7 +49,7 @@ func TestExclusionConditions(t *testing.T) {
 			func(s *Subject) { s.ProcessPath = `c:\windows\system32` }, true},
 		{"process_path matches a folder path with a trailing separator", map[string][]string{"process_path": {`c:\windows\system32\*`}},
 			func(s *Subject) { s.ProcessPath = `c:\windows\system32\` }, true},
-		{"process_path refuses an empty path", map[string][]string{"process_path": {`**`}},
+		{"process_path refuses an empty path", map[string][]string{"process_path": {`c:\**`}},
 			func(s *Subject) { s.ProcessPath = "" }, false},
 		{"process_sha256 matches ignoring case", map[string][]string{"process_sha256": {strings.Repeat("AB", 32)}}, nil, true},
 		{"process_sha256 refuses another hash", map[string][]string{"process_sha256": {strings.Repeat("cd", 32)}}, nil, false},
@@ -69,7 +70,7 @@ func TestExclusionConditions(t *testing.T) {
 		{"remote_ip matches a bracketed IPv6 host", map[string][]string{"remote_ip": {"2001:db8::/32"}},
 			func(s *Subject) { s.RemoteHost = "[2001:db8::9]" }, true},
 		{"remote_ip refuses an address outside", map[string][]string{"remote_ip": {"198.51.100.0/24"}}, nil, false},
-		{"remote_ip refuses an absent address", map[string][]string{"remote_ip": {"0.0.0.0/0"}},
+		{"remote_ip refuses an absent address", map[string][]string{"remote_ip": {"192.0.0.0/8"}},
 			func(s *Subject) { s.RemoteIP = netip.Addr{} }, false},
 		{"remote_domain matches the domain itself", map[string][]string{"remote_domain": {"update.backup.example"}}, nil, true},
 		{"remote_domain matches a subdomain", map[string][]string{"remote_domain": {"Backup.Example"}}, nil, true},
@@ -229,7 +230,7 @@ func TestExclusionWarnings(t *testing.T) {
 		{Name: "later", Reason: "r", Expires: t0.Add(8 * 24 * time.Hour), When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:25"},
 		{Name: "odd-table", Reason: "r", When: map[string][]string{"table": {"DeviceFileEvents"}}, Origin: "w.yaml:29"},
 		{Name: "broad", Reason: "r", When: map[string][]string{"remote_domain": {"com", "co.uk", "veeam.example"},
-			"remote_ip": {"0.0.0.0/0", "10.0.0.0/8", "::/0"}, "process_path": {"**", `c:\**`}, "device": {"*"}}, Origin: "w.yaml:33"},
+			"remote_ip": {"0.0.0.0/1", "10.0.0.0/8", "::/1", "2001:db8::/32"}, "process_path": {`c:\**`}, "device": {"ws-*"}}, Origin: "w.yaml:33"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -243,10 +244,8 @@ func TestExclusionWarnings(t *testing.T) {
 		`w.yaml:29: rule "odd-table": table "DeviceFileEvents" is never watched (DeviceNetworkEvents, DeviceEvents)`,
 		`w.yaml:33: rule "broad": remote_domain "com" is a top-level domain: the rule hides every hit under it`,
 		`w.yaml:33: rule "broad": remote_domain "co.uk" is a public suffix: the rule hides every hit under it`,
-		`w.yaml:33: rule "broad": remote_ip 0.0.0.0/0 is a range of /0: the rule hides every hit in it`,
-		`w.yaml:33: rule "broad": remote_ip ::/0 is a range of /0: the rule hides every hit in it`,
-		`w.yaml:33: rule "broad": process_path "**" matches anything: the condition does not narrow the rule`,
-		`w.yaml:33: rule "broad": device "*" matches anything: the condition does not narrow the rule`,
+		`w.yaml:33: rule "broad": remote_ip 0.0.0.0/1 is a range of /1: the rule hides every hit in it`,
+		`w.yaml:33: rule "broad": remote_ip ::/1 is a range of /1: the rule hides every hit in it`,
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -277,5 +276,104 @@ func TestExclusionKeysAreDocumented(t *testing.T) {
 	keys := ExclusionKeys()
 	if len(keys) != 13 || keys[0] != "process_name" || keys[12] != "indicator_tag" {
 		t.Fatalf("ExclusionKeys = %v", keys)
+	}
+}
+
+// A value that matches everything is refused, not warned about: a rule
+// never excludes everything (docs/exclusions.md). Values that are broad but
+// not all stay accepted (Warnings names them).
+func TestExclusionsRefuseValuesThatMatchEverything(t *testing.T) {
+	tests := []struct {
+		key, value string
+		want       string // the error after `rule "r": key: `; "" when accepted
+	}{
+		{"remote_ip", "0.0.0.0/0", `"0.0.0.0/0": matches every address: the rule would hide every hit`},
+		{"remote_ip", "::/0", `"::/0": matches every address: the rule would hide every hit`},
+		{"remote_ip", "::ffff:0.0.0.0/96", `"::ffff:0.0.0.0/96": matches every address: the rule would hide every hit`},
+		{"remote_ip", "10.1.2.3/0", `"10.1.2.3/0": matches every address: the rule would hide every hit`},
+		{"remote_ip", "0.0.0.0/1", ""},
+		{"remote_ip", "::/1", ""},
+		{"remote_ip", "0.0.0.0", ""},
+		{"process_path", "*", `"*": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", "**", `"**": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", "***", `"***": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", `**\*`, `"**\\*": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", "*/*/**", `"*/*/**": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", ` \** `, `"\\**": matches any path (a glob of only '*' and separators): the rule would hide every hit`},
+		{"process_path", `c:\**`, ""},
+		{"process_path", `**\svchost.exe`, ""},
+		{"process_path", `?*`, ""},
+		{"device", "*", `"*": matches any device name (a glob of only '*' and separators): the rule would hide every hit`},
+		{"device", "**", `"**": matches any device name (a glob of only '*' and separators): the rule would hide every hit`},
+		{"device", "ws-*", ""},
+		{"remote_port", "1-65535", `"1-65535": matches every port: the rule would hide every hit`},
+		{"remote_port", " 1 - 65535", `"1 - 65535": matches every port: the rule would hide every hit`},
+		{"remote_port", "1-65534", ""},
+		{"remote_port", "2-65535", ""},
+		{"remote_domain", "com", ""}, // a warning (TestExclusionWarnings)
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+" "+tt.value, func(t *testing.T) {
+			_, err := CompileExclusions([]RuleSpec{{Name: "r", Reason: "test", Origin: "x.yaml:1",
+				When: map[string][]string{tt.key: {tt.value}, "account": {"svc-backup"}}}})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if want := `exclusions: x.yaml:1: rule "r": ` + tt.key + ": " + tt.want; err == nil || err.Error() != want {
+				t.Fatalf("err = %v\nwant %s", err, want)
+			}
+			if err := CheckExclusionValue(tt.key, tt.value); err == nil || err.Error() != tt.want {
+				t.Fatalf("CheckExclusionValue = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// CheckExclusionValue refuses exactly what CompileExclusions refuses in a
+// value, in the same words, so that a loader can report every problem of a
+// rule file in one pass.
+func TestCheckExclusionValue(t *testing.T) {
+	tests := []struct {
+		key, value string
+		want       string // "" when accepted
+	}{
+		{"remote_ip", "203.0.113.0/33", `"203.0.113.0/33": bad CIDR: netip.ParsePrefix("203.0.113.0/33"): prefix length out of range`},
+		{"remote_ip", "203.0.113.0/24", ""},
+		{"remote_port", "0", `"0": bad port (want 1-65535 or a range like 8000-8099)`},
+		{"remote_port", "70000", `"70000": bad port (want 1-65535 or a range like 8000-8099)`},
+		{"remote_port", "90-80", `"90-80": bad port (want 1-65535 or a range like 8000-8099)`},
+		{"remote_port", "3389", ""},
+		{"process_sha256", "abc", `"abc": bad SHA-256 (want 64 hex digits)`},
+		{"process_sha256", strings.Repeat("Ab", 32), ""},
+		{"remote_domain", "http://x.example/", `"http://x.example/": bad domain: not a bare domain name`},
+		{"remote_domain", "backup.example", ""},
+		{"process_path", "c:\\\xff", `"c:\\\xff": bad glob: glob is not valid UTF-8`},
+		{"device", "ws-*", ""},
+		{"account", " ", "empty value"},
+		{"account", "SYSTEM", ""},
+		{"table", "DeviceFileEvents", ""}, // a warning, not an error
+		{"process", "x", "unknown key (want one of process_name, process_path, process_sha256, account, device, device_group, action_type, remote_ip, remote_domain, remote_port, table, indicator_source, indicator_tag)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+" "+tt.value, func(t *testing.T) {
+			err := CheckExclusionValue(tt.key, tt.value)
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+				t.Fatalf("CheckExclusionValue = %v\nwant %q", err, tt.want)
+			}
+			// The same words as CompileExclusions after the key.
+			_, cerr := CompileExclusions([]RuleSpec{{Name: "r", Reason: "test", Origin: "x.yaml:1", When: map[string][]string{tt.key: {tt.value}}}})
+			if tt.want == "" {
+				if cerr != nil {
+					t.Fatalf("CompileExclusions refused what CheckExclusionValue accepts: %v", cerr)
+				}
+				return
+			}
+			if want := `x.yaml:1: rule "r": ` + tt.key + ": " + tt.want; cerr == nil || !strings.Contains(cerr.Error(), want) {
+				t.Fatalf("CompileExclusions = %v\nwant %s", cerr, want)
+			}
+		})
 	}
 }

@@ -415,9 +415,81 @@ func TestAnInvalidExclusionIsAConfigurationErrorForEveryCommand(t *testing.T) {
 		if code != exitUsage {
 			t.Errorf("%s: exit %d, want %d\n%s", cmd, code, exitUsage, stderr)
 		}
-		if want := ex + `:5: rule "r": remote_ip`; !strings.Contains(stderr, want) || strings.Count(stderr, "exclusions:") != 1 {
-			t.Errorf("%s: want one %q after one \"exclusions:\":\n%s", cmd, want, stderr)
+		if want := ex + `:5: rule "r": remote_ip: "192.0.2.300": bad IP`; strings.Count(stderr, want) != 1 {
+			t.Errorf("%s: want %q once:\n%s", cmd, want, stderr)
 		}
+	}
+}
+
+// check reports every problem of an exclusions file in one run — reading
+// problems, missing keys, bad values and values that match everything —
+// and refuses a rule that would exclude everything (exit 2), with or
+// without the other problems of the configuration.
+func TestCheckReportsEveryExclusionProblemInOneRun(t *testing.T) {
+	ex := filepath.Join(t.TempDir(), "ex.yaml")
+	rules := `exclusions:
+  - name: veeam
+    reason: Veeam copies backups to the repository servers
+    expires: 30/06/2027
+    when:
+      process_pth: ['c:\program files\veeam\**']
+      remote_ip: 203.0.113.0/33
+  - name: rdp
+    reason: ""
+    when:
+      remote_port: [0, 70000, 90-80]
+  - name: VEEAM
+    reason: the same name
+    when:
+      process_sha256: abc
+  - name: everything
+    reason: hides every hit
+    when:
+      remote_ip: [0.0.0.0/0]
+      process_path: ['***']
+`
+	if err := os.WriteFile(ex, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		ex + `:4: exclusions[0].expires: "30/06/2027" is not a date`,
+		ex + `:6: unknown condition "process_pth" in exclusions[0].when (did you mean "process_path"?)`,
+		ex + `:7: rule "veeam": remote_ip: "203.0.113.0/33": bad CIDR`,
+		ex + `:9: exclusions[1].reason: required`,
+		ex + `:11: rule "rdp": remote_port: "0": bad port`,
+		ex + `:11: rule "rdp": remote_port: "70000": bad port`,
+		ex + `:11: rule "rdp": remote_port: "90-80": bad port`,
+		ex + `:12: exclusions[2].name: "VEEAM" is already the name of the rule at ` + ex + `:2`,
+		ex + `:15: rule "VEEAM": process_sha256: "abc": bad SHA-256`,
+		ex + `:19: rule "everything": remote_ip: "0.0.0.0/0": matches every address: the rule would hide every hit`,
+		ex + `:20: rule "everything": process_path: "***": matches any path (a glob of only '*' and separators): the rule would hide every hit`,
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		extra string // another problem reported in the same run
+	}{
+		{"with a feed", []string{"check", "--feed", "assets/sample-feed.txt", "--exclusions", ex}, ""},
+		{"without a feed, with the configuration's own problem", []string{"check", "--exclusions", ex}, "feeds: at least one feed is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d\n%s%s", code, exitUsage, stdout, stderr)
+			}
+			for _, w := range want {
+				if strings.Count(stderr, w) != 1 {
+					t.Errorf("want %q once in:\n%s", w, stderr)
+				}
+			}
+			if tt.extra != "" && !strings.Contains(stderr, tt.extra) {
+				t.Errorf("want %q in:\n%s", tt.extra, stderr)
+			}
+			if n := strings.Count(stderr, ex+":"); n != len(want)+1 { // and the duplicate's "rule at ex:2"
+				t.Errorf("%d messages name the file, want %d:\n%s", n, len(want)+1, stderr)
+			}
+		})
 	}
 }
 

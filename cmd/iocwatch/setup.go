@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,6 +130,13 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		validate = cfg.ValidateWithoutSource
 	}
 	if err := validate(); err != nil {
+		// The exclusions files are part of the configuration: their
+		// problems are reported with its own, not in a later run.
+		if !slices.Contains(cfg.ExclusionsFiles, "") {
+			if _, xerr := cfg.AllExclusions(); xerr != nil {
+				err = errors.Join(err, xerr)
+			}
+		}
 		return nil, usageError{c.configHint(err)}
 	}
 	return cfg, nil
