@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/iocwatch/iocwatch/internal/csvtail"
@@ -177,21 +179,79 @@ type csvfCols struct {
 	tags                                                                                     []int
 }
 
-// csvfGuessMapping maps columns by their header names (lower-cased, letters
-// and digits only), trying the names in order, for Format "csv" without a
-// Value mapping.
+// csvfNorm is a header name as the guess compares it: lower case, letters
+// and digits only ("First Seen (UTC)" is "firstseenutc").
+func csvfNorm(h string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(h) {
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// csvfGuess lists, per field, the header names (csvfNorm form) the generic
+// CSV guesses its columns from, in order of preference (docs/feeds.md
+// lists them).
+var csvfGuess = struct {
+	value, kind, source, severity, confidence, tags, description, reference, validFrom, validUntil []string
+}{
+	value: []string{"indicator", "indicatorvalue", "iocvalue", "ioc", "value", "observable", "observablevalue",
+		"ip", "ipaddress", "dstip", "address", "domain", "domainname", "hostname", "host", "fqdn", "url",
+		// The plurals and variants a one-column list is headed with.
+		"indicators", "iocs", "values", "observables", "ips", "ipaddresses", "ipaddr", "ipv4", "ipv6",
+		"domains", "hostnames", "hosts", "urls"},
+	kind:        []string{"kind", "type", "ioctype", "indicatortype", "observablekey"},
+	source:      []string{"source", "feed"},
+	severity:    []string{"severity"},
+	confidence:  []string{"confidence", "confidencelevel"},
+	tags:        []string{"tags", "tag", "malware", "threat"},
+	description: []string{"description", "comment", "title"},
+	reference:   []string{"reference", "link"},
+	validFrom:   []string{"validfrom", "firstseen", "firstseenutc", "dateadded"},
+	validUntil:  []string{"validuntil", "expiration", "expirationtime", "expires"},
+}
+
+// csvfKnownNames holds every header name (csvfNorm form) that the guess
+// or a preset format reads: a first row with one of them is a header.
+var csvfKnownNames = sync.OnceValue(func() map[string]bool {
+	known := map[string]bool{}
+	g := csvfGuess
+	for _, names := range [][]string{g.value, g.kind, g.source, g.severity, g.confidence, g.tags, g.description, g.reference, g.validFrom, g.validUntil} {
+		for _, n := range names {
+			known[n] = true
+		}
+	}
+	for _, f := range []string{FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV} {
+		for _, ref := range csvfRefs(csvfPreset(f).m) {
+			known[csvfNorm(ref)] = true
+		}
+	}
+	// Columns the presets read by name outside their mapping.
+	for _, n := range []string{"ioc_id", "is_compromised", "action", "description"} {
+		known[csvfNorm(n)] = true
+	}
+	return known
+})
+
+// csvfRefs lists the column references of a mapping, the tags split.
+func csvfRefs(m CSVMapping) []string {
+	refs := []string{m.Value, m.Kind, m.Source, m.Severity, m.Confidence, m.Description, m.Reference, m.ValidFrom, m.ValidUntil}
+	if m.Tags != "" {
+		refs = append(refs, strings.Split(m.Tags, ",")...)
+	}
+	return refs
+}
+
+// csvfGuessMapping maps columns by their header names (csvfNorm form),
+// trying the names in order, for Format "csv" without a Value mapping.
 func csvfGuessMapping(header []string) CSVMapping {
 	norm := make([]string, len(header))
 	for i, h := range header {
-		var b strings.Builder
-		for _, c := range strings.ToLower(h) {
-			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
-				b.WriteRune(c)
-			}
-		}
-		norm[i] = b.String()
+		norm[i] = csvfNorm(h)
 	}
-	find := func(names ...string) string {
+	find := func(names []string) string {
 		for _, n := range names {
 			for i, h := range norm {
 				if h == n {
@@ -201,23 +261,108 @@ func csvfGuessMapping(header []string) CSVMapping {
 		}
 		return ""
 	}
+	g := csvfGuess
 	m := CSVMapping{
-		Value: find("indicator", "indicatorvalue", "iocvalue", "ioc", "value", "observable", "observablevalue",
-			"ip", "ipaddress", "dstip", "address", "domain", "domainname", "hostname", "host", "fqdn", "url"),
-		Kind:        find("kind", "type", "ioctype", "indicatortype", "observablekey"),
-		Source:      find("source", "feed"),
-		Severity:    find("severity"),
-		Confidence:  find("confidence", "confidencelevel"),
-		Tags:        find("tags", "tag", "malware", "threat"),
-		Description: find("description", "comment", "title"),
-		Reference:   find("reference", "link"),
-		ValidFrom:   find("validfrom", "firstseen", "firstseenutc", "dateadded"),
-		ValidUntil:  find("validuntil", "expiration", "expirationtime", "expires"),
+		Value:       find(g.value),
+		Kind:        find(g.kind),
+		Source:      find(g.source),
+		Severity:    find(g.severity),
+		Confidence:  find(g.confidence),
+		Tags:        find(g.tags),
+		Description: find(g.description),
+		Reference:   find(g.reference),
+		ValidFrom:   find(g.validFrom),
+		ValidUntil:  find(g.validUntil),
 	}
 	if m.Value == "" {
 		m.Value = "#1"
 	}
 	return m
+}
+
+// csvfIndexRef returns the 0-based column of a "#N" reference; ok is false
+// for a header name or a malformed reference. An empty ref is column -1.
+func csvfIndexRef(ref string) (int, bool) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return -1, true
+	}
+	n, found := strings.CutPrefix(ref, "#")
+	i, err := strconv.Atoi(n)
+	if !found || err != nil || i < 1 {
+		return 0, false
+	}
+	return i - 1, true
+}
+
+// csvfNamesKnown reports whether a row names a column the guess or a
+// preset knows, leaving out the cell of column skip (a kind column: its
+// "ip" or "url" is data).
+func csvfNamesKnown(rec []string, skip int) bool {
+	known := csvfKnownNames()
+	for i, c := range rec {
+		if i != skip && known[csvfNorm(c)] {
+			return true
+		}
+	}
+	return false
+}
+
+// csvfHeaderless reports whether the first row of a generic CSV is data,
+// not a header: the mapping maps columns by index only (or is guessed), no
+// cell names a known column, and the value cell reads as an indicator. A
+// plain list saved as ".csv" is the common case.
+func csvfHeaderless(m CSVMapping, rec []string) bool {
+	for _, ref := range csvfRefs(m) {
+		if _, ok := csvfIndexRef(ref); !ok {
+			return false // a named column: the feed has a header, or the mapping is wrong (an error names the columns)
+		}
+	}
+	value, _ := csvfIndexRef(m.Value)
+	if value < 0 {
+		value = 0
+	}
+	kind, _ := csvfIndexRef(m.Kind)
+	if value >= len(rec) || csvfNamesKnown(rec, kind) {
+		return false
+	}
+	return csvfIsIndicator(strings.TrimSpace(rec[value]))
+}
+
+// csvfIsIndicator reports whether a cell reads as an indicator rather than
+// a column name: ParseValue takes a lone word ("indicators", "data") for a
+// one-label domain and "ip/cidr" for a URL, so a name must be dotted and
+// under a known top-level domain, and a URL without a scheme must be on
+// such a name or an address.
+func csvfIsIndicator(s string) bool {
+	k, v, err := ParseValue(s)
+	if err != nil {
+		return false
+	}
+	switch k {
+	case KindIP, KindCIDR:
+		return true
+	case KindDomain:
+		return csvfDottedKnownTLD(v)
+	case KindURL:
+		u, ok := splitURL(v)
+		if !ok {
+			return false
+		}
+		if u.scheme != "" {
+			return true
+		}
+		if _, ok := ldParseAddr(u.host); ok {
+			return true
+		}
+		return csvfDottedKnownTLD(strings.ToLower(u.host))
+	}
+	return false
+}
+
+func csvfDottedKnownTLD(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	return strings.IndexByte(h, '.') > 0 && ldKnownTLD(h)
 }
 
 // csvfResolve turns column references into indexes. header may be nil
@@ -433,6 +578,8 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 
 	var header []string
 	var cols csvfCols
+	var pending []string // the first row, when it is data (no header)
+	pendingLine := 0
 	orig := m
 	resolve := func() error {
 		m = orig
@@ -470,9 +617,25 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: read: %w", st.name, line, err)
 		}
+		if spec.guess && csvfHeaderless(orig, rec) {
+			// A list saved as ".csv": its first row is data.
+			if orig.Value == "" {
+				orig.Value = "#1"
+			}
+			if err := resolve(); err != nil {
+				return fmt.Errorf("%s:%d: CSV: %w", st.name, line, err)
+			}
+			pending, pendingLine = slices.Clone(rec), line
+			st.note(fmt.Sprintf("no header row: column %d read as the value", cols.value+1))
+			break
+		}
 		header = csvfCleanHeader(rec)
 		if err := resolve(); err != nil {
 			return fmt.Errorf("%s:%d: CSV header: %w", st.name, line, err)
+		}
+		if spec.guess && orig.Value == "" && !csvfNamesKnown(header, -1) {
+			st.note(fmt.Sprintf("first row read as the header, though it names no known column (%s): column %d read as the value",
+				csvfShowHeader(header), cols.value+1))
 		}
 	}
 
@@ -490,6 +653,10 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 	kindLabel := spec.kindLabel
 	if kindLabel == "" && cols.kind >= 0 {
 		kindLabel = spec.format + " " + csvfColName(header, cols.kind)
+	}
+	if pending != nil {
+		row.rec = pending
+		csvfRowIndicator(st, spec, m, cols, kinds, kindLabel, row, pendingLine)
 	}
 	for {
 		rec, line, err := read()

@@ -208,3 +208,141 @@ func TestLoadThreatFoxNewerExport(t *testing.T) {
 		t.Errorf("second: %q tags %q", b.Value, b.Meta.Tags)
 	}
 }
+
+// TestLoadCSVHeaderless checks when the first row of a generic CSV is read
+// as data (a plain list saved as ".csv") and when as a header, and that the
+// result says which.
+func TestLoadCSVHeaderless(t *testing.T) {
+	const headerless = "no header row: column 1 read as the value"
+	tests := []struct {
+		name    string
+		format  string // default: auto
+		m       CSVMapping
+		in      string
+		values  []string // kind:value@origin
+		notes   []string
+		refused []string
+		err     string
+	}{
+		{
+			name: "a plain list saved as .csv keeps its first value", in: "203.0.113.5\n198.51.100.0/24\nevil.example\n",
+			values: []string{"ip:203.0.113.5@f.csv:1", "cidr:198.51.100.0/24@f.csv:2", "domain:evil.example@f.csv:3"},
+			notes:  []string{headerless},
+		},
+		{
+			name: "comments before the first value", in: "# watchlist\n\n198.51.100.0/24\n203.0.113.5\n",
+			values: []string{"cidr:198.51.100.0/24@f.csv:3", "ip:203.0.113.5@f.csv:4"}, notes: []string{headerless},
+		},
+		{
+			name: "an IPv6 address first", in: "2001:db8::5\r\nevil.example\r\n",
+			values: []string{"ip:2001:db8::5@f.csv:1", "domain:evil.example@f.csv:2"}, notes: []string{headerless},
+		},
+		{
+			name: "a URL first", in: "https://files.bad-cdn.example/stage2.bin\nbad-cdn.example/x\n",
+			values: []string{"url:https://files.bad-cdn.example/stage2.bin@f.csv:1", "url:bad-cdn.example/x@f.csv:2"},
+			notes:  []string{headerless},
+		},
+		{
+			name: "a defanged value first", in: "hxxp://evil[.]example/x\n",
+			values: []string{"url:http://evil.example/x@f.csv:1"}, notes: []string{headerless},
+		},
+		{
+			name: "a list of one value", in: "evil.example",
+			values: []string{"domain:evil.example@f.csv:1"}, notes: []string{headerless},
+		},
+		{
+			name: "rows with more columns and no header: the first column", in: "203.0.113.5,2025-12-01,Qakbot\nevil.example,2025-12-02,Qakbot\n",
+			values: []string{"ip:203.0.113.5@f.csv:1", "domain:evil.example@f.csv:2"}, notes: []string{headerless},
+		},
+		{
+			name: "a ';'-separated list without a header", in: "203.0.113.5;c2\nevil.example;phish\n",
+			values: []string{"ip:203.0.113.5@f.csv:1", "domain:evil.example@f.csv:2"}, notes: []string{headerless},
+		},
+		{
+			name: "columns mapped by index read a headerless first row", format: FormatCSV, m: CSVMapping{Value: "#2", Tags: "#3"},
+			in:     "2025-12-01,203.0.113.5,Qakbot\n2025-12-02,evil.example,Qakbot\n",
+			values: []string{"ip:203.0.113.5@f.csv:1", "domain:evil.example@f.csv:2"},
+			notes:  []string{"no header row: column 2 read as the value"},
+		},
+		{
+			name: "a kind column's cell is not taken for a header name", format: FormatCSV, m: CSVMapping{Value: "#1", Kind: "#2"},
+			in:     "203.0.113.5,ip\nevil.example,domain\n",
+			values: []string{"ip:203.0.113.5@f.csv:1", "domain:evil.example@f.csv:2"}, notes: []string{headerless},
+		},
+		{
+			name: "NoHeader says so itself: no note", format: FormatCSV, m: CSVMapping{NoHeader: true},
+			in: "203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:1"},
+		},
+		{
+			name: "a header mapped by name is still required", format: FormatCSV, m: CSVMapping{Value: "ip"},
+			in: "203.0.113.5\n198.51.100.7\n", err: `f.csv:1: CSV header: value column "ip" not found in the header (columns: 203.0.113.5)`,
+		},
+		// One-column headers: each is a header, the values below it load.
+		{name: "header ioc", in: "ioc\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header IOC", in: "IOC\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header IOCs", in: "IOCs\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header indicator", in: "indicator\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header Indicators", in: "Indicators\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header Indicator Value", in: "Indicator Value\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header value", in: "value\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header values", in: "\"values\"\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header ip", in: "ip\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header IP Address", in: "IP Address\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header ips", in: "ips\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"}},
+		{name: "header domains", in: "domains\nevil.example\n", values: []string{"domain:evil.example@f.csv:2"}},
+		{name: "header urls", in: "urls\nhttp://evil.example/x\n", values: []string{"url:http://evil.example/x@f.csv:2"}},
+		{
+			name: "a preset's column names make a header", format: FormatCSV, in: "first_seen_utc,dst_ip\n2025-12-01,203.0.113.5\n",
+			values: []string{"ip:203.0.113.5@f.csv:2"},
+		},
+		// Unknown headers stay headers, and the result says so.
+		{
+			name: "an unknown header of words", in: "C2 servers\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"},
+			notes: []string{"first row read as the header, though it names no known column (C2 servers): column 1 read as the value"},
+		},
+		{
+			name: "an unknown one-word header is not a one-label domain", in: "blocklist\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"},
+			notes: []string{"first row read as the header, though it names no known column (blocklist): column 1 read as the value"},
+		},
+		{
+			name: "a header like ip/cidr is not a URL", in: "ip/cidr,note\n203.0.113.5,x\n", values: []string{"ip:203.0.113.5@f.csv:2"},
+			notes: []string{"first row read as the header, though it names no known column (ip/cidr, note): column 1 read as the value"},
+		},
+		{
+			name: "a dotted field name is not a domain", in: "destination.ip\n203.0.113.5\n", values: []string{"ip:203.0.113.5@f.csv:2"},
+			notes: []string{"first row read as the header, though it names no known column (destination.ip): column 1 read as the value"},
+		},
+		{
+			name: "a first cell that is no indicator makes a header", in: "2025-12-01,203.0.113.5\n2025-12-02,evil.example\n",
+			refused: []string{`f.csv:2: "2025-12-02": single-label name refused`},
+			notes:   []string{"first row read as the header, though it names no known column (2025-12-01, 203.0.113.5): column 1 read as the value"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Load(strings.NewReader(tt.in), LoadOptions{Name: "f.csv", Format: tt.format, CSV: tt.m})
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("Load error = %v, want %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Format != FormatCSV {
+				t.Fatalf("format %s, want csv", res.Format)
+			}
+			var got, refused []string
+			for _, ind := range res.Indicators.Indicators() {
+				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
+			}
+			for _, r := range res.Refused {
+				refused = append(refused, r.String())
+			}
+			if !reflect.DeepEqual(got, tt.values) || !reflect.DeepEqual(res.Notes, tt.notes) || !reflect.DeepEqual(refused, tt.refused) {
+				t.Fatalf("loaded %q notes %q refused %q, want %q, notes %q, refused %q", got, res.Notes, refused, tt.values, tt.notes, tt.refused)
+			}
+		})
+	}
+}

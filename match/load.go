@@ -111,6 +111,10 @@ type LoadResult struct {
 	SkippedReasons map[string]int
 	// Format is the format actually used (after auto-detection).
 	Format string
+	// Notes say how the feed was read where the loader had to guess and
+	// the guess changes what loads, e.g. "no header row: column 1 read as
+	// the value" for a CSV whose first row is data. They are not problems.
+	Notes []string
 }
 
 // SkippedSummary formats SkippedReasons as "reason: n, reason: n" sorted by
@@ -241,6 +245,11 @@ func printable(s string) string {
 		}
 	}
 	return s
+}
+
+// note adds a LoadResult.Notes line.
+func (st *ldState) note(s string) {
+	st.res.Notes = append(st.res.Notes, printable(s))
 }
 
 func (st *ldState) skip(reason string) {

@@ -56,6 +56,8 @@ func FuzzLoadCSV(f *testing.F) {
 	// Generic: guessed columns, quotes spanning lines, bare quotes, short rows.
 	f.Add("csv", []byte("indicator,type,tags\n198.51.100.4,ip,\"a;b|c\"\n\"multi\nline\",domain,x\nbad\"quote,url\nshort\n"))
 	f.Add("csv", []byte("\xef\xbb\xbf# c\r\nvalue\r\n10.0.0.0/8\r\n,\r\n"))
+	// Generic: no header row, the first value is data.
+	f.Add("csv", []byte("203.0.113.5\n198.51.100.0/24\nevil.example\n"))
 	f.Fuzz(func(t *testing.T, format string, data []byte) {
 		switch format {
 		case FormatCSV, FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV:

@@ -145,16 +145,21 @@ func ldGoldenCase(t *testing.T, dir string) ([]byte, LoadOptions) {
 	return data, opt
 }
 
-// ldGoldenRender is the expected.jsonl form of a result: a summary line,
-// one line per indicator, one line per refusal.
+// ldGoldenRender is the expected.jsonl form of a result: a summary line
+// (with the notes, when there are any), one line per indicator, one line
+// per refusal.
 func ldGoldenRender(res *LoadResult) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(map[string]any{
+	summary := map[string]any{
 		"format": res.Format, "indicators": len(res.Indicators.Indicators()), "refused": len(res.Refused),
 		"skipped": res.Skipped, "skipped_reasons": res.SkippedReasons,
-	})
+	}
+	if len(res.Notes) > 0 {
+		summary["notes"] = res.Notes
+	}
+	_ = enc.Encode(summary)
 	for _, ind := range res.Indicators.Indicators() {
 		_ = enc.Encode(ldToGolden(ind))
 	}

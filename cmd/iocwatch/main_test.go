@@ -204,6 +204,27 @@ func TestCheckCountsIndicatorsAndFailsOnRefusedLines(t *testing.T) {
 	}
 }
 
+// A plain list saved as .csv has no header row: its first value loads,
+// and check says how the file was read.
+func TestHeaderlessCSVFeedKeepsItsFirstValue(t *testing.T) {
+	feed := filepath.Join(t.TempDir(), "iocs.csv")
+	if err := os.WriteFile(feed, []byte("203.0.113.5\n198.51.100.0/24\nevil.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := runCLI(t, "", "check", "--feed", feed)
+	if code != exitOK {
+		t.Fatalf("check: exit %d\n%s", code, stdout)
+	}
+	for _, want := range []string{"3 indicators (ip 1, cidr 1, domain 1), 0 refused", "note: no header row: column 1 read as the value"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, stdout, _ := runCLI(t, "", "lookup", "--feed", feed, "203.0.113.5"); code != exitOK || !strings.Contains(stdout, "203.0.113.5: 1 matching indicator") {
+		t.Errorf("lookup of the first value: exit %d\n%s", code, stdout)
+	}
+}
+
 func TestLookupTellsWhichIndicatorsAndExclusionsApply(t *testing.T) {
 	base := []string{"lookup", "--feed", "assets/sample-feed.txt", "--exclusions", "assets/exclusions.yaml"}
 	code, stdout, _ := runCLI(t, "", append(base, "http://x.Bad-CDN.example:8080/a", "198.51.100.9")...)

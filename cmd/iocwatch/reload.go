@@ -76,6 +76,8 @@ func startFeeds(ctx context.Context, cfg *config.Config, ex *match.Exclusions, h
 			log.Error("feed failed to load; starting without it", "feed", f.name, "err", f.err)
 		case f.err != nil:
 			log.Warn("feed source failed; starting from its cached copy", "feed", f.name, "indicators", f.total, "cached_at", f.dataTime, "err", f.err)
+		case len(f.notes) > 0:
+			log.Info("feed loaded", "feed", f.name, "format", f.format, "indicators", f.total, "refused", len(f.refused), "notes", f.notes)
 		default:
 			log.Info("feed loaded", "feed", f.name, "format", f.format, "indicators", f.total, "refused", len(f.refused))
 		}

@@ -25,6 +25,7 @@ type feedReport struct {
 	refused                 []match.Refusal
 	skipped                 int
 	skippedReasons          map[string]int
+	notes                   []string // how the feed was read where the loader guessed (no header row, …)
 	// err is the error of the last fetch; with total > 0 (a cached or
 	// earlier copy in use) it is a warning, otherwise the feed is empty.
 	err error
@@ -99,7 +100,7 @@ func reportOf(sts []feed.Status, now time.Time) *loadReport {
 	for _, s := range sts {
 		f := feedReport{
 			name: s.Name, typ: s.Type, path: s.Location, format: s.Format, counts: s.Counts, total: s.Total,
-			retained: s.Retained, refused: s.Refused, skipped: s.Skipped, skippedReasons: s.SkippedReasons,
+			retained: s.Retained, refused: s.Refused, skipped: s.Skipped, skippedReasons: s.SkippedReasons, notes: s.Notes,
 			err: s.LastError, loadedAt: s.LastChange, lastFetch: s.LastFetch, lastSucess: s.LastSuccess,
 			dataTime: s.DataTime, fromCache: s.FromCache, held: s.Held,
 		}
@@ -251,6 +252,9 @@ func printFeedReport(w io.Writer, f feedReport) {
 	if f.held != nil {
 		fmt.Fprintf(w, "      HELD BACK since %s: the feed shrank from %d to %d indicators; the previous ones stay in use until the next fetch confirms the size (or SIGHUP for a file)\n",
 			f.held.Since.Format(time.RFC3339), f.held.Previous, f.held.Total)
+	}
+	for _, n := range f.notes {
+		fmt.Fprintf(w, "      note: %s\n", n)
 	}
 	for _, r := range f.refused {
 		fmt.Fprintf(w, "      refused %s\n", r)

@@ -44,6 +44,7 @@ type Status struct {
 	Refused        []match.Refusal // entries the last parse refused
 	Skipped        int             // entries the last parse skipped
 	SkippedReasons map[string]int
+	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes)
 
 	// Held is set while a suspicious shrink is held back.
 	Held *Held
@@ -584,7 +585,7 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	m.gen++
 	st := &fs.st
 	st.Format, st.Counts, st.Total, st.Retained = res.Format, counts, listsLen(inUse), len(fs.retained)
-	st.Refused, st.Skipped, st.SkippedReasons = res.Refused, res.Skipped, res.SkippedReasons
+	st.Refused, st.Skipped, st.SkippedReasons, st.Notes = res.Refused, res.Skipped, res.SkippedReasons, res.Notes
 	st.LastFetch, st.LastChange, st.DataTime, st.FromCache, st.Held = now, now, dataAt, fromCache, nil
 	if !fromCache {
 		st.LastSuccess, st.LastError, st.Failures = now, nil, 0
