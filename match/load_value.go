@@ -84,6 +84,11 @@ func parseValueOnce(s string) (Kind, string, error) {
 				return ldPrefix(s, p)
 			}
 		}
+		if strings.ContainsAny(s, " \t") {
+			// "203.0.113.0/24 ; SBL1": a value and a comment, not a URL
+			// (a URL with spaces comes with its scheme).
+			return KindInvalid, "", errors.New("whitespace inside the value (an inline comment? a URL with spaces needs its scheme)")
+		}
 		return ldParseURL(s, 0)
 	}
 	host, port, err := ldSplitHostPort(s)
