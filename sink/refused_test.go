@@ -52,6 +52,19 @@ func poisonReceiver(t *testing.T, hold chan struct{}) (*httptest.Server, func() 
 	}
 }
 
+// openTestDeadLetter opens a dead-letter file in a temporary directory,
+// closed when the test ends.
+func openTestDeadLetter(t *testing.T) (*sink.DeadLetter, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dead.jsonl")
+	dl, err := sink.OpenDeadLetter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dl.Close() })
+	return dl, path
+}
+
 func idAlerts(ids ...string) []sink.Alert {
 	out := make([]sink.Alert, len(ids))
 	for i, id := range ids {
@@ -98,12 +111,7 @@ func TestARefusedAlertIsDeadLetteredAloneAndItsNeighboursDelivered(t *testing.T)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dlPath := filepath.Join(t.TempDir(), "dead.jsonl")
-			dl, err := sink.OpenDeadLetter(dlPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dl.Close()
+			dl, dlPath := openTestDeadLetter(t)
 			q := sink.WithQueue(sink.WithDeadLetter(sink.WithRetry(s, sink.RetryPolicy{}), "soar", dl), 1024)
 			// The first Write holds the receiver while two more queue up
 			// and are merged into one downstream Write.
@@ -165,12 +173,7 @@ func TestEachRefusedAlertIsDeadLetteredWithItsOwnReason(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dlPath := filepath.Join(t.TempDir(), "dead.jsonl")
-			dl, err := sink.OpenDeadLetter(dlPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dl.Close()
+			dl, dlPath := openTestDeadLetter(t)
 			out := sink.WithDeadLetter(s, "soar", dl)
 			if err := out.Write(context.Background(), idAlerts("good1", "poison1", "good2", "poison2", "good3")); err != nil {
 				t.Fatal(err)
