@@ -16,8 +16,16 @@ import (
 // interleave; Sync and Close fsync it. The zero value is not usable: open
 // one with OpenDeadLetter. A DeadLetter is safe for concurrent use.
 type DeadLetter struct {
-	log *alertLog
+	log     *alertLog
+	onFiled func(sinkName string, alerts int, reason error)
 }
+
+// OnFiled sets fn to be called after WithDeadLetter filed alerts that a
+// sink refused for good, with the sink's name, how many and the (first)
+// reason: for a log line, since such alerts leave the stream quietly.
+// Call it before the DeadLetter is used; fn must be safe for concurrent
+// use.
+func (d *DeadLetter) OnFiled(fn func(sinkName string, alerts int, reason error)) { d.onFiled = fn }
 
 // OpenDeadLetter opens path for appending, creating it with mode 0600 (the
 // directory must exist). An existing file is appended to.
@@ -97,6 +105,7 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 			return errors.Join(err, derr)
 		}
 		d.deadLettered.add(len(alerts))
+		d.filed(len(alerts), err)
 		return nil
 	}
 	// Only these were refused, each for its own reason; the others were
@@ -113,7 +122,14 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 		return errors.Join(err, derr)
 	}
 	d.deadLettered.add(len(refused))
+	d.filed(len(refused), err)
 	return nil
+}
+
+func (d *deadLettered) filed(n int, reason error) {
+	if d.dl.onFiled != nil && n > 0 {
+		d.dl.onFiled(d.name, n, reason)
+	}
 }
 
 func (d *deadLettered) Close(ctx context.Context) error { return d.next.Close(ctx) }

@@ -34,6 +34,7 @@ func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, e
 		if dl, err = sink.OpenDeadLetter(cfg.DeadLetterAlerts); err != nil {
 			return nil, err
 		}
+		dl.OnFiled(refusalLogger(log, cfg.DeadLetterAlerts))
 	}
 	var named []sink.Named
 	closeAll := func() {
@@ -195,4 +196,31 @@ func openExclusionAudit(cfg *config.Config, log *slog.Logger) (func(*match.Rule,
 		}
 	}
 	return onExcluded, func(context.Context) error { return audit.Close() }, nil
+}
+
+// refusalLogger returns the hook that logs alerts a sink refused for good
+// and that went to the alert dead-letter file: per sink, the first at once
+// and then at most once a minute with the count. Without it a receiver
+// that refuses everything (an expired token: 401) would move every alert
+// to the file with no line in the log.
+func refusalLogger(log *slog.Logger, path string) func(sinkName string, alerts int, reason error) {
+	if log == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	limiters := map[string]*logLimiter{}
+	return func(sinkName string, alerts int, reason error) {
+		mu.Lock()
+		lim := limiters[sinkName]
+		if lim == nil {
+			lim = &logLimiter{every: retryLogFloor}
+			limiters[sinkName] = lim
+		}
+		mu.Unlock()
+		due, writes, _ := lim.note()
+		if due {
+			log.Warn("sink refused alerts for good; written to the dead-letter file", "sink", sinkName, "alerts", alerts,
+				"refusals_so_far", writes, "err", reason, "file", path)
+		}
+	}
 }

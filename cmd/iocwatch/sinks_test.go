@@ -109,6 +109,10 @@ func TestARefusedAlertWithoutADeadLetterFileSaysHowToGoOn(t *testing.T) {
 	if code != exitOK || strings.Count(string(data), `"alert_id"`) == 0 {
 		t.Errorf("replay with dead_letter_alerts: exit %d, %d alerts filed\n%s", code, strings.Count(string(data), `"alert_id"`), stderr)
 	}
+	// Alerts leaving the stream for the file are logged, once for the run.
+	if n := strings.Count(stderr, `msg="sink refused alerts for good; written to the dead-letter file" sink=soar`); n != 1 || !strings.Contains(stderr, "400 Bad Request") {
+		t.Errorf("%d log lines for the refused alerts, want 1 with the cause:\n%s", n, stderr)
+	}
 }
 
 // exclusions_audit receives every hit an exclusion suppressed, with the

@@ -331,8 +331,11 @@ func TestSamplerJudgesSinksAndLogsOnlyStateChanges(t *testing.T) {
 		{"a sink that accepts is up", func() { sinks.set(0, func(s *sink.Stats) { s.Accepted += 10 }) }, true, 1, ""},
 		{"retries without an accepted write make it fail", func() { sinks.set(0, func(s *sink.Stats) { s.Retries += 3 }) }, false, 0, "retries"},
 		{"it stays failing through a quiet interval", func() {}, false, 0, "retries"},
-		{"more retries do not log again", func() { sinks.set(0, func(s *sink.Stats) { s.Retries += 4; s.Failed++ }) }, false, 0, "7 retries and 1 errors"},
+		{"more retries do not log again", func() { sinks.set(0, func(s *sink.Stats) { s.Retries += 4; s.Failed++ }) }, false, 0, "7 retries, 1 errors"},
 		{"an accepted write recovers it", func() { sinks.set(0, func(s *sink.Stats) { s.Accepted++; s.Retries++ }) }, true, 1, ""},
+		{"alerts refused for good with nothing accepted (a 401 to all) make it fail", func() { sinks.set(0, func(s *sink.Stats) { s.DeadLettered += 5 }) }, false, 0, "5 alerts refused for good"},
+		{"an accepted write recovers it again", func() { sinks.set(0, func(s *sink.Stats) { s.Accepted++ }) }, true, 1, ""},
+		{"one refused alert among accepted ones is no failure", func() { sinks.set(0, func(s *sink.Stats) { s.Accepted += 9; s.DeadLettered++ }) }, true, 1, ""},
 		{"a failing best-effort sink leaves readiness alone", func() { sinks.set(1, func(s *sink.Stats) { s.Failed += 5 }) }, true, 1, ""},
 	}
 	for _, s := range steps {
@@ -363,11 +366,11 @@ func TestSamplerJudgesSinksAndLogsOnlyStateChanges(t *testing.T) {
 			text string
 			want int
 		}{
-			{`msg="ops: sink failing" sink=soar`, 1},
-			{`msg="ops: sink recovered" sink=soar`, 1},
+			{`msg="ops: sink failing" sink=soar`, 2},
+			{`msg="ops: sink recovered" sink=soar`, 2},
 			{`msg="ops: sink failing" sink=chat`, 1},
-			{`msg="ops: not ready"`, 1},
-			{`msg="ops: ready"`, 2}, // at the first sample, and on recovery
+			{`msg="ops: not ready"`, 2},
+			{`msg="ops: ready"`, 3}, // at the first sample, and on each recovery
 		} {
 			if got := len(logs.lines(c.text)); got != c.want {
 				t.Errorf("%d lines with %s, want %d; log:\n%s", got, c.text, c.want, logs.String())

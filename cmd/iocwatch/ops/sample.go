@@ -104,7 +104,9 @@ func (m *Monitor) judgeSinks(stats []sink.Stats, now time.Time) []sinkVerdict {
 			m.sinkSt[st.Name] = h
 		}
 		accepted := st.Accepted > h.last.Accepted
-		trouble := st.Failed > h.last.Failed || st.Retries > h.last.Retries
+		// Alerts refused for good and dead-lettered while none is accepted
+		// (an expired token: 401 to everything) are a failing sink too.
+		trouble := st.Failed > h.last.Failed || st.Retries > h.last.Retries || st.DeadLettered > h.last.DeadLettered
 		switch {
 		case accepted && h.failing:
 			h.failing = false
@@ -112,13 +114,13 @@ func (m *Monitor) judgeSinks(stats []sink.Stats, now time.Time) []sinkVerdict {
 		case trouble && !accepted && !h.failing:
 			h.failing, h.since, h.atFail = true, now, h.last
 			m.opt.Log.Warn("ops: sink failing", "sink", st.Name, "best_effort", st.BestEffort,
-				"retries", st.Retries-h.last.Retries, "errors", st.Failed-h.last.Failed)
+				"retries", st.Retries-h.last.Retries, "errors", st.Failed-h.last.Failed, "dead_lettered", st.DeadLettered-h.last.DeadLettered)
 		}
 		h.last = st
 		v := sinkVerdict{Stats: st, Failing: h.failing, Since: h.since}
 		if h.failing {
-			v.Reason = fmt.Sprintf("sink %q failing since %s: %d retries and %d errors, nothing accepted",
-				st.Name, h.since.UTC().Format(time.RFC3339), st.Retries-h.atFail.Retries, st.Failed-h.atFail.Failed)
+			v.Reason = fmt.Sprintf("sink %q failing since %s: %d retries, %d errors and %d alerts refused for good, nothing accepted",
+				st.Name, h.since.UTC().Format(time.RFC3339), st.Retries-h.atFail.Retries, st.Failed-h.atFail.Failed, st.DeadLettered-h.atFail.DeadLettered)
 		}
 		out = append(out, v)
 	}
