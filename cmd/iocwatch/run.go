@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"sync/atomic"
@@ -123,7 +124,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		OnExcluded:           onExcluded,
 		OnDecodeError:        decodeErrorLogger(log, dl != nil),
 		Log:                  log,
-		DrainTimeout:         shutdownBudget,
+		DrainTimeout:         shutdownBudget - closeReserve,
 	}
 	opt.OnEvents = hw.onEvents()
 	o.watch(&opt, &holder, src, out, o.liveFeeds(feeds))
@@ -133,7 +134,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	var stopping atomic.Int64 // when the shutdown began (Unix ns), 0 before
 	stopLog := context.AfterFunc(ctx, func() {
 		stopping.Store(time.Now().UnixNano())
-		log.Info("stopping: reading stopped; batches in flight finish and the sinks flush, within 30s in all (a second signal stops at once)")
+		log.Info(fmt.Sprintf("stopping: reading stopped; batches in flight finish and the sinks flush, within %s in all (a second signal stops at once)", shutdownBudget))
 	})
 	runErr := p.Run(ctx)
 	stopLog()
@@ -142,7 +143,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	// flight took is not given again to closing the sinks.
 	budget := shutdownBudget
 	if at := stopping.Load(); at != 0 {
-		budget = max(time.Second, shutdownBudget-time.Since(time.Unix(0, at)))
+		budget = max(closeReserve, shutdownBudget-time.Since(time.Unix(0, at)))
 	}
 	closeErr := closeWithin(budget, hw.close, src.Close, out.Close, closeDL, closeAudit)
 	stopped := []any{"records", st.Records.Load(), "alerts", st.Alerts.Load(), "excluded", st.Excluded.Load(), "decode_errors", st.DecodeErrors.Load()}
@@ -155,6 +156,12 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	log.Info("stopped", stopped...)
+	if runErr != nil && stopping.Load() != 0 && errors.Is(runErr, context.Canceled) {
+		// The shutdown budget ran out with batches in flight: say what
+		// becomes of them.
+		runErr = fmt.Errorf("stopped with %d batches read but not delivered (the %s shutdown budget ran out): they are not acknowledged, so a Kafka or Event Hubs source reads them again at the next start — a file or stdin source does not: %w",
+			st.Batches.Load()-st.Acked.Load(), shutdownBudget, runErr)
+	}
 	if runErr != nil {
 		return refusalHint(runErr, cfg)
 	}
@@ -166,7 +173,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 
 // shutdownBudget bounds a graceful stop of run: the batches in flight
 // finishing (stream.Options.DrainTimeout) and the sinks flushing, in all.
-const shutdownBudget = 30 * time.Second
+var shutdownBudget = 30 * time.Second // a variable for tests
+
+// closeReserve is the part of shutdownBudget kept for closing the sinks
+// when the batches in flight took the rest.
+const closeReserve = 2 * time.Second
 
 // sourceName names the source run reads for its log: the config's, or
 // the files (or stdin) named on the command line, which replace it.

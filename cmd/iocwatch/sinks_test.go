@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -162,5 +163,51 @@ func TestTheExclusionAuditFileHoldsEverySuppressedHit(t *testing.T) {
 		if !strings.Contains(stderr, rec.Rule) {
 			t.Errorf("line %d names rule %q, which the summary does not count", i+1, rec.Rule)
 		}
+	}
+}
+
+// A stop while a sink hangs ends within the shutdown budget and says what
+// becomes of the batches it could not deliver.
+func TestAStopDuringASinkOutageEndsWithinTheBudgetAndSaysWhatIsLeft(t *testing.T) {
+	old := shutdownBudget
+	shutdownBudget = 3 * time.Second
+	defer func() { shutdownBudget = old }()
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hung.Close()
+	defer close(release)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	body := "source: {type: stdin}\nfeeds: [{name: c2, path: " + filepath.Join(mustAbs(t, "assets"), "sample-feed.txt") + "}]\n" +
+		"sinks: [{name: soar, type: webhook, webhook: {url: '" + hung.URL + "', timeout: 1m}}]\nmetrics: {enabled: false}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events, err := assets.ReadFile("assets/sample-events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(events) // stdin stays open: only the signal stops run
+	var stdout, stderr syncbuf.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, &cliEnv{stdin: pr, stdout: &stdout, stderr: &stderr}, []string{"run", "-c", cfg})
+	}()
+	time.Sleep(time.Second) // the alerts reach the hung sink
+	stopAt := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitFailure || !strings.Contains(stderr.String(), "batches read but not delivered (the 3s shutdown budget ran out)") {
+			t.Errorf("exit %d, want %d saying what was not delivered:\n%s", code, exitFailure, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run did not stop:\n%s", stderr.String())
+	}
+	if d := time.Since(stopAt); d > 3*time.Second+5*time.Second {
+		t.Errorf("run took %v to stop, over its 3s budget", d)
 	}
 }
