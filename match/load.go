@@ -228,8 +228,12 @@ const maxSizeHint = 8 << 20
 // lineOrigin returns "name:line".
 func (st *ldState) lineOrigin(line int) string { return ldOrigin(st.name, line) }
 
+// refuse records a refused entry. value is copied: a loader may pass a
+// string that shares the memory of its read buffer (the text loader's raw
+// value, read in place from the bufio.Reader), which the next lines
+// overwrite. Only refused values pay for the copy.
 func (st *ldState) refuse(origin, value, reason string) {
-	st.res.Refused = append(st.res.Refused, Refusal{Origin: printable(origin), Value: value, Reason: printable(reason)})
+	st.res.Refused = append(st.res.Refused, Refusal{Origin: printable(origin), Value: strings.Clone(value), Reason: printable(reason)})
 }
 
 // printable returns s, or s quoted when it holds control characters or
@@ -260,7 +264,8 @@ func (st *ldState) skip(reason string) {
 // emit guards, completes and appends one classified indicator. where and
 // line say where it was read (line 0: where names it alone); meta holds
 // the metadata the feed gave (nil for none), its Where ignored. raw is the
-// value as written, for refusals.
+// value as written, for refusals (which copy it: it may share a read
+// buffer's memory).
 func (st *ldState) emit(where string, line int, raw string, kind Kind, value string, meta *Meta) {
 	if reason := st.opt.Guard.Check(kind, value); reason != "" {
 		st.refuse(ldOrigin(where, line), raw, reason)

@@ -107,7 +107,8 @@ func txtLine(st *ldState, line int, b []byte) {
 		v = rest
 	}
 	// raw is only read until emit returns (the list copies the value it
-	// keeps), so it can share b's memory.
+	// keeps, and a refusal copies raw), so it can share b's memory — the
+	// bufio.Reader's buffer, overwritten by the lines that follow.
 	raw := unsafe.String(unsafe.SliceData(v), len(v))
 	kind, value, err := ParseValue(raw)
 	if err != nil {

@@ -3,6 +3,7 @@ package match
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -123,4 +124,33 @@ func FuzzLoadText(f *testing.F) {
 			t.Fatalf("%d lines gave %d indicators and refusals", lines, n)
 		}
 	})
+}
+
+// A refused value is quoted as the feed wrote it even when many lines
+// follow it: the reader's buffer it was read from is reused for them.
+func TestLoadTextRefusedValueSurvivesBufferReuse(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "d1-%d.example\n", i)
+	}
+	b.WriteString("10.1.2.0/24\n")
+	b.WriteString("10.1.2.3 10.1.2.4\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "d2-%d.example\n", i)
+	}
+	res, err := Load(strings.NewReader(b.String()), LoadOptions{Name: "big.txt", Format: FormatText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`big.txt:5001: "10.1.2.0/24": private range refused`,
+		`big.txt:5002: "10.1.2.3 10.1.2.4": more than one value on the line (only hosts-file lines "0.0.0.0 name" may have two)`,
+	}
+	var got []string
+	for _, r := range res.Refused {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("refused = %q, want %q", got, want)
+	}
 }
