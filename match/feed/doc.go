@@ -16,7 +16,10 @@
 //     ConfigMap symlink swap are seen; a burst of events is read once it
 //     has been quiet for Options.Debounce (200ms), and the files are also
 //     re-checked every Options.FilePoll (a stat, and a read only when it
-//     changed). A gzip, zstd or zip file is unpacked.
+//     changed). Only events naming the feed's file count, or, when its
+//     path is a symlink, every event of the directory (a stat); a file
+//     that failed is not read again until its stat changes (or Reload).
+//     A gzip, zstd or zip file is unpacked.
 //   - http: fetched every Spec.Interval with a conditional GET (ETag,
 //     Last-Modified); a 304, or a body identical to the one in use, costs
 //     no parse and no rebuild. Spec.Headers (an Auth-Key) are sent with

@@ -31,7 +31,10 @@ type fetched struct {
 	// asked: the origin itself was asked (a read, or an HTTP request), not
 	// only a stat that showed nothing changed.
 	asked bool
-	ver   version
+	// stillBad: a file found as it was when it last failed (the same stat,
+	// or the same error opening it): not read again, not a new failure.
+	stillBad bool
+	ver      version
 }
 
 // fetcher gets the content of a file or http feed. since (nil for none)
@@ -42,34 +45,63 @@ type fetcher interface {
 }
 
 // fileFetcher reads a local file; .gz and .zip files are unpacked.
+//
+// It remembers how the file last failed, so that a file that stays broken
+// is not read, parsed and counted as a failure again at every watch event
+// or poll (a watch event may come from another file of the directory);
+// force (Load, Reload) always reads. The fields after maxBytes are guarded
+// by the feed's refreshMu, like every fetch.
 type fileFetcher struct {
 	path     string
 	maxBytes int64
+	// bad is the stat of the file when its content last failed to be
+	// read, unpacked or parsed (see failed); nil when it did not.
+	bad os.FileInfo
+	// openErr is the error of the last failure to open or stat the file
+	// (it is gone, or unreadable); "" when it was opened.
+	openErr string
+}
+
+// failed records that the content of the file as info describes it
+// failed (a parse error found by the caller).
+func (f *fileFetcher) failed(info os.FileInfo) { f.bad = info }
+
+// sameStat reports whether a and b describe the same file, unchanged as
+// far as a stat can tell.
+func sameStat(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fetched, error) {
 	fh, err := os.Open(f.path)
 	if err != nil {
-		return nil, err
+		return f.openFailed(err, force)
 	}
 	defer fh.Close()
 	info, err := fh.Stat()
 	if err != nil {
-		return nil, err
+		return f.openFailed(err, force)
 	}
+	f.openErr = ""
 	if info.IsDir() {
-		return nil, &fs.PathError{Op: "read", Path: f.path, Err: syscall.EISDIR}
+		return f.openFailed(&fs.PathError{Op: "read", Path: f.path, Err: syscall.EISDIR}, force)
 	}
-	if !force && since != nil && since.info != nil && os.SameFile(info, since.info) &&
-		info.Size() == since.info.Size() && info.ModTime().Equal(since.info.ModTime()) {
+	if !force && since != nil && since.info != nil && sameStat(info, since.info) {
+		f.bad = nil
 		return &fetched{unchanged: true, ver: *since}, nil
 	}
+	if !force && f.bad != nil && sameStat(info, f.bad) {
+		return &fetched{stillBad: true}, nil
+	}
+	f.bad = nil
 	raw, err := readLimited(fh, f.maxBytes, info.Size())
 	if err != nil {
+		f.bad = info
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
 	body, err := decodeBody(raw, "", f.maxBytes)
 	if err != nil {
+		f.bad = info
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
 	ver := version{info: info, hash: sha256.Sum256(body)}
@@ -77,6 +109,18 @@ func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fet
 		return &fetched{unchanged: true, asked: true, ver: ver}, nil
 	}
 	return &fetched{body: body, asked: true, ver: ver}, nil
+}
+
+// openFailed returns the error of a file that cannot be opened (or is a
+// directory), or stillBad when it failed the same way last time and force
+// is not set.
+func (f *fileFetcher) openFailed(err error, force bool) (*fetched, error) {
+	f.bad = nil
+	if !force && f.openErr != "" && f.openErr == err.Error() {
+		return &fetched{stillBad: true}, nil
+	}
+	f.openErr = err.Error()
+	return nil, err
 }
 
 // httpFetcher downloads an http(s) feed with conditional GETs.

@@ -59,8 +59,9 @@ type Options struct {
 	ReloadCPU float64
 	// Now is the clock for fetch times, TTL and expiry; nil means time.Now.
 	Now func() time.Time
-	// Log receives one line per fetch failure, held-back shrink and
-	// rebuild; nil discards.
+	// Log receives a line per held-back shrink and rebuild, and a warning
+	// when a feed starts failing or its error changes (a retry that fails
+	// the same way is logged at debug level); nil discards.
 	Log *slog.Logger
 	// OnUpdate receives every index built after Load (Load returns the
 	// first one instead). Calls never overlap and come in build order; the

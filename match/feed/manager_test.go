@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"log/slog"
 	"os"
@@ -373,5 +375,159 @@ func TestRunBeforeLoadIsAnError(t *testing.T) {
 	}
 	if err := m.Run(context.Background()); err == nil {
 		t.Error("Run before Load must fail")
+	}
+}
+
+// warnings counts the WARN lines of a text log that hold msg.
+func warnings(log, msg string) int {
+	n := 0
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "level=WARN") && strings.Contains(l, msg) {
+			n++
+		}
+	}
+	return n
+}
+
+// cutGzip returns content gzipped and cut short.
+func cutGzip(t *testing.T, content string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()[:b.Len()/2]
+}
+
+// Other files of a feed's directory — iocwatch's own log, an alert file,
+// dead letters — are written all the time. A write to one must not read
+// the feed again: a broken feed was re-read, logged and counted as a
+// failure at every such write, and with the log in the same directory
+// each warning caused the next. The broken feed is logged once; a
+// replace of the feed file itself is still read.
+func TestWritesToOtherFilesDoNotReloadABrokenFeed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c2.txt")
+	writeFile(t, path, "203.0.113.7\n")
+	var logs syncbuf.Buffer
+	h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 10 * time.Millisecond, FilePoll: 15 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	h.run()
+	writeRenamed(t, path, cutGzip(t, lines(2000))) // a .gz cut short
+	const msg = "feed refresh failed"
+	deadline := time.Now().Add(10 * time.Second)
+	for h.status("c2").Failures == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broken feed was not read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sibling := filepath.Join(dir, "iocwatch.log")
+	for i := range 10 {
+		writeFile(t, sibling, strings.Repeat("x", i+1))
+		time.Sleep(20 * time.Millisecond) // past the debounce and a file poll each time
+	}
+	time.Sleep(100 * time.Millisecond)
+	st := h.status("c2")
+	if st.Failures != 1 || st.LastError == nil || warnings(logs.String(), msg) != 1 {
+		t.Errorf("after 10 writes to another file: %d failures (want 1), %d warnings (want 1), err %v:\n%s",
+			st.Failures, warnings(logs.String(), msg), st.LastError, logs.String())
+	}
+	h.noUpdate()
+	writeRenamed(t, path, "203.0.113.7\n198.51.100.9\n")
+	u := h.next()
+	if !matches(u.Index, "198.51.100.9", time.Time{}) {
+		t.Error("the replaced feed file was not read")
+	}
+	if st := h.status("c2"); st.Failures != 0 || st.LastError != nil {
+		t.Errorf("status after the fix: %+v", st)
+	}
+}
+
+// A Kubernetes ConfigMap mounts a file as a symlink through "..data",
+// itself a symlink swapped at each update: no event names the file. A
+// feed whose path is a symlink is re-checked at every event of its
+// directory (a stat: a broken target is not read again while it stays).
+func TestAConfigMapSymlinkSwapReloadsTheFeed(t *testing.T) {
+	dir := t.TempDir()
+	put := func(version, content string) {
+		t.Helper()
+		if err := os.Mkdir(filepath.Join(dir, version), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, version, "c2.txt"), content)
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(version, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("..v1", "203.0.113.7\n")
+	path := filepath.Join(dir, "c2.txt")
+	if err := os.Symlink(filepath.Join("..data", "c2.txt"), path); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncbuf.Buffer
+	h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 10 * time.Millisecond, FilePoll: -1,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	h.run()
+	put("..v2", "203.0.113.7\n198.51.100.9\n")
+	if u := h.next(); !matches(u.Index, "198.51.100.9", time.Time{}) {
+		t.Fatal("the swapped ConfigMap was not read")
+	}
+	put("..v3", "10.0.0.1\n10.0.0.2\n") // every entry refused: an error
+	deadline := time.Now().Add(10 * time.Second)
+	for h.status("c2").Failures == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broken ConfigMap was not read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range 5 {
+		writeFile(t, filepath.Join(dir, "alerts.jsonl"), strings.Repeat("x", i+1))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := h.status("c2"); st.Failures != 1 || warnings(logs.String(), "feed refresh failed") != 1 {
+		t.Errorf("after 5 writes to another file: %d failures, want 1:\n%s", st.Failures, logs.String())
+	}
+	put("..v4", "198.51.100.10\n")
+	if u := h.next(); !matches(u.Index, "198.51.100.10", time.Time{}) || matches(u.Index, "203.0.113.7", time.Time{}) {
+		t.Fatal("the ConfigMap swapped after a broken one was not read")
+	}
+}
+
+// A write to another file of the directory does not even re-check a feed
+// whose path is a plain file: no event names it.
+func TestWritesToOtherFilesDoNotRecheckAFeed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c2.txt")
+	writeFile(t, path, "203.0.113.7\n")
+	h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 10 * time.Millisecond, FilePoll: -1})
+	loaded := h.status("c2").LastFetch
+	h.run()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.status("c2").LastFetch.Equal(loaded) { // the watcher's first check of every feed
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not check the feed at its start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := h.status("c2").LastFetch
+	for i := range 5 {
+		writeFile(t, filepath.Join(dir, "dead-letter.jsonl"), strings.Repeat("x", i+1))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := h.status("c2").LastFetch; !after.Equal(before) {
+		t.Errorf("the feed was checked again (last fetch %v, was %v) after writes to another file", after, before)
+	}
+	writeFile(t, path, "203.0.113.7\n198.51.100.9\n")
+	if u := h.next(); !matches(u.Index, "198.51.100.9", time.Time{}) {
+		t.Error("a write to the feed file was not read")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -292,6 +293,9 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 	if err != nil {
 		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
+	if f.stillBad {
+		return false, nil // the file failed as it is now: logged and counted then
+	}
 	switch {
 	case f.unchanged && holding:
 		if !f.asked {
@@ -318,6 +322,9 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 	}
 	res, err := m.parse(ctx, fs, f.body, now)
 	if err != nil {
+		if ff, ok := fs.fetcher.(*fileFetcher); ok && ctx.Err() == nil {
+			ff.failed(f.ver.info) // not parsed again until the file changes
+		}
 		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
 	if m.holdBack(fs, res, f, now) {
@@ -457,12 +464,24 @@ func similar(n, held int) bool {
 // fetchFailed records a failed fetch. At the first load an http feed falls
 // back to its cached copy. A TTL feed gets its expiry recomputed from the
 // time it was last listed, so that it expires exactly TTL after that.
+// The failure is logged as a warning when the feed starts failing, or
+// fails with another error than last time; a retry that fails the same
+// way is logged at debug level.
 func (m *Manager) fetchFailed(ctx context.Context, fs *feedState, trig trigger, err error, now time.Time) (bool, error) {
 	m.mu.Lock()
+	prev := fs.st.LastError
 	fs.st.LastFetch = now
 	fs.st.LastError = err
 	fs.st.Failures++
+	failures := fs.st.Failures
 	m.mu.Unlock()
+	again := prev != nil && prev.Error() == err.Error() && trig != trigReload
+	level := func(l slog.Level) slog.Level {
+		if again {
+			return slog.LevelDebug
+		}
+		return l
+	}
 	if trig == trigLoad && !fs.loaded && fs.cached != nil {
 		res, perr := m.parse(ctx, fs, fs.cached.body, now)
 		if perr == nil {
@@ -478,9 +497,9 @@ func (m *Manager) fetchFailed(ctx context.Context, fs *feedState, trig trigger, 
 		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", perr)
 	}
 	if fs.loaded {
-		m.log.Warn("feed refresh failed; its last good indicators stay in use", "feed", fs.spec.Name, "err", err)
+		m.log.Log(ctx, level(slog.LevelWarn), "feed refresh failed; its last good indicators stay in use", "feed", fs.spec.Name, "err", err, "failures", failures)
 	} else {
-		m.log.Error("feed failed to load; it has no indicators", "feed", fs.spec.Name, "err", err)
+		m.log.Log(ctx, level(slog.LevelError), "feed failed to load; it has no indicators", "feed", fs.spec.Name, "err", err, "failures", failures)
 	}
 	return m.rebake(fs, now, true), err
 }

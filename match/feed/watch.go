@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -16,12 +17,31 @@ const maxDebounceWait = 10
 
 // watcher watches the directories of file feeds — not the files, so that
 // an editor's atomic rename, `mv` over the file and a Kubernetes ConfigMap
-// symlink swap are all seen — and refreshes the feeds of a directory once
-// its events have been quiet for the debounce period.
+// symlink swap are all seen — and refreshes the feeds an event concerns
+// once the events of their directory have been quiet for the debounce
+// period. An event concerns a feed when it names the feed's file, or, when
+// the feed's path is a symlink, any entry of the directory (a ConfigMap
+// swaps "..data", not the file): other files of the directory — a log, an
+// alert file, dead letters — do not make the feed be read again.
 type watcher struct {
 	m    *Manager
 	w    *fsnotify.Watcher
 	dirs map[string][]*feedState
+	// link: the feed's path was a symlink when last looked at (at the
+	// start and at every refresh by the watcher). A change of the path
+	// itself is an event that names it, so it is looked at again then.
+	link map[*feedState]bool
+}
+
+// isLink reports whether path is a symlink now.
+func isLink(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
+}
+
+// concerns reports whether an event on name may change the feed fs.
+func (wt *watcher) concerns(fs *feedState, name string) bool {
+	return wt.link[fs] || filepath.Base(name) == filepath.Base(fs.spec.Path)
 }
 
 func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
@@ -29,10 +49,11 @@ func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt := &watcher{m: m, w: fw, dirs: map[string][]*feedState{}}
+	wt := &watcher{m: m, w: fw, dirs: map[string][]*feedState{}, link: map[*feedState]bool{}}
 	for _, fs := range files {
 		if fs.dir != "" {
 			wt.dirs[fs.dir] = append(wt.dirs[fs.dir], fs)
+			wt.link[fs] = isLink(fs.spec.Path)
 		}
 	}
 	var errs []error
@@ -58,6 +79,7 @@ func (wt *watcher) run(ctx context.Context) {
 	debounce := wt.m.opt.Debounce
 	first := map[string]time.Time{} // dir → first event of the burst
 	last := map[string]time.Time{}  // dir → last event
+	due := map[*feedState]bool{}    // feeds an event of the burst concerns
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -77,7 +99,10 @@ func (wt *watcher) run(ctx context.Context) {
 		}
 		timer.Reset(max(time.Until(due), 0))
 	}
-	mark := func(dir string) {
+	mark := func(dir string, feeds ...*feedState) {
+		for _, fs := range feeds {
+			due[fs] = true
+		}
 		now := time.Now()
 		if _, ok := first[dir]; !ok {
 			first[dir] = now
@@ -86,8 +111,8 @@ func (wt *watcher) run(ctx context.Context) {
 	}
 	// A change between Load and the watches being set up has no event:
 	// check every directory once.
-	for dir := range wt.dirs {
-		mark(dir)
+	for dir, feeds := range wt.dirs {
+		mark(dir, feeds...)
 	}
 	arm()
 	for {
@@ -102,8 +127,14 @@ func (wt *watcher) run(ctx context.Context) {
 				continue
 			}
 			dir := dirOf(ev.Name)
-			if _, watched := wt.dirs[dir]; watched {
-				mark(dir)
+			var feeds []*feedState
+			for _, fs := range wt.dirs[dir] {
+				if wt.concerns(fs, ev.Name) {
+					feeds = append(feeds, fs)
+				}
+			}
+			if len(feeds) > 0 {
+				mark(dir, feeds...)
 				arm()
 			}
 		case err, ok := <-wt.w.Errors:
@@ -111,8 +142,8 @@ func (wt *watcher) run(ctx context.Context) {
 				return
 			}
 			wt.m.log.Warn("feed file watch error; re-checking every feed file", "err", err)
-			for dir := range wt.dirs {
-				mark(dir)
+			for dir, feeds := range wt.dirs {
+				mark(dir, feeds...)
 			}
 			arm()
 		case <-timer.C:
@@ -125,6 +156,11 @@ func (wt *watcher) run(ctx context.Context) {
 				delete(first, dir)
 				delete(last, dir)
 				for _, fs := range wt.dirs[dir] {
+					if !due[fs] {
+						continue
+					}
+					delete(due, fs)
+					wt.link[fs] = isLink(fs.spec.Path)
 					c, _ := wt.m.refresh(ctx, fs, trigWatch)
 					changed = changed || c
 				}
