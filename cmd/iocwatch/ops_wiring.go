@@ -266,6 +266,9 @@ func (f *managerFeeds) FeedStates() []ops.FeedState {
 		if s.LastError != nil {
 			st.LastError = s.LastError.Error()
 		}
+		if s.FromCache {
+			st.CachedAt = s.DataTime
+		}
 		if h := s.Held; h != nil {
 			st.HeldBack = heldBack(h)
 		}

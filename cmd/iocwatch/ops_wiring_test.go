@@ -547,3 +547,49 @@ func TestHeldBackSaysWhatShrankAndHowToConfirm(t *testing.T) {
 		t.Errorf("heldBack = %q, want %q", got, want)
 	}
 }
+
+// A restart while a feed's server is down starts the feed from its cached
+// copy: the ops view has the copy's download time as the last success
+// (exported, and stale three intervals after it) and says it is cached.
+func TestAFeedStartedFromItsCacheIsNotNeverLoaded(t *testing.T) {
+	up := atomic.Bool{}
+	up.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, "203.0.113.10\n203.0.113.11\n")
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	downloaded := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	now := downloaded
+	load := func() *feed.Manager {
+		t.Helper()
+		m, err := feed.New(feed.Options{CacheDir: cache, Now: func() time.Time { return now },
+			Feeds: []feed.Spec{{Name: "partner", Type: feed.TypeHTTP, URL: srv.URL, Interval: time.Minute}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	load().Close()
+	up.Store(false)
+	now = downloaded.Add(30 * time.Second)
+	m := load()
+	defer m.Close()
+	mon := ops.NewMonitor(ops.Options{})
+	feeds := &managerFeeds{m: m, mon: mon, intervals: map[string]time.Duration{"partner": time.Minute},
+		lastFailures: map[string]int{}, errors: map[string]int64{}}
+	st := feeds.FeedStates()[0]
+	if !st.LastSuccess.Equal(downloaded) || !st.CachedAt.Equal(downloaded) || st.LastError == "" {
+		t.Fatalf("state %+v: want the download time as last success and cached-at, and the error", st)
+	}
+	if st.Stale(downloaded.Add(3*time.Minute)) || !st.Stale(downloaded.Add(3*time.Minute+time.Second)) {
+		t.Error("a feed from its cached copy must go stale three intervals after the download")
+	}
+}

@@ -46,6 +46,22 @@ type cacheEntry struct {
 	hdr  cacheHeader
 	body []byte
 	hash [32]byte
+	// mtime is the file's modification time: the header's FetchedAt when
+	// it was written, moved forward each time a fetch confirmed the copy
+	// unchanged (touchCache). Zero when unknown.
+	mtime time.Time
+}
+
+// vouchedAt is when the origin last vouched for the cached copy: the
+// later of its download (FetchedAt) and its last confirmation (the
+// file's mtime, ignored when it is after now: a clock that went back, or
+// a copy of the file).
+func (e *cacheEntry) vouchedAt(now time.Time) time.Time {
+	t := e.hdr.FetchedAt
+	if e.mtime.After(t) && !e.mtime.After(now) {
+		t = e.mtime
+	}
+	return t
 }
 
 // cachePath is where a feed's last good copy lives.
@@ -69,13 +85,26 @@ func writeCache(dir string, hdr cacheHeader, body []byte) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(cachePath(dir, hdr.Feed), func(w io.Writer) error {
+	path := cachePath(dir, hdr.Feed)
+	err = writeAtomic(path, func(w io.Writer) error {
 		if _, err := w.Write(append(line, '\n')); err != nil {
 			return err
 		}
 		_, err := w.Write(body)
 		return err
 	})
+	if err == nil && !hdr.FetchedAt.IsZero() {
+		err = touchCache(dir, hdr.Feed, hdr.FetchedAt)
+	}
+	return err
+}
+
+// touchCache records that the origin vouched for a feed's cached copy at
+// t (a 304, or the same content again): the file's mtime is set to t, so
+// that a restart from the copy knows how old it really is without
+// rewriting the body at every confirmation.
+func touchCache(dir, name string, t time.Time) error {
+	return os.Chtimes(cachePath(dir, name), time.Time{}, t)
 }
 
 // readCache reads a feed's cache file. A missing file is (nil, nil).
@@ -91,6 +120,9 @@ func readCache(dir, name string) (*cacheEntry, error) {
 	e, err := parseCache(data)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		e.mtime = fi.ModTime()
 	}
 	return e, nil
 }

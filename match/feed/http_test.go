@@ -278,6 +278,53 @@ func TestARestartWithTheFeedServerDownUsesTheCache(t *testing.T) {
 	}
 }
 
+// A feed started from its cached copy reports, as its last success, when
+// the origin last vouched for the copy: its download, moved forward by
+// every later fetch that confirmed it unchanged (a 304). Its age, and so
+// its staleness, count from there rather than from never.
+func TestACachedCopyKeepsTheTimeTheOriginLastVouchedForIt(t *testing.T) {
+	cache := t.TempDir()
+	clk := newClock()
+	t0 := clk.Now()
+	srv := newFeedServer(t, false)
+	srv.set(serve(goodFeed, `"v1"`))
+	spec := httpSpec("remote", srv.URL+"/feed.txt")
+	opt := Options{Feeds: []Spec{spec}, CacheDir: cache, Now: clk.Now}
+	h, _ := newHarness(t, opt)
+	h.stop()
+
+	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	clk.Advance(time.Hour)
+	h2, _ := newHarness(t, opt)
+	st := h2.status("remote")
+	if !st.FromCache || !st.LastSuccess.Equal(t0) || !st.DataTime.Equal(t0) || st.Age(clk.Now()) != time.Hour {
+		t.Errorf("from the cache: last success %v, data time %v, from cache %v; want the download time %v", st.LastSuccess, st.DataTime, st.FromCache, t0)
+	}
+	h2.stop()
+
+	// The server is back and answers 304: the copy is confirmed at t1.
+	srv.set(serve(goodFeed, `"v1"`))
+	clk.Advance(time.Minute)
+	t1 := clk.Now()
+	h3, _ := newHarness(t, opt)
+	clk.Advance(time.Minute)
+	t2 := clk.Now()
+	if _, err := h3.m.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := h3.status("remote"); st.FromCache || !st.LastSuccess.Equal(t2) {
+		t.Errorf("after a 304: last success %v (from cache %v), want %v", st.LastSuccess, st.FromCache, t2)
+	}
+	h3.stop()
+
+	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	clk.Advance(10 * time.Minute)
+	h4, _ := newHarness(t, opt)
+	if st := h4.status("remote"); !st.FromCache || !st.LastSuccess.Equal(t2) || !st.DataTime.Equal(t2) {
+		t.Errorf("restart after a 304: last success %v, data time %v; want the confirmation at %v (download at %v)", st.LastSuccess, st.DataTime, t2, t1)
+	}
+}
+
 // The shrink guard applies to http feeds: the next interval fetch that
 // gives the same size (here a 304 to the held copy's ETag) confirms.
 func TestAnHTTPFeedShrinkIsConfirmedByTheNextFetch(t *testing.T) {

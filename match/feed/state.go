@@ -27,7 +27,7 @@ type Status struct {
 	Format   string // the format of the content in use, after detection
 
 	LastFetch   time.Time // the last attempt, whatever its outcome
-	LastSuccess time.Time // the last attempt that gave content now in use, or confirmed it unchanged
+	LastSuccess time.Time // the last attempt that gave content now in use, or confirmed it unchanged; for a cached copy, when the origin last vouched for it (DataTime)
 	LastChange  time.Time // when the indicators in use last changed
 	LastError   error     // the error of the last attempt; nil when it succeeded
 	Failures    int       // attempts failed in a row
@@ -244,6 +244,7 @@ type feedState struct {
 	cached    *cacheEntry       // the cache file read at load, until used
 	store     *taxiiStore       // taxii: the accumulated collection
 	storeAt   time.Time         // taxii: when the store was fetched (for a cached one)
+	cacheOK   bool              // the cache file holds the content in use (a confirmation may touch it)
 
 	// Guarded by Manager.mu.
 	inUse []*match.List // listed, then the retained values: what the index holds
@@ -485,9 +486,9 @@ func (m *Manager) fetchFailed(ctx context.Context, fs *feedState, trig trigger, 
 	if trig == trigLoad && !fs.loaded && fs.cached != nil {
 		res, perr := m.parse(ctx, fs, fs.cached.body, now)
 		if perr == nil {
-			hdr := fs.cached.hdr
-			m.log.Warn("feed unreachable; starting from its cached copy", "feed", fs.spec.Name, "cached_at", hdr.FetchedAt, "err", err)
-			m.accept(fs, res, version{etag: hdr.ETag, lastModified: hdr.LastModified, hash: fs.cached.hash}, nil, now, hdr.FetchedAt, true)
+			hdr, at := fs.cached.hdr, fs.cached.vouchedAt(now)
+			m.log.Warn("feed unreachable; starting from its cached copy", "feed", fs.spec.Name, "cached_at", at, "err", err)
+			m.accept(fs, res, version{etag: hdr.ETag, lastModified: hdr.LastModified, hash: fs.cached.hash}, nil, now, at, true)
 			m.mu.Lock()
 			fs.st.LastError = err
 			fs.st.Failures = 1
@@ -511,6 +512,12 @@ func (m *Manager) touch(fs *feedState, now time.Time) bool {
 	fs.st.LastFetch, fs.st.LastSuccess, fs.st.DataTime = now, now, now
 	fs.st.LastError, fs.st.Failures, fs.st.FromCache = nil, 0, false
 	m.mu.Unlock()
+	if dir := m.opt.CacheDir; dir != "" && fs.cacheOK {
+		if err := touchCache(dir, fs.spec.Name, now); err != nil {
+			fs.cacheOK = false
+			m.log.Warn("cannot record the feed's confirmation in its cache", "feed", fs.spec.Name, "err", err)
+		}
+	}
 	return m.rebake(fs, now, false)
 }
 
@@ -583,6 +590,7 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	reloaded := fs.loaded
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
 	fs.ver, fs.held, fs.cached, fs.loaded = &ver, nil, nil, true
+	fs.cacheOK = fromCache // writeCaches sets it once the new content is written
 	inUse := fs.inUseOf()
 	var perKind [match.KindPattern + 1]int
 	for _, l := range inUse {
@@ -606,7 +614,11 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	st.Format, st.Counts, st.Total, st.Retained = res.Format, counts, listsLen(inUse), len(fs.retained)
 	st.Refused, st.Skipped, st.SkippedReasons, st.Notes = res.Refused, res.Skipped, res.SkippedReasons, res.Notes
 	st.LastFetch, st.LastChange, st.DataTime, st.FromCache, st.Held = now, now, dataAt, fromCache, nil
-	if !fromCache {
+	if fromCache {
+		// The last success known is the download (or last confirmation)
+		// of the cached copy: its age counts towards staleness.
+		st.LastSuccess = dataAt
+	} else {
 		st.LastSuccess, st.LastError, st.Failures = now, nil, 0
 	}
 	total := st.Total
@@ -670,6 +682,8 @@ func (m *Manager) writeCaches(fs *feedState, ver version, body []byte, dataAt ti
 		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: fs.spec.URL, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC()}
 		if err := writeCache(dir, hdr, body); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
+		} else {
+			fs.cacheOK = true
 		}
 	}
 	if fs.spec.TTL > 0 && fs.taxii == nil {
@@ -690,7 +704,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		ce, err := readCache(m.opt.CacheDir, fs.spec.Name)
 		if err == nil && ce != nil && ce.hdr.Type == TypeTAXII && ce.hdr.URL == fs.spec.URL && ce.hdr.Collection == fs.spec.TAXII.Collection {
 			fs.store, err = parseTAXIIStore(ce.body, ce.hdr.AddedAfter)
-			fs.storeAt = ce.hdr.FetchedAt
+			fs.storeAt = ce.vouchedAt(now)
 		}
 		if err != nil {
 			m.log.Warn("feed cache unusable; ignored", "feed", fs.spec.Name, "err", err)
@@ -739,6 +753,8 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		}
 		if err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
+		} else {
+			fs.cacheOK = true
 		}
 	}
 	return true, nil

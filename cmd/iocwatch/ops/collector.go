@@ -47,7 +47,7 @@ var (
 
 	dConsumerLag = desc("iocwatch_consumer_lag_messages", "Messages behind the committed position, per partition this replica reads (Kafka: high watermark − committed offset; Event Hubs: last enqueued sequence number − checkpoint).", "topic", "partition")
 
-	dIndicators     = desc("iocwatch_indicators", "Indicators in the index in use, by kind and feed (the indicator's source).", "kind", "feed")
+	dIndicators     = desc("iocwatch_indicators", "Indicators in the index in use, by kind and feed (the indicator's source); a kind the index lacks is 0 with feed=\"\".", "kind", "feed")
 	dFeedSuccess    = desc("iocwatch_feed_last_success_timestamp_seconds", "Unix time of a feed's last successful load.", "feed")
 	dFeedFetch      = desc("iocwatch_feed_last_fetch_timestamp_seconds", "Unix time of a feed's last load attempt.", "feed")
 	dFeedErrors     = desc("iocwatch_feed_fetch_errors_total", "Failed loads of a feed (its last good indicators were kept).", "feed")
@@ -138,8 +138,20 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if ix := m.index(in); ix != nil {
+		var have [match.KindPattern + 1]bool
 		for _, e := range m.idx.byKindFeed(ix, &m.labels) {
 			gauge(dIndicators, float64(e.n), e.kind, e.feed)
+			if k, err := match.ParseKind(e.kind); err == nil && k <= match.KindPattern {
+				have[k] = true
+			}
+		}
+		// A kind the index lacks is exported as 0 with feed="" (no feed),
+		// so that sum(iocwatch_indicators) is 0, not absent, for an empty
+		// index.
+		for k := match.KindIP; k <= match.KindPattern; k++ {
+			if !have[k] {
+				gauge(dIndicators, 0, k.String(), "")
+			}
 		}
 	}
 	if in.Feeds != nil {

@@ -11,8 +11,14 @@ type FeedState struct {
 	// kind name ("ip", "cidr", "domain", "url", "pattern").
 	Indicators map[string]int
 	// LastFetch is when the feed was last loaded or fetched, successfully
-	// or not; LastSuccess when that last succeeded (zero: never).
+	// or not; LastSuccess when that last succeeded (zero: never). A feed
+	// started from its cached copy has the copy's download time (or last
+	// confirmation) as LastSuccess, so that it goes stale as the copy ages.
 	LastFetch, LastSuccess time.Time
+	// CachedAt is set while the feed's indicators come from its cached
+	// copy (the source could not be reached at start): when the copy was
+	// downloaded or last confirmed. Zero otherwise.
+	CachedAt time.Time
 	// LastError is why the last load failed; "" when it succeeded. The
 	// feed's last good indicators stay in use meanwhile.
 	LastError string

@@ -143,7 +143,11 @@ func (m *Monitor) judgeFeeds(feeds []FeedState, now time.Time) {
 			m.opt.Log.Info("ops: feed recovered", "feed", f.Name)
 		}
 		if cur.stale && (!seen || !h.stale) {
-			m.opt.Log.Warn("ops: feed stale", "feed", f.Name, "last_success", f.LastSuccess, "interval", f.Interval.String())
+			if f.CachedAt.IsZero() {
+				m.opt.Log.Warn("ops: feed stale", "feed", f.Name, "last_success", f.LastSuccess, "interval", f.Interval.String())
+			} else {
+				m.opt.Log.Warn("ops: feed stale", "feed", f.Name, "last_success", f.LastSuccess, "interval", f.Interval.String(), "cached_copy", true)
+			}
 		}
 		if seen && h.stale && !cur.stale {
 			m.opt.Log.Info("ops: feed fresh again", "feed", f.Name)
