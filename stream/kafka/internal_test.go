@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 )
 
 func TestPermanentClassifiesErrorsOnce(t *testing.T) {
@@ -73,4 +77,41 @@ func FuzzTruncateUTF8(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A run of join failures is logged at its first, then at most once per
+// interval with the attempts so far; a join after failures says how many.
+func TestJoinFailuresAreLoggedOnceAMinute(t *testing.T) {
+	var buf syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	jl := joinLog{every: time.Minute, now: func() time.Time { return now }}
+	jl.joined(log)  // no failure before: nothing to say
+	for range 720 { // an hour of failures, one every 5s
+		jl.failed(log, errors.New("dial tcp: connection refused"))
+		now = now.Add(5 * time.Second)
+	}
+	jl.joined(log)
+	jl.failed(log, errors.New("dial tcp: connection refused")) // a new run is logged at once
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var failed, joined []string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, "joining the consumer group failed"):
+			failed = append(failed, l)
+		case strings.Contains(l, "joined again"):
+			joined = append(joined, l)
+		}
+	}
+	if len(failed) != 61 { // 60 in the hour, 1 of the new run
+		t.Errorf("%d failure lines, want 61 (one a minute, and the first of each run)", len(failed))
+	}
+	for i, want := range map[int]string{0: "attempts=1 ", 1: "attempts=13 ", 59: "attempts=709 ", 60: "attempts=1 "} {
+		if i < len(failed) && !strings.Contains(failed[i], want) {
+			t.Errorf("failure line %d %q: want %s", i, failed[i], want)
+		}
+	}
+	if len(joined) != 1 || !strings.Contains(joined[0], "failed_attempts=720") || !strings.Contains(joined[0], "failed_for=1h0m0s") {
+		t.Errorf("joined lines %q: want one with failed_attempts=720 failed_for=1h0m0s", joined)
+	}
 }

@@ -97,8 +97,15 @@ type Options struct {
 	SASL sasl.Mechanism
 
 	// Logger receives joins, rebalances and commit failures (Info/Warn) and
-	// kafka-go's own messages (Debug). Default: slog.Default().
+	// kafka-go's own messages (Debug). Failures to join the group are
+	// logged at their first occurrence, then at most once a minute with the
+	// attempts so far, and once more when a join succeeds. Default:
+	// slog.Default().
 	Logger *slog.Logger
+
+	// joinBackoff is the wait after a failed join (kafka-go's
+	// JoinGroupBackoff); 0 is kafka-go's default (5s). Tests shorten it.
+	joinBackoff time.Duration
 }
 
 // withDefaults returns a copy of o with every zero field defaulted.
@@ -256,6 +263,7 @@ func (o *Options) groupConfig(d *kafkago.Dialer) kafkago.ConsumerGroupConfig {
 		HeartbeatInterval: o.HeartbeatInterval,
 		SessionTimeout:    o.SessionTimeout,
 		RebalanceTimeout:  o.RebalanceTimeout,
+		JoinGroupBackoff:  o.joinBackoff,
 		StartOffset:       start,
 		Logger:            debugLogger(o.Logger),
 		ErrorLogger:       debugLogger(o.Logger),

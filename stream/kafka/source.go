@@ -173,6 +173,7 @@ func New(opt Options) (*Source, error) {
 // run joins generation after generation until Close.
 func (s *Source) run() {
 	defer close(s.runDone)
+	jl := joinLog{every: joinLogEvery, now: time.Now}
 	for {
 		kgen, err := s.cg.Next(s.runCtx)
 		if err != nil {
@@ -180,14 +181,56 @@ func (s *Source) run() {
 				return
 			}
 			s.nGroupErrors.Add(1)
-			s.log.Warn("kafka: joining the consumer group failed; retrying", "err", err)
+			jl.failed(s.log, err)
 			if permanent(err) {
 				s.report(fmt.Errorf("kafka: group %q: %w", s.opt.Group, err))
 			}
 			continue
 		}
+		jl.joined(s.log)
 		s.startGeneration(kgen)
 	}
+}
+
+// joinLogEvery is how often a run of failures to join the group is logged
+// after its first (kafka-go retries every 5s: 720 lines an hour otherwise).
+const joinLogEvery = time.Minute
+
+// joinLog rate-limits the log of failures to join the consumer group:
+// the first of a run at once, then at most one per every with the attempts
+// so far, and a line when a join succeeds after failures. Used by run's
+// goroutine only.
+type joinLog struct {
+	every time.Duration
+	now   func() time.Time
+
+	attempts int       // failures in the current run; 0: none
+	since    time.Time // first failure of the run
+	last     time.Time // last failure logged
+}
+
+// failed notes one failure and logs it when due.
+func (j *joinLog) failed(log *slog.Logger, err error) {
+	now := j.now()
+	j.attempts++
+	if j.attempts == 1 {
+		j.since = now
+	} else if now.Sub(j.last) < j.every {
+		return
+	}
+	j.last = now
+	log.Warn("kafka: joining the consumer group failed; retrying", "attempts", j.attempts,
+		"failing_for", now.Sub(j.since).Round(time.Second).String(), "err", err)
+}
+
+// joined ends a run of failures, logging how long it lasted.
+func (j *joinLog) joined(log *slog.Logger) {
+	if j.attempts == 0 {
+		return
+	}
+	log.Info("kafka: consumer group joined again after failures", "failed_attempts", j.attempts,
+		"failed_for", j.now().Sub(j.since).Round(time.Second).String())
+	j.attempts = 0
 }
 
 // startGeneration starts the readers, the committer and the lag refresher

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/stream/kafka"
 	"github.com/iocwatch/iocwatch/stream/kafka/embedded"
@@ -624,4 +627,37 @@ func TestCloseLeavesNoGoroutineBehind(t *testing.T) {
 		}
 	}()
 	goleak.VerifyNone(t)
+}
+
+// A broker that refuses the group join for a while (an outage) is logged
+// once, not at every retry, and the join that ends it is logged with the
+// failed attempts.
+func TestRepeatedJoinFailuresAreLoggedOnce(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 5)
+	const failures = 6
+	h := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Err: kerr.CoordinatorNotAvailable, Count: failures})
+	defer h.Remove()
+	var logs syncbuf.Buffer
+	opt := fastOptions(b, "g", "t")
+	opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s := newSource(t, kafka.WithJoinBackoff(opt, 10*time.Millisecond))
+	readBatches(t, ctx, s, 5, 0)
+	if err := h.Wait(ctx, failures); err != nil {
+		t.Fatalf("the fault never fired: %v", err)
+	}
+	if st := s.Stats(); st.GroupErrors < 2 {
+		t.Fatalf("Stats().GroupErrors = %d: the test wants several failed joins", st.GroupErrors)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "joining the consumer group failed"); n != 1 {
+		t.Errorf("%d failure lines, want 1 (then at most one a minute); log:\n%s", n, out)
+	}
+	if !strings.Contains(out, "attempts=1 ") {
+		t.Errorf("the first failure is logged with attempts=1; log:\n%s", out)
+	}
+	if !strings.Contains(out, "consumer group joined again after failures") || !strings.Contains(out, "failed_attempts=") {
+		t.Errorf("no line for the join that ended the failures; log:\n%s", out)
+	}
 }
