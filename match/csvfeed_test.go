@@ -141,13 +141,7 @@ func TestLoadCSV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got, refused []string
-			for _, ind := range res.Indicators.Indicators() {
-				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
-			}
-			for _, r := range res.Refused {
-				refused = append(refused, r.String())
-			}
+			got, refused := loadedAndRefused(res)
 			if !reflect.DeepEqual(got, tt.values) || !reflect.DeepEqual(refused, tt.refused) {
 				t.Fatalf("loaded %q refused %q, want %q and %q", got, refused, tt.values, tt.refused)
 			}
@@ -333,16 +327,22 @@ func TestLoadCSVHeaderless(t *testing.T) {
 			if res.Format != FormatCSV {
 				t.Fatalf("format %s, want csv", res.Format)
 			}
-			var got, refused []string
-			for _, ind := range res.Indicators.Indicators() {
-				got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
-			}
-			for _, r := range res.Refused {
-				refused = append(refused, r.String())
-			}
+			got, refused := loadedAndRefused(res)
 			if !reflect.DeepEqual(got, tt.values) || !reflect.DeepEqual(res.Notes, tt.notes) || !reflect.DeepEqual(refused, tt.refused) {
 				t.Fatalf("loaded %q notes %q refused %q, want %q, notes %q, refused %q", got, res.Notes, refused, tt.values, tt.notes, tt.refused)
 			}
 		})
 	}
+}
+
+// loadedAndRefused lists a load's indicators as kind:value@origin and its
+// refusals as their messages.
+func loadedAndRefused(res *LoadResult) (got, refused []string) {
+	for _, ind := range res.Indicators.Indicators() {
+		got = append(got, ind.Kind.String()+":"+ind.Value+"@"+ind.Origin())
+	}
+	for _, r := range res.Refused {
+		refused = append(refused, r.String())
+	}
+	return got, refused
 }
