@@ -56,7 +56,7 @@ type genFlags struct {
 func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "gen", genUsage)
 	var f genFlags
-	fs.Int64Var(&f.seed, "seed", 1, "random `seed`: the same seed gives the same stream")
+	fs.Int64Var(&f.seed, "seed", 1, "random `seed`: the same seed and --start give the same stream")
 	fs.Int64Var(&f.records, "records", 10000, "records to generate; 0 runs until interrupted")
 	fs.Float64Var(&f.rate, "rate", 0, "records per second; 0 is flat out")
 	fs.IntVar(&f.perMessage, "per-message", 8, "records per Event Hubs envelope")
@@ -80,9 +80,10 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	toSet := false
 	fs.Visit(func(fl *flag.Flag) { toSet = toSet || fl.Name == "to" })
-	switch {
-	case f.out != "" && !toSet:
+	if f.out != "" && !toSet {
 		f.to = "file" // --out names a file: that is where the records go
+	}
+	switch {
 	case f.out != "" && f.to != "file":
 		return usagef("--out names a file, but --to is %s: use --to file", f.to)
 	case f.records < 0:
@@ -104,7 +105,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 		ExcludedRatio: f.excludedRatio, Indicators: inds}
 	if f.start != "" {
 		if opt.Start, err = time.Parse(time.RFC3339Nano, f.start); err != nil {
-			return usagef("-start: %w", err)
+			return usagef("--start: %w", err)
 		}
 	}
 	if f.bare {

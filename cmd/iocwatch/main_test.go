@@ -961,6 +961,13 @@ func TestGenTakesItsFlagsAtTheirWord(t *testing.T) {
 		if code, _, stderr := runCLI(t, "", append([]string{"gen"}, args...)...); code != exitUsage {
 			t.Errorf("gen %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
 		}
+		// The same checks hold with --out alone, the usual call.
+		if args[0] == "--to" {
+			continue
+		}
+		if code, _, stderr := runCLI(t, "", append([]string{"gen", "--out", out}, args...)...); code != exitUsage {
+			t.Errorf("gen --out %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
+		}
 	}
 }
 
