@@ -479,8 +479,12 @@ func (s *suite) python() error {
 	if py == "" {
 		py = FindPython()
 	}
-	if py == "" || s.cfg.PythonScript == "" {
-		sec.Note = "Not measured: no python3 with the ahocorasick module (Debian package python3-ahocorasick) or no script path."
+	switch {
+	case py == "":
+		sec.Note = "Not measured: no python3 with the ahocorasick module found (Debian package python3-ahocorasick; or name an interpreter with --python)."
+		return nil
+	case s.cfg.PythonScript == "":
+		sec.Note = "Not measured: the Python reference script was not found (bench/reference/python/iocwatch_ref.py, from the working directory): run from the repository root or name it with --python-script."
 		return nil
 	}
 	w := s.standard().With("standard", 1_000)

@@ -128,6 +128,9 @@ func (c *Config) defaults() {
 	}
 }
 
+// SectionIDs are the section IDs Config.Sections may name.
+var SectionIDs = []string{"decode", "match", "ipindex", "hostindex", "build", "pipeline", "scaling", "workloads", "kafka", "memory", "python"}
+
 func (c *Config) wants(id string) bool {
 	return len(c.Sections) == 0 || slices.Contains(c.Sections, id)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/iocwatch/iocwatch/bench"
@@ -52,6 +54,19 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 	if *cores != 1 && *cores != 2 {
 		return usagef("--cores %d: want 1 or 2", *cores)
 	}
+	if *rounds < 0 {
+		return usagef("--rounds %d: want 1 or more (0: the default)", *rounds)
+	}
+	if *python != "" {
+		if _, err := exec.LookPath(*python); err != nil {
+			return usagef("--python: %w", err)
+		}
+	}
+	if *script != "" {
+		if _, err := os.Stat(*script); err != nil {
+			return usagef("--python-script: %w", err)
+		}
+	}
 	cfg := bench.Config{Quick: *quick, Cores: *cores, Rounds: *rounds, Python: *python, PythonScript: *script, Machine: *machine,
 		Command: "iocwatch bench " + strings.Join(args, " "), Log: env.stderr}
 	var err error
@@ -62,7 +77,17 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *only != "" {
-		cfg.Sections = strings.Split(*only, ",")
+		for id := range strings.SplitSeq(*only, ",") {
+			id = strings.TrimSpace(id)
+			if !slices.Contains(bench.SectionIDs, id) {
+				return usagef("--only: unknown section %q (want some of %s)", id, strings.Join(bench.SectionIDs, ","))
+			}
+			cfg.Sections = append(cfg.Sections, id)
+		}
+	}
+	// The report's directory is made before hours of measuring, not after.
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return usagef("--out: %w", err)
 	}
 	if exe, err := os.Executable(); err == nil {
 		cfg.Helper = []string{exe, "bench"}

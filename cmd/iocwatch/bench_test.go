@@ -15,6 +15,11 @@ func TestBenchRefusesBadFlagsBeforeMeasuringAnything(t *testing.T) {
 		{"a size that is not a count is refused", []string{"bench", "--sizes", "1k,lots"}, `--sizes: "lots" is not a count`},
 		{"memory sizes are checked alike", []string{"bench", "--memory-sizes", "0"}, `--memory-sizes: "0" is not a count`},
 		{"stray arguments are refused", []string{"bench", "now"}, `unexpected arguments ["now"]`},
+		{"a misspelt section is refused, not an empty report", []string{"bench", "--only", "decode,pipline"}, `--only: unknown section "pipline" (want some of decode,match,`},
+		{"a negative round count is refused", []string{"bench", "--rounds", "-1"}, "--rounds -1: want 1 or more"},
+		{"an interpreter that is not there is refused", []string{"bench", "--python", "/nonexistent/python3"}, "--python: "},
+		{"a script that is not there is refused", []string{"bench", "--python-script", "/nonexistent/ref.py"}, "--python-script: "},
+		{"an output directory that cannot be made is refused before measuring", []string{"bench", "--only", "decode", "--out", "/proc/iocwatch-nope"}, "--out: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, "", tc.args...)
