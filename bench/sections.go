@@ -398,7 +398,7 @@ func (s *suite) kafka() error {
 		sec.add(lv.id, map[string]Stat{"rate": {Median: lv.rate, Runs: 1}, "p50_ms": {Median: ms(p50), Runs: 1}, "p99_ms": {Median: ms(p99), Runs: 1},
 			"max_ms": {Median: ms(mx), Runs: 1}, "alerts": {Median: float64(len(r.Latencies)), Runs: 1}, "sent_rate": {Median: r.SentRate, Runs: 1}, "cpu_rate": {Median: r.CPURate(), Runs: 1}},
 			"produce-to-alert p50 / p99 / max, "+lv.label, fmt.Sprintf("%.1f / %.1f / %.1f ms", ms(p50), ms(p99), ms(mx)),
-			fmt.Sprintf("at %s records/s (the producer kept %s), %d alerts; consumer %s records per CPU-second, its threads waited %.2f s per s for a CPU", si(lv.rate), si(r.SentRate), len(r.Latencies), si(r.CPURate()), r.Waited.Seconds()/r.Wall.Seconds()))
+			fmt.Sprintf("at %s records/s sent (%s asked), %d alerts; consumer %s records per CPU-second, its threads waited %.2f s per s for a CPU", si(r.SentRate), si(lv.rate), len(r.Latencies), si(r.CPURate()), r.Waited.Seconds()/r.Wall.Seconds()))
 	}
 	return nil
 }

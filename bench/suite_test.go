@@ -284,3 +284,37 @@ func FuzzParseCounts(f *testing.F) {
 		}
 	})
 }
+
+// The half-load latency target is met only at half load: a p99 measured
+// while the producer could not offer it is "not shown", and the load it
+// was measured at is the one reported.
+func TestTheLatencyTargetNamesTheLoadItWasMeasuredAt(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sent       float64
+		wantPrefix string
+	}{
+		{"the producer kept half load", 215_000, "met"},
+		{"the producer kept two thirds of it", 145_000, "not shown: met at 145k records/s, below half load (216k)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Quick: true}
+			cfg.defaults()
+			s := &suite{cfg: cfg, rep: &Report{}}
+			sec := s.rep.section("kafka", "Kafka", "a")
+			sec.add("latency", map[string]Stat{"rate": {Median: 216_000, Runs: 1}, "sent_rate": {Median: tc.sent, Runs: 1},
+				"p99_ms": {Median: 41.3, Runs: 1}, "p50_ms": {Median: 3.9, Runs: 1}}, "latency", "")
+			s.targets()
+			for _, tg := range s.rep.Targets {
+				if tg.Name != "Kafka p99 produce-to-alert at half load" {
+					continue
+				}
+				if !strings.HasPrefix(tg.Verdict, tc.wantPrefix) || !strings.Contains(tg.Measured, si(tc.sent)+" records/s") {
+					t.Errorf("verdict %q, measured %q; want %q and the load sent", tg.Verdict, tg.Measured, tc.wantPrefix)
+				}
+				return
+			}
+			t.Fatal("no latency target")
+		})
+	}
+}

@@ -103,9 +103,14 @@ func (s *suite) targets() {
 	add("Kafka end to end, one consumer core", "≥ 400k records/s", k, si(k.Median)+" records per consumer CPU-second", atLeast(400e3),
 		fmt.Sprintf("wall %s/s", si(r.metric("kafka", "throughput", "rate").Median)))
 	l := r.metric("kafka", "latency", "p99_ms")
-	add("Kafka p99 produce-to-alert at half load", "≤ 50 ms", l, fmt.Sprintf("%.1f ms", l.Median), atMost(50),
-		fmt.Sprintf("p50 %.1f ms at %s records/s; p99 %.1f ms at 10k/s, %.1f ms at 2k/s", r.metric("kafka", "latency", "p50_ms").Median,
-			si(r.metric("kafka", "latency", "rate").Median), r.metric("kafka", "latency-10k", "p99_ms").Median, r.metric("kafka", "latency-2k", "p99_ms").Median))
+	asked, sent := r.metric("kafka", "latency", "rate").Median, r.metric("kafka", "latency", "sent_rate").Median
+	add("Kafka p99 produce-to-alert at half load", "≤ 50 ms", l, fmt.Sprintf("%.1f ms at %s records/s", l.Median, si(sent)), atMost(50),
+		fmt.Sprintf("p50 %.1f ms; half load is %s records/s, the producer kept %s; p99 %.1f ms at 10k/s, %.1f ms at 2k/s", r.metric("kafka", "latency", "p50_ms").Median,
+			si(asked), si(sent), r.metric("kafka", "latency-10k", "p99_ms").Median, r.metric("kafka", "latency-2k", "p99_ms").Median))
+	if last := &r.Targets[len(r.Targets)-1]; last.Verdict == "met" && sent < 0.9*asked {
+		// Met at a lighter load than the target names: not shown.
+		last.Verdict = fmt.Sprintf("not shown: met at %s records/s, below half load (%s)", si(sent), si(asked))
+	}
 	k2 := fmt.Sprint(s.cfg.Cores)
 	sp := r.metric("scaling", k2, "speedup")
 	eff := r.metric("scaling", k2, "cpu_efficiency").Median
