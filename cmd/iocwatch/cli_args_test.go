@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,5 +141,28 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 				t.Errorf("exit %d, want %d saying %q\nstdout: %.500s\nstderr: %s", code, tt.want, tt.says, stdout, stderr)
 			}
 		})
+	}
+}
+
+// gen reads a compressed feed as run and check do, and --feed-format
+// names the format of one it cannot detect.
+func TestGenPlantsHitsOnACompressedFeed(t *testing.T) {
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("evil-gen.example\n203.0.113.99\n"))
+	zw.Close()
+	feed := filepath.Join(dir, "c2.txt.gz")
+	if err := os.WriteFile(feed, gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "events.jsonl")
+	code, _, stderr := runCLI(t, "", "gen", "--records", "2000", "--hit-ratio", "0.05", "--feed", feed, "--out", out)
+	data, _ := os.ReadFile(out)
+	if code != exitOK || !strings.Contains(string(data), "evil-gen.example") && !strings.Contains(string(data), "203.0.113.99") {
+		t.Errorf("gen on a gzipped feed: exit %d, no hit planted on its indicators\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "gen", "--records", "10", "--feed", feed, "--feed-format", "nope", "--out", out); code != exitUsage || !strings.Contains(stderr, `unknown feed format "nope"`) {
+		t.Errorf("gen --feed-format nope: exit %d, want %d\n%s", code, exitUsage, stderr)
 	}
 }

@@ -203,7 +203,7 @@ type plantedStream struct {
 // configs below load from assets/sample-feed.txt.
 func sampleGenerator(t *testing.T, seed int64) *gen.Generator {
 	t.Helper()
-	inds, err := genIndicators(nil)
+	inds, err := genIndicators(nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/iocwatch/iocwatch/bench/gen"
+	"github.com/iocwatch/iocwatch/internal/decompress"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -43,6 +44,7 @@ type genFlags struct {
 	hitRatio      float64
 	excludedRatio float64
 	feeds         stringList
+	feedFormat    string
 	to            string
 	out           string
 	planted       string
@@ -62,8 +64,9 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	fs.IntVar(&f.perMessage, "per-message", 8, "records per Event Hubs envelope")
 	fs.BoolVar(&f.bare, "bare", false, "write bare records, one per message, without the envelope")
 	fs.Float64Var(&f.hitRatio, "hit-ratio", 0.03, "fraction of records with a planted hit")
-	fs.Float64Var(&f.excludedRatio, "excluded-ratio", 0.2, "fraction of planted hits from processes the example exclusions suppress")
-	fs.Var(&f.feeds, "feed", "indicator `file` to plant hits on (repeatable; default: the shipped sample feed)")
+	fs.Float64Var(&f.excludedRatio, "excluded-ratio", 0.2, "fraction of planted hits from processes the example exclusions suppress (on the sample feed's addresses only: none with --feed)")
+	fs.Var(&f.feeds, "feed", "indicator `file` to plant hits on (repeatable; gzip or zstd unpacked; default: the shipped sample feed)")
+	fs.StringVar(&f.feedFormat, "feed-format", "auto", "`format` of every --feed: auto, text, csv, feodo, urlhaus, threatfox, defender-csv, stix2, misp")
 	fs.StringVar(&f.to, "to", "stdout", "destination: stdout, file, kafka or eventhubs")
 	fs.StringVar(&f.out, "out", "", "output `file` (implies --to file): JSON lines; gzip- or zstd-compressed when it ends in .gz or .zst; an Event Hubs Capture (Avro) file when it ends in .avro")
 	fs.StringVar(&f.planted, "planted", "", "write the planted hits to this JSON-lines `file`")
@@ -97,7 +100,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 	case f.excludedRatio < 0 || f.excludedRatio > 1:
 		return usagef("--excluded-ratio %v: want a fraction between 0 and 1", f.excludedRatio)
 	}
-	inds, err := genIndicators(f.feeds)
+	inds, err := genIndicators(f.feeds, f.feedFormat)
 	if err != nil {
 		return err
 	}
@@ -151,7 +154,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 
 // genIndicators loads the feeds hits are planted on (the sample feed by
 // default).
-func genIndicators(feeds []string) ([]*match.Indicator, error) {
+func genIndicators(feeds []string, format string) ([]*match.Indicator, error) {
 	if len(feeds) == 0 {
 		data, err := assets.ReadFile("assets/" + sampleFeed)
 		if err != nil {
@@ -165,12 +168,7 @@ func genIndicators(feeds []string) ([]*match.Indicator, error) {
 	}
 	var all []*match.Indicator
 	for _, p := range feeds {
-		fh, err := os.Open(p)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		res, err := match.Load(fh, match.LoadOptions{Name: p})
-		fh.Close()
+		res, err := loadGenFeed(p, format)
 		if err != nil {
 			return nil, usageError{err}
 		}
@@ -180,6 +178,31 @@ func genIndicators(feeds []string) ([]*match.Indicator, error) {
 		all = append(all, res.Indicators.Indicators()...)
 	}
 	return all, nil
+}
+
+// loadGenFeed loads one --feed file, unpacking gzip or zstd as the feeds
+// of run and check are (the name without its .gz or .zst guides format
+// detection).
+func loadGenFeed(path, format string) (*match.LoadResult, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	br := bufio.NewReader(fh)
+	var r io.Reader = br
+	name := path
+	head, _ := br.Peek(decompress.MagicSize)
+	if c := decompress.Sniff(head); c != decompress.None {
+		zr, err := decompress.NewReader(br, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+		name = strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".zst")
+	}
+	return match.Load(r, match.LoadOptions{Name: name, Format: format})
 }
 
 // genWriter takes generated messages.
