@@ -78,3 +78,19 @@ func runQueueWait() (time.Duration, bool) {
 	}
 	return time.Duration(sum), true
 }
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo ("" when it
+// says none), for the report's machine line.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && string(bytes.TrimSpace(k)) == "model name" {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return ""
+}

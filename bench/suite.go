@@ -69,7 +69,7 @@ type Config struct {
 	// 10s (2s with Quick).
 	KafkaLatency time.Duration
 	// Machine describes the machine in the report; empty gives
-	// "N-core linux/amd64".
+	// "N-core linux/amd64, CPU model" (the model from /proc/cpuinfo on Linux).
 	Machine string
 	// Command is recorded in the report as the command that ran it.
 	Command string
@@ -230,7 +230,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 func machine() string {
-	return fmt.Sprintf("%d-core %s/%s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	m := fmt.Sprintf("%d-core %s/%s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	if model := cpuModel(); model != "" {
+		m += ", " + model
+	}
+	return m
 }
 
 // standard returns the standard workload, smaller with Quick.

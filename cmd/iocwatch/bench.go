@@ -43,7 +43,7 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 	memSizes := fs.String("memory-sizes", "", "indicator counts per kind for the memory curve (default 1k,100k,500k,1M,2M,5M)")
 	only := fs.String("only", "", "comma-separated sections: decode,match,ipindex,hostindex,build,pipeline,scaling,workloads,kafka,memory,python")
 	python := fs.String("python", "", "python3 `interpreter` with the ahocorasick module (default: found on PATH)")
-	machine := fs.String("machine", "", "`description` of the machine for the report (default: cores, OS and architecture)")
+	machine := fs.String("machine", "", "`description` of the machine for the report (default: cores, OS, architecture and CPU model)")
 	script := fs.String("python-script", "", "the Python reference `script` (default: bench/reference/python/iocwatch_ref.py if present)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
