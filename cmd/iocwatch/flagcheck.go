@@ -70,17 +70,12 @@ func isCaptureFile(p string) (avro, ok bool) {
 		return false, false
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	head, _ := br.Peek(decompress.MagicSize)
-	if c := decompress.Sniff(head); c != decompress.None {
-		zr, err := decompress.NewReader(br, c)
-		if err != nil {
-			return false, false
-		}
-		defer zr.Close()
-		br = bufio.NewReader(zr)
+	zr, _, err := decompress.Unpack(bufio.NewReader(f))
+	if err != nil {
+		return false, false
 	}
-	head, _ = br.Peek(4)
+	defer zr.Close()
+	head, _ := bufio.NewReader(zr).Peek(4)
 	if len(head) == 0 {
 		return false, false // empty: nothing to read either way
 	}

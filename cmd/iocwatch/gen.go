@@ -189,17 +189,13 @@ func loadGenFeed(path, format string) (*match.LoadResult, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	br := bufio.NewReader(fh)
-	var r io.Reader = br
+	r, c, err := decompress.Unpack(bufio.NewReader(fh))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer r.Close()
 	name := path
-	head, _ := br.Peek(decompress.MagicSize)
-	if c := decompress.Sniff(head); c != decompress.None {
-		zr, err := decompress.NewReader(br, c)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
+	if c != decompress.None {
 		name = strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".zst")
 	}
 	return match.Load(r, match.LoadOptions{Name: name, Format: format})

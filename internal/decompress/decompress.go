@@ -1,6 +1,7 @@
 package decompress
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -81,6 +82,16 @@ func NewReader(r io.Reader, f Format) (io.ReadCloser, error) {
 		return &reader{r: zr, close: func() error { zr.Close(); return nil }, f: f}, nil
 	}
 	return io.NopCloser(r), nil
+}
+
+// Unpack returns br's content decompressed as its first bytes say (see
+// Sniff), with the format found: br itself, with a Close that does
+// nothing, for None.
+func Unpack(br *bufio.Reader) (io.ReadCloser, Format, error) {
+	head, _ := br.Peek(MagicSize)
+	f := Sniff(head)
+	r, err := NewReader(br, f)
+	return r, f, err
 }
 
 // reader names its format in the errors of the decoder it wraps.

@@ -1,6 +1,7 @@
 package decompress
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -161,4 +162,26 @@ func FuzzNewReader(f *testing.F) {
 		defer r.Close()
 		_, _ = io.Copy(io.Discard, io.LimitReader(r, 16<<20))
 	})
+}
+
+func TestUnpackReadsPlainAndCompressedAlike(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("evil.example\n"))
+	zw.Close()
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want Format
+	}{{"plain", []byte("evil.example\n"), None}, {"gzip", gz.Bytes(), Gzip}} {
+		r, f, err := Unpack(bufio.NewReader(bytes.NewReader(tc.in)))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(got) != "evil.example\n" || f != tc.want {
+			t.Errorf("%s: read %q (%v), format %v; want the text and %v", tc.name, got, err, f, tc.want)
+		}
+	}
 }
