@@ -18,14 +18,14 @@
 // Event is valid only while its batch is being processed. Alerts copy what
 // they keep.
 //
-// FileSource reads regular files of JSON lines through memory mappings, a
-// 16 MiB window at a time, up to the size a file had when it was opened:
-// messages alias the mapping, which a batch keeps until it is released. A file truncated while it is read makes the read,
-// or the run, fail with an error wrapping ErrInputTruncated (the workers
-// turn a memory fault on the pages of their messages into that error)
-// rather than crash the process.
-// Followed files, CSV exports, stdin, lines longer than a window and files
-// that cannot be mapped are read with read(2) into the batch's buffer; so
+// FileSource reads regular files of JSON lines in 1 MiB blocks, one
+// positioned read each, up to the size a file had when it was opened:
+// messages alias the block, which a batch keeps until it is released. A
+// file found shorter than that (truncated while it is read) makes the
+// read, or the run, fail with an error wrapping ErrInputTruncated; the
+// lines read before it are delivered.
+// Followed files, CSV exports, stdin and lines longer than a block are
+// read with read(2) into the batch's buffer; so
 // are the files FileSource recognises by their first bytes and reads
 // otherwise than line by line: gzip and zstd files (decompressed), UTF-16
 // text (transcoded), Event Hubs Capture (Avro) files (CaptureReader, a

@@ -72,18 +72,19 @@ type FileSource struct {
 	pending []byte // a line longer than the read buffer, or (follow mode) without its newline yet
 	dropped int64  // bytes of the current line not kept in pending (over MaxLineBytes)
 
-	// A regular file of JSON lines is read through a mapping
-	// (file_map.go): mapped is set, off is the offset of the next line in
-	// the file of size bytes, and win the current window. mapped is atomic:
-	// Close may clear it while a Read looks.
-	mapped    atomic.Bool
+	// A regular file of JSON lines is read in blocks (file_block.go):
+	// inBlocks is set, off is the offset of the next line in the file of
+	// size bytes, and blk the current block. inBlocks is atomic: Close may
+	// clear it while a Read looks.
+	inBlocks  atomic.Bool
 	size, off int64
-	win       *mapWindow
-	window    int  // bytes per mapping; defaultMapWindow
-	noMap     bool // read(2) only (tests, and the benchmark of the read path)
-	// mapMu is held while the mapping is read or given up, so that Close
-	// never unmaps a window under a Read. Never taken with mu held.
-	mapMu sync.Mutex
+	blk       *block
+	blockSize int       // bytes per block; defaultBlockSize
+	noBlocks  bool      // read(2) only (tests, and the benchmark of the read path)
+	blocks    sync.Pool // the buffers of released blocks
+	// blockMu is held while a block is read or given up, so that Close
+	// never releases a block under a Read. Never taken with mu held.
+	blockMu sync.Mutex
 
 	// For Progress: the bytes of the files done, what the current file's
 	// read(2) path has read, the total size (0: not known), and the
@@ -164,7 +165,7 @@ func NewFileSource(opt FileOptions) (*FileSource, error) {
 	if !known {
 		total = 0
 	}
-	s := &FileSource{opt: opt, paths: paths, window: defaultMapWindow, total: total}
+	s := &FileSource{opt: opt, paths: paths, blockSize: defaultBlockSize, total: total}
 	s.pool.New = func() any { return &fileBatch{} }
 	return s, nil
 }
@@ -175,9 +176,10 @@ type fileBatch struct {
 	lines []int64 // line of each message
 	errs  []error // framing error of each message (malformed CSV rows, damage)
 	msgs  []Message
-	// A batch of a mapped file holds its messages in msgs, aliasing win
-	// (buf, ends, lines and errs unused), and their bytes in size.
-	win  *mapWindow
+	// A batch of a file read in blocks holds its messages in msgs,
+	// aliasing blk (buf, ends, lines and errs unused), and their bytes in
+	// size.
+	blk  *block
 	size int
 }
 
@@ -192,11 +194,11 @@ func (b *fileBatch) add(text []byte, line int64, err error) {
 	b.errs = append(b.errs, err)
 }
 
-// put returns b to the pool, releasing its window.
+// put returns b to the pool, releasing its block.
 func (s *FileSource) put(b *fileBatch) {
-	if b.win != nil {
-		b.win.release()
-		b.win = nil
+	if b.blk != nil {
+		b.blk.release()
+		b.blk = nil
 	}
 	s.pool.Put(b)
 }
@@ -260,7 +262,7 @@ func (s *FileSource) open() error {
 		if !s.setCurrent(f, name, nil) {
 			return io.EOF
 		}
-		if s.startMapping(f, s.following()) {
+		if s.startBlocks(f, s.following()) {
 			return nil
 		}
 		in = f
@@ -346,7 +348,7 @@ func (s *FileSource) closeCurrent() {
 		s.doneBytes += s.offset()
 	}
 	s.counter, s.off = countingReader{}, 0
-	s.dropMapping()
+	s.dropBlocks()
 	s.mu.Lock()
 	cur, live := s.cur, s.live
 	s.cur, s.live = nil, nil
@@ -390,7 +392,7 @@ func (s *FileSource) Progress() (read, total int64) {
 
 // offset is how far the current file has been read.
 func (s *FileSource) offset() int64 {
-	if s.mapped.Load() {
+	if s.inBlocks.Load() {
 		return s.off
 	}
 	return s.counter.n
@@ -427,7 +429,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			s.put(b)
 			return Batch{}, io.EOF
 		}
-		if s.br == nil && !s.mapped.Load() {
+		if s.br == nil && !s.inBlocks.Load() {
 			if err := s.open(); err != nil {
 				if !b.empty() && errors.Is(err, io.EOF) {
 					break
@@ -437,15 +439,15 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			}
 		}
 		var err error
-		if s.mapped.Load() {
-			s.mapMu.Lock()
+		if s.inBlocks.Load() {
+			s.blockMu.Lock()
 			if s.isClosed() {
-				s.mapMu.Unlock()
+				s.blockMu.Unlock()
 				s.put(b)
 				return Batch{}, io.EOF
 			}
-			err = s.fillMapped(b)
-			s.mapMu.Unlock()
+			err = s.fillBlocks(b)
+			s.blockMu.Unlock()
 		} else {
 			err = s.fill(b)
 		}
@@ -460,7 +462,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, ctx.Err()
 		}
 		if !errors.Is(err, io.EOF) {
-			if !s.mapped.Load() && s.live == nil && !s.following() && ctx.Err() == nil {
+			if !s.inBlocks.Load() && s.live == nil && !s.following() && ctx.Err() == nil {
 				// A file damaged part way (an archive cut short, a
 				// document broken by hand): what was read of it stands,
 				// the damage becomes one message carrying the error (so
@@ -470,9 +472,10 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 				s.closeCurrent()
 				break
 			}
-			if !b.empty() && !s.mapped.Load() {
-				// Deliver what was read before the damage; the next Read
-				// reports it.
+			if !b.empty() {
+				// Deliver what was read before the damage (or, read in
+				// blocks, before the file was found truncated); the next
+				// Read reports it.
 				s.failed = err
 				break
 			}
@@ -694,7 +697,7 @@ func (s *FileSource) Close(context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.dropMapping() // batches still out keep their windows until released
+	s.dropBlocks() // batches still out keep their blocks until released
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.live != nil {

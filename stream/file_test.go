@@ -18,7 +18,7 @@ import (
 func readAll(t *testing.T, src Source) []string { return drain(t, src, false) }
 
 // readHeld is readAll keeping every batch until the last was read (so a
-// mapped file's windows must stay mapped while batches hold them).
+// file's blocks must stay intact while batches hold them).
 func readHeld(t *testing.T, src Source) []string { return drain(t, src, true) }
 
 func drain(t *testing.T, src Source, hold bool) []string {

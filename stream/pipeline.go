@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -320,11 +319,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			w := worker{p: p}
 			// Columns only alerts read wait for a hit (decode_defer.go).
 			w.dec.deferColumns = true
-			// A mapped file truncated under a batch faults (file_map.go).
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			for j := range jobs {
 				if workCtx.Err() == nil {
-					j.err = w.processGuarded(workCtx, j)
+					j.err = w.process(workCtx, j)
 					if j.err == nil && !p.opt.Ordered {
 						j.err = p.deliver(workCtx, j)
 					}
@@ -413,27 +410,6 @@ type worker struct {
 
 // maxAlertHint caps the room a batch's slice of alerts starts with.
 const maxAlertHint = 4096
-
-// processGuarded is process, with a memory fault on the pages of the
-// batch's messages — a mapped file truncated while it is read — turned
-// into an error wrapping ErrInputTruncated that stops the run. The batch is
-// not acknowledged. Any other panic goes on.
-func (w *worker) processGuarded(ctx context.Context, j *job) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			where := "pipeline"
-			if len(j.batch.Messages) > 0 {
-				where = "pipeline: the batch from " + j.batch.Messages[0].Position.String()
-			}
-			input := make([][]byte, len(j.batch.Messages))
-			for i := range j.batch.Messages {
-				input[i] = j.batch.Messages[i].Value
-			}
-			err = faultError(r, where, input...)
-		}
-	}()
-	return w.process(ctx, j)
-}
 
 // process decodes and matches one batch and sets its alerts. Its error
 // means a dead-letter entry could not be written.

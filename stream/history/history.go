@@ -388,8 +388,6 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 // concurrent use; a no-op after Close and on a read-only History.
 func (h *History) Record(events []stream.Event) {
 	h.mu.Lock()
-	// Deferred: a memory fault on a truncated mapped input panics inside
-	// the loop, and the pipeline recovers it (stream.ErrInputTruncated).
 	defer h.mu.Unlock()
 	if h.closed {
 		return
