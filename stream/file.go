@@ -80,7 +80,7 @@ type FileSource struct {
 	size, off int64
 	blk       *block
 	blockSize int       // bytes per block; defaultBlockSize
-	noBlocks  bool      // read(2) only (tests, and the benchmark of the read path)
+	noBlocks  bool      // read(2) only (tests)
 	blocks    sync.Pool // the buffers of released blocks
 	// blockMu is held while a block is read or given up, so that Close
 	// never releases a block under a Read. Never taken with mu held.
