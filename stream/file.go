@@ -462,7 +462,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, ctx.Err()
 		}
 		if !errors.Is(err, io.EOF) {
-			if !s.inBlocks.Load() && s.live == nil && !s.following() && ctx.Err() == nil {
+			if !s.inBlocks.Load() && s.live == nil && !s.following() && ctx.Err() == nil && !errors.Is(err, ErrInputTruncated) {
 				// A file damaged part way (an archive cut short, a
 				// document broken by hand): what was read of it stands,
 				// the damage becomes one message carrying the error (so

@@ -211,13 +211,35 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 	return nil
 }
 
-// readFromHere switches the current file from blocks to read(2) at s.off.
+// readFromHere switches the current file from blocks to read(2) at s.off,
+// still up to the size it had when it was opened (sizedReader).
 func (s *FileSource) readFromHere() error {
 	s.stopBlocks()
 	if _, err := s.cur.(*os.File).Seek(s.off, io.SeekStart); err != nil {
 		return fmt.Errorf("file source: read %s: %w", s.name, err)
 	}
-	s.counter = countingReader{r: s.cur, n: s.off}
+	s.counter = countingReader{r: &sizedReader{r: s.cur, off: s.off, size: s.size}, n: s.off}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
 	return nil
+}
+
+// sizedReader reads a file from off up to size, the size it had when it
+// was opened, as the blocks do: what was appended since is not read, and
+// an end of file before size is an error wrapping ErrInputTruncated.
+type sizedReader struct {
+	r         io.Reader
+	off, size int64
+}
+
+func (r *sizedReader) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.size-r.off)]
+	n, err := r.r.Read(p)
+	r.off += int64(n)
+	if errors.Is(err, io.EOF) && r.off < r.size {
+		err = fmt.Errorf("byte %d: %w (%d bytes when it was opened)", r.off, ErrInputTruncated, r.size)
+	}
+	return n, err
 }

@@ -163,6 +163,91 @@ func TestATruncatedFileIsAReadError(t *testing.T) {
 	}
 }
 
+// TestAFileReadOnAfterALongLineKeepsItsSize checks that a file which a
+// line longer than a block switched to read(2) is still read up to the
+// size it had when it was opened: truncated, the read fails with
+// ErrInputTruncated after the lines before; grown, what was appended is
+// not read. The rest of the file is larger than the read buffer, so that
+// the change lands on bytes not read yet.
+func TestAFileReadOnAfterALongLineKeepsItsSize(t *testing.T) {
+	page := os.Getpagesize()
+	const records = 100000
+	for _, c := range []struct {
+		name    string
+		change  func(t *testing.T, path string, size int64)
+		lines   int  // lines read in all (0: fewer than the file's)
+		wantErr bool // the reading ends with ErrInputTruncated
+	}{
+		{"truncated", func(t *testing.T, path string, size int64) {
+			if err := os.Truncate(path, size/2); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, true},
+		{"grown", func(t *testing.T, path string, _ int64) {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteString(strings.Repeat("{\"grown\":1}\n", 1000)); err != nil {
+				t.Fatal(err)
+			}
+		}, records + 2, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in strings.Builder
+			in.WriteString("{\"first\":1}\n" + strings.Repeat("y", 2*page) + "\n")
+			for i := range records {
+				fmt.Fprintf(&in, "{\"n\":%d}\n", i)
+			}
+			path := writeFile(t, t.TempDir(), "events.jsonl", in.String())
+			size := int64(in.Len())
+			src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close(context.Background())
+			src.blockSize = page
+			var lines int
+			changed := false
+			for {
+				b, err := src.Read(context.Background())
+				if err != nil {
+					if c.wantErr != errors.Is(err, ErrInputTruncated) || !c.wantErr && !errors.Is(err, io.EOF) {
+						t.Fatalf("after %d lines, Read = %v, want ErrInputTruncated: %v", lines, err, c.wantErr)
+					}
+					break
+				}
+				for _, m := range b.Messages {
+					lines++
+					if want := fmt.Sprintf("{\"n\":%d}", lines-3); lines > 2 && string(m.Value) != want {
+						t.Fatalf("message %d = %.40q, want %q", lines, m.Value, want)
+					}
+				}
+				b.Release()
+				if !changed && !src.inBlocks.Load() {
+					c.change(t, path, size) // the long line switched the file to read(2)
+					changed = true
+				}
+			}
+			if !changed {
+				t.Fatal("the long line did not switch the file to read(2)")
+			}
+			if c.lines != 0 && lines != c.lines || c.lines == 0 && lines >= records+2 {
+				t.Errorf("%d lines read, want %d (0: fewer than %d)", lines, c.lines, records+2)
+			}
+			if read, total := src.Progress(); read > total {
+				t.Errorf("progress %d of %d", read, total)
+			}
+			if c.wantErr {
+				if _, again := src.Read(context.Background()); !errors.Is(again, ErrInputTruncated) {
+					t.Errorf("the Read after the error: %v, want the same error", again)
+				}
+			}
+		})
+	}
+}
+
 // truncatingSource truncates its file once the first batch was read, before
 // the pipeline's worker decodes it.
 type truncatingSource struct {
