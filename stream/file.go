@@ -115,6 +115,9 @@ type FileSource struct {
 
 	pool sync.Pool
 
+	// beforeFill is called by Read before it fills a batch (tests).
+	beforeFill func()
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -438,6 +441,9 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 				return Batch{}, err
 			}
 		}
+		if s.beforeFill != nil {
+			s.beforeFill()
+		}
 		var err error
 		if s.inBlocks.Load() {
 			s.blockMu.Lock()
@@ -448,6 +454,11 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			}
 			err = s.fillBlocks(b)
 			s.blockMu.Unlock()
+		} else if s.br == nil {
+			// A file read in blocks whose blocks Close gave up since
+			// the look above: it has no read(2) path.
+			s.put(b)
+			return Batch{}, io.EOF
 		} else {
 			err = s.fill(b)
 		}

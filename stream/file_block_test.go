@@ -441,3 +441,35 @@ func TestClosingABlockSourceDuringReadsIsSafe(t *testing.T) {
 		t.Errorf("%d blocks still held after Close and the last release", n)
 	}
 }
+
+// TestClosingABlockSourceJustBeforeItsBatchIsFilled closes the source
+// between Read's look at whether the file is read in blocks and the fill
+// of its batch: Close gives the blocks up there, and the Read must return
+// io.EOF, not go on to the read(2) path of a file never opened for it.
+func TestClosingABlockSourceJustBeforeItsBatchIsFilled(t *testing.T) {
+	path := manyRecords(t, 50)
+	before := liveBlocks.Load()
+	src, err := NewFileSource(FileOptions{Paths: []string{path}, BatchLines: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Release()
+	src.beforeFill = func() { src.Close(context.Background()) }
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("Read closed under it panicked: %v", r)
+			}
+		}()
+		if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
+			t.Errorf("Read closed under it = %v, want io.EOF", err)
+		}
+	}()
+	if n := liveBlocks.Load() - before; n != 0 {
+		t.Errorf("%d blocks still held after Close", n)
+	}
+}
