@@ -36,8 +36,10 @@ type helperRequest struct {
 	// memory: load Feed and build the index.
 	Feed string `json:"feed,omitempty"`
 
-	// broker: start an embedded broker with one topic per name.
+	// broker: start an embedded broker with one topic per name, and a
+	// second one, its log in files, with one topic per name in FileTopics.
 	Topics     []string `json:"topics,omitempty"`
+	FileTopics []string `json:"file_topics,omitempty"`
 	Partitions int32    `json:"partitions,omitempty"`
 
 	// fill and paced: produce Workload's stream to Topic.
@@ -63,8 +65,9 @@ type helperReply struct {
 	HWMMiB      float64 `json:"hwm_mib,omitempty"`
 	RSSMiB      float64 `json:"rss_mib,omitempty"`
 
-	// broker
-	Addr string `json:"addr,omitempty"`
+	// broker: the addresses of the broker of Topics and of FileTopics
+	Addr     string `json:"addr,omitempty"`
+	FileAddr string `json:"file_addr,omitempty"`
 	// fill, paced
 	Records int     `json:"records,omitempty"`
 	Planted int     `json:"planted,omitempty"`
@@ -99,14 +102,76 @@ func ServeHelper(ctx context.Context, r io.Reader, w io.Writer) error {
 }
 
 type helper struct {
-	broker *embedded.Broker
-	gens   map[string]*gen.Generator // by topic
+	broker     *embedded.Broker // its log in memory
+	fileBroker *embedded.Broker // its log in files under logDir
+	fileTopics []string
+	logDir     string                    // removed by close
+	gens       map[string]*gen.Generator // by topic
 }
 
 func (h *helper) close() {
-	if h.broker != nil {
-		h.broker.Close()
+	for _, b := range []*embedded.Broker{h.broker, h.fileBroker} {
+		if b != nil {
+			b.Close()
+		}
 	}
+	if h.logDir != "" {
+		os.RemoveAll(h.logDir)
+	}
+}
+
+// brokerOf returns the broker that holds topic (nil before "broker").
+func (h *helper) brokerOf(topic string) *embedded.Broker {
+	if slices.Contains(h.fileTopics, topic) {
+		return h.fileBroker
+	}
+	return h.broker
+}
+
+// startBrokers starts the broker of req.Topics, its log in memory, and,
+// when req.FileTopics is not empty, the one of req.FileTopics with its
+// log in files in a temporary directory. Producing to kfake's in-memory
+// log grows each segment by copying it into fresh memory, and the page
+// faults of that kept a paced producer at about half the rate asked;
+// producing to files (the page cache) keeps it. Serving a filled topic
+// from memory is the cheaper of the two.
+func (h *helper) startBrokers(req *helperRequest) (helperReply, error) {
+	topics := func(names []string) []embedded.Topic {
+		var ts []embedded.Topic
+		for _, t := range names {
+			ts = append(ts, embedded.Topic{Name: t, Partitions: req.Partitions})
+		}
+		return ts
+	}
+	var err error
+	h.broker, err = embedded.Start(embedded.BrokerOptions{Topics: topics(req.Topics), Logger: discardLogger(), RetentionBytes: liveRetentionBytes})
+	if err != nil {
+		return helperReply{}, err
+	}
+	rep := helperReply{Addr: h.broker.Addr()}
+	if len(req.FileTopics) == 0 {
+		return rep, nil
+	}
+	if h.logDir, err = logDir(); err != nil {
+		return helperReply{}, fmt.Errorf("the broker's log directory: %w", err)
+	}
+	h.fileBroker, err = embedded.Start(embedded.BrokerOptions{Topics: topics(req.FileTopics), Logger: discardLogger(), RetentionBytes: liveRetentionBytes, DataDir: h.logDir})
+	if err != nil {
+		return helperReply{}, err
+	}
+	h.fileTopics = req.FileTopics
+	rep.FileAddr = h.fileBroker.Addr()
+	return rep, nil
+}
+
+// logDir makes the file broker's log directory: in /dev/shm where it can
+// (memory: no write-back to a disk, which would run on any CPU, the
+// consumer's too), else in the temporary directory.
+func logDir() (string, error) {
+	if dir, err := os.MkdirTemp("/dev/shm", "iocwatch-bench-kafka-"); err == nil {
+		return dir, nil
+	}
+	return os.MkdirTemp("", "iocwatch-bench-kafka-")
 }
 
 func (h *helper) serve(ctx context.Context, req *helperRequest) (helperReply, error) {
@@ -117,21 +182,13 @@ func (h *helper) serve(ctx context.Context, req *helperRequest) (helperReply, er
 		if h.broker != nil {
 			return helperReply{}, errors.New("broker already started")
 		}
-		var topics []embedded.Topic
-		for _, t := range req.Topics {
-			topics = append(topics, embedded.Topic{Name: t, Partitions: req.Partitions})
-		}
-		b, err := embedded.Start(embedded.BrokerOptions{Topics: topics, Logger: discardLogger(), RetentionBytes: liveRetentionBytes})
-		if err != nil {
-			return helperReply{}, err
-		}
-		h.broker = b
-		return helperReply{Addr: b.Addr()}, nil
+		return h.startBrokers(req)
 	case "fill", "paced":
-		if h.broker == nil {
+		b := h.brokerOf(req.Topic)
+		if b == nil {
 			return helperReply{}, errors.New("no broker started")
 		}
-		return produce(ctx, h.broker, req)
+		return produce(ctx, b, req)
 	}
 	return helperReply{}, fmt.Errorf("unknown op %q", req.Op)
 }
@@ -180,10 +237,10 @@ const (
 	stampPlaceholder = "2001-01-01T00:00:00.0000000Z"
 )
 
-// liveRetentionBytes bounds each partition of the helper's broker: about
-// a second of the fastest paced run (4 partitions). Without it the broker
-// keeps every record, and its growing memory costs it more CPU than the
-// consumer under test (page faults on fresh memory).
+// liveRetentionBytes bounds each partition of the helper's brokers: about
+// a second of the fastest paced run (4 partitions). Without it a broker
+// keeps every record, and its growing log costs it more CPU than the
+// consumer under test.
 const liveRetentionBytes = 64 << 20
 
 // chunkBytes is the most the paced producer puts in one produce request.
@@ -252,6 +309,12 @@ func produce(ctx context.Context, b *embedded.Broker, req *helperRequest) (helpe
 			off += j + len(stampPlaceholder)
 		}
 	}
+	// Collect the generator's garbage now, not on the broker's core while
+	// the records are due.
+	runtime.GC()
+	// The rate runs from here: records due during the generation would go
+	// out at once, a burst that is not the rate asked for.
+	t0 = time.Now()
 	senders := make([]chunkSender, parts)
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()

@@ -27,8 +27,10 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // another core, as the Kafka target has it. The zero value is not usable: call
 // StartKafkaRig. Not safe for concurrent use.
 type KafkaRig struct {
-	Addr       string
-	Partitions int32
+	// Addr is the broker of TopicFill, its log in memory; LiveAddr the
+	// one of TopicLive, its log in files (see helper.startBrokers).
+	Addr, LiveAddr string
+	Partitions     int32
 	// InProcess is true when the broker runs in this process.
 	InProcess bool
 
@@ -50,7 +52,7 @@ const (
 // StartKafkaRig starts the broker with partitions per topic.
 func StartKafkaRig(helperArgv []string, partitions int32) (*KafkaRig, error) {
 	r := &KafkaRig{Partitions: partitions}
-	req := helperRequest{Op: "broker", Topics: []string{TopicFill, TopicLive}, Partitions: partitions}
+	req := helperRequest{Op: "broker", Topics: []string{TopicFill}, FileTopics: []string{TopicLive}, Partitions: partitions}
 	var rep helperReply
 	var err error
 	if len(helperArgv) > 0 {
@@ -71,7 +73,7 @@ func StartKafkaRig(helperArgv []string, partitions int32) (*KafkaRig, error) {
 		r.Close()
 		return nil, err
 	}
-	r.Addr = rep.Addr
+	r.Addr, r.LiveAddr = rep.Addr, rep.FileAddr
 	return r, nil
 }
 
@@ -135,8 +137,12 @@ func (r *KafkaRig) Close() {
 }
 
 func (r *KafkaRig) source(topic, start string) (*kafka.Source, error) {
+	addr := r.Addr
+	if topic == TopicLive {
+		addr = r.LiveAddr
+	}
 	return kafka.New(kafka.Options{
-		Brokers: []string{r.Addr}, Topics: []string{topic}, StartOffset: start,
+		Brokers: []string{addr}, Topics: []string{topic}, StartOffset: start,
 		Group:             fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), r.groups.Add(1)),
 		HeartbeatInterval: 200 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: 2 * time.Second,
 		LagInterval: -1, Logger: discardLogger(),
@@ -226,9 +232,15 @@ func (r *KafkaRig) ConsumeFill(ctx context.Context, ix *match.Index, workers int
 	return KafkaResult{Sample: s, Records: seen, Alerts: snk.Alerts()}, nil
 }
 
+// latencyWarmUp is how long Latency produces before it measures: long
+// enough at half load for every partition of the live topic to reach its
+// retention (liveRetentionBytes).
+const latencyWarmUp = 3 * time.Second
+
 // Latency consumes TopicLive with a fresh group while the rig produces w
 // at rate records per second for d, and returns the produce-to-alert
-// latency of every alert.
+// latency of every alert. Before it, the rig produces at the same rate
+// for up to latencyWarmUp (no longer than d), and none of that counts.
 func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w Workload, rate float64, d time.Duration) (KafkaResult, error) {
 	settleHeap()
 	defer r.pinConsumer()()
@@ -257,6 +269,20 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	// The readers start at the end of the topic (earlier runs' records
 	// stay there); give them time to find it.
 	time.Sleep(300 * time.Millisecond)
+	// Warm up at the same rate first, and count none of it: until the
+	// broker's log reaches its retention, every segment it writes takes
+	// memory this machine's processes never touched, and on a VM that
+	// costs page faults of ~10 µs a page on both cores.
+	if warm := min(d, latencyWarmUp); warm > 0 {
+		base := records.Load()
+		sent, _, _, err := r.Paced(ctx, w, rate, warm)
+		if err != nil {
+			return KafkaResult{}, err
+		}
+		for deadline := time.Now().Add(10 * time.Second); records.Load()-base < int64(sent) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	base := records.Load()
 	alerts0 := len(snk.Latencies())
 	c0 := cputime.Process()

@@ -73,6 +73,9 @@ type BrokerOptions struct {
 	// that falls further behind gets an offset-out-of-range error. 0 keeps
 	// everything (the broker's memory grows with every record produced).
 	RetentionBytes int64
+	// DataDir, when set, keeps the log in files under this directory (the
+	// operating system's page cache) instead of the process's memory.
+	DataDir string
 }
 
 // RetentionInterval is how often a broker with RetentionBytes applies it.
@@ -149,6 +152,9 @@ func Start(opt BrokerOptions) (*Broker, error) {
 			"log.retention.bytes": strconv.FormatInt(opt.RetentionBytes, 10),
 			"log.segment.bytes":   strconv.FormatInt(segment, 10),
 		}))
+	}
+	if opt.DataDir != "" {
+		opts = append(opts, kfake.DataDir(opt.DataDir))
 	}
 	for _, t := range opt.Topics {
 		p := t.Partitions

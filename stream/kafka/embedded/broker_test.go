@@ -1,13 +1,18 @@
 package embedded_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,5 +380,62 @@ func TestRetentionBytesDropsTheOldestSegments(t *testing.T) {
 	}
 	if info.NumBytes > retain || info.NumBytes < retain*7/8-(64<<10) {
 		t.Errorf("partition keeps %d bytes, want between 7/8 of %d and all of it", info.NumBytes, retain)
+	}
+}
+
+func TestDataDirKeepsTheLogInFilesWithinItsRetention(t *testing.T) {
+	const retain = 4 << 20
+	dir := t.TempDir()
+	b := start(t, embedded.BrokerOptions{Topics: []embedded.Topic{{Name: "t"}}, RetentionBytes: retain, DataDir: dir})
+	value := make([]byte, 64<<10)
+	var values [][]byte
+	for i := range 256 { // 16 MiB
+		v := slices.Clone(value)
+		binary.BigEndian.PutUint32(v, uint32(i))
+		values = append(values, v)
+	}
+	if err := b.Produce(context.Background(), "t", 0, values...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * embedded.RetentionInterval)
+	var inFiles int64
+	for {
+		inFiles = 0
+		err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			info, err := d.Info()
+			if err == nil {
+				inFiles += info.Size()
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inFiles <= retain+(1<<20) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(embedded.RetentionInterval / 5)
+	}
+	if inFiles < retain*7/8-(64<<10) || inFiles > retain+(1<<20) {
+		t.Fatalf("%d bytes in %s, want the retained log, about %d", inFiles, dir, retain)
+	}
+	conn, err := kafka.DialLeader(context.Background(), "tcp", b.Addr(), "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Seek(255, kafka.SeekAbsolute); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	m, err := conn.ReadMessage(1 << 20)
+	if err != nil {
+		t.Fatalf("reading the last record back: %v", err)
+	}
+	if m.Offset != 255 || !bytes.Equal(m.Value, values[255]) {
+		t.Fatalf("read offset %d, %d bytes starting %x; want offset 255, the last value produced", m.Offset, len(m.Value), m.Value[:4])
 	}
 }
