@@ -26,7 +26,7 @@ table and writes report.md, report.json and chart.svg to --out.
 
 The machine should be as quiet as it can be; comparisons are interleaved
 and reported as medians and ratios, so a shared machine still gives
-meaningful ratios. The full suite takes about 9 minutes on a quiet
+meaningful ratios. The full suite takes about 10 minutes on a quiet
 2-core machine, more on a busy one; --quick about one.`
 
 func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
@@ -38,7 +38,7 @@ func cmdBench(ctx context.Context, env *cliEnv, args []string) error {
 	quick := fs.Bool("quick", false, "a reduced suite of about one minute")
 	cores := fs.Int("cores", 2, "GOMAXPROCS of the parallel pipeline run (1 or 2); per-core figures always use 1")
 	out := fs.String("out", "bench-out", "`directory` for report.md, report.json and chart.svg")
-	rounds := fs.Int("rounds", 0, "interleaved rounds per comparison (default 5, 3 with --quick)")
+	rounds := fs.Int("rounds", 0, "interleaved rounds per comparison, and runs of the Kafka half-load latency (default 5, 3 with --quick)")
 	sizes := fs.String("sizes", "", "indicator counts per kind, comma-separated (default 1k,10k,100k,1M,2M)")
 	memSizes := fs.String("memory-sizes", "", "indicator counts per kind for the memory curve (default 1k,100k,500k,1M,2M,5M)")
 	only := fs.String("only", "", "comma-separated sections: decode,match,ipindex,hostindex,build,pipeline,scaling,workloads,kafka,memory,python")
