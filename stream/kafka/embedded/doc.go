@@ -4,11 +4,15 @@
 // consumer groups, offset commits, TLS and SASL, so the Kafka source and sink
 // are exercised exactly as against a real cluster — without Docker or a JVM.
 //
-// It is not a durable broker: everything lives in memory and is gone after
-// Close. By default it keeps every record produced; BrokerOptions.RetentionBytes
-// bounds each partition, deleting its oldest segments as Kafka's
-// retention.bytes does, for a broker that runs for long (the demo, the
-// benchmarks' paced producer).
+// It is not a durable broker: by default everything lives in memory and is
+// gone after Close. By default it keeps every record produced;
+// BrokerOptions.RetentionBytes bounds each partition, deleting its oldest
+// segments as Kafka's retention.bytes does, for a broker that runs for long
+// (the demo, the benchmarks' paced producer). BrokerOptions.DataDir keeps the
+// log in files under a directory instead (kfake's DataDir; a broker started
+// on a directory that holds a log reloads it): producing to files costs the
+// process no fresh memory per segment, which the benchmarks' paced producer
+// needs to keep its rate.
 //
 // # Listening
 //
