@@ -98,3 +98,8 @@ func startPinned(set cpuSet, start func() error) error {
 	defer unix.SchedSetaffinity(0, &was)
 	return start()
 }
+
+// processGone reports whether no process has pid.
+func processGone(pid int) bool {
+	return pid > 0 && unix.Kill(pid, 0) == unix.ESRCH
+}

@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -164,14 +166,36 @@ func (h *helper) startBrokers(req *helperRequest) (helperReply, error) {
 	return rep, nil
 }
 
+// logDirPrefix starts the name of a file broker's log directory; the
+// helper's process ID and a dash follow.
+const logDirPrefix = "iocwatch-bench-kafka-"
+
 // logDir makes the file broker's log directory: in /dev/shm where it can
 // (memory: no write-back to a disk, which would run on any CPU, the
-// consumer's too), else in the temporary directory.
+// consumer's too), else in the temporary directory. It first removes the
+// directories of helpers that are gone: a helper killed before its close
+// leaves its log behind, and in /dev/shm that is memory until a reboot.
 func logDir() (string, error) {
-	if dir, err := os.MkdirTemp("/dev/shm", "iocwatch-bench-kafka-"); err == nil {
-		return dir, nil
+	prefix := fmt.Sprintf("%s%d-", logDirPrefix, os.Getpid())
+	for _, parent := range []string{"/dev/shm", os.TempDir()} {
+		removeLeftLogDirs(parent)
+		if dir, err := os.MkdirTemp(parent, prefix); err == nil || parent == os.TempDir() {
+			return dir, err
+		}
 	}
-	return os.MkdirTemp("", "iocwatch-bench-kafka-")
+	return "", errors.New("no directory for the broker's log") // not reached
+}
+
+// removeLeftLogDirs removes the log directories under parent whose helper
+// process is gone.
+func removeLeftLogDirs(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, logDirPrefix+"*"))
+	for _, dir := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(dir), logDirPrefix), "-")
+		if n, err := strconv.Atoi(pid); ok && err == nil && processGone(n) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 func (h *helper) serve(ctx context.Context, req *helperRequest) (helperReply, error) {
