@@ -269,6 +269,13 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	// The readers start at the end of the topic (earlier runs' records
 	// stay there); give them time to find it.
 	time.Sleep(300 * time.Millisecond)
+	// awaitRecords waits, up to 10 s, until n records past base are
+	// acknowledged.
+	awaitRecords := func(base, n int64) {
+		for deadline := time.Now().Add(10 * time.Second); records.Load()-base < n && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	// Warm up at the same rate first, and count none of it: until the
 	// broker's log reaches its retention, every segment it writes takes
 	// memory this machine's processes never touched, and on a VM that
@@ -279,9 +286,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 		if err != nil {
 			return KafkaResult{}, err
 		}
-		for deadline := time.Now().Add(10 * time.Second); records.Load()-base < int64(sent) && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		awaitRecords(base, int64(sent))
 	}
 	base := records.Load()
 	alerts0 := len(snk.Latencies())
@@ -292,9 +297,7 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	if err != nil {
 		return KafkaResult{}, err
 	}
-	for deadline := time.Now().Add(10 * time.Second); records.Load()-base < int64(sent) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	awaitRecords(base, int64(sent))
 	wall := time.Since(t0)
 	c1 := cputime.Process()
 	w1, _ := runQueueWait()
