@@ -107,8 +107,7 @@ type helper struct {
 	broker     *embedded.Broker // its log in memory
 	fileBroker *embedded.Broker // its log in files under logDir
 	fileTopics []string
-	logDir     string                    // removed by close
-	gens       map[string]*gen.Generator // by topic
+	logDir     string // removed by close
 }
 
 func (h *helper) close() {
@@ -177,13 +176,13 @@ const logDirPrefix = "iocwatch-bench-kafka-"
 // leaves its log behind, and in /dev/shm that is memory until a reboot.
 func logDir() (string, error) {
 	prefix := fmt.Sprintf("%s%d-", logDirPrefix, os.Getpid())
-	for _, parent := range []string{"/dev/shm", os.TempDir()} {
-		removeLeftLogDirs(parent)
-		if dir, err := os.MkdirTemp(parent, prefix); err == nil || parent == os.TempDir() {
-			return dir, err
-		}
+	const shm = "/dev/shm"
+	removeLeftLogDirs(shm)
+	if dir, err := os.MkdirTemp(shm, prefix); err == nil {
+		return dir, nil
 	}
-	return "", errors.New("no directory for the broker's log") // not reached
+	removeLeftLogDirs(os.TempDir())
+	return os.MkdirTemp("", prefix)
 }
 
 // removeLeftLogDirs removes the log directories under parent whose helper
