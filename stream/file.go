@@ -444,22 +444,21 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		if s.beforeFill != nil {
 			s.beforeFill()
 		}
+		// Which path to take is read under blockMu, after a look at
+		// closed: Close gives the blocks up under it, only after
+		// marking the source closed.
 		var err error
-		if s.inBlocks.Load() {
-			s.blockMu.Lock()
-			if s.isClosed() {
-				s.blockMu.Unlock()
-				s.put(b)
-				return Batch{}, io.EOF
-			}
-			err = s.fillBlocks(b)
+		s.blockMu.Lock()
+		if s.isClosed() {
 			s.blockMu.Unlock()
-		} else if s.br == nil {
-			// A file read in blocks whose blocks Close gave up since
-			// the look above: it has no read(2) path.
 			s.put(b)
 			return Batch{}, io.EOF
+		}
+		if s.inBlocks.Load() {
+			err = s.fillBlocks(b)
+			s.blockMu.Unlock()
 		} else {
+			s.blockMu.Unlock()
 			err = s.fill(b)
 		}
 		if err == nil || errors.Is(err, errIdle) {
