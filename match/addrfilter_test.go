@@ -8,29 +8,33 @@ import (
 
 func TestNewAddrFilterPicksBlocksByKeyCount(t *testing.T) {
 	tests := []struct {
-		keys      int
-		wantShift uint8
-		wantWords int
+		keys, bitsPerKey int
+		wantShift        uint8
+		wantWords        int
 	}{
-		{0, 0, 0},
-		{1, 16, 1 << 10},
-		{4096, 16, 1 << 10},
-		{4097, 12, 1 << 14},
-		{65536, 12, 1 << 14},
-		{65537, 8, 1 << 18},
-		{5_000_000, 8, 1 << 18},
+		{0, 16, 0, 0},
+		{1, 16, 16, 1 << 10},
+		{4096, 16, 16, 1 << 10},
+		{4097, 16, 15, 1 << 11},
+		{65536, 16, 12, 1 << 14},
+		{65537, 16, 11, 1 << 15},
+		{1 << 20, 16, 8, 1 << 18},
+		{5_000_000, 16, 8, 1 << 18},
+		{891_868, 8, 9, 1 << 17}, // the union filter of the target's index: /23, 1 MiB
+		{1 << 20, 8, 9, 1 << 17},
+		{1<<20 + 1, 8, 8, 1 << 18},
 	}
 	for _, tt := range tests {
-		f := newAddrFilter(tt.keys)
+		f := newAddrFilter(tt.keys, tt.bitsPerKey)
 		if f.shift != tt.wantShift || len(f.bits) != tt.wantWords {
-			t.Errorf("newAddrFilter(%d): /%d blocks in %d words, want /%d in %d", tt.keys, 32-f.shift, len(f.bits), 32-tt.wantShift, tt.wantWords)
+			t.Errorf("newAddrFilter(%d, %d): /%d blocks in %d words, want /%d in %d", tt.keys, tt.bitsPerKey, 32-f.shift, len(f.bits), 32-tt.wantShift, tt.wantWords)
 		}
 	}
 }
 
 func TestAddrFilterSetsTheBlocksOfKeysAndPrefixes(t *testing.T) {
 	k := func(s string) uint32 { return v4Key(netip.MustParseAddr(s)) }
-	f := newAddrFilter(1 << 20) // /24 blocks
+	f := newAddrFilter(1<<20, 16) // /24 blocks
 	f.add(k("20.1.2.3"))
 	f.addPrefix(netip.MustParsePrefix("30.0.0.0/15"))
 	f.addPrefix(netip.MustParsePrefix("40.5.6.128/25"))
@@ -59,14 +63,15 @@ func TestAddrFilterSetsTheBlocksOfKeysAndPrefixes(t *testing.T) {
 	if empty.has(k("20.1.2.3")) {
 		t.Error("the zero filter holds a key")
 	}
-	all := newAddrFilter(1)
+	all := newAddrFilter(1, 16)
 	all.addPrefix(netip.MustParsePrefix("0.0.0.0/0"))
 	if !all.has(0) || !all.has(^uint32(0)) {
 		t.Error("a /0 does not set every block")
 	}
 }
 
-// With enough keys for /24 blocks the filters must not hide a match: the
+// With enough keys for fine blocks (/20 for both, /17 for the prefixes)
+// and a filter of the addresses, the filters must not hide a match: the
 // index agrees with a reference (exact key, else the longest prefix) on
 // the keys, on addresses in and next to every prefix, and on random ones.
 func TestMatchIPv4AgreesWithAReferenceUnderFineFilters(t *testing.T) {
@@ -94,8 +99,8 @@ func TestMatchIPv4AgreesWithAReferenceUnderFineFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ix.ip4Blocks.shift != 8 || ix.ip4Prefixes.shift != 12 {
-		t.Fatalf("blocks /%d and /%d, want /24 and /20", 32-ix.ip4Blocks.shift, 32-ix.ip4Prefixes.shift)
+	if ix.ip4Any.shift != 12 || ix.ip4Prefixes.shift != 15 || ix.ip4Filter.words == nil {
+		t.Fatalf("blocks /%d and /%d, want /20 and /17, and a filter of the addresses", 32-ix.ip4Any.shift, 32-ix.ip4Prefixes.shift)
 	}
 	want := func(a netip.Addr) string {
 		if exact[a] {
@@ -178,8 +183,8 @@ func TestMatchIPv6PrefixesThroughTheFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ix.ip6AnyPrefix != short || (ix.ip6Prefixes.bits == nil) != short {
-			t.Fatalf("short prefix %v: any %v, filter %v", short, ix.ip6AnyPrefix, ix.ip6Prefixes.bits != nil)
+		if ix.ip6AnyPrefix != short || (ix.ip6Prefixes.words == nil) != short {
+			t.Fatalf("short prefix %v: any %v, filter %v", short, ix.ip6AnyPrefix, ix.ip6Prefixes.words != nil)
 		}
 		check := func(a netip.Addr, want bool) {
 			t.Helper()

@@ -195,7 +195,7 @@ func TestTheHostFilterPassesEveryKeyAndStopsMostOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := ix.hosts
-	if tab.filter.bits == nil {
+	if tab.filter.words == nil {
 		t.Fatalf("no filter for %d keys", tab.len())
 	}
 	for _, e := range tab.entries {

@@ -63,18 +63,25 @@ type Index struct {
 	ip6   map[[16]byte]ref
 	ip    ipTrie
 	hasIP bool // some ip or cidr indicator
-	// ip4Blocks has a bit per block of IPv4 addresses, set when some key
-	// of ip4 is in the block, so that a miss in a block without exact
-	// addresses skips the map probe, a cache miss; ip4Prefixes the same
-	// for the IPv4 prefixes of ip (a bit per block a prefix overlaps), so
-	// that such a miss skips the trie too. Blocks are /16 (8 KiB) for a
-	// few keys, down to /24 (2 MiB) for a million (see newAddrFilter).
-	ip4Blocks, ip4Prefixes addrFilter
-	// ip6Filter has bit v6Hash(a)&ip6Mask set for every key a of ip6: a
-	// Bloom filter with one hash function and at least 8 bits per key
-	// (256 KiB for 250k addresses), so that about 9 in 10 misses skip the
-	// map probe. IPv6 addresses are too sparse for a bit per block: random
-	// indicators cover every /32 hash of a 64k-bit set. nil without ip6.
+	// ip4Any has a bit per block of IPv4 addresses, set when some key of
+	// ip4 is in the block or some IPv4 prefix of ip overlaps it, so that
+	// a miss in a block without either, almost every event, reads one
+	// bit and nothing else: blocks of at least 8 bits a key and prefix,
+	// from /16 (8 KiB) for a few, /23 (1 MiB) up to about a million,
+	// /24 (2 MiB) beyond (see newAddrFilter). ip4Filter holds every key of ip4 (a
+	// hashFilter of 16 bits a key), so that a miss in a block with keys
+	// skips the map probe, a cache miss, unless it is one of the ~1 in
+	// 230 the filter lets through. ip4Prefixes has the bit of every block
+	// an IPv4 prefix of ip overlaps (16 bits a prefix), so that such a
+	// miss skips the trie too.
+	ip4Any      addrFilter
+	ip4Filter   hashFilter
+	ip4Prefixes addrFilter
+	// ip6Filter holds v6Hash(a) for every key a of ip6: a hashFilter of
+	// at least 8 bits a key (256 KiB for 250k addresses), so that all but
+	// about 1 in 45 misses skip the map probe. IPv6 addresses are too sparse
+	// for a bit per block: random indicators cover every /32 hash of a
+	// 64k-bit set. The zero filter without ip6.
 	ip6Filter hashFilter
 	// ip6Prefixes does for the IPv6 prefixes of ip what ip6Filter does
 	// for ip6, keyed by the first 32 bits of the address (v6BlockHash):
@@ -430,19 +437,20 @@ type addrFilter struct {
 	shift uint8
 }
 
-// newAddrFilter returns an empty filter for n keys: blocks of /16 (8 KiB)
-// while that leaves at least 16 bits a key, else /20 (128 KiB), else /24
-// (2 MiB, a bit per /24 network). The finer the blocks the fewer misses
-// reach the map or the trie: with a million addresses spread over the
-// public space nearly every /16 holds one, while 95 % of the /24s do not.
+// newAddrFilter returns an empty filter for n keys: the finest blocks,
+// from /16 (8 KiB) down to /24 (2 MiB), that give at least bitsPerKey
+// bits a key. The finer the blocks the fewer misses reach the map or the
+// trie: with a million addresses spread over the public space nearly
+// every /16 holds one, while 95 % of the /24s do not; the coarser the
+// smaller the filter, and the likelier its line is still cached.
 // No keys: the zero filter.
-func newAddrFilter(n int) addrFilter {
+func newAddrFilter(n, bitsPerKey int) addrFilter {
 	if n == 0 {
 		return addrFilter{}
 	}
 	shift := uint8(16)
-	for shift > 8 && uint64(1)<<(32-shift) < 16*uint64(n) {
-		shift -= 4
+	for shift > 8 && uint64(1)<<(32-shift) < uint64(bitsPerKey)*uint64(n) {
+		shift--
 	}
 	return addrFilter{bits: newBitSet(1 << (32 - shift)), shift: shift}
 }
@@ -463,15 +471,20 @@ func (f *addrFilter) has(k uint32) bool {
 	return f.bits != nil && f.bits.has(uint64(k>>f.shift))
 }
 
-// buildIP4Filters fills ip4Blocks from the keys of ip4 and ip4Prefixes
-// from the IPv4 prefixes of the trie.
+// buildIP4Filters fills ip4Filter from the keys of ip4, ip4Prefixes
+// from the IPv4 prefixes of the trie and ip4Any from both.
 func (ix *Index) buildIP4Filters(prefixes []netip.Prefix) {
-	ix.ip4Blocks = newAddrFilter(len(ix.ip4))
-	for k := range ix.ip4 {
-		ix.ip4Blocks.add(k)
+	ix.ip4Any = newAddrFilter(len(ix.ip4)+len(prefixes), 8)
+	if len(ix.ip4) > 0 {
+		ix.ip4Filter = newHashFilter(len(ix.ip4), 16, 1<<16)
 	}
-	ix.ip4Prefixes = newAddrFilter(len(prefixes))
+	for k := range ix.ip4 {
+		ix.ip4Any.add(k)
+		ix.ip4Filter.add(v4Hash(k))
+	}
+	ix.ip4Prefixes = newAddrFilter(len(prefixes), 16)
 	for _, p := range prefixes {
+		ix.ip4Any.addPrefix(p)
 		ix.ip4Prefixes.addPrefix(p)
 	}
 }
@@ -518,6 +531,9 @@ func (ix *Index) mayHaveIP6Prefix(k [16]byte) bool {
 func v6BlockHash(a [16]byte) uint64 {
 	return mum(uint64(binary.BigEndian.Uint32(a[:4]))^0xa0761d6478bd642f, 0xe7037ed1a0b428db)
 }
+
+// v4Hash hashes an IPv4 address for ip4Filter.
+func v4Hash(k uint32) uint64 { return mum(uint64(k)^0xa0761d6478bd642f, 0xe7037ed1a0b428db) }
 
 // v6Hash hashes an IPv6 address for ip6Filter.
 func v6Hash(a [16]byte) uint64 {
@@ -678,7 +694,10 @@ func (ix *Index) matchIP(hits []Hit, a netip.Addr, f Field, at time.Time) []Hit 
 		k16 [16]byte
 	)
 	if is4 {
-		if k4 = v4Key(a); ix.ip4Blocks.has(k4) {
+		if k4 = v4Key(a); !ix.ip4Any.has(k4) {
+			return hits
+		}
+		if ix.ip4Filter.has(v4Hash(k4)) {
 			r, ok = ix.ip4[k4]
 		}
 	} else if k16 = a.As16(); ix.mayHaveIP6(k16) {
