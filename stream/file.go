@@ -550,6 +550,15 @@ func (s *FileSource) fill(b *fileBatch) error {
 			} else {
 				body, n, err = s.doc.Next()
 			}
+			var broken *brokenElement
+			if errors.As(err, &broken) {
+				// An array element whose JSON is broken: a message carrying
+				// its error, counted and dead-lettered; reading goes on at
+				// the next element.
+				s.line = int64(n)
+				b.add(body, int64(n), broken.err)
+				continue
+			}
 			if err != nil {
 				return err // io.EOF, or a damaged file: nothing after it can be read
 			}

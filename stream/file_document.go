@@ -42,12 +42,19 @@ const MaxDocumentBytes = 256 << 20
 // array (the Advanced Hunting API's response), so that no message grows
 // with the document; any other object whole, as message 1.
 type documentReader struct {
-	name  string
-	dec   *json.Decoder     // an array's
-	whole io.Reader         // an object's
-	parts []json.RawMessage // an object's messages, once read
-	tail  error             // a broken object's damage, after the messages salvaged before it
-	n     int
+	name string
+	dec  *json.Decoder // an array's
+	in   *pushback     // what dec reads: the file, after bytes given back
+	base int64         // the file's offset of dec's offset 0
+	// indent is the indentation of the array's first element, when it
+	// starts a line (resyncs): every element is sought there after a
+	// broken one.
+	indent  []byte
+	resyncs bool
+	whole   io.Reader         // an object's
+	parts   []json.RawMessage // an object's messages, once read
+	tail    error             // a broken object's damage, after the messages salvaged before it
+	n       int
 	// started: an array's opening bracket was read; done: nothing more.
 	started, done bool
 }
@@ -56,12 +63,72 @@ func newDocumentReader(br *bufio.Reader, name string, start byte) *documentReade
 	if start == '{' {
 		return &documentReader{name: name, whole: br}
 	}
-	return &documentReader{name: name, dec: json.NewDecoder(br)}
+	in := &pushback{r: br}
+	head, _ := br.Peek(min(br.Size(), 64<<10))
+	indent, ok := elementIndent(head)
+	return &documentReader{name: name, dec: json.NewDecoder(in), in: in, indent: indent, resyncs: ok}
+}
+
+// elementIndent returns the indentation of an array's first element when
+// head, the start of the document, has the element start a line of its
+// own (an indentation and '{'), as pretty-printed arrays do.
+func elementIndent(head []byte) ([]byte, bool) {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	_, rest, ok := bytes.Cut(head, []byte("\n")) // past the lone '['
+	for ok {
+		var line []byte
+		line, rest, ok = bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			break // a line cut by the end of head: not known
+		}
+		if trimmed := bytes.TrimLeft(line, " \t"); len(bytes.TrimSpace(trimmed)) > 0 {
+			if trimmed[0] != '{' {
+				return nil, false
+			}
+			return bytes.Clone(line[:len(line)-len(trimmed)]), true
+		}
+	}
+	return nil, false
+}
+
+// brokenElement is what Next returns with the text of an array element
+// whose JSON is broken when reading goes on at the next element: the
+// message carries err, and the document is not over.
+type brokenElement struct{ err error }
+
+func (e *brokenElement) Error() string { return e.err.Error() }
+func (e *brokenElement) Unwrap() error { return e.err }
+
+// maxBrokenText bounds the text of a broken element kept for its dead
+// letter; the rest of it is skipped.
+const maxBrokenText = 64 << 10
+
+// pushback reads the bytes given back to it, then r.
+type pushback struct {
+	back []byte
+	r    io.Reader
+}
+
+func (p *pushback) Read(b []byte) (int, error) {
+	if len(p.back) > 0 {
+		n := copy(b, p.back)
+		p.back = p.back[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+// giveBack puts b before what is left to read.
+func (p *pushback) giveBack(b []byte) {
+	p.back = append(append(make([]byte, 0, len(b)+len(p.back)), b...), p.back...)
 }
 
 // Next returns the next message and its number, io.EOF after the last.
-// Broken JSON ends the document with an error naming the element it
-// reached (nothing after it can be framed).
+// A broken array element that resync gets past is returned as its text,
+// its number and a *brokenElement; other broken JSON ends the document
+// with an error naming the element it reached (nothing after it can be
+// framed).
 func (r *documentReader) Next() ([]byte, int, error) {
 	if r.done {
 		return nil, r.n, io.EOF
@@ -102,18 +169,97 @@ func (r *documentReader) Next() ([]byte, int, error) {
 	}
 	var raw json.RawMessage
 	if err := r.dec.Decode(&raw); err != nil {
+		at := r.base + r.dec.InputOffset()
+		if text, ok := r.resync(); ok {
+			r.n++
+			return text, r.n, &brokenElement{fmt.Errorf("JSON array element %d (byte %d): %w; read on at the next element", r.n, at, err)}
+		}
 		r.done = true
-		return nil, r.n, r.err(err)
+		return nil, r.n, r.errAt(err, at)
 	}
 	r.n++
 	return raw, r.n, nil
 }
 
-func (r *documentReader) err(err error) error {
+func (r *documentReader) err(err error) error { return r.errAt(err, r.base+r.dec.InputOffset()) }
+
+func (r *documentReader) errAt(err error, at int64) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("file source: %s: JSON array element %d (byte %d): %w", r.name, r.n+1, r.dec.InputOffset(), err)
+	return fmt.Errorf("file source: %s: JSON array element %d (byte %d): %w", r.name, r.n+1, at, err)
+}
+
+// resync finds where the element after a broken one starts, after the
+// decoder failed in it, and sets up a decoder there. It works for arrays
+// printed one element start to a line, as jq, Python's json.dump(indent=…)
+// and PowerShell's ConvertTo-Json write them (or one element a line): the
+// next element starts at the first line after the broken one's first that
+// has the first element's indentation followed by '{'. It returns the
+// broken element's text (at most maxBrokenText bytes) and whether a next
+// element was found; if not, what is left of the file is read and the
+// document is over.
+func (r *documentReader) resync() ([]byte, bool) {
+	if !r.resyncs {
+		return nil, false
+	}
+	start := r.base + r.dec.InputOffset()
+	left, _ := io.ReadAll(r.dec.Buffered())
+	r.in.giveBack(left)
+	lr := bufio.NewReaderSize(r.in, 64<<10)
+	var (
+		text  []byte
+		first bool  // the broken element's first line was read
+		read  int64 // bytes of lines read
+	)
+	for {
+		line, n, err := readCappedLine(lr, maxBrokenText)
+		if n == 0 && err != nil {
+			return bytes.TrimSpace(text), false
+		}
+		rest := bytes.TrimLeft(line, " \t")
+		switch {
+		case !first:
+			first = len(bytes.TrimSpace(rest)) > 0
+		case len(rest) > 0 && rest[0] == '{' && bytes.Equal(line[:len(line)-len(rest)], r.indent):
+			// The next element: give back what lr read ahead, and start a
+			// decoder at it inside a bracket of its own.
+			ahead, _ := io.ReadAll(io.LimitReader(lr, int64(lr.Buffered())))
+			r.in.giveBack(append(append([]byte{'['}, line...), ahead...))
+			r.dec = json.NewDecoder(r.in)
+			r.base = start + read - 1
+			r.started = false
+			return bytes.TrimSpace(text), true
+		}
+		read += n
+		if room := maxBrokenText - len(text); room > 0 {
+			text = append(text, line[:min(len(line), room)]...)
+		}
+		if err != nil {
+			return bytes.TrimSpace(text), false
+		}
+	}
+}
+
+// readCappedLine reads a line up to and with its newline, keeping at most
+// limit bytes of it, and returns the kept bytes and the length of the whole
+// line. At the end of the input err is io.EOF (with the last line, if any).
+func readCappedLine(br *bufio.Reader, limit int) ([]byte, int64, error) {
+	var (
+		kept []byte
+		n    int64
+	)
+	for {
+		chunk, err := br.ReadSlice('\n')
+		n += int64(len(chunk))
+		if room := limit - len(kept); room > 0 {
+			kept = append(kept, chunk[:min(len(chunk), room)]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return kept, n, err
+	}
 }
 
 // salvage reads a broken object's "records" or "Results" array element by

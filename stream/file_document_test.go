@@ -3,8 +3,10 @@ package stream
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -165,8 +167,9 @@ func mustFileSource(t *testing.T, opt FileOptions) *FileSource {
 	return src
 }
 
-// Broken JSON in an array ends it with an error naming the element, after
-// the elements before it; so does anything after the closing bracket.
+// Broken JSON in an array that no element follows ends it with an error
+// naming the element, after the elements before it; so does anything after
+// the closing bracket.
 func TestABrokenDocumentIsAnErrorNamingTheElement(t *testing.T) {
 	good := "[\n  {\"RemoteIP\": \"192.0.2.1\"},\n  {\"RemoteIP\": \"192.0.2.2\"},\n"
 	for _, tc := range []struct {
@@ -201,12 +204,15 @@ func TestABrokenDocumentIsAnErrorNamingTheElement(t *testing.T) {
 }
 
 // Whatever follows a lone bracket, the document reader ends without a
-// panic, and never returns more bytes than it was given.
+// panic, reading on past broken elements, and never returns more bytes
+// than it was given.
 func FuzzDocumentReader(f *testing.F) {
 	f.Add([]byte("[\n{\"a\":1},\n{\"b\":[1,2]}\n]\n"))
 	f.Add([]byte("{\n\"records\": []\n}"))
 	f.Add([]byte("[\n{\"a\":\n"))
 	f.Add([]byte("[\n]\n]"))
+	f.Add([]byte("[\n  {\"a\": ,},\n  {\"b\": 2},\n  {\"c\": \"x\n  },\n  {\"d\": 4}\n]\n"))
+	f.Add([]byte("[\r\n{\"a\": 1},\r\n{\"a\": 2\r\n{\"a\": 3}\r\n]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := documentStart(data)
 		if start == 0 {
@@ -216,7 +222,8 @@ func FuzzDocumentReader(f *testing.F) {
 		total := 0
 		for range 1 << 16 {
 			msg, _, err := r.Next()
-			if err != nil {
+			var broken *brokenElement
+			if err != nil && !errors.As(err, &broken) {
 				return
 			}
 			if total += len(msg); total > len(data) {
@@ -225,4 +232,122 @@ func FuzzDocumentReader(f *testing.F) {
 		}
 		t.Fatal("no end after 65536 messages")
 	})
+}
+
+// A broken element of a pretty-printed array is one message carrying its
+// error, and reading goes on at the next element: the elements after it
+// are delivered with their own numbers, whatever the damage (a missing
+// value, a string cut by a line end, a missing brace) and however the
+// array is printed (jq's indentation, with nested objects, CRLF, one
+// element a line). A broken last element ends the document as before.
+func TestABrokenArrayElementIsOneMessageAndReadingGoesOn(t *testing.T) {
+	el := func(ip string) string {
+		return "  {\n    \"RemoteIP\": \"" + ip + "\",\n    \"AdditionalFields\": {\n      \"host\": \"x.example\"\n    }\n  }"
+	}
+	for _, tc := range []struct {
+		name, text string
+		want       []string // per message: its number, then "ok" or "broken"
+		end        string   // what the last error says; "" for the end of the file
+	}{
+		{"missing-value.json",
+			"[\n" + el("192.0.2.1") + ",\n  {\n    \"RemoteIP\": ,\n    \"AdditionalFields\": {\n      \"host\": \"y\"\n    }\n  },\n" + el("192.0.2.3") + ",\n" + el("192.0.2.4") + "\n]\n",
+			[]string{"1 ok", "2 broken", "3 ok", "4 ok"}, ""},
+		{"cut-string.json",
+			"[\n" + el("192.0.2.1") + ",\n  {\n    \"RemoteIP\": \"192.0.\n  },\n" + el("192.0.2.3") + "\n]\n",
+			[]string{"1 ok", "2 broken", "3 ok"}, ""},
+		{"missing-brace.json",
+			"[\n  {\n    \"RemoteIP\": \"192.0.2.1\",\n" + el("192.0.2.2") + ",\n" + el("192.0.2.3") + "\n]\n",
+			[]string{"1 broken", "2 ok", "3 ok"}, ""},
+		{"crlf.json",
+			strings.ReplaceAll("[\n"+el("192.0.2.1")+",\n  {\n    \"RemoteIP\": ,\n  },\n"+el("192.0.2.3")+"\n]\n", "\n", "\r\n"),
+			[]string{"1 ok", "2 broken", "3 ok"}, ""},
+		{"one-a-line.json",
+			"[\n{\"RemoteIP\": \"192.0.2.1\"},\n{\"RemoteIP\": ,},\n{\"RemoteIP\": \"192.0.2.3\"},\n{\"RemoteIP\": \"192.0.2.4\", \"x\": {\n}}\n]\n",
+			[]string{"1 ok", "2 broken", "3 ok", "4 ok"}, ""},
+		{"two-broken.json",
+			"[\n  {\"RemoteIP\": ,},\n" + el("192.0.2.2") + ",\n  {\"RemoteIP\": \"\x01\"},\n" + el("192.0.2.4") + "\n]\n",
+			[]string{"1 broken", "2 ok", "3 broken", "4 ok"}, ""},
+		{"broken-last.json",
+			"[\n" + el("192.0.2.1") + ",\n  {\"RemoteIP\": ,}\n]\n",
+			[]string{"1 ok"}, "element 2"},
+		{"after-the-bracket.json",
+			"[\n  {\"RemoteIP\": ,},\n" + el("192.0.2.2") + "\n]\n[]\n",
+			[]string{"1 broken", "2 ok"}, "after the JSON array"},
+	} {
+		p := writeFile(t, t.TempDir(), tc.name, tc.text)
+		src := mustFileSource(t, FileOptions{Paths: []string{p}})
+		var got []string
+		var end error
+		for end == nil {
+			b, err := src.Read(context.Background())
+			if err != nil {
+				end = err
+				break
+			}
+			for _, m := range b.Messages {
+				state := "ok"
+				switch {
+				case m.Err != nil && strings.Contains(m.Err.Error(), "read on at the next element"):
+					state = "broken"
+					if !strings.Contains(m.Err.Error(), fmt.Sprintf("JSON array element %d ", m.Position.Offset)) {
+						t.Errorf("%s: message %d says %q, want its element number", tc.name, m.Position.Offset, m.Err)
+					}
+					if !bytes.HasPrefix(m.Value, []byte("{")) {
+						t.Errorf("%s: message %d keeps %q, want the broken element's text", tc.name, m.Position.Offset, m.Value)
+					}
+				case m.Err != nil:
+					end = fmt.Errorf("%s: %w", m.Position, m.Err)
+					continue
+				default:
+					var rec map[string]any
+					if err := json.Unmarshal(m.Value, &rec); err != nil {
+						t.Errorf("%s: message %d is no JSON object: %v\n%s", tc.name, m.Position.Offset, err, m.Value)
+					}
+				}
+				got = append(got, fmt.Sprintf("%d %s", m.Position.Offset, state))
+			}
+			if b.Release != nil {
+				b.Release()
+			}
+		}
+		if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+			t.Errorf("%s: messages %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.end == "" && !errors.Is(end, io.EOF) {
+			t.Errorf("%s: ended with %v, want the end of the file", tc.name, end)
+		}
+		if tc.end != "" && (errors.Is(end, io.EOF) || !strings.Contains(end.Error(), tc.end)) {
+			t.Errorf("%s: ended with %v, want an error saying %q", tc.name, end, tc.end)
+		}
+	}
+}
+
+// After a broken element the byte offsets in errors still count from the
+// start of the file: the second broken element is named at the byte it is
+// named at when it is the only one (the same file with the first mended).
+func TestErrorsAfterABrokenElementNameTheirByteInTheFile(t *testing.T) {
+	offsets := func(text string) []string {
+		r := newDocumentReader(bufio.NewReader(strings.NewReader(text)), "t.json", '[')
+		var out []string
+		for {
+			_, _, err := r.Next()
+			var broken *brokenElement
+			if !errors.As(err, &broken) {
+				if err != nil {
+					return out
+				}
+				continue
+			}
+			_, after, _ := strings.Cut(err.Error(), "(byte ")
+			at, _, _ := strings.Cut(after, ")")
+			out = append(out, at)
+		}
+	}
+	both := offsets("[\n  {\"a\": ,},\n  {\"a\": 2},\n  {\"a\": ,},\n  {\"a\": 4}\n]\n")
+	second := offsets("[\n  {\"a\": 1},\n  {\"a\": 2},\n  {\"a\": ,},\n  {\"a\": 4}\n]\n")
+	// The decoder names the first element at its brace, later ones just
+	// after the comma before them.
+	if len(both) != 2 || len(second) != 1 || both[0] != "4" || both[1] != second[0] || second[0] != "25" {
+		t.Errorf("broken elements named at bytes %v, and %v alone; want [4 25] and [25]", both, second)
+	}
 }
