@@ -24,8 +24,9 @@
 // file found shorter than that (truncated while it is read) makes the
 // read, or the run, fail with an error wrapping ErrInputTruncated; the
 // lines read before it are delivered.
-// Followed files, CSV exports, stdin and lines longer than a block are
-// read with read(2) into the batch's buffer; so
+// A line longer than a block is read into a buffer of its own, a batch
+// alone, and the blocks go on after it. Followed files, CSV exports and
+// stdin are read with read(2) into the batch's buffer; so
 // are the files FileSource recognises by their first bytes and reads
 // otherwise than line by line: gzip and zstd files (decompressed), UTF-16
 // text (transcoded), Event Hubs Capture (Avro) files (CaptureReader, a

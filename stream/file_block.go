@@ -1,11 +1,11 @@
 package stream
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -37,7 +37,7 @@ var ErrInputTruncated = errors.New("the input file was truncated while it was re
 
 // defaultBlockSize is the size of one block: one batch of the default
 // size, small enough to stay in a core's cache between the read and the
-// decoder. Lines longer than a block are read with read(2).
+// decoder. A line longer than a block is read into a buffer of its own.
 const defaultBlockSize = 1 << 20
 
 // block is one read of part of a file.
@@ -167,8 +167,9 @@ func (s *FileSource) nextLine() (line []byte, next int64, ok bool, err error) {
 
 // fillBlocks is fill for a file read in blocks: it appends lines of one
 // block to b, which alias the block, until the batch is full or the block
-// changes (nil), or the file ends (io.EOF). A line longer than a block
-// switches the file to read(2) from that line on.
+// changes (nil), or the file ends (io.EOF). A line longer than a block is
+// a batch of its own (readLongLine), and the lines after it are read in
+// blocks again.
 func (s *FileSource) fillBlocks(b *fileBatch) error {
 	for len(b.msgs) < s.opt.BatchLines && b.size < s.opt.BatchBytes {
 		if s.off >= s.size {
@@ -178,20 +179,34 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 		if err != nil {
 			return err
 		}
+		length := int64(len(line))
 		if !ok {
 			if len(b.msgs) > 0 {
-				return nil
+				return nil // the long line starts the next batch
 			}
-			if err := s.readFromHere(); err != nil {
+			if line, length, next, err = s.readLongLine(); err != nil {
 				return err
 			}
-			return s.fill(b)
+		} else {
+			line = bytes.TrimRight(line, "\r\n")
+			length = int64(len(line))
 		}
-		line = bytes.TrimRight(line, "\r\n")
 		var tooLong error
-		if limit := s.opt.MaxLineBytes; limit > 0 && len(line) > limit {
-			tooLong = s.tooLong(len(line), limit)
-			line = line[:limit]
+		if limit := s.opt.MaxLineBytes; limit > 0 && length > int64(limit) {
+			tooLong = s.tooLong(int(min(length, math.MaxInt)), limit)
+			line = line[:min(len(line), limit)]
+		}
+		if !ok {
+			// A line longer than a block is a batch of its own, in a buffer
+			// of its own; the lines after it are read in blocks again.
+			s.off = next
+			s.line++
+			if tooLong != nil || len(bytes.TrimSpace(line)) > 0 {
+				b.msgs = append(b.msgs, Message{Value: line[:len(line):len(line)], Position: Position{Source: s.name, Partition: -1, Offset: s.line}, Err: tooLong})
+				b.size += len(line)
+				return nil
+			}
+			continue
 		}
 		keep := tooLong != nil || len(bytes.TrimSpace(line)) > 0
 		if keep && b.blk != s.blk {
@@ -211,35 +226,57 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 	return nil
 }
 
-// readFromHere switches the current file from blocks to read(2) at s.off,
-// still up to the size it had when it was opened (sizedReader).
-func (s *FileSource) readFromHere() error {
-	s.stopBlocks()
-	if _, err := s.cur.(*os.File).Seek(s.off, io.SeekStart); err != nil {
-		return fmt.Errorf("file source: read %s: %w", s.name, err)
+// readLongLine reads the line at s.off, which goes on past a block, into a
+// buffer of its own: the line without its line end (at most MaxLineBytes
+// of it, when that is set: the rest is read and skipped), its length
+// without the line end, and the offset after it. The file is read up to
+// the size it had when it was opened; a short read is an error wrapping
+// ErrInputTruncated.
+func (s *FileSource) readLongLine() (line []byte, length, next int64, err error) {
+	limit := s.opt.MaxLineBytes
+	chunk := make([]byte, s.blockSize)
+	var (
+		total int64 // bytes of the line so far, line ends not yet known
+		crs   int64 // how many of them are '\r' at its end
+	)
+	for off := s.off; ; {
+		if off >= s.size {
+			break // the last line, without a newline
+		}
+		n := int(min(int64(len(chunk)), s.size-off))
+		got, rerr := s.cur.(*os.File).ReadAt(chunk[:n], off)
+		if got < n {
+			if rerr == nil || errors.Is(rerr, io.EOF) {
+				return nil, 0, 0, fmt.Errorf("file source: read %s at byte %d: %w (%d bytes when it was opened)", s.name, off+int64(got), ErrInputTruncated, s.size)
+			}
+			return nil, 0, 0, fmt.Errorf("file source: read %s at byte %d: %w", s.name, off+int64(got), rerr)
+		}
+		part := chunk[:n]
+		end := bytes.IndexByte(part, '\n')
+		if end >= 0 {
+			part = part[:end]
+		}
+		if limit <= 0 || len(line) < limit+1 {
+			room := len(part)
+			if limit > 0 {
+				room = min(room, limit+1-len(line))
+			}
+			line = append(line, part[:room]...)
+		}
+		if trimmed := bytes.TrimRight(part, "\r"); len(trimmed) == 0 {
+			crs += int64(len(part))
+		} else {
+			crs = int64(len(part) - len(trimmed))
+		}
+		total += int64(len(part))
+		off += int64(len(part))
+		if end >= 0 {
+			off++ // the newline
+			next = off
+			break
+		}
+		next = off
 	}
-	s.counter = countingReader{r: &sizedReader{r: s.cur, off: s.off, size: s.size}, n: s.off}
-	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
-	return nil
-}
-
-// sizedReader reads a file from off up to size, the size it had when it
-// was opened, as the blocks do: what was appended since is not read, and
-// an end of file before size is an error wrapping ErrInputTruncated.
-type sizedReader struct {
-	r         io.Reader
-	off, size int64
-}
-
-func (r *sizedReader) Read(p []byte) (int, error) {
-	if r.off >= r.size {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), r.size-r.off)]
-	n, err := r.r.Read(p)
-	r.off += int64(n)
-	if errors.Is(err, io.EOF) && r.off < r.size {
-		err = fmt.Errorf("byte %d: %w (%d bytes when it was opened)", r.off, ErrInputTruncated, r.size)
-	}
-	return n, err
+	length = total - crs
+	return line[:min(int64(len(line)), length)], length, next, nil
 }

@@ -27,6 +27,7 @@ func TestBlocksGiveTheLinesReadGives(t *testing.T) {
 		"byte order mark":    "\xef\xbb\xbf{\"a\":1}\n{\"b\":2}\n",
 		"long lines":         "a\n" + long + "\nb\n" + long,
 		"a long last line":   "a\n" + long,
+		"long CRLF lines":    "a\r\n" + long + "\r\r\n" + long + strings.Repeat("\r", 3*page) + "\nb\r\n" + strings.Repeat(" ", 3*page) + "\nc",
 		"lines on the pages": exact.String(),
 		"many small lines":   strings.Repeat("{\"k\":1}\n", 5000) + "tail",
 		"only newlines":      "\n\n\n",
@@ -163,12 +164,12 @@ func TestATruncatedFileIsAReadError(t *testing.T) {
 	}
 }
 
-// TestAFileReadOnAfterALongLineKeepsItsSize checks that a file which a
-// line longer than a block switched to read(2) is still read up to the
-// size it had when it was opened: truncated, the read fails with
-// ErrInputTruncated after the lines before; grown, what was appended is
-// not read. The rest of the file is larger than the read buffer, so that
-// the change lands on bytes not read yet.
+// TestAFileReadOnAfterALongLineKeepsItsSize checks that a line longer
+// than a block is a batch of its own, after which the file is still read
+// in blocks and up to the size it had when it was opened: truncated, the
+// read fails with ErrInputTruncated after the lines before; grown, what
+// was appended is not read. The rest of the file is larger than a block,
+// so that the change lands on bytes not read yet.
 func TestAFileReadOnAfterALongLineKeepsItsSize(t *testing.T) {
 	page := os.Getpagesize()
 	const records = 100000
@@ -218,20 +219,30 @@ func TestAFileReadOnAfterALongLineKeepsItsSize(t *testing.T) {
 					}
 					break
 				}
+				long := false
 				for _, m := range b.Messages {
 					lines++
 					if want := fmt.Sprintf("{\"n\":%d}", lines-3); lines > 2 && string(m.Value) != want {
 						t.Fatalf("message %d = %.40q, want %q", lines, m.Value, want)
 					}
+					if lines == 2 {
+						long = true
+						if len(b.Messages) != 1 || len(m.Value) != 2*page || m.Err != nil {
+							t.Fatalf("the long line: %d bytes in a batch of %d (%v), want %d bytes alone", len(m.Value), len(b.Messages), m.Err, 2*page)
+						}
+					}
 				}
 				b.Release()
-				if !changed && !src.inBlocks.Load() {
-					c.change(t, path, size) // the long line switched the file to read(2)
+				if long {
+					if !src.inBlocks.Load() {
+						t.Fatal("the long line switched the file out of blocks")
+					}
+					c.change(t, path, size)
 					changed = true
 				}
 			}
 			if !changed {
-				t.Fatal("the long line did not switch the file to read(2)")
+				t.Fatal("no batch held the long line")
 			}
 			if c.lines != 0 && lines != c.lines || c.lines == 0 && lines >= records+2 {
 				t.Errorf("%d lines read, want %d (0: fewer than %d)", lines, c.lines, records+2)
