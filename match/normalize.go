@@ -131,6 +131,11 @@ func splitURL(s string) (u rawURL, ok bool) {
 	at, colon, colons := -1, -1, 0
 scan:
 	for i := 0; i < len(rest); i++ {
+		// Most bytes of an authority are none of these: one table lookup
+		// each instead of five comparisons.
+		if !authoritySpecial[rest[i]] {
+			continue
+		}
 		switch rest[i] {
 		case '/', '?', '#':
 			auth, tail = rest[:i], rest[i:]
@@ -200,6 +205,9 @@ func schemeEnd(s string) int {
 	}
 	return -1
 }
+
+// authoritySpecial marks the bytes splitURL looks for in an authority.
+var authoritySpecial = [256]bool{'/': true, '?': true, '#': true, '@': true, ':': true}
 
 // schemeChars classifies bytes for schemeEnd: letters may start a scheme,
 // digits, '+', '-' and '.' may follow, ':' ends it.
