@@ -68,20 +68,20 @@ type Index struct {
 	// a miss in a block without either, almost every event, reads one
 	// bit and nothing else: blocks of at least 8 bits a key and prefix,
 	// from /16 (8 KiB) for a few, /23 (1 MiB) up to about a million,
-	// /24 (2 MiB) beyond (see newAddrFilter). ip4Filter holds every key of ip4 (a
-	// hashFilter of 16 bits a key), so that a miss in a block with keys
-	// skips the map probe, a cache miss, unless it is one of the ~1 in
-	// 230 the filter lets through. ip4Prefixes has the bit of every block
-	// an IPv4 prefix of ip overlaps (16 bits a prefix), so that such a
-	// miss skips the trie too.
+	// /24 (2 MiB) beyond (see newAddrFilter). ip4Filter holds every key
+	// of ip4 (a hashFilter of 16 bits a key), so that a miss in a block
+	// with keys skips the map probe, a cache miss, unless it is one of
+	// the ~1 in 230 the filter lets through. ip4Prefixes has the bit of
+	// every block an IPv4 prefix of ip overlaps (16 bits a prefix), so
+	// that such a miss skips the trie too.
 	ip4Any      addrFilter
 	ip4Filter   hashFilter
 	ip4Prefixes addrFilter
 	// ip6Filter holds v6Hash(a) for every key a of ip6: a hashFilter of
 	// at least 8 bits a key (256 KiB for 250k addresses), so that all but
-	// about 1 in 45 misses skip the map probe. IPv6 addresses are too sparse
-	// for a bit per block: random indicators cover every /32 hash of a
-	// 64k-bit set. The zero filter without ip6.
+	// about 1 in 45 misses skip the map probe. IPv6 addresses are too
+	// sparse for a bit per block: random indicators cover every /32 hash
+	// of a 64k-bit set. The zero filter without ip6.
 	ip6Filter hashFilter
 	// ip6Prefixes does for the IPv6 prefixes of ip what ip6Filter does
 	// for ip6, keyed by the first 32 bits of the address (v6BlockHash):
