@@ -556,6 +556,9 @@ func (s *FileSource) fill(b *fileBatch) error {
 				// its error, counted and dead-lettered; reading goes on at
 				// the next element.
 				s.line = int64(n)
+				if limit := s.opt.MaxLineBytes; limit > 0 && len(body) > limit {
+					body = body[:limit]
+				}
 				b.add(body, int64(n), broken.err)
 				continue
 			}

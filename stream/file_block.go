@@ -234,7 +234,13 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 // ErrInputTruncated.
 func (s *FileSource) readLongLine() (line []byte, length, next int64, err error) {
 	limit := s.opt.MaxLineBytes
-	chunk := make([]byte, s.blockSize)
+	var chunk []byte
+	if p, ok := s.blocks.Get().(*[]byte); ok && cap(*p) >= s.blockSize {
+		chunk = (*p)[:s.blockSize]
+	} else {
+		chunk = make([]byte, s.blockSize)
+	}
+	defer s.blocks.Put(&chunk)
 	var (
 		total int64 // bytes of the line so far, line ends not yet known
 		crs   int64 // how many of them are '\r' at its end

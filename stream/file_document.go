@@ -213,23 +213,26 @@ func (r *documentReader) resync() ([]byte, bool) {
 		read  int64 // bytes of lines read
 	)
 	for {
+		if first {
+			// A line that starts with the indentation and '{' starts the
+			// next element: give it back with what lr read ahead, and start
+			// a decoder at it inside a bracket of its own.
+			w := len(r.indent) + 1
+			if p, _ := lr.Peek(w); len(p) == w && p[w-1] == '{' && bytes.Equal(p[:w-1], r.indent) {
+				ahead, _ := io.ReadAll(io.LimitReader(lr, int64(lr.Buffered())))
+				r.in.giveBack(append([]byte{'['}, ahead...))
+				r.dec = json.NewDecoder(r.in)
+				r.base = start + read - 1
+				r.started = false
+				return bytes.TrimSpace(text), true
+			}
+		}
 		line, n, err := readCappedLine(lr, maxBrokenText)
 		if n == 0 && err != nil {
 			return bytes.TrimSpace(text), false
 		}
-		rest := bytes.TrimLeft(line, " \t")
-		switch {
-		case !first:
-			first = len(bytes.TrimSpace(rest)) > 0
-		case len(rest) > 0 && rest[0] == '{' && bytes.Equal(line[:len(line)-len(rest)], r.indent):
-			// The next element: give back what lr read ahead, and start a
-			// decoder at it inside a bracket of its own.
-			ahead, _ := io.ReadAll(io.LimitReader(lr, int64(lr.Buffered())))
-			r.in.giveBack(append(append([]byte{'['}, line...), ahead...))
-			r.dec = json.NewDecoder(r.in)
-			r.base = start + read - 1
-			r.started = false
-			return bytes.TrimSpace(text), true
+		if !first {
+			first = len(bytes.TrimSpace(line)) > 0
 		}
 		read += n
 		if room := maxBrokenText - len(text); room > 0 {
