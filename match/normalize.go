@@ -288,13 +288,17 @@ func appendHostPart(dst []byte, u *rawURL) (_ []byte, addr netip.Addr, ok bool) 
 			return a.AppendTo(dst), a, true
 		}
 	}
+	// Most hosts are ASCII: one pass lower-cases and checks them; only a
+	// host it refuses is looked at for non-ASCII bytes (an IDN host).
+	if out, ok := appendASCIIHost(dst, h); ok {
+		return out, addr, true
+	}
 	for i := 0; i < len(h); i++ {
 		if h[i] >= 0x80 {
 			return appendIDNHost(dst, h)
 		}
 	}
-	out, ok := appendASCIIHost(dst, h)
-	return out, addr, ok
+	return dst, addr, false
 }
 
 func digitsAndDots(s string) bool {
