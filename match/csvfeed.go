@@ -345,7 +345,8 @@ func csvfIsIndicator(s string) bool {
 	case KindDomain:
 		return csvfDottedKnownTLD(v)
 	case KindURL:
-		u, ok := splitURL(v)
+		var u rawURL
+		ok := splitURL(v, &u)
 		if !ok {
 			return false
 		}

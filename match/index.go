@@ -552,7 +552,8 @@ func v4Key(a netip.Addr) uint32 {
 // map of ix.urls instead.
 func (ix *Index) addURLHosts(urls map[string]ref, flag uint32, buf []byte) {
 	for u := range urls {
-		raw, ok := splitURL(u)
+		var raw rawURL
+		ok := splitURL(u, &raw)
 		if !ok {
 			continue
 		}
@@ -601,7 +602,8 @@ func canonicalPrefix(k Kind, v string) (netip.Prefix, error) {
 // appendDomain normalises a domain indicator: a bare host name, not an IP
 // literal, without scheme, userinfo, port or path.
 func appendDomain(dst []byte, v string) ([]byte, error) {
-	u, ok := splitURL(v)
+	var u rawURL
+	ok := splitURL(v, &u)
 	if !ok || u.isURL() || u.port != "" || u.bracketed || u.host != trimASCIISpace(v) {
 		return dst, errors.New("not a bare domain name")
 	}
@@ -748,7 +750,8 @@ func (ix *Index) emit(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
 }
 
 func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
-	u, ok := splitURL(q.RemoteURL)
+	var u rawURL
+	ok := splitURL(q.RemoteURL, &u)
 	if !ok {
 		return ix.matchRaw(hits, buf, q)
 	}

@@ -29,7 +29,8 @@ func NormalizeHost(s string) (host string, ok bool) {
 // It allocates only when the host holds non-ASCII characters (the IDN path)
 // or dst must grow.
 func AppendHost(dst []byte, s string) ([]byte, bool) {
-	u, ok := splitURL(s)
+	var u rawURL
+	ok := splitURL(s, &u)
 	if !ok {
 		return dst, false
 	}
@@ -64,7 +65,8 @@ func NormalizeURL(s string) (string, bool) {
 // AppendURL is the allocation-free form of NormalizeURL: it appends the
 // canonical URL to dst. On failure it returns dst unchanged and false.
 func AppendURL(dst []byte, s string) ([]byte, bool) {
-	u, ok := splitURL(s)
+	var u rawURL
+	ok := splitURL(s, &u)
 	if !ok || !u.isURL() {
 		return dst, false
 	}
@@ -112,10 +114,11 @@ func (u *rawURL) isURL() bool {
 	return u.scheme != "" || u.relative || u.hasTail
 }
 
-// splitURL cuts s into its parts without allocating. ok is false only when
-// the authority is malformed (an unclosed bracket, junk after it, a port
-// that is not a number up to 65535).
-func splitURL(s string) (u rawURL, ok bool) {
+// splitURL cuts s into its parts, into u (which must be zero), without
+// allocating. It returns false only when the authority is malformed (an
+// unclosed bracket, junk after it, a port that is not a number up to
+// 65535).
+func splitURL(s string, u *rawURL) bool {
 	s = trimASCIISpace(s)
 	rest := s
 	if i := schemeEnd(s); i > 0 {
@@ -158,13 +161,13 @@ scan:
 	case len(auth) > 0 && auth[0] == '[':
 		j := strings.IndexByte(auth, ']')
 		if j < 0 {
-			return u, false
+			return false
 		}
 		u.host = auth[1:j]
 		u.bracketed = true
 		if after := auth[j+1:]; after != "" {
 			if after[0] != ':' {
-				return u, false
+				return false
 			}
 			u.port = after[1:]
 		}
@@ -177,10 +180,10 @@ scan:
 		u.host, u.port = auth[:colon], auth[colon+1:]
 	}
 	if !validPort(u.port) {
-		return u, false
+		return false
 	}
 	u.tail = tail
-	return u, true
+	return true
 }
 
 // schemeEnd returns the length of the scheme when s starts with
