@@ -550,29 +550,27 @@ func (s *FileSource) fill(b *fileBatch) error {
 			} else {
 				body, n, err = s.doc.Next()
 			}
+			// An array element whose JSON is broken is a message carrying
+			// its error, counted and dead-lettered; reading goes on at the
+			// next element.
 			var broken *brokenElement
 			if errors.As(err, &broken) {
-				// An array element whose JSON is broken: a message carrying
-				// its error, counted and dead-lettered; reading goes on at
-				// the next element.
-				s.line = int64(n)
-				if limit := s.opt.MaxLineBytes; limit > 0 && len(body) > limit {
-					body = body[:limit]
-				}
-				b.add(body, int64(n), broken.err)
-				continue
+				err = nil
 			}
 			if err != nil {
 				return err // io.EOF, or a damaged file: nothing after it can be read
 			}
 			s.line = int64(n)
-			var tooLong error
+			var msgErr error
 			if limit := s.opt.MaxLineBytes; limit > 0 && len(body) > limit {
-				tooLong = s.tooLong(len(body), limit)
+				msgErr = s.tooLong(len(body), limit)
 				body = body[:limit]
 			}
-			if tooLong != nil || len(bytes.TrimSpace(body)) > 0 {
-				b.add(body, int64(n), tooLong)
+			if broken != nil {
+				msgErr = broken.err
+			}
+			if msgErr != nil || len(bytes.TrimSpace(body)) > 0 {
+				b.add(body, int64(n), msgErr)
 			}
 			continue
 		}

@@ -116,20 +116,10 @@ func (s *FileSource) stopBlocks() {
 // file is shorter than when it was opened — is an error wrapping
 // ErrInputTruncated.
 func (s *FileSource) readBlockAt(off int64) error {
-	n := int(min(int64(s.blockSize), s.size-off))
-	var data []byte
-	if p, ok := s.blocks.Get().(*[]byte); ok && cap(*p) >= n {
-		data = (*p)[:n]
-	} else {
-		data = make([]byte, n, max(n, s.blockSize))
-	}
-	got, err := s.cur.(*os.File).ReadAt(data, off)
-	if got < n {
+	data := s.blockBuffer(int(min(int64(s.blockSize), s.size-off)))
+	if err := s.readFullAt(data, off); err != nil {
 		s.blocks.Put(&data)
-		if err == nil || errors.Is(err, io.EOF) {
-			return fmt.Errorf("file source: read %s at byte %d: %w (%d bytes when it was opened)", s.name, off+int64(got), ErrInputTruncated, s.size)
-		}
-		return fmt.Errorf("file source: read %s at byte %d: %w", s.name, off+int64(got), err)
+		return err
 	}
 	b := &block{data: data, start: off, pool: &s.blocks}
 	b.refs.Store(1)
@@ -226,6 +216,29 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 	return nil
 }
 
+// blockBuffer returns a buffer of n bytes (at most a block), from the
+// pool of released blocks when it has one.
+func (s *FileSource) blockBuffer(n int) []byte {
+	if p, ok := s.blocks.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n, max(n, s.blockSize))
+}
+
+// readFullAt fills p from the current file at off. A short read — the file
+// is shorter than when it was opened — is an error wrapping
+// ErrInputTruncated.
+func (s *FileSource) readFullAt(p []byte, off int64) error {
+	got, err := s.cur.(*os.File).ReadAt(p, off)
+	if got == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return fmt.Errorf("file source: read %s at byte %d: %w (%d bytes when it was opened)", s.name, off+int64(got), ErrInputTruncated, s.size)
+	}
+	return fmt.Errorf("file source: read %s at byte %d: %w", s.name, off+int64(got), err)
+}
+
 // readLongLine reads the line at s.off, which goes on past a block, into a
 // buffer of its own: the line without its line end (at most MaxLineBytes
 // of it, when that is set: the rest is read and skipped), its length
@@ -234,12 +247,7 @@ func (s *FileSource) fillBlocks(b *fileBatch) error {
 // ErrInputTruncated.
 func (s *FileSource) readLongLine() (line []byte, length, next int64, err error) {
 	limit := s.opt.MaxLineBytes
-	var chunk []byte
-	if p, ok := s.blocks.Get().(*[]byte); ok && cap(*p) >= s.blockSize {
-		chunk = (*p)[:s.blockSize]
-	} else {
-		chunk = make([]byte, s.blockSize)
-	}
+	chunk := s.blockBuffer(s.blockSize)
 	defer s.blocks.Put(&chunk)
 	var (
 		total int64 // bytes of the line so far, line ends not yet known
@@ -250,12 +258,8 @@ func (s *FileSource) readLongLine() (line []byte, length, next int64, err error)
 			break // the last line, without a newline
 		}
 		n := int(min(int64(len(chunk)), s.size-off))
-		got, rerr := s.cur.(*os.File).ReadAt(chunk[:n], off)
-		if got < n {
-			if rerr == nil || errors.Is(rerr, io.EOF) {
-				return nil, 0, 0, fmt.Errorf("file source: read %s at byte %d: %w (%d bytes when it was opened)", s.name, off+int64(got), ErrInputTruncated, s.size)
-			}
-			return nil, 0, 0, fmt.Errorf("file source: read %s at byte %d: %w", s.name, off+int64(got), rerr)
+		if err := s.readFullAt(chunk[:n], off); err != nil {
+			return nil, 0, 0, err
 		}
 		part := chunk[:n]
 		end := bytes.IndexByte(part, '\n')
