@@ -75,6 +75,12 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 		br = bufio.NewReader(r)
 	}
 	head, _ := br.Peek(min(br.Size(), 64<<10))
+	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
+		// Dropped before the CSV reader: a mark before a quoted field
+		// would make the quotes part of the column's name.
+		br.Discard(3)
+		head = head[3:]
+	}
 	skipped := 0
 	if typeLine(head) {
 		// Windows PowerShell's Export-Csv writes "#TYPE <class>" first.

@@ -353,3 +353,39 @@ func FuzzCSV(f *testing.F) {
 		}
 	})
 }
+
+// A byte order mark before a quoted header — Export-Csv -Encoding UTF8
+// quotes every field — must not hide the first column: the records are
+// those of the same export without the mark.
+func TestAByteOrderMarkBeforeAQuotedHeaderKeepsTheFirstColumn(t *testing.T) {
+	const quoted = "\"Timestamp\",\"DeviceName\",\"RemoteIP\",\"Protocol\"\r\n" +
+		"\"2026-11-26T09:13:58.120Z\",\"pc1\",\"198.51.100.7\",\"Tcp\"\r\n"
+	records := func(s string) string {
+		c, err := NewCSVReader(strings.NewReader(s), "x.csv")
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var b strings.Builder
+		for {
+			rec, line, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				return b.String()
+			}
+			fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
+		}
+	}
+	want := records(quoted)
+	if !strings.Contains(want, `"Timestamp":"2026-11-26T09:13:58.120Z"`) {
+		t.Fatalf("the quoted export without a mark: %s", want)
+	}
+	for _, tt := range []struct{ name, csv string }{
+		{"a byte order mark", "\xef\xbb\xbf" + quoted},
+		{"a byte order mark and semicolons", "\xef\xbb\xbf" + strings.ReplaceAll(quoted, ",", ";")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := records(tt.csv); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}

@@ -141,7 +141,7 @@ func (d *Decoder) Decode(msg []byte, dst []Event) (events []Event, errs []Record
 	if uint64(len(msg)) > math.MaxUint32 {
 		d.messageErr(fmt.Errorf("message of %d bytes exceeds 4 GiB", len(msg)))
 	} else {
-		d.decodeMessage(msg, 0)
+		d.decodeMessage(msg, 0, 0)
 	}
 	events, errs = d.out, d.errs
 	d.out, d.errs = nil, nil
@@ -170,9 +170,10 @@ func (d *Decoder) recordErr(rec int, err error) {
 	d.stats.Records++
 }
 
-// decodeMessage decodes every JSON value in buf.
-func (d *Decoder) decodeMessage(buf []byte, depth int) {
-	i := skipWS(buf, 0)
+// decodeMessage decodes every JSON value in buf from offset start (a
+// body object's: its errors name bytes of the message).
+func (d *Decoder) decodeMessage(buf []byte, start, depth int) {
+	i := skipWS(buf, start)
 	if len(buf)-i >= 3 && buf[i] == 0xEF && buf[i+1] == 0xBB && buf[i+2] == 0xBF {
 		i = skipWS(buf, i+3)
 	}
@@ -253,7 +254,7 @@ func (d *Decoder) finishTop(buf []byte, end, depth int, sawRecords bool, body sp
 		if depth >= maxBodyDepth {
 			return 0, errBodyDepth
 		}
-		d.decodeMessage(buf[body.start:body.end], depth+1)
+		d.decodeMessage(buf[:body.end], int(body.start), depth+1)
 	case body.kind == vString:
 		if depth >= maxBodyDepth {
 			return 0, errBodyDepth
@@ -271,7 +272,7 @@ func (d *Decoder) finishTop(buf []byte, end, depth int, sawRecords bool, body sp
 			break
 		}
 		n := len(d.errs)
-		d.decodeMessage(inner, depth+1)
+		d.decodeMessage(inner, 0, depth+1)
 		for k := n; k < len(d.errs); k++ {
 			d.errs[k].Err = fmt.Errorf("\"body\" JSON text: %w", d.errs[k].Err)
 		}
@@ -365,7 +366,7 @@ func (d *Decoder) scanRecord(buf []byte, i int, st *recordState) (int, error) {
 // last "properties" key wins, as for every key.
 func (d *Decoder) scanProperties(buf []byte, i int, st *recordState) (int, error) {
 	st.props.reset(buf)
-	st.hasProps = false
+	st.hasProps, st.propsErr = false, nil
 	if i < len(buf) && buf[i] == '"' {
 		return d.scanPropertiesText(buf, i, st)
 	}

@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // Deferred columns. Most events match nothing, and for them the pipeline
@@ -47,8 +48,8 @@ func (b *builder) plain(c, i int, p *deferred) bool {
 	if !b.d.deferColumns {
 		return false
 	}
-	_, s := b.st.pick(c)
-	if s.esc {
+	buf, s := b.st.pick(c)
+	if s.esc || !b.inRecordText(buf) {
 		return false
 	}
 	p.cols[i].start, p.cols[i].end = s.start, s.end
@@ -71,6 +72,9 @@ func (b *builder) checked(c, i int, p *deferred) string {
 	if !s.esc {
 		return bstr(raw)
 	}
+	if !b.inRecordText(buf) {
+		return b.str(c)
+	}
 	if err := checkEscapes(raw); err != nil {
 		b.fail(c, err)
 		return ""
@@ -78,6 +82,13 @@ func (b *builder) checked(c, i int, p *deferred) string {
 	p.cols[i].start, p.cols[i].end = s.start, s.end
 	p.todo |= 1 << i
 	return ""
+}
+
+// inRecordText reports whether a column's text, picked from buf, lies in
+// the record's text that deferred.buf keeps: not when "properties" was a
+// JSON string, whose object was unescaped into the arena (nil: absent).
+func (b *builder) inRecordText(buf []byte) bool {
+	return buf == nil || unsafe.SliceData(buf) == unsafe.SliceData(b.st.top.buf)
 }
 
 // complete fills the deferred columns of e, an event decoded since the

@@ -29,6 +29,9 @@ func TestDeferredColumnsAgreeWithDecodeOnceCompleted(t *testing.T) {
 		"escaped typed values": netRec + `"RemoteIP":"203.0.113.7","LocalIP":"10.1.2.\u0033","LocalPort":"5154\u0034","ReportId":"1\u0032"}}`,
 		"a body string holding the record": `{"body":"{\"category\":\"AdvancedHunting-DeviceNetworkEvents\",\"properties\":{\"RemoteIP\":\"203.0.113.7\",\"LocalIP\":\"10.1.2.3\",\"ReportId\":5,` +
 			`\"InitiatingProcessFolderPath\":\"c:\\\\windows\\\\x.exe\"}}"}`,
+		"properties as a JSON string": `{"category":"AdvancedHunting-DeviceNetworkEvents","DeviceName":"pc-with-a-long-name-before-the-columns",` +
+			`"properties":"{\"RemoteIP\":\"203.0.113.7\",\"LocalIP\":\"10.1.2.3\",\"LocalPort\":51544,\"ReportId\":18984951960,` +
+			`\"InitiatingProcessFolderPath\":\"c:\\\\windows\\\\x.exe\",\"InitiatingProcessCommandLine\":\"x.exe -k \\\\a\"}"}`,
 		"absent and null":        netRec + `"RemoteIP":"203.0.113.7","LocalIP":null,"InitiatingProcessCommandLine":""}}`,
 		"unparsable typed value": netRec + `"RemoteIP":"203.0.113.7","LocalIP":"-","LocalPort":"http","ReportId":"x"}}`,
 		// Errors, which must come as Decode reports them, in its order.

@@ -60,13 +60,20 @@ type documentReader struct {
 }
 
 func newDocumentReader(br *bufio.Reader, name string, start byte) *documentReader {
+	// encoding/json refuses a byte order mark: drop it, counting its bytes
+	// in the offsets errors name.
+	var base int64
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+		base = 3
+	}
 	if start == '{' {
-		return &documentReader{name: name, whole: br}
+		return &documentReader{name: name, whole: br, base: base}
 	}
 	in := &pushback{r: br}
 	head, _ := br.Peek(min(br.Size(), 64<<10))
 	indent, ok := elementIndent(head)
-	return &documentReader{name: name, dec: json.NewDecoder(in), in: in, indent: indent, resyncs: ok}
+	return &documentReader{name: name, dec: json.NewDecoder(in), in: in, indent: indent, resyncs: ok, base: base}
 }
 
 // elementIndent returns the indentation of an array's first element when
@@ -163,7 +170,7 @@ func (r *documentReader) Next() ([]byte, int, error) {
 			return nil, r.n, r.err(err)
 		}
 		if _, err := r.dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, r.n, fmt.Errorf("file source: %s: something after the JSON array's closing bracket (at byte %d)", r.name, r.dec.InputOffset())
+			return nil, r.n, fmt.Errorf("file source: %s: something after the JSON array's closing bracket (at byte %d)", r.name, r.base+r.dec.InputOffset())
 		}
 		return nil, r.n, io.EOF
 	}
@@ -276,7 +283,7 @@ func (r *documentReader) salvage(data []byte) {
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		r.tail = fmt.Errorf("file source: %s: %s (byte %d): %w", r.name, what, dec.InputOffset(), err)
+		r.tail = fmt.Errorf("file source: %s: %s (byte %d): %w", r.name, what, r.base+dec.InputOffset(), err)
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return

@@ -90,6 +90,9 @@ func TestFileSourceReadsPrettyPrintedDocuments(t *testing.T) {
 		{"api.json", indented(t, apiResponse), len(recs)},
 		{"array-utf16.json", utf16Text(string(indented(t, recs)), true), len(recs)},
 		{"array.json.gz", gzipped(t, indented(t, recs)), len(recs)},
+		// Windows PowerShell's Out-File -Encoding utf8 writes a byte order mark.
+		{"array-bom.json", append([]byte("\xef\xbb\xbf"), indented(t, recs)...), len(recs)},
+		{"body-bom.json", append([]byte("\xef\xbb\xbf"), indented(t, map[string]any{"records": recs})...), len(recs)},
 	} {
 		p := filepath.Join(dir, tc.name)
 		if err := os.WriteFile(p, tc.data, 0o600); err != nil {
@@ -352,5 +355,34 @@ func TestErrorsAfterABrokenElementNameTheirByteInTheFile(t *testing.T) {
 	// after the comma before them.
 	if len(both) != 2 || len(second) != 1 || both[0] != "4" || both[1] != second[0] || second[0] != "25" {
 		t.Errorf("broken elements named at bytes %v, and %v alone; want [4 25] and [25]", both, second)
+	}
+}
+
+// Text after the array's closing bracket is named at its byte in the
+// file, after a broken element too, and counting a byte order mark.
+func TestTextAfterTheArrayIsNamedAtItsByteInTheFile(t *testing.T) {
+	const good, broken = "[\n  {\"a\": 1},\n  {\"a\": 2}\n]\nx\n", "[\n  {\"a\": ,},\n  {\"a\": 2}\n]\nx\n"
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"after good elements", good, "(at byte 27)"},
+		{"after a broken element", broken, "(at byte 27)"},
+		{"after a byte order mark", "\xef\xbb\xbf" + good, "(at byte 30)"},
+		{"after a byte order mark and a broken element", "\xef\xbb\xbf" + broken, "(at byte 30)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newDocumentReader(bufio.NewReader(strings.NewReader(tc.text)), "t.json", '[')
+			for {
+				_, _, err := r.Next()
+				var be *brokenElement
+				if err == nil || errors.As(err, &be) {
+					continue
+				}
+				if !strings.Contains(err.Error(), "after the JSON array's closing bracket "+tc.want) {
+					t.Errorf("got %v, want the text after the array named %s", err, tc.want)
+				}
+				return
+			}
+		})
 	}
 }
