@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -20,6 +21,10 @@ type alertLog struct {
 	path   string
 	buf    []byte
 	closed bool
+	// torn is set when a failed write left part of a line that could not
+	// be taken back: the next write starts with a newline, so its first
+	// line is not glued to it.
+	torn bool
 }
 
 // openAlertLog opens path for appending, creating it with mode 0600 (the
@@ -45,6 +50,9 @@ func (l *alertLog) write(alerts []Alert, head func(w *jw, i int)) error {
 	}
 	t := time.Now().UTC()
 	b := l.buf[:0]
+	if l.torn {
+		b = append(b, '\n')
+	}
 	for i := range alerts {
 		var w jw
 		w.b = b
@@ -72,10 +80,27 @@ func (l *alertLog) write(alerts []Alert, head func(w *jw, i int)) error {
 	if len(l.buf) > 1<<20 {
 		l.buf = nil // do not keep a huge buffer alive
 	}
-	if _, err := l.f.Write(b); err != nil {
+	if n, err := l.f.Write(b); err != nil {
+		if n > 0 {
+			l.takeBack(n)
+		}
 		return fmt.Errorf("%s %s: write %d alerts: %w", l.what, l.path, len(alerts), err)
 	}
+	l.torn = false
 	return nil
+}
+
+// takeBack removes the n bytes a failed write appended (the disk filled
+// half-way), so the file never keeps half a line; when it cannot, the
+// next write starts on a new line. The caller holds l.mu.
+func (l *alertLog) takeBack(n int) {
+	// Opened with O_APPEND: the offset is the end of what was written.
+	if end, err := l.f.Seek(0, io.SeekCurrent); err == nil && end >= int64(n) {
+		if l.f.Truncate(end-int64(n)) == nil {
+			return
+		}
+	}
+	l.torn = true
 }
 
 // sync fsyncs the file: every line written before it is durable.

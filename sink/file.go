@@ -62,7 +62,7 @@ type File struct {
 	mu      sync.Mutex
 	path    string
 	opt     FileOptions
-	f       *os.File
+	f       *os.File // nil after a rotation that could not open the new file
 	size    int64
 	buf     []byte
 	dirty   bool  // written since the last fsync (SyncInterval)
@@ -163,6 +163,12 @@ func (s *File) Write(ctx context.Context, alerts []Alert) error {
 	if cap(b) <= 1<<20 {
 		s.buf = b
 	}
+	if s.f == nil {
+		// A rotation could not open the new file: try again.
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
 	if s.opt.MaxBytes > 0 && s.size > 0 && s.size+int64(len(b)) > s.opt.MaxBytes {
 		if err := s.rotate(); err != nil {
 			return err
@@ -196,8 +202,10 @@ func (s *File) rotate() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("file sink %s: fsync before rotation: %w", s.path, err)
 	}
-	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("file sink %s: close before rotation: %w", s.path, err)
+	err := s.f.Close()
+	s.f = nil // reopened below, or by the next Write
+	if err != nil {
+		return s.reopenAfter(fmt.Errorf("file sink %s: close before rotation: %w", s.path, err))
 	}
 	s.dirty = false
 	name := func(i int) string { return s.path + "." + strconv.Itoa(i) }
@@ -216,7 +224,8 @@ func (s *File) rotate() error {
 }
 
 // reopenAfter reopens the current file after a failed rotation, so the
-// sink keeps working (the next Write tries to rotate again).
+// sink keeps working (the next Write tries to rotate again; when this
+// reopen fails too, the next Write opens the file first).
 func (s *File) reopenAfter(err error) error {
 	if oerr := s.open(); oerr != nil {
 		return errors.Join(err, oerr)
@@ -241,7 +250,7 @@ func (s *File) syncLoop() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if s.dirty && !s.closed {
+			if s.dirty && !s.closed && s.f != nil {
 				s.dirty = false
 				if err := s.f.Sync(); err != nil && s.syncErr == nil {
 					s.syncErr = fmt.Errorf("file sink %s: background fsync: %w", s.path, err)
@@ -264,6 +273,9 @@ func (s *File) Flush(ctx context.Context) error {
 		return err
 	}
 	s.dirty = false
+	if s.f == nil {
+		return nil // the rotation that closed the last file fsynced it
+	}
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("file sink %s: fsync: %w", s.path, err)
 	}
@@ -286,7 +298,10 @@ func (s *File) Close(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := errors.Join(s.takeSyncErr(), s.f.Sync(), s.f.Close())
+	err := s.takeSyncErr()
+	if s.f != nil {
+		err = errors.Join(err, s.f.Sync(), s.f.Close())
+	}
 	if err != nil {
 		return fmt.Errorf("file sink %s: close: %w", s.path, err)
 	}

@@ -262,7 +262,7 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 			return err
 		}
 	}
-	if h.opt.Ack {
+	if h.opt.Ack && len(acks) > 0 { // nothing accepted: nothing to wait for
 		if err := h.waitAcks(ctx, acks); err != nil {
 			return err
 		}

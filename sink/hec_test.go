@@ -542,3 +542,34 @@ func BenchmarkHECWrite(b *testing.B) {
 		})
 	}
 }
+
+// With indexer acknowledgement, a Write whose every request HEC refused
+// for good has nothing to wait for: it must return the refusal (for the
+// dead-letter file), not an error of the ack service — which, retryable,
+// would make the retry loop send the poison alerts for ever.
+func TestHECWithAckReportsARefusalWithoutWaitingForAcks(t *testing.T) {
+	var ackQueries atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/services/collector/ack" {
+			ackQueries.Add(1)
+			hecAnswer(w, 503, `{"text":"HEC is unhealthy, ack service unavailable","code":19}`)
+			return
+		}
+		hecAnswer(w, 400, `{"text":"Invalid data format","code":6,"invalid-event-number":0}`)
+	}))
+	defer srv.Close()
+	h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL, Token: "tok", Ack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	err = h.Write(context.Background(), sinktest.Alerts(2, 5))
+	var re *sink.RefusedError
+	if !sink.IsPermanent(err) || !errors.As(err, &re) || len(re.Alerts) != 2 {
+		t.Errorf("Write = %v, want a permanent RefusedError for both alerts", err)
+	}
+	if n := ackQueries.Load(); n != 0 {
+		t.Errorf("%d ack queries for no accepted request", n)
+	}
+}

@@ -156,8 +156,9 @@ func (s KafkaSASL) mechanism() (sasl.Mechanism, error) {
 
 // Write produces alerts and returns once all were acknowledged, with the
 // first retryable failure, or — when some were refused for good (too large,
-// an invalid record) — with a RefusedError naming them, the others
-// acknowledged (classified as described on Kafka).
+// an invalid record, an alert the format cannot encode) — with a
+// RefusedError naming them, the others acknowledged (classified as
+// described on Kafka).
 func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 	if err := k.gate.enter(); err != nil {
 		return err
@@ -169,29 +170,29 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	msgs := make([]kafka.Message, len(alerts))
+	// What the broker or the writer refuses for good, or the format
+	// cannot carry, is reported refused (RefusedError) and the rest
+	// delivered; a retryable failure is returned as it is (the retry
+	// re-sends the whole slice).
+	var refused Refusals
+	msgs := make([]kafka.Message, 0, len(alerts))
+	idx := make([]int, 0, len(alerts)) // msgs[j] is alerts[idx[j]]
 	for i := range alerts {
 		v, err := EncodeJSON(nil, &alerts[i], k.opt.Format)
 		if err != nil {
-			return Permanent(fmt.Errorf("%s: encode alert %s: %w", k.where, alerts[i].AlertID, err))
+			refused.Add(i, fmt.Errorf("%s: encode alert %s: %w", k.where, alerts[i].AlertID, err))
+			continue
 		}
-		msgs[i] = kafka.Message{
+		idx = append(idx, i)
+		msgs = append(msgs, kafka.Message{
 			Key:   []byte(alerts[i].DeviceID),
 			Value: v,
 			Headers: []kafka.Header{
 				{Key: "alert_id", Value: []byte(alerts[i].AlertID)},
 				{Key: "content-type", Value: []byte("application/json")},
 			},
-		}
+		})
 	}
-	// What the broker or the writer refuses for good is reported refused
-	// (RefusedError) and the rest delivered; a retryable failure is
-	// returned as it is (the retry re-sends the whole slice).
-	idx := make([]int, len(msgs)) // msgs[j] is alerts[idx[j]]
-	for i := range idx {
-		idx[i] = i
-	}
-	var refused Refusals
 	for len(msgs) > 0 {
 		err := k.w.WriteMessages(ctx, msgs...)
 		if err == nil {

@@ -231,7 +231,8 @@ func (s *Syslog) AppendMessage(dst []byte, a *Alert) ([]byte, error) {
 
 // Write sends alerts in order and returns once every message was written
 // to the socket (see Acceptance), or with the error that broke the
-// connection.
+// connection. An alert the payload cannot encode (JSON: a time past year
+// 9999) is left out and reported in a RefusedError; the others are sent.
 func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 	if err := s.gate.enter(); err != nil {
 		return err
@@ -248,6 +249,9 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 	defer putNetBuf(pb)
 	buf := *pb
 	var ends []int // datagram ends, for UDP
+	// An alert the payload cannot carry is refused alone (RefusedError):
+	// the others are sent.
+	var refused Refusals
 	for i := range alerts {
 		start := len(buf)
 		var err error
@@ -257,15 +261,22 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 				buf = buf[:start+cutMessage(buf[start:], s.opt.MaxUDPBytes)]
 				s.truncated.Add(1)
 			}
-			ends = append(ends, len(buf))
 		} else {
 			buf, err = s.appendFrame(buf, &alerts[i])
 		}
 		if err != nil {
-			return Permanent(fmt.Errorf("syslog: encode alert %s: %w", alerts[i].AlertID, err))
+			buf = buf[:start]
+			refused.Add(i, fmt.Errorf("syslog: encode alert %s: %w", alerts[i].AlertID, err))
+			continue
+		}
+		if s.opt.Network == "udp" {
+			ends = append(ends, len(buf))
 		}
 	}
 	*pb = buf
+	if len(buf) == 0 {
+		return refused.Err()
+	}
 
 	select {
 	case s.sem <- struct{}{}:
@@ -325,7 +336,7 @@ func (s *Syslog) Write(ctx context.Context, alerts []Alert) error {
 		}
 		s.last = append(s.last[:0], buf...)
 	}
-	return nil
+	return refused.Err()
 }
 
 // connect returns the open connection, or dials a new one. The caller
