@@ -530,7 +530,7 @@ type FileSink struct {
 	// MaxBytes rotates the file when it would grow past this size, in
 	// bytes; 0 never rotates. Default: 0.
 	MaxBytes int64 `yaml:"max_bytes"`
-	// Keep is the number of rotated files kept. Default: 5.
+	// Keep is the number of rotated files kept, at least 1. Default: 5.
 	Keep int `yaml:"keep" default:"5"`
 }
 

@@ -79,7 +79,7 @@ func readFile(path string) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err // a *PathError too: "read DIR: is a directory"
 	}
 	if len(data) > maxFileBytes {
 		return nil, &Error{File: path, Err: fmt.Errorf("larger than %d MiB", maxFileBytes>>20)}
@@ -484,6 +484,7 @@ func (d *decoder) stringList(n *yaml.Node, v reflect.Value, path string) {
 		if item = d.deref(item); item == nil {
 			return
 		}
+		d.lines[indexPath(path, i)] = item.Line // the item was written in the file
 		if isNull(item) {
 			d.errorf(item.Line, sub, "empty list item")
 			continue

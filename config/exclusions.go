@@ -178,12 +178,12 @@ func (c *Config) AllExclusions() ([]ExclusionRule, error) {
 		rs, err := LoadExclusions(path)
 		if err != nil {
 			var pe *fs.PathError
-			if errors.As(err, &pe) && c.meta != nil {
+			key := indexPath("exclusions_files", i)
+			if errors.As(err, &pe) && c.meta != nil && c.meta.lines[key] > 0 {
 				// The file cannot be read: the mistake is in the config,
-				// at this key.
-				key := indexPath("exclusions_files", i)
-				file, line := (&checker{m: c.meta}).where(key)
-				err = &Error{File: file, Line: line, Path: key, Err: err}
+				// at this key. A file added in code (--exclusions) is
+				// not the config's: its error names it alone.
+				err = &Error{File: c.meta.file, Line: c.meta.lines[key], Path: key, Err: err}
 			}
 			errs = append(errs, err)
 			continue

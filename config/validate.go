@@ -575,7 +575,7 @@ func (s *Sink) validate(ck *checker, path string) {
 		if s.File.MaxBytes < 0 {
 			ck.add(p+".max_bytes", "must be 0 (no rotation) or more; found %d", s.File.MaxBytes)
 		}
-		atLeast(ck, p+".keep", s.File.Keep, 0)
+		atLeast(ck, p+".keep", s.File.Keep, 1) // the file sink reads 0 as its default, 5
 	case "webhook":
 		p := path + ".webhook"
 		if httpURL(ck, p+".url", s.Webhook.URL) {
@@ -769,6 +769,29 @@ func CheckListenAddr(name, addr string) error {
 	var ck checker
 	hostPort(&ck, name, addr, true)
 	return ck.join()
+}
+
+// CheckEnum checks value against the values the key at path may take
+// ("log.level", "feeds[].format"), for a command-line flag that sets the
+// key; the error starts with name and the value. A key without a list of
+// values takes any.
+func CheckEnum(name, path, value string) error {
+	t := reflect.TypeFor[Config]()
+	var f *field
+	for part := range strings.SplitSeq(path, ".") {
+		if f != nil {
+			if t = t.Field(f.index).Type; t.Kind() == reflect.Slice {
+				t = t.Elem()
+			}
+		}
+		if f = findField(fieldsOf(t), strings.TrimSuffix(part, "[]")); f == nil {
+			return fmt.Errorf("%s: no configuration key %s", name, path) // a caller's bug
+		}
+	}
+	if f.enum == nil || slices.Contains(f.enum, value) {
+		return nil
+	}
+	return fmt.Errorf("%s %q: want %s", name, value, orList(f.enum))
 }
 
 // hostPort checks host:port; the host may be empty (all interfaces) and

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,8 @@ func TestValidateRules(t *testing.T) {
 		{"a TLS client certificate needs its key", src + "feeds: [{name: f, type: http, url: 'https://x', tls: {cert_file: c.pem}}]", "feeds[0].tls.key_file: required with cert_file"},
 		{"a TLS key needs its certificate", base + "sinks: [{name: k, type: kafka, kafka: {brokers: ['k:1'], tls: {enabled: true, key_file: k.pem}}}]", "sinks[0].kafka.tls.cert_file: required with key_file"},
 		{"a URL without host is refused", base + "sinks: [{name: w, type: webhook, webhook: {url: 'https://:443/x'}}]", "sinks[0].webhook.url: has no host"},
+		{"a file sink that keeps no rotated file is refused (the file sink would keep its default of 5)", base + "sinks: [{name: s, type: file, file: {path: a, max_bytes: 1000, keep: 0}}]", "sinks[0].file.keep: must be at least 1; found 0"},
+		{"a file sink may keep one rotated file", base + "sinks: [{name: s, type: file, file: {path: a, max_bytes: 1000, keep: 1}}]", ""},
 		{"a file sink cannot have a negative size", base + "sinks: [{name: s, type: file, file: {path: a, max_bytes: -1}}]", "sinks[0].file.max_bytes: must be 0 (no rotation) or more; found -1"},
 		{"a bad Kafka sink topic is refused", base + "sinks: [{name: k, type: kafka, kafka: {brokers: ['k:1'], topic: 'a/b'}}]", `sinks[0].kafka.topic: "a/b" is not a valid topic name`},
 		{"the Kafka sink to Event Hubs needs TLS too", base + "sinks: [{name: k, type: kafka, kafka: {brokers: ['ns.servicebus.windows.net:9093'], sasl: {mechanism: plain, username: $ConnectionString, password: p}}}]", "sinks[0].kafka.tls.enabled: the Event Hubs Kafka endpoint needs TLS"},
@@ -94,6 +97,30 @@ func TestValidateRules(t *testing.T) {
 				t.Errorf("Validate() = %v\nwant a message containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// CheckEnum checks a command-line value against the key it sets.
+func TestCheckEnum(t *testing.T) {
+	tests := []struct {
+		name, path, value string
+		want              string // "" means valid
+	}{
+		{"--log-level", "log.level", "debug", ""},
+		{"--log-level", "log.level", "loud", `--log-level "loud": want debug, info, warn or error`},
+		{"--ip-index", "match.ip_index", "cidranger", ""},
+		{"--ip-index", "match.ip_index", "", `--ip-index "": want bart or cidranger`},
+		{"--feed-format", "feeds[].format", "misp", ""},
+		{"--feed-format", "feeds[].format", "cvs", `--feed-format "cvs": want auto, text, csv, feodo, urlhaus, threatfox, defender-csv, stix2 or misp`},
+		{"--sink-type", "sinks[].type", "webhook", ""},
+		{"--name", "feeds[].name", "anything", ""}, // no list of values
+		{"--nope", "log.nope", "x", "--nope: no configuration key log.nope"},
+	}
+	for _, tt := range tests {
+		err := CheckEnum(tt.name, tt.path, tt.value)
+		if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+			t.Errorf("CheckEnum(%q, %q, %q) = %v, want %q", tt.name, tt.path, tt.value, err, tt.want)
+		}
 	}
 }
 

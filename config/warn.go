@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"time"
 )
 
 // WarnWorldReadable returns a warning when the configuration file at path
@@ -47,10 +46,11 @@ func WarnWorldReadable(path string) string {
 // Warnings returns the risky but valid settings of c, as "file:line:
 // key.path: message" lines in file order: certificate checks turned off,
 // credentials sent without TLS, metrics open to the network without
-// authentication, passwords written in URLs, Event Hubs and storage
-// connection strings without TLS, and inline exclusion rules that expired
-// at now.
-func (c *Config) Warnings(now time.Time) []string {
+// authentication, passwords written in URLs, and Event Hubs and storage
+// connection strings without TLS. Expired and expiring exclusion rules,
+// inline or in files, are the warnings of the compiled rules
+// (match.Exclusions.Warnings), not repeated here.
+func (c *Config) Warnings() []string {
 	ck := &checker{m: c.meta}
 	warnInsecure(ck, reflect.ValueOf(c).Elem(), "")
 	if c.Source.Type == "kafka" {
@@ -84,11 +84,6 @@ func (c *Config) Warnings(now time.Time) []string {
 	if m := c.Metrics; m.Enabled && m.BasicAuth.Username == "" && !m.BearerToken.IsSet() {
 		if host, _, err := net.SplitHostPort(m.Listen); err == nil && !loopback(host) {
 			ck.add("metrics.listen", "metrics (with device and account names unless hide_identities) are served to the network without authentication")
-		}
-	}
-	for i, r := range c.Exclusions {
-		if r.ExpiredAt(now) {
-			ck.add(indexPath("exclusions", i)+".expires", "rule %q expired on %s and no longer applies", r.Name, formatExpiry(r.Expires))
 		}
 	}
 	var out []string

@@ -50,7 +50,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(w, "warning: %s\n", warn)
 		}
 	}
-	for _, warn := range cfg.Warnings(now) {
+	for _, warn := range cfg.Warnings() {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	if *showConfig {

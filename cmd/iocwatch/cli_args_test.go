@@ -109,12 +109,19 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 		t.Fatalf("gen: exit %d\n%s", code, stderr)
 	}
 	events := "assets/sample-events.jsonl"
+	cfg := filepath.Join(dir, "iocwatch.yaml")
+	os.WriteFile(cfg, []byte("source: {type: stdin}\nfeeds: [{name: f, path: feed.txt}]\nmetrics: {enabled: false}\n"), 0o600)
 	tests := []struct {
 		name string
 		args []string
 		want int
 		says string
 	}{
+		{"check --log-level unknown", []string{"check", "--feed", feed, "--log-level", "loud"}, exitUsage, `--log-level "loud": want debug, info, warn or error`},
+		{"check -c with --log-level unknown names the flag, not the config", []string{"check", "-c", cfg, "--log-level", "loud"}, exitUsage, `--log-level "loud": want debug, info, warn or error`},
+		{"lookup --ip-index unknown", []string{"lookup", "--feed", feed, "--ip-index", "radix", "203.0.113.77"}, exitUsage, `--ip-index "radix": want bart or cidranger`},
+		{"replay --feed-format unknown", []string{"replay", "--feed", feed, "--feed-format", "cvs", events}, exitUsage, `--feed-format "cvs": want auto, text, csv,`},
+		{"run -c with --ip-index unknown", []string{"run", "-c", cfg, "--ip-index", "radix", events}, exitUsage, `--ip-index "radix"`},
 		{"run --metrics-listen not host:port", []string{"run", "--metrics-listen", "garbage", "--feed", feed, events}, exitUsage, `--metrics-listen: "garbage" is not host:port`},
 		{"run --metrics-listen bad port", []string{"run", "--metrics-listen", "127.0.0.1:99999", "--feed", feed, events}, exitUsage, "--metrics-listen"},
 		{"replay --events-format avro of JSON lines", []string{"replay", "--feed", feed, "--events-format", "avro", events}, exitUsage, "--events-format avro: " + events + " is not an Event Hubs Capture"},

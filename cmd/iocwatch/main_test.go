@@ -204,6 +204,32 @@ func TestCheckCountsIndicatorsAndFailsOnRefusedLines(t *testing.T) {
 	}
 }
 
+// An expired or soon expiring exclusion rule is one warning of check,
+// written inline in the config or in an exclusions file.
+func TestCheckWarnsOnceOfAnExpiredRule(t *testing.T) {
+	dir := t.TempDir()
+	rule := "  - {name: old, reason: r, expires: 2020-01-01, when: {device: x}}\n"
+	os.WriteFile(filepath.Join(dir, "ex.yaml"), []byte("exclusions:\n"+rule), 0o600)
+	feed, err := filepath.Abs(filepath.Join("assets", "sample-feed.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := "source: {type: stdin}\nfeeds: [{name: f, path: '" + feed + "'}]\nmetrics: {enabled: false}\n"
+	for _, tt := range []struct{ name, config string }{
+		{"inline", cfg + "exclusions:\n" + rule},
+		{"in an exclusions file", cfg + "exclusions_files: [ex.yaml]\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "iocwatch.yaml")
+			os.WriteFile(p, []byte(tt.config), 0o600)
+			_, stdout, stderr := runCLI(t, "", "check", "-c", p)
+			if n := strings.Count(stdout, `"old"`); n != 1 || !strings.Contains(stdout, "expired on 2020-01-01") {
+				t.Errorf("%d warnings name the rule, want one saying it expired\n%s%s", n, stdout, stderr)
+			}
+		})
+	}
+}
+
 // A plain list saved as .csv has no header row: its first value loads,
 // and check says how the file was read.
 func TestHeaderlessCSVFeedKeepsItsFirstValue(t *testing.T) {

@@ -95,6 +95,9 @@ func printSink(human bool) config.Sink {
 // loadConfig reads -c, or builds an ad-hoc config from the flags. The
 // result is validated; its problems are usage errors (exit 2).
 func (c *commonFlags) loadConfig() (*config.Config, error) {
+	if err := c.checkValues(); err != nil {
+		return nil, err
+	}
 	var cfg *config.Config
 	if c.configPath != "" {
 		var err error
@@ -140,6 +143,25 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		return nil, usageError{c.configHint(err)}
 	}
 	return cfg, nil
+}
+
+// checkValues checks the flags that set a key of the config against the
+// values the key may take, so that a bad one names its flag rather than
+// the key (and the config file, which does not hold it).
+func (c *commonFlags) checkValues() error {
+	for _, f := range [...]struct{ flag, key, value string }{
+		{"--feed-format", "feeds[].format", c.feedFormat},
+		{"--ip-index", "match.ip_index", c.ipIndex},
+		{"--log-level", "log.level", c.logLevel},
+	} {
+		if f.value == "" {
+			continue // not given (or not a flag of this command)
+		}
+		if err := config.CheckEnum(f.flag, f.key, f.value); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }
 
 // configHint adds to a config's error what to do when -c names an
