@@ -295,6 +295,63 @@ func TestTTLOfAnUnchangedOrFailingFeed(t *testing.T) {
 	}
 }
 
+// A valid_until from the feed only ever shortens the TTL: a later one (a
+// year out) does not keep a value past TTL after the feed last listed it,
+// so a feed that stops answering still ages out; and extending the TTL
+// never moves a value past its own valid_until.
+func TestTTLIsNotOutlivedByALaterValidUntilFromTheFeed(t *testing.T) {
+	clk := newClock()
+	t0 := clk.Now()
+	path := filepath.Join(t.TempDir(), "c2.csv")
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	writeFile(t, path, "indicator,valid_until\n203.0.113.1,2030-01-01\n203.0.113.2,"+at(30*time.Minute)+"\n203.0.113.3,"+at(80*time.Minute)+"\n")
+	spec := fileSpec("c2", path)
+	spec.Load.Format = match.FormatCSV
+	spec.TTL = time.Hour
+	h, u := newHarness(t, Options{Feeds: []Spec{spec}, FilePoll: -1, Now: clk.Now})
+	type check struct {
+		value string
+		at    time.Duration
+		want  bool
+	}
+	expect := func(ix *match.Index, checks []check) {
+		t.Helper()
+		for _, c := range checks {
+			if got := matches(ix, c.value, t0.Add(c.at)); got != c.want {
+				t.Errorf("%s at t0+%s: match %v, want %v", c.value, c.at, got, c.want)
+			}
+		}
+	}
+	expect(u.Index, []check{
+		{"203.0.113.1", 59 * time.Minute, true},
+		{"203.0.113.1", 60 * time.Minute, false}, // TTL after the listing, not 2030
+		{"203.0.113.2", 29 * time.Minute, true},
+		{"203.0.113.2", 30 * time.Minute, false}, // the feed's earlier valid_until
+		{"203.0.113.3", 59 * time.Minute, true},
+		{"203.0.113.3", 60 * time.Minute, false},
+	})
+	clk.Advance(40 * time.Minute) // the same content again: the TTL is extended
+	u, err := h.m.Reload(context.Background())
+	if err != nil || u == nil {
+		t.Fatalf("an unchanged file past half the TTL: update %v, err %v; want the expiry extended", u, err)
+	}
+	expect(u.Index, []check{
+		{"203.0.113.1", 99 * time.Minute, true},
+		{"203.0.113.1", 100 * time.Minute, false},
+		{"203.0.113.3", 79 * time.Minute, true},
+		{"203.0.113.3", 80 * time.Minute, false}, // never past its own valid_until
+	})
+	clk.Advance(10 * time.Minute)
+	os.Remove(path)
+	if _, err := h.m.Reload(context.Background()); err == nil {
+		t.Fatal("a missing file must be an error")
+	}
+	expect(h.m.Current().Index, []check{
+		{"203.0.113.1", 99 * time.Minute, true},
+		{"203.0.113.1", 100 * time.Minute, false}, // a failing feed ages out TTL after the last listing
+	})
+}
+
 // Added lists values no feed had before: a value another feed already
 // listed is not new to the index.
 func TestAddedLeavesOutValuesAnotherFeedAlreadyHad(t *testing.T) {

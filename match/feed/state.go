@@ -245,6 +245,10 @@ type feedState struct {
 	store     *taxiiStore       // taxii: the accumulated collection
 	storeAt   time.Time         // taxii: when the store was fetched (for a cached one)
 	cacheOK   bool              // the cache file holds the content in use (a confirmation may touch it)
+	// own holds, per Meta of listed whose valid_until from the feed was
+	// later than its TTL expiry, that valid_until: an extension of the
+	// TTL never moves such an indicator past it (TTL feeds).
+	own map[*match.Meta]time.Time
 
 	// Guarded by Manager.mu.
 	inUse []*match.List // listed, then the retained values: what the index holds
@@ -536,13 +540,19 @@ func (m *Manager) rebake(fs *feedState, now time.Time, failing bool) bool {
 	}
 	old, exp := fs.bakedAt.Add(ttl), fs.listedAt.Add(ttl)
 	moved := metaMemo{}
+	own := map[*match.Meta]time.Time{}
 	listed := fs.listed.WithMetas(func(m *match.Meta) *match.Meta {
-		if m.ValidUntil.Equal(old) {
-			return moved.edit(m, func(m *match.Meta) { m.ValidUntil = exp })
+		if !m.ValidUntil.Equal(old) {
+			return m
 		}
-		return m
+		until := fs.ttlUntil(m, exp)
+		c := moved.edit(m, func(m *match.Meta) { m.ValidUntil = until })
+		if u, ok := fs.own[m]; ok && u.After(until) {
+			own[c] = u
+		}
+		return c
 	})
-	fs.listed, fs.bakedAt = listed, fs.listedAt
+	fs.listed, fs.bakedAt, fs.own = listed, fs.listedAt, own
 	inUse := fs.inUseOf()
 	m.mu.Lock()
 	fs.inUse = inUse
@@ -550,6 +560,15 @@ func (m *Manager) rebake(fs *feedState, now time.Time, failing bool) bool {
 	m.gen++
 	m.mu.Unlock()
 	return true
+}
+
+// ttlUntil is the TTL expiry exp of a listed indicator with Meta m, or
+// the feed's own valid_until when that is earlier.
+func (fs *feedState) ttlUntil(m *match.Meta, exp time.Time) time.Time {
+	if u, ok := fs.own[m]; ok && u.Before(exp) {
+		return u
+	}
+	return exp
 }
 
 // inUseOf returns listed followed by a list of the retained values.
@@ -576,16 +595,20 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 		exp := dataAt.Add(ttl)
 		// Fresh from Load: not indexed yet, and a Meta is shared only by
 		// indicators of this result with the same metadata, so it is
-		// changed in place.
+		// changed in place. The feed's own valid_until only ever shortens
+		// the TTL; a later one is kept aside for the extensions.
+		own := map[*match.Meta]time.Time{}
 		listed = listed.WithMetas(func(m *match.Meta) *match.Meta {
-			if m.ValidUntil.IsZero() {
+			if m.ValidUntil.After(exp) {
+				own[m] = m.ValidUntil
+			}
+			if m.ValidUntil.IsZero() || m.ValidUntil.After(exp) {
 				m.ValidUntil = exp
 			}
 			return m
 		})
-	}
-	if ttl > 0 && fs.taxii == nil {
-		fs.retained = m.retain(fs, listed, now)
+		fs.retained = m.retain(fs, listed, now) // reads the previous listed and own
+		fs.own = own
 	}
 	reloaded := fs.loaded
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
@@ -662,7 +685,8 @@ func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) map[i
 			}
 			ind := fs.listed.At(i)
 			if u := ind.Meta.ValidUntil; u.IsZero() || u.Equal(baked) || u.After(exp) {
-				ind.Meta = moved.edit(ind.Meta, func(m *match.Meta) { m.ValidUntil = exp }) // indexed: never changed in place
+				until := fs.ttlUntil(ind.Meta, exp)
+				ind.Meta = moved.edit(ind.Meta, func(m *match.Meta) { m.ValidUntil = until }) // indexed: never changed in place
 			}
 			ret[k] = retained{ind: &ind, lastSeen: fs.listedAt}
 		}
@@ -760,8 +784,9 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 	return true, nil
 }
 
-// parseTAXII reads the accumulated objects. With a TTL, an indicator the
-// objects give no valid_until expires TTL after a poll last returned it.
+// parseTAXII reads the accumulated objects. With a TTL, an indicator
+// expires TTL after a poll last returned it, or at its object's
+// valid_until when that is earlier.
 func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, now time.Time) (*match.LoadResult, error) {
 	if len(s.objects) == 0 {
 		return &match.LoadResult{Format: match.FormatSTIX2, SkippedReasons: map[string]int{}}, nil
@@ -777,14 +802,14 @@ func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, 
 		l := res.Indicators
 		for i := range l.Len() {
 			m := l.MetaAt(i)
-			if !m.ValidUntil.IsZero() {
-				continue
-			}
+			exp := now.Add(ttl)
 			ind := l.At(i)
 			if o := s.objects[strings.TrimPrefix(ind.Origin(), prefix)]; o != nil {
-				m.ValidUntil = o.seen.Add(ttl)
-			} else {
-				m.ValidUntil = now.Add(ttl)
+				exp = o.seen.Add(ttl)
+			}
+			// The object's own valid_until only ever shortens the TTL.
+			if m.ValidUntil.IsZero() || m.ValidUntil.After(exp) {
+				m.ValidUntil = exp
 			}
 		}
 	}

@@ -274,6 +274,21 @@ func TestTAXIIIndicatorsExpireTTLAfterTheyWereLastReturned(t *testing.T) {
 	}
 }
 
+// An indicator's own valid_until, when later, does not outlive the TTL:
+// the collection never deletes it, so the TTL is what ages it out.
+func TestTAXIITTLIsNotOutlivedByALaterValidUntil(t *testing.T) {
+	clk := newClock()
+	t0 := clk.Now()
+	srv := newTAXIIServer(t)
+	srv.add(`{"type":"indicator","spec_version":"2.1","id":"indicator--1","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","pattern":"[ipv4-addr:value = '203.0.113.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","valid_until":"2030-01-01T00:00:00Z"}`)
+	spec := taxiiSpec(srv.URL)
+	spec.TTL = time.Hour
+	_, u := newHarness(t, Options{Feeds: []Spec{spec}, Now: clk.Now})
+	if !matches(u.Index, "203.0.113.1", t0.Add(59*time.Minute)) || matches(u.Index, "203.0.113.1", t0.Add(time.Hour)) {
+		t.Error("the indicator must expire TTL after the poll that returned it, not at its later valid_until")
+	}
+}
+
 func TestPollStopsOnAServerThatRepeatsItself(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"more":true,"next":"same","objects":[]}`))
