@@ -78,17 +78,18 @@ type HECOptions struct {
 //
 // Use NewHEC; the zero value is not usable. Safe for concurrent use.
 type HEC struct {
-	opt     HECOptions
-	url     string
-	ackURL  string
-	where   string
-	auth    string
-	meta    []byte // the constant part of each event's envelope
-	client  *http.Client
-	tr      *http.Transport
-	gate    gate
-	channel string
-	secrets [][]byte // the token, scrubbed from answers
+	opt      HECOptions
+	url      string
+	ackURL   string
+	where    string // the event endpoint, for messages
+	ackWhere string // the acknowledgement endpoint, for messages
+	auth     string
+	meta     []byte // the constant part of each event's envelope
+	client   *http.Client
+	tr       *http.Transport
+	gate     gate
+	channel  string
+	secrets  [][]byte // the token, scrubbed from answers
 }
 
 // NewHEC checks opt, applies its defaults and returns the sink. It does not
@@ -140,7 +141,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), auth: "Splunk " + opt.Token, secrets: credentials("Splunk " + opt.Token)}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials("Splunk " + opt.Token)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -435,7 +436,7 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	req.Header.Set("X-Splunk-Request-Channel", h.channel)
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.where, err))
+		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.ackWhere, err))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -443,13 +444,13 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Any failure of the ack query is retryable: the events were
 		// accepted, only their fate is unknown.
-		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.where, resp.Status, sanitizeExcerpt(raw, bodyExcerptBytes))
+		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.ackWhere, resp.Status, sanitizeExcerpt(raw, bodyExcerptBytes))
 	}
 	var r struct {
 		Acks map[string]bool `json:"acks"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("splunk_hec ack POST %s: bad answer %q: %w", h.where, sanitizeExcerpt(raw, bodyExcerptBytes), err)
+		return nil, fmt.Errorf("splunk_hec ack POST %s: bad answer %q: %w", h.ackWhere, sanitizeExcerpt(raw, bodyExcerptBytes), err)
 	}
 	return r.Acks, nil
 }

@@ -573,3 +573,36 @@ func TestHECWithAckReportsARefusalWithoutWaitingForAcks(t *testing.T) {
 		t.Errorf("%d ack queries for no accepted request", n)
 	}
 }
+
+// An error of the acknowledgement service names its endpoint, not the
+// event endpoint that accepted the request.
+func TestHECAckErrorsNameTheAckEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		name, answer string
+		status       int
+	}{
+		{"an error status", `{"text":"HEC is unhealthy, ack service unavailable","code":19}`, 503},
+		{"a bad answer", `not json`, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				if r.URL.Path == "/services/collector/ack" {
+					hecAnswer(w, tt.status, tt.answer)
+					return
+				}
+				hecAnswer(w, 200, `{"text":"Success","code":0,"ackId":7}`)
+			}))
+			defer srv.Close()
+			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL, Token: "tok", Ack: true, AckTimeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close(context.Background())
+			err = h.Write(context.Background(), sinktest.Alerts(1, 5))
+			if err == nil || !strings.Contains(err.Error(), "ack POST "+srv.URL+"/services/collector/ack:") {
+				t.Errorf("Write = %v, want the error to name %s/services/collector/ack", err, srv.URL)
+			}
+		})
+	}
+}
