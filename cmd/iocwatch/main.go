@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -60,7 +61,7 @@ Usage:
 
 Commands:
 %s
-Run "iocwatch <command> -h" for a command's flags.
+Run "iocwatch help <command>" or "iocwatch <command> -h" for a command's flags.
 
 run, replay, check and lookup take -c FILE (a YAML config, see
 docs/configuration.md) or, for ad-hoc use, --feed [NAME=]FILE (repeatable),
@@ -109,6 +110,10 @@ func runMain(ctx context.Context, env *cliEnv, args []string) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "--help", "-help":
+		if name == "help" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			// help COMMAND: the command's own usage.
+			return runMain(ctx, env, []string{args[1], "--help"})
+		}
 		printHelp(env.stdout)
 		return exitOK
 	case "--version", "-version":

@@ -138,6 +138,8 @@ func TestExitCodes(t *testing.T) {
 		{"help succeeds", []string{"help"}, exitOK, "Exit codes:"},
 		{"an unknown command is a usage error", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{"a command's -h succeeds", []string{"replay", "-h"}, exitOK, "Usage: iocwatch replay"},
+		{"help of a command shows its usage", []string{"help", "lookup"}, exitOK, "Usage: iocwatch lookup"},
+		{"help of an unknown command is a usage error", []string{"help", "frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{"an unknown flag is a usage error", []string{"check", "--nope"}, exitUsage, "flag provided but not defined"},
 		{"replay without events is a usage error", []string{"replay"}, exitUsage, "no events to replay"},
 		{"a missing config file is a usage error naming it", []string{"check", "-c", "testdata/nope.yaml"}, exitUsage, "nope.yaml"},
@@ -151,6 +153,27 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stdout+stderr, tt.says) {
 				t.Errorf("output lacks %q\nstdout: %s\nstderr: %s", tt.says, stdout, stderr)
+			}
+		})
+	}
+}
+
+// Help asked for goes to standard output, so that it can be paged or
+// searched; the usage shown with a flag error goes to standard error.
+func TestHelpAskedForGoesToStandardOutput(t *testing.T) {
+	for _, c := range commands() {
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(c.name+" "+flag, func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, "", c.name, flag)
+				if code != exitOK || !strings.HasPrefix(stdout, "Usage: iocwatch "+c.name) || stderr != "" {
+					t.Errorf("exit %d, want %d with the usage on stdout alone\nstdout: %s\nstderr: %s", code, exitOK, stdout, stderr)
+				}
+			})
+		}
+		t.Run(c.name+" with an unknown flag", func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", c.name, "--no-such-flag")
+			if code != exitUsage || stdout != "" || !strings.Contains(stderr, "Usage: iocwatch "+c.name) {
+				t.Errorf("exit %d, want %d with the usage on stderr alone\nstdout: %s\nstderr: %s", code, exitUsage, stdout, stderr)
 			}
 		})
 	}

@@ -46,12 +46,13 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "", "log `level`: debug, info, warn, error (default info)")
 }
 
-// newFlagSet returns a flag set whose errors and help go to env.stderr.
+// newFlagSet returns a flag set whose errors go to env.stderr, and its
+// help to env.stdout when asked for (-h, --help), else to env.stderr.
 func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("iocwatch "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(&flagOutput{stdout: env.stdout, stderr: env.stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: iocwatch %s\n\nFlags:\n", usage)
+		fmt.Fprintf(fs.Output(), "Usage: iocwatch %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -63,7 +64,7 @@ func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseHeld(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return errHelp
 			}
