@@ -381,7 +381,11 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 		s.failed = err // a broken input stays broken
 	}
-	s.progress.Store(s.doneBytes + s.offset())
+	// After a Close the current file's offset is gone: progress only
+	// ever moves forward.
+	if p := s.doneBytes + s.offset(); p > s.progress.Load() {
+		s.progress.Store(p)
+	}
 	return b, err
 }
 

@@ -484,3 +484,39 @@ func TestClosingABlockSourceJustBeforeItsBatchIsFilled(t *testing.T) {
 		t.Errorf("%d blocks still held after Close", n)
 	}
 }
+
+// Progress never goes back, also when the source is closed between reads
+// or during one (a progress bar shown at shutdown).
+func TestProgressNeverGoesBackAfterClose(t *testing.T) {
+	a := manyRecords(t, 300)
+	for _, noBlocks := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noBlocks=%v", noBlocks), func(t *testing.T) {
+			src, err := NewFileSource(FileOptions{Paths: []string{a}, BatchLines: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.noBlocks = noBlocks
+			src.blockSize = 4 * os.Getpagesize()
+			for range 3 {
+				b, err := src.Read(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.Release()
+			}
+			before, _ := src.Progress()
+			if before == 0 {
+				t.Fatal("no progress after three batches")
+			}
+			src.Close(context.Background())
+			for range 2 {
+				if b, err := src.Read(context.Background()); err == nil {
+					b.Release()
+				}
+				if after, _ := src.Progress(); after < before {
+					t.Fatalf("progress went from %d back to %d after Close", before, after)
+				}
+			}
+		})
+	}
+}
