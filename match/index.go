@@ -312,10 +312,19 @@ func BuildLists(lists []*List, opt BuildOptions) (*Index, error) {
 			}
 		case KindURL:
 			base, isPrefix := strings.CutSuffix(ind.Value, "*")
+			if isPrefix && strings.IndexByte(base, '#') >= 0 {
+				// Events' fragments are dropped: "…/x#*" is the URL "…/x".
+				isPrefix = false
+			}
 			var ok bool
 			if buf, ok = AppendURL(buf[:0], base); !ok {
 				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
 			} else if isPrefix {
+				if strings.HasSuffix(base, "?") && buf[len(buf)-1] != '?' {
+					// "…/x?*" wants a query: keep the '?' that normalising
+					// drops with the empty query, or "…/xyz" would match.
+					buf = append(buf, '?')
+				}
 				intern(prefixKey, buf, i, ind.Value, 0)
 			} else {
 				intern(urlKeys, buf, i, ind.Value, 0)

@@ -90,14 +90,20 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 			if ind.Kind != KindURL {
 				return -1
 			}
-			if base, ok := strings.CutSuffix(ind.Value, "*"); ok {
+			base, isPrefix := strings.CutSuffix(ind.Value, "*")
+			if isPrefix && !strings.Contains(base, "#") {
 				p, _ := NormalizeURL(base)
+				if strings.HasSuffix(base, "?") && !strings.HasSuffix(p, "?") {
+					p += "?" // "…/a?*": URLs of /a with a query
+				}
 				if strings.HasPrefix(u, p) {
 					return len(p)
 				}
 				return -1
 			}
-			if v, _ := NormalizeURL(ind.Value); v == u {
+			// A prefix with a fragment is its URL: events' fragments
+			// are dropped.
+			if v, _ := NormalizeURL(base); v == u {
 				return 1 << 30
 			}
 			return -1
@@ -148,15 +154,21 @@ func (g oracleUniverse) addr6() netip.Addr {
 }
 
 func (g oracleUniverse) host() string {
-	h := g.pick("evil.com", "evil.net", "notevil.com", "evil.com.au", "a.evil.com", "b.a.evil.com", "x.example")
-	if g.r.IntN(4) == 0 {
+	h := g.pick("evil.com", "evil.net", "notevil.com", "evil.com.au", "a.evil.com", "b.a.evil.com", "x.example",
+		"bücher.example", "BÜCHER.example", "xn--bcher-kva.example", "a.bücher.example")
+	switch g.r.IntN(8) {
+	case 0, 1:
 		h = g.pick("www.", "a.", "cdn.") + h
+	case 2:
+		// More labels than matchHost hashes in one pass.
+		h = strings.Repeat("l.", 14+g.r.IntN(4)) + h
 	}
 	return h
 }
 
 func (g oracleUniverse) path() string {
-	return g.pick("/", "/a", "/a/", "/a/b", "/ab", "/a/b.php", "/a?x=1", "/A")
+	return g.pick("/", "/a", "/a/", "/a/b", "/ab", "/a/b.php", "/a?x=1", "/A",
+		"/~a", "/%7ea", "/%7Ea/b", "/a%2fb", "/a%2Fb", "/a b", "/ä", "/%C3%A4", "/a?", "/a#f", "/a?x=1#f", "/%41")
 }
 
 func (g oracleUniverse) indicator() *Indicator {
@@ -201,7 +213,7 @@ func (g oracleUniverse) indicator() *Indicator {
 			ind.Value = strings.TrimSuffix(ind.Value, "/") + "*"
 		}
 	default:
-		ind.Kind, ind.Value = KindPattern, g.pick("evil", "/a/b", "ab", ".com/", "EVIL.NET", "x=1", "10.0.1")
+		ind.Kind, ind.Value = KindPattern, g.pick("evil", "/a/b", "ab", ".com/", "EVIL.NET", "x=1", "10.0.1", "~a", "%2fb", "a%2F", "xn--bcher", "l.l.l.")
 	}
 	switch g.r.IntN(6) {
 	case 0:

@@ -346,14 +346,16 @@ func ldOrigin(where string, line int) string {
 // accepts an address or a prefix; a domain kind also accepts an address
 // (feeds put IPs in hostname fields); a URL kind wants a scheme or a path,
 // but takes an address or a name under a known top-level domain for what
-// it is; a pattern is only lower-cased.
+// it is; a pattern only has its ASCII letters lower-cased, as Build and
+// Match fold the URL (other bytes are percent-encoded as they are: folding
+// "Ü" to "ü" would keep the pattern from ever matching its own text).
 func ldParseAs(want Kind, s string) (Kind, string, error) {
 	if want == KindPattern {
-		s = strings.ToLower(strings.TrimSpace(s))
+		s = strings.TrimSpace(s)
 		if s == "" {
 			return KindInvalid, "", errors.New("empty value")
 		}
-		return KindPattern, s, nil
+		return KindPattern, ldLowerASCII(s), nil
 	}
 	k, v, err := ParseValue(s)
 	if err != nil || want == KindInvalid {
@@ -377,6 +379,21 @@ func ldParseAs(want Kind, s string) (Kind, string, error) {
 		}
 	}
 	return k, v, nil
+}
+
+// ldLowerASCII lower-cases the ASCII letters of s, leaving every other
+// byte (and invalid UTF-8) as it is.
+func ldLowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lowerASCII(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // ldKnownTLD reports whether a domain ends in a top-level domain of the
