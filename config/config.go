@@ -376,7 +376,8 @@ type CSVFormat struct {
 // Allow relaxes the indicator checks of a feed. The zero value refuses
 // private and broad indicators.
 type Allow struct {
-	// Private accepts private, loopback and link-local addresses.
+	// Private accepts private, loopback and link-local addresses, and
+	// loopback names (localhost.localdomain, names under .localhost).
 	// Default: false.
 	Private bool `yaml:"private"`
 	// Broad accepts prefixes shorter than the minimums below. Default: false.

@@ -17,7 +17,9 @@ import (
 //     (MinPrefixV4, MinPrefixV6, AllowBroad);
 //   - private (10/8, 172.16/12, 192.168/16, 100.64/10 shared address
 //     space, fc00::/7), loopback (127/8, ::1) and link-local (169.254/16,
-//     fe80::/10) addresses and prefixes are refused (AllowPrivate);
+//     fe80::/10) addresses and prefixes, and loopback names (under
+//     .localhost, RFC 6761, and localhost.localdomain) as domains and URL
+//     hosts, are refused (AllowPrivate);
 //   - multicast (224/4, ff00::/8) and reserved ranges (0/8, 192.0.0.0/24,
 //     198.18/15 benchmarking, 240/4 including 255.255.255.255, ::/8,
 //     100::/64 discard-only, 2001:2::/48 benchmarking) are always refused;
@@ -203,6 +205,9 @@ func (g Guard) checkDomain(d string) string {
 	if strings.IndexByte(d, '.') < 0 {
 		return "single-label name refused"
 	}
+	if !g.AllowPrivate && gdLoopbackName(d) {
+		return "loopback name refused"
+	}
 	if !g.AllowPublicSuffix {
 		if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
 			return "public suffix refused"
@@ -244,5 +249,16 @@ func (g Guard) checkURL(u string) string {
 	if strings.IndexByte(host, '.') < 0 {
 		return "single-label URL host refused"
 	}
+	if !g.AllowPrivate && gdLoopbackName(strings.ToLower(strings.TrimSuffix(host, "."))) {
+		return "URL host: loopback name refused"
+	}
 	return ""
+}
+
+// gdLoopbackName reports whether the lower-case host name d names the
+// loopback interface: a name under .localhost (RFC 6761), or
+// localhost.localdomain, which hosts files map to 127.0.0.1 and
+// blocklists in hosts format list first.
+func gdLoopbackName(d string) bool {
+	return d == "localhost.localdomain" || strings.HasSuffix(d, ".localhost")
 }

@@ -38,6 +38,14 @@ func TestGuardCheck(t *testing.T) {
 		{"a single-label name is refused", suffix, KindDomain, "localhost", "single-label name refused"},
 		{"a single-label URL host is refused", private, KindURL, "http://intranet/login", "single-label URL host refused"},
 		{"a URL without a host is refused", def, KindURL, "http:///x", "URL without a host refused"},
+		// Loopback names (RFC 6761 .localhost, and the hosts-file
+		// localhost.localdomain that blocklists in hosts format start with).
+		{"localhost.localdomain is a loopback name", def, KindDomain, "localhost.localdomain", "loopback name refused"},
+		{"a name under .localhost is a loopback name", suffix, KindDomain, "app.localhost", "loopback name refused"},
+		{"a URL on a loopback name is refused", def, KindURL, "http://localhost.localdomain:8080/x", "URL host: loopback name refused"},
+		{"a loopback name is accepted for an internal feed", private, KindDomain, "localhost.localdomain", ""},
+		{"a name that only ends in localhost is not a loopback name", def, KindDomain, "evillocalhost.example", ""},
+		{"localhost as a label elsewhere is not a loopback name", def, KindDomain, "localhost.evil.example", ""},
 		{"a URL on a multicast address is refused", private, KindURL, "http://239.1.1.1/x", "URL host: multicast range refused"},
 		{"an invalid kind is refused", def, KindInvalid, "x", "invalid indicator kind"},
 		{"an ip that does not parse is refused", def, KindIP, "evil.example", "not an IP address"},
