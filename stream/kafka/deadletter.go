@@ -63,10 +63,12 @@ func NewDeadLetterWriter(opt Options, topic string) (*DeadLetterWriter, error) {
 		Balancer:     &kafkago.Hash{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchSize:    1, // dead letters are rare: send each at once
-		BatchBytes:   int64(max(opt.MaxBytes, 1<<20)),
-		MaxAttempts:  5,
-		Transport:    tr,
-		ErrorLogger:  debugLogger(opt.Logger),
+		// No client-side size cap: the pipeline dead-letters messages over
+		// its max_message_bytes, and the topic's max.message.bytes decides.
+		BatchBytes:  maxSlab,
+		MaxAttempts: 5,
+		Transport:   tr,
+		ErrorLogger: debugLogger(opt.Logger),
 	}
 	return &DeadLetterWriter{topic: topic, w: w, tr: tr}, nil
 }

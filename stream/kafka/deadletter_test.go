@@ -1,8 +1,10 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +152,37 @@ func TestDeadLetterWriterErrors(t *testing.T) {
 			t.Fatalf("Write after Close: err = %v, want ErrClosed", err)
 		}
 	})
+}
+
+// TestDeadLetterWriterSendsAMessageLargerThanOneMiB pins that a message
+// the pipeline dead-letters for being too large (over
+// pipeline.max_message_bytes, 1 MiB) reaches a dead-letter topic whose
+// max.message.bytes allows it: the size limit is the broker's, not a
+// client-side cap that would make every oversized message stop the
+// pipeline.
+func TestDeadLetterWriterSendsAMessageLargerThanOneMiB(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	if err := b.Cluster().CreateTopic("dlq", 1, map[string]string{"max.message.bytes": strconv.Itoa(8 << 20)}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := kafka.NewDeadLetterWriter(kafka.Options{Brokers: []string{b.Addr()}, Logger: logger()}, "dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	value := bytes.Repeat([]byte("x"), 2<<20)
+	msg := stream.Message{Value: value, Position: stream.Position{Source: "defender", Partition: 2, Offset: 77}}
+	if err := w.Write(ctx, msg, -1, errors.New("message too large (2097152 > 1048576 bytes)")); err != nil {
+		t.Fatalf("Write of a 2 MiB message to a topic that takes 8 MiB: %v", err)
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "dlq", MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		t.Fatalf("reading the dead-letter topic: %v", err)
+	}
+	if !bytes.Equal(m.Value, value) || string(m.Key) != "defender[2]@77" {
+		t.Errorf("dead letter: key %q, %d value bytes; want key defender[2]@77 and the %d original bytes", m.Key, len(m.Value), len(value))
+	}
 }

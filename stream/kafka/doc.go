@@ -46,9 +46,9 @@
 // generation ends (rebalance or Close) — never synchronously per message.
 // Acks arrive in read order (the pipeline guarantees it), so the highest
 // acknowledged offset covers every earlier message. A partition the group
-// never committed gets its first fetched offset committed at the first
-// commit, so a rebalance before the first acknowledgement cannot move a
-// "latest" start past unprocessed messages.
+// never committed gets the offset this member started reading it at
+// committed at the first commit, so a rebalance or restart before the first
+// acknowledgement cannot move a "latest" start past unprocessed messages.
 //
 // Offsets are committed in the generation that owns the partition: once a
 // generation ends, its acks are no longer committed (they are counted in

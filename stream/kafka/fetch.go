@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,15 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 				if ctx.Err() != nil {
 					return
 				}
+				if permanent(err) {
+					// Refused credentials or authorization, an untrusted
+					// certificate of this partition's leader: Read says so.
+					at := "its start offset"
+					if f.want >= 0 {
+						at = "offset " + strconv.FormatInt(f.want, 10)
+					}
+					s.report(fmt.Errorf("kafka: fetch %s at %s: connecting to the partition leader: %w", p.tp, at, err))
+				}
 				f.fail(ctx, "connecting to the partition leader", err)
 				continue
 			}
@@ -198,6 +208,10 @@ func (f *partFetcher) connect(ctx context.Context) error {
 	case f.want < first:
 		f.skipTo(ctx, first)
 	}
+	// A start the group never committed is pinned where it was resolved,
+	// so that a rebalance or restart before the first message does not
+	// resolve "latest" again past what arrived meanwhile.
+	f.p.first.CompareAndSwap(-1, f.want)
 	f.conn, f.stopConn = conn, stop
 	return nil
 }

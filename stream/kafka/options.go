@@ -29,6 +29,12 @@ const (
 	DefaultLagInterval      = 10 * time.Second
 )
 
+// kafka-go's defaults for a zero HeartbeatInterval and SessionTimeout.
+const (
+	defaultHeartbeatInterval = 3 * time.Second
+	defaultSessionTimeout    = 30 * time.Second
+)
+
 // Options configure a Source (and, for the connection fields, a
 // DeadLetterWriter). The zero value is not valid: Brokers, Topics and Group
 // are required; every other zero field takes the default named in its
@@ -227,8 +233,17 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %v is out of range (0 to 24 days)", d.key, d.v))
 		}
 	}
-	if o.HeartbeatInterval > 0 && o.SessionTimeout > 0 && o.HeartbeatInterval >= o.SessionTimeout {
-		errs = append(errs, fmt.Errorf("heartbeat_interval: %v must be shorter than session_timeout (%v)", o.HeartbeatInterval, o.SessionTimeout))
+	// Zero is kafka-go's default: a heartbeat_interval set alone is checked
+	// against the default session_timeout, and the other way round.
+	hb, st := o.HeartbeatInterval, o.SessionTimeout
+	if hb == 0 {
+		hb = defaultHeartbeatInterval
+	}
+	if st == 0 {
+		st = defaultSessionTimeout
+	}
+	if hb > 0 && st > 0 && hb >= st {
+		errs = append(errs, fmt.Errorf("heartbeat_interval: %v must be shorter than session_timeout (%v)", hb, st))
 	}
 	if len(errs) > 0 {
 		return prefixErrors(errs)

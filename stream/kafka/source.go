@@ -116,7 +116,7 @@ type partState struct {
 	acked int64 // under Source.mu: offset after the last acknowledged message; -1 none
 
 	committed atomic.Int64 // the group's committed offset; -1 unknown
-	first     atomic.Int64 // offset of the first message fetched; -1 none yet
+	first     atomic.Int64 // offset this member started reading at; -1 not resolved yet
 	hwm       atomic.Int64 // high watermark (next offset to be written); -1 unknown
 }
 
@@ -464,8 +464,8 @@ func (s *Source) commitLoop(ctx context.Context, g *generation) {
 
 // commit commits, in g, the offset after the last acknowledged message of
 // every partition that advanced. A partition that has no committed offset
-// yet gets the offset of its first fetched message, so a rebalance before the
-// first acknowledgement does not move a "latest" start past it.
+// yet gets the offset this member started reading it at, so a rebalance
+// before the first acknowledgement does not move a "latest" start past it.
 func (s *Source) commit(g *generation) error {
 	var offsets map[string]map[int]int64
 	var parts []*partState
@@ -569,8 +569,8 @@ func (s *Source) refreshWatermarks(ctx context.Context, g *generation) {
 
 // Lag returns, for every partition currently assigned to this member, the
 // number of messages not yet committed by the group: high watermark minus
-// committed offset. A partition the group never committed counts from the
-// first message this member fetched; partitions whose position or high
+// committed offset. A partition the group never committed counts from
+// where this member started reading it; partitions whose position or high
 // watermark is not known yet are absent. The high watermark is the newest
 // of what fetches carried and what the brokers reported at the last
 // LagInterval refresh. Between generations Lag is empty.

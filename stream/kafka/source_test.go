@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -295,6 +296,51 @@ func TestStartOffsetLatestSkipsOldMessages(t *testing.T) {
 	for _, m := range msgs {
 		if m.Position.Offset < 10 {
 			t.Errorf("latest start delivered old message %s", m.Position)
+		}
+		checkValue(t, m)
+	}
+}
+
+// TestALatestStartIsKeptWhenTheMemberStopsBeforeAnyMessage pins that a new
+// group starting at "latest" keeps the position it started from: a member
+// that stopped before its partition received a message commits that
+// position, so what is produced while no member runs is read after the
+// restart instead of being skipped by a second "latest".
+func TestALatestStartIsKeptWhenTheMemberStopsBeforeAnyMessage(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 10)
+	fetched := observeFetch(b)
+	opt := fastOptions(b, "fresh", "t")
+	opt.StartOffset = "latest"
+	first, err := kafka.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fetch request means the reader has resolved "latest" (10).
+	select {
+	case <-fetched:
+	case <-ctx.Done():
+		first.Close(context.Background())
+		t.Fatal("the reader never fetched")
+	}
+	if err := first.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	got, err := b.Committed(ctx, "fresh", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmtOffsets(got) != fmtOffsets(map[int32]int64{0: 10}) {
+		t.Errorf("committed after Close = %s, want [0@10] (where the member started)", fmtOffsets(got))
+	}
+	produce(t, b, "t", 0, 10, 3) // while no member runs
+
+	second := newSource(t, opt)
+	msgs := messagesOf(readBatches(t, ctx, second, 3, 0))
+	for i, m := range msgs {
+		if m.Position.Offset != int64(10+i) {
+			t.Errorf("message %d after the restart is at %s, want offset %d", i, m.Position, 10+i)
 		}
 		checkValue(t, m)
 	}
@@ -591,6 +637,32 @@ func TestTransientBrokerErrorsAreRetried(t *testing.T) {
 				tt.check(t, s)
 			}
 		})
+	}
+}
+
+// TestAPermanentErrorReachingAPartitionLeaderIsReturnedByRead pins that an
+// error that will not heal while a partition's reader (re)connects to its
+// leader — here missing topic authorization, as an untrusted certificate of
+// that one broker would be — ends Read naming the partition, instead of
+// stalling the partition with a retry for ever.
+func TestAPermanentErrorReachingAPartitionLeaderIsReturnedByRead(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	produce(t, b, "t", 0, 0, 5)
+	s := newSource(t, fastOptions(b, "g", "t"))
+	ackAll(t, ctx, readBatches(t, ctx, s, 5, 0)) // the reader is connected
+	// From now on the topic's metadata is refused; one fetch fails as if
+	// the leader moved, so the reader looks the leader up again.
+	auth := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Topic: "t", Err: kerr.TopicAuthorizationFailed, Count: -1})
+	defer auth.Remove()
+	moved := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Err: kerr.NotLeaderForPartition, Count: 1})
+	defer moved.Remove()
+	_, err := s.Read(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Read: err = %v, want the authorization failure", err)
+	}
+	if !errors.Is(err, kafkago.TopicAuthorizationFailed) || !strings.Contains(err.Error(), "t[0]") {
+		t.Errorf("Read: err = %v, want TopicAuthorizationFailed naming t[0]", err)
 	}
 }
 
