@@ -294,7 +294,11 @@ func (k *KafkaSource) validate(ck *checker, path string) {
 	required(ck, path+".client_id", k.ClientID, "")
 	atLeast(ck, path+".min_bytes", k.MinBytes, 1)
 	if k.MaxBytes < k.MinBytes {
-		ck.add(path+".max_bytes", "must be at least min_bytes (%d); found %d", k.MinBytes, k.MaxBytes)
+		if ck.m != nil && ck.m.lines[path+".min_bytes"] == 0 {
+			ck.add(path+".max_bytes", "must be at least min_bytes (%d, its default: set min_bytes too); found %d", k.MinBytes, k.MaxBytes)
+		} else {
+			ck.add(path+".max_bytes", "must be at least min_bytes (%d); found %d", k.MinBytes, k.MaxBytes)
+		}
 	}
 	durationAtLeast(ck, path+".max_wait", k.MaxWait, time.Millisecond)
 	durationAtLeast(ck, path+".commit_interval", k.CommitInterval, 0)
