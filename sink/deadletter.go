@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 )
 
 // DeadLetter is an append-only JSON-lines file of alerts that a sink
@@ -18,7 +20,16 @@ import (
 type DeadLetter struct {
 	log     *alertLog
 	onFiled func(sinkName string, alerts int, reason error)
+	hold    RetryPolicy // withDefaults applied
 }
+
+// HoldBack sets the back-off with which WithDeadLetter writes refused
+// alerts again while the file cannot take them (disk full); its
+// MaxElapsed is ignored: refused alerts are held until the file takes
+// them, the write's context ends or the sink is closed. Its OnRetry is
+// for a log line. The default is RetryPolicy's (200ms, doubling up to
+// 30s). Call it before the DeadLetter is used.
+func (d *DeadLetter) HoldBack(p RetryPolicy) { d.hold = p.withDefaults() }
 
 // OnFiled sets fn to be called after WithDeadLetter filed alerts that a
 // sink refused for good, with the sink's name, how many and the (first)
@@ -34,7 +45,7 @@ func OpenDeadLetter(path string) (*DeadLetter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DeadLetter{log: l}, nil
+	return &DeadLetter{log: l, hold: RetryPolicy{}.withDefaults()}, nil
 }
 
 // Write appends one line per alert, recording sinkName and reason (its
@@ -74,22 +85,28 @@ func (d *DeadLetter) Close() error { return d.log.close() }
 // alerts permanently (IsPermanent), appends them to dl under sinkName with
 // the error and reports them handled (nil), so a batch that can never be
 // delivered does not block the pipeline. When the error is a *RefusedError
-// only the alerts it names are filed: s delivered the others. Retryable errors are returned
+// only the alerts it names are filed: s delivered the others. When dl
+// cannot take them (disk full), the write holds back: the refused alerts
+// are filed again with dl's HoldBack back-off — never sent to s again —
+// until dl takes them, ctx ends (the error wraps ctx.Err(), not the
+// refusal: the batch is not handled) or the sink is closed (ErrClosed).
+// Retryable errors are returned
 // unchanged. Either order with WithRetry works:
 // WithRetry(WithDeadLetter(s, …)) files each permanent refusal at once and
 // retries the rest; WithDeadLetter(WithRetry(s, …), …) also files the
-// alerts of a retry policy that gave up (MaxElapsed). A failure to write
-// dl is returned joined with s's error. ErrClosed from s (Write after
+// alerts of a retry policy that gave up (MaxElapsed). ErrClosed from s (Write after
 // Close) is returned, never dead-lettered. Close closes s, not dl (several
 // sinks share one dead-letter file). Safe for concurrent use when s is.
 func WithDeadLetter(s Sink, sinkName string, dl *DeadLetter) Sink {
-	return &deadLettered{next: s, name: sinkName, dl: dl}
+	return &deadLettered{next: s, name: sinkName, dl: dl, closing: make(chan struct{})}
 }
 
 type deadLettered struct {
-	next Sink
-	name string
-	dl   *DeadLetter
+	next    Sink
+	name    string
+	dl      *DeadLetter
+	closing chan struct{}
+	once    sync.Once
 
 	deadLettered counter
 }
@@ -101,8 +118,8 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 	}
 	var re *RefusedError
 	if !errors.As(err, &re) {
-		if derr := d.dl.Write(d.name, alerts, err); derr != nil {
-			return errors.Join(err, derr)
+		if herr := d.holdBack(ctx, func() error { return d.dl.Write(d.name, alerts, err) }); herr != nil {
+			return herr
 		}
 		d.deadLettered.add(len(alerts))
 		d.filed(len(alerts), err)
@@ -118,8 +135,8 @@ func (d *deadLettered) Write(ctx context.Context, alerts []Alert) error {
 			reasons = append(reasons, re.Reason(k))
 		}
 	}
-	if derr := d.dl.write(d.name, refused, func(i int) error { return reasons[i] }); derr != nil {
-		return errors.Join(err, derr)
+	if herr := d.holdBack(ctx, func() error { return d.dl.write(d.name, refused, func(i int) error { return reasons[i] }) }); herr != nil {
+		return herr
 	}
 	d.deadLettered.add(len(refused))
 	d.filed(len(refused), err)
@@ -132,7 +149,42 @@ func (d *deadLettered) filed(n int, reason error) {
 	}
 }
 
-func (d *deadLettered) Close(ctx context.Context) error { return d.next.Close(ctx) }
+// holdBack runs file until it succeeds, waiting dl's HoldBack back-off
+// between attempts; it returns why it stopped early: ctx's end or Close.
+// Neither error is permanent: the refused alerts were not filed, so the
+// batch is not handled.
+func (d *deadLettered) holdBack(ctx context.Context, file func() error) error {
+	p := &d.dl.hold
+	for attempt := 1; ; attempt++ {
+		derr := file()
+		if derr == nil {
+			return nil
+		}
+		if errors.Is(derr, ErrClosed) {
+			return fmt.Errorf("dead-letter %w: %v", ErrClosed, derr)
+		}
+		wait := p.backoff(attempt, nil)
+		if p.OnRetry != nil {
+			p.OnRetry(attempt, derr, wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (refused alerts not filed: %v)", ctx.Err(), derr)
+		case <-d.closing:
+			t.Stop()
+			return fmt.Errorf("dead-letter hold stopped: %w (refused alerts not filed: %v)", ErrClosed, derr)
+		}
+	}
+}
+
+// Close wakes the writes held back (they return ErrClosed) and closes s.
+func (d *deadLettered) Close(ctx context.Context) error {
+	d.once.Do(func() { close(d.closing) })
+	return d.next.Close(ctx)
+}
 
 // Stats returns s's statistics (when it reports any) with DeadLettered
 // added.

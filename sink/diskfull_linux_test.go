@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/sink/sinktest"
 )
 
 // diskFullChildEnv makes the test binary, re-run by
@@ -218,4 +220,63 @@ func sinkFD(t *testing.T, path string) int {
 	}
 	t.Fatalf("no descriptor open on %s", path)
 	return -1
+}
+
+// A dead-letter file that cannot take refused alerts (disk full) holds
+// the write back, retrying with the HoldBack back-off and never sending
+// the batch to the sink again; the write ends with its context (an error
+// that is not permanent: the batch was not handled) or with Close.
+func TestADeadLetterFileThatIsFullHoldsTheWriteBack(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	for _, stop := range []string{"context", "close"} {
+		t.Run("ended by "+stop, func(t *testing.T) {
+			dl, err := sink.OpenDeadLetter("/dev/full")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dl.Close()
+			retried := make(chan error, 100)
+			dl.HoldBack(sink.RetryPolicy{Initial: time.Millisecond, Max: 5 * time.Millisecond, OnRetry: func(_ int, err error, _ time.Duration) {
+				select {
+				case retried <- err:
+				default:
+				}
+			}})
+			rec := &sinktest.Recorder{}
+			rec.FailNext(sink.Permanent(errors.New("400 Bad Request")))
+			s := sink.WithDeadLetter(rec, "soar", dl)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- s.Write(ctx, sinktest.Alerts(2, 1)) }()
+			for range 3 {
+				if err := <-retried; !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("retried after %v, want ENOSPC", err)
+				}
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("Write = %v while the file was full; want it held back", err)
+			default:
+			}
+			want := context.Canceled
+			if stop == "context" {
+				cancel()
+			} else {
+				want = sink.ErrClosed
+				s.Close(context.Background())
+			}
+			// ErrClosed is how every sink ends a write at Close; a
+			// cancelled write is not a refusal.
+			err = <-done
+			if !errors.Is(err, want) || want == context.Canceled && sink.IsPermanent(err) {
+				t.Errorf("Write = %v, want %v (a cancelled write not permanent)", err, want)
+			}
+			if n := rec.Writes(); n != 1 {
+				t.Errorf("the sink got %d writes, want 1: a held batch is not sent again", n)
+			}
+		})
+	}
 }

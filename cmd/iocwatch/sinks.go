@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -35,17 +36,28 @@ func buildSinks(cfg *config.Config, env *cliEnv, log *slog.Logger) (sink.Sink, e
 			return nil, err
 		}
 		dl.OnFiled(refusalLogger(log, cfg.DeadLetterAlerts))
+		// A dead-letter file that cannot take refused alerts (disk full)
+		// holds the stream back until it can; run does not stop.
+		dl.HoldBack(sink.RetryPolicy{OnRetry: retryLogger(log, "dead_letter_alerts")})
 	}
 	var named []sink.Named
 	closeAll := func() {
 		for _, n := range named {
 			n.Sink.Close(context.Background()) // best effort on a failed start
 		}
+		if dl != nil {
+			dl.Close()
+		}
 	}
 	for i, sc := range cfg.Sinks {
 		s, err := newSink(sc, env)
 		if err != nil {
 			closeAll()
+			if sc.Type == "file" && errors.As(err, new(*fs.PathError)) {
+				// An output file that cannot be created is a failure
+				// while running (exit 1), not a bad configuration.
+				return nil, fmt.Errorf("sinks[%d] %q: %w", i, sc.Name, err)
+			}
 			return nil, usagef("sinks[%d] %q: %w", i, sc.Name, err)
 		}
 		// Retries first; what a peer refuses for good (a 4xx) goes to the

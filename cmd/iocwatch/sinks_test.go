@@ -211,3 +211,34 @@ func TestAStopDuringASinkOutageEndsWithinTheBudgetAndSaysWhatIsLeft(t *testing.T
 		t.Errorf("run took %v to stop, over its 3s budget", d)
 	}
 }
+
+// A file sink whose file cannot be created is an output file that cannot
+// be created, as README.md says: a failure while running (exit 1, which
+// systemd restarts after), as for dead_letter_alerts and
+// pipeline.dead_letter — not a bad configuration (exit 2). A bad value of
+// the sink is still exit 2.
+func TestAFileSinkThatCannotBeCreatedIsAFailureWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	events := mustAbs(t, "assets/sample-events.jsonl")
+	feedLine := "source: {type: stdin}\nfeeds: [{name: c2, path: " + filepath.Join(mustAbs(t, "assets"), "sample-feed.txt") + "}]\nmetrics: {enabled: false}\n"
+	for _, tc := range []struct {
+		name, sinks string
+		want        int
+	}{
+		{"file sink in a missing directory", "sinks: [{name: archive, type: file, file: {path: " + filepath.Join(dir, "nodir", "alerts.jsonl") + "}}]\n", exitFailure},
+		{"dead_letter_alerts in a missing directory", "dead_letter_alerts: " + filepath.Join(dir, "nodir", "dead.jsonl") + "\n", exitFailure},
+		{"file sink with an unknown format", "sinks: [{name: archive, type: file, format: xml, file: {path: " + filepath.Join(dir, "alerts.jsonl") + "}}]\n", exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, "c.yaml")
+			if err := os.WriteFile(cfg, []byte(feedLine+tc.sinks), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"run", "-c", cfg, events}, {"replay", "-c", cfg, "--sinks", events}} {
+				if code, _, stderr := runCLI(t, "", args...); code != tc.want {
+					t.Errorf("%s: exit %d, want %d\n%s", args[0], code, tc.want, stderr)
+				}
+			}
+		})
+	}
+}
