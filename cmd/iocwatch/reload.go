@@ -55,14 +55,21 @@ func startFeeds(ctx context.Context, cfg *config.Config, ex *match.Exclusions, h
 	if err != nil {
 		return nil, usageError{err}
 	}
+	// SIGHUP is caught from before the first load, which can take minutes
+	// with remote feeds: a `systemctl reload` meanwhile is a reload once
+	// the feeds are in, not the signal's default, the end of the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	u, err := m.Load(ctx)
 	if err != nil {
+		signal.Stop(hup)
 		m.Close()
 		return nil, err
 	}
 	now := time.Now()
 	rt := &feedRuntime{m: m, report: reportOf(m.Status(), now)}
 	if err := unreadableFeedFiles(rt.report); err != nil {
+		signal.Stop(hup)
 		m.Close()
 		return nil, err
 	}
@@ -91,8 +98,6 @@ func startFeeds(ctx context.Context, cfg *config.Config, ex *match.Exclusions, h
 
 	runCtx, cancel := context.WithCancel(ctx)
 	rt.cancel = cancel
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	rt.wg.Add(2)
 	go func() {
 		defer rt.wg.Done()
