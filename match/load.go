@@ -186,7 +186,21 @@ func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.noteInnerStars()
 	return st.res, nil
+}
+
+// noteInnerStars notes the url indicators whose '*' is not their last
+// byte: a user who wrote a glob (http://x/*.exe) learns why it never
+// fires. Such URLs load: '*' is a valid byte of a path.
+func (st *ldState) noteInnerStars() {
+	switch st.innerStars {
+	case 0:
+	case 1:
+		st.note(fmt.Sprintf("a '*' inside a URL is matched literally, only a trailing '*' makes a prefix: %s", st.firstStar))
+	default:
+		st.note(fmt.Sprintf("a '*' inside a URL is matched literally, only a trailing '*' makes a prefix: %s and %d more", st.firstStar, st.innerStars-1))
+	}
 }
 
 // ldState is the state of one Load call shared by the format readers.
@@ -204,6 +218,11 @@ type ldState struct {
 	next Meta
 	// where is printable(whereIn): every line of a feed has the same.
 	whereIn, where string
+	// innerStars counts url indicators with a '*' before their last byte
+	// (matched literally: only a trailing '*' makes a prefix), and
+	// firstStar names the first, for a note.
+	innerStars int
+	firstStar  string
 }
 
 func newLdState(name, format string, opt LoadOptions) *ldState {
@@ -270,6 +289,11 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 	if reason := st.opt.Guard.Check(kind, value); reason != "" {
 		st.refuse(ldOrigin(where, line), raw, reason)
 		return
+	}
+	if kind == KindURL && strings.IndexByte(value[:len(value)-1], '*') >= 0 {
+		if st.innerStars++; st.innerStars == 1 {
+			st.firstStar = ldOrigin(where, line) + " " + strconv.Quote(value)
+		}
 	}
 	m := &st.next
 	if meta != nil {

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,32 @@ func TestURLPrefixEndingInQueryOrFragmentStaysOnItsPath(t *testing.T) {
 		if got := len(ix.Lookup(c.url, time.Time{})) > 0; got != c.want {
 			t.Errorf("url %q on %q: hit %v, want %v", c.indicator, c.url, got, c.want)
 		}
+	}
+}
+
+// A '*' inside a URL is a literal byte of the path (a valid one), so a
+// URL written as a glob loads but never fires as one: the load result
+// notes it, naming the first such line; a trailing '*' is a prefix and
+// noted nothing.
+func TestAStarInsideAURLIsNoted(t *testing.T) {
+	tests := []struct {
+		name, feed string
+		notes      []string
+	}{
+		{"a trailing star is a prefix", "http://evil.example/gate/*\n", nil},
+		{"one star inside", "http://evil.example/*.exe\n", []string{`a '*' inside a URL is matched literally, only a trailing '*' makes a prefix: f.txt:1 "http://evil.example/*.exe"`}},
+		{"several", "evil.example\nhttp://evil.example/a*b\nhttp://evil.example/*/x*\nhttp://evil.example/c*d\n",
+			[]string{`a '*' inside a URL is matched literally, only a trailing '*' makes a prefix: f.txt:2 "http://evil.example/a*b" and 2 more`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Load(strings.NewReader(tt.feed), LoadOptions{Name: "f.txt", Format: FormatText})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Refused) > 0 || !reflect.DeepEqual(res.Notes, tt.notes) {
+				t.Errorf("notes %q (refused %v), want %q", res.Notes, res.Refused, tt.notes)
+			}
+		})
 	}
 }
