@@ -162,20 +162,7 @@ func TestCSVExportsWithSemicolonsOrTabsReadAsWithCommas(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no CSV exports in testdata/csv")
 	}
-	read := func(data []byte) string {
-		c, err := NewCSVReader(bytes.NewReader(data), "x.csv")
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		var b strings.Builder
-		for {
-			rec, line, err := c.Next()
-			if errors.Is(err, io.EOF) {
-				return b.String()
-			}
-			fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
-		}
-	}
+	read := csvRecords
 	tried := 0
 	for _, path := range files {
 		data, err := os.ReadFile(path)
@@ -360,20 +347,7 @@ func FuzzCSV(f *testing.F) {
 func TestAByteOrderMarkBeforeAQuotedHeaderKeepsTheFirstColumn(t *testing.T) {
 	const quoted = "\"Timestamp\",\"DeviceName\",\"RemoteIP\",\"Protocol\"\r\n" +
 		"\"2026-11-26T09:13:58.120Z\",\"pc1\",\"198.51.100.7\",\"Tcp\"\r\n"
-	records := func(s string) string {
-		c, err := NewCSVReader(strings.NewReader(s), "x.csv")
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		var b strings.Builder
-		for {
-			rec, line, err := c.Next()
-			if errors.Is(err, io.EOF) {
-				return b.String()
-			}
-			fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
-		}
-	}
+	records := func(s string) string { return csvRecords([]byte(s)) }
 	want := records(quoted)
 	if !strings.Contains(want, `"Timestamp":"2026-11-26T09:13:58.120Z"`) {
 		t.Fatalf("the quoted export without a mark: %s", want)
@@ -387,5 +361,22 @@ func TestAByteOrderMarkBeforeAQuotedHeaderKeepsTheFirstColumn(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+// csvRecords reads data as a CSV export and returns each record with its
+// line and error, one a line, or the reader's error.
+func csvRecords(data []byte) string {
+	c, err := NewCSVReader(bytes.NewReader(data), "x.csv")
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for {
+		rec, line, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			return b.String()
+		}
+		fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
 	}
 }
