@@ -39,6 +39,9 @@ type cacheHeader struct {
 	SHA256       string    `json:"sha256"`
 	// AddedAfter is the TAXII cursor (X-TAXII-Date-Added-Last).
 	AddedAfter string `json:"added_after,omitempty"`
+	// Indicators is how many indicators the copy listed (http feeds): at
+	// a restart, the shrink guard measures a download against it.
+	Indicators int `json:"indicators,omitempty"`
 }
 
 // cacheEntry is a cache file read back.

@@ -96,7 +96,9 @@
 // counts; for a file the next change of the file or a Reload — or by
 // Manager.Confirm. Content back to the size in use drops the held copy. A
 // stat that shows an unchanged file does not confirm. The guard does not
-// apply to a feed's first content, nor to TAXII collections (they only
+// apply to a feed's first content (an http feed's cached copy counts as
+// content: a first download at Load that shrank from it is held back, the
+// feed starting from the copy), nor to TAXII collections (they only
 // shrink by revocation and expiry, which are the point).
 //
 // # Cache

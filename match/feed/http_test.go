@@ -381,3 +381,52 @@ func TestTLSVerificationIsOnByDefault(t *testing.T) {
 		t.Fatalf("with the CA file: %+v", st)
 	}
 }
+
+// A restart does not let a shrunken feed through: the cached copy is the
+// feed's content, so an emptied download at start-up (a feed server
+// serving an empty database while iocwatch restarts) is held back as it
+// would have been without the restart, instead of replacing the last good
+// copy in the index and in the cache.
+func TestARestartDoesNotLetAShrunkenFeedThrough(t *testing.T) {
+	cache := t.TempDir()
+	srv := newFeedServer(t, false)
+	srv.set(serve(lines(40), `"big"`))
+	spec := httpSpec("remote", srv.URL+"/feed.txt")
+	opt := Options{Feeds: []Spec{spec}, CacheDir: cache}
+	h, _ := newHarness(t, opt)
+	h.stop()
+
+	for _, tc := range []struct{ name, body, etag string }{{"an empty body", "", ""}, {"a few lines", lines(3), `"small"`}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.set(serve(tc.body, tc.etag))
+			h2, u := newHarness(t, opt)
+			st := h2.status("remote")
+			if u.Index.Len() != 40 || st.Held == nil || st.Held.Previous != 40 || !st.FromCache {
+				t.Fatalf("restart with a shrunken feed: %d indicators, held %+v, status %+v; want the cached 40 and the shrink held back", u.Index.Len(), st.Held, st)
+			}
+			h2.stop()
+			// The cache still holds the last good copy.
+			srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+			h3, u3 := newHarness(t, opt)
+			if u3.Index.Len() != 40 {
+				t.Fatalf("the cache lost the last good copy: %d indicators", u3.Index.Len())
+			}
+			h3.stop()
+			// A second fetch giving the same size still confirms it.
+			srv.set(serve(tc.body, tc.etag))
+			h4, _ := newHarness(t, opt)
+			u4, err := h4.m.Reload(context.Background())
+			if err != nil || u4 == nil || u4.Index.Len() != strings.Count(tc.body, "\n") {
+				t.Fatalf("second fetch: update %v, err %v", u4, err)
+			}
+			h4.stop()
+			// Back to the big feed for the next case (a grow is never held).
+			srv.set(serve(lines(40), `"big"`))
+			h5, u5 := newHarness(t, opt)
+			if u5.Index.Len() != 40 {
+				t.Fatalf("back to 40: %d", u5.Index.Len())
+			}
+			h5.stop()
+		})
+	}
+}

@@ -332,11 +332,36 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 		}
 		return m.fetchFailed(ctx, fs, trig, err, now)
 	}
+	fromCache := m.startFromCache(ctx, fs, res, now)
 	if m.holdBack(fs, res, f, now) {
-		return false, nil
+		return fromCache, nil
 	}
 	m.accept(fs, res, f.ver, f.body, now, now, false)
 	return true, nil
+}
+
+// startFromCache applies the shrink guard at the first load of an http
+// feed with a cached copy: the copy is the feed's content, so a download
+// that shrank from it by more than the guard allows (a server serving an
+// empty database while iocwatch restarts) must not replace it. The feed
+// starts from the cached copy, for holdBack to hold the download back as
+// it would have without the restart. It reports whether it did so.
+func (m *Manager) startFromCache(ctx context.Context, fs *feedState, res *match.LoadResult, now time.Time) bool {
+	ce := fs.cached
+	if fs.loaded || ce == nil || m.shrink <= 0 || ce.hdr.Indicators == 0 ||
+		float64(res.Indicators.Len()) >= float64(ce.hdr.Indicators)*(1-m.shrink) {
+		return false
+	}
+	cres, err := m.parse(ctx, fs, ce.body, now)
+	if err != nil {
+		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", err)
+		return false
+	}
+	at := ce.vouchedAt(now)
+	m.log.Info("feed shrank since its cached copy; starting from the cached copy", "feed", fs.spec.Name, "cached_at", at,
+		"indicators", res.Indicators.Len(), "cached", cres.Indicators.Len())
+	m.accept(fs, cres, version{etag: ce.hdr.ETag, lastModified: ce.hdr.LastModified, hash: ce.hash}, nil, now, at, true)
+	return true
 }
 
 // readCaches reads, at the first load, the cache file of an http feed and
@@ -703,7 +728,8 @@ func (m *Manager) writeCaches(fs *feedState, ver version, body []byte, dataAt ti
 		return
 	}
 	if fs.spec.typ() == TypeHTTP && !fromCache && body != nil {
-		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: fs.spec.URL, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC()}
+		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: fs.spec.URL, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
+			Indicators: fs.listedLen()}
 		if err := writeCache(dir, hdr, body); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
 		} else {
