@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // BestEffortBuffer is how many batches a best-effort sink of a Fanout may
@@ -43,7 +44,11 @@ type Fan struct {
 type fanSink struct {
 	Named
 	accepted, failed, dropped counter
-	ch                        chan []Alert // best-effort only
+	// reported is the highest Accepted SinkStats returned: a sink's
+	// wrappers count a dead-lettered alert before its Write returns here,
+	// so accepted − DeadLettered dips meanwhile, and a counter never may.
+	reported atomic.Uint64
+	ch       chan []Alert // best-effort only
 }
 
 // Fanout returns a Sink that writes every batch to all sinks. Write sends
@@ -237,7 +242,19 @@ func (f *Fan) SinkStats() []Stats {
 		// An alert the sink refused for good and WithDeadLetter wrote to
 		// the dead-letter file returned nil to this Fan: it was not
 		// accepted by the sink.
-		st.Accepted += fs.accepted.load() - min(st.DeadLettered, fs.accepted.load())
+		acc := fs.accepted.load()
+		acc -= min(st.DeadLettered, acc)
+		for {
+			prev := fs.reported.Load()
+			if acc <= prev {
+				acc = prev
+				break
+			}
+			if fs.reported.CompareAndSwap(prev, acc) {
+				break
+			}
+		}
+		st.Accepted += acc
 		st.Failed += fs.failed.load()
 		st.Dropped += fs.dropped.load()
 		out[i] = st

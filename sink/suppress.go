@@ -83,6 +83,10 @@ type Suppressor struct {
 	pending []Alert // summaries to send
 	closed  bool
 	counts  SuppressCounts
+	// writes counts the Writes between their decision and their
+	// bookkeeping; idle, made by Close, is closed when it drops to 0.
+	writes int
+	idle   chan struct{}
 
 	stop chan struct{}
 	done chan struct{}
@@ -97,9 +101,14 @@ type idEntry struct {
 }
 
 type window struct {
-	key                 [16]byte
-	expires             time.Time // processing time
-	count               int
+	key     [16]byte
+	expires time.Time // processing time
+	count   int
+	// refs counts the repeats Writes decided against this window and have
+	// not counted yet; a window closed meanwhile (closing) queues its
+	// summary when the last of them is counted, so none is lost.
+	refs                int
+	closing             bool
 	firstSeen, lastSeen time.Time // event time
 	first               Alert     // kept only with Summaries
 }
@@ -190,6 +199,7 @@ func windowKey(a *Alert) [16]byte {
 // decision is what Write decided for one alert of its batch.
 type decision struct {
 	id, win [16]byte
+	w       *window // the open window a repeat was decided against
 	// send: deliver; dup: drop as a duplicate; repeat: count in a window.
 	kind uint8
 }
@@ -212,6 +222,7 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 		return fmt.Errorf("suppressor: %w", ErrClosed)
 	}
 	s.expire(now)
+	s.writes++
 	decisions := make([]decision, len(alerts))
 	var out []Alert
 	var batchIDs, batchWins map[[16]byte]bool
@@ -233,8 +244,13 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 		}
 		if s.opt.Window > 0 {
 			d.win = windowKey(a)
-			if w := s.windows[d.win]; w != nil && now.Before(w.expires) || batchWins[d.win] {
-				d.kind = repeat
+			if w := s.windows[d.win]; w != nil && now.Before(w.expires) {
+				d.kind, d.w = repeat, w
+				w.refs++
+				continue
+			}
+			if batchWins[d.win] {
+				d.kind = repeat // of an alert of this batch: its window opens below
 				continue
 			}
 			if batchWins != nil {
@@ -251,13 +267,24 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 
 	if len(out) > 0 {
 		if err := s.next.Write(ctx, out); err != nil {
-			return err // nothing remembered: a retry is not a duplicate
+			// Nothing remembered: a retry is not a duplicate.
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			defer s.writeDone()
+			now = s.opt.Now()
+			for i := range decisions {
+				if w := decisions[i].w; w != nil {
+					s.unref(w, now)
+				}
+			}
+			return err
 		}
 	}
 
 	now = s.opt.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.writeDone()
 	// Deliveries first, so that the repeats of this batch find the
 	// windows their first alert opens.
 	for i := range alerts {
@@ -280,9 +307,15 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 		case repeat:
 			s.counts.Repeats++
 			s.remember(d.id, now)
-			// The window may have been evicted meanwhile (a race with a
-			// full table): the repeat is still suppressed, its count lost.
-			if w := s.windows[d.win]; w != nil {
+			// A repeat of an open window counts in that window even if it
+			// closed meanwhile (see window.refs). A repeat of this batch
+			// counts in the window its first alert opened above — unless a
+			// full table evicted it at once: then its count is lost.
+			w := d.w
+			if w == nil {
+				w = s.windows[d.win]
+			}
+			if w != nil {
 				w.count++
 				ts := alerts[i].Timestamp
 				if ts.Before(w.firstSeen) {
@@ -291,10 +324,32 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 				if ts.After(w.lastSeen) {
 					w.lastSeen = ts
 				}
+				if d.w != nil {
+					s.unref(w, now)
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// unref drops a Write's reference to w, taken when it decided a repeat
+// against w, and sends the summary of a window that closed meanwhile once
+// its last repeat is counted. s.mu is held.
+func (s *Suppressor) unref(w *window, now time.Time) {
+	w.refs--
+	if w.refs == 0 && w.closing {
+		s.closeWindow(w, now)
+	}
+}
+
+// writeDone ends a Write for Close. s.mu is held.
+func (s *Suppressor) writeDone() {
+	s.writes--
+	if s.writes == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
 }
 
 // remember records a delivered or suppressed AlertID. s.mu is held.
@@ -336,11 +391,17 @@ func (s *Suppressor) open(k [16]byte, a *Alert, now time.Time) {
 }
 
 // closeWindow removes w and queues its summary when it suppressed
-// repeats. s.mu is held.
+// repeats — or, while Writes still have repeats of w to count, leaves that
+// to the last of them (unref). s.mu is held.
 func (s *Suppressor) closeWindow(w *window, now time.Time) {
 	if s.windows[w.key] == w {
 		delete(s.windows, w.key)
 	}
+	if w.refs > 0 {
+		w.closing = true
+		return
+	}
+	w.closing = false
 	if w.count == 0 || !s.opt.Summaries {
 		return
 	}
@@ -437,20 +498,34 @@ func (s *Suppressor) Counts() SuppressCounts {
 	return c
 }
 
-// Close stops the background loop, sends the summaries of every window
-// that suppressed repeats (open windows included, so no count is lost at
-// shutdown) in one last attempt bounded by ctx, and closes next. It is
-// safe to call twice.
+// Close refuses new Writes, waits for the Writes under way to finish (until
+// ctx is done), stops the background loop, sends the summaries of every
+// window that suppressed repeats (open windows included, so no count is
+// lost at shutdown) in one last attempt bounded by ctx, and closes next. It
+// is safe to call twice.
 func (s *Suppressor) Close(ctx context.Context) error {
 	first := false
 	s.once.Do(func() { first = true })
 	if !first {
 		return nil
 	}
+	s.mu.Lock()
+	s.closed = true
+	var idle chan struct{}
+	if s.writes > 0 {
+		s.idle = make(chan struct{})
+		idle = s.idle
+	}
+	s.mu.Unlock()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+		}
+	}
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
-	s.closed = true
 	now := s.opt.Now()
 	for _, w := range s.windows {
 		s.closeWindow(w, now)

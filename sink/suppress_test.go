@@ -349,3 +349,104 @@ func TestSuppressorConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// holdSink blocks the Writes that carry the alert with AlertID hold until
+// release is closed; every other Write goes straight to the Recorder.
+type holdSink struct {
+	sinktest.Recorder
+	hold    string
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newHoldSink(hold string) *holdSink {
+	return &holdSink{hold: hold, entered: make(chan struct{}, 16), release: make(chan struct{})}
+}
+
+func (h *holdSink) Write(ctx context.Context, alerts []sink.Alert) error {
+	for _, a := range alerts {
+		if a.AlertID == h.hold {
+			h.entered <- struct{}{}
+			select {
+			case <-h.release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			break
+		}
+	}
+	return h.Recorder.Write(ctx, alerts)
+}
+
+// summarised returns the repeats the summaries among alerts report.
+func summarised(alerts []sink.Alert) (n int) {
+	for _, a := range alerts {
+		n += a.RepeatCount
+	}
+	return n
+}
+
+// A repeat decided while its window was open is counted in that window's
+// summary even when the window closes (a sweep) while the repeat's batch
+// is still being delivered.
+func TestSuppressorCountsARepeatWhoseWindowClosesDuringItsWrite(t *testing.T) {
+	base := sinktest.Alerts(2, 14)
+	reps := repeatsOf(base[0], 3)
+	h := newHoldSink(base[1].AlertID)
+	clock := newClock()
+	s := sink.NewSuppressor(h, sink.SuppressOptions{Window: time.Minute, Summaries: true, Now: clock.Now, SweepEvery: time.Hour})
+	t.Cleanup(func() { s.Close(context.Background()) })
+
+	write(t, s, reps[0], reps[1]) // opens the window, 1 repeat
+	done := result(func() error { return s.Write(context.Background(), []sink.Alert{base[1], reps[2]}) })
+	select {
+	case <-h.entered:
+	case <-time.After(hangGuard):
+		t.Fatal("the held Write never reached the sink")
+	}
+	// reps[2] was decided a repeat; now its window ends.
+	clock.Advance(time.Minute)
+	sink.SuppressorSweep(s)
+	close(h.release)
+	if err := await(t, done); err != nil {
+		t.Fatal(err)
+	}
+	sink.SuppressorSweep(s)
+	c := s.Counts()
+	if got := summarised(h.Alerts()); c.Repeats != 2 || got != 2 {
+		t.Errorf("summaries report %d repeats, Counts.Repeats = %d; want 2 and 2 (no repeat lost)", got, c.Repeats)
+	}
+}
+
+// Close waits for the Writes under way, so that the repeats they suppress
+// (of open windows, and of their own batch) are in the summaries it sends.
+func TestSuppressorCloseCountsTheRepeatsOfWritesUnderWay(t *testing.T) {
+	base := sinktest.Alerts(2, 15)
+	reps := repeatsOf(base[0], 3)
+	other := repeatsOf(base[1], 2)
+	h := newHoldSink(other[0].AlertID)
+	s := sink.NewSuppressor(h, sink.SuppressOptions{Window: time.Hour, Summaries: true, SweepEvery: time.Hour})
+
+	write(t, s, reps[0], reps[1])
+	done := result(func() error { return s.Write(context.Background(), []sink.Alert{other[0], reps[2], other[1]}) })
+	select {
+	case <-h.entered:
+	case <-time.After(hangGuard):
+		t.Fatal("the held Write never reached the sink")
+	}
+	closed := result(func() error { return s.Close(context.Background()) })
+	eventually(t, "Close refusing new Writes", func() bool {
+		return errors.Is(s.Write(context.Background(), nil), sink.ErrClosed)
+	})
+	close(h.release)
+	if err := await(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, closed); err != nil {
+		t.Fatal(err)
+	}
+	c := s.Counts()
+	if got := summarised(h.Alerts()); c.Repeats != 3 || got != 3 {
+		t.Errorf("summaries sent at Close report %d repeats, Counts.Repeats = %d; want 3 and 3", got, c.Repeats)
+	}
+}
