@@ -43,6 +43,8 @@ type opsRuntime struct {
 	srv *ops.Server
 	log *slog.Logger
 	cfg *config.Config
+	// stopped: pipelineStopped was called (close keeps its error).
+	stopped bool
 }
 
 // newOpsLogger is the process logger of cfg.Log: text or JSON, at its
@@ -119,13 +121,26 @@ func (o *opsRuntime) attach(p *stream.Pipeline) {
 	o.mon.Start()
 }
 
-// close marks the pipeline stopped and shuts the listener down (within
-// 5 s).
+// pipelineStopped marks the pipeline stopped, with the error it stopped
+// on (nil: a clean stop): /readyz says so at once, while the sinks are
+// still closing, instead of "pipeline ok" until the very end.
+func (o *opsRuntime) pipelineStopped(err error) {
+	if o == nil {
+		return
+	}
+	o.stopped = true
+	o.mon.Stopped(err)
+}
+
+// close marks the pipeline stopped (unless pipelineStopped did) and
+// shuts the listener down (within 5 s).
 func (o *opsRuntime) close() error {
 	if o == nil {
 		return nil
 	}
-	o.mon.Stopped(nil)
+	if !o.stopped {
+		o.mon.Stopped(nil)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := o.srv.Close(ctx)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -591,5 +593,31 @@ func TestAFeedStartedFromItsCacheIsNotNeverLoaded(t *testing.T) {
 	}
 	if st.Stale(downloaded.Add(3*time.Minute)) || !st.Stale(downloaded.Add(3*time.Minute+time.Second)) {
 		t.Error("a feed from its cached copy must go stale three intervals after the download")
+	}
+}
+
+// Once the pipeline stopped — on a fatal source error, say — /readyz
+// says so, with the error, at once: not "pipeline ok" while the sinks
+// take up to the shutdown budget to close. Closing the listener keeps
+// the error.
+func TestReadinessSaysThePipelineStoppedAndWhy(t *testing.T) {
+	cfg := config.Default()
+	cfg.Metrics.Enabled, cfg.Metrics.Listen = true, "127.0.0.1:0"
+	cfg.ApplyDefaults()
+	o, err := startOps(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.pipelineStopped(errors.New("source: the broker refused the group"))
+	o.mon.Sample()
+	code, body := opsGet(t, o, "/readyz", "")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]pipeline: pipeline stopped: source: the broker refused the group") {
+		t.Errorf("/readyz = %d %q, want 503 naming the stop and its error", code, body)
+	}
+	if err := o.close(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, checks := o.mon.Ready(); ok || !strings.Contains(fmt.Sprint(checks), "the broker refused the group") {
+		t.Errorf("after close: ready %v, %v; want the stop's error kept", ok, checks)
 	}
 }

@@ -137,6 +137,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		log.Info(fmt.Sprintf("stopping: reading stopped; batches in flight finish and the sinks flush, within %s in all (a second signal stops at once)", shutdownBudget))
 	})
 	runErr := p.Run(ctx)
+	o.pipelineStopped(runErr)
 	stopLog()
 	st := p.Stats()
 	// One budget for the whole shutdown: what draining the batches in
