@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -102,7 +103,10 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	} else if err := checkHistoryDir("--history", *dir); err != nil {
 		return err
 	}
-	h, err := history.Open(history.Options{Dir: *dir, ReadOnly: true})
+	// Damaged segments are skipped (or read as far as they parse) and
+	// named on stderr: a silent gap would read as "nobody talked to it".
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h, err := history.Open(history.Options{Dir: *dir, ReadOnly: true, Log: log})
 	if errors.Is(err, history.ErrNoHistory) {
 		return usageError{err} // a mistyped path, as a missing directory is
 	}

@@ -321,3 +321,31 @@ func TestReplaysWindowFlagsWrapTheSourceOnlyWithABound(t *testing.T) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A damaged segment is read as far as it parses and named on stderr; the
+// hunt goes on and exits 0.
+func TestHuntReportsADamagedSegmentByName(t *testing.T) {
+	hw, dir, _ := recordedStream(t)
+	if err := hw.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no segment written")
+	}
+	data, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff // a flipped byte in the middle of the segment
+	if err := os.WriteFile(logs[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runHunt(t, false, "--history", dir, "203.0.113.77")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, filepath.Base(logs[0])) || !strings.Contains(stderr, "matching observations") {
+		t.Fatalf("the damaged segment is not named on stderr:\n%s", stderr)
+	}
+}

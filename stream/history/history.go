@@ -295,7 +295,7 @@ func (h *History) recover() error {
 	var dec decoder
 	var buf, ibuf []byte
 	for _, seq := range seqs {
-		m, err := loadMeta(h.dir, seq, true, &dec, &buf, &ibuf, h.opt.Log)
+		m, err := loadMeta(h.dir, seq, true, false, &dec, &buf, &ibuf, h.opt.Log)
 		if err != nil {
 			return err
 		}
@@ -321,8 +321,12 @@ func (h *History) recover() error {
 // matches the segment, else by parsing the segment. With repair, a torn
 // tail is cut off, a segment that does not parse at all is removed, and
 // the index is (re)written; without, nothing is changed and the segment is
-// reported unsealed. A nil meta means the segment is gone.
-func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]byte, log *slog.Logger) (*segMeta, error) {
+// reported unsealed, and damage is logged unless live (the newest segment
+// of a writer, whose last block may be half written). A nil meta means the
+// segment is gone. The index is derived data: failing to write it (a full
+// disk) is logged, not an error, so that it does not keep a writer from
+// starting.
+func loadMeta(dir string, seq uint64, repair, live bool, dec *decoder, buf, ibuf *[]byte, log *slog.Logger) (*segMeta, error) {
 	m := &segMeta{firstSeq: seq}
 	lp, ip := m.logPath(dir), m.idxPath(dir)
 	st, err := os.Stat(lp)
@@ -349,6 +353,9 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 	valid, perr := dec.load(data, lp)
 	if valid == 0 {
 		if !repair {
+			if !live {
+				log.Warn("history: segment does not parse; skipped", "segment", lp, "err", perr)
+			}
 			return nil, nil
 		}
 		log.Warn("history: removing a segment that does not parse", "segment", lp, "err", perr)
@@ -363,6 +370,9 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 	}
 	m.logSize = int64(valid)
 	if !repair {
+		if perr != nil && !live {
+			log.Warn("history: segment damaged; read what parses", "segment", lp, "valid_bytes", valid, "err", perr)
+		}
 		return m, nil
 	}
 	if perr != nil {
@@ -371,12 +381,13 @@ func loadMeta(dir string, seq uint64, repair bool, dec *decoder, buf, ibuf *[]by
 			return nil, fmt.Errorf("history: repair %s: %w", lp, err)
 		}
 	}
+	m.sealed = true // never written to again: new observations go to a new segment
 	idx := encodeIdx(m)
 	if err := writeFileAtomic(ip, idx, true); err != nil {
-		return nil, fmt.Errorf("history: write index: %w", err)
+		log.Warn("history: writing a segment index failed; it is rebuilt at the next start", "segment", lp, "err", err)
+		return m, nil
 	}
 	m.idxSize = int64(len(idx))
-	m.sealed = true
 	return m, nil
 }
 
@@ -810,8 +821,8 @@ func (h *History) listReadOnly() []segMeta {
 		return nil
 	}
 	var out []segMeta
-	for _, seq := range seqs {
-		m, err := loadMeta(h.dir, seq, false, &h.rd.dec, &h.rd.log, &h.rd.idx, h.opt.Log)
+	for i, seq := range seqs {
+		m, err := loadMeta(h.dir, seq, false, i == len(seqs)-1, &h.rd.dec, &h.rd.log, &h.rd.idx, h.opt.Log)
 		if err != nil {
 			h.opt.Log.Error("history: reading a segment failed", "segment", segBase(seq), "err", err)
 			continue

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -415,5 +416,86 @@ func TestASegmentACrashLeftEmptyIsRemovedAndWritingGoesOn(t *testing.T) {
 	flush(t, h)
 	if st := h.Stats(); st.Written != 6 || st.WriteErrors != 0 || st.Observations != 6 {
 		t.Fatalf("%+v", st)
+	}
+}
+
+// A full disk at start: the index of the segment a crash left unsealed
+// cannot be written. It is derived data: the writer must still start, and
+// the segment must still be read.
+func TestAnIndexThatCannotBeRebuiltDoesNotKeepTheWriterFromStarting(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	h := open(t, dir, c, nil)
+	h.Record(sampleEvents(c.Now()))
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := filepath.Glob(filepath.Join(dir, "*"+idxExt))
+	if len(idx) != 1 {
+		t.Fatalf("indexes: %v", idx)
+	}
+	os.Remove(idx[0])
+	// The index's temporary file cannot be created, as on a full disk.
+	if err := os.Mkdir(idx[0]+".tmp", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := Open(Options{Dir: dir, Now: c.Now, FlushEvery: time.Hour, Log: logger(t)})
+	if err != nil {
+		t.Fatalf("Open refused to start: %v", err)
+	}
+	defer h2.Close(context.Background())
+	if got := scanAll(t, h2, Query{Index: everything(t)}); len(got) != 6 {
+		t.Fatalf("got %d observations, want 6", len(got))
+	}
+	h2.Record(sampleEvents(c.Now())[:1])
+	flush(t, h2)
+	if st := h2.Stats(); st.Observations != 7 || st.WriteErrors != 0 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// `iocwatch hunt` reads with a read-only History: a damaged segment (one
+// the writer no longer appends to) is skipped or read as far as it parses,
+// and said so, by name — not silently left out.
+func TestAReadOnlyScanReportsDamagedSegmentsByName(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	w := open(t, dir, c, func(o *Options) { o.SegmentSpan = time.Minute })
+	for range 4 {
+		w.Record(sampleEvents(c.Now()))
+		flush(t, w)
+		c.Add(2 * time.Minute)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*"+logExt))
+	if len(logs) != 4 {
+		t.Fatalf("segments: %v", logs)
+	}
+	if err := os.WriteFile(logs[1], []byte("not a segment"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(logs[2])
+	if err := os.Truncate(logs[2], st.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	r, err := Open(Options{Dir: dir, ReadOnly: true, Log: slog.New(slog.NewTextHandler(&out, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scanAll(t, r, Query{Index: everything(t)}); len(got) != 12 {
+		t.Fatalf("got %d observations, want the 12 of the two intact segments", len(got))
+	}
+	for _, bad := range logs[1:3] {
+		if !strings.Contains(out.String(), bad) {
+			t.Errorf("the damaged segment %s is not reported; log:\n%s", bad, out.String())
+		}
+	}
+	for _, good := range []string{logs[0], logs[3]} {
+		if strings.Contains(out.String(), good) {
+			t.Errorf("the intact segment %s is reported; log:\n%s", good, out.String())
+		}
 	}
 }
