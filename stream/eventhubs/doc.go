@@ -7,8 +7,10 @@
 //
 // One event body is one stream.Message. Its Position is {Source: hub,
 // Partition: the partition number, Offset: the event's sequence number}, so
-// errors and dead-letter entries read "defender[3]@1182". A body that is not
-// a data section (an AMQP value or sequence) is passed with Message.Err set.
+// errors and dead-letter entries read "defender[3]@1182". Several data
+// sections are joined, and an AMQP value that is a string or binary is taken
+// as the body; any other AMQP value, or an AMQP sequence, is passed with
+// Message.Err set (the pipeline counts and dead-letters it).
 //
 // # Partitions and replicas
 //

@@ -267,7 +267,8 @@ func (o Options) resolve() (resolved, error) {
 }
 
 // qualify completes a short namespace name with the public cloud's suffix
-// and strips a scheme, path or port someone pasted.
+// and strips a scheme or path someone pasted. A port is kept: the emulator
+// and private endpoints may need one.
 func qualify(ns string) string {
 	ns = strings.TrimSpace(ns)
 	if ns == "" {
@@ -276,7 +277,9 @@ func qualify(ns string) string {
 	if i := strings.Index(ns, "://"); i >= 0 {
 		ns = ns[i+3:]
 	}
-	ns = strings.TrimRight(ns, "/")
+	if i := strings.IndexByte(ns, '/'); i >= 0 {
+		ns = ns[:i]
+	}
 	if !strings.Contains(ns, ".") && !strings.Contains(ns, ":") {
 		ns += namespaceSuffix
 	}

@@ -90,6 +90,27 @@ func TestResolve(t *testing.T) {
 			},
 		},
 		{
+			name: "a namespace pasted with a path (the hub's endpoint) keeps only its host",
+			opt: with(func(o *Options) {
+				o.ConnectionString = ""
+				o.Namespace = "sb://contoso-sec.servicebus.windows.net/defender"
+			}),
+			check: func(t *testing.T, r resolved) {
+				if r.namespace != "contoso-sec.servicebus.windows.net" {
+					t.Errorf("namespace %q, want contoso-sec.servicebus.windows.net", r.namespace)
+				}
+			},
+		},
+		{
+			name: "a namespace pasted with a path agrees with the connection string's endpoint",
+			opt:  with(func(o *Options) { o.Namespace = "sb://contoso-sec.servicebus.windows.net/defender" }),
+			check: func(t *testing.T, r resolved) {
+				if r.namespace != "contoso-sec.servicebus.windows.net" {
+					t.Errorf("namespace %q, want contoso-sec.servicebus.windows.net", r.namespace)
+				}
+			},
+		},
+		{
 			name:    "without a connection string the namespace is required",
 			opt:     with(func(o *Options) { o.ConnectionString = "" }),
 			wantErr: []string{"namespace: required when no connection string is given"},

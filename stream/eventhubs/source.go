@@ -406,11 +406,11 @@ func (s *Source) close(ctx context.Context) error {
 	s.stopRecv()
 	var errs []error
 	if err := waitGroup(ctx, &s.loops); err != nil {
-		errs = append(errs, fmt.Errorf("eventhubs: stop partition readers: %w", err))
+		errs = append(errs, fmt.Errorf("eventhubs: hub %q: stop partition readers: %w", s.opt.hub, err))
 	}
 	close(s.stopBG)
 	if err := waitGroup(ctx, &s.bg); err != nil {
-		errs = append(errs, fmt.Errorf("eventhubs: stop checkpointing: %w", err))
+		errs = append(errs, fmt.Errorf("eventhubs: hub %q: stop checkpointing: %w", s.opt.hub, err))
 	}
 	if err := s.flush(ctx); err != nil {
 		errs = append(errs, err)
@@ -423,10 +423,10 @@ func (s *Source) close(ctx context.Context) error {
 	case <-s.procDone:
 		s.releaseClaims(ctx)
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("eventhubs: release partitions: %w", ctx.Err()))
+		errs = append(errs, fmt.Errorf("eventhubs: hub %q: release partitions: %w", s.opt.hub, ctx.Err()))
 	}
 	if err := s.consumer.Close(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("eventhubs: close client: %w", err))
+		errs = append(errs, fmt.Errorf("eventhubs: hub %q: close client: %w", s.opt.hub, err))
 	}
 	s.log.Info("eventhubs: source closed", "hub", s.opt.hub, "owner", s.owner)
 	return errors.Join(errs...)

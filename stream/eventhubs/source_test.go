@@ -1033,3 +1033,34 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Every error Close returns names the hub, as the other errors of the
+// package do: a shutdown that ran out of time says which source it left.
+// The Source is built by hand, with a processor that never stops, so that
+// Close runs into its deadline without a hub or a store.
+func TestCloseErrorsNameTheHub(t *testing.T) {
+	consumer, err := azeventhubs.NewConsumerClientFromConnectionString(testConn, "defender", DefaultConsumerGroup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Source{
+		log: slog.New(slog.DiscardHandler), red: newRedactor(testConn), owner: "replica-me",
+		consumer: consumer,
+		closing:  make(chan struct{}), failed: make(chan struct{}), procDone: make(chan struct{}),
+		stopBG: make(chan struct{}), flushReq: make(chan struct{}, 1), parts: map[string]*partition{},
+	}
+	s.opt.hub, s.opt.namespace, s.opt.ConsumerGroup = "defender", "contoso-sec.servicebus.windows.net", DefaultConsumerGroup
+	s.runCtx, s.stopRun = context.WithCancel(context.Background())
+	s.recvCtx, s.stopRecv = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the shutdown's time is up
+	err = s.Close(ctx)
+	if err == nil {
+		t.Fatal("Close with an expired context and a processor that never stops: no error")
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.Contains(line, `hub "defender"`) {
+			t.Errorf("Close error %q does not name the hub", line)
+		}
+	}
+}
