@@ -249,7 +249,7 @@ func FuzzParseEnvelope(f *testing.F) {
 			return
 		}
 		s := &taxiiStore{objects: map[string]*taxiiObject{}}
-		next, bad := s.merge(env.Objects, time.Now(), 0, "")
+		next, bad, _ := s.merge(env.Objects, time.Now(), 0, "")
 		if len(next.objects)+bad > len(env.Objects) {
 			t.Fatalf("%d kept + %d bad from %d objects", len(next.objects), bad, len(env.Objects))
 		}
@@ -272,8 +272,8 @@ func TestTheTAXIIStoreKeepsTheLatestVersion(t *testing.T) {
 	now := time.Now()
 	v2 := json.RawMessage(indicator("1", "203.0.113.2", "2026-01-02T00:00:00Z", false))
 	v1 := json.RawMessage(indicator("1", "203.0.113.1", "2026-01-01T00:00:00Z", false))
-	s, _ = s.merge([]json.RawMessage{v2}, now, 0, "c1")
-	s, _ = s.merge([]json.RawMessage{v1}, now, 0, "")
+	s, _, _ = s.merge([]json.RawMessage{v2}, now, 0, "c1")
+	s, _, _ = s.merge([]json.RawMessage{v1}, now, 0, "")
 	if got := string(s.objects["indicator--1"].raw); got != string(v2) || s.addedAfter != "c1" {
 		t.Errorf("an older version replaced a newer one, or the cursor was lost: %s %q", got, s.addedAfter)
 	}

@@ -785,7 +785,15 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		}
 		return m.touch(fs, now), nil
 	}
-	next, bad := base.merge(objs, now, fs.spec.TTL, cursor)
+	next, bad, changed := base.merge(objs, now, fs.spec.TTL, cursor)
+	if fs.loaded && changed == 0 && bad == 0 && (fs.spec.TTL <= 0 || now.Sub(fs.bakedAt) <= fs.spec.TTL/2) {
+		// The objects as they were (a server that does not move the
+		// cursor returns them at every poll): no rebuild. With a TTL, the
+		// indicators are rebuilt for their new expiry once half of it is
+		// spent, as rebake does for other feeds.
+		fs.store = next
+		return m.touch(fs, now), nil
+	}
 	res, err := m.parseTAXII(ctx, fs, next, now)
 	if err != nil {
 		return m.fetchFailed(ctx, fs, trig, err, now)

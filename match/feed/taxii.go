@@ -67,8 +67,10 @@ type taxiiStore struct {
 // merge returns a new store: s plus objs (seen at now), a newer or equal
 // version replacing an older one (a revoked version too, which the loader
 // then skips), and, when ttl > 0, without the indicators not seen for ttl.
-// Objects without an id are counted in bad.
-func (s *taxiiStore) merge(objs []json.RawMessage, now time.Time, ttl time.Duration, cursor string) (next *taxiiStore, bad int) {
+// Objects without an id are counted in bad; changed counts the objects
+// added, replaced by different text or pruned (an object returned again
+// as it was is only seen again).
+func (s *taxiiStore) merge(objs []json.RawMessage, now time.Time, ttl time.Duration, cursor string) (next *taxiiStore, bad, changed int) {
 	next = &taxiiStore{objects: make(map[string]*taxiiObject, len(s.objects)+len(objs)), addedAfter: s.addedAfter}
 	for id, o := range s.objects {
 		next.objects[id] = o
@@ -83,13 +85,23 @@ func (s *taxiiStore) merge(objs []json.RawMessage, now time.Time, ttl time.Durat
 			continue
 		}
 		mod, _ := time.Parse(time.RFC3339Nano, h.Modified)
-		if old, ok := next.objects[h.ID]; ok && !mod.IsZero() && mod.Before(old.modified) {
+		old, ok := next.objects[h.ID]
+		if ok && !mod.IsZero() && mod.Before(old.modified) {
 			continue // an older version than the one kept
 		}
+		if ok && bytes.Equal(old.raw, raw) {
+			// The same object again (a server that does not move the
+			// cursor): only seen again.
+			o := *old
+			o.seen = now
+			next.objects[h.ID] = &o
+			continue
+		}
 		next.objects[h.ID] = &taxiiObject{raw: slices.Clone(raw), typ: h.Type, modified: mod, seen: now}
+		changed++
 	}
-	next.prune(now, ttl)
-	return next, bad
+	changed += next.prune(now, ttl)
+	return next, bad, changed
 }
 
 // prune drops indicators last seen ttl or more before now.

@@ -20,6 +20,7 @@ type taxiiServer struct {
 	mu       sync.Mutex
 	objects  []taxiiEntry
 	noNext   bool // paginate with X-TAXII-Date-Added-Last only
+	noCursor bool // send no X-TAXII-Date-Added-* headers (some servers do not)
 	down     bool
 	requests []*http.Request
 }
@@ -97,6 +98,8 @@ func (s *taxiiServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(objs) > 0 {
 		env["objects"] = objs
+	}
+	if len(objs) > 0 && !s.noCursor {
 		w.Header().Set("X-TAXII-Date-Added-First", page[0].added.Format(time.RFC3339Nano))
 		w.Header().Set("X-TAXII-Date-Added-Last", page[len(page)-1].added.Format(time.RFC3339Nano))
 	}
@@ -300,4 +303,42 @@ func TestPollStopsOnAServerThatRepeatsItself(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 	srv.CloseClientConnections()
+}
+
+// A server that sends no X-TAXII-Date-Added-Last returns the whole
+// collection at every poll: objects returned as they were are no change,
+// so a poll costs no rebuild of the index; a new object still is one.
+func TestATAXIIPollOfUnchangedObjectsRebuildsNothing(t *testing.T) {
+	for _, ttl := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("ttl=%s", ttl), func(t *testing.T) {
+			clk := newClock()
+			srv := newTAXIIServer(t)
+			srv.noCursor = true
+			srv.add(identity, indicator("1", "203.0.113.1", "2026-01-01T00:00:00Z", false), indicator("2", "203.0.113.2", "2026-01-01T00:00:00Z", false))
+			spec := taxiiSpec(srv.URL)
+			spec.TTL = ttl
+			h, u := newHarness(t, Options{Feeds: []Spec{spec}, Now: clk.Now})
+			if u.Index.Len() != 2 {
+				t.Fatalf("%d indicators loaded, want 2", u.Index.Len())
+			}
+			clk.Advance(10 * time.Minute)
+			if u, err := h.m.Reload(context.Background()); err != nil || u != nil {
+				t.Errorf("a poll returning the same objects: update %v, err %v; want no update", u != nil, err)
+			}
+			srv.add(indicator("3", "203.0.113.3", "2026-01-01T00:00:00Z", false))
+			u, err := h.m.Reload(context.Background())
+			if err != nil || u == nil || u.Index.Len() != 3 || !matches(u.Index, "203.0.113.3", time.Time{}) {
+				t.Fatalf("a poll with a new object: update %v, err %v; want the new indicator in", u != nil, err)
+			}
+			if ttl > 0 {
+				// Half the TTL spent: the same objects rebuild the index
+				// once, for the expiry of indicators seen again.
+				clk.Advance(31 * time.Minute)
+				u, err := h.m.Reload(context.Background())
+				if err != nil || u == nil || !matches(u.Index, "203.0.113.1", clk.Now().Add(50*time.Minute)) {
+					t.Errorf("past half the TTL: update %v, err %v; want the indicators' expiry moved", u != nil, err)
+				}
+			}
+		})
+	}
 }
