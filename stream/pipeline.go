@@ -287,11 +287,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	jobs := make(chan *job, p.opt.InFlight)
 	order := make(chan *job, p.opt.InFlight)
+	// A slot is taken before each Read and given back once the batch is
+	// done with: at most InFlight batches are read and not yet acknowledged
+	// (the channels alone let the reader and the acknowledging loop hold
+	// one more each).
+	slots := make(chan struct{}, p.opt.InFlight)
 	var readErr error
 	go func() {
 		defer close(jobs)
 		defer close(order)
 		for {
+			select {
+			case slots <- struct{}{}:
+			case <-readCtx.Done():
+				return
+			}
 			b, err := p.src.Read(readCtx)
 			if err != nil {
 				if !errors.Is(err, io.EOF) && readCtx.Err() == nil {
@@ -322,6 +332,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			for j := range jobs {
 				if workCtx.Err() == nil {
 					j.err = w.process(workCtx, j)
+					if j.err != nil {
+						// process stopped part way: forget the failed
+						// batch's decoding, or the next batch counts it.
+						w.dec.Reset()
+					}
 					if j.err == nil && !p.opt.Ordered {
 						j.err = p.deliver(workCtx, j)
 					}
@@ -363,6 +378,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 		}
 		release(j.batch)
+		<-slots
 	}
 	wg.Wait()
 	if runErr != nil {
@@ -445,10 +461,11 @@ func (w *worker) process(ctx context.Context, j *job) error {
 		first := len(w.events)
 		w.events, errs = w.dec.Decode(m.Value, w.events)
 		if len(errs) > 0 {
-			if errors.Is(errs[len(errs)-1].Err, ErrTooManyRecords) {
+			cut := tooManyAt(errs)
+			if cut >= 0 {
 				p.stats.TooManyRecords.Add(1)
 			}
-			if err := p.deadLetter(ctx, m, errs[0].Record, joinRecordErrors(errs)); err != nil {
+			if err := p.deadLetter(ctx, m, errs[0].Record, joinRecordErrors(errs, cut)); err != nil {
 				return err
 			}
 		}
@@ -604,17 +621,30 @@ func (p *Pipeline) deadLetter(ctx context.Context, m *Message, record int, cause
 	return nil
 }
 
-func joinRecordErrors(errs []RecordError) error {
+// tooManyAt returns the index in errs of the error saying the message was
+// cut at MaxRecordsPerMessage, or -1. It is not always the last: a message
+// error of an enclosing "body" wrapper (junk after it) can follow it.
+func tooManyAt(errs []RecordError) int {
+	for i := len(errs) - 1; i >= 0; i-- {
+		if errors.Is(errs[i].Err, ErrTooManyRecords) {
+			return i
+		}
+	}
+	return -1
+}
+
+// joinRecordErrors joins errs into one error, the first five and, when the
+// message was cut short, the reason (errs[cut]; cut < 0: it was not).
+func joinRecordErrors(errs []RecordError, cut int) error {
 	if len(errs) == 1 {
 		return errs[0]
 	}
 	var b strings.Builder
 	for i, e := range errs {
 		if i == 5 {
-			last := errs[len(errs)-1]
-			if errors.Is(last.Err, ErrTooManyRecords) {
+			if cut >= 5 {
 				// The reason the message was cut short is always shown.
-				fmt.Fprintf(&b, "; and %d more; %s", len(errs)-6, last.Error())
+				fmt.Fprintf(&b, "; and %d more; %s", len(errs)-6, errs[cut].Error())
 				break
 			}
 			fmt.Fprintf(&b, "; and %d more", len(errs)-5)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/iocwatch/iocwatch/internal/syncbuf"
+	"github.com/iocwatch/iocwatch/sink"
 )
 
 // Faults of the dead-letter destination: the pipeline must report them and
@@ -127,5 +128,43 @@ func TestParseDeadLetterFailureRefusesUnknownPolicies(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("ParseDeadLetterFailure(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// A worker whose batch failed to dead-letter (policy stop) goes on with the
+// next batch until the failure reaches the acknowledging loop: that batch's
+// counts must not carry the failed batch's records.
+func TestAFailedDeadLetterDoesNotLeakItsRecordsIntoTheNextBatchCounts(t *testing.T) {
+	dl := &flakyDeadLetter{from: 1, to: 1 << 40} // batch 1's poison is the first entry
+	batches := [][]string{
+		{record(0, "203.0.113.7", "", "a.exe", `c:\a.exe`)},
+		poisonedBatches(2)[1],
+		{record(2, "203.0.113.7", "", "a.exe", `c:\a.exe`)},
+	}
+	src := newSliceSource(batches...)
+	// Batch 0's delivery waits until batch 2's arrives: batch 1 fails on
+	// the other worker, which then takes batch 2 before the failure is seen.
+	batch2 := make(chan struct{})
+	out := &recordingSink{fail: func(a []sink.Alert) error {
+		switch a[0].ReportID {
+		case 0:
+			<-batch2
+		case 2:
+			close(batch2)
+		}
+		return nil
+	}}
+	p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 2, DeadLetter: dl})
+	err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("Run returned %v, want the dead-letter error", err)
+	}
+	if acked := src.ackedBatches(); len(acked) != 1 || acked[0] != 0 {
+		t.Errorf("acked %v, want only batch 0", acked)
+	}
+	// Every message here is one record: what was counted must agree.
+	st := p.Stats()
+	if st.Records.Load() != st.Messages.Load() || st.Messages.Load() != 2 {
+		t.Errorf("records %d, messages %d: want 2 and 2 (batches 0 and 2; the failed batch counts nothing)", st.Records.Load(), st.Messages.Load())
 	}
 }

@@ -331,3 +331,32 @@ func TestAnOversizedLineInAFileIsBoundedDeadLetteredAndTheNextLinesAlert(t *test
 		})
 	}
 }
+
+// A message cut at MaxRecordsPerMessage inside a "body" wrapper, with junk
+// after the wrapper: the cut is not the message's last error, yet it is
+// counted and its reason kept in the dead-letter entry, however many broken
+// records came before it.
+func TestAMessageCutInsideABodyWrapperIsCountedWhateverErrorFollowsIt(t *testing.T) {
+	r := `{"category":"AdvancedHunting-DeviceNetworkEvents","properties":{"RemoteIP":"203.0.113.7","ReportId":1}}`
+	for _, tc := range []struct {
+		name, msg string
+		max       int
+	}{
+		{"junk after the wrapper", `{"body":[` + r + `,` + r + `,` + r + `]}` + "\nnot json", 2},
+		{"six broken records before the cut and junk after",
+			`{"body":["a","b","c","d","e","f",` + r + `,` + r + `]}` + "\nnot json", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alerts, st, dead := runHostile(t, Options{Workers: 1, MaxRecordsPerMessage: tc.max}, tc.msg)
+			if st.TooManyRecords.Load() != 1 {
+				t.Errorf("TooManyRecords = %d, want 1: the message was cut at %d records", st.TooManyRecords.Load(), tc.max)
+			}
+			if len(dead) != 1 || !strings.Contains(dead[0].Error, "too many records") {
+				t.Errorf("dead letters %+v: want one naming the cut (too many records)", dead)
+			}
+			if st.DecodeErrors.Load() != 1 || len(alerts) == 0 {
+				t.Errorf("decode errors %d, alerts %d: want 1 and the records before the cut", st.DecodeErrors.Load(), len(alerts))
+			}
+		})
+	}
+}

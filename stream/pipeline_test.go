@@ -339,3 +339,47 @@ func TestASwappedIndexAppliesToLaterBatches(t *testing.T) {
 		t.Errorf("alerts %+v: only the batch after the swap may alert", got)
 	}
 }
+
+// pipeline.in_flight is "batches read but not yet acknowledged, at most":
+// with the sink stuck on the first batch, no more than InFlight batches may
+// be read.
+func TestNoMoreThanInFlightBatchesAreReadAndNotAcknowledged(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ordered=%v", ordered), func(t *testing.T) {
+			const inFlight = 2
+			var batches [][]string
+			for b := range 10 {
+				batches = append(batches, []string{record(b, "203.0.113.7", "", "a.exe", `c:\a.exe`)})
+			}
+			src := newSliceSource(batches...)
+			release := make(chan struct{})
+			out := &recordingSink{fail: func([]sink.Alert) error { <-release; return nil }}
+			p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: 1, InFlight: inFlight, Ordered: ordered})
+			done := make(chan error, 1)
+			go func() { done <- p.Run(context.Background()) }()
+			st := p.Stats()
+			// Wait until the pipeline has read what it may (a deadline, not
+			// a sleep, bounds the wait), then watch whether it reads on.
+			for deadline := time.Now().Add(10 * time.Second); st.Batches.Load() < inFlight; {
+				if time.Now().After(deadline) {
+					t.Fatalf("only %d batches read", st.Batches.Load())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline); {
+				if n := st.Batches.Load() - st.Acked.Load(); n > inFlight {
+					t.Errorf("%d batches read and not acknowledged, more than InFlight (%d)", n, inFlight)
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got := src.ackedBatches(); len(got) != 10 {
+				t.Errorf("acked %v, want all 10", got)
+			}
+		})
+	}
+}
