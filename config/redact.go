@@ -139,6 +139,49 @@ func redactURL(s string) string {
 	return strings.Replace(u.String(), ":REDACTED@", ":"+redacted+"@", 1)
 }
 
+// URLCredentials returns the credentials written in a URL: its password
+// and the values of its credential-like query parameters, the ones
+// Redacted shows as "[redacted]". Each is given as written and, when that
+// differs, percent-decoded, so that a redactor finds both forms. A URL is
+// not a Secret: this lets the log and check output hide what it carries.
+func URLCredentials(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	var out []string
+	add := func(raw string) {
+		if raw == "" {
+			return
+		}
+		out = append(out, raw)
+		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+			if dec, err := unescape(raw); err == nil && dec != "" && !slices.Contains(out, dec) {
+				out = append(out, dec)
+			}
+		}
+	}
+	if _, ok := u.User.Password(); ok {
+		// The password as written: user info is what precedes the last '@'
+		// of the authority, the password what follows its first ':'.
+		_, rest, _ := strings.Cut(s, "://")
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
+				add(pass)
+			}
+		}
+	}
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		if k, v, ok := strings.Cut(part, "="); ok && secretParam.MatchString(k) {
+			add(v)
+		}
+	}
+	return out
+}
+
 // strNode is a string scalar, escaped so that Parse reads it back as is.
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeDollars(strings.ToValidUTF8(s, "\uFFFD"))}

@@ -86,3 +86,29 @@ func TestEmptySecretShowsEmpty(t *testing.T) {
 		t.Errorf("json = %s", js)
 	}
 }
+
+func TestURLCredentialsFindsWhatRedactedHides(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []string
+	}{
+		{"https://feeds.example/iocs.txt", nil},
+		{"https://user@feeds.example/x", nil},
+		{"https://alice:fake%40pw-1@feeds.example/x", []string{"fake%40pw-1", "fake@pw-1"}},
+		{"https://feeds.example/x?auth-key=fake-k1&fmt=csv&code=fake+c2", []string{"fake-k1", "fake+c2", "fake c2"}},
+		{"not a url ?key=x", nil},
+	}
+	for _, tt := range tests {
+		got := URLCredentials(tt.url)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("URLCredentials(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+		// Every credential Redacted hides is listed.
+		shown := redactURL(tt.url)
+		for _, c := range got {
+			if strings.Contains(shown, c) {
+				t.Errorf("redactURL(%q) = %q still shows %q", tt.url, shown, c)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strconv"
 	"sync"
@@ -333,7 +334,8 @@ func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // configSecrets returns the value of every config.Secret in cfg (fields,
-// maps, slices, at any depth), for the log redactor.
+// maps, slices, at any depth) and the credentials written in its URLs
+// (config.URLCredentials), for the log redactor.
 func configSecrets(cfg *config.Config) []string {
 	var out []string
 	secretType := reflect.TypeFor[config.Secret]()
@@ -346,6 +348,16 @@ func configSecrets(cfg *config.Config) []string {
 			return
 		}
 		switch v.Kind() {
+		case reflect.String:
+			// A URL is not a Secret, but its password and key= parameters
+			// are credentials all the same; Go's client sends the user
+			// info as basic authentication, which a peer may echo.
+			out = append(out, config.URLCredentials(v.String())...)
+			if u, err := url.Parse(v.String()); err == nil && u.Host != "" {
+				if p, ok := u.User.Password(); ok && p != "" {
+					out = append(out, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)))
+				}
+			}
 		case reflect.Pointer, reflect.Interface:
 			if !v.IsNil() {
 				walk(v.Elem())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -270,6 +271,32 @@ func TestARunLogsNoSecret(t *testing.T) {
 	}
 }
 
+// A feed URL may carry its credential in any query parameter that
+// check --show-config hides (auth=, code=, …), not only in the ones the
+// log redactor recognises by name: a run must log none of them.
+func TestARunLogsNoCredentialOfAFeedURL(t *testing.T) {
+	_, feedSrv, _ := opsTestServers(t)
+	const auth, code = "fake-url-auth-Vq8Rk2", "fake-url-code-Ln6Bw4"
+	cfgPath := writeConfig(t, t.TempDir(), `
+source: {type: file, file: {paths: ["{{EVENTS}}"]}}
+feeds:
+  - {name: sample, path: "{{FEED}}", format: text}
+  - {name: remote, type: http, url: "{{URL}}/feed.txt?auth=`+auth+`&code=`+code+`"}
+sinks:
+  - {name: out, type: stdout}
+metrics: {listen: "127.0.0.1:0"}
+`, map[string]string{"EVENTS": assetPath(t, "sample-events.jsonl"), "FEED": assetPath(t, "sample-feed.txt"), "URL": feedSrv.URL})
+	_, _, stderr := runCLI(t, "", "run", "-c", cfgPath)
+	if !strings.Contains(stderr, "remote") || !strings.Contains(stderr, "500") {
+		t.Fatalf("the log does not report the failing feed:\n%s", stderr)
+	}
+	for _, s := range []string{auth, code} {
+		if strings.Contains(stderr, s) {
+			t.Errorf("the log holds %s:\n%s", s, stderr)
+		}
+	}
+}
+
 func TestConfigSecretsFindsEverySecret(t *testing.T) {
 	hook, feed, _ := opsTestServers(t)
 	cfg, err := config.Load(writeOpsConfig(t, hook.URL, feed.URL, ""))
@@ -277,7 +304,7 @@ func TestConfigSecretsFindsEverySecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(configSecrets(cfg), "|")
-	for _, s := range opsSecrets[:4] { // the URL is not a Secret: the redactor's shapes cover its key=
+	for _, s := range opsSecrets { // the URL is not a Secret, but its key= is a credential
 		if !strings.Contains(got, s) {
 			t.Errorf("configSecrets misses %s (got %q)", s, got)
 		}
@@ -619,5 +646,42 @@ func TestReadinessSaysThePipelineStoppedAndWhy(t *testing.T) {
 	}
 	if ok, checks := o.mon.Ready(); ok || !strings.Contains(fmt.Sprint(checks), "the broker refused the group") {
 		t.Errorf("after close: ready %v, %v; want the stop's error kept", ok, checks)
+	}
+}
+
+// A webhook URL with a password in its user info: Go's client sends it as
+// basic authentication, and a peer that echoes its request headers into
+// its refusal puts the base64 form in the sink's error. The log must not
+// show it, nor the URL's key= parameters the peer echoes.
+func TestARunLogsNoCredentialOfAWebhookURLAPeerEchoes(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "refused %v %s", r.Header, r.URL)
+	}))
+	t.Cleanup(hook.Close)
+	const pw, code = "fake-hook-pw-Hn3Xc7", "fake-hook-code-Pz5Jt1"
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, `
+source: {type: file, file: {paths: ["{{EVENTS}}"]}}
+feeds:
+  - {name: sample, path: "{{FEED}}", format: text}
+dead_letter_alerts: "{{DEAD}}"
+sinks:
+  - name: soar
+    type: webhook
+    webhook: {url: "{{HOOK}}/alerts?code=`+code+`"}
+metrics: {listen: "127.0.0.1:0"}
+`, map[string]string{"EVENTS": assetPath(t, "sample-events.jsonl"), "FEED": assetPath(t, "sample-feed.txt"),
+		"DEAD": filepath.Join(dir, "dead.jsonl"), "HOOK": strings.Replace(hook.URL, "://", "://bob:"+pw+"@", 1)})
+	_, _, stderr := runCLI(t, "", "run", "-c", cfgPath)
+	if !strings.Contains(stderr, "400 Bad Request") {
+		t.Fatalf("the log does not report the refusal:\n%s", stderr)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("bob:" + pw))
+	for _, s := range []string{pw, basic, code} {
+		if strings.Contains(stderr, s) {
+			t.Errorf("the log holds %s:\n%s", s, stderr)
+		}
 	}
 }

@@ -4,33 +4,27 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
 	"github.com/iocwatch/iocwatch/config"
 )
 
-// secretWriter replaces every secret value of a config (see configSecrets)
-// in what is written through it, line by line: check and lookup print feed
-// errors, and a feed server may echo the credentials it was sent into its
-// error answer. Text without a newline waits in the buffer until Flush.
-// Not safe for concurrent use.
+// secretWriter replaces every secret value of a config (see configSecrets:
+// the secrets and the credentials written in URLs, in every form
+// ops.Redactor.Values knows) in what is written through it, line by line:
+// check and lookup print feed errors, and a feed server may echo the
+// credentials it was sent into its error answer. Text shaped like a
+// credential but not one of the config's is left alone (lookup prints
+// indicator URLs as they are). Text without a newline waits in the buffer
+// until Flush. Not safe for concurrent use.
 type secretWriter struct {
-	w    io.Writer
-	repl *strings.Replacer
-	buf  []byte
+	w   io.Writer
+	r   *ops.Redactor
+	buf []byte
 }
 
 // newSecretWriter returns a secretWriter for cfg's secrets.
 func newSecretWriter(w io.Writer, cfg *config.Config) *secretWriter {
-	s := &secretWriter{w: w}
-	var pairs []string
-	for _, v := range configSecrets(cfg) {
-		if len(v) >= 4 {
-			pairs = append(pairs, v, "[redacted]")
-		}
-	}
-	if len(pairs) > 0 {
-		s.repl = strings.NewReplacer(pairs...)
-	}
-	return s
+	return &secretWriter{w: w, r: ops.NewRedactor(configSecrets(cfg)...)}
 }
 
 // Write buffers p and writes every complete line, redacted.
@@ -56,10 +50,6 @@ func (s *secretWriter) Flush() error {
 }
 
 func (s *secretWriter) emit(b []byte) error {
-	text := string(b)
-	if s.repl != nil {
-		text = s.repl.Replace(text)
-	}
-	_, err := io.WriteString(s.w, text)
+	_, err := io.WriteString(s.w, s.r.Values(string(b)))
 	return err
 }

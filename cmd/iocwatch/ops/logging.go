@@ -2,11 +2,14 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -39,8 +42,9 @@ var credentialPatterns = []struct {
 	trigger string
 	re      *regexp.Regexp
 }{
-	// Authorization: <anything> (a header as text, with or without a scheme)
-	{"authorization", regexp.MustCompile(`(?i)(\b(?:Proxy-)?Authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Splunk|SharedAccessSignature)\s+)?)[^"'\s,;}]+`)},
+	// Authorization: <anything> (a header as text, with or without a
+	// scheme; also as Go prints an http.Header: Authorization:[Basic …])
+	{"authorization", regexp.MustCompile(`(?i)(\b(?:Proxy-)?Authorization["']?\s*[:=]\s*[\["']?(?:(?:Bearer|Basic|Splunk|SharedAccessSignature)\s+)?)[^"'\s,;}\]]+`)},
 	// Bearer <token>, Splunk <HEC token>, SharedAccessSignature sr=… outside a header
 	{"bearer", regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/=-]{16,}`)},
 	{"splunk", regexp.MustCompile(`(\bSplunk\s+)[0-9A-Fa-f-]{32,}`)},
@@ -61,8 +65,17 @@ type Redactor struct {
 func NewRedactor(secrets ...string) *Redactor {
 	r := &Redactor{}
 	for _, s := range secrets {
-		if len(s) >= MinSecretLen && !slices.Contains(r.secrets, s) {
-			r.secrets = append(r.secrets, s)
+		if len(s) < MinSecretLen {
+			continue
+		}
+		// The value as written, and as a peer's answer or an error text
+		// may carry it: quoted (Go %q, JSON) and percent-encoded.
+		quoted := strconv.Quote(s)
+		js, _ := json.Marshal(s)
+		for _, v := range []string{s, quoted[1 : len(quoted)-1], string(js[1 : len(js)-1]), url.QueryEscape(s), url.PathEscape(s)} {
+			if !slices.Contains(r.secrets, v) {
+				r.secrets = append(r.secrets, v)
+			}
 		}
 	}
 	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
@@ -81,9 +94,7 @@ func NewRedactor(secrets ...string) *Redactor {
 // credential (Bearer, Basic, Splunk) and URL password replaced by
 // "[redacted]". A nil Redactor redacts by shape only.
 func (r *Redactor) String(s string) string {
-	if r != nil && r.repl != nil {
-		s = r.repl.Replace(s)
-	}
+	s = r.Values(s)
 	s = redactKeyValues(s)
 	s = redactURLPasswords(s)
 	var lower string
@@ -97,6 +108,60 @@ func (r *Redactor) String(s string) string {
 		}
 	}
 	return s
+}
+
+// Values returns s with every known secret value replaced by
+// "[redacted]": as given, Go- or JSON-quoted, percent-encoded, and its
+// start where an excerpt cut it off before "…". Unlike String it leaves
+// text shaped like a credential alone. A nil Redactor returns s.
+func (r *Redactor) Values(s string) string {
+	if r == nil || r.repl == nil {
+		return s
+	}
+	s = r.repl.Replace(s)
+	if strings.Contains(s, ellipsis) {
+		s = r.redactCutSecrets(s)
+	}
+	return s
+}
+
+// ellipsis marks where an excerpt was cut ("…").
+const ellipsis = "\u2026"
+
+// redactCutSecrets replaces the start of a secret that an excerpt cut off
+// just before an ellipsis (an error quoting the first bytes of a peer's
+// answer that echoes a credential): at least MinSecretLen bytes of it.
+func (r *Redactor) redactCutSecrets(s string) string {
+	var b strings.Builder
+	done := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], ellipsis)
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(ellipsis)
+		cut := 0 // the longest secret prefix that s[done:i] ends with
+		for _, sec := range r.secrets {
+			for k := min(len(sec)-1, i-done); k >= MinSecretLen && k > cut; k-- {
+				if strings.HasSuffix(s[done:i], sec[:k]) {
+					cut = k
+					break
+				}
+			}
+		}
+		if cut == 0 {
+			continue
+		}
+		b.WriteString(s[done : i-cut])
+		b.WriteString(redacted)
+		done = i
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // redactKeyValues replaces the value of every credential key (see

@@ -37,6 +37,9 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 		{"an address after a URL is not user info", "see http://host/x or mail bob:x@example.com", "see http://host/x or mail bob:x@example.com"},
 		{"an Authorization header as text loses its credentials",
 			`header Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig was refused`, `header Authorization: Bearer [redacted] was refused`},
+		{"an Authorization header as Go prints an http.Header loses its credentials",
+			`400: map[Accept:[*/*] Authorization:[Basic Ym9iOmZha2UtcHc=] Content-Length:[2]]`,
+			`400: map[Accept:[*/*] Authorization:[Basic [redacted]] Content-Length:[2]]`},
 		{"a bare bearer token of 16 or more characters is removed",
 			"using bearer 0123456789abcdefXYZ now", "using bearer [redacted] now"},
 		{"the word bearer in prose stays", "the bearer token was rejected", "the bearer token was rejected"},
@@ -164,4 +167,36 @@ func survivingCopy(out, secret string) int {
 		}
 	}
 	return -1
+}
+
+// A peer's answer quoted into an error carries a secret escaped, encoded
+// or cut off: each form is redacted.
+func TestRedactorRemovesSecretsInEveryForm(t *testing.T) {
+	const secret = `fake<key>"a\b+c/d-Jx4Qe`
+	r := ops.NewRedactor(secret)
+	tests := []struct{ name, in string }{
+		{"as given", "bad key " + secret},
+		{"Go-quoted (an error excerpt)", fmt.Sprintf("401: %q", "bad key "+secret)},
+		{"JSON-escaped", `{"error":"bad key fake\u003ckey\u003e\"a\\b+c/d-Jx4Qe"}`},
+		{"query-encoded", "GET /x?k=fake%3Ckey%3E%22a%5Cb%2Bc%2Fd-Jx4Qe: 401"},
+		{"path-encoded", "GET /fake%3Ckey%3E%22a%5Cb+c%2Fd-Jx4Qe: 404"},
+		{"cut by an excerpt", "401: bad key fake<key>\"a…"},
+		{"cut, Go-quoted", `401: "bad key fake<key>\"a\\…"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.Values(tt.in)
+			if !strings.Contains(got, "[redacted]") || strings.Contains(got, "fake") || strings.Contains(got, "Jx4Qe") {
+				t.Errorf("Values(%s)\n = %s", tt.in, got)
+			}
+			if s := r.String(tt.in); s != got {
+				t.Errorf("String and Values differ on %s:\n%s\n%s", tt.in, s, got)
+			}
+		})
+	}
+	for _, keep := range []string{"fak… is not a secret prefix long enough", "text without … a secret", "fake"} {
+		if got := r.Values(keep); got != keep {
+			t.Errorf("Values(%q) = %q, want it unchanged", keep, got)
+		}
+	}
 }
