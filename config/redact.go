@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // Redacted renders the effective configuration — defaults filled in,
@@ -107,9 +108,6 @@ func encodeValue(v reflect.Value, path string, lines map[string]int) *yaml.Node 
 	}
 }
 
-// secretParam matches query parameters that usually carry credentials.
-var secretParam = regexp.MustCompile(`(?i)(key|token|secret|passw|pwd|sig|auth|code|credential)`)
-
 // redactURL hides the password and the credential-like query parameters
 // of a URL; anything else is returned as it is.
 func redactURL(s string) string {
@@ -126,7 +124,7 @@ func redactURL(s string) string {
 		parts := strings.Split(u.RawQuery, "&")
 		for i, p := range parts {
 			k, _, _ := strings.Cut(p, "=")
-			if secretParam.MatchString(k) {
+			if urlcred.IsParam(k) {
 				parts[i] = k + "=" + redacted
 				changed = true
 			}
@@ -144,43 +142,7 @@ func redactURL(s string) string {
 // Redacted shows as "[redacted]". Each is given as written and, when that
 // differs, percent-decoded, so that a redactor finds both forms. A URL is
 // not a Secret: this lets the log and check output hide what it carries.
-func URLCredentials(s string) []string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil
-	}
-	var out []string
-	add := func(raw string) {
-		if raw == "" {
-			return
-		}
-		out = append(out, raw)
-		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
-			if dec, err := unescape(raw); err == nil && dec != "" && !slices.Contains(out, dec) {
-				out = append(out, dec)
-			}
-		}
-	}
-	if _, ok := u.User.Password(); ok {
-		// The password as written: user info is what precedes the last '@'
-		// of the authority, the password what follows its first ':'.
-		_, rest, _ := strings.Cut(s, "://")
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			rest = rest[:i]
-		}
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				add(pass)
-			}
-		}
-	}
-	for _, part := range strings.Split(u.RawQuery, "&") {
-		if k, v, ok := strings.Cut(part, "="); ok && secretParam.MatchString(k) {
-			add(v)
-		}
-	}
-	return out
-}
+func URLCredentials(s string) []string { return urlcred.Values(s) }
 
 // strNode is a string scalar, escaped so that Parse reads it back as is.
 func strNode(s string) *yaml.Node {

@@ -141,7 +141,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials("Splunk " + opt.Token)}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlCredentials(u), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {

@@ -2,6 +2,7 @@ package sink_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,6 +68,43 @@ func TestSinkErrorsNeverRepeatTheCredentialsAPeerEchoes(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// Credentials written in the endpoint's URL — a password (which Go's
+// client sends as basic authentication) or a signature in the query, as
+// a Logic App trigger URL has — are scrubbed from an echoing peer's
+// answer too, in every form the peer may echo them.
+func TestSinkErrorsNeverRepeatTheCredentialsOfTheirURL(t *testing.T) {
+	const pass, sig = "pw-Qx7Lm2Vb9Rt4", "sig-Kd8Wq1Ys5Hc4Gx2Zp3"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "nope; you sent %v to %s", r.Header, r.URL.RequestURI())
+	}))
+	defer srv.Close()
+	base := strings.Replace(srv.URL, "http://", "http://soar:"+pass+"@", 1)
+	hook, err := sink.NewWebhook(sink.WebhookOptions{URL: base + "/hook?sv=1.0&sig=" + sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hook.Close(context.Background())
+	hec, err := sink.NewHEC(sink.HECOptions{URL: base + "/services/collector/event", Token: "5d3c2b1a-hec0-4e5f-9a8b-7c6d5e4f3a2b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hec.Close(context.Background())
+	basic := base64.StdEncoding.EncodeToString([]byte("soar:" + pass))
+	for name, s := range map[string]sink.Sink{"webhook": hook, "splunk_hec": hec} {
+		err := s.Write(context.Background(), sinktest.Alerts(1, 1))
+		if err == nil {
+			t.Fatalf("%s: the peer refused, but Write succeeded", name)
+		}
+		for _, secret := range []string{pass, sig, basic} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: error holds %q: %s", name, secret, err)
+			}
 		}
 	}
 }

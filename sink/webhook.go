@@ -138,7 +138,7 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", redactURL(u), err)
 	}
-	secrets := credentials(opt.HMACSecret)
+	secrets := credentials(append(urlCredentials(u), opt.HMACSecret)...)
 	for _, vs := range h {
 		secrets = append(secrets, credentials(vs...)...)
 	}

@@ -1,0 +1,57 @@
+package urlcred
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// param matches query parameter names that usually carry credentials.
+var param = regexp.MustCompile(`(?i)(key|token|secret|passw|pwd|sig|auth|code|credential)`)
+
+// IsParam reports whether a query parameter named name usually carries a
+// credential.
+func IsParam(name string) bool { return param.MatchString(name) }
+
+// Values returns the credentials written in the URL s: its password and
+// the values of its credential-like query parameters, each as written
+// and, when that differs, percent-decoded, so that a redactor finds both
+// forms. It returns nil for anything that is not an absolute URL.
+func Values(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	var out []string
+	add := func(raw string) {
+		if raw == "" {
+			return
+		}
+		out = append(out, raw)
+		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+			if dec, err := unescape(raw); err == nil && dec != "" && !slices.Contains(out, dec) {
+				out = append(out, dec)
+			}
+		}
+	}
+	if _, ok := u.User.Password(); ok {
+		// The password as written: user info is what precedes the last '@'
+		// of the authority, the password what follows its first ':'.
+		_, rest, _ := strings.Cut(s, "://")
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
+				add(pass)
+			}
+		}
+	}
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		if k, v, ok := strings.Cut(part, "="); ok && IsParam(k) {
+			add(v)
+		}
+	}
+	return out
+}

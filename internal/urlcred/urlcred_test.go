@@ -1,0 +1,38 @@
+package urlcred
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestValues(t *testing.T) {
+	tests := []struct {
+		name, url string
+		want      []string
+	}{
+		{"no credentials", "https://feeds.example/c2.txt?format=txt", nil},
+		{"a password", "https://analyst:s3cr%40t@feeds.example/c2.txt", []string{"s3cr%40t", "s3cr@t"}},
+		{"a user without a password", "https://analyst@feeds.example/c2.txt", nil},
+		{"credential-like parameters", "https://x.example/hook?sv=1.0&sig=abc%2Bdef&api_key=k1&Auth-Key=k2&code=c3",
+			[]string{"abc%2Bdef", "abc+def", "k1", "k2", "c3"}},
+		{"a plus in a query value", "https://x.example/?token=a+b", []string{"a+b", "a b"}},
+		{"an empty value", "https://x.example/?token=", nil},
+		{"not a URL", "feeds/c2.txt", nil},
+		{"no scheme", "x.example/?key=k", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Values(tt.url); !slices.Equal(got, tt.want) {
+				t.Errorf("Values(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsParam(t *testing.T) {
+	for name, want := range map[string]bool{"sig": true, "api_key": true, "Auth-Key": true, "password": true, "sv": false, "format": false, "page": false} {
+		if got := IsParam(name); got != want {
+			t.Errorf("IsParam(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
