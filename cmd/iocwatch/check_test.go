@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/iocwatch/iocwatch/config"
 )
 
 // Feed servers that answer 401 with the credentials they were sent: the
@@ -63,5 +66,27 @@ feeds:
 	}
 	if !strings.Contains(out, "…") {
 		t.Errorf("no error excerpt was cut: the test does not test the cut:\n%s", out)
+	}
+}
+
+// The final error line of run and replay has the config's secrets, and
+// the credentials written in its URLs, removed; errors.As still finds
+// what the error is (a usage error keeps exit 2).
+func TestRedactErrorRemovesTheConfigsSecrets(t *testing.T) {
+	cfg := config.Default()
+	cfg.Feeds = []config.Feed{{Name: "partner", Type: "http", URL: "https://feeds.example/c2.txt?auth=url-Cred-9Xq2",
+		Headers: map[string]config.Secret{"Auth-Key": "hdr-Secret-7Hd3"}}}
+	err := redactError(usageError{fmt.Errorf("feed partner: 401: you sent Auth-Key hdr-Secret-7Hd3 to /c2.txt?auth=url-Cred-9Xq2")}, cfg)
+	if msg := err.Error(); strings.Contains(msg, "hdr-Secret-7Hd3") || strings.Contains(msg, "url-Cred-9Xq2") || !strings.Contains(msg, "feed partner: 401") {
+		t.Errorf("redactError = %q, want the secrets out and the rest kept", msg)
+	}
+	if !errors.As(err, new(usageError)) {
+		t.Errorf("redactError lost the error's kind: %#v", err)
+	}
+	if plain := errors.New("nothing secret"); redactError(plain, cfg) != plain {
+		t.Error("an error without secrets is not returned as it is")
+	}
+	if redactError(nil, cfg) != nil {
+		t.Error("redactError(nil) is not nil")
 	}
 }

@@ -53,3 +53,26 @@ func (s *secretWriter) emit(b []byte) error {
 	_, err := io.WriteString(s.w, s.r.Values(string(b)))
 	return err
 }
+
+// redactError returns err with cfg's secrets (configSecrets) removed from
+// its text, for the final error line a command prints: a peer may have
+// echoed a credential into it. errors.Is and errors.As still see err.
+func redactError(err error, cfg *config.Config) error {
+	if err == nil {
+		return nil
+	}
+	text := ops.NewRedactor(configSecrets(cfg)...).String(err.Error())
+	if text == err.Error() {
+		return err
+	}
+	return redactedError{err: err, text: text}
+}
+
+// redactedError is an error whose text had secrets removed.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e redactedError) Error() string { return e.text }
+func (e redactedError) Unwrap() error { return e.err }

@@ -36,7 +36,7 @@ replays the stream, feed and exclusions shipped in the binary. It exits 1
 when no record could be decoded, or when a signal stopped it early (the
 summary then covers what was read).`
 
-func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
+func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs := newFlagSet(env, "replay", replayUsage)
 	var common commonFlags
 	common.register(fs)
@@ -81,6 +81,7 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = redactError(err, cfg) }() // a peer may have echoed a secret into it
 	if *workers > 0 {
 		cfg.Pipeline.Workers = *workers
 	}

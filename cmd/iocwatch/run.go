@@ -21,7 +21,7 @@ stops, in-flight batches finish, sinks flush, delivered batches are
 acknowledged). Without a config, it reads EVENTS (or stdin) and prints
 alerts as JSON lines.`
 
-func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
+func cmdRun(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs := newFlagSet(env, "run", runUsage)
 	var common commonFlags
 	common.register(fs)
@@ -37,6 +37,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = redactError(err, cfg) }() // a peer may have echoed a secret into it
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name != "metrics-listen" {
 			return
