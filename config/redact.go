@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -110,32 +109,7 @@ func encodeValue(v reflect.Value, path string, lines map[string]int) *yaml.Node 
 
 // redactURL hides the password and the credential-like query parameters
 // of a URL; anything else is returned as it is.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return s
-	}
-	changed := false
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		changed = true
-	}
-	if u.RawQuery != "" {
-		parts := strings.Split(u.RawQuery, "&")
-		for i, p := range parts {
-			k, _, _ := strings.Cut(p, "=")
-			if urlcred.IsParam(k) {
-				parts[i] = k + "=" + redacted
-				changed = true
-			}
-		}
-		u.RawQuery = strings.Join(parts, "&")
-	}
-	if !changed {
-		return s
-	}
-	return strings.Replace(u.String(), ":REDACTED@", ":"+redacted+"@", 1)
-}
+func redactURL(s string) string { return urlcred.Redact(s, redacted) }
 
 // URLCredentials returns the credentials written in a URL: its password
 // and the values of its credential-like query parameters, the ones

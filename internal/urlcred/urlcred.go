@@ -55,3 +55,33 @@ func Values(s string) []string {
 	}
 	return out
 }
+
+// Redact returns s with its password and credential-like query values
+// replaced by mark; anything else, and anything that is not an absolute
+// URL, is returned as it is.
+func Redact(s, mark string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	changed := false
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		changed = true
+	}
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			k, _, _ := strings.Cut(p, "=")
+			if IsParam(k) {
+				parts[i] = k + "=" + mark
+				changed = true
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	if !changed {
+		return s
+	}
+	return strings.Replace(u.String(), ":REDACTED@", ":"+mark+"@", 1)
+}

@@ -36,3 +36,15 @@ func TestIsParam(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://analyst:s3cret@feeds.example/c2.txt?format=txt&auth-key=k1": "https://analyst:[x]@feeds.example/c2.txt?format=txt&auth-key=[x]",
+		"https://feeds.example/c2.txt":                                       "https://feeds.example/c2.txt",
+		"feeds/c2.txt?key=k":                                                 "feeds/c2.txt?key=k",
+	} {
+		if got := Redact(in, "[x]"); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -27,10 +28,15 @@ const maxCacheHeader = 64 << 10
 // cacheHeader is the first line of a cache file: what the body is and the
 // validators to send with the next conditional request.
 type cacheHeader struct {
-	Version      int       `json:"v"`
-	Feed         string    `json:"feed"`
-	Type         string    `json:"type"`
+	Version int    `json:"v"`
+	Feed    string `json:"feed"`
+	Type    string `json:"type"`
+	// URL is the feed's URL with its credentials (a password, key= or
+	// auth= values) redacted, for a reader of the file; URLHash, the
+	// SHA-256 of the URL as configured, is what a cache is matched by.
+	// A cache written before URLHash existed has the URL as configured.
 	URL          string    `json:"url"`
+	URLHash      string    `json:"url_sha256,omitempty"`
 	Collection   string    `json:"collection,omitempty"`
 	ETag         string    `json:"etag,omitempty"`
 	LastModified string    `json:"last_modified,omitempty"`
@@ -329,4 +335,20 @@ func (rm retainedMetas) meta(rec *retainedRecord) (*match.Meta, uint32) {
 		rm[k] = m
 	}
 	return m, line
+}
+
+// cacheURL returns the URL and URLHash fields of a cache header for the
+// feed URL u.
+func cacheURL(u string) (shown, hash string) {
+	sum := sha256.Sum256([]byte(u))
+	return urlcred.Redact(u, "[redacted]"), hex.EncodeToString(sum[:])
+}
+
+// forURL reports whether the cache header h was written for the feed URL u.
+func (h *cacheHeader) forURL(u string) bool {
+	if h.URLHash == "" {
+		return h.URL == u // written before URLHash
+	}
+	_, hash := cacheURL(u)
+	return h.URLHash == hash
 }

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -428,5 +429,54 @@ func TestARestartDoesNotLetAShrunkenFeedThrough(t *testing.T) {
 			}
 			h5.stop()
 		})
+	}
+}
+
+// The cache file does not hold the credentials written in the feed's URL
+// (a password, an auth-key= value): it names the URL redacted and is
+// matched by a hash of the URL as configured, so a restart with the server
+// down still starts from it. A cache written before the hash existed
+// (the URL as configured) is still used.
+func TestTheCacheHoldsNoCredentialOfTheFeedURL(t *testing.T) {
+	const pass, key = "pw-Vb9Rt4Qx7L", "key-Ys5Hc4Gx2Z"
+	cache := t.TempDir()
+	srv := newFeedServer(t, false)
+	srv.set(serve(goodFeed, `"v1"`))
+	spec := httpSpec("remote", strings.Replace(srv.URL, "http://", "http://cti:"+pass+"@", 1)+"/feed.txt?auth-key="+key)
+	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	h.stop()
+	path := cachePath(cache, "remote")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(pass)) || bytes.Contains(data, []byte(key)) {
+		t.Fatalf("the cache file holds a credential of the URL:\n%s", data[:bytes.IndexByte(data, '\n')])
+	}
+	down := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) }
+	srv.set(down)
+	if _, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache}); u.Index.Len() != 3 {
+		t.Errorf("a restart with the server down: %d indicators, want the cached 3", u.Index.Len())
+	}
+	other := spec
+	other.URL += "&v=2"
+	if _, u := newHarness(t, Options{Feeds: []Spec{other}, CacheDir: cache}); u.Index.Len() != 0 {
+		t.Errorf("a cache of another URL was used: %d indicators", u.Index.Len())
+	}
+
+	// A cache file of the old format: the URL as configured, no hash.
+	end := bytes.IndexByte(data, '\n')
+	var hdr map[string]any
+	if err := json.Unmarshal(data[:end], &hdr); err != nil {
+		t.Fatal(err)
+	}
+	hdr["url"] = spec.URL
+	delete(hdr, "url_sha256")
+	head, _ := json.Marshal(hdr)
+	if err := os.WriteFile(path, append(head, data[end:]...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache}); u.Index.Len() != 3 {
+		t.Errorf("an old-format cache: %d indicators, want the cached 3", u.Index.Len())
 	}
 }

@@ -376,7 +376,7 @@ func (m *Manager) readCaches(fs *feedState) {
 		switch {
 		case err != nil:
 			m.log.Warn("feed cache unusable; ignored", "feed", fs.spec.Name, "err", err)
-		case ce != nil && ce.hdr.Type == TypeHTTP && ce.hdr.URL == fs.spec.URL:
+		case ce != nil && ce.hdr.Type == TypeHTTP && ce.hdr.forURL(fs.spec.URL):
 			fs.cached = ce
 		}
 	}
@@ -728,7 +728,8 @@ func (m *Manager) writeCaches(fs *feedState, ver version, body []byte, dataAt ti
 		return
 	}
 	if fs.spec.typ() == TypeHTTP && !fromCache && body != nil {
-		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: fs.spec.URL, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
+		shown, hash := cacheURL(fs.spec.URL)
+		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
 			Indicators: fs.listedLen()}
 		if err := writeCache(dir, hdr, body); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
@@ -752,7 +753,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 	now := m.now()
 	if fs.store == nil && m.opt.CacheDir != "" {
 		ce, err := readCache(m.opt.CacheDir, fs.spec.Name)
-		if err == nil && ce != nil && ce.hdr.Type == TypeTAXII && ce.hdr.URL == fs.spec.URL && ce.hdr.Collection == fs.spec.TAXII.Collection {
+		if err == nil && ce != nil && ce.hdr.Type == TypeTAXII && ce.hdr.forURL(fs.spec.URL) && ce.hdr.Collection == fs.spec.TAXII.Collection {
 			fs.store, err = parseTAXIIStore(ce.body, ce.hdr.AddedAfter)
 			fs.storeAt = ce.vouchedAt(now)
 		}
@@ -806,7 +807,8 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 	if m.opt.CacheDir != "" {
 		body, err := next.marshal()
 		if err == nil {
-			hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeTAXII, URL: fs.spec.URL, Collection: fs.spec.TAXII.Collection, AddedAfter: next.addedAfter, FetchedAt: now.UTC()}
+			shown, hash := cacheURL(fs.spec.URL)
+			hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeTAXII, URL: shown, URLHash: hash, Collection: fs.spec.TAXII.Collection, AddedAfter: next.addedAfter, FetchedAt: now.UTC()}
 			err = writeCache(m.opt.CacheDir, hdr, body)
 		}
 		if err != nil {
