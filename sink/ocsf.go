@@ -66,11 +66,16 @@ func ocsfObservable(a *Alert) (name string, typeID int64, typeName, value string
 
 // remoteURLHost returns the host of a RemoteUrl value, which is either a bare
 // host ("www.example.org", "host:8080") or a URL with scheme, userinfo,
-// port, path and query. IPv6 brackets are removed. It returns "" when there
-// is no host.
+// port, path and query; the scheme may be missing ("host/path") or empty
+// ("//host/path"). IPv6 brackets are removed. It returns "" when there is
+// no host. As the matcher does, it takes "://" for the end of a scheme
+// only after a scheme's letters, so a URL inside the path or query of a
+// scheme-less one is not where the host is read.
 func remoteURLHost(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
+	if n := schemeLen(u); n > 0 {
+		u = u[n+3:]
+	} else if strings.HasPrefix(u, "//") {
+		u = u[2:]
 	}
 	if i := strings.IndexAny(u, "/?#"); i >= 0 {
 		u = u[:i]
@@ -88,6 +93,23 @@ func remoteURLHost(u string) string {
 		u = u[:i]
 	}
 	return u
+}
+
+// schemeLen returns the length of u's scheme (RFC 3986: a letter, then
+// letters, digits, "+", "-" or ".") when "://" follows it, else 0.
+func schemeLen(u string) int {
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':' && strings.HasPrefix(u[i:], "://"):
+			return i
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // isIPHost reports whether h is an IP address. Strings that cannot be one
@@ -231,26 +253,32 @@ func appendOCSF(b []byte, a *Alert) ([]byte, error) {
 	}
 	w.end()
 
-	w.key("device")
-	w.obj()
-	w.int("type_id", 0)
-	w.str("type", "Unknown")
-	w.strOmit("name", a.DeviceName)
-	w.strOmit("hostname", a.DeviceName)
-	w.strOmit("uid", a.DeviceID)
-	if isIPHost(a.LocalIP) {
-		w.str("ip", a.LocalIP)
-	}
-	if a.MachineGroup != "" {
-		w.key("groups")
-		w.arr()
-		w.sep()
+	// Device extends Endpoint: it needs a name, uid or ip, so an alert
+	// with none of them has no device (and its group goes to unmapped).
+	localIP := isIPHost(a.LocalIP)
+	hasDevice := a.DeviceName != "" || a.DeviceID != "" || localIP
+	if hasDevice {
+		w.key("device")
 		w.obj()
-		w.str("name", a.MachineGroup)
+		w.int("type_id", 0)
+		w.str("type", "Unknown")
+		w.strOmit("name", a.DeviceName)
+		w.strOmit("hostname", a.DeviceName)
+		w.strOmit("uid", a.DeviceID)
+		if localIP {
+			w.str("ip", a.LocalIP)
+		}
+		if a.MachineGroup != "" {
+			w.key("groups")
+			w.arr()
+			w.sep()
+			w.obj()
+			w.str("name", a.MachineGroup)
+			w.end()
+			w.endArr()
+		}
 		w.end()
-		w.endArr()
 	}
-	w.end()
 
 	procName := a.FileName
 	if procName == "" {
@@ -273,7 +301,7 @@ func appendOCSF(b []byte, a *Alert) ([]byte, error) {
 		w.end()
 	}
 
-	localIP, remoteIP := isIPHost(a.LocalIP), isIPHost(a.RemoteIP)
+	remoteIP := isIPHost(a.RemoteIP)
 	if localIP {
 		w.key("src_endpoint")
 		w.obj()
@@ -349,6 +377,9 @@ func appendOCSF(b []byte, a *Alert) ([]byte, error) {
 	}
 	if !port {
 		w.intOmit("remote_port", int64(a.RemotePort))
+	}
+	if !hasDevice {
+		w.strOmit("machine_group", a.MachineGroup)
 	}
 	if procName == "" {
 		// actor.process.file needs a name: without one, path and hash

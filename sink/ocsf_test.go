@@ -23,7 +23,9 @@ import (
 //   - metadata: product and version are required; product needs a name
 //     or uid;
 //   - finding_info: uid is required; analytic needs type_id;
-//   - device: type_id is required; each group needs name or uid;
+//   - device: type_id is required, and at least one of ip, uid, name,
+//     hostname, … (the constraint of Endpoint, which it extends); each
+//     group needs name or uid;
 //   - actor: at least one of process, user, app_name, app_uid,
 //     authorizations, idp, invoked_by, session;
 //   - process: at least one of pid, uid, name, cmd_line; file: name and
@@ -184,6 +186,8 @@ func checkOCSF(b []byte) []string {
 	}
 	if d := obj(ev, "", "device", false); d != nil {
 		num(d, "device.", "type_id")
+		// Device extends Endpoint, and keeps its constraint.
+		atLeastOne(d, "device", "ip", "uid", "name", "hostname", "instance_uid", "interface_uid", "interface_name")
 		for i, g := range arr(d, "device.", "groups") {
 			atLeastOne(g, fmt.Sprintf("device.groups[%d]", i), "name", "uid")
 		}
@@ -237,6 +241,7 @@ func TestOCSFRequiredAttributes(t *testing.T) {
 		"an alert with only a hash":               {AlertID: "a5", SHA256: "00ff"},
 		"an alert with an odd severity":           {AlertID: "a6", Indicator: sink.AlertIndicator{Severity: "Hoch"}},
 		"an alert whose RemoteUrl has an IP host": {AlertID: "a7", RemoteURL: "http://[2001:db8::1]:8080/x"},
+		"an alert with only a device group":       {AlertID: "a8", MachineGroup: "Workstations", LocalIP: "not an ip"},
 	}
 	for i, a := range sinktest.Alerts(200, 9) {
 		cases[fmt.Sprintf("generated alert %d", i)] = a
@@ -379,5 +384,104 @@ func TestOCSFSeverityMapping(t *testing.T) {
 		if ev.ID != tc.id || ev.Name != tc.name {
 			t.Errorf("severity %q → (%v, %q), want (%v, %q)", tc.in, ev.ID, ev.Name, tc.id, tc.name)
 		}
+	}
+}
+
+// The destination host of an alert is the host of its RemoteUrl as the
+// matcher reads it: a "://" inside the path or query of a URL given
+// without a scheme is not a scheme, and "//host/…" has its host after the
+// slashes. OCSF (dst_endpoint, evidences, the observable of a domain hit)
+// and CEF (dhost) must name that host, not one found in the query.
+func TestTheDestinationHostIsTheURLsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, host string
+	}{
+		{"a full URL", "https://evil.example/gate.php?id=42", "evil.example"},
+		{"a full URL with a URL in its query", "https://evil.example/r?u=https://benign.example/", "evil.example"},
+		{"no scheme, a URL in the query", "evil.example/r?u=https://benign.example/", "evil.example"},
+		{"no scheme, a port and a URL in the path", "evil.example:8080/a/http://benign.example", "evil.example"},
+		{"no scheme, a URL in the fragment", "evil.example#https://benign.example", "evil.example"},
+		{"scheme-relative", "//evil.example/x", "evil.example"},
+		{"a bare host with a port", "evil.example:443", "evil.example"},
+		{"userinfo", "ftp://u:p@evil.example:21/f", "evil.example"},
+		{"a scheme with digits and signs", "svn+ssh://evil.example/repo", "evil.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := sink.Alert{AlertID: "x", DeviceName: "ws-1", RemoteURL: tc.url, MatchedField: "RemoteUrl", MatchedValue: tc.url,
+				Indicator: sink.AlertIndicator{Kind: "domain", Value: tc.host}}
+			b, err := sink.EncodeJSON(nil, &a, sink.FormatOCSF)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				Dst struct {
+					Hostname string `json:"hostname"`
+				} `json:"dst_endpoint"`
+				Observables []struct {
+					Value string `json:"value"`
+				} `json:"observables"`
+				Evidences []struct {
+					URL struct {
+						Hostname string `json:"hostname"`
+					} `json:"url"`
+				} `json:"evidences"`
+			}
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Dst.Hostname != tc.host {
+				t.Errorf("dst_endpoint.hostname = %q, want %q", ev.Dst.Hostname, tc.host)
+			}
+			if len(ev.Observables) != 1 || ev.Observables[0].Value != tc.host {
+				t.Errorf("observables = %+v, want the value %q", ev.Observables, tc.host)
+			}
+			if len(ev.Evidences) != 1 || ev.Evidences[0].URL.Hostname != tc.host {
+				t.Errorf("evidences = %+v, want url.hostname %q", ev.Evidences, tc.host)
+			}
+			line := string(sink.AppendCEF(nil, &a, "1"))
+			if !strings.Contains(line, " dhost="+tc.host+" ") {
+				t.Errorf("CEF line has no dhost=%s: %s", tc.host, line)
+			}
+		})
+	}
+}
+
+// An OCSF device needs a name, uid or ip (the Endpoint constraint): an
+// alert without any has no device object, and its device group is kept in
+// unmapped instead of being lost.
+func TestOCSFDeviceOnlyWithAnIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		a          sink.Alert
+		wantDevice bool
+		wantGroup  string // unmapped.machine_group
+	}{
+		{"a device name", sink.Alert{DeviceName: "ws-1", MachineGroup: "G"}, true, ""},
+		{"a device id", sink.Alert{DeviceID: "3f2a", MachineGroup: "G"}, true, ""},
+		{"a local address", sink.Alert{LocalIP: "10.0.0.1"}, true, ""},
+		{"nothing", sink.Alert{}, false, ""},
+		{"a group and a local value that is no address", sink.Alert{MachineGroup: "G", LocalIP: "n/a"}, false, "G"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := sink.EncodeJSON(nil, &tc.a, sink.FormatOCSF)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				Device   map[string]any `json:"device"`
+				Unmapped struct {
+					MachineGroup string `json:"machine_group"`
+				} `json:"unmapped"`
+			}
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if (ev.Device != nil) != tc.wantDevice {
+				t.Errorf("device = %v, want present: %v", ev.Device, tc.wantDevice)
+			}
+			if ev.Unmapped.MachineGroup != tc.wantGroup {
+				t.Errorf("unmapped.machine_group = %q, want %q", ev.Unmapped.MachineGroup, tc.wantGroup)
+			}
+		})
 	}
 }
