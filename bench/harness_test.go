@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/bench/reference"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -215,4 +217,57 @@ func TestCorpusIsDeterministicAndSized(t *testing.T) {
 		t.Errorf("%d bytes per record", per)
 	}
 	runtime.KeepAlive(b)
+}
+
+// ipOnly is a reference that skips RemoteUrl: it does less work.
+type ipOnly struct{ reference.Index }
+
+func (x ipOnly) Match(ip netip.Addr, _ string, hits []match.Hit) []match.Hit {
+	return x.Index.Match(ip, "", hits)
+}
+
+func TestTheMatchComparisonRefusesAnIndexThatFindsOtherHits(t *testing.T) {
+	w := smallWorkload()
+	inds := w.Indicators()
+	qs := Queries(NewCorpus(w, inds))
+	ix, err := match.Build(inds, match.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := NewReference("fast", inds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	naive, err := NewReference("naive", inds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string]reference.Index{"iocwatch": IocIndex{Ix: ix, At: time.Now()}, "fast": fast.Index, "naive": naive.Index, "ip-only": ipOnly{fast.Index}}
+	if err := CheckSameHits(idx, []string{"iocwatch", "fast", "naive"}, qs); err != nil {
+		t.Errorf("the references: %v", err)
+	}
+	if err := CheckSameHits(idx, []string{"iocwatch", "fast", "ip-only"}, qs); err == nil {
+		t.Error("an index that skips RemoteUrl passed the check")
+	}
+}
+
+func TestAFailedPipelineRoundIsAnErrorNotAPanic(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg := Config{Rounds: 1, Records: 4000}
+	cfg.defaults()
+	s := &suite{cfg: cfg, rep: &Report{}, tmp: t.TempDir(), ctx: ctx, minRun: cfg.MinRun}
+	sec := s.rep.section("pipeline", "Pipeline", "a")
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("a cancelled round panicked: %v", p)
+			}
+		}()
+		err = s.pipelineCompare(sec, "small", smallWorkload(), false)
+	}()
+	if err == nil {
+		t.Errorf("a cancelled round gave no error; rows %q", sec.Rows)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,6 +127,38 @@ func MatchRun(ix reference.Index, qs []Query, minRun time.Duration) (Sample, int
 		}
 	})
 	return s, nhits, err
+}
+
+// CheckSameHits matches every query of qs once, untimed, with the index
+// of each of names and returns an error at the first query whose hits
+// (indicator kind and value, field) differ from those of names[0]: the
+// alternatives of a comparison must do the same work.
+func CheckSameHits(idx map[string]reference.Index, names []string, qs []Query) error {
+	if len(names) < 2 {
+		return nil
+	}
+	var want, got []match.Hit
+	for i := range qs {
+		q := &qs[i]
+		want = idx[names[0]].Match(q.IP, q.URL, want[:0])
+		for _, name := range names[1:] {
+			got = idx[name].Match(q.IP, q.URL, got[:0])
+			if w, g := hitKeys(want), hitKeys(got); !slices.Equal(w, g) {
+				return fmt.Errorf("%s: query %d (%v %q): hits %v, %s %v", name, i, q.IP, q.URL, g, names[0], w)
+			}
+		}
+	}
+	return nil
+}
+
+// hitKeys returns the hits as sorted "field kind value" strings.
+func hitKeys(hs []match.Hit) []string {
+	ks := make([]string, len(hs))
+	for i, h := range hs {
+		ks[i] = fmt.Sprint(h.Field, " ", h.Indicator.Kind, " ", h.Indicator.Value)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 // LookupSet is a set of single-field queries of one kind. Plain data,

@@ -116,6 +116,11 @@ func RunPipeline(ctx context.Context, paths []string, ix *match.Index, workers i
 		if err := p.Run(ctx); err != nil {
 			return 0, err
 		}
+		// Run stops early, without an error, when ctx ends: a part of the
+		// files is not a measurement.
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		return float64(p.Stats().Records.Load()), nil
 	})
 	if err != nil {

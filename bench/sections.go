@@ -222,8 +222,18 @@ func (s *suite) pipelineCompare(sec *Section, label string, w Workload, withNaiv
 				}
 				return RunReference(s.ctx, paths[:max(1, len(paths)/pipelineShare(name))], refs[name], &CountingSink{})
 			})
-			alerts[name] = r.Alerts / int64(r.Records/int64(c.Records))
-			return r.Sample, err
+			if err != nil {
+				return r.Sample, err
+			}
+			// A run reads whole passes of the corpus, each with the same
+			// alerts: anything else is a failed run, not a measurement.
+			per := int64(c.Records)
+			passes := r.Records / per
+			if passes == 0 || r.Records%per != 0 || r.Alerts%passes != 0 {
+				return r.Sample, fmt.Errorf("%d records and %d alerts: not whole passes of the %d-record corpus", r.Records, r.Alerts, per)
+			}
+			alerts[name] = r.Alerts / passes
+			return r.Sample, nil
 		}})
 	}
 	res, err := interleave(s.cfg.Rounds, alts)

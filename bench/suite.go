@@ -326,13 +326,14 @@ func (s *suite) match() error {
 			idx["naive"] = naive.Index
 			names = append(names, "naive")
 		}
-		hits := map[string]int{}
+		if err := CheckSameHits(idx, names, qs); err != nil {
+			return fmt.Errorf("%s per kind: %w", Count(n), err)
+		}
 		var alts []alt
 		for _, name := range names {
 			alts = append(alts, alt{name, func() (Sample, error) {
 				return single(func() (Sample, error) {
-					smp, h, err := MatchRun(idx[name], qs, s.minRun)
-					hits[name] += h
+					smp, _, err := MatchRun(idx[name], qs, s.minRun)
 					return smp, err
 				})
 			}})
