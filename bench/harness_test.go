@@ -271,3 +271,23 @@ func TestAFailedPipelineRoundIsAnErrorNotAPanic(t *testing.T) {
 		t.Errorf("a cancelled round gave no error; rows %q", sec.Rows)
 	}
 }
+
+// percentile is the nearest rank: p99 of 150 latencies is the 149th
+// smallest, not the 148th.
+func TestPercentileIsTheNearestRank(t *testing.T) {
+	ds := make([]time.Duration, 150)
+	for i := range ds {
+		ds[len(ds)-1-i] = time.Duration(i+1) * time.Millisecond // 150 … 1 ms
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{99, 149 * time.Millisecond}, {50, 75 * time.Millisecond}, {100, 150 * time.Millisecond}, {0, time.Millisecond}, {1, 2 * time.Millisecond}} {
+		if got := percentile(ds, tc.p); got != tc.want {
+			t.Errorf("percentile(1…150 ms, %v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("percentile(nil) = %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -315,13 +316,15 @@ func (r *KafkaRig) Latency(ctx context.Context, ix *match.Index, workers int, w 
 	return KafkaResult{Sample: Sample{Units: float64(sent), Wall: wall, CPU: c1 - c0, Waited: max(0, w1-w0)}, Records: int64(sent), Alerts: int64(len(lat)), Latencies: lat, SentRate: float64(sent) / took.Seconds()}, nil
 }
 
-// percentile returns the p-th percentile (0–100) of ds.
+// percentile returns the p-th percentile (0–100) of ds, by nearest rank.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(float64(len(s)-1) * p / 100)
-	return s[i]
+	// Nearest rank: the smallest value at or above which p % of them lie
+	// (rounding the rank down would report p99 a rank low).
+	i := int(math.Ceil(float64(len(s))*p/100)) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }
