@@ -40,6 +40,8 @@ func FuzzDecode(f *testing.F) {
 		// Unknown keys holding nested objects and arrays, and deep nesting.
 		`{"category":"AdvancedHunting-DeviceNetworkEvents","x":{"a":[1,{"b":[[[[]]]]}]},"properties":{"y":[{"z":"\"}"}],"RemoteIP":"192.0.2.1"}}`,
 		`{"records":[` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `]}`,
+		// "properties" as a string holding the object, an empty string, and a number.
+		`{"records":[{"category":"AdvancedHunting-DeviceNetworkEvents","properties":"{\"RemoteIP\":\"192.0.2.4\"}"},{"properties":""},{"properties":5}]}`,
 		// Broken: not JSON, a broken record in the middle, an unterminated string.
 		`not json`,
 		`{"records":[{"category":"AdvancedHunting-DeviceNetworkEvents","properties":{"RemoteIP":"192.0.2.9"}},7,{"category":"AdvancedHunting-DeviceNetworkEvents","properties":{"RemoteIP":"192.0.2.10"}}]}`,

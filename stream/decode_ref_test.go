@@ -158,7 +158,31 @@ func refText(v any) string {
 }
 
 func (r *refDecoder) record(top map[string]any) {
-	props, _ := top["properties"].(map[string]any)
+	// "properties" is an object, a JSON string holding one, or null;
+	// anything else makes the record an error (docs/decoding.md).
+	var props map[string]any
+	switch p := top["properties"].(type) {
+	case nil:
+	case map[string]any:
+		props = p
+	case string:
+		if t := strings.TrimLeft(p, " \t\r\n"); !strings.HasPrefix(t, "{") {
+			r.errs++
+			return
+		}
+		inner, ok := refParse([]byte(p))
+		if !ok {
+			r.comparable = false // the decoder may read broken text more leniently
+			return
+		}
+		if props, ok = inner.(map[string]any); !ok {
+			r.errs++
+			return
+		}
+	default:
+		r.errs++
+		return
+	}
 	text := func(key string) string {
 		if s := refText(props[key]); s != "" {
 			return s
