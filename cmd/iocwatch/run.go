@@ -19,7 +19,8 @@ Watches the source the config names (file, stdin, kafka or eventhubs) and
 delivers alerts to its sinks until interrupted (SIGINT or SIGTERM: reading
 stops, in-flight batches finish, sinks flush, delivered batches are
 acknowledged). Without a config, it reads EVENTS (or stdin) and prints
-alerts as JSON lines.`
+alerts as JSON lines. EVENTS given with a config replace its source: they
+are read as a file source is, in order.`
 
 func cmdRun(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs := newFlagSet(env, "run", runUsage)
@@ -52,6 +53,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) (err error) {
 	if common.configPath == "" && len(paths) == 0 {
 		paths = []string{"-"}
 	}
+	sourceFromPaths(cfg, paths)
 	if *follow {
 		cfg.Source.File.Follow = true
 	}
@@ -180,6 +182,17 @@ var shutdownBudget = 30 * time.Second // a variable for tests
 // closeReserve is the part of shutdownBudget kept for closing the sinks
 // when the batches in flight took the rest.
 const closeReserve = 2 * time.Second
+
+// sourceFromPaths makes the files (or stdin) named on the command line
+// the config's source, which they replace: what depends on the source's
+// kind — ordered delivery, the metrics' source label, the readiness
+// checks — then follows what is read, not the config's Kafka or Event
+// Hubs block. Without paths, cfg is left as it is.
+func sourceFromPaths(cfg *config.Config, paths []string) {
+	if len(paths) > 0 {
+		cfg.Source.Type = sourceName(cfg, paths)
+	}
+}
 
 // sourceName names the source run reads for its log: the config's, or
 // the files (or stdin) named on the command line, which replace it.

@@ -242,3 +242,29 @@ func TestAFileSinkThatCannotBeCreatedIsAFailureWhileRunning(t *testing.T) {
 		})
 	}
 }
+
+// Files named on the command line replace the config's source, so what
+// depends on the source's kind follows them: a Kafka config run over an
+// exported file delivers in order, as a file source does, and its metrics
+// say "file".
+func TestFilesOnTheCommandLineReplaceTheConfigsSource(t *testing.T) {
+	for _, tt := range []struct {
+		name, typ string
+		paths     []string
+		want      string
+	}{
+		{"a Kafka config and a file", "kafka", []string{"events.jsonl"}, "file"},
+		{"an Event Hubs config and stdin", "eventhubs", []string{"-"}, "stdin"},
+		{"a Kafka config alone", "kafka", nil, "kafka"},
+		{"a file config and other files", "file", []string{"a.jsonl", "b.jsonl"}, "file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Source.Type = tt.typ
+			sourceFromPaths(cfg, tt.paths)
+			if cfg.Source.Type != tt.want || sourceLabel(cfg) != tt.want {
+				t.Errorf("source %q, label %q; want %q", cfg.Source.Type, sourceLabel(cfg), tt.want)
+			}
+		})
+	}
+}
