@@ -12,23 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/iocwatch/iocwatch/internal/exampleenv"
 )
 
 // exampleFiles are the configuration examples in docs/examples, and
 // exampleEnv the variables they need.
 var exampleFiles = []string{"iocwatch.yaml", "eventhubs.yaml", "kafka-eventhubs-endpoint.yaml"}
 
-var exampleEnv = map[string]string{
-	"KAFKA_PASSWORD":             "kafka-password",
-	"ABUSECH_KEY":                "abusech-key",
-	"TAXII_TOKEN":                "taxii-token",
-	"SOAR_HMAC_KEY":              "hmac-key",
-	"SOAR_API_KEY":               "soar-api-key",
-	"SPLUNK_HEC_TOKEN":           "hec-token",
-	"METRICS_PASSWORD":           "metrics-password",
-	"EVENTHUB_CONNECTION_STRING": "Endpoint=sb://corp-defender.servicebus.windows.net/;SharedAccessKeyName=iocwatch;SharedAccessKey=c2VjcmV0",
-	"STORAGE_CONNECTION_STRING":  "DefaultEndpointsProtocol=https;AccountName=corpiocwatch;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
-}
+var exampleEnv = exampleenv.Vars
 
 func TestExamplesAreValid(t *testing.T) {
 	for k, v := range exampleEnv {

@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/internal/exampleenv"
 )
 
 // repoRoot is the repository, seen from this package's directory.
@@ -244,17 +245,7 @@ func TestDocCommandsUseRealFlags(t *testing.T) {
 }
 
 // exampleEnv holds the variables the configuration examples need.
-var exampleEnv = map[string]string{
-	"KAFKA_PASSWORD":             "kafka-password",
-	"ABUSECH_KEY":                "abusech-key",
-	"TAXII_TOKEN":                "taxii-token",
-	"SOAR_HMAC_KEY":              "hmac-key",
-	"SOAR_API_KEY":               "soar-api-key",
-	"SPLUNK_HEC_TOKEN":           "hec-token",
-	"METRICS_PASSWORD":           "metrics-password",
-	"EVENTHUB_CONNECTION_STRING": "Endpoint=sb://corp-defender.servicebus.windows.net/;SharedAccessKeyName=iocwatch;SharedAccessKey=c2VjcmV0",
-	"STORAGE_CONNECTION_STRING":  "DefaultEndpointsProtocol=https;AccountName=corpiocwatch;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
-}
+var exampleEnv = exampleenv.Vars
 
 // TestExampleExclusionsDrawNoWarnings checks the exclusion rules of the
 // configuration examples — inline and in their exclusions files — as
