@@ -111,13 +111,6 @@ func encodeValue(v reflect.Value, path string, lines map[string]int) *yaml.Node 
 // of a URL; anything else is returned as it is.
 func redactURL(s string) string { return urlcred.Redact(s, redacted) }
 
-// URLCredentials returns the credentials written in a URL: its password
-// and the values of its credential-like query parameters, the ones
-// Redacted shows as "[redacted]". Each is given as written and, when that
-// differs, percent-decoded, so that a redactor finds both forms. A URL is
-// not a Secret: this lets the log and check output hide what it carries.
-func URLCredentials(s string) []string { return urlcred.Values(s) }
-
 // strNode is a string scalar, escaped so that Parse reads it back as is.
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeDollars(strings.ToValidUTF8(s, "\uFFFD"))}

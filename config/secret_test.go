@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 func TestSecretRedactsEveryRendering(t *testing.T) {
@@ -99,9 +101,9 @@ func TestURLCredentialsFindsWhatRedactedHides(t *testing.T) {
 		{"not a url ?key=x", nil},
 	}
 	for _, tt := range tests {
-		got := URLCredentials(tt.url)
+		got := urlcred.Values(tt.url)
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("URLCredentials(%q) = %q, want %q", tt.url, got, tt.want)
+			t.Errorf("urlcred.Values(%q) = %q, want %q", tt.url, got, tt.want)
 		}
 		// Every credential Redacted hides is listed.
 		shown := redactURL(tt.url)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // HECOptions configures a HEC sink. The zero value is not usable: URL and
@@ -141,7 +143,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlCredentials(u), "Splunk "+opt.Token)...)}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlcred.Echoes(u.String()), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // The headers a webhook request carries besides Content-Type.
@@ -138,7 +140,7 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", redactURL(u), err)
 	}
-	secrets := credentials(append(urlCredentials(u), opt.HMACSecret)...)
+	secrets := credentials(append(urlcred.Echoes(u.String()), opt.HMACSecret)...)
 	for _, vs := range h {
 		secrets = append(secrets, credentials(vs...)...)
 	}

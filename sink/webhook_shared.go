@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +22,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // TLSOptions configures the TLS client side of a network sink.
@@ -243,18 +240,6 @@ func credentials(values ...string) [][]byte {
 		if _, rest, ok := strings.Cut(v, " "); ok {
 			add(strings.TrimSpace(rest))
 		}
-	}
-	return out
-}
-
-// urlCredentials returns what the URL u carries as credentials, for
-// credentials: its password, the base64 "user:password" Go's client sends
-// as basic authentication, and its credential-like query values (a Logic
-// App trigger's sig=) — a peer may echo any of them.
-func urlCredentials(u *url.URL) []string {
-	out := urlcred.Values(u.String())
-	if p, ok := u.User.Password(); ok && p != "" {
-		out = append(out, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)))
 	}
 	return out
 }

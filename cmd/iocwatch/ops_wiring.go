@@ -3,11 +3,9 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"reflect"
 	"strconv"
 	"sync"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/iocwatch/iocwatch/cmd/iocwatch/ops"
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/match/feed"
 	"github.com/iocwatch/iocwatch/sink"
@@ -335,7 +334,7 @@ func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 
 // configSecrets returns the value of every config.Secret in cfg (fields,
 // maps, slices, at any depth) and the credentials written in its URLs
-// (config.URLCredentials), for the log redactor.
+// (urlcred.Echoes), for the log redactor.
 func configSecrets(cfg *config.Config) []string {
 	var out []string
 	secretType := reflect.TypeFor[config.Secret]()
@@ -352,12 +351,7 @@ func configSecrets(cfg *config.Config) []string {
 			// A URL is not a Secret, but its password and key= parameters
 			// are credentials all the same; Go's client sends the user
 			// info as basic authentication, which a peer may echo.
-			out = append(out, config.URLCredentials(v.String())...)
-			if u, err := url.Parse(v.String()); err == nil && u.Host != "" {
-				if p, ok := u.User.Password(); ok && p != "" {
-					out = append(out, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)))
-				}
-			}
+			out = append(out, urlcred.Echoes(v.String())...)
 		case reflect.Pointer, reflect.Interface:
 			if !v.IsNil() {
 				walk(v.Elem())
@@ -385,7 +379,7 @@ func configSecrets(cfg *config.Config) []string {
 		// that echoes the header shows that form.
 		basic := func(user string, pass config.Secret) {
 			if pass.IsSet() {
-				out = append(out, base64.StdEncoding.EncodeToString([]byte(user+":"+pass.Reveal())))
+				out = append(out, urlcred.BasicAuth(user, pass.Reveal()))
 			}
 		}
 		for _, f := range cfg.Feeds {

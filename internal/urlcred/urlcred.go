@@ -1,6 +1,7 @@
 package urlcred
 
 import (
+	"encoding/base64"
 	"net/url"
 	"regexp"
 	"slices"
@@ -51,6 +52,26 @@ func Values(s string) []string {
 	for _, part := range strings.Split(u.RawQuery, "&") {
 		if k, v, ok := strings.Cut(part, "="); ok && IsParam(k) {
 			add(v)
+		}
+	}
+	return out
+}
+
+// BasicAuth returns what HTTP basic authentication sends for user and
+// password, base64 "user:password": a peer that echoes the header shows
+// this form.
+func BasicAuth(user, password string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+}
+
+// Echoes returns Values(s) and, when s has a password, the BasicAuth form
+// of its user info, which Go's HTTP client sends: everything of the URL s
+// that a peer it is sent to may echo.
+func Echoes(s string) []string {
+	out := Values(s)
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, BasicAuth(u.User.Username(), p))
 		}
 	}
 	return out

@@ -48,3 +48,17 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestEchoes(t *testing.T) {
+	got := Echoes("https://soar:pw@x.example/hook?sig=s1")
+	want := []string{"pw", "s1", BasicAuth("soar", "pw")}
+	if !slices.Equal(got, want) {
+		t.Errorf("Echoes = %q, want %q", got, want)
+	}
+	if BasicAuth("soar", "pw") != "c29hcjpwdw==" {
+		t.Errorf("BasicAuth = %q", BasicAuth("soar", "pw"))
+	}
+	if got := Echoes("https://x.example/?format=txt"); got != nil {
+		t.Errorf("Echoes of a URL without credentials = %q", got)
+	}
+}

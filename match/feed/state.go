@@ -352,16 +352,28 @@ func (m *Manager) startFromCache(ctx context.Context, fs *feedState, res *match.
 		float64(res.Indicators.Len()) >= float64(ce.hdr.Indicators)*(1-m.shrink) {
 		return false
 	}
-	cres, err := m.parse(ctx, fs, ce.body, now)
+	cres, at, err := m.acceptCache(ctx, fs, now)
 	if err != nil {
-		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", err)
 		return false
 	}
-	at := ce.vouchedAt(now)
 	m.log.Info("feed shrank since its cached copy; starting from the cached copy", "feed", fs.spec.Name, "cached_at", at,
 		"indicators", res.Indicators.Len(), "cached", cres.Indicators.Len())
-	m.accept(fs, cres, version{etag: ce.hdr.ETag, lastModified: ce.hdr.LastModified, hash: ce.hash}, nil, now, at, true)
 	return true
+}
+
+// acceptCache makes the cached copy of an http feed (fs.cached) its
+// content, at its first load. It returns the copy's indicators and when
+// the origin last vouched for it, or why the copy cannot be used (logged).
+func (m *Manager) acceptCache(ctx context.Context, fs *feedState, now time.Time) (*match.LoadResult, time.Time, error) {
+	ce := fs.cached
+	res, err := m.parse(ctx, fs, ce.body, now)
+	if err != nil {
+		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", err)
+		return nil, time.Time{}, err
+	}
+	at := ce.vouchedAt(now)
+	m.accept(fs, res, version{etag: ce.hdr.ETag, lastModified: ce.hdr.LastModified, hash: ce.hash}, nil, now, at, true)
+	return res, at, nil
 }
 
 // readCaches reads, at the first load, the cache file of an http feed and
@@ -513,18 +525,14 @@ func (m *Manager) fetchFailed(ctx context.Context, fs *feedState, trig trigger, 
 		return l
 	}
 	if trig == trigLoad && !fs.loaded && fs.cached != nil {
-		res, perr := m.parse(ctx, fs, fs.cached.body, now)
-		if perr == nil {
-			hdr, at := fs.cached.hdr, fs.cached.vouchedAt(now)
+		if _, at, perr := m.acceptCache(ctx, fs, now); perr == nil {
 			m.log.Warn("feed unreachable; starting from its cached copy", "feed", fs.spec.Name, "cached_at", at, "err", err)
-			m.accept(fs, res, version{etag: hdr.ETag, lastModified: hdr.LastModified, hash: fs.cached.hash}, nil, now, at, true)
 			m.mu.Lock()
 			fs.st.LastError = err
 			fs.st.Failures = 1
 			m.mu.Unlock()
 			return true, err
 		}
-		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", perr)
 	}
 	if fs.loaded {
 		m.log.Log(ctx, level(slog.LevelWarn), "feed refresh failed; its last good indicators stay in use", "feed", fs.spec.Name, "err", err, "failures", failures)
