@@ -277,7 +277,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	defer cancelWork(nil)
 	stopDrain := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(p.opt.DrainTimeout, func() {
-			cancelWork(fmt.Errorf("pipeline: in-flight batches not done %s after shutdown began", p.opt.DrainTimeout))
+			// A cancellation still: callers tell a shutdown from a
+			// failure with errors.Is(err, context.Canceled).
+			cancelWork(fmt.Errorf("pipeline: in-flight batches not done %s after shutdown began: %w", p.opt.DrainTimeout, context.Canceled))
 		})
 		context.AfterFunc(workCtx, func() { t.Stop() })
 	})

@@ -383,3 +383,48 @@ func TestNoMoreThanInFlightBatchesAreReadAndNotAcknowledged(t *testing.T) {
 		})
 	}
 }
+
+// The shutdown budget running out is a cancellation, whichever batch
+// reports it: a sink that returns its context's cause, or a batch that
+// waited for a worker, both give an error that is context.Canceled (run
+// tells the user what becomes of the batches in flight only then).
+func TestADrainThatRunsOutIsACancellation(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			src := newSliceSource(
+				[]string{record(1, "203.0.113.7", "", "a.exe", `c:\a.exe`)},
+				[]string{record(2, "203.0.113.7", "", "a.exe", `c:\a.exe`)},
+			)
+			src.block = make(chan struct{})
+			var writes atomic.Int32
+			out := &blockingCauseSink{writes: &writes}
+			p := New(src, testRules(t, "203.0.113.7"), out, Options{Workers: workers, DrainTimeout: 20 * time.Millisecond})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- p.Run(ctx) }()
+			for writes.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+			err := <-done
+			if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not done") {
+				t.Fatalf("Run: %v, want the drain timeout, as a context.Canceled", err)
+			}
+			if got := src.ackedBatches(); len(got) != 0 {
+				t.Errorf("acked %v: nothing was delivered", got)
+			}
+		})
+	}
+}
+
+// blockingCauseSink blocks every write until its context ends and returns
+// the context's cause, as a sink may.
+type blockingCauseSink struct{ writes *atomic.Int32 }
+
+func (s *blockingCauseSink) Write(ctx context.Context, _ []sink.Alert) error {
+	s.writes.Add(1)
+	<-ctx.Done()
+	return context.Cause(ctx)
+}
+
+func (s *blockingCauseSink) Close(context.Context) error { return nil }
