@@ -135,8 +135,9 @@ func (s *File) open() error {
 	return nil
 }
 
-// Write appends one line per alert. An alert that cannot be encoded fails
-// the batch with a Permanent error before anything is written.
+// Write appends one line per alert. An alert that cannot be encoded (a
+// time outside years 0–9999) is refused alone, with a permanent
+// *RefusedError naming it, after the others are written.
 func (s *File) Write(ctx context.Context, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
@@ -153,15 +154,22 @@ func (s *File) Write(ctx context.Context, alerts []Alert) error {
 		return err
 	}
 	b := s.buf[:0]
+	var refused Refusals
 	for i := range alerts {
+		start := len(b)
 		var err error
 		if b, err = EncodeJSON(b, &alerts[i], s.opt.Format); err != nil {
-			return Permanent(fmt.Errorf("file sink %s: %w", s.path, err))
+			b = b[:start]
+			refused.Add(i, fmt.Errorf("file sink %s: %w", s.path, err))
+			continue
 		}
 		b = append(b, '\n')
 	}
 	if cap(b) <= 1<<20 {
 		s.buf = b
+	}
+	if len(b) == 0 {
+		return refused.Err()
 	}
 	if s.f == nil {
 		// A rotation could not open the new file: try again.
@@ -192,7 +200,7 @@ func (s *File) Write(ctx context.Context, alerts []Alert) error {
 	} else {
 		s.dirty = true
 	}
-	return nil
+	return refused.Err()
 }
 
 // rotate fsyncs and closes the current file, shifts path.N-1 → path.N …

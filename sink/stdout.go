@@ -32,9 +32,8 @@ type StdoutOptions struct {
 
 // Stdout is a Sink that writes each alert as one line to an io.Writer
 // (usually os.Stdout). Each Write encodes its whole batch first and hands
-// it to the writer in one Write call, so an alert that cannot be encoded
-// fails the batch before anything is written, and concurrent batches never
-// interleave. Write returns once the writer accepted the bytes. Close does
+// it to the writer in one Write call, so concurrent batches never
+// interleave; an alert that cannot be encoded is refused alone. Write returns once the writer accepted the bytes. Close does
 // not close the writer. The zero value is not usable: use NewStdout. Safe
 // for concurrent use.
 type Stdout struct {
@@ -58,7 +57,8 @@ func NewStdout(w io.Writer, opt StdoutOptions) (*Stdout, error) {
 }
 
 // Write writes one line per alert. An alert that cannot be encoded (a time
-// outside years 0–9999) fails the batch with a Permanent error naming it.
+// outside years 0–9999) is refused alone, with a permanent *RefusedError
+// naming it, after the others are written.
 func (s *Stdout) Write(ctx context.Context, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
@@ -72,13 +72,17 @@ func (s *Stdout) Write(ctx context.Context, alerts []Alert) error {
 		return fmt.Errorf("stdout sink: %w", ErrClosed)
 	}
 	b := s.buf[:0]
+	var refused Refusals
 	for i := range alerts {
 		if s.opt.Human {
 			b = AppendHuman(b, &alerts[i])
 		} else {
+			start := len(b)
 			var err error
 			if b, err = EncodeJSON(b, &alerts[i], s.opt.Format); err != nil {
-				return Permanent(fmt.Errorf("stdout sink: %w", err))
+				b = b[:start]
+				refused.Add(i, fmt.Errorf("stdout sink: %w", err))
+				continue
 			}
 		}
 		b = append(b, '\n')
@@ -86,10 +90,13 @@ func (s *Stdout) Write(ctx context.Context, alerts []Alert) error {
 	if cap(b) <= 1<<20 {
 		s.buf = b
 	}
+	if len(b) == 0 {
+		return refused.Err()
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("stdout sink: write %d alerts: %w", len(alerts), err)
 	}
-	return nil
+	return refused.Err()
 }
 
 // Close stops the sink: later Writes return ErrClosed. Every Write has

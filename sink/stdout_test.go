@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,17 +109,19 @@ func TestStdoutErrors(t *testing.T) {
 			t.Errorf("Write = %v, want a retryable error mentioning broken pipe", err)
 		}
 	})
-	t.Run("an alert that cannot be encoded fails the batch permanently and writes nothing", func(t *testing.T) {
+	t.Run("an alert that cannot be encoded is refused alone, permanently", func(t *testing.T) {
 		var buf syncbuf.Buffer
 		s, _ := sink.NewStdout(&buf, sink.StdoutOptions{})
 		alerts := sinktest.Alerts(3, 1)
 		alerts[2].DetectedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
 		err := s.Write(context.Background(), alerts)
-		if !sink.IsPermanent(err) || !strings.Contains(err.Error(), alerts[2].AlertID) {
-			t.Errorf("Write = %v, want a permanent error naming alert %s", err, alerts[2].AlertID)
+		var refused *sink.RefusedError
+		if !sink.IsPermanent(err) || !strings.Contains(err.Error(), alerts[2].AlertID) ||
+			!errors.As(err, &refused) || !slices.Equal(refused.Alerts, []int{2}) {
+			t.Errorf("Write = %v, want a permanent refusal of alert 2 (%s) alone", err, alerts[2].AlertID)
 		}
-		if n := len(buf.Bytes()); n != 0 {
-			t.Errorf("%d bytes written for a failed batch", n)
+		if n := strings.Count(string(buf.Bytes()), "\n"); n != 2 {
+			t.Errorf("%d lines written, want the 2 alerts that could be encoded", n)
 		}
 	})
 }

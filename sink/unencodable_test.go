@@ -1,11 +1,16 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/sink"
 )
 
@@ -34,6 +39,22 @@ func TestAnAlertTheFormatCannotCarryIsDeadLetteredAlone(t *testing.T) {
 				r.waitFrames(t, 2)
 				return ids(r.rec.all())
 			}
+		}},
+		{"file", func(t *testing.T) (sink.Sink, func() []string) {
+			path := filepath.Join(t.TempDir(), "alerts.jsonl")
+			f, err := sink.NewFile(path, sink.FileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f, func() []string { return ids(readAlertLines(t, path)) }
+		}},
+		{"stdout", func(t *testing.T) (sink.Sink, func() []string) {
+			var buf syncbuf.Buffer
+			s, err := sink.NewStdout(&buf, sink.StdoutOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, func() []string { return ids(alertLines(t, buf.Bytes())) }
 		}},
 		{"webhook batch", func(t *testing.T) (sink.Sink, func() []string) {
 			srv, got := poisonReceiver(t, nil)
@@ -66,4 +87,31 @@ func TestAnAlertTheFormatCannotCarryIsDeadLetteredAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// alertLines decodes JSON lines of native alerts.
+func alertLines(t *testing.T, b []byte) []sink.Alert {
+	t.Helper()
+	var out []sink.Alert
+	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var a sink.Alert
+		if err := json.Unmarshal(line, &a); err != nil {
+			t.Fatalf("line %d: %v: %q", i+1, err, line)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// readAlertLines reads the alert lines of the file at path.
+func readAlertLines(t *testing.T, path string) []sink.Alert {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alertLines(t, b)
 }
