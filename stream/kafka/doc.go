@@ -44,6 +44,9 @@
 // acknowledged offset of every partition every CommitInterval, as soon as
 // CommitCount acknowledged messages are pending, and once more when the
 // generation ends (rebalance or Close) — never synchronously per message.
+// A commit that fails is retried after a back-off (100ms doubling up to
+// 1s) until one succeeds or the generation ends, without waiting for the
+// next acknowledgement.
 // Acks arrive in read order (the pipeline guarantees it), so the highest
 // acknowledged offset covers every earlier message. A partition the group
 // never committed gets the offset this member started reading it at
@@ -56,6 +59,18 @@
 // the partition's next owner reads them again from the committed offset. A
 // member that lost a partition therefore never overwrites the new owner's
 // commits.
+//
+// # Offsets outside the log
+//
+// When the broker refuses a partition's offset as out of range, the source
+// reads the log's range on a new connection. An offset before the log start
+// (retention deleted unread messages) goes on at the first retained message,
+// whatever StartOffset says. An offset past the end (the topic was deleted
+// and created again, the log truncated) names no message of this log: the
+// partition restarts where StartOffset starts a partition the group never
+// committed, the new position is committed at once, acks of messages read
+// before are not committed (Stats.StaleAcks), and Stats.OffsetResets counts
+// it. Both are logged at Warn with the partition and the offset.
 //
 // # Delivery guarantee
 //

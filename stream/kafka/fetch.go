@@ -132,6 +132,11 @@ type partFetcher struct {
 	out     []fetched // the messages of the last fetch, reused
 	errs    int       // consecutive failures, for the back-off
 	failing bool      // in a streak of failures: log the first at Warn only
+
+	// outOfRange: the last fetch was refused with OFFSET_OUT_OF_RANGE; the
+	// next connection looks at the partition's offset range.
+	outOfRange bool
+	epoch      int // p.epoch, which this fetcher alone writes
 }
 
 // fetch reads one partition from its assignment offset and feeds s.msgs
@@ -174,7 +179,8 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 }
 
 // connect dials the partition's leader, resolves a FirstOffset or LastOffset
-// start, and skips what retention deleted.
+// start, skips what retention deleted, and restarts a partition whose
+// position the broker refused as past the end of its log.
 func (f *partFetcher) connect(ctx context.Context) error {
 	s, tp := f.s, f.p.tp
 	var conn *kafkago.Conn
@@ -207,6 +213,10 @@ func (f *partFetcher) connect(ctx context.Context) error {
 		f.want = last
 	case f.want < first:
 		f.skipTo(ctx, first)
+	case f.want > last && f.outOfRange:
+		// Only on the broker's word: a position past the high watermark
+		// alone may be a leader that has not caught up yet.
+		f.restart(ctx, first, last)
 	}
 	// A start the group never committed is pinned where it was resolved,
 	// so that a rebalance or restart before the first message does not
@@ -221,6 +231,36 @@ func (f *partFetcher) skipTo(ctx context.Context, first int64) {
 	f.s.log.Log(ctx, slog.LevelWarn, "kafka: messages were deleted before they were read; skipping them",
 		"partition", f.p.tp.String(), "offset", f.want, "first_retained", first, "skipped", first-f.want)
 	f.want = first
+}
+
+// restart moves a partition whose position is past the end of its log —
+// the topic was deleted and created again, or the log truncated — to where
+// StartOffset starts a partition the group never committed: the position
+// names no message of this log. Acks of messages read before are not
+// committed any more (they belong to the log that is gone), and the new
+// position is committed at once, as a new group's start is.
+func (f *partFetcher) restart(ctx context.Context, first, last int64) {
+	s, p := f.s, f.p
+	to := first
+	if s.opt.StartOffset == "latest" {
+		to = last
+	}
+	s.log.Log(ctx, slog.LevelWarn, "kafka: the position is past the end of the partition's log (topic recreated or log truncated); restarting it from start_offset",
+		"partition", p.tp.String(), "offset", f.want, "log_start", first, "log_end", last, "start_offset", s.opt.StartOffset, "restart_at", to)
+	s.mu.Lock()
+	p.epoch++
+	f.epoch = p.epoch
+	p.acked = -1
+	p.committed.Store(-1) // the group's offset is not of this log: commit the start, as for a new group
+	p.first.Store(to)
+	p.hwm.Store(last)
+	s.mu.Unlock()
+	s.nOffsetResets.Add(1)
+	f.want = to
+	select {
+	case s.commitNow <- struct{}{}:
+	default:
+	}
 }
 
 // disconnect closes the connection, if any.
@@ -276,7 +316,7 @@ func (f *partFetcher) fetchOnce() error {
 		if off < f.want {
 			continue // a record batch may begin before the offset asked for
 		}
-		f.out = append(f.out, fetched{part: f.p, offset: off, value: b.buf[b.used : b.used+n : b.used+n], slab: b})
+		f.out = append(f.out, fetched{part: f.p, epoch: f.epoch, offset: off, value: b.buf[b.used : b.used+n : b.used+n], slab: b})
 		b.used += n
 		f.want = off + 1
 	}
@@ -335,7 +375,16 @@ func (f *partFetcher) handle(ctx context.Context, err error) {
 		}
 		f.retire()
 	case errors.Is(err, kafkago.OffsetOutOfRange):
-		f.outOfRange(ctx, err)
+		// kafka-go leaves the rest of a refused answer unread on the
+		// connection, so it cannot be used again: the next connection
+		// reads the offset range and skips what retention deleted, or
+		// restarts a position past the end of the log. Refused again
+		// right after that, back off.
+		f.disconnect()
+		if f.outOfRange {
+			f.fail(ctx, "fetching", err)
+		}
+		f.outOfRange = true
 	default:
 		var kerr kafkago.Error
 		if errors.As(err, &kerr) && permanent(err) {
@@ -345,26 +394,6 @@ func (f *partFetcher) handle(ctx context.Context, err error) {
 		// leader again after a back-off.
 		f.disconnect()
 		f.fail(ctx, "fetching", err)
-	}
-}
-
-// outOfRange re-reads the partition's offset range after the broker refused
-// the fetch offset: retention deleted it (skip to the first retained
-// message), or it is past the end (wait for messages).
-func (f *partFetcher) outOfRange(ctx context.Context, cause error) {
-	f.conn.SetDeadline(time.Now().Add(fetchTimeout))
-	first, last, err := f.conn.ReadOffsets()
-	f.conn.SetDeadline(time.Time{})
-	switch {
-	case err != nil:
-		f.disconnect()
-		f.fail(ctx, "reading the offset range", err)
-	case f.want < first:
-		f.skipTo(ctx, first)
-	case f.want < last:
-		// Messages arrived meanwhile: fetch again now.
-	default:
-		f.fail(ctx, "fetching", cause)
 	}
 }
 
@@ -383,6 +412,7 @@ func (f *partFetcher) fail(ctx context.Context, what string, err error) {
 // recovered ends a streak of failures.
 func (f *partFetcher) recovered(ctx context.Context) {
 	f.errs = 0
+	f.outOfRange = false
 	if f.failing {
 		f.failing = false
 		f.s.log.Log(ctx, slog.LevelInfo, "kafka: fetching again", "partition", f.p.tp.String(), "offset", f.want)

@@ -52,7 +52,10 @@ type Options struct {
 	ClientID string
 
 	// StartOffset is where a group with no committed offset for a partition
-	// starts: "earliest" or "latest". Default: "earliest".
+	// starts: "earliest" or "latest". A partition whose committed offset is
+	// past the end of its log (the topic was recreated, the log truncated)
+	// restarts there too; one whose offset retention deleted goes on at the
+	// first retained message whatever StartOffset says. Default: "earliest".
 	StartOffset string
 	// MinBytes is the least data a fetch of a partition that is receiving
 	// messages waits for, in bytes: fetches grow with the load instead of

@@ -44,17 +44,23 @@ type Stats struct {
 	Generations int64
 	// Commits is the number of successful offset commits.
 	Commits int64
-	// CommitErrors is the number of offset commits that failed (their
-	// offsets are retried at the next commit, or re-delivered after a
-	// rebalance).
+	// CommitErrors is the number of offset commits that failed. A failed
+	// commit is retried after a back-off (100ms doubling up to 1s) until
+	// one succeeds or the generation ends; what a generation could not
+	// commit, the partition's next owner re-delivers.
 	CommitErrors int64
 	// StaleMessages counts messages fetched for a generation that ended
 	// before Read returned them; they were dropped, not delivered.
 	StaleMessages int64
-	// StaleAcks counts acknowledged messages whose generation had ended:
-	// their offsets were not committed, so the partition's next owner
-	// re-delivers them.
+	// StaleAcks counts acknowledged messages whose generation had ended,
+	// or whose partition was restarted (OffsetResets) after they were
+	// read: their offsets were not committed, so the partition's next
+	// owner re-delivers them, or they belong to a log that is gone.
 	StaleAcks int64
+	// OffsetResets counts partitions restarted from StartOffset because
+	// their position was past the end of the log (the topic was recreated
+	// or the log truncated).
+	OffsetResets int64
 	// GroupErrors counts failures to join or sync the consumer group.
 	GroupErrors int64
 	// Buffers counts the value buffers allocated (2 × MaxBytes, at least
@@ -97,6 +103,7 @@ type Source struct {
 
 	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
 	nStaleMessages, nStaleAcks, nGroupErrors, nBuffers       atomic.Int64
+	nOffsetResets                                            atomic.Int64
 }
 
 // generation is one consumer-group generation: the partitions assigned to
@@ -114,6 +121,10 @@ type partState struct {
 	start int64 // assignment offset: committed offset, or kafka-go's FirstOffset/LastOffset
 
 	acked int64 // under Source.mu: offset after the last acknowledged message; -1 none
+	// epoch counts the restarts of the partition from StartOffset (under
+	// Source.mu; written by the partition's fetcher only): acks of
+	// messages read before a restart are not committed.
+	epoch int
 
 	committed atomic.Int64 // the group's committed offset; -1 unknown
 	first     atomic.Int64 // offset this member started reading at; -1 not resolved yet
@@ -124,17 +135,19 @@ type partState struct {
 // value lives in slab, which it holds one reference to.
 type fetched struct {
 	part   *partState
+	epoch  int // part.epoch when it was fetched
 	offset int64
 	value  []byte
 	slab   *slab
 }
 
-// ackMark is the offset after the last message of one partition in a
-// batch, and how many messages of that partition the batch holds.
+// ackMark is the offset after the last message of one partition (and
+// epoch) in a batch, and how many messages of it the batch holds.
 type ackMark struct {
-	part *partState
-	next int64
-	n    int
+	part  *partState
+	epoch int
+	next  int64
+	n     int
 }
 
 // New validates opt and starts a consumer-group member: it joins the group
@@ -362,13 +375,13 @@ func (rb *readBatch) add(f fetched) {
 	rb.size += int64(len(f.value))
 	rb.addSlab(f.slab)
 	for i := range rb.marks {
-		if rb.marks[i].part == f.part {
+		if rb.marks[i].part == f.part && rb.marks[i].epoch == f.epoch {
 			rb.marks[i].next = f.offset + 1
 			rb.marks[i].n++
 			return
 		}
 	}
-	rb.marks = append(rb.marks, ackMark{part: f.part, next: f.offset + 1, n: 1})
+	rb.marks = append(rb.marks, ackMark{part: f.part, epoch: f.epoch, next: f.offset + 1, n: 1})
 }
 
 // addSlab counts one more value held in b.
@@ -405,7 +418,7 @@ func (s *Source) ack(marks []ackMark, count int) {
 	s.mu.Lock()
 	stale := 0
 	for _, m := range marks {
-		if m.part.gen.ended.Load() {
+		if m.part.gen.ended.Load() || m.epoch != m.part.epoch {
 			stale += m.n
 			continue
 		}
@@ -428,13 +441,41 @@ func (s *Source) ack(marks []ackMark, count int) {
 }
 
 // commitLoop commits acknowledged offsets of g every CommitInterval, when
-// CommitCount acks are pending, and once more when g ends.
+// CommitCount acks are pending, and once more when g ends. A commit that
+// fails is retried after a back-off (100ms doubling up to 1s) until one
+// succeeds or g ends, so that offsets acknowledged before the stream went
+// quiet do not wait for the next ack or interval.
 func (s *Source) commitLoop(ctx context.Context, g *generation) {
 	var tick <-chan time.Time
 	if s.opt.CommitInterval > 0 {
 		t := time.NewTicker(s.opt.CommitInterval)
 		defer t.Stop()
 		tick = t.C
+	}
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var retryC <-chan time.Time // retry.C while a retry is due
+	failures := 0               // consecutive failed commits
+	try := func() {
+		err := s.commit(g)
+		if err == nil {
+			if failures > 0 {
+				s.log.Info("kafka: offset commit succeeded again after failures", "generation", g.kgen.ID, "failed_attempts", failures)
+			}
+			failures, retryC = 0, nil
+			retry.Stop()
+			return
+		}
+		failures++
+		level := slog.LevelWarn
+		if failures > 1 {
+			level = slog.LevelDebug // the first failure of a run is enough at Warn
+		}
+		wait := backoff(failures)
+		s.log.Log(ctx, level, "kafka: offset commit failed; retrying", "generation", g.kgen.ID, "attempts", failures, "retry_in", wait.String(), "err", err)
+		retry.Reset(wait)
+		retryC = retry.C
 	}
 	for {
 		select {
@@ -446,6 +487,9 @@ func (s *Source) commitLoop(ctx context.Context, g *generation) {
 			}
 			s.mu.Unlock()
 			err := s.commit(g)
+			if err != nil {
+				s.log.Warn("kafka: final offset commit of the generation failed", "generation", g.kgen.ID, "err", err)
+			}
 			select {
 			case <-s.closed:
 				s.mu.Lock()
@@ -455,20 +499,32 @@ func (s *Source) commitLoop(ctx context.Context, g *generation) {
 			}
 			return
 		case <-tick:
-			s.commit(g)
+			try()
 		case <-s.commitNow:
-			s.commit(g)
+			try()
+		case <-retryC:
+			retryC = nil
+			try()
 		}
 	}
+}
+
+// commitPart is one partition's offset in a commit, with the partition's
+// epoch when the offset was taken.
+type commitPart struct {
+	p      *partState
+	offset int64
+	epoch  int
 }
 
 // commit commits, in g, the offset after the last acknowledged message of
 // every partition that advanced. A partition that has no committed offset
 // yet gets the offset this member started reading it at, so a rebalance
 // before the first acknowledgement does not move a "latest" start past it.
+// The error names the offsets and the generation; the caller logs it.
 func (s *Source) commit(g *generation) error {
 	var offsets map[string]map[int]int64
-	var parts []*partState
+	var parts []commitPart
 	s.mu.Lock()
 	s.pending = 0
 	for _, p := range g.parts {
@@ -486,7 +542,7 @@ func (s *Source) commit(g *generation) error {
 			offsets[p.tp.Topic] = make(map[int]int64)
 		}
 		offsets[p.tp.Topic][int(p.tp.Partition)] = off
-		parts = append(parts, p)
+		parts = append(parts, commitPart{p: p, offset: off, epoch: p.epoch})
 	}
 	s.mu.Unlock()
 	if offsets == nil {
@@ -494,29 +550,31 @@ func (s *Source) commit(g *generation) error {
 	}
 	if err := g.kgen.CommitOffsets(offsets); err != nil {
 		s.nCommitErrors.Add(1)
-		s.log.Warn("kafka: offset commit failed", "generation", g.kgen.ID, "offsets", formatOffsets(parts, offsets), "err", err)
-		return fmt.Errorf("kafka: commit %s in generation %d: %w", formatOffsets(parts, offsets), g.kgen.ID, err)
+		return fmt.Errorf("kafka: group %q: commit %s in generation %d: %w", s.opt.Group, formatOffsets(parts), g.kgen.ID, err)
 	}
 	s.nCommits.Add(1)
-	for _, p := range parts {
-		off := offsets[p.tp.Topic][int(p.tp.Partition)]
-		if off > p.committed.Load() {
-			p.committed.Store(off)
+	s.mu.Lock()
+	for _, c := range parts {
+		// A partition restarted meanwhile keeps its reset position: the
+		// offset committed here belongs to the log that is gone.
+		if c.epoch == c.p.epoch && c.offset > c.p.committed.Load() {
+			c.p.committed.Store(c.offset)
 		}
 	}
+	s.mu.Unlock()
 	return nil
 }
 
-// formatOffsets renders offsets as "topic[0]@12 topic[3]@40".
-func formatOffsets(parts []*partState, offsets map[string]map[int]int64) string {
+// formatOffsets renders the offsets of a commit as "topic[0]@12 topic[3]@40".
+func formatOffsets(parts []commitPart) string {
 	var b strings.Builder
-	for i, p := range parts {
+	for i, c := range parts {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(p.tp.String())
+		b.WriteString(c.p.tp.String())
 		b.WriteByte('@')
-		b.WriteString(strconv.FormatInt(offsets[p.tp.Topic][int(p.tp.Partition)], 10))
+		b.WriteString(strconv.FormatInt(c.offset, 10))
 	}
 	return b.String()
 }
@@ -628,6 +686,7 @@ func (s *Source) Stats() Stats {
 		CommitErrors:  s.nCommitErrors.Load(),
 		StaleMessages: s.nStaleMessages.Load(),
 		StaleAcks:     s.nStaleAcks.Load(),
+		OffsetResets:  s.nOffsetResets.Load(),
 		GroupErrors:   s.nGroupErrors.Load(),
 		Buffers:       s.nBuffers.Load(),
 	}
