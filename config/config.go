@@ -539,8 +539,11 @@ type FileSink struct {
 //
 // The zero value has no URL.
 type WebhookSink struct {
-	// URL is the http:// or https:// endpoint. Required.
-	URL string `yaml:"url"`
+	// URL is the http:// or https:// endpoint. Required. Shown only as
+	// scheme://host and a first path segment (see Config.Redacted): the
+	// URL itself may be the credential, as a Slack, Teams or Discord
+	// webhook's is.
+	URL string `yaml:"url" endpoint:""`
 	// Batch sends one JSON array per write instead of one request per alert.
 	// Default: false.
 	Batch bool `yaml:"batch"`
@@ -599,8 +602,9 @@ type SyslogSink struct {
 // The zero value has no URL or token.
 type SplunkHECSink struct {
 	// URL is the collector endpoint,
-	// https://<host>:8088/services/collector/event. Required.
-	URL string `yaml:"url"`
+	// https://<host>:8088/services/collector/event. Required. Shown as a
+	// webhook's URL is, Splunk's own paths whole.
+	URL string `yaml:"url" endpoint:""`
 	// Token is the HEC token. Required.
 	Token Secret `yaml:"token"`
 	// Index is the target index. Default: "" (the token's default index).

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden expected.err and expected.yaml files")
@@ -554,7 +556,10 @@ func redactValue(v reflect.Value) {
 		}
 	case v.Kind() == reflect.Struct && v.Type() != ruleType:
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
+			sf := v.Type().Field(i)
+			if _, endpoint := sf.Tag.Lookup("endpoint"); endpoint && sf.Type.Kind() == reflect.String {
+				v.Field(i).SetString(urlcred.Endpoint(v.Field(i).String()))
+			} else if sf.IsExported() {
 				redactValue(v.Field(i))
 			}
 		}

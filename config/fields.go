@@ -16,6 +16,7 @@ type field struct {
 	onlyKey  string   // only:"key=a,b": the sibling key that decides
 	onlyVals []string // and the values that allow this key
 	isPath   bool     // path:""
+	endpoint bool     // endpoint:"": a URL that may be the credential itself
 	enum     []string // enum:"a,b"; nil: any value
 	disc     int      // index of the onlyKey field; -1 when none
 	discEnum []string // its enum
@@ -73,6 +74,7 @@ func readFields(t reflect.Type) []field {
 			f.onlyKey, f.onlyVals = key, strings.Split(vals, ",")
 		}
 		_, f.isPath = sf.Tag.Lookup("path")
+		_, f.endpoint = sf.Tag.Lookup("endpoint")
 		if enum, ok := sf.Tag.Lookup("enum"); ok {
 			f.enum = strings.Split(enum, ",")
 		}

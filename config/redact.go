@@ -16,9 +16,13 @@ import (
 // Redacted renders the effective configuration — defaults filled in,
 // relative paths resolved — as YAML for `iocwatch check`. Every secret is
 // shown as "[redacted]" ("" when unset), and so are the password and
-// credential-like query parameters (key, token, sig, …) of URLs. Blocks
-// that their type does not use are left out. Parsing the result gives back
-// the same configuration with those values replaced: '$' is doubled where
+// credential-like query parameters (key, token, sig, …) of URLs. A sink's
+// URL (webhook, splunk_hec), which may be the credential itself, is shown
+// as urlcred.Endpoint gives it: scheme://host, the first path segment when
+// it is a plain word and more follows, "…" for the rest and "?…" for a
+// query (https://hooks.slack.com/services/…). Blocks that their type does
+// not use are left out. Parsing the result gives back the same
+// configuration with those values replaced: '$' is doubled where
 // expansion would read it.
 //
 // Inline exclusion rules are included; rules in exclusions_files are not.
@@ -49,6 +53,10 @@ func encodeStruct(v reflect.Value, path string, lines map[string]int) *yaml.Node
 		fv := v.Field(f.index)
 		sub := joinPath(path, f.name)
 		if !f.allowed(v) && !isSet(fv, &f, sub, lines) {
+			continue
+		}
+		if f.endpoint && fv.Kind() == reflect.String {
+			addPair(m, f.name, strNode(urlcred.Endpoint(fv.String())))
 			continue
 		}
 		addPair(m, f.name, encodeValue(fv, sub, lines))

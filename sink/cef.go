@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,14 +20,22 @@ import (
 //
 //	rt=DetectedAt (ms)   start=Timestamp (summary: FirstSeen)   end=LastSeen (summary only)
 //	externalId=alert_id  cat=table  act=ActionType  msg=indicator description
-//	dvchost, shost=DeviceName  deviceExternalId=DeviceId  src=LocalIP
-//	dst=RemoteIP  dpt=RemotePort  request=RemoteUrl  dhost=host of RemoteUrl
+//	dvchost, shost=DeviceName  deviceExternalId=DeviceId
+//	src=LocalIP (IPv4)  c6a2=LocalIP (IPv6, c6a2Label=Source IPv6 Address)
+//	dst=RemoteIP (IPv4)  c6a3=RemoteIP (IPv6, c6a3Label=Destination IPv6 Address)
+//	dpt=RemotePort  request=RemoteUrl  dhost=host of RemoteUrl
 //	suser=account  sproc=FileName  filePath=process folder path  fileHash=SHA-256
 //	cs1=indicator value  cs2=source  cs3=tags (comma-separated)  cs4=command line
 //	cs5=matched_field  cs6=reference (each csN with its csNLabel)
 //	cn1=confidence  cn2=repeat_count  cn3=ReportId (each cnN with its cnNLabel)
 //	flexString1=MachineGroup  flexString2=alert_id (again: Sentinel's ExternalID is an int)
 //	deviceCustomDate1=indicator_added_at (retro alerts)
+//
+// CEF's src and dst are IPv4 fields: an IPv6 address goes to the IPv6
+// source and destination fields c6a2 and c6a3 instead, in canonical form
+// without a zone, and an IPv4-mapped IPv6 address is written as the IPv4
+// address it is. A LocalIP or RemoteIP that is not an address at all (the
+// pipeline never makes one) is left out of the line.
 //
 // TenantId and MatchedValue are not carried (the JSON payload has them).
 //
@@ -83,8 +92,8 @@ func AppendCEF(dst []byte, a *Alert, version string) []byte {
 	e.str("dvchost", a.DeviceName)
 	e.str("shost", a.DeviceName)
 	e.str("deviceExternalId", a.DeviceID)
-	e.str("src", a.LocalIP)
-	e.str("dst", a.RemoteIP)
+	e.addr("src", "c6a2", "Source IPv6 Address", a.LocalIP)
+	e.addr("dst", "c6a3", "Destination IPv6 Address", a.RemoteIP)
 	if a.RemotePort > 0 {
 		e.int("dpt", int64(a.RemotePort))
 	}
@@ -152,6 +161,29 @@ func (e *cefExt) time(k string, t time.Time) {
 		return
 	}
 	e.int(k, t.UnixMilli())
+}
+
+// addr writes the address v to the key of its family: an IPv4 address
+// (IPv4-mapped IPv6 unmapped) to v4, an IPv6 address (without its zone) to
+// v6 preceded by v6Label=label6. Empty or unparsable values are left out:
+// the keys are typed address fields.
+func (e *cefExt) addr(v4, v6, label6, v string) {
+	if v == "" {
+		return
+	}
+	ip, err := netip.ParseAddr(v)
+	if err != nil {
+		return
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		e.key(v4)
+	} else {
+		e.key(v6 + "Label")
+		e.dst = append(e.dst, label6...)
+		e.key(v6)
+	}
+	e.dst = ip.AppendTo(e.dst)
 }
 
 // labelled writes k=v preceded by its label pair kLabel=label.

@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,8 +213,28 @@ func ParseCEFAlert(line string) (Alert, error) {
 		add(fmt.Errorf("dvchost %q != shost %q", ext["dvchost"], a.DeviceName))
 	}
 	a.DeviceID = ext["deviceExternalId"]
-	a.LocalIP = ext["src"]
-	a.RemoteIP = ext["dst"]
+	for _, f := range []struct {
+		v4, v6, label string
+		dst           *string
+	}{{"src", "c6a2", "Source IPv6 Address", &a.LocalIP}, {"dst", "c6a3", "Destination IPv6 Address", &a.RemoteIP}} {
+		v6, e := label(f.v6, f.label)
+		add(e)
+		v4, is4 := ext[f.v4]
+		switch {
+		case is4 && v6 != "":
+			add(fmt.Errorf("both %s=%q and %s=%q", f.v4, v4, f.v6, v6))
+		case is4:
+			if ip, err := netip.ParseAddr(v4); err != nil || !ip.Is4() {
+				add(fmt.Errorf("%s=%q is not an IPv4 address", f.v4, v4))
+			}
+			*f.dst = v4
+		case v6 != "":
+			if ip, err := netip.ParseAddr(v6); err != nil || !ip.Is6() || ip.Is4In6() {
+				add(fmt.Errorf("%s=%q is not an IPv6 address", f.v6, v6))
+			}
+			*f.dst = v6
+		}
+	}
 	port, e := num("dpt")
 	add(e)
 	a.RemotePort = int(port)
@@ -302,6 +323,51 @@ func TestCEFEscaping(t *testing.T) {
 			}
 			if got := string(appendCEFExtValue(nil, tc.in)); got != tc.extension {
 				t.Errorf("extension escape of %q = %q, want %q", tc.in, got, tc.extension)
+			}
+		})
+	}
+}
+
+// TestCEFAddressesGoToTheKeysOfTheirFamily checks that src and dst, which
+// CEF defines as IPv4 addresses, carry only IPv4 addresses, and that an
+// IPv6 address goes to c6a2 (source) or c6a3 (destination) with the labels
+// the CEF producers use.
+func TestCEFAddressesGoToTheKeysOfTheirFamily(t *testing.T) {
+	const src6, dst6 = "Source IPv6 Address", "Destination IPv6 Address"
+	for _, tc := range []struct {
+		name          string
+		local, remote string
+		want          map[string]string // the address keys and labels expected; others must be absent
+	}{
+		{"IPv4 addresses go to src and dst", "10.20.3.14", "203.0.113.77",
+			map[string]string{"src": "10.20.3.14", "dst": "203.0.113.77"}},
+		{"IPv6 addresses go to c6a2 and c6a3", "2001:db8:1::14", "2001:db8::dead:beef",
+			map[string]string{"c6a2Label": src6, "c6a2": "2001:db8:1::14", "c6a3Label": dst6, "c6a3": "2001:db8::dead:beef"}},
+		{"an IPv4 local and an IPv6 remote address", "10.20.3.14", "2a02:cf40::",
+			map[string]string{"src": "10.20.3.14", "c6a3Label": dst6, "c6a3": "2a02:cf40::"}},
+		{"an IPv6 local and an IPv4 remote address", "fd00::14", "198.51.100.7",
+			map[string]string{"c6a2Label": src6, "c6a2": "fd00::14", "dst": "198.51.100.7"}},
+		{"an IPv4-mapped IPv6 address is the IPv4 address", "::ffff:10.20.3.14", "::ffff:203.0.113.77",
+			map[string]string{"src": "10.20.3.14", "dst": "203.0.113.77"}},
+		{"IPv6 is written in canonical form, without a zone", "FE80::1%eth0", "2001:DB8:0:0:0:0:0:1",
+			map[string]string{"c6a2Label": src6, "c6a2": "fe80::1", "c6a3Label": dst6, "c6a3": "2001:db8::1"}},
+		{"a value that is no address is left out", "-", "not-an-address",
+			map[string]string{}},
+		{"no addresses", "", "", map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Alert{AlertID: "x", LocalIP: tc.local, RemoteIP: tc.remote, Indicator: AlertIndicator{Kind: "ip", Value: "203.0.113.77"}}
+			line := string(AppendCEF(nil, &a, "1.0"))
+			_, ext, err := parseCEF(line)
+			if err != nil {
+				t.Fatalf("parseCEF(%q): %v", line, err)
+			}
+			for _, k := range []string{"src", "dst", "c6a2", "c6a2Label", "c6a3", "c6a3Label"} {
+				got, ok := ext[k]
+				want, wantOK := tc.want[k]
+				if ok != wantOK || got != want {
+					t.Errorf("%s = %q (present %v), want %q (present %v)\nline: %q", k, got, ok, want, wantOK, line)
+				}
 			}
 		})
 	}

@@ -99,7 +99,7 @@ type HEC struct {
 func NewHEC(opt HECOptions) (*HEC, error) {
 	u, err := url.Parse(opt.URL)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec url: %w", err)
+		return nil, fmt.Errorf("splunk_hec url: %w", parseError(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("splunk_hec url %s: must be an http:// or https:// URL with a host", redactURL(u))
@@ -143,7 +143,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlcred.Echoes(u.String()), "Splunk "+opt.Token)...)}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlcred.Hidden(u.String()), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -190,14 +190,18 @@ func (h *HEC) AppendHECEvent(dst []byte, a *Alert) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// appendEpochMillis appends t as epoch seconds with exactly three decimals.
+// appendEpochMillis appends t (cut to the millisecond below it, as
+// UnixMilli does) as epoch seconds with exactly three decimals. Before 1970
+// the sign applies to the whole number: -1.500 is 1.5 s before the epoch.
 func appendEpochMillis(dst []byte, t time.Time) []byte {
 	ms := t.UnixMilli()
-	sec, frac := ms/1000, ms%1000
-	if frac < 0 { // before 1970: floor division
-		sec, frac = sec-1, frac+1000
+	u := uint64(ms)
+	if ms < 0 {
+		dst = append(dst, '-')
+		u = -u // the magnitude, in two's complement: right for math.MinInt64 too
 	}
-	dst = strconv.AppendInt(dst, sec, 10)
+	sec, frac := u/1000, u%1000
+	dst = strconv.AppendUint(dst, sec, 10)
 	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	return dst
 }

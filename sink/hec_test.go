@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -48,7 +49,7 @@ type fakeHEC struct {
 	respond func() (status int, body string)
 }
 
-var hecTime = regexp.MustCompile(`^[0-9]+\.[0-9]{3}$`)
+var hecTime = regexp.MustCompile(`^-?[0-9]+\.[0-9]{3}$`)
 
 func (f *fakeHEC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
@@ -168,7 +169,7 @@ func (f *fakeHEC) decode(raw []byte) ([]sink.Alert, error) {
 		if want.IsZero() {
 			want = a.DetectedAt
 		}
-		if sec, _ := strconv.ParseFloat(tm, 64); int64(sec*1000+0.5) != want.UnixMilli() {
+		if sec, _ := strconv.ParseFloat(tm, 64); int64(math.Round(sec*1000)) != want.UnixMilli() {
 			return nil, fmt.Errorf("event %d: time %s, want %d ms", len(out), tm, want.UnixMilli())
 		}
 		out = append(out, a)
@@ -415,6 +416,55 @@ func TestHECClassifiesAnswers(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "sekrit") {
 				t.Errorf("error %q leaks the token", err)
+			}
+		})
+	}
+}
+
+// TestHECTimeIsEpochSeconds checks the envelope's "time" on both sides of
+// 1970: the value, read as a decimal number, is the event time in seconds
+// (to the millisecond below it), never floor(seconds) with the fraction of
+// the next second up.
+func TestHECTimeIsEpochSeconds(t *testing.T) {
+	h, err := sink.NewHEC(sink.HECOptions{URL: "https://splunk.example:8088", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	for _, tc := range []struct {
+		name string
+		t    time.Time
+		want string
+	}{
+		{"the epoch", time.Unix(0, 0), "0.000"},
+		{"a recent time", time.Date(2026, 11, 26, 9, 13, 58, 120_000_000, time.UTC), "1795684438.120"},
+		{"whole seconds after 1970", time.Unix(1, 0), "1.000"},
+		{"sub-millisecond digits are cut", time.Unix(1, 999_999_999), "1.999"},
+		{"a millisecond before 1970", time.UnixMilli(-1), "-0.001"},
+		{"half a second before 1970", time.UnixMilli(-500), "-0.500"},
+		{"a whole second before 1970", time.Unix(-1, 0), "-1.000"},
+		{"a second and a half before 1970", time.UnixMilli(-1500), "-1.500"},
+		{"1969-07-20T20:17:40.250Z", time.Date(1969, 7, 20, 20, 17, 40, 250_000_000, time.UTC), "-14182939.750"},
+		{"the year 1", time.Date(1, 1, 1, 0, 0, 0, 1_000_000, time.UTC), "-62135596799.999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := sinktest.Alerts(1, 1)[0]
+			a.Timestamp = tc.t
+			ev, err := h.AppendHECEvent(nil, &a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env struct {
+				Time json.Number `json:"time"`
+			}
+			if err := json.Unmarshal(ev, &env); err != nil {
+				t.Fatalf("%s: %v", ev, err)
+			}
+			if string(env.Time) != tc.want {
+				t.Errorf("time %s, want %s", env.Time, tc.want)
+			}
+			if !hecTime.MatchString(string(env.Time)) {
+				t.Errorf("time %s is not epoch seconds with 3 decimals", env.Time)
 			}
 		})
 	}

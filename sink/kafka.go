@@ -61,9 +61,12 @@ type KafkaOptions struct {
 // by all in-sync replicas (acks=all). Broker errors that retrying cannot
 // fix (message too large, invalid topic, authorization or SASL
 // authentication failed, invalid record) are Permanent; everything else
-// (leader changes, unknown topic, network errors) is retryable. A failed
-// Write may have delivered some of its alerts; a retry sends them again
-// (at-least-once; consumers dedupe by the alert_id header).
+// (leader changes, unknown topic, network errors) is retryable. A record
+// batch the broker refuses as too large or for an invalid record is sent
+// again in halves, so that only the alerts it refuses on their own are
+// reported refused (see Write). A failed Write may have delivered some of
+// its alerts; a retry sends them again (at-least-once; consumers dedupe by
+// the alert_id header).
 //
 // Use NewKafka; the zero value is not usable. Safe for concurrent use.
 type Kafka struct {
@@ -193,10 +196,29 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 			},
 		})
 	}
+	if err := k.produce(ctx, alerts, msgs, idx, &refused); err != nil {
+		return err
+	}
+	return refused.Err()
+}
+
+// produce writes msgs (msgs[j] is alerts[idx[j]]) and adds what is refused
+// for good to refused; it returns a retryable failure as it is.
+//
+// A broker answers for a partition's record batch as a whole, and
+// kafka-go's writer reports that answer against every message of the
+// batch (it keeps no per-record errors). Some refusals of a batch may be
+// caused by only some of its messages: MESSAGE_TOO_LARGE and
+// RECORD_LIST_TOO_LARGE (message.max.bytes and segment.bytes bound the
+// batch, not one message), INVALID_RECORD (one bad record rejects its
+// batch). Messages failed with one of those are written again in halves,
+// down to a message alone, as the Java producer splits a batch refused as
+// too large: a message is refused only when it is refused by itself.
+func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Message, idx []int, refused *Refusals) error {
 	for len(msgs) > 0 {
 		err := k.w.WriteMessages(ctx, msgs...)
 		if err == nil {
-			break
+			return nil
 		}
 		if tl, ok := errors.AsType[kafka.MessageTooLargeError](err); ok && ctx.Err() == nil {
 			// The writer sent nothing: drop the message too large for a
@@ -211,16 +233,50 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 		if !ok || !IsPermanent(cerr) {
 			return cerr
 		}
-		// Every failure is permanent: those alerts are refused, the
-		// others were acknowledged.
+		// Every failure is permanent; the other messages were
+		// acknowledged.
+		failed := 0
 		for j, e := range we {
 			if e != nil && j < len(idx) {
-				refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, e))
+				failed++
 			}
 		}
-		break
+		var again []kafka.Message
+		var againIdx []int
+		for j, e := range we {
+			if e == nil || j >= len(idx) {
+				continue
+			}
+			if failed > 1 && kafkaBatchRefusal(e) {
+				again, againIdx = append(again, msgs[j]), append(againIdx, idx[j])
+				continue
+			}
+			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, e))
+		}
+		if len(again) == 0 {
+			return nil
+		}
+		// Both halves, in order: the first by recursion, the second by
+		// this loop.
+		h := len(again) / 2
+		if err := k.produce(ctx, alerts, again[:h], againIdx[:h], refused); err != nil {
+			return err
+		}
+		msgs, idx = again[h:], againIdx[h:]
 	}
-	return refused.Err()
+	return nil
+}
+
+// kafkaBatchRefusal reports whether a broker error refuses a record batch
+// for what may be only some of its records (see produce).
+func kafkaBatchRefusal(err error) bool {
+	if ke, ok := errors.AsType[kafka.Error](err); ok {
+		switch ke {
+		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidRecord:
+			return true
+		}
+	}
+	return false
 }
 
 // tooLargeIndex finds the message a MessageTooLargeError names among msgs

@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -329,6 +330,119 @@ func TestKafkaClassifiesErrors(t *testing.T) {
 			t.Fatalf("Write to a missing topic = %v, want a retryable error", err)
 		}
 	})
+}
+
+// A broker refuses a produce request's record batch whole — over its
+// message.max.bytes (a limit on the batch, not on one message), or for one
+// invalid record in it — and kafka-go reports that refusal against every
+// message of the batch. Only the alerts refused on their own are refused;
+// the others are delivered. All the alerts here are one device's, so they
+// share one partition and one batch.
+func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
+	big := func(n int) string { return strings.Repeat("x", n) }
+	for _, tc := range []struct {
+		name     string
+		maxBytes string // the broker's message.max.bytes; "" the default
+		// prepare shapes the alerts and returns the indexes that must be
+		// refused (in order).
+		prepare func(a []sink.Alert) []int
+		// poison: the broker refuses every batch holding alert 5 with
+		// INVALID_RECORD, as Kafka does for a record it rejects.
+		poison bool
+	}{
+		{"one message over the broker's limit", "20000", func(a []sink.Alert) []int {
+			a[5].CommandLine = big(50000)
+			return []int{5}
+		}, false},
+		{"two messages over the broker's limit", "20000", func(a []sink.Alert) []int {
+			a[2].CommandLine, a[9].CommandLine = big(30000), big(50000)
+			return []int{2, 9}
+		}, false},
+		{"a batch over the broker's limit whose messages each fit", "20000", func(a []sink.Alert) []int {
+			for i := range a {
+				a[i].CommandLine = big(3000)
+			}
+			return nil
+		}, false},
+		{"an invalid record", "", func(a []sink.Alert) []int { return []int{5} }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []kfake.Opt
+			if tc.maxBytes != "" {
+				opts = append(opts, kfake.BrokerConfigs(map[string]string{"message.max.bytes": tc.maxBytes}))
+			}
+			c := newKfake(t, opts...)
+			a := sinktest.Alerts(12, 55)
+			for i := range a {
+				a[i].DeviceID = "one-device"
+			}
+			want := tc.prepare(a)
+			if tc.poison {
+				poison := []byte(a[5].AlertID)
+				c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+					c.KeepControl()
+					pr := req.(*kmsg.ProduceRequest)
+					hit := false
+					for _, rt := range pr.Topics {
+						for _, rp := range rt.Partitions {
+							hit = hit || bytes.Contains(rp.Records, poison)
+						}
+					}
+					if !hit {
+						return nil, nil, false // let the broker append it
+					}
+					// kafka-go sends one partition per request: refuse it all.
+					resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+					for _, rt := range pr.Topics {
+						st := kmsg.NewProduceResponseTopic()
+						st.Topic = rt.Topic
+						for _, rp := range rt.Partitions {
+							sp := kmsg.NewProduceResponseTopicPartition()
+							sp.Partition = rp.Partition
+							sp.ErrorCode = kerr.InvalidRecord.Code
+							msg := "One or more records have been rejected"
+							sp.ErrorMessage = &msg
+							sp.BaseOffset = -1
+							st.Partitions = append(st.Partitions, sp)
+						}
+						resp.Topics = append(resp.Topics, st)
+					}
+					return resp, nil, true
+				})
+			}
+			k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err = k.Write(ctx, a)
+			var got []int
+			if err != nil {
+				re, ok := errors.AsType[*sink.RefusedError](err)
+				if !ok || !sink.IsPermanent(err) {
+					t.Fatalf("Write = %v, want nil or a permanent RefusedError", err)
+				}
+				got = slices.Sorted(slices.Values(re.Alerts))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("refused alerts %v, want %v (Write: %v)", got, want, err)
+			}
+			delivered := map[string]bool{}
+			for _, b := range kafkaAlerts(t, readTopic(t, c.ListenAddrs()[0], nil)) {
+				if delivered[b.AlertID] {
+					t.Errorf("alert %s delivered twice", b.AlertID)
+				}
+				delivered[b.AlertID] = true
+			}
+			for i := range a {
+				if refused := slices.Contains(want, i); refused == delivered[a[i].AlertID] {
+					t.Errorf("alert %d: refused %v, delivered %v", i, refused, delivered[a[i].AlertID])
+				}
+			}
+		})
+	}
 }
 
 func TestNewKafkaRejectsBadOptions(t *testing.T) {

@@ -34,9 +34,14 @@ type SuppressOptions struct {
 	Window time.Duration
 	// Summaries sends, when a window that suppressed repeats closes, one
 	// summary alert: a copy of the window's first alert with a new
-	// AlertID, DetectedAt set to the time it is sent, RepeatCount the
-	// number of suppressed repeats, FirstSeen/LastSeen the earliest and
-	// latest event Timestamp among them and the first alert.
+	// AlertID, RepeatCount the number of suppressed repeats,
+	// FirstSeen/LastSeen the earliest and latest event Timestamp among
+	// them and the first alert, and DetectedAt the latest DetectedAt among
+	// the repeats — when iocwatch detected the last hit the summary
+	// reports (a repeat without one counts as detected when the
+	// suppressor counted it). DetectedAt is not when the window closed or
+	// the summary was sent: those depend on the window length, the sweep,
+	// shutdown and retries, and say nothing about the hits.
 	Summaries bool
 	// DedupTTL is how long a delivered AlertID is remembered, to drop
 	// redeliveries (Event Hubs and Kafka deliver at least once). Default
@@ -110,7 +115,10 @@ type window struct {
 	refs                int
 	closing             bool
 	firstSeen, lastSeen time.Time // event time
-	first               Alert     // kept only with Summaries
+	// lastDetected is the latest DetectedAt of the counted repeats: the
+	// summary's DetectedAt.
+	lastDetected time.Time
+	first        Alert // kept only with Summaries
 }
 
 // NewSuppressor returns a Suppressor in front of next:
@@ -324,6 +332,13 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 				if ts.After(w.lastSeen) {
 					w.lastSeen = ts
 				}
+				det := alerts[i].DetectedAt
+				if det.IsZero() {
+					det = now // counted now: the suppressor's own detection
+				}
+				if det.After(w.lastDetected) {
+					w.lastDetected = det
+				}
 				if d.w != nil {
 					s.unref(w, now)
 				}
@@ -407,7 +422,7 @@ func (s *Suppressor) closeWindow(w *window, now time.Time) {
 	}
 	sum := w.first
 	sum.RepeatCount, sum.FirstSeen, sum.LastSeen = w.count, w.firstSeen, w.lastSeen
-	sum.DetectedAt = now
+	sum.DetectedAt = w.lastDetected
 	sum.AlertID = summaryID(w.first.AlertID, w.count, w.lastSeen)
 	w.count = 0
 	s.pending = append(s.pending, sum)

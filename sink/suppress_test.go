@@ -149,8 +149,8 @@ func TestSuppressorRepeatWindow(t *testing.T) {
 	if sum.RepeatCount != 2 || !sum.FirstSeen.Equal(reps[0].Timestamp) || !sum.LastSeen.Equal(reps[2].Timestamp) {
 		t.Errorf("summary RepeatCount %d FirstSeen %v LastSeen %v, want 2, %v, %v", sum.RepeatCount, sum.FirstSeen, sum.LastSeen, reps[0].Timestamp, reps[2].Timestamp)
 	}
-	if sum.AlertID == reps[0].AlertID || sum.DeviceID != base.DeviceID || sum.Indicator.Value != base.Indicator.Value || !sum.DetectedAt.Equal(clock.Now()) {
-		t.Errorf("summary %+v, want the first alert's device and indicator, a new AlertID and DetectedAt now", sum)
+	if sum.AlertID == reps[0].AlertID || sum.DeviceID != base.DeviceID || sum.Indicator.Value != base.Indicator.Value || !sum.DetectedAt.Equal(reps[2].DetectedAt) {
+		t.Errorf("summary %+v, want the first alert's device and indicator, a new AlertID and the repeats' DetectedAt", sum)
 	}
 	write(t, s, reps[5])
 	if got := len(r.Alerts()); got != 5 {
@@ -448,5 +448,87 @@ func TestSuppressorCloseCountsTheRepeatsOfWritesUnderWay(t *testing.T) {
 	c := s.Counts()
 	if got := summarised(h.Alerts()); c.Repeats != 3 || got != 3 {
 		t.Errorf("summaries sent at Close report %d repeats, Counts.Repeats = %d; want 3 and 3", got, c.Repeats)
+	}
+}
+
+// A summary's detected_at is when iocwatch detected the latest of the
+// repeats it reports (their own DetectedAt), however and whenever its
+// window ends: not the time the window closed, iocwatch stopped, a full
+// table pushed the window out, or a retry finally got the summary through.
+func TestSuppressorSummaryDetectedAtIsTheLastRepeatsDetection(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// undetected: the repeats carry no DetectedAt, and the time the
+		// suppressor counted them stands in.
+		undetected bool
+		end        func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock)
+	}{
+		{"the window expires", false, func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock) {
+			clock.Advance(9 * time.Minute)
+			sink.SuppressorSweep(s)
+		}},
+		{"iocwatch stops", false, func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock) {
+			clock.Advance(time.Minute)
+			if err := s.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a full table evicts the window", false, func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock) {
+			clock.Advance(time.Minute)
+			write(t, s, sinktest.Alerts(10, 10)...)
+			sink.SuppressorSweep(s)
+		}},
+		{"the summary is sent on a retry", false, func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock) {
+			clock.Advance(9 * time.Minute)
+			r.FailNext(errors.New("503"))
+			sink.SuppressorSweep(s)
+			clock.Advance(5 * time.Minute)
+			sink.SuppressorSweep(s)
+		}},
+		{"repeats without a detection time", true, func(t *testing.T, s *sink.Suppressor, r *sinktest.Recorder, clock *fakeClock) {
+			clock.Advance(9 * time.Minute)
+			sink.SuppressorSweep(s)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, r, clock := newSuppressor(t, sink.SuppressOptions{Window: 10 * time.Minute, Summaries: true, MaxKeys: 10})
+			base := sinktest.Alerts(1, 16)[0]
+			base.Retro, base.RepeatCount, base.FirstSeen, base.LastSeen = false, 0, time.Time{}, time.Time{}
+			reps := repeatsOf(base, 3)
+			t0 := clock.Now()
+			// The pipeline detects before the suppressor sees the alert,
+			// and a batch may hold the later detection first.
+			reps[0].DetectedAt = t0.Add(-time.Second)
+			reps[1].DetectedAt = t0.Add(90 * time.Second)
+			reps[2].DetectedAt = t0.Add(30 * time.Second)
+			want := reps[1].DetectedAt
+			if tc.undetected {
+				reps[1].DetectedAt, reps[2].DetectedAt = time.Time{}, time.Time{}
+			}
+			write(t, s, reps[0])
+			clock.Advance(2 * time.Minute)
+			if tc.undetected {
+				want = clock.Now()
+			}
+			write(t, s, reps[1], reps[2])
+			tc.end(t, s, r, clock)
+
+			var sums []sink.Alert
+			for _, a := range r.Alerts() {
+				if a.RepeatCount > 0 && a.DeviceID == base.DeviceID {
+					sums = append(sums, a)
+				}
+			}
+			if len(sums) != 1 {
+				t.Fatalf("%d summaries of the window, want 1", len(sums))
+			}
+			sum := sums[0]
+			if !sum.DetectedAt.Equal(want) {
+				t.Errorf("summary detected_at %v, want %v: the detection of its last repeat (the clock is at %v)", sum.DetectedAt, want, clock.Now())
+			}
+			if sum.RepeatCount != 2 || !sum.FirstSeen.Equal(reps[0].Timestamp) || !sum.LastSeen.Equal(reps[2].Timestamp) {
+				t.Errorf("summary repeat_count %d first_seen %v last_seen %v, want 2, %v, %v", sum.RepeatCount, sum.FirstSeen, sum.LastSeen, reps[0].Timestamp, reps[2].Timestamp)
+			}
+		})
 	}
 }

@@ -33,8 +33,9 @@ const (
 // required. Defaults are applied by NewWebhook.
 type WebhookOptions struct {
 	// URL is the http:// or https:// endpoint alerts are POSTed to.
-	// Required. Its query (which may hold a signature, as a Logic App
-	// trigger's does) never appears in errors.
+	// Required. Errors show only its scheme, host and first path segment
+	// (see urlcred.Endpoint): its path (Slack, Teams, Discord) or query (a
+	// Logic App trigger's signature) may be the credential.
 	URL string
 	// Batch sends each Write's alerts as one JSON array per request (up to
 	// MaxBatch alerts). False: one JSON object per request.
@@ -89,7 +90,7 @@ type Webhook struct {
 func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	u, err := url.Parse(opt.URL)
 	if err != nil {
-		return nil, fmt.Errorf("webhook url: %w", err)
+		return nil, fmt.Errorf("webhook url: %w", parseError(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("webhook url %s: must be an http:// or https:// URL with a host", redactURL(u))
@@ -140,7 +141,7 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", redactURL(u), err)
 	}
-	secrets := credentials(append(urlcred.Echoes(u.String()), opt.HMACSecret)...)
+	secrets := credentials(append(urlcred.Hidden(u.String()), opt.HMACSecret)...)
 	for _, vs := range h {
 		secrets = append(secrets, credentials(vs...)...)
 	}
@@ -222,7 +223,7 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opt.URL, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("webhook POST %s: %w", w.where, err))
+		return Permanent(fmt.Errorf("webhook POST %s: %w", w.where, parseError(err)))
 	}
 	req.Header = w.header.Clone()
 	now := w.opt.Now()

@@ -105,10 +105,17 @@ func TestRedactURL(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
 	}{
-		{"a plain URL is kept", "https://soar.example/hook", "https://soar.example/hook"},
-		{"a Logic App signature in the query is hidden", "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers&sig=SECRET", "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?…"},
-		{"user info is dropped", "https://user:pass@soar.example/x", "https://soar.example/x"},
-		{"a fragment is dropped", "https://soar.example/x#frag", "https://soar.example/x"},
+		{"a host alone is kept", "https://soar.example", "https://soar.example"},
+		{"a plain first segment is kept", "https://soar.example/api/alerts", "https://soar.example/api/…"},
+		{"a last segment is hidden", "https://soar.example/hook", "https://soar.example/…"},
+		{"a Slack path is hidden", "https://hooks.slack.com/services/T0001/B0002/SECRET", "https://hooks.slack.com/services/…"},
+		{"a Teams path is hidden", "https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/SECRET/c", "https://contoso.webhook.office.com/webhookb2/…"},
+		{"a Discord path is hidden", "https://discord.com/api/webhooks/1234/SECRET", "https://discord.com/api/…"},
+		{"a Logic App path and query are hidden", "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers&sig=SECRET", "https://prod-01.westeurope.logic.azure.com:443/workflows/…?…"},
+		{"a token in the first segment is hidden", "https://api.telegram.org/bot1:SECRET/sendMessage", "https://api.telegram.org/…"},
+		{"Splunk's HEC path is kept", "https://splunk.example:8088/services/collector/event", "https://splunk.example:8088/services/collector/event"},
+		{"user info is dropped", "https://user:pass@soar.example/", "https://soar.example/"},
+		{"a fragment is dropped", "https://soar.example/x/#frag", "https://soar.example/x/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, err := url.Parse(tc.in)

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // TLSOptions configures the TLS client side of a network sink.
@@ -188,16 +190,20 @@ func newHTTPClient(opt TLSOptions, timeout time.Duration) (*http.Client, *http.T
 	return c, tr, nil
 }
 
-// redactURL is u without its user info, query and fragment: the part of an
-// endpoint that may appear in errors and logs. (A Logic App trigger URL
-// carries its signature in the query.)
-func redactURL(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	s := r.String()
-	if u.RawQuery != "" {
-		s += "?…"
+// redactURL is the part of an endpoint that may appear in errors and logs
+// (see urlcred.Endpoint): scheme://host, the first path segment when it is
+// a plain word and more follows, "…" for the rest of the path and "?…"
+// for a query. A webhook URL may be the credential itself: Slack, Teams
+// and Discord put it in the path, a Logic App trigger in the query.
+func redactURL(u *url.URL) string { return urlcred.Endpoint(u.String()) }
+
+// parseError is the error of url.Parse without the URL that *url.Error
+// repeats (it may be a webhook URL whose path is the credential).
+func parseError(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
 	}
-	return s
+	return err
 }
 
 // transportError describes a failed round trip without the URL that

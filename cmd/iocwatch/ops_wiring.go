@@ -333,8 +333,9 @@ func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // configSecrets returns the value of every config.Secret in cfg (fields,
-// maps, slices, at any depth) and the credentials written in its URLs
-// (urlcred.Echoes), for the log redactor.
+// maps, slices, at any depth), the credentials written in its URLs
+// (urlcred.Echoes) and what the shown form of a sink's URL hides
+// (urlcred.Hidden), for the log redactor.
 func configSecrets(cfg *config.Config) []string {
 	var out []string
 	secretType := reflect.TypeFor[config.Secret]()
@@ -386,6 +387,13 @@ func configSecrets(cfg *config.Config) []string {
 			basic(f.TAXII.Username, f.TAXII.Password)
 		}
 		basic(cfg.Metrics.BasicAuth.Username, cfg.Metrics.BasicAuth.Password)
+		// A sink's URL may be the credential itself (a Slack, Teams or
+		// Discord webhook's path): what its shown form hides is redacted
+		// too, should a line print the URL whole.
+		for _, s := range cfg.Sinks {
+			out = append(out, urlcred.Hidden(s.Webhook.URL)...)
+			out = append(out, urlcred.Hidden(s.SplunkHEC.URL)...)
+		}
 	}
 	return out
 }

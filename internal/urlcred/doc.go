@@ -4,4 +4,10 @@
 // these parts are, and every place that shows or echoes a URL — the
 // config's redacted form, the log, a sink's scrubbing of a peer's answer —
 // needs the same list.
+//
+// Some URLs are the credential themselves: a Slack, Teams or Discord
+// webhook carries it in its path, a Logic App trigger in its query. For
+// those Endpoint gives the one form that may be shown (scheme, host and
+// at most a first plain path segment) and Hidden lists what that form
+// leaves out, for the scrubbing of a peer's answer and of the log.
 package urlcred

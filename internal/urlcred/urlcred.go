@@ -106,3 +106,133 @@ func Redact(s, mark string) string {
 	}
 	return strings.Replace(u.String(), ":REDACTED@", ":"+mark+"@", 1)
 }
+
+// Ellipsis stands for what Endpoint leaves out.
+const Ellipsis = "…"
+
+// minHidden is the shortest hidden path segment or query value Hidden
+// lists on its own: long enough to be a token rather than a word, which
+// a redactor replacing it would blank wherever it appears.
+const minHidden = 16
+
+// Endpoint returns the URL s as it may be shown when the URL itself may be
+// the credential, as a webhook's is (Slack, Teams and Discord put it in
+// the path, a Logic App in the query): scheme://host[:port]; then the
+// first path segment when it is a plain word — at most 16 characters
+// a–z, 0–9, '.', '_' or '-' — and more of the path follows it; then "…"
+// for the rest of the path, and "?…" when there is a query. User info and
+// the fragment are left out. Splunk HEC's own paths
+// (/services/collector, …/event, …/raw, …/ack, …/health) are not secret
+// and are shown whole. So:
+//
+//	https://hooks.slack.com/services/T0/B0/XXXX  →  https://hooks.slack.com/services/…
+//	https://x.logic.azure.com:443/workflows/a/b?sig=X  →  https://x.logic.azure.com:443/workflows/…?…
+//	https://soar.example/alerts  →  https://soar.example/…
+//
+// Anything that is not an absolute URL is shown as "…" when it holds '/',
+// '?', '#' or '@', and as it is otherwise. Endpoint(Endpoint(s)) is
+// Endpoint(s).
+func Endpoint(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if strings.ContainsAny(s, "/?#@") {
+			return Ellipsis
+		}
+		return s
+	}
+	shown, _ := splitPath(u.EscapedPath())
+	out := u.Scheme + "://" + u.Host + shown
+	if u.RawQuery != "" {
+		out += "?" + Ellipsis
+	}
+	return out
+}
+
+// Hidden returns what of the URL s Endpoint leaves out and a peer it is
+// sent to may echo: Echoes(s); the hidden part of the path, as written
+// and decoded, when it is at least 16 bytes long; each hidden path
+// segment and query value of at least 16 bytes; and the query as a
+// whole. It returns nil for anything that is not an absolute URL.
+func Hidden(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	out := Echoes(s)
+	add := func(v string) {
+		if len(v) >= minHidden && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	addAll := func(v string) {
+		add(v)
+		if dec, err := url.PathUnescape(v); err == nil {
+			add(dec)
+		}
+	}
+	if _, tail := splitPath(u.EscapedPath()); tail != "" {
+		addAll(tail)
+		for _, seg := range strings.Split(tail, "/") {
+			addAll(seg)
+		}
+		if dec, err := url.PathUnescape(tail); err == nil {
+			for _, seg := range strings.Split(dec, "/") {
+				add(seg)
+			}
+		}
+	}
+	if u.RawQuery != "" {
+		addAll(u.RawQuery)
+		for _, part := range strings.Split(u.RawQuery, "&") {
+			if _, v, ok := strings.Cut(part, "="); ok {
+				add(v)
+				if dec, err := url.QueryUnescape(v); err == nil {
+					add(dec)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// hecPaths are Splunk HTTP Event Collector's own paths, shown whole.
+var hecPaths = map[string]bool{
+	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,
+	"/services/collector/raw": true, "/services/collector/raw/1.0": true, "/services/collector/ack": true,
+	"/services/collector/health": true, "/services/collector/health/1.0": true,
+}
+
+// splitPath splits an escaped URL path into what Endpoint shows (ending
+// in "…" when something was left out) and what it leaves out.
+func splitPath(p string) (shown, hidden string) {
+	if p == "" || p == "/" || hecPaths[strings.TrimSuffix(p, "/")] {
+		return p, ""
+	}
+	rest, ok := strings.CutPrefix(p, "/")
+	if !ok {
+		return "/" + Ellipsis, p
+	}
+	if first, tail, more := strings.Cut(rest, "/"); more && plainWord(first) {
+		if tail == "" {
+			return p, ""
+		}
+		return "/" + first + "/" + Ellipsis, tail
+	}
+	return "/" + Ellipsis, rest
+}
+
+// plainWord reports whether a path segment is 1–16 characters a–z, 0–9,
+// '.', '_' or '-': a word such as "services", "api" or "webhookb2", not
+// a token.
+func plainWord(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}

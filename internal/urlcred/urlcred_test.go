@@ -2,6 +2,7 @@ package urlcred
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,95 @@ func TestEchoes(t *testing.T) {
 	}
 	if got := Echoes("https://x.example/?format=txt"); got != nil {
 		t.Errorf("Echoes of a URL without credentials = %q", got)
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	tests := []struct{ name, url, want string }{
+		{"slack", "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4", "https://hooks.slack.com/services/…"},
+		{"teams", "https://contoso.webhook.office.com/webhookb2/1111-2222@3333-4444/IncomingWebhook/0123456789abcdef0123456789abcdef/aaaa-bbbb",
+			"https://contoso.webhook.office.com/webhookb2/…"},
+		{"power automate", "https://prod-01.westeurope.logic.azure.com:443/workflows/0123abcd/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=LogicSig",
+			"https://prod-01.westeurope.logic.azure.com:443/workflows/…?…"},
+		{"power platform", "https://default1234.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=S",
+			"https://default1234.environment.api.powerplatform.com:443/powerautomate/…?…"},
+		{"discord", "https://discord.com/api/webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3", "https://discord.com/api/…"},
+		{"a token in the first segment", "https://api.telegram.org/bot123456:AAH-telegramTok/sendMessage", "https://api.telegram.org/…"},
+		{"an upper-case first segment", "https://x.example/AbCdEf/more", "https://x.example/…"},
+		{"a first segment over 16 characters", "https://x.example/abcdefghijklmnopq/more", "https://x.example/…"},
+		{"a first segment of 16 characters", "https://x.example/abcdefghijklmnop/more", "https://x.example/abcdefghijklmnop/…"},
+		{"a percent-encoded first segment", "https://x.example/a%2Fb/more", "https://x.example/…"},
+		{"one segment", "https://soar.example/alerts", "https://soar.example/…"},
+		{"one segment and a slash", "https://soar.example/api/", "https://soar.example/api/"},
+		{"an empty first segment", "https://soar.example//alerts", "https://soar.example/…"},
+		{"a token in the query", "https://soar.example/api/alerts?format=json&token=QueryTok", "https://soar.example/api/…?…"},
+		{"a query alone", "https://soar.example?key=k", "https://soar.example?…"},
+		{"user info and a fragment", "https://soar:pw@soar.example/#frag", "https://soar.example/"},
+		{"a host alone", "https://soar.example", "https://soar.example"},
+		{"a port and a slash", "http://127.0.0.1:8088/", "http://127.0.0.1:8088/"},
+		{"HEC's event path", "https://splunk.example:8088/services/collector/event", "https://splunk.example:8088/services/collector/event"},
+		{"HEC's ack path", "https://splunk.example:8088/services/collector/ack", "https://splunk.example:8088/services/collector/ack"},
+		{"HEC's raw path with a version", "https://splunk.example:8088/services/collector/raw/1.0", "https://splunk.example:8088/services/collector/raw/1.0"},
+		{"HEC behind a secret prefix", "https://gw.example/Tok-Sd8Ja5Hu3Fk2/services/collector/event", "https://gw.example/…"},
+		{"HEC behind a word and a secret", "https://gw.example/splunk/Tok-Sd8Ja5Hu3Fk2/services/collector/event", "https://gw.example/splunk/…"},
+		{"more after HEC's path", "https://gw.example/services/collector/event/Tok-Sd8Ja5Hu3Fk2", "https://gw.example/services/…"},
+		{"already shown", "https://hooks.slack.com/services/…", "https://hooks.slack.com/services/…"},
+		{"already shown with a query", "https://x.example/workflows/…?…", "https://x.example/workflows/…?…"},
+		{"not a URL, with a path", "hooks.slack.com/services/T0/B0/secret", "…"},
+		{"not a URL, with a password", "user:pw@host", "…"},
+		{"not a URL, a word", "stdout", "stdout"},
+		{"unparsable", "https://hooks.slack.com/services/secret%zz", "…"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Endpoint(tt.url)
+			if got != tt.want {
+				t.Errorf("Endpoint(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+			if again := Endpoint(got); again != got {
+				t.Errorf("Endpoint(%q) = %q, not the same again", got, again)
+			}
+		})
+	}
+}
+
+func TestHidden(t *testing.T) {
+	tests := []struct {
+		name, url string
+		want      []string
+	}{
+		{"slack", "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4",
+			[]string{"T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4", "slackSecretXq7Lm2Vb9Rt4"}},
+		{"discord", "https://discord.com/api/webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3",
+			[]string{"webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3", "112233445566778899", "discordTok-Kd8Wq1Ys5Hc4Gx2Zp3"}},
+		{"a percent-encoded token", "https://x.example/hooks/tok%2Fen-Ab3Cd4Ef5Gh6Ij7",
+			[]string{"tok%2Fen-Ab3Cd4Ef5Gh6Ij7", "tok/en-Ab3Cd4Ef5Gh6Ij7", "en-Ab3Cd4Ef5Gh6Ij7"}},
+		{"a logic app", "https://x.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sig=LogicSig-Rb7Vn3Lq9Pw1",
+			[]string{"LogicSig-Rb7Vn3Lq9Pw1", "abc/triggers/manual/paths/invoke",
+				"api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sig=LogicSig-Rb7Vn3Lq9Pw1",
+				"api-version=2016-06-01&sp=/triggers/manual/run&sig=LogicSig-Rb7Vn3Lq9Pw1",
+				"%2Ftriggers%2Fmanual%2Frun", "/triggers/manual/run"}},
+		{"a password and an unnamed query token", "https://soar:pw-Qx7L@soar.example/x?t=TokenWithoutName-12345",
+			[]string{"pw-Qx7L", BasicAuth("soar", "pw-Qx7L"), "t=TokenWithoutName-12345", "TokenWithoutName-12345"}},
+		{"short words only", "https://soar.example/api/v1/alerts", nil},
+		{"HEC", "https://splunk.example:8088/services/collector/event", nil},
+		{"a host alone", "https://soar.example", nil},
+		{"not a URL", "hooks.slack.com/services/T0/B0/slackSecretXq7Lm2Vb9Rt4", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Hidden(tt.url)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Hidden(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+			// Nothing Hidden lists is shown by Endpoint.
+			shown := Endpoint(tt.url)
+			for _, h := range got {
+				if strings.Contains(shown, h) {
+					t.Errorf("Endpoint(%q) = %q shows %q", tt.url, shown, h)
+				}
+			}
+		})
 	}
 }

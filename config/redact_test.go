@@ -1,0 +1,73 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// A sink's URL is often the credential itself, in its path or its query:
+// the effective configuration shows only scheme://host, the first path
+// segment when it is a plain word followed by more, and "…" for the rest.
+func TestRedactedHidesTheSecretPartsOfSinkURLs(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, shown string
+		secrets          []string
+	}{
+		{"slack", "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4",
+			"https://hooks.slack.com/services/…", []string{"slackSecretXq7Lm2Vb9Rt4", "B0002BBBB"}},
+		{"teams", "https://contoso.webhook.office.com/webhookb2/11111111-2222-3333-4444-555555555555@66666666-7777-8888-9999-000000000000/IncomingWebhook/0123456789abcdef0123456789abcdef/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+			"https://contoso.webhook.office.com/webhookb2/…", []string{"0123456789abcdef0123456789abcdef", "IncomingWebhook"}},
+		{"power automate", "https://prod-01.westeurope.logic.azure.com:443/workflows/0123abcd/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=LogicSig-Rb7Vn3Lq9Pw1",
+			"https://prod-01.westeurope.logic.azure.com:443/workflows/…?…", []string{"LogicSig-Rb7Vn3Lq9Pw1", "0123abcd"}},
+		{"discord", "https://discord.com/api/webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3",
+			"https://discord.com/api/…", []string{"discordTok-Kd8Wq1Ys5Hc4Gx2Zp3", "112233445566778899"}},
+		{"a token in the query", "https://soar.example/api/alerts?format=json&token=QueryTok-Mc1Xn6Bv8",
+			"https://soar.example/api/…?…", []string{"QueryTok-Mc1Xn6Bv8", "format=json"}},
+		{"a password", "https://soar:UrlPw-Ye4Mc1Xn6Bv8@soar.example/", "https://soar.example/", []string{"UrlPw-Ye4Mc1Xn6Bv8", "soar@"}},
+		{"a host alone", "https://soar.example", "https://soar.example", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Sinks = []Sink{{Name: "out", Type: "webhook", Webhook: WebhookSink{URL: tc.url}}}
+			out := c.Redacted()
+			if !strings.Contains(out, "url: "+tc.shown+"\n") {
+				t.Errorf("Redacted() does not show the URL as %q:\n%s", tc.shown, out)
+			}
+			for _, s := range tc.secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("Redacted() shows %q:\n%s", s, out)
+				}
+			}
+			// The rendering parses back, and shows the same again.
+			again, err := Parse([]byte(out), "redacted.yaml")
+			if err != nil {
+				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
+			}
+			if got := again.Sinks[0].Webhook.URL; got != tc.shown {
+				t.Errorf("Parse(Redacted()) reads the URL as %q, want %q", got, tc.shown)
+			}
+		})
+	}
+}
+
+// Splunk's HEC paths are not secret and shown whole; a gateway prefix in
+// front of them is hidden as any other path.
+func TestRedactedShowsSplunkHECPathsWhole(t *testing.T) {
+	for url, shown := range map[string]string{
+		"https://splunk.example:8088/services/collector/event":             "https://splunk.example:8088/services/collector/event",
+		"https://splunk.example:8088/services/collector":                   "https://splunk.example:8088/services/collector",
+		"https://splunk.example:8088":                                      "https://splunk.example:8088",
+		"https://gw.example/hecTok-Sd8Ja5Hu3Fk2/services/collector/event":  "https://gw.example/…",
+		"https://gw.example/splunk/Sd8Ja5Hu3Fk2/services/collector/event/": "https://gw.example/splunk/…",
+	} {
+		c := Default()
+		c.Sinks = []Sink{{Name: "hec", Type: "splunk_hec", SplunkHEC: SplunkHECSink{URL: url, Token: "t"}}}
+		out := c.Redacted()
+		if !strings.Contains(out, "url: "+shown+"\n") {
+			t.Errorf("Redacted() does not show %q as %q:\n%s", url, shown, out)
+		}
+		if strings.Contains(out, "Sd8Ja5Hu3Fk2") {
+			t.Errorf("Redacted() shows the gateway's secret:\n%s", out)
+		}
+	}
+}
