@@ -138,7 +138,9 @@ type KafkaSource struct {
 	// Group is the consumer group; replicas sharing it share the partitions.
 	// Default: iocwatch.
 	Group string `yaml:"group" default:"iocwatch"`
-	// StartOffset is where a new group starts: earliest or latest.
+	// StartOffset is where a new group starts, and where a partition
+	// whose position is past the end of its log restarts: earliest or
+	// latest.
 	// Default: earliest.
 	StartOffset string `yaml:"start_offset" default:"earliest" enum:"earliest,latest"`
 	// ClientID is sent to the brokers. Default: iocwatch.

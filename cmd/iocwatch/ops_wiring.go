@@ -312,14 +312,15 @@ type kafkaCollector struct{ s *kafka.Source }
 var (
 	dKafkaBytes       = prometheus.NewDesc("iocwatch_kafka_read_bytes_total", "Message value bytes the Kafka source returned.", nil, nil)
 	dKafkaCommits     = prometheus.NewDesc("iocwatch_kafka_commits_total", "Successful offset commits.", nil, nil)
-	dKafkaCommitErrs  = prometheus.NewDesc("iocwatch_kafka_commit_errors_total", "Failed offset commits (retried at the next commit, or re-delivered after a rebalance).", nil, nil)
+	dKafkaCommitErrs  = prometheus.NewDesc("iocwatch_kafka_commit_errors_total", "Failed offset commits (retried with back-off; what a generation could not commit is re-delivered after a rebalance).", nil, nil)
 	dKafkaGenerations = prometheus.NewDesc("iocwatch_kafka_group_generations_total", "Consumer-group generations joined (1 + rebalances).", nil, nil)
 	dKafkaGroupErrs   = prometheus.NewDesc("iocwatch_kafka_group_errors_total", "Failures to join or sync the consumer group.", nil, nil)
-	dKafkaStale       = prometheus.NewDesc("iocwatch_kafka_stale_acks_total", "Acknowledged messages whose generation had ended (not committed; the next owner re-delivers them).", nil, nil)
+	dKafkaStale       = prometheus.NewDesc("iocwatch_kafka_stale_acks_total", "Acknowledged messages whose generation had ended or whose partition was restarted (not committed).", nil, nil)
+	dKafkaResets      = prometheus.NewDesc("iocwatch_kafka_offset_resets_total", "Partitions restarted from start_offset because their position was past the end of the log (topic recreated, log truncated).", nil, nil)
 )
 
 func (kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dKafkaBytes, dKafkaCommits, dKafkaCommitErrs, dKafkaGenerations, dKafkaGroupErrs, dKafkaStale} {
+	for _, d := range []*prometheus.Desc{dKafkaBytes, dKafkaCommits, dKafkaCommitErrs, dKafkaGenerations, dKafkaGroupErrs, dKafkaStale, dKafkaResets} {
 		ch <- d
 	}
 }
@@ -327,7 +328,7 @@ func (kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.s.Stats()
 	for d, v := range map[*prometheus.Desc]int64{dKafkaBytes: st.Bytes, dKafkaCommits: st.Commits, dKafkaCommitErrs: st.CommitErrors,
-		dKafkaGenerations: st.Generations, dKafkaGroupErrs: st.GroupErrors, dKafkaStale: st.StaleAcks} {
+		dKafkaGenerations: st.Generations, dKafkaGroupErrs: st.GroupErrors, dKafkaStale: st.StaleAcks, dKafkaResets: st.OffsetResets} {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
 }

@@ -359,8 +359,8 @@ func TestKafkaMetricsAreDocumented(t *testing.T) {
 			t.Errorf("%s is not documented in docs/operations.md", name[1])
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d Kafka metrics described, want 6", n)
+	if n != 7 {
+		t.Errorf("%d Kafka metrics described, want 7", n)
 	}
 }
 
@@ -447,6 +447,7 @@ func TestAKafkaWatcherIsReadyOnceInItsGroupAndExportsItsLag(t *testing.T) {
 		`iocwatch_consumer_lag_messages{partition="0",topic="defender"}`,
 		`iocwatch_consumer_lag_messages{partition="1",topic="defender"}`,
 		"iocwatch_kafka_group_generations_total 1\n",
+		"iocwatch_kafka_offset_resets_total 0\n",
 		`iocwatch_records_read_total{source="kafka",table="DeviceNetworkEvents"}`,
 	} {
 		if !strings.Contains(metrics, want) {
