@@ -8,12 +8,22 @@ the $management READ operations, producer links to a hub or a partition,
 consumer links with the start-position filters and the x-opt-* annotations,
 epoch (owner level) takeover with amqp:link:stolen, and refusal of unknown hubs
 and partitions. Nothing is persisted; authentication is not checked (SASL
-ANONYMOUS, every put-token is accepted). Consumer groups are not declared: any
-name is accepted.
+ANONYMOUS, every put-token is accepted).
+
+Consumer groups are not declared by default: any name is accepted. A hub given
+as name:partitions:group,group... has only those consumer groups and $Default;
+a receiver of any other group is refused with amqp:not-found, as the service
+refuses it.
+
+A key whose name (the SharedAccessKeyName of the connection string, the skn of
+its put-token) ends in "-send-only" stands for a policy without the Listen
+claim: the receivers of its connection are refused with
+amqp:unauthorized-access, as the service refuses them. It may still send and
+read hub and partition properties.
 
 Run it with Debian's interpreter, which sees the python3-qpid-proton package:
 
-    /usr/bin/python3 testenv/eventhubs_emulator.py --port 0 --hub defender:4
+    /usr/bin/python3 testenv/eventhubs_emulator.py --port 0 --hub defender:4 --hub other:2:iocwatch
 
 The first line on stdout is "LISTENING <host>:<port>". Connect with
 
@@ -32,6 +42,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 
 from proton import (Array, Condition, Data, Delivery, Message, Terminus, UNDESCRIBED, int32,
                     symbol, timestamp)
@@ -51,6 +62,9 @@ PRODUCER_CREDIT = 100
 SELECTOR_FILTER = symbol("apache.org:selector-filter:string")
 EPOCH = symbol("com.microsoft:epoch")
 RECEIVER_NAME = symbol("com.microsoft:receiver-name")
+
+# A key name with this suffix has the Send claim but not Listen.
+SEND_ONLY_SUFFIX = "-send-only"
 
 # Section descriptors (AMQP 1.0 messaging, 3.2).
 SEC_HEADER, SEC_DELIVERY_ANN, SEC_MESSAGE_ANN = 0x70, 0x71, 0x72
@@ -298,11 +312,19 @@ class Partition:
 
 
 class Hub:
-    def __init__(self, name, partitions):
+    def __init__(self, name, partitions, groups=None):
         self.name = name
         self.created_ms = int(time.time() * 1000)
         self.partitions = [Partition(self, i) for i in range(partitions)]
         self.rr = itertools.cycle(range(partitions))
+        # None: any consumer group; otherwise the declared ones (lower case,
+        # as the service compares them), $Default always among them.
+        self.groups = None
+        if groups is not None:
+            self.groups = {"$default"} | {g.lower() for g in groups}
+
+    def has_group(self, group):
+        return self.groups is None or group.lower() in self.groups
 
     def partition(self, pid):
         try:
@@ -536,6 +558,16 @@ class Emulator(Handler):
                    "It should be between 0 and %d." % (len(hub.partitions) - 1))
             return
         group = parts[2]
+        if not hub.has_group(group):
+            refuse(link, "amqp:not-found",
+                   "The messaging entity '%s/consumergroups/%s' could not be found." % (hub.name, group))
+            return
+        keys = getattr(link.connection, "_eh_keys", set())
+        if any(k.endswith(SEND_ONLY_SUFFIX) for k in keys):
+            refuse(link, "amqp:unauthorized-access",
+                   "Unauthorized access. 'Listen' claim(s) are required to perform this operation. "
+                   "Resource: '%s'." % source.lower())
+            return
         selector = None
         filt = None
         fd = link.remote_source.filter
@@ -695,6 +727,13 @@ class Emulator(Handler):
         props = req.properties or {}
         if state.kind == "cbs":
             code, desc, body = 202, "Accepted", None
+            name = key_name(req.body)
+            if name is not None:
+                conn = link.connection
+                try:
+                    conn._eh_keys.add(name)
+                except AttributeError:
+                    conn._eh_keys = {name}
         else:
             code, desc, body = self._management(props)
         reply = Message(correlation_id=str(req.id), body=body,
@@ -739,17 +778,35 @@ class Emulator(Handler):
         return 400, "emulator: unsupported type %r" % kind, None
 
 
+def key_name(token):
+    """The key name (skn) of a SAS put-token, or None."""
+    if not isinstance(token, str) or not token.startswith("SharedAccessSignature "):
+        return None
+    for field in token[len("SharedAccessSignature "):].split("&"):
+        k, _, v = field.partition("=")
+        if k == "skn":
+            return urllib.parse.unquote(v)
+    return None
+
+
 def parse_hub(spec):
-    name, sep, count = spec.partition(":")
-    if not name or not sep:
-        raise argparse.ArgumentTypeError("want name:partitions, got %r" % spec)
+    """name:partitions, or name:partitions:group,group... to declare its consumer groups."""
+    fields = spec.split(":")
+    if len(fields) not in (2, 3) or not fields[0]:
+        raise argparse.ArgumentTypeError("want name:partitions[:group,...], got %r" % spec)
+    name, count = fields[0], fields[1]
     try:
         n = int(count)
     except ValueError:
         raise argparse.ArgumentTypeError("partitions of %r is not a number" % spec)
     if not 1 <= n <= 1024:
         raise argparse.ArgumentTypeError("partitions of %r must be 1..1024" % spec)
-    return Hub(name, n)
+    groups = None
+    if len(fields) == 3:
+        groups = [g for g in fields[2].split(",") if g]
+        if not groups:
+            raise argparse.ArgumentTypeError("consumer groups of %r are empty" % spec)
+    return Hub(name, n, groups)
 
 
 def main(argv):
@@ -758,7 +815,7 @@ def main(argv):
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     ap.add_argument("--hub", action="append", type=parse_hub, default=[],
-                    help="name:partitions, repeatable")
+                    help="name:partitions[:group,...], repeatable; groups limit the consumer groups")
     ap.add_argument("--exit-on-eof", action="store_true",
                     help="exit when standard input closes (the parent died)")
     ap.add_argument("--verbose", action="store_true", help="log links to stderr")

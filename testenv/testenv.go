@@ -82,8 +82,9 @@ var pythonCheck = sync.OnceValues(func() (string, error) {
 var listeningRE = regexp.MustCompile(`^LISTENING (\S+)$`)
 
 // StartEmulator starts the Event Hubs emulator with the given hubs, each
-// "name:partitions" (for example "defender:4"), and returns a connection
-// string for it:
+// "name:partitions" (for example "defender:4") or
+// "name:partitions:group,group" (receivers of other consumer groups are
+// refused as not found), and returns a connection string for it:
 //
 //	Endpoint=sb://127.0.0.1:<port>;SharedAccessKeyName=testenv;SharedAccessKey=<random>;UseDevelopmentEmulator=true
 //

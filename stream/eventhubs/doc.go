@@ -34,6 +34,36 @@
 // CheckpointInterval's worth, per partition); unacknowledged events are
 // never checkpointed. Delivery is at-least-once.
 //
+// # Start position
+//
+// StartPosition applies to a partition without a checkpoint. With "latest",
+// the replica that claims such a partition first writes its last enqueued
+// event as the checkpoint and the Processor starts there, so a replica that
+// takes the partition over before the first real checkpoint reads on from
+// that start (re-reading what the first owner had not acknowledged) instead
+// of from its own "latest". A partition whose start cannot be written is not
+// opened until it can be.
+//
+// # Refusals and store outages
+//
+// The Processor reports a partition it claimed but could not open only to
+// the SDK's log. At the start of each load-balancing round the Source looks
+// for partitions the last round claimed that no reader took up and opens a
+// test receiver (without an owner level) to learn why: a refusal that
+// cannot heal — the consumer group does not exist, the credential may not
+// listen — stops the Source with an error naming the hub, the consumer
+// group and what to check (Read returns it); anything else is logged as an
+// error every round. A partition reader refused the same way stops the
+// Source too.
+//
+// The Processor also stops for good when a round cannot list or claim
+// ownership. The Source gives it a checkpoint store that retries those
+// calls with back-off (1 s doubling to 30 s) while the store fails, logging
+// every failure and the recovery; owned partitions are read meanwhile, and
+// their checkpoints catch up once the store answers. A failed listing of
+// checkpoints is logged and only delays opening newly claimed partitions
+// to the next round.
+//
 // # Ownership loss
 //
 // A partition is lost when another replica's receiver takes it (the client

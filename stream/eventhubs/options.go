@@ -72,7 +72,9 @@ type Options struct {
 
 	// StartPosition is where a partition without a checkpoint is read from:
 	// "latest" (default: only events enqueued from now on) or "earliest"
-	// (everything the hub retains).
+	// (everything the hub retains). With "latest" the replica that first
+	// claims such a partition writes that start as its checkpoint, so later
+	// owners resume from it.
 	StartPosition string
 	// LoadBalancing is how replicas share partitions: "balanced" (default:
 	// claim one partition per update interval) or "greedy" (claim the whole
@@ -102,12 +104,18 @@ type Options struct {
 	PartitionExpiration time.Duration
 
 	// Logger receives one record per state change (partition claimed or
-	// lost, checkpoint failures), never one per event. Nil discards.
+	// lost, start recorded, checkpoint failures, each failed attempt to
+	// reach the checkpoint store, a partition that cannot be opened), never
+	// one per event. Nil discards.
 	Logger *slog.Logger
 
 	// lagRefresh is how often Lag's last enqueued sequence numbers are
 	// fetched; tests shorten it. 0 means 10s.
 	lagRefresh time.Duration
+	// storeRetryMin and storeRetryMax bound the back-off between attempts
+	// when the checkpoint store fails the processor; tests shorten them.
+	// 0 means 1s and 30s.
+	storeRetryMin, storeRetryMax time.Duration
 	// wrapStore, if set, wraps the checkpoint store (tests inject faults).
 	wrapStore func(azeventhubs.CheckpointStore) azeventhubs.CheckpointStore
 	// afterHubCheck, if set, is called once New has asked the hub for its
@@ -257,6 +265,13 @@ func (o Options) resolve() (resolved, error) {
 	if r.lagRefresh <= 0 {
 		r.lagRefresh = 10 * time.Second
 	}
+	if r.storeRetryMin <= 0 {
+		r.storeRetryMin = time.Second
+	}
+	if r.storeRetryMax <= 0 {
+		r.storeRetryMax = 30 * time.Second
+	}
+	r.storeRetryMax = max(r.storeRetryMax, r.storeRetryMin)
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -51,8 +52,9 @@ type Source struct {
 	owner string // this replica's owner ID in the checkpoint store
 
 	consumer *azeventhubs.ConsumerClient
-	store    azeventhubs.CheckpointStore
-	proc     *azeventhubs.Processor
+	store    azeventhubs.CheckpointStore // the store as the Source uses it (flush, Close)
+	proc     *azeventhubs.Processor      // sees the store through a procStore
+	probing  atomic.Bool                 // a probe of an unopened partition runs
 
 	batches chan *partBatch
 	carry   *partBatch // taken from batches but not fitting the last Read; Read's goroutine only
@@ -67,7 +69,7 @@ type Source struct {
 	procDone chan struct{}
 	recvCtx  context.Context // partition loops and the dispatcher
 	stopRecv context.CancelFunc
-	loops    sync.WaitGroup // dispatcher and partition loops
+	loops    sync.WaitGroup // dispatcher, partition loops and probes
 	bg       sync.WaitGroup // flusher and lag refresher
 	stopBG   chan struct{}
 	flushReq chan struct{}
@@ -96,6 +98,7 @@ type partition struct {
 
 	// Guarded by Source.mu.
 	lost     bool                           // no more checkpoints for this claim
+	endedAt  time.Time                      // when lost was set
 	acked    *azeventhubs.ReceivedEventData // last acknowledged event
 	pending  int                            // acknowledged events since the last checkpoint
 	cpSeq    int64                          // sequence number of the last checkpoint
@@ -199,11 +202,15 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 		return fail(fmt.Errorf("eventhubs: checkpoint %s: %w", r.checkpointTarget, err))
 	}
 
+	// With "latest" the Processor never falls back on this default: the
+	// procStore pins a partition without a checkpoint before the Processor
+	// opens it, and keeps it from opening the partition while that fails.
 	start := azeventhubs.StartPosition{Latest: to.Ptr(true)}
 	if r.startEarliest {
 		start = azeventhubs.StartPosition{Earliest: to.Ptr(true)}
 	}
-	proc, err := azeventhubs.NewProcessor(consumer, store, &azeventhubs.ProcessorOptions{
+	ps := &procStore{CheckpointStore: store}
+	proc, err := azeventhubs.NewProcessor(consumer, ps, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       r.strategy,
 		UpdateInterval:              r.UpdateInterval,
 		PartitionExpirationDuration: r.PartitionExpiration,
@@ -230,6 +237,7 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 		flushReq: make(chan struct{}, 1),
 		parts:    map[string]*partition{},
 	}
+	ps.s = s
 	s.runCtx, s.stopRun = context.WithCancel(context.Background())
 	s.recvCtx, s.stopRecv = context.WithCancel(context.Background())
 
@@ -278,7 +286,9 @@ func ownerID() string {
 // Read returns the next batch: events of one or more partitions, each
 // partition's in order, at most MaxBatchEvents messages. It blocks until
 // events arrive, ctx is done (ctx.Err()), the Source is closed (io.EOF) or
-// the processor stopped (its error).
+// it failed for good (its error, from then on): the processor stopped, or
+// the service refused to let it read a partition (the consumer group does
+// not exist, or the credential may not listen).
 //
 // The batch's Ack records, per partition, its last event as acknowledged;
 // checkpoints follow within CheckpointInterval or CheckpointCount events.
@@ -404,6 +414,11 @@ func (s *Source) Close(ctx context.Context) error {
 func (s *Source) close(ctx context.Context) error {
 	close(s.closing)
 	s.stopRecv()
+	// A probe joins loops under mu, and only while recvCtx is live: once
+	// this empty critical section has passed none joins any more, so the
+	// Wait below never races with an Add.
+	s.mu.Lock()
+	s.mu.Unlock()
 	var errs []error
 	if err := waitGroup(ctx, &s.loops); err != nil {
 		errs = append(errs, fmt.Errorf("eventhubs: hub %q: stop partition readers: %w", s.opt.hub, err))
@@ -513,7 +528,7 @@ func (s *Source) startPartition(pc *azeventhubs.ProcessorPartitionClient) {
 	}
 	p := &partition{id: id, num: int32(num), client: pc, ctx: ctx, cancel: cancel}
 	if old := s.parts[id]; old != nil && !old.lost {
-		old.lost = true
+		old.lost, old.endedAt = true, time.Now()
 		old.cancel()
 	}
 	s.parts[id] = p
@@ -630,8 +645,12 @@ func (s *Source) ended(p *partition, err error) {
 		return
 	}
 	s.mu.Lock()
-	p.lost = true
+	p.lost, p.endedAt = true, time.Now()
 	s.mu.Unlock()
+	if refused := s.refusal(p.id, err); refused != nil {
+		s.fail(refused)
+		return
+	}
 	s.log.Warn("eventhubs: partition reader stopped; the processor reopens it from its checkpoint",
 		"hub", s.opt.hub, "partition", p.id, "err", s.red.String(err.Error()))
 }
@@ -640,7 +659,9 @@ func (s *Source) ended(p *partition, err error) {
 func (s *Source) lose(p *partition, why string) {
 	s.mu.Lock()
 	already := p.lost
-	p.lost = true
+	if !already {
+		p.lost, p.endedAt = true, time.Now()
+	}
 	s.mu.Unlock()
 	p.cancel()
 	if !already {

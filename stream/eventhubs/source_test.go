@@ -36,6 +36,7 @@ var env struct {
 var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
 	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
+	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -257,6 +258,9 @@ func TestIntegration(t *testing.T) {
 	t.Run("batches never exceed MaxBatchEvents and coalesce partitions", testBatching)
 	t.Run("an unknown hub or container fails New at once with its name", testUnknown)
 	t.Run("no connection string or key appears in errors or logs", testSecrets)
+	t.Run("a receiver the service refuses stops the source with its cause", testRefused)
+	t.Run("the source rides out a checkpoint store outage", testStoreOutage)
+	t.Run("with start latest a partition taken before its first checkpoint loses nothing", testLatestHandover)
 }
 
 func testOrder(t *testing.T) {
