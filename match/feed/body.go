@@ -4,10 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -22,28 +28,82 @@ var (
 	zipMagic  = []byte("PK\x03\x04")
 )
 
+// content is a feed's content, unpacked: its bytes, and, when they are
+// the files of a zip archive of more than one, the archive's files in
+// order, whose contents are data back to back. Each file is then a feed of
+// its own to the loader: its own format, its own line numbers.
+type content struct {
+	data  []byte
+	files []archived // nil: data is one feed
+}
+
+// archived is one file of a zip archive: its name in the archive and
+// the length of its content.
+type archived struct {
+	name string
+	size int
+}
+
+// parts calls yield with the name (empty for content of one feed) and
+// the bytes of every feed of c, in order, until yield returns false.
+func (c content) parts(yield func(name string, data []byte) bool) {
+	if c.files == nil {
+		yield("", c.data)
+		return
+	}
+	at := 0
+	for _, f := range c.files {
+		if !yield(f.name, c.data[at:at+f.size]) {
+			return
+		}
+		at += f.size
+	}
+}
+
+// sum identifies the content: the SHA-256 of its bytes, which for files
+// of an archive follow their names and sizes (the same bytes cut in other
+// files are other content).
+func (c content) sum() [32]byte {
+	if c.files == nil {
+		return sha256.Sum256(c.data)
+	}
+	h := sha256.New()
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(len(c.files)))
+	for _, f := range c.files {
+		b = binary.AppendUvarint(b, uint64(len(f.name)))
+		b = append(b, f.name...)
+		b = binary.AppendUvarint(b, uint64(f.size))
+	}
+	h.Write(b)
+	h.Write(c.data)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
 // decodeBody turns a downloaded body into the feed's content: it undoes a
 // gzip or zstd Content-Encoding, then unpacks a gzip or zstd file (a
-// ".gz" or ".zst" feed) or takes the first file of a zip archive,
-// detected by their magic bytes. Nothing
-// larger than max bytes is produced; a truncated or corrupt archive is an
-// error, never a shorter feed. decodeBody never panics on input.
-func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
+// ".gz" or ".zst" feed) or the regular files of a zip archive (see
+// unzip), detected by their magic bytes. Nothing larger than max bytes is
+// produced; a truncated or corrupt archive is an error, never a shorter
+// feed. decodeBody never panics on input.
+func decodeBody(raw []byte, contentEncoding string, max int64) (content, error) {
 	body := raw
 	switch ce := strings.ToLower(strings.TrimSpace(contentEncoding)); ce {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		var err error
 		if body, err = gunzip(body, max); err != nil {
-			return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+			return content{}, fmt.Errorf("Content-Encoding gzip: %w", err)
 		}
 	case "zstd":
 		var err error
 		if body, err = unzstd(body, max); err != nil {
-			return nil, fmt.Errorf("Content-Encoding zstd: %w", err)
+			return content{}, fmt.Errorf("Content-Encoding zstd: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("unsupported Content-Encoding %q", contentEncoding)
+		return content{}, fmt.Errorf("unsupported Content-Encoding %q", contentEncoding)
 	}
 	// A .gz or .zip feed, possibly also gzip-encoded in transit. One level
 	// each: an archive inside an archive is returned as is.
@@ -51,18 +111,20 @@ func decodeBody(raw []byte, contentEncoding string, max int64) ([]byte, error) {
 	switch {
 	case bytes.HasPrefix(body, gzipMagic):
 		if body, err = gunzip(body, max); err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
+			return content{}, fmt.Errorf("gzip body: %w", err)
 		}
 	case bytes.HasPrefix(body, zipMagic):
-		if body, err = unzipFirst(body, max); err != nil {
-			return nil, fmt.Errorf("zip body: %w", err)
+		c, err := unzip(body, max)
+		if err != nil {
+			return content{}, fmt.Errorf("zip body: %w", err)
 		}
+		return c, nil
 	case decompress.Sniff(body) == decompress.Zstd:
 		if body, err = unzstd(body, max); err != nil {
-			return nil, fmt.Errorf("zstd body: %w", err)
+			return content{}, fmt.Errorf("zstd body: %w", err)
 		}
 	}
-	return body, nil
+	return content{data: body}, nil
 }
 
 // gunzip decompresses every member of a gzip stream, refusing more than
@@ -116,32 +178,82 @@ func gzipSize(b []byte) int64 {
 	return int64(uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24)
 }
 
-// unzipFirst returns the content of the first regular file in a zip
-// archive.
-func unzipFirst(b []byte, max int64) ([]byte, error) {
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, err
+// maxZipFiles bounds the files of a zip archive read as feeds: each is
+// parsed on its own, and an archive of thousands of tiny files is not a
+// feed but a way to make a reload cost thousands of parses.
+const maxZipFiles = 1000
+
+// skipZip reports whether an archive entry is not a feed: a directory, a
+// symlink or other non-regular file, or macOS metadata (the AppleDouble
+// files under __MACOSX/ and .DS_Store, which Finder's "Compress" adds).
+func skipZip(f *zip.File) bool {
+	return !f.Mode().IsRegular() || strings.HasPrefix(f.Name, "__MACOSX/") || path.Base(f.Name) == ".DS_Store"
+}
+
+// zipName is the name of an archive entry as errors and origins show it:
+// quoted when it holds control characters or is not UTF-8, as the name
+// comes from the archive and ends up in logs and on terminals.
+func zipName(f *zip.File) string {
+	if !utf8.ValidString(f.Name) || strings.IndexFunc(f.Name, unicode.IsControl) >= 0 {
+		return strconv.Quote(f.Name)
 	}
+	return f.Name
+}
+
+// unzip returns the regular files of a zip archive (skipZip): the content
+// of its one file, or the files in archive order, each a feed of its own.
+// Their content together is at most max bytes; an archive without a file,
+// or with more than maxZipFiles, is an error.
+func unzip(b []byte, max int64) (content, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are only shown, never extracted
+		return content{}, err
+	}
+	var files []*zip.File
+	var stated uint64 // the sizes the archive states, checked before anything is inflated
 	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
+		if skipZip(f) {
 			continue
 		}
-		if f.UncompressedSize64 > uint64(max) {
-			return nil, fmt.Errorf("%s: %d bytes uncompressed: %w (%d)", f.Name, f.UncompressedSize64, errTooLarge, max)
+		if len(files) == maxZipFiles {
+			return content{}, fmt.Errorf("more than %d files: not read as feeds", maxZipFiles)
 		}
+		files = append(files, f)
+		if f.UncompressedSize64 > uint64(max) {
+			return content{}, fmt.Errorf("%s: %d bytes uncompressed: %w (%d)", zipName(f), f.UncompressedSize64, errTooLarge, max)
+		}
+		if stated += f.UncompressedSize64; stated > uint64(max) {
+			return content{}, fmt.Errorf("%d files of %d bytes uncompressed together: %w (%d)", len(files), stated, errTooLarge, max)
+		}
+	}
+	if len(files) == 0 {
+		return content{}, errors.New("archive holds no file")
+	}
+	var buf bytes.Buffer
+	if hint := inflateHint(int64(stated), int64(len(b))); hint > 0 {
+		buf.Grow(int(hint))
+	}
+	c := content{files: make([]archived, 0, len(files))}
+	for _, f := range files {
 		rc, err := f.Open()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Name, err)
+			return content{}, fmt.Errorf("%s: %w", zipName(f), err)
 		}
-		defer rc.Close()
-		out, err := readLimited(rc, max, inflateHint(int64(f.UncompressedSize64), int64(f.CompressedSize64)))
+		// archive/zip refuses a file that inflates past the size it
+		// states, and the sizes were checked: max is a guard only.
+		at := buf.Len()
+		err = readAppend(&buf, rc, max)
+		rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Name, err)
+			return content{}, fmt.Errorf("%s: %w", zipName(f), err)
 		}
-		return out, nil
+		c.files = append(c.files, archived{name: zipName(f), size: buf.Len() - at})
 	}
-	return nil, errors.New("archive holds no file")
+	c.data = buf.Bytes()
+	if len(files) == 1 {
+		c.files = nil // one feed, as a file of its own would be
+	}
+	return c, nil
 }
 
 // readLimited reads r to the end, failing with errTooLarge past max bytes.
@@ -155,15 +267,24 @@ func readLimited(r io.Reader, max, size int64) ([]byte, error) {
 	if size > 0 {
 		buf.Grow(int(min(size, max)) + bytes.MinRead)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("truncated: %w", err)
-		}
+	if err := readAppend(&buf, r, max); err != nil {
 		return nil, err
 	}
-	if n > max {
-		return nil, fmt.Errorf("%w (%d bytes)", errTooLarge, max)
-	}
 	return buf.Bytes(), nil
+}
+
+// readAppend reads r to the end into buf, failing with errTooLarge when
+// buf would hold more than max bytes, as readLimited does.
+func readAppend(buf *bytes.Buffer, r io.Reader, max int64) error {
+	_, err := buf.ReadFrom(io.LimitReader(r, max-int64(buf.Len())+1))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("truncated: %w", err)
+		}
+		return err
+	}
+	if int64(buf.Len()) > max {
+		return fmt.Errorf("%w (%d bytes)", errTooLarge, max)
+	}
+	return nil
 }

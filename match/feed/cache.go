@@ -48,13 +48,23 @@ type cacheHeader struct {
 	// Indicators is how many indicators the copy listed (http feeds): at
 	// a restart, the shrink guard measures a download against it.
 	Indicators int `json:"indicators,omitempty"`
+	// Files are the files of a zip archive of several (http feeds), in
+	// order: the body is their contents back to back, each read as a
+	// feed of its own.
+	Files []cacheFile `json:"files,omitempty"`
+}
+
+// cacheFile is one file of an archive in a cache file's body.
+type cacheFile struct {
+	Name string `json:"name"`
+	Size int    `json:"size"`
 }
 
 // cacheEntry is a cache file read back.
 type cacheEntry struct {
 	hdr  cacheHeader
 	body []byte
-	hash [32]byte
+	hash [32]byte // content().sum()
 	// mtime is the file's modification time: the header's FetchedAt when
 	// it was written, moved forward each time a fetch confirmed the copy
 	// unchanged (touchCache). Zero when unknown.
@@ -71,6 +81,26 @@ func (e *cacheEntry) vouchedAt(now time.Time) time.Time {
 		t = e.mtime
 	}
 	return t
+}
+
+// content is the feed content the body holds: one feed, or the files of
+// an archive (hdr.Files).
+func (e *cacheEntry) content() content {
+	c := content{data: e.body}
+	for _, f := range e.hdr.Files {
+		c.files = append(c.files, archived{name: f.Name, size: f.Size})
+	}
+	return c
+}
+
+// cacheFiles describes the files of c for a cache header; nil for the
+// content of one feed.
+func cacheFiles(c content) []cacheFile {
+	var files []cacheFile
+	for _, f := range c.files {
+		files = append(files, cacheFile{Name: f.name, Size: f.size})
+	}
+	return files
 }
 
 // cachePath is where a feed's last good copy lives.
@@ -93,6 +123,10 @@ func writeCache(dir string, hdr cacheHeader, body []byte) error {
 	line, err := json.Marshal(hdr)
 	if err != nil {
 		return err
+	}
+	if len(line) > maxCacheHeader {
+		// It could not be read back (the names of many files).
+		return fmt.Errorf("cache header of %d bytes (%d file names), over %d", len(line), len(hdr.Files), maxCacheHeader)
 	}
 	path := cachePath(dir, hdr.Feed)
 	err = writeAtomic(path, func(w io.Writer) error {
@@ -154,10 +188,22 @@ func parseCache(data []byte) (*cacheEntry, error) {
 	if int64(len(e.body)) != e.hdr.Size {
 		return nil, fmt.Errorf("body of %d bytes, header says %d (truncated copy)", len(e.body), e.hdr.Size)
 	}
-	e.hash = sha256.Sum256(e.body)
-	if hex.EncodeToString(e.hash[:]) != e.hdr.SHA256 {
+	if sum := sha256.Sum256(e.body); hex.EncodeToString(sum[:]) != e.hdr.SHA256 {
 		return nil, errors.New("body does not match its SHA-256")
 	}
+	if len(e.hdr.Files) > 0 {
+		n := 0
+		for _, f := range e.hdr.Files {
+			if f.Size < 0 || f.Size > len(e.body)-n {
+				return nil, fmt.Errorf("header: file %q of %d bytes past the body's %d", f.Name, f.Size, len(e.body))
+			}
+			n += f.Size
+		}
+		if n != len(e.body) {
+			return nil, fmt.Errorf("header: files of %d bytes together, the body has %d", n, len(e.body))
+		}
+	}
+	e.hash = e.content().sum()
 	return &e, nil
 }
 

@@ -16,17 +16,21 @@
 //     ConfigMap symlink swap are seen; a burst of events is read once it
 //     has been quiet for Options.Debounce (200ms), and the files are also
 //     re-checked every Options.FilePoll (a stat, and a read only when it
-//     changed). Only events naming the feed's file count, or, when its
-//     path is a symlink, every event of the directory (a stat); a file
-//     that failed is not read again until its stat changes (or Reload).
-//     A gzip, zstd or zip file is unpacked.
+//     changed). A path through symlinks is followed: the directory of
+//     every link on the way (for a link being swapped) and that of the
+//     file it resolves to (for that file being changed) are watched, and
+//     the path is resolved again before each read the watcher makes, so a
+//     swapped link is followed to its new target. Only events naming the
+//     feed's file, one of its links or the file it resolves to count; a
+//     file that failed is not read again until its stat changes (or
+//     Reload). A gzip, zstd or zip file is unpacked (see Archives).
 //   - http: fetched every Spec.Interval with a conditional GET (ETag,
 //     Last-Modified); a 304, or a body identical to the one in use, costs
 //     no parse and no rebuild. Spec.Headers (an Auth-Key) are sent with
 //     every request, Spec.Timeout bounds the whole download and
 //     Spec.MaxBytes its size, compressed and uncompressed: a larger body
 //     is an error, never truncated. gzip and zstd Content-Encoding, gzip and zstd files and
-//     zip archives (the first file) are unpacked. TLS verification is on
+//     zip archives are unpacked. TLS verification is on
 //     unless TLSOptions.InsecureSkipVerify; TLSOptions.CAFile trusts a
 //     private CA. At most 10 redirects are followed, never from https to
 //     http, and to another host without Spec.Headers and Authorization. A failed fetch is retried after Options.RetryMin,
@@ -40,6 +44,21 @@
 //     collection, the latest version of each id kept: a revoked version
 //     replaces the live one, and the indicator is gone. The accumulated
 //     objects are read as one STIX 2.1 bundle.
+//
+// # Archives
+//
+// A zip archive, file or download, is unpacked, and every regular file in
+// it is read as a feed of its own: in the feed's format, or, for "auto",
+// the format its own name and first bytes say, with origins
+// "<archive>!<file>:<line>". Their indicators together are the feed's;
+// Status.Format lists the formats used ("csv,text"). A file that cannot
+// be read fails the whole fetch, naming the file: a feed is never loaded
+// short of one. Directories, symlinks and macOS metadata (__MACOSX/,
+// .DS_Store) are skipped; an archive with no other entry, or more than
+// 1000 files, is an error. Spec.MaxBytes bounds the archive and its
+// files' content together. An archive of one file is read as the feed
+// itself: its origins and format detection go by the feed's path or URL.
+// One level is unpacked: an archive inside an archive is not.
 //
 // # Reload semantics
 //

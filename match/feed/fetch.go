@@ -3,7 +3,6 @@ package feed
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 )
 
 // version identifies one copy of a feed's content: the validators of an
-// HTTP response, the file's identity, and the SHA-256 of the content.
+// HTTP response, the file's identity, and the content's sum.
 type version struct {
 	etag, lastModified string
 	info               os.FileInfo // file feeds
@@ -25,7 +24,7 @@ type version struct {
 
 // fetched is what one fetch gave.
 type fetched struct {
-	body []byte // the content, nil when unchanged
+	body content // the content; none (nil data) when unchanged
 	// unchanged: the content is the one `since` names.
 	unchanged bool
 	// asked: the origin itself was asked (a read, or an HTTP request), not
@@ -44,7 +43,7 @@ type fetcher interface {
 	fetch(ctx context.Context, since *version, force bool) (*fetched, error)
 }
 
-// fileFetcher reads a local file; .gz and .zip files are unpacked.
+// fileFetcher reads a local file; .gz, .zst and .zip files are unpacked.
 //
 // It remembers how the file last failed, so that a file that stays broken
 // is not read, parsed and counted as a failure again at every watch event
@@ -104,7 +103,7 @@ func (f *fileFetcher) fetch(_ context.Context, since *version, force bool) (*fet
 		f.bad = info
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
-	ver := version{info: info, hash: sha256.Sum256(body)}
+	ver := version{info: info, hash: body.sum()}
 	if since != nil && ver.hash == since.hash {
 		return &fetched{unchanged: true, asked: true, ver: ver}, nil
 	}
@@ -186,7 +185,7 @@ func (h *httpFetcher) fetch(ctx context.Context, since *version, _ bool) (*fetch
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", loc, err)
 	}
-	ver := version{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), hash: sha256.Sum256(body)}
+	ver := version{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), hash: body.sum()}
 	if since != nil && ver.hash == since.hash {
 		return &fetched{unchanged: true, asked: true, ver: ver}, nil
 	}

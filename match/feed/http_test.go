@@ -222,7 +222,7 @@ func TestCompressedBodies(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write(gz(t, string(gz(t, goodFeed))))
 		}},
-		{"a zip archive: its first file", func(w http.ResponseWriter, r *http.Request) {
+		{"a zip archive of one file", func(w http.ResponseWriter, r *http.Request) {
 			w.Write(zipped(t, "folder/feed.txt", goodFeed))
 		}},
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -211,9 +210,6 @@ func New(opt Options) (*Manager, error) {
 		fs := &feedState{spec: s, allow: allow, st: Status{Name: s.Name, Type: s.typ(), Location: s.location(), Allow: allow}}
 		switch s.typ() {
 		case TypeFile:
-			if abs, err := filepath.Abs(s.Path); err == nil {
-				fs.dir = filepath.Dir(abs)
-			}
 			fs.fetcher = &fileFetcher{path: s.Path, maxBytes: s.maxBytes()}
 		case TypeHTTP, TypeTAXII:
 			c, err := newHTTPClient(&fs.spec)

@@ -506,9 +506,10 @@ func TestWritesToOtherFilesDoNotReloadABrokenFeed(t *testing.T) {
 }
 
 // A Kubernetes ConfigMap mounts a file as a symlink through "..data",
-// itself a symlink swapped at each update: no event names the file. A
-// feed whose path is a symlink is re-checked at every event of its
-// directory (a stat: a broken target is not read again while it stays).
+// itself a symlink swapped at each update: no event names the file. The
+// feed's path is followed through its links, so the swap of "..data"
+// re-checks it (a stat: a broken target is not read again while it
+// stays), and writes to other files of the directory do not.
 func TestAConfigMapSymlinkSwapReloadsTheFeed(t *testing.T) {
 	dir := t.TempDir()
 	put := func(version, content string) {

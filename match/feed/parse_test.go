@@ -33,7 +33,7 @@ func TestDecodeBody(t *testing.T) {
 		{"gzip encoding is undone", gz(t, plain), "gzip", plain, ""},
 		{"a gzip file is unpacked", gz(t, plain), "", plain, ""},
 		{"two gzip members are one stream", append(gz(t, "a\n"), gz(t, "b\n")...), "", "a\nb\n", ""},
-		{"a zip archive gives its first file", zipped(t, "x/feed.txt", plain), "", plain, ""},
+		{"a zip archive of one file gives it", zipped(t, "x/feed.txt", plain), "", plain, ""},
 		{"brotli is refused", []byte(plain), "br", "", "unsupported Content-Encoding"},
 		{"a gzip encoding that is not gzip fails", []byte(plain), "gzip", "", "Content-Encoding gzip"},
 		{"a truncated gzip file fails", gz(t, strings.Repeat(plain, 100))[:30], "", "", "truncated"},
@@ -58,8 +58,8 @@ func TestDecodeBody(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || string(got) != tt.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			if err != nil || string(got.data) != tt.want || got.files != nil {
+				t.Fatalf("got %q (files %v), %v; want %q", got.data, got.files, err, tt.want)
 			}
 		})
 	}
@@ -105,17 +105,25 @@ func FuzzDecodeBody(f *testing.F) {
 	zw := gzip.NewWriter(&b)
 	zw.Write([]byte("evil.example\n"))
 	zw.Close()
-	f.Add(b.Bytes(), "gzip")                                                // gzip in transit of gzip content: one level each
-	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90, 0x01, 0x00, 0x00}, "") // a zstd frame with a huge window
-	f.Add([]byte("(\xb5/\xfd"), "zstd")                                     // a zstd magic alone
+	f.Add(b.Bytes(), "gzip")                                                                                                      // gzip in transit of gzip content: one level each
+	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90, 0x01, 0x00, 0x00}, "")                                                       // a zstd frame with a huge window
+	f.Add([]byte("(\xb5/\xfd"), "zstd")                                                                                           // a zstd magic alone
+	f.Add(zipOf(f, zipEntry{name: "a.txt", content: "203.0.113.1\n"}, zipEntry{name: "b.csv", content: "ip\n203.0.113.2\n"}), "") // the files of an archive
 	f.Fuzz(func(t *testing.T, raw []byte, enc string) {
 		const max = 1 << 16
 		out, err := decodeBody(raw, enc, max)
-		if err == nil && len(out) > max {
-			t.Fatalf("%d bytes out, limit %d", len(out), max)
+		if err == nil && len(out.data) > max {
+			t.Fatalf("%d bytes out, limit %d", len(out.data), max)
+		}
+		n := 0
+		for _, data := range out.parts {
+			n += len(data)
+		}
+		if n != len(out.data) {
+			t.Fatalf("the parts hold %d bytes of %d", n, len(out.data))
 		}
 		if enc == "" && len(raw) <= max && !looksPacked(raw) {
-			if err != nil || !bytes.Equal(out, raw) {
+			if err != nil || !bytes.Equal(out.data, raw) || out.files != nil {
 				t.Fatalf("plain body changed: %v", err)
 			}
 		}
@@ -123,7 +131,7 @@ func FuzzDecodeBody(f *testing.F) {
 		zw := gzip.NewWriter(&z)
 		zw.Write(raw)
 		zw.Close()
-		if back, err := decodeBody(z.Bytes(), "gzip", max); len(raw) <= max && !looksPacked(raw) && (err != nil || !bytes.Equal(back, raw)) {
+		if back, err := decodeBody(z.Bytes(), "gzip", max); len(raw) <= max && !looksPacked(raw) && (err != nil || !bytes.Equal(back.data, raw)) {
 			t.Fatalf("gzip round trip: %v", err)
 		}
 	})
@@ -170,10 +178,23 @@ func FuzzParseCache(f *testing.F) {
 	f.Add(seed[:len(seed)/2])                // cut short
 	f.Add([]byte("{}\n"))                    // version 0
 	f.Add([]byte(`{"v":1,"size":0}` + "\n")) // no checksum
+	writeCache(dir, cacheHeader{Feed: "files", Type: TypeHTTP, Files: []cacheFile{{"a.txt", 12}, {"b.txt", 25}}}, []byte(goodFeed))
+	files, _ := os.ReadFile(cachePath(dir, "files"))
+	f.Add(files) // the files of an archive
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := parseCache(data)
-		if err == nil && int64(len(e.body)) != e.hdr.Size {
+		if err != nil {
+			return
+		}
+		if int64(len(e.body)) != e.hdr.Size {
 			t.Fatalf("accepted a body of %d bytes for size %d", len(e.body), e.hdr.Size)
+		}
+		n := 0
+		for _, part := range e.content().parts {
+			n += len(part)
+		}
+		if n != len(e.body) {
+			t.Fatalf("the files of the body hold %d bytes of %d", n, len(e.body))
 		}
 	})
 }

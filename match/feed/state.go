@@ -219,7 +219,7 @@ type retained struct {
 type held struct {
 	res  *match.LoadResult
 	ver  version
-	body []byte
+	body content
 	at   time.Time
 }
 
@@ -227,7 +227,6 @@ type held struct {
 type feedState struct {
 	spec    Spec
 	allow   bool
-	dir     string // absolute directory of a file feed
 	fetcher fetcher
 	taxii   *taxiiClient
 
@@ -312,7 +311,7 @@ func (m *Manager) refresh(ctx context.Context, fs *feedState, trig trigger) (boo
 		return true, nil
 	case f.unchanged && !fs.loaded && fs.cached != nil:
 		// 304 to the cached copy's validators: the copy is current.
-		f.body = fs.cached.body
+		f.body = fs.cached.content()
 	case f.unchanged:
 		fs.ver = &f.ver
 		return m.touch(fs, now), nil
@@ -366,13 +365,13 @@ func (m *Manager) startFromCache(ctx context.Context, fs *feedState, res *match.
 // the origin last vouched for it, or why the copy cannot be used (logged).
 func (m *Manager) acceptCache(ctx context.Context, fs *feedState, now time.Time) (*match.LoadResult, time.Time, error) {
 	ce := fs.cached
-	res, err := m.parse(ctx, fs, ce.body, now)
+	res, err := m.parse(ctx, fs, ce.content(), now)
 	if err != nil {
 		m.log.Warn("feed cache unusable", "feed", fs.spec.Name, "err", err)
 		return nil, time.Time{}, err
 	}
 	at := ce.vouchedAt(now)
-	m.accept(fs, res, version{etag: ce.hdr.ETag, lastModified: ce.hdr.LastModified, hash: ce.hash}, nil, now, at, true)
+	m.accept(fs, res, version{etag: ce.hdr.ETag, lastModified: ce.hdr.LastModified, hash: ce.hash}, content{}, now, at, true)
 	return res, at, nil
 }
 
@@ -402,15 +401,15 @@ func (m *Manager) readCaches(fs *feedState) {
 }
 
 // parse reads content with match.Load, one feed at a time (m.work), paced
-// after the first load (see Options.ReloadCPU). Content with no usable
+// after the first load (see Options.ReloadCPU). The files of an archive
+// are read each as a feed of its own (loadFiles). Content with no usable
 // indicator but refused entries (an HTML error page, a login form) is an
 // error; so is ctx ending while it is read.
-func (m *Manager) parse(ctx context.Context, fs *feedState, body []byte, now time.Time) (*match.LoadResult, error) {
+func (m *Manager) parse(ctx context.Context, fs *feedState, c content, now time.Time) (*match.LoadResult, error) {
 	opt := fs.spec.Load
 	opt.Name = fs.spec.location()
 	opt.Now = now
 	opt.TTL = 0
-	opt.SizeHint = sizeHint(fs, body)
 	if fs.taxii != nil {
 		opt.Format = match.FormatSTIX2
 	}
@@ -418,11 +417,13 @@ func (m *Manager) parse(ctx context.Context, fs *feedState, body []byte, now tim
 	if err != nil {
 		return nil, err
 	}
-	var r io.Reader = bytes.NewReader(body)
-	if p.share > 0 {
-		r = &pacedReader{r: r, p: p}
+	var res *match.LoadResult
+	if c.files == nil {
+		opt.SizeHint = sizeHint(fs, c.data)
+		res, err = load(p, c.data, opt)
+	} else {
+		res, err = loadFiles(p, c, opt)
 	}
-	res, err := match.Load(r, opt)
 	release()
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -436,15 +437,83 @@ func (m *Manager) parse(ctx context.Context, fs *feedState, body []byte, now tim
 	return res, nil
 }
 
+// load reads data with match.Load, paced by p.
+func load(p *pacer, data []byte, opt match.LoadOptions) (*match.LoadResult, error) {
+	var r io.Reader = bytes.NewReader(data)
+	if p.share > 0 {
+		r = &pacedReader{r: r, p: p}
+	}
+	return match.Load(r, opt)
+}
+
+// loadFiles reads the files of an archive, each as a feed of its own: in
+// the feed's format, or, for "auto", the format its name and first bytes
+// say; its origins are "<archive>!<file>:<line>". It returns their
+// indicators together, in archive order, Format the formats used
+// ("csv,text") and each note prefixed with its file. A file that cannot
+// be read fails them all (its error names it): a feed is never loaded
+// short of a file.
+func loadFiles(p *pacer, c content, opt match.LoadOptions) (*match.LoadResult, error) {
+	all := &match.LoadResult{SkippedReasons: map[string]int{}}
+	var lists []*match.List
+	var formats []string
+	n := 0
+	for name, data := range c.parts {
+		o := opt
+		o.Name = opt.Name + "!" + name
+		o.SizeHint = lineHint(data)
+		res, err := load(p, data, o)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, res.Indicators)
+		n += res.Indicators.Len()
+		all.Refused = append(all.Refused, res.Refused...)
+		all.Skipped += res.Skipped
+		for k, v := range res.SkippedReasons {
+			all.SkippedReasons[k] += v
+		}
+		for _, note := range res.Notes {
+			all.Notes = append(all.Notes, name+": "+note)
+		}
+		if !slices.Contains(formats, res.Format) {
+			formats = append(formats, res.Format)
+		}
+	}
+	slices.Sort(formats)
+	all.Format = strings.Join(formats, ",")
+	all.Indicators = match.NewList(n)
+	tick := p.every(4096)
+	i := 0
+	for _, l := range lists {
+		for j := range l.Len() {
+			if all.Indicators.Full() {
+				return nil, fmt.Errorf("%s: more indicators than a list holds", opt.Name)
+			}
+			all.Indicators.Append(l.At(j))
+			if err := tick(i); err != nil {
+				return nil, err
+			}
+			i++
+		}
+	}
+	return all, nil
+}
+
 // sizeHint estimates how many indicators body holds, for
 // match.LoadOptions.SizeHint: a little more than the feed listed last
-// time, or, at its first load, its line count (a line per indicator in
-// text and most CSV feeds; STIX and MISP JSON gets no hint). The caller
-// holds fs.refreshMu.
+// time, or, at its first load, lineHint. The caller holds fs.refreshMu.
 func sizeHint(fs *feedState, body []byte) int {
 	if n := fs.listedLen(); n > 0 {
 		return n + n/16
 	}
+	return lineHint(body)
+}
+
+// lineHint estimates how many indicators body holds from its line count:
+// a line per indicator in text and most CSV feeds; STIX and MISP JSON
+// gets no hint.
+func lineHint(body []byte) int {
 	if t := bytes.TrimLeft(body, " \t\r\n\xef\xbb\xbf"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return 0
 	}
@@ -621,7 +690,7 @@ func (fs *feedState) inUseOf() []*match.List {
 // were last seen), the cache is written, and a rebuild is due. dataAt is
 // when the origin vouched for the content (the download time of a cached
 // copy).
-func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body []byte, now, dataAt time.Time, fromCache bool) {
+func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body content, now, dataAt time.Time, fromCache bool) {
 	ttl := fs.spec.TTL
 	listed := res.Indicators
 	if ttl > 0 && fs.taxii == nil {
@@ -730,16 +799,16 @@ func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) map[i
 // writeCaches keeps the last good copy of a remote feed and the retained
 // values of a TTL feed in the cache directory. Failures are logged: the
 // cache is a help at start-up, not a condition for running.
-func (m *Manager) writeCaches(fs *feedState, ver version, body []byte, dataAt time.Time, fromCache bool) {
+func (m *Manager) writeCaches(fs *feedState, ver version, body content, dataAt time.Time, fromCache bool) {
 	dir := m.opt.CacheDir
 	if dir == "" {
 		return
 	}
-	if fs.spec.typ() == TypeHTTP && !fromCache && body != nil {
+	if fs.spec.typ() == TypeHTTP && !fromCache && body.data != nil {
 		shown, hash := cacheURL(fs.spec.URL)
 		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
-			Indicators: fs.listedLen()}
-		if err := writeCache(dir, hdr, body); err != nil {
+			Indicators: fs.listedLen(), Files: cacheFiles(body)}
+		if err := writeCache(dir, hdr, body.data); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
 		} else {
 			fs.cacheOK = true
@@ -779,7 +848,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		if !fs.loaded && fs.store != nil {
 			if res, perr := m.parseTAXII(ctx, fs, fs.store, now); perr == nil {
 				m.log.Warn("taxii server unreachable; starting from the cached collection", "feed", fs.spec.Name, "cached_at", fs.storeAt, "err", err)
-				m.accept(fs, res, version{}, nil, now, fs.storeAt, true)
+				m.accept(fs, res, version{}, content{}, now, fs.storeAt, true)
 				m.mu.Lock()
 				fs.st.LastError, fs.st.Failures = err, 1
 				m.mu.Unlock()
@@ -811,7 +880,7 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 		res.Refused = append(res.Refused, match.Refusal{Origin: fs.spec.location(), Reason: fmt.Sprintf("%d objects without a type or id", bad)})
 	}
 	fs.store, fs.storeAt = next, now
-	m.accept(fs, res, version{}, nil, now, now, false)
+	m.accept(fs, res, version{}, content{}, now, now, false)
 	if m.opt.CacheDir != "" {
 		body, err := next.marshal()
 		if err == nil {
@@ -835,7 +904,7 @@ func (m *Manager) parseTAXII(ctx context.Context, fs *feedState, s *taxiiStore, 
 	if len(s.objects) == 0 {
 		return &match.LoadResult{Format: match.FormatSTIX2, SkippedReasons: map[string]int{}}, nil
 	}
-	res, err := m.parse(ctx, fs, s.bundle(), now)
+	res, err := m.parse(ctx, fs, content{data: s.bundle()}, now)
 	if err != nil {
 		return nil, err
 	}

@@ -300,7 +300,10 @@ func (t *taxiiClient) page(ctx context.Context, q url.Values) (*taxiiEnvelope, s
 	if err != nil {
 		return nil, "", err
 	}
-	env, err := parseEnvelope(body)
+	if body.files != nil {
+		return nil, "", fmt.Errorf("a zip archive of %d files, not a TAXII envelope", len(body.files))
+	}
+	env, err := parseEnvelope(body.data)
 	if err != nil {
 		return nil, "", err
 	}

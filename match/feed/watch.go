@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -19,29 +21,105 @@ const maxDebounceWait = 10
 // an editor's atomic rename, `mv` over the file and a Kubernetes ConfigMap
 // symlink swap are all seen — and refreshes the feeds an event concerns
 // once the events of their directory have been quiet for the debounce
-// period. An event concerns a feed when it names the feed's file, or, when
-// the feed's path is a symlink, any entry of the directory (a ConfigMap
-// swaps "..data", not the file): other files of the directory — a log, an
-// alert file, dead letters — do not make the feed be read again.
+// period. A feed's path is followed through its symlinks (resolveWatch):
+// the directory of every link on the way is watched, for the link being
+// swapped, and so is the directory of the file it resolves to, for that
+// file being changed. An event concerns a feed when it names one of
+// those paths: other files of the directories — a log, an alert file,
+// dead letters — do not make the feed be read again. A feed is resolved
+// again before each refresh by the watcher, so a swapped link is
+// followed to its new target, and directories no feed needs any more are
+// no longer watched.
 type watcher struct {
-	m    *Manager
-	w    *fsnotify.Watcher
+	m     *Manager
+	w     *fsnotify.Watcher
+	files []*feedState
+	// names holds, per feed, resolveWatch of its path when last resolved.
+	names map[*feedState][]string
+	// dirs are the directories watched, each with the feeds that have a
+	// name in it.
 	dirs map[string][]*feedState
-	// link: the feed's path was a symlink when last looked at (at the
-	// start and at every refresh by the watcher). A change of the path
-	// itself is an event that names it, so it is looked at again then.
-	link map[*feedState]bool
+	// warned are the directories that could not be watched and were
+	// reported, so that a failure is logged once.
+	warned map[string]bool
 }
 
-// isLink reports whether path is a symlink now.
-func isLink(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode()&os.ModeSymlink != 0
+// maxLinks bounds the symlinks followed in resolving one path (Linux's
+// limit): a loop of links ends there.
+const maxLinks = 40
+
+// resolveWatch returns the absolute paths whose change may change what
+// reading path gives, each in its directory as resolved (no symlink in
+// their directories, so that they are the names events carry): every
+// symlink met in resolving path, in any of its components, and the file
+// it resolves to. When an entry on the way is missing (or cannot be
+// looked at), that entry is the last: its creation is the change to
+// watch for. A loop of links gives the links of the loop. It returns
+// nil when path has no absolute form.
+func resolveWatch(path string) []string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	add := func(n string) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	root := func(p string) (string, []string) {
+		vol := filepath.VolumeName(p)
+		return vol + string(filepath.Separator), splitPath(p[len(vol):])
+	}
+	dest, rest := root(abs) // dest: resolved so far, rest: still to resolve
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case ".":
+			continue
+		case "..":
+			dest = filepath.Dir(dest)
+			continue
+		}
+		next := filepath.Join(dest, c)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			add(next)
+			return names
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			dest = next
+			continue
+		}
+		add(next)
+		if links++; links > maxLinks {
+			return names
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return names
+		}
+		var more []string
+		if filepath.IsAbs(target) {
+			dest, more = root(target)
+		} else {
+			more = splitPath(target)
+		}
+		rest = append(more, rest...)
+	}
+	add(dest)
+	return names
+}
+
+// splitPath returns the names of the components of p.
+func splitPath(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return r < 0x80 && os.IsPathSeparator(uint8(r)) })
 }
 
 // concerns reports whether an event on name may change the feed fs.
 func (wt *watcher) concerns(fs *feedState, name string) bool {
-	return wt.link[fs] || filepath.Base(name) == filepath.Base(fs.spec.Path)
+	return slices.Contains(wt.names[fs], name)
 }
 
 func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
@@ -49,20 +127,8 @@ func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt := &watcher{m: m, w: fw, dirs: map[string][]*feedState{}, link: map[*feedState]bool{}}
-	for _, fs := range files {
-		if fs.dir != "" {
-			wt.dirs[fs.dir] = append(wt.dirs[fs.dir], fs)
-			wt.link[fs] = isLink(fs.spec.Path)
-		}
-	}
-	var errs []error
-	for dir := range wt.dirs {
-		if err := fw.Add(dir); err != nil {
-			errs = append(errs, fmt.Errorf("watch %s: %w", dir, err))
-			delete(wt.dirs, dir)
-		}
-	}
+	wt := &watcher{m: m, w: fw, files: files, names: map[*feedState][]string{}, dirs: map[string][]*feedState{}, warned: map[string]bool{}}
+	errs := wt.resolve(files)
 	if len(wt.dirs) == 0 {
 		fw.Close()
 		return nil, errors.Join(append(errs, errors.New("no feed directory could be watched"))...)
@@ -71,6 +137,47 @@ func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
 		m.log.Warn("some feed directories cannot be watched; their files are re-checked every file poll and on reload", "err", errors.Join(errs...))
 	}
 	return wt, nil
+}
+
+// resolve resolves the paths of feeds again (resolveWatch), watches the
+// directories their names are in and stops watching those no feed needs
+// any more. It returns the errors of directories that cannot be watched,
+// each reported once (a directory missing by now is not an error: its
+// creation is an event of its parent, watched).
+func (wt *watcher) resolve(feeds []*feedState) []error {
+	for _, fs := range feeds {
+		wt.names[fs] = resolveWatch(fs.spec.Path)
+	}
+	dirs := map[string][]*feedState{}
+	for _, fs := range wt.files {
+		for _, n := range wt.names[fs] {
+			if d := filepath.Dir(n); !slices.Contains(dirs[d], fs) {
+				dirs[d] = append(dirs[d], fs)
+			}
+		}
+	}
+	var errs []error
+	for d := range dirs {
+		if _, ok := wt.dirs[d]; ok {
+			continue
+		}
+		if err := wt.w.Add(d); err != nil {
+			delete(dirs, d)
+			if !errors.Is(err, os.ErrNotExist) && !wt.warned[d] {
+				wt.warned[d] = true
+				errs = append(errs, fmt.Errorf("watch %s: %w", d, err))
+			}
+			continue
+		}
+		delete(wt.warned, d)
+	}
+	for d := range wt.dirs {
+		if _, ok := dirs[d]; !ok {
+			_ = wt.w.Remove(d) // an error: the directory is gone, and its watch with it
+		}
+	}
+	wt.dirs = dirs
+	return errs
 }
 
 // run handles events until ctx is done, then closes the watcher.
@@ -126,10 +233,11 @@ func (wt *watcher) run(ctx context.Context) {
 			if ev.Op == fsnotify.Chmod {
 				continue
 			}
-			dir := dirOf(ev.Name)
+			name := filepath.Clean(ev.Name)
+			dir := dirOf(name)
 			var feeds []*feedState
 			for _, fs := range wt.dirs[dir] {
-				if wt.concerns(fs, ev.Name) {
+				if wt.concerns(fs, name) {
 					feeds = append(feeds, fs)
 				}
 			}
@@ -148,7 +256,7 @@ func (wt *watcher) run(ctx context.Context) {
 			arm()
 		case <-timer.C:
 			now := time.Now()
-			changed := false
+			var feeds []*feedState
 			for dir, l := range last {
 				if now.Sub(l) < debounce && now.Sub(first[dir]) < maxDebounceWait*debounce {
 					continue
@@ -156,17 +264,27 @@ func (wt *watcher) run(ctx context.Context) {
 				delete(first, dir)
 				delete(last, dir)
 				for _, fs := range wt.dirs[dir] {
-					if !due[fs] {
-						continue
+					if due[fs] {
+						delete(due, fs)
+						feeds = append(feeds, fs)
 					}
-					delete(due, fs)
-					wt.link[fs] = isLink(fs.spec.Path)
+				}
+			}
+			if len(feeds) > 0 {
+				// Resolved before they are read: a change of the new
+				// target after its watch is set is an event, one before
+				// is read now.
+				if errs := wt.resolve(feeds); len(errs) > 0 {
+					wt.m.log.Warn("some feed directories cannot be watched; their files are re-checked every file poll and on reload", "err", errors.Join(errs...))
+				}
+				changed := false
+				for _, fs := range feeds {
 					c, _ := wt.m.refresh(ctx, fs, trigWatch)
 					changed = changed || c
 				}
-			}
-			if changed && ctx.Err() == nil {
-				wt.m.rebuildLogged(ctx, "file change")
+				if changed && ctx.Err() == nil {
+					wt.m.rebuildLogged(ctx, "file change")
+				}
 			}
 			arm()
 		}

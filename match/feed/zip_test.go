@@ -1,0 +1,350 @@
+package feed
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iocwatch/iocwatch/match"
+)
+
+// zipEntry is one entry of an archive zipOf makes; a name ending in "/"
+// is a directory, a mode with fs.ModeSymlink a symlink to content.
+type zipEntry struct {
+	name, content string
+	mode          fs.FileMode
+}
+
+func zipOf(t testing.TB, entries ...zipEntry) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		if e.content == "" {
+			h.Method = zip.Store // an empty file: no compressor to set up
+		}
+		if e.mode != 0 {
+			h.SetMode(e.mode)
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(e.content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// feedBundle is an archive of three feeds in three formats, with what a
+// zip made on a Mac or by hand also holds: directories, macOS metadata,
+// a symlink.
+func feedBundle(t *testing.T) []byte {
+	return zipOf(t,
+		zipEntry{name: "ips.txt", content: "203.0.113.7\n198.51.100.9\n"},
+		zipEntry{name: "lists/"},
+		zipEntry{name: "lists/domains.csv", content: "domain,description\nevil.example,c2 panel\n"},
+		zipEntry{name: "lists/bundle.json", content: `{"type": "bundle", "id": "bundle--1", "objects": [
+			{"type": "indicator", "spec_version": "2.1", "id": "indicator--6f1e5c2a-3f3c-4c39-9d86-1f7b1d8c9e01",
+			 "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "valid_from": "2026-01-01T00:00:00Z",
+			 "pattern_type": "stix", "pattern": "[url:value = 'http://bad.example/gate.php']"}]}`},
+		zipEntry{name: "__MACOSX/._ips.txt", content: "\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "},
+		zipEntry{name: "lists/.DS_Store", content: "\x00\x00\x00\x01Bud1\x00\x00\x10\x00"},
+		zipEntry{name: "latest.txt", content: "ips.txt", mode: fs.ModeSymlink | 0o777},
+	)
+}
+
+// feedBundleValues are the values of feedBundle, one of each file.
+var feedBundleValues = []string{"203.0.113.7", "198.51.100.9", "evil.example", "http://bad.example/gate.php"}
+
+// A zip archive of several feeds loads every regular file in it, each
+// read in its own format (detected from its name and first bytes), its
+// indicators' origins naming the archive and the file. Directories,
+// symlinks and macOS metadata are not feeds.
+func TestEveryFileOfAZipArchiveIsLoaded(t *testing.T) {
+	archive := feedBundle(t)
+	tests := []struct {
+		name string
+		spec func(t *testing.T) Spec
+	}{
+		{"a file", func(t *testing.T) Spec {
+			path := filepath.Join(t.TempDir(), "bundle.zip")
+			writeFile(t, path, string(archive))
+			return Spec{Name: "bundle", Type: TypeFile, Path: path}
+		}},
+		{"a download", func(t *testing.T) Spec {
+			srv := newFeedServer(t, false)
+			srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
+			return Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := tt.spec(t)
+			h, u := newHarness(t, Options{Feeds: []Spec{spec}})
+			st := h.status("bundle")
+			if st.LastError != nil || st.Total != len(feedBundleValues) {
+				t.Fatalf("status: %d indicators, error %v; want %d", st.Total, st.LastError, len(feedBundleValues))
+			}
+			for _, v := range feedBundleValues {
+				if !matches(u.Index, v, time.Time{}) {
+					t.Errorf("%s does not match", v)
+				}
+			}
+			if st.Format != "csv,stix2,text" {
+				t.Errorf("format %q, want the formats of the files", st.Format)
+			}
+			origins := map[string]bool{}
+			for _, ind := range u.Added() {
+				origins[ind.Origin()] = true
+			}
+			for _, o := range []string{"bundle.zip!ips.txt:2", "bundle.zip!lists/domains.csv:2"} {
+				if !originEndsWith(origins, o) {
+					t.Errorf("no indicator from %s among %v", o, origins)
+				}
+			}
+		})
+	}
+}
+
+func originEndsWith(origins map[string]bool, suffix string) bool {
+	for o := range origins {
+		if strings.HasSuffix(o, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// A file of the archive that cannot be read fails the whole feed, which
+// keeps its last good indicators: a shorter feed is never loaded. The
+// error names the archive and the file.
+func TestAZipArchiveWithAFileThatCannotBeReadFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bundle.zip")
+	writeFile(t, path, string(zipOf(t, zipEntry{name: "ips.txt", content: "203.0.113.7\n"})))
+	h, _ := newHarness(t, Options{Feeds: []Spec{{Name: "bundle", Type: TypeFile, Path: path}}})
+	if st := h.status("bundle"); st.LastError != nil || st.Total != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	writeFile(t, path, string(zipOf(t,
+		zipEntry{name: "ips.txt", content: "203.0.113.7\n198.51.100.9\n"},
+		zipEntry{name: "export.json", content: `{"version": 3, "rows": []}`}, // neither STIX nor MISP
+	)))
+	u, err := h.m.Reload(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "bundle.zip!export.json") {
+		t.Fatalf("reload error %v, want one naming the archive's file", err)
+	}
+	if u != nil {
+		t.Errorf("a failed archive made an update (%d indicators)", u.Index.Len())
+	}
+	if st := h.status("bundle"); st.Total != 1 || st.LastError == nil {
+		t.Errorf("status %+v: want the last good indicator and the error", st)
+	}
+}
+
+// The cached copy of a downloaded archive keeps its files apart: a
+// restart with the server down reads each in its own format again.
+func TestAZipArchiveOfSeveralFilesRestartsFromTheCache(t *testing.T) {
+	cache := t.TempDir()
+	archive := feedBundle(t)
+	srv := newFeedServer(t, false)
+	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
+	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second, Load: match.LoadOptions{Format: match.FormatAuto}}
+	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	h.stop()
+
+	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	h2, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	st := h2.status("bundle")
+	if !st.FromCache || st.Total != len(feedBundleValues) || st.Format != "csv,stix2,text" {
+		t.Fatalf("from the cache: %d indicators, format %q, from cache %v; want %d", st.Total, st.Format, st.FromCache, len(feedBundleValues))
+	}
+	for _, v := range feedBundleValues {
+		if !matches(u.Index, v, time.Time{}) {
+			t.Errorf("%s does not match", v)
+		}
+	}
+}
+
+// decodeBody unpacks every regular file of a zip archive, in archive
+// order, within max_bytes for them all; an archive of one file is that
+// file's content, as before.
+func TestDecodeBodyUnpacksEveryFileOfAZipArchive(t *testing.T) {
+	type file struct{ name, content string }
+	many := make([]zipEntry, maxZipFiles+1)
+	for i := range many {
+		many[i] = zipEntry{name: fmt.Sprintf("f%04d.txt", i)}
+	}
+	tests := []struct {
+		name   string
+		zip    []byte
+		want   []file // nil: one feed, wantData
+		data   string
+		err    string
+		tooBig bool
+	}{
+		{name: "several files, in archive order", zip: zipOf(t,
+			zipEntry{name: "b.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "a/"},
+			zipEntry{name: "a/c.csv", content: "ip\n203.0.113.2\n"},
+			zipEntry{name: "empty.txt"}),
+			want: []file{{"b.txt", "203.0.113.1\n"}, {"a/c.csv", "ip\n203.0.113.2\n"}, {"empty.txt", ""}}},
+		{name: "directories, symlinks and macOS metadata are skipped", zip: feedBundle(t),
+			want: []file{{"ips.txt", "203.0.113.7\n198.51.100.9\n"}, {"lists/domains.csv", "domain,description\nevil.example,c2 panel\n"}, {"lists/bundle.json", ""}}},
+		{name: "one file left after the skipped ones is one feed", zip: zipOf(t,
+			zipEntry{name: "__MACOSX/._c2.txt", content: "\x00\x05\x16\x07"},
+			zipEntry{name: "c2.txt", content: "evil.example\n"},
+			zipEntry{name: ".DS_Store", content: "\x00\x00\x00\x01Bud1"},
+			zipEntry{name: "link.txt", content: "c2.txt", mode: fs.ModeSymlink | 0o777}),
+			data: "evil.example\n"},
+		{name: "only skipped entries fail", zip: zipOf(t,
+			zipEntry{name: "d/"},
+			zipEntry{name: "__MACOSX/d/._c2.txt", content: "x"},
+			zipEntry{name: "link.txt", content: "c2.txt", mode: fs.ModeSymlink | 0o777}),
+			err: "holds no file"},
+		{name: "files over max_bytes together fail", zip: zipOf(t,
+			zipEntry{name: "a.txt", content: strings.Repeat("a", 3000)},
+			zipEntry{name: "b.txt", content: strings.Repeat("b", 3000)}),
+			err: "2 files of 6000 bytes uncompressed together", tooBig: true},
+		{name: "a file larger than the archive states fails", zip: understated(t,
+			file{"a.txt", strings.Repeat("a", 3000)}, file{"b.txt", strings.Repeat("b", 3000)}),
+			err: "a.txt: zip: not a valid zip file"},
+		{name: "one file over max_bytes fails naming it", zip: zipOf(t,
+			zipEntry{name: "a.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "big.txt", content: strings.Repeat("b", 5000)}),
+			err: "big.txt: 5000 bytes uncompressed", tooBig: true},
+		{name: "more files than a feed archive holds fail", zip: zipOf(t, many...), err: fmt.Sprintf("more than %d files", maxZipFiles)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeBody(tt.zip, "", 4096)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, errTooLarge) != tt.tooBig {
+					t.Fatalf("err %v, want %q (too large: %v)", err, tt.err, tt.tooBig)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == nil {
+				if got.files != nil || string(got.data) != tt.data {
+					t.Fatalf("got %q in files %v, want one feed %q", got.data, got.files, tt.data)
+				}
+				return
+			}
+			var parts []file
+			for name, data := range got.parts {
+				parts = append(parts, file{name, string(data)})
+			}
+			if len(parts) != len(tt.want) {
+				t.Fatalf("got files %q, want %q", parts, tt.want)
+			}
+			for i, w := range tt.want {
+				if parts[i].name != w.name || (w.content != "" && parts[i].content != w.content) {
+					t.Errorf("file %d: %q, want %q", i, parts[i], w)
+				}
+			}
+		})
+	}
+}
+
+// understated makes an archive whose headers state each file's size as
+// 10 bytes, whatever it holds.
+func understated(t *testing.T, files ...struct{ name, content string }) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, f := range files {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: f.name, Method: zip.Store, CRC32: crc32.ChecksumIEEE([]byte(f.content)),
+			CompressedSize64: uint64(len(f.content)), UncompressedSize64: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(f.content))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// The sum of content tells apart the same bytes cut into other files, and
+// is the SHA-256 of the bytes of one feed (that of the cache files and
+// versions written before archives had files).
+func TestContentSumTellsTheFilesApart(t *testing.T) {
+	data := []byte("203.0.113.1\n203.0.113.2\n")
+	one := content{data: data}
+	if one.sum() != sha256.Sum256(data) {
+		t.Error("the sum of one feed is not the SHA-256 of its bytes")
+	}
+	sums := map[[32]byte]string{}
+	for name, c := range map[string]content{
+		"one feed":                             one,
+		"two files cut at 12":                  {data: data, files: []archived{{"a.txt", 12}, {"b.txt", 12}}},
+		"two files cut at 6":                   {data: data, files: []archived{{"a.txt", 6}, {"b.txt", 18}}},
+		"two files named apart":                {data: data, files: []archived{{"a.txt", 12}, {"c.txt", 12}}},
+		"a name that takes a byte of the size": {data: data, files: []archived{{"a.txt\x0c", 12}, {"b.txt", 12}}},
+	} {
+		if other, dup := sums[c.sum()]; dup {
+			t.Errorf("%s and %s have the same sum", name, other)
+		}
+		sums[c.sum()] = name
+	}
+}
+
+// The cache keeps the files of an archive apart, and refuses a header
+// whose files do not add up to its body.
+func TestTheCacheKeepsTheFilesOfAnArchive(t *testing.T) {
+	dir := t.TempDir()
+	c := content{data: []byte(goodFeed), files: []archived{{"a.txt", 13}, {"b.txt", 24}}}
+	if err := writeCache(dir, cacheHeader{Feed: "bundle", Type: TypeHTTP, Files: cacheFiles(c)}, c.data); err != nil {
+		t.Fatal(err)
+	}
+	e, err := readCache(dir, "bundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.content(); string(got.data) != goodFeed || len(got.files) != 2 || got.files[1] != c.files[1] || e.hash != c.sum() {
+		t.Fatalf("read back %+v, hash %x; want %+v", got, e.hash, c)
+	}
+	data, err := os.ReadFile(cachePath(dir, "bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string]string{
+		"files short of the body": `[{"name":"a.txt","size":13},{"name":"b.txt","size":20}]`,
+		"files past the body":     `[{"name":"a.txt","size":13},{"name":"b.txt","size":30}]`,
+		"a negative size":         `[{"name":"a.txt","size":-1},{"name":"b.txt","size":38}]`,
+	} {
+		bad := bytes.Replace(data, []byte(`[{"name":"a.txt","size":13},{"name":"b.txt","size":24}]`), []byte(files), 1)
+		if bytes.Equal(bad, data) {
+			t.Fatalf("%s: the header has no such files", name)
+		}
+		if _, err := parseCache(bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	many := cacheHeader{Feed: "many", Type: TypeHTTP}
+	for i := range maxZipFiles {
+		many.Files = append(many.Files, cacheFile{Name: strings.Repeat("n", 200) + fmt.Sprint(i), Size: 0})
+	}
+	if err := writeCache(dir, many, nil); err == nil {
+		t.Error("a header too long to be read back was written")
+	}
+}
