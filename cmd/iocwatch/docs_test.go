@@ -208,7 +208,7 @@ func commandFlags(t *testing.T, cmd string) map[string]bool {
 }
 
 var (
-	flagLine = regexp.MustCompile(`^  -([a-z][a-z0-9-]*)`)
+	flagLine = regexp.MustCompile(`^  --?([a-z][a-z0-9-]*)`)
 	// docCommand is "iocwatch CMD" followed by its arguments, up to the
 	// end of a code span, a table cell or a shell comment.
 	docCommand = regexp.MustCompile("iocwatch (run|replay|check|lookup|demo|hunt|gen|bench)((?: +[^ `|#]+)*)")

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"strings"
 )
 
 // flagOutput is the output of a command's flag set. While the flags are
@@ -46,4 +48,30 @@ func parseHeld(fs *flag.FlagSet, args []string) error {
 		return o.parse(fs, args)
 	}
 	return fs.Parse(args)
+}
+
+// printUsage writes a command's usage to fs.Output(): "Usage: iocwatch "
+// and usage, then its flags as fs.PrintDefaults lists them, but written as
+// the docs and messages write them — --name, and -c for a one-letter name
+// (the flag package parses either form). A command without flags lists
+// none.
+func printUsage(fs *flag.FlagSet, usage string) {
+	out := fs.Output()
+	fmt.Fprintf(out, "Usage: iocwatch %s\n", usage)
+	var b bytes.Buffer
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	if b.Len() == 0 {
+		return
+	}
+	io.WriteString(out, "\nFlags:\n")
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		// A flag's line is "  -name", then " argument", or a tab and the
+		// usage of a one-letter flag; other lines start with 4 spaces.
+		if name, ok := strings.CutPrefix(line, "  -"); ok && len(name) > 1 && !strings.ContainsAny(name[1:2], " \t\n") {
+			line = "  --" + name
+		}
+		io.WriteString(out, line)
+	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +25,8 @@ for the observations that talked to any VALUE — an IP, a CIDR, a domain
 (subdomains match), a URL or a URL prefix ending in '*' — with the matching
 rules of the live path, and prints them: JSON lines, or a table on a
 terminal. It only reads: it can run beside the iocwatch that writes the
-history. A summary goes to stderr.`
+history. A summary goes to stderr. The table is sorted by event time;
+JSON lines come in recording order.`
 
 // huntLine is one matching observation as the hunt command prints it.
 // The column names are Defender's, like an alert's.
@@ -103,8 +106,10 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	} else if err := checkHistoryDir("--history", *dir); err != nil {
 		return err
 	}
-	// Damaged segments are skipped (or read as far as they parse) and
-	// named on stderr: a silent gap would read as "nobody talked to it".
+	// Damaged segments are read where they parse (a damaged block is
+	// passed over) and named on stderr, and the damage is counted in the
+	// summary: a silent gap would read as "nobody talked to it". A
+	// directory or segment that cannot be read fails the hunt.
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h, err := history.Open(history.Options{Dir: *dir, ReadOnly: true, Log: log})
 	if errors.Is(err, history.ErrNoHistory) {
@@ -115,25 +120,29 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer h.Close(context.Background())
 
+	// JSON lines stream in recording order (segment by segment, as the
+	// scan reads them); the table, for a person, is sorted by event time:
+	// its rows are held anyway, since the columns' widths depend on all.
 	table := (env.stdoutIsTerminal || *asTable) && !*asJSON
-	var tw *tabwriter.Writer
 	enc := json.NewEncoder(env.stdout)
 	enc.SetEscapeHTML(false)
-	if table {
-		tw = tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME (UTC)\tDEVICE\tACTION\tREMOTE\tPROCESS\tACCOUNT\tMATCHED")
-	}
+	var rows []huntRow
 	matched := 0
 	st, err := h.Scan(ctx, history.Query{Index: ix, Since: win.Since, Until: win.Until}, func(o *history.Observation, hits []match.Hit) error {
 		matched++
 		line := huntLineOf(o, hits)
 		if table {
-			return writeHuntRow(tw, &line)
+			rows = append(rows, huntRow{line.Timestamp, formatHuntRow(&line)})
+			return nil
 		}
 		return enc.Encode(&line)
 	})
-	if tw != nil {
-		tw.Flush()
+	if table {
+		// What was found before an error (or an interrupt) is shown too,
+		// as JSON lines are.
+		if werr := writeHuntTable(env.stdout, rows); err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		return err
@@ -145,6 +154,19 @@ func cmdHunt(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "%d matching observations; %d of %d segments read, %d observations decoded; %s holds %s\n",
 		matched, st.Read, st.Segments, st.Observations, *dir, held)
+	if st.DamagedBlocks > 0 {
+		// The segments are named in the warnings above.
+		places := "1 place"
+		if st.DamagedBlocks > 1 {
+			places = fmt.Sprintf("%d places", st.DamagedBlocks)
+		}
+		lost := ""
+		if st.LostMatches > 0 {
+			lost = fmt.Sprintf("; %d more matching observations are not shown: their device, process, account or action was in the damaged bytes", st.LostMatches)
+		}
+		fmt.Fprintf(env.stderr, "damaged history: %d bytes that do not parse passed over in %s, the observations they held lost%s\n",
+			st.DamagedBytes, places, lost)
+	}
 	return nil
 }
 
@@ -164,7 +186,36 @@ func huntLineOf(o *history.Observation, hits []match.Hit) huntLine {
 	return l
 }
 
-func writeHuntRow(w io.Writer, l *huntLine) error {
+// huntRow is one row of the table: the observation's time, and the row.
+type huntRow struct {
+	ts  time.Time
+	row string
+}
+
+// writeHuntTable writes rows as a table sorted by time: rows without one
+// last, rows of the same time in the order found (recording order).
+func writeHuntTable(w io.Writer, rows []huntRow) error {
+	slices.SortStableFunc(rows, func(a, b huntRow) int {
+		return cmp.Or(cmp.Compare(btoi(a.ts.IsZero()), btoi(b.ts.IsZero())), a.ts.Compare(b.ts))
+	})
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tDEVICE\tACTION\tREMOTE\tPROCESS\tACCOUNT\tMATCHED")
+	for _, r := range rows {
+		io.WriteString(tw, r.row)
+	}
+	return tw.Flush()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatHuntRow returns l as a row of the table, its cells separated by
+// tabs.
+func formatHuntRow(l *huntLine) string {
 	ts := "-"
 	if !l.Timestamp.IsZero() {
 		ts = l.Timestamp.UTC().Format("2006-01-02 15:04:05.000")
@@ -186,9 +237,8 @@ func writeHuntRow(w io.Writer, l *huntLine) error {
 	for _, x := range l.Matched {
 		m = append(m, x.Kind+" "+x.Value)
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts, cell(l.DeviceName), cell(l.ActionType), cell(remote),
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts, cell(l.DeviceName), cell(l.ActionType), cell(remote),
 		cell(l.FileName), cell(l.AccountName), cell(strings.Join(m, ", ")))
-	return err
 }
 
 // cell makes a value safe for one table cell: no tabs, newlines or other

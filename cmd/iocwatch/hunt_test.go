@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,6 +25,7 @@ import (
 	"github.com/iocwatch/iocwatch/match"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
+	"github.com/iocwatch/iocwatch/stream/history"
 )
 
 // huntIndicators are planted in the generated stream; the pipeline that
@@ -347,5 +350,181 @@ func TestHuntReportsADamagedSegmentByName(t *testing.T) {
 	}
 	if !strings.Contains(stderr, filepath.Base(logs[0])) || !strings.Contains(stderr, "matching observations") {
 		t.Fatalf("the damaged segment is not named on stderr:\n%s", stderr)
+	}
+}
+
+// A history iocwatch may not read — its directory or a segment — fails the
+// hunt (exit 1) with the path and the permission problem, instead of
+// "holds no iocwatch history" or an empty result. Root reads everything:
+// the test needs another user (stream/history tests the same as root).
+func TestHuntReportsAHistoryItMayNotReadByPath(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may read any file: run as another user")
+	}
+	hw, dir, _ := recordedStream(t)
+	if err := hw.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no segment written")
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		mode os.FileMode // what path is made, restored after
+	}{
+		{"a directory that cannot be listed", dir, 0o300},
+		{"a segment that cannot be read", logs[0], 0o200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fi, err := os.Stat(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(tc.path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chmod(tc.path, fi.Mode().Perm())
+			if tc.path == logs[0] {
+				// Without its index the segment is read at once.
+				os.Remove(strings.TrimSuffix(logs[0], ".log") + ".idx")
+			}
+			code, stdout, stderr := runHunt(t, false, "--history", dir, "203.0.113.77")
+			if code != exitFailure || !strings.Contains(stderr, tc.path) || !strings.Contains(stderr, "permission denied") || stdout != "" {
+				t.Fatalf("exit %d, stderr %q, stdout %q; want exit 1 naming %s and the permission problem", code, stderr, stdout, tc.path)
+			}
+		})
+	}
+}
+
+// writeHistory records batches into a new history, one block each, and
+// returns its directory.
+func writeHistory(t *testing.T, batches ...[]stream.Event) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "history")
+	h, err := history.Open(history.Options{Dir: dir, FlushEvery: time.Hour, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches {
+		h.Record(b)
+		if err := h.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// huntEvent is a connection of device n to ip at ts (zero: none).
+func huntEvent(n int, ip string, ts time.Time) stream.Event {
+	return stream.Event{
+		Table: stream.TableDeviceNetworkEvents, Timestamp: ts, DeviceID: fmt.Sprintf("%040x", n),
+		DeviceName: fmt.Sprintf("ws-%02d", n), ActionType: "ConnectionSuccess", ReportID: int64(n),
+		RemoteIP: netip.MustParseAddr(ip), RemotePort: 443, ProcessFileName: "rundll32.exe", AccountName: "ana",
+	}
+}
+
+// The table is sorted by event time (observations without one last, ties
+// in recording order), whatever order the observations were recorded in —
+// several partitions, a replay of older events; JSON lines come in
+// recording order, as the docs say.
+func TestHuntsTableIsSortedByTimeAndItsJSONInRecordingOrder(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	dir := writeHistory(t,
+		[]stream.Event{huntEvent(1, "203.0.113.77", at(5)), huntEvent(2, "203.0.113.77", at(1)), huntEvent(3, "203.0.113.77", time.Time{})},
+		[]stream.Event{huntEvent(4, "203.0.113.77", at(3)), huntEvent(5, "203.0.113.77", at(-10)), huntEvent(6, "198.51.100.1", at(0))},
+		[]stream.Event{huntEvent(7, "203.0.113.77", at(3)), huntEvent(8, "203.0.113.77", at(2))},
+	)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // devices, in order
+	}{
+		{"table", []string{"--table"}, []string{"ws-05", "ws-02", "ws-08", "ws-04", "ws-07", "ws-01", "ws-03"}},
+		{"JSON lines", []string{"--json"}, []string{"ws-01", "ws-02", "ws-03", "ws-04", "ws-05", "ws-07", "ws-08"}},
+		{"table within a window", []string{"--table", "--since", at(2).Format(time.RFC3339)}, []string{"ws-08", "ws-04", "ws-07", "ws-01"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runHunt(t, false, append(append([]string{"--history", dir}, tc.args...), "203.0.113.77")...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got []string
+			if strings.HasPrefix(stdout, "TIME (UTC)") {
+				for _, row := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
+					f := strings.Fields(row)
+					if f[0] == "-" {
+						got = append(got, f[1])
+					} else {
+						got = append(got, f[2])
+					}
+				}
+			} else {
+				for _, l := range parseHuntLines(t, stdout) {
+					got = append(got, l.DeviceName)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("devices in order %v, want %v:\n%s", got, tc.want, stdout)
+			}
+		})
+	}
+}
+
+// A damaged block in the middle of a segment loses its own observations
+// only: the hunt reads on to the next block, names the segment and counts
+// the damage on stderr, and exits 0.
+func TestHuntReadsOnPastADamagedBlock(t *testing.T) {
+	const blocks, per = 8, 8
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	var batches [][]stream.Event
+	for b := range blocks {
+		var batch []stream.Event
+		for i := range per {
+			n := b*per + i
+			e := huntEvent(1+i%4, "203.0.113.77", t0.Add(time.Duration(n)*time.Second))
+			e.ReportID = int64(n)
+			batch = append(batch, e)
+		}
+		batches = append(batches, batch)
+	}
+	dir := writeHistory(t, batches...)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("segments: %v", logs)
+	}
+	data, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(logs[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runHunt(t, false, "--history", dir, "203.0.113.77")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	seen := map[int64]bool{}
+	for _, l := range parseHuntLines(t, stdout) {
+		seen[l.ReportID] = true
+	}
+	// One whole block is missing, the blocks after it are there.
+	var missing []int64
+	for n := range int64(blocks * per) {
+		if !seen[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) != per || missing[0]%per != 0 || missing[per-1] != missing[0]+per-1 || !seen[blocks*per-1] {
+		t.Fatalf("observations missing: %v; want the %d of the damaged block alone", missing, per)
+	}
+	if !strings.Contains(stderr, logs[0]) || !strings.Contains(stderr, "passed over in 1 place,") {
+		t.Fatalf("the damage is not reported with the segment's name:\n%s", stderr)
 	}
 }

@@ -51,10 +51,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("iocwatch "+name, flag.ContinueOnError)
 	fs.SetOutput(&flagOutput{stdout: env.stdout, stderr: env.stderr})
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: iocwatch %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs, usage) }
 	return fs
 }
 

@@ -53,7 +53,14 @@
 // # Persistence and recovery
 //
 // Open recovers what a crash left: a torn or corrupt last block is cut off
-// and a missing index is rebuilt. The values of the indicators already
+// and a missing index is rebuilt. A damaged block elsewhere is passed over
+// by every reader, which resyncs at the next block that parses (found from
+// the damaged block's length, else by its checksum); its observations are
+// lost, and so are the device, process, account and action strings it
+// gave the segment's later observations — those are counted
+// (ScanStats.LostMatches), not reported. Damage is logged per segment and
+// counted (ScanStats.DamagedBlocks). A directory or segment that cannot be
+// read (permissions) is an error of Open or Scan naming it. The values of the indicators already
 // hunted are kept too (indicators.known), so that the first reload after a
 // restart — which adds every indicator — hunts only the really new ones.
 // One writer per directory (a LOCK file, flock on Unix); a ReadOnly History

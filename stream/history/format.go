@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -32,6 +33,11 @@ import (
 // block (those values are many and rarely repeat far apart: block-scoped
 // dictionaries keep the writer's maps small, and give a hunt each block's
 // distinct remote values to match before it decodes the block's records).
+// A block's new entries are the ones its records use first, in the order
+// they first use them: so after a damaged block, a reader knows where a
+// later block's entries start from the largest id its records use
+// (decoder.place).
+//
 // A device entry is 4 strings (TenantId, DeviceId, DeviceName,
 // MachineGroup), a process entry 3 (file name, folder path, SHA-256), an
 // account, action or URL entry 1; a string is uvarint length · bytes. An IP
@@ -400,6 +406,25 @@ func (e *encoder) record(b *buffer, r *bufRec, prev int64) int64 {
 // strRef locates a string in a decoder's data.
 type strRef struct{ off, n uint32 }
 
+// lostRef stands for the strings of a segment dictionary entry that a
+// damaged block gave: its id is known, its strings are not.
+var lostRef = strRef{off: ^uint32(0)}
+
+// segDicts counts the dictionaries scoped to the segment (device,
+// process, account, action), whose ids run on from block to block.
+const segDicts = dictAction + 1
+
+// Bounds a block written by a History meets, which resync uses to pass
+// over bytes that cannot start a block cheaply: at least one record
+// (a History never writes an empty block), at most 1<<16 of them, each
+// at least minRecord bytes; the smallest payload is 4 varints of the
+// header, 6 dictionary counts, the records length and a record.
+const (
+	maxBlockRecords = 1 << 16
+	minRecord       = 6
+	minPayload      = 4 + numDicts + 1 + minRecord
+)
+
 // blockInfo is what the decoder learned of one block.
 type blockInfo struct {
 	recordedAt   int64
@@ -410,7 +435,12 @@ type blockInfo struct {
 	// and urls[urlBase:urlEnd]; their ids are block-relative.
 	ipBase, ipEnd   int
 	urlBase, urlEnd int
-	recs            []byte // the records section (aliases the data)
+	// dictEnd is the size of each segment dictionary once the block's
+	// entries are in; unsure[k] says that ids from dictEnd[k] on were
+	// given by a damaged block passed over (decoder.unsure).
+	dictEnd [segDicts]int
+	unsure  [segDicts]bool
+	recs    []byte // the records section (aliases the data)
 }
 
 // decoder reads a segment held in memory. It keeps the dictionaries as
@@ -427,6 +457,22 @@ type decoder struct {
 	ips    []netip.Addr
 	urls   []strRef
 	blocks []blockInfo
+
+	// What next passed over to reach a block that parses after one that
+	// does not: the stretches of damaged bytes (one damaged block, or
+	// several in a row, each), their size, and the first one's
+	// description. A damaged tail is not counted: next returns it.
+	damaged      int
+	damagedBytes int
+	firstDamage  error
+	// unsure[k] says a damaged block was passed over since segment
+	// dictionary k was last known whole: that block may have given
+	// entries, so the ids from len on are unknown until a block that
+	// gives entries shows where its own start (place). lostBytes is the
+	// size of what was passed over meanwhile: each entry takes a byte at
+	// least, so it bounds how many entries were lost.
+	unsure    [segDicts]bool
+	lostBytes int
 }
 
 // corruptError describes a segment that does not parse, from an offset on.
@@ -492,10 +538,12 @@ func (r *reader) str(base int) strRef {
 	return ref
 }
 
-// load parses data: the header and every block's dictionaries. It returns
-// the length of the valid prefix; err describes what follows it (a torn
-// or corrupt block), nil when the whole of data is valid. A header that
-// does not parse gives valid 0.
+// load parses data: the header and every block's dictionaries, passing
+// over damaged blocks followed by one that parses (next; d.damaged counts
+// them). It returns the end of the last block that parses (the length
+// worth keeping); err describes what follows it (a torn or damaged
+// tail), nil when data ends with a block that parses. A header that does
+// not parse gives valid 0.
 func (d *decoder) load(data []byte, name string) (valid int, err error) {
 	if err := d.begin(data, name); err != nil {
 		return 0, err
@@ -513,6 +561,8 @@ func (d *decoder) begin(data []byte, name string) error {
 	d.data, d.name, d.off = data, name, segHeader
 	d.devs, d.procs, d.accts, d.acts = d.devs[:0], d.procs[:0], d.accts[:0], d.acts[:0]
 	d.ips, d.urls, d.blocks = d.ips[:0], d.urls[:0], d.blocks[:0]
+	d.damaged, d.damagedBytes, d.firstDamage = 0, 0, nil
+	d.unsure, d.lostBytes = [segDicts]bool{}, 0
 	if len(data) < segHeader || string(data[:8]) != segMagic {
 		d.off = 0
 		return &corruptError{name, 0, "not a history segment (bad header)"}
@@ -521,24 +571,56 @@ func (d *decoder) begin(data []byte, name string) error {
 }
 
 // next parses the next block and returns it (the last of d.blocks), or
-// nil at the end of the data — with an error when what is left is not a
-// valid block. d.off is then the length of the valid prefix.
+// nil at the end of the data — with an error when what follows the last
+// block that parses is not a block (a torn or damaged tail). d.off is
+// then the end of that block.
+//
+// A block that does not parse is passed over when a block that parses
+// follows it (resync), and counted in d.damaged: its observations are
+// lost, the others are not. The segment dictionaries' entries it gave
+// are lost too: records of later blocks that use them are decoded
+// without them (recordCursor.lost).
 func (d *decoder) next() (*blockInfo, error) {
-	data, off, name := d.data, d.off, d.name
-	if off == 0 || off >= len(data) {
+	off := d.off
+	if off == 0 || off >= len(d.data) {
 		return nil, nil
 	}
+	size, err := d.frame(off)
+	if err == nil {
+		d.off = off + size
+		return &d.blocks[len(d.blocks)-1], nil
+	}
+	for k := range d.unsure {
+		d.unsure[k] = true
+	}
+	at, size := d.resync(off)
+	if at < 0 {
+		return nil, err
+	}
+	d.damaged++
+	d.damagedBytes += at - off
+	if d.firstDamage == nil {
+		d.firstDamage = err
+	}
+	d.off = at + size
+	return &d.blocks[len(d.blocks)-1], nil
+}
+
+// frame parses the framed block at off: its length, checksum and payload.
+// It returns the frame's size.
+func (d *decoder) frame(off int) (int, error) {
+	data, name := d.data, d.name
 	if len(data)-off < frameHeader {
-		return nil, &corruptError{name, off, "torn block header"}
+		return 0, &corruptError{name, off, "torn block header"}
 	}
 	n := binary.LittleEndian.Uint32(data[off:])
 	sum := binary.LittleEndian.Uint32(data[off+4:])
 	if n > maxBlock || int(n) > len(data)-off-frameHeader {
-		return nil, &corruptError{name, off, fmt.Sprintf("block of %d bytes runs past the end", n)}
+		return 0, &corruptError{name, off, fmt.Sprintf("block of %d bytes runs past the end", n)}
 	}
 	p := data[off+frameHeader : off+frameHeader+int(n)]
 	if crc32.Checksum(p, crcTable) != sum {
-		return nil, &corruptError{name, off, "block checksum mismatch"}
+		return 0, &corruptError{name, off, "block checksum mismatch"}
 	}
 	// Dictionaries grow as blocks parse; a bad block must not leave its
 	// entries behind.
@@ -546,10 +628,105 @@ func (d *decoder) next() (*blockInfo, error) {
 	if msg := d.parseBlock(p, off+frameHeader); msg != "" {
 		d.devs, d.procs, d.accts = d.devs[:mark[0]], d.procs[:mark[1]], d.accts[:mark[2]]
 		d.acts, d.ips, d.urls = d.acts[:mark[3]], d.ips[:mark[4]], d.urls[:mark[5]]
-		return nil, &corruptError{name, off, msg}
+		return 0, &corruptError{name, off, msg}
 	}
-	d.off = off + frameHeader + int(n)
-	return &d.blocks[len(d.blocks)-1], nil
+	return frameHeader + int(n), nil
+}
+
+// resync finds the first block after the damaged one at off that parses
+// (frame): where the damaged block's length says the next one starts,
+// else at the first later offset where one does. Offsets whose bytes do
+// not have a block's structure are passed over without computing a
+// checksum (plausibleBlock); the checksum makes a false start as
+// unlikely as an undetected error. It returns the block's offset and
+// size, or -1 when no block follows. Bytes that cost more than
+// resyncWork per byte passed over (only crafted data does) are given up
+// on as a damaged tail.
+func (d *decoder) resync(off int) (at, size int) {
+	data, base := d.data, d.lostBytes
+	try := func(at int) int {
+		d.lostBytes = base + at - off
+		size, err := d.frame(at)
+		if err != nil {
+			return 0
+		}
+		return size
+	}
+	if len(data)-off >= frameHeader {
+		if n := binary.LittleEndian.Uint32(data[off:]); n <= maxBlock && int(n) < len(data)-off-2*frameHeader {
+			at := off + frameHeader + int(n)
+			if size := try(at); size > 0 {
+				return at, size
+			}
+		}
+	}
+	work := 0
+	for at := off + 1; at <= len(data)-frameHeader-minPayload; at++ {
+		n := int(binary.LittleEndian.Uint32(data[at:]))
+		if n < minPayload || n > len(data)-at-frameHeader {
+			continue
+		}
+		ok, steps := plausibleBlock(data[at+frameHeader : at+frameHeader+n])
+		if work += steps; ok {
+			work += n
+		}
+		if work > resyncWork*(at-off)+1<<20 {
+			break
+		}
+		if !ok {
+			continue
+		}
+		if size := try(at); size > 0 {
+			return at, size
+		}
+	}
+	d.lostBytes = base
+	return -1, 0
+}
+
+// resyncWork bounds what resync spends per byte it passes over.
+const resyncWork = 64
+
+// plausibleBlock reports whether p has the structure of the payload of a
+// block a History writes: 1 to maxBlockRecords records of at least
+// minRecord bytes each, at most one new entry per record in each
+// dictionary, entries that stay within p and records that end it. It
+// skips the strings without reading them, so that bytes that are no
+// block fail fast; steps is the work done.
+func plausibleBlock(p []byte) (ok bool, steps int) {
+	r := reader{b: p}
+	r.varint()
+	r.varint()
+	r.uvarint()
+	n := r.uvarint()
+	if r.err != "" || n < 1 || n > maxBlockRecords || n*minRecord > uint64(len(p)) {
+		return false, 1
+	}
+	strs := [numDicts]int{dictDevice: 4, dictProcess: 3, dictAccount: 1, dictAction: 1, dictURL: 1}
+	for k := range numDicts {
+		cnt := r.uvarint()
+		if r.err != "" || cnt > n {
+			return false, steps + 1
+		}
+		for range cnt {
+			steps++
+			if k == dictIP {
+				if r.i >= len(p) || p[r.i] != 4 && p[r.i] != 16 || int(p[r.i]) > len(p)-r.i-1 {
+					return false, steps
+				}
+				r.i += 1 + int(p[r.i])
+				continue
+			}
+			for range strs[k] {
+				r.str(0)
+			}
+			if r.err != "" {
+				return false, steps
+			}
+		}
+	}
+	rl := r.uvarint()
+	return r.err == "" && rl == uint64(len(p)-r.i) && rl >= n*minRecord, steps + 1
 }
 
 // parseBlock reads one block payload p (at offset base of the data).
@@ -565,10 +742,15 @@ func (d *decoder) parseBlock(p []byte, base int) string {
 		return "record count larger than the block"
 	}
 	bi.n = int(n)
+	start := [segDicts]int{len(d.devs), len(d.procs), len(d.accts), len(d.acts)}
+	var given [segDicts]int
 	for k := range numDicts {
 		cnt := r.uvarint()
 		if cnt > uint64(len(p)) {
 			return dictNames[k] + " dictionary count larger than the block"
+		}
+		if k < segDicts {
+			given[k] = int(cnt)
 		}
 		for range cnt {
 			switch k {
@@ -611,8 +793,126 @@ func (d *decoder) parseBlock(p []byte, base int) string {
 	bi.recs = p[r.i:]
 	bi.ipEnd, bi.urlEnd = len(d.ips), len(d.urls)
 	bi.hasTime = bi.n > 0 && (bi.minTs != 0 || span != 0)
+	d.place(&bi, start, given)
 	d.blocks = append(d.blocks, bi)
 	return ""
+}
+
+// place puts the segment dictionary entries a block gave (given[k] of
+// them, appended from start[k] on) at their ids when a damaged block was
+// passed over before it (d.unsure[k]): the lost block's entries come
+// first, as placeholders (lostRef). Where they start follows from the
+// writer's order: a block's new entries take the next ids in the order
+// its records first use them, and each is used, so the largest id its
+// records use is the last of its entries. When the records do not say
+// (they do not parse, or disagree), the entries are dropped and ids from
+// start[k] on stay unknown. It also notes in bi what its records can
+// resolve.
+func (d *decoder) place(bi *blockInfo, start, given [segDicts]int) {
+	var top [segDicts]uint64
+	scanned, ok := false, false
+	for k := range segDicts {
+		if !d.unsure[k] || given[k] == 0 {
+			continue
+		}
+		if !scanned {
+			top, ok = maxIDs(bi.recs, bi.n)
+			scanned = true
+		}
+		// The block's entries are ids [first, top+1).
+		first := int64(-1)
+		if ok && top[k] < uint64(start[k]+d.lostBytes+given[k]) {
+			first = int64(top[k]) + 1 - int64(given[k])
+		}
+		if first < int64(start[k]) {
+			d.truncDict(k, start[k])
+			continue
+		}
+		d.padDict(k, start[k], int(first)-start[k])
+		d.unsure[k] = false
+	}
+	if d.unsure == [segDicts]bool{} {
+		d.lostBytes = 0
+	}
+	bi.dictEnd = [segDicts]int{len(d.devs), len(d.procs), len(d.accts), len(d.acts)}
+	bi.unsure = d.unsure
+}
+
+func (d *decoder) truncDict(k, n int) {
+	switch k {
+	case dictDevice:
+		d.devs = d.devs[:n]
+	case dictProcess:
+		d.procs = d.procs[:n]
+	case dictAccount:
+		d.accts = d.accts[:n]
+	case dictAction:
+		d.acts = d.acts[:n]
+	}
+}
+
+// padDict inserts pad placeholders at index at of segment dictionary k.
+func (d *decoder) padDict(k, at, pad int) {
+	if pad == 0 {
+		return
+	}
+	switch k {
+	case dictDevice:
+		d.devs = slices.Insert(d.devs, at, slices.Repeat([][4]strRef{{lostRef, lostRef, lostRef, lostRef}}, pad)...)
+	case dictProcess:
+		d.procs = slices.Insert(d.procs, at, slices.Repeat([][3]strRef{{lostRef, lostRef, lostRef}}, pad)...)
+	case dictAccount:
+		d.accts = slices.Insert(d.accts, at, slices.Repeat([]strRef{lostRef}, pad)...)
+	case dictAction:
+		d.acts = slices.Insert(d.acts, at, slices.Repeat([]strRef{lostRef}, pad)...)
+	}
+}
+
+// lost reports whether id of segment dictionary k is a placeholder for
+// an entry of a damaged block.
+func (d *decoder) lost(k int, id uint64) bool {
+	switch k {
+	case dictDevice:
+		return d.devs[id][0] == lostRef
+	case dictProcess:
+		return d.procs[id][0] == lostRef
+	case dictAccount:
+		return d.accts[id] == lostRef
+	default:
+		return d.acts[id] == lostRef
+	}
+}
+
+// maxIDs returns the largest segment dictionary ids the n records of recs
+// use, and whether they parse.
+func maxIDs(recs []byte, n int) (top [segDicts]uint64, ok bool) {
+	r := reader{b: recs}
+	for range n {
+		if r.i >= len(r.b) {
+			return top, false
+		}
+		flags := r.b[r.i]
+		r.i++
+		if flags&^flagsKnown != 0 {
+			return top, false
+		}
+		if flags&flagTime != 0 {
+			r.varint()
+		}
+		for k := range top {
+			top[k] = max(top[k], r.uvarint())
+		}
+		for _, f := range []byte{flagIP, flagURL, flagPort} {
+			if flags&f != 0 {
+				r.uvarint()
+			}
+		}
+		r.varint()
+		if r.err != "" {
+			return top, false
+		}
+	}
+	return top, true
 }
 
 func (d *decoder) s(ref strRef) string {
@@ -632,6 +932,10 @@ type recordCursor struct {
 	// ipID and urlID are the indexes, in the decoder's lists, of the last
 	// record's remote values; -1 when it had none.
 	ipID, urlID int
+	// lost says the last record's device, process, account or action was
+	// given by a damaged block passed over: the observation has its time,
+	// table, remote values and ReportId, and none of those strings.
+	lost bool
 }
 
 func (d *decoder) cursor(bi *blockInfo) recordCursor {
@@ -662,18 +966,29 @@ func (c *recordCursor) next(o *Observation) bool {
 		c.prev += r.varint()
 		o.Timestamp = time.Unix(0, c.prev).UTC()
 	}
-	dev, proc, acct, act := r.uvarint(), r.uvarint(), r.uvarint(), r.uvarint()
+	ids := [segDicts]uint64{r.uvarint(), r.uvarint(), r.uvarint(), r.uvarint()}
 	if r.err != "" {
 		return false
 	}
-	if dev >= uint64(len(d.devs)) || proc >= uint64(len(d.procs)) || acct >= uint64(len(d.accts)) || act >= uint64(len(d.acts)) {
-		r.fail("dictionary id out of range")
-		return false
+	c.lost = false
+	for k, id := range ids {
+		switch {
+		case id >= uint64(c.b.dictEnd[k]):
+			if !c.b.unsure[k] {
+				r.fail("dictionary id out of range")
+				return false
+			}
+			c.lost = true
+		case d.lost(k, id):
+			c.lost = true
+		}
 	}
-	dv, pr := &d.devs[dev], &d.procs[proc]
-	o.TenantID, o.DeviceID, o.DeviceName, o.MachineGroup = d.s(dv[0]), d.s(dv[1]), d.s(dv[2]), d.s(dv[3])
-	o.ProcessFileName, o.ProcessFolderPath, o.ProcessSHA256 = d.s(pr[0]), d.s(pr[1]), d.s(pr[2])
-	o.AccountName, o.ActionType = d.s(d.accts[acct]), d.s(d.acts[act])
+	if !c.lost {
+		dv, pr := &d.devs[ids[dictDevice]], &d.procs[ids[dictProcess]]
+		o.TenantID, o.DeviceID, o.DeviceName, o.MachineGroup = d.s(dv[0]), d.s(dv[1]), d.s(dv[2]), d.s(dv[3])
+		o.ProcessFileName, o.ProcessFolderPath, o.ProcessSHA256 = d.s(pr[0]), d.s(pr[1]), d.s(pr[2])
+		o.AccountName, o.ActionType = d.s(d.accts[ids[dictAccount]]), d.s(d.acts[ids[dictAction]])
+	}
 	c.ipID, c.urlID = -1, -1
 	if flags&flagIP != 0 {
 		id := r.uvarint()

@@ -20,7 +20,8 @@ func TestEntriesWhoseHashesCollideStayApart(t *testing.T) {
 	seg := append([]byte(segMagic), make([]byte, 8)...)
 	seg = enc.block(seg, b, 1)
 	seg = enc.block(seg, b, 2) // the second block finds every entry again
-	obs, _, err := decodeAll(seg)
+	got, _, err := decodeAll(seg)
+	obs := got.obs
 	if err != nil {
 		t.Fatal(err)
 	}

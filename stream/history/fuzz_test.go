@@ -26,27 +26,41 @@ func encodeSegment(events []stream.Event, per int) []byte {
 	return seg
 }
 
+// decoded is what decodeAll found in a segment.
+type decoded struct {
+	obs []Observation
+	// lost counts the records decoded without the entries a damaged block
+	// gave; damaged the stretches of damage passed over.
+	lost, damaged int
+}
+
 // decodeAll parses a segment and decodes every record; it must never
 // panic, whatever the bytes.
-func decodeAll(data []byte) (obs []Observation, valid int, err error) {
+func decodeAll(data []byte) (got decoded, valid int, err error) {
 	var d decoder
 	valid, err = d.load(data, "fuzz")
 	if valid > len(data) || valid < 0 {
 		panic("valid prefix longer than the data")
 	}
+	got.damaged = d.damaged
 	for i := range d.blocks {
 		c := d.cursor(&d.blocks[i])
 		var o Observation
 		for c.next(&o) {
-			obs = append(obs, cloneObs(&o))
+			if c.lost {
+				got.lost++
+				continue
+			}
+			got.obs = append(got.obs, cloneObs(&o))
 		}
 	}
-	return obs, valid, err
+	return got, valid, err
 }
 
 // Seeds: a valid segment of the sample events (one block, then three), and
-// its corruptions — a flipped byte, a cut tail, a wrong magic; testdata/fuzz
-// keeps inputs the fuzzer found that reach new code.
+// its corruptions — a flipped byte, a cut tail, a wrong magic, a damaged
+// block between two that parse; testdata/fuzz keeps inputs the fuzzer
+// found that reach new code.
 func FuzzDecodeSegment(f *testing.F) {
 	events := sampleEvents(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	one, two := encodeSegment(events, 10), encodeSegment(events, 3)
@@ -58,15 +72,21 @@ func FuzzDecodeSegment(f *testing.F) {
 	f.Add(flipped)
 	f.Add(append([]byte("IOCWHL02"), one[8:]...))
 	f.Add([]byte(segMagic))
+	blocked, _ := blockedEvents(4, 3)
+	mid := encodeSegment(blocked, 3)
+	offs := frameOffsets(mid)
+	mid[offs[1]+frameHeader+9] ^= 0x08
+	f.Add(mid)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		obs, valid, err := decodeAll(data)
+		got, valid, err := decodeAll(data)
 		if err == nil && valid != len(data) {
 			t.Fatalf("no error but only %d of %d bytes valid", valid, len(data))
 		}
-		// What parses is a prefix: parsing just the prefix gives the same.
+		// What parses ends a prefix: parsing just the prefix gives the
+		// same, damage passed over included.
 		if valid > 0 {
 			again, v2, err2 := decodeAll(data[:valid])
-			if err2 != nil || v2 != valid || !reflect.DeepEqual(again, obs) {
+			if err2 != nil || v2 != valid || !reflect.DeepEqual(again, got) {
 				t.Fatalf("the valid prefix does not parse alone: %v", err2)
 			}
 		}
@@ -95,7 +115,8 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 		}
 		// Twice, so that the second record uses the dictionary entries the
 		// first one created.
-		obs, _, err := decodeAll(encodeSegment([]stream.Event{e, e}, 1))
+		got, _, err := decodeAll(encodeSegment([]stream.Event{e, e}, 1))
+		obs := got.obs
 		if err != nil {
 			t.Fatal(err)
 		}

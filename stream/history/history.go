@@ -227,7 +227,12 @@ func Open(opt Options) (*History, error) {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("history: %s is not a directory", opt.Dir)
 		}
-		if !looksLikeHistory(opt.Dir) {
+		found, err := looksLikeHistory(opt.Dir)
+		if err != nil {
+			// Not "holds no history": the files may well be there.
+			return nil, fmt.Errorf("history: list the history directory: %w", err)
+		}
+		if !found {
 			// A mistyped path must not read as "nobody talked to it".
 			return nil, fmt.Errorf("history: %s %w (no %s, %s or *%s file): check the path", opt.Dir, ErrNoHistory, lockName, knownName, logExt)
 		}
@@ -272,18 +277,18 @@ func Open(opt Options) (*History, error) {
 
 // looksLikeHistory reports whether dir holds a file a history writes: its
 // lock (created when a writer opens it), its known indicators or a
-// segment.
-func looksLikeHistory(dir string) bool {
-	entries, err := os.ReadDir(dir)
+// segment. An error is dir that cannot be listed (permissions).
+func looksLikeHistory(dir string) (bool, error) {
+	entries, err := readDir(dir)
 	if err != nil {
-		return false
+		return false, err
 	}
 	for _, e := range entries {
 		if n := e.Name(); n == lockName || n == knownName || strings.HasSuffix(n, logExt) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // recover loads every segment's summary, repairing what a crash left.
@@ -318,14 +323,17 @@ func (h *History) recover() error {
 }
 
 // loadMeta returns the summary of segment seq: from its index when that
-// matches the segment, else by parsing the segment. With repair, a torn
-// tail is cut off, a segment that does not parse at all is removed, and
-// the index is (re)written; without, nothing is changed and the segment is
-// reported unsealed, and damage is logged unless live (the newest segment
-// of a writer, whose last block may be half written). A nil meta means the
-// segment is gone. The index is derived data: failing to write it (a full
-// disk) is logged, not an error, so that it does not keep a writer from
-// starting.
+// matches the segment, else by parsing the segment. Damaged blocks
+// followed by blocks that parse are passed over (decoder.next). With
+// repair, a torn or damaged tail is cut off, a segment that does not
+// parse at all is removed, damage is logged and the index is (re)written;
+// without, nothing is changed, a segment that does not parse at all is
+// logged unless live (the newest segment of a writer, whose only block
+// may be half written), and the others are reported sealed unless live,
+// so that the scan that reads them reports their damage. A nil meta means
+// the segment is gone. The index is derived data: failing to write it (a
+// full disk) is logged, not an error, so that it does not keep a writer
+// from starting.
 func loadMeta(dir string, seq uint64, repair, live bool, dec *decoder, buf, ibuf *[]byte, log *slog.Logger) (*segMeta, error) {
 	m := &segMeta{firstSeq: seq}
 	lp, ip := m.logPath(dir), m.idxPath(dir)
@@ -368,12 +376,26 @@ func loadMeta(dir string, seq uint64, repair, live bool, dec *decoder, buf, ibuf
 	for i := range dec.blocks {
 		m.addBlock(&dec.blocks[i])
 	}
-	m.logSize = int64(valid)
 	if !repair {
-		if perr != nil && !live {
-			log.Warn("history: segment damaged; read what parses", "segment", lp, "valid_bytes", valid, "err", perr)
+		if m.count == 0 {
+			// No block parses: the scan will not read it, so it is
+			// reported here.
+			if perr != nil && !live {
+				log.Warn("history: segment does not parse; skipped", "segment", lp, "err", perr)
+			}
+			return m, nil
 		}
+		// The scan reads the segment as far as it goes and reports what
+		// does not parse; the live segment's tail may be a block being
+		// written.
+		m.logSize = int64(len(data))
+		m.sealed = !live
 		return m, nil
+	}
+	m.logSize = int64(valid)
+	if dec.damaged > 0 {
+		log.Warn("history: damaged blocks in a segment passed over; their observations are lost", "segment", lp,
+			"damaged_stretches", dec.damaged, "damaged_bytes", dec.damagedBytes, "err", dec.firstDamage)
 	}
 	if perr != nil {
 		log.Warn("history: cutting off a torn segment tail", "segment", lp, "valid_bytes", valid, "dropped_bytes", len(data)-valid, "err", perr)
@@ -765,7 +787,11 @@ func (h *History) Stats() Stats {
 		h.huntMu.Lock()
 		defer h.huntMu.Unlock()
 	}
-	segs, act := h.snapshot()
+	segs, act, err := h.snapshot()
+	if err != nil {
+		// Scan, which reads the same, returns the error.
+		h.opt.Log.Error("history: reading the segments' summaries failed", "err", err)
+	}
 	if act != nil {
 		segs = append(segs, *act)
 	}
@@ -797,41 +823,44 @@ func (h *History) Stats() Stats {
 }
 
 // snapshot returns the sealed segments and the one being written (nil if
-// none). A read-only History lists the directory (huntMu held).
-func (h *History) snapshot() ([]segMeta, *segMeta) {
+// none). A read-only History lists the directory (huntMu held); only it
+// can fail.
+func (h *History) snapshot() ([]segMeta, *segMeta, error) {
 	if h.opt.ReadOnly {
-		return h.listReadOnly(), nil
+		segs, err := h.listReadOnly()
+		return segs, nil, err
 	}
 	h.smu.Lock()
 	defer h.smu.Unlock()
 	segs := slices.Clone(h.segs)
 	if h.act == nil || h.act.count == 0 {
-		return segs, nil
+		return segs, nil, nil
 	}
 	act := *h.act
-	return segs, &act
+	return segs, &act, nil
 }
 
 // listReadOnly reads the summaries of another process's segments without
-// changing anything.
-func (h *History) listReadOnly() []segMeta {
+// changing anything. A segment or directory that cannot be read (its
+// permissions) is an error naming it: leaving it out would read as
+// "nobody talked to it". A damaged segment is not: it is logged and read
+// as far as it parses, or skipped.
+func (h *History) listReadOnly() ([]segMeta, error) {
 	seqs, err := listSegments(h.dir)
 	if err != nil {
-		h.opt.Log.Error("history: listing segments failed", "err", err)
-		return nil
+		return nil, err
 	}
 	var out []segMeta
 	for i, seq := range seqs {
 		m, err := loadMeta(h.dir, seq, false, i == len(seqs)-1, &h.rd.dec, &h.rd.log, &h.rd.idx, h.opt.Log)
 		if err != nil {
-			h.opt.Log.Error("history: reading a segment failed", "segment", segBase(seq), "err", err)
-			continue
+			return nil, err
 		}
 		if m != nil && m.count > 0 {
 			out = append(out, *m)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func putUint64(b []byte, v uint64) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"runtime"
 	"time"
 
@@ -50,6 +49,29 @@ type ScanStats struct {
 	Read         int    // segments decoded
 	Observations uint64 // observations decoded
 	Matched      uint64 // observations with at least one hit
+	// DamagedBlocks counts the stretches of segments read that do not
+	// parse (one damaged block, or several in a row, each), passed over
+	// to the next block that parses: their observations are lost.
+	// DamagedBytes is their size. Each segment with damage is also
+	// logged by name.
+	DamagedBlocks int
+	DamagedBytes  int64
+	// LostMatches are observations that match but whose device, process,
+	// account or action a damaged block held: they are counted, not
+	// reported.
+	LostMatches uint64
+}
+
+// add adds o's counts to s.
+func (s *ScanStats) add(o ScanStats) {
+	s.Segments += o.Segments
+	s.Skipped += o.Skipped
+	s.Read += o.Read
+	s.Observations += o.Observations
+	s.Matched += o.Matched
+	s.DamagedBlocks += o.DamagedBlocks
+	s.DamagedBytes += o.DamagedBytes
+	s.LostMatches += o.LostMatches
 }
 
 // readState is the reusable memory of scans (guarded by huntMu).
@@ -79,7 +101,10 @@ func (h *History) scan(ctx context.Context, q Query, p *pacer, fn func(*Observat
 	if q.Index == nil || q.Index.Len() == 0 {
 		return st, nil
 	}
-	segs, act := h.snapshot()
+	segs, act, err := h.snapshot()
+	if err != nil {
+		return st, err
+	}
 	if act != nil {
 		segs = append(segs, *act)
 	}
@@ -146,12 +171,12 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 	}
 	read := false
 	var o Observation
+	var tail error
+	lost := uint64(0)
 	for bi := 0; ; bi++ {
 		b, err := d.next()
 		if b == nil {
-			if err != nil && m.sealed {
-				h.opt.Log.Warn("history: segment damaged; read what parses", "err", err)
-			}
+			tail = err
 			break
 		}
 		if !q.overlaps(b.minTs, b.maxTs, b.hasTime) {
@@ -181,6 +206,10 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 				if len(rs.hits) == 0 {
 					continue
 				}
+				if c.lost {
+					lost++ // who it was is in a damaged block
+					continue
+				}
 				st.Matched++
 				if err := fn(&o, rs.hits); err != nil {
 					return err
@@ -194,6 +223,23 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 			return err
 		}
 	}
+	// A sealed segment's tail that does not parse is damage too; the live
+	// segment's may be a block being written.
+	damaged, bytes, first := d.damaged, d.damagedBytes, d.firstDamage
+	if tail != nil && m.sealed {
+		damaged++
+		bytes += len(data) - d.off
+		if first == nil {
+			first = tail
+		}
+	}
+	if damaged > 0 {
+		st.DamagedBlocks += damaged
+		st.DamagedBytes += int64(bytes)
+		st.LostMatches += lost
+		h.opt.Log.Warn("history: segment damaged; what does not parse is passed over, the rest read", "segment", path,
+			"damaged_stretches", damaged, "damaged_bytes", bytes, "matches_lost", lost, "err", first)
+	}
 	if read {
 		st.Read++
 	} else {
@@ -205,14 +251,14 @@ func (h *History) scanSegment(ctx context.Context, m *segMeta, q *Query, p *pace
 // readFilePaced reads at most limit bytes of path into buf (reused), a
 // MiB at a time, yielding between reads.
 func readFilePaced(ctx context.Context, path string, buf []byte, limit int64, p *pacer) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return buf, err
+		return buf, fmt.Errorf("history: read segment: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return buf, fmt.Errorf("history: %w", err)
+		return buf, fmt.Errorf("history: read segment: %w", err)
 	}
 	n := min(fi.Size(), limit)
 	if int64(cap(buf)) < n {
@@ -226,7 +272,7 @@ func readFilePaced(ctx context.Context, path string, buf []byte, limit int64, p 
 			return buf[:off], nil // truncated meanwhile: what was read is all there is
 		}
 		if err != nil {
-			return buf, fmt.Errorf("history: %w", err)
+			return buf, fmt.Errorf("history: read segment: %w", err)
 		}
 		if err := p.yield(ctx); err != nil {
 			return buf, err
@@ -422,7 +468,7 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 	if err := h.Flush(ctx); err != nil {
 		return rep, err
 	}
-	if segs, act := h.snapshot(); len(segs) == 0 && act == nil {
+	if segs, act, _ := h.snapshot(); len(segs) == 0 && act == nil { // a writer's: never fails
 		// Nothing recorded yet (the first start): nothing to hunt, and no
 		// index of every indicator to build for it.
 		h.known = h.known.union(fresh)
@@ -509,11 +555,7 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 			return rep, fmt.Errorf("history: retro-hunt index: %w", err)
 		}
 		st, err := h.scan(ctx, Query{Index: ix, At: now}, p, fn)
-		rep.Segments += st.Segments
-		rep.Skipped += st.Skipped
-		rep.Read += st.Read
-		rep.Observations += st.Observations
-		rep.Matched += st.Matched
+		rep.ScanStats.add(st)
 		if err != nil {
 			if emitErr != nil {
 				return rep, emitErr
@@ -535,7 +577,7 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 	}
 	h.opt.Log.Info("history: retro-hunt finished", "indicators", rep.Indicators, "already_present", rep.Known,
 		"segments_read", rep.Read, "observations", rep.Observations, "hits", rep.Hits, "allow_listed", rep.Allowed,
-		"excluded", rep.Excluded, "alerts", rep.Alerts, "duration", rep.Duration.Round(time.Millisecond), "paused", rep.Paused.Round(time.Millisecond))
+		"excluded", rep.Excluded, "alerts", rep.Alerts, "damaged_stretches", rep.DamagedBlocks, "matches_lost", rep.LostMatches, "duration", rep.Duration.Round(time.Millisecond), "paused", rep.Paused.Round(time.Millisecond))
 	return rep, nil
 }
 
