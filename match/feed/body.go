@@ -106,7 +106,8 @@ func decodeBody(raw []byte, contentEncoding string, max int64) (content, error) 
 		return content{}, fmt.Errorf("unsupported Content-Encoding %q", contentEncoding)
 	}
 	// A .gz or .zip feed, possibly also gzip-encoded in transit. One level
-	// each: an archive inside an archive is returned as is.
+	// each: an archive inside a .gz is returned as is, and one inside a
+	// zip archive is an error (unzip).
 	var err error
 	switch {
 	case bytes.HasPrefix(body, gzipMagic):
@@ -200,16 +201,35 @@ func zipName(f *zip.File) string {
 	return f.Name
 }
 
+// packed names the kind of a file that decodeBody would unpack (a zip
+// archive, a gzip or zstd file), by its first bytes; "" for any other.
+func packed(data []byte) string {
+	if bytes.HasPrefix(data, zipMagic) {
+		return "zip archive"
+	}
+	switch decompress.Sniff(data) {
+	case decompress.Gzip:
+		return "gzip file"
+	case decompress.Zstd:
+		return "zstd file"
+	}
+	return ""
+}
+
 // unzip returns the regular files of a zip archive (skipZip): the content
 // of its one file, or the files in archive order, each a feed of its own.
 // Their content together is at most max bytes; an archive without a file,
-// or with more than maxZipFiles, is an error.
+// with more than maxZipFiles, with two entries of one name (an unzip keeps
+// the last, a feed would load both under one origin) or with a file that
+// is itself packed (one level is unpacked: its bytes are not lines of a
+// feed) is an error.
 func unzip(b []byte, max int64) (content, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are only shown, never extracted
 		return content{}, err
 	}
 	var files []*zip.File
+	names := map[string]bool{}
 	var stated uint64 // the sizes the archive states, checked before anything is inflated
 	for _, f := range zr.File {
 		if skipZip(f) {
@@ -218,6 +238,10 @@ func unzip(b []byte, max int64) (content, error) {
 		if len(files) == maxZipFiles {
 			return content{}, fmt.Errorf("more than %d files: not read as feeds", maxZipFiles)
 		}
+		if names[f.Name] {
+			return content{}, fmt.Errorf("%s: two entries of that name in the archive", zipName(f))
+		}
+		names[f.Name] = true
 		files = append(files, f)
 		if f.UncompressedSize64 > uint64(max) {
 			return content{}, fmt.Errorf("%s: %d bytes uncompressed: %w (%d)", zipName(f), f.UncompressedSize64, errTooLarge, max)
@@ -246,6 +270,9 @@ func unzip(b []byte, max int64) (content, error) {
 		rc.Close()
 		if err != nil {
 			return content{}, fmt.Errorf("%s: %w", zipName(f), err)
+		}
+		if kind := packed(buf.Bytes()[at:]); kind != "" {
+			return content{}, fmt.Errorf("%s: a %s inside the archive is not unpacked: extract it, or zip its content", zipName(f), kind)
 		}
 		c.files = append(c.files, archived{name: zipName(f), size: buf.Len() - at})
 	}

@@ -20,8 +20,11 @@
 //     every link on the way (for a link being swapped) and that of the
 //     file it resolves to (for that file being changed) are watched, and
 //     the path is resolved again before each read the watcher makes, so a
-//     swapped link is followed to its new target. Only events naming the
-//     feed's file, one of its links or the file it resolves to count; a
+//     swapped link is followed to its new target. A watched directory
+//     removed or renamed away and replaced (rsync, a deployment tool) is
+//     watched again, and the feed read from it. Only events naming the
+//     feed's file, one of its links, the file it resolves to or a watched
+//     directory itself count; a
 //     file that failed is not read again until its stat changes (or
 //     Reload). A gzip, zstd or zip file is unpacked (see Archives).
 //   - http: fetched every Spec.Interval with a conditional GET (ETag,
@@ -58,7 +61,10 @@
 // 1000 files, is an error. Spec.MaxBytes bounds the archive and its
 // files' content together. An archive of one file is read as the feed
 // itself: its origins and format detection go by the feed's path or URL.
-// One level is unpacked: an archive inside an archive is not.
+// One level is unpacked: a zip archive, gzip or zstd file in the archive
+// fails the fetch, naming it, rather than be read as lines of binary; so
+// do two entries of one name (an unzip keeps the last: which is the feed
+// is not known).
 //
 // # Reload semantics
 //

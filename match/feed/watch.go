@@ -54,12 +54,29 @@ const maxLinks = 40
 // symlink met in resolving path, in any of its components, and the file
 // it resolves to. When an entry on the way is missing (or cannot be
 // looked at), that entry is the last: its creation is the change to
-// watch for. A loop of links gives the links of the loop. It returns
-// nil when path has no absolute form.
+// watch for. A loop of links gives the links of the loop. A ".." is
+// resolved as the kernel does, after the links before it: it leaves a
+// link's target, not the link's directory. It returns nil when path has
+// no absolute form.
 func resolveWatch(path string) []string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
+	abs := path
+	switch {
+	case filepath.IsAbs(path):
+	case filepath.VolumeName(path) != "" || strings.HasPrefix(path, string(filepath.Separator)):
+		// "C:feed.txt", `\feeds\feed.txt` (Windows): only Abs knows
+		// their directory.
+		var err error
+		if abs, err = filepath.Abs(path); err != nil {
+			return nil
+		}
+	default:
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil
+		}
+		// Not filepath.Join or Abs: they clean "link/.." away, which the
+		// kernel reads as the parent of the link's target.
+		abs = wd + string(filepath.Separator) + path
 	}
 	var names []string
 	add := func(n string) {
@@ -144,6 +161,11 @@ func newWatcher(m *Manager, files []*feedState) (*watcher, error) {
 // any more. It returns the errors of directories that cannot be watched,
 // each reported once (a directory missing by now is not an error: its
 // creation is an event of its parent, watched).
+//
+// Every directory needed is added again, watched or not: a directory
+// removed or renamed away took its watch with it, and the one made or
+// renamed in its place has none. For a directory still watched, adding it
+// again changes nothing.
 func (wt *watcher) resolve(feeds []*feedState) []error {
 	for _, fs := range feeds {
 		wt.names[fs] = resolveWatch(fs.spec.Path)
@@ -158,9 +180,6 @@ func (wt *watcher) resolve(feeds []*feedState) []error {
 	}
 	var errs []error
 	for d := range dirs {
-		if _, ok := wt.dirs[d]; ok {
-			continue
-		}
 		if err := wt.w.Add(d); err != nil {
 			delete(dirs, d)
 			if !errors.Is(err, os.ErrNotExist) && !wt.warned[d] {
@@ -243,6 +262,14 @@ func (wt *watcher) run(ctx context.Context) {
 			}
 			if len(feeds) > 0 {
 				mark(dir, feeds...)
+				arm()
+			}
+			// An event naming a watched directory itself (from its own
+			// watch or its parent's): it was removed or renamed away, and
+			// its watch with it. Its feeds are resolved again, which
+			// watches the directory now in its place.
+			if feeds := wt.dirs[name]; len(feeds) > 0 {
+				mark(name, feeds...)
 				arm()
 			}
 		case err, ok := <-wt.w.Errors:

@@ -156,6 +156,10 @@ func TestResolveWatchNamesEveryLinkAndTheTarget(t *testing.T) {
 	symlink(t, j("c", "gone.txt"), j("a", "dangling"))
 	symlink(t, j("a", "loop2"), j("a", "loop1"))
 	symlink(t, j("a", "loop1"), j("a", "loop2"))
+	mkdir(t, j("deep", "er"))
+	writeFile(t, j("deep", "feed.txt"), "203.0.113.7\n")
+	symlink(t, j("deep", "er"), j("deeplink"))
+	sep := string(filepath.Separator)
 	tests := []struct {
 		name string
 		path string
@@ -170,6 +174,10 @@ func TestResolveWatchNamesEveryLinkAndTheTarget(t *testing.T) {
 		{"a dangling link", j("a", "dangling"), []string{j("a", "dangling"), j("c", "gone.txt")}},
 		{"a missing directory on the way", j("x", "y", "feed.txt"), []string{j("x")}},
 		{"a loop of links", j("a", "loop1"), []string{j("a", "loop1"), j("a", "loop2")}},
+		// ".." after a link leaves the link's target, as the kernel reads
+		// it, not the link's directory: root/deep/feed.txt, not
+		// root/feed.txt (filepath.Join or Clean would make it the latter).
+		{"a .. after a link to a directory", root + sep + "deeplink" + sep + ".." + sep + "feed.txt", []string{j("deeplink"), j("deep", "feed.txt")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,5 +189,88 @@ func TestResolveWatchNamesEveryLinkAndTheTarget(t *testing.T) {
 				t.Errorf("resolveWatch(%s)\n got %q\nwant %q", tt.path, got, want)
 			}
 		})
+	}
+	t.Run("a relative path with a .. after a link", func(t *testing.T) {
+		t.Chdir(root)
+		rel := "deeplink" + sep + ".." + sep + "feed.txt"
+		got := resolveWatch(rel)
+		slices.Sort(got)
+		if want := []string{j("deep", "feed.txt"), j("deeplink")}; !slices.Equal(got, want) {
+			t.Errorf("resolveWatch(%s) in %s\n got %q\nwant %q", rel, root, got, want)
+		}
+	})
+}
+
+// A directory being watched that is replaced — removed and made again,
+// or renamed away and another renamed in its place, by a deployment tool
+// or rsync — takes its watch with it. The feed is read from the new
+// directory and the new directory is watched: later changes there reload
+// the feed without waiting for a file poll.
+func TestAFeedWhoseDirectoryIsReplacedIsStillWatched(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup returns the feed's path and the directory replace
+		// replaces: the file's, or, behind a link, its target's.
+		setup func(t *testing.T, root string) (path, dir string)
+		// replace puts a new dir in place of dir, holding content.
+		replace func(t *testing.T, dir, content string)
+	}{
+		{"a plain path, its directory removed and made again", plainPath, remake},
+		{"a plain path, its directory renamed away and another renamed in", plainPath, renameIn},
+		{"a link, its target's directory removed and made again", linkedPath, remake},
+		{"a link, its target's directory renamed away and another renamed in", linkedPath, renameIn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, dir := tt.setup(t, t.TempDir())
+			writeFile(t, filepath.Join(dir, "feed.txt"), "203.0.113.7\n")
+			// A debounce far longer than the replace takes: the directory
+			// is back before the feed is read again.
+			h, _ := newHarness(t, Options{Feeds: []Spec{fileSpec("c2", path)}, Debounce: 100 * time.Millisecond, FilePoll: -1})
+			h.runWatching("c2")
+			tt.replace(t, dir, "198.51.100.9\n")
+			h.nextWhere(func(u *Update) bool { return matches(u.Index, "198.51.100.9", time.Time{}) })
+			writeFile(t, filepath.Join(dir, "feed.txt"), "198.51.100.9\n198.51.100.10\n")
+			h.nextWhere(func(u *Update) bool { return matches(u.Index, "198.51.100.10", time.Time{}) })
+		})
+	}
+}
+
+// plainPath is a feed path with no link: root/feeds/feed.txt.
+func plainPath(t *testing.T, root string) (string, string) {
+	dir := mkdir(t, filepath.Join(root, "feeds"))
+	return filepath.Join(dir, "feed.txt"), dir
+}
+
+// linkedPath is a feed path that is a link, root/etc/current, to
+// root/data/feeds/feed.txt.
+func linkedPath(t *testing.T, root string) (string, string) {
+	dir := mkdir(t, filepath.Join(root, "data", "feeds"))
+	link := filepath.Join(mkdir(t, filepath.Join(root, "etc")), "current")
+	symlink(t, filepath.Join(dir, "feed.txt"), link)
+	return link, dir
+}
+
+// remake removes dir and makes it again with a feed.txt of content.
+func remake(t *testing.T, dir, content string) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	mkdir(t, dir)
+	writeFile(t, filepath.Join(dir, "feed.txt"), content)
+}
+
+// renameIn renames dir away and renames a new directory with a feed.txt
+// of content in its place.
+func renameIn(t *testing.T, dir, content string) {
+	t.Helper()
+	next := mkdir(t, dir+".next")
+	writeFile(t, filepath.Join(next, "feed.txt"), content)
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, dir); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -229,6 +229,33 @@ func TestDecodeBodyUnpacksEveryFileOfAZipArchive(t *testing.T) {
 			zipEntry{name: "big.txt", content: strings.Repeat("b", 5000)}),
 			err: "big.txt: 5000 bytes uncompressed", tooBig: true},
 		{name: "more files than a feed archive holds fail", zip: zipOf(t, many...), err: fmt.Sprintf("more than %d files", maxZipFiles)},
+		// One level is unpacked. An archive or compressed file in the
+		// archive would be read as lines of binary: refused as garbage,
+		// or, by chance, an indicator, while the feed loads without its
+		// content.
+		{name: "a zip archive in the archive fails naming it", zip: zipOf(t,
+			zipEntry{name: "ips.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "daily/2026-11-29.zip", content: string(zipOf(t, zipEntry{name: "ips.txt", content: "203.0.113.2\n"}))}),
+			err: "daily/2026-11-29.zip: a zip archive inside the archive is not unpacked"},
+		{name: "a gzip file in the archive fails naming it", zip: zipOf(t,
+			zipEntry{name: "ips.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "more.txt.gz", content: string(gz(t, "203.0.113.2\n"))}),
+			err: "more.txt.gz: a gzip file inside the archive is not unpacked"},
+		{name: "a zstd file in the archive fails naming it", zip: zipOf(t,
+			zipEntry{name: "ips.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "more.txt.zst", content: string(zst(t, "203.0.113.2\n"))}),
+			err: "more.txt.zst: a zstd file inside the archive is not unpacked"},
+		{name: "a compressed file alone in the archive fails naming it", zip: zipOf(t,
+			zipEntry{name: "c2.txt.gz", content: string(gz(t, "203.0.113.2\n"))}),
+			err: "c2.txt.gz: a gzip file inside the archive is not unpacked"},
+		// Two entries of one name: an unzip keeps the last, so a file
+		// updated by appending it again (Python's zipfile "a" mode) would
+		// load its stale copy too, under the same origin.
+		{name: "a name twice fails naming it", zip: zipOf(t,
+			zipEntry{name: "ips.txt", content: "203.0.113.1\n"},
+			zipEntry{name: "domains.txt", content: "evil.example\n"},
+			zipEntry{name: "ips.txt", content: "203.0.113.2\n"}),
+			err: "ips.txt: two entries of that name in the archive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
