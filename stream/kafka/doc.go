@@ -18,8 +18,9 @@
 // slow pipeline slows the fetching instead of growing memory. Read takes
 // what is already there, up to MaxBatchMessages, and blocks only for the
 // first message. Messages of one partition come in offset order within a
-// generation. Positions are stream.Position{Source: topic, Partition: p,
-// Offset: offset}.
+// generation, except that a partition restarted from StartOffset (see
+// Offsets outside the log) goes on from its new position. Positions are
+// stream.Position{Source: topic, Partition: p, Offset: offset}.
 //
 // # Value buffers
 //
@@ -70,7 +71,9 @@
 // partition restarts where StartOffset starts a partition the group never
 // committed, the new position is committed at once, acks of messages read
 // before are not committed (Stats.StaleAcks), and Stats.OffsetResets counts
-// it. Both are logged at Warn with the partition and the offset.
+// it. Both are logged at Warn with the partition and the offset. A log end
+// reported below the position without the broker refusing it (a leader
+// that has just taken over) restarts nothing.
 //
 // # Delivery guarantee
 //

@@ -4,9 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/stream"
@@ -152,9 +156,13 @@ func TestATopicRecreatedUnderARunningSourceIsReadFromItsStart(t *testing.T) {
 	ackAll(t, ctx, old) // too late: their log is gone
 	ackAll(t, ctx, batches)
 	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 5})
-	if lag := s.Lag(); len(lag) != 1 || lag[kafka.TopicPartition{Topic: "t", Partition: 0}] != 0 {
-		t.Errorf("Lag() = %s, want t[0]:0 (the old log's high watermark is not this one's)", fmtLag(lag))
-	}
+	// The broker has the commit a moment before the source has its answer:
+	// wait for the source's view. With the old log's high watermark (20)
+	// the lag would stay at 15.
+	waitFor(t, ctx, "Lag() t[0]:0 (the old log's high watermark is not this one's)", func() (bool, string) {
+		lag := s.Lag()
+		return len(lag) == 1 && lag[kafka.TopicPartition{Topic: "t", Partition: 0}] == 0, fmtLag(lag)
+	})
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -167,5 +175,83 @@ func TestATopicRecreatedUnderARunningSourceIsReadFromItsStart(t *testing.T) {
 	}
 	if st := s.Stats(); st.OffsetResets != 1 || st.StaleAcks != 20 {
 		t.Errorf("Stats() = %+v, want OffsetResets 1 and StaleAcks 20", st)
+	}
+}
+
+// logEnd watches the requests for the log end ("latest") of one
+// partition and counts them. With stale at 0 or more, the broker answers
+// the next one with stale instead of the real end, as a leader that has
+// just taken over may, and the ones after it truly.
+func logEnd(b *embedded.Broker, stale int64) *atomic.Int64 {
+	var asked atomic.Int64
+	c := b.Cluster()
+	c.ControlKey(int16(kmsg.ListOffsets), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		req := r.(*kmsg.ListOffsetsRequest)
+		if len(req.Topics) != 1 || len(req.Topics[0].Partitions) != 1 || req.Topics[0].Partitions[0].Timestamp != -1 {
+			return nil, nil, false // not the log end: the broker answers
+		}
+		if asked.Add(1) > 1 || stale < 0 {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+		resp.Version = req.Version
+		rt := kmsg.NewListOffsetsResponseTopic()
+		rt.Topic = req.Topics[0].Topic
+		rp := kmsg.NewListOffsetsResponseTopicPartition()
+		rp.Partition = req.Topics[0].Partitions[0].Partition
+		rp.Timestamp = -1
+		rp.Offset = stale
+		rp.OldStyleOffsets = []int64{stale} // version 0
+		rt.Partitions = append(rt.Partitions, rp)
+		resp.Topics = append(resp.Topics, rt)
+		c.KeepControl() // and watch on
+		return resp, nil, true
+	})
+	return &asked
+}
+
+// TestAPositionTheLogHoldsIsNotRestarted pins that only a position past
+// the end of the log on the broker's word restarts a partition: a log end
+// reported below the position (a new leader's high watermark that has not
+// caught up yet) does not, nor does a refusal after which the log holds
+// the position. A restart there would read the whole partition again.
+func TestAPositionTheLogHoldsIsNotRestarted(t *testing.T) {
+	tests := []struct {
+		name  string
+		fetch *kerr.Error // what the broker answers one fetch with
+		stale bool        // and the log end reported when the source reconnects is below its position
+	}{
+		{name: "a leader move and a stale log end", fetch: kerr.NotLeaderForPartition, stale: true},
+		{name: "an out-of-range refusal at the log end, which holds the position", fetch: kerr.OffsetOutOfRange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+			produce(t, b, "t", 0, 0, 20)
+			s := newSource(t, fastOptions(b, "g", "t"))
+			ackAll(t, ctx, readBatches(t, ctx, s, 20, 0))
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 20})
+			stale := int64(-1)
+			if tt.stale {
+				stale = 10
+			}
+			asked := logEnd(b, stale)
+			h := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "t", Err: tt.fetch})
+			defer h.Remove()
+			// The source reconnects and reads the log's range; only then
+			// do more messages arrive, so the end it saw is 20 (or 10).
+			waitFor(t, ctx, "the source reading the log end again", func() (bool, string) {
+				return asked.Load() > 0, "fetch fault hits " + itoa(h.Hits())
+			})
+			produce(t, b, "t", 0, 20, 5)
+			batches := readBatches(t, ctx, s, 5, 0)
+			checkOffsets(t, messagesOf(batches), 20, 25)
+			ackAll(t, ctx, batches)
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 25})
+			if got := s.Stats().OffsetResets; got != 0 {
+				t.Errorf("Stats().OffsetResets = %d, want 0", got)
+			}
+		})
 	}
 }

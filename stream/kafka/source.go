@@ -298,7 +298,9 @@ func (s *Source) report(err error) {
 // ctx.Err() when ctx is done, io.EOF once Close was called, and an error
 // when the brokers refuse this client for good (bad credentials, missing
 // authorization, an untrusted certificate). Messages of a partition come in
-// offset order within a generation.
+// offset order within a generation, except that a partition restarted from
+// StartOffset (its position was past the end of its log) goes on from its
+// new position.
 //
 // The values live in buffers that the source reuses once the batch's
 // Release was called: a value must not be read after Release (the pipeline
