@@ -91,7 +91,7 @@ type HEC struct {
 	tr       *http.Transport
 	gate     gate
 	channel  string
-	secrets  [][]byte // the token, scrubbed from answers
+	secrets  [][]byte // the token and what the shown URLs hide (urlcred.PeerEchoes), scrubbed from answers and transport errors
 }
 
 // NewHEC checks opt, applies its defaults and returns the sink. It does not
@@ -143,7 +143,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(urlcred.Hidden(u.String()), "Splunk "+opt.Token)...)}
+	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -336,7 +336,7 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return r, fmt.Errorf("splunk_hec %w", transportError(ctx, http.MethodPost, h.where, err))
+		return r, fmt.Errorf("splunk_hec %w", transportError(ctx, http.MethodPost, h.where, err, h.secrets))
 	}
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -352,18 +352,18 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retry := httpRetryableStatus(resp.StatusCode) || (jerr == nil && r.Code != nil && hecRetryableCode(*r.Code))
-		err := httpStatusError(http.MethodPost, h.where, resp, detail, retry, h.opt.Now())
+		err := httpStatusError(http.MethodPost, h.where, resp, detail, retry, h.opt.Now(), h.secrets)
 		return r, fmt.Errorf("splunk_hec %w", err)
 	}
 	if rerr != nil {
-		return r, fmt.Errorf("splunk_hec POST %s: %s: reading the answer: %w", h.where, resp.Status, rerr)
+		return r, fmt.Errorf("splunk_hec POST %s: %s: reading the answer: %w", h.where, statusText(resp, h.secrets), rerr)
 	}
 	if jerr != nil || r.Code == nil {
 		// Not HEC's answer (a proxy page?): delivery is unknown, so retry.
-		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, resp.Status, detail)
+		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, statusText(resp, h.secrets), detail)
 	}
 	if *r.Code != 0 {
-		err := fmt.Errorf("splunk_hec POST %s: %s: %s", h.where, resp.Status, detail)
+		err := fmt.Errorf("splunk_hec POST %s: %s: %s", h.where, statusText(resp, h.secrets), detail)
 		if hecRetryableCode(*r.Code) {
 			return r, err
 		}
@@ -442,7 +442,7 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	req.Header.Set("X-Splunk-Request-Channel", h.channel)
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.ackWhere, err))
+		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.ackWhere, err, h.secrets))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -450,7 +450,7 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Any failure of the ack query is retryable: the events were
 		// accepted, only their fate is unknown.
-		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.ackWhere, resp.Status, sanitizeExcerpt(raw, bodyExcerptBytes))
+		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.ackWhere, statusText(resp, h.secrets), sanitizeExcerpt(raw, bodyExcerptBytes))
 	}
 	var r struct {
 		Acks map[string]bool `json:"acks"`

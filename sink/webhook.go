@@ -81,7 +81,9 @@ type Webhook struct {
 	tr     *http.Transport
 	header http.Header
 	gate   gate
-	// secrets are the header values and HMAC key, scrubbed from answers.
+	// secrets are the header values, the HMAC key and what the shown
+	// form of the URL hides (urlcred.PeerEchoes), scrubbed from answers
+	// and transport errors.
 	secrets [][]byte
 }
 
@@ -141,7 +143,7 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", redactURL(u), err)
 	}
-	secrets := credentials(append(urlcred.Hidden(u.String()), opt.HMACSecret)...)
+	secrets := credentials(append(urlcred.PeerEchoes(u.String()), opt.HMACSecret)...)
 	for _, vs := range h {
 		secrets = append(secrets, credentials(vs...)...)
 	}
@@ -237,14 +239,14 @@ func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %w", transportError(ctx, http.MethodPost, w.where, err))
+		return fmt.Errorf("webhook %w", transportError(ctx, http.MethodPost, w.where, err, w.secrets))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		_ = readExcerpt(resp.Body, nil) // drain for connection reuse
 		return nil
 	}
-	return fmt.Errorf("webhook %w", httpStatusError(http.MethodPost, w.where, resp, readExcerpt(resp.Body, w.secrets), httpRetryableStatus(resp.StatusCode), w.opt.Now()))
+	return fmt.Errorf("webhook %w", httpStatusError(http.MethodPost, w.where, resp, readExcerpt(resp.Body, w.secrets), httpRetryableStatus(resp.StatusCode), w.opt.Now(), w.secrets))
 }
 
 // Close waits for in-flight Writes (or ctx) and drops idle connections.

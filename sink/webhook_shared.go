@@ -207,17 +207,41 @@ func parseError(err error) error {
 }
 
 // transportError describes a failed round trip without the URL that
-// *url.Error would print (it may hold secrets); the result is retryable,
-// and wraps ctx's error when the context ended the request.
-func transportError(ctx context.Context, method, where string, err error) error {
+// *url.Error would print (it may hold secrets) and with secrets scrubbed
+// from the rest (see scrubError): what net/http quotes of the peer — the
+// Location of a redirect that does not parse, the first line of a peer
+// that is not HTTP and echoes the request line — may repeat the URL's
+// path. The result is retryable, and wraps ctx's error when the context
+// ended the request.
+func transportError(ctx context.Context, method, where string, err error, secrets [][]byte) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
 	}
+	err = scrubError(err, secrets)
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("%s %s: %w (%v)", method, where, ctx.Err(), err)
 	}
 	return fmt.Errorf("%s %s: %w", method, where, err)
 }
+
+// scrubError returns err with every secret in its text replaced by
+// "[redacted]" (see scrub); errors.Is and errors.As still see err.
+func scrubError(err error, secrets [][]byte) error {
+	msg := err.Error()
+	if s := string(scrub([]byte(msg), secrets)); s != msg {
+		return &scrubbedError{err: err, msg: s}
+	}
+	return err
+}
+
+// scrubbedError is an error whose text had a sink's secrets scrubbed.
+type scrubbedError struct {
+	err error
+	msg string
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // readExcerpt reads up to bodyExcerptBytes of r, drains a bounded rest (so
 // the connection can be reused) and returns the excerpt, scrubbed of
@@ -341,12 +365,23 @@ func httpRetryableStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code >= 500 || code == http.StatusRequestTimeout
 }
 
+// statusTextBytes is the most of a status line quoted in an error.
+const statusTextBytes = 128
+
+// statusText is resp.Status ("404 Not Found") as an error may show it: its
+// reason phrase is the peer's to choose, and may name the path it was sent
+// or carry control characters, so it is scrubbed of secrets and sanitised
+// as a body excerpt is.
+func statusText(resp *http.Response, secrets [][]byte) string {
+	return sanitizeExcerpt(scrub([]byte(resp.Status), secrets), statusTextBytes)
+}
+
 // httpStatusError builds the error for a non-2xx answer: retryable ones
 // carry the server's Retry-After (see RetryAfter), the others are
 // Permanent. detail is appended to the message (a body excerpt, or a HEC
-// code).
-func httpStatusError(method, where string, resp *http.Response, detail string, retryable bool, now time.Time) error {
-	msg := fmt.Sprintf("%s %s: %s", method, where, resp.Status)
+// code); the status is shown as statusText gives it.
+func httpStatusError(method, where string, resp *http.Response, detail string, retryable bool, now time.Time, secrets [][]byte) error {
+	msg := fmt.Sprintf("%s %s: %s", method, where, statusText(resp, secrets))
 	if detail != "" {
 		msg += ": " + detail
 	}

@@ -122,7 +122,7 @@ log: {format: json}
 				}
 			}
 			// What shows instead: the endpoint, and the peer's answer with
-			// the path scrubbed.
+			// the path scrubbed (all of it: its first segment too).
 			if !strings.Contains(stderr, "sink delivery failed; retrying") || !strings.Contains(stderr, hook.URL+"/services/…: 503") {
 				t.Errorf("the log lacks the retry naming the endpoint:\n%s", stderr)
 			}
@@ -135,7 +135,7 @@ log: {format: json}
 			} else if code == exitOK {
 				t.Errorf("exit %d: the refusal did not stop the run\n%s", code, stderr)
 			}
-			if !strings.Contains(refused, hook.URL+"/services/…: 404 Not Found: Cannot POST /services/[redacted]") {
+			if !strings.Contains(refused, hook.URL+"/services/…: 404 Not Found: Cannot POST [redacted]") {
 				t.Errorf("the refusal does not name the endpoint and the scrubbed answer:\n%s", refused)
 			}
 		})

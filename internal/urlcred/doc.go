@@ -9,5 +9,7 @@
 // webhook carries it in its path, a Logic App trigger in its query. For
 // those Endpoint gives the one form that may be shown (scheme, host and
 // at most a first plain path segment) and Hidden lists what that form
-// leaves out, for the scrubbing of a peer's answer and of the log.
+// leaves out, for the scrubbing of a peer's answer and of the log;
+// PeerEchoes adds the forms, however short, in which the peer a URL is
+// sent to repeats its path, for the scrubbing of that peer's answers.
 package urlcred

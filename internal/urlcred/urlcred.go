@@ -195,6 +195,48 @@ func Hidden(s string) []string {
 	return out
 }
 
+// PeerEchoes returns Hidden(s) and, whatever their length, the forms in
+// which the peer the URL s is sent to repeats what Endpoint hides of it
+// (an error page's "Cannot POST /hooks/Xk29sLq"): when Endpoint hides
+// part of the path, the path as sent and decoded, each also without its
+// leading '/' (as some frameworks name a route: hooks/Xk29sLq) unless
+// that leaves a plain word (alerts), and each also with every '/' written
+// "\/" (as PHP's JSON does); when there is a query, the request target
+// (path and query) as sent and the query. They are for the scrubbing of
+// that peer's own answers, which speak of this URL; not for a redactor of
+// every line, where a short path such as /alerts would blank ordinary
+// text (Hidden leaves such parts out). It returns nil for anything that
+// is not an absolute URL.
+func PeerEchoes(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	out := Hidden(s)
+	add := func(v string) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if _, tail := splitPath(u.EscapedPath()); tail != "" {
+		for _, p := range []string{u.EscapedPath(), u.Path} {
+			forms := []string{p}
+			if rel := strings.TrimPrefix(p, "/"); strings.Contains(rel, "/") || !plainWord(rel) {
+				forms = append(forms, rel)
+			}
+			for _, f := range forms {
+				add(f)
+				add(strings.ReplaceAll(f, "/", `\/`))
+			}
+		}
+	}
+	if u.RawQuery != "" {
+		add(u.RequestURI())
+		add(u.RawQuery)
+	}
+	return out
+}
+
 // hecPaths are Splunk HTTP Event Collector's own paths, shown whole.
 var hecPaths = map[string]bool{
 	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,

@@ -153,3 +153,44 @@ func TestHidden(t *testing.T) {
 		})
 	}
 }
+
+func TestPeerEchoes(t *testing.T) {
+	tests := []struct {
+		name, url string
+		want      []string // besides Hidden(url)
+	}{
+		{"a short token after a word", "https://soar.example/hooks/Xk29sLq",
+			[]string{"/hooks/Xk29sLq", `\/hooks\/Xk29sLq`, "hooks/Xk29sLq", `hooks\/Xk29sLq`}},
+		{"a short token alone", "https://soar.example/Xk29sLq4", []string{"/Xk29sLq4", `\/Xk29sLq4`, "Xk29sLq4"}},
+		{"a plain word alone", "https://soar.example/alerts", []string{"/alerts", `\/alerts`}},
+		{"a percent-encoded token", "https://soar.example/hooks/Xk%2F9sLq",
+			[]string{"/hooks/Xk%2F9sLq", `\/hooks\/Xk%2F9sLq`, "hooks/Xk%2F9sLq", `hooks\/Xk%2F9sLq`,
+				"/hooks/Xk/9sLq", `\/hooks\/Xk\/9sLq`, "hooks/Xk/9sLq", `hooks\/Xk\/9sLq`}},
+		{"slack", "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4",
+			[]string{"/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4", `\/services\/T0001AAAA\/B0002BBBB\/slackSecretXq7Lm2Vb9Rt4`,
+				"services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4", `services\/T0001AAAA\/B0002BBBB\/slackSecretXq7Lm2Vb9Rt4`}},
+		{"a short query", "https://soar.example/api/?t=Xk29", []string{"/api/?t=Xk29", "t=Xk29"}},
+		{"a short path and query", "https://soar.example/a/b?t=Xk29", []string{"/a/b", `\/a\/b`, "a/b", `a\/b`, "/a/b?t=Xk29", "t=Xk29"}},
+		{"a query alone", "https://soar.example?t=Xk29", []string{"/?t=Xk29", "t=Xk29"}},
+		{"HEC", "https://splunk.example:8088/services/collector/event", nil},
+		{"a path shown whole", "https://soar.example/api/", nil},
+		{"a host alone", "https://soar.example", nil},
+		{"user info alone", "https://soar:pw-Qx7L@soar.example/", nil},
+		{"not a URL", "hooks.slack.com/services/T0/B0/Xk29sLq", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := append(Hidden(tt.url), tt.want...)
+			if got := PeerEchoes(tt.url); !slices.Equal(got, want) {
+				t.Errorf("PeerEchoes(%q) = %q, want %q", tt.url, got, want)
+			}
+			// They are what Endpoint hides: none is in what it shows.
+			shown := Endpoint(tt.url)
+			for _, e := range PeerEchoes(tt.url) {
+				if strings.Contains(shown, e) {
+					t.Errorf("Endpoint(%q) = %q shows %q", tt.url, shown, e)
+				}
+			}
+		})
+	}
+}
