@@ -41,8 +41,10 @@
 // event as the checkpoint and the Processor starts there, so a replica that
 // takes the partition over before the first real checkpoint reads on from
 // that start (re-reading what the first owner had not acknowledged) instead
-// of from its own "latest". A partition whose start cannot be written is not
-// opened until it can be.
+// of from its own "latest". The start is written only where the partition
+// still has no checkpoint, so it never overwrites one another replica wrote
+// meanwhile: the partition is read on from that one. A partition whose
+// start cannot be written is not opened until it can be.
 //
 // # Refusals and store outages
 //
@@ -60,9 +62,11 @@
 // ownership. The Source gives it a checkpoint store that retries those
 // calls with back-off (1 s doubling to 30 s) while the store fails, logging
 // every failure and the recovery; owned partitions are read meanwhile, and
-// their checkpoints catch up once the store answers. A failed listing of
-// checkpoints is logged and only delays opening newly claimed partitions
-// to the next round.
+// their checkpoints catch up once the store answers. A store that answers
+// with a refusal retrying cannot change (401, 403, a deleted container, any
+// 4xx but 408 and 429) stops the Source with an error naming the container
+// and what to check. A failed listing of checkpoints is logged and only
+// delays opening newly claimed partitions to the next round.
 //
 // # Ownership loss
 //

@@ -1,14 +1,24 @@
 package eventhubs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/go-amqp"
 )
 
@@ -24,7 +34,10 @@ const probeTimeout = 5 * time.Second
 //
 //   - retries the calls whose failure stops the Processor — listing and
 //     claiming ownership — with back-off while the store fails, logging
-//     every failure, until it answers or the Source closes;
+//     every failure, until it answers or the Source closes; a refusal
+//     that cannot heal (no permission, an expired credential, the
+//     container gone) is returned at once, with what to check: it stops
+//     the Processor, and the Source with it;
 //   - logs a failure to list checkpoints (the Processor then opens nothing
 //     in that round and tries again in the next; waiting in place would
 //     hold up the renewal of its claims);
@@ -94,15 +107,9 @@ func (w *procStore) ClaimOwnership(ctx context.Context, owns []azeventhubs.Owner
 // just claimed that has none. A failure is logged: the Processor opens
 // nothing in this round, and lists again in the next.
 func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
-	cps, err := w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
-	if err != nil {
-		w.blocked()
-		w.s.log.Warn("eventhubs: cannot list checkpoints; claimed partitions are opened once that succeeds (retrying every update interval)",
-			"hub", w.s.opt.hub, "checkpoint", w.s.opt.checkpointTarget, "err", w.s.red.String(err.Error()))
-		return nil, err
-	}
-	if w.s.opt.startEarliest {
-		return cps, nil
+	cps, err := w.listCheckpoints(ctx, ns, hub, group, opt)
+	if err != nil || w.s.opt.startEarliest {
+		return cps, err
 	}
 	has := make(map[string]bool, len(cps))
 	for _, cp := range cps {
@@ -111,11 +118,12 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 	w.mu.Lock()
 	claimed := w.claimed
 	w.mu.Unlock()
+	relist := false
 	for _, id := range claimed {
 		if has[id] || w.s.reading(id) {
 			continue
 		}
-		cp, err := w.pin(ctx, ns, hub, group, id)
+		cp, exists, err := w.pin(ctx, ns, hub, group, id)
 		if err != nil {
 			// Without its start recorded the partition must not be
 			// opened at "latest": failing the listing keeps the
@@ -126,17 +134,43 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 				"hub", w.s.opt.hub, "partition", id, "err", w.s.red.String(err.Error()))
 			return nil, err
 		}
+		if exists {
+			relist = true
+			continue
+		}
 		cps = append(cps, cp)
+	}
+	if relist {
+		// A partition got its checkpoint from another replica since the
+		// listing: the Processor starts it there.
+		return w.listCheckpoints(ctx, ns, hub, group, opt)
 	}
 	return cps, nil
 }
 
-// pin writes the checkpoint of partition id at its last enqueued event, the
-// position "latest" stands for now.
-func (w *procStore) pin(ctx context.Context, ns, hub, group, id string) (azeventhubs.Checkpoint, error) {
+// listCheckpoints lists the checkpoints, logging a failure.
+func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
+	cps, err := w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
+	if err != nil {
+		w.blocked()
+		w.s.log.Warn("eventhubs: cannot list checkpoints; claimed partitions are opened once that succeeds (retrying every update interval)",
+			"hub", w.s.opt.hub, "checkpoint", w.s.opt.checkpointTarget, "err", w.s.red.String(err.Error()))
+		return nil, err
+	}
+	return cps, nil
+}
+
+// pin records the checkpoint of partition id at its last enqueued event,
+// the position "latest" stands for now, unless the partition got a
+// checkpoint since it was listed (exists; nothing is written): another
+// replica took it over meanwhile and recorded its start, or read and
+// checkpointed it, and overwriting that would skip events. A store that
+// cannot write on that condition (not a checkpointCreator) is written
+// unconditionally.
+func (w *procStore) pin(ctx context.Context, ns, hub, group, id string) (cp azeventhubs.Checkpoint, exists bool, err error) {
 	props, err := w.s.consumer.GetPartitionProperties(ctx, id, nil)
 	if err != nil {
-		return azeventhubs.Checkpoint{}, fmt.Errorf("eventhubs: properties of %s[%s] for its start position: %w", w.s.opt.hub, id, err)
+		return cp, false, fmt.Errorf("eventhubs: properties of %s[%s] for its start position: %w", w.s.opt.hub, id, err)
 	}
 	seq, off := props.LastEnqueuedSequenceNumber, props.LastEnqueuedOffset
 	if off == "" {
@@ -146,21 +180,72 @@ func (w *procStore) pin(ctx context.Context, ns, hub, group, id string) (azevent
 			"hub", w.s.opt.hub, "partition", id)
 		seq, off = -1, "-1"
 	}
-	cp := azeventhubs.Checkpoint{
+	cp = azeventhubs.Checkpoint{
 		FullyQualifiedNamespace: ns, EventHubName: hub, ConsumerGroup: group, PartitionID: id,
 		SequenceNumber: to.Ptr(seq), Offset: to.Ptr(off),
 	}
-	if err := w.CheckpointStore.SetCheckpoint(ctx, cp, nil); err != nil {
-		return azeventhubs.Checkpoint{}, fmt.Errorf("eventhubs: checkpoint %s[%s]@%d (its start) in checkpoint %s: %w", w.s.opt.hub, id, seq, w.s.opt.checkpointTarget, err)
+	if c, ok := w.CheckpointStore.(checkpointCreator); ok {
+		exists, err = c.createCheckpoint(ctx, cp)
+	} else {
+		err = w.CheckpointStore.SetCheckpoint(ctx, cp, nil)
+	}
+	if err != nil {
+		return cp, false, fmt.Errorf("eventhubs: checkpoint %s[%s]@%d (its start) in checkpoint %s: %w", w.s.opt.hub, id, seq, w.s.opt.checkpointTarget, err)
+	}
+	if exists {
+		w.s.log.Info("eventhubs: the partition got a checkpoint from another replica meanwhile; it is read on from there",
+			"hub", w.s.opt.hub, "partition", id, "owner", w.s.owner)
+		return cp, true, nil
 	}
 	w.s.log.Info("eventhubs: start position recorded as the partition's checkpoint",
 		"hub", w.s.opt.hub, "partition", id, "sequence_number", seq, "owner", w.s.owner)
-	return cp, nil
+	return cp, false, nil
 }
 
-// retry calls op until it succeeds, ctx ends or the Source stops running
-// the Processor, waiting storeRetryMin, then twice as long each time up to
-// storeRetryMax. Every failure is logged; so is the recovery.
+// checkpointCreator is a checkpoint store that can write a checkpoint on
+// condition that the partition has none.
+type checkpointCreator interface {
+	// createCheckpoint writes cp unless its partition has a checkpoint;
+	// then it writes nothing and returns true.
+	createCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint) (exists bool, err error)
+}
+
+// blobCheckpoints is the SDK's blob checkpoint store with createCheckpoint.
+type blobCheckpoints struct {
+	*checkpoints.BlobStore
+	cc *container.Client
+}
+
+var _ checkpointCreator = blobCheckpoints{}
+
+// createCheckpoint creates the checkpoint blob as checkpoints.BlobStore
+// lays it out — an empty blob <namespace>/<hub>/<group>/checkpoint/<id>
+// with the metadata sequencenumber and offset — if it does not exist.
+func (b blobCheckpoints) createCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint) (bool, error) {
+	if cp.FullyQualifiedNamespace == "" || cp.EventHubName == "" || cp.ConsumerGroup == "" || cp.PartitionID == "" ||
+		cp.SequenceNumber == nil || cp.Offset == nil {
+		return false, fmt.Errorf("checkpoint of partition %q lacks a field", cp.PartitionID)
+	}
+	name := fmt.Sprintf("%s/%s/%s/checkpoint/%s", cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup, cp.PartitionID)
+	_, err := b.cc.NewBlockBlobClient(name).Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
+		Metadata: map[string]*string{
+			"sequencenumber": to.Ptr(strconv.FormatInt(*cp.SequenceNumber, 10)),
+			"offset":         to.Ptr(*cp.Offset),
+		},
+		AccessConditions: &blob.AccessConditions{
+			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)},
+		},
+	})
+	if bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.ConditionNotMet) {
+		return true, nil
+	}
+	return false, err
+}
+
+// retry calls op until it succeeds, ctx ends, the Source stops running
+// the Processor or the store refuses for good (storeRefusal), waiting
+// storeRetryMin, then twice as long each time up to storeRetryMax. Every
+// failure retried is logged; so is the recovery.
 func (w *procStore) retry(ctx context.Context, what string, op func() error) error {
 	s := w.s
 	delay := s.opt.storeRetryMin
@@ -175,6 +260,12 @@ func (w *procStore) retry(ctx context.Context, what string, op func() error) err
 		}
 		if ctx.Err() != nil || s.runCtx.Err() != nil {
 			return err
+		}
+		if hint := storeRefusal(err); hint != "" {
+			// Not an outage: retrying would leave the Source reading
+			// nothing for ever. The Processor stops, and the Source
+			// with it (Read returns this).
+			return fmt.Errorf("checkpoint %s refuses to %s (%s): %w", s.opt.checkpointTarget, what, hint, err)
 		}
 		s.log.Warn("eventhubs: checkpoint store unavailable; retrying (owned partitions are still read, nothing is checkpointed or claimed meanwhile)",
 			"hub", s.opt.hub, "checkpoint", s.opt.checkpointTarget, "operation", what,
@@ -191,6 +282,29 @@ func (w *procStore) retry(ctx context.Context, what string, op func() error) err
 		}
 		delay = min(2*delay, s.opt.storeRetryMax)
 	}
+}
+
+// storeRefusal returns what to check when err is the checkpoint store
+// answering with a refusal that retrying cannot change — a client error
+// other than a timeout or throttling: the credential may not (or no
+// longer) read or write the container's blobs, the container is gone — and
+// "" for a failure that may heal: no answer, a timeout, throttling, a
+// server error.
+func storeRefusal(err error) string {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return ""
+	}
+	switch code := re.StatusCode; {
+	case code == http.StatusUnauthorized, code == http.StatusForbidden:
+		return "check the storage credential: it may have expired, or may not read, write and list the container's blobs; " +
+			"it needs the Storage Blob Data Contributor role, or a SAS with read, add, create, write and list permissions"
+	case bloberror.HasCode(err, bloberror.ContainerNotFound):
+		return "the container does not exist: create it"
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		return "the storage account refuses the request"
+	}
+	return ""
 }
 
 // blocked records that the Processor opens nothing in this round, for a

@@ -175,7 +175,7 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	if err != nil {
 		return fail(fmt.Errorf("eventhubs: checkpoint %s: %w", r.checkpointTarget, err))
 	}
-	var store azeventhubs.CheckpointStore = blobStore
+	var store azeventhubs.CheckpointStore = blobCheckpoints{BlobStore: blobStore, cc: cc}
 	if r.wrapStore != nil {
 		store = r.wrapStore(store)
 	}

@@ -36,7 +36,7 @@ var env struct {
 var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
 	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
-	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2",
+	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2", "readonly:1", "pinrace:1",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -261,6 +261,8 @@ func TestIntegration(t *testing.T) {
 	t.Run("a receiver the service refuses stops the source with its cause", testRefused)
 	t.Run("the source rides out a checkpoint store outage", testStoreOutage)
 	t.Run("with start latest a partition taken before its first checkpoint loses nothing", testLatestHandover)
+	t.Run("a checkpoint store that refuses writes stops the source with its cause", testStoreRefused)
+	t.Run("a recorded start never overwrites a checkpoint written meanwhile", testPinRace)
 }
 
 func testOrder(t *testing.T) {

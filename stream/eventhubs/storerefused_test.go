@@ -1,0 +1,166 @@
+package eventhubs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+
+	"github.com/iocwatch/iocwatch/testenv"
+)
+
+// readOnlySAS returns a storage connection string for the Azurite account
+// of blob whose account SAS may read and list containers and blobs but not
+// write them: a SAS made with too few permissions.
+func readOnlySAS(t *testing.T, blob string) string {
+	t.Helper()
+	cred, err := azblob.NewSharedKeyCredential("devstoreaccount1", testenv.AzuriteAccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sas.AccountSignatureValues{
+		Protocol:      sas.ProtocolHTTPSandHTTP,
+		ExpiryTime:    time.Now().Add(time.Hour).UTC(),
+		Permissions:   (&sas.AccountPermissions{Read: true, List: true}).String(),
+		ResourceTypes: (&sas.AccountResourceTypes{Container: true, Object: true}).String(),
+	}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "BlobEndpoint="
+	i := strings.Index(blob, key)
+	if i < 0 {
+		t.Fatalf("Azurite connection string without %s", key)
+	}
+	endpoint, _, _ := strings.Cut(blob[i+len(key):], ";")
+	return key + endpoint + ";SharedAccessSignature=" + q.Encode()
+}
+
+// testStoreRefused: a checkpoint store that answers but refuses for good —
+// here a SAS that may read and list but not write — is not an outage to
+// ride out: the source stops with an error naming the container, the
+// operation and what to check, instead of retrying for ever while it reads
+// nothing.
+func testStoreRefused(t *testing.T) {
+	t.Parallel()
+	conn, blob := shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cont := testenv.NewContainer(t, blob)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	opt := testOptions(conn, blob, "readonly", cont)
+	opt.CheckpointConnectionString = readOnlySAS(t, blob)
+	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
+	opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	s := open(t, ctx, opt)
+	_, err := s.Read(ctx)
+	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil {
+		t.Fatalf("Read: %v; want the store's refusal as an error before the deadline", err)
+	}
+	for _, w := range []string{`hub "readonly"`, "checkpoint container " + cont, "claim partition 0",
+		"AuthorizationPermissionMismatch", "Storage Blob Data Contributor"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Read error %q does not contain %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "sig=") && !strings.Contains(err.Error(), "sig="+redactedMark) {
+		t.Errorf("Read error %q carries the SAS signature", err)
+	}
+	mu.Lock()
+	logged := logs.String()
+	mu.Unlock()
+	if !loggedError(t, logged, err.Error()) {
+		t.Errorf("the refusal %q was not logged as an error:\n%s", err, logged)
+	}
+	if _, err2 := s.Read(ctx); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("second Read: %v, want %v again", err2, err)
+	}
+}
+
+// responseError is what the blob client returns when the service answers
+// with status and code.
+func responseError(status int, code bloberror.Code) error {
+	return &azcore.ResponseError{StatusCode: status, ErrorCode: string(code),
+		RawResponse: &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, code)}}
+}
+
+// The retry of the processor's ownership calls rides out failures that may
+// heal (no answer, a timeout, throttling, a server error) and returns at
+// once, with the container and what to check, when the store answered with
+// a refusal that cannot heal.
+func TestStoreRetryGivesUpOnRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string // in the returned error; "" means retried until it succeeds
+	}{
+		{"no write permission", responseError(http.StatusForbidden, bloberror.AuthorizationPermissionMismatch),
+			"Storage Blob Data Contributor"},
+		{"expired SAS or wrong key", responseError(http.StatusForbidden, bloberror.AuthenticationFailed),
+			"may have expired"},
+		{"no token", responseError(http.StatusUnauthorized, bloberror.InvalidAuthenticationInfo),
+			"may have expired"},
+		{"container deleted", responseError(http.StatusNotFound, bloberror.ContainerNotFound),
+			"does not exist"},
+		{"container being deleted", responseError(http.StatusConflict, bloberror.ContainerBeingDeleted),
+			"ContainerBeingDeleted"},
+		{"server busy", responseError(http.StatusServiceUnavailable, bloberror.ServerBusy), ""},
+		{"internal error", responseError(http.StatusInternalServerError, bloberror.InternalError), ""},
+		{"throttled", responseError(http.StatusTooManyRequests, "TooManyRequests"), ""},
+		{"operation timed out", responseError(http.StatusRequestTimeout, bloberror.OperationTimedOut), ""},
+		{"no answer", errStoreDown, ""},
+		{"wrapped no answer", fmt.Errorf("list: %w", errStoreDown), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := &Source{log: slog.New(slog.NewTextHandler(&logs, nil)), red: newRedactor()}
+			s.opt.hub, s.opt.checkpointTarget = "defender", "container iocwatch"
+			s.opt.storeRetryMin, s.opt.storeRetryMax = time.Millisecond, time.Millisecond
+			s.runCtx = context.Background()
+			w := &procStore{s: s}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			calls := 0
+			err := w.retry(ctx, "claim partition 3", func() error {
+				calls++
+				if calls < 3 {
+					return tt.err
+				}
+				return nil
+			})
+			if tt.want == "" {
+				if err != nil || calls != 3 {
+					t.Fatalf("retry: %v after %d calls; want success at the third", err, calls)
+				}
+				return
+			}
+			if err == nil || calls != 1 {
+				t.Fatalf("retry: %v after %d calls; want the refusal after one", err, calls)
+			}
+			for _, w := range []string{"checkpoint container iocwatch", "claim partition 3", tt.want} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !errors.Is(err, tt.err) {
+				t.Errorf("error %q does not wrap the store's %v", err, tt.err)
+			}
+			if strings.Contains(logs.String(), "retrying") {
+				t.Errorf("a refusal was logged as retried:\n%s", logs.String())
+			}
+		})
+	}
+}
