@@ -195,7 +195,11 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 			return fail(fmt.Errorf("eventhubs: hub %q: partition ID %q is not a number", r.hub, id))
 		}
 	}
-	if _, err := cc.GetProperties(ctx, nil); err != nil {
+	// Listing one blob checks that the container exists and may be read
+	// with the least a replica needs: a SAS of the container alone may
+	// list its blobs but not read the container's own properties.
+	one := int32(1)
+	if _, err := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{MaxResults: &one}).NextPage(ctx); err != nil {
 		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
 			return fail(fmt.Errorf("eventhubs: checkpoint %s does not exist: create it (with soft delete and versioning off)", r.checkpointTarget))
 		}
