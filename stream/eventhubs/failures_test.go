@@ -207,6 +207,17 @@ func testStoreOutage(t *testing.T) {
 			t.Errorf("log does not contain %q:\n%s", w, logged)
 		}
 	}
+	// The checkpoints that wait for the store say so once at Warn, not
+	// at every interval of the outage.
+	warned := 0
+	for _, line := range strings.Split(logged, "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "checkpoint not written") {
+			warned++
+		}
+	}
+	if warned > 1 {
+		t.Errorf("%d Warn lines of checkpoints not written in one outage, want at most 1:\n%s", warned, logged)
+	}
 }
 
 // testLatestHandover: with start position latest, a replica that claims a

@@ -694,11 +694,14 @@ func (s *Source) loadCheckpoint(p *partition) {
 }
 
 // flusher writes checkpoints every CheckpointInterval, or sooner when a
-// partition has CheckpointCount acknowledged events waiting.
+// partition has CheckpointCount acknowledged events waiting. Of a run of
+// failed flushes the first is logged at Warn, the rest at Debug, and the
+// flush that succeeds again at Info.
 func (s *Source) flusher() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.opt.CheckpointInterval)
 	defer t.Stop()
+	failures := 0
 	for {
 		select {
 		case <-s.stopBG:
@@ -708,7 +711,16 @@ func (s *Source) flusher() {
 		}
 		ctx, cancel := context.WithTimeout(s.runCtx, flushTimeout)
 		if err := s.flush(ctx); err != nil {
-			s.log.Warn("eventhubs: checkpoint not written; retrying at the next interval", "err", s.red.String(err.Error()))
+			failures++
+			level := slog.LevelWarn
+			if failures > 1 {
+				level = slog.LevelDebug
+			}
+			s.log.Log(ctx, level, "eventhubs: checkpoint not written; retrying at the next interval",
+				"hub", s.opt.hub, "attempts", failures, "err", s.red.String(err.Error()))
+		} else if failures > 0 {
+			s.log.Info("eventhubs: checkpoints written again", "hub", s.opt.hub, "failed_attempts", failures)
+			failures = 0
 		}
 		cancel()
 	}
