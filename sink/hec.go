@@ -433,7 +433,11 @@ func (h *HEC) waitAcks(ctx context.Context, ids []int64) error {
 
 // doAck sends one ack query and returns its {"acks":{"id":bool}} map.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.ackURL+"?channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
+	sep := "?"
+	if strings.Contains(h.ackURL, "?") {
+		sep = "&" // the URL's own query (a gateway's parameter) stays
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.ackURL+sep+"channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("splunk_hec ack: %w", err))
 	}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -324,6 +325,43 @@ func TestHECWaitsForIndexerAcknowledgement(t *testing.T) {
 	}
 	if f.channel != "11111111-2222-4333-8444-555555555555" {
 		t.Errorf("channel %q, want the configured one", f.channel)
+	}
+}
+
+// A HEC URL with a query of its own (a gateway's parameter) keeps it on the
+// ack query, beside the channel.
+func TestHECAckQueryKeepsTheURLsQuery(t *testing.T) {
+	f := &fakeHEC{t: t, token: "tok", ack: true, meta: map[string]string{"sourcetype": "iocwatch:alert"}}
+	var mu sync.Mutex
+	var ackQueries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/ack") {
+			mu.Lock()
+			ackQueries = append(ackQueries, r.URL.RawQuery)
+			mu.Unlock()
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	const channel = "11111111-2222-4333-8444-555555555555"
+	h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + "/services/collector/event?tenant=soc", Token: "tok", Ack: true, Channel: channel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ackQueries) == 0 {
+		t.Fatal("no ack query")
+	}
+	for _, q := range ackQueries {
+		v, err := url.ParseQuery(q)
+		if err != nil || v.Get("tenant") != "soc" || v.Get("channel") != channel {
+			t.Errorf("ack query %q, want tenant=soc and channel=%s", q, channel)
+		}
 	}
 }
 
