@@ -83,6 +83,7 @@ type Config struct {
 type meta struct {
 	file     string               // the name given to Load or Parse
 	lines    map[string]int       // key path ("sinks[1].webhook.url") → line of its key
+	nulls    map[string]int       // key path → line of a key written without a value (it took its default)
 	expanded map[string]expansion // key path → a value that came from the environment
 }
 

@@ -500,6 +500,8 @@ func TestValuesFromTheEnvironmentAreNotShownByValidation(t *testing.T) {
 	}
 }
 
+// A billion-laughs document is refused, not expanded, naming the line and
+// key where it overflows.
 func TestAliasBombIsRefused(t *testing.T) {
 	// Each feed merges the one before twice: 2^40 visits without the budget.
 	var b strings.Builder
@@ -508,8 +510,13 @@ func TestAliasBombIsRefused(t *testing.T) {
 		fmt.Fprintf(&b, "  - &f%d {<<: [*f%d, *f%d]}\n", i, i-1, i-1)
 	}
 	_, err := Parse([]byte(b.String()), "bomb.yaml")
-	if err == nil || !strings.Contains(err.Error(), "bomb.yaml: more than 1048576 YAML nodes") {
-		t.Errorf("err = %v", err)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "more than 1048576 YAML nodes") {
+		t.Fatalf("err = %v", err)
+	}
+	// feeds[i] is written on line i+2.
+	if i, ok := strings.CutPrefix(e.Path, "feeds["); !ok || e.Line != atoi(t, strings.TrimSuffix(i, "]"))+2 {
+		t.Errorf("err = %v, want it at the line of the feed it overflows in", err)
 	}
 }
 

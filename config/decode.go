@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -65,7 +66,7 @@ func parse(data []byte, name, base string, lookup func(string) (string, bool)) (
 	if err := (&checker{errs: d.errs}).join(); err != nil {
 		return nil, err
 	}
-	c.meta = &meta{file: name, lines: d.lines, expanded: d.expanded}
+	c.meta = &meta{file: name, lines: d.lines, nulls: d.nulls, expanded: d.expanded}
 	applyDefaults(c)
 	resolvePaths(reflect.ValueOf(c).Elem(), base)
 	return c, nil
@@ -159,9 +160,16 @@ func yamlError(name string, data []byte, err error) error {
 	}
 	problem := strings.TrimPrefix(msg, "yaml: ")
 	// The library gives no line for these: find it in the text.
+	if slices.Contains(yamlReaderProblems, problem) {
+		if line, p, ok := encodingProblem(data); ok {
+			return &Error{File: name, Line: line, Err: errors.New(p)}
+		}
+		return &Error{File: name, Err: errors.New(problem)}
+	}
 	lines := bytes.Split(data, []byte("\n"))
 	var marker *regexp.Regexp
-	if m := unknownAnchor.FindStringSubmatch(problem); m != nil {
+	m := unknownAnchor.FindStringSubmatch(problem)
+	if m != nil {
 		marker = regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `(?:[\s,\]}]|$)`)
 	} else if strings.HasPrefix(problem, "did not find expected") {
 		marker = unquotedExpansionInFlow
@@ -174,7 +182,67 @@ func yamlError(name string, data []byte, err error) error {
 			return &Error{File: name, Line: i + 1, Err: errors.New(problem)}
 		}
 	}
-	return &Error{File: name, Err: errors.New(problem)}
+	if m != nil {
+		return &Error{File: name, Err: errors.New(problem)}
+	}
+	// A problem of the scanner or parser on the first line: the library
+	// leaves out "line 0" (its lines count from 0 there), not the problem.
+	return &Error{File: name, Line: 1, Err: errors.New(problem)}
+}
+
+// yamlReaderProblems are the problems of the YAML library's reader, which
+// decodes the characters of the file: it reports them without a line,
+// and encodingProblem finds it.
+var yamlReaderProblems = []string{
+	"invalid leading UTF-8 octet", "invalid trailing UTF-8 octet", "incomplete UTF-8 octet sequence",
+	"invalid length of a UTF-8 sequence", "invalid Unicode character", "control characters are not allowed",
+}
+
+// encodingProblem finds the first character of a UTF-8 file that YAML
+// does not allow — a byte that is not UTF-8 (a file saved as Latin-1 or
+// Windows-1252), or a control character — and returns its line and a
+// message naming the byte or character and its column. A file that starts
+// with a UTF-16 byte order mark is not looked into (ok false).
+func encodingProblem(data []byte) (line int, problem string, ok bool) {
+	if bytes.HasPrefix(data, []byte("\xff\xfe")) || bytes.HasPrefix(data, []byte("\xfe\xff")) {
+		return 0, "", false
+	}
+	start := 0
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		start = 3
+	}
+	line, lineStart := 1, start
+	for i := start; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		column := utf8.RuneCount(data[lineStart:i]) + 1
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, fmt.Sprintf("not UTF-8 text (byte 0x%02X at column %d): save the file as UTF-8", data[i], column), true
+		case !yamlPrintable(r):
+			escape := fmt.Sprintf(`"\u%04x"`, r)
+			if r <= 0xff {
+				escape = fmt.Sprintf(`"\x%02x"`, r)
+			}
+			return line, fmt.Sprintf("control character U+%04X at column %d is not allowed: write it as an escape (%s) in a double-quoted string", r, column, escape), true
+		case r == '\n', r == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			line++
+			lineStart = i + size
+		}
+		i += size
+	}
+	return 0, "", false
+}
+
+// yamlPrintable reports whether YAML allows r in a file: tab, line
+// breaks and the printable characters.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t', r == '\n', r == '\r', r == 0x85:
+		return true
+	case r >= 0x20 && r <= 0x7e, r >= 0xa0 && r <= 0xd7ff, r >= 0xe000 && r <= 0xfffd, r >= 0x10000 && r <= 0x10ffff:
+		return true
+	}
+	return false
 }
 
 var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
@@ -182,11 +250,17 @@ var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 // decoder walks a YAML node tree into the schema structs by reflection,
 // recording where every key was written and collecting every problem.
 type decoder struct {
-	file    string
-	lookup  func(string) (string, bool)
-	errs    errorList
-	lines   map[string]int // key path → line of its key
-	budget  int
+	file   string
+	lookup func(string) (string, bool)
+	errs   errorList
+	lines  map[string]int // key path → line of its key
+	// nulls holds the line of the keys written without a value (which
+	// take their default), for messages only.
+	nulls  map[string]int
+	budget int
+	// merging holds the mappings whose << merges are being read, to
+	// refuse a mapping that merges itself.
+	merging map[*yaml.Node]bool
 	literal []string // key paths of secrets written in clear in the file
 	// expanded holds the values that came from the environment, by key
 	// path, so that validation messages can leave them out.
@@ -202,7 +276,8 @@ type decoder struct {
 type expansion struct{ raw, value string }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
-	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, budget: nodeBudget, expanded: map[string]expansion{}, notRule: map[string]bool{}}
+	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, nulls: map[string]int{}, budget: nodeBudget,
+		merging: map[*yaml.Node]bool{}, expanded: map[string]expansion{}, notRule: map[string]bool{}}
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
@@ -213,19 +288,41 @@ func (d *decoder) errorf(line int, path, format string, args ...any) {
 }
 
 // deref follows aliases and charges the node budget; it returns nil once
-// the budget is spent (after reporting it once).
-func (d *decoder) deref(n *yaml.Node) *yaml.Node {
+// the budget is spent (after reporting it once, at the node and key path
+// being read).
+func (d *decoder) deref(n *yaml.Node, path string) *yaml.Node {
+	line := d.lines[path] // the list item being read, when path is one
+	if line == 0 && n != nil {
+		line = n.Line
+	}
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	d.budget--
 	if d.budget == 0 {
-		d.errorf(0, "", "more than %d YAML nodes (aliases nested too deep?)", nodeBudget)
+		d.errorf(line, path, "more than %d YAML nodes (aliases nested too deep?)", nodeBudget)
 	}
 	if d.budget <= 0 {
 		return nil
 	}
 	return n
+}
+
+// standardTags are the YAML tags a file may write: those of the core
+// schema, which change nothing since a key's type decides how its text is
+// read.
+var standardTags = []string{"!!str", "!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!map", "!!seq", "!!merge"}
+
+// badTag reports a tag other than the standard ones written on n (!env,
+// !secret, !!binary): iocwatch gives them no meaning, and reading the text
+// after one as it is would, for instance, make a variable's name the
+// password.
+func (d *decoder) badTag(n *yaml.Node, path string) bool {
+	if n.Style&yaml.TaggedStyle == 0 || slices.Contains(standardTags, n.ShortTag()) {
+		return false
+	}
+	d.errorf(n.Line, path, "the YAML tag %s is not supported: write ${NAME} for a value from the environment", n.Tag)
+	return true
 }
 
 func isNull(n *yaml.Node) bool {
@@ -252,7 +349,7 @@ var (
 
 // value decodes n into v. A null node leaves v as it is.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
-	if n = d.deref(n); n == nil || isNull(n) {
+	if n = d.deref(n, path); n == nil || d.badTag(n, path) || isNull(n) {
 		return
 	}
 	t := v.Type()
@@ -384,8 +481,9 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 	var own, merged []pair
 	seen := map[string]int{}
 	var merges []*yaml.Node
+	mergeLine := 0
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := d.deref(n.Content[i])
+		k := d.deref(n.Content[i], path)
 		if k == nil {
 			return nil
 		}
@@ -393,7 +491,15 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			d.errorf(k.Line, path, "a key must be a single value, found %s", describe(k))
 			continue
 		}
+		if d.badTag(k, path) {
+			continue
+		}
 		if k.ShortTag() == "!!merge" {
+			if mergeLine > 0 {
+				d.errorf(k.Line, path, "key %q is written twice (first on line %d): merge several mappings with a list, <<: [*a, *b]", k.Value, mergeLine)
+				continue
+			}
+			mergeLine = k.Line
 			merges = append(merges, n.Content[i+1])
 			continue
 		}
@@ -404,8 +510,12 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 		seen[k.Value] = k.Line
 		own = append(own, pair{k, n.Content[i+1]})
 	}
+	if len(merges) > 0 {
+		d.merging[n] = true
+		defer delete(d.merging, n)
+	}
 	for _, m := range merges {
-		m = d.deref(m)
+		m = d.deref(m, path)
 		if m == nil {
 			return nil
 		}
@@ -414,11 +524,18 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			srcs = m.Content
 		}
 		for _, src := range srcs {
-			if src = d.deref(src); src == nil {
+			if src = d.deref(src, path); src == nil {
 				return nil
+			}
+			if d.badTag(src, path) {
+				continue
 			}
 			if src.Kind != yaml.MappingNode {
 				d.errorf(src.Line, path, "<< merges a mapping or a list of mappings, found %s", describe(src))
+				continue
+			}
+			if d.merging[src] {
+				d.errorf(mergeLine, path, "<< merges a mapping that holds this << (a recursive alias)")
 				continue
 			}
 			for _, p := range d.pairs(src, path) {
@@ -445,8 +562,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		sub := joinPath(path, f.name)
-		val := d.deref(p.val)
-		if val == nil || isNull(val) {
+		val := d.deref(p.val, sub)
+		if val == nil {
+			continue
+		}
+		if isNull(val) {
+			d.nulls[sub] = p.key.Line
 			continue
 		}
 		d.lines[sub] = p.key.Line
@@ -481,10 +602,13 @@ func (d *decoder) stringList(n *yaml.Node, v reflect.Value, path string) {
 		if n.Kind == yaml.SequenceNode {
 			sub = indexPath(path, i)
 		}
-		if item = d.deref(item); item == nil {
+		if item = d.deref(item, sub); item == nil {
 			return
 		}
 		d.lines[indexPath(path, i)] = item.Line // the item was written in the file
+		if d.badTag(item, sub) {
+			continue
+		}
 		if isNull(item) {
 			d.errorf(item.Line, sub, "empty list item")
 			continue
@@ -504,7 +628,7 @@ func (d *decoder) structList(n *yaml.Node, v reflect.Value, path string) {
 	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
 		sub := indexPath(path, i)
-		if item = d.deref(item); item == nil {
+		if item = d.deref(item, sub); item == nil {
 			return
 		}
 		d.lines[sub] = item.Line
@@ -525,11 +649,14 @@ func (d *decoder) secretMap(n *yaml.Node, v reflect.Value, path string) {
 	out := reflect.MakeMap(v.Type())
 	for _, p := range d.pairs(n, path) {
 		sub := path + "[" + strconv.Quote(p.key.Value) + "]"
-		val := d.deref(p.val)
+		val := d.deref(p.val, sub)
 		if val == nil {
 			return
 		}
 		d.lines[sub] = p.key.Line
+		if d.badTag(val, sub) {
+			continue
+		}
 		var s string
 		if !isNull(val) {
 			var ok bool
@@ -553,10 +680,15 @@ func (d *decoder) rules(n *yaml.Node, v reflect.Value, path string) {
 	out := make([]ExclusionRule, 0, len(n.Content))
 	for i, item := range n.Content {
 		sub := indexPath(path, i)
-		if item = d.deref(item); item == nil {
+		if item = d.deref(item, sub); item == nil {
 			return
 		}
 		d.lines[sub] = item.Line
+		if d.badTag(item, sub) {
+			d.notRule[sub] = true
+			out = append(out, ExclusionRule{}) // keeps the index of the rules after it
+			continue
+		}
 		if isNull(item) || item.Kind != yaml.MappingNode {
 			d.errorf(item.Line, sub, "want a rule (a mapping with name, reason and when), found %s", describe(item))
 			d.notRule[sub] = true
@@ -575,7 +707,7 @@ func (d *decoder) rule(n *yaml.Node, path string) ExclusionRule {
 	for _, p := range d.pairs(n, path) {
 		key := p.key.Value
 		sub := joinPath(path, key)
-		val := d.deref(p.val)
+		val := d.deref(p.val, sub)
 		if val == nil {
 			return r
 		}
@@ -583,7 +715,11 @@ func (d *decoder) rule(n *yaml.Node, path string) ExclusionRule {
 			d.unknownKey(p.key, path, ruleKeys)
 			continue
 		}
+		if d.badTag(val, sub) {
+			continue
+		}
 		if isNull(val) {
+			d.nulls[sub] = p.key.Line
 			continue
 		}
 		d.lines[sub] = p.key.Line
@@ -618,6 +754,9 @@ func (d *decoder) conditions(n *yaml.Node, path string) (when map[string][]strin
 		d.errorf(n.Line, path, "want a mapping of conditions, found %s", describe(n))
 		return nil, nil
 	}
+	if d.badTag(n, path) {
+		return nil, nil
+	}
 	when, origins = map[string][]string{}, map[string]string{}
 	for _, p := range d.pairs(n, path) {
 		key := p.key.Value
@@ -633,7 +772,7 @@ func (d *decoder) conditions(n *yaml.Node, path string) (when map[string][]strin
 		}
 		d.lines[sub] = p.key.Line
 		origins[key] = d.file + ":" + strconv.Itoa(p.key.Line)
-		val := d.deref(p.val)
+		val := d.deref(p.val, sub)
 		if val == nil {
 			return when, origins
 		}

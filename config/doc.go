@@ -22,10 +22,11 @@
 // String values — never keys — may refer to the environment: ${NAME} is
 // the variable's value and an unset variable is an error that names the
 // file, line and variable; ${NAME:-default} falls back to default when the
-// variable is unset or empty. $$ is one literal '$', so $${ is a literal
-// "${". A '$' followed by anything else is literal: $ConnectionString (the
-// Event Hubs Kafka user name) and $Default (the Event Hubs consumer group)
-// are written as they are. Numbers, booleans and durations may come from
+// variable is unset or empty (the default is literal text: ${A:-${B}} is an
+// error). $$ is one literal '$', so $${ is a literal "${". A '$' followed
+// by anything else is literal: $ConnectionString (the Event Hubs Kafka
+// user name) and $Default (the Event Hubs consumer group) are written as
+// they are. Numbers, booleans and durations may come from
 // the environment too: the expanded text is converted to the key's type.
 //
 // # Errors
@@ -34,9 +35,10 @@
 // a bad value of an exclusion condition reads, as match words it,
 // "file:line: rule "name": key: "value": message".
 // Load and Parse report every reading problem of the file at once — YAML
-// syntax, unknown keys, keys written twice, wrong types, bad durations,
-// unset variables; Validate then reports every problem of the values at
-// once. Both join them with errors.Join, in file order. No message ever
+// syntax, unknown keys, keys written twice, YAML tags other than the
+// standard ones (!env, !!binary), wrong types, bad durations, unset
+// variables, bytes that are not UTF-8; Validate then reports every problem
+// of the values at once. Both join them with errors.Join, in file order. No message ever
 // shows a secret, nor a value that came from the environment.
 //
 // # Defaults and paths

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/iocwatch/iocwatch/internal/exampleenv"
 )
 
@@ -68,6 +70,20 @@ func TestExamplesAreValid(t *testing.T) {
 	}
 	if len(rules) != 1+len(fromFile) || rules[0].Name != "vulnerability-scanner" || rules[1].Name != fromFile[0].Name {
 		t.Errorf("AllExclusions = %d rules starting %q, want the inline rule then the %d of the file", len(rules), rules[0].Name, len(fromFile))
+	}
+	// Every other YAML example is an exclusions file: an example added
+	// without a line in exampleFiles is not left unchecked.
+	all, err := filepath.Glob(filepath.Join("..", "docs", "examples", "*.yaml"))
+	if err != nil || len(all) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, path := range all {
+		if slices.Contains(exampleFiles, filepath.Base(path)) {
+			continue
+		}
+		if _, err := LoadExclusions(path); err != nil {
+			t.Errorf("%s is neither in exampleFiles nor a valid exclusions file: %v", path, err)
+		}
 	}
 }
 
@@ -286,4 +302,121 @@ func fieldComments(t *testing.T) map[string]string {
 		return true
 	})
 	return out
+}
+
+// TestReferenceDefaultsAreTheLoadedValues checks the default column of
+// docs/configuration.md against what Load gives, not only against the
+// tags: for every key with a default written as a value, a file that
+// selects the key's block (source type, feed and sink type, TLS enabled…)
+// and leaves the key out must load with that value.
+func TestReferenceDefaultsAreTheLoadedValues(t *testing.T) {
+	// The shared blocks are checked where one of their users puts them.
+	sharedAt := map[string]string{
+		"TLS block (Kafka and syslog)": "source.kafka.tls",
+		"HTTPS TLS block":              "sinks[].webhook.tls",
+		"SASL block":                   "source.kafka.sasl",
+	}
+	checked := 0
+	for _, r := range docRows(t) {
+		key := r.key
+		if at, ok := sharedAt[r.section]; ok {
+			key = at + "." + r.key
+		}
+		m := codeSpan.FindStringSubmatch(r.def)
+		if m == nil {
+			continue // required, or a block: "off", "none", "system roots"
+		}
+		t.Run(key, func(t *testing.T) {
+			doc, leaf := selectingFile(t, key)
+			data, err := yaml.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Parse(data, "defaults.yaml")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, data)
+			}
+			got := valueAt(t, reflect.ValueOf(c).Elem(), key)
+			want := reflect.New(got.Type()).Elem()
+			switch m[1] {
+			case `""`, "[]", "{}":
+			default:
+				if err := setScalar(want, m[1]); err != nil {
+					t.Fatalf("the documented default %q is not a %s: %v", m[1], got.Type(), err)
+				}
+			}
+			if got.Kind() == reflect.Slice || got.Kind() == reflect.Map {
+				if got.Len() != 0 {
+					t.Errorf("loads as %v, the reference says %s", got, m[1])
+				}
+				return
+			}
+			if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+				t.Errorf("loads as %v (the file selected %s), the reference says %s", got, leaf, m[1])
+			}
+		})
+		checked++
+	}
+	if checked < 100 {
+		t.Fatalf("only %d defaults checked: is the table parsed?", checked)
+	}
+}
+
+// selectingFile returns a document that reaches key — a list item for
+// each [] — with every only:"k=v" on the way (and on key itself) set to
+// its first value, and the text of what it set.
+func selectingFile(t *testing.T, key string) (map[string]any, string) {
+	t.Helper()
+	root := map[string]any{}
+	cur, typ := root, reflect.TypeFor[Config]()
+	var set []string
+	parts := strings.Split(key, ".")
+	for i, part := range parts {
+		name, isList := strings.CutSuffix(part, "[]")
+		fields := fieldsOf(typ)
+		f := findField(fields, name)
+		if f == nil {
+			t.Fatalf("%s: no key %s", key, name)
+		}
+		if f.onlyKey != "" && f.onlyVals[0] != "" {
+			cur[f.onlyKey] = f.onlyVals[0]
+			set = append(set, f.onlyKey+"="+f.onlyVals[0])
+		}
+		if i == len(parts)-1 {
+			break
+		}
+		ft := typ.Field(f.index).Type
+		next := map[string]any{}
+		if isList {
+			cur[name] = []any{next}
+			ft = ft.Elem()
+		} else {
+			cur[name] = next
+		}
+		cur, typ = next, ft
+	}
+	for k, v := range cur {
+		if s, ok := v.(string); ok && s == "true" {
+			cur[k] = true // a bool discriminator (tls enabled)
+		}
+	}
+	return root, strings.Join(set, ", ")
+}
+
+// valueAt walks key ("sinks[].syslog.network", the first item of each
+// list) down from the Config v.
+func valueAt(t *testing.T, v reflect.Value, key string) reflect.Value {
+	t.Helper()
+	for part := range strings.SplitSeq(key, ".") {
+		name, isList := strings.CutSuffix(part, "[]")
+		f := findField(fieldsOf(v.Type()), name)
+		v = v.Field(f.index)
+		if isList {
+			if v.Len() == 0 {
+				t.Fatalf("%s: the list is empty", key)
+			}
+			v = v.Index(0)
+		}
+	}
+	return v
 }

@@ -104,7 +104,7 @@ func parseExclusions(data []byte, name string, lookup func(string) (string, bool
 	// that one run reports every problem of the file (docs/exclusions.md);
 	// a check whose key could not be read is left out, its problem is
 	// already reported.
-	ck := &checker{m: &meta{file: name, lines: d.lines, expanded: d.expanded}, errs: d.errs, unread: d.unread, notRule: d.notRule}
+	ck := &checker{m: &meta{file: name, lines: d.lines, nulls: d.nulls, expanded: d.expanded}, errs: d.errs, unread: d.unread, notRule: d.notRule}
 	checkRules(ck, f.Exclusions, "exclusions")
 	if err := ck.join(); err != nil {
 		return nil, err

@@ -14,9 +14,10 @@ import (
 //	$anything else   literal, as written ($ConnectionString, $Default)
 //
 // NAME is [A-Za-z_][A-Za-z0-9_]*; default is literal text up to the first
-// '}' (not expanded again). used reports whether a ${…} reference was
-// present. Every problem of the value is returned; the messages quote the
-// reference, never a variable's value.
+// '}' (not expanded again), and may not hold "${": ${A:-${B}} is an error.
+// used reports whether a ${…} reference was present. Every problem of the
+// value is returned; the messages quote the reference, never a variable's
+// value.
 func expand(s string, lookup func(string) (string, bool)) (out string, used bool, errs []error) {
 	if !strings.Contains(s, "$") {
 		return s, false, nil
@@ -41,11 +42,18 @@ func expand(s string, lookup func(string) (string, bool)) (out string, used bool
 				return b.String(), used, errs
 			}
 			ref := s[i+2 : i+2+end]
-			i += 2 + end
 			name, def, hasDef := ref, "", false
 			if k := strings.Index(ref, ":-"); k >= 0 {
 				name, def, hasDef = ref[:k], ref[k+2:], true
 			}
+			if hasDef && strings.Contains(def, "${") {
+				// ${A:-${B}} would end at the first '}' and keep the
+				// second: refuse it rather than give "${B}" or "value}".
+				errs = append(errs, errors.New("a default cannot hold a ${…} reference: defaults are literal text and end at the first '}', so ${A:-${B}} does not work"))
+				i = closingBrace(s, i+2) // past the whole reference
+				continue
+			}
+			i += 2 + end
 			if !validEnvName(name) {
 				errs = append(errs, errors.New("bad ${…} reference: write ${NAME} or ${NAME:-default}, NAME of letters, digits and '_' not starting with a digit (or $${ for a literal ${)"))
 				continue
@@ -64,6 +72,25 @@ func expand(s string, lookup func(string) (string, bool)) (out string, used bool
 		}
 	}
 	return b.String(), used, errs
+}
+
+// closingBrace returns the index of the '}' that closes the reference
+// whose text starts at s[from], counting the ${ nested in it; the last
+// index of s when it is not closed.
+func closingBrace(s string, from int) int {
+	depth := 1
+	for j := from; j < len(s); j++ {
+		switch {
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '{':
+			depth++
+			j++
+		case s[j] == '}':
+			if depth--; depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(s) - 1
 }
 
 // escapeDollars is the inverse of expand for a literal string: it writes

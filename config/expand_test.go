@@ -35,6 +35,9 @@ func TestExpand(t *testing.T) {
 		{"a name starting with a digit is an error", "${1X}", "", true, []string{"bad ${…} reference"}},
 		{"shell forms other than :- are errors", "${HOST:=x}", "", true, []string{"bad ${…} reference"}},
 		{"a name with a dash is an error", "${MY-VAR}", "", true, []string{"bad ${…} reference"}},
+		{"a reference inside a default is an error", "${NOPE:-${HOST}}", "", true, []string{"a default cannot hold a ${…} reference"}},
+		{"a reference inside a default is an error when the variable is set", "a${HOST:-x${NOPE:-y}z}b", "ab", true, []string{"a default cannot hold a ${…} reference"}},
+		{"an unclosed reference inside a default is an error", "x${NOPE:-${HOST}", "x", true, []string{"a default cannot hold a ${…} reference"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

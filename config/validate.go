@@ -85,13 +85,16 @@ func (ck *checker) unreadAt(path string) bool {
 }
 
 // where finds the line of path, or of the nearest enclosing key written
-// in the file.
+// in the file, with or without a value.
 func (ck *checker) where(path string) (string, int) {
 	if ck.m == nil {
 		return "", 0
 	}
 	for p := path; p != ""; p = parentPath(p) {
 		if line := ck.m.lines[p]; line > 0 {
+			return ck.m.file, line
+		}
+		if line := ck.m.nulls[p]; line > 0 {
 			return ck.m.file, line
 		}
 	}

@@ -163,8 +163,13 @@ func (c *commonFlags) checkValues() error {
 }
 
 // configHint adds to a config's error what to do when -c names an
-// exclusions file.
+// exclusions file, or when neither -c nor --feed was given (the ad-hoc
+// config then has no feed, and "feeds: at least one feed is required"
+// names a key of a file the user never wrote).
 func (c *commonFlags) configHint(err error) error {
+	if c.configPath == "" && len(c.feeds) == 0 {
+		return fmt.Errorf("%w\nno indicators to match: give a feed with --feed FILE (repeatable) or a config with -c FILE", err)
+	}
 	if c.configPath == "" || !onlyExclusions(c.configPath) {
 		return err
 	}
@@ -172,10 +177,18 @@ func (c *commonFlags) configHint(err error) error {
 }
 
 // onlyExclusions reports whether the YAML file at path has no top-level
-// key but exclusions: an exclusions file given as -c.
+// key but exclusions: an exclusions file given as -c. Like config.Load it
+// reads at most 16 MiB: -c naming a large log or /dev/zero must not read
+// it whole.
 func onlyExclusions(path string) bool {
-	data, err := os.ReadFile(path)
+	const maxBytes = 16 << 20 // config.Load's limit
+	f, err := os.Open(path)
 	if err != nil {
+		return false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil || len(data) > maxBytes {
 		return false
 	}
 	var top map[string]any
