@@ -96,8 +96,12 @@ func csvfGeneric(m CSVMapping) *csvfSpec {
 func csvfPreset(format string) *csvfSpec {
 	switch format {
 	case FormatFeodo:
+		// The header is a quoted line after the '#' preamble; some
+		// versions of the list wrote it as the preamble's last line
+		// ("# first_seen_utc,dst_ip,…").
 		return &csvfSpec{format: format, source: "feodotracker", m: CSVMapping{
 			Value: "dst_ip", Tags: "malware", ValidFrom: "first_seen_utc", DefaultKind: KindIP,
+			HeaderInComment: true,
 		}}
 	case FormatURLhaus:
 		return &csvfSpec{format: format, source: "urlhaus", m: CSVMapping{
@@ -326,7 +330,10 @@ func csvfHeaderless(m CSVMapping, rec []string) bool {
 	if value >= len(rec) || csvfNamesKnown(rec, kind) {
 		return false
 	}
-	return csvfIsIndicator(strings.TrimSpace(rec[value]))
+	// A file hash is no column name either: a list of hashes (a MISP
+	// feed's hashes.csv) has its first row refused like the others.
+	v := strings.TrimSpace(rec[value])
+	return csvfIsIndicator(v) || gdHashName(strings.ToLower(v)) != ""
 }
 
 // csvfIsIndicator reports whether a cell reads as an indicator rather than
@@ -357,6 +364,17 @@ func csvfIsIndicator(s string) bool {
 			return true
 		}
 		return csvfDottedKnownTLD(strings.ToLower(u.host))
+	}
+	return false
+}
+
+// csvfAnyIndicator reports whether a cell of a row reads as an indicator
+// (csvfIsIndicator): the row is data, not a header.
+func csvfAnyIndicator(rec []string) bool {
+	for _, c := range rec {
+		if csvfIsIndicator(strings.TrimSpace(c)) {
+			return true
+		}
 	}
 	return false
 }
@@ -501,7 +519,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 	isComment := func(s string) bool { return !m.NoComments && strings.HasPrefix(strings.TrimSpace(s), prefix) }
 
 	// The preamble: blank and comment lines before the first data line.
-	lines, lastComment, first := 0, "", ""
+	lines, lastComment, lastCommentLine, first := 0, "", 0, ""
 	for {
 		s, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -519,7 +537,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 		lines++
 		if isComment(s) {
-			lastComment = s
+			lastComment, lastCommentLine = s, lines
 		}
 		if err != nil {
 			break
@@ -560,8 +578,8 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 					open(strings.NewReader(rest))
 					continue
 				}
-				if isComment(rec[0]) {
-					continue
+				if isComment(rec[0]) || len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+					continue // a comment, or a line of only white space: blank
 				}
 				return rec, last, nil
 			}
@@ -617,6 +635,23 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s:%d: read: %w", st.name, line, err)
+		}
+		if spec.guess && orig.Value == "" && !m.NoHeader && lastComment != "" {
+			// The header may be the last comment line, as in the SSLBL and
+			// the 2020 Feodo Tracker lists ("# Firstseen,DstIP,DstPort"):
+			// take it when it names a known column, has as many columns as
+			// the first row, and that row names none but holds an
+			// indicator.
+			if ch := csvfCommentHeader(lastComment, prefix, delim); len(ch) == len(rec) && csvfNamesKnown(ch, -1) &&
+				!csvfNamesKnown(rec, -1) && csvfAnyIndicator(rec) {
+				header = ch
+				if err := resolve(); err != nil {
+					return fmt.Errorf("%s:%d: CSV header: %w", st.name, lastCommentLine, err)
+				}
+				pending, pendingLine = slices.Clone(rec), line
+				st.note(fmt.Sprintf("header read from the comment on line %d: %s", lastCommentLine, csvfShowHeader(header)))
+				break
+			}
 		}
 		if spec.guess && csvfHeaderless(orig, rec) {
 			// A list saved as ".csv": its first row is data.

@@ -203,6 +203,10 @@ func (g Guard) checkPrefix(p netip.Prefix) string {
 
 func (g Guard) checkDomain(d string) string {
 	if strings.IndexByte(d, '.') < 0 {
+		if h := gdHashName(d); h != "" {
+			// A list or an untyped column that mixes in file hashes.
+			return "single-label name refused: it looks like " + h + " hash, and file hashes are not matched"
+		}
 		return "single-label name refused"
 	}
 	if !g.AllowPrivate && gdLoopbackName(d) {
@@ -253,6 +257,30 @@ func (g Guard) checkURL(u string) string {
 		return "URL host: loopback name refused"
 	}
 	return ""
+}
+
+// gdHashName names the hash a single label looks like ("an MD5"), by its
+// length in hex digits, or returns "".
+func gdHashName(d string) string {
+	var name string
+	switch len(d) {
+	case 32:
+		name = "an MD5"
+	case 40:
+		name = "a SHA-1"
+	case 64:
+		name = "a SHA-256"
+	case 128:
+		name = "a SHA-512"
+	default:
+		return ""
+	}
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return name
 }
 
 // gdLoopbackName reports whether the lower-case host name d names the

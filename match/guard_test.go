@@ -36,6 +36,10 @@ func TestGuardCheck(t *testing.T) {
 		{"the IPv6 discard prefix is reserved", private, KindIP, "100::1", "reserved range refused"},
 		{"an IPv4-compatible IPv6 address is reserved", private, KindIP, "::198.51.100.7", "reserved range refused"},
 		{"a single-label name is refused", suffix, KindDomain, "localhost", "single-label name refused"},
+		{"an MD5 hash is refused as what it looks like", def, KindDomain, "d41d8cd98f00b204e9800998ecf8427e", "single-label name refused: it looks like an MD5 hash, and file hashes are not matched"},
+		{"a SHA-1 hash is refused as what it looks like", def, KindDomain, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "single-label name refused: it looks like a SHA-1 hash, and file hashes are not matched"},
+		{"a SHA-256 hash is refused as what it looks like", def, KindDomain, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "single-label name refused: it looks like a SHA-256 hash, and file hashes are not matched"},
+		{"a label of 32 characters that are not all hex digits is only a single label", def, KindDomain, "d41d8cd98f00b204e9800998ecf8427x", "single-label name refused"},
 		{"a single-label URL host is refused", private, KindURL, "http://intranet/login", "single-label URL host refused"},
 		{"a URL without a host is refused", def, KindURL, "http:///x", "URL without a host refused"},
 		// Loopback names (RFC 6761 .localhost, and the hosts-file

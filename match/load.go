@@ -103,7 +103,8 @@ type LoadResult struct {
 	Refused []Refusal
 	// Skipped counts entries the format has but iocwatch does not use:
 	// STIX patterns on hashes, MISP types like md5, to_ids=false, revoked
-	// or expired indicators, Defender "Allowed" rows. For STIX each
+	// or expired indicators, the older versions of a STIX indicator,
+	// deleted MISP attributes, Defender "Allowed" rows. For STIX each
 	// unsupported alternative of an OR counts once.
 	Skipped int
 	// SkippedReasons splits Skipped by reason, e.g. "stix pattern:
@@ -164,6 +165,12 @@ func Load(r io.Reader, opt LoadOptions) (*LoadResult, error) {
 		}
 		format = DetectFormat(opt.Name, head)
 		if format == "" {
+			if h := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"); len(h) > 0 && (h[0] == '{' || h[0] == '[') {
+				// Naming the line formats would lead to JSON read as lines.
+				return nil, fmt.Errorf("%s: cannot detect the feed format from its first bytes: JSON that is neither a STIX bundle nor a MISP event; "+
+					"other JSON (abuse.ch's JSON exports, a MISP feed's manifest.json) is not read: use the publisher's CSV or text form, or set the format if it is %s or %s",
+					name, FormatSTIX2, FormatMISP)
+			}
 			return nil, fmt.Errorf("%s: cannot detect the feed format from its first bytes: set the format (one of %s)", name, strings.Join(ldFormats, ", "))
 		}
 	}

@@ -9,8 +9,11 @@ import (
 // DetectFormat guesses a feed's format from its first bytes (a few KiB are
 // enough) and its name: "stix2" for a STIX bundle or indicator JSON,
 // "misp" for a MISP event JSON, "feodo", "urlhaus", "threatfox" and
-// "defender-csv" by their headers, "csv" for other comma-separated data
-// (or a name ending in .csv), and "text" otherwise. It returns "" for JSON
+// "defender-csv" by their headers (a header written as the last '#'
+// comment line counts), "csv" for other comma-separated data (or a name
+// ending in .csv), and "text" otherwise. The first data line is judged as
+// the text reader reads it: lines starting with ';' are comments, and an
+// inline comment is cut before looking for commas. It returns "" for JSON
 // that is neither STIX nor MISP. It is safe for concurrent use.
 func DetectFormat(name string, head []byte) string {
 	h := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
@@ -40,12 +43,15 @@ func DetectFormat(name string, head []byte) string {
 		}
 		t := strings.TrimSpace(line)
 		switch {
-		case t == "":
-			continue
+		case t == "", strings.HasPrefix(t, ";"):
+			continue // blank, or a comment of a text list ("; Spamhaus DROP List …")
 		case strings.HasPrefix(t, "#"):
 			lastComment = strings.ToLower(t)
 			if strings.Contains(lastComment, "ioc_value") && strings.Contains(lastComment, "ioc_type") {
 				return FormatThreatFox
+			}
+			if strings.Contains(lastComment, "first_seen_utc") && strings.Contains(lastComment, "dst_ip") {
+				return FormatFeodo // the header as a comment, as some versions of the list wrote it
 			}
 			continue
 		}
@@ -69,9 +75,11 @@ func DetectFormat(name string, head []byte) string {
 	case ".json":
 		return ""
 	}
-	if strings.Contains(first, ",") {
-		// A URL may hold commas: the line is text when it reads as one value.
-		if _, _, err := ParseValue(first); err != nil {
+	// A URL may hold commas, and so may the inline comment of a text line
+	// ("203.0.113.5 # Emotet, epoch 4"): the line is text when, its
+	// comment cut as the text reader cuts it, it reads as one value.
+	if v := string(txtCutComment([]byte(first))); strings.Contains(v, ",") {
+		if _, _, err := ParseValue(v); err != nil {
 			return FormatCSV
 		}
 	}

@@ -58,6 +58,9 @@ func FuzzLoadCSV(f *testing.F) {
 	f.Add("csv", []byte("\xef\xbb\xbf# c\r\nvalue\r\n10.0.0.0/8\r\n,\r\n"))
 	// Generic: no header row, the first value is data.
 	f.Add("csv", []byte("203.0.113.5\n198.51.100.0/24\nevil.example\n"))
+	// Generic and Feodo: the header as the last comment line, a blank line of spaces.
+	f.Add("csv", []byte("# SSLBL\n# Firstseen,DstIP,DstPort\n2024-03-01 10:00:00,203.0.113.8,443\n  \n"))
+	f.Add("feodo", []byte("#\n# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n\"2021-01-17 07:44:46\",\"203.0.113.5\",\"443\",\"online\",\"2021-05-03\",\"Dridex\"\n"))
 	f.Fuzz(func(t *testing.T, format string, data []byte) {
 		switch format {
 		case FormatCSV, FormatFeodo, FormatURLhaus, FormatThreatFox, FormatDefenderCSV:
@@ -88,6 +91,12 @@ func FuzzLoadJSON(f *testing.F) {
 	f.Add("misp", []byte(`{"response":[{"Event":{"info":"i","Orgc":{"name":"O"},"Tag":[{"name":"t"}],"Attribute":[{"type":"domain|ip","value":"a.example|198.51.100.5","to_ids":"1"},{"type":"url","value":"igfxtray.exe"}],"Object":[{"Attribute":[{"type":"ip-dst|port","value":"198.51.100.6|80","to_ids":true}]}]}}]}`))
 	// MISP: a bare event with odd values.
 	f.Add("misp", []byte(`{"Attribute":[{"type":"ip-dst","value":12},{"type":"hostname","value":null},{"type":"domain","value":"com","deleted":"1"}]}`))
+	// STIX: two versions of one indicator, the later revoked; a revoked relationship.
+	f.Add("stix2", []byte(`[{"type":"indicator","id":"indicator--2","modified":"2024-01-01T00:00:00Z","pattern":"[domain-name:value = 'a.example']"},`+
+		`{"type":"indicator","id":"indicator--2","modified":"2024-02-01T00:00:00Z","pattern":"[domain-name:value = 'a.example']","revoked":true},`+
+		`{"type":"relationship","relationship_type":"indicates","source_ref":"indicator--2","target_ref":"malware--2","revoked":true}]`))
+	// MISP: a deleted object.
+	f.Add("misp", []byte(`{"Object":[{"deleted":true,"Attribute":[{"type":"ip-dst","value":"198.51.100.7"}]}]}`))
 	f.Add("stix2", []byte(`{`))
 	f.Fuzz(func(t *testing.T, format string, data []byte) {
 		if format != FormatMISP {

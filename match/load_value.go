@@ -22,12 +22,13 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 //     a ":port" dropped) → KindIP, netip.Addr.String();
 //   - a prefix "a.b.c.d/n" → KindCIDR, the masked prefix
 //     (netip.Prefix.Masked().String()); a /32 or /128 becomes KindIP;
-//   - a URL (it has a "scheme://", or a host followed by '/', '?' or '#')
-//     → KindURL, trimmed as given with the scheme and host lower-cased
+//   - a URL (it has a "scheme://", or a host followed by '/' or '?') →
+//     KindURL, trimmed as given with the scheme and host lower-cased
 //     (the host as a domain or an IP below); a '*' after the host is kept
 //     (a trailing '*' makes a prefix indicator; one right after the host,
 //     "http://evil.com*", becomes "http://evil.com/*"), a '*' in the host
-//     is an error;
+//     is an error, and so is a '#' right after the host of a value without
+//     a scheme ("203.0.113.5#c2" is a value and a comment);
 //   - a domain → KindDomain: lower-case, IDN labels in punycode
 //     (golang.org/x/net/idna lookup profile), no trailing dot, a leading
 //     "*." and a ":port" dropped; labels of letters, digits, '-' and '_',
@@ -83,6 +84,12 @@ func parseValueOnce(s string) (Kind, string, error) {
 				}
 				return ldPrefix(s, p)
 			}
+		}
+		if s[i] == '#' && i > 0 {
+			// "203.0.113.5#c2": a value and a comment, not the URL
+			// "http://203.0.113.5/" (a fragment is never sent, so it would
+			// only ever match the host's root).
+			return KindInvalid, "", errors.New("'#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)")
 		}
 		if strings.ContainsAny(s, " \t") {
 			// "203.0.113.0/24 ; SBL1": a value and a comment, not a URL
@@ -160,10 +167,20 @@ func Refang(s string) string {
 }
 
 func ldRefang(s string) string {
-	if len(s) >= 4 && strings.EqualFold(s[:4], "hxxp") {
+	if len(s) >= 4 && strings.EqualFold(s[:4], "hxxp") && ldDefangedSchemeEnd(s[4:]) {
 		s = "http" + s[4:]
 	}
 	return ldRefanger.Replace(s)
+}
+
+// ldDefangedSchemeEnd reports whether rest, what follows a leading "hxxp",
+// ends a scheme: an optional 's', then "://", "[:]//" or "[://]". A name
+// that merely starts with "hxxp" ("hxxpress.example") is not defanged.
+func ldDefangedSchemeEnd(rest string) bool {
+	if rest != "" && (rest[0] == 's' || rest[0] == 'S') {
+		rest = rest[1:]
+	}
+	return strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, "[:]//") || strings.HasPrefix(rest, "[://]")
 }
 
 func ldAllDigits(s string) bool {

@@ -68,6 +68,7 @@ type mispEvent struct {
 
 type mispObject struct {
 	Name      string            `json:"name"`
+	Deleted   mispBool          `json:"deleted"`
 	Attribute []json.RawMessage `json:"Attribute"`
 }
 
@@ -204,9 +205,31 @@ func mispEvents(name string, data []byte) ([]json.RawMessage, error) {
 		if a || o || inf {
 			return []json.RawMessage{data}, nil
 		}
+		if mispIsManifest(top) {
+			return nil, fmt.Errorf("%s: a MISP feed's manifest.json (an index of its events, without their attributes), not an event: load the event files it lists, <uuid>.json", name)
+		}
 		return nil, fmt.Errorf("%s: not a MISP event (no Event, Attribute, Object or info key)", name)
 	}
 	return nil, fmt.Errorf("%s: not JSON, so not a MISP event", name)
+}
+
+// mispIsManifest reports whether a JSON object is a MISP feed's
+// manifest.json: event UUIDs as keys, each an object with the event's
+// "info" (and Orgc, Tag, date, …) but no attributes.
+func mispIsManifest(top map[string]json.RawMessage) bool {
+	if len(top) == 0 {
+		return false
+	}
+	for _, raw := range top {
+		var ev map[string]json.RawMessage
+		if json.Unmarshal(raw, &ev) != nil {
+			return false
+		}
+		if _, ok := ev["info"]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
@@ -254,6 +277,10 @@ func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
 				st.refuse(ap, "", "invalid MISP attribute: "+err.Error())
 				continue
 			}
+			// A deleted object's attributes are deleted with it, whether
+			// or not the producer marked each one (MISP does; not every
+			// tool that writes MISP JSON does).
+			a.Deleted = a.Deleted || o.Deleted
 			mispAttribute(st, ap, a, &meta)
 		}
 	}

@@ -110,6 +110,8 @@ func TestLoadMISPErrors(t *testing.T) {
 		{"a single event of the wrong type", `{"Event": "x"}`, "e.json: invalid MISP event: json: cannot unmarshal string"},
 		{"a response that is not a list", `{"response": {}}`, "e.json: MISP response: "},
 		{"text", "198.51.100.7", "e.json: not JSON, so not a MISP event"},
+		{"a feed's manifest.json is named for what it is", `{"5c3c4e0c-0000-4000-8000-000000000001": {"Orgc": {"name": "CIRCL"}, "Tag": [{"name": "type:OSINT"}], "info": "OSINT - x", "date": "2019-01-14", "threat_level_id": 3}}`,
+			"e.json: a MISP feed's manifest.json (an index of its events, without their attributes), not an event: load the event files it lists, <uuid>.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,12 +8,14 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // stixObj holds the STIX 2.1 object properties the loader reads.
 type stixObj struct {
 	Type        string   `json:"type"`
 	ID          string   `json:"id"`
+	Modified    string   `json:"modified"`
 	Name        string   `json:"name"`
 	Description string   `json:"description"`
 	Pattern     string   `json:"pattern"`
@@ -85,9 +87,7 @@ func loadSTIX(st *ldState, br *bufio.Reader) error {
 	}
 
 	objs := make([]*stixObj, len(raws))
-	bad := map[int]error{}             // objects that did not decode, reported in order below
-	names := map[string]string{}       // id → name of identities and named objects
-	indicates := map[string][]string{} // indicator id → target ids
+	bad := map[int]error{} // objects that did not decode, reported in order below
 	for i, raw := range raws {
 		o := new(stixObj)
 		if err := json.Unmarshal(raw, o); err != nil {
@@ -95,6 +95,14 @@ func loadSTIX(st *ldState, br *bufio.Reader) error {
 			continue
 		}
 		objs[i] = o
+	}
+	older := stixOlderVersions(objs)
+	names := map[string]string{}       // id → name of identities and named objects
+	indicates := map[string][]string{} // indicator id → target ids
+	for i, o := range objs {
+		if o == nil || older[i] || o.Revoked {
+			continue // a withdrawn name or relationship says nothing
+		}
 		switch {
 		case o.Type == "identity" || stixNamed[o.Type]:
 			if o.Name != "" {
@@ -109,11 +117,49 @@ func loadSTIX(st *ldState, br *bufio.Reader) error {
 			st.refuse(stixOrigin(st.name, i, stixPeekID(raws[i])), "", "invalid STIX object: "+err.Error())
 			continue
 		}
-		if o.Type == "indicator" {
-			stixIndicator(st, stixOrigin(st.name, i, o.ID), o, names, indicates[o.ID])
+		if o.Type != "indicator" {
+			continue
 		}
+		if older[i] {
+			st.skip("stix older version")
+			continue
+		}
+		stixIndicator(st, stixOrigin(st.name, i, o.ID), o, names, indicates[o.ID])
 	}
 	return nil
+}
+
+// stixOlderVersions marks the objects that a later version of the same id
+// replaces. STIX 2.1 versions an object by its id and "modified": a
+// bundle may carry several versions, and only the latest stands (a
+// revocation or a changed pattern in it undoes the older ones). As the
+// TAXII store does, a version that is not older than the one kept (equal,
+// or without a readable "modified") replaces it, so the last of equal
+// versions in the file wins.
+func stixOlderVersions(objs []*stixObj) map[int]bool {
+	older := map[int]bool{}
+	type kept struct {
+		i   int
+		mod time.Time
+	}
+	latest := map[string]kept{}
+	for i, o := range objs {
+		if o == nil || o.ID == "" {
+			continue
+		}
+		mod, _ := ldParseTime(o.Modified)
+		k, ok := latest[o.ID]
+		switch {
+		case !ok:
+		case !mod.IsZero() && mod.Before(k.mod):
+			older[i] = true
+			continue
+		default:
+			older[k.i] = true
+		}
+		latest[o.ID] = kept{i, mod}
+	}
+	return older
 }
 
 func stixOrigin(name string, i int, id string) string {

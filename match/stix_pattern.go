@@ -26,14 +26,16 @@ type stixPattern struct {
 }
 
 // stixPaths are the object paths iocwatch matches, with the kind each
-// value must be (KindInvalid: detect it; an IP kind accepts a prefix).
+// value must be (an IP kind accepts a prefix; a domain kind an address or
+// prefix too, which is what a network-traffic reference holds: an
+// ipv4-addr, ipv6-addr or domain-name, never a URL).
 var stixPaths = map[string]Kind{
 	"ipv4-addr:value":               KindIP,
 	"ipv6-addr:value":               KindIP,
 	"domain-name:value":             KindDomain,
 	"url:value":                     KindURL,
-	"network-traffic:dst_ref.value": KindInvalid,
-	"network-traffic:src_ref.value": KindInvalid,
+	"network-traffic:dst_ref.value": KindDomain,
+	"network-traffic:src_ref.value": KindDomain,
 }
 
 // String formats the usable terms as a canonical pattern that

@@ -83,13 +83,7 @@ func txtLine(st *ldState, line int, b []byte) {
 	if len(b) == 0 || b[0] == '#' || b[0] == ';' {
 		return
 	}
-	// Cut an inline comment: whitespace followed by '#' or ';'.
-	for i := 1; i < len(b); i++ {
-		if (b[i] == '#' || b[i] == ';') && txtIsSpace(b[i-1]) {
-			b = txtTrim(b[:i])
-			break
-		}
-	}
+	b = txtCutComment(b)
 	v := b
 	if i := txtIndexSpace(b); i >= 0 {
 		first, rest := b[:i], txtTrim(b[i:])
@@ -116,6 +110,17 @@ func txtLine(st *ldState, line int, b []byte) {
 		return
 	}
 	st.emit(st.name, line, raw, kind, value, nil)
+}
+
+// txtCutComment cuts an inline comment off a trimmed line: whitespace
+// followed by '#' or ';' and the rest of the line.
+func txtCutComment(b []byte) []byte {
+	for i := 1; i < len(b); i++ {
+		if (b[i] == '#' || b[i] == ';') && txtIsSpace(b[i-1]) {
+			return txtTrim(b[:i])
+		}
+	}
+	return b
 }
 
 // txtIsJSONList reports whether head starts a JSON list of strings: '['
