@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -42,6 +43,20 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	plantedPath := fs.String("planted", "", "also write the planted hits to this JSON-lines `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := checkDemoFlags(fs.Args(), *port, *rate, *hitRatio, *duration, *statusEvery, *window); err != nil {
+		return err
+	}
+	// The planted-hits file is opened before anything starts, so that a
+	// path that cannot be created stops the demo at once.
+	var plantedOut *json.Encoder
+	if *plantedPath != "" {
+		f, err := os.Create(*plantedPath)
+		if err != nil {
+			return fmt.Errorf("--planted: %w", err)
+		}
+		defer f.Close()
+		plantedOut = json.NewEncoder(f)
 	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano()
@@ -101,15 +116,6 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	p := stream.New(src, &holder, out, stream.Options{Log: log})
 
 	// The generator.
-	var plantedOut *json.Encoder
-	if *plantedPath != "" {
-		f, err := os.Create(*plantedPath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		plantedOut = json.NewEncoder(f)
-	}
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	var genWG sync.WaitGroup
@@ -194,6 +200,29 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return runErr
 	}
 	return closeErr
+}
+
+// checkDemoFlags checks demo's arguments before anything starts: a bad
+// value is a usage error (exit 2) naming its flag, not a broker error or a
+// demo that runs with it.
+func checkDemoFlags(extra []string, port int, rate, hitRatio float64, duration, status, window time.Duration) error {
+	switch {
+	case len(extra) > 0:
+		return usagef("unexpected arguments %q: demo takes only flags (see iocwatch demo -h)", extra)
+	case port < 0 || port > 65535:
+		return usagef("--port %d: want a port from 1 to 65535 (0: any free port)", port)
+	case !(rate > 0) || math.IsInf(rate, 0):
+		return usagef("--rate %v: want a number of records per second above 0", rate)
+	case !(hitRatio >= 0 && hitRatio <= 1):
+		return usagef("--hit-ratio %v: want a fraction between 0 and 1", hitRatio)
+	case duration < 0:
+		return usagef("--duration %v: want 0 (until Ctrl-C) or more", duration)
+	case status <= 0:
+		return usagef("--status %v: want an interval above 0 (5s)", status)
+	case window < 0:
+		return usagef("--window %v: want 0 (no suppression) or more", window)
+	}
+	return nil
 }
 
 // countingWriter counts the records handed to the broker.

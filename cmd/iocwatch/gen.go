@@ -108,7 +108,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 		ExcludedRatio: f.excludedRatio, Indicators: inds}
 	if f.start != "" {
 		if opt.Start, err = time.Parse(time.RFC3339Nano, f.start); err != nil {
-			return usagef("--start: %w", err)
+			return usagef("--start %q: want an RFC 3339 time with its zone, such as 2026-11-26T09:00:00Z", f.start)
 		}
 	}
 	if f.bare {
@@ -123,7 +123,7 @@ func cmdGen(ctx context.Context, env *cliEnv, args []string) error {
 		pf, err := os.Create(f.planted)
 		if err != nil {
 			w.Close()
-			return err
+			return fmt.Errorf("--planted: %w", err)
 		}
 		defer pf.Close()
 		planted = bufio.NewWriter(pf)
@@ -301,7 +301,11 @@ func newGenWriter(ctx context.Context, f genFlags, env *cliEnv) (genWriter, erro
 		if f.out == "" {
 			return nil, usagef("--to file needs --out FILE")
 		}
-		return newFileGenWriter(f.out)
+		w, err := newFileGenWriter(f.out)
+		if err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		return w, nil
 	case "kafka":
 		return newKafkaGenWriter(strings.Split(f.brokers, ","), f.topic), nil
 	case "eventhubs":

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
 	"github.com/iocwatch/iocwatch/stream/eventhubs"
 )
@@ -18,6 +21,12 @@ func newEventHubsGenWriter(ctx context.Context, f genFlags) (genWriter, error) {
 	conn := os.Getenv(f.connEnv)
 	if conn == "" {
 		return nil, usagef("--to eventhubs: the environment variable %s (the Event Hubs connection string) is empty", f.connEnv)
+	}
+	// A value that is not a connection string is the user's setting, like
+	// an empty one (exit 2), not a failure to reach the namespace. The
+	// parser's errors name keys, never their values.
+	if _, err := azeventhubs.ParseConnectionString(conn); err != nil {
+		return nil, usageError{fmt.Errorf("--to eventhubs: the environment variable %s does not hold an Event Hubs connection string (Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…): %w", f.connEnv, err)}
 	}
 	p, err := eventhubs.NewProducer(ctx, conn, f.hub)
 	if err != nil {
