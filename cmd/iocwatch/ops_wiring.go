@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +77,10 @@ func startOps(cfg *config.Config, log *slog.Logger) (*opsRuntime, error) {
 	auth := ops.Auth{Username: mc.BasicAuth.Username, Password: mc.BasicAuth.Password.Reveal(), BearerToken: mc.BearerToken.Reveal()}
 	srv, err := ops.Serve(mc.Listen, mon.Handler(auth), log)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// Most often a second run on one machine.
+			return nil, fmt.Errorf("metrics.listen: %w (another iocwatch? give this one another address with --metrics-listen ADDR or metrics.listen, or none with --metrics-listen off)", err)
+		}
 		return nil, fmt.Errorf("metrics.listen: %w", err)
 	}
 	log.Info("ops: serving /metrics, /healthz, /readyz and the status page", "addr", "http://"+srv.Addr()+"/")

@@ -335,8 +335,9 @@ func TestAPortInUseIsAnError(t *testing.T) {
 	}
 	defer first.close()
 	cfg.Metrics.Listen = first.srv.Addr()
-	if _, err := startOps(cfg, newOpsLogger(io.Discard, cfg)); err == nil || !strings.Contains(err.Error(), "metrics.listen") {
-		t.Errorf("err = %v, want one naming metrics.listen", err)
+	if _, err := startOps(cfg, newOpsLogger(io.Discard, cfg)); err == nil || !strings.Contains(err.Error(), "metrics.listen") ||
+		!strings.Contains(err.Error(), "--metrics-listen off") {
+		t.Errorf("err = %v, want one naming metrics.listen and how to do without", err)
 	}
 }
 
