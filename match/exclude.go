@@ -69,9 +69,10 @@ type Subject struct {
 	ActionType    string
 	DeviceName    string
 	DeviceGroup   string // MachineGroup
-	Account       string // InitiatingProcessAccountName
+	Account       string // InitiatingProcessAccountName, the bare name ("svc-backup")
+	AccountDomain string // InitiatingProcessAccountDomain ("corp", "nt authority")
 	ProcessName   string // InitiatingProcessFileName
-	ProcessPath   string // InitiatingProcessFolderPath
+	ProcessPath   string // InitiatingProcessFolderPath (usually ending with ProcessName)
 	ProcessSHA256 string // InitiatingProcessSHA256
 	RemoteIP      netip.Addr
 	RemoteHost    string // host of RemoteUrl (NormalizeHost), if any
@@ -133,9 +134,10 @@ type portRange struct{ lo, hi uint16 }
 // error joins (errors.Join) every problem, each naming the rule's Origin,
 // name and key: a missing or duplicate name, a rule without conditions, an
 // unknown key, an empty list or value, a bad glob, IP or CIDR, domain, port
-// or SHA-256, and a value that matches everything (a remote_ip of /0, a
-// process_path or device glob of only '*' and separators, the remote_port
-// range 1-65535): a rule never excludes everything.
+// SHA-256 or account, and a value that matches everything (a remote_ip of
+// /0, a process_path or device glob of only '*' and separators or of
+// '*', '?' and separators, the remote_port range 1-65535): a rule never
+// excludes everything.
 //
 // The keys, all case-insensitive where they compare text:
 //
@@ -143,7 +145,8 @@ type portRange struct{ lo, hi uint16 }
 //	                  the path when the name is missing)
 //	process_path      glob on InitiatingProcessFolderPath (see below)
 //	process_sha256    InitiatingProcessSHA256, 64 hex digits
-//	account           InitiatingProcessAccountName, exact
+//	account           InitiatingProcessAccountName, exact; DOMAIN\name also
+//	                  compares InitiatingProcessAccountDomain
 //	device            glob on DeviceName
 //	device_group      MachineGroup, exact
 //	action_type       ActionType, exact
@@ -154,10 +157,11 @@ type portRange struct{ lo, hi uint16 }
 //	indicator_source  the hit indicator's Source, exact
 //	indicator_tag     any of the hit indicator's Tags, exact
 //
-// A process_path glob is tried against the folder path as Defender sends
-// it (usually ending with the file name) and, when the path does not end
-// with the process name, against the path joined with the name, so
-// `c:\windows\system32\*` matches both forms.
+// A process_path glob is matched against the process's full path: the
+// folder path as Defender sends it when it ends with the process name (as
+// it usually does), else the path joined with the name — never the bare
+// folder — so that `c:\windows\system32\*` matches both forms of one
+// process and `c:\windows\*` neither.
 func CompileExclusions(specs []RuleSpec) (*Exclusions, error) {
 	x := &Exclusions{}
 	var errs []error
@@ -273,6 +277,14 @@ func onlyStars(p string) bool {
 	return strings.Trim(p, `*/\`) == ""
 }
 
+// onlyWildcards reports whether glob p is made of '*', '?' and separators
+// alone with at least one '*' ("?*", "**?", `**\?*`): it names no folder,
+// file or device and matches every name of one character or more (a glob
+// of '?' alone names a length, and is left alone).
+func onlyWildcards(p string) bool {
+	return strings.Trim(p, `*?/\`) == "" && strings.IndexByte(p, '*') >= 0
+}
+
 func (c *cond) add(v string) error {
 	switch c.key {
 	case keyProcessPath, keyDevice:
@@ -280,12 +292,15 @@ func (c *cond) add(v string) error {
 		if err != nil {
 			return fmt.Errorf("bad glob: %w", err)
 		}
-		if onlyStars(v) {
-			what := "path"
-			if c.key == keyDevice {
-				what = "device name"
-			}
+		what := "path"
+		if c.key == keyDevice {
+			what = "device name"
+		}
+		switch {
+		case onlyStars(v):
 			return fmt.Errorf("matches any %s (a glob of only '*' and separators): %s", what, hideEverything)
+		case onlyWildcards(v):
+			return fmt.Errorf("matches any %s (a glob of only '*', '?' and separators): %s", what, hideEverything)
 		}
 		c.globs = append(c.globs, g)
 	case keyProcessSHA256:
@@ -318,11 +333,26 @@ func (c *cond) add(v string) error {
 		}
 		c.ports = append(c.ports, pr)
 	case keyTable:
-		c.strs = append(c.strs, strings.TrimPrefix(v, "AdvancedHunting-"))
+		c.strs = append(c.strs, trimCategory(v))
+	case keyAccount:
+		if dom, name, ok := strings.Cut(v, `\`); ok && (dom == "" || name == "" || strings.IndexByte(name, '\\') >= 0) {
+			return errors.New(`bad account (want name or DOMAIN\name)`)
+		}
+		c.strs = append(c.strs, v)
 	default:
 		c.strs = append(c.strs, v)
 	}
 	return nil
+}
+
+// trimCategory drops the "AdvancedHunting-" category prefix of a table
+// name, in any case.
+func trimCategory(t string) string {
+	const p = "AdvancedHunting-"
+	if len(t) > len(p) && strings.EqualFold(t[:len(p)], p) {
+		return t[len(p):]
+	}
+	return t
 }
 
 func parseIPOrCIDR(v string) (netip.Prefix, error) {
@@ -377,6 +407,145 @@ func (x *Exclusions) Match(s *Subject, h Hit, now time.Time) *Rule {
 	return nil
 }
 
+// RangeShare is the part of an address range in which one rule would
+// exclude a hit (see MatchRange).
+type RangeShare struct {
+	// Rule excludes the hit for every address of Prefixes; nil for the
+	// part where no rule does and the hit alerts.
+	Rule *Rule
+	// Prefixes are the part, in address order, none overlapping.
+	Prefixes []netip.Prefix
+}
+
+// MatchRange is Match for every address of range p at once: what Match
+// would answer for subject s with each address of p as its RemoteIP. It
+// returns the rules that exclude hit h in some part of p, in file order,
+// each with its part, followed by the part no rule excludes, if any; the
+// parts cover p exactly. An IPv4-mapped range (::ffff:192.0.2.0/120) is
+// the IPv4 range; s.RemoteIP is not used. A nil Exclusions or subject
+// excludes nothing: one share, p, without a rule. An invalid p gives nil.
+// It is for lookups of a range (iocwatch lookup), not the event path: it
+// allocates.
+func (x *Exclusions) MatchRange(s *Subject, p netip.Prefix, h Hit, now time.Time) []RangeShare {
+	if !p.IsValid() {
+		return nil
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	p = p.Masked()
+	if x == nil || s == nil {
+		return []RangeShare{{Prefixes: []netip.Prefix{p}}}
+	}
+	// The rules that apply to s and h but for the address.
+	var live []*Rule
+	for _, r := range x.rules {
+		if !r.ExpiredAt(now) && r.matchesBut(keyRemoteIP, s, h) {
+			live = append(live, r)
+		}
+	}
+	var shares []RangeShare
+	for _, l := range shareRange(live, s, p) {
+		i := slices.IndexFunc(shares, func(sh RangeShare) bool { return sh.Rule == l.rule })
+		if i < 0 {
+			shares = append(shares, RangeShare{Rule: l.rule})
+			i = len(shares) - 1
+		}
+		shares[i].Prefixes = append(shares[i].Prefixes, l.p)
+	}
+	slices.SortStableFunc(shares, func(a, b RangeShare) int {
+		switch {
+		case a.Rule == b.Rule:
+			return 0
+		case a.Rule == nil:
+			return 1
+		case b.Rule == nil:
+			return -1
+		}
+		return a.Rule.ID - b.Rule.ID
+	})
+	return shares
+}
+
+type rangeLeaf struct {
+	rule *Rule
+	p    netip.Prefix
+}
+
+// shareRange splits q by the first of the rules that excludes each of its
+// addresses, in address order; halves that fall to one rule are merged.
+func shareRange(rules []*Rule, s *Subject, q netip.Prefix) []rangeLeaf {
+	for _, r := range rules {
+		switch r.ipCover(s, q) {
+		case coverNone:
+			continue
+		case coverAll:
+			return []rangeLeaf{{r, q}}
+		}
+		lo, hi := halves(q)
+		a, b := shareRange(rules, s, lo), shareRange(rules, s, hi)
+		if len(a) == 1 && len(b) == 1 && a[0].rule == b[0].rule {
+			return []rangeLeaf{{a[0].rule, q}}
+		}
+		return append(a, b...)
+	}
+	return []rangeLeaf{{nil, q}}
+}
+
+type cover uint8
+
+const (
+	coverNone cover = iota
+	coverSome
+	coverAll
+)
+
+// ipCover says for how much of q the rule's remote_ip condition holds.
+func (r *Rule) ipCover(s *Subject, q netip.Prefix) cover {
+	var c *cond
+	for i := range r.conds {
+		if r.conds[i].key == keyRemoteIP {
+			c = &r.conds[i]
+		}
+	}
+	if c == nil || c.matches(&Subject{RemoteHost: s.RemoteHost}, Hit{}) {
+		return coverAll // no condition on the address, or the URL's IP host holds it
+	}
+	some := false
+	for _, pr := range c.prefixes {
+		switch {
+		case pr.Bits() <= q.Bits() && pr.Contains(q.Addr()):
+			return coverAll
+		case q.Bits() < pr.Bits() && q.Contains(pr.Addr()):
+			some = true
+		}
+	}
+	if some {
+		return coverSome
+	}
+	return coverNone
+}
+
+// halves splits q (not a single address) into its two halves.
+func halves(q netip.Prefix) (netip.Prefix, netip.Prefix) {
+	b := q.Bits()
+	hi := q.Addr().AsSlice()
+	hi[b/8] |= 0x80 >> (b % 8)
+	a, _ := netip.AddrFromSlice(hi)
+	return netip.PrefixFrom(q.Addr(), b+1), netip.PrefixFrom(a, b+1)
+}
+
+// matchesBut reports whether every condition of r but the one on key
+// holds.
+func (r *Rule) matchesBut(key condKey, s *Subject, h Hit) bool {
+	for i := range r.conds {
+		if r.conds[i].key != key && !r.conds[i].matches(s, h) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *Rule) matches(s *Subject, h Hit) bool {
 	for i := range r.conds {
 		if !r.conds[i].matches(s, h) {
@@ -399,7 +568,7 @@ func (c *cond) matches(s *Subject, h Hit) bool {
 	case keyProcessSHA256:
 		return anyFold(c.strs, s.ProcessSHA256)
 	case keyAccount:
-		return anyFold(c.strs, s.Account)
+		return c.matchAccount(s.AccountDomain, s.Account)
 	case keyDevice:
 		return s.DeviceName != "" && anyGlob(c.globs, s.DeviceName)
 	case keyDeviceGroup:
@@ -433,7 +602,7 @@ func (c *cond) matches(s *Subject, h Hit) bool {
 		}
 		return false
 	case keyTable:
-		return anyFold(c.strs, strings.TrimPrefix(s.Table, "AdvancedHunting-"))
+		return anyFold(c.strs, trimCategory(s.Table))
 	case keyIndicatorSource:
 		return h.Indicator.Meta != nil && anyFold(c.strs, h.Indicator.Meta.Source)
 	case keyIndicatorTag:
@@ -450,14 +619,13 @@ func (c *cond) matches(s *Subject, h Hit) bool {
 	return false
 }
 
-// matchPath tries the folder path as sent and, when it does not end with
-// the process name, the path joined with the name.
+// matchPath matches the process's full path: path as sent when it ends
+// with the process name (or the name is unknown), else the folder path
+// joined with the name. The bare folder is never matched when the name is
+// known: a glob would then see one process as two different paths.
 func (c *cond) matchPath(path, name string) bool {
-	if anyGlob(c.globs, path) {
-		return true
-	}
 	if name == "" || strings.EqualFold(baseName(path), name) {
-		return false
+		return anyGlob(c.globs, path)
 	}
 	sep := `\`
 	if strings.HasSuffix(path, `\`) || strings.HasSuffix(path, "/") {
@@ -471,11 +639,30 @@ func (c *cond) matchPath(path, name string) bool {
 	return false
 }
 
+// matchAccount reports whether a value names the account: a bare name
+// matches it in any domain, DOMAIN\name only in that domain (an unknown
+// domain proves nothing).
+func (c *cond) matchAccount(domain, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, v := range c.strs {
+		if dom, user, ok := strings.Cut(v, `\`); ok {
+			if domain != "" && strings.EqualFold(user, name) && strings.EqualFold(dom, domain) {
+				return true
+			}
+		} else if strings.EqualFold(v, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *cond) containsIP(a netip.Addr) bool {
 	if !a.IsValid() {
 		return false
 	}
-	a = a.Unmap()
+	a = a.WithZone("").Unmap() // a prefix never contains a zoned address
 	for _, p := range c.prefixes {
 		if p.Contains(a) {
 			return true
@@ -535,7 +722,12 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // Warnings lists, in file order, rules that deserve a look at now: a rule
 // on process_name without process_path or process_sha256 (malware names
 // itself svchost.exe too), a rule without a reason, an expired rule, a rule
-// expiring within ExpiryWarning, and a table value iocwatch never sees.
+// expiring within ExpiryWarning, a table value iocwatch never sees, a value
+// that can never match what Defender reports (a process_path with an
+// environment variable, not a full path or ending with a separator, a
+// process_name that is a path, process_name and process_path values that
+// name different files, an account written as a user principal name), and
+// a value so broad that the rule hides nearly everything.
 func (x *Exclusions) Warnings(now time.Time) []string {
 	if x == nil {
 		return nil
@@ -573,11 +765,149 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 				}
 			}
 		}
+		for _, n := range neverMatching(has) {
+			out = append(out, where+": "+n)
+		}
 		for _, b := range broadValues(has) {
 			out = append(out, where+": "+b)
 		}
 	}
 	return out
+}
+
+// neverMatching names the values of a rule's conditions that can never
+// match what Defender reports, so that the rule would silently never
+// apply: a process_path holding an environment variable (Defender reports
+// paths expanded), one that is not a full path, or one ending with a
+// separator (a process path ends with the file name); a process_name that
+// is a path; process names none of which ends a process_path glob; an
+// account written as a user principal name.
+func neverMatching(has func(condKey) *cond) []string {
+	var out []string
+	if c := has(keyProcessPath); c != nil {
+		for _, g := range c.globs {
+			if w := pathNeverMatches(g.src); w != "" {
+				out = append(out, fmt.Sprintf("process_path %q %s", g.src, w))
+			}
+		}
+	}
+	if c := has(keyProcessName); c != nil {
+		for _, v := range c.strs {
+			if strings.ContainsAny(v, `/\`) {
+				out = append(out, fmt.Sprintf("process_name %q is a path: a file name holds no separator, so it never matches; put the path in process_path", v))
+			}
+		}
+	}
+	if pn, pp := has(keyProcessName), has(keyProcessPath); pn != nil && pp != nil && !namesMeetPaths(pn.strs, pp.globs) {
+		out = append(out, "process_name and process_path name different files (no process_name ends a process_path glob), so the rule never matches")
+	}
+	if c := has(keyAccount); c != nil {
+		for _, v := range c.strs {
+			if strings.IndexByte(v, '@') > 0 && strings.IndexByte(v, '\\') < 0 {
+				out = append(out, fmt.Sprintf(`account %q is a user principal name: account compares InitiatingProcessAccountName (%s) or DOMAIN\name, so it never matches`, v, v[:strings.IndexByte(v, '@')]))
+			}
+		}
+	}
+	return out
+}
+
+// namesMeetPaths reports whether some process name can end a path some
+// glob matches. The process's path ends with its name, so a rule whose
+// names all differ from the last element of every glob never matches. A
+// last element with "**" may span folders: it is taken to meet any name.
+func namesMeetPaths(names []string, globs []*glob) bool {
+	for _, g := range globs {
+		last := g.src[strings.LastIndexAny(g.src, `/\`)+1:]
+		if last == "" || strings.Contains(last, "**") { // a separator at the end is warned about on its own
+			return true
+		}
+		lg, err := compileGlob(last)
+		if err != nil {
+			return true
+		}
+		for _, n := range names {
+			if lg.match(n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// envDefaults are the usual values of the environment variables a path
+// is often written with, for the warning's hint.
+var envDefaults = map[string]string{
+	"systemroot":        `c:\windows`,
+	"windir":            `c:\windows`,
+	"systemdrive":       `c:`,
+	"programfiles":      `c:\program files`,
+	"programfiles(x86)": `c:\program files (x86)`,
+	"programw6432":      `c:\program files`,
+	"programdata":       `c:\programdata`,
+	"allusersprofile":   `c:\programdata`,
+	"userprofile":       `c:\users\*`,
+	"appdata":           `c:\users\*\appdata\roaming`,
+	"localappdata":      `c:\users\*\appdata\local`,
+	"temp":              `c:\users\*\appdata\local\temp`,
+	"tmp":               `c:\users\*\appdata\local\temp`,
+	"public":            `c:\users\public`,
+}
+
+// pathNeverMatches says why process_path glob g can never match a path
+// Defender reports, or "".
+func pathNeverMatches(g string) string {
+	if v := envVar(g); v != "" {
+		hint := ""
+		if d, ok := envDefaults[strings.ToLower(v)]; ok {
+			hint = fmt.Sprintf(" (%%%s%% is usually %s)", v, d)
+		}
+		return fmt.Sprintf("holds the environment variable %%%s%%: Defender reports paths expanded, so it never matches; write the path as Defender reports it%s", v, hint)
+	}
+	first := g
+	if i := strings.IndexAny(g, `/\`); i >= 0 {
+		first = g[:i]
+	}
+	// A full path starts with a separator (\\server\share, /usr/bin) or a
+	// drive (c:); a wildcard may stand for either.
+	if first != "" && !strings.ContainsAny(first, "*?") && !(len(first) == 2 && first[1] == ':') {
+		return fmt.Sprintf(`is not a full path: Defender reports full paths (c:\windows\system32\svchost.exe), so it never matches; write **\%s for any folder`, g)
+	}
+	if strings.HasSuffix(g, `\`) || strings.HasSuffix(g, "/") {
+		return fmt.Sprintf("ends with a separator: a process path ends with the file name, so it never matches; write %s* for the files in the folder", g)
+	}
+	return ""
+}
+
+// envVar returns the name of the first %NAME% environment variable in g,
+// or "".
+func envVar(g string) string {
+	for rest := g; ; {
+		i := strings.IndexByte(rest, '%')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+1:]
+		j := strings.IndexByte(rest, '%')
+		if j < 0 {
+			return ""
+		}
+		if name := rest[:j]; isEnvName(name) {
+			return name
+		}
+	}
+}
+
+func isEnvName(s string) bool {
+	if s == "" || !(s[0] == '_' || 'a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '(' || c == ')' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // broadValues names the values of a rule's conditions that match so much

@@ -669,6 +669,7 @@ func subjectOf(e *Event) *match.Subject {
 		DeviceName:    e.DeviceName,
 		DeviceGroup:   e.MachineGroup,
 		Account:       e.AccountName,
+		AccountDomain: e.AccountDomain,
 		ProcessName:   e.ProcessFileName,
 		ProcessPath:   e.ProcessFolderPath,
 		ProcessSHA256: e.ProcessSHA256,

@@ -21,11 +21,13 @@ or not (evil[.]example, hxxp://…) — prints the indicators that match it
 (kind, value, feed, severity, tags, where it was read), whether the
 allow-list covers it, and which exclusion rule would suppress the hit for an
 event with the facts given by the event flags (process, path, device…).
-A range lists the ip and cidr indicators that cover it or lie inside it; a
-value that matches only indicators not valid now says so. A VALUE of -
-reads values from stdin, one a line (blank lines, lines starting with #
-and " # comments" skipped): paste an incident's addresses to see which are
-known. Exits 1 when a value matches nothing.`
+--account takes NAME or DOMAIN\NAME. A range lists the ip and cidr
+indicators that cover it or lie inside it, and for each which exclusion
+applies to which part of the addresses that would hit it; a value that
+matches only indicators not valid now says so. A VALUE of - reads values
+from stdin, one a line (blank lines, lines starting with # and " #
+comments" skipped): paste an incident's addresses to see which are known.
+Exits 1 when a value matches nothing.`
 
 func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "lookup", lookupUsage)
@@ -38,7 +40,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&subj.ProcessSHA256, "sha256", "", "initiating process `SHA-256`")
 	fs.StringVar(&subj.DeviceName, "device", "", "device `name`")
 	fs.StringVar(&subj.DeviceGroup, "device-group", "", "device `group` (MachineGroup)")
-	fs.StringVar(&subj.Account, "account", "", "account `name`")
+	fs.StringVar(&subj.Account, "account", "", "account `name` or DOMAIN\\name (e.g. CORP\\svc-backup)")
 	fs.StringVar(&subj.ActionType, "action", "ConnectionSuccess", "`ActionType`")
 	fs.StringVar(&subj.Table, "table", "DeviceNetworkEvents", "`table` of the event: DeviceNetworkEvents or DeviceEvents")
 	port := fs.Int("port", 0, "remote `port`")
@@ -53,6 +55,13 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if err := checkSHA256(subj.ProcessSHA256); err != nil {
 		return err
+	}
+	if dom, name, ok := strings.Cut(subj.Account, `\`); ok {
+		// Defender splits it: InitiatingProcessAccountDomain and …Name.
+		if dom == "" || name == "" || strings.Contains(name, `\`) {
+			return usagef(`--account %q: want NAME or DOMAIN\NAME`, subj.Account)
+		}
+		subj.AccountDomain, subj.Account = dom, name
 	}
 	table, err := watchedTable(subj.Table)
 	if err != nil {
@@ -94,14 +103,19 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 		q := match.Refang(strings.TrimSpace(value)) // evil[.]example, as pasted from a report
 		s := subj
 		var hits []match.Hit
-		if p, err := netip.ParsePrefix(q); err == nil {
-			hits = rules.Index.LookupPrefix(p, now)
+		rng, err := netip.ParsePrefix(q)
+		isRange := err == nil
+		if isRange {
+			if a := rng.Addr(); a.Is4In6() && rng.Bits() >= 96 {
+				// The pipeline unmaps RemoteIP: ::ffff:192.0.2.0/120 is 192.0.2.0/24.
+				rng = netip.PrefixFrom(a.Unmap(), rng.Bits()-96)
+			}
+			hits = rules.Index.LookupPrefix(rng, now)
 			verb := "indicators overlap"
 			if len(hits) == 1 {
 				verb = "indicator overlaps"
 			}
 			fmt.Fprintf(w, "%s: %d %s the range (covering it or inside it)\n", value, len(hits), verb)
-			s.RemoteIP = p.Masked().Addr().Unmap()
 		} else {
 			hits = rules.Index.Lookup(q, now)
 			noun := "indicators"
@@ -120,7 +134,7 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		if len(hits) == 0 {
 			missed++
-			if _, err := netip.ParsePrefix(q); err != nil {
+			if !isRange {
 				// In a feed, but not active now: say so rather than "unknown".
 				for _, h := range rules.Index.Lookup(q, time.Time{}) {
 					fmt.Fprintf(w, "  %s %s from feed %s matches but is not active now (%s)\n", h.Indicator.Kind, h.Indicator.Value, h.Indicator.Meta.Source, validity(h.Indicator.Meta))
@@ -149,7 +163,11 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 			if ind.Origin() != "" {
 				fmt.Fprintf(w, "      from %s\n", ind.Origin())
 			}
-			if rules.Exclusions != nil {
+			switch {
+			case rules.Exclusions == nil:
+			case isRange:
+				printRangeExclusions(w, rules.Exclusions, &s, hitRange(rng, ind), h, now)
+			default:
 				if r := rules.Exclusions.Match(&s, h, now); r != nil {
 					fmt.Fprintf(w, "      excluded by %q: %s\n", r.Name, r.Reason)
 				} else {
@@ -170,6 +188,60 @@ func cmdLookup(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// hitRange returns the addresses of range q whose events would hit
+// indicator ind, an ip or cidr indicator overlapping q: q when ind covers
+// it, else ind's own prefix.
+func hitRange(q netip.Prefix, ind match.Indicator) netip.Prefix {
+	q = q.Masked()
+	p, err := netip.ParsePrefix(ind.Value)
+	if err != nil {
+		a, err := netip.ParseAddr(ind.Value)
+		if err != nil {
+			return q
+		}
+		a = a.WithZone("").Unmap()
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p = p.Masked(); p.Bits() > q.Bits() && q.Contains(p.Addr()) {
+		return p
+	}
+	return q
+}
+
+// maxRangeParts is how many prefixes of one part of a range are listed.
+const maxRangeParts = 8
+
+// printRangeExclusions says which exclusion would suppress hit h for an
+// event to each address of p: one rule for all of it, none, or each rule
+// with its part and the part that alerts.
+func printRangeExclusions(w io.Writer, x *match.Exclusions, s *match.Subject, p netip.Prefix, h match.Hit, now time.Time) {
+	shares := x.MatchRange(s, p, h, now)
+	if len(shares) == 1 {
+		if r := shares[0].Rule; r != nil {
+			fmt.Fprintf(w, "      excluded by %q: %s\n", r.Name, r.Reason)
+		} else {
+			fmt.Fprintf(w, "      no exclusion applies%s\n", describeSubject(s))
+		}
+		return
+	}
+	fmt.Fprintln(w, "      excluded for part of the range only:")
+	for _, sh := range shares {
+		parts := make([]string, 0, min(len(sh.Prefixes), maxRangeParts))
+		for _, q := range sh.Prefixes[:min(len(sh.Prefixes), maxRangeParts)] {
+			parts = append(parts, q.String())
+		}
+		list := strings.Join(parts, ", ")
+		if n := len(sh.Prefixes) - maxRangeParts; n > 0 {
+			list += fmt.Sprintf(" and %d more ranges", n)
+		}
+		if sh.Rule != nil {
+			fmt.Fprintf(w, "        %s by %q: %s\n", list, sh.Rule.Name, sh.Rule.Reason)
+		} else {
+			fmt.Fprintf(w, "        %s: no exclusion applies%s\n", list, describeSubject(s))
+		}
+	}
+}
+
 // describeSubject says which event facts the exclusion check used.
 func describeSubject(s *match.Subject) string {
 	var facts []string
@@ -183,7 +255,11 @@ func describeSubject(s *match.Subject) string {
 	add("sha256", s.ProcessSHA256)
 	add("device", s.DeviceName)
 	add("device-group", s.DeviceGroup)
-	add("account", s.Account)
+	if s.AccountDomain != "" {
+		add("account", s.AccountDomain+`\`+s.Account)
+	} else {
+		add("account", s.Account)
+	}
 	if s.RemotePort != 0 {
 		add("port", strconv.Itoa(int(s.RemotePort)))
 	}
