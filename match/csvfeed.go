@@ -56,6 +56,10 @@ type CSVMapping struct {
 type csvfKind struct {
 	kind Kind // KindInvalid: detect with ParseValue
 	port bool // the value carries a ":port" (or "|port") to cut at the last separator
+	// url says the value is a URL, or a bare host taken for what it is
+	// (kind KindInvalid): a '#' right after the host starts a fragment,
+	// not a comment.
+	url bool
 }
 
 // csvfKinds are the Kind column values understood by Format "csv",
@@ -130,7 +134,7 @@ func csvfPreset(format string) *csvfSpec {
 			Severity: "Severity", Description: "Title", Tags: "Category,MitreTechniques",
 		}, kinds: map[string]csvfKind{
 			// A Defender "Url" indicator is often a bare host: take it as a domain then.
-			"ipaddress": {kind: KindIP}, "url": {}, "domainname": {kind: KindDomain},
+			"ipaddress": {kind: KindIP}, "url": {url: true}, "domainname": {kind: KindDomain},
 		}, skipRow: func(r *csvfRow) string {
 			if a := r.byName("action"); strings.EqualFold(a, "allowed") {
 				return "defender-csv action: Allowed"
@@ -758,6 +762,11 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 		}
 	}
 	kind, value, err := ldParseAs(ks.kind, v)
+	if ks.url && errors.Is(err, errLdHashAfterHost) {
+		if k, u, ok := ldURLWithFragment(v); ok {
+			kind, value, err = k, u, nil
+		}
+	}
 	if err != nil {
 		st.refuse(origin, raw, err.Error())
 		return

@@ -377,9 +377,11 @@ func ldOrigin(where string, line int) string {
 // accepts an address or a prefix; a domain kind also accepts an address
 // (feeds put IPs in hostname fields); a URL kind wants a scheme or a path,
 // but takes an address or a name under a known top-level domain for what
-// it is; a pattern only has its ASCII letters lower-cased, as Build and
-// Match fold the URL (other bytes are percent-encoded as they are: folding
-// "Ü" to "ü" would keep the pattern from ever matching its own text).
+// it is, and reads a '#' right after the host as a fragment
+// (ldURLWithFragment); a pattern only has its ASCII letters lower-cased,
+// as Build and Match fold the URL (other bytes are percent-encoded as they
+// are: folding "Ü" to "ü" would keep the pattern from ever matching its
+// own text).
 func ldParseAs(want Kind, s string) (Kind, string, error) {
 	if want == KindPattern {
 		s = strings.TrimSpace(s)
@@ -389,6 +391,11 @@ func ldParseAs(want Kind, s string) (Kind, string, error) {
 		return KindPattern, ldLowerASCII(s), nil
 	}
 	k, v, err := ParseValue(s)
+	if want == KindURL && errors.Is(err, errLdHashAfterHost) {
+		if k2, v2, ok := ldURLWithFragment(s); ok {
+			return k2, v2, nil
+		}
+	}
 	if err != nil || want == KindInvalid {
 		return k, v, err
 	}
@@ -410,6 +417,16 @@ func ldParseAs(want Kind, s string) (Kind, string, error) {
 		}
 	}
 	return k, v, nil
+}
+
+// ldURLWithFragment reads s, which ParseValue refused with
+// errLdHashAfterHost, as a field that holds URLs means it: a field of URLs
+// has no inline comments, so "evil.example#x" is the URL of the host's
+// root with a fragment. It is written with the root's '/'
+// ("evil.example/#x"), which ParseValue reads back as it is.
+func ldURLWithFragment(s string) (Kind, string, bool) {
+	k, v, err := ParseValue(strings.Replace(s, "#", "/#", 1))
+	return k, v, err == nil && k == KindURL
 }
 
 // ldLowerASCII lower-cases the ASCII letters of s, leaving every other

@@ -112,3 +112,22 @@ func TestAStarInsideAURLIsNoted(t *testing.T) {
 		})
 	}
 }
+
+// A URL field's "evil.example#x" is the host's root with a fragment: it
+// loads, and fires on the root only, as "evil.example/#x" would.
+func TestURLFieldWithFragmentRightAfterHostMatchesTheRoot(t *testing.T) {
+	ix := loadAndBuild(t, [2]string{"url", "evil.example#frag"})
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"http://evil.example/", true},
+		{"http://evil.example/#frag", true},
+		{"http://evil.example/login", false},
+		{"http://other.example/", false},
+	} {
+		if got := len(ix.Lookup(c.url, time.Time{})) > 0; got != c.want {
+			t.Errorf("%q: hit %v, want %v", c.url, got, c.want)
+		}
+	}
+}

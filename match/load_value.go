@@ -12,6 +12,11 @@ import (
 
 var errLdEmpty = errors.New("empty value")
 
+// errLdHashAfterHost refuses a value with '#' right after its host and no
+// scheme ("203.0.113.5#c2"); ldParseAs reads it as a URL where the feed
+// says the value is one.
+var errLdHashAfterHost = errors.New("'#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)")
+
 // ldRefanger undoes the usual defanging of published indicators.
 var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "[:]", ":", "[://]", "://")
 
@@ -85,16 +90,16 @@ func parseValueOnce(s string) (Kind, string, error) {
 				return ldPrefix(s, p)
 			}
 		}
-		if s[i] == '#' && i > 0 {
-			// "203.0.113.5#c2": a value and a comment, not the URL
-			// "http://203.0.113.5/" (a fragment is never sent, so it would
-			// only ever match the host's root).
-			return KindInvalid, "", errors.New("'#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)")
-		}
 		if strings.ContainsAny(s, " \t") {
 			// "203.0.113.0/24 ; SBL1": a value and a comment, not a URL
 			// (a URL with spaces comes with its scheme).
 			return KindInvalid, "", errors.New("whitespace inside the value (an inline comment? a URL with spaces needs its scheme)")
+		}
+		if s[i] == '#' && i > 0 {
+			// "203.0.113.5#c2": a value and a comment, not the URL
+			// "http://203.0.113.5/" (a fragment is never sent, so it would
+			// only ever match the host's root).
+			return KindInvalid, "", errLdHashAfterHost
 		}
 		return ldParseURL(s, 0)
 	}

@@ -56,6 +56,36 @@ func TestLoadPublisherVariants(t *testing.T) {
 			},
 		},
 		{
+			name: "a value typed as a URL with '#' right after its host is a URL with a fragment, not a value and a comment (Defender CSV)",
+			feed: "defender.csv", in: "IndicatorType,IndicatorValue,ExpirationTime,Action,Severity,Title,Description,RecommendedActions,RbacGroups,Category,MitreTechniques,GenerateAlert\n" +
+				"Url,evil.example#frag,,Alert,High,C2,C2 page,,,,,TRUE\nUrl,203.0.113.5#x,,Alert,High,C2,C2 page,,,,,TRUE\nDomainName,c2.example#x,,Alert,High,C2,C2 page,,,,,TRUE\n",
+			want: FormatDefenderCSV, values: []string{"url:evil.example/#frag", "url:203.0.113.5/#x"},
+			refused: []string{`defender.csv:4: "c2.example#x": '#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)`},
+		},
+		{
+			name: "a value typed as a URL with '#' right after its host is a URL with a fragment (STIX url:value)",
+			feed: "b.json", in: stixBundle(`{"type": "indicator", "id": "indicator--u1", "pattern": "[url:value = 'evil.example#frag']", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"}`),
+			want: FormatSTIX2, values: []string{"url:evil.example/#frag"},
+		},
+		{
+			name: "a value typed as a URL with '#' right after its host is a URL with a fragment (MISP url)",
+			feed: "e.json", in: `{"Event": {"info": "x", "Attribute": [{"type": "url", "value": "evil.example#frag", "to_ids": true}, {"type": "domain", "value": "c2.example#x", "to_ids": true}]}}`,
+			want: FormatMISP, values: []string{"url:evil.example/#frag"},
+			refused: []string{`e.json: Attribute[1]: "c2.example#x": domain: '#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)`},
+		},
+		{
+			name: "a value in a CSV row of kind url with '#' right after its host is a URL with a fragment",
+			feed: "c2.csv", in: "indicator,type\nevil.example#frag,url\n203.0.113.5#c2,ip\n",
+			want: FormatCSV, values: []string{"url:evil.example/#frag"},
+			refused: []string{`c2.csv:3: "203.0.113.5#c2": '#' right after the host: an inline comment needs whitespace before the '#', a URL its scheme or path (evil.example/#frag)`},
+		},
+		{
+			name: "a CSV cell of a value, whitespace and a '#' comment is refused for the whitespace",
+			feed: "c2.csv", in: "indicator,comment\nevil.example #c2,x\n203.0.113.5,y\n",
+			want: FormatCSV, values: []string{"ip:203.0.113.5"},
+			refused: []string{`c2.csv:2: "evil.example #c2": whitespace inside the value (an inline comment? a URL with spaces needs its scheme)`},
+		},
+		{
 			name: "a Feodo Tracker blocklist with its header in a comment line is detected and loads",
 			feed: "ipblocklist.csv", in: feodoPreamble + "# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n" +
 				`"2021-01-17 07:44:46","203.0.113.5","443","online","2021-05-03","Dridex"` + "\n# END 1 entries",
