@@ -214,16 +214,18 @@ func encodingProblem(data []byte) (line int, problem string, ok bool) {
 	line, lineStart := 1, start
 	for i := start; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
-		column := utf8.RuneCount(data[lineStart:i]) + 1
+		// The column is counted only at the problem: counted at every
+		// character, a long line took time quadratic in its length.
+		column := func() int { return utf8.RuneCount(data[lineStart:i]) + 1 }
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			return line, fmt.Sprintf("not UTF-8 text (byte 0x%02X at column %d): save the file as UTF-8", data[i], column), true
+			return line, fmt.Sprintf("not UTF-8 text (byte 0x%02X at column %d): save the file as UTF-8", data[i], column()), true
 		case !yamlPrintable(r):
 			escape := fmt.Sprintf(`"\u%04x"`, r)
 			if r <= 0xff {
 				escape = fmt.Sprintf(`"\x%02x"`, r)
 			}
-			return line, fmt.Sprintf("control character U+%04X at column %d is not allowed: write it as an escape (%s) in a double-quoted string", r, column, escape), true
+			return line, fmt.Sprintf("control character U+%04X at column %d is not allowed: write it as an escape (%s) in a double-quoted string", r, column(), escape), true
 		case r == '\n', r == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
 			line++
 			lineStart = i + size
@@ -775,6 +777,9 @@ func (d *decoder) conditions(n *yaml.Node, path string) (when map[string][]strin
 		val := d.deref(p.val, sub)
 		if val == nil {
 			return when, origins
+		}
+		if d.badTag(val, sub) { // on the list: stringList sees only its items
+			continue
 		}
 		if isNull(val) {
 			when[key] = []string{}

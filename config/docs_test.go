@@ -420,3 +420,75 @@ func valueAt(t *testing.T, v reflect.Value, key string) reflect.Value {
 	}
 	return v
 }
+
+// yamlBlock finds the ```yaml code blocks of a Markdown page.
+var yamlBlock = regexp.MustCompile("(?ms)^```yaml\n(.*?)^```")
+
+// TestDocumentedYAMLReads reads the YAML blocks of the docs that are a
+// configuration, or part of one written from its top level: each must
+// read (Parse), and one that holds only exclusions must pass the checks
+// of an exclusions file. Blocks that start indented (a tls or sasl block
+// shown alone) or at a key that is not iocwatch's (a Kubernetes probe, a
+// Prometheus rule) are fragments and left out, except in
+// docs/configuration.md, where every block must read.
+func TestDocumentedYAMLReads(t *testing.T) {
+	top := map[string]bool{}
+	for _, f := range fieldsOf(reflect.TypeFor[Config]()) {
+		top[f.name] = true
+	}
+	// A variable the examples do not set reads as a stand-in.
+	lookup := func(name string) (string, bool) {
+		if v, ok := exampleEnv[name]; ok {
+			return v, true
+		}
+		return "stand-in", true
+	}
+	pages, err := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs: %v", err)
+	}
+	pages = append(pages, filepath.Join("..", "README.md"))
+	checked := map[string]int{}
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(page)
+		for i, m := range yamlBlock.FindAllStringSubmatch(string(data), -1) {
+			block := m[1]
+			if name != "configuration.md" && !startsAtTopLevelKey(block, top) {
+				continue
+			}
+			checked[name]++
+			t.Run(name+"#"+strconv.Itoa(i+1), func(t *testing.T) {
+				if _, err := parse([]byte(block), name, ".", lookup); err != nil {
+					t.Errorf("%v\n%s", err, block)
+				}
+				var root map[string]any
+				if yaml.Unmarshal([]byte(block), &root) == nil && len(root) == 1 && root["exclusions"] != nil {
+					if _, err := parseExclusions([]byte(block), name, lookup); err != nil {
+						t.Errorf("as an exclusions file: %v\n%s", err, block)
+					}
+				}
+			})
+		}
+	}
+	if checked["configuration.md"] < 2 {
+		t.Errorf("checked %d YAML blocks of docs/configuration.md: are they still ```yaml blocks?", checked["configuration.md"])
+	}
+}
+
+// startsAtTopLevelKey reports whether the first line of block that is not
+// blank or a comment is a top-level key of the configuration.
+func startsAtTopLevelKey(block string, top map[string]bool) bool {
+	for line := range strings.SplitSeq(block, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		key, _, ok := strings.Cut(line, ":")
+		return ok && top[key]
+	}
+	return false
+}

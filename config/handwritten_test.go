@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,6 +52,12 @@ func TestReadingProblemsNameTheLine(t *testing.T) {
 			validBody + "\n\x00\n", `h.yaml:4: control character U+0000 at column 1 is not allowed: write it as an escape ("\x00") in a double-quoted string`},
 		{"a C1 control character (U+0080-U+009F)",
 			validBody + "log: {level: \"\u0090\"}\n", `h.yaml:3: control character U+0090 at column 15 is not allowed: write it as an escape ("\x90") in a double-quoted string`},
+		// The column is counted once, at the problem: counted from the
+		// start of the line at every character, a line of a few MiB (a
+		// generated allowlist on one line) took hours.
+		{"a byte at the end of a line of 3 MiB",
+			validBody + "# " + strings.Repeat("ü-", 1<<20) + "\xe9\n",
+			fmt.Sprintf(`h.yaml:3: not UTF-8 text (byte 0xE9 at column %d): save the file as UTF-8`, 2+2<<20+1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,9 +175,13 @@ func TestTagsOtherThanTheStandardOnesAreRefused(t *testing.T) {
 			`h.yaml:3: allowlist[0]: the YAML tag !ip is not supported: write ${NAME} for a value from the environment`},
 		{"a tag on a condition of an exclusion", validBody + "exclusions:\n  - name: r\n    reason: x\n    when: {device: !re 'ws-.*'}\n",
 			`h.yaml:6: exclusions[0].when.device: the YAML tag !re is not supported: write ${NAME} for a value from the environment`},
+		{"a tag on the list of a condition", validBody + "exclusions:\n  - name: r\n    reason: x\n    when: {remote_port: !ports [3389]}\n",
+			`h.yaml:6: exclusions[0].when.remote_port: the YAML tag !ports is not supported: write ${NAME} for a value from the environment`},
+		{"a tag on the list of a condition of two", validBody + "exclusions:\n  - name: r\n    reason: x\n    when:\n      device: [ws-1]\n      remote_ip: !ENV [ADMIN_NET]\n",
+			`h.yaml:8: exclusions[0].when.remote_ip: the YAML tag !ENV is not supported: write ${NAME} for a value from the environment`},
 		{"a tag on a key", validBody + "log: {!k level: info}\n",
 			`h.yaml:3: log: the YAML tag !k is not supported: write ${NAME} for a value from the environment`},
-		{"the standard tags are read as the key's type", validBody + "log: {level: !!str info, format: ! text}\nmatch: {pattern_warn: !!int 10}\nexclusions:\n  - {name: r, reason: x, expires: !!timestamp 2099-01-01, when: {remote_port: !!int 3389}}\n", ""},
+		{"the standard tags are read as the key's type", validBody + "log: {level: !!str info, format: ! text}\nmatch: {pattern_warn: !!int 10}\nexclusions:\n  - {name: r, reason: x, expires: !!timestamp 2099-01-01, when: {remote_port: !!int 3389, device: !!seq [ws-1]}}\n", ""},
 		{"an anchor is not a tag", validBody + "log: &l {level: info}\n", ""},
 	}
 	for _, tt := range tests {
