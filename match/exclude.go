@@ -724,8 +724,8 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // itself svchost.exe too), a rule without a reason, an expired rule, a rule
 // expiring within ExpiryWarning, a table value iocwatch never sees, a value
 // that can never match what Defender reports (a process_path with an
-// environment variable, not a full path or ending with a separator, a
-// process_name that is a path, process_name and process_path values that
+// environment variable, not a full path, or ending with a separator or a
+// folder, a process_name that is a path, process_name and process_path values that
 // name different files, an account written as a user principal name), and
 // a value so broad that the rule hides nearly everything.
 func (x *Exclusions) Warnings(now time.Time) []string {
@@ -779,8 +779,8 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 // match what Defender reports, so that the rule would silently never
 // apply: a process_path holding an environment variable (Defender reports
 // paths expanded), one that is not a full path, or one ending with a
-// separator (a process path ends with the file name); a process_name that
-// is a path; process names none of which ends a process_path glob; an
+// separator or a folder (a process path ends with the file name); a
+// process_name that is a path; process names none of which ends a process_path glob; an
 // account written as a user principal name.
 func neverMatching(has func(condKey) *cond) []string {
 	var out []string
@@ -818,7 +818,7 @@ func neverMatching(has func(condKey) *cond) []string {
 func namesMeetPaths(names []string, globs []*glob) bool {
 	for _, g := range globs {
 		last := g.src[strings.LastIndexAny(g.src, `/\`)+1:]
-		if last == "" || strings.Contains(last, "**") { // a separator at the end is warned about on its own
+		if last == "" || strings.Contains(last, "**") || endsWithFolder(g.src) { // a separator or folder at the end is warned about on its own
 			return true
 		}
 		lg, err := compileGlob(last)
@@ -875,7 +875,30 @@ func pathNeverMatches(g string) string {
 	if strings.HasSuffix(g, `\`) || strings.HasSuffix(g, "/") {
 		return fmt.Sprintf("ends with a separator: a process path ends with the file name, so it never matches; write %s* for the files in the folder", g)
 	}
+	if endsWithFolder(g) {
+		sep := `\`
+		if !strings.Contains(g, `\`) {
+			sep = "/"
+		}
+		return fmt.Sprintf(`ends with a folder, not a file name: a process path ends with the file name (c:\windows\system32\svchost.exe), so it never matches; write %s%s* for the files in the folder`, g, sep)
+	}
 	return ""
+}
+
+// endsWithFolder reports whether process_path glob g names a folder: a
+// Windows path (written with '\' or starting with a drive) whose last
+// element is plain text without an extension, as c:\windows\system32.
+// Windows runs image files with an extension, so such an element is not
+// a file name; a POSIX path (/usr/bin/curl) is left alone.
+func endsWithFolder(g string) bool {
+	i := strings.LastIndexAny(g, `/\`)
+	if i < 0 {
+		return false
+	}
+	last := g[i+1:]
+	first := g[:strings.IndexAny(g, `/\`)]
+	windows := strings.Contains(g, `\`) || len(first) == 2 && first[1] == ':'
+	return windows && last != "" && !strings.ContainsAny(last, "*?.")
 }
 
 // envVar returns the name of the first %NAME% environment variable in g,

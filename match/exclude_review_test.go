@@ -238,6 +238,59 @@ func TestExclusionWarningsNameProcessNameAndPathThatNeverMeet(t *testing.T) {
 }
 
 // MatchRange answers for every address of a range at once, as Match would
+// A process_path written for the folder alone (c:\windows\system32) never
+// matches a process whose file name is known, in either form Defender
+// sends: it draws a warning rather than silently excluding nothing. (It
+// matched the folder-alone form until process_path was matched against
+// the full path.) Only a Windows path whose last element is plain text
+// without an extension is taken for a folder: /usr/bin/curl is a file.
+func TestExclusionWarningsNameAProcessPathThatIsAFolder(t *testing.T) {
+	folder := func(glob, fix string) string {
+		return fmt.Sprintf(`x.yaml:1: rule "r": process_path %q ends with a folder, not a file name: a process path ends with the file name (c:\windows\system32\svchost.exe), so it never matches; write %s for the files in the folder`, glob, fix)
+	}
+	tests := []struct {
+		names []string // process_name, if any
+		glob  string
+		want  []string
+	}{
+		{nil, `c:\windows\system32`, []string{folder(`c:\windows\system32`, `c:\windows\system32\*`)}},
+		{nil, `C:/Program Files/Veeam/Endpoint Backup`, []string{folder(`C:/Program Files/Veeam/Endpoint Backup`, `C:/Program Files/Veeam/Endpoint Backup/*`)}},
+		{nil, `\\fs01\tools`, []string{folder(`\\fs01\tools`, `\\fs01\tools\*`)}},
+		{nil, `**\system32`, []string{folder(`**\system32`, `**\system32\*`)}},
+		{nil, `?:\tools`, []string{folder(`?:\tools`, `?:\tools\*`)}},
+		// With a process_name, the folder is the one thing to fix.
+		{[]string{"svchost.exe"}, `c:\windows\system32`, []string{folder(`c:\windows\system32`, `c:\windows\system32\*`)}},
+		// Files, globs and POSIX paths draw nothing.
+		{nil, `c:\tools\agent.exe`, nil},
+		{nil, `c:\windows\system32\*`, nil},
+		{nil, `c:\program files\veeam\**`, nil},
+		{nil, `c:\windows\system3?`, nil},
+		{nil, `/usr/bin/curl`, nil},
+		{nil, `/opt/microsoft/mdatp/sbin/wdavdaemon`, nil},
+		{nil, `**/curl`, nil},
+		{[]string{"svchost.exe"}, `c:\windows\system32\svchost.exe`, nil},
+	}
+	for _, tt := range tests {
+		when := map[string][]string{"process_path": {tt.glob}, "remote_port": {"443"}}
+		if tt.names != nil {
+			when["process_name"] = tt.names
+		}
+		x := compileOne(t, when)
+		if got := x.Warnings(t0); !slices.Equal(got, tt.want) {
+			t.Errorf("process_path %q, process_name %q: Warnings =\n%q\nwant\n%q", tt.glob, tt.names, got, tt.want)
+		}
+		if tt.want == nil {
+			continue
+		}
+		for _, path := range []string{`C:\Windows\System32\svchost.exe`, `C:\Windows\System32`, `\\fs01\tools\svchost.exe`, `\\fs01\tools`} {
+			s := Subject{ProcessName: "svchost.exe", ProcessPath: path, RemotePort: 443}
+			if r := x.Match(&s, Hit{}, t0); r != nil {
+				t.Errorf("process_path %q matches %q: the warning is false", tt.glob, path)
+			}
+		}
+	}
+}
+
 // for each of them: which rule excludes which part, and what is left.
 func TestMatchRangeSharesTheRangeAsMatchWouldPerAddress(t *testing.T) {
 	x, err := CompileExclusions([]RuleSpec{
