@@ -26,9 +26,7 @@ const validBody = "source: {type: stdin}\nfeeds: [{name: c2, path: c2.txt}]\n"
 // A YAML problem on the first line, and a file that is not UTF-8 text,
 // are named with their line like any other (the YAML library gives none).
 func TestReadingProblemsNameTheLine(t *testing.T) {
-	tests := []struct {
-		name, yaml, want string
-	}{
+	tests := []errCase{
 		{"a colon inside a plain value on line 1",
 			"log: a: b\n" + validBody, "h.yaml:1: mapping values are not allowed in this context"},
 		{"a tab indenting line 1",
@@ -77,9 +75,7 @@ func TestReadingProblemsNameTheLine(t *testing.T) {
 // mark, CRLF or CR line ends, tabs between a key and its value, an empty
 // file or one of comments (the defaults, then what Validate requires).
 func TestHandWrittenFileShapes(t *testing.T) {
-	tests := []struct {
-		name, yaml, want string // want: the error, "" for a valid file
-	}{
+	tests := []errCase{ // want: the error, "" for a valid file
 		{"a UTF-8 byte order mark", "\xef\xbb\xbf" + validBody, ""},
 		{"a byte order mark before a problem on line 1", "\xef\xbb\xbflog: a: b\n", "h.yaml:1: mapping values are not allowed in this context"},
 		{"CRLF line ends", strings.ReplaceAll(validBody+"log:\n  level: debug\n", "\n", "\r\n"), ""},
@@ -94,18 +90,7 @@ func TestHandWrittenFileShapes(t *testing.T) {
 		{"a file that is a list", "- source: {type: stdin}\n", "h.yaml:1: want a mapping of keys, found a list"},
 		{"a file that is one value", "iocwatch\n", "h.yaml:1: want a mapping of keys, found a single value"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := parseAndValidate(tt.yaml)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tt.want {
-				t.Errorf("err = %v\nwant %s", got, tt.want)
-			}
-		})
-	}
+	runErrCases(t, tests)
 }
 
 // Anchors, aliases and merge keys work; a merge that cannot mean one
@@ -158,9 +143,7 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 // iocwatch gives no meaning to !env, !secret or !!binary, and taking the
 // text after one literally would make a password of a variable's name.
 func TestTagsOtherThanTheStandardOnesAreRefused(t *testing.T) {
-	tests := []struct {
-		name, yaml, want string
-	}{
+	tests := []errCase{
 		{"!env on a secret", validBody + "metrics:\n  bearer_token: !env METRICS_TOKEN\n",
 			`h.yaml:4: metrics.bearer_token: the YAML tag !env is not supported: write ${NAME} for a value from the environment`},
 		{"!ENV with a list, as other tools take it", validBody + "sinks:\n  - name: s\n    type: splunk_hec\n    splunk_hec:\n      url: https://splunk.example:8088/services/collector/event\n      token: !ENV [HEC_TOKEN, x]\n",
@@ -184,26 +167,13 @@ func TestTagsOtherThanTheStandardOnesAreRefused(t *testing.T) {
 		{"the standard tags are read as the key's type", validBody + "log: {level: !!str info, format: ! text}\nmatch: {pattern_warn: !!int 10}\nexclusions:\n  - {name: r, reason: x, expires: !!timestamp 2099-01-01, when: {remote_port: !!int 3389, device: !!seq [ws-1]}}\n", ""},
 		{"an anchor is not a tag", validBody + "log: &l {level: info}\n", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := parseAndValidate(tt.yaml)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tt.want {
-				t.Errorf("err = %v\nwant %s", got, tt.want)
-			}
-		})
-	}
+	runErrCases(t, tests)
 }
 
 // A key written without a value is named at its own line when the check
 // that fails is about it, not at the line of the block around it.
 func TestAnEmptyKeyIsNamedAtItsLine(t *testing.T) {
-	tests := []struct {
-		name, yaml, want string
-	}{
+	tests := []errCase{
 		{"an empty required key", validBody + "history:\n  enabled: true\n  retention: 1h\n  path:\n",
 			"h.yaml:6: history.path: required when history is enabled"},
 		{"an empty block", "feeds: [{name: c2, path: c2.txt}]\nsource:\n  type: kafka\n  kafka:\n",
@@ -212,18 +182,7 @@ func TestAnEmptyKeyIsNamedAtItsLine(t *testing.T) {
 			"h.yaml:6: sinks[0].webhook.url: required"},
 		{"an empty key keeps its default", validBody + "log:\n  level:\n", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := parseAndValidate(tt.yaml)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tt.want {
-				t.Errorf("err = %v\nwant %s", got, tt.want)
-			}
-		})
-	}
+	runErrCases(t, tests)
 }
 
 // Durations and sizes are read as docs/configuration.md says: a
@@ -297,4 +256,25 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return i
+}
+
+// errCase is a config text and the error parsing and validating it gives
+// ("" for none).
+type errCase struct{ name, yaml, want string }
+
+// runErrCases runs each case as a subtest.
+func runErrCases(t *testing.T, tests []errCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := parseAndValidate(tt.yaml)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("err = %v\nwant %s", got, tt.want)
+			}
+		})
+	}
 }

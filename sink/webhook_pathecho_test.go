@@ -56,27 +56,13 @@ func TestTransportErrorsNeverShowTheSecretPathAPeerEchoes(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	}))
 	defer badLocation.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				_, _ = io.WriteString(c, line)
-			}()
-		}
-	}()
+	echo := rawTCPServer(t, func(c net.Conn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		_, _ = io.WriteString(c, line)
+	})
 	for peer, srvURL := range map[string]string{
 		"a redirect whose Location does not parse": badLocation.URL,
-		"a peer echoing the request line":          "http://" + ln.Addr().String(),
+		"a peer echoing the request line":          "http://" + echo,
 	} {
 		for _, kind := range []string{"webhook", "splunk_hec"} {
 			for _, tc := range echoedPaths {
@@ -178,38 +164,23 @@ func TestSinkErrorsKeepThePathsThatAreShown(t *testing.T) {
 // is, for a refusal (which goes to the dead-letter file as it is), a
 // retryable status, and HEC's acknowledgement query alike.
 func TestSinkErrorsNeverShowTheSecretPathOfAStatusLine(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, req.Body)
-				status := "404 No route \x1b[31mPOST " + req.URL.EscapedPath()
-				switch {
-				case strings.HasPrefix(req.URL.Path, "/retry/"):
-					status = "503 Busy \x1b[31mPOST " + req.URL.EscapedPath()
-				case strings.HasPrefix(req.URL.Path, "/ack/") && strings.HasSuffix(req.URL.Path, "/event"):
-					body := `{"text":"Success","code":0,"ackId":1}`
-					_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-					return
-				}
-				_, _ = fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status)
-			}()
+	srvURL := "http://" + rawTCPServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
 		}
-	}()
-	srvURL := "http://" + ln.Addr().String()
+		_, _ = io.Copy(io.Discard, req.Body)
+		status := "404 No route \x1b[31mPOST " + req.URL.EscapedPath()
+		switch {
+		case strings.HasPrefix(req.URL.Path, "/retry/"):
+			status = "503 Busy \x1b[31mPOST " + req.URL.EscapedPath()
+		case strings.HasPrefix(req.URL.Path, "/ack/") && strings.HasSuffix(req.URL.Path, "/event"):
+			body := `{"text":"Success","code":0,"ackId":1}`
+			_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+			return
+		}
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status)
+	})
 	cases := []struct {
 		name, kind, path, where, secret string
 		ack                             bool
@@ -241,4 +212,29 @@ func TestSinkErrorsNeverShowTheSecretPathOfAStatusLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawTCPServer serves each connection to a loopback listener with handle
+// (the connection is closed after it) until the test ends, and returns the
+// listener's address: a peer that writes its answers by hand.
+func rawTCPServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }

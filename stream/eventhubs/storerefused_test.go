@@ -39,13 +39,7 @@ func readOnlySAS(t *testing.T, blob string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const key = "BlobEndpoint="
-	i := strings.Index(blob, key)
-	if i < 0 {
-		t.Fatalf("Azurite connection string without %s", key)
-	}
-	endpoint, _, _ := strings.Cut(blob[i+len(key):], ";")
-	return key + endpoint + ";SharedAccessSignature=" + q.Encode()
+	return sasConnString(t, blob, q)
 }
 
 // testStoreRefused: a checkpoint store that answers but refuses for good —
@@ -165,6 +159,19 @@ func TestStoreRetryGivesUpOnRefusals(t *testing.T) {
 	}
 }
 
+// sasConnString returns a storage connection string for the blob endpoint
+// of the Azurite connection string blob that authenticates with q.
+func sasConnString(t *testing.T, blob string, q sas.QueryParameters) string {
+	t.Helper()
+	const key = "BlobEndpoint="
+	i := strings.Index(blob, key)
+	if i < 0 {
+		t.Fatalf("Azurite connection string without %s", key)
+	}
+	endpoint, _, _ := strings.Cut(blob[i+len(key):], ";")
+	return key + endpoint + ";SharedAccessSignature=" + q.Encode()
+}
+
 // containerSAS returns a storage connection string for the Azurite account
 // of blob holding a service SAS of container cont with the permissions
 // docs/eventhubs.md asks for: read, add, create, write and list.
@@ -183,13 +190,7 @@ func containerSAS(t *testing.T, blob, cont string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const key = "BlobEndpoint="
-	i := strings.Index(blob, key)
-	if i < 0 {
-		t.Fatalf("Azurite connection string without %s", key)
-	}
-	endpoint, _, _ := strings.Cut(blob[i+len(key):], ";")
-	return key + endpoint + ";SharedAccessSignature=" + q.Encode()
+	return sasConnString(t, blob, q)
 }
 
 // testContainerSAS: the least a replica needs of the checkpoint store — a
