@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,51 +85,6 @@ func testRefused(t *testing.T) {
 	})
 }
 
-// outageStore fails every call while down, as a checkpoint store does when
-// the storage account cannot be reached once the blob client's own retries
-// are spent. It counts the calls it failed.
-type outageStore struct {
-	azeventhubs.CheckpointStore
-	down   atomic.Bool
-	failed atomic.Int64
-}
-
-func (o *outageStore) err() error {
-	if o.down.Load() {
-		o.failed.Add(1)
-		return errStoreDown
-	}
-	return nil
-}
-
-func (o *outageStore) ClaimOwnership(ctx context.Context, own []azeventhubs.Ownership, opt *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
-	if err := o.err(); err != nil {
-		return nil, err
-	}
-	return o.CheckpointStore.ClaimOwnership(ctx, own, opt)
-}
-
-func (o *outageStore) ListOwnership(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
-	if err := o.err(); err != nil {
-		return nil, err
-	}
-	return o.CheckpointStore.ListOwnership(ctx, ns, hub, group, opt)
-}
-
-func (o *outageStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
-	if err := o.err(); err != nil {
-		return nil, err
-	}
-	return o.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
-}
-
-func (o *outageStore) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint, opt *azeventhubs.SetCheckpointOptions) error {
-	if err := o.err(); err != nil {
-		return err
-	}
-	return o.CheckpointStore.SetCheckpoint(ctx, cp, opt)
-}
-
 // testStoreOutage: while the checkpoint store is unreachable the source keeps
 // reading the partitions it owns, retries the store with back-off and says
 // so in the log; when the store is back it checkpoints again, and no event
@@ -149,7 +103,7 @@ func testStoreOutage(t *testing.T) {
 	opt.MaxBatchEvents = 4
 	opt.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
-	store := &outageStore{}
+	store := &faultyStore{reads: true}
 	opt.wrapStore = func(s azeventhubs.CheckpointStore) azeventhubs.CheckpointStore {
 		store.CheckpointStore = s
 		return store
@@ -174,13 +128,13 @@ func testStoreOutage(t *testing.T) {
 	produce(t, ctx, conn, "outage", parts, 0, n)
 	readAll(n)
 
-	store.down.Store(true)
+	store.broken.Store(true)
 	// Several rounds of the processor fail, then more events arrive.
 	waitFor(t, ctx, "the processor to meet the outage several times", func() bool { return alive(t, s) && store.failed.Load() >= 10 })
 	produce(t, ctx, conn, "outage", parts, n, n)
 	readAll(2 * n)
 	waitFor(t, ctx, "more failed attempts", func() bool { return alive(t, s) && store.failed.Load() >= 20 })
-	store.down.Store(false)
+	store.broken.Store(false)
 
 	produce(t, ctx, conn, "outage", parts, 2*n, n)
 	readAll(3 * n)

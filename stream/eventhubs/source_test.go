@@ -546,26 +546,54 @@ func testRestart(t *testing.T) {
 }
 
 // faultyStore fails every write once broken: a replica that died cannot
-// write checkpoints nor give up its claims.
+// write checkpoints nor give up its claims. With reads it fails every
+// call, as a checkpoint store does when the storage account cannot be
+// reached once the blob client's own retries are spent. It counts the
+// calls it failed.
 type faultyStore struct {
 	azeventhubs.CheckpointStore
 	broken atomic.Bool
+	reads  bool // reads fail too
+	failed atomic.Int64
 }
 
 var errStoreDown = errors.New("test: checkpoint store unreachable")
 
+// err is the error of a call (a read when read is set), or nil.
+func (f *faultyStore) err(read bool) error {
+	if !f.broken.Load() || (read && !f.reads) {
+		return nil
+	}
+	f.failed.Add(1)
+	return errStoreDown
+}
+
 func (f *faultyStore) ClaimOwnership(ctx context.Context, o []azeventhubs.Ownership, opt *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
-	if f.broken.Load() {
-		return nil, errStoreDown
+	if err := f.err(false); err != nil {
+		return nil, err
 	}
 	return f.CheckpointStore.ClaimOwnership(ctx, o, opt)
 }
 
 func (f *faultyStore) SetCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint, opt *azeventhubs.SetCheckpointOptions) error {
-	if f.broken.Load() {
-		return errStoreDown
+	if err := f.err(false); err != nil {
+		return err
 	}
 	return f.CheckpointStore.SetCheckpoint(ctx, cp, opt)
+}
+
+func (f *faultyStore) ListOwnership(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	if err := f.err(true); err != nil {
+		return nil, err
+	}
+	return f.CheckpointStore.ListOwnership(ctx, ns, hub, group, opt)
+}
+
+func (f *faultyStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
+	if err := f.err(true); err != nil {
+		return nil, err
+	}
+	return f.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
 }
 
 func testCrash(t *testing.T) {
