@@ -720,6 +720,13 @@ func TestWarnWorldReadable(t *testing.T) {
 		{"a group-readable file does not warn", 0o640,
 			"metrics: {bearer_token: hunter2}", ""},
 		{"a file without secrets does not warn", 0o644, "log: {level: info}", ""},
+		{"a webhook URL whose path is its credential is a secret in clear", 0o644,
+			"sinks: [{name: s, type: webhook, webhook: {url: 'https://hooks.slack.com/services/T0001AAAA/B0002BBBB/hunter2hunter2hunter2'}}]",
+			"(sinks[0].webhook.url)"},
+		{"a webhook URL from the environment does not warn", 0o644,
+			"sinks: [{name: s, type: webhook, webhook: {url: '${SLACK_WEBHOOK}'}}]", ""},
+		{"a webhook URL with a plain path does not warn", 0o644,
+			"sinks: [{name: s, type: webhook, webhook: {url: 'https://soar.example/api/alerts'}}]", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // maxFileBytes caps the size of a configuration or exclusions file.
@@ -574,6 +576,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 		d.lines[sub] = p.key.Line
 		d.value(val, v.Field(f.index), sub)
+		if f.endpoint && val.Kind == yaml.ScalarNode && literalText(val.Value) && len(urlcred.Hidden(v.Field(f.index).String())) > 0 {
+			// A webhook URL written in the file whose path or query is
+			// its credential (Slack, Teams): a secret in clear.
+			d.literal = append(d.literal, sub)
+		}
 	}
 }
 
