@@ -910,7 +910,7 @@ func TestReplaySummaryShowsAllowListsEmptyFeedsAndTheFirstDecodeError(t *testing
 	for _, want := range []string{
 		"feed sample-feed (text): 8 indicators (ip 1, cidr 3, domain 2, url 2), 2 refused (check lists them)\n",
 		"allow-list allowlist_files[0] (text): 0 indicators (none)\n",
-		`warning: feed "allowlist_files[0]" (` + empty + ") holds no indicators\n",
+		`warning: allow-list "allowlist_files[0]" (` + empty + ") holds no indicators\n",
 		"decode errors 1 (not kept: add --dead-letter FILE to keep them); the first: assets/sample-events.jsonl:7: record 0: offset 131: unexpected end of JSON",
 		"17 records (15 watched, 1 of other tables, 1 broken)",
 	} {
@@ -1060,5 +1060,18 @@ func TestAnInterruptedReplaySaysSoAndFails(t *testing.T) {
 	code := runMain(ctx, env, []string{"replay", "--feed", "assets/sample-feed.txt", "--quiet", "assets/sample-events.jsonl"})
 	if code != exitFailure || !strings.Contains(stderr.String(), "interrupted before the end of the input") || !strings.Contains(stderr.String(), "replayed ") {
 		t.Errorf("exit %d, want %d with the summary and 'interrupted':\n%s", code, exitFailure, stderr.String())
+	}
+}
+
+// An allow-list file that cannot be read is named as an allow-list, not
+// as a feed, with its path.
+func TestAMissingAllowListIsNamedAsOne(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "allow.txt")
+	code, _, stderr := runCLI(t, "", "replay", "--feed", "assets/sample-feed.txt", "--allow", missing, "--quiet", "assets/sample-events.jsonl")
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d (as for a missing feed)", code, exitUsage)
+	}
+	if want := `allow-list "allowlist_files[0]": open ` + missing; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }

@@ -108,7 +108,11 @@ func reportOf(sts []feed.Status, now time.Time) *loadReport {
 			f.counts = map[match.Kind]int{}
 		}
 		if f.err != nil {
-			f.err = fmt.Errorf("feed %q: %w", s.Name, f.err)
+			what := "feed"
+			if s.Allow {
+				what = "allow-list"
+			}
+			f.err = fmt.Errorf("%s %q: %w", what, s.Name, f.err)
 		}
 		if s.Allow {
 			rep.allow = append(rep.allow, f)
@@ -194,9 +198,13 @@ func rulesWarnings(rules *stream.Rules, patternLimit int, now time.Time) []strin
 // refused or skipped — seldom what the configuration meant.
 func emptyFeeds(rep *loadReport) []string {
 	var w []string
-	for _, f := range rep.all() {
+	for i, f := range rep.all() {
 		if f.err == nil && f.total == 0 && f.retained == 0 {
-			w = append(w, fmt.Sprintf("feed %q (%s) holds no indicators", f.name, f.path))
+			what := "feed"
+			if i >= len(rep.feeds) {
+				what = "allow-list"
+			}
+			w = append(w, fmt.Sprintf("%s %q (%s) holds no indicators", what, f.name, f.path))
 		}
 	}
 	return w

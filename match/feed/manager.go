@@ -447,7 +447,7 @@ func (m *Manager) refreshAll(ctx context.Context, trig trigger) []error {
 		go func() {
 			defer wg.Done()
 			if _, err := m.refresh(ctx, fs, trig); err != nil {
-				errs[i] = fmt.Errorf("feed %q: %w", fs.spec.Name, err)
+				errs[i] = fmt.Errorf("%s %q: %w", fs.what(), fs.spec.Name, err)
 			}
 		}()
 	}

@@ -262,6 +262,14 @@ type feedState struct {
 
 func (fs *feedState) listedLen() int { return fs.listed.Len() }
 
+// what names the kind of feed in errors: "feed" or "allow-list".
+func (fs *feedState) what() string {
+	if fs.allow {
+		return "allow-list"
+	}
+	return "feed"
+}
+
 // listsLen returns the number of indicators of lists.
 func listsLen(lists []*match.List) int {
 	n := 0
