@@ -80,7 +80,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return errProblemsFound
 	}
 	ix := rules.Index
-	fmt.Fprintf(w, "\nindex: %d indicators (%s), IP index %s\n", ix.Len(), kindCounts(ix.Counts()), orDefault(cfg.Match.IPIndex, "bart"))
+	fmt.Fprintf(w, "\nindex: %s (%s), IP index %s\n", plural(int64(ix.Len()), "indicator"), kindCounts(ix.Counts()), orDefault(cfg.Match.IPIndex, "bart"))
 	bySource := map[string]map[match.Kind]int{}
 	for _, ind := range ix.Indicators() {
 		if bySource[ind.Meta.Source] == nil {

@@ -34,3 +34,18 @@ func TestCheckOfAFileTooLargeToBeAConfigReadsNoMore(t *testing.T) {
 		t.Errorf("the hint read the file past the limit:\n%s", stderr)
 	}
 }
+
+// One indicator is written as one: "1 indicator", not "1 indicators".
+func TestCheckCountsOneIndicatorInTheSingular(t *testing.T) {
+	feed := filepath.Join(t.TempDir(), "one.txt")
+	if err := os.WriteFile(feed, []byte("203.0.113.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "check", "--feed", feed)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, " 1 indicator (ip 1), 0 refused") || !strings.Contains(stdout, "index: 1 indicator (ip 1)") || strings.Contains(stdout, "1 indicators") {
+		t.Errorf("check output:\n%s", stdout)
+	}
+}

@@ -205,7 +205,7 @@ func printLoadSummary(w io.Writer, rep *loadReport, sampleDir string) {
 			fmt.Fprintf(w, "%s %s: %v\n", what, f.name, f.err)
 			continue
 		}
-		fmt.Fprintf(w, "%s %s (%s): %d indicators (%s)", what, f.name, f.format, f.total, kindCounts(f.counts))
+		fmt.Fprintf(w, "%s %s (%s): %s (%s)", what, f.name, f.format, plural(int64(f.total), "indicator"), kindCounts(f.counts))
 		if len(f.refused) > 0 {
 			fmt.Fprintf(w, ", %d refused", len(f.refused))
 			if sampleDir == "" {

@@ -248,8 +248,8 @@ func printFeedReport(w io.Writer, f feedReport) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "  %-20s %-12s %7d indicators (%s), %d refused, %d skipped  [%s, loaded %s]\n",
-		f.name, f.format, f.total, kindCounts(f.counts), len(f.refused), f.skipped, f.path, timeOrNever(f.loadedAt))
+	fmt.Fprintf(w, "  %-20s %-12s %18s (%s), %d refused, %d skipped  [%s, loaded %s]\n",
+		f.name, f.format, plural(int64(f.total), "indicator"), kindCounts(f.counts), len(f.refused), f.skipped, f.path, timeOrNever(f.loadedAt))
 	fmt.Fprintf(w, "      %s\n", fetchHistory(f, time.Time{}))
 	if f.retained > 0 {
 		fmt.Fprintf(w, "      %d of them no longer listed, kept until their ttl\n", f.retained)
@@ -286,7 +286,7 @@ func printFeedStates(w io.Writer, rep *loadReport) {
 	}
 	fmt.Fprintln(w, "\nfeeds:")
 	for _, f := range all {
-		state := fmt.Sprintf("%d indicators (%s), %d refused", f.total, kindCounts(f.counts), len(f.refused))
+		state := fmt.Sprintf("%s (%s), %d refused", plural(int64(f.total), "indicator"), kindCounts(f.counts), len(f.refused))
 		if f.err != nil {
 			state += fmt.Sprintf(", ERROR %v", f.err)
 		}
