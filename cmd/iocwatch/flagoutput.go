@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -37,9 +38,29 @@ func (o *flagOutput) parse(fs *flag.FlagSet, args []string) error {
 	w := o.stderr
 	if errors.Is(err, flag.ErrHelp) {
 		w = o.stdout
+	} else if err != nil {
+		// The flag package names a flag "-name" in its errors; the docs
+		// and --help write "--name".
+		msg := err.Error()
+		if fixed := longFlagNames(msg); fixed != msg {
+			held := o.buf.String()
+			o.buf.Reset()
+			o.buf.WriteString(strings.Replace(held, msg, fixed, 1))
+			err = errors.New(fixed)
+		}
 	}
 	_, _ = o.buf.WriteTo(w)
 	return err
+}
+
+// flagNameRE finds a flag name as the flag package's errors write it:
+// "…: -name", "for flag -name:", "for -name:".
+var flagNameRE = regexp.MustCompile(`(not defined: |needs an argument: |for flag |for )-([A-Za-z0-9][A-Za-z0-9_.-]+)`)
+
+// longFlagNames rewrites the flag names of a flag error of more than one
+// letter as --name.
+func longFlagNames(msg string) string {
+	return flagNameRE.ReplaceAllString(msg, "$1--$2")
 }
 
 // parseHeld is fs.Parse through fs's flagOutput, when it has one.

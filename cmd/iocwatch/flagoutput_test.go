@@ -61,3 +61,35 @@ func TestFlagsParseWithOneDashOrTwo(t *testing.T) {
 		}
 	}
 }
+
+// A flag error names the flag as the docs and --help write it: --name,
+// and -c for a one-letter flag.
+func TestFlagErrorsWriteFlagsAsTheDocsDo(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "--nope", "x"}, "flag provided but not defined: --nope\n"},
+		{[]string{"replay", "-nope", "x"}, "flag provided but not defined: --nope\n"},
+		{[]string{"replay", "--feed"}, "flag needs an argument: --feed\n"},
+		{[]string{"check", "--workers", "abc"}, "flag provided but not defined: --workers\n"},
+		{[]string{"replay", "--workers", "abc", "x"}, `invalid value "abc" for flag --workers: parse error` + "\n"},
+		{[]string{"replay", "--quiet=maybe", "x"}, `invalid boolean value "maybe" for --quiet: parse error` + "\n"},
+		{[]string{"lookup", "-c"}, "flag needs an argument: -c\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.HasPrefix(stderr, tt.want) {
+				t.Errorf("stderr begins %q, want %q", firstLine(stderr), tt.want)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
