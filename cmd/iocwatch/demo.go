@@ -82,7 +82,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer removeAll(dir)
 	cfg := config.Default()
-	cfg.Feeds = []config.Feed{{Name: "sample", Type: "file", Path: samplePath(dir, sampleFeed), Format: "text"}}
+	cfg.Feeds = []config.Feed{{Name: "sample-feed", Type: "file", Path: samplePath(dir, sampleFeed), Format: "text"}}
 	cfg.ExclusionsFiles = []string{samplePath(dir, sampleExclusions)}
 	cfg.Sinks = []config.Sink{{Name: "stdout", Type: "stdout", Format: "native", Queue: 1024,
 		Stdout: config.StdoutSink{Human: !*jsonOut}, Retry: config.Retry{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}}

@@ -654,11 +654,18 @@ func TestDemoPrintsThePlantedAlerts(t *testing.T) {
 			ReportID   int64     `json:"ReportId"`
 			Timestamp  time.Time `json:"timestamp"`
 			DetectedAt time.Time `json:"detected_at"`
+			Indicator  struct {
+				Source string `json:"source"`
+			} `json:"indicator"`
 		}
 		if err := json.Unmarshal([]byte(line), &a); err != nil {
 			t.Fatalf("alert line %q: %v", line, err)
 		}
 		alerted[key{a.DeviceID, a.ReportID}] = true
+		// The feed is named as replay --sample names it.
+		if a.Indicator.Source != "sample-feed" {
+			t.Errorf("alert on %s/%d: indicator source %q, want sample-feed", a.DeviceID, a.ReportID, a.Indicator.Source)
+		}
 		// A live stream: the event happened before it was detected.
 		if a.Timestamp.IsZero() || a.Timestamp.After(a.DetectedAt) {
 			t.Errorf("alert on %s/%d: event time %s, detected at %s", a.DeviceID, a.ReportID, a.Timestamp, a.DetectedAt)
