@@ -74,3 +74,29 @@ func TestAFailedCommitIsRetriedWithoutAnotherAck(t *testing.T) {
 		})
 	}
 }
+
+// TestCommitsWaitForTheRetryWhileTheCoordinatorFails pins that while a
+// failed commit waits for its retry, acknowledgements do not start commits
+// of their own: a busy stream during a coordinator outage commits at the
+// retry's pace, not once per acknowledgement.
+func TestCommitsWaitForTheRetryWhileTheCoordinatorFails(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+	h := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Err: kerr.CoordinatorLoadInProgress, Count: 1 << 30})
+	opt := fastOptions(b, "g", "t")
+	opt.CommitInterval, opt.CommitCount = -1, 1<<20 // a commit after every ack
+	s := newSource(t, opt)
+	const acks = 60
+	for i := range acks {
+		produce(t, b, "t", 0, i, 1)
+		ackAll(t, ctx, readBatches(t, ctx, s, 1, 0))
+		time.Sleep(3 * time.Millisecond)
+	}
+	// The first failure, then retries after 100 ms, 200 ms, 400 ms …:
+	// a handful in the time the acks took, not one per ack.
+	if got := s.Stats().CommitErrors; got > acks/3 {
+		t.Errorf("Stats().CommitErrors = %d after %d acks during the outage, want a handful", got, acks)
+	}
+	h.Remove()
+	committedIs(t, ctx, b, "g", "t", map[int32]int64{0: acks})
+}

@@ -446,7 +446,8 @@ func (s *Source) ack(marks []ackMark, count int) {
 // CommitCount acks are pending, and once more when g ends. A commit that
 // fails is retried after a back-off (100ms doubling up to 1s) until one
 // succeeds or g ends, so that offsets acknowledged before the stream went
-// quiet do not wait for the next ack or interval.
+// quiet do not wait for the next ack or interval; until the retry, acks
+// and ticks start no commit.
 func (s *Source) commitLoop(ctx context.Context, g *generation) {
 	var tick <-chan time.Time
 	if s.opt.CommitInterval > 0 {
@@ -501,9 +502,17 @@ func (s *Source) commitLoop(ctx context.Context, g *generation) {
 			}
 			return
 		case <-tick:
-			try()
+			if retryC == nil {
+				try()
+			}
 		case <-s.commitNow:
-			try()
+			// While a failed commit waits for its retry, which commits
+			// everything acknowledged by then, acks start no commits of
+			// their own: a busy stream would otherwise try the failing
+			// coordinator once per ack.
+			if retryC == nil {
+				try()
+			}
 		case <-retryC:
 			retryC = nil
 			try()
