@@ -83,6 +83,15 @@ func (w *procStore) ClaimOwnership(ctx context.Context, owns []azeventhubs.Owner
 	for _, o := range owns {
 		err := w.retry(ctx, "claim partition "+o.PartitionID, func() error {
 			one, err := w.CheckpointStore.ClaimOwnership(ctx, []azeventhubs.Ownership{o}, opt)
+			if bloberror.HasCode(err, bloberror.BlobNotFound) {
+				// The record this conditional claim renews was deleted
+				// (the container cleaned by hand): the claim is lost, as
+				// one another replica changed is, and the next round
+				// claims the partition afresh.
+				w.s.log.Info("eventhubs: the ownership record of a partition is gone; it is claimed again in the next round",
+					"hub", w.s.opt.hub, "partition", o.PartitionID)
+				return nil
+			}
 			got = append(got, one...)
 			return err
 		})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
@@ -214,5 +215,52 @@ func testContainerSAS(t *testing.T) {
 	}
 	if cps := storedCheckpoints(t, ctx, blob, cont, s.opt.namespace, "containersas"); cps["0"] != n-1 {
 		t.Errorf("checkpoint of partition 0 is %d after Close, want %d", cps["0"], n-1)
+	}
+}
+
+// claimStore answers each claim with the error its partition is given.
+type claimStore struct {
+	azeventhubs.CheckpointStore
+	errs map[string]error
+}
+
+func (c *claimStore) ClaimOwnership(_ context.Context, owns []azeventhubs.Ownership, _ *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	var out []azeventhubs.Ownership
+	for _, o := range owns {
+		if err := c.errs[o.PartitionID]; err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// An ownership record deleted under a replica (someone cleaned the
+// container) makes its conditional claim fail with BlobNotFound: that
+// claim is lost, as one another replica changed is, and the next round
+// claims the partition afresh; it does not stop the source.
+func TestAClaimWhoseRecordVanishedIsLostNotFatal(t *testing.T) {
+	var logs bytes.Buffer
+	s := &Source{log: slog.New(slog.NewTextHandler(&logs, nil)), red: newRedactor(), owner: "me"}
+	s.opt.hub, s.opt.checkpointTarget = "defender", "container iocwatch"
+	s.opt.storeRetryMin, s.opt.storeRetryMax = time.Millisecond, time.Millisecond
+	s.runCtx = context.Background()
+	w := &procStore{s: s, CheckpointStore: &claimStore{errs: map[string]error{
+		"1": responseError(http.StatusNotFound, bloberror.BlobNotFound),
+	}}}
+	owns := []azeventhubs.Ownership{{PartitionID: "0", OwnerID: "me"}, {PartitionID: "1", OwnerID: "me"}, {PartitionID: "2", OwnerID: "me"}}
+	got, err := w.ClaimOwnership(context.Background(), owns, nil)
+	if err != nil {
+		t.Fatalf("ClaimOwnership: %v; want the vanished claim left out", err)
+	}
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, o.PartitionID)
+	}
+	if strings.Join(ids, ",") != "0,2" {
+		t.Errorf("claimed %v, want [0 2]", ids)
+	}
+	if !strings.Contains(logs.String(), "partition=1") {
+		t.Errorf("the lost claim was not logged:\n%s", logs.String())
 	}
 }
