@@ -35,7 +35,7 @@ const nodeBudget = 1 << 20
 // Problems are reported together, each as an *Error naming path:line.
 // Load is safe for concurrent use.
 func Load(path string) (*Config, error) {
-	data, err := readFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,9 @@ func parse(data []byte, name, base string, lookup func(string) (string, bool)) (
 	return c, nil
 }
 
-func readFile(path string) ([]byte, error) {
+// ReadFile reads a configuration or exclusions file as Load does: at most
+// 16 MiB, a larger file is an error naming it.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err // *PathError names the file

@@ -78,7 +78,7 @@ func ConditionKeys() []string { return slices.Clone(conditionKeys) }
 // returned. An empty file holds no rules. LoadExclusions is safe for
 // concurrent use.
 func LoadExclusions(path string) ([]ExclusionRule, error) {
-	data, err := readFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

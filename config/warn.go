@@ -21,7 +21,7 @@ func WarnWorldReadable(path string) string {
 	if err != nil || fi.Mode().Perm()&0o004 == 0 {
 		return ""
 	}
-	data, err := readFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return ""
 	}

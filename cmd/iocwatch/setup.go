@@ -177,18 +177,12 @@ func (c *commonFlags) configHint(err error) error {
 }
 
 // onlyExclusions reports whether the YAML file at path has no top-level
-// key but exclusions: an exclusions file given as -c. Like config.Load it
-// reads at most 16 MiB: -c naming a large log or /dev/zero must not read
-// it whole.
+// key but exclusions: an exclusions file given as -c. It reads the file as
+// config.Load does (config.ReadFile, at most 16 MiB): -c naming a large log
+// or /dev/zero must not read it whole.
 func onlyExclusions(path string) bool {
-	const maxBytes = 16 << 20 // config.Load's limit
-	f, err := os.Open(path)
+	data, err := config.ReadFile(path)
 	if err != nil {
-		return false
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
-	if err != nil || len(data) > maxBytes {
 		return false
 	}
 	var top map[string]any
