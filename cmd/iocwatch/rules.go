@@ -20,6 +20,7 @@ import (
 // feedReport is the state of one feed, for check, lookup and logs.
 type feedReport struct {
 	name, typ, path, format string
+	allow                   bool // an allow-list file, not an indicator feed
 	counts                  map[match.Kind]int
 	total, retained         int
 	refused                 []match.Refusal
@@ -44,6 +45,14 @@ type loadReport struct {
 	warnings  []string
 	indexKind map[match.Kind]int
 	at        time.Time // when the report was made, for ages
+}
+
+// what names the kind of feed in messages: "feed" or "allow-list".
+func (f feedReport) what() string {
+	if f.allow {
+		return "allow-list"
+	}
+	return "feed"
 }
 
 // all returns the feed reports followed by the allow-list reports.
@@ -107,12 +116,9 @@ func reportOf(sts []feed.Status, now time.Time) *loadReport {
 		if f.counts == nil {
 			f.counts = map[match.Kind]int{}
 		}
+		f.allow = s.Allow
 		if f.err != nil {
-			what := "feed"
-			if s.Allow {
-				what = "allow-list"
-			}
-			f.err = fmt.Errorf("%s %q: %w", what, s.Name, f.err)
+			f.err = fmt.Errorf("%s %q: %w", f.what(), s.Name, f.err)
 		}
 		if s.Allow {
 			rep.allow = append(rep.allow, f)
@@ -198,13 +204,9 @@ func rulesWarnings(rules *stream.Rules, patternLimit int, now time.Time) []strin
 // refused or skipped — seldom what the configuration meant.
 func emptyFeeds(rep *loadReport) []string {
 	var w []string
-	for i, f := range rep.all() {
+	for _, f := range rep.all() {
 		if f.err == nil && f.total == 0 && f.retained == 0 {
-			what := "feed"
-			if i >= len(rep.feeds) {
-				what = "allow-list"
-			}
-			w = append(w, fmt.Sprintf("%s %q (%s) holds no indicators", what, f.name, f.path))
+			w = append(w, fmt.Sprintf("%s %q (%s) holds no indicators", f.what(), f.name, f.path))
 		}
 	}
 	return w
