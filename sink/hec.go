@@ -76,7 +76,8 @@ type HECOptions struct {
 // the webhook's: 408, 429, 5xx and HEC codes 8, 9, 18–20 (server busy,
 // queues full) are retryable, as are network errors and a 2xx answer that
 // is not HEC's JSON; any other status or code (400 bad data, 401/403
-// token) is Permanent, with HEC's code and text in the error.
+// token, a redirect — never followed, whatever its Location) is
+// Permanent, with HEC's code and text in the error.
 //
 // Use NewHEC; the zero value is not usable. Safe for concurrent use.
 type HEC struct {
@@ -336,7 +337,7 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return r, fmt.Errorf("splunk_hec %w", transportError(ctx, http.MethodPost, h.where, err, h.secrets))
+		return r, fmt.Errorf("splunk_hec %w", roundTripError(ctx, http.MethodPost, h.where, err, h.secrets))
 	}
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -60,11 +60,12 @@ type KafkaOptions struct {
 // Write is synchronous: it returns nil once every message was acknowledged
 // by all in-sync replicas (acks=all). Broker errors that retrying cannot
 // fix (message too large, invalid topic, authorization or SASL
-// authentication failed, invalid record) are Permanent; everything else
-// (leader changes, unknown topic, network errors) is retryable. A record
-// batch the broker refuses as too large or for an invalid record is sent
-// again in halves, so that only the alerts it refuses on their own are
-// reported refused (see Write). A failed Write may have delivered some of
+// authentication failed, invalid record, invalid timestamp) are Permanent;
+// everything else (leader changes, unknown topic, network errors) is
+// retryable. A record batch the broker refuses as too large, for an
+// invalid record or for a record's timestamp is sent again in halves, so
+// that only the alerts it refuses on their own are reported refused (see
+// Write). A failed Write may have delivered some of
 // its alerts; a retry sends them again (at-least-once; consumers dedupe by
 // the alert_id header).
 //
@@ -159,7 +160,7 @@ func (s KafkaSASL) mechanism() (sasl.Mechanism, error) {
 
 // Write produces alerts and returns once all were acknowledged, with the
 // first retryable failure, or — when some were refused for good (too large,
-// an invalid record, an alert the format cannot encode) — with a
+// an invalid record or timestamp, an alert the format cannot encode) — with a
 // RefusedError naming them, the others acknowledged (classified as
 // described on Kafka).
 func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
@@ -208,12 +209,10 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 // A broker answers for a partition's record batch as a whole, and
 // kafka-go's writer reports that answer against every message of the
 // batch (it keeps no per-record errors). Some refusals of a batch may be
-// caused by only some of its messages: MESSAGE_TOO_LARGE and
-// RECORD_LIST_TOO_LARGE (message.max.bytes and segment.bytes bound the
-// batch, not one message), INVALID_RECORD (one bad record rejects its
-// batch). Messages failed with one of those are written again in halves,
-// down to a message alone, as the Java producer splits a batch refused as
-// too large: a message is refused only when it is refused by itself.
+// caused by only some of its messages (see kafkaBatchRefusal). Messages
+// failed with one of those are written again in halves, down to a message
+// alone, as the Java producer splits a batch refused as too large: a
+// message is refused only when it is refused by itself.
 func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Message, idx []int, refused *Refusals) error {
 	for len(msgs) > 0 {
 		err := k.w.WriteMessages(ctx, msgs...)
@@ -268,11 +267,38 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 }
 
 // kafkaBatchRefusal reports whether a broker error refuses a record batch
-// for what may be only some of its records (see produce).
+// for what may be only some of its records, for good (see produce). Of
+// the error codes kafka-go knows, these are the non-retriable ones a
+// broker answers a produce request with because of the records it holds:
+//
+//   - MESSAGE_TOO_LARGE (10) and RECORD_LIST_TOO_LARGE (18):
+//     message.max.bytes and segment.bytes bound the batch, not one
+//     message;
+//   - INVALID_TIMESTAMP (32): a record's timestamp is further from the
+//     broker's clock than the topic's message.timestamp.difference.max.ms
+//     (message.timestamp.before.max.ms / .after.max.ms since Kafka 3.6)
+//     allows;
+//   - INVALID_RECORD (87): a record the broker rejects (no key for a
+//     compacted topic, a record whose magic is not its batch's).
+//
+// The broker rejects the whole batch for one such record (it names the
+// records in the response's record_errors, which kafka-go does not read;
+// a batch with both kinds is refused as INVALID_TIMESTAMP).
+//
+// No other produce error is per-record. CORRUPT_MESSAGE (2) is retriable
+// (a batch damaged in transit). The request- or topic-wide refusals in
+// kafkaPermanent fail every record alike, so splitting cannot help; so
+// would UNSUPPORTED_VERSION (35), INVALID_REQUEST (42) and
+// UNSUPPORTED_FOR_MESSAGE_FORMAT (43, a pre-0.11 topic format without
+// headers), which are left retryable. The idempotence and transaction
+// errors (45–53, 59, 90) and UNSUPPORTED_COMPRESSION_TYPE (76) do not
+// arise for this writer (neither idempotent nor transactional,
+// uncompressed). The rest (leaders, replicas, timeouts, storage,
+// UNKNOWN_SERVER_ERROR) are retryable.
 func kafkaBatchRefusal(err error) bool {
 	if ke, ok := errors.AsType[kafka.Error](err); ok {
 		switch ke {
-		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidRecord:
+		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidTimestamp, kafka.InvalidRecord:
 			return true
 		}
 	}
@@ -339,17 +365,23 @@ func classifyKafka(ctx context.Context, where string, alertID func(msg int) stri
 }
 
 // kafkaPermanent reports whether a produce error will recur however often
-// the same messages are sent.
+// the same messages are sent: a per-record refusal (kafkaBatchRefusal), or
+// one that fails the whole request — INVALID_TOPIC_EXCEPTION (17),
+// INVALID_REQUIRED_ACKS (21), TOPIC_AUTHORIZATION_FAILED (29),
+// CLUSTER_AUTHORIZATION_FAILED (31), UNSUPPORTED_SASL_MECHANISM (33),
+// SASL_AUTHENTICATION_FAILED (58).
 func kafkaPermanent(err error) bool {
 	if _, ok := errors.AsType[kafka.MessageTooLargeError](err); ok {
 		return true
 	}
+	if kafkaBatchRefusal(err) {
+		return true
+	}
 	if ke, ok := errors.AsType[kafka.Error](err); ok {
 		switch ke {
-		case kafka.MessageSizeTooLarge, kafka.InvalidTopic, kafka.RecordListTooLarge,
-			kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
+		case kafka.InvalidTopic, kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
 			kafka.ClusterAuthorizationFailed, kafka.UnsupportedSASLMechanism,
-			kafka.SASLAuthenticationFailed, kafka.InvalidRecord:
+			kafka.SASLAuthenticationFailed:
 			return true
 		}
 	}

@@ -334,10 +334,11 @@ func TestKafkaClassifiesErrors(t *testing.T) {
 
 // A broker refuses a produce request's record batch whole — over its
 // message.max.bytes (a limit on the batch, not on one message), or for one
-// invalid record in it — and kafka-go reports that refusal against every
-// message of the batch. Only the alerts refused on their own are refused;
-// the others are delivered. All the alerts here are one device's, so they
-// share one partition and one batch.
+// invalid record in it, or for one record whose timestamp is out of the
+// topic's range — and kafka-go reports that refusal against every message
+// of the batch. Only the alerts refused on their own are refused, at once
+// (no retry cures them); the others are delivered. All the alerts here are
+// one device's, so they share one partition and one batch.
 func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 	big := func(n int) string { return strings.Repeat("x", n) }
 	for _, tc := range []struct {
@@ -346,25 +347,30 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 		// prepare shapes the alerts and returns the indexes that must be
 		// refused (in order).
 		prepare func(a []sink.Alert) []int
-		// poison: the broker refuses every batch holding alert 5 with
-		// INVALID_RECORD, as Kafka does for a record it rejects.
-		poison bool
+		// poison, when set, is the error the broker refuses every batch
+		// holding alert 5 with, as Kafka does for a record it rejects.
+		poison *kerr.Error
 	}{
 		{"one message over the broker's limit", "20000", func(a []sink.Alert) []int {
 			a[5].CommandLine = big(50000)
 			return []int{5}
-		}, false},
+		}, nil},
 		{"two messages over the broker's limit", "20000", func(a []sink.Alert) []int {
 			a[2].CommandLine, a[9].CommandLine = big(30000), big(50000)
 			return []int{2, 9}
-		}, false},
+		}, nil},
 		{"a batch over the broker's limit whose messages each fit", "20000", func(a []sink.Alert) []int {
 			for i := range a {
 				a[i].CommandLine = big(3000)
 			}
 			return nil
-		}, false},
-		{"an invalid record", "", func(a []sink.Alert) []int { return []int{5} }, true},
+		}, nil},
+		{"an invalid record", "", func(a []sink.Alert) []int { return []int{5} }, kerr.InvalidRecord},
+		// A topic with message.timestamp.difference.max.ms (or
+		// .before/.after.max.ms) refuses a record stamped too far
+		// from the broker's clock: kfake does not check timestamps,
+		// so the refusal is injected.
+		{"a record with an invalid timestamp", "", func(a []sink.Alert) []int { return []int{5} }, kerr.InvalidTimestamp},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var opts []kfake.Opt
@@ -377,7 +383,7 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 				a[i].DeviceID = "one-device"
 			}
 			want := tc.prepare(a)
-			if tc.poison {
+			if tc.poison != nil {
 				poison := []byte(a[5].AlertID)
 				c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 					c.KeepControl()
@@ -399,8 +405,11 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 						for _, rp := range rt.Partitions {
 							sp := kmsg.NewProduceResponseTopicPartition()
 							sp.Partition = rp.Partition
-							sp.ErrorCode = kerr.InvalidRecord.Code
-							msg := "One or more records have been rejected"
+							sp.ErrorCode = tc.poison.Code
+							msg := "One or more records have been rejected due to invalid timestamp"
+							if tc.poison != kerr.InvalidTimestamp {
+								msg = "One or more records have been rejected due to 1 record errors in total"
+							}
 							sp.ErrorMessage = &msg
 							sp.BaseOffset = -1
 							st.Partitions = append(st.Partitions, sp)

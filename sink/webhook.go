@@ -68,7 +68,9 @@ type WebhookOptions struct {
 // Write returns nil once every request got a 2xx answer. A 408, 429 or 5xx
 // answer, or a network error, is retryable (429 and 503 carry the server's
 // Retry-After, see RetryAfter); any other status is Permanent, with the
-// status and a sanitised body excerpt in the error. When a Write's alerts
+// status and a sanitised body excerpt in the error. Redirects are not
+// followed: a 3xx is Permanent whatever its Location (none, or one that
+// does not parse, included). When a Write's alerts
 // need several requests and one fails, the earlier ones were delivered:
 // a retry sends them again (at-least-once; receivers dedupe by alert_id).
 //
@@ -239,7 +241,7 @@ func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %w", transportError(ctx, http.MethodPost, w.where, err, w.secrets))
+		return fmt.Errorf("webhook %w", roundTripError(ctx, http.MethodPost, w.where, err, w.secrets))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

@@ -47,8 +47,10 @@ func newSecretPathSink(t *testing.T, kind, srvURL, path string, ack bool) sink.S
 // A failed round trip is not an HTTP answer, but its error may still quote
 // what the peer sent: the Location of a redirect that does not parse, or
 // the first line of a peer that is not HTTP and echoes the request line it
-// read (a wrong port, an echo service). The sink's error — retryable, as
-// any transport error — names the endpoint and never the secret path.
+// read (a wrong port, an echo service). The sink's error — permanent for
+// the redirect (see TestHTTPSinksFileARedirectTheyCannotFollowAtOnce),
+// retryable as any transport error for the other — names the endpoint and
+// never the secret path.
 func TestTransportErrorsNeverShowTheSecretPathAPeerEchoes(t *testing.T) {
 	badLocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -60,10 +62,14 @@ func TestTransportErrorsNeverShowTheSecretPathAPeerEchoes(t *testing.T) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		_, _ = io.WriteString(c, line)
 	})
-	for peer, srvURL := range map[string]string{
-		"a redirect whose Location does not parse": badLocation.URL,
-		"a peer echoing the request line":          "http://" + echo,
+	for _, p := range []struct {
+		peer, srvURL string
+		permanent    bool
+	}{
+		{"a redirect whose Location does not parse", badLocation.URL, true},
+		{"a peer echoing the request line", "http://" + echo, false},
 	} {
+		peer, srvURL := p.peer, p.srvURL
 		for _, kind := range []string{"webhook", "splunk_hec"} {
 			for _, tc := range echoedPaths {
 				t.Run(fmt.Sprintf("%s, %s, %s", peer, kind, tc.name), func(t *testing.T) {
@@ -78,8 +84,8 @@ func TestTransportErrorsNeverShowTheSecretPathAPeerEchoes(t *testing.T) {
 					if want := "POST " + srvURL + tc.where + ": "; !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not name the endpoint as %q", err, want)
 					}
-					if sink.IsPermanent(err) {
-						t.Errorf("a transport error became permanent: %v", err)
+					if sink.IsPermanent(err) != p.permanent {
+						t.Errorf("IsPermanent(%v) = %v, want %v", err, sink.IsPermanent(err), p.permanent)
 					}
 				})
 			}

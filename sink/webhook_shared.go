@@ -181,13 +181,78 @@ func newHTTPClient(opt TLSOptions, timeout time.Duration) (*http.Client, *http.T
 		ForceAttemptHTTP2:     true,
 	}
 	c := &http.Client{
-		Transport: tr,
+		Transport: redirectGuard{tr},
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
 	return c, tr, nil
+}
+
+// redirectGuard is the RoundTripper of an HTTP sink's client. The sinks
+// follow no redirect (CheckRedirect hands the 3xx answer back, and it is
+// reported as a permanent failure), but http.Client parses the Location of
+// a 301, 302, 303, 307 or 308 before it asks CheckRedirect, and when that
+// does not parse it fails the round trip with an untyped error — which
+// would be taken for a network error and retried for ever. redirectGuard
+// answers such a redirect with a *badRedirectError instead, which the
+// sinks report as permanent (see roundTripError): no retry makes a
+// Location parse.
+type redirectGuard struct{ next http.RoundTripper }
+
+// RoundTrip sends req with the wrapped transport; see redirectGuard.
+func (g redirectGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return resp, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return resp, nil // http.Client returns the 3xx itself
+	}
+	if _, perr := req.URL.Parse(loc); perr != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // drain for connection reuse
+		_ = resp.Body.Close()
+		return nil, &badRedirectError{status: resp.Status, location: loc, reason: parseError(perr)}
+	}
+	return resp, nil
+}
+
+// badRedirectError is a redirect answer whose Location does not parse.
+// Its fields are the peer's words, unsanitised: show it through text,
+// which scrubs the sink's secrets from them.
+type badRedirectError struct {
+	status   string // resp.Status
+	location string
+	reason   error // why location does not parse
+}
+
+func (e *badRedirectError) Error() string { return e.text(nil) }
+
+// text is the error's message with secrets scrubbed from the peer's status
+// line and Location (and the parse error, which may quote it), each then
+// sanitised and cut as a body excerpt is.
+func (e *badRedirectError) text(secrets [][]byte) string {
+	show := func(s string, n int) string { return sanitizeExcerpt(scrub([]byte(s), secrets), n) }
+	return fmt.Sprintf(`%s: redirect not followed, and its Location "%s" does not parse (%s)`,
+		show(e.status, statusTextBytes), show(e.location, bodyExcerptBytes), show(e.reason.Error(), statusTextBytes))
+}
+
+// roundTripError describes a request that got no usable answer: a redirect
+// whose Location does not parse (see redirectGuard) is a permanent
+// failure, naming the endpoint and the status; anything else is a
+// retryable transport error (see transportError).
+func roundTripError(ctx context.Context, method, where string, err error, secrets [][]byte) error {
+	if _, ok := errors.AsType[*badRedirectError](err); ok {
+		return Permanent(fmt.Errorf("%s %s: %w", method, where, peerError(err, secrets)))
+	}
+	return transportError(ctx, method, where, err, secrets)
 }
 
 // redactURL is the part of an endpoint that may appear in errors and logs
@@ -214,14 +279,24 @@ func parseError(err error) error {
 // path. The result is retryable, and wraps ctx's error when the context
 // ended the request.
 func transportError(ctx context.Context, method, where string, err error, secrets [][]byte) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err
-	}
-	err = scrubError(err, secrets)
+	err = peerError(err, secrets)
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("%s %s: %w (%v)", method, where, ctx.Err(), err)
 	}
 	return fmt.Errorf("%s %s: %w", method, where, err)
+}
+
+// peerError is a failed round trip's error without the URL that
+// *url.Error would print and with secrets scrubbed from the rest (see
+// scrubError; a *badRedirectError is scrubbed before it is cut).
+func peerError(err error, secrets [][]byte) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	if be, ok := errors.AsType[*badRedirectError](err); ok {
+		return &scrubbedError{err: err, msg: be.text(secrets)}
+	}
+	return scrubError(err, secrets)
 }
 
 // scrubError returns err with every secret in its text replaced by
