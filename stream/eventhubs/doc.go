@@ -66,7 +66,11 @@
 // with a refusal retrying cannot change (401, 403, a deleted container, any
 // 4xx but 408 and 429) stops the Source with an error naming the container
 // and what to check. A failed listing of checkpoints is logged and only
-// delays opening newly claimed partitions to the next round.
+// delays opening newly claimed partitions to the next round; a corrupt
+// checkpoint blob in it (a metadata key missing, or a value that is not
+// one), which no retry cures, stops the Source with an error naming the
+// blob, the key and its value, and how to recover. An ownership record
+// whose metadata names no owner counts as released, and is claimed over.
 //
 // # Ownership loss
 //

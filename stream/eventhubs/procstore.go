@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
@@ -40,7 +45,9 @@ const probeTimeout = 5 * time.Second
 //     the Processor, and the Source with it;
 //   - logs a failure to list checkpoints (the Processor then opens nothing
 //     in that round and tries again in the next; waiting in place would
-//     hold up the renewal of its claims);
+//     hold up the renewal of its claims), except a corrupt checkpoint
+//     (corruptCheckpoint), which no retry cures: it stops the Source, with
+//     the blob, the key and how to recover;
 //   - with start position "latest", records the start of every partition
 //     the round claimed without a checkpoint as that partition's
 //     checkpoint before the Processor opens it (pin), so that a later owner
@@ -52,7 +59,8 @@ const probeTimeout = 5 * time.Second
 // its own retry.
 type procStore struct {
 	azeventhubs.CheckpointStore
-	s *Source
+	s   *Source
+	geo bool // the hub is geo-replicated: its offsets need not be numbers
 
 	mu        sync.Mutex
 	claimed   []string  // partitions the last round claimed for this replica
@@ -157,9 +165,19 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 	return cps, nil
 }
 
-// listCheckpoints lists the checkpoints, logging a failure.
+// listCheckpoints lists the checkpoints, logging a failure. A corrupt
+// checkpoint stops the Source instead: listing again cannot cure it.
 func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	cps, err := w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
+	if err == nil && !w.geo {
+		err = numericOffsets(cps)
+	}
+	var bad *corruptCheckpoint
+	if errors.As(err, &bad) {
+		w.blocked()
+		w.s.fail(w.corrupt(bad))
+		return nil, err
+	}
 	if err != nil {
 		w.blocked()
 		w.s.log.Warn("eventhubs: cannot list checkpoints; claimed partitions are opened once that succeeds (retrying every update interval)",
@@ -167,6 +185,35 @@ func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, 
 		return nil, err
 	}
 	return cps, nil
+}
+
+// corrupt returns the error that stops the Source for checkpoint bad: what
+// is wrong, where, and the two ways out.
+func (w *procStore) corrupt(bad *corruptCheckpoint) error {
+	fix := "the sequence number of the partition's last processed event"
+	if bad.key == metaOffset {
+		fix = "the offset of the partition's last processed event"
+	}
+	return fmt.Errorf("eventhubs: hub %q: checkpoint %s holds a corrupt checkpoint, which retrying cannot cure: %w; "+
+		"delete that blob to read partition %s from start_position (%s) again, or set %s to %s",
+		w.s.opt.hub, w.s.opt.checkpointTarget, bad, bad.partition, w.s.opt.StartPosition, bad.key, fix)
+}
+
+// numericOffsets returns a *corruptCheckpoint for the first checkpoint
+// whose offset is not a whole number. Only a hub without geo-replication
+// is held to it: there the service's offsets are numbers, while in a
+// geo-replicated hub they are strings only the service reads.
+func numericOffsets(cps []azeventhubs.Checkpoint) error {
+	for _, cp := range cps {
+		if cp.Offset == nil {
+			continue
+		}
+		if _, err := strconv.ParseInt(*cp.Offset, 10, 64); err != nil {
+			return &corruptCheckpoint{blob: checkpointBlob(cp), partition: cp.PartitionID,
+				key: metaOffset, value: cp.Offset, problem: "is not a whole number"}
+		}
+	}
+	return nil
 }
 
 // pin records the checkpoint of partition id at its last enqueued event,
@@ -219,13 +266,29 @@ type checkpointCreator interface {
 	createCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint) (exists bool, err error)
 }
 
-// blobCheckpoints is the SDK's blob checkpoint store with createCheckpoint.
+// blobCheckpoints is the SDK's blob checkpoint store with createCheckpoint,
+// and listings that tell a corrupt record from an outage.
 type blobCheckpoints struct {
 	*checkpoints.BlobStore
-	cc *container.Client
+	cc  *container.Client
+	log *slog.Logger // nil: nothing is logged
 }
 
 var _ checkpointCreator = blobCheckpoints{}
+
+// The metadata keys of checkpoint and ownership blobs, as
+// checkpoints.BlobStore (and the other Event Hubs SDKs) write them.
+const (
+	metaSequenceNumber = "sequencenumber"
+	metaOffset         = "offset"
+	metaOwnerID        = "ownerid"
+)
+
+// checkpointBlob is the name of cp's blob as checkpoints.BlobStore lays it
+// out: <namespace>/<hub>/<group>/checkpoint/<partition>.
+func checkpointBlob(cp azeventhubs.Checkpoint) string {
+	return fmt.Sprintf("%s/%s/%s/checkpoint/%s", cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup, cp.PartitionID)
+}
 
 // createCheckpoint creates the checkpoint blob as checkpoints.BlobStore
 // lays it out — an empty blob <namespace>/<hub>/<group>/checkpoint/<id>
@@ -235,11 +298,10 @@ func (b blobCheckpoints) createCheckpoint(ctx context.Context, cp azeventhubs.Ch
 		cp.SequenceNumber == nil || cp.Offset == nil {
 		return false, fmt.Errorf("checkpoint of partition %q lacks a field", cp.PartitionID)
 	}
-	name := fmt.Sprintf("%s/%s/%s/checkpoint/%s", cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup, cp.PartitionID)
-	_, err := b.cc.NewBlockBlobClient(name).Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
+	_, err := b.cc.NewBlockBlobClient(checkpointBlob(cp)).Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
 		Metadata: map[string]*string{
-			"sequencenumber": to.Ptr(strconv.FormatInt(*cp.SequenceNumber, 10)),
-			"offset":         to.Ptr(*cp.Offset),
+			metaSequenceNumber: to.Ptr(strconv.FormatInt(*cp.SequenceNumber, 10)),
+			metaOffset:         to.Ptr(*cp.Offset),
 		},
 		AccessConditions: &blob.AccessConditions{
 			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)},
@@ -249,6 +311,169 @@ func (b blobCheckpoints) createCheckpoint(ctx context.Context, cp azeventhubs.Ch
 		return true, nil
 	}
 	return false, err
+}
+
+// ListCheckpoints lists the checkpoints as checkpoints.BlobStore does, but
+// a blob whose metadata holds no checkpoint is a *corruptCheckpoint that
+// names the blob, the key and its value (the SDK's error names neither,
+// and looks like any other failure to list).
+func (b blobCheckpoints) ListCheckpoints(ctx context.Context, ns, hub, group string, _ *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
+	if ns == "" || hub == "" || group == "" {
+		return nil, errors.New("eventhubs: checkpoints listed without a namespace, hub or consumer group")
+	}
+	var cps []azeventhubs.Checkpoint
+	err := b.list(ctx, fmt.Sprintf("%s/%s/%s/checkpoint/", ns, hub, group), func(item *container.BlobItem) error {
+		cp, err := checkpointFromMetadata(*item.Name, item.Metadata)
+		if err != nil {
+			return err
+		}
+		cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup = ns, hub, group
+		cps = append(cps, cp)
+		return nil
+	})
+	return cps, err
+}
+
+// ListOwnership lists the claims as checkpoints.BlobStore does, but a
+// record whose metadata names no owner (edited by hand, or written by
+// another tool) is logged and counts as released, so that the next claim
+// overwrites it: the SDK's listing fails on it, every round, for good.
+func (b blobCheckpoints) ListOwnership(ctx context.Context, ns, hub, group string, _ *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	if ns == "" || hub == "" || group == "" {
+		return nil, errors.New("eventhubs: ownership listed without a namespace, hub or consumer group")
+	}
+	var owners []azeventhubs.Ownership
+	err := b.list(ctx, fmt.Sprintf("%s/%s/%s/ownership/", ns, hub, group), func(item *container.BlobItem) error {
+		name := *item.Name
+		if item.Properties == nil || item.Properties.LastModified == nil || item.Properties.ETag == nil {
+			return fmt.Errorf("eventhubs: ownership blob %q listed without its last-modified time or ETag", name)
+		}
+		o := azeventhubs.Ownership{
+			FullyQualifiedNamespace: ns, EventHubName: hub, ConsumerGroup: group, PartitionID: partitionOf(name),
+			LastModifiedTime: *item.Properties.LastModified, ETag: item.Properties.ETag,
+		}
+		// A released claim has an empty owner, which the blob client may
+		// list as no metadata at all.
+		switch owner, ok := metadata(item.Metadata, metaOwnerID); {
+		case ok:
+			if owner != nil {
+				o.OwnerID = *owner
+			}
+		case len(item.Metadata) > 0 && b.log != nil:
+			b.log.Warn("eventhubs: an ownership record names no owner; it counts as released and is claimed over",
+				"blob", name, "metadata_keys", strings.Join(slices.Sorted(maps.Keys(item.Metadata)), ","))
+		}
+		owners = append(owners, o)
+		return nil
+	})
+	return owners, err
+}
+
+// list calls each for every blob whose name starts with prefix, with its
+// metadata, until each fails.
+func (b blobCheckpoints) list(ctx context.Context, prefix string, each func(*container.BlobItem) error) error {
+	pager := b.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix:  &prefix,
+		Include: container.ListBlobsInclude{Metadata: true},
+	})
+	for pager.More() {
+		resp, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range resp.Segment.BlobItems {
+			if item == nil || item.Name == nil {
+				continue
+			}
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// corruptCheckpoint is a checkpoint blob whose metadata holds no
+// checkpoint: a key is missing, or its value cannot be one. Listing again
+// does not change it; deleting or fixing the blob does.
+type corruptCheckpoint struct {
+	blob      string  // the blob's name in the container
+	partition string  // the partition it is the checkpoint of
+	key       string  // the metadata key at fault
+	value     *string // its value; nil when the key is missing
+	problem   string  // what is wrong with value
+}
+
+func (e *corruptCheckpoint) Error() string {
+	if e.value == nil {
+		return fmt.Sprintf("checkpoint blob %q: metadata %s is missing", e.blob, e.key)
+	}
+	return fmt.Sprintf("checkpoint blob %q: metadata %s=%s %s", e.blob, e.key, quoteValue(*e.value), e.problem)
+}
+
+// checkpointFromMetadata returns the checkpoint blob name holds in its
+// metadata md (without namespace, hub and group): a sequence number that
+// is a whole number and an offset that is not empty, as
+// checkpoints.BlobStore writes them. Anything else is a
+// *corruptCheckpoint.
+func checkpointFromMetadata(name string, md map[string]*string) (azeventhubs.Checkpoint, error) {
+	cp := azeventhubs.Checkpoint{PartitionID: partitionOf(name)}
+	bad := func(key string, value *string, problem string) error {
+		return &corruptCheckpoint{blob: name, partition: cp.PartitionID, key: key, value: value, problem: problem}
+	}
+	seq, ok := metadata(md, metaSequenceNumber)
+	if !ok || seq == nil {
+		return cp, bad(metaSequenceNumber, nil, "")
+	}
+	n, err := strconv.ParseInt(*seq, 10, 64)
+	if err != nil {
+		return cp, bad(metaSequenceNumber, seq, "is not a whole number")
+	}
+	off, ok := metadata(md, metaOffset)
+	switch {
+	case !ok || off == nil:
+		return cp, bad(metaOffset, nil, "")
+	case *off == "":
+		return cp, bad(metaOffset, off, "is empty")
+	}
+	cp.SequenceNumber, cp.Offset = &n, off
+	return cp, nil
+}
+
+// partitionOf returns the partition a checkpoint or ownership blob is of:
+// the last element of its name.
+func partitionOf(name string) string {
+	return name[strings.LastIndexByte(name, '/')+1:]
+}
+
+// metadata looks key up in md; blob metadata names are not case-sensitive.
+func metadata(md map[string]*string, key string) (*string, bool) {
+	if v, ok := md[key]; ok {
+		return v, true
+	}
+	for k, v := range md {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// maxQuoted bounds how much of a metadata value an error quotes.
+const maxQuoted = 64
+
+// quoteValue quotes a metadata value for an error, its first maxQuoted
+// characters at most.
+func quoteValue(v string) string {
+	if utf8.RuneCountInString(v) <= maxQuoted {
+		return strconv.Quote(v)
+	}
+	i := 0
+	for range maxQuoted {
+		_, size := utf8.DecodeRuneInString(v[i:])
+		i += size
+	}
+	return strconv.Quote(v[:i]) + "…"
 }
 
 // retry calls op until it succeeds, ctx ends, the Source stops running

@@ -175,7 +175,7 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	if err != nil {
 		return fail(fmt.Errorf("eventhubs: checkpoint %s: %w", r.checkpointTarget, err))
 	}
-	var store azeventhubs.CheckpointStore = blobCheckpoints{BlobStore: blobStore, cc: cc}
+	var store azeventhubs.CheckpointStore = blobCheckpoints{BlobStore: blobStore, cc: cc, log: r.Logger}
 	if r.wrapStore != nil {
 		store = r.wrapStore(store)
 	}
@@ -213,7 +213,7 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	if r.startEarliest {
 		start = azeventhubs.StartPosition{Earliest: to.Ptr(true)}
 	}
-	ps := &procStore{CheckpointStore: store}
+	ps := &procStore{CheckpointStore: store, geo: props.GeoReplicationEnabled}
 	proc, err := azeventhubs.NewProcessor(consumer, ps, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       r.strategy,
 		UpdateInterval:              r.UpdateInterval,
