@@ -52,8 +52,10 @@
 // port, table, and the indicator's source and tags. Text compares ignore
 // case; in path globs '/' and '\' are equal. Exclusions.Match returns the
 // first rule in file order that applies, so suppressed hits can be counted
-// per rule (Rule.ID) and audited. An expired rule no longer applies; a nil
-// *Exclusions excludes nothing. docs/exclusions.md documents the rule file.
+// per rule (Rule.ID) and audited. An expired rule no longer applies (at
+// now, or at the event's time for Exclusions.AtEventTime, as a replay or
+// retro-hunt needs); a nil *Exclusions excludes nothing. docs/exclusions.md
+// documents the rule file.
 //
 // # Concurrency
 //

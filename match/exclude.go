@@ -55,10 +55,59 @@ func (r *Rule) ExpiredAt(now time.Time) bool {
 	return !r.Expires.IsZero() && !now.Before(r.Expires)
 }
 
+// DomainAccounts returns the values of the rule's account condition
+// written DOMAIN\name, in file order (nil for none). Such a value never
+// matches an event whose account domain is unknown — an observation of
+// the retro-hunt history, which does not keep it — so that there the rule
+// excludes nothing of that account.
+func (r *Rule) DomainAccounts() []string {
+	var out []string
+	for i := range r.conds {
+		if r.conds[i].key != keyAccount {
+			continue
+		}
+		for _, v := range r.conds[i].strs {
+			if strings.IndexByte(v, '\\') >= 0 {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // Exclusions is a compiled, ordered list of exclusion rules. A nil or zero
 // Exclusions excludes nothing. It is immutable and safe for concurrent use.
 type Exclusions struct {
 	rules []*Rule
+	// atEventTime: expiry is judged at the subject's time (AtEventTime).
+	atEventTime bool
+}
+
+// AtEventTime returns the same rules judged at each event's time rather
+// than at the time Match is given: a rule applies to an event whose
+// Subject.Time is before the rule's expiry, even when the rule has expired
+// since, and not to an event after it. A rule says "until D this traffic
+// is benign": that is what a replay of past events and a retro-hunt of the
+// history need, where the wall clock would judge last month's events by
+// today's rules. The event's time is never taken later than now (a rule in
+// force now applies to an event stamped in the future by a clock ahead),
+// and an event without a time is judged at now. The live path keeps Match
+// at now: there an endpoint clock that runs behind would extend an
+// expired rule. x is not changed; AtEventTime of nil is nil.
+func (x *Exclusions) AtEventTime() *Exclusions {
+	if x == nil {
+		return nil
+	}
+	return &Exclusions{rules: x.rules, atEventTime: true}
+}
+
+// at is the instant at which the rules' expiry is judged for subject s:
+// now, or for AtEventTime the subject's time if it is set and earlier.
+func (x *Exclusions) at(s *Subject, now time.Time) time.Time {
+	if x.atEventTime && !s.Time.IsZero() && s.Time.Before(now) {
+		return s.Time
+	}
+	return now
 }
 
 // Subject is what exclusion rules look at: the event's fields. The zero
@@ -77,6 +126,9 @@ type Subject struct {
 	RemoteIP      netip.Addr
 	RemoteHost    string // host of RemoteUrl (NormalizeHost), if any
 	RemotePort    uint16
+	// Time is the event's time (Defender's Timestamp); zero when unknown.
+	// Only Exclusions from AtEventTime look at it.
+	Time time.Time
 }
 
 type condKey uint8
@@ -389,13 +441,15 @@ func parsePortRange(v string) (portRange, error) {
 }
 
 // Match returns the first rule, in file order, that excludes hit h on
-// subject s at time now, or nil. Rules expired at now are skipped. A nil
+// subject s at time now, or nil. Rules expired at now are skipped (for
+// Exclusions from AtEventTime, rules expired at the subject's time). A nil
 // Exclusions or subject matches nothing. Match is safe for concurrent use
 // and does not allocate.
 func (x *Exclusions) Match(s *Subject, h Hit, now time.Time) *Rule {
 	if x == nil || s == nil {
 		return nil
 	}
+	now = x.at(s, now)
 	for _, r := range x.rules {
 		if r.ExpiredAt(now) {
 			continue
@@ -438,6 +492,7 @@ func (x *Exclusions) MatchRange(s *Subject, p netip.Prefix, h Hit, now time.Time
 		return []RangeShare{{Prefixes: []netip.Prefix{p}}}
 	}
 	// The rules that apply to s and h but for the address.
+	now = x.at(s, now)
 	var live []*Rule
 	for _, r := range x.rules {
 		if !r.ExpiredAt(now) && r.matchesBut(keyRemoteIP, s, h) {
@@ -726,8 +781,12 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // that can never match what Defender reports (a process_path with an
 // environment variable, not a full path, or ending with a separator or a
 // folder, a process_name that is a path, process_name and process_path values that
-// name different files, an account written as a user principal name), and
-// a value so broad that the rule hides nearly everything.
+// name different files, an account written as a user principal name), an
+// action_type Defender does not report (within two edits of a known one,
+// with "did you mean"; unlike any, more mildly: Microsoft adds action
+// types), and a value so broad that the rule hides nearly everything. For
+// Exclusions from AtEventTime, an expired rule is said to apply to the
+// events before its expiry.
 func (x *Exclusions) Warnings(now time.Time) []string {
 	if x == nil {
 		return nil
@@ -753,6 +812,8 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 			out = append(out, where+": no reason given")
 		}
 		switch {
+		case r.ExpiredAt(now) && x.atEventTime:
+			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, r.Expires.UTC().Format(time.DateOnly)))
 		case r.ExpiredAt(now):
 			out = append(out, fmt.Sprintf("%s: expired on %s and no longer applies", where, r.Expires.UTC().Format(time.DateOnly)))
 		case !r.Expires.IsZero() && r.Expires.Sub(now) <= ExpiryWarning:
@@ -767,6 +828,13 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 		}
 		for _, n := range neverMatching(has) {
 			out = append(out, where+": "+n)
+		}
+		if c := has(keyActionType); c != nil {
+			for _, v := range c.strs {
+				if w := actionTypeWarning(v); w != "" {
+					out = append(out, where+": "+w)
+				}
+			}
 		}
 		for _, b := range broadValues(has) {
 			out = append(out, where+": "+b)

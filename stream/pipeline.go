@@ -676,6 +676,7 @@ func subjectOf(e *Event) *match.Subject {
 		RemoteIP:      e.RemoteIP,
 		RemoteHost:    host,
 		RemotePort:    e.RemotePort,
+		Time:          e.Timestamp,
 	}
 }
 

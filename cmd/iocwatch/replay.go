@@ -32,9 +32,11 @@ matches, excluded per rule, alerts, decode errors, and what suppression
 held back (repeats, summaries, duplicates) so that the alerts the sinks got
 add up. On a terminal a progress line shows the records so far, the rate,
 and how far through the files it is with the time left. With --sample it
-replays the stream, feed and exclusions shipped in the binary. It exits 1
-when no record could be decoded, or when a signal stopped it early (the
-summary then covers what was read).`
+replays the stream, feed and exclusions shipped in the binary. An
+exclusion's expires is judged at each event's Timestamp: the rules in force
+when the events happened apply. It exits 1 when no record could be
+decoded, or when a signal stopped it early (the summary then covers what
+was read).`
 
 func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs := newFlagSet(env, "replay", replayUsage)
@@ -103,7 +105,8 @@ func cmdReplay(ctx context.Context, env *cliEnv, args []string) (err error) {
 	}
 	log := newLogger(env.stderr, cfg)
 	start := time.Now()
-	rules, rep, err := loadRules(cfg, start)
+	// Past events are judged by the exclusions in force when they happened.
+	rules, rep, err := loadRulesAt(cfg, start, true)
 	if err != nil {
 		return err
 	}

@@ -218,9 +218,19 @@ func emptyFeeds(rep *loadReport) []string {
 // fails is reported and left out; the error is for a config that cannot
 // be used or an index that cannot be built.
 func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, error) {
+	return loadRulesAt(cfg, now, false)
+}
+
+// loadRulesAt is loadRules; with atEventTime the exclusions judge a rule's
+// expiry at each event's time instead of now (match.Exclusions.AtEventTime),
+// as a replay of past events needs, and their warnings say so.
+func loadRulesAt(cfg *config.Config, now time.Time, atEventTime bool) (*stream.Rules, *loadReport, error) {
 	ex, err := compileExclusions(cfg)
 	if err != nil {
 		return nil, nil, usageError{err}
+	}
+	if atEventTime {
+		ex = ex.AtEventTime()
 	}
 	opt := feedOptions(cfg)
 	opt.Now = func() time.Time { return now }
@@ -237,7 +247,28 @@ func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, e
 	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
 	rep.indexKind = u.Index.Counts()
 	rep.warnings = append(emptyFeeds(rep), rulesWarnings(rules, cfg.Match.PatternWarn, now)...)
+	if cfg.History.Enabled {
+		rep.warnings = append(rep.warnings, retroHuntWarnings(ex)...)
+	}
 	return rules, rep, nil
+}
+
+// retroHuntWarnings names, for a config whose history is on, the account
+// values written DOMAIN\name: the history does not keep the account
+// domain, so a retro-hunt never matches them, and the rule never excludes
+// that account's retro-hunt hits (the live path and replay do).
+func retroHuntWarnings(ex *match.Exclusions) []string {
+	var w []string
+	for _, r := range ex.Rules() {
+		where := fmt.Sprintf("%s: rule %q", r.Origin, r.Name)
+		if r.Origin == "" {
+			where = fmt.Sprintf("rule %q", r.Name)
+		}
+		for _, a := range r.DomainAccounts() {
+			w = append(w, fmt.Sprintf("%s: account %q names the account's domain, which the history does not keep: the rule never excludes that account's retro-hunt hits (a bare name matches in any domain)", where, a))
+		}
+	}
+	return w
 }
 
 // printFeedReport prints one feed's state for `check`: counts, refusals,

@@ -69,7 +69,10 @@
 // # Retro-hunt semantics
 //
 // Only indicators whose value was not present before are hunted; the hits
-// go through the allow-list and the exclusions as live hits do, and become
+// go through the allow-list and the exclusions as live hits do — but an
+// exclusion's expiry is judged at the observation's time, not the hunt's,
+// and an account condition written DOMAIN\name never matches, the account
+// domain not being kept (each such rule is logged once) — and become
 // alerts with Retro set, Timestamp the observation's time and
 // IndicatorAddedAt the indicator's arrival. Their AlertID is the one the
 // live path would have given the same event, so a retro alert for an event

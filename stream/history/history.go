@@ -209,6 +209,9 @@ type History struct {
 	rd                     readState
 	known                  knownSet
 	noKnown                bool // history predates the known set: the first hunt only learns
+	// domainWarned names the exclusion rules a hunt has said cannot apply
+	// for want of the account domain (huntMu held): said once per rule.
+	domainWarned map[string]bool
 }
 
 // Open opens (creating if needed) the history in opt.Dir, recovers what a

@@ -413,7 +413,10 @@ const maxPatternsPerPass = 512
 // match.Index of the new indicators is matched against every recorded
 // observation, as the pipeline matches a live event (indicators not active
 // now are left out). rules gives the current allow-list and exclusions
-// (either may be nil); hits they drop are counted, the others become
+// (either may be nil): an exclusion's expiry is judged at each
+// observation's time (match.Exclusions.AtEventTime), and an account
+// written DOMAIN\name never matches, since the account domain is not kept
+// (logged once per rule). Hits they drop are counted, the others become
 // alerts marked Retro, with Timestamp the observation's time, DetectedAt
 // now and IndicatorAddedAt the time of the call, and go to emit in batches
 // (in observation order, oldest first) — emit should be the normal sink
@@ -479,6 +482,10 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 	if rules != nil {
 		allow, excl = rules()
 	}
+	// A rule applies to the traffic from before its expiry, even when it
+	// has expired since: "until D this is benign".
+	excl = excl.AtEventTime()
+	h.warnDomainAccounts(excl)
 	now := h.opt.Now()
 	p := h.newPacer()
 	var (
@@ -579,6 +586,26 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 		"segments_read", rep.Read, "observations", rep.Observations, "hits", rep.Hits, "allow_listed", rep.Allowed,
 		"excluded", rep.Excluded, "alerts", rep.Alerts, "damaged_stretches", rep.DamagedBlocks, "matches_lost", rep.LostMatches, "duration", rep.Duration.Round(time.Millisecond), "paused", rep.Paused.Round(time.Millisecond))
 	return rep, nil
+}
+
+// warnDomainAccounts logs, once per rule for the life of h, each
+// exclusion rule naming an account as DOMAIN\name: the history does not
+// keep the account domain, so such a value never matches an observation
+// and the rule never excludes that account's retro hits (a bare name
+// does). Called with huntMu held.
+func (h *History) warnDomainAccounts(excl *match.Exclusions) {
+	for _, r := range excl.Rules() {
+		accounts := r.DomainAccounts()
+		if len(accounts) == 0 || h.domainWarned[r.Name] {
+			continue
+		}
+		if h.domainWarned == nil {
+			h.domainWarned = map[string]bool{}
+		}
+		h.domainWarned[r.Name] = true
+		h.opt.Log.Warn("history: an exclusion rule names an account as DOMAIN\\name, and the history does not keep the account domain: the rule never excludes that account's retro-hunt hits, which alert (a bare name matches in any domain)",
+			"rule", r.Name, "origin", r.Origin, "accounts", accounts)
+	}
 }
 
 // SetKnown replaces the set of values the history treats as already

@@ -86,6 +86,7 @@ func (o *Observation) subject() *match.Subject {
 		RemoteIP:      o.RemoteIP,
 		RemoteHost:    host,
 		RemotePort:    o.RemotePort,
+		Time:          o.Timestamp,
 	}
 }
 
