@@ -379,8 +379,10 @@ type CSVFormat struct {
 // Allow relaxes the indicator checks of a feed. The zero value refuses
 // private and broad indicators.
 type Allow struct {
-	// Private accepts private, loopback and link-local addresses, and
-	// loopback names (localhost.localdomain, names under .localhost).
+	// Private accepts private, loopback and link-local addresses, loopback
+	// names (localhost.localdomain, names under .localhost), internal names
+	// (.local, .corp, .internal, …) and names under a top-level domain the
+	// public suffix list does not know (match.Guard.AllowPrivate).
 	// Default: false.
 	Private bool `yaml:"private"`
 	// Broad accepts prefixes shorter than the minimums below. Default: false.

@@ -26,6 +26,11 @@ import (
 // the first column; see docs/feeds.md). The zero value does that, with '#'
 // comments, a header on the first line and ',' between fields. A
 // CSVMapping is a plain value, safe for concurrent use.
+//
+// A column headed to_ids, as in MISP's CSV export, is honoured whatever
+// the mapping: a row whose cell is 0 or false (any case) is context, not a
+// detection indicator, and is skipped ("misp to_ids=false"), as the MISP
+// JSON loader skips such an attribute.
 type CSVMapping struct {
 	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
 
@@ -185,6 +190,35 @@ func (r *csvfRow) byName(name string) string {
 type csvfCols struct {
 	value, kind, source, severity, confidence, description, reference, validFrom, validUntil int
 	tags                                                                                     []int
+	// toIDs is MISP's to_ids column, found by its header name
+	// (csvfToIDsColumn), not mapped: a row whose cell is 0 or false is
+	// context, not a detection indicator, and is skipped.
+	toIDs int
+}
+
+// csvfToIDsColumn returns the column of a header named to_ids (compared
+// in csvfNorm form: "To IDs" too), as MISP's CSV export names it, or -1.
+func csvfToIDsColumn(header []string) int {
+	for i, h := range header {
+		if csvfNorm(h) == "toids" {
+			return i
+		}
+	}
+	return -1
+}
+
+// csvfToIDs reads a to_ids cell: MISP writes 1 or 0; true and false in
+// any case are taken too (a spreadsheet's or another tool's). An empty
+// cell says nothing, as an absent to_ids in MISP JSON: the row is an
+// indicator. ok is false for any other value.
+func csvfToIDs(cell string) (toIDs, ok bool) {
+	switch strings.ToLower(cell) {
+	case "", "1", "true":
+		return true, true
+	case "0", "false":
+		return false, true
+	}
+	return false, false
 }
 
 // csvfNorm is a header name as the guess compares it: lower case, letters
@@ -236,8 +270,8 @@ var csvfKnownNames = sync.OnceValue(func() map[string]bool {
 			known[csvfNorm(ref)] = true
 		}
 	}
-	// Columns the presets read by name outside their mapping.
-	for _, n := range []string{"ioc_id", "is_compromised", "action", "description"} {
+	// Columns the presets and MISP's export read by name outside a mapping.
+	for _, n := range []string{"ioc_id", "is_compromised", "action", "description", "to_ids"} {
 		known[csvfNorm(n)] = true
 	}
 	return known
@@ -429,6 +463,7 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 		return -1
 	}
 	c := csvfCols{
+		toIDs:       -1,
 		value:       col("value", m.Value),
 		kind:        col("kind", m.Kind),
 		source:      col("source", m.Source),
@@ -616,6 +651,7 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 		var err error
 		cols, err = csvfResolve(m, header)
+		cols.toIDs = csvfToIDsColumn(header)
 		return err
 	}
 	switch {
@@ -750,6 +786,19 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 			return
 		}
 		ks = k
+	}
+	if cols.toIDs >= 0 {
+		// After the kind, as MISP JSON: a hash is counted by its type.
+		c := row.cell(cols.toIDs)
+		toIDs, ok := csvfToIDs(c)
+		if !ok {
+			st.refuse(origin, raw, fmt.Sprintf("to_ids %q: want 1, 0, true or false", c))
+			return
+		}
+		if !toIDs {
+			st.skip(mispSkipToIDs)
+			return
+		}
 	}
 	if raw == "" {
 		st.refuse(origin, raw, "empty value")

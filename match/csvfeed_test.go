@@ -3,6 +3,8 @@ package match
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,6 +72,11 @@ func TestLoadCSV(t *testing.T) {
 			name: "a DefaultKind refuses a value of another kind", m: CSVMapping{Value: "v", DefaultKind: KindURL},
 			in: "v\nhttp://evil.example/x\nigfxtray.exe\n", values: []string{"url:http://evil.example/x@f.csv:2"},
 			refused: []string{`f.csv:3: "igfxtray.exe": not a URL (no scheme or path), and not a domain under a known top-level domain`},
+		},
+		{
+			name: "a bare host in a URL column is taken for a domain under any known TLD, one the list holds by a wildcard rule (*.kh) too",
+			m:    CSVMapping{Value: "v", DefaultKind: KindURL},
+			in:   "v\nwww.evil.com.kh\nc2.evil.onion\n", values: []string{"domain:www.evil.com.kh@f.csv:2", "domain:c2.evil.onion@f.csv:3"},
 		},
 		{
 			name: "an ip:port kind cuts the port at the last colon", m: CSVMapping{Value: "v", Kind: "t"},
@@ -345,4 +352,92 @@ func loadedAndRefused(res *LoadResult) (got, refused []string) {
 		refused = append(refused, r.String())
 	}
 	return got, refused
+}
+
+// A MISP CSV export (testdata/feeds/csv-misp-export, in the layout of
+// MISP's CsvExport) marks the attributes that are context, not detection
+// indicators, with to_ids 0: they are skipped and counted as MISP JSON's
+// are, and the rest loads.
+func TestLoadMISPCSVExportHonoursToIDs(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "feeds", "csv-misp-export", "input.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Load(f, LoadOptions{Name: "event.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, refused := loadedAndRefused(res)
+	want := []string{
+		"ip:203.0.113.10@event.csv:2", "domain:update-check.example@event.csv:4", "url:http://update-check.example/gate.php@event.csv:6",
+		"ip:203.0.113.11@event.csv:10", "domain:mail.update-check.example@event.csv:11", "ip:192.0.2.44@event.csv:15",
+	}
+	if res.Format != FormatCSV || !reflect.DeepEqual(got, want) || len(refused) != 0 {
+		t.Fatalf("format %s, loaded %q, refused %q; want csv, %q and nothing refused", res.Format, got, refused, want)
+	}
+	if n := res.SkippedReasons["misp to_ids=false"]; n != 4 {
+		t.Errorf("skipped %s; want misp to_ids=false: 4", res.SkippedSummary())
+	}
+}
+
+// The to_ids column of a CSV is read as MISP writes it (1/0), and as a
+// spreadsheet or another tool may (true/false in any case); an empty cell
+// says nothing, as an absent to_ids in MISP JSON, and loads; any other
+// value refuses its row rather than guess.
+func TestLoadCSVToIDsValues(t *testing.T) {
+	tests := []struct {
+		cell    string
+		load    bool
+		refused string
+	}{
+		{cell: "1", load: true},
+		{cell: "0"},
+		{cell: "true", load: true},
+		{cell: "false"},
+		{cell: "True", load: true},
+		{cell: "False"},
+		{cell: "TRUE", load: true},
+		{cell: "FALSE"},
+		{cell: " 0 "},
+		{cell: "", load: true},
+		{cell: "yes", refused: `f.csv:2: "203.0.113.5": to_ids "yes": want 1, 0, true or false`},
+	}
+	for _, tt := range tests {
+		for _, header := range []string{"value,type,to_ids", "Value,Type,To_IDs"} {
+			t.Run(header+"/"+tt.cell, func(t *testing.T) {
+				in := header + "\n203.0.113.5,ip-dst," + tt.cell + "\n"
+				res, err := Load(strings.NewReader(in), LoadOptions{Name: "f.csv"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, refused := loadedAndRefused(res)
+				switch {
+				case tt.refused != "":
+					if len(got) != 0 || !reflect.DeepEqual(refused, []string{tt.refused}) {
+						t.Fatalf("loaded %q refused %q, want refused %q", got, refused, tt.refused)
+					}
+				case tt.load:
+					if len(got) != 1 || len(refused) != 0 || res.Skipped != 0 {
+						t.Fatalf("loaded %q refused %q skipped %s, want it loaded", got, refused, res.SkippedSummary())
+					}
+				default:
+					if len(got) != 0 || len(refused) != 0 || res.SkippedReasons["misp to_ids=false"] != 1 {
+						t.Fatalf("loaded %q refused %q skipped %s, want it skipped as misp to_ids=false", got, refused, res.SkippedSummary())
+					}
+				}
+			})
+		}
+	}
+	// A mapped CSV honours the column too, and a row of an unused type
+	// is counted by its type first, as MISP JSON counts it.
+	in := "ioc,kind,to_ids\n203.0.113.5,ip,0\nd41d8cd98f00b204e9800998ecf8427e,md5,0\nevil.example,domain,1\n"
+	res, err := Load(strings.NewReader(in), LoadOptions{Name: "f.csv", Format: FormatCSV, CSV: CSVMapping{Value: "ioc", Kind: "kind"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := loadedAndRefused(res)
+	if !reflect.DeepEqual(got, []string{"domain:evil.example@f.csv:4"}) || res.SkippedSummary() != "csv kind: md5: 1, misp to_ids=false: 1" {
+		t.Fatalf("loaded %q skipped %q", got, res.SkippedSummary())
+	}
 }

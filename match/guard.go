@@ -28,8 +28,17 @@ import (
 //   - domains that are a bare public suffix ("com", "co.uk",
 //     "github.io", via golang.org/x/net/publicsuffix) are refused
 //     (AllowPublicSuffix), single-label names ("localhost", "corp") always;
+//   - names under a top-level domain that is not on the Internet are
+//     refused (AllowPrivate): one that the public suffix list's ICANN
+//     section does not hold ("invoice.pdf", "payload.exe": a file name
+//     read as a domain), and internal names, under .local (mDNS),
+//     .localdomain, .lan, .home, .corp, .internal, .intranet, .private or
+//     home.arpa (RFC 8375), which a network uses for itself. Tor onion
+//     services (.onion, RFC 7686) and the alternative roots C2 resolves
+//     through its own servers (Namecoin's .bit, EmerDNS's .bazar, .coin,
+//     .emc and .lib) are accepted;
 //   - URLs without a host or whose host is refused as above (a private
-//     address, a single label) are refused;
+//     address, a single label, an unknown top-level domain) are refused;
 //   - patterns shorter than 4 characters are refused (AllowBroad).
 //
 // The documentation ranges are NOT refused, so tests and examples can use
@@ -42,7 +51,10 @@ type Guard struct {
 	// (or less) means the default /8 and /32.
 	MinPrefixV4, MinPrefixV6 int
 	// AllowPrivate accepts private, loopback and link-local addresses and
-	// prefixes (for internal feeds).
+	// prefixes, loopback and internal names, and names under a top-level
+	// domain the public suffix list does not know (a network's own, as
+	// .acme): everything that is only ever seen inside a network (for
+	// internal feeds).
 	AllowPrivate bool
 	// AllowBroad accepts prefixes shorter than the minimum and short
 	// patterns; 0.0.0.0/0 and ::/0 stay refused.
@@ -209,15 +221,70 @@ func (g Guard) checkDomain(d string) string {
 		}
 		return "single-label name refused"
 	}
-	if !g.AllowPrivate && gdLoopbackName(d) {
-		return "loopback name refused"
-	}
-	if !g.AllowPublicSuffix {
-		if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
-			return "public suffix refused"
+	ps, icann := publicsuffix.PublicSuffix(d)
+	if !g.AllowPrivate {
+		if gdLoopbackName(d) {
+			return "loopback name refused"
+		}
+		if reason := gdOffInternet(d, icann); reason != "" {
+			return reason
 		}
 	}
+	if !g.AllowPublicSuffix && ps == d {
+		return "public suffix refused"
+	}
 	return ""
+}
+
+// gdInternalTLDs are the top-level domains networks name their own hosts
+// under, never delegated on the Internet: mDNS's .local (RFC 6762),
+// hosts files' .localdomain, and those ICANN keeps out of the root for
+// private use (.internal) or because so many networks use them (.corp,
+// .home, and .lan, .intranet, .private by custom).
+var gdInternalTLDs = map[string]bool{
+	"local": true, "localdomain": true, "lan": true, "home": true,
+	"corp": true, "internal": true, "intranet": true, "private": true,
+}
+
+// gdAltTLDs are top-level domains outside the public suffix list that C2
+// really uses: Tor onion services (RFC 7686; the list holds .onion too),
+// and the alternative roots malware resolves through their own name
+// servers, Namecoin's .bit and EmerDNS's .bazar (BazarLoader), .coin,
+// .emc and .lib.
+var gdAltTLDs = map[string]bool{"onion": true, "bit": true, "bazar": true, "coin": true, "emc": true, "lib": true}
+
+// gdOffInternet returns why the dotted, lower-case name d cannot be a
+// name on the Internet, or "": it is an internal name (gdInternalTLDs,
+// home.arpa), or its top-level domain is unknown (gdKnownTLD). icann is
+// what publicsuffix.PublicSuffix(d) said: a rule of the list's ICANN
+// section matched, so the top-level domain is known.
+func gdOffInternet(d string, icann bool) string {
+	tld := d[strings.LastIndexByte(d, '.')+1:]
+	switch {
+	case gdInternalTLDs[tld]:
+		return "internal name refused: ." + tld + " is for private networks, never on the Internet"
+	case d == "home.arpa" || strings.HasSuffix(d, ".home.arpa"):
+		// RFC 8375: in the list's ICANN section, as all of .arpa.
+		return "internal name refused: .home.arpa is for private networks, never on the Internet"
+	case !icann && !gdKnownTLD(tld):
+		return "unknown top-level domain refused: ." + tld + " is not in the public suffix list (a file name?)"
+	}
+	return ""
+}
+
+// gdKnownTLD reports whether tld is a top-level domain of the public
+// suffix list's ICANN section, one of gdAltTLDs, or "example" or "test"
+// (RFC 2606: reserved for documentation and tests).
+func gdKnownTLD(tld string) bool {
+	if tld == "example" || tld == "test" || gdAltTLDs[tld] {
+		return true
+	}
+	// A name under it, not the label alone: a top-level domain the list
+	// holds only by a wildcard rule ("*.ck", "*.kh") is not a rule of its
+	// own, and publicsuffix.PublicSuffix("kh") falls back to the default
+	// rule ("*", icann false).
+	_, icann := publicsuffix.PublicSuffix("x." + tld)
+	return icann
 }
 
 func (g Guard) checkURL(u string) string {
@@ -253,8 +320,15 @@ func (g Guard) checkURL(u string) string {
 	if strings.IndexByte(host, '.') < 0 {
 		return "single-label URL host refused"
 	}
-	if !g.AllowPrivate && gdLoopbackName(strings.ToLower(strings.TrimSuffix(host, "."))) {
-		return "URL host: loopback name refused"
+	if !g.AllowPrivate {
+		h := strings.ToLower(strings.TrimSuffix(host, "."))
+		if gdLoopbackName(h) {
+			return "URL host: loopback name refused"
+		}
+		_, icann := publicsuffix.PublicSuffix(h)
+		if reason := gdOffInternet(h, icann); reason != "" {
+			return "URL host: " + reason
+		}
 	}
 	return ""
 }

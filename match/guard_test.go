@@ -100,12 +100,53 @@ func TestGuardCheck(t *testing.T) {
 		{"a registered domain is accepted", def, KindDomain, "evil.co.uk", ""},
 		{"a name under a private suffix is accepted", def, KindDomain, "evil.github.io", ""},
 
+		// Top-level domains: a name must end in one the public suffix list
+		// knows (its ICANN section), else it never resolves on the
+		// Internet: a file name read as a domain, or an internal name.
+		// AllowPrivate (an internal feed) accepts both.
+		{"a file name is not a domain", def, KindDomain, "invoice.pdf", `unknown top-level domain refused: .pdf is not in the public suffix list (a file name?)`},
+		{"an executable is not a domain", def, KindDomain, "payload.exe", `unknown top-level domain refused: .exe is not in the public suffix list (a file name?)`},
+		{"a library is not a domain", suffix, KindDomain, "evil.dll", `unknown top-level domain refused: .dll is not in the public suffix list (a file name?)`},
+		{"a script is not a domain", def, KindDomain, "run.ps1", `unknown top-level domain refused: .ps1 is not in the public suffix list (a file name?)`},
+		{"a deeper name under an unknown TLD is refused", def, KindDomain, "c2.evil.dll", `unknown top-level domain refused: .dll is not in the public suffix list (a file name?)`},
+		{"a URL on a file name is refused", def, KindURL, "http://payload.exe/x", `URL host: unknown top-level domain refused: .exe is not in the public suffix list (a file name?)`},
+		{"an unknown TLD is accepted for an internal feed", private, KindDomain, "build01.acme", ""},
+		{"a URL on an unknown TLD is accepted for an internal feed", private, KindURL, "http://build01.acme/x", ""},
+		{"a real TLD that is also a file extension is a TLD", def, KindDomain, "invoice.zip", ""},
+		{"a ccTLD known only by a wildcard rule (*.kh) is a TLD", def, KindDomain, "evil.com.kh", ""},
+		{"a name two levels under a wildcard-only ccTLD (*.ck) is under a TLD", def, KindDomain, "evil.co.ck", ""},
+		{"an IDN TLD in punycode is a TLD", def, KindDomain, "xn--e1afmkfd.xn--p1ai", ""},
+		{"a new gTLD is a TLD", def, KindDomain, "evil.top", ""},
+		{".invalid never resolves (RFC 6761)", def, KindDomain, "c2.invalid", `unknown top-level domain refused: .invalid is not in the public suffix list (a file name?)`},
+		// Special-use and alternative-root names C2 really uses load.
+		{"a Tor onion service loads (RFC 7686)", def, KindDomain, "expyuzz4wqqyqhjn.onion", ""},
+		{"a URL on an onion service loads", def, KindURL, "http://expyuzz4wqqyqhjn.onion/gate", ""},
+		{"a Namecoin .bit name loads", def, KindDomain, "c2server.bit", ""},
+		{"an EmerDNS .bazar name loads (BazarLoader)", def, KindDomain, "reddew28c.bazar", ""},
+		{"an EmerDNS .coin name loads", def, KindDomain, "c2.coin", ""},
+		// Names only ever used inside a network: refused as internal
+		// unless AllowPrivate.
+		{"an mDNS .local name is internal", def, KindDomain, "printer.local", "internal name refused: .local is for private networks, never on the Internet"},
+		{"a .lan name is internal", def, KindDomain, "nas.lan", "internal name refused: .lan is for private networks, never on the Internet"},
+		{"an .internal name is internal", suffix, KindDomain, "db.corp.internal", "internal name refused: .internal is for private networks, never on the Internet"},
+		{"a .corp name is internal", def, KindDomain, "dc01.acme.corp", "internal name refused: .corp is for private networks, never on the Internet"},
+		{"a .home name is internal", def, KindDomain, "router.home", "internal name refused: .home is for private networks, never on the Internet"},
+		{"a .localdomain name is internal", def, KindDomain, "nas.localdomain", "internal name refused: .localdomain is for private networks, never on the Internet"},
+		{"a home.arpa name is internal (RFC 8375), though the list has it", def, KindDomain, "printer.home.arpa", "internal name refused: .home.arpa is for private networks, never on the Internet"},
+		{"a URL on an internal name is refused", def, KindURL, "https://wiki.acme.corp/x", "URL host: internal name refused: .corp is for private networks, never on the Internet"},
+		{"an internal name is accepted for an internal feed", private, KindDomain, "printer.local", ""},
+		{"a URL on an internal name is accepted for an internal feed", private, KindURL, "https://wiki.acme.corp/x", ""},
+		{"a label named like an internal TLD elsewhere is no internal name", def, KindDomain, "local.evil.example", ""},
+		{"in-addr.arpa names are under a real TLD", def, KindDomain, "7.113.0.203.in-addr.arpa", ""},
+
 		// Documentation ranges and example names are NOT refused: tests use them.
 		{"TEST-NET-1 is accepted", def, KindIP, "192.0.2.1", ""},
 		{"TEST-NET-2 is accepted", def, KindCIDR, "198.51.100.0/24", ""},
 		{"TEST-NET-3 is accepted", def, KindIP, "203.0.113.77", ""},
 		{"the IPv6 documentation prefix is accepted", def, KindCIDR, "2001:db8::/32", ""},
 		{"an .example name is accepted", def, KindDomain, "update.bad-cdn.example", ""},
+		{"a .test name is accepted", def, KindDomain, "c2.evil.test", ""},
+		{"a URL on an .example name is accepted", def, KindURL, "http://c2.evil.example/x", ""},
 		{"a public address is accepted", def, KindIP, "8.8.8.8", ""},
 		{"a public URL is accepted", def, KindURL, "https://files.bad-cdn.example/x", ""},
 		{"a URL without a scheme is accepted", def, KindURL, "evil.example/gate.php", ""},

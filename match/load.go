@@ -15,8 +15,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/net/publicsuffix"
-
 	"github.com/iocwatch/iocwatch/internal/textenc"
 )
 
@@ -102,7 +100,8 @@ type LoadResult struct {
 	// Refused lists junk and unparsable entries, each with its origin.
 	Refused []Refusal
 	// Skipped counts entries the format has but iocwatch does not use:
-	// STIX patterns on hashes, MISP types like md5, to_ids=false, revoked
+	// STIX patterns on hashes, MISP types like md5, to_ids=false (a MISP
+	// attribute's, or a CSV's to_ids column, as in MISP's export), revoked
 	// or expired indicators, the older versions of a STIX indicator,
 	// deleted MISP attributes, Defender "Allowed" rows. For STIX each
 	// unsupported alternative of an OR counts once.
@@ -444,15 +443,12 @@ func ldLowerASCII(s string) string {
 	return s
 }
 
-// ldKnownTLD reports whether a domain ends in a top-level domain of the
-// public suffix list's ICANN section, or in "example" or "test".
+// ldKnownTLD reports whether a domain ends in a top-level domain the
+// guard knows (gdKnownTLD): one of the public suffix list's ICANN section
+// (those it holds by a wildcard rule only, as "*.kh", too), an
+// alternative root C2 uses (.onion, .bit, …), or "example" or "test".
 func ldKnownTLD(d string) bool {
-	tld := d[strings.LastIndexByte(d, '.')+1:]
-	if tld == "example" || tld == "test" {
-		return true
-	}
-	_, icann := publicsuffix.PublicSuffix(tld)
-	return icann
+	return gdKnownTLD(d[strings.LastIndexByte(d, '.')+1:])
 }
 
 // ldParseTime reads the timestamps feeds use: RFC 3339 (any fraction),

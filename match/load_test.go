@@ -256,3 +256,71 @@ func TestLoadSizeHintGivesTheSameResult(t *testing.T) {
 		}
 	}
 }
+
+// A value that reads as a domain but whose top-level domain is unknown (a
+// file name, an internal name) is refused by every loader alike, with the
+// origin that names the file and line (or object, attribute); an internal
+// feed (AllowPrivate) loads it.
+func TestLoadRefusesNamesUnderAnUnknownTopLevelDomainInEveryFormat(t *testing.T) {
+	const unknown = "unknown top-level domain refused: .exe is not in the public suffix list (a file name?)"
+	const internal = "internal name refused: .corp is for private networks, never on the Internet"
+	tests := []struct {
+		name, format, in string
+		loaded           []string // kind:value@origin
+		refused          []string
+	}{
+		{
+			name: "text", format: FormatText,
+			in:      "# c2\nupdate-check.example\npayload.exe\nrun.ps1\ninvoice.pdf\nevil.dll\nfileserver.acme.corp\nexpyuzz4wqqyqhjn.onion\n",
+			loaded:  []string{"domain:update-check.example@feed.txt:2", "domain:expyuzz4wqqyqhjn.onion@feed.txt:8"},
+			refused: []string{`feed.txt:3: "payload.exe": ` + unknown, `feed.txt:4: "run.ps1": unknown top-level domain refused: .ps1 is not in the public suffix list (a file name?)`, `feed.txt:5: "invoice.pdf": unknown top-level domain refused: .pdf is not in the public suffix list (a file name?)`, `feed.txt:6: "evil.dll": unknown top-level domain refused: .dll is not in the public suffix list (a file name?)`, `feed.txt:7: "fileserver.acme.corp": ` + internal},
+		},
+		{
+			name: "text, a URL on such a host", format: FormatText,
+			in:      "http://payload.exe/gate.php\n",
+			refused: []string{`feed.txt:1: "http://payload.exe/gate.php": URL host: ` + unknown},
+		},
+		{
+			name: "csv", format: FormatCSV,
+			in:      "indicator,type\nupdate-check.example,domain\npayload.exe,domain\nfileserver.acme.corp,hostname\n",
+			loaded:  []string{"domain:update-check.example@feed.txt:2"},
+			refused: []string{`feed.txt:3: "payload.exe": ` + unknown, `feed.txt:4: "fileserver.acme.corp": ` + internal},
+		},
+		{
+			name: "stix2", format: FormatSTIX2,
+			in: `{"type": "bundle", "id": "bundle--1", "objects": [
+				{"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000001", "pattern_type": "stix",
+				 "pattern": "[domain-name:value = 'payload.exe'] OR [domain-name:value = 'update-check.example']"}]}`,
+			loaded:  []string{"domain:update-check.example@feed.txt: indicator--00000000-0000-4000-8000-000000000001"},
+			refused: []string{`feed.txt: indicator--00000000-0000-4000-8000-000000000001: "payload.exe": ` + unknown},
+		},
+		{
+			name: "misp", format: FormatMISP,
+			in: `{"Event": {"info": "x", "Attribute": [
+				{"type": "hostname", "to_ids": true, "value": "payload.exe"},
+				{"type": "domain|ip", "to_ids": true, "value": "fileserver.acme.corp|203.0.113.5"}]}}`,
+			loaded:  []string{"ip:203.0.113.5@feed.txt: Attribute[1]"},
+			refused: []string{`feed.txt: Attribute[0]: "payload.exe": ` + unknown, `feed.txt: Attribute[1]: "fileserver.acme.corp|203.0.113.5": ` + internal},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Load(strings.NewReader(tt.in), LoadOptions{Name: "feed.txt", Format: tt.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, refused := loadedAndRefused(res)
+			if !reflect.DeepEqual(got, tt.loaded) || !reflect.DeepEqual(refused, tt.refused) {
+				t.Fatalf("loaded %q\nrefused %q\nwant %q\nand %q", got, refused, tt.loaded, tt.refused)
+			}
+			// An internal feed loads every one of them.
+			res, err = Load(strings.NewReader(tt.in), LoadOptions{Name: "feed.txt", Format: tt.format, Guard: Guard{AllowPrivate: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, refused := loadedAndRefused(res); len(refused) != 0 || len(got) != len(tt.loaded)+len(tt.refused) {
+				t.Errorf("with AllowPrivate: loaded %q, refused %q; want all loaded", got, refused)
+			}
+		})
+	}
+}

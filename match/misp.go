@@ -104,6 +104,11 @@ var mispTypes = map[string]mispKind{
 	"url":           mispURL,
 }
 
+// mispSkipToIDs is the skip reason of an attribute whose to_ids is false:
+// context, not a detection indicator. A MISP CSV export's to_ids column
+// counts under the same reason (csvfRowIndicator).
+const mispSkipToIDs = "misp to_ids=false"
+
 // mispSeverity maps threat_level_id.
 var mispSeverity = map[mispStr]string{"1": "high", "2": "medium", "3": "low"}
 
@@ -298,7 +303,7 @@ func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Meta) {
 		return
 	}
 	if a.ToIDs != nil && !*a.ToIDs {
-		st.skip("misp to_ids=false")
+		st.skip(mispSkipToIDs)
 		return
 	}
 	meta := *evMeta

@@ -31,10 +31,13 @@ var (
 // content is a feed's content, unpacked: its bytes, and, when they are
 // the files of a zip archive of more than one, the archive's files in
 // order, whose contents are data back to back. Each file is then a feed of
-// its own to the loader: its own format, its own line numbers.
+// its own to the loader: its own format, its own line numbers. docs names
+// the archive's documentation (isDocumentation), left out of data and
+// files: the loader counts it and names it (noteDocumentation).
 type content struct {
 	data  []byte
 	files []archived // nil: data is one feed
+	docs  []string
 }
 
 // archived is one file of a zip archive: its name in the archive and
@@ -62,9 +65,12 @@ func (c content) parts(yield func(name string, data []byte) bool) {
 
 // sum identifies the content: the SHA-256 of its bytes, which for files
 // of an archive follow their names and sizes (the same bytes cut in other
-// files are other content).
+// files are other content), and the names of its documentation, when it
+// has any (the same feed with other documentation is reported otherwise:
+// its note names other files). Content without documentation keeps the
+// sum it had before archives had documentation.
 func (c content) sum() [32]byte {
-	if c.files == nil {
+	if c.files == nil && c.docs == nil {
 		return sha256.Sum256(c.data)
 	}
 	h := sha256.New()
@@ -74,6 +80,13 @@ func (c content) sum() [32]byte {
 		b = binary.AppendUvarint(b, uint64(len(f.name)))
 		b = append(b, f.name...)
 		b = binary.AppendUvarint(b, uint64(f.size))
+	}
+	if c.docs != nil {
+		b = binary.AppendUvarint(b, uint64(len(c.docs)))
+		for _, d := range c.docs {
+			b = binary.AppendUvarint(b, uint64(len(d)))
+			b = append(b, d...)
+		}
 	}
 	h.Write(b)
 	h.Write(c.data)
@@ -191,6 +204,47 @@ func skipZip(f *zip.File) bool {
 	return !f.Mode().IsRegular() || strings.HasPrefix(f.Name, "__MACOSX/") || path.Base(f.Name) == ".DS_Store"
 }
 
+// docNames are the names of a project's documents, lower-cased, as
+// isDocumentation compares the start of a file's name with them.
+var docNames = map[string]bool{"readme": true, "license": true, "licence": true, "notice": true, "copying": true, "changelog": true}
+
+// docExts are the extensions of documents, never those of a feed.
+var docExts = map[string]bool{
+	".md": true, ".markdown": true, ".rst": true, ".pdf": true, ".html": true, ".htm": true,
+	".rtf": true, ".doc": true, ".docx": true, ".odt": true,
+}
+
+// isDocumentation reports whether an archive entry is documentation by
+// its name, in any folder and any case: a name that starts with README,
+// LICENSE (or LICENCE), NOTICE, COPYING or CHANGELOG followed by nothing,
+// an extension or a suffix after '-' or '_' (README.txt, LICENSE-MIT,
+// README_FIRST.txt; not readmes.txt), or a document's extension (.md,
+// .markdown, .rst, .pdf, .html, .htm, .rtf, .doc, .docx, .odt). A feed
+// publisher ships these beside the feeds; read as feeds, their lines are
+// refused as junk, or, a bare domain or URL in them (the publisher's
+// site), load as indicators. A notes.txt is a feed: a text file is told
+// from a feed by its name only.
+func isDocumentation(name string) bool {
+	base := strings.ToLower(path.Base(name))
+	if ext := path.Ext(base); ext != base && docExts[ext] {
+		return true
+	}
+	stem := base
+	if i := strings.IndexAny(base, ".-_"); i >= 0 {
+		stem = base[:i]
+	}
+	return docNames[stem]
+}
+
+// someNames lists names for a message: the first few, then how many more.
+func someNames(names []string) string {
+	const most = 4
+	if len(names) <= most {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:most], ", ") + " and " + strconv.Itoa(len(names)-most) + " more"
+}
+
 // zipName is the name of an archive entry as errors and origins show it:
 // quoted when it holds control characters or is not UTF-8, as the name
 // comes from the archive and ends up in logs and on terminals.
@@ -216,27 +270,34 @@ func packed(data []byte) string {
 	return ""
 }
 
-// unzip returns the regular files of a zip archive (skipZip): the content
-// of its one file, or the files in archive order, each a feed of its own.
-// Their content together is at most max bytes; an archive without a file,
-// with more than maxZipFiles, with two entries of one name (an unzip keeps
-// the last, a feed would load both under one origin) or with a file that
-// is itself packed (one level is unpacked: its bytes are not lines of a
-// feed) is an error.
+// unzip returns the regular files of a zip archive (skipZip) but its
+// documentation (isDocumentation, named in content.docs, not read): the
+// content of its one file, or the files in archive order, each a feed of
+// its own. Their content together is at most max bytes; an archive
+// without a file (or with documentation only), with more than
+// maxZipFiles (documentation included), with two entries of one name (an
+// unzip keeps the last, a feed would load both under one origin) or with
+// a file that is itself packed (one level is unpacked: its bytes are not
+// lines of a feed) is an error.
 func unzip(b []byte, max int64) (content, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are only shown, never extracted
 		return content{}, err
 	}
 	var files []*zip.File
+	var docs []string
 	names := map[string]bool{}
 	var stated uint64 // the sizes the archive states, checked before anything is inflated
 	for _, f := range zr.File {
 		if skipZip(f) {
 			continue
 		}
-		if len(files) == maxZipFiles {
+		if len(files)+len(docs) == maxZipFiles {
 			return content{}, fmt.Errorf("more than %d files: not read as feeds", maxZipFiles)
+		}
+		if isDocumentation(f.Name) {
+			docs = append(docs, zipName(f))
+			continue
 		}
 		if names[f.Name] {
 			return content{}, fmt.Errorf("%s: two entries of that name in the archive", zipName(f))
@@ -251,13 +312,16 @@ func unzip(b []byte, max int64) (content, error) {
 		}
 	}
 	if len(files) == 0 {
+		if len(docs) > 0 {
+			return content{}, fmt.Errorf("archive holds no feed, only documentation: %s", someNames(docs))
+		}
 		return content{}, errors.New("archive holds no file")
 	}
 	var buf bytes.Buffer
 	if hint := inflateHint(int64(stated), int64(len(b))); hint > 0 {
 		buf.Grow(int(hint))
 	}
-	c := content{files: make([]archived, 0, len(files))}
+	c := content{files: make([]archived, 0, len(files)), docs: docs}
 	for _, f := range files {
 		rc, err := f.Open()
 		if err != nil {

@@ -52,6 +52,9 @@ type cacheHeader struct {
 	// order: the body is their contents back to back, each read as a
 	// feed of its own.
 	Files []cacheFile `json:"files,omitempty"`
+	// Docs names the documentation of a zip archive (http feeds), which
+	// the body leaves out: a restart from the copy counts it again.
+	Docs []string `json:"docs,omitempty"`
 }
 
 // cacheFile is one file of an archive in a cache file's body.
@@ -84,9 +87,9 @@ func (e *cacheEntry) vouchedAt(now time.Time) time.Time {
 }
 
 // content is the feed content the body holds: one feed, or the files of
-// an archive (hdr.Files).
+// an archive (hdr.Files), with the archive's documentation (hdr.Docs).
 func (e *cacheEntry) content() content {
-	c := content{data: e.body}
+	c := content{data: e.body, docs: e.hdr.Docs}
 	for _, f := range e.hdr.Files {
 		c.files = append(c.files, archived{name: f.Name, size: f.Size})
 	}

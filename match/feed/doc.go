@@ -56,11 +56,16 @@
 // "<archive>!<file>:<line>". Their indicators together are the feed's;
 // Status.Format lists the formats used ("csv,text"). A file that cannot
 // be read fails the whole fetch, naming the file: a feed is never loaded
-// short of one. Directories, symlinks and macOS metadata (__MACOSX/,
-// .DS_Store) are skipped; an archive with no other entry, or more than
-// 1000 files, is an error. Spec.MaxBytes bounds the archive and its
-// files' content together. An archive of one file is read as the feed
-// itself: its origins and format detection go by the feed's path or URL.
+// short of one. Documentation, told by its name (README*, LICENSE*,
+// NOTICE*, COPYING*, CHANGELOG*, and .md, .markdown, .rst, .pdf, .html,
+// .htm, .rtf, .doc, .docx, .odt files; see isDocumentation), is not read:
+// Status.Skipped counts it ("zip documentation file") and a note names
+// it. Directories, symlinks and macOS metadata (__MACOSX/, .DS_Store) are
+// skipped; an archive with no other entry (or documentation only), or
+// more than 1000 files, is an error. Spec.MaxBytes bounds the archive and
+// its files' content together. An archive of one file (besides its
+// documentation) is read as the feed itself: its origins and format
+// detection go by the feed's path or URL.
 // One level is unpacked: a zip archive, gzip or zstd file in the archive
 // fails the fetch, naming it, rather than be read as lines of binary; so
 // do two entries of one name (an unzip keeps the last: which is the feed

@@ -43,9 +43,9 @@ type Status struct {
 	Retained int                // of Total, values no longer listed, kept by the TTL
 
 	Refused        []match.Refusal // entries the last parse refused
-	Skipped        int             // entries the last parse skipped
+	Skipped        int             // entries the last parse skipped, an archive's documentation files included
 	SkippedReasons map[string]int
-	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes)
+	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes), and the documentation of an archive it left out
 
 	// Held is set while a suspicious shrink is held back.
 	Held *Held
@@ -439,10 +439,33 @@ func (m *Manager) parse(ctx context.Context, fs *feedState, c content, now time.
 		}
 		return nil, err
 	}
+	noteDocumentation(res, c.docs)
 	if res.Indicators.Len() == 0 && len(res.Refused) > 0 {
 		return nil, fmt.Errorf("no usable indicator: %d entries refused, the first: %s", len(res.Refused), res.Refused[0])
 	}
 	return res, nil
+}
+
+// skipDocumentation is the match.LoadResult.SkippedReasons key that
+// counts the documentation files of an archive (isDocumentation).
+const skipDocumentation = "zip documentation file"
+
+// noteDocumentation counts the documentation files of an archive, which
+// unzip left out, as skipped entries of res, and names them in a note.
+func noteDocumentation(res *match.LoadResult, docs []string) {
+	if len(docs) == 0 {
+		return
+	}
+	res.Skipped += len(docs)
+	if res.SkippedReasons == nil {
+		res.SkippedReasons = map[string]int{}
+	}
+	res.SkippedReasons[skipDocumentation] += len(docs)
+	if len(docs) == 1 {
+		res.Notes = append(res.Notes, "1 documentation file of the archive not read as a feed: "+docs[0])
+		return
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("%d documentation files of the archive not read as feeds: %s", len(docs), someNames(docs)))
 }
 
 // load reads data with match.Load, paced by p.
@@ -815,7 +838,7 @@ func (m *Manager) writeCaches(fs *feedState, ver version, body content, dataAt t
 	if fs.spec.typ() == TypeHTTP && !fromCache && body.data != nil {
 		shown, hash := cacheURL(fs.spec.URL)
 		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
-			Indicators: fs.listedLen(), Files: cacheFiles(body)}
+			Indicators: fs.listedLen(), Files: cacheFiles(body), Docs: body.docs}
 		if err := writeCache(dir, hdr, body.data); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
 		} else {

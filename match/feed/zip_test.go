@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -373,5 +374,165 @@ func TestTheCacheKeepsTheFilesOfAnArchive(t *testing.T) {
 	}
 	if err := writeCache(dir, many, nil); err == nil {
 		t.Error("a header too long to be read back was written")
+	}
+}
+
+// docBundle is an archive as feed publishers ship them: the feeds, and
+// their documentation beside them.
+func docBundle(t *testing.T) []byte {
+	return zipOf(t,
+		zipEntry{name: "README.md", content: "# C2 feed\n\nOne value a line. See https://feeds.example/terms for the terms.\n"},
+		zipEntry{name: "ips.txt", content: "203.0.113.7\n198.51.100.9\n"},
+		zipEntry{name: "LICENSE", content: "Creative Commons Legal Code\n\nCC0 1.0 Universal\n"},
+		zipEntry{name: "lists/domains.csv", content: "domain,description\nevil.example,c2 panel\n"},
+		zipEntry{name: "lists/readme.txt", content: "domains.csv: one domain a row\nupdated hourly\n"},
+		zipEntry{name: "docs/feed-format.pdf", content: "%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"},
+		zipEntry{name: "CHANGELOG.md", content: "## 2026-11-29\n- added lists/domains.csv\n"},
+	)
+}
+
+// The documentation in an archive is not read as feeds: its lines would
+// be refused as junk, or, a bare domain or URL in them, load. It is
+// counted and named in the feed's status; the rest loads as before.
+func TestTheDocumentationInAZipArchiveIsNotAFeed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bundle.zip")
+	writeFile(t, path, string(docBundle(t)))
+	h, u := newHarness(t, Options{Feeds: []Spec{{Name: "bundle", Type: TypeFile, Path: path}}})
+	st := h.status("bundle")
+	want := []string{"203.0.113.7", "198.51.100.9", "evil.example"}
+	if st.LastError != nil || st.Total != len(want) || len(st.Refused) != 0 {
+		t.Fatalf("status: %d indicators, error %v, refused %v; want %d, none refused", st.Total, st.LastError, st.Refused, len(want))
+	}
+	for _, v := range want {
+		if !matches(u.Index, v, time.Time{}) {
+			t.Errorf("%s does not match", v)
+		}
+	}
+	if matches(u.Index, "feeds.example", time.Time{}) {
+		t.Error("a name in the README loaded")
+	}
+	if st.Skipped != 5 || st.SkippedReasons["zip documentation file"] != 5 {
+		t.Errorf("skipped %d %v, want 5 zip documentation files", st.Skipped, st.SkippedReasons)
+	}
+	note := "5 documentation files of the archive not read as feeds: README.md, LICENSE, lists/readme.txt, docs/feed-format.pdf and 1 more"
+	if !slices.Contains(st.Notes, note) {
+		t.Errorf("notes %q, want %q", st.Notes, note)
+	}
+}
+
+// The count and the note survive a restart from the cached copy of a
+// download.
+func TestTheDocumentationOfACachedZipArchiveIsStillCounted(t *testing.T) {
+	cache := t.TempDir()
+	archive := docBundle(t)
+	srv := newFeedServer(t, false)
+	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
+	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
+	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	h.stop()
+
+	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	h2, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	st := h2.status("bundle")
+	if !st.FromCache || st.Total != 3 || len(st.Refused) != 0 || st.SkippedReasons["zip documentation file"] != 5 || len(st.Notes) != 1 {
+		t.Fatalf("from the cache: %d indicators, refused %v, skipped %v, notes %q, from cache %v", st.Total, st.Refused, st.SkippedReasons, st.Notes, st.FromCache)
+	}
+}
+
+// isDocumentation tells the documentation of an archive by its name
+// alone: the usual names of a project's documents (README, LICENSE or
+// LICENCE, NOTICE, COPYING, CHANGELOG, any extension, any case, and with
+// a suffix after a '-', '_' or '.': LICENSE-MIT, README_FIRST.txt), and
+// the extensions of documents that are never feeds (.md, .markdown, .rst,
+// .pdf, .html, .htm, .rtf, .doc, .docx, .odt). Any other name is a feed.
+func TestIsDocumentation(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  bool
+	}{
+		{"README", true}, {"README.md", true}, {"readme.txt", true}, {"ReadMe.TXT", true}, {"README_FIRST.txt", true},
+		{"feeds/README.txt", true}, {"LICENSE", true}, {"LICENSE.txt", true}, {"LICENSE-MIT", true}, {"licence.md", true},
+		{"NOTICE", true}, {"COPYING", true}, {"COPYING.LESSER", true}, {"CHANGELOG.md", true}, {"changelog.txt", true},
+		{"notes.md", true}, {"docs/guide.markdown", true}, {"api.rst", true}, {"report.pdf", true}, {"index.html", true},
+		{"INDEX.HTM", true}, {"terms.rtf", true}, {"report.doc", true}, {"report.docx", true}, {"report.odt", true},
+		// Feeds, whatever words their names hold.
+		{"ips.txt", false}, {"domains.csv", false}, {"bundle.json", false}, {"c2", false}, {"readmes.txt", false},
+		{"licensed-ips.txt", false}, {"notices.csv", false}, {"c2-readme.txt", false}, {"notes.txt", false},
+		{"md5.txt", false}, {"urls.html.txt", false}, {"readme/ips.txt", false}, {".md", false},
+	}
+	for _, tt := range tests {
+		if got := isDocumentation(tt.name); got != tt.doc {
+			t.Errorf("isDocumentation(%q) = %v, want %v", tt.name, got, tt.doc)
+		}
+	}
+}
+
+// decodeBody leaves the documentation out of an archive's files and
+// names it; an archive of one feed and its documentation is that feed,
+// and one of documentation only has no feed.
+func TestDecodeBodyLeavesTheDocumentationOut(t *testing.T) {
+	got, err := decodeBody(docBundle(t), "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for name := range got.parts {
+		names = append(names, name)
+	}
+	if !slices.Equal(names, []string{"ips.txt", "lists/domains.csv"}) ||
+		!slices.Equal(got.docs, []string{"README.md", "LICENSE", "lists/readme.txt", "docs/feed-format.pdf", "CHANGELOG.md"}) {
+		t.Fatalf("files %q, documentation %q", names, got.docs)
+	}
+
+	one, err := decodeBody(zipOf(t, zipEntry{name: "README.txt", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}), "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.files != nil || string(one.data) != "203.0.113.7\n" || !slices.Equal(one.docs, []string{"README.txt"}) {
+		t.Fatalf("one feed: %q in files %v, documentation %q", one.data, one.files, one.docs)
+	}
+
+	_, err = decodeBody(zipOf(t, zipEntry{name: "README.md", content: "x"}, zipEntry{name: "LICENSE", content: "y"}), "", 1<<20)
+	if err == nil || !strings.Contains(err.Error(), "archive holds no feed, only documentation: README.md, LICENSE") {
+		t.Fatalf("err %v, want the documentation named", err)
+	}
+
+	// The documentation is part of what the content is: another README
+	// is other content (the note names it).
+	other, err := decodeBody(zipOf(t, zipEntry{name: "NOTICE", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}), "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.sum() == one.sum() {
+		t.Error("the same feed with other documentation has the same sum")
+	}
+	if (content{data: one.data}).sum() == one.sum() {
+		t.Error("the feed with documentation has the sum of the feed alone")
+	}
+}
+
+// noteDocumentation adds the documentation to what a parse skipped, and
+// names it: all of it up to four names, else the first four and a count.
+func TestNoteDocumentation(t *testing.T) {
+	tests := []struct {
+		docs []string
+		note string
+	}{
+		{nil, ""},
+		{[]string{"README.txt"}, "1 documentation file of the archive not read as a feed: README.txt"},
+		{[]string{"README.md", "LICENSE"}, "2 documentation files of the archive not read as feeds: README.md, LICENSE"},
+		{[]string{"a.md", "b.md", "c.md", "d.md", "e.md", "f.md"}, "6 documentation files of the archive not read as feeds: a.md, b.md, c.md, d.md and 2 more"},
+	}
+	for _, tt := range tests {
+		res := &match.LoadResult{Skipped: 3, SkippedReasons: map[string]int{"misp type: md5": 3}, Notes: []string{"ips.csv: no header row: column 1 read as the value"}}
+		noteDocumentation(res, tt.docs)
+		wantNotes := []string{"ips.csv: no header row: column 1 read as the value"}
+		if tt.note != "" {
+			wantNotes = append(wantNotes, tt.note)
+		}
+		if res.Skipped != 3+len(tt.docs) || res.SkippedReasons["misp type: md5"] != 3 || res.SkippedReasons["zip documentation file"] != len(tt.docs) ||
+			!slices.Equal(res.Notes, wantNotes) {
+			t.Errorf("%q: skipped %d %v, notes %q; want notes %q", tt.docs, res.Skipped, res.SkippedReasons, res.Notes, wantNotes)
+		}
 	}
 }
