@@ -92,8 +92,11 @@ func ReadFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// parseYAML parses exactly one YAML document and returns its root node, or
-// nil for an empty document.
+// parseYAML parses a file of one YAML document and returns its root
+// node, or nil when the file holds nothing. Empty documents — a bare
+// "---" line, as a file that was concatenated or generated may end with,
+// or a document of null — are ignored; a second document that holds
+// something is an error at its line.
 func parseYAML(data []byte, name string) (root *yaml.Node, err error) {
 	defer func() {
 		// The parser reports errors by value; this guards against a parser
@@ -103,27 +106,29 @@ func parseYAML(data []byte, name string) (root *yaml.Node, err error) {
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
+	for {
+		var doc yaml.Node
+		switch err := dec.Decode(&doc); {
+		case errors.Is(err, io.EOF):
+			return root, nil
+		case err != nil:
+			return nil, yamlError(name, data, err)
 		}
-		return nil, yamlError(name, data, err)
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		return nil, &Error{File: name, Line: next.Line, Err: errors.New("a second YAML document: the file must hold exactly one")}
-	case !errors.Is(err, io.EOF):
-		return nil, yamlError(name, data, err)
-	}
-	if doc.Kind == yaml.DocumentNode {
-		if len(doc.Content) == 0 {
-			return nil, nil
+		n := &doc
+		if doc.Kind == yaml.DocumentNode {
+			if len(doc.Content) == 0 {
+				continue
+			}
+			n = doc.Content[0]
 		}
-		return doc.Content[0], nil
+		if isNull(n) {
+			continue // an empty document
+		}
+		if root != nil {
+			return nil, &Error{File: name, Line: doc.Line, Err: errors.New("a second YAML document: the file must hold exactly one")}
+		}
+		root = n
 	}
-	return &doc, nil
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)

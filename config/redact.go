@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
@@ -15,8 +17,10 @@ import (
 
 // Redacted renders the effective configuration — defaults filled in,
 // relative paths resolved — as YAML for `iocwatch check`. Every secret is
-// shown as "[redacted]" ("" when unset), and so are the password and
-// credential-like query parameters (key, token, sig, …) of URLs. A sink's
+// shown as "[redacted]" ("" when unset), and so are the password, the
+// credential-like query parameters (key, token, sig, …) and the path
+// segments and query values that look like tokens (urlcred.IsToken: an
+// API key in a feed's path) of URLs. A sink's
 // URL (webhook, splunk_hec), which may be the credential itself, is shown
 // as urlcred.Endpoint gives it: scheme://host, the first path segment when
 // it is a plain word and more follows, "…" for the rest and "?…" for a
@@ -115,8 +119,9 @@ func encodeValue(v reflect.Value, path string, lines map[string]int) *yaml.Node 
 	}
 }
 
-// redactURL hides the password and the credential-like query parameters
-// of a URL; anything else is returned as it is.
+// redactURL hides the password, the credential-like query parameters and
+// the tokens in the path and query of a URL (urlcred.Redact); anything
+// else is returned as it is.
 func redactURL(s string) string { return urlcred.Redact(s, redacted) }
 
 // strNode is a string scalar, escaped so that Parse reads it back as is.
@@ -150,4 +155,95 @@ func formatDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// Format prints the configuration as fmt prints a struct, with every URL
+// as Redacted shows it (see Feed.String, WebhookSink.Format,
+// SplunkHECSink.Format, Checkpoint.Format), for every verb: a
+// log.Printf("%+v", cfg) shows no credential written in a URL. Secrets
+// print "[redacted]" on their own (see Secret).
+func (c Config) Format(s fmt.State, verb rune) {
+	type plain Config
+	// Feed cannot have a Format method (it has a Format field): its URLs
+	// are replaced here, so that verbs other than those of Feed.String
+	// (%d) find nothing either.
+	c.Feeds = slices.Clone(c.Feeds)
+	for i := range c.Feeds {
+		c.Feeds[i] = shownURLs(c.Feeds[i])
+	}
+	formatShown(s, verb, plain(c), "config.Config")
+}
+
+// String returns the feed as fmt's %+v prints a struct, with its URL as
+// Redacted shows it: password, credential-like query values and path
+// segments that look like tokens replaced by "[redacted]"; fmt uses it
+// for %v, %+v, %s, %q, %x and %X. Secrets print "[redacted]" on their
+// own (see Secret). Feed has a Format field, hence no Format method: other
+// verbs (%d) print its fields raw, unless the feed is printed as part of
+// a Config.
+func (f Feed) String() string {
+	type plain Feed
+	return fmt.Sprintf("%+v", plain(shownURLs(f)))
+}
+
+// GoString returns the feed as fmt's %#v prints a struct, with its URL as
+// String shows it.
+func (f Feed) GoString() string {
+	type plain Feed
+	v := plain(shownURLs(f))
+	return "config.Feed" + strings.TrimPrefix(fmt.Sprintf("%#v", v), fmt.Sprintf("%T", v))
+}
+
+// Format prints the sink as fmt prints a struct, with its URL as
+// urlcred.Endpoint shows it (see Config.Redacted): the URL may be the
+// credential itself.
+func (w WebhookSink) Format(s fmt.State, verb rune) {
+	type plain WebhookSink
+	formatShown(s, verb, plain(shownURLs(w)), "config.WebhookSink")
+}
+
+// Format prints the sink as fmt prints a struct, with its URL as
+// urlcred.Endpoint shows it (see Config.Redacted).
+func (h SplunkHECSink) Format(s fmt.State, verb rune) {
+	type plain SplunkHECSink
+	formatShown(s, verb, plain(shownURLs(h)), "config.SplunkHECSink")
+}
+
+// Format prints the checkpoint store as fmt prints a struct, with its
+// container URL as Redacted shows it (a SAS sig= replaced by
+// "[redacted]").
+func (c Checkpoint) Format(s fmt.State, verb rune) {
+	type plain Checkpoint
+	formatShown(s, verb, plain(shownURLs(c)), "config.Checkpoint")
+}
+
+// shownURLs returns v, a schema struct, with its string fields as
+// Redacted shows them: an endpoint as urlcred.Endpoint gives it, any other
+// URL without its credentials. Other values are left as they are.
+func shownURLs[T any](v T) T {
+	rv := reflect.ValueOf(&v).Elem()
+	for _, f := range fieldsOf(rv.Type()) {
+		fv := rv.Field(f.index)
+		if fv.Kind() != reflect.String || fv.Type() == secretType {
+			continue
+		}
+		if f.endpoint {
+			fv.SetString(urlcred.Endpoint(fv.String()))
+		} else {
+			fv.SetString(redactURL(fv.String()))
+		}
+	}
+	return v
+}
+
+// formatShown prints v, a method-less copy of a struct of the type called
+// name, as the directive of s and verb asks; %#v names the type name.
+func formatShown(s fmt.State, verb rune, v any, name string) {
+	out := fmt.Sprintf(fmt.FormatString(s, verb), v)
+	if verb == 'v' && s.Flag('#') {
+		if rest, ok := strings.CutPrefix(out, fmt.Sprintf("%T", v)); ok {
+			out = name + rest
+		}
+	}
+	_, _ = io.WriteString(s, out)
 }

@@ -71,3 +71,44 @@ func TestRedactedShowsSplunkHECPathsWhole(t *testing.T) {
 		}
 	}
 }
+
+// A feed's URL is shown whole but for its credentials: the password,
+// credential-like query values, and path segments and query values that
+// look like tokens (an API key in the path, as abuse.ch and some
+// commercial feeds take it).
+func TestRedactedHidesTheCredentialsOfFeedURLs(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, shown string
+		secrets          []string
+	}{
+		{"a key in the path", "https://feeds.example.com/api/v1/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c/ip-blocklist.txt",
+			"https://feeds.example.com/api/v1/[redacted]/ip-blocklist.txt", []string{"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c"}},
+		{"an abuse.ch auth key in the path", "https://threatfox-api.abuse.ch/v2/files/exports/Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1/full.csv.zip",
+			"https://threatfox-api.abuse.ch/v2/files/exports/[redacted]/full.csv.zip", []string{"Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1"}},
+		{"a password and a key=", "https://cti:UrlPass-Wd3Hx6Kp9@feeds.example/iocs.csv?fmt=csv&auth-key=QueryKey-Tn5Rc8Vb1",
+			"https://cti:[redacted]@feeds.example/iocs.csv?fmt=csv&auth-key=[redacted]", []string{"UrlPass-Wd3Hx6Kp9", "QueryKey-Tn5Rc8Vb1"}},
+		{"a public feed", "https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt",
+			"https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Feeds = []Feed{{Name: "f", Type: "http", URL: tc.url}}
+			out := c.Redacted()
+			if !strings.Contains(out, "url: "+tc.shown+"\n") {
+				t.Errorf("Redacted() does not show the URL as %q:\n%s", tc.shown, out)
+			}
+			for _, s := range tc.secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("Redacted() shows %q:\n%s", s, out)
+				}
+			}
+			again, err := Parse([]byte(out), "redacted.yaml")
+			if err != nil {
+				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
+			}
+			if got := again.Feeds[0].URL; got != tc.shown {
+				t.Errorf("Parse(Redacted()) reads the URL as %q, want %q", got, tc.shown)
+			}
+		})
+	}
+}

@@ -99,6 +99,7 @@ func TestURLCredentialsFindsWhatRedactedHides(t *testing.T) {
 		{"https://alice:fake%40pw-1@feeds.example/x", []string{"fake%40pw-1", "fake@pw-1"}},
 		{"https://feeds.example/x?auth-key=fake-k1&fmt=csv&code=fake+c2", []string{"fake-k1", "fake+c2", "fake c2"}},
 		{"not a url ?key=x", nil},
+		{"https://feeds.example/api/v1/9f86d081884c7d659a2feaa0c55ad015/ips.txt", []string{"9f86d081884c7d659a2feaa0c55ad015"}},
 	}
 	for _, tt := range tests {
 		got := urlcred.Values(tt.url)

@@ -15,10 +15,13 @@ var param = regexp.MustCompile(`(?i)(key|token|secret|passw|pwd|sig|auth|code|cr
 // credential.
 func IsParam(name string) bool { return param.MatchString(name) }
 
-// Values returns the credentials written in the URL s: its password and
-// the values of its credential-like query parameters, each as written
+// Values returns the credentials written in the URL s: its password, the
+// path segments that look like tokens (IsToken: an API key in the path, as
+// some feeds take it), and the values of its credential-like query
+// parameters and the query values that look like tokens, each as written
 // and, when that differs, percent-decoded, so that a redactor finds both
-// forms. It returns nil for anything that is not an absolute URL.
+// forms. They are what Redact hides. It returns nil for anything that is
+// not an absolute URL.
 func Values(s string) []string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -49,8 +52,13 @@ func Values(s string) []string {
 			}
 		}
 	}
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if tokenSegment(seg) && !slices.Contains(out, seg) {
+			add(seg)
+		}
+	}
 	for _, part := range strings.Split(u.RawQuery, "&") {
-		if k, v, ok := strings.Cut(part, "="); ok && IsParam(k) {
+		if _, v, ok := queryCredential(part); ok && !slices.Contains(out, v) {
 			add(v)
 		}
 	}
@@ -77,25 +85,43 @@ func Echoes(s string) []string {
 	return out
 }
 
-// Redact returns s with its password and credential-like query values
-// replaced by mark; anything else, and anything that is not an absolute
-// URL, is returned as it is.
+// Redact returns s with what Values lists replaced by mark: its password,
+// each path segment that looks like a token (IsToken) and the values of
+// its credential-like query parameters and the query values that look
+// like tokens. The rest of the URL, and anything that is not an absolute
+// URL, is returned as it is. So
+//
+//	https://feeds.example.com/api/v1/9f86d08188…/ip-blocklist.txt?fmt=csv&key=k1
+//
+// becomes https://feeds.example.com/api/v1/[redacted]/ip-blocklist.txt?fmt=csv&key=[redacted]
+// with mark "[redacted]".
 func Redact(s, mark string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return s
 	}
 	changed := false
+	password := false
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		changed = true
+		changed, password = true, true
+	}
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if tokenSegment(seg) {
+			segs[i] = mark
+			changed = true
+		}
 	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")
 		for i, p := range parts {
-			k, _, _ := strings.Cut(p, "=")
-			if IsParam(k) {
-				parts[i] = k + "=" + mark
+			if k, _, ok := queryCredential(p); ok {
+				if k == "" {
+					parts[i] = mark
+				} else {
+					parts[i] = k + "=" + mark
+				}
 				changed = true
 			}
 		}
@@ -104,7 +130,130 @@ func Redact(s, mark string) string {
 	if !changed {
 		return s
 	}
-	return strings.Replace(u.String(), ":REDACTED@", ":"+mark+"@", 1)
+	// The path is put back as built: url.URL would escape the mark.
+	u.Path, u.RawPath = "", ""
+	out := u.String()
+	if password {
+		out = strings.Replace(out, ":REDACTED@", ":"+mark+"@", 1)
+	}
+	at := len(u.Scheme) + len("://")
+	if i := strings.IndexAny(out[at:], "?#"); i >= 0 {
+		at += i
+	} else {
+		at = len(out)
+	}
+	return out[:at] + strings.Join(segs, "/") + out[at:]
+}
+
+// queryCredential reports whether a part of a query (k=v, or a value
+// alone) holds a credential: k is credential-like (IsParam) or v looks
+// like a token. It returns the key ("" for a value alone) and the value
+// as written.
+func queryCredential(part string) (k, v string, ok bool) {
+	k, v, hasKey := strings.Cut(part, "=")
+	if !hasKey {
+		k, v = "", part
+	}
+	if v == "" {
+		return k, v, false
+	}
+	if hasKey && IsParam(k) {
+		return k, v, true
+	}
+	if dec, err := url.QueryUnescape(v); err == nil {
+		return k, v, IsToken(dec)
+	}
+	return k, v, IsToken(v)
+}
+
+// tokenSegment reports whether an escaped path segment looks like a
+// token once decoded (as written when it does not decode): "%20" and the
+// like are not part of a token.
+func tokenSegment(seg string) bool {
+	if dec, err := url.PathUnescape(seg); err == nil {
+		return IsToken(dec)
+	}
+	return IsToken(seg)
+}
+
+// minTokenRun is the shortest run of letters and digits that IsToken
+// takes for a token when it mixes them; longRun the shortest taken
+// whatever its characters.
+const (
+	minTokenRun = 16
+	longRun     = 32
+)
+
+// IsToken reports whether s, a path segment or a query value as decoded,
+// looks like a credential (an API key, a token, a capability id) rather
+// than a word, a file name or a date:
+//
+//   - it holds a run of at least 16 ASCII letters and digits that are all
+//     digits or mix letters and digits (at least two changes from one to
+//     the other: 9f86d081884c7d65…, Kd8Wq1Ys5Hc4Gx2Zp3), or a run of at
+//     least 32 whatever they are;
+//   - or it is at least 32 characters of a base64 token — letters, digits,
+//     '+', '/', '-', '_' and '=' — a digit among them (a token that those
+//     cut into shorter runs);
+//   - or it is a UUID (8-4-4-4-12 hexadecimal digits).
+//
+// ipblocklist_recommended.txt, firehol_level1.netset,
+// blocklistrecommended2024.txt, iocs-20240630.csv and v1 are not. A long
+// commit hash in a path is taken for a token too.
+func IsToken(s string) bool {
+	if isUUID(s) {
+		return true
+	}
+	var run, letters, changes int
+	var prevDigit, digit bool
+	b64 := true
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			isDigit := c >= '0' && c <= '9'
+			if isDigit || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+				if run > 0 && isDigit != prevDigit {
+					changes++
+				}
+				if !isDigit {
+					letters++
+				}
+				run++
+				prevDigit = isDigit
+				digit = digit || isDigit
+				continue
+			}
+			if !strings.ContainsRune("+/-_=", rune(c)) {
+				b64 = false
+			}
+		}
+		if run >= longRun || run >= minTokenRun && (letters == 0 || changes >= 2) {
+			return true
+		}
+		run, letters, changes = 0, 0, 0
+	}
+	return b64 && digit && len(s) >= longRun
+}
+
+// isUUID reports whether s is 8-4-4-4-12 hexadecimal digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Ellipsis stands for what Endpoint leaves out.
@@ -119,7 +268,8 @@ const minHidden = 16
 // the credential, as a webhook's is (Slack, Teams and Discord put it in
 // the path, a Logic App in the query): scheme://host[:port]; then the
 // first path segment when it is a plain word — at most 16 characters
-// a–z, 0–9, '.', '_' or '-' — and more of the path follows it; then "…"
+// a–z, 0–9, '.', '_' or '-', and not a token (IsToken: 16 hexadecimal
+// digits may be one) — and more of the path follows it; then "…"
 // for the rest of the path, and "?…" when there is a query. User info and
 // the fragment are left out. Splunk HEC's own paths
 // (/services/collector, …/event, …/raw, …/ack, …/health) are not secret
@@ -254,7 +404,7 @@ func splitPath(p string) (shown, hidden string) {
 	if !ok {
 		return "/" + Ellipsis, p
 	}
-	if first, tail, more := strings.Cut(rest, "/"); more && plainWord(first) {
+	if first, tail, more := strings.Cut(rest, "/"); more && plainWord(first) && !IsToken(first) {
 		if tail == "" {
 			return p, ""
 		}

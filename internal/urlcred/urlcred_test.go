@@ -20,6 +20,12 @@ func TestValues(t *testing.T) {
 		{"an empty value", "https://x.example/?token=", nil},
 		{"not a URL", "feeds/c2.txt", nil},
 		{"no scheme", "x.example/?key=k", nil},
+		{"a token in the path", "https://feeds.example.com/api/v1/9f86d081884c7d659a2feaa0c55ad015/ip-blocklist.txt",
+			[]string{"9f86d081884c7d659a2feaa0c55ad015"}},
+		{"a percent-encoded token in the path", "https://feeds.example/k/Ak7Pq2Wm9Zx4%2BLr8Tn3Vb6Hc1Yd5Fg2Jk/ips",
+			[]string{"Ak7Pq2Wm9Zx4%2BLr8Tn3Vb6Hc1Yd5Fg2Jk", "Ak7Pq2Wm9Zx4+Lr8Tn3Vb6Hc1Yd5Fg2Jk"}},
+		{"a password, a path token and a query token", "https://cti:pw@feeds.example/Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1/x?id=Bq8Wn3Xm1Zc6Vr4Ty9&key=k1",
+			[]string{"pw", "Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1", "Bq8Wn3Xm1Zc6Vr4Ty9", "k1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,13 +45,72 @@ func TestIsParam(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://analyst:s3cret@feeds.example/c2.txt?format=txt&auth-key=k1": "https://analyst:[x]@feeds.example/c2.txt?format=txt&auth-key=[x]",
-		"https://feeds.example/c2.txt":                                       "https://feeds.example/c2.txt",
-		"feeds/c2.txt?key=k":                                                 "feeds/c2.txt?key=k",
+	tests := []struct{ name, url, want string }{
+		{"a password and a key=", "https://analyst:s3cret@feeds.example/c2.txt?format=txt&auth-key=k1", "https://analyst:[x]@feeds.example/c2.txt?format=txt&auth-key=[x]"},
+		{"nothing to hide", "https://feeds.example/c2.txt", "https://feeds.example/c2.txt"},
+		{"not a URL", "feeds/c2.txt?key=k", "feeds/c2.txt?key=k"},
+		{"a hex key in the path", "https://feeds.example.com/api/v1/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c/ip-blocklist.txt",
+			"https://feeds.example.com/api/v1/[x]/ip-blocklist.txt"},
+		{"an abuse.ch auth key in the path", "https://threatfox-api.abuse.ch/v2/files/exports/Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1/full.csv.zip",
+			"https://threatfox-api.abuse.ch/v2/files/exports/[x]/full.csv.zip"},
+		{"a token as the file name", "https://feeds.example/d/Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1.txt", "https://feeds.example/d/[x]"},
+		{"a UUID key", "https://intel.example/feed/3f2b8c1e-9d4a-4e7b-b6a5-0c1d2e3f4a5b/ips", "https://intel.example/feed/[x]/ips"},
+		{"a percent-encoded token", "https://feeds.example/k/Ak7Pq2Wm9Zx4%2BLr8Tn3Vb6Hc1Yd5Fg2Jk/ips", "https://feeds.example/k/[x]/ips"},
+		{"a token, a password and a key=", "https://cti:pw@feeds.example/Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1/x?fmt=csv&key=k1#top",
+			"https://cti:[x]@feeds.example/[x]/x?fmt=csv&key=[x]#top"},
+		{"a token as a query value", "https://feeds.example/ips?id=Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1&fmt=csv", "https://feeds.example/ips?id=[x]&fmt=csv"},
+		{"file names and words", "https://raw.example/firehol/blocklist-ipsets/master/firehol_level1.netset",
+			"https://raw.example/firehol/blocklist-ipsets/master/firehol_level1.netset"},
+		{"long names without digits", "https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt",
+			"https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt"},
+		{"a percent-encoded space before a word", "https://feeds.example/lists/my%20blocklistrecommended2024.txt",
+			"https://feeds.example/lists/my%20blocklistrecommended2024.txt"},
+		{"dates", "https://feeds.example/2024-06-30/iocs-20240630.csv?since=2024-06-30T00:00:00Z",
+			"https://feeds.example/2024-06-30/iocs-20240630.csv?since=2024-06-30T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.url, "[x]")
+			if got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+			// Nothing Values lists is shown.
+			for _, v := range Values(tt.url) {
+				if strings.Contains(got, v) {
+					t.Errorf("Redact(%q) = %q shows %q", tt.url, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestIsToken(t *testing.T) {
+	for s, want := range map[string]bool{
+		"9f86d081884c7d659a2feaa0c55ad015":     true,  // hex
+		"Ak7Pq2Wm9Zx4Lr8T":                     true,  // 16 letters and digits, mixed
+		"Ak7Pq2Wm9Zx4Lr8":                      false, // 15
+		"1234567890123456":                     true,  // digits alone
+		"blocklistrecommended2024":             false, // a word and a number
+		"2024blocklistrecommended":             false,
+		"AbcdefghijklmnopqrstuvwxyzAbcde1":     true,  // 32
+		"discordTok-Kd8Wq1Ys5Hc4Gx2Zp3":        true,  // a run of 18 after a word
+		"Ak7Pq2Wm9_x4Lr8Tn-Vb6Hc1Yd5Fg2Jk4Ms7": true,  // 32+ base64url, runs cut short by '-' and '_'
+		"Ak7Pq2Wm9+x4Lr8Tn/Vb6Hc1Yd5Fg2Jk4M==": true,  // 32+ base64
+		"Ak7Pq2Wm9+x4Lr8Tn/Vb6Hc1Yd5Fg2J":      false, // 31
+		"AbcdefghijklmnopqrstuvwxyzAbcdefgh":   true,  // a run of 32 letters
+		"3f2b8c1e-9d4a-4e7b-b6a5-0c1d2e3f4a5b": true,  // a UUID
+		"3F2B8C1E-9D4A-4E7B-B6A5-0C1D2E3F4A5B": true,
+		"ipblocklist_recommended.txt":          false,
+		"firehol_level1.netset":                false,
+		"ThreatFoxIOCsRecentExport.json":       false, // 25 letters, no digit
+		"iocs-20240630.csv":                    false,
+		"2024-06-30T00:00:00Z":                 false,
+		"v1":                                   false,
+		"":                                     false,
+		"[redacted]":                           false,
 	} {
-		if got := Redact(in, "[x]"); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		if got := IsToken(s); got != want {
+			t.Errorf("IsToken(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
@@ -78,6 +143,7 @@ func TestEndpoint(t *testing.T) {
 		{"an upper-case first segment", "https://x.example/AbCdEf/more", "https://x.example/…"},
 		{"a first segment over 16 characters", "https://x.example/abcdefghijklmnopq/more", "https://x.example/…"},
 		{"a first segment of 16 characters", "https://x.example/abcdefghijklmnop/more", "https://x.example/abcdefghijklmnop/…"},
+		{"a first segment that is a token", "https://x.example/9f86d081884c7d65/more", "https://x.example/…"},
 		{"a percent-encoded first segment", "https://x.example/a%2Fb/more", "https://x.example/…"},
 		{"one segment", "https://soar.example/alerts", "https://soar.example/…"},
 		{"one segment and a slash", "https://soar.example/api/", "https://soar.example/api/"},
@@ -120,9 +186,9 @@ func TestHidden(t *testing.T) {
 		want      []string
 	}{
 		{"slack", "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4",
-			[]string{"T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4", "slackSecretXq7Lm2Vb9Rt4"}},
+			[]string{"slackSecretXq7Lm2Vb9Rt4", "T0001AAAA/B0002BBBB/slackSecretXq7Lm2Vb9Rt4"}},
 		{"discord", "https://discord.com/api/webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3",
-			[]string{"webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3", "112233445566778899", "discordTok-Kd8Wq1Ys5Hc4Gx2Zp3"}},
+			[]string{"112233445566778899", "discordTok-Kd8Wq1Ys5Hc4Gx2Zp3", "webhooks/112233445566778899/discordTok-Kd8Wq1Ys5Hc4Gx2Zp3"}},
 		{"a percent-encoded token", "https://x.example/hooks/tok%2Fen-Ab3Cd4Ef5Gh6Ij7",
 			[]string{"tok%2Fen-Ab3Cd4Ef5Gh6Ij7", "tok/en-Ab3Cd4Ef5Gh6Ij7", "en-Ab3Cd4Ef5Gh6Ij7"}},
 		{"a logic app", "https://x.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sig=LogicSig-Rb7Vn3Lq9Pw1",
@@ -132,6 +198,8 @@ func TestHidden(t *testing.T) {
 				"%2Ftriggers%2Fmanual%2Frun", "/triggers/manual/run"}},
 		{"a password and an unnamed query token", "https://soar:pw-Qx7L@soar.example/x?t=TokenWithoutName-12345",
 			[]string{"pw-Qx7L", BasicAuth("soar", "pw-Qx7L"), "t=TokenWithoutName-12345", "TokenWithoutName-12345"}},
+		{"a token as the first segment", "https://x.example/9f86d081884c7d65/more",
+			[]string{"9f86d081884c7d65", "9f86d081884c7d65/more"}},
 		{"short words only", "https://soar.example/api/v1/alerts", nil},
 		{"HEC", "https://splunk.example:8088/services/collector/event", nil},
 		{"a host alone", "https://soar.example", nil},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -131,17 +132,10 @@ func (s *Spec) location() string {
 	return redactURL(s.URL)
 }
 
-// redactURL drops the password of a URL's userinfo.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	return u.String()
-}
+// redactURL replaces the credentials written in a URL — its password,
+// credential-like query values (auth-key=, …) and path segments that
+// look like a key (urlcred.Redact) — by "[redacted]".
+func redactURL(raw string) string { return urlcred.Redact(raw, "[redacted]") }
 
 // validate checks one spec; the errors name the feed.
 func (s *Spec) validate() error {
@@ -159,6 +153,10 @@ func (s *Spec) validate() error {
 		u, err := url.Parse(s.URL)
 		switch {
 		case err != nil:
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // its text repeats the URL
+			}
 			add("feed %q: url: %w", s.Name, err)
 		case u.Scheme != "http" && u.Scheme != "https":
 			add("feed %q: url %q: want http:// or https://", s.Name, redactURL(s.URL))
