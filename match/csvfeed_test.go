@@ -83,6 +83,18 @@ func TestLoadCSV(t *testing.T) {
 			in: "v,t\n2001:db8::1:443,ip:port\n198.51.100.1:80,ip:port\n", values: []string{"ip:2001:db8::1@f.csv:2", "ip:198.51.100.1@f.csv:3"},
 		},
 		{
+			name: "MISP's hostname|port kind is the host, as the MISP JSON loader reads it", m: CSVMapping{Value: "value", Kind: "type"},
+			in:      "type,value\nhostname|port,c2.evil.example|8443\nHostname|Port,mail.evil.example\nhostname|port,payload.exe|443\n",
+			values:  []string{"domain:c2.evil.example@f.csv:2", "domain:mail.evil.example@f.csv:3"},
+			refused: []string{`f.csv:4: "payload.exe|443": unknown top-level domain refused: .exe is not in the public suffix list (a file name?)`},
+		},
+		{
+			name: "a MISP uri is read as a url: a path without a host is refused", m: CSVMapping{Value: "value", Kind: "type"},
+			in:      "type,value\nuri,/wp-content/gate.php\nuri,http://evil.example/gate.php\n",
+			values:  []string{"url:http://evil.example/gate.php@f.csv:3"},
+			refused: []string{`f.csv:2: "/wp-content/gate.php": URL without a host`},
+		},
+		{
 			name: "an empty feodo list loads nothing", format: FormatFeodo,
 			in: "# Feodo\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n# END 0 entries",
 		},

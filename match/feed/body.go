@@ -223,9 +223,10 @@ var docExts = map[string]bool{
 // publisher ships these beside the feeds; read as feeds, their lines are
 // refused as junk, or, a bare domain or URL in them (the publisher's
 // site), load as indicators. A notes.txt is a feed: a text file is told
-// from a feed by its name only.
+// from a feed by its name only. A folder may end in '\' too, as Windows
+// PowerShell's Compress-Archive writes it.
 func isDocumentation(name string) bool {
-	base := strings.ToLower(path.Base(name))
+	base := strings.ToLower(name[strings.LastIndexAny(name, `/\`)+1:])
 	if ext := path.Ext(base); ext != base && docExts[ext] {
 		return true
 	}

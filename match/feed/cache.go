@@ -205,9 +205,45 @@ func parseCache(data []byte) (*cacheEntry, error) {
 		if n != len(e.body) {
 			return nil, fmt.Errorf("header: files of %d bytes together, the body has %d", n, len(e.body))
 		}
+		if e.hdr.Docs == nil {
+			e.leaveDocumentationOut()
+		}
 	}
 	e.hash = e.content().sum()
 	return &e, nil
+}
+
+// leaveDocumentationOut reads a copy written before an archive's
+// documentation was told apart (no Docs: the documentation is among its
+// Files) as unzip reads the archive now: the documentation named in Docs
+// and left out of the body, one remaining file the feed itself. Without
+// it a 304 to the copy, or a start from it, would read a README as a feed
+// until the archive changes. A copy of documentation only is left as it
+// is: unzip refuses such an archive, and the copy was the feed.
+func (e *cacheEntry) leaveDocumentationOut() {
+	var docs []string
+	for _, f := range e.hdr.Files {
+		if isDocumentation(f.Name) {
+			docs = append(docs, f.Name)
+		}
+	}
+	if len(docs) == 0 || len(docs) == len(e.hdr.Files) {
+		return
+	}
+	files := make([]cacheFile, 0, len(e.hdr.Files)-len(docs))
+	body := make([]byte, 0, len(e.body))
+	at := 0
+	for _, f := range e.hdr.Files {
+		if !isDocumentation(f.Name) {
+			files = append(files, f)
+			body = append(body, e.body[at:at+f.Size]...)
+		}
+		at += f.Size
+	}
+	if len(files) == 1 {
+		files = nil // one feed, as unzip returns an archive of one file
+	}
+	e.hdr.Files, e.hdr.Docs, e.body = files, docs, body
 }
 
 // writeAtomic writes a file through a temporary file in the same

@@ -452,13 +452,14 @@ func TestIsDocumentation(t *testing.T) {
 	}{
 		{"README", true}, {"README.md", true}, {"readme.txt", true}, {"ReadMe.TXT", true}, {"README_FIRST.txt", true},
 		{"feeds/README.txt", true}, {"LICENSE", true}, {"LICENSE.txt", true}, {"LICENSE-MIT", true}, {"licence.md", true},
+		{`lists\readme.txt`, true}, {`feeds\LICENSE`, true}, // a folder as Windows PowerShell's Compress-Archive writes it
 		{"NOTICE", true}, {"COPYING", true}, {"COPYING.LESSER", true}, {"CHANGELOG.md", true}, {"changelog.txt", true},
 		{"notes.md", true}, {"docs/guide.markdown", true}, {"api.rst", true}, {"report.pdf", true}, {"index.html", true},
 		{"INDEX.HTM", true}, {"terms.rtf", true}, {"report.doc", true}, {"report.docx", true}, {"report.odt", true},
 		// Feeds, whatever words their names hold.
 		{"ips.txt", false}, {"domains.csv", false}, {"bundle.json", false}, {"c2", false}, {"readmes.txt", false},
 		{"licensed-ips.txt", false}, {"notices.csv", false}, {"c2-readme.txt", false}, {"notes.txt", false},
-		{"md5.txt", false}, {"urls.html.txt", false}, {"readme/ips.txt", false}, {".md", false},
+		{"md5.txt", false}, {"urls.html.txt", false}, {"readme/ips.txt", false}, {`readme\ips.txt`, false}, {".md", false},
 	}
 	for _, tt := range tests {
 		if got := isDocumentation(tt.name); got != tt.doc {
@@ -534,5 +535,88 @@ func TestNoteDocumentation(t *testing.T) {
 			!slices.Equal(res.Notes, wantNotes) {
 			t.Errorf("%q: skipped %d %v, notes %q; want notes %q", tt.docs, res.Skipped, res.SkippedReasons, res.Notes, wantNotes)
 		}
+	}
+}
+
+// A cached copy written before documentation was told apart holds the
+// README among the archive's files. When the server confirms that copy
+// (304) or is down, the README must not be read as a feed: its name
+// would load as an indicator. The copy is read as the archive is now
+// unpacked, with the sum a download of that archive has.
+func TestACacheWrittenBeforeDocumentationWasToldApartLeavesItOut(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  []zipEntry
+		served func(w http.ResponseWriter, r *http.Request)
+		loaded []string
+		docs   []string
+	}{
+		{
+			name:   "a 304 to the copy, two feeds",
+			files:  []zipEntry{{name: "README.txt", content: "feeds.example\n"}, {name: "ips.txt", content: "203.0.113.7\n"}, {name: "domains.txt", content: "evil.example\n"}},
+			served: serve("", `"v1"`),
+			loaded: []string{"203.0.113.7", "evil.example"},
+			docs:   []string{"README.txt"},
+		},
+		{
+			name:   "a 304 to the copy, one feed",
+			files:  []zipEntry{{name: "ips.txt", content: "203.0.113.7\n"}, {name: "LICENSE", content: "feeds.example\n"}},
+			served: serve("", `"v1"`),
+			loaded: []string{"203.0.113.7"},
+			docs:   []string{"LICENSE"},
+		},
+		{
+			name:   "the server down",
+			files:  []zipEntry{{name: "README.txt", content: "feeds.example\n"}, {name: "ips.txt", content: "203.0.113.7\n"}, {name: "domains.txt", content: "evil.example\n"}},
+			served: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) },
+			loaded: []string{"203.0.113.7", "evil.example"},
+			docs:   []string{"README.txt"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			srv := newFeedServer(t, false)
+			srv.set(tt.served)
+			spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
+			// The copy as the version before wrote it: every file of the
+			// archive, documentation included, and no Docs.
+			var body []byte
+			var files []cacheFile
+			for _, f := range tt.files {
+				body = append(body, f.content...)
+				files = append(files, cacheFile{Name: f.name, Size: len(f.content)})
+			}
+			shown, hash := cacheURL(spec.URL)
+			hdr := cacheHeader{Feed: spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: `"v1"`, FetchedAt: time.Now().UTC(), Files: files}
+			if err := writeCache(cache, hdr, body); err != nil {
+				t.Fatal(err)
+			}
+			h, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+			st := h.status("bundle")
+			if st.Total != len(tt.loaded) || len(st.Refused) != 0 || st.SkippedReasons[skipDocumentation] != len(tt.docs) {
+				t.Fatalf("%d indicators, refused %v, skipped %v, notes %q; want %d, none refused, %d documentation files",
+					st.Total, st.Refused, st.SkippedReasons, st.Notes, len(tt.loaded), len(tt.docs))
+			}
+			for _, v := range tt.loaded {
+				if !matches(u.Index, v, time.Time{}) {
+					t.Errorf("%s does not match", v)
+				}
+			}
+			if matches(u.Index, "feeds.example", time.Time{}) {
+				t.Error("the documentation's name loaded")
+			}
+			e, err := readCache(cache, spec.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeBody(zipOf(t, tt.files...), "", 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.hash != got.sum() || !slices.Equal(e.content().docs, tt.docs) {
+				t.Errorf("the copy's sum %x, documentation %q; a download of the archive has %x, %q", e.hash, e.content().docs, got.sum(), got.docs)
+			}
+		})
 	}
 }
