@@ -813,7 +813,7 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 		}
 		switch {
 		case r.ExpiredAt(now) && x.atEventTime:
-			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, r.Expires.UTC().Format(time.DateOnly)))
+			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, expiryInstant(r.Expires)))
 		case r.ExpiredAt(now):
 			out = append(out, fmt.Sprintf("%s: expired on %s and no longer applies", where, r.Expires.UTC().Format(time.DateOnly)))
 		case !r.Expires.IsZero() && r.Expires.Sub(now) <= ExpiryWarning:
@@ -1024,6 +1024,18 @@ func broadValues(has func(condKey) *cond) []string {
 		}
 	}
 	return out
+}
+
+// expiryInstant writes an expiry as the rule file may: the date alone
+// when it is the start of a day in UTC (how a date is read), else the
+// instant in UTC. Where the events before the expiry are told from those
+// after it, the date alone would misplace the instants of that day.
+func expiryInstant(t time.Time) string {
+	t = t.UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 func humanDays(d time.Duration) string {

@@ -84,7 +84,7 @@ func TestExclusionWarningsAtEventTimeSayAnExpiredRuleAppliesBeforeItsExpiry(t *t
 	if got, want := x.Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25 and no longer applies`}; !slices.Equal(got, want) {
 		t.Errorf("Warnings = %q, want %q", got, want)
 	}
-	if got, want := x.AtEventTime().Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25: applies only to events before then`}; !slices.Equal(got, want) {
+	if got, want := x.AtEventTime().Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25T09:00:00Z: applies only to events before then`}; !slices.Equal(got, want) {
 		t.Errorf("AtEventTime().Warnings = %q, want %q", got, want)
 	}
 }

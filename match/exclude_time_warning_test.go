@@ -1,0 +1,41 @@
+package match
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// Judged at the event's time, an expired rule still applies to the events
+// before its expiry, to the instant: the warning that says so names the
+// instant when the expiry is not the start of a day (an RFC 3339 time),
+// not only its date — the events of that day before it are excluded.
+func TestAtEventTimeWarningNamesTheExpiryInstant(t *testing.T) {
+	tests := []struct {
+		name    string
+		expires time.Time
+		want    string
+	}{
+		{"a date", time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
+			`w.yaml:1: rule "old": expired on 2026-11-25: applies only to events before then`},
+		{"a time of day", time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC),
+			`w.yaml:1: rule "old": expired on 2026-11-25T18:00:00Z: applies only to events before then`},
+		{"a time with an offset, shown in UTC", time.Date(2026, 11, 25, 1, 30, 0, 0, time.FixedZone("", 2*3600)),
+			`w.yaml:1: rule "old": expired on 2026-11-24T23:30:00Z: applies only to events before then`},
+		{"the start of a day elsewhere is a time in UTC", time.Date(2026, 11, 25, 0, 0, 0, 0, time.FixedZone("", 2*3600)),
+			`w.yaml:1: rule "old": expired on 2026-11-24T22:00:00Z: applies only to events before then`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := CompileExclusions([]RuleSpec{
+				{Name: "old", Reason: "r", Expires: tt.expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := x.AtEventTime().Warnings(t0); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("AtEventTime().Warnings = %q, want %q", got, []string{tt.want})
+			}
+		})
+	}
+}
