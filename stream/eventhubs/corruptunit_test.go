@@ -157,3 +157,67 @@ type listStore struct {
 func (l *listStore) ListCheckpoints(context.Context, string, string, string, *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	return l.cps, l.err
 }
+
+// Geo-replication can be enabled on a namespace while iocwatch runs: from
+// then on the service's offsets are strings, and a checkpoint iocwatch
+// itself wrote is no longer a whole number. Before such an offset stops the
+// source as corrupt, the service is asked again; once it says the hub is
+// geo-replicated, the offset passes, and later listings do not ask again.
+func TestOffsetsOfAHubGeoReplicatedSinceTheStart(t *testing.T) {
+	errAsk := errors.New("test: management link closed")
+	for _, tt := range []struct {
+		name  string
+		geo   bool  // what the service says now
+		err   error // its failure to say
+		fatal bool
+	}{
+		{"geo-replication enabled since the start", true, nil, false},
+		{"still not geo-replicated", false, nil, true},
+		{"the service cannot be asked", false, errAsk, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := &Source{log: slog.New(slog.NewJSONHandler(&logs, nil)), red: newRedactor(), failed: make(chan struct{})}
+			s.opt.hub, s.opt.checkpointTarget, s.opt.StartPosition, s.opt.startEarliest = "defender", "container iocwatch", "earliest", true
+			cps := []azeventhubs.Checkpoint{
+				{FullyQualifiedNamespace: "ns", EventHubName: "defender", ConsumerGroup: "$Default", PartitionID: "0", SequenceNumber: to.Ptr[int64](7), Offset: to.Ptr("1:7:4096")},
+			}
+			asked := 0
+			w := &procStore{s: s, CheckpointStore: &listStore{cps: cps}, geoNow: func(context.Context) (bool, error) {
+				asked++
+				return tt.geo, tt.err
+			}}
+			for range 2 {
+				got, err := w.ListCheckpoints(context.Background(), "ns", "defender", "$Default", nil)
+				if tt.fatal {
+					if err == nil {
+						t.Fatalf("ListCheckpoints: %d checkpoints, want the corrupt checkpoint's error", len(got))
+					}
+					break
+				}
+				if err != nil || len(got) != 1 || *got[0].Offset != "1:7:4096" {
+					t.Fatalf("ListCheckpoints: %v, %v; want the checkpoint at 1:7:4096", got, err)
+				}
+			}
+			select {
+			case <-s.failed:
+				if !tt.fatal {
+					t.Fatalf("the source stopped: %v", s.fatal)
+				}
+				if !strings.Contains(s.fatal.Error(), `offset="1:7:4096" is not a whole number`) {
+					t.Errorf("error %q does not name the offset", s.fatal)
+				}
+				if tt.err != nil && !strings.Contains(logs.String(), tt.err.Error()) {
+					t.Errorf("the failure to ask the service was not logged:\n%s", logs.String())
+				}
+			default:
+				if tt.fatal {
+					t.Fatal("the source goes on; want it stopped")
+				}
+			}
+			if asked != 1 {
+				t.Errorf("the service was asked %d times, want once", asked)
+			}
+		})
+	}
+}

@@ -47,7 +47,8 @@ const probeTimeout = 5 * time.Second
 //     in that round and tries again in the next; waiting in place would
 //     hold up the renewal of its claims), except a corrupt checkpoint
 //     (corruptCheckpoint), which no retry cures: it stops the Source, with
-//     the blob, the key and how to recover;
+//     the blob, the key and how to recover (an offset that is not a number
+//     only once the service says the hub is still not geo-replicated);
 //   - with start position "latest", records the start of every partition
 //     the round claimed without a checkpoint as that partition's
 //     checkpoint before the Processor opens it (pin), so that a later owner
@@ -59,10 +60,14 @@ const probeTimeout = 5 * time.Second
 // its own retry.
 type procStore struct {
 	azeventhubs.CheckpointStore
-	s   *Source
-	geo bool // the hub is geo-replicated: its offsets need not be numbers
+	s *Source
+	// geoNow asks the service whether the hub is geo-replicated now
+	// (geo-replication can be enabled while iocwatch runs); nil: geo
+	// stands.
+	geoNow func(context.Context) (bool, error)
 
 	mu        sync.Mutex
+	geo       bool      // the hub is geo-replicated: its offsets need not be numbers
 	claimed   []string  // partitions the last round claimed for this replica
 	claimedAt time.Time // when that round's claims were written
 	blockedAt time.Time // when listing or pinning checkpoints last failed
@@ -169,8 +174,10 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 // checkpoint stops the Source instead: listing again cannot cure it.
 func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	cps, err := w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
-	if err == nil && !w.geo {
-		err = numericOffsets(cps)
+	if err == nil && !w.isGeo() {
+		if err = numericOffsets(cps); err != nil && w.geoSince(ctx) {
+			err = nil
+		}
 	}
 	var bad *corruptCheckpoint
 	if errors.As(err, &bad) {
@@ -185,6 +192,38 @@ func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, 
 		return nil, err
 	}
 	return cps, nil
+}
+
+// isGeo reports whether the hub is known to be geo-replicated.
+func (w *procStore) isGeo() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.geo
+}
+
+// geoSince reports whether the hub, not geo-replicated when the Source
+// started, is now (geoNow): its offsets are then strings, and a checkpoint
+// whose offset is not a number is not corrupt. From then on offsets are not
+// checked. A failure to ask is logged, and counts as no.
+func (w *procStore) geoSince(ctx context.Context) bool {
+	if w.geoNow == nil {
+		return false
+	}
+	geo, err := w.geoNow(ctx)
+	if err != nil {
+		w.s.log.Warn("eventhubs: cannot ask whether the hub has been geo-replicated since the start; an offset that is not a number counts as corrupt",
+			"hub", w.s.opt.hub, "err", w.s.red.String(err.Error()))
+		return false
+	}
+	if !geo {
+		return false
+	}
+	w.mu.Lock()
+	w.geo = true
+	w.mu.Unlock()
+	w.s.log.Info("eventhubs: the hub has been geo-replicated since the start; its offsets are the service's strings from now on",
+		"hub", w.s.opt.hub)
+	return true
 }
 
 // corrupt returns the error that stops the Source for checkpoint bad: what

@@ -213,7 +213,10 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	if r.startEarliest {
 		start = azeventhubs.StartPosition{Earliest: to.Ptr(true)}
 	}
-	ps := &procStore{CheckpointStore: store, geo: props.GeoReplicationEnabled}
+	ps := &procStore{CheckpointStore: store, geo: props.GeoReplicationEnabled, geoNow: func(ctx context.Context) (bool, error) {
+		p, err := consumer.GetEventHubProperties(ctx, nil)
+		return p.GeoReplicationEnabled, err
+	}}
 	proc, err := azeventhubs.NewProcessor(consumer, ps, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy:       r.strategy,
 		UpdateInterval:              r.UpdateInterval,
