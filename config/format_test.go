@@ -80,10 +80,6 @@ func TestFmtOfAConfigShowsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sinks[0].Webhook.URL != "https://hooks.slack.com/services/T0001AAAA/B0002BBBB/slackSecret-Xq7Lm2Vb9Rt4" ||
-		!strings.Contains(c.Feeds[0].URL, everySecret[2]) {
-		t.Fatal("printing changed the configuration")
-	}
 	values := map[string]any{
 		"*Config": c, "Config": *c, "Feeds": c.Feeds, "Feed": c.Feeds[0], "*Feed": &c.Feeds[1],
 		"Sinks": c.Sinks, "Sink": c.Sinks[0], "WebhookSink": c.Sinks[2].Webhook, "*SplunkHECSink": &c.Sinks[4].SplunkHEC,
@@ -103,6 +99,12 @@ func TestFmtOfAConfigShowsNoSecret(t *testing.T) {
 				}
 			}
 		}
+	}
+	// Printing works on copies: the configuration still holds every URL
+	// as written (Config.Format must not write the shown forms into the
+	// Feeds it shares with the caller).
+	if fresh, err := Parse([]byte(everySecretYAML), "iocwatch.yaml"); err != nil || !equalConfigs(c, fresh) {
+		t.Errorf("printing changed the configuration: feeds[0].url = %q, sinks[0].webhook.url = %q", c.Feeds[0].URL, c.Sinks[0].Webhook.URL)
 	}
 	// What is not secret is still there, and %#v names the types.
 	out := fmt.Sprintf("%+v", c)

@@ -341,11 +341,13 @@ func (c kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 
 // configSecrets returns the value of every config.Secret in cfg (fields,
 // maps, slices, at any depth), the credentials written in its URLs
-// (urlcred.Echoes) and what the shown form of a sink's URL hides
-// (urlcred.Hidden), for the log redactor.
+// (urlcred.Echoes; not in the allow-list's, which are indicators) and what
+// the shown form of a sink's URL hides (urlcred.Hidden), for the log
+// redactor.
 func configSecrets(cfg *config.Config) []string {
 	var out []string
 	secretType := reflect.TypeFor[config.Secret]()
+	configType := reflect.TypeFor[config.Config]()
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
 		if v.Type() == secretType {
@@ -366,7 +368,12 @@ func configSecrets(cfg *config.Config) []string {
 			}
 		case reflect.Struct:
 			for i := range v.NumField() {
-				if v.Type().Field(i).IsExported() {
+				f := v.Type().Field(i)
+				// The allow-list holds indicators to compare with, not URLs
+				// iocwatch sends anything to: a token-like part of one (an
+				// allow-listed …/<tenant id>/oauth2/token) is no credential,
+				// and lookup and check print the entry as written.
+				if f.IsExported() && (v.Type() != configType || f.Name != "Allowlist") {
 					walk(v.Field(i))
 				}
 			}

@@ -104,6 +104,8 @@ func TestIsToken(t *testing.T) {
 		"firehol_level1.netset":                false,
 		"ThreatFoxIOCsRecentExport.json":       false, // 25 letters, no digit
 		"iocs-20240630.csv":                    false,
+		"threatfox2024export.csv":              true,  // a file name with a mixed run (docs/configuration.md)
+		"AbCdEfGhIjKlMnOpQrStUv":               false, // letters alone, under 32 (docs/security.md)
 		"2024-06-30T00:00:00Z":                 false,
 		"v1":                                   false,
 		"":                                     false,
