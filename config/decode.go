@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/iocwatch/iocwatch/internal/editdist"
 	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
@@ -833,30 +834,9 @@ func indexPath(path string, i int) string {
 func suggest(k string, valid []string) string {
 	best, bestDist := "", 3
 	for _, v := range valid {
-		if dist := editDistance(strings.ToLower(k), v); dist < bestDist && dist <= len(v)/3+1 {
+		if dist := editdist.Distance(strings.ToLower(k), v); dist < bestDist && dist <= len(v)/3+1 {
 			best, bestDist = v, dist
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -3,6 +3,9 @@ package match
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/iocwatch/iocwatch/internal/editdist"
 )
 
 // knownActionTypes are the ActionType values Defender reports in the
@@ -111,17 +114,18 @@ const maxActionTypeEdits = 2
 // case, and otherwise the known ones nearest to it within
 // maxActionTypeEdits edits, in list order.
 func suggestActionType(v string) (known bool, near []string) {
-	lv := []rune(strings.ToLower(v))
+	lv := strings.ToLower(v)
+	nv := utf8.RuneCountInString(lv)
 	best := maxActionTypeEdits + 1
 	for _, a := range knownActionTypes {
 		if strings.EqualFold(a, v) {
 			return true, nil
 		}
-		la := []rune(strings.ToLower(a))
-		if d := len(la) - len(lv); d > maxActionTypeEdits || -d > maxActionTypeEdits {
+		la := strings.ToLower(a)
+		if d := utf8.RuneCountInString(la) - nv; d > maxActionTypeEdits || -d > maxActionTypeEdits {
 			continue
 		}
-		switch d := editDistance(lv, la); {
+		switch d := editdist.Distance(lv, la); {
 		case d < best:
 			best, near = d, []string{a}
 		case d == best:
@@ -129,32 +133,6 @@ func suggestActionType(v string) (known bool, near []string) {
 		}
 	}
 	return false, near
-}
-
-// editDistance is the optimal string alignment distance between a and b:
-// the insertions, deletions, substitutions and swaps of two adjacent
-// characters that turn one into the other.
-func editDistance(a, b []rune) int {
-	// Three rows of the table: two back, one back, this one.
-	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // quoteOr quotes the values and joins them with "or": "a" or "b".
