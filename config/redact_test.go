@@ -29,23 +29,7 @@ func TestRedactedHidesTheSecretPartsOfSinkURLs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
 			c.Sinks = []Sink{{Name: "out", Type: "webhook", Webhook: WebhookSink{URL: tc.url}}}
-			out := c.Redacted()
-			if !strings.Contains(out, "url: "+tc.shown+"\n") {
-				t.Errorf("Redacted() does not show the URL as %q:\n%s", tc.shown, out)
-			}
-			for _, s := range tc.secrets {
-				if strings.Contains(out, s) {
-					t.Errorf("Redacted() shows %q:\n%s", s, out)
-				}
-			}
-			// The rendering parses back, and shows the same again.
-			again, err := Parse([]byte(out), "redacted.yaml")
-			if err != nil {
-				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
-			}
-			if got := again.Sinks[0].Webhook.URL; got != tc.shown {
-				t.Errorf("Parse(Redacted()) reads the URL as %q, want %q", got, tc.shown)
-			}
+			checkRedactedURL(t, c, tc.shown, tc.secrets, func(c *Config) string { return c.Sinks[0].Webhook.URL })
 		})
 	}
 }
@@ -93,22 +77,30 @@ func TestRedactedHidesTheCredentialsOfFeedURLs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
 			c.Feeds = []Feed{{Name: "f", Type: "http", URL: tc.url}}
-			out := c.Redacted()
-			if !strings.Contains(out, "url: "+tc.shown+"\n") {
-				t.Errorf("Redacted() does not show the URL as %q:\n%s", tc.shown, out)
-			}
-			for _, s := range tc.secrets {
-				if strings.Contains(out, s) {
-					t.Errorf("Redacted() shows %q:\n%s", s, out)
-				}
-			}
-			again, err := Parse([]byte(out), "redacted.yaml")
-			if err != nil {
-				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
-			}
-			if got := again.Feeds[0].URL; got != tc.shown {
-				t.Errorf("Parse(Redacted()) reads the URL as %q, want %q", got, tc.shown)
-			}
+			checkRedactedURL(t, c, tc.shown, tc.secrets, func(c *Config) string { return c.Feeds[0].URL })
 		})
+	}
+}
+
+// checkRedactedURL checks that c.Redacted() shows the URL url picks as
+// shown, none of secrets, and that the rendering parses back to a config
+// whose URL is shown again.
+func checkRedactedURL(t *testing.T, c *Config, shown string, secrets []string, url func(*Config) string) {
+	t.Helper()
+	out := c.Redacted()
+	if !strings.Contains(out, "url: "+shown+"\n") {
+		t.Errorf("Redacted() does not show the URL as %q:\n%s", shown, out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("Redacted() shows %q:\n%s", s, out)
+		}
+	}
+	again, err := Parse([]byte(out), "redacted.yaml")
+	if err != nil {
+		t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
+	}
+	if got := url(again); got != shown {
+		t.Errorf("Parse(Redacted()) reads the URL as %q, want %q", got, shown)
 	}
 }
