@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,7 +49,10 @@ type HECOptions struct {
 	// Ack turns on indexer acknowledgement: requests carry a channel, and
 	// Write returns only once Splunk reports every request's events
 	// indexed (polling /services/collector/ack). The token must have
-	// indexer acknowledgement enabled. False: accepted means HEC answered
+	// indexer acknowledgement enabled: an ack query Splunk refuses for
+	// good (400 "ACK is disabled", 401, 403, 404, a redirect) refuses
+	// the alerts not yet acknowledged, though probably indexed, rather
+	// than send them again. False: accepted means HEC answered
 	// {"code":0}, i.e. queued for indexing.
 	Ack bool
 	// Channel is the X-Splunk-Request-Channel (a GUID) used with Ack.
@@ -57,7 +61,8 @@ type HECOptions struct {
 	// AckTimeout bounds the wait for one request's acknowledgement; when
 	// it passes, Write fails with a retryable error. Default 60s.
 	AckTimeout time.Duration
-	// Timeout bounds one HTTP request. Default 10s.
+	// Timeout bounds one HTTP request, from the dial to the end of the
+	// answer. Default 10s.
 	Timeout time.Duration
 	// TLS configures certificate verification (on by default) and an
 	// optional client certificate.
@@ -77,7 +82,9 @@ type HECOptions struct {
 // queues full) are retryable, as are network errors and a 2xx answer that
 // is not HEC's JSON; any other status or code (400 bad data, 401/403
 // token, a redirect — never followed, whatever its Location) is
-// Permanent, with HEC's code and text in the error.
+// Permanent, with HEC's code and text in the error. The ack query is
+// classified the same way: when it is refused for good, the alerts not
+// yet acknowledged are refused (see Write).
 //
 // Use NewHEC; the zero value is not usable. Safe for concurrent use.
 type HEC struct {
@@ -90,6 +97,7 @@ type HEC struct {
 	meta     []byte // the constant part of each event's envelope
 	client   *http.Client
 	tr       *http.Transport
+	timeout  requestTimeout
 	gate     gate
 	channel  string
 	secrets  [][]byte // the token and what the shown URLs hide (urlcred.PeerEchoes), scrubbed from answers and transport errors
@@ -171,6 +179,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("splunk_hec %s: %w", h.where, err)
 	}
+	h.timeout = newRequestTimeout(opt.Timeout)
 	return h, nil
 }
 
@@ -212,6 +221,10 @@ func appendEpochMillis(dst []byte, t time.Time) []byte {
 // the first retryable failure — batches sent before it were delivered, so
 // a retry may duplicate them (receivers dedupe by alert_id) — or, when HEC
 // refused some batches for good, with a RefusedError naming their alerts.
+// With Ack, an ack query refused for good (see doAck) adds the alerts of
+// the batches not yet acknowledged to the RefusedError, with an error
+// saying they were probably indexed: sending them again would duplicate
+// them at every retry, for ever.
 func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	if err := h.gate.enter(); err != nil {
 		return err
@@ -233,13 +246,15 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	// retryable failure stops the Write at once.
 	var body []byte  // not pooled: the HTTP transport may read it after Do returns
 	var inBody []int // the alerts in body
-	var acks []int64
+	var acks []ackedRequest
 	var refused Refusals
 	send := func() error {
 		id, err := h.post(ctx, body)
 		switch {
 		case err == nil:
-			acks = append(acks, id)
+			if h.opt.Ack {
+				acks = append(acks, ackedRequest{id: id, alerts: slices.Clone(inBody)})
+			}
 		case !IsPermanent(err) || errors.Is(err, ErrClosed):
 			return err
 		default:
@@ -270,12 +285,30 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 			return err
 		}
 	}
-	if h.opt.Ack && len(acks) > 0 { // nothing accepted: nothing to wait for
-		if err := h.waitAcks(ctx, acks); err != nil {
+	if len(acks) > 0 { // nothing accepted: nothing to wait for
+		pending, err := h.waitAcks(ctx, acks)
+		if err != nil && !IsPermanent(err) {
 			return err
+		}
+		// The ack query was refused for good: the requests it did not
+		// report indexed are refused, so that a retry does not post
+		// them again, and again, for ever.
+		for _, a := range acks {
+			if pending[a.id] {
+				for _, i := range a.alerts {
+					refused.Add(i, err)
+				}
+			}
 		}
 	}
 	return refused.Err()
+}
+
+// ackedRequest is a request HEC accepted with indexer acknowledgement on:
+// its ackId and the indices of its alerts in Write's slice.
+type ackedRequest struct {
+	id     int64
+	alerts []int
 }
 
 // gzipWriters recycles gzip writers: each holds about a megabyte of
@@ -322,7 +355,9 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 		gzipWriters.Put(zw)
 		rd = &zb
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, rd)
+	rctx, cancel := h.timeout.context(ctx)
+	defer cancel() // runs after the body is read and closed
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target, rd)
 	if err != nil {
 		return r, Permanent(fmt.Errorf("splunk_hec POST %s: %w", h.where, err))
 	}
@@ -342,24 +377,16 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	jerr := json.Unmarshal(raw, &r)
-	raw, r.Text = scrub(raw, h.secrets), string(scrub([]byte(r.Text), h.secrets))
-	detail := sanitizeExcerpt(raw, bodyExcerptBytes)
-	if jerr == nil && r.Code != nil {
-		detail = fmt.Sprintf("HEC code %d %q", *r.Code, sanitizeExcerpt([]byte(r.Text), 200))
-		if r.InvalidEventNumber != nil {
-			detail += fmt.Sprintf(" (invalid event number %d in this request)", *r.InvalidEventNumber)
-		}
-	}
+	r, isHEC, detail := h.readAnswer(raw)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		retry := httpRetryableStatus(resp.StatusCode) || (jerr == nil && r.Code != nil && hecRetryableCode(*r.Code))
+		retry := httpRetryableStatus(resp.StatusCode) || (isHEC && hecRetryableCode(*r.Code))
 		err := httpStatusError(http.MethodPost, h.where, resp, detail, retry, h.opt.Now(), h.secrets)
 		return r, fmt.Errorf("splunk_hec %w", err)
 	}
 	if rerr != nil {
 		return r, fmt.Errorf("splunk_hec POST %s: %s: reading the answer: %w", h.where, statusText(resp, h.secrets), rerr)
 	}
-	if jerr != nil || r.Code == nil {
+	if !isHEC {
 		// Not HEC's answer (a proxy page?): delivery is unknown, so retry.
 		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, statusText(resp, h.secrets), detail)
 	}
@@ -371,6 +398,24 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 		return r, Permanent(err)
 	}
 	return r, nil
+}
+
+// readAnswer decodes a HEC answer body. isHEC reports whether it is HEC's
+// JSON with a code (r.Code is then set); detail is what an error shows of
+// it — HEC's code and text, or else an excerpt of the body — scrubbed of
+// the sink's secrets and sanitised.
+func (h *HEC) readAnswer(raw []byte) (r hecResponse, isHEC bool, detail string) {
+	jerr := json.Unmarshal(raw, &r)
+	isHEC = jerr == nil && r.Code != nil
+	if !isHEC {
+		return r, false, sanitizeExcerpt(scrub(raw, h.secrets), bodyExcerptBytes)
+	}
+	r.Text = string(scrub([]byte(r.Text), h.secrets))
+	detail = fmt.Sprintf("HEC code %d %q", *r.Code, sanitizeExcerpt([]byte(r.Text), 200))
+	if r.InvalidEventNumber != nil {
+		detail += fmt.Sprintf(" (invalid event number %d in this request)", *r.InvalidEventNumber)
+	}
+	return r, true, detail
 }
 
 // post sends one batch body and returns its ackId (with Ack).
@@ -388,13 +433,15 @@ func (h *HEC) post(ctx context.Context, body []byte) (int64, error) {
 	return 0, nil
 }
 
-// waitAcks polls /services/collector/ack until every id is acknowledged,
-// ctx ends, or AckTimeout passes (a retryable error: the events may or may
-// not be indexed, and sending them again is the at-least-once choice).
-func (h *HEC) waitAcks(ctx context.Context, ids []int64) error {
-	pending := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		pending[id] = true
+// waitAcks polls /services/collector/ack until every request is
+// acknowledged, ctx ends, AckTimeout passes (a retryable error: the events
+// may or may not be indexed, and sending them again is the at-least-once
+// choice) or the ack query is refused for good (a permanent error, see
+// doAck). On an error it returns the ackIds not acknowledged yet.
+func (h *HEC) waitAcks(ctx context.Context, reqs []ackedRequest) (pending map[int64]bool, err error) {
+	pending = make(map[int64]bool, len(reqs))
+	for _, a := range reqs {
+		pending[a.id] = true
 	}
 	deadline := time.Now().Add(h.opt.AckTimeout)
 	wait := 50 * time.Millisecond
@@ -408,7 +455,7 @@ func (h *HEC) waitAcks(ctx context.Context, ids []int64) error {
 		body, _ := json.Marshal(q) // []int64 always marshals
 		r, err := h.doAck(ctx, body)
 		if err != nil {
-			return err
+			return pending, err
 		}
 		for id := range pending {
 			if r[strconv.FormatInt(id, 10)] {
@@ -416,46 +463,76 @@ func (h *HEC) waitAcks(ctx context.Context, ids []int64) error {
 			}
 		}
 		if len(pending) == 0 {
-			return nil
+			return nil, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("splunk_hec %s: %d request(s) not acknowledged as indexed within %v", h.where, len(pending), h.opt.AckTimeout)
+			return pending, fmt.Errorf("splunk_hec %s: %d request(s) not acknowledged as indexed within %v", h.where, len(pending), h.opt.AckTimeout)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, ctx.Err())
+			return pending, fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, ctx.Err())
 		case <-t.C:
 		}
 		wait = min(wait*2, time.Second)
 	}
 }
 
+// ackRefused ends the error of an ack query refused for good: the events
+// are not sent again, and why that is the safer choice.
+const ackRefused = "the events were accepted, probably indexed, but are not acknowledged; " +
+	"they are not sent again (each resend would index them once more): " +
+	"is indexer acknowledgement enabled on the token, and does every ack query reach the HEC instance that took the events?"
+
 // doAck sends one ack query and returns its {"acks":{"id":bool}} map.
+//
+// The events were accepted before: a failed query only leaves their fate
+// unknown, and a retry of the Write sends them again. That is worth it
+// when the query may succeed next time — a network error, a timeout, 408,
+// 429, 5xx, HEC codes 8, 9 and 18–20, an answer that is not the ack map —
+// and such failures are retryable. Any other answer (400 "ACK is
+// disabled" or "Invalid data channel", 401, 403, 404, a redirect, which
+// is never followed) is a configuration problem that would make every
+// retry post the events again, a duplicate each time, for ever: it is
+// Permanent, naming the endpoint and the status, and saying the events
+// were probably indexed but not acknowledged.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	sep := "?"
 	if strings.Contains(h.ackURL, "?") {
 		sep = "&" // the URL's own query (a gateway's parameter) stays
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.ackURL+sep+"channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
+	rctx, cancel := h.timeout.context(ctx)
+	defer cancel() // runs after the body is read and closed
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.ackURL+sep+"channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("splunk_hec ack: %w", err))
+		return nil, Permanent(fmt.Errorf("splunk_hec ack POST %s: %w", h.ackWhere, parseError(err)))
 	}
 	req.Header.Set("Authorization", h.auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Splunk-Request-Channel", h.channel)
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec ack %w", transportError(ctx, http.MethodPost, h.ackWhere, err, h.secrets))
+		err = roundTripError(ctx, http.MethodPost, h.ackWhere, err, h.secrets)
+		if IsPermanent(err) {
+			return nil, fmt.Errorf("splunk_hec ack %w: %s", err, ackRefused)
+		}
+		return nil, fmt.Errorf("splunk_hec ack %w", err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	raw = scrub(raw, h.secrets)
+	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// Any failure of the ack query is retryable: the events were
-		// accepted, only their fate is unknown.
-		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: %s", h.ackWhere, statusText(resp, h.secrets), sanitizeExcerpt(raw, bodyExcerptBytes))
+		r, isHEC, detail := h.readAnswer(raw)
+		retry := httpRetryableStatus(resp.StatusCode) || (isHEC && hecRetryableCode(*r.Code))
+		err := httpStatusError(http.MethodPost, h.ackWhere, resp, detail, retry, h.opt.Now(), h.secrets)
+		if retry {
+			return nil, fmt.Errorf("splunk_hec ack %w", err)
+		}
+		return nil, fmt.Errorf("splunk_hec ack %w: %s", err, ackRefused)
+	}
+	raw = scrub(raw, h.secrets)
+	if rerr != nil {
+		return nil, fmt.Errorf("splunk_hec ack POST %s: %s: reading the answer: %w", h.ackWhere, statusText(resp, h.secrets), rerr)
 	}
 	var r struct {
 		Acks map[string]bool `json:"acks"`

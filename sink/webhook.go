@@ -76,13 +76,14 @@ type WebhookOptions struct {
 //
 // Use NewWebhook; the zero value is not usable. Safe for concurrent use.
 type Webhook struct {
-	opt    WebhookOptions
-	url    *url.URL
-	where  string // redacted URL for errors
-	client *http.Client
-	tr     *http.Transport
-	header http.Header
-	gate   gate
+	opt     WebhookOptions
+	url     *url.URL
+	where   string // redacted URL for errors
+	client  *http.Client
+	tr      *http.Transport
+	timeout requestTimeout
+	header  http.Header
+	gate    gate
 	// secrets are the header values, the HMAC key and what the shown
 	// form of the URL hides (urlcred.PeerEchoes), scrubbed from answers
 	// and transport errors.
@@ -149,7 +150,7 @@ func NewWebhook(opt WebhookOptions) (*Webhook, error) {
 	for _, vs := range h {
 		secrets = append(secrets, credentials(vs...)...)
 	}
-	return &Webhook{opt: opt, url: u, where: redactURL(u), client: client, tr: tr, header: h, secrets: secrets}, nil
+	return &Webhook{opt: opt, url: u, where: redactURL(u), client: client, tr: tr, timeout: newRequestTimeout(opt.Timeout), header: h, secrets: secrets}, nil
 }
 
 // Write POSTs alerts (one request each, or arrays of up to MaxBatch) in
@@ -225,7 +226,9 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 
 // post sends one body and classifies the answer.
 func (w *Webhook) post(ctx context.Context, body []byte, alertID string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opt.URL, bytes.NewReader(body))
+	rctx, cancel := w.timeout.context(ctx)
+	defer cancel() // runs after the body is read and closed
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.opt.URL, bytes.NewReader(body))
 	if err != nil {
 		return Permanent(fmt.Errorf("webhook POST %s: %w", w.where, parseError(err)))
 	}

@@ -164,7 +164,10 @@ const bodyExcerptBytes = 512
 // newHTTPClient returns a client for one HTTP sink: its own transport (so
 // Close can drop idle connections), TLS from opt, and no redirects (a POST
 // redirected elsewhere would carry the alerts and their signature or token
-// to an unchecked place).
+// to an unchecked place). timeout bounds the dial, the TLS handshake and
+// the wait for an answer's headers; the client itself has no Timeout: a
+// sink bounds each whole request with a requestTimeout instead (see
+// there for why).
 func newHTTPClient(opt TLSOptions, timeout time.Duration) (*http.Client, *http.Transport, error) {
 	tc, err := opt.config()
 	if err != nil {
@@ -182,13 +185,50 @@ func newHTTPClient(opt TLSOptions, timeout time.Duration) (*http.Client, *http.T
 	}
 	c := &http.Client{
 		Transport: redirectGuard{tr},
-		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
 	return c, tr, nil
 }
+
+// requestTimeout bounds one request of an HTTP sink, from the dial to the
+// end of its answer's body, as http.Client.Timeout would. It is not
+// Client.Timeout because the client's Transport is a redirectGuard: with
+// a RoundTripper other than *http.Transport, net/http enforces
+// Client.Timeout through a timer goroutine, channels and closures per
+// request (setRequestCancel's legacy path), where a context deadline
+// costs one timer.
+type requestTimeout struct {
+	d     time.Duration
+	cause error // a *timeoutError for d, made once: the error of a request that ran out of time
+}
+
+func newRequestTimeout(d time.Duration) requestTimeout {
+	return requestTimeout{d: d, cause: &timeoutError{d: d}}
+}
+
+// context returns ctx bounded by the timeout, for one request. The caller
+// reads and closes the answer's body before it calls cancel: cancel ends
+// a body still being read.
+func (t requestTimeout) context(ctx context.Context) (_ context.Context, cancel context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, t.d, t.cause)
+}
+
+// timeoutError is why a request that ran out of its sink's Timeout
+// failed. It is a timeout (net.Error's Timeout) and errors.Is sees
+// context.DeadlineExceeded in it, as in the error of http.Client.Timeout.
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no complete answer within the %v timeout", e.d)
+}
+
+// Timeout reports true: the request timed out.
+func (e *timeoutError) Timeout() bool { return true }
+
+// Is reports whether target is context.DeadlineExceeded.
+func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // redirectGuard is the RoundTripper of an HTTP sink's client. The sinks
 // follow no redirect (CheckRedirect hands the 3xx answer back, and it is
