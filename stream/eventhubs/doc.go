@@ -44,7 +44,8 @@
 // of from its own "latest". The start is written only where the partition
 // still has no checkpoint, so it never overwrites one another replica wrote
 // meanwhile: the partition is read on from that one. A partition whose
-// start cannot be written is not opened until it can be.
+// start cannot be written is not opened until it can be: writing it is
+// retried in place, as a failed checkpoint listing is (below).
 //
 // # Refusals and store outages
 //
@@ -65,12 +66,19 @@
 // their checkpoints catch up once the store answers. A store that answers
 // with a refusal retrying cannot change (401, 403, a deleted container, any
 // 4xx but 408 and 429) stops the Source with an error naming the container
-// and what to check. A failed listing of checkpoints is logged and only
-// delays opening newly claimed partitions to the next round; a corrupt
-// checkpoint blob in it (a metadata key missing, or a value that is not
-// one), which no retry cures, stops the Source with an error naming the
-// blob, the key and its value, and how to recover. An ownership record
-// whose metadata names no owner counts as released, and is claimed over.
+// and what to check. A round that claimed partitions lists their
+// checkpoints, and, with "latest", writes the start of those without one;
+// the SDK never opens the partitions of a round whose listing failed (it
+// keeps them registered as opened, and renews their claims), so the Source
+// retries both in place, with the same back-off, logging the outage once at
+// Warn and its end at Info. The round waits meanwhile: partitions already
+// open are read on, but no claim is made or renewed, so once the claims
+// expire (PartitionExpiration) other replicas may take this one's
+// partitions. A refusal stops the Source here too, and so does a corrupt
+// checkpoint blob (a metadata key missing, or a value that is not one),
+// which no retry cures, with an error naming the blob, the key and its
+// value, and how to recover. An ownership record whose metadata names no
+// owner counts as released, and is claimed over.
 //
 // # Ownership loss
 //

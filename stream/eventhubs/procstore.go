@@ -34,8 +34,11 @@ const probeTimeout = 5 * time.Second
 
 // procStore is the checkpoint store as the Processor sees it. The SDK's
 // Processor stops for good when one load-balancing round cannot list or
-// claim ownership, and it only logs (to the SDK's own log) a partition it
-// claimed but could not open. procStore
+// claim ownership; when the round cannot list checkpoints it never opens
+// the partitions it claimed in that round (azeventhubs v2: addPartitionClient
+// leaves them registered as opened, so later rounds skip them while their
+// claims are renewed); and it only logs (to the SDK's own log) a partition
+// it claimed but could not open. procStore
 //
 //   - retries the calls whose failure stops the Processor — listing and
 //     claiming ownership — with back-off while the store fails, logging
@@ -43,16 +46,21 @@ const probeTimeout = 5 * time.Second
 //     that cannot heal (no permission, an expired credential, the
 //     container gone) is returned at once, with what to check: it stops
 //     the Processor, and the Source with it;
-//   - logs a failure to list checkpoints (the Processor then opens nothing
-//     in that round and tries again in the next; waiting in place would
-//     hold up the renewal of its claims), except a corrupt checkpoint
-//     (corruptCheckpoint), which no retry cures: it stops the Source, with
-//     the blob, the key and how to recover (an offset that is not a number
-//     only once the service says the hub is still not geo-replicated);
+//   - retries listing checkpoints in place the same way (logging the
+//     outage once at Warn and its end at Info), so that no failure that
+//     may heal reaches the Processor. The round waits meanwhile: no
+//     claim is made or renewed, so other replicas may take this one's
+//     partitions once the claims expire, while the partitions already
+//     open are read on. A refusal stops the Source, and so does a corrupt
+//     checkpoint (corruptCheckpoint), which no retry cures, with the blob,
+//     the key and how to recover (an offset that is not a number only
+//     once the service says the hub is still not geo-replicated);
 //   - with start position "latest", records the start of every partition
 //     the round claimed without a checkpoint as that partition's
-//     checkpoint before the Processor opens it (pin), so that a later owner
-//     resumes from there rather than from its own "latest";
+//     checkpoint before the Processor opens it (pin), retried in place as
+//     the listing is (a refusal by the store or by the hub stops the
+//     Source), so that a later owner resumes from there rather than from
+//     its own "latest";
 //   - at the start of each round, looks for partitions the last round
 //     claimed that no reader took up, and finds out why (watch).
 //
@@ -70,7 +78,7 @@ type procStore struct {
 	geo       bool      // the hub is geo-replicated: its offsets need not be numbers
 	claimed   []string  // partitions the last round claimed for this replica
 	claimedAt time.Time // when that round's claims were written
-	blockedAt time.Time // when listing or pinning checkpoints last failed
+	blockedAt time.Time // when listing or pinning checkpoints last gave up
 }
 
 // ListOwnership lists the claims for a load-balancing round, retrying while
@@ -79,7 +87,7 @@ type procStore struct {
 func (w *procStore) ListOwnership(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
 	w.watch()
 	var out []azeventhubs.Ownership
-	err := w.retry(ctx, "list partition ownership", func() error {
+	err := w.retry(ctx, "list partition ownership", ownershipRetry, func() error {
 		var err error
 		out, err = w.CheckpointStore.ListOwnership(ctx, ns, hub, group, opt)
 		return err
@@ -94,7 +102,7 @@ func (w *procStore) ListOwnership(ctx context.Context, ns, hub, group string, op
 func (w *procStore) ClaimOwnership(ctx context.Context, owns []azeventhubs.Ownership, opt *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
 	var got []azeventhubs.Ownership
 	for _, o := range owns {
-		err := w.retry(ctx, "claim partition "+o.PartitionID, func() error {
+		err := w.retry(ctx, "claim partition "+o.PartitionID, ownershipRetry, func() error {
 			one, err := w.CheckpointStore.ClaimOwnership(ctx, []azeventhubs.Ownership{o}, opt)
 			if bloberror.HasCode(err, bloberror.BlobNotFound) {
 				// The record this conditional claim renews was deleted
@@ -126,9 +134,30 @@ func (w *procStore) ClaimOwnership(ctx context.Context, owns []azeventhubs.Owner
 
 // ListCheckpoints lists the checkpoints the Processor starts the partitions
 // it opens from. With start position "latest" it first pins every partition
-// just claimed that has none. A failure is logged: the Processor opens
-// nothing in this round, and lists again in the next.
+// just claimed that has none. Failures that may heal are retried in place
+// (the round waits): an error returned here makes the Processor skip the
+// partitions this round claimed until it restarts. It returns an error only
+// when the Processor stops (ctx ends) or the Source failed: the store
+// refused, a checkpoint is corrupt, the service refused the hub.
 func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
+	cps, err := w.startCheckpoints(ctx, ns, hub, group, opt)
+	if err != nil {
+		w.blocked()
+		switch {
+		case errors.As(err, new(permanent)):
+			w.s.fail(err)
+		case ctx.Err() == nil && w.s.runCtx.Err() == nil:
+			w.s.fail(fmt.Errorf("eventhubs: hub %q: %w", w.s.opt.hub, err))
+		}
+		return nil, err
+	}
+	return cps, nil
+}
+
+// startCheckpoints lists the checkpoints and, with start position
+// "latest", pins the partitions just claimed that have none, retrying
+// each step while it fails.
+func (w *procStore) startCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	cps, err := w.listCheckpoints(ctx, ns, hub, group, opt)
 	if err != nil || w.s.opt.startEarliest {
 		return cps, err
@@ -145,15 +174,19 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 		if has[id] || w.s.reading(id) {
 			continue
 		}
-		cp, exists, err := w.pin(ctx, ns, hub, group, id)
+		// Without its start recorded the partition must not be opened
+		// at "latest": the round waits until the start is recorded.
+		var cp azeventhubs.Checkpoint
+		var exists bool
+		err := w.retry(ctx, "record the start position of partition "+id, pinRetry, func() error {
+			var err error
+			cp, exists, err = w.pin(ctx, ns, hub, group, id)
+			if refused := w.s.refusal(id, err); refused != nil {
+				return permanent{refused}
+			}
+			return err
+		})
 		if err != nil {
-			// Without its start recorded the partition must not be
-			// opened at "latest": failing the listing keeps the
-			// Processor from opening anything this round; it tries
-			// again in the next.
-			w.blocked()
-			w.s.log.Warn("eventhubs: cannot record the start position of a claimed partition; it is opened once that succeeds",
-				"hub", w.s.opt.hub, "partition", id, "err", w.s.red.String(err.Error()))
 			return nil, err
 		}
 		if exists {
@@ -170,25 +203,25 @@ func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, 
 	return cps, nil
 }
 
-// listCheckpoints lists the checkpoints, logging a failure. A corrupt
-// checkpoint stops the Source instead: listing again cannot cure it.
+// listCheckpoints lists the checkpoints, retrying while the store fails. A
+// corrupt checkpoint is returned at once, as the error that stops the
+// Source: listing again cannot cure it.
 func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
-	cps, err := w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
-	if err == nil && !w.isGeo() {
-		if err = numericOffsets(cps); err != nil && w.geoSince(ctx) {
-			err = nil
+	var cps []azeventhubs.Checkpoint
+	err := w.retry(ctx, "list checkpoints", listRetry, func() error {
+		var err error
+		cps, err = w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
+		if err == nil && !w.isGeo() {
+			if err = numericOffsets(cps); err != nil && w.geoSince(ctx) {
+				err = nil
+			}
 		}
-	}
-	var bad *corruptCheckpoint
-	if errors.As(err, &bad) {
-		w.blocked()
-		w.s.fail(w.corrupt(bad))
-		return nil, err
-	}
+		if bad := (*corruptCheckpoint)(nil); errors.As(err, &bad) {
+			return permanent{w.corrupt(bad)}
+		}
+		return err
+	})
 	if err != nil {
-		w.blocked()
-		w.s.log.Warn("eventhubs: cannot list checkpoints; claimed partitions are opened once that succeeds (retrying every update interval)",
-			"hub", w.s.opt.hub, "checkpoint", w.s.opt.checkpointTarget, "err", w.s.red.String(err.Error()))
 		return nil, err
 	}
 	return cps, nil
@@ -515,32 +548,78 @@ func quoteValue(v string) string {
 	return strconv.Quote(v[:i]) + "…"
 }
 
+// retryLog says how retry logs an outage.
+type retryLog struct {
+	warn      string // the message of a failure
+	recovered string // the message of the success that ends an outage
+	every     bool   // every failure at Warn; else the first, the rest at Debug
+}
+
+var (
+	// ownershipRetry logs every failure of an ownership call: the
+	// Processor renews no claim while it waits.
+	ownershipRetry = retryLog{
+		warn:      "eventhubs: checkpoint store unavailable; retrying (owned partitions are still read, nothing is checkpointed or claimed meanwhile)",
+		recovered: "eventhubs: checkpoint store reachable again",
+		every:     true,
+	}
+	// listRetry and pinRetry log an outage once: the round waits for
+	// them, so the outage has only to be told once, and its end.
+	listRetry = retryLog{
+		warn:      "eventhubs: cannot list checkpoints; the partitions just claimed are opened once that succeeds (retrying; owned partitions are still read, no claim is renewed meanwhile)",
+		recovered: "eventhubs: checkpoints listed again; the partitions just claimed are opened",
+	}
+	pinRetry = retryLog{
+		warn:      "eventhubs: cannot record the start position of a claimed partition; it is opened once that succeeds (retrying; owned partitions are still read, no claim is renewed meanwhile)",
+		recovered: "eventhubs: start position recorded after retrying; the partition is opened",
+	}
+)
+
+// permanent marks an error of op that retrying cannot cure, and that says
+// all the Source's error needs to: retry returns it at once.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
 // retry calls op until it succeeds, ctx ends, the Source stops running
-// the Processor or the store refuses for good (storeRefusal), waiting
-// storeRetryMin, then twice as long each time up to storeRetryMax. Every
-// failure retried is logged; so is the recovery.
-func (w *procStore) retry(ctx context.Context, what string, op func() error) error {
+// the Processor, op's error is permanent or the store refuses for good
+// (storeRefusal), waiting storeRetryMin, then twice as long each time up
+// to storeRetryMax. Failures retried are logged as how says; so is the
+// recovery.
+func (w *procStore) retry(ctx context.Context, what string, how retryLog, op func() error) error {
 	s := w.s
 	delay := s.opt.storeRetryMin
+	var began time.Time
 	for attempt := 1; ; attempt++ {
 		err := op()
 		if err == nil {
 			if attempt > 1 {
-				s.log.Info("eventhubs: checkpoint store reachable again", "hub", s.opt.hub,
-					"checkpoint", s.opt.checkpointTarget, "operation", what, "attempts", attempt)
+				s.log.Info(how.recovered, "hub", s.opt.hub, "checkpoint", s.opt.checkpointTarget,
+					"operation", what, "attempts", attempt, "outage", time.Since(began).Round(time.Millisecond))
 			}
 			return nil
+		}
+		if errors.As(err, new(permanent)) {
+			return err
 		}
 		if ctx.Err() != nil || s.runCtx.Err() != nil {
 			return err
 		}
 		if hint := storeRefusal(err); hint != "" {
 			// Not an outage: retrying would leave the Source reading
-			// nothing for ever. The Processor stops, and the Source
-			// with it (Read returns this).
+			// nothing for ever. The Source stops (Read returns this):
+			// with the Processor, for an ownership call; by
+			// ListCheckpoints, for its own.
 			return fmt.Errorf("checkpoint %s refuses to %s (%s): %w", s.opt.checkpointTarget, what, hint, err)
 		}
-		s.log.Warn("eventhubs: checkpoint store unavailable; retrying (owned partitions are still read, nothing is checkpointed or claimed meanwhile)",
+		level := slog.LevelWarn
+		if attempt == 1 {
+			began = time.Now()
+		} else if !how.every {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, how.warn,
 			"hub", s.opt.hub, "checkpoint", s.opt.checkpointTarget, "operation", what,
 			"attempt", attempt, "retry_in", delay, "err", s.red.String(err.Error()))
 		t := time.NewTimer(delay)
@@ -580,8 +659,8 @@ func storeRefusal(err error) string {
 	return ""
 }
 
-// blocked records that the Processor opens nothing in this round, for a
-// reason already logged.
+// blocked records that the Processor opens nothing in this round: it is
+// stopping, or the Source failed.
 func (w *procStore) blocked() {
 	w.mu.Lock()
 	w.blockedAt = time.Now()
@@ -591,7 +670,7 @@ func (w *procStore) blocked() {
 // watch looks for partitions the last round claimed for this replica that
 // no reader took up since: the Processor could not open them, and says so
 // only in the SDK's log. A probe finds out why. A round in which listing or
-// pinning checkpoints failed is skipped: its reason is logged already.
+// pinning checkpoints gave up is skipped: the Source failed already.
 func (w *procStore) watch() {
 	w.mu.Lock()
 	claimed, at, blocked := w.claimed, w.claimedAt, !w.blockedAt.Before(w.claimedAt)
@@ -682,7 +761,9 @@ func (s *Source) probe(ctx context.Context, id string) error {
 
 // cannotOpen reports a partition the Processor claimed but could not open:
 // a refusal that cannot heal stops the source; anything else is logged as
-// an error, every round it happens.
+// an error, every round it happens. The Processor tries to open it again in
+// its next round: it forgets a partition it failed to open, and the start
+// it opens one from (ListCheckpoints) never fails while the Source runs.
 func (s *Source) cannotOpen(id string, err error) {
 	if err == nil {
 		s.log.Error("eventhubs: partition claimed but not opened; retrying every update interval",

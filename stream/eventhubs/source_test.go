@@ -37,7 +37,7 @@ var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
 	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
 	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2", "readonly:1", "pinrace:1",
-	"containersas:1", "corrupt:1", "corruptown:1",
+	"containersas:1", "corrupt:1", "corruptown:1", "relist:1", "repin:1", "pinrefused:1",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -267,6 +267,8 @@ func TestIntegration(t *testing.T) {
 	t.Run("a container SAS with the permissions docs/eventhubs.md names is enough", testContainerSAS)
 	t.Run("a corrupt checkpoint stops the source with the blob, the key and how to recover", testCorruptCheckpoint)
 	t.Run("an ownership record that names no owner is claimed over, not retried for ever", testCorruptOwnership)
+	t.Run("a partition whose checkpoint listing or start recording failed once is read once it succeeds", testStartRetried)
+	t.Run("a store that refuses to record a start stops the source with its cause", testStartRefused)
 }
 
 func testOrder(t *testing.T) {

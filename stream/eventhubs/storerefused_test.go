@@ -129,7 +129,7 @@ func TestStoreRetryGivesUpOnRefusals(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			calls := 0
-			err := w.retry(ctx, "claim partition 3", func() error {
+			err := w.retry(ctx, "claim partition 3", ownershipRetry, func() error {
 				calls++
 				if calls < 3 {
 					return tt.err
