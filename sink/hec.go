@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strconv"
@@ -52,7 +53,10 @@ type HECOptions struct {
 	// indexer acknowledgement enabled: an ack query Splunk refuses for
 	// good (400 "ACK is disabled", 401, 403, 404, a redirect) refuses
 	// the alerts not yet acknowledged, though probably indexed, rather
-	// than send them again. False: accepted means HEC answered
+	// than send them again. The sink keeps the cookies its requests are
+	// answered with and sends them back, so that a load balancer's
+	// cookie-based sticky sessions bring every ack query to the instance
+	// that took the events. False: accepted means HEC answered
 	// {"code":0}, i.e. queued for indexing.
 	Ack bool
 	// Channel is the X-Splunk-Request-Channel (a GUID) used with Ack.
@@ -178,6 +182,13 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	h.client, h.tr, err = newHTTPClient(opt.TLS, opt.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("splunk_hec %s: %w", h.where, err)
+	}
+	if opt.Ack {
+		// An ack query must reach the HEC instance that took the events:
+		// a load balancer keeps a client on one by a cookie it sets (the
+		// sticky sessions Splunk asks for), which only a jar sends back.
+		// The sink only ever asks its one host.
+		h.client.Jar, _ = cookiejar.New(nil) // never fails without options
 	}
 	h.timeout = newRequestTimeout(opt.Timeout)
 	return h, nil

@@ -91,14 +91,10 @@ func TestHECStopsResendingWhenTheAckQueryIsRefusedForGood(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			defer cancel()
+			// For a refusal a retry is the defect; for the others, two
+			// retries show they are retried. Either way stop.
 			var retries atomic.Int64
-			policy := sink.RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, OnRetry: func(int, error, time.Duration) {
-				// For a refusal a retry is the defect; for the others,
-				// two retries show they are retried. Either way stop.
-				if retries.Add(1) >= 2 {
-					cancel()
-				}
-			}}
+			policy := cancelAtRetry(2, cancel, &retries)
 			s := sink.WithRetry(h, policy)
 			defer s.Close(context.Background())
 			alerts := sinktest.Alerts(3, 17)
@@ -196,4 +192,54 @@ func TestHECRefusesOnlyTheUnacknowledgedAlertsWhenTheAckQueryIsRefused(t *testin
 // hecAnswerer answers every request with status and body.
 func hecAnswerer(status int, body string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, _ *http.Request) { hecAnswer(w, status, body) }
+}
+
+// Behind a load balancer, an ack query has to reach the HEC instance that
+// took the events, and the balancers Splunk documents for indexer
+// acknowledgement (an AWS ALB, for one) keep a client on one instance by
+// a cookie they set. With Ack the sink sends back the cookies it was
+// given, as every later request of the sink must: here an ack query
+// without the balancer's cookie reaches an instance that never saw the
+// events and does not acknowledge them.
+func TestHECAckQueriesKeepTheBalancersStickyCookie(t *testing.T) {
+	const cookie = "AWSALB"
+	var posts, postsWithCookie, acksWithCookie atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		c, err := r.Cookie(cookie)
+		sticky := err == nil && c.Value == "hec-2"
+		if strings.HasSuffix(r.URL.Path, "/services/collector/ack") {
+			if !sticky {
+				hecAnswer(w, 200, `{"acks":{"0":false}}`) // another instance
+				return
+			}
+			acksWithCookie.Add(1)
+			hecAnswer(w, 200, `{"acks":{"0":true}}`)
+			return
+		}
+		posts.Add(1)
+		if sticky {
+			postsWithCookie.Add(1)
+		}
+		http.SetCookie(w, &http.Cookie{Name: cookie, Value: "hec-2", Path: "/"})
+		hecAnswer(w, 200, `{"text":"Success","code":0,"ackId":0}`)
+	}))
+	defer srv.Close()
+	// AckTimeout only ends the wait of a sink that lost the cookie.
+	h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL, Token: "tok", Ack: true, AckTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	for i := range 2 {
+		if err := h.Write(context.Background(), sinktest.Alerts(2, int64(31+i))); err != nil {
+			t.Fatalf("Write %d = %v, want the events acknowledged by the instance that took them", i+1, err)
+		}
+	}
+	if n := acksWithCookie.Load(); n < 2 {
+		t.Errorf("%d ack queries carried the balancer's cookie, want every one (2 or more)", n)
+	}
+	if p, pc := posts.Load(), postsWithCookie.Load(); p != 2 || pc != 1 {
+		t.Errorf("%d event requests, %d with the cookie: want 2, the second with it", p, pc)
+	}
 }

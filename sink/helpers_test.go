@@ -3,6 +3,7 @@ package sink_test
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +65,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		runtime.Gosched()
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// cancelAtRetry returns a retry policy of millisecond waits that counts
+// its retries in n and calls cancel at the limit-th: a Write retried where
+// it should not be ends instead of retrying for ever, and n shows it.
+func cancelAtRetry(limit int64, cancel context.CancelFunc, n *atomic.Int64) sink.RetryPolicy {
+	return sink.RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, OnRetry: func(int, error, time.Duration) {
+		if n.Add(1) >= limit {
+			cancel()
+		}
+	}}
 }
 
 // result runs fn in a goroutine and returns a channel with its error.

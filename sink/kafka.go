@@ -62,12 +62,12 @@ type KafkaOptions struct {
 // fix (message too large, invalid topic, authorization or SASL
 // authentication failed, invalid record, invalid timestamp) are Permanent;
 // everything else (leader changes, unknown topic, network errors) is
-// retryable. A record batch the broker refuses as too large, for an
-// invalid record or for a record's timestamp is sent again in halves, so
-// that only the alerts it refuses on their own are reported refused (see
-// Write). A failed Write may have delivered some of
-// its alerts; a retry sends them again (at-least-once; consumers dedupe by
-// the alert_id header).
+// retryable. A record batch the broker refuses as too large or for an
+// invalid record is sent again in halves, so that only the alerts it
+// refuses on their own are reported refused (see Write); one refused for
+// its timestamp is refused whole, at once (see kafkaBatchRefusal). A
+// failed Write may have delivered some of its alerts; a retry sends them
+// again (at-least-once; consumers dedupe by the alert_id header).
 //
 // Use NewKafka; the zero value is not usable. Safe for concurrent use.
 type Kafka struct {
@@ -269,21 +269,29 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 // kafkaBatchRefusal reports whether a broker error refuses a record batch
 // for what may be only some of its records, for good (see produce). Of
 // the error codes kafka-go knows, these are the non-retriable ones a
-// broker answers a produce request with because of the records it holds:
+// broker answers a produce request with because of some of the records it
+// holds:
 //
 //   - MESSAGE_TOO_LARGE (10) and RECORD_LIST_TOO_LARGE (18):
 //     message.max.bytes and segment.bytes bound the batch, not one
 //     message;
-//   - INVALID_TIMESTAMP (32): a record's timestamp is further from the
-//     broker's clock than the topic's message.timestamp.difference.max.ms
-//     (message.timestamp.before.max.ms / .after.max.ms since Kafka 3.6)
-//     allows;
 //   - INVALID_RECORD (87): a record the broker rejects (no key for a
 //     compacted topic, a record whose magic is not its batch's).
 //
 // The broker rejects the whole batch for one such record (it names the
-// records in the response's record_errors, which kafka-go does not read;
-// a batch with both kinds is refused as INVALID_TIMESTAMP).
+// records in the response's record_errors, which kafka-go does not read).
+//
+// INVALID_TIMESTAMP (32) is per-record at the broker (a record's
+// timestamp further from the broker's clock than the topic's
+// message.timestamp.difference.max.ms, or .before.max.ms / .after.max.ms
+// since Kafka 3.6, allows; a batch that also holds an invalid record is
+// refused as INVALID_TIMESTAMP), but not for this writer: the messages
+// carry no time of their own, and kafka-go stamps every record of a
+// request with the one time it encodes the request at. When one record is
+// out of range, all are, and halves sent later are stamped by the same
+// clock: splitting would only cost requests (some 2000 for a 1000-alert
+// Write while the host's clock is off). kafkaPermanent refuses the batch
+// whole, at once.
 //
 // No other produce error is per-record. CORRUPT_MESSAGE (2) is retriable
 // (a batch damaged in transit). The request- or topic-wide refusals in
@@ -298,7 +306,7 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 func kafkaBatchRefusal(err error) bool {
 	if ke, ok := errors.AsType[kafka.Error](err); ok {
 		switch ke {
-		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidTimestamp, kafka.InvalidRecord:
+		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidRecord:
 			return true
 		}
 	}
@@ -365,11 +373,12 @@ func classifyKafka(ctx context.Context, where string, alertID func(msg int) stri
 }
 
 // kafkaPermanent reports whether a produce error will recur however often
-// the same messages are sent: a per-record refusal (kafkaBatchRefusal), or
-// one that fails the whole request — INVALID_TOPIC_EXCEPTION (17),
-// INVALID_REQUIRED_ACKS (21), TOPIC_AUTHORIZATION_FAILED (29),
-// CLUSTER_AUTHORIZATION_FAILED (31), UNSUPPORTED_SASL_MECHANISM (33),
-// SASL_AUTHENTICATION_FAILED (58).
+// the same messages are sent: a per-record refusal (kafkaBatchRefusal), a
+// batch refused for its timestamp, INVALID_TIMESTAMP (32, see
+// kafkaBatchRefusal), or one that fails the whole request —
+// INVALID_TOPIC_EXCEPTION (17), INVALID_REQUIRED_ACKS (21),
+// TOPIC_AUTHORIZATION_FAILED (29), CLUSTER_AUTHORIZATION_FAILED (31),
+// UNSUPPORTED_SASL_MECHANISM (33), SASL_AUTHENTICATION_FAILED (58).
 func kafkaPermanent(err error) bool {
 	if _, ok := errors.AsType[kafka.MessageTooLargeError](err); ok {
 		return true
@@ -379,7 +388,7 @@ func kafkaPermanent(err error) bool {
 	}
 	if ke, ok := errors.AsType[kafka.Error](err); ok {
 		switch ke {
-		case kafka.InvalidTopic, kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
+		case kafka.InvalidTimestamp, kafka.InvalidTopic, kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
 			kafka.ClusterAuthorizationFailed, kafka.UnsupportedSASLMechanism,
 			kafka.SASLAuthenticationFailed:
 			return true

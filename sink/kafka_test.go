@@ -334,11 +334,10 @@ func TestKafkaClassifiesErrors(t *testing.T) {
 
 // A broker refuses a produce request's record batch whole — over its
 // message.max.bytes (a limit on the batch, not on one message), or for one
-// invalid record in it, or for one record whose timestamp is out of the
-// topic's range — and kafka-go reports that refusal against every message
-// of the batch. Only the alerts refused on their own are refused, at once
-// (no retry cures them); the others are delivered. All the alerts here are
-// one device's, so they share one partition and one batch.
+// invalid record in it — and kafka-go reports that refusal against every
+// message of the batch. Only the alerts refused on their own are refused,
+// at once (no retry cures them); the others are delivered. All the alerts
+// here are one device's, so they share one partition and one batch.
 func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 	big := func(n int) string { return strings.Repeat("x", n) }
 	for _, tc := range []struct {
@@ -366,11 +365,6 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 			return nil
 		}, nil},
 		{"an invalid record", "", func(a []sink.Alert) []int { return []int{5} }, kerr.InvalidRecord},
-		// A topic with message.timestamp.difference.max.ms (or
-		// .before/.after.max.ms) refuses a record stamped too far
-		// from the broker's clock: kfake does not check timestamps,
-		// so the refusal is injected.
-		{"a record with an invalid timestamp", "", func(a []sink.Alert) []int { return []int{5} }, kerr.InvalidTimestamp},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var opts []kfake.Opt
@@ -398,25 +392,7 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 						return nil, nil, false // let the broker append it
 					}
 					// kafka-go sends one partition per request: refuse it all.
-					resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-					for _, rt := range pr.Topics {
-						st := kmsg.NewProduceResponseTopic()
-						st.Topic = rt.Topic
-						for _, rp := range rt.Partitions {
-							sp := kmsg.NewProduceResponseTopicPartition()
-							sp.Partition = rp.Partition
-							sp.ErrorCode = tc.poison.Code
-							msg := "One or more records have been rejected due to invalid timestamp"
-							if tc.poison != kerr.InvalidTimestamp {
-								msg = "One or more records have been rejected due to 1 record errors in total"
-							}
-							sp.ErrorMessage = &msg
-							sp.BaseOffset = -1
-							st.Partitions = append(st.Partitions, sp)
-						}
-						resp.Topics = append(resp.Topics, st)
-					}
-					return resp, nil, true
+					return refuseProduce(pr, tc.poison, "One or more records have been rejected due to 1 record errors in total"), nil, true
 				})
 			}
 			k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
@@ -452,6 +428,79 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A topic with message.timestamp.difference.max.ms (or .before/.after.max.ms
+// since Kafka 3.6) refuses a record batch stamped too far from the
+// broker's clock as INVALID_TIMESTAMP. The writer stamps every record of a
+// produce request with the one time it encodes the request at (the alerts'
+// messages carry none of their own), so such a refusal is never caused by
+// some records only: the alerts of the batch are refused at once, in the
+// one request, and not sent again in halves (for a 1000-alert Write under
+// a skewed clock, some 2000 produce requests that could only be refused
+// alike). kfake does not check timestamps, so the refusal is injected,
+// for every batch, as a host clock that is off makes the broker answer.
+func TestKafkaRefusesABatchRefusedForItsTimestampAtOnce(t *testing.T) {
+	c := newKfake(t)
+	var produces atomic.Int64
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		produces.Add(1)
+		return refuseProduce(req.(*kmsg.ProduceRequest), kerr.InvalidTimestamp, "One or more records have been rejected due to invalid timestamp"), nil, true
+	})
+	k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close(context.Background())
+	// One device: one partition, one batch, one produce request.
+	a := sinktest.Alerts(16, 57)
+	for i := range a {
+		a[i].DeviceID = "one-device"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	err = k.Write(ctx, a)
+	re, ok := errors.AsType[*sink.RefusedError](err)
+	if !ok || !sink.IsPermanent(err) {
+		t.Fatalf("Write = %v, want a permanent RefusedError", err)
+	}
+	want := make([]int, len(a))
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(re.Alerts, want) {
+		t.Errorf("refused alerts %v, want all %v", re.Alerts, want)
+	}
+	for i := range re.Alerts {
+		if r := re.Reason(i); !errors.Is(r, kafka.InvalidTimestamp) || !strings.Contains(r.Error(), a[re.Alerts[i]].AlertID) {
+			t.Errorf("alert %d refused with %q, want INVALID_TIMESTAMP naming the alert", re.Alerts[i], r)
+		}
+	}
+	if n := produces.Load(); n != 1 {
+		t.Errorf("%d produce requests for one batch refused for its timestamp, want 1 (no halving)", n)
+	}
+}
+
+// refuseProduce answers a produce request by refusing every partition's
+// record batch in it with code and the broker's message, as a broker
+// refuses a batch whole.
+func refuseProduce(pr *kmsg.ProduceRequest, code *kerr.Error, message string) *kmsg.ProduceResponse {
+	resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+	for _, rt := range pr.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = code.Code
+			sp.ErrorMessage = &message
+			sp.BaseOffset = -1
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }
 
 func TestNewKafkaRejectsBadOptions(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/sink/sinktest"
@@ -21,18 +20,31 @@ import (
 // whether its Location is missing, does not parse or names a place — is
 // a configuration problem that no retry cures: the Write fails for good
 // at once, naming the endpoint (its secret path hidden) and the status,
-// and the dead-letter file takes the batch.
+// and the dead-letter file takes the batch. A Location that parses is
+// named as an endpoint is (scheme, host, at most a first plain path
+// segment): where url should point — https instead of http, another
+// host — without the secret path a redirect to the same place repeats.
 func TestHTTPSinksFileARedirectTheyCannotFollowAtOnce(t *testing.T) {
 	const secret = "Xk29sLq"
 	locations := []struct {
 		name string
 		loc  func(r *http.Request) string // "": no Location header
+		// to is where the error says the redirect points, given the
+		// server's URL and the sink's endpoint path as shown; nil: it
+		// names no place.
+		to func(srvURL, where string) string
 	}{
-		{"no Location", func(*http.Request) string { return "" }},
-		{"a Location that does not parse (it echoes the path)", func(r *http.Request) string { return r.URL.EscapedPath() + "/100%" }},
-		{"a Location with a broken host", func(*http.Request) string { return "http://[::1" }},
-		{"a Location without a scheme before its colon", func(*http.Request) string { return ":8443/hook" }},
-		{"a Location elsewhere", func(*http.Request) string { return "https://elsewhere.example/hook" }},
+		{"no Location", func(*http.Request) string { return "" }, nil},
+		{"a Location that does not parse (it echoes the path)", func(r *http.Request) string { return r.URL.EscapedPath() + "/100%" }, nil},
+		{"a Location with a broken host", func(*http.Request) string { return "http://[::1" }, nil},
+		{"a Location without a scheme before its colon", func(*http.Request) string { return ":8443/hook" }, nil},
+		{"a Location elsewhere", func(*http.Request) string { return "https://elsewhere.example/hook" },
+			func(string, string) string { return "https://elsewhere.example/…" }},
+		{"the same path over https", func(r *http.Request) string { return "https://" + r.Host + r.URL.EscapedPath() },
+			func(srvURL, where string) string { return "https" + strings.TrimPrefix(srvURL, "http") + where }},
+		{"the same path with a slash added (relative)", func(r *http.Request) string { return r.URL.EscapedPath() + "/" },
+			func(srvURL, where string) string { return srvURL + where }},
+		{"a Location that names no host", func(*http.Request) string { return "urn:x-Qz7:hook" }, nil},
 	}
 	kinds := []struct {
 		name, path, where string
@@ -77,14 +89,10 @@ func TestHTTPSinksFileARedirectTheyCannotFollowAtOnce(t *testing.T) {
 					dl, path := openTestDeadLetter(t)
 					ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 					defer cancel()
+					// A retry is the defect: stop it rather than retry
+					// for ever.
 					var retries atomic.Int64
-					policy := sink.RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond, OnRetry: func(int, error, time.Duration) {
-						// A retry is the defect: stop it rather than
-						// retry for ever.
-						if retries.Add(1) >= 3 {
-							cancel()
-						}
-					}}
+					policy := cancelAtRetry(3, cancel, &retries)
 					s := sink.WithDeadLetter(sink.WithRetry(k.open(t, srv.URL+k.path), policy), "soar", dl)
 					defer s.Close(context.Background())
 					alerts := sinktest.Alerts(3, 61)
@@ -100,6 +108,13 @@ func TestHTTPSinksFileARedirectTheyCannotFollowAtOnce(t *testing.T) {
 					for _, d := range readDeadLetters(t, path) {
 						if want := "POST " + srv.URL + k.where + ": " + fmt.Sprint(status) + " " + http.StatusText(status); !strings.Contains(d.Error, want) {
 							t.Errorf("dead-letter error %q does not name the endpoint and status as %q", d.Error, want)
+						}
+						if l.to != nil {
+							if want := "redirect to " + l.to(srv.URL, k.where) + " not followed"; !strings.Contains(d.Error, want) {
+								t.Errorf("dead-letter error %q does not say where the redirect points, as %q", d.Error, want)
+							}
+						} else if strings.Contains(d.Error, "redirect to") {
+							t.Errorf("dead-letter error %q names a place, but the Location names none", d.Error)
 						}
 						if strings.Contains(d.Error, secret) {
 							t.Errorf("dead-letter error %q holds the secret path", d.Error)

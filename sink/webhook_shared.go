@@ -480,6 +480,28 @@ func httpRetryableStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code >= 500 || code == http.StatusRequestTimeout
 }
 
+// redirectTarget is where a 3xx answer's Location points (resolved against
+// the request's URL), shown as an endpoint is (redactURL: scheme, host, at
+// most a first plain path segment), so that an error tells which url to
+// configure — https rather than http, another host — without the path or
+// query a redirect to the same place would repeat. It is "" for any other
+// answer, and for a Location that is missing, does not parse or names no
+// host (mailto:, urn:).
+func redirectTarget(resp *http.Response) string {
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || resp.Request == nil || resp.Request.URL == nil {
+		return ""
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return ""
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return redactURL(u)
+}
+
 // statusTextBytes is the most of a status line quoted in an error.
 const statusTextBytes = 128
 
@@ -494,9 +516,13 @@ func statusText(resp *http.Response, secrets [][]byte) string {
 // httpStatusError builds the error for a non-2xx answer: retryable ones
 // carry the server's Retry-After (see RetryAfter), the others are
 // Permanent. detail is appended to the message (a body excerpt, or a HEC
-// code); the status is shown as statusText gives it.
+// code); the status is shown as statusText gives it, followed for a
+// redirect by where it points (see redirectTarget).
 func httpStatusError(method, where string, resp *http.Response, detail string, retryable bool, now time.Time, secrets [][]byte) error {
 	msg := fmt.Sprintf("%s %s: %s", method, where, statusText(resp, secrets))
+	if to := redirectTarget(resp); to != "" {
+		msg += ": redirect to " + sanitizeExcerpt(scrub([]byte(to), secrets), bodyExcerptBytes) + " not followed"
+	}
 	if detail != "" {
 		msg += ": " + detail
 	}
