@@ -1,13 +1,11 @@
 package eventhubs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,11 +67,10 @@ func testCorruptCheckpoint(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cont := testenv.NewContainer(t, blob)
-			var logs bytes.Buffer
-			var mu sync.Mutex
+			logs := new(logBuffer)
 			opt := testOptions(conn, blob, corruptHub, cont)
 			opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
-			opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 			r, err := opt.resolve()
 			if err != nil {
 				t.Fatal(err)
@@ -95,9 +92,7 @@ func testCorruptCheckpoint(t *testing.T) {
 					t.Errorf("Read error %q does not contain %q", err, w)
 				}
 			}
-			mu.Lock()
 			logged := logs.String()
-			mu.Unlock()
 			if !loggedError(t, logged, err.Error()) {
 				t.Errorf("the stop %q was not logged as an error:\n%s", err, logged)
 			}
@@ -124,11 +119,10 @@ func testCorruptOwnership(t *testing.T) {
 	const hub = "corruptown"
 	const n = 3
 	produce(t, ctx, conn, hub, []string{"0"}, 0, n)
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	logs := new(logBuffer)
 	opt := testOptions(conn, blob, hub, cont)
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
-	opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	r, err := opt.resolve()
 	if err != nil {
 		t.Fatal(err)
@@ -147,9 +141,7 @@ func testCorruptOwnership(t *testing.T) {
 	if len(owners) != 1 || owners[0].OwnerID != s.owner {
 		t.Errorf("ownership after the claim: %+v, want partition 0 owned by %s", owners, s.owner)
 	}
-	mu.Lock()
 	logged := logs.String()
-	mu.Unlock()
 	if !strings.Contains(logged, `"level":"WARN"`) || !strings.Contains(logged, name) {
 		t.Errorf("the ownership record without an owner was not logged at Warn with its blob %s:\n%s", name, logged)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -83,8 +82,7 @@ func TestOffsetsAreNumbersUnlessGeoReplicated(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s := &Source{log: slog.New(slog.NewJSONHandler(&logs, nil)), red: newRedactor(), failed: make(chan struct{})}
-			s.opt.hub, s.opt.checkpointTarget, s.opt.StartPosition, s.opt.startEarliest = "defender", "container iocwatch", "earliest", true
+			s := testSource(&logs)
 			cps := []azeventhubs.Checkpoint{
 				{FullyQualifiedNamespace: "ns", EventHubName: "defender", ConsumerGroup: "$Default", PartitionID: "0", SequenceNumber: to.Ptr[int64](1), Offset: to.Ptr("10")},
 				{FullyQualifiedNamespace: "ns", EventHubName: "defender", ConsumerGroup: "$Default", PartitionID: "1", SequenceNumber: to.Ptr[int64](1), Offset: to.Ptr(tt.off)},
@@ -121,8 +119,8 @@ func TestOffsetsAreNumbersUnlessGeoReplicated(t *testing.T) {
 // gives way to.
 func TestCorruptCheckpointStopsTheSource(t *testing.T) {
 	var logs bytes.Buffer
-	s := &Source{log: slog.New(slog.NewJSONHandler(&logs, nil)), red: newRedactor(), failed: make(chan struct{})}
-	s.opt.hub, s.opt.checkpointTarget, s.opt.StartPosition = "defender", "container iocwatch", "latest"
+	s := testSource(&logs)
+	s.opt.StartPosition, s.opt.startEarliest = "latest", false
 	bad := &corruptCheckpoint{blob: "ns/defender/$Default/checkpoint/3", partition: "3", key: "offset", value: to.Ptr("x")}
 	w := &procStore{s: s, CheckpointStore: &listStore{err: bad}}
 	if _, err := w.ListCheckpoints(context.Background(), "ns", "defender", "$Default", nil); !errors.Is(err, bad) {
@@ -163,29 +161,37 @@ func (l *listStore) ListCheckpoints(context.Context, string, string, string, *az
 // itself wrote is no longer a whole number. Before such an offset stops the
 // source as corrupt, the service is asked again; once it says the hub is
 // geo-replicated, the offset passes, and later listings do not ask again.
+// Only the service's "no" makes the offset corrupt: a service that cannot
+// be asked for a moment is asked again, as a store that cannot be reached
+// is (the failure logged once at Warn), instead of stopping the source with
+// a checkpoint called corrupt that is not.
 func TestOffsetsOfAHubGeoReplicatedSinceTheStart(t *testing.T) {
 	errAsk := errors.New("test: management link closed")
+	type answer struct {
+		geo bool
+		err error
+	}
 	for _, tt := range []struct {
-		name  string
-		geo   bool  // what the service says now
-		err   error // its failure to say
-		fatal bool
+		name    string
+		answers []answer // what the service says (or fails to), in turn
+		fatal   bool
 	}{
-		{"geo-replication enabled since the start", true, nil, false},
-		{"still not geo-replicated", false, nil, true},
-		{"the service cannot be asked", false, errAsk, true},
+		{"geo-replication enabled since the start", []answer{{true, nil}}, false},
+		{"still not geo-replicated", []answer{{false, nil}}, true},
+		{"the service cannot be asked for a moment, then says geo-replicated", []answer{{false, errAsk}, {false, errAsk}, {true, nil}}, false},
+		{"the service cannot be asked for a moment, then says not", []answer{{false, errAsk}, {false, nil}}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s := &Source{log: slog.New(slog.NewJSONHandler(&logs, nil)), red: newRedactor(), failed: make(chan struct{})}
-			s.opt.hub, s.opt.checkpointTarget, s.opt.StartPosition, s.opt.startEarliest = "defender", "container iocwatch", "earliest", true
+			s := testSource(&logs)
 			cps := []azeventhubs.Checkpoint{
 				{FullyQualifiedNamespace: "ns", EventHubName: "defender", ConsumerGroup: "$Default", PartitionID: "0", SequenceNumber: to.Ptr[int64](7), Offset: to.Ptr("1:7:4096")},
 			}
 			asked := 0
 			w := &procStore{s: s, CheckpointStore: &listStore{cps: cps}, geoNow: func(context.Context) (bool, error) {
+				a := tt.answers[min(asked, len(tt.answers)-1)]
 				asked++
-				return tt.geo, tt.err
+				return a.geo, a.err
 			}}
 			for range 2 {
 				got, err := w.ListCheckpoints(context.Background(), "ns", "defender", "$Default", nil)
@@ -207,17 +213,45 @@ func TestOffsetsOfAHubGeoReplicatedSinceTheStart(t *testing.T) {
 				if !strings.Contains(s.fatal.Error(), `offset="1:7:4096" is not a whole number`) {
 					t.Errorf("error %q does not name the offset", s.fatal)
 				}
-				if tt.err != nil && !strings.Contains(logs.String(), tt.err.Error()) {
-					t.Errorf("the failure to ask the service was not logged:\n%s", logs.String())
-				}
 			default:
 				if tt.fatal {
 					t.Fatal("the source goes on; want it stopped")
 				}
 			}
-			if asked != 1 {
-				t.Errorf("the service was asked %d times, want once", asked)
+			if asked != len(tt.answers) {
+				t.Errorf("the service was asked %d times, want %d", asked, len(tt.answers))
+			}
+			if tt.answers[0].err != nil {
+				logged := logs.String()
+				if n := strings.Count(logged, "level=WARN"); n != 1 || !strings.Contains(logged, errAsk.Error()) {
+					t.Errorf("the failure to ask the service was logged %d times at Warn, want once, with its error:\n%s", n, logged)
+				}
 			}
 		})
+	}
+}
+
+// The processor stopping (Close) while the service is asked whether the hub
+// has been geo-replicated is a plain end: the question unanswered does not
+// make the offset corrupt, and does not stop the source with an error.
+func TestGeoQuestionEndsWithTheProcessor(t *testing.T) {
+	var logs bytes.Buffer
+	s := testSource(&logs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cps := []azeventhubs.Checkpoint{
+		{FullyQualifiedNamespace: "ns", EventHubName: "defender", ConsumerGroup: "$Default", PartitionID: "0", SequenceNumber: to.Ptr[int64](7), Offset: to.Ptr("1:7:4096")},
+	}
+	w := &procStore{s: s, CheckpointStore: &listStore{cps: cps}, geoNow: func(ctx context.Context) (bool, error) {
+		cancel() // the processor stops while the service is asked
+		return false, ctx.Err()
+	}}
+	if got, err := w.ListCheckpoints(ctx, "ns", "defender", "$Default", nil); err == nil {
+		t.Fatalf("ListCheckpoints: %v; want the processor's end", got)
+	}
+	select {
+	case <-s.failed:
+		t.Errorf("the source stopped: %v; want a plain end", s.fatal)
+	default:
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,11 +43,10 @@ func testRefused(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var logs bytes.Buffer
-			var mu sync.Mutex
+			logs := new(logBuffer)
 			opt := testOptions(tt.conn, blob, tt.hub, testenv.NewContainer(t, blob))
 			opt.ConsumerGroup = tt.group
-			opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 			s := open(t, ctx, opt)
 			_, err := s.Read(ctx)
 			if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -59,9 +57,7 @@ func testRefused(t *testing.T) {
 					t.Errorf("Read error %q does not contain %q", err, w)
 				}
 			}
-			mu.Lock()
 			logged := logs.String()
-			mu.Unlock()
 			if !loggedError(t, logged, err.Error()) {
 				t.Errorf("the refusal %q was not logged as an error:\n%s", err, logged)
 			}
@@ -97,11 +93,10 @@ func testStoreOutage(t *testing.T) {
 	cont := testenv.NewContainer(t, blob)
 	parts := []string{"0", "1"}
 	const n = 10
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	logs := new(logBuffer)
 	opt := testOptions(conn, blob, "outage", cont)
 	opt.MaxBatchEvents = 4
-	opt.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
 	store := &faultyStore{reads: true}
 	opt.wrapStore = func(s azeventhubs.CheckpointStore) azeventhubs.CheckpointStore {
@@ -153,9 +148,7 @@ func testStoreOutage(t *testing.T) {
 			t.Errorf("%v read %d times, want once (nothing to re-read: no replica changed)", e, c)
 		}
 	}
-	mu.Lock()
 	logged := logs.String()
-	mu.Unlock()
 	for _, w := range []string{"checkpoint store unavailable", errStoreDown.Error(), "checkpoint store reachable again"} {
 		if !strings.Contains(logged, w) {
 			t.Errorf("log does not contain %q:\n%s", w, logged)

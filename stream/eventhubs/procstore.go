@@ -54,7 +54,8 @@ const probeTimeout = 5 * time.Second
 //     open are read on. A refusal stops the Source, and so does a corrupt
 //     checkpoint (corruptCheckpoint), which no retry cures, with the blob,
 //     the key and how to recover (an offset that is not a number only
-//     once the service says the hub is still not geo-replicated);
+//     once the service says the hub is still not geo-replicated: while it
+//     cannot be asked, the listing is retried);
 //   - with start position "latest", records the start of every partition
 //     the round claimed without a checkpoint as that partition's
 //     checkpoint before the Processor opens it (pin), retried in place as
@@ -177,19 +178,27 @@ func (w *procStore) startCheckpoints(ctx context.Context, ns, hub, group string,
 		// Without its start recorded the partition must not be opened
 		// at "latest": the round waits until the start is recorded.
 		var cp azeventhubs.Checkpoint
-		var exists bool
+		var exists, failed bool
 		err := w.retry(ctx, "record the start position of partition "+id, pinRetry, func() error {
 			var err error
 			cp, exists, err = w.pin(ctx, ns, hub, group, id)
 			if refused := w.s.refusal(id, err); refused != nil {
 				return permanent{refused}
 			}
+			failed = failed || err != nil
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
 		if exists {
+			// After a failed attempt the checkpoint found may be that
+			// attempt's own: its write landed, its answer was lost.
+			msg := "eventhubs: the partition got a checkpoint from another replica meanwhile; it is read on from there"
+			if failed {
+				msg = "eventhubs: the partition has a checkpoint since a failed attempt to record its start (that attempt's, its answer lost, or another replica's); it is read on from there"
+			}
+			w.s.log.Info(msg, "hub", w.s.opt.hub, "partition", id, "owner", w.s.owner)
 			relist = true
 			continue
 		}
@@ -205,21 +214,35 @@ func (w *procStore) startCheckpoints(ctx context.Context, ns, hub, group string,
 
 // listCheckpoints lists the checkpoints, retrying while the store fails. A
 // corrupt checkpoint is returned at once, as the error that stops the
-// Source: listing again cannot cure it.
+// Source: listing again cannot cure it. An offset that is not a number is
+// corrupt only once the service says the hub is not geo-replicated; while
+// the service cannot be asked, that is retried as an outage is.
 func (w *procStore) listCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	var cps []azeventhubs.Checkpoint
 	err := w.retry(ctx, "list checkpoints", listRetry, func() error {
 		var err error
 		cps, err = w.CheckpointStore.ListCheckpoints(ctx, ns, hub, group, opt)
-		if err == nil && !w.isGeo() {
-			if err = numericOffsets(cps); err != nil && w.geoSince(ctx) {
-				err = nil
-			}
-		}
-		if bad := (*corruptCheckpoint)(nil); errors.As(err, &bad) {
+		bad := (*corruptCheckpoint)(nil)
+		switch {
+		case errors.As(err, &bad):
 			return permanent{w.corrupt(bad)}
+		case err != nil || w.isGeo():
+			return err
 		}
-		return err
+		if bad = numericOffsets(cps); bad == nil {
+			return nil
+		}
+		geo, err := w.geoSince(ctx)
+		switch {
+		case err != nil:
+			// Unanswered, the offset is not known to be corrupt: asked
+			// again, as a store outage is retried.
+			return fmt.Errorf("eventhubs: %v, which only a hub geo-replicated since the start may hold; cannot ask whether hub %q is: %w",
+				bad, w.s.opt.hub, err)
+		case geo:
+			return nil
+		}
+		return permanent{w.corrupt(bad)}
 	})
 	if err != nil {
 		return nil, err
@@ -237,26 +260,21 @@ func (w *procStore) isGeo() bool {
 // geoSince reports whether the hub, not geo-replicated when the Source
 // started, is now (geoNow): its offsets are then strings, and a checkpoint
 // whose offset is not a number is not corrupt. From then on offsets are not
-// checked. A failure to ask is logged, and counts as no.
-func (w *procStore) geoSince(ctx context.Context) bool {
+// checked. It returns the error of a failure to ask: neither yes nor no.
+func (w *procStore) geoSince(ctx context.Context) (bool, error) {
 	if w.geoNow == nil {
-		return false
+		return false, nil
 	}
 	geo, err := w.geoNow(ctx)
-	if err != nil {
-		w.s.log.Warn("eventhubs: cannot ask whether the hub has been geo-replicated since the start; an offset that is not a number counts as corrupt",
-			"hub", w.s.opt.hub, "err", w.s.red.String(err.Error()))
-		return false
-	}
-	if !geo {
-		return false
+	if err != nil || !geo {
+		return false, err
 	}
 	w.mu.Lock()
 	w.geo = true
 	w.mu.Unlock()
 	w.s.log.Info("eventhubs: the hub has been geo-replicated since the start; its offsets are the service's strings from now on",
 		"hub", w.s.opt.hub)
-	return true
+	return true, nil
 }
 
 // corrupt returns the error that stops the Source for checkpoint bad: what
@@ -271,11 +289,11 @@ func (w *procStore) corrupt(bad *corruptCheckpoint) error {
 		w.s.opt.hub, w.s.opt.checkpointTarget, bad, bad.partition, w.s.opt.StartPosition, bad.key, fix)
 }
 
-// numericOffsets returns a *corruptCheckpoint for the first checkpoint
-// whose offset is not a whole number. Only a hub without geo-replication
-// is held to it: there the service's offsets are numbers, while in a
+// numericOffsets returns the first checkpoint whose offset is not a whole
+// number, as a corrupt one, or nil. Only a hub without geo-replication is
+// held to it: there the service's offsets are numbers, while in a
 // geo-replicated hub they are strings only the service reads.
-func numericOffsets(cps []azeventhubs.Checkpoint) error {
+func numericOffsets(cps []azeventhubs.Checkpoint) *corruptCheckpoint {
 	for _, cp := range cps {
 		if cp.Offset == nil {
 			continue
@@ -290,9 +308,9 @@ func numericOffsets(cps []azeventhubs.Checkpoint) error {
 
 // pin records the checkpoint of partition id at its last enqueued event,
 // the position "latest" stands for now, unless the partition got a
-// checkpoint since it was listed (exists; nothing is written): another
-// replica took it over meanwhile and recorded its start, or read and
-// checkpointed it, and overwriting that would skip events. A store that
+// checkpoint since it was listed (exists; nothing is written, nor logged):
+// another replica took it over meanwhile and recorded its start, or read
+// and checkpointed it, and overwriting that would skip events. A store that
 // cannot write on that condition (not a checkpointCreator) is written
 // unconditionally.
 func (w *procStore) pin(ctx context.Context, ns, hub, group, id string) (cp azeventhubs.Checkpoint, exists bool, err error) {
@@ -321,8 +339,6 @@ func (w *procStore) pin(ctx context.Context, ns, hub, group, id string) (cp azev
 		return cp, false, fmt.Errorf("eventhubs: checkpoint %s[%s]@%d (its start) in checkpoint %s: %w", w.s.opt.hub, id, seq, w.s.opt.checkpointTarget, err)
 	}
 	if exists {
-		w.s.log.Info("eventhubs: the partition got a checkpoint from another replica meanwhile; it is read on from there",
-			"hub", w.s.opt.hub, "partition", id, "owner", w.s.owner)
 		return cp, true, nil
 	}
 	w.s.log.Info("eventhubs: start position recorded as the partition's checkpoint",
@@ -571,7 +587,7 @@ var (
 	}
 	pinRetry = retryLog{
 		warn:      "eventhubs: cannot record the start position of a claimed partition; it is opened once that succeeds (retrying; owned partitions are still read, no claim is renewed meanwhile)",
-		recovered: "eventhubs: start position recorded after retrying; the partition is opened",
+		recovered: "eventhubs: start position settled after retrying; the partition is opened",
 	}
 )
 
@@ -638,8 +654,9 @@ func (w *procStore) retry(ctx context.Context, what string, how retryLog, op fun
 
 // storeRefusal returns what to check when err is the checkpoint store
 // answering with a refusal that retrying cannot change — a client error
-// other than a timeout or throttling: the credential may not (or no
-// longer) read or write the container's blobs, the container is gone — and
+// other than a timeout or throttling: the account's firewall does not let
+// this host in, the credential may not (or no longer) read or write the
+// container's blobs, the container is gone — and
 // "" for a failure that may heal: no answer, a timeout, throttling, a
 // server error.
 func storeRefusal(err error) string {
@@ -648,6 +665,10 @@ func storeRefusal(err error) string {
 		return ""
 	}
 	switch code := re.StatusCode; {
+	case bloberror.HasCode(err, bloberror.AuthorizationFailure):
+		// Azure Storage's answer to a request its network rules keep
+		// out: a role or a new SAS would not help.
+		return "check the storage account's network rules (firewall, virtual networks, private endpoints): they may not let this host in"
 	case code == http.StatusUnauthorized, code == http.StatusForbidden:
 		return "check the storage credential: it may have expired, or may not read, write and list the container's blobs; " +
 			"it needs the Storage Blob Data Contributor role, or a SAS with read, add, create, write and list permissions"

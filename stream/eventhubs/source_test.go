@@ -37,7 +37,7 @@ var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
 	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
 	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2", "readonly:1", "pinrace:1",
-	"containersas:1", "corrupt:1", "corruptown:1", "relist:1", "repin:1", "pinrefused:1",
+	"containersas:1", "corrupt:1", "corruptown:1", "relist:1", "repin:1", "relost:1", "reclose:1", "pinrefused:1",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -269,6 +269,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("an ownership record that names no owner is claimed over, not retried for ever", testCorruptOwnership)
 	t.Run("a partition whose checkpoint listing or start recording failed once is read once it succeeds", testStartRetried)
 	t.Run("a store that refuses to record a start stops the source with its cause", testStartRefused)
+	t.Run("Close ends a wait for the checkpoint listing cleanly and gives its claims up", testCloseWhileStartWaits)
 }
 
 func testOrder(t *testing.T) {
@@ -751,12 +752,11 @@ func testSteal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	cont := testenv.NewContainer(t, blob)
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	logs := new(logBuffer)
 	optA := testOptions(conn, blob, "steal", cont)
 	optA.CheckpointCount = 1 << 30
 	optA.MaxBatchEvents = 3 // its held batches end well before B's checkpoint
-	optA.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	optA.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	a := open(t, ctx, optA)
 	waitFor(t, ctx, "A to own both partitions", func() bool { return owned(a) == 2 })
 	const n = 10
@@ -819,8 +819,6 @@ func testSteal(t *testing.T) {
 	if cps[kept] != lastKept {
 		t.Errorf("partition %s: checkpoint %d, want A's last acknowledged %d", kept, cps[kept], lastKept)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logs.String(), "partition lost") || !strings.Contains(logs.String(), "partition="+stolen) {
 		t.Errorf("A did not log losing partition %s:\n%s", stolen, logs.String())
 	}
@@ -1009,9 +1007,8 @@ func testSecrets(t *testing.T) {
 	conn, blob := shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := new(logBuffer)
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cont := testenv.NewContainer(t, blob)
 	var texts []string
 
@@ -1038,9 +1035,7 @@ func testSecrets(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		texts = append(texts, err.Error())
 	}
-	mu.Lock()
 	texts = append(texts, logs.String())
-	mu.Unlock()
 	if !strings.Contains(texts[len(texts)-1], "partition claimed") {
 		t.Errorf("log capture missed the source's records:\n%s", texts[len(texts)-1])
 	}
@@ -1063,15 +1058,24 @@ func keyOf(conn string) string {
 	return "<no key>"
 }
 
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
+// logBuffer holds what a Source logs, for a test to read while the
+// Source's goroutines still write to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.buf.Write(p)
+}
+
+// String returns what was logged so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // Every error Close returns names the hub, as the other errors of the

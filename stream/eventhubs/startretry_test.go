@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,12 +24,27 @@ import (
 // flakyStore fails the first listFails checkpoint listings and the first
 // pinFails start recordings (conditional checkpoint writes), as a storage
 // account does for a moment, and passes everything else through.
-// pinErr, if set, is the recordings' error instead of errStoreDown.
+// pinErr, if set, is the recordings' error instead of errStoreDown;
+// pinLands makes a failed recording write first, as one whose answer was
+// lost on the way back.
 type flakyStore struct {
 	azeventhubs.CheckpointStore
 	listFails, pinFails int64
 	pinErr              error
+	pinLands            bool
 	lists, pins         atomic.Int64 // calls so far
+}
+
+// under puts f between the Source opt configures and its checkpoint
+// store, with a back-off short enough for many retries within a test, and
+// returns f.
+func (f *flakyStore) under(opt *Options) *flakyStore {
+	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
+	opt.wrapStore = func(s azeventhubs.CheckpointStore) azeventhubs.CheckpointStore {
+		f.CheckpointStore = s
+		return f
+	}
+	return f
 }
 
 func (f *flakyStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
@@ -42,6 +56,11 @@ func (f *flakyStore) ListCheckpoints(ctx context.Context, ns, hub, group string,
 
 func (f *flakyStore) createCheckpoint(ctx context.Context, cp azeventhubs.Checkpoint) (bool, error) {
 	if f.pins.Add(1) <= f.pinFails {
+		if f.pinLands {
+			if _, err := f.CheckpointStore.(checkpointCreator).createCheckpoint(ctx, cp); err != nil {
+				return false, err
+			}
+		}
 		if f.pinErr != nil {
 			return false, f.pinErr
 		}
@@ -55,34 +74,32 @@ func (f *flakyStore) createCheckpoint(ctx context.Context, cp azeventhubs.Checkp
 // registered as opened, and keeps renewing the claim), so a listing — or a
 // recording of a "latest" start — that fails for a moment must not reach
 // it: the source retries in place, and the partition is read once the store
-// answers. The outage is logged once at Warn, its end at Info.
+// answers. The outage is logged once at Warn, its end at Info. A recording
+// whose write landed though its answer was lost finds the checkpoint there
+// when retried, and the log does not lay it at another replica's door.
 func testStartRetried(t *testing.T) {
 	t.Parallel()
 	conn, blob := shared(t)
 	for _, tt := range []struct {
 		name, hub, start    string
 		listFails, pinFails int64
+		pinLands            bool
 		operation           string // of the logged outage
 	}{
-		{"the first checkpoint listings fail", "relist", "earliest", 3, 0, "list checkpoints"},
-		{"the first recordings of a latest start fail", "repin", "latest", 0, 3, "record the start position of partition 0"},
+		{"the first checkpoint listings fail", "relist", "earliest", 3, 0, false, "list checkpoints"},
+		{"the first recordings of a latest start fail", "repin", "latest", 0, 3, false, "record the start position of partition 0"},
+		{"a recording lands but its answer is lost", "relost", "latest", 0, 1, true, "record the start position of partition 0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
 			const n = 5
-			var logs bytes.Buffer
-			var mu sync.Mutex
+			logs := new(logBuffer)
 			opt := testOptions(conn, blob, tt.hub, testenv.NewContainer(t, blob))
 			opt.StartPosition = tt.start
-			opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
-			opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
-			fs := &flakyStore{listFails: tt.listFails, pinFails: tt.pinFails}
-			opt.wrapStore = func(s azeventhubs.CheckpointStore) azeventhubs.CheckpointStore {
-				fs.CheckpointStore = s
-				return fs
-			}
+			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			fs := (&flakyStore{listFails: tt.listFails, pinFails: tt.pinFails, pinLands: tt.pinLands}).under(&opt)
 			s := open(t, ctx, opt)
 
 			// Many rounds (200 ms each) fit in this bound.
@@ -101,17 +118,19 @@ func testStartRetried(t *testing.T) {
 			readUntil(t, ctx, s, tt.hub, rec, func() bool { return len(rec.seen) == n })
 			rec.check(t)
 
-			mu.Lock()
 			logged := logs.String()
-			mu.Unlock()
 			var warns, infos int
 			for _, line := range strings.Split(strings.TrimSpace(logged), "\n") {
 				var r struct {
 					Level     string `json:"level"`
+					Msg       string `json:"msg"`
 					Operation string `json:"operation"`
 				}
 				if err := json.Unmarshal([]byte(line), &r); err != nil {
 					t.Fatalf("log line %q: %v", line, err)
+				}
+				if tt.pinLands && strings.Contains(r.Msg, "from another replica") {
+					t.Errorf("a checkpoint this replica wrote itself was logged as another replica's: %s", line)
 				}
 				if r.Operation != tt.operation {
 					continue
@@ -131,6 +150,37 @@ func testStartRetried(t *testing.T) {
 	}
 }
 
+// testCloseWhileStartWaits: closing the source while the round that claimed
+// a partition waits for its checkpoint listing ends that wait: Close returns
+// without an error, Read says the source closed (it did not fail), and the
+// claim the waiting round made is given up, so that another replica may
+// take the partition at once.
+func testCloseWhileStartWaits(t *testing.T) {
+	t.Parallel()
+	conn, blob := shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cont := testenv.NewContainer(t, blob)
+	const hub = "reclose"
+	opt := testOptions(conn, blob, hub, cont)
+	fs := (&flakyStore{listFails: 1 << 30}).under(&opt)
+	s := open(t, ctx, opt)
+	waitFor(t, ctx, "the round to wait for the checkpoint listing", func() bool { return alive(t, s) && fs.lists.Load() >= 3 })
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close while the round waits: %v", err)
+	}
+	if _, err := s.Read(ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("Read after Close: %v, want io.EOF (closed, not failed)", err)
+	}
+	owners, err := blobStore(t, blob, cont).ListOwnership(ctx, s.opt.namespace, hub, DefaultConsumerGroup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owners) != 1 || owners[0].OwnerID != "" {
+		t.Errorf("claims after Close: %+v, want partition 0 given up (no owner)", owners)
+	}
+}
+
 // testStartRefused: a store that refuses to record a "latest" start for good
 // (here a 403) is not an outage to wait out in the round: the source stops
 // with an error naming the hub, the container, the partition and what to
@@ -143,13 +193,8 @@ func testStartRefused(t *testing.T) {
 	cont := testenv.NewContainer(t, blob)
 	opt := testOptions(conn, blob, "pinrefused", cont)
 	opt.StartPosition = "latest"
-	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
 	refused := responseError(http.StatusForbidden, bloberror.AuthorizationPermissionMismatch)
-	fs := &flakyStore{pinFails: 1 << 30, pinErr: refused}
-	opt.wrapStore = func(s azeventhubs.CheckpointStore) azeventhubs.CheckpointStore {
-		fs.CheckpointStore = s
-		return fs
-	}
+	fs := (&flakyStore{pinFails: 1 << 30, pinErr: refused}).under(&opt)
 	s := open(t, ctx, opt)
 	_, err := s.Read(ctx)
 	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,12 +53,11 @@ func testStoreRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cont := testenv.NewContainer(t, blob)
-	var logs bytes.Buffer
-	var mu sync.Mutex
+	logs := new(logBuffer)
 	opt := testOptions(conn, blob, "readonly", cont)
 	opt.CheckpointConnectionString = readOnlySAS(t, blob)
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
-	opt.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	s := open(t, ctx, opt)
 	_, err := s.Read(ctx)
 	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -74,9 +72,7 @@ func testStoreRefused(t *testing.T) {
 	if strings.Contains(err.Error(), "sig=") && !strings.Contains(err.Error(), "sig="+redactedMark) {
 		t.Errorf("Read error %q carries the SAS signature", err)
 	}
-	mu.Lock()
 	logged := logs.String()
-	mu.Unlock()
 	if !loggedError(t, logged, err.Error()) {
 		t.Errorf("the refusal %q was not logged as an error:\n%s", err, logged)
 	}
@@ -106,6 +102,8 @@ func TestStoreRetryGivesUpOnRefusals(t *testing.T) {
 			"Storage Blob Data Contributor"},
 		{"expired SAS or wrong key", responseError(http.StatusForbidden, bloberror.AuthenticationFailed),
 			"may have expired"},
+		{"the storage firewall does not admit this host", responseError(http.StatusForbidden, bloberror.AuthorizationFailure),
+			"network rules"},
 		{"no token", responseError(http.StatusUnauthorized, bloberror.InvalidAuthenticationInfo),
 			"may have expired"},
 		{"container deleted", responseError(http.StatusNotFound, bloberror.ContainerNotFound),
@@ -121,10 +119,7 @@ func TestStoreRetryGivesUpOnRefusals(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s := &Source{log: slog.New(slog.NewTextHandler(&logs, nil)), red: newRedactor()}
-			s.opt.hub, s.opt.checkpointTarget = "defender", "container iocwatch"
-			s.opt.storeRetryMin, s.opt.storeRetryMax = time.Millisecond, time.Millisecond
-			s.runCtx = context.Background()
+			s := testSource(&logs)
 			w := &procStore{s: s}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
