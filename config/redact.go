@@ -18,9 +18,10 @@ import (
 // Redacted renders the effective configuration — defaults filled in,
 // relative paths resolved — as YAML for `iocwatch check`. Every secret is
 // shown as "[redacted]" ("" when unset), and so are the password, the
-// credential-like query parameters (key, token, sig, …) and the path
-// segments and query values that look like tokens (urlcred.IsToken: an
-// API key in a feed's path) of URLs. A sink's
+// user name when it is a key (urlcred.UserIsKey: no password, and not a
+// plain word), the credential-like query parameters (key, token, sig, …)
+// and the path segments and query values that look like tokens
+// (urlcred.IsToken: an API key in a feed's path) of URLs. A sink's
 // URL (webhook, splunk_hec), which may be the credential itself, is shown
 // as urlcred.Endpoint gives it: scheme://host, the first path segment when
 // it is a plain word and more follows, "…" for the rest and "?…" for a
@@ -119,9 +120,9 @@ func encodeValue(v reflect.Value, path string, lines map[string]int) *yaml.Node 
 	}
 }
 
-// redactURL hides the password, the credential-like query parameters and
-// the tokens in the path and query of a URL (urlcred.Redact); anything
-// else is returned as it is.
+// redactURL hides the password, a user name that is a key, the
+// credential-like query parameters and the tokens in the path and query
+// of a URL (urlcred.Redact); anything else is returned as it is.
 func redactURL(s string) string { return urlcred.Redact(s, redacted) }
 
 // strNode is a string scalar, escaped so that Parse reads it back as is.
@@ -175,8 +176,9 @@ func (c Config) Format(s fmt.State, verb rune) {
 }
 
 // String returns the feed as fmt's %+v prints a struct, with its URL as
-// Redacted shows it: password, credential-like query values and path
-// segments that look like tokens replaced by "[redacted]"; fmt uses it
+// Redacted shows it: password, a user name that is a key,
+// credential-like query values and path segments that look like tokens
+// replaced by "[redacted]"; fmt uses it
 // for %v, %+v, %s, %q, %x and %X. Secrets print "[redacted]" on their
 // own (see Secret). Feed has a Format field, hence no Format method: other
 // verbs (%d) print its fields raw, unless the feed is printed as part of

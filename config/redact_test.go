@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,7 @@ func TestRedactedHidesTheSecretPartsOfSinkURLs(t *testing.T) {
 		{"a token in the query", "https://soar.example/api/alerts?format=json&token=QueryTok-Mc1Xn6Bv8",
 			"https://soar.example/api/…?…", []string{"QueryTok-Mc1Xn6Bv8", "format=json"}},
 		{"a password", "https://soar:UrlPw-Ye4Mc1Xn6Bv8@soar.example/", "https://soar.example/", []string{"UrlPw-Ye4Mc1Xn6Bv8", "soar@"}},
+		{"a key as the user", "https://UserKey-Jq4Wz8Xc2Vb6Nm1@soar.example/api/alerts", "https://soar.example/api/…", []string{"UserKey-Jq4Wz8Xc2Vb6Nm1"}},
 		{"a host alone", "https://soar.example", "https://soar.example", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,11 +75,24 @@ func TestRedactedHidesTheCredentialsOfFeedURLs(t *testing.T) {
 			"https://cti:[redacted]@feeds.example/iocs.csv?fmt=csv&auth-key=[redacted]", []string{"UrlPass-Wd3Hx6Kp9", "QueryKey-Tn5Rc8Vb1"}},
 		{"a public feed", "https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt",
 			"https://feodotracker.abuse.ch/downloads/ipblocklist_recommended.txt", nil},
+		{"a key as the user", "https://UserKey-Jq4Wz8Xc2Vb6Nm1@feeds.example.com/list.txt",
+			"https://[redacted]@feeds.example.com/list.txt", []string{"UserKey-Jq4Wz8Xc2Vb6Nm1"}},
+		{"a key as the user with an empty password", "https://UserKey-Jq4Wz8Xc2Vb6Nm1:@feeds.example.com/list.txt",
+			"https://[redacted]:[redacted]@feeds.example.com/list.txt", []string{"UserKey-Jq4Wz8Xc2Vb6Nm1"}},
+		{"a plain user name", "https://soar@feeds.example.com/list.txt", "https://soar@feeds.example.com/list.txt", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
 			c.Feeds = []Feed{{Name: "f", Type: "http", URL: tc.url}}
 			checkRedactedURL(t, c, tc.shown, tc.secrets, func(c *Config) string { return c.Feeds[0].URL })
+			// fmt shows the feed, and a config holding it, the same way.
+			for _, out := range []string{fmt.Sprintf("%+v", c.Feeds[0]), fmt.Sprintf("%#v", c.Feeds[0]), fmt.Sprintf("%v", *c), fmt.Sprintf("%d", c)} {
+				for _, s := range tc.secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("fmt shows %q:\n%s", s, out)
+					}
+				}
+			}
 		})
 	}
 }

@@ -96,6 +96,7 @@ func TestURLCredentialsFindsWhatRedactedHides(t *testing.T) {
 	}{
 		{"https://feeds.example/iocs.txt", nil},
 		{"https://user@feeds.example/x", nil},
+		{"https://Kd8Wq1Ys5Hc4@feeds.example/x", []string{"Kd8Wq1Ys5Hc4"}},
 		{"https://alice:fake%40pw-1@feeds.example/x", []string{"fake%40pw-1", "fake@pw-1"}},
 		{"https://feeds.example/x?auth-key=fake-k1&fmt=csv&code=fake+c2", []string{"fake-k1", "fake+c2", "fake c2"}},
 		{"not a url ?key=x", nil},

@@ -6,16 +6,22 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // WarnWorldReadable returns a warning when the configuration file at path
 // can be read by every user of the machine and holds a secret written in
-// clear: a secret key (password, token, connection string, HMAC key, header
-// value) written in the file: a value without ${ENV} references, or a
-// reference's default (see literalText). It returns "" when
-// there is nothing to say, including when the file cannot be read (Load
-// reports that). It is safe for concurrent use.
+// clear, naming the keys that hold one in file order: a secret key
+// (password, token, connection string, HMAC key, header value) written in
+// the file — a value without ${ENV} references, or a reference's default
+// (see literalText) —, a sink URL whose path or query is its credential
+// (urlcred.Hidden), or a feed URL that carries a key written in the file
+// (feedKeyInClear). It returns "" when there is nothing to say, including
+// when the file cannot be read (Load reports that). It is safe for
+// concurrent use.
 func WarnWorldReadable(path string) string {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm()&0o004 == 0 {
@@ -32,15 +38,55 @@ func WarnWorldReadable(path string) string {
 	d := newDecoder(path, func(string) (string, bool) { return "", true })
 	var c Config
 	d.value(root, reflect.ValueOf(&c).Elem(), "")
-	if len(d.literal) == 0 {
+	found := slices.Clone(d.literal)
+	for i, f := range c.Feeds {
+		p := joinPath(indexPath("feeds", i), "url")
+		raw := f.URL
+		if e, ok := d.expanded[p]; ok {
+			raw = e.raw
+		}
+		if feedKeyInClear(raw) {
+			found = append(found, p)
+		}
+	}
+	if len(found) == 0 {
 		return ""
 	}
-	keys := d.literal
+	// In file order: the feeds' URLs were looked at after the rest.
+	slices.SortStableFunc(found, func(a, b string) int { return d.lines[a] - d.lines[b] })
+	keys := found
 	if len(keys) > 5 {
-		keys = append(keys[:5:5], fmt.Sprintf("and %d more", len(d.literal)-5))
+		keys = append(keys[:5:5], fmt.Sprintf("and %d more", len(found)-5))
 	}
 	return fmt.Sprintf("%s is readable by every user (mode %s) and holds secrets in clear (%s): run chmod 600 on it, or write them as ${ENV} references",
 		path, fi.Mode().Perm(), strings.Join(keys, ", "))
+}
+
+// envMark stands for the value of every ${NAME} reference when
+// feedKeyInClear looks for the credentials written around them: not a
+// token, and not found in a URL otherwise.
+const envMark = "iocwatch-env-ref"
+
+// feedKeyInClear reports whether raw, a feed URL as written in the file,
+// carries a key written there (urlcred.Values: a password, a key as the
+// user name, a credential-like query value, a path segment or query value
+// that looks like a token): with every reference empty (a reference's
+// default is in the file), or one that does not come from a reference
+// beside them (a key written after a host that comes from the
+// environment). A key that is a reference, or text framing one
+// (key=${KEY}, /v2/${KEY}/), is not in clear, as for secrets (literalText).
+func feedKeyInClear(raw string) bool {
+	withEmpty, _, _ := expand(raw, func(string) (string, bool) { return "", true })
+	if len(urlcred.Values(withEmpty)) > 0 {
+		return true
+	}
+	withMark, _, _ := expand(raw, func(string) (string, bool) { return envMark, true })
+	for _, v := range urlcred.Values(withMark) {
+		if !strings.Contains(v, envMark) {
+			return true
+		}
+	}
+	return false
 }
 
 // Warnings returns the risky but valid settings of c, as "file:line:

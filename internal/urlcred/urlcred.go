@@ -15,13 +15,13 @@ var param = regexp.MustCompile(`(?i)(key|token|secret|passw|pwd|sig|auth|code|cr
 // credential.
 func IsParam(name string) bool { return param.MatchString(name) }
 
-// Values returns the credentials written in the URL s: its password, the
-// path segments that look like tokens (IsToken: an API key in the path, as
-// some feeds take it), and the values of its credential-like query
-// parameters and the query values that look like tokens, each as written
-// and, when that differs, percent-decoded, so that a redactor finds both
-// forms. They are what Redact hides. It returns nil for anything that is
-// not an absolute URL.
+// Values returns the credentials written in the URL s: its user name when
+// that is a key (UserIsKey), its password, the path segments that look
+// like tokens (IsToken: an API key in the path, as some feeds take it),
+// and the values of its credential-like query parameters and the query
+// values that look like tokens, each as written and, when that differs,
+// percent-decoded, so that a redactor finds both forms. They are what
+// Redact hides. It returns nil for anything that is not an absolute URL.
 func Values(s string) []string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -39,17 +39,16 @@ func Values(s string) []string {
 			}
 		}
 	}
-	if _, ok := u.User.Password(); ok {
-		// The password as written: user info is what precedes the last '@'
-		// of the authority, the password what follows its first ':'.
-		_, rest, _ := strings.Cut(s, "://")
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			rest = rest[:i]
+	if u.User != nil {
+		// The user name and password as written: user info is what
+		// precedes the last '@' of the authority, the password what
+		// follows its first ':'.
+		user, pass, hasPass := strings.Cut(userInfo(s), ":")
+		if UserIsKey(u.User) {
+			add(user)
 		}
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				add(pass)
-			}
+		if hasPass {
+			add(pass)
 		}
 	}
 	for _, seg := range strings.Split(u.EscapedPath(), "/") {
@@ -65,6 +64,38 @@ func Values(s string) []string {
 	return out
 }
 
+// userInfo returns the user info of the absolute URL s as written: what
+// precedes the last '@' of its authority ("" when there is none).
+func userInfo(s string) string {
+	_, rest, _ := strings.Cut(s, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		return rest[:at]
+	}
+	return ""
+}
+
+// UserIsKey reports whether the user info of a URL holds a key as its
+// user name, as some feed and webhook providers take their API key (the
+// key as the basic-auth user: https://<key>@feeds.example/list.txt, or
+// https://<key>:@… as curl -u key: writes it): there is no password, or
+// an empty one, and the user name is not a plain word — at most 16
+// characters a–z, 0–9, '.', '_' or '-', and not a token (IsToken). A
+// plain word (soar, svc-iocwatch) is a user name, and so is any user name
+// followed by a password, which is then the credential.
+func UserIsKey(user *url.Userinfo) bool {
+	if user == nil {
+		return false
+	}
+	if p, _ := user.Password(); p != "" {
+		return false
+	}
+	name := user.Username()
+	return name != "" && (!plainWord(name) || IsToken(name))
+}
+
 // BasicAuth returns what HTTP basic authentication sends for user and
 // password, base64 "user:password": a peer that echoes the header shows
 // this form.
@@ -72,39 +103,52 @@ func BasicAuth(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 }
 
-// Echoes returns Values(s) and, when s has a password, the BasicAuth form
-// of its user info, which Go's HTTP client sends: everything of the URL s
-// that a peer it is sent to may echo.
+// Echoes returns Values(s) and, when s has a password or its user name is
+// a key (UserIsKey), the BasicAuth form of its user info, which Go's HTTP
+// client sends (a key as the user goes with an empty password):
+// everything of the URL s that a peer it is sent to may echo.
 func Echoes(s string) []string {
 	out := Values(s)
 	if u, err := url.Parse(s); err == nil && u.Host != "" {
-		if p, ok := u.User.Password(); ok && p != "" {
+		if p, ok := u.User.Password(); ok && p != "" || UserIsKey(u.User) {
 			out = append(out, BasicAuth(u.User.Username(), p))
 		}
 	}
 	return out
 }
 
-// Redact returns s with what Values lists replaced by mark: its password,
-// each path segment that looks like a token (IsToken) and the values of
-// its credential-like query parameters and the query values that look
-// like tokens. The rest of the URL, and anything that is not an absolute
-// URL, is returned as it is. So
+// Redact returns s with what Values lists replaced by mark: its user name
+// when that is a key (UserIsKey: no password, and not a plain word), its
+// password, each path segment that looks like a token (IsToken) and the
+// values of its credential-like query parameters and the query values
+// that look like tokens. The rest of the URL — a user name followed by a
+// password, or one that is a plain word — and anything that is not an
+// absolute URL, is returned as it is. So
 //
 //	https://feeds.example.com/api/v1/9f86d08188…/ip-blocklist.txt?fmt=csv&key=k1
+//	https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt
 //
-// becomes https://feeds.example.com/api/v1/[redacted]/ip-blocklist.txt?fmt=csv&key=[redacted]
-// with mark "[redacted]".
+// become https://feeds.example.com/api/v1/[redacted]/ip-blocklist.txt?fmt=csv&key=[redacted]
+// and https://[redacted]@feeds.example.com/list.txt with mark "[redacted]".
 func Redact(s, mark string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return s
 	}
 	changed := false
-	password := false
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		changed, password = true, true
+	user, password := false, false
+	if u.User != nil {
+		name := u.User.Username()
+		if UserIsKey(u.User) {
+			name, user = redactedUser, true
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(name, "REDACTED")
+			password = true
+		} else {
+			u.User = url.User(name)
+		}
+		changed = user || password
 	}
 	segs := strings.Split(u.EscapedPath(), "/")
 	for i, seg := range segs {
@@ -133,6 +177,9 @@ func Redact(s, mark string) string {
 	// The path is put back as built: url.URL would escape the mark.
 	u.Path, u.RawPath = "", ""
 	out := u.String()
+	if user {
+		out = strings.Replace(out, "://"+redactedUser, "://"+mark, 1)
+	}
 	if password {
 		out = strings.Replace(out, ":REDACTED@", ":"+mark+"@", 1)
 	}
@@ -144,6 +191,10 @@ func Redact(s, mark string) string {
 	}
 	return out[:at] + strings.Join(segs, "/") + out[at:]
 }
+
+// redactedUser stands for a user name that Redact hides until the URL is
+// written out (url.URL would escape the mark).
+const redactedUser = "REDACTEDUSER"
 
 // queryCredential reports whether a part of a query (k=v, or a value
 // alone) holds a credential: k is credential-like (IsParam) or v looks

@@ -1,6 +1,7 @@
 package urlcred
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,12 @@ func TestValues(t *testing.T) {
 		{"no credentials", "https://feeds.example/c2.txt?format=txt", nil},
 		{"a password", "https://analyst:s3cr%40t@feeds.example/c2.txt", []string{"s3cr%40t", "s3cr@t"}},
 		{"a user without a password", "https://analyst@feeds.example/c2.txt", nil},
+		{"a plain user with an empty password", "https://svc-iocwatch:@feeds.example/c2.txt", nil},
+		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example/list.txt", []string{"Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1"}},
+		{"a key as the user, empty password", "https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@api.example/v1", []string{"sk_live_Kd8Wq1Ys5Hc4Gx2Zp3"}},
+		{"a short key as the user", "https://Kd8Wq1Ys5Hc4@feeds.example/list.txt", []string{"Kd8Wq1Ys5Hc4"}},
+		{"a percent-encoded user", "https://ak%2Bq29%3DZ@feeds.example/list.txt", []string{"ak%2Bq29%3DZ", "ak+q29=Z"}},
+		{"a user that is a token of hex digits", "https://9f86d081884c7d65@feeds.example/list.txt", []string{"9f86d081884c7d65"}},
 		{"credential-like parameters", "https://x.example/hook?sv=1.0&sig=abc%2Bdef&api_key=k1&Auth-Key=k2&code=c3",
 			[]string{"abc%2Bdef", "abc+def", "k1", "k2", "c3"}},
 		{"a plus in a query value", "https://x.example/?token=a+b", []string{"a+b", "a b"}},
@@ -48,6 +55,12 @@ func TestRedact(t *testing.T) {
 	tests := []struct{ name, url, want string }{
 		{"a password and a key=", "https://analyst:s3cret@feeds.example/c2.txt?format=txt&auth-key=k1", "https://analyst:[x]@feeds.example/c2.txt?format=txt&auth-key=[x]"},
 		{"nothing to hide", "https://feeds.example/c2.txt", "https://feeds.example/c2.txt"},
+		{"a plain user without a password", "https://soar@feeds.example/c2.txt", "https://soar@feeds.example/c2.txt"},
+		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt", "https://[x]@feeds.example.com/list.txt"},
+		{"a key as the user, empty password", "https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@api.example/v1?fmt=csv", "https://[x]:[x]@api.example/v1?fmt=csv"},
+		{"a short key as the user", "https://Kd8Wq1Ys5Hc4@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
+		{"a key as the user and in the query", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example/list.txt?key=k1", "https://[x]@feeds.example/list.txt?key=[x]"},
+		{"a percent-encoded user", "https://ak%2Bq29%3DZ@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
 		{"not a URL", "feeds/c2.txt?key=k", "feeds/c2.txt?key=k"},
 		{"a hex key in the path", "https://feeds.example.com/api/v1/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c/ip-blocklist.txt",
 			"https://feeds.example.com/api/v1/[x]/ip-blocklist.txt"},
@@ -117,6 +130,34 @@ func TestIsToken(t *testing.T) {
 	}
 }
 
+func TestUserIsKey(t *testing.T) {
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@x.example/", true},  // a token
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:@x.example/", true}, // an empty password, as curl -u key: writes it
+		{"https://Kd8Wq1Ys5Hc4@x.example/", true},              // not a plain word: upper case
+		{"https://9f86d081884c7d65@x.example/", true},          // a plain word, but a token
+		{"https://abcdefghijklmnopq@x.example/", true},         // over 16 characters
+		{"https://first.last%40corp.example@x.example/", true}, // not a plain word once decoded
+		{"https://soar@x.example/", false},
+		{"https://svc-iocwatch@x.example/", false},
+		{"https://svc-iocwatch:@x.example/", false},
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:pw@x.example/", false}, // the password is the credential
+		{"https://x.example/", false},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := UserIsKey(u.User); got != tt.want {
+			t.Errorf("UserIsKey(%q) = %v, want %v", tt.url, got, tt.want)
+		}
+	}
+}
+
 func TestEchoes(t *testing.T) {
 	got := Echoes("https://soar:pw@x.example/hook?sig=s1")
 	want := []string{"pw", "s1", BasicAuth("soar", "pw")}
@@ -128,6 +169,18 @@ func TestEchoes(t *testing.T) {
 	}
 	if got := Echoes("https://x.example/?format=txt"); got != nil {
 		t.Errorf("Echoes of a URL without credentials = %q", got)
+	}
+	// A key as the user: Go's client sends it as basic authentication
+	// with an empty password.
+	for _, s := range []string{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@x.example/list.txt", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:@x.example/list.txt"} {
+		got = Echoes(s)
+		want = []string{"Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1", BasicAuth("Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1", "")}
+		if !slices.Equal(got, want) {
+			t.Errorf("Echoes(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got := Echoes("https://soar@x.example/"); got != nil {
+		t.Errorf("Echoes of a plain user name = %q", got)
 	}
 }
 
@@ -153,6 +206,7 @@ func TestEndpoint(t *testing.T) {
 		{"a token in the query", "https://soar.example/api/alerts?format=json&token=QueryTok", "https://soar.example/api/…?…"},
 		{"a query alone", "https://soar.example?key=k", "https://soar.example?…"},
 		{"user info and a fragment", "https://soar:pw@soar.example/#frag", "https://soar.example/"},
+		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@soar.example/api/alerts", "https://soar.example/api/…"},
 		{"a host alone", "https://soar.example", "https://soar.example"},
 		{"a port and a slash", "http://127.0.0.1:8088/", "http://127.0.0.1:8088/"},
 		{"HEC's event path", "https://splunk.example:8088/services/collector/event", "https://splunk.example:8088/services/collector/event"},
@@ -200,6 +254,9 @@ func TestHidden(t *testing.T) {
 				"%2Ftriggers%2Fmanual%2Frun", "/triggers/manual/run"}},
 		{"a password and an unnamed query token", "https://soar:pw-Qx7L@soar.example/x?t=TokenWithoutName-12345",
 			[]string{"pw-Qx7L", BasicAuth("soar", "pw-Qx7L"), "t=TokenWithoutName-12345", "TokenWithoutName-12345"}},
+		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@soar.example/api/alerts",
+			[]string{"Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1", BasicAuth("Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1", "")}},
+		{"a plain user", "https://soar@soar.example/api/alerts", nil},
 		{"a token as the first segment", "https://x.example/9f86d081884c7d65/more",
 			[]string{"9f86d081884c7d65", "9f86d081884c7d65/more"}},
 		{"short words only", "https://soar.example/api/v1/alerts", nil},
