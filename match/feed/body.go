@@ -32,12 +32,14 @@ var (
 // the files of a zip archive of more than one, the archive's files in
 // order, whose contents are data back to back. Each file is then a feed of
 // its own to the loader: its own format, its own line numbers. docs names
-// the archive's documentation (isDocumentation), left out of data and
-// files: the loader counts it and names it (noteDocumentation).
+// the archive's documentation (isDocumentation) and sums its checksum and
+// signature files (isChecksumOrSignature), in archive order, left out of
+// data and files: the loader counts them and names them (noteLeftOut).
 type content struct {
 	data  []byte
 	files []archived // nil: data is one feed
 	docs  []string
+	sums  []string
 }
 
 // archived is one file of a zip archive: its name in the archive and
@@ -65,12 +67,13 @@ func (c content) parts(yield func(name string, data []byte) bool) {
 
 // sum identifies the content: the SHA-256 of its bytes, which for files
 // of an archive follow their names and sizes (the same bytes cut in other
-// files are other content), and the names of its documentation, when it
-// has any (the same feed with other documentation is reported otherwise:
-// its note names other files). Content without documentation keeps the
-// sum it had before archives had documentation.
+// files are other content), and the names of the files left out of it,
+// documentation and checksums apart, when it has any (the same feed with
+// other files beside it is reported otherwise: its notes name other
+// files). Content without files left out keeps the sum it had before
+// archives had any.
 func (c content) sum() [32]byte {
-	if c.files == nil && c.docs == nil {
+	if c.files == nil && c.docs == nil && c.sums == nil {
 		return sha256.Sum256(c.data)
 	}
 	h := sha256.New()
@@ -81,11 +84,13 @@ func (c content) sum() [32]byte {
 		b = append(b, f.name...)
 		b = binary.AppendUvarint(b, uint64(f.size))
 	}
-	if c.docs != nil {
-		b = binary.AppendUvarint(b, uint64(len(c.docs)))
-		for _, d := range c.docs {
-			b = binary.AppendUvarint(b, uint64(len(d)))
-			b = append(b, d...)
+	if c.docs != nil || c.sums != nil {
+		for _, names := range [][]string{c.docs, c.sums} {
+			b = binary.AppendUvarint(b, uint64(len(names)))
+			for _, d := range names {
+				b = binary.AppendUvarint(b, uint64(len(d)))
+				b = append(b, d...)
+			}
 		}
 	}
 	h.Write(b)
@@ -237,6 +242,57 @@ func isDocumentation(name string) bool {
 	return docNames[stem]
 }
 
+// sumExts are the extensions of checksum and signature files: a digest
+// of one file (ips.txt.sha256, as sha256sum writes it), a detached
+// signature (PGP's armoured .asc and .sig, minisign's .minisig, S/MIME's
+// .p7s, Sigstore's .sigstore bundle) and the PEM key or certificate a
+// signature is checked with.
+var sumExts = map[string]bool{
+	".md5": true, ".sha1": true, ".sha224": true, ".sha256": true, ".sha384": true, ".sha512": true,
+	".md5sum": true, ".sha1sum": true, ".sha224sum": true, ".sha256sum": true, ".sha384sum": true, ".sha512sum": true,
+	".asc": true, ".sig": true, ".minisig": true, ".p7s": true, ".sigstore": true, ".pem": true,
+}
+
+// sumWords are the names of checksum lists, lower-cased: GNU coreutils'
+// SHA256SUMS and the like (md5sum, sha1sum, …, b2sum), and CHECKSUM(S).
+// isChecksumOrSignature looks for them as words of a file's name, which
+// release tools prefix with a project and version
+// (iocs_1.4.2_checksums.txt).
+var sumWords = map[string]bool{
+	"checksum": true, "checksums": true,
+	"md5sum": true, "sha1sum": true, "sha224sum": true, "sha256sum": true, "sha384sum": true, "sha512sum": true, "b2sum": true,
+	"md5sums": true, "sha1sums": true, "sha224sums": true, "sha256sums": true, "sha384sums": true, "sha512sums": true, "b2sums": true,
+}
+
+// isChecksumOrSignature reports whether an archive entry is a checksum
+// or signature file by its name, in any folder and any case: a name with
+// the extension of one (see sumExts: ips.txt.sha256, SHA256SUMS.asc,
+// domains.csv.minisig, ips.txt.sig, signing.pem; also .sigstore.json), or
+// with a checksum list's name as one of its words, split at '.', '-' and
+// '_' (SHA256SUMS, sha256sums.txt, iocs_1.4.2_checksums.txt, MD5SUMS,
+// Fedora's …-CHECKSUM). A publisher ships these beside the feeds to
+// verify them; read as feeds, their lines (digests, PGP armour, base64)
+// are refused one by one. A list of file hashes named for its content
+// (md5.txt, sha256.txt, hashes.csv) is a feed, and so is a feed's line
+// that looks like a digest: only the name tells. A name that is also
+// documentation's (README.md.asc) is documentation: isDocumentation is
+// asked first.
+func isChecksumOrSignature(name string) bool {
+	base := strings.ToLower(name[strings.LastIndexAny(name, `/\`)+1:])
+	if ext := path.Ext(base); ext != base && sumExts[ext] {
+		return true
+	}
+	if strings.HasSuffix(base, ".sigstore.json") {
+		return true
+	}
+	for _, w := range strings.FieldsFunc(base, func(r rune) bool { return r == '.' || r == '-' || r == '_' }) {
+		if sumWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
 // someNames lists names for a message: the first few, then how many more.
 func someNames(names []string) string {
 	const most = 4
@@ -272,11 +328,13 @@ func packed(data []byte) string {
 }
 
 // unzip returns the regular files of a zip archive (skipZip) but its
-// documentation (isDocumentation, named in content.docs, not read): the
-// content of its one file, or the files in archive order, each a feed of
-// its own. Their content together is at most max bytes; an archive
-// without a file (or with documentation only), with more than
-// maxZipFiles (documentation included), with two entries of one name (an
+// documentation (isDocumentation, named in content.docs, not read) and
+// its checksum and signature files (isChecksumOrSignature, named in
+// content.sums, not read): the content of its one file, or the files in
+// archive order, each a feed of its own. Their content together is at
+// most max bytes; an archive without a file (or with only files left
+// out), with more than maxZipFiles (those left out included), with two
+// entries of one name (an
 // unzip keeps the last, a feed would load both under one origin) or with
 // a file that is itself packed (one level is unpacked: its bytes are not
 // lines of a feed) is an error.
@@ -286,18 +344,24 @@ func unzip(b []byte, max int64) (content, error) {
 		return content{}, err
 	}
 	var files []*zip.File
-	var docs []string
+	var docs, sums, left []string // left: docs and sums, in archive order
 	names := map[string]bool{}
 	var stated uint64 // the sizes the archive states, checked before anything is inflated
 	for _, f := range zr.File {
 		if skipZip(f) {
 			continue
 		}
-		if len(files)+len(docs) == maxZipFiles {
+		if len(files)+len(left) == maxZipFiles {
 			return content{}, fmt.Errorf("more than %d files: not read as feeds", maxZipFiles)
 		}
-		if isDocumentation(f.Name) {
+		switch {
+		case isDocumentation(f.Name):
 			docs = append(docs, zipName(f))
+			left = append(left, zipName(f))
+			continue
+		case isChecksumOrSignature(f.Name):
+			sums = append(sums, zipName(f))
+			left = append(left, zipName(f))
 			continue
 		}
 		if names[f.Name] {
@@ -313,8 +377,13 @@ func unzip(b []byte, max int64) (content, error) {
 		}
 	}
 	if len(files) == 0 {
-		if len(docs) > 0 {
+		switch {
+		case len(sums) == 0 && len(docs) > 0:
 			return content{}, fmt.Errorf("archive holds no feed, only documentation: %s", someNames(docs))
+		case len(docs) == 0 && len(sums) > 0:
+			return content{}, fmt.Errorf("archive holds no feed, only checksum or signature files: %s", someNames(sums))
+		case len(left) > 0:
+			return content{}, fmt.Errorf("archive holds no feed, only documentation and checksum or signature files: %s", someNames(left))
 		}
 		return content{}, errors.New("archive holds no file")
 	}
@@ -322,7 +391,7 @@ func unzip(b []byte, max int64) (content, error) {
 	if hint := inflateHint(int64(stated), int64(len(b))); hint > 0 {
 		buf.Grow(int(hint))
 	}
-	c := content{files: make([]archived, 0, len(files)), docs: docs}
+	c := content{files: make([]archived, 0, len(files)), docs: docs, sums: sums}
 	for _, f := range files {
 		rc, err := f.Open()
 		if err != nil {

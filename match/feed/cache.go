@@ -55,6 +55,9 @@ type cacheHeader struct {
 	// Docs names the documentation of a zip archive (http feeds), which
 	// the body leaves out: a restart from the copy counts it again.
 	Docs []string `json:"docs,omitempty"`
+	// Checksums names the checksum and signature files of a zip archive
+	// (http feeds), which the body leaves out, as Docs.
+	Checksums []string `json:"checksums,omitempty"`
 }
 
 // cacheFile is one file of an archive in a cache file's body.
@@ -87,9 +90,10 @@ func (e *cacheEntry) vouchedAt(now time.Time) time.Time {
 }
 
 // content is the feed content the body holds: one feed, or the files of
-// an archive (hdr.Files), with the archive's documentation (hdr.Docs).
+// an archive (hdr.Files), with the archive's documentation (hdr.Docs) and
+// checksum and signature files (hdr.Checksums).
 func (e *cacheEntry) content() content {
-	c := content{data: e.body, docs: e.hdr.Docs}
+	c := content{data: e.body, docs: e.hdr.Docs, sums: e.hdr.Checksums}
 	for _, f := range e.hdr.Files {
 		c.files = append(c.files, archived{name: f.Name, size: f.Size})
 	}
@@ -205,36 +209,40 @@ func parseCache(data []byte) (*cacheEntry, error) {
 		if n != len(e.body) {
 			return nil, fmt.Errorf("header: files of %d bytes together, the body has %d", n, len(e.body))
 		}
-		if e.hdr.Docs == nil {
-			e.leaveDocumentationOut()
-		}
+		e.leaveOut()
 	}
 	e.hash = e.content().sum()
 	return &e, nil
 }
 
-// leaveDocumentationOut reads a copy written before an archive's
-// documentation was told apart (no Docs: the documentation is among its
-// Files) as unzip reads the archive now: the documentation named in Docs
-// and left out of the body, one remaining file the feed itself. Without
-// it a 304 to the copy, or a start from it, would read a README as a feed
-// until the archive changes. A copy of documentation only is left as it
-// is: unzip refuses such an archive, and the copy was the feed.
-func (e *cacheEntry) leaveDocumentationOut() {
-	var docs []string
+// leaveOut reads a copy written before unzip told some files of an
+// archive apart as unzip reads the archive now: its documentation (a copy
+// from before Docs) and its checksum and signature files (a copy from
+// before Checksums) are among its Files; they are named in Docs and
+// Checksums, in archive order as unzip names them, and left out of the
+// body, one remaining file the feed itself. Without it a 304 to the copy,
+// or a start from it, would read a README or a SHA256SUMS as a feed until
+// the archive changes. A copy whose files would all be left out is left
+// as it is: unzip refuses such an archive, and the copy was the feed. A
+// copy written since has no such file: leaveOut leaves it as it is.
+func (e *cacheEntry) leaveOut() {
+	var docs, sums []string
 	for _, f := range e.hdr.Files {
-		if isDocumentation(f.Name) {
+		switch {
+		case isDocumentation(f.Name):
 			docs = append(docs, f.Name)
+		case isChecksumOrSignature(f.Name):
+			sums = append(sums, f.Name)
 		}
 	}
-	if len(docs) == 0 || len(docs) == len(e.hdr.Files) {
+	if left := len(docs) + len(sums); left == 0 || left == len(e.hdr.Files) {
 		return
 	}
-	files := make([]cacheFile, 0, len(e.hdr.Files)-len(docs))
+	files := make([]cacheFile, 0, len(e.hdr.Files)-len(docs)-len(sums))
 	body := make([]byte, 0, len(e.body))
 	at := 0
 	for _, f := range e.hdr.Files {
-		if !isDocumentation(f.Name) {
+		if !isDocumentation(f.Name) && !isChecksumOrSignature(f.Name) {
 			files = append(files, f)
 			body = append(body, e.body[at:at+f.Size]...)
 		}
@@ -243,7 +251,9 @@ func (e *cacheEntry) leaveDocumentationOut() {
 	if len(files) == 1 {
 		files = nil // one feed, as unzip returns an archive of one file
 	}
-	e.hdr.Files, e.hdr.Docs, e.body = files, docs, body
+	e.hdr.Files, e.body = files, body
+	e.hdr.Docs = append(e.hdr.Docs, docs...)
+	e.hdr.Checksums = append(e.hdr.Checksums, sums...)
 }
 
 // writeAtomic writes a file through a temporary file in the same

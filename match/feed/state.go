@@ -43,9 +43,9 @@ type Status struct {
 	Retained int                // of Total, values no longer listed, kept by the TTL
 
 	Refused        []match.Refusal // entries the last parse refused
-	Skipped        int             // entries the last parse skipped, an archive's documentation files included
+	Skipped        int             // entries the last parse skipped, an archive's documentation, checksum and signature files included
 	SkippedReasons map[string]int
-	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes), and the documentation of an archive it left out
+	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes), and the documentation, checksum and signature files of an archive it left out
 
 	// Held is set while a suspicious shrink is held back.
 	Held *Held
@@ -440,32 +440,51 @@ func (m *Manager) parse(ctx context.Context, fs *feedState, c content, now time.
 		return nil, err
 	}
 	noteDocumentation(res, c.docs)
+	noteChecksums(res, c.sums)
 	if res.Indicators.Len() == 0 && len(res.Refused) > 0 {
 		return nil, fmt.Errorf("no usable indicator: %d entries refused, the first: %s", len(res.Refused), res.Refused[0])
 	}
 	return res, nil
 }
 
-// skipDocumentation is the match.LoadResult.SkippedReasons key that
-// counts the documentation files of an archive (isDocumentation).
-const skipDocumentation = "zip documentation file"
+// The match.LoadResult.SkippedReasons keys that count the files of an
+// archive unzip left out: its documentation (isDocumentation), and its
+// checksum and signature files (isChecksumOrSignature).
+const (
+	skipDocumentation = "zip documentation file"
+	skipChecksum      = "zip checksum or signature file"
+)
 
 // noteDocumentation counts the documentation files of an archive, which
 // unzip left out, as skipped entries of res, and names them in a note.
 func noteDocumentation(res *match.LoadResult, docs []string) {
-	if len(docs) == 0 {
+	noteLeftOut(res, skipDocumentation, "documentation file", docs)
+}
+
+// noteChecksums counts the checksum and signature files of an archive,
+// which unzip left out, as skipped entries of res, and names them in a
+// note.
+func noteChecksums(res *match.LoadResult, sums []string) {
+	noteLeftOut(res, skipChecksum, "checksum or signature file", sums)
+}
+
+// noteLeftOut counts names, files of an archive that are not feeds (what
+// one of them is), as skipped entries of res under reason, and names them
+// in a note.
+func noteLeftOut(res *match.LoadResult, reason, what string, names []string) {
+	if len(names) == 0 {
 		return
 	}
-	res.Skipped += len(docs)
+	res.Skipped += len(names)
 	if res.SkippedReasons == nil {
 		res.SkippedReasons = map[string]int{}
 	}
-	res.SkippedReasons[skipDocumentation] += len(docs)
-	if len(docs) == 1 {
-		res.Notes = append(res.Notes, "1 documentation file of the archive not read as a feed: "+docs[0])
+	res.SkippedReasons[reason] += len(names)
+	if len(names) == 1 {
+		res.Notes = append(res.Notes, "1 "+what+" of the archive not read as a feed: "+names[0])
 		return
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("%d documentation files of the archive not read as feeds: %s", len(docs), someNames(docs)))
+	res.Notes = append(res.Notes, fmt.Sprintf("%d %ss of the archive not read as feeds: %s", len(names), what, someNames(names)))
 }
 
 // load reads data with match.Load, paced by p.
@@ -838,7 +857,7 @@ func (m *Manager) writeCaches(fs *feedState, ver version, body content, dataAt t
 	if fs.spec.typ() == TypeHTTP && !fromCache && body.data != nil {
 		shown, hash := cacheURL(fs.spec.URL)
 		hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: ver.etag, LastModified: ver.lastModified, FetchedAt: dataAt.UTC(),
-			Indicators: fs.listedLen(), Files: cacheFiles(body), Docs: body.docs}
+			Indicators: fs.listedLen(), Files: cacheFiles(body), Docs: body.docs, Checksums: body.sums}
 		if err := writeCache(dir, hdr, body.data); err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
 		} else {
