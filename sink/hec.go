@@ -129,6 +129,20 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	u.Path = base + "/services/collector/event"
 	ack := *u
 	ack.Path = base + "/services/collector/ack"
+	// The requests parse these URLs again as url.URL.String writes them,
+	// which url.Parse may refuse though it took opt.URL: an IPv6 zone
+	// outside ASCII is taken raw ("%25ethé") but refused escaped
+	// ("%25eth%C3%A9"). Such a sink could never post; say so now rather
+	// than refuse every alert. parseError drops the URL the error quotes.
+	for _, v := range [...]*url.URL{u, &ack} {
+		if _, err := url.Parse(v.String()); err != nil {
+			hint := ""
+			if strings.Contains(v.Host, "%") {
+				hint = " (an IPv6 zone must be ASCII)"
+			}
+			return nil, fmt.Errorf("splunk_hec url %s: does not parse once written out for a request%s: %w", urlcred.Endpoint(opt.URL), hint, parseError(err))
+		}
+	}
 	if opt.SourceType == "" {
 		opt.SourceType = "iocwatch:alert"
 	}
@@ -370,7 +384,7 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	defer cancel() // runs after the body is read and closed
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target, rd)
 	if err != nil {
-		return r, Permanent(fmt.Errorf("splunk_hec POST %s: %w", h.where, err))
+		return r, Permanent(fmt.Errorf("splunk_hec POST %s: %w", h.where, parseError(err)))
 	}
 	req.Header.Set("Authorization", h.auth)
 	req.Header.Set("Content-Type", "application/json")

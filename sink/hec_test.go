@@ -562,6 +562,46 @@ func TestNewHECRejectsBadOptions(t *testing.T) {
 	}
 }
 
+// A URL url.Parse accepts can fail to parse again once the sink has
+// rewritten it to the event endpoint: an IPv6 zone with a byte outside
+// ASCII (an interface name in UTF-8, or a stray byte from an environment
+// variable) is accepted raw, but url.URL.String escapes it (%C3%A9) and
+// an escape in a zone must stand for ASCII. Such a sink could never post:
+// NewHEC refuses the URL, and its error repeats none of the URL's
+// secrets (password, path prefix, query), which the parser's error quotes.
+func TestNewHECRefusesAURLItCouldNotPostTo(t *testing.T) {
+	const pass, gw, tok = "pw-Qx7Lm2Vb9Rt4", "gatewayTok-Hc4Gx2Zp3Kd8", "qTok-Ab3Cd4Ef5Gh6Ij7"
+	for _, tc := range []struct{ name, zone string }{
+		{"a zone in UTF-8", "%25eth\u00e9"},
+		{"a zone with a byte that is not UTF-8", "%25\xcc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, raw := range []string{
+				"https://soar:" + pass + "@[fe80::1" + tc.zone + "]:8088/gw/" + gw + "/services/collector?token=" + tok,
+				"https://[fe80::1" + tc.zone + "]:8088/" + gw,
+			} {
+				if _, err := url.Parse(raw); err != nil {
+					t.Fatalf("url.Parse(%q) = %v: the case needs a URL that parses once", raw, err)
+				}
+				h, err := sink.NewHEC(sink.HECOptions{URL: raw, Token: "5d3c2b1a-hec0-4e5f-9a8b-7c6d5e4f3a2b"})
+				if err == nil {
+					werr := h.Write(context.Background(), sinktest.Alerts(1, 1))
+					h.Close(context.Background())
+					t.Fatalf("NewHEC(%q) accepted a URL it cannot post to (Write: %v)", raw, werr)
+				}
+				if !strings.Contains(err.Error(), "splunk_hec url") {
+					t.Errorf("NewHEC(%q) = %v, want an error naming splunk_hec url", raw, err)
+				}
+				for _, secret := range []string{pass, gw, tok} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("NewHEC(%q) = %v: holds %q", raw, err, secret)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestHECGolden pins one request body: testdata/hec/body.golden holds the
 // envelopes of the hand-written alerts of testdata/cef.
 func TestHECGolden(t *testing.T) {

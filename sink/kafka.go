@@ -60,12 +60,14 @@ type KafkaOptions struct {
 // Write is synchronous: it returns nil once every message was acknowledged
 // by all in-sync replicas (acks=all). Broker errors that retrying cannot
 // fix (message too large, invalid topic, authorization or SASL
-// authentication failed, invalid record, invalid timestamp) are Permanent;
-// everything else (leader changes, unknown topic, network errors) is
-// retryable. A record batch the broker refuses as too large or for an
-// invalid record is sent again in halves, so that only the alerts it
-// refuses on their own are reported refused (see Write); one refused for
-// its timestamp is refused whole, at once (see kafkaBatchRefusal). A
+// authentication failed, invalid record, invalid timestamp, a produce
+// request or message format the broker or topic does not support) are
+// Permanent; everything else (leader changes, unknown topic, network
+// errors) is retryable. A record batch the broker refuses as too large or
+// for an invalid record is sent again in halves, so that only the alerts
+// it refuses on their own are reported refused (see Write); one refused
+// for its timestamp, or for a version or format the broker or topic does
+// not support, is refused whole, at once (see kafkaBatchRefusal). A
 // failed Write may have delivered some of its alerts; a retry sends them
 // again (at-least-once; consumers dedupe by the alert_id header).
 //
@@ -160,7 +162,8 @@ func (s KafkaSASL) mechanism() (sasl.Mechanism, error) {
 
 // Write produces alerts and returns once all were acknowledged, with the
 // first retryable failure, or — when some were refused for good (too large,
-// an invalid record or timestamp, an alert the format cannot encode) — with a
+// an invalid record or timestamp, a version or message format the broker
+// or topic does not support, an alert the format cannot encode) — with a
 // RefusedError naming them, the others acknowledged (classified as
 // described on Kafka).
 func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
@@ -250,7 +253,7 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 				again, againIdx = append(again, msgs[j]), append(againIdx, idx[j])
 				continue
 			}
-			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, e))
+			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w%s", k.where, alerts[idx[j]].AlertID, e, kafkaAdvice(e)))
 		}
 		if len(again) == 0 {
 			return nil
@@ -295,10 +298,10 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 //
 // No other produce error is per-record. CORRUPT_MESSAGE (2) is retriable
 // (a batch damaged in transit). The request- or topic-wide refusals in
-// kafkaPermanent fail every record alike, so splitting cannot help; so
-// would UNSUPPORTED_VERSION (35), INVALID_REQUEST (42) and
+// kafkaPermanent, UNSUPPORTED_VERSION (35), INVALID_REQUEST (42) and
 // UNSUPPORTED_FOR_MESSAGE_FORMAT (43, a pre-0.11 topic format without
-// headers), which are left retryable. The idempotence and transaction
+// headers) among them, fail every record alike, so splitting cannot help:
+// such a batch is refused whole, at once. The idempotence and transaction
 // errors (45–53, 59, 90) and UNSUPPORTED_COMPRESSION_TYPE (76) do not
 // arise for this writer (neither idempotent nor transactional,
 // uncompressed). The rest (leaders, replicas, timeouts, storage,
@@ -359,13 +362,13 @@ func classifyKafka(ctx context.Context, where string, alertID func(msg int) stri
 		if first < len(we) && alertID != nil {
 			id = alertID(first)
 		}
-		e := fmt.Errorf("produce to %s: %d of %d messages failed, first (alert %s): %w", where, n, len(we), id, we[first])
+		e := fmt.Errorf("produce to %s: %d of %d messages failed, first (alert %s): %w%s", where, n, len(we), id, we[first], kafkaAdvice(we[first]))
 		if perm {
 			return Permanent(e)
 		}
 		return e
 	}
-	e := fmt.Errorf("produce to %s: %w", where, err)
+	e := fmt.Errorf("produce to %s: %w%s", where, err, kafkaAdvice(err))
 	if kafkaPermanent(err) {
 		return Permanent(e)
 	}
@@ -378,7 +381,11 @@ func classifyKafka(ctx context.Context, where string, alertID func(msg int) stri
 // kafkaBatchRefusal), or one that fails the whole request —
 // INVALID_TOPIC_EXCEPTION (17), INVALID_REQUIRED_ACKS (21),
 // TOPIC_AUTHORIZATION_FAILED (29), CLUSTER_AUTHORIZATION_FAILED (31),
-// UNSUPPORTED_SASL_MECHANISM (33), SASL_AUTHENTICATION_FAILED (58).
+// UNSUPPORTED_SASL_MECHANISM (33), SASL_AUTHENTICATION_FAILED (58), and
+// the refusals of what this client sends, which the broker or topic gives
+// every request alike until it is upgraded or reconfigured (see
+// kafkaAdvice): UNSUPPORTED_VERSION (35), INVALID_REQUEST (42),
+// UNSUPPORTED_FOR_MESSAGE_FORMAT (43).
 func kafkaPermanent(err error) bool {
 	if _, ok := errors.AsType[kafka.MessageTooLargeError](err); ok {
 		return true
@@ -390,11 +397,38 @@ func kafkaPermanent(err error) bool {
 		switch ke {
 		case kafka.InvalidTimestamp, kafka.InvalidTopic, kafka.InvalidRequiredAcks, kafka.TopicAuthorizationFailed,
 			kafka.ClusterAuthorizationFailed, kafka.UnsupportedSASLMechanism,
-			kafka.SASLAuthenticationFailed:
+			kafka.SASLAuthenticationFailed, kafka.UnsupportedVersion, kafka.InvalidRequest,
+			kafka.UnsupportedForMessageFormat:
 			return true
 		}
 	}
 	return false
+}
+
+// kafkaAdvice returns, for a produce error caused by the broker's or the
+// topic's version or configuration rather than by the alerts, what to
+// check, to be appended to the error's text; "" for any other error.
+//
+// The messages are record batches of format v2 (Kafka 0.11) with headers,
+// sent with the produce version kafka-go negotiated with the broker. A
+// broker (or a proxy, or a Kafka-compatible service, in front of it) that
+// then refuses the request's version (UNSUPPORTED_VERSION) or the request
+// itself (INVALID_REQUEST) does not speak what it advertised; a topic whose
+// message.format.version (log.message.format.version on the broker) is
+// before 0.11 cannot carry headers and refuses the batch as
+// UNSUPPORTED_FOR_MESSAGE_FORMAT.
+func kafkaAdvice(err error) string {
+	ke, ok := errors.AsType[kafka.Error](err)
+	if !ok {
+		return ""
+	}
+	switch ke {
+	case kafka.UnsupportedVersion, kafka.InvalidRequest:
+		return " (the broker refuses the produce request itself, whatever the alerts: check the broker's Kafka version, 0.11 or later, its log, and any proxy or Kafka-compatible service in front of it)"
+	case kafka.UnsupportedForMessageFormat:
+		return " (the topic's message format predates Kafka 0.11 and cannot carry the alert_id and content-type headers: set the topic's message.format.version, or the broker's log.message.format.version, to 0.11 or later)"
+	}
+	return ""
 }
 
 // Close waits for in-flight Writes (or ctx), closes the writer and its

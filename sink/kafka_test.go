@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -430,56 +431,112 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 	}
 }
 
-// A topic with message.timestamp.difference.max.ms (or .before/.after.max.ms
-// since Kafka 3.6) refuses a record batch stamped too far from the
-// broker's clock as INVALID_TIMESTAMP. The writer stamps every record of a
-// produce request with the one time it encodes the request at (the alerts'
-// messages carry none of their own), so such a refusal is never caused by
-// some records only: the alerts of the batch are refused at once, in the
-// one request, and not sent again in halves (for a 1000-alert Write under
-// a skewed clock, some 2000 produce requests that could only be refused
-// alike). kfake does not check timestamps, so the refusal is injected,
-// for every batch, as a host clock that is off makes the broker answer.
-func TestKafkaRefusesABatchRefusedForItsTimestampAtOnce(t *testing.T) {
-	c := newKfake(t)
-	var produces atomic.Int64
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		produces.Add(1)
-		return refuseProduce(req.(*kmsg.ProduceRequest), kerr.InvalidTimestamp, "One or more records have been rejected due to invalid timestamp"), nil, true
-	})
-	k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
-	if err != nil {
-		t.Fatal(err)
+// Some broker refusals of a record batch are never caused by some of its
+// records only, so no resend, whole or in halves, can fare better: the
+// alerts of the batch are refused at once, in the one produce request, and
+// filed in the dead-letter file with an error saying what to check, not
+// retried (WithRetry's default budget is unbounded) nor split (for a
+// 1000-alert Write, some 2000 produce requests that could only be refused
+// alike). kfake checks none of these, so each refusal is injected, for
+// every batch, as a broker in that state answers.
+//
+//   - INVALID_TIMESTAMP: a topic with message.timestamp.difference.max.ms
+//     (or .before/.after.max.ms since Kafka 3.6) refuses a batch stamped
+//     too far from the broker's clock; the writer stamps every record of a
+//     request with the one time it encodes the request at (the alerts'
+//     messages carry none of their own).
+//   - UNSUPPORTED_VERSION, INVALID_REQUEST: the broker refuses the produce
+//     request itself.
+//   - UNSUPPORTED_FOR_MESSAGE_FORMAT: a topic whose message format
+//     predates Kafka 0.11 cannot carry the headers every message has.
+func TestKafkaRefusesABatchRefusedWholeAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		code    *kerr.Error
+		message string // the broker's error message
+		want    error  // what every alert's reason wraps
+		hint    string // what the reason says to check; "" none
+	}{
+		{kerr.InvalidTimestamp, "One or more records have been rejected due to invalid timestamp", kafka.InvalidTimestamp, ""},
+		{kerr.UnsupportedVersion, "The version of API is not supported.", kafka.UnsupportedVersion, "check the broker's Kafka version"},
+		{kerr.InvalidRequest, "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.", kafka.InvalidRequest, "check the broker's Kafka version"},
+		{kerr.UnsupportedForMessageFormat, "The message format version on the broker does not support the request.", kafka.UnsupportedForMessageFormat, "message.format.version"},
+	} {
+		t.Run(tc.code.Message, func(t *testing.T) {
+			c := newKfake(t)
+			var produces atomic.Int64
+			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				c.KeepControl()
+				produces.Add(1)
+				return refuseProduce(req.(*kmsg.ProduceRequest), tc.code, tc.message), nil, true
+			})
+			k, err := sink.NewKafka(sink.KafkaOptions{Brokers: c.ListenAddrs()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "dead.jsonl")
+			dl, err := sink.OpenDeadLetter(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tap := &errTap{Sink: k}
+			s := sink.WithDeadLetter(tap, "alerts-topic", dl)
+			defer s.Close(context.Background())
+			// One device: one partition, one batch, one produce request.
+			a := sinktest.Alerts(16, 57)
+			for i := range a {
+				a[i].DeviceID = "one-device"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			defer cancel()
+			if err := s.Write(ctx, a); err != nil {
+				t.Errorf("Write through the dead-letter file = %v, want nil (filed)", err)
+			}
+			re, ok := errors.AsType[*sink.RefusedError](tap.err)
+			if !ok || !sink.IsPermanent(tap.err) {
+				t.Fatalf("Kafka Write = %v, want a permanent RefusedError", tap.err)
+			}
+			want := make([]int, len(a))
+			for i := range want {
+				want[i] = i
+			}
+			if !slices.Equal(re.Alerts, want) {
+				t.Errorf("refused alerts %v, want all %v", re.Alerts, want)
+			}
+			for i := range re.Alerts {
+				r := re.Reason(i)
+				if !errors.Is(r, tc.want) || !strings.Contains(r.Error(), a[re.Alerts[i]].AlertID) || !strings.Contains(r.Error(), tc.hint) {
+					t.Errorf("alert %d refused with %q, want %v naming the alert and saying %q", re.Alerts[i], r, tc.want, tc.hint)
+				}
+			}
+			if n := produces.Load(); n != 1 {
+				t.Errorf("%d produce requests for one batch refused whole, want 1 (no retry, no halving)", n)
+			}
+			if err := dl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			dead := readDeadLetters(t, path)
+			if len(dead) != len(a) {
+				t.Fatalf("%d dead letters, want %d", len(dead), len(a))
+			}
+			for i, d := range dead {
+				if !strings.Contains(d.Error, a[i].AlertID) || !strings.Contains(d.Error, tc.hint) {
+					t.Errorf("dead letter %d: error %q, want one naming alert %s and saying %q", i, d.Error, a[i].AlertID, tc.hint)
+				}
+			}
+		})
 	}
-	defer k.Close(context.Background())
-	// One device: one partition, one batch, one produce request.
-	a := sinktest.Alerts(16, 57)
-	for i := range a {
-		a[i].DeviceID = "one-device"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	defer cancel()
-	err = k.Write(ctx, a)
-	re, ok := errors.AsType[*sink.RefusedError](err)
-	if !ok || !sink.IsPermanent(err) {
-		t.Fatalf("Write = %v, want a permanent RefusedError", err)
-	}
-	want := make([]int, len(a))
-	for i := range want {
-		want[i] = i
-	}
-	if !slices.Equal(re.Alerts, want) {
-		t.Errorf("refused alerts %v, want all %v", re.Alerts, want)
-	}
-	for i := range re.Alerts {
-		if r := re.Reason(i); !errors.Is(r, kafka.InvalidTimestamp) || !strings.Contains(r.Error(), a[re.Alerts[i]].AlertID) {
-			t.Errorf("alert %d refused with %q, want INVALID_TIMESTAMP naming the alert", re.Alerts[i], r)
-		}
-	}
-	if n := produces.Load(); n != 1 {
-		t.Errorf("%d produce requests for one batch refused for its timestamp, want 1 (no halving)", n)
-	}
+}
+
+// errTap is a Sink that keeps the last error its Sink's Write returned.
+// Not safe for concurrent Writes.
+type errTap struct {
+	sink.Sink
+	err error
+}
+
+func (e *errTap) Write(ctx context.Context, alerts []sink.Alert) error {
+	e.err = e.Sink.Write(ctx, alerts)
+	return e.err
 }
 
 // refuseProduce answers a produce request by refusing every partition's
