@@ -784,9 +784,13 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // name different files, an account written as a user principal name), an
 // action_type Defender does not report (within two edits of a known one,
 // with "did you mean"; unlike any, more mildly: Microsoft adds action
-// types), and a value so broad that the rule hides nearly everything. For
-// Exclusions from AtEventTime, an expired rule is said to apply to the
-// events before its expiry.
+// types), a table that reports none of the action_type values, and a
+// value so broad that the rule hides nearly everything (a top-level domain
+// or public suffix, a very wide range, a process_path that names no folder
+// and no file unless process_sha256 pins the binary). An expired rule is
+// said to be no longer applied by the live stream but still applied, by
+// replay and the retro-hunt, to the events before its expiry; for
+// Exclusions from AtEventTime, to apply only to those events.
 func (x *Exclusions) Warnings(now time.Time) []string {
 	if x == nil {
 		return nil
@@ -815,7 +819,7 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 		case r.ExpiredAt(now) && x.atEventTime:
 			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, expiryInstant(r.Expires)))
 		case r.ExpiredAt(now):
-			out = append(out, fmt.Sprintf("%s: expired on %s and no longer applies", where, r.Expires.UTC().Format(time.DateOnly)))
+			out = append(out, fmt.Sprintf("%s: expired on %s: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then", where, expiryInstant(r.Expires)))
 		case !r.Expires.IsZero() && r.Expires.Sub(now) <= ExpiryWarning:
 			out = append(out, fmt.Sprintf("%s: expires on %s, in %s", where, r.Expires.UTC().Format(time.DateOnly), humanDays(r.Expires.Sub(now))))
 		}
@@ -848,8 +852,10 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 // apply: a process_path holding an environment variable (Defender reports
 // paths expanded), one that is not a full path, or one ending with a
 // separator or a folder (a process path ends with the file name); a
-// process_name that is a path; process names none of which ends a process_path glob; an
-// account written as a user principal name.
+// process_name that is a path; process names none of which ends a
+// process_path glob; a table that reports none of the action_type values
+// (all DeviceEvents action types with table DeviceNetworkEvents, or the
+// other way round); an account written as a user principal name.
 func neverMatching(has func(condKey) *cond) []string {
 	var out []string
 	if c := has(keyProcessPath); c != nil {
@@ -868,6 +874,11 @@ func neverMatching(has func(condKey) *cond) []string {
 	}
 	if pn, pp := has(keyProcessName), has(keyProcessPath); pn != nil && pp != nil && !namesMeetPaths(pn.strs, pp.globs) {
 		out = append(out, "process_name and process_path name different files (no process_name ends a process_path glob), so the rule never matches")
+	}
+	if t, a := has(keyTable), has(keyActionType); t != nil && a != nil {
+		if w := tableActionTypeWarning(t.strs, a.strs, actionTypeTables); w != "" {
+			out = append(out, w)
+		}
 	}
 	if c := has(keyAccount); c != nil {
 		for _, v := range c.strs {
@@ -1023,7 +1034,54 @@ func broadValues(has func(condKey) *cond) []string {
 			}
 		}
 	}
+	if c := has(keyProcessPath); c != nil && has(keyProcessSHA256) == nil {
+		for _, g := range c.globs {
+			if namesNoFolderOrFile(g.src) && pathNeverMatches(g.src) == "" {
+				out = append(out, fmt.Sprintf(`process_path %q names no folder and no file (only wildcards, a drive or an extension): it matches a process in every folder, so the rule drops the hits of malware anywhere under it; name the program's file (c:\program files\vendor\agent.exe)`, g.src))
+			}
+		}
+	}
 	return out
+}
+
+// namesNoFolderOrFile reports whether process_path glob g names no folder
+// and no file, so that it matches a process in every folder (at its
+// depth, or at any with "**"): each element between separators is
+// wildcards with a '*' ("*", "**", "?*"), but that the first may be a
+// drive ("c:", "*:") and the last wildcards with a '*' and an extension
+// ("*.exe", "**.exe", "*.*"). `c:\**`, `**\*.exe` and `*:\**` name none;
+// `c:\windows\**` names a folder and `**\svchost.exe` a file. A '?'
+// alone names a length, and a glob without a separator or "**" matches no
+// full path: neither is taken for one naming nothing.
+func namesNoFolderOrFile(g string) bool {
+	if !strings.Contains(g, "*") || !strings.ContainsAny(g, `/\`) && !strings.Contains(g, "**") {
+		return false
+	}
+	elems := strings.FieldsFunc(g, isSep)
+	for i, e := range elems {
+		switch {
+		case starred(e):
+		case i == 0 && !isSep(rune(g[0])) && len(e) == 2 && e[1] == ':' && (e[0] == '*' || e[0] == '?' || 'a' <= e[0]|0x20 && e[0]|0x20 <= 'z'):
+			// a drive
+		case i == len(elems)-1 && extensionOnly(e):
+		default:
+			return false
+		}
+	}
+	return len(elems) > 0
+}
+
+// starred reports whether glob element e is wildcards with a '*': "*",
+// "**", "?*".
+func starred(e string) bool {
+	return strings.Trim(e, "*?") == "" && strings.Contains(e, "*")
+}
+
+// extensionOnly reports whether glob element e is starred wildcards and
+// one extension: "*.exe", "?*.dll", "*.*".
+func extensionOnly(e string) bool {
+	i := strings.LastIndexByte(e, '.')
+	return i > 0 && starred(e[:i]) && i+1 < len(e)
 }
 
 // expiryInstant writes an expiry as the rule file may: the date alone

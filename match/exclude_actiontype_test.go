@@ -43,17 +43,22 @@ func TestExclusionWarningsNameUnknownActionTypes(t *testing.T) {
 	}
 }
 
-// Every action type of the list is known to itself, and no two are the
-// same ignoring case.
+// Every action type of the lists is known to itself and to the tables it
+// is listed for, and no table lists one twice, ignoring case.
 func TestKnownActionTypesAreKnown(t *testing.T) {
-	seen := map[string]bool{}
-	for _, a := range knownActionTypes {
-		if seen[strings.ToLower(a)] {
-			t.Errorf("%q listed twice", a)
-		}
-		seen[strings.ToLower(a)] = true
-		if known, _ := suggestActionType(a); !known {
-			t.Errorf("%q is not known", a)
+	for i, types := range actionTypesByTable {
+		seen := map[string]bool{}
+		for _, a := range types {
+			if seen[strings.ToLower(a)] {
+				t.Errorf("%s: %q listed twice", watchedTables[i], a)
+			}
+			seen[strings.ToLower(a)] = true
+			if known, _ := suggestActionType(a); !known {
+				t.Errorf("%q is not known", a)
+			}
+			if actionTypeTables[strings.ToLower(a)]&(1<<i) == 0 {
+				t.Errorf("%q is not a %s action type", a, watchedTables[i])
+			}
 		}
 	}
 }

@@ -8,12 +8,41 @@ import (
 	"github.com/iocwatch/iocwatch/internal/editdist"
 )
 
-// knownActionTypes are the ActionType values Defender reports in the
-// tables iocwatch watches: first DeviceNetworkEvents, then DeviceEvents,
-// each in alphabetical order. They come from Microsoft's Advanced Hunting
-// schema reference; Microsoft adds action types from time to time, so a
-// value missing here is only warned about, never refused.
-var knownActionTypes = []string{
+// watchedTables are the tables iocwatch reads, in the order of
+// actionTypesByTable and of a tableSet's bits.
+var watchedTables = [...]string{"DeviceNetworkEvents", "DeviceEvents"}
+
+// tableSet is a set of watchedTables: bit i stands for watchedTables[i].
+type tableSet uint8
+
+// watchedTable returns the watched table named t, ignoring case, or 0.
+func watchedTable(t string) tableSet {
+	for i, w := range watchedTables {
+		if strings.EqualFold(w, t) {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// names lists the tables of s, in the order of watchedTables.
+func (s tableSet) names() []string {
+	var out []string
+	for i, w := range watchedTables {
+		if s&(1<<i) != 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// actionTypesByTable are the ActionType values Defender reports in each of
+// watchedTables (DeviceNetworkEvents, then DeviceEvents), each in
+// alphabetical order. An action type Defender reports in both tables is
+// listed under both. They come from Microsoft's Advanced Hunting schema
+// reference; Microsoft adds action types from time to time, so a value
+// missing here is only warned about, never refused.
+var actionTypesByTable = [len(watchedTables)][]string{{
 	// DeviceNetworkEvents
 	"ConnectionAcknowledged", "ConnectionAttempt", "ConnectionFailed", "ConnectionFound",
 	"ConnectionRequest", "ConnectionSuccess", "DnsConnectionInspected", "FtpConnectionInspected",
@@ -21,6 +50,7 @@ var knownActionTypes = []string{
 	"InboundInternetScanInspected", "KerberosConnectionInspected", "ListeningConnectionCreated",
 	"NetworkSignatureInspected", "NtlmAuthenticationInspected", "SmtpConnectionInspected",
 	"SshConnectionInspected", "SslConnectionInspected",
+}, {
 	// DeviceEvents
 	"AccountCheckedForBlankPassword", "AntivirusDefinitionsUpdateFailed",
 	"AntivirusDefinitionsUpdated", "AntivirusDetection", "AntivirusEmergencyUpdatesInstalled",
@@ -89,6 +119,75 @@ var knownActionTypes = []string{
 	"UsbDriveUnmounted", "UserAccountAddedToLocalGroup", "UserAccountCreated", "UserAccountDeleted",
 	"UserAccountModified", "UserAccountRemovedFromLocalGroup", "WmiBindEventFilterToConsumer",
 	"WriteProcessMemoryApiCall", "WriteToLsassProcessMemory",
+}}
+
+// knownActionTypes are the action types of actionTypesByTable, each once
+// (ignoring case), in list order; actionTypeTables maps each of them, in
+// lower case, to the tables that report it.
+var (
+	knownActionTypes = unionActionTypes(actionTypesByTable[:])
+	actionTypeTables = indexActionTypes(actionTypesByTable[:])
+)
+
+// unionActionTypes returns the action types of byTable each once,
+// ignoring case, in list order.
+func unionActionTypes(byTable [][]string) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, types := range byTable {
+		for _, a := range types {
+			if la := strings.ToLower(a); !seen[la] {
+				seen[la] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// indexActionTypes maps each action type of byTable, the lists of
+// watchedTables in order, in lower case, to the tables listing it.
+func indexActionTypes(byTable [][]string) map[string]tableSet {
+	idx := make(map[string]tableSet)
+	for i, types := range byTable {
+		for _, a := range types {
+			idx[strings.ToLower(a)] |= 1 << i
+		}
+	}
+	return idx
+}
+
+// tableActionTypeWarning says why a rule with the table values tables and
+// the action_type values actions never matches, or "": when every action
+// type is known (in index, from indexActionTypes) and none is reported in
+// a watched table the rule names. An unknown action type (Microsoft adds
+// them) or a rule naming no watched table (warned about on its own) is
+// left unjudged.
+func tableActionTypeWarning(tables, actions []string, index map[string]tableSet) string {
+	var named tableSet
+	var written []string
+	for _, t := range tables {
+		if w := watchedTable(t); w != 0 {
+			named |= w
+			written = append(written, t)
+		}
+	}
+	if named == 0 || len(actions) == 0 {
+		return ""
+	}
+	var theirs tableSet
+	for _, a := range actions {
+		in, ok := index[strings.ToLower(a)]
+		if !ok || in&named != 0 {
+			return ""
+		}
+		theirs |= in
+	}
+	what := fmt.Sprintf("a %s action type", strings.Join(theirs.names(), " and "))
+	if len(actions) > 1 {
+		what = fmt.Sprintf("%s action types", strings.Join(theirs.names(), " and "))
+	}
+	return fmt.Sprintf("table %s never reports action_type %s (%s), so the rule never matches", quoteOr(written), quoteOr(actions), what)
 }
 
 // actionTypeWarning says why an action_type value may never match, or ""

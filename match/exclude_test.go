@@ -239,13 +239,14 @@ func TestExclusionWarnings(t *testing.T) {
 	want := []string{
 		`w.yaml:1: rule "name-only": process_name without process_path or process_sha256: malware names itself svchost.exe too`,
 		`w.yaml:13: rule "no-reason": no reason given`,
-		`w.yaml:17: rule "expired": expired on 2026-11-25 and no longer applies`,
+		`w.yaml:17: rule "expired": expired on 2026-11-25T09:00:00Z: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then`,
 		`w.yaml:21: rule "soon": expires on 2026-11-29, in 3 days`,
 		`w.yaml:29: rule "odd-table": table "DeviceFileEvents" is never watched (DeviceNetworkEvents, DeviceEvents)`,
 		`w.yaml:33: rule "broad": remote_domain "com" is a top-level domain: the rule hides every hit under it`,
 		`w.yaml:33: rule "broad": remote_domain "co.uk" is a public suffix: the rule hides every hit under it`,
 		`w.yaml:33: rule "broad": remote_ip 0.0.0.0/1 is a range of /1: the rule hides every hit in it`,
 		`w.yaml:33: rule "broad": remote_ip ::/1 is a range of /1: the rule hides every hit in it`,
+		`w.yaml:33: rule "broad": process_path "c:\\**" names no folder and no file (only wildcards, a drive or an extension): it matches a process in every folder, so the rule drops the hits of malware anywhere under it; name the program's file (c:\program files\vendor\agent.exe)`,
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -81,7 +81,7 @@ func TestExclusionWarningsAtEventTimeSayAnExpiredRuleAppliesBeforeItsExpiry(t *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := x.Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25 and no longer applies`}; !slices.Equal(got, want) {
+	if got, want := x.Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25T09:00:00Z: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then`}; !slices.Equal(got, want) {
 		t.Errorf("Warnings = %q, want %q", got, want)
 	}
 	if got, want := x.AtEventTime().Warnings(t0), []string{`w.yaml:1: rule "old": expired on 2026-11-25T09:00:00Z: applies only to events before then`}; !slices.Equal(got, want) {
