@@ -77,10 +77,23 @@ const envMark = "iocwatch-env-ref"
 // (key=${KEY}, /v2/${KEY}/), is not in clear, as for secrets (literalText).
 func feedKeyInClear(raw string) bool {
 	withEmpty, _, _ := expand(raw, func(string) (string, bool) { return "", true })
+	withMark, _, _ := expand(raw, func(string) (string, bool) { return envMark, true })
+	// A password that comes from the environment is empty in withEmpty,
+	// which would make the user name before it look like a key
+	// (urlcred.UserIsKey): a user name followed by a password is not one.
+	if m, err := url.Parse(withMark); err == nil {
+		if p, _ := m.User.Password(); p != "" {
+			if e, err := url.Parse(withEmpty); err == nil {
+				if p, _ := e.User.Password(); p == "" {
+					e.User = nil
+					withEmpty = e.String()
+				}
+			}
+		}
+	}
 	if len(urlcred.Values(withEmpty)) > 0 {
 		return true
 	}
-	withMark, _, _ := expand(raw, func(string) (string, bool) { return envMark, true })
 	for _, v := range urlcred.Values(withMark) {
 		if !strings.Contains(v, envMark) {
 			return true

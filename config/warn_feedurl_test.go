@@ -41,6 +41,12 @@ func TestWarnWorldReadableCountsAFeedKeyInClear(t *testing.T) {
 		{"a path key from the environment", 0o644, feed("https://feeds.example/v2/${FEED_KEY}/full.csv"), ""},
 		{"a user key from the environment", 0o644, feed("https://${FEED_KEY}@feeds.example/list.txt"), ""},
 		{"the whole URL from the environment", 0o644, feed("${FEED_URL}"), ""},
+		// A user name followed by a password is not a key, even when the
+		// password (from the environment) is left empty here.
+		{"a user name with a password from the environment", 0o644, feed("https://Analyst:${FEED_PASS}@feeds.example/list.txt"), ""},
+		{"a long user name with a password from the environment", 0o644, feed("https://svc-iocwatch-feed-reader:${FEED_PASS}@feeds.example/list.txt"), ""},
+		{"a password in a reference's default", 0o644, feed("https://Analyst:${FEED_PASS:-" + secret + "}@feeds.example/list.txt"), "(feeds[1].url)"},
+		{"a path key beside a password from the environment", 0o644, feed("https://Analyst:${FEED_PASS}@feeds.example/v2/" + secret + "/list.txt"), "(feeds[1].url)"},
 		{"a webhook URL with a key as the user", 0o644,
 			"sinks: [{name: s, type: webhook, webhook: {url: 'https://" + secret + "@soar.example/api/alerts'}}]", "(sinks[0].webhook.url)"},
 		{"a webhook URL with a plain user name", 0o644,
