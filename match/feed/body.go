@@ -254,7 +254,8 @@ var sumExts = map[string]bool{
 }
 
 // sumWords are the names of checksum lists, lower-cased: GNU coreutils'
-// SHA256SUMS and the like (md5sum, sha1sum, …, b2sum), and CHECKSUM(S).
+// SHA256SUMS and the like (md5sum, sha1sum, …, b2sum), Node.js's
+// SHASUMS256.txt (and SHASUMS, SHASUMS512), and CHECKSUM(S).
 // isChecksumOrSignature looks for them as words of a file's name, which
 // release tools prefix with a project and version
 // (iocs_1.4.2_checksums.txt).
@@ -262,6 +263,7 @@ var sumWords = map[string]bool{
 	"checksum": true, "checksums": true,
 	"md5sum": true, "sha1sum": true, "sha224sum": true, "sha256sum": true, "sha384sum": true, "sha512sum": true, "b2sum": true,
 	"md5sums": true, "sha1sums": true, "sha224sums": true, "sha256sums": true, "sha384sums": true, "sha512sums": true, "b2sums": true,
+	"shasums": true, "shasums256": true, "shasums512": true,
 }
 
 // isChecksumOrSignature reports whether an archive entry is a checksum
@@ -270,7 +272,7 @@ var sumWords = map[string]bool{
 // domains.csv.minisig, ips.txt.sig, signing.pem; also .sigstore.json), or
 // with a checksum list's name as one of its words, split at '.', '-' and
 // '_' (SHA256SUMS, sha256sums.txt, iocs_1.4.2_checksums.txt, MD5SUMS,
-// Fedora's …-CHECKSUM). A publisher ships these beside the feeds to
+// SHASUMS256.txt, Fedora's …-CHECKSUM). A publisher ships these beside the feeds to
 // verify them; read as feeds, their lines (digests, PGP armour, base64)
 // are refused one by one. A list of file hashes named for its content
 // (md5.txt, sha256.txt, hashes.csv) is a feed, and so is a feed's line

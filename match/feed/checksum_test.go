@@ -235,6 +235,10 @@ func TestIsChecksumOrSignature(t *testing.T) {
 		{"B2SUMS", true}, {"sha256sum.txt", true}, {"md5sum.txt", true}, {"CHECKSUMS", true}, {"checksums.txt", true},
 		{"CHECKSUM", true}, {"iocs_1.4.2_checksums.txt", true}, {"feeds-2026-11-29-SHA256SUMS", true},
 		{"Fedora-39-1.5-x86_64-CHECKSUM", true}, {"lists/SHA256SUMS", true}, {`lists\SHA256SUMS`, true},
+		// Node.js's layout, which other release tools copy: the list and
+		// its signature alike.
+		{"SHASUMS256.txt", true}, {"SHASUMS256.txt.asc", true}, {"SHASUMS256.txt.sig", true}, {"shasums512.txt", true},
+		{"SHASUMS.txt", true}, {"iocs-v2-SHASUMS256.txt", true},
 		// A digest of one file.
 		{"ips.txt.sha256", true}, {"IPS.TXT.SHA256", true}, {"ips.txt.sha1", true}, {"ips.txt.md5", true},
 		{"ips.txt.sha512", true}, {"ips.txt.sha256sum", true}, {"domains.csv.sha384", true}, {"c2.sha224", true},
@@ -248,6 +252,7 @@ func TestIsChecksumOrSignature(t *testing.T) {
 		{"sha256-iocs.csv", false}, {"ips.sha256.txt", false}, {"checksummed-ips.txt", false}, {"signatures.txt", false},
 		{"sig.txt", false}, {"asc", false}, {".sig", false}, {"sums.txt", false}, {"bundle.json", false},
 		{"checksums/ips.txt", false}, {`sha256sums\ips.txt`, false}, {"c2-sigs.csv", false}, {"pem-c2.txt", false},
+		{"ipsum.txt", false}, {"shasums256/ips.txt", false}, {"shasum-ips.txt", false},
 	}
 	for _, tt := range tests {
 		if got := isChecksumOrSignature(tt.name); got != tt.sum {

@@ -61,14 +61,14 @@
 // .htm, .rtf, .doc, .docx, .odt files; see isDocumentation), is not read:
 // Status.Skipped counts it ("zip documentation file") and a note names
 // it. Nor are checksum and signature files read, told by their name
-// (SHA256SUMS, *CHECKSUMS*, *.sha256, *.md5, *.asc, *.sig, *.minisig,
-// *.pem, …; see isChecksumOrSignature): they are counted apart ("zip
-// checksum or signature file"), named in a note of their own, and not
-// checked. A
-// cached copy written before a file was told apart is read as the
-// archive is now. Directories, symlinks and macOS metadata (__MACOSX/,
-// .DS_Store) are skipped; an archive with no other entry (or only files
-// left out), or more than 1000 files, is an error. Spec.MaxBytes bounds
+// (SHA256SUMS, SHASUMS256.txt or CHECKSUMS as a word of it, *.sha256,
+// *.md5, *.asc, *.sig, *.minisig, *.pem, …; see isChecksumOrSignature):
+// they are counted apart ("zip checksum or signature file"), named in a
+// note of their own, and not checked. A cached copy written before a
+// file was told apart is read as the archive is now. Directories,
+// symlinks and macOS metadata (__MACOSX/, .DS_Store) are skipped; an
+// archive with no other entry (or only files left out), or more than 1000
+// files, is an error. Spec.MaxBytes bounds
 // the archive and its files' content together. An archive of one file
 // (besides those left out) is read as the feed itself: its origins and
 // format detection go by the feed's path or URL.
