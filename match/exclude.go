@@ -1037,7 +1037,13 @@ func broadValues(has func(condKey) *cond) []string {
 	if c := has(keyProcessPath); c != nil && has(keyProcessSHA256) == nil {
 		for _, g := range c.globs {
 			if namesNoFolderOrFile(g.src) && pathNeverMatches(g.src) == "" {
-				out = append(out, fmt.Sprintf(`process_path %q names no folder and no file (only wildcards, a drive or an extension): it matches a process in every folder, so the rule drops the hits of malware anywhere under it; name the program's file (c:\program files\vendor\agent.exe)`, g.src))
+				// Without "**" the glob reaches every folder at its
+				// depth and none deeper: c:\* is the drive's root alone.
+				reach := "it matches a process in every folder, so the rule drops the hits of malware anywhere under it"
+				if !strings.Contains(g.src, "**") {
+					reach = "it matches a process in every folder at its depth, so the rule drops the hits of malware run from any of them"
+				}
+				out = append(out, fmt.Sprintf(`process_path %q names no folder and no file (only wildcards, a drive or an extension): %s; name the program's file (c:\program files\vendor\agent.exe)`, g.src, reach))
 			}
 		}
 	}

@@ -80,8 +80,17 @@ func TestExclusionWarningsLeaveUnjudgedPairingsAlone(t *testing.T) {
 // file, a hash pinning the binary, or a glob that matches no full path
 // draws none.
 func TestExclusionWarningsNameAProcessPathThatNamesNoFolderOrFile(t *testing.T) {
+	claim := func(g, what string) string {
+		return `process_path "` + strings.ReplaceAll(g, `\`, `\\`) + `" names no folder and no file (only wildcards, a drive or an extension): ` + what + `; name the program's file (c:\program files\vendor\agent.exe)`
+	}
+	// broad is the warning of a glob with "**", which reaches every folder;
+	// atDepth that of one without, which reaches every folder at its depth
+	// and no deeper.
 	broad := func(g string) string {
-		return `process_path "` + strings.ReplaceAll(g, `\`, `\\`) + `" names no folder and no file (only wildcards, a drive or an extension): it matches a process in every folder, so the rule drops the hits of malware anywhere under it; name the program's file (c:\program files\vendor\agent.exe)`
+		return claim(g, "it matches a process in every folder, so the rule drops the hits of malware anywhere under it")
+	}
+	atDepth := func(g string) string {
+		return claim(g, "it matches a process in every folder at its depth, so the rule drops the hits of malware run from any of them")
 	}
 	tests := []struct {
 		glob   string
@@ -96,11 +105,13 @@ func TestExclusionWarningsNameAProcessPathThatNamesNoFolderOrFile(t *testing.T) 
 		{`**.exe`, false, broad(`**.exe`)},
 		{`**\?*.exe`, false, broad(`**\?*.exe`)},
 		{`c:\**\*.exe`, false, broad(`c:\**\*.exe`)},
-		{`c:\*\*.exe`, false, broad(`c:\*\*.exe`)},
-		{`c:\?*`, false, broad(`c:\?*`)},
+		{`c:\*\*.exe`, false, atDepth(`c:\*\*.exe`)},
+		{`c:\?*`, false, atDepth(`c:\?*`)},
 		{`**\*.*`, false, broad(`**\*.*`)},
-		{`\\*\*\*.exe`, false, broad(`\\*\*\*.exe`)},
+		{`\\*\*\*.exe`, false, atDepth(`\\*\*\*.exe`)},
 		{`/**/*.sh`, false, broad(`/**/*.sh`)},
+		{`c:\*`, false, atDepth(`c:\*`)},
+		{`*:\*\*.exe`, false, atDepth(`*:\*\*.exe`)},
 		// A folder or a file named: the rule is narrowed.
 		{`c:\windows\**`, false, ""},
 		{`c:\program files\veeam\**`, false, ""},
@@ -132,8 +143,47 @@ func TestExclusionWarningsNameAProcessPathThatNamesNoFolderOrFile(t *testing.T) 
 	}
 }
 
-// The warning is true: every glob it names matches processes in folders
-// the rule's author did not name, malware's among them.
+// The warning says what the glob reaches: a glob said to match a process
+// in every folder matches malware deep in a folder the rule's author did
+// not name; one said to match every folder at its depth matches malware
+// in an unnamed folder at that depth, and none deeper.
+func TestBroadProcessPathWarningSaysWhatTheGlobReaches(t *testing.T) {
+	deep := Subject{ProcessName: "update.exe", ProcessPath: `c:\users\alice\appdata\local\temp\update.exe`}
+	tests := []struct {
+		glob    string
+		shallow string // a process at the glob's depth in an unnamed folder
+	}{
+		{`c:\**`, `c:\x\update.exe`},
+		{`**\*.exe`, `c:\x\update.exe`},
+		{`c:\*`, `c:\update.exe`},
+		{`c:\?*`, `c:\update.exe`},
+		{`c:\*\*.exe`, `c:\x\update.exe`},
+		{`*:\*\*\*.exe`, `d:\x\y\update.exe`},
+	}
+	for _, tt := range tests {
+		x := compileOne(t, map[string][]string{"process_path": {tt.glob}})
+		w := x.Warnings(t0)
+		if len(w) != 1 {
+			t.Errorf("process_path %q: warnings %q, want one", tt.glob, w)
+			continue
+		}
+		s := Subject{ProcessName: baseName(tt.shallow), ProcessPath: tt.shallow}
+		if x.Match(&s, Hit{}, t0) == nil {
+			t.Errorf("process_path %q does not match %q: %s", tt.glob, tt.shallow, w[0])
+		}
+		everywhere := strings.Contains(w[0], "in every folder,") && strings.Contains(w[0], "anywhere under it")
+		atDepth := strings.Contains(w[0], "in every folder at its depth")
+		if everywhere == atDepth {
+			t.Errorf("process_path %q: the warning says neither or both reaches: %s", tt.glob, w[0])
+		}
+		if got := x.Match(&deep, Hit{}, t0) != nil; got != everywhere {
+			t.Errorf("process_path %q matches %q: %v, yet the warning says: %s", tt.glob, deep.ProcessPath, got, w[0])
+		}
+	}
+}
+
+// Every glob the warning says matches in every folder matches processes in
+// folders the rule's author did not name, malware's among them.
 func TestBroadProcessPathWarningIsTrue(t *testing.T) {
 	for _, g := range []string{`c:\**`, `*:\**`, `**\*.exe`, `c:\**\*.exe`, `**\?*.exe`} {
 		x := compileOne(t, map[string][]string{"process_path": {g}})
