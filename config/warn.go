@@ -104,11 +104,12 @@ func feedKeyInClear(raw string) bool {
 
 // Warnings returns the risky but valid settings of c, as "file:line:
 // key.path: message" lines in file order: certificate checks turned off,
-// credentials sent without TLS, metrics open to the network without
-// authentication, passwords written in URLs, and Event Hubs and storage
-// connection strings without TLS. Expired and expiring exclusion rules,
-// inline or in files, are the warnings of the compiled rules
-// (match.Exclusions.Warnings), not repeated here.
+// credentials sent without TLS (a feed URL's own key over http://
+// included), metrics open to the network without authentication,
+// passwords and keys as user names written in URLs in the file, and Event
+// Hubs and storage connection strings without TLS. Expired and expiring
+// exclusion rules, inline or in files, are the warnings of the compiled
+// rules (match.Exclusions.Warnings), not repeated here.
 func (c *Config) Warnings() []string {
 	ck := &checker{m: c.meta}
 	warnInsecure(ck, reflect.ValueOf(c).Elem(), "")
@@ -121,8 +122,14 @@ func (c *Config) Warnings() []string {
 	for i, f := range c.Feeds {
 		p := indexPath("feeds", i)
 		warnURLPassword(ck, p+".url", f.URL)
-		if (f.Type == "http" || f.Type == "taxii") && (len(f.Headers) > 0 || f.TAXII.Password.IsSet() || f.TAXII.Token.IsSet()) {
+		switch {
+		case (f.Type == "http" || f.Type == "taxii") && (len(f.Headers) > 0 || f.TAXII.Password.IsSet() || f.TAXII.Token.IsSet()):
 			warnPlainHTTP(ck, p+".url", f.URL)
+		case len(urlcred.Values(f.URL)) > 0:
+			// The key is sent with every request, wherever it was written.
+			if u, err := url.Parse(f.URL); err == nil && u.Scheme == "http" {
+				ck.add(p+".url", "the key the URL carries is sent over plain http://: use https://")
+			}
 		}
 	}
 	for i, s := range c.Sinks {
@@ -201,14 +208,53 @@ func warnPlainHTTP(ck *checker, path, rawURL string) {
 	}
 }
 
-// warnURLPassword reports a password written in a URL, where it is not
-// a Secret and shows wherever the URL is logged.
+// warnURLPassword reports a password, or a key as the user name
+// (urlcred.UserIsKey), written in the file in the URL at path: iocwatch
+// hides them wherever it shows the URL, but the file holds them in clear,
+// where a ${ENV} reference would keep them out of it. Credentials that
+// come from the environment, the whole URL or the part of it, are not
+// reported.
 func warnURLPassword(ck *checker, path, rawURL string) {
-	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			ck.add(path, "holds a password, which shows wherever the URL is logged: send it in headers (a secret) instead")
+	raw := escapeDollars(rawURL)
+	if ck.m != nil {
+		if e, ok := ck.m.expanded[path]; ok {
+			raw = e.raw
 		}
 	}
+	password, userKey := userInfoInClear(raw)
+	switch {
+	case password:
+		ck.add(path, "%s", "holds a password written in the file: iocwatch hides it wherever it shows the URL, but the file holds it in clear; write it as a ${ENV} reference (https://user:${PASSWORD}@host/…)")
+	case userKey:
+		ck.add(path, "%s", "holds a key as its user name, written in the file: iocwatch hides it wherever it shows the URL, but the file holds it in clear; write it as a ${ENV} reference (https://${KEY}@host/…)")
+	}
+}
+
+// userInfoInClear reports whether raw, a URL as written in the file, holds
+// a password written there, or a key as its user name (urlcred.UserIsKey)
+// written there: with every ${NAME} reference empty (a reference's default
+// is in the file), or one that does not come from a reference beside
+// them, as feedKeyInClear reads a feed URL. A user name followed by a
+// password, from the environment or not, is not a key.
+func userInfoInClear(raw string) (password, userKey bool) {
+	withEmpty, _, _ := expand(raw, func(string) (string, bool) { return "", true })
+	withMark, _, _ := expand(raw, func(string) (string, bool) { return envMark, true })
+	e, errEmpty := url.Parse(withEmpty)
+	m, errMark := url.Parse(withMark)
+	var pEmpty, pMark string
+	if errEmpty == nil {
+		pEmpty, _ = e.User.Password()
+	}
+	if errMark == nil {
+		pMark, _ = m.User.Password()
+	}
+	password = pEmpty != "" || pMark != "" && !strings.Contains(pMark, envMark)
+	if pMark != "" {
+		return password, false
+	}
+	userKey = errEmpty == nil && urlcred.UserIsKey(e.User) ||
+		errMark == nil && urlcred.UserIsKey(m.User) && !strings.Contains(m.User.Username(), envMark)
+	return password, userKey
 }
 
 func loopback(host string) bool {
