@@ -26,6 +26,8 @@ import (
 type HECOptions struct {
 	// URL is the HEC endpoint: a base such as https://splunk:8088 (the
 	// path /services/collector/event is appended) or the full event URL.
+	// The base path is kept as written (an encoded slash stays encoded)
+	// and so is the query, on every request; a fragment is dropped.
 	// Required.
 	URL string
 	// Token is the HEC token, sent as "Authorization: Splunk <token>".
@@ -94,7 +96,7 @@ type HECOptions struct {
 type HEC struct {
 	opt      HECOptions
 	url      string
-	ackURL   string
+	ackURL   string // with the channel in its query (Ack only)
 	where    string // the event endpoint, for messages
 	ackWhere string // the acknowledgement endpoint, for messages
 	auth     string
@@ -123,12 +125,24 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if !validHeaderValue(opt.Token) {
 		return nil, errors.New("splunk_hec token: holds a control character")
 	}
-	base := strings.TrimSuffix(u.Path, "/")
-	base = strings.TrimSuffix(base, "/event")
-	base = strings.TrimSuffix(base, "/services/collector")
-	u.Path = base + "/services/collector/event"
+	// A fragment is never sent; left in, it would swallow the query the
+	// ack query adds to the URL.
+	u.Fragment, u.RawFragment = "", ""
+	// The endpoints extend the path as written, not as decoded: a
+	// gateway's route may hold an encoded slash (/a%2Fb), which u.Path
+	// turns into a separator.
+	base := hecBasePath(writtenPath(u))
 	ack := *u
-	ack.Path = base + "/services/collector/ack"
+	for _, e := range [...]struct {
+		u    *url.URL
+		path string
+	}{{u, base + "/services/collector/event"}, {&ack, base + "/services/collector/ack"}} {
+		dec, err := url.PathUnescape(e.path)
+		if err != nil { // cannot happen: writtenPath returns a valid escaping
+			return nil, fmt.Errorf("splunk_hec url %s: path: %w", urlcred.Endpoint(opt.URL), err)
+		}
+		e.u.Path, e.u.RawPath = dec, e.path
+	}
 	// The requests parse these URLs again as url.URL.String writes them,
 	// which url.Parse may refuse though it took opt.URL: an IPv6 zone
 	// outside ASCII is taken raw ("%25ethé") but refused escaped
@@ -179,6 +193,14 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 		if !validHeaderValue(h.channel) {
 			return nil, errors.New("splunk_hec channel: holds a control character")
 		}
+		// The channel goes in the ack query's query too, after the URL's
+		// own (a gateway's parameter), which stays.
+		q := ack.RawQuery
+		if q != "" {
+			q += "&"
+		}
+		ack.RawQuery = q + "channel=" + url.QueryEscape(h.channel)
+		h.ackURL = ack.String()
 	}
 	// The metadata every event repeats, encoded once: ,"host":…,"event":
 	var meta []byte
@@ -206,6 +228,55 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	}
 	h.timeout = newRequestTimeout(opt.Timeout)
 	return h, nil
+}
+
+// writtenPath returns u's path as written, with only the bytes that may
+// not stand raw in a request escaped. It is u.EscapedPath, except when
+// the path also holds such a byte (a space, a letter outside ASCII):
+// EscapedPath then escapes the decoded path again and an encoded slash
+// becomes a separator.
+func writtenPath(u *url.URL) string {
+	if u.RawPath == "" { // the path is written as EscapedPath writes it
+		return u.EscapedPath()
+	}
+	var b strings.Builder
+	for raw := u.RawPath; raw != ""; {
+		i := strings.IndexByte(raw, '%')
+		if i < 0 {
+			i = len(raw)
+		}
+		b.WriteString((&url.URL{Path: raw[:i]}).EscapedPath())
+		if i+3 > len(raw) { // url.Parse checked every escape: cannot happen
+			b.WriteString(url.PathEscape(raw[i:]))
+			break
+		}
+		b.WriteString(raw[i : i+3])
+		raw = raw[i+3:]
+	}
+	return b.String()
+}
+
+// hecBasePath returns the escaped path p without a trailing slash and
+// without the HEC path it may end with — /event, /services/collector or
+// /services/collector/event — compared segment by segment once unescaped,
+// so that an encoded slash (a%2Fb) is never taken for a separator and
+// the rest stays as written.
+func hecBasePath(p string) string {
+	segs := strings.Split(p, "/")
+	is := func(i int, word string) bool {
+		s, err := url.PathUnescape(segs[i])
+		return err == nil && s == word
+	}
+	if n := len(segs); n > 1 && segs[n-1] == "" {
+		segs = segs[:n-1]
+	}
+	if n := len(segs); n > 1 && is(n-1, "event") {
+		segs = segs[:n-1]
+	}
+	if n := len(segs); n > 2 && is(n-2, "services") && is(n-1, "collector") {
+		segs = segs[:n-2]
+	}
+	return strings.Join(segs, "/")
 }
 
 // AppendHECEvent appends one HEC event envelope for a, as the sink sends
@@ -523,13 +594,9 @@ const ackRefused = "the events were accepted, probably indexed, but are not ackn
 // Permanent, naming the endpoint and the status, and saying the events
 // were probably indexed but not acknowledged.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
-	sep := "?"
-	if strings.Contains(h.ackURL, "?") {
-		sep = "&" // the URL's own query (a gateway's parameter) stays
-	}
 	rctx, cancel := h.timeout.context(ctx)
 	defer cancel() // runs after the body is read and closed
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.ackURL+sep+"channel="+url.QueryEscape(h.channel), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.ackURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("splunk_hec ack POST %s: %w", h.ackWhere, parseError(err)))
 	}
