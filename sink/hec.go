@@ -231,29 +231,41 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 }
 
 // writtenPath returns u's path as written, with only the bytes that may
-// not stand raw in a request escaped. It is u.EscapedPath, except when
-// the path also holds such a byte (a space, a letter outside ASCII):
-// EscapedPath then escapes the decoded path again and an encoded slash
-// becomes a separator.
+// not stand raw in a request path escaped (a space, a brace, a bracket, a
+// letter outside ASCII): escapes stay as written, and so do sub-delimiters
+// (! ' ( ) * …), which a server need not take for their escapes. It is
+// u.EscapedPath when u.Path re-escaped is the path as written; otherwise
+// EscapedPath escapes the decoded path again, and an encoded slash becomes
+// a separator, a '*' becomes %2A.
 func writtenPath(u *url.URL) string {
 	if u.RawPath == "" { // the path is written as EscapedPath writes it
 		return u.EscapedPath()
 	}
+	const hex = "0123456789ABCDEF"
+	raw := u.RawPath
 	var b strings.Builder
-	for raw := u.RawPath; raw != ""; {
-		i := strings.IndexByte(raw, '%')
-		if i < 0 {
-			i = len(raw)
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '%' && i+2 < len(raw): // url.Parse checked every escape
+			b.WriteString(raw[i : i+3])
+			i += 2
+		case pathByte(c):
+			b.WriteByte(c)
+		default:
+			b.Write([]byte{'%', hex[c>>4], hex[c&15]})
 		}
-		b.WriteString((&url.URL{Path: raw[:i]}).EscapedPath())
-		if i+3 > len(raw) { // url.Parse checked every escape: cannot happen
-			b.WriteString(url.PathEscape(raw[i:]))
-			break
-		}
-		b.WriteString(raw[i : i+3])
-		raw = raw[i+3:]
 	}
 	return b.String()
+}
+
+// pathByte reports whether c may stand raw in a URL path: a segment's
+// pchar of RFC 3986 (unreserved, a sub-delimiter, ':' or '@') or '/'.
+func pathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
 }
 
 // hecBasePath returns the escaped path p without a trailing slash and

@@ -71,6 +71,13 @@ func TestHECKeepsTheBasePathAsWritten(t *testing.T) {
 		{"an escaped space", "/my%20gw/services/collector", "/my%20gw"},
 		{"an encoded slash beside a letter outside ASCII", "/gé%2Fx/services/collector", "/g%C3%A9%2Fx"},
 		{"an encoded slash beside a raw space and braces", "/a b%2F{c}", "/a%20b%2F%7Bc%7D"},
+		// A sub-delimiter (RFC 3986: ! $ & ' ( ) * + , ; =) may stand raw
+		// in a path and is not the same path escaped: it stays as written,
+		// beside an encoded slash or not. Brackets may not, they are escaped.
+		{"sub-delimiters beside an encoded slash", "/t!k(1)'x'*%2Fz/services/collector", "/t!k(1)'x'*%2Fz"},
+		{"a sub-delimiter in a path token", "/gw/a*b!/services/collector/event", "/gw/a*b!"},
+		{"a sub-delimiter alone after an encoded slash", "/a%2F*", "/a%2F*"},
+		{"brackets beside an encoded slash", "/a[1]%2Fb", "/a%5B1%5D%2Fb"},
 		{"a plain base path", "/splunk/services/collector/event", "/splunk"},
 		{"no path", "", ""},
 		// Not the defect, a guard of its fix: the HEC path is recognised
