@@ -104,8 +104,8 @@ func feedKeyInClear(raw string) bool {
 
 // Warnings returns the risky but valid settings of c, as "file:line:
 // key.path: message" lines in file order: certificate checks turned off,
-// credentials sent without TLS (a feed URL's own key over http://
-// included), metrics open to the network without authentication,
+// credentials sent without TLS (a feed's or webhook's URL's own key over
+// http:// included), metrics open to the network without authentication,
 // passwords and keys as user names written in URLs in the file, and Event
 // Hubs and storage connection strings without TLS. Expired and expiring
 // exclusion rules, inline or in files, are the warnings of the compiled
@@ -125,11 +125,8 @@ func (c *Config) Warnings() []string {
 		switch {
 		case (f.Type == "http" || f.Type == "taxii") && (len(f.Headers) > 0 || f.TAXII.Password.IsSet() || f.TAXII.Token.IsSet()):
 			warnPlainHTTP(ck, p+".url", f.URL)
-		case len(urlcred.Values(f.URL)) > 0:
-			// The key is sent with every request, wherever it was written.
-			if u, err := url.Parse(f.URL); err == nil && u.Scheme == "http" {
-				ck.add(p+".url", "the key the URL carries is sent over plain http://: use https://")
-			}
+		default:
+			warnURLKeyPlain(ck, p+".url", f.URL)
 		}
 	}
 	for i, s := range c.Sinks {
@@ -141,6 +138,8 @@ func (c *Config) Warnings() []string {
 			warnURLPassword(ck, p+".webhook.url", s.Webhook.URL)
 			if len(s.Webhook.Headers) > 0 {
 				warnPlainHTTP(ck, p+".webhook.url", s.Webhook.URL)
+			} else {
+				warnURLKeyPlain(ck, p+".webhook.url", s.Webhook.URL)
 			}
 		case "splunk_hec":
 			warnURLPassword(ck, p+".splunk_hec.url", s.SplunkHEC.URL)
@@ -205,6 +204,19 @@ func warnPlainAzure(ck *checker, path string, e EventHubsSource) {
 func warnPlainHTTP(ck *checker, path, rawURL string) {
 	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "http" {
 		ck.add(path, "credentials are sent over plain http://")
+	}
+}
+
+// warnURLKeyPlain reports a URL over plain http:// that carries a key
+// (urlcred.Values: a password, a key as the user name, a credential-like
+// query value, a path segment or query value that looks like a token),
+// which is sent with every request, wherever it was written.
+func warnURLKeyPlain(ck *checker, path, rawURL string) {
+	if len(urlcred.Values(rawURL)) == 0 {
+		return
+	}
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "http" {
+		ck.add(path, "the key the URL carries is sent over plain http://: use https://")
 	}
 }
 
