@@ -25,7 +25,11 @@ import (
 // Token are required. Defaults are applied by NewHEC.
 type HECOptions struct {
 	// URL is the HEC endpoint: a base such as https://splunk:8088 (the
-	// path /services/collector/event is appended) or the full event URL.
+	// path /services/collector/event is appended) or the full event URL,
+	// ending in /services/collector, /services/collector/event or
+	// /services/collector/event/1.0. A URL ending in another HEC endpoint
+	// (/services/collector/raw, …/raw/1.0, …/ack, …/health, …/health/1.0)
+	// is refused: the sink posts JSON events, to the event endpoint only.
 	// The base path is kept as written (an encoded slash stays encoded)
 	// and so is the query, on every request; a fragment is dropped.
 	// Required.
@@ -131,7 +135,10 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	// The endpoints extend the path as written, not as decoded: a
 	// gateway's route may hold an encoded slash (/a%2Fb), which u.Path
 	// turns into a separator.
-	base := hecBasePath(writtenPath(u))
+	base, other, what := hecBasePath(writtenPath(u))
+	if other != "" {
+		return nil, fmt.Errorf("splunk_hec url %s: %s is HEC's %s; this sink posts JSON events to /services/collector/event: give HEC's base URL or its /services/collector/event URL", urlcred.Endpoint(opt.URL), other, what)
+	}
 	ack := *u
 	for _, e := range [...]struct {
 		u    *url.URL
@@ -269,18 +276,44 @@ func pathByte(c byte) bool {
 }
 
 // hecBasePath returns the escaped path p without a trailing slash and
-// without the HEC path it may end with — /event, /services/collector or
-// /services/collector/event — compared segment by segment once unescaped,
-// so that an encoded slash (a%2Fb) is never taken for a separator and
-// the rest stays as written.
-func hecBasePath(p string) string {
+// without the event path it may end with — /event, /services/collector,
+// /services/collector/event or /services/collector/event/1.0 — compared
+// segment by segment once unescaped, so that an encoded slash (a%2Fb) is
+// never taken for a separator and the rest stays as written. When p ends
+// instead in another of HEC's endpoints (hecOtherEndpoints), which this
+// sink cannot post events to, it returns that endpoint's path and what it
+// is, and no base.
+func hecBasePath(p string) (base, other, what string) {
 	segs := strings.Split(p, "/")
 	is := func(i int, word string) bool {
 		s, err := url.PathUnescape(segs[i])
 		return err == nil && s == word
 	}
+	// endsIn reports whether segs ends in /services/collector followed by
+	// words, leaving segs[0] (before the leading slash) out.
+	endsIn := func(words ...string) bool {
+		words = append([]string{"services", "collector"}, words...)
+		n := len(segs) - len(words)
+		if n < 1 {
+			return false
+		}
+		for j, w := range words {
+			if !is(n+j, w) {
+				return false
+			}
+		}
+		return true
+	}
 	if n := len(segs); n > 1 && segs[n-1] == "" {
 		segs = segs[:n-1]
+	}
+	for _, e := range hecOtherEndpoints {
+		if endsIn(e.words...) {
+			return "", "/services/collector/" + strings.Join(e.words, "/"), e.what
+		}
+	}
+	if endsIn("event", "1.0") {
+		return strings.Join(segs[:len(segs)-4], "/"), "", ""
 	}
 	if n := len(segs); n > 1 && is(n-1, "event") {
 		segs = segs[:n-1]
@@ -288,7 +321,22 @@ func hecBasePath(p string) string {
 	if n := len(segs); n > 2 && is(n-2, "services") && is(n-1, "collector") {
 		segs = segs[:n-2]
 	}
-	return strings.Join(segs, "/")
+	return strings.Join(segs, "/"), "", ""
+}
+
+// hecOtherEndpoints are the HEC endpoints below /services/collector that
+// are not the JSON event endpoint: a URL ending in one is refused rather
+// than extended to …/raw/services/collector/event. They are the paths
+// internal/urlcred knows as HEC's own, the event endpoints left out.
+var hecOtherEndpoints = [...]struct {
+	words []string // after /services/collector
+	what  string
+}{
+	{[]string{"raw"}, "raw endpoint, which takes plain text"},
+	{[]string{"raw", "1.0"}, "raw endpoint, which takes plain text"},
+	{[]string{"ack"}, "indexer acknowledgement endpoint"},
+	{[]string{"health"}, "health endpoint"},
+	{[]string{"health", "1.0"}, "health endpoint"},
 }
 
 // AppendHECEvent appends one HEC event envelope for a, as the sink sends

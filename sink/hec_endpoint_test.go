@@ -1,0 +1,108 @@
+package sink_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/iocwatch/iocwatch/sink"
+	"github.com/iocwatch/iocwatch/sink/sinktest"
+)
+
+// Splunk documents /services/collector/event/1.0 as the event endpoint
+// with a protocol version: a URL ending in it posts events to
+// /services/collector/event and polls /services/collector/ack under the
+// same base path, as a URL ending in /services/collector/event does —
+// not to …/event/1.0/services/collector/event.
+func TestHECVersionedEventEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, base string
+	}{
+		{"the versioned event endpoint", "/services/collector/event/1.0", ""},
+		{"with a trailing slash", "/services/collector/event/1.0/", ""},
+		{"behind a base path", "/splunk/services/collector/event/1.0", "/splunk"},
+		{"behind a base path with an encoded slash", "/a%2Fb/services/collector/event/1.0", "/a%2Fb"},
+		{"with the version escaped", "/services/collector/event/%31.0", ""},
+		{"with a query", "/splunk/services/collector/event/1.0?tenant=soc", "/splunk"},
+		// Guards: a version is recognised only after HEC's event path.
+		{"a base path ending in a version", "/gw/1.0", "/gw/1.0"},
+		{"a version after /services/collector", "/gw/services/collector/1.0", "/gw/services/collector/1.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, events, acks := newRecordingHEC(t)
+			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + tc.path, Token: "tok", Ack: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close(context.Background())
+			if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
+				t.Fatal(err)
+			}
+			ev, ak := events(), acks()
+			if len(ev) == 0 || len(ak) == 0 {
+				t.Fatalf("%d event and %d ack requests, want at least one of each", len(ev), len(ak))
+			}
+			for _, r := range ev {
+				if want := tc.base + "/services/collector/event"; r.escapedPath != want {
+					t.Errorf("event request to %s, want %s", r.escapedPath, want)
+				}
+			}
+			for _, r := range ak {
+				if want := tc.base + "/services/collector/ack"; r.escapedPath != want {
+					t.Errorf("ack query to %s, want %s", r.escapedPath, want)
+				}
+			}
+		})
+	}
+}
+
+// A URL ending in another of HEC's endpoints — the raw endpoint, which
+// takes plain text, not JSON envelopes; the acknowledgement or health
+// endpoint — is refused when the sink is created, with an error saying
+// the sink posts JSON events to /services/collector/event, instead of
+// posting to …/raw/services/collector/event, a path that does not exist.
+// The error shows the URL as check --show-config does: a secret path
+// prefix stays hidden.
+func TestNewHECRefusesAnotherHECEndpoint(t *testing.T) {
+	const secret = "Tok-Sd8Ja5Hu3Fk2"
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"the raw endpoint", "/services/collector/raw", "raw endpoint"},
+		{"the versioned raw endpoint", "/services/collector/raw/1.0", "raw endpoint"},
+		{"the raw endpoint with a trailing slash", "/services/collector/raw/", "raw endpoint"},
+		{"the raw endpoint behind a base path", "/splunk/services/collector/raw", "raw endpoint"},
+		{"the raw endpoint behind a secret prefix", "/gw/" + secret + "/services/collector/raw/1.0", "raw endpoint"},
+		{"the raw endpoint escaped", "/services/collector/r%61w", "raw endpoint"},
+		{"the raw endpoint with a query", "/services/collector/raw?channel=x", "raw endpoint"},
+		{"the acknowledgement endpoint", "/services/collector/ack", "acknowledgement endpoint"},
+		{"the health endpoint", "/services/collector/health", "health endpoint"},
+		{"the versioned health endpoint", "/splunk/services/collector/health/1.0", "health endpoint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, events, acks := newRecordingHEC(t)
+			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + tc.path, Token: "tok", Ack: true})
+			if err == nil {
+				werr := h.Write(context.Background(), sinktest.Alerts(1, 1))
+				h.Close(context.Background())
+				var paths []string
+				for _, r := range append(events(), acks()...) {
+					paths = append(paths, r.escapedPath)
+				}
+				t.Fatalf("NewHEC accepted %s (Write: %v, requests to %v)", tc.path, werr, paths)
+			}
+			msg := err.Error()
+			for _, want := range []string{"splunk_hec url", tc.want, "JSON events to /services/collector/event"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q, want it to say %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, secret) {
+				t.Errorf("error %q holds the path secret", msg)
+			}
+			if n := len(events()) + len(acks()); n != 0 {
+				t.Errorf("%d requests sent, want none", n)
+			}
+		})
+	}
+}
