@@ -777,11 +777,13 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // Warnings lists, in file order, rules that deserve a look at now: a rule
 // on process_name without process_path or process_sha256 (malware names
 // itself svchost.exe too), a rule without a reason, an expired rule, a rule
-// expiring within ExpiryWarning, a table value iocwatch never sees, a value
-// that can never match what Defender reports (a process_path with an
-// environment variable, not a full path, or ending with a separator or a
-// folder, a process_name that is a path, process_name and process_path values that
-// name different files, an account written as a user principal name), an
+// expiring within ExpiryWarning (each expiry as FormatExpiry writes it), a
+// table value iocwatch never sees, a value that can never match what
+// Defender reports (a process_path with an environment variable, not a
+// full path — wildcards or not — or ending with a separator or a folder, a
+// process_name that is a path, process_name and process_path values that
+// name different files, a process_path or device glob written with {a,b}
+// alternation, an account written as a user principal name), an
 // action_type Defender does not report (within two edits of a known one,
 // with "did you mean"; unlike any, more mildly: Microsoft adds action
 // types), a table that reports none of the action_type values, and a
@@ -817,11 +819,11 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 		}
 		switch {
 		case r.ExpiredAt(now) && x.atEventTime:
-			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, expiryInstant(r.Expires)))
+			out = append(out, fmt.Sprintf("%s: expired on %s: applies only to events before then", where, FormatExpiry(r.Expires)))
 		case r.ExpiredAt(now):
-			out = append(out, fmt.Sprintf("%s: expired on %s: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then", where, expiryInstant(r.Expires)))
+			out = append(out, fmt.Sprintf("%s: expired on %s: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then", where, FormatExpiry(r.Expires)))
 		case !r.Expires.IsZero() && r.Expires.Sub(now) <= ExpiryWarning:
-			out = append(out, fmt.Sprintf("%s: expires on %s, in %s", where, r.Expires.UTC().Format(time.DateOnly), humanDays(r.Expires.Sub(now))))
+			out = append(out, fmt.Sprintf("%s: expires on %s, in %s", where, FormatExpiry(r.Expires), humanDays(r.Expires.Sub(now))))
 		}
 		if c := has(keyTable); c != nil {
 			for _, t := range c.strs {
@@ -849,19 +851,31 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 
 // neverMatching names the values of a rule's conditions that can never
 // match what Defender reports, so that the rule would silently never
-// apply: a process_path holding an environment variable (Defender reports
-// paths expanded), one that is not a full path, or one ending with a
-// separator or a folder (a process path ends with the file name); a
-// process_name that is a path; process names none of which ends a
-// process_path glob; a table that reports none of the action_type values
-// (all DeviceEvents action types with table DeviceNetworkEvents, or the
-// other way round); an account written as a user principal name.
+// apply: a process_path or device glob written with {a,b} alternation,
+// which the glob syntax lacks (it matches only the braces themselves); a
+// process_path holding an environment variable (Defender reports paths
+// expanded), one that is not a full path, or one ending with a separator
+// or a folder (a process path ends with the file name); a process_name
+// that is a path; process names none of which ends a process_path glob; a
+// table that reports none of the action_type values (all DeviceEvents
+// action types with table DeviceNetworkEvents, or the other way round);
+// an account written as a user principal name.
 func neverMatching(has func(condKey) *cond) []string {
 	var out []string
 	if c := has(keyProcessPath); c != nil {
 		for _, g := range c.globs {
+			if w := braceWarning(keyProcessPath, g.src); w != "" {
+				out = append(out, w)
+			}
 			if w := pathNeverMatches(g.src); w != "" {
 				out = append(out, fmt.Sprintf("process_path %q %s", g.src, w))
+			}
+		}
+	}
+	if c := has(keyDevice); c != nil {
+		for _, g := range c.globs {
+			if w := braceWarning(keyDevice, g.src); w != "" {
+				out = append(out, w)
 			}
 		}
 	}
@@ -894,20 +908,41 @@ func neverMatching(has func(condKey) *cond) []string {
 // glob matches. The process's path ends with its name, so a rule whose
 // names all differ from the last element of every glob never matches. A
 // last element with "**" may span folders: it is taken to meet any name.
+// A glob written with {a,b} alternation is judged by its alternatives,
+// the values the braces are warned about on their own ask for.
 func namesMeetPaths(names []string, globs []*glob) bool {
 	for _, g := range globs {
-		last := g.src[strings.LastIndexAny(g.src, `/\`)+1:]
-		if last == "" || strings.Contains(last, "**") || endsWithFolder(g.src) { // a separator or folder at the end is warned about on its own
-			return true
+		srcs, _ := braceAlternatives(g.src, maxBraceAlternatives)
+		if srcs == nil {
+			srcs = []string{g.src}
 		}
-		lg, err := compileGlob(last)
-		if err != nil {
-			return true
-		}
-		for _, n := range names {
-			if lg.match(n) {
+		for _, src := range srcs {
+			if nameMeetsPath(names, src) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// maxBraceAlternatives bounds the alternatives of a glob's braces that
+// are looked at: each brace group multiplies them.
+const maxBraceAlternatives = 64
+
+// nameMeetsPath reports whether some process name can end a path that
+// process_path glob src matches.
+func nameMeetsPath(names []string, src string) bool {
+	last := src[strings.LastIndexAny(src, `/\`)+1:]
+	if last == "" || strings.Contains(last, "**") || endsWithFolder(src) { // a separator or folder at the end is warned about on its own
+		return true
+	}
+	lg, err := compileGlob(last)
+	if err != nil {
+		return true
+	}
+	for _, n := range names {
+		if lg.match(n) {
+			return true
 		}
 	}
 	return false
@@ -942,14 +977,25 @@ func pathNeverMatches(g string) string {
 		}
 		return fmt.Sprintf("holds the environment variable %%%s%%: Defender reports paths expanded, so it never matches; write the path as Defender reports it%s", v, hint)
 	}
-	first := g
-	if i := strings.IndexAny(g, `/\`); i >= 0 {
-		first = g[:i]
+	const notFull = `is not a full path: Defender reports full paths (c:\windows\system32\svchost.exe)`
+	i := strings.IndexAny(g, `/\`)
+	if i < 0 && !strings.Contains(g, "**") {
+		// A full path holds a separator, and only "**" matches one: '*'
+		// and '?' stop at it.
+		switch {
+		case isDriveGlob(g):
+			return `is a drive alone: a process path ends with the file name (c:\windows\system32\svchost.exe), so it never matches; name the program's file (c:\program files\vendor\agent.exe)`
+		case !strings.ContainsAny(g, "*?"):
+			return fmt.Sprintf(`%s, so it never matches; write **\%s for any folder`, notFull, g)
+		case namesNoFolderOrFile(`**\` + g):
+			// **\*.exe would be warned about as matching every folder.
+			return fmt.Sprintf(`%s and '*' and '?' never match a separator, so it never matches; name the program's folder (c:\program files\vendor\%s): **\%s would match a process in every folder, malware's too`, notFull, g, g)
+		default:
+			return fmt.Sprintf(`%s and '*' and '?' never match a separator, so it never matches; write **\%s for any folder`, notFull, g)
+		}
 	}
-	// A full path starts with a separator (\\server\share, /usr/bin) or a
-	// drive (c:); a wildcard may stand for either.
-	if first != "" && !strings.ContainsAny(first, "*?") && !(len(first) == 2 && first[1] == ':') {
-		return fmt.Sprintf(`is not a full path: Defender reports full paths (c:\windows\system32\svchost.exe), so it never matches; write **\%s for any folder`, g)
+	if i >= 0 && !mayStartFullPath(g[:i]) {
+		return fmt.Sprintf(`%s, so it never matches; write **\%s for any folder`, notFull, g)
 	}
 	if strings.HasSuffix(g, `\`) || strings.HasSuffix(g, "/") {
 		return fmt.Sprintf("ends with a separator: a process path ends with the file name, so it never matches; write %s* for the files in the folder", g)
@@ -962,6 +1008,124 @@ func pathNeverMatches(g string) string {
 		return fmt.Sprintf(`ends with a folder, not a file name: a process path ends with the file name (c:\windows\system32\svchost.exe), so it never matches; write %s%s* for the files in the folder`, g, sep)
 	}
 	return ""
+}
+
+// mayStartFullPath reports whether first, the first element of a
+// process_path glob (before its first separator), can match how a full
+// path starts: nothing (\\server\share, /usr/bin) or a drive (c:). An
+// element with "**" may match across separators, so anything.
+func mayStartFullPath(first string) bool {
+	switch {
+	case first == "" || strings.Contains(first, "**"):
+		return true
+	case !strings.ContainsAny(first, "*?"):
+		return len(first) == 2 && first[1] == ':'
+	}
+	g, err := compileGlob(first)
+	if err != nil {
+		return true // not judged
+	}
+	if g.match("") {
+		return true
+	}
+	for d := 'a'; d <= 'z'; d++ {
+		if g.match(string(d), ":") {
+			return true
+		}
+	}
+	return false
+}
+
+// isDriveGlob reports whether g is a drive alone: a letter, '*' or '?'
+// and a colon.
+func isDriveGlob(g string) bool {
+	return len(g) == 2 && g[1] == ':' && (g[0] == '*' || g[0] == '?' || 'a' <= g[0]|0x20 && g[0]|0x20 <= 'z')
+}
+
+// braceWarning says that glob g of condition key k is written with {a,b}
+// alternation, which the glob syntax does not have, and lists the values
+// to write instead; or "".
+func braceWarning(k condKey, g string) string {
+	alts, more := braceAlternatives(g, maxBracesShown+1)
+	if alts == nil {
+		return ""
+	}
+	if len(alts) > maxBracesShown {
+		alts, more = alts[:maxBracesShown], true
+	}
+	vals := make([]string, 0, len(alts)+1)
+	for _, a := range alts {
+		vals = append(vals, "'"+strings.ReplaceAll(a, "'", "''")+"'") // as YAML writes it in single quotes
+	}
+	if more {
+		vals = append(vals, "…")
+	}
+	return fmt.Sprintf("%s %q holds {a,b} alternation, which globs do not have: braces and commas match themselves, so it matches only a name written with them; list the alternatives as values, as %s: [%s] (a condition matches when any of its values does)", k, g, k, strings.Join(vals, ", "))
+}
+
+// maxBracesShown is how many alternatives braceWarning lists.
+const maxBracesShown = 4
+
+// braceAlternatives returns the globs that g's {a,b} brace groups stand
+// for in shells that have them, in order, at most limit of them, and
+// whether there are more; nil when g has no such group. A group is a '{'
+// with a comma before the next '}' and no '{' between: braces without a
+// comma ({8a3c…} folders) are text. Empty alternatives are left out.
+func braceAlternatives(g string, limit int) (alts []string, more bool) {
+	out := []string{""}
+	rest := g
+	found := false
+	for {
+		i, j := braceGroup(rest)
+		if i < 0 {
+			break
+		}
+		found = true
+		lit, choices := rest[:i], strings.Split(rest[i+1:j], ",")
+		next := make([]string, 0, min(limit, len(out)*len(choices)))
+	product:
+		for _, o := range out {
+			for _, c := range choices {
+				if len(next) == limit {
+					more = true
+					break product
+				}
+				next = append(next, o+lit+c)
+			}
+		}
+		out, rest = next, rest[j+1:]
+	}
+	if !found {
+		return nil, false
+	}
+	alts = out[:0]
+	for _, o := range out {
+		if o += rest; o != "" {
+			alts = append(alts, o)
+		}
+	}
+	return alts, more
+}
+
+// braceGroup returns the positions of the '{' and '}' of the first brace
+// group of s (see braceAlternatives), or -1, -1.
+func braceGroup(s string) (int, int) {
+	for off := 0; ; {
+		i := strings.IndexByte(s[off:], '{')
+		if i < 0 {
+			return -1, -1
+		}
+		i += off
+		j := strings.IndexByte(s[i+1:], '}')
+		if j < 0 {
+			return -1, -1
+		}
+		j += i + 1
+		if inner := s[i+1 : j]; strings.IndexByte(inner, ',') >= 0 && strings.IndexByte(inner, '{') < 0 {
+			return i, j
+		}
+		off = i + 1
+	}
 }
 
 // endsWithFolder reports whether process_path glob g names a folder: a
@@ -1036,6 +1200,9 @@ func broadValues(has func(condKey) *cond) []string {
 	}
 	if c := has(keyProcessPath); c != nil && has(keyProcessSHA256) == nil {
 		for _, g := range c.globs {
+			if alts, _ := braceAlternatives(g.src, 1); alts != nil {
+				continue // it matches only the braces, warned about on their own
+			}
 			if namesNoFolderOrFile(g.src) && pathNeverMatches(g.src) == "" {
 				// Without "**" the glob reaches every folder at its
 				// depth and none deeper: c:\* is the drive's root alone.
@@ -1090,11 +1257,12 @@ func extensionOnly(e string) bool {
 	return i > 0 && starred(e[:i]) && i+1 < len(e)
 }
 
-// expiryInstant writes an expiry as the rule file may: the date alone
-// when it is the start of a day in UTC (how a date is read), else the
-// instant in UTC. Where the events before the expiry are told from those
-// after it, the date alone would misplace the instants of that day.
-func expiryInstant(t time.Time) string {
+// FormatExpiry writes a rule's expiry as the rule file may: the date
+// alone when it is the start of a day in UTC (how a date is read), else
+// the instant in UTC (RFC 3339). The date alone of a time-of-day expiry
+// would read as the start of that day, and a date in another zone may be
+// another day in UTC; the warnings and iocwatch check name expiries so.
+func FormatExpiry(t time.Time) string {
 	t = t.UTC()
 	if t.Equal(t.Truncate(24 * time.Hour)) {
 		return t.Format(time.DateOnly)

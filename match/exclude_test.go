@@ -240,7 +240,7 @@ func TestExclusionWarnings(t *testing.T) {
 		`w.yaml:1: rule "name-only": process_name without process_path or process_sha256: malware names itself svchost.exe too`,
 		`w.yaml:13: rule "no-reason": no reason given`,
 		`w.yaml:17: rule "expired": expired on 2026-11-25T09:00:00Z: the live stream no longer applies it; replay and the retro-hunt still apply it to events from before then`,
-		`w.yaml:21: rule "soon": expires on 2026-11-29, in 3 days`,
+		`w.yaml:21: rule "soon": expires on 2026-11-29T09:00:00Z, in 3 days`,
 		`w.yaml:29: rule "odd-table": table "DeviceFileEvents" is never watched (DeviceNetworkEvents, DeviceEvents)`,
 		`w.yaml:33: rule "broad": remote_domain "com" is a top-level domain: the rule hides every hit under it`,
 		`w.yaml:33: rule "broad": remote_domain "co.uk" is a public suffix: the rule hides every hit under it`,

@@ -39,3 +39,40 @@ func TestAtEventTimeWarningNamesTheExpiryInstant(t *testing.T) {
 		})
 	}
 }
+
+// The warning of a rule about to expire names its expiry as the expired
+// warnings do: the UTC instant, or the date alone when it is the start of
+// a day in UTC. A date alone would read as the start of that day (how the
+// rule file reads one), hours off for a time-of-day expiry.
+func TestExpiringRuleWarningNamesTheExpiryInstantInUTC(t *testing.T) {
+	tests := []struct {
+		name    string
+		expires time.Time
+		want    string
+	}{
+		{"a date", time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), `expires on 2026-11-29, in 2 days`},
+		{"a time of day", time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC), `expires on 2026-11-29T18:00:00Z, in 3 days`},
+		{"a time with an offset, shown in UTC", time.Date(2026, 11, 27, 1, 0, 0, 0, time.FixedZone("", 2*3600)),
+			`expires on 2026-11-26T23:00:00Z, in less than a day`},
+		{"the start of a day elsewhere is a time in UTC", time.Date(2026, 11, 28, 0, 0, 0, 0, time.FixedZone("", 2*3600)),
+			`expires on 2026-11-27T22:00:00Z, in 1 day`},
+		{"the start of a UTC day written with an offset is a date", time.Date(2026, 11, 30, 2, 0, 0, 0, time.FixedZone("", 2*3600)),
+			`expires on 2026-11-30, in 3 days`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := CompileExclusions([]RuleSpec{
+				{Name: "soon", Reason: "r", Expires: tt.expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{`w.yaml:1: rule "soon": ` + tt.want}
+			for _, x := range []*Exclusions{x, x.AtEventTime()} {
+				if got := x.Warnings(t0); !slices.Equal(got, want) {
+					t.Errorf("Warnings = %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}

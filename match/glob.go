@@ -17,7 +17,8 @@ import (
 //     and "a/**" matches everything under a/;
 //   - '?' matches one character other than a separator;
 //   - everything else matches itself, compared with Unicode case folding
-//     (as strings.EqualFold). There is no escape character and no [class].
+//     (as strings.EqualFold). There is no escape character, no [class]
+//     and no {a,b} alternation (a brace matches itself).
 //
 // Matching simulates the glob's automaton over a bit set of states, so it
 // takes time linear in the path and never backtracks. A glob is immutable

@@ -104,7 +104,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		for _, r := range rules.Exclusions.Rules() {
 			exp := ""
 			if !r.Expires.IsZero() {
-				exp = ", expires " + r.Expires.Format("2006-01-02")
+				exp = ", expires " + match.FormatExpiry(r.Expires) // in UTC, as the warnings say it
 			}
 			fmt.Fprintf(w, "  %-28s %s%s\n", r.Name, r.Reason, exp)
 		}
