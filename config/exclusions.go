@@ -241,7 +241,7 @@ func rulesNode(rules []ExclusionRule) *yaml.Node {
 		addPair(m, "name", strNode(r.Name))
 		addPair(m, "reason", strNode(r.Reason))
 		if !r.Expires.IsZero() {
-			addPair(m, "expires", strNode(formatExpiry(r.Expires)))
+			addPair(m, "expires", strNode(match.FormatExpiry(r.Expires)))
 		}
 		when := &yaml.Node{Kind: yaml.MappingNode}
 		for _, k := range slices.Sorted(maps.Keys(r.When)) {
@@ -254,12 +254,4 @@ func rulesNode(rules []ExclusionRule) *yaml.Node {
 		seq.Content = append(seq.Content, m)
 	}
 	return seq
-}
-
-func formatExpiry(t time.Time) string {
-	t = t.UTC()
-	if t.Equal(t.Truncate(24 * time.Hour)) {
-		return t.Format(time.DateOnly)
-	}
-	return t.Format(time.RFC3339Nano)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/match"
 )
 
 func TestLoadExclusionsReadsTheDocumentedShape(t *testing.T) {
@@ -201,11 +203,11 @@ func TestExpiredAt(t *testing.T) {
 	if !r.ExpiredAt(r.Expires) {
 		t.Error("not expired at its date")
 	}
-	if got := formatExpiry(r.Expires); got != "2027-06-30" {
-		t.Errorf("formatExpiry(midnight) = %q", got)
+	if got := match.FormatExpiry(r.Expires); got != "2027-06-30" {
+		t.Errorf("FormatExpiry(midnight) = %q", got)
 	}
-	if got := formatExpiry(time.Date(2027, 6, 30, 18, 0, 0, 5, time.FixedZone("x", 3600))); got != "2027-06-30T17:00:00.000000005Z" {
-		t.Errorf("formatExpiry(time) = %q", got)
+	if got := match.FormatExpiry(time.Date(2027, 6, 30, 18, 0, 0, 5, time.FixedZone("x", 3600))); got != "2027-06-30T17:00:00.000000005Z" {
+		t.Errorf("FormatExpiry(time) = %q", got)
 	}
 	if (ExclusionRule{}).ExpiredAt(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Error("a rule without expiry expired")
