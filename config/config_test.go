@@ -730,23 +730,33 @@ func TestWarnWorldReadable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "iocwatch.yaml")
-			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, tt.mode); err != nil {
-				t.Fatal(err)
-			}
-			got := WarnWorldReadable(path)
-			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
-				t.Errorf("WarnWorldReadable = %q, want %q", got, tt.want)
-			}
-			if strings.Contains(got, "hunter2") || strings.Contains(got, "abc") || strings.Contains(got, "fallback") {
-				t.Errorf("the warning shows the secret: %q", got)
-			}
+			checkWarnWorldReadable(t, tt.yaml, tt.mode, tt.want, "hunter2", "abc", "fallback")
 		})
 	}
 	if got := WarnWorldReadable(filepath.Join(t.TempDir(), "missing.yaml")); got != "" {
 		t.Errorf("missing file: %q", got)
+	}
+}
+
+// checkWarnWorldReadable writes yaml to a config file of mode and checks
+// WarnWorldReadable's warning of it: one holding want, or none when want
+// is "", and never showing any of secrets.
+func checkWarnWorldReadable(t *testing.T, yaml string, mode os.FileMode, want string, secrets ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "iocwatch.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	got := WarnWorldReadable(path)
+	if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+		t.Errorf("WarnWorldReadable = %q, want %q", got, want)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(got, secret) {
+			t.Errorf("the warning shows the secret %q: %q", secret, got)
+		}
 	}
 }

@@ -2,8 +2,6 @@ package config
 
 import (
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -54,20 +52,7 @@ func TestWarnWorldReadableCountsAFeedKeyInClear(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "iocwatch.yaml")
-			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, tt.mode); err != nil {
-				t.Fatal(err)
-			}
-			got := WarnWorldReadable(path)
-			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
-				t.Errorf("WarnWorldReadable = %q, want %q", got, tt.want)
-			}
-			if strings.Contains(got, secret) || strings.Contains(got, "hunter2") {
-				t.Errorf("the warning shows the secret: %q", got)
-			}
+			checkWarnWorldReadable(t, tt.yaml, tt.mode, tt.want, secret, "hunter2")
 		})
 	}
 }

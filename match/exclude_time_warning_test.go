@@ -27,12 +27,7 @@ func TestAtEventTimeWarningNamesTheExpiryInstant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, err := CompileExclusions([]RuleSpec{
-				{Name: "old", Reason: "r", Expires: tt.expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := compileExpiring(t, "old", tt.expires)
 			if got := x.AtEventTime().Warnings(t0); !slices.Equal(got, []string{tt.want}) {
 				t.Errorf("AtEventTime().Warnings = %q, want %q", got, []string{tt.want})
 			}
@@ -61,12 +56,7 @@ func TestExpiringRuleWarningNamesTheExpiryInstantInUTC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, err := CompileExclusions([]RuleSpec{
-				{Name: "soon", Reason: "r", Expires: tt.expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := compileExpiring(t, "soon", tt.expires)
 			want := []string{`w.yaml:1: rule "soon": ` + tt.want}
 			for _, x := range []*Exclusions{x, x.AtEventTime()} {
 				if got := x.Warnings(t0); !slices.Equal(got, want) {
@@ -75,4 +65,17 @@ func TestExpiringRuleWarningNamesTheExpiryInstantInUTC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compileExpiring compiles one rule, name, of origin w.yaml:1 that
+// expires at expires.
+func compileExpiring(t *testing.T, name string, expires time.Time) *Exclusions {
+	t.Helper()
+	x, err := CompileExclusions([]RuleSpec{
+		{Name: name, Reason: "r", Expires: expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }

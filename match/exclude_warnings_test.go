@@ -216,12 +216,7 @@ func TestExpiredRuleWarningSaysReplayAndRetroHuntStillApplyIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, err := CompileExclusions([]RuleSpec{
-				{Name: "old", Reason: "r", Expires: tt.expires, When: map[string][]string{"account": {"x"}}, Origin: "w.yaml:1"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := compileExpiring(t, "old", tt.expires)
 			if got := x.Warnings(t0); !slices.Equal(got, []string{tt.want}) {
 				t.Errorf("Warnings = %q, want %q", got, []string{tt.want})
 			}

@@ -29,29 +29,8 @@ func TestHECVersionedEventEndpoint(t *testing.T) {
 		{"a version after /services/collector", "/gw/services/collector/1.0", "/gw/services/collector/1.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, events, acks := newRecordingHEC(t)
-			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + tc.path, Token: "tok", Ack: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close(context.Background())
-			if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
-				t.Fatal(err)
-			}
-			ev, ak := events(), acks()
-			if len(ev) == 0 || len(ak) == 0 {
-				t.Fatalf("%d event and %d ack requests, want at least one of each", len(ev), len(ak))
-			}
-			for _, r := range ev {
-				if want := tc.base + "/services/collector/event"; r.escapedPath != want {
-					t.Errorf("event request to %s, want %s", r.escapedPath, want)
-				}
-			}
-			for _, r := range ak {
-				if want := tc.base + "/services/collector/ack"; r.escapedPath != want {
-					t.Errorf("ack query to %s, want %s", r.escapedPath, want)
-				}
-			}
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
 		})
 	}
 }

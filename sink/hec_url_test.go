@@ -54,6 +54,46 @@ func newRecordingHEC(t *testing.T) (srv *httptest.Server, events, acks func() []
 	return srv, get(&ev), get(&ak)
 }
 
+// writeToRecordingHEC writes two alerts through a HEC sink of opt to a
+// newRecordingHEC, its URL the server's followed by path, and returns the
+// event and ack requests the server saw: at least one of each, or the
+// test fails.
+func writeToRecordingHEC(t *testing.T, path string, opt sink.HECOptions) (events, acks []hecRequest) {
+	t.Helper()
+	srv, evs, aks := newRecordingHEC(t)
+	opt.URL = srv.URL + path
+	h, err := sink.NewHEC(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	events, acks = evs(), aks()
+	if len(events) == 0 || len(acks) == 0 {
+		t.Fatalf("%d event and %d ack requests, want at least one of each", len(events), len(acks))
+	}
+	return events, acks
+}
+
+// checkHECPaths fails the test for each event request not sent to
+// base/services/collector/event and each ack query not sent to
+// base/services/collector/ack, base as sent (escaped).
+func checkHECPaths(t *testing.T, events, acks []hecRequest, base string) {
+	t.Helper()
+	for _, r := range events {
+		if want := base + "/services/collector/event"; r.escapedPath != want {
+			t.Errorf("event request to %s (raw path %q), want %s", r.escapedPath, r.rawPath, want)
+		}
+	}
+	for _, r := range acks {
+		if want := base + "/services/collector/ack"; r.escapedPath != want {
+			t.Errorf("ack query to %s (raw path %q), want %s", r.escapedPath, r.rawPath, want)
+		}
+	}
+}
+
 // A base path with an encoded slash (a gateway's route, a path token) is
 // sent as written: the event and ack endpoints are appended to the escaped
 // path, not to the decoded one, which would turn %2F into a separator and
@@ -85,29 +125,8 @@ func TestHECKeepsTheBasePathAsWritten(t *testing.T) {
 		{"the event path escaped", "/services/collector/%65vent", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, events, acks := newRecordingHEC(t)
-			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + tc.path, Token: "tok", Ack: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close(context.Background())
-			if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
-				t.Fatal(err)
-			}
-			ev, ak := events(), acks()
-			if len(ev) == 0 || len(ak) == 0 {
-				t.Fatalf("%d event and %d ack requests, want at least one of each", len(ev), len(ak))
-			}
-			for _, r := range ev {
-				if want := tc.base + "/services/collector/event"; r.escapedPath != want {
-					t.Errorf("event request to %s (raw path %q), want %s", r.escapedPath, r.rawPath, want)
-				}
-			}
-			for _, r := range ak {
-				if want := tc.base + "/services/collector/ack"; r.escapedPath != want {
-					t.Errorf("ack query to %s (raw path %q), want %s", r.escapedPath, r.rawPath, want)
-				}
-			}
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
 		})
 	}
 }
@@ -130,26 +149,12 @@ func TestHECAckQueryCarriesTheChannelWhateverTheFragment(t *testing.T) {
 		{"an empty query and a fragment", "/services/collector?#frag", url.Values{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, events, acks := newRecordingHEC(t)
-			h, err := sink.NewHEC(sink.HECOptions{URL: srv.URL + tc.suffix, Token: "tok", Ack: true, Channel: channel})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close(context.Background())
-			if err := h.Write(context.Background(), sinktest.Alerts(2, 1)); err != nil {
-				t.Fatal(err)
-			}
-			ev, ak := events(), acks()
-			if len(ev) == 0 || len(ak) == 0 {
-				t.Fatalf("%d event and %d ack requests, want at least one of each", len(ev), len(ak))
-			}
+			ev, ak := writeToRecordingHEC(t, tc.suffix, sink.HECOptions{Token: "tok", Ack: true, Channel: channel})
+			checkHECPaths(t, ev, ak, "")
 			for _, r := range ev {
 				got, err := url.ParseQuery(r.rawQuery)
 				if err != nil || !sameQuery(got, tc.query) {
 					t.Errorf("event request query %q, want %v", r.rawQuery, tc.query)
-				}
-				if r.escapedPath != "/services/collector/event" {
-					t.Errorf("event request to %s, want /services/collector/event", r.escapedPath)
 				}
 			}
 			for _, r := range ak {
@@ -163,9 +168,6 @@ func TestHECAckQueryCarriesTheChannelWhateverTheFragment(t *testing.T) {
 				}
 				if r.channel != channel {
 					t.Errorf("ack query channel header %q, want %s", r.channel, channel)
-				}
-				if r.escapedPath != "/services/collector/ack" {
-					t.Errorf("ack query to %s, want /services/collector/ack", r.escapedPath)
 				}
 			}
 		})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,15 +24,12 @@ func TestCheckListsEachRulesExpiryInUTC(t *testing.T) {
 		{"2027-06-29T20:00:00-04:00", "2027-06-30"},
 		{"2027-06-30T18:00:00.5Z", "2027-06-30T18:00:00.5Z"},
 	}
-	dir := t.TempDir()
-	feed := filepath.Join(dir, "f.txt")
-	excl := filepath.Join(dir, "exclusions.yaml")
 	var rules strings.Builder
 	rules.WriteString("exclusions:\n")
 	for i, tt := range tests {
 		fmt.Fprintf(&rules, "  - {name: rule-%d, reason: r, expires: '%s', when: {remote_ip: [192.0.2.10]}}\n", i, tt.expires)
 	}
-	writeFiles(t, map[string]string{feed: "192.0.2.10\n", excl: rules.String()})
+	feed, excl := feedAndRules(t, rules.String())
 	code, stdout, stderr := runCLI(t, "", "check", "--feed", feed, "--exclusions", excl)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -52,15 +48,9 @@ func TestCheckListsEachRulesExpiryInUTC(t *testing.T) {
 // of a glob written with {a,b} alternation, each naming the rule file's
 // line: neither glob can match what Defender reports.
 func TestCheckWarnsOfGlobsThatCannotMatchAFullPath(t *testing.T) {
-	dir := t.TempDir()
-	feed := filepath.Join(dir, "f.txt")
-	excl := filepath.Join(dir, "exclusions.yaml")
-	writeFiles(t, map[string]string{
-		feed: "192.0.2.10\n",
-		excl: "exclusions:\n" +
-			"  - {name: any-exe, reason: r, when: {process_path: ['*.exe'], remote_ip: [192.0.2.10]}}\n" +
-			"  - {name: exe-or-dll, reason: r, when: {process_path: ['c:\\vendor\\**\\*.{exe,dll}'], remote_ip: [192.0.2.10]}}\n",
-	})
+	feed, excl := feedAndRules(t, "exclusions:\n"+
+		"  - {name: any-exe, reason: r, when: {process_path: ['*.exe'], remote_ip: [192.0.2.10]}}\n"+
+		"  - {name: exe-or-dll, reason: r, when: {process_path: ['c:\\vendor\\**\\*.{exe,dll}'], remote_ip: [192.0.2.10]}}\n")
 	code, stdout, stderr := runCLI(t, "", "check", "--feed", feed, "--exclusions", excl)
 	if code != exitOK {
 		t.Fatalf("exit %d (warnings are not problems)\n%s%s", code, stdout, stderr)

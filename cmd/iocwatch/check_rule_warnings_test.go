@@ -14,16 +14,10 @@ import (
 // events before its expiry. Each names the rule file's line, the rule and
 // the key.
 func TestCheckAndRunWarnOfRulesThatNeverMatchOrMatchEveryProcess(t *testing.T) {
-	dir := t.TempDir()
-	feed := filepath.Join(dir, "f.txt")
-	excl := filepath.Join(dir, "exclusions.yaml")
-	writeFiles(t, map[string]string{
-		feed: "192.0.2.10\n",
-		excl: "exclusions:\n" +
-			"  - {name: dns-in-network, reason: r, when: {table: [DeviceNetworkEvents], action_type: [DnsQueryResponse], remote_ip: [192.0.2.10]}}\n" +
-			"  - {name: any-exe, reason: r, when: {process_path: ['**\\*.exe'], remote_ip: [192.0.2.10]}}\n" +
-			"  - {name: migration, reason: r, expires: 2020-06-01, when: {remote_ip: [192.0.2.10]}}\n",
-	})
+	feed, excl := feedAndRules(t, "exclusions:\n"+
+		"  - {name: dns-in-network, reason: r, when: {table: [DeviceNetworkEvents], action_type: [DnsQueryResponse], remote_ip: [192.0.2.10]}}\n"+
+		"  - {name: any-exe, reason: r, when: {process_path: ['**\\*.exe'], remote_ip: [192.0.2.10]}}\n"+
+		"  - {name: migration, reason: r, expires: 2020-06-01, when: {remote_ip: [192.0.2.10]}}\n")
 	warnings := []string{
 		excl + `:2: rule "dns-in-network": table "DeviceNetworkEvents" never reports action_type "DnsQueryResponse" (a DeviceEvents action type), so the rule never matches`,
 		excl + `:3: rule "any-exe": process_path "**\\*.exe" names no folder and no file (only wildcards, a drive or an extension): it matches a process in every folder, so the rule drops the hits of malware anywhere under it; name the program's file (c:\program files\vendor\agent.exe)`,
@@ -59,3 +53,14 @@ func TestCheckAndRunWarnOfRulesThatNeverMatchOrMatchEveryProcess(t *testing.T) {
 
 // logged is how run's log writes warning w: the message of a text record.
 func logged(w string) string { return "msg=" + strconv.Quote(w) }
+
+// feedAndRules writes, in a new folder, a feed of 192.0.2.10 and a rule
+// file of rules, and returns their paths.
+func feedAndRules(t *testing.T, rules string) (feed, excl string) {
+	t.Helper()
+	dir := t.TempDir()
+	feed = filepath.Join(dir, "f.txt")
+	excl = filepath.Join(dir, "exclusions.yaml")
+	writeFiles(t, map[string]string{feed: "192.0.2.10\n", excl: rules})
+	return feed, excl
+}

@@ -3,7 +3,6 @@ package feed
 import (
 	"github.com/iocwatch/iocwatch/match"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -50,18 +49,14 @@ var sumBundleValues = []string{"203.0.113.7", "198.51.100.9", "evil.example"}
 // sumBundle: its feeds loaded, the digest line in ips.txt refused as
 // before, the checksum and signature files counted and named, none of
 // their lines read.
-func checkSumBundle(t *testing.T, st Status, index func(string) bool) {
+func checkSumBundle(t *testing.T, st Status, ix *match.Index) {
 	t.Helper()
 	if st.Total != len(sumBundleValues) {
 		t.Fatalf("status: %d indicators, error %v, refused %v; want %d", st.Total, st.LastError, st.Refused, len(sumBundleValues))
 	}
-	for _, v := range sumBundleValues {
-		if !index(v) {
-			t.Errorf("%s does not match", v)
-		}
-	}
+	wantMatches(t, ix, sumBundleValues)
 	for _, v := range []string{"keys.feeds.example", "c2-feed.zip", "https://keys.feeds.example/c2.asc"} {
-		if index(v) {
+		if matches(ix, v, time.Time{}) {
 			t.Errorf("%s, from a checksum or signature file, loaded", v)
 		}
 	}
@@ -83,30 +78,14 @@ func checkSumBundle(t *testing.T, st Status, index func(string) bool) {
 // their lines (digests, PGP armour, base64) would be refused one by one,
 // or, a name or URL in them, load. A file feed and a download alike.
 func TestChecksumAndSignatureFilesInAZipArchiveAreNotFeeds(t *testing.T) {
-	archive := sumBundle(t)
-	tests := []struct {
-		name string
-		spec func(t *testing.T) Spec
-	}{
-		{"a file", func(t *testing.T) Spec {
-			path := filepath.Join(t.TempDir(), "bundle.zip")
-			writeFile(t, path, string(archive))
-			return Spec{Name: "bundle", Type: TypeFile, Path: path}
-		}},
-		{"a download", func(t *testing.T) Spec {
-			srv := newFeedServer(t, false)
-			srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
-			return Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, u := newHarness(t, Options{Feeds: []Spec{tt.spec(t)}})
+	for _, src := range archiveSources(sumBundle(t)) {
+		t.Run(src.name, func(t *testing.T) {
+			h, u := newHarness(t, Options{Feeds: []Spec{src.spec(t)}})
 			st := h.status("bundle")
 			if st.LastError != nil {
 				t.Fatal(st.LastError)
 			}
-			checkSumBundle(t, st, func(v string) bool { return matches(u.Index, v, time.Time{}) })
+			checkSumBundle(t, st, u.Index)
 		})
 	}
 }
@@ -114,21 +93,11 @@ func TestChecksumAndSignatureFilesInAZipArchiveAreNotFeeds(t *testing.T) {
 // The count and the note survive a restart from the cached copy of a
 // download.
 func TestTheChecksumsOfACachedZipArchiveAreStillLeftOut(t *testing.T) {
-	cache := t.TempDir()
-	archive := sumBundle(t)
-	srv := newFeedServer(t, false)
-	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
-	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
-	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	h.stop()
-
-	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
-	h2, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	st := h2.status("bundle")
+	st, u := restartFromCache(t, sumBundle(t), match.LoadOptions{})
 	if !st.FromCache {
 		t.Fatalf("not from the cache: error %v", st.LastError)
 	}
-	checkSumBundle(t, st, func(v string) bool { return matches(u.Index, v, time.Time{}) })
+	checkSumBundle(t, st, u.Index)
 }
 
 // A cached copy written before checksum and signature files were told
@@ -162,32 +131,14 @@ func TestACacheWrittenBeforeChecksumsWereToldApartLeavesThemOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cache := t.TempDir()
-			srv := newFeedServer(t, false)
-			srv.set(tt.served)
-			spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
 			// The copy as the version before wrote it: every file of the
 			// archive, but, when it told documentation apart, the
 			// documentation, which Docs names.
-			var body []byte
-			var files []cacheFile
 			var docs []string
-			for _, f := range tt.archive {
-				if tt.docsKnew && f.name == readme.name {
-					docs = append(docs, f.name)
-					continue
-				}
-				body = append(body, f.content...)
-				files = append(files, cacheFile{Name: f.name, Size: len(f.content)})
+			if tt.docsKnew {
+				docs = []string{readme.name}
 			}
-			if len(files) == 1 {
-				files = nil // one feed, as the version before cached it
-			}
-			shown, hash := cacheURL(spec.URL)
-			hdr := cacheHeader{Feed: spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: `"v1"`, FetchedAt: time.Now().UTC(), Files: files, Docs: docs}
-			if err := writeCache(cache, hdr, body); err != nil {
-				t.Fatal(err)
-			}
+			spec, cache := oldZipCache(t, tt.served, tt.archive, docs)
 			h, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
 			st := h.status("bundle")
 			if st.Total != len(tt.loaded) || len(st.Refused) != 0 ||
@@ -195,11 +146,7 @@ func TestACacheWrittenBeforeChecksumsWereToldApartLeavesThemOut(t *testing.T) {
 				t.Fatalf("%d indicators, refused %v, skipped %v, notes %q; want %d, none refused, %d documentation files, %d checksum or signature files",
 					st.Total, st.Refused, st.SkippedReasons, st.Notes, len(tt.loaded), tt.docs, tt.sums)
 			}
-			for _, v := range tt.loaded {
-				if !matches(u.Index, v, time.Time{}) {
-					t.Errorf("%s does not match", v)
-				}
-			}
+			wantMatches(t, u.Index, tt.loaded)
 			for _, v := range []string{"feeds.example", "c2-feed.zip"} {
 				if matches(u.Index, v, time.Time{}) {
 					t.Errorf("%s, from a file left out, loaded", v)
@@ -209,10 +156,7 @@ func TestACacheWrittenBeforeChecksumsWereToldApartLeavesThemOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeBody(zipOf(t, tt.archive...), "", 1<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := decoded(t, zipOf(t, tt.archive...))
 			if c := e.content(); e.hash != got.sum() || !slices.Equal(c.docs, got.docs) || !slices.Equal(c.sums, got.sums) {
 				t.Errorf("the copy's sum %x, documentation %q, checksums %q; a download of the archive has %x, %q, %q",
 					e.hash, c.docs, c.sums, got.sum(), got.docs, got.sums)
@@ -265,23 +209,14 @@ func TestIsChecksumOrSignature(t *testing.T) {
 // files and names them apart from its documentation; an archive of one
 // feed beside them is that feed, and one with nothing else has no feed.
 func TestDecodeBodyLeavesTheChecksumsOut(t *testing.T) {
-	got, err := decodeBody(sumBundle(t), "", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for name := range got.parts {
-		names = append(names, name)
-	}
+	got := decoded(t, sumBundle(t))
+	names := partNames(got)
 	if !slices.Equal(names, []string{"ips.txt", "lists/domains.csv"}) || !slices.Equal(got.sums, sumBundleFiles) || got.docs != nil {
 		t.Fatalf("files %q, checksums %q, documentation %q", names, got.sums, got.docs)
 	}
 
-	one, err := decodeBody(zipOf(t, zipEntry{name: "README.md", content: "# c2\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"},
-		zipEntry{name: "c2.txt.sha256", content: hexIPs + "  c2.txt\n"}, zipEntry{name: "LICENSE.asc", content: "-----BEGIN PGP SIGNATURE-----\n"}), "", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	one := decoded(t, zipOf(t, zipEntry{name: "README.md", content: "# c2\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"},
+		zipEntry{name: "c2.txt.sha256", content: hexIPs + "  c2.txt\n"}, zipEntry{name: "LICENSE.asc", content: "-----BEGIN PGP SIGNATURE-----\n"}))
 	// LICENSE.asc is both: documentation, as isDocumentation is asked first.
 	if one.files != nil || string(one.data) != "203.0.113.7\n" || !slices.Equal(one.docs, []string{"README.md", "LICENSE.asc"}) ||
 		!slices.Equal(one.sums, []string{"c2.txt.sha256"}) {

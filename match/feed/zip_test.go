@@ -78,35 +78,14 @@ var feedBundleValues = []string{"203.0.113.7", "198.51.100.9", "evil.example", "
 // indicators' origins naming the archive and the file. Directories,
 // symlinks and macOS metadata are not feeds.
 func TestEveryFileOfAZipArchiveIsLoaded(t *testing.T) {
-	archive := feedBundle(t)
-	tests := []struct {
-		name string
-		spec func(t *testing.T) Spec
-	}{
-		{"a file", func(t *testing.T) Spec {
-			path := filepath.Join(t.TempDir(), "bundle.zip")
-			writeFile(t, path, string(archive))
-			return Spec{Name: "bundle", Type: TypeFile, Path: path}
-		}},
-		{"a download", func(t *testing.T) Spec {
-			srv := newFeedServer(t, false)
-			srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
-			return Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec := tt.spec(t)
-			h, u := newHarness(t, Options{Feeds: []Spec{spec}})
+	for _, src := range archiveSources(feedBundle(t)) {
+		t.Run(src.name, func(t *testing.T) {
+			h, u := newHarness(t, Options{Feeds: []Spec{src.spec(t)}})
 			st := h.status("bundle")
 			if st.LastError != nil || st.Total != len(feedBundleValues) {
 				t.Fatalf("status: %d indicators, error %v; want %d", st.Total, st.LastError, len(feedBundleValues))
 			}
-			for _, v := range feedBundleValues {
-				if !matches(u.Index, v, time.Time{}) {
-					t.Errorf("%s does not match", v)
-				}
-			}
+			wantMatches(t, u.Index, feedBundleValues)
 			if st.Format != "csv,stix2,text" {
 				t.Errorf("format %q, want the formats of the files", st.Format)
 			}
@@ -120,6 +99,114 @@ func TestEveryFileOfAZipArchiveIsLoaded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// archiveSource is one way feed "bundle" gets an archive: from a file or
+// by a download.
+type archiveSource struct {
+	name string
+	spec func(t *testing.T) Spec
+}
+
+// archiveSources are the ways feed "bundle" gets archive: "a file", a
+// spec of a file holding it, and "a download", one of a server that
+// serves it.
+func archiveSources(archive []byte) []archiveSource {
+	return []archiveSource{
+		{"a file", func(t *testing.T) Spec {
+			path := filepath.Join(t.TempDir(), "bundle.zip")
+			writeFile(t, path, string(archive))
+			return Spec{Name: "bundle", Type: TypeFile, Path: path}
+		}},
+		{"a download", func(t *testing.T) Spec {
+			srv := newFeedServer(t, false)
+			srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
+			return Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
+		}},
+	}
+}
+
+// restartFromCache downloads archive as feed "bundle" (read with load)
+// into a cache, then restarts with the server down, and returns the
+// status and the first update of the restart: what the cached copy
+// holds.
+func restartFromCache(t *testing.T, archive []byte, load match.LoadOptions) (Status, *Update) {
+	t.Helper()
+	cache := t.TempDir()
+	srv := newFeedServer(t, false)
+	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
+	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second, Load: load}
+	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	h.stop()
+
+	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	h2, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
+	return h2.status("bundle"), u
+}
+
+// oldZipCache returns the spec of a download of feed "bundle" from a
+// server that answers with served, and a cache dir holding a copy of the
+// archive of entries as a version from before the files left out of
+// archives were all told apart wrote it: every file of the archive in
+// its body, but those named in docs (documentation, which that version
+// told apart), which the header's Docs names; an archive of one file in
+// the body cached as one feed. The copy's ETag is "v1".
+func oldZipCache(t *testing.T, served http.HandlerFunc, entries []zipEntry, docs []string) (spec Spec, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	srv := newFeedServer(t, false)
+	srv.set(served)
+	spec = Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
+	var body []byte
+	var files []cacheFile
+	var docsOut []string
+	for _, f := range entries {
+		if slices.Contains(docs, f.name) {
+			docsOut = append(docsOut, f.name)
+			continue
+		}
+		body = append(body, f.content...)
+		files = append(files, cacheFile{Name: f.name, Size: len(f.content)})
+	}
+	if len(files) == 1 {
+		files = nil // one feed, as the version before cached it
+	}
+	shown, hash := cacheURL(spec.URL)
+	hdr := cacheHeader{Feed: spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: `"v1"`, FetchedAt: time.Now().UTC(), Files: files, Docs: docsOut}
+	if err := writeCache(dir, hdr, body); err != nil {
+		t.Fatal(err)
+	}
+	return spec, dir
+}
+
+// decoded is the content of archive as decodeBody reads a download of
+// it, within 1 MiB.
+func decoded(t *testing.T, archive []byte) content {
+	t.Helper()
+	got, err := decodeBody(archive, "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// partNames are the names of c's files, in archive order.
+func partNames(c content) []string {
+	var names []string
+	for name := range c.parts {
+		names = append(names, name)
+	}
+	return names
+}
+
+// wantMatches fails the test for each of values that ix does not match.
+func wantMatches(t *testing.T, ix *match.Index, values []string) {
+	t.Helper()
+	for _, v := range values {
+		if !matches(ix, v, time.Time{}) {
+			t.Errorf("%s does not match", v)
+		}
 	}
 }
 
@@ -161,25 +248,11 @@ func TestAZipArchiveWithAFileThatCannotBeReadFails(t *testing.T) {
 // The cached copy of a downloaded archive keeps its files apart: a
 // restart with the server down reads each in its own format again.
 func TestAZipArchiveOfSeveralFilesRestartsFromTheCache(t *testing.T) {
-	cache := t.TempDir()
-	archive := feedBundle(t)
-	srv := newFeedServer(t, false)
-	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
-	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second, Load: match.LoadOptions{Format: match.FormatAuto}}
-	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	h.stop()
-
-	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
-	h2, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	st := h2.status("bundle")
+	st, u := restartFromCache(t, feedBundle(t), match.LoadOptions{Format: match.FormatAuto})
 	if !st.FromCache || st.Total != len(feedBundleValues) || st.Format != "csv,stix2,text" {
 		t.Fatalf("from the cache: %d indicators, format %q, from cache %v; want %d", st.Total, st.Format, st.FromCache, len(feedBundleValues))
 	}
-	for _, v := range feedBundleValues {
-		if !matches(u.Index, v, time.Time{}) {
-			t.Errorf("%s does not match", v)
-		}
-	}
+	wantMatches(t, u.Index, feedBundleValues)
 }
 
 // decodeBody unpacks every regular file of a zip archive, in archive
@@ -403,11 +476,7 @@ func TestTheDocumentationInAZipArchiveIsNotAFeed(t *testing.T) {
 	if st.LastError != nil || st.Total != len(want) || len(st.Refused) != 0 {
 		t.Fatalf("status: %d indicators, error %v, refused %v; want %d, none refused", st.Total, st.LastError, st.Refused, len(want))
 	}
-	for _, v := range want {
-		if !matches(u.Index, v, time.Time{}) {
-			t.Errorf("%s does not match", v)
-		}
-	}
+	wantMatches(t, u.Index, want)
 	if matches(u.Index, "feeds.example", time.Time{}) {
 		t.Error("a name in the README loaded")
 	}
@@ -423,17 +492,7 @@ func TestTheDocumentationInAZipArchiveIsNotAFeed(t *testing.T) {
 // The count and the note survive a restart from the cached copy of a
 // download.
 func TestTheDocumentationOfACachedZipArchiveIsStillCounted(t *testing.T) {
-	cache := t.TempDir()
-	archive := docBundle(t)
-	srv := newFeedServer(t, false)
-	srv.set(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) })
-	spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
-	h, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	h.stop()
-
-	srv.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
-	h2, _ := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
-	st := h2.status("bundle")
+	st, _ := restartFromCache(t, docBundle(t), match.LoadOptions{})
 	if !st.FromCache || st.Total != 3 || len(st.Refused) != 0 || st.SkippedReasons["zip documentation file"] != 5 || len(st.Notes) != 1 {
 		t.Fatalf("from the cache: %d indicators, refused %v, skipped %v, notes %q, from cache %v", st.Total, st.Refused, st.SkippedReasons, st.Notes, st.FromCache)
 	}
@@ -472,38 +531,26 @@ func TestIsDocumentation(t *testing.T) {
 // names it; an archive of one feed and its documentation is that feed,
 // and one of documentation only has no feed.
 func TestDecodeBodyLeavesTheDocumentationOut(t *testing.T) {
-	got, err := decodeBody(docBundle(t), "", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for name := range got.parts {
-		names = append(names, name)
-	}
+	got := decoded(t, docBundle(t))
+	names := partNames(got)
 	if !slices.Equal(names, []string{"ips.txt", "lists/domains.csv"}) ||
 		!slices.Equal(got.docs, []string{"README.md", "LICENSE", "lists/readme.txt", "docs/feed-format.pdf", "CHANGELOG.md"}) {
 		t.Fatalf("files %q, documentation %q", names, got.docs)
 	}
 
-	one, err := decodeBody(zipOf(t, zipEntry{name: "README.txt", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}), "", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	one := decoded(t, zipOf(t, zipEntry{name: "README.txt", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}))
 	if one.files != nil || string(one.data) != "203.0.113.7\n" || !slices.Equal(one.docs, []string{"README.txt"}) {
 		t.Fatalf("one feed: %q in files %v, documentation %q", one.data, one.files, one.docs)
 	}
 
-	_, err = decodeBody(zipOf(t, zipEntry{name: "README.md", content: "x"}, zipEntry{name: "LICENSE", content: "y"}), "", 1<<20)
+	_, err := decodeBody(zipOf(t, zipEntry{name: "README.md", content: "x"}, zipEntry{name: "LICENSE", content: "y"}), "", 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "archive holds no feed, only documentation: README.md, LICENSE") {
 		t.Fatalf("err %v, want the documentation named", err)
 	}
 
 	// The documentation is part of what the content is: another README
 	// is other content (the note names it).
-	other, err := decodeBody(zipOf(t, zipEntry{name: "NOTICE", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}), "", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := decoded(t, zipOf(t, zipEntry{name: "NOTICE", content: "evil.example is a sample\n"}, zipEntry{name: "c2.txt", content: "203.0.113.7\n"}))
 	if other.sum() == one.sum() {
 		t.Error("the same feed with other documentation has the same sum")
 	}
@@ -547,7 +594,7 @@ func TestACacheWrittenBeforeDocumentationWasToldApartLeavesItOut(t *testing.T) {
 	tests := []struct {
 		name   string
 		files  []zipEntry
-		served func(w http.ResponseWriter, r *http.Request)
+		served http.HandlerFunc
 		loaded []string
 		docs   []string
 	}{
@@ -575,34 +622,16 @@ func TestACacheWrittenBeforeDocumentationWasToldApartLeavesItOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cache := t.TempDir()
-			srv := newFeedServer(t, false)
-			srv.set(tt.served)
-			spec := Spec{Name: "bundle", Type: TypeHTTP, URL: srv.URL + "/bundle.zip", Timeout: 2 * time.Second}
 			// The copy as the version before wrote it: every file of the
 			// archive, documentation included, and no Docs.
-			var body []byte
-			var files []cacheFile
-			for _, f := range tt.files {
-				body = append(body, f.content...)
-				files = append(files, cacheFile{Name: f.name, Size: len(f.content)})
-			}
-			shown, hash := cacheURL(spec.URL)
-			hdr := cacheHeader{Feed: spec.Name, Type: TypeHTTP, URL: shown, URLHash: hash, ETag: `"v1"`, FetchedAt: time.Now().UTC(), Files: files}
-			if err := writeCache(cache, hdr, body); err != nil {
-				t.Fatal(err)
-			}
+			spec, cache := oldZipCache(t, tt.served, tt.files, nil)
 			h, u := newHarness(t, Options{Feeds: []Spec{spec}, CacheDir: cache})
 			st := h.status("bundle")
 			if st.Total != len(tt.loaded) || len(st.Refused) != 0 || st.SkippedReasons[skipDocumentation] != len(tt.docs) {
 				t.Fatalf("%d indicators, refused %v, skipped %v, notes %q; want %d, none refused, %d documentation files",
 					st.Total, st.Refused, st.SkippedReasons, st.Notes, len(tt.loaded), len(tt.docs))
 			}
-			for _, v := range tt.loaded {
-				if !matches(u.Index, v, time.Time{}) {
-					t.Errorf("%s does not match", v)
-				}
-			}
+			wantMatches(t, u.Index, tt.loaded)
 			if matches(u.Index, "feeds.example", time.Time{}) {
 				t.Error("the documentation's name loaded")
 			}
@@ -610,10 +639,7 @@ func TestACacheWrittenBeforeDocumentationWasToldApartLeavesItOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeBody(zipOf(t, tt.files...), "", 1<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := decoded(t, zipOf(t, tt.files...))
 			if e.hash != got.sum() || !slices.Equal(e.content().docs, tt.docs) {
 				t.Errorf("the copy's sum %x, documentation %q; a download of the archive has %x, %q", e.hash, e.content().docs, got.sum(), got.docs)
 			}
