@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/testenv"
 )
 
@@ -67,7 +68,7 @@ func testCorruptCheckpoint(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cont := testenv.NewContainer(t, blob)
-			logs := new(logBuffer)
+			logs := new(syncbuf.Buffer)
 			opt := testOptions(conn, blob, corruptHub, cont)
 			opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
 			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -119,7 +120,7 @@ func testCorruptOwnership(t *testing.T) {
 	const hub = "corruptown"
 	const n = 3
 	produce(t, ctx, conn, hub, []string{"0"}, 0, n)
-	logs := new(logBuffer)
+	logs := new(syncbuf.Buffer)
 	opt := testOptions(conn, blob, hub, cont)
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
 	opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))

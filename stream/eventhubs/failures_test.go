@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/go-amqp"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/testenv"
 )
 
@@ -43,7 +44,7 @@ func testRefused(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			logs := new(logBuffer)
+			logs := new(syncbuf.Buffer)
 			opt := testOptions(tt.conn, blob, tt.hub, testenv.NewContainer(t, blob))
 			opt.ConsumerGroup = tt.group
 			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -93,7 +94,7 @@ func testStoreOutage(t *testing.T) {
 	cont := testenv.NewContainer(t, blob)
 	parts := []string{"0", "1"}
 	const n = 10
-	logs := new(logBuffer)
+	logs := new(syncbuf.Buffer)
 	opt := testOptions(conn, blob, "outage", cont)
 	opt.MaxBatchEvents = 4
 	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))

@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/stream"
 	"github.com/iocwatch/iocwatch/testenv"
 )
@@ -752,7 +753,7 @@ func testSteal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	cont := testenv.NewContainer(t, blob)
-	logs := new(logBuffer)
+	logs := new(syncbuf.Buffer)
 	optA := testOptions(conn, blob, "steal", cont)
 	optA.CheckpointCount = 1 << 30
 	optA.MaxBatchEvents = 3 // its held batches end well before B's checkpoint
@@ -1007,7 +1008,7 @@ func testSecrets(t *testing.T) {
 	conn, blob := shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	logs := new(logBuffer)
+	logs := new(syncbuf.Buffer)
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cont := testenv.NewContainer(t, blob)
 	var texts []string
@@ -1056,26 +1057,6 @@ func keyOf(conn string) string {
 		}
 	}
 	return "<no key>"
-}
-
-// logBuffer holds what a Source logs, for a test to read while the
-// Source's goroutines still write to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns what was logged so far.
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // Every error Close returns names the hub, as the other errors of the

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/testenv"
 )
 
@@ -95,7 +96,7 @@ func testStartRetried(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
 			const n = 5
-			logs := new(logBuffer)
+			logs := new(syncbuf.Buffer)
 			opt := testOptions(conn, blob, tt.hub, testenv.NewContainer(t, blob))
 			opt.StartPosition = tt.start
 			opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))

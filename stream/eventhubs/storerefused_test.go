@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
+	"github.com/iocwatch/iocwatch/internal/syncbuf"
 	"github.com/iocwatch/iocwatch/testenv"
 )
 
@@ -53,7 +54,7 @@ func testStoreRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cont := testenv.NewContainer(t, blob)
-	logs := new(logBuffer)
+	logs := new(syncbuf.Buffer)
 	opt := testOptions(conn, blob, "readonly", cont)
 	opt.CheckpointConnectionString = readOnlySAS(t, blob)
 	opt.storeRetryMin, opt.storeRetryMax = 20*time.Millisecond, 100*time.Millisecond
