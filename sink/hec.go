@@ -191,7 +191,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), ackURL: ack.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
+	h := &HEC{opt: opt, url: u.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -533,15 +533,13 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	r, isHEC, detail := h.readAnswer(raw)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		retry := httpRetryableStatus(resp.StatusCode) || (isHEC && hecRetryableCode(*r.Code))
-		err := httpStatusError(http.MethodPost, h.where, resp, detail, retry, h.opt.Now(), h.secrets)
-		return r, fmt.Errorf("splunk_hec %w", err)
+		return r, fmt.Errorf("splunk_hec %w", h.statusError(h.where, resp, raw))
 	}
 	if rerr != nil {
 		return r, fmt.Errorf("splunk_hec POST %s: %s: reading the answer: %w", h.where, statusText(resp, h.secrets), rerr)
 	}
+	r, isHEC, detail := h.readAnswer(raw)
 	if !isHEC {
 		// Not HEC's answer (a proxy page?): delivery is unknown, so retry.
 		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, statusText(resp, h.secrets), detail)
@@ -572,6 +570,16 @@ func (h *HEC) readAnswer(raw []byte) (r hecResponse, isHEC bool, detail string) 
 		detail += fmt.Sprintf(" (invalid event number %d in this request)", *r.InvalidEventNumber)
 	}
 	return r, true, detail
+}
+
+// statusError is the error for a non-2xx answer of HEC's endpoint where,
+// whose body is raw: retryable for a retryable HTTP status or HEC code
+// (httpRetryableStatus, hecRetryableCode), else Permanent, with HEC's code
+// and text or a body excerpt (see readAnswer and httpStatusError).
+func (h *HEC) statusError(where string, resp *http.Response, raw []byte) error {
+	r, isHEC, detail := h.readAnswer(raw)
+	retry := httpRetryableStatus(resp.StatusCode) || (isHEC && hecRetryableCode(*r.Code))
+	return httpStatusError(http.MethodPost, where, resp, detail, retry, h.opt.Now(), h.secrets)
 }
 
 // post sends one batch body and returns its ackId (with Ack).
@@ -641,6 +649,15 @@ const ackRefused = "the events were accepted, probably indexed, but are not ackn
 	"they are not sent again (each resend would index them once more): " +
 	"is indexer acknowledgement enabled on the token, and does every ack query reach the HEC instance that took the events?"
 
+// ackQueryError is the error of an ack query that got no usable answer;
+// one refused for good (Permanent) ends with ackRefused.
+func ackQueryError(err error) error {
+	if IsPermanent(err) {
+		return fmt.Errorf("splunk_hec ack %w: %s", err, ackRefused)
+	}
+	return fmt.Errorf("splunk_hec ack %w", err)
+}
+
 // doAck sends one ack query and returns its {"acks":{"id":bool}} map.
 //
 // The events were accepted before: a failed query only leaves their fate
@@ -665,22 +682,12 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	req.Header.Set("X-Splunk-Request-Channel", h.channel)
 	resp, err := h.client.Do(req)
 	if err != nil {
-		err = roundTripError(ctx, http.MethodPost, h.ackWhere, err, h.secrets)
-		if IsPermanent(err) {
-			return nil, fmt.Errorf("splunk_hec ack %w: %s", err, ackRefused)
-		}
-		return nil, fmt.Errorf("splunk_hec ack %w", err)
+		return nil, ackQueryError(roundTripError(ctx, http.MethodPost, h.ackWhere, err, h.secrets))
 	}
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		r, isHEC, detail := h.readAnswer(raw)
-		retry := httpRetryableStatus(resp.StatusCode) || (isHEC && hecRetryableCode(*r.Code))
-		err := httpStatusError(http.MethodPost, h.ackWhere, resp, detail, retry, h.opt.Now(), h.secrets)
-		if retry {
-			return nil, fmt.Errorf("splunk_hec ack %w", err)
-		}
-		return nil, fmt.Errorf("splunk_hec ack %w: %s", err, ackRefused)
+		return nil, ackQueryError(h.statusError(h.ackWhere, resp, raw))
 	}
 	raw = scrub(raw, h.secrets)
 	if rerr != nil {

@@ -488,14 +488,10 @@ func httpRetryableStatus(code int) bool {
 // answer, and for a Location that is missing, does not parse or names no
 // host (mailto:, urn:).
 func redirectTarget(resp *http.Response) string {
-	if resp.StatusCode < 300 || resp.StatusCode > 399 || resp.Request == nil || resp.Request.URL == nil {
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
 		return ""
 	}
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		return ""
-	}
-	u, err := resp.Request.URL.Parse(loc)
+	u, err := resp.Location()
 	if err != nil || u.Host == "" {
 		return ""
 	}
