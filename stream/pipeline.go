@@ -525,7 +525,7 @@ func (w *worker) process(ctx context.Context, j *job) error {
 			fillAlert(a, e, h, now)
 			if rules.Exclusions != nil {
 				if subj == nil {
-					subj = subjectOf(e)
+					subj = SubjectOf(e)
 				}
 				if rule := rules.Exclusions.Match(subj, h, now); rule != nil {
 					excluded++
@@ -660,8 +660,9 @@ func joinRecordErrors(errs []RecordError, cut int) error {
 	return errors.New(b.String())
 }
 
-// subjectOf gives the exclusion rules their view of an event.
-func subjectOf(e *Event) *match.Subject {
+// SubjectOf gives the exclusion rules their view of an event: the live
+// pipeline's, and the retro-hunt's of a recorded observation.
+func SubjectOf(e *Event) *match.Subject {
 	host, _ := match.NormalizeHost(e.RemoteURL)
 	return &match.Subject{
 		Table:         e.Table.String(),

@@ -79,7 +79,6 @@ type procStore struct {
 	geo       bool      // the hub is geo-replicated: its offsets need not be numbers
 	claimed   []string  // partitions the last round claimed for this replica
 	claimedAt time.Time // when that round's claims were written
-	blockedAt time.Time // when listing or pinning checkpoints last gave up
 }
 
 // ListOwnership lists the claims for a load-balancing round, retrying while
@@ -143,7 +142,6 @@ func (w *procStore) ClaimOwnership(ctx context.Context, owns []azeventhubs.Owner
 func (w *procStore) ListCheckpoints(ctx context.Context, ns, hub, group string, opt *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	cps, err := w.startCheckpoints(ctx, ns, hub, group, opt)
 	if err != nil {
-		w.blocked()
 		switch {
 		case errors.As(err, new(permanent)):
 			w.s.fail(err)
@@ -372,10 +370,17 @@ const (
 	metaOwnerID        = "ownerid"
 )
 
+// blobFolder is the folder of a consumer group's records of kind
+// ("checkpoint" or "ownership") as checkpoints.BlobStore lays them out:
+// <namespace>/<hub>/<group>/<kind>/, each blob named after its partition.
+func blobFolder(ns, hub, group, kind string) string {
+	return ns + "/" + hub + "/" + group + "/" + kind + "/"
+}
+
 // checkpointBlob is the name of cp's blob as checkpoints.BlobStore lays it
 // out: <namespace>/<hub>/<group>/checkpoint/<partition>.
 func checkpointBlob(cp azeventhubs.Checkpoint) string {
-	return fmt.Sprintf("%s/%s/%s/checkpoint/%s", cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup, cp.PartitionID)
+	return blobFolder(cp.FullyQualifiedNamespace, cp.EventHubName, cp.ConsumerGroup, "checkpoint") + cp.PartitionID
 }
 
 // createCheckpoint creates the checkpoint blob as checkpoints.BlobStore
@@ -410,7 +415,7 @@ func (b blobCheckpoints) ListCheckpoints(ctx context.Context, ns, hub, group str
 		return nil, errors.New("eventhubs: checkpoints listed without a namespace, hub or consumer group")
 	}
 	var cps []azeventhubs.Checkpoint
-	err := b.list(ctx, fmt.Sprintf("%s/%s/%s/checkpoint/", ns, hub, group), func(item *container.BlobItem) error {
+	err := b.list(ctx, blobFolder(ns, hub, group, "checkpoint"), func(item *container.BlobItem) error {
 		cp, err := checkpointFromMetadata(*item.Name, item.Metadata)
 		if err != nil {
 			return err
@@ -431,7 +436,7 @@ func (b blobCheckpoints) ListOwnership(ctx context.Context, ns, hub, group strin
 		return nil, errors.New("eventhubs: ownership listed without a namespace, hub or consumer group")
 	}
 	var owners []azeventhubs.Ownership
-	err := b.list(ctx, fmt.Sprintf("%s/%s/%s/ownership/", ns, hub, group), func(item *container.BlobItem) error {
+	err := b.list(ctx, blobFolder(ns, hub, group, "ownership"), func(item *container.BlobItem) error {
 		name := *item.Name
 		if item.Properties == nil || item.Properties.LastModified == nil || item.Properties.ETag == nil {
 			return fmt.Errorf("eventhubs: ownership blob %q listed without its last-modified time or ETag", name)
@@ -680,24 +685,17 @@ func storeRefusal(err error) string {
 	return ""
 }
 
-// blocked records that the Processor opens nothing in this round: it is
-// stopping, or the Source failed.
-func (w *procStore) blocked() {
-	w.mu.Lock()
-	w.blockedAt = time.Now()
-	w.mu.Unlock()
-}
-
 // watch looks for partitions the last round claimed for this replica that
 // no reader took up since: the Processor could not open them, and says so
-// only in the SDK's log. A probe finds out why. A round in which listing or
-// pinning checkpoints gave up is skipped: the Source failed already.
+// only in the SDK's log. A probe finds out why. Listing or pinning
+// checkpoints gives up only when the Processor stops or the Source failed
+// (ListCheckpoints), so a round it held up needs no check of its own.
 func (w *procStore) watch() {
 	w.mu.Lock()
-	claimed, at, blocked := w.claimed, w.claimedAt, !w.blockedAt.Before(w.claimedAt)
+	claimed, at := w.claimed, w.claimedAt
 	w.mu.Unlock()
 	s := w.s
-	if blocked || len(claimed) == 0 {
+	if len(claimed) == 0 {
 		return
 	}
 	select {

@@ -527,7 +527,7 @@ func (h *History) hunt(ctx context.Context, added []*match.Indicator, addedAt fu
 		for _, ht := range hits {
 			if excl != nil {
 				if subj == nil {
-					subj = o.subject()
+					subj = stream.SubjectOf(&e)
 				}
 				if rule := excl.Match(subj, ht, now); rule != nil {
 					rep.Excluded++

@@ -70,26 +70,6 @@ func (o *Observation) Event() stream.Event {
 	}
 }
 
-// subject gives the exclusion rules their view of an observation, as the
-// pipeline gives it of a live event.
-func (o *Observation) subject() *match.Subject {
-	host, _ := match.NormalizeHost(o.RemoteURL)
-	return &match.Subject{
-		Table:         o.Table.String(),
-		ActionType:    o.ActionType,
-		DeviceName:    o.DeviceName,
-		DeviceGroup:   o.MachineGroup,
-		Account:       o.AccountName,
-		ProcessName:   o.ProcessFileName,
-		ProcessPath:   o.ProcessFolderPath,
-		ProcessSHA256: o.ProcessSHA256,
-		RemoteIP:      o.RemoteIP,
-		RemoteHost:    host,
-		RemotePort:    o.RemotePort,
-		Time:          o.Timestamp,
-	}
-}
-
 // query is the match.Query the pipeline would make for the observation.
 func (o *Observation) query(at time.Time) match.Query {
 	return match.Query{RemoteIP: o.RemoteIP, RemoteURL: o.RemoteURL, At: at}
