@@ -423,7 +423,8 @@ func csvfDottedKnownTLD(h string) bool {
 	return strings.IndexByte(h, '.') > 0 && ldKnownTLD(h)
 }
 
-// csvfResolve turns column references into indexes. header may be nil
+// csvfResolve turns column references into indexes, and finds MISP's
+// to_ids column by its header name (csvfToIDsColumn). header may be nil
 // (NoHeader): then only "#N" references work.
 func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	names := map[string]int{}
@@ -464,7 +465,7 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 		return -1
 	}
 	c := csvfCols{
-		toIDs:       -1,
+		toIDs:       csvfToIDsColumn(header),
 		value:       col("value", m.Value),
 		kind:        col("kind", m.Kind),
 		source:      col("source", m.Source),
@@ -652,7 +653,6 @@ func loadCSVFeed(st *ldState, br *bufio.Reader, spec *csvfSpec) error {
 		}
 		var err error
 		cols, err = csvfResolve(m, header)
-		cols.toIDs = csvfToIDsColumn(header)
 		return err
 	}
 	switch {

@@ -827,8 +827,8 @@ func (x *Exclusions) Warnings(now time.Time) []string {
 		}
 		if c := has(keyTable); c != nil {
 			for _, t := range c.strs {
-				if !strings.EqualFold(t, "DeviceNetworkEvents") && !strings.EqualFold(t, "DeviceEvents") {
-					out = append(out, fmt.Sprintf("%s: table %q is never watched (DeviceNetworkEvents, DeviceEvents)", where, t))
+				if watchedTable(t) == 0 {
+					out = append(out, fmt.Sprintf("%s: table %q is never watched (%s)", where, t, strings.Join(watchedTables[:], ", ")))
 				}
 			}
 		}
@@ -1200,7 +1200,7 @@ func broadValues(has func(condKey) *cond) []string {
 	}
 	if c := has(keyProcessPath); c != nil && has(keyProcessSHA256) == nil {
 		for _, g := range c.globs {
-			if alts, _ := braceAlternatives(g.src, 1); alts != nil {
+			if i, _ := braceGroup(g.src); i >= 0 {
 				continue // it matches only the braces, warned about on their own
 			}
 			if namesNoFolderOrFile(g.src) && pathNeverMatches(g.src) == "" {
@@ -1234,7 +1234,7 @@ func namesNoFolderOrFile(g string) bool {
 	for i, e := range elems {
 		switch {
 		case starred(e):
-		case i == 0 && !isSep(rune(g[0])) && len(e) == 2 && e[1] == ':' && (e[0] == '*' || e[0] == '?' || 'a' <= e[0]|0x20 && e[0]|0x20 <= 'z'):
+		case i == 0 && !isSep(rune(g[0])) && isDriveGlob(e):
 			// a drive
 		case i == len(elems)-1 && extensionOnly(e):
 		default:

@@ -223,9 +223,6 @@ func (g Guard) checkDomain(d string) string {
 	}
 	ps, icann := publicsuffix.PublicSuffix(d)
 	if !g.AllowPrivate {
-		if gdLoopbackName(d) {
-			return "loopback name refused"
-		}
 		if reason := gdOffInternet(d, icann); reason != "" {
 			return reason
 		}
@@ -254,13 +251,16 @@ var gdInternalTLDs = map[string]bool{
 var gdAltTLDs = map[string]bool{"onion": true, "bit": true, "bazar": true, "coin": true, "emc": true, "lib": true}
 
 // gdOffInternet returns why the dotted, lower-case name d cannot be a
-// name on the Internet, or "": it is an internal name (gdInternalTLDs,
-// home.arpa), or its top-level domain is unknown (gdKnownTLD). icann is
-// what publicsuffix.PublicSuffix(d) said: a rule of the list's ICANN
-// section matched, so the top-level domain is known.
+// name on the Internet, or "": it is a loopback name (gdLoopbackName) or
+// an internal name (gdInternalTLDs, home.arpa), or its top-level domain
+// is unknown (gdKnownTLD). icann is what publicsuffix.PublicSuffix(d)
+// said: a rule of the list's ICANN section matched, so the top-level
+// domain is known.
 func gdOffInternet(d string, icann bool) string {
 	tld := d[strings.LastIndexByte(d, '.')+1:]
 	switch {
+	case gdLoopbackName(d):
+		return "loopback name refused"
 	case gdInternalTLDs[tld]:
 		return "internal name refused: ." + tld + " is for private networks, never on the Internet"
 	case d == "home.arpa" || strings.HasSuffix(d, ".home.arpa"):
@@ -322,9 +322,6 @@ func (g Guard) checkURL(u string) string {
 	}
 	if !g.AllowPrivate {
 		h := strings.ToLower(strings.TrimSuffix(host, "."))
-		if gdLoopbackName(h) {
-			return "URL host: loopback name refused"
-		}
 		_, icann := publicsuffix.PublicSuffix(h)
 		if reason := gdOffInternet(h, icann); reason != "" {
 			return "URL host: " + reason

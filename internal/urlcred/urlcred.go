@@ -29,7 +29,7 @@ func Values(s string) []string {
 	}
 	var out []string
 	add := func(raw string) {
-		if raw == "" {
+		if raw == "" || slices.Contains(out, raw) {
 			return
 		}
 		out = append(out, raw)
@@ -52,12 +52,12 @@ func Values(s string) []string {
 		}
 	}
 	for _, seg := range strings.Split(u.EscapedPath(), "/") {
-		if tokenSegment(seg) && !slices.Contains(out, seg) {
+		if tokenSegment(seg) {
 			add(seg)
 		}
 	}
 	for _, part := range strings.Split(u.RawQuery, "&") {
-		if _, v, ok := queryCredential(part); ok && !slices.Contains(out, v) {
+		if _, v, ok := queryCredential(part); ok {
 			add(v)
 		}
 	}

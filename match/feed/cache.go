@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/match"
 )
 
@@ -436,7 +435,7 @@ func (rm retainedMetas) meta(rec *retainedRecord) (*match.Meta, uint32) {
 // feed URL u.
 func cacheURL(u string) (shown, hash string) {
 	sum := sha256.Sum256([]byte(u))
-	return urlcred.Redact(u, "[redacted]"), hex.EncodeToString(sum[:])
+	return redactURL(u), hex.EncodeToString(sum[:])
 }
 
 // forURL reports whether the cache header h was written for the feed URL u.
