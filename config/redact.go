@@ -18,8 +18,8 @@ import (
 // Redacted renders the effective configuration — defaults filled in,
 // relative paths resolved — as YAML for `iocwatch check`. Every secret is
 // shown as "[redacted]" ("" when unset), and so are the password, the
-// user name when it is a key (urlcred.UserIsKey: no password, and not a
-// plain word), the credential-like query parameters (key, token, sig, …)
+// user name when it is a key (urlcred.UserIsKey: no password, and not an
+// account's name), the credential-like query parameters (urlcred.IsParam)
 // and the path segments and query values that look like tokens
 // (urlcred.IsToken: an API key in a feed's path) of URLs. A sink's
 // URL (webhook, splunk_hec), which may be the credential itself, is shown

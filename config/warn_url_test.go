@@ -50,8 +50,9 @@ func TestWarningsURLCredentials(t *testing.T) {
 		{"a key as the user name from the environment", feed("https://${FEED_KEY}@feeds.example/list.txt"), nil},
 		{"a plain user name", feed("https://soar@feeds.example/list.txt"), nil},
 		// A user name followed by a password from the environment is not
-		// a key, though it is not a plain word.
+		// a key, even one that alone would be (over 16 characters).
 		{"a user name with a password from the environment", feed("https://Analyst:${FEED_PASS}@feeds.example/list.txt"), nil},
+		{"a long user name with a password from the environment", feed("https://svc-iocwatch-feed-reader:${FEED_PASS}@feeds.example/list.txt"), nil},
 		{"a webhook URL with a key as the user name",
 			"sinks:\n  - {name: s, type: webhook, webhook: {url: 'https://" + key + "@soar.example/api/alerts'}}\n",
 			[]string{"w.yaml:2: sinks[0].webhook.url: " + userKeyInFile}},

@@ -3,17 +3,136 @@ package urlcred
 import (
 	"encoding/base64"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 )
 
-// param matches query parameter names that usually carry credentials.
-var param = regexp.MustCompile(`(?i)(key|token|secret|passw|pwd|sig|auth|code|credential)`)
-
 // IsParam reports whether a query parameter named name usually carries a
+// credential. The name, as written and percent-decoded, is read as parts:
+// it is split at every character other than an ASCII letter or digit
+// ('_', '-', '.', '[', …), where a lower-case letter is followed by a
+// capital (apiKey) and where letters and digits meet (key2), and each
+// part is compared lower-cased. It is credential-like when a part
+//
+//   - contains passw, pwd or credential (password, passwd, db_pwd,
+//     X-Amz-Credential);
+//   - is pass or passphrase;
+//   - is, or ends with, key, token, secret, sig, signature, auth,
+//     authorization, authorisation or authentication, or one of them
+//     followed by s, id or ids (key, api_key, apiKey, apikey,
+//     X-Auth-Token, access_token, client_secret, secretid, sig, oauth): a
+//     word that merely begins with one (keyword, tokenizer, secretary,
+//     signal, author) is not, nor is a word that ends in key without
+//     being one (monkey, turkey, hockey);
+//   - is code and is the first part of the name (code, code_verifier) or
+//     follows a part other than one that says what a code classifies
+//     (country_code, language_code, currency_code, status_code, error_code
+//     are not credentials; auth_code, access_code are); or ends with code
+//     after auth, oauth, access, security, secret or pass (authcode,
+//     passcode; zipcode, unicode are not).
+//
+// SAS's other fields (sv, sp, se, sr) are not credentials; its sig is.
+func IsParam(name string) bool {
+	if credentialName(name) {
+		return true
+	}
+	dec, err := url.QueryUnescape(name)
+	return err == nil && dec != name && credentialName(dec)
+}
+
+// credentialName is IsParam for a name as it is.
+func credentialName(name string) bool {
+	parts := nameParts(name)
+	prev := "" // the last part before this one that is not a number
+	for _, p := range parts {
+		if credentialPart(p) || p == "code" && (prev == "" || !codeKinds[prev]) {
+			return true
+		}
+		if p[0] < '0' || p[0] > '9' {
+			prev = p
+		}
+	}
+	return false
+}
+
+// nameParts splits a query parameter's name into its parts, lower-cased:
+// at every character other than an ASCII letter or digit, between a
+// lower-case letter and a capital, and between letters and digits.
+func nameParts(name string) []string {
+	var parts []string
+	start := -1
+	for i := 0; i <= len(name); i++ {
+		var c byte
+		if i < len(name) {
+			c = name[i]
+		}
+		alnum := isDigit(c) || isLowerByte(c) || isUpperByte(c)
+		if start >= 0 && (!alnum || isUpperByte(c) && isLowerByte(name[i-1]) || isDigit(c) != isDigit(name[i-1])) {
+			parts = append(parts, strings.ToLower(name[start:i]))
+			start = -1
+		}
+		if alnum && start < 0 {
+			start = i
+		}
+	}
+	return parts
+}
+
+// credentialSuffixes are the credential words a part of a parameter's
+// name may be or end with (apikey, accesstoken, clientsecret, oauth),
+// alone or followed by s, id or ids (credentialPart).
+var credentialSuffixes = []string{"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication"}
+
+// notKeys are words that end in key without naming one: a part that ends
+// with one of them (monkey, monkeys) is not taken for a key.
+var notKeys = []string{"monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "turnkey", "malarkey", "flunkey", "hotkey", "smokey", "pokey", "hokey"}
+
+// codeKinds are the words that, before a part code, say what it
+// classifies (country_code, status_code): such a code is not a
 // credential.
-func IsParam(name string) bool { return param.MatchString(name) }
+var codeKinds = map[string]bool{
+	"country": true, "language": true, "lang": true, "locale": true, "currency": true, "region": true,
+	"state": true, "province": true, "area": true, "postal": true, "post": true, "zip": true, "iso": true,
+	"status": true, "error": true, "err": true, "response": true, "http": true, "exit": true,
+	"return": true, "result": true, "reason": true, "event": true, "product": true, "type": true,
+}
+
+// codeCredentials are the words that make one with code a credential
+// (authcode, passcode).
+var codeCredentials = map[string]bool{
+	"auth": true, "oauth": true, "authorization": true, "access": true, "security": true, "secret": true, "pass": true,
+}
+
+// credentialPart reports whether a part of a parameter's name (see
+// nameParts) names a credential by itself (IsParam's rules but for a part
+// code on its own).
+func credentialPart(p string) bool {
+	if strings.Contains(p, "passw") || strings.Contains(p, "pwd") || strings.Contains(p, "credential") ||
+		p == "pass" || p == "passphrase" {
+		return true
+	}
+	if w, ok := strings.CutSuffix(p, "code"); ok && codeCredentials[w] {
+		return true
+	}
+	// An id after the word is that credential's too (secretid, as
+	// Vault's AppRole names its secret; apikeyid).
+	base := strings.TrimSuffix(strings.TrimSuffix(p, "s"), "id")
+	for _, w := range credentialSuffixes {
+		for _, q := range []string{p, base} {
+			if strings.HasSuffix(q, w) || strings.HasSuffix(q, w+"s") {
+				if w == "key" && slices.ContainsFunc(notKeys, func(n string) bool { return strings.HasSuffix(strings.TrimSuffix(q, "s"), n) }) {
+					continue
+				}
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
+func isLowerByte(c byte) bool { return c >= 'a' && c <= 'z' }
+func isUpperByte(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 // Values returns the credentials written in the URL s: its user name when
 // that is a key (UserIsKey), its password, the path segments that look
@@ -81,10 +200,11 @@ func userInfo(s string) string {
 // user name, as some feed and webhook providers take their API key (the
 // key as the basic-auth user: https://<key>@feeds.example/list.txt, or
 // https://<key>:@… as curl -u key: writes it): there is no password, or
-// an empty one, and the user name is not a plain word — at most 16
-// characters a–z, 0–9, '.', '_' or '-', and not a token (IsToken). A
-// plain word (soar, svc-iocwatch) is a user name, and so is any user name
-// followed by a password, which is then the credential.
+// an empty one, and the user name is not an account's name (userName):
+// a token (IsToken), more than 16 characters, or not words. A user name
+// that is words (soar, svc-iocwatch, first.last, Admin, SOAR,
+// Administrator) is a user name, and so is any user name followed by a
+// password, which is then the credential.
 func UserIsKey(user *url.Userinfo) bool {
 	if user == nil {
 		return false
@@ -93,7 +213,51 @@ func UserIsKey(user *url.Userinfo) bool {
 		return false
 	}
 	name := user.Username()
-	return name != "" && (!plainWord(name) || IsToken(name))
+	return name != "" && !userName(name)
+}
+
+// userName reports whether name, a URL's user name as decoded, reads as
+// an account's name rather than a key: it is not a token (IsToken), it is
+// at most 16 characters, and it is either a plain word (plainWord: soar,
+// svc-iocwatch, first.last, svc01) or words separated by '.', '_' or '-',
+// each ASCII letters — lower-case, capitalised or all capitals, at most
+// one word in capitals — followed by at most 4 digits (Admin, SOAR,
+// Administrator, SOC-Analyst, Svc_Iocwatch2, SOAR-2024). Mixed case
+// within a word (Kd8Wq1Ys5Hc4, AbCdEf), digits among the letters of a
+// word with a capital (AK7PQ2WM9ZX4), groups of capitals (ABCD-EFGH) and
+// any other character ('+', '=', '@', '%') are a key's.
+func userName(name string) bool {
+	if len(name) > 16 || IsToken(name) {
+		return false
+	}
+	if plainWord(name) {
+		return true
+	}
+	capitals := 0
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return r == '.' || r == '_' || r == '-' }) {
+		letters := strings.TrimRight(w, "0123456789")
+		if len(w)-len(letters) > 4 {
+			return false
+		}
+		switch {
+		case letters == "" || allBytes(letters, isLowerByte) || isUpperByte(letters[0]) && allBytes(letters[1:], isLowerByte):
+		case allBytes(letters, isUpperByte):
+			capitals++
+		default:
+			return false
+		}
+	}
+	return capitals <= 1
+}
+
+// allBytes reports whether every byte of s satisfies f.
+func allBytes(s string, f func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !f(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // BasicAuth returns what HTTP basic authentication sends for user and
@@ -118,12 +282,12 @@ func Echoes(s string) []string {
 }
 
 // Redact returns s with what Values lists replaced by mark: its user name
-// when that is a key (UserIsKey: no password, and not a plain word), its
-// password, each path segment that looks like a token (IsToken) and the
-// values of its credential-like query parameters and the query values
-// that look like tokens. The rest of the URL — a user name followed by a
-// password, or one that is a plain word — and anything that is not an
-// absolute URL, is returned as it is. So
+// when that is a key (UserIsKey: no password, and not an account's name),
+// its password, each path segment that looks like a token (IsToken) and
+// the values of its credential-like query parameters (IsParam) and the
+// query values that look like tokens. The rest of the URL — a user name
+// followed by a password, or one that is an account's name (soar, Admin)
+// — and anything that is not an absolute URL, is returned as it is. So
 //
 //	https://feeds.example.com/api/v1/9f86d08188…/ip-blocklist.txt?fmt=csv&key=k1
 //	https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt

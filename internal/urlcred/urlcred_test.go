@@ -25,6 +25,10 @@ func TestValues(t *testing.T) {
 			[]string{"abc%2Bdef", "abc+def", "k1", "k2", "c3"}},
 		{"a plus in a query value", "https://x.example/?token=a+b", []string{"a+b", "a b"}},
 		{"an empty value", "https://x.example/?token=", nil},
+		{"words that contain a credential word", "http://x.example/iocs?keyword=cobalt&country_code=FR&monkey=1&tokenizer=ws&page_size=50", nil},
+		{"a credential word among the parts", "http://x.example/iocs?keyword=cobalt&countryCode=FR&x-api-key=k1&page_token=p2", []string{"k1", "p2"}},
+		{"a capitalised user", "https://Admin@feeds.example/c2.txt", nil},
+		{"an upper-case user, empty password", "https://SOAR:@feeds.example/c2.txt", nil},
 		{"not a URL", "feeds/c2.txt", nil},
 		{"no scheme", "x.example/?key=k", nil},
 		{"a token in the path", "https://feeds.example.com/api/v1/9f86d081884c7d659a2feaa0c55ad015/ip-blocklist.txt",
@@ -44,9 +48,148 @@ func TestValues(t *testing.T) {
 }
 
 func TestIsParam(t *testing.T) {
-	for name, want := range map[string]bool{"sig": true, "api_key": true, "Auth-Key": true, "password": true, "sv": false, "format": false, "page": false} {
-		if got := IsParam(name); got != want {
-			t.Errorf("IsParam(%q) = %v, want %v", name, got, want)
+	tests := []struct {
+		name string
+		want bool
+	}{
+		// Credential words as a whole part of the name, split at '_',
+		// '-', '.', other punctuation, camelCase and digits.
+		{"key", true},
+		{"KEY", true},
+		{"keys", true},
+		{"key2", true},
+		{"api_key", true},
+		{"apiKey", true},
+		{"Auth-Key", true},
+		{"auth-key", true},
+		{"x-api-key", true},
+		{"X-Api-Key", true},
+		{"Ocp-Apim-Subscription-Key", true},
+		{"private_key", true},
+		{"token", true},
+		{"access_token", true},
+		{"accessToken", true},
+		{"X-Auth-Token", true},
+		{"X-Amz-Security-Token", true},
+		{"oauth_token", true},
+		{"page_token", true}, // an opaque cursor, hidden all the same
+		{"secret", true},
+		{"client_secret", true},
+		{"clientSecret", true},
+		{"password", true},
+		{"Password", true},
+		{"passWord", true},
+		{"pass", true},
+		{"passphrase", true},
+		{"passwd", true},
+		{"passw0rd", true},
+		{"db_pwd", true},
+		{"pwd", true},
+		{"auth", true},
+		{"Authorization", true},
+		{"authentication", true},
+		{"sig", true},
+		{"SIG", true},
+		{"signature", true},
+		{"X-Amz-Signature", true},
+		{"oauth_signature", true},
+		{"credential", true},
+		{"credentials", true},
+		{"X-Amz-Credential", true},
+		{"user[password]", true},
+		{"auth[key]", true},
+		{"user%5Bpassword%5D", true},
+		{"user%5Bkey%5D", true},
+		{"%74oken", true}, // token, percent-encoded
+		{"%6Bey", true},
+		// Known compounds written as one word.
+		{"apikey", true},
+		{"APIKey", true},
+		{"ApiKey", true},
+		{"authkey", true},
+		{"accesskey", true},
+		{"sharedaccesskey", true},
+		{"subscriptionkey", true},
+		{"passkey", true},
+		{"accesstoken", true},
+		{"authtoken", true},
+		{"sastoken", true},
+		{"clientsecret", true},
+		{"hmacsig", true},
+		{"oauth", true},
+		{"userpassword", true},
+		{"secretid", true},
+		{"secret_id", true},
+		{"apikeyid", true},
+		{"tokenids", true},
+		{"authorisation", true},
+		// code: an OAuth or Azure Functions code alone, or one a word
+		// other than a classification qualifies.
+		{"code", true},
+		{"Code", true},
+		{"auth_code", true},
+		{"authCode", true},
+		{"authcode", true},
+		{"authorization_code", true},
+		{"access_code", true},
+		{"code_verifier", true},
+		{"passcode", true},
+		{"promo_code", true},
+		// Not credentials: SAS's other fields, words that only contain a
+		// credential word, classification codes.
+		{"sv", false},
+		{"sp", false},
+		{"se", false},
+		{"sr", false},
+		{"format", false},
+		{"fmt", false},
+		{"page", false},
+		{"page_size", false},
+		{"pageSize", false},
+		{"id", false},
+		{"since", false},
+		{"api-version", false},
+		{"keyword", false},
+		{"keywords", false},
+		{"Keyword", false},
+		{"search_keyword", false},
+		{"keyboard", false},
+		{"monkey", false},
+		{"monkeys", false},
+		{"turkey", false},
+		{"turkeys", false},
+		{"smokey", false},
+		{"hockey_team", false},
+		{"tokenizer", false},
+		{"author", false},
+		{"authority", false},
+		{"authuser", false},
+		{"signal", false},
+		{"signup", false},
+		{"design", false},
+		{"secretary", false},
+		{"compass", false},
+		{"bypass", false},
+		{"country_code", false},
+		{"countryCode", false},
+		{"countrycode", false},
+		{"country-code", false},
+		{"country%5Fcode", false},
+		{"language_code", false},
+		{"currency_code", false},
+		{"status_code", false},
+		{"error_code", false},
+		{"zipcode", false},
+		{"postal_code", false},
+		{"encode", false},
+		{"unicode", false},
+		{"barcode", false},
+		{"codec", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := IsParam(tt.name); got != tt.want {
+			t.Errorf("IsParam(%q) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
@@ -56,6 +199,9 @@ func TestRedact(t *testing.T) {
 		{"a password and a key=", "https://analyst:s3cret@feeds.example/c2.txt?format=txt&auth-key=k1", "https://analyst:[x]@feeds.example/c2.txt?format=txt&auth-key=[x]"},
 		{"nothing to hide", "https://feeds.example/c2.txt", "https://feeds.example/c2.txt"},
 		{"a plain user without a password", "https://soar@feeds.example/c2.txt", "https://soar@feeds.example/c2.txt"},
+		{"a capitalised user without a password", "https://Admin@feeds.example/c2.txt", "https://Admin@feeds.example/c2.txt"},
+		{"words that contain a credential word", "http://feeds.example/iocs?keyword=cobalt&country_code=FR&key=k1",
+			"http://feeds.example/iocs?keyword=cobalt&country_code=FR&key=[x]"},
 		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt", "https://[x]@feeds.example.com/list.txt"},
 		{"a key as the user, empty password", "https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@api.example/v1?fmt=csv", "https://[x]:[x]@api.example/v1?fmt=csv"},
 		{"a short key as the user", "https://Kd8Wq1Ys5Hc4@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
@@ -135,15 +281,40 @@ func TestUserIsKey(t *testing.T) {
 		url  string
 		want bool
 	}{
-		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@x.example/", true},  // a token
-		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:@x.example/", true}, // an empty password, as curl -u key: writes it
-		{"https://Kd8Wq1Ys5Hc4@x.example/", true},              // not a plain word: upper case
-		{"https://9f86d081884c7d65@x.example/", true},          // a plain word, but a token
-		{"https://abcdefghijklmnopq@x.example/", true},         // over 16 characters
-		{"https://first.last%40corp.example@x.example/", true}, // not a plain word once decoded
+		// Keys: tokens, and names that are not words.
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@x.example/", true},                       // a token
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:@x.example/", true},                      // an empty password, as curl -u key: writes it
+		{"https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@x.example/", true},                    // a token after words
+		{"https://UserKey-Jq4Wz8Xc2Vb6Nm1@x.example/", true},                        // a token after a word
+		{"https://Kd8Wq1Ys5Hc4@x.example/", true},                                   // mixed case and digits
+		{"https://AK7PQ2WM9ZX4@x.example/", true},                                   // upper case, digits among the letters
+		{"https://AbCdEfGhIjKl@x.example/", true},                                   // mixed case within a word
+		{"https://A1234567890123@x.example/", true},                                 // more than 4 digits after a word
+		{"https://ABCD-EFGH-IJKL@x.example/", true},                                 // groups of capitals
+		{"https://ak%2Bq29%3DZ@x.example/", true},                                   // '+' and '='
+		{"https://9f86d081884c7d65@x.example/", true},                               // a plain word, but a token
+		{"https://9F86D081884C7D65@x.example/", true},                               // the same in capitals
+		{"https://abcdefghijklmnopq@x.example/", true},                              // over 16 characters
+		{"https://Administrators-Group@x.example/", true},                           // over 16 characters
+		{"https://first.last%40corp.example@x.example/", true},                      // not a plain word once decoded
+		{"https://d2ViaG9vay1rZXk=@x.example/", true},                               // base64
+		{"https://3f2b8c1e-9d4a-4e7b-b6a5-0c1d2e3f4a5b@x.example/", true},           // a UUID
+		{"https://3F2B8C1E-9D4A-4E7B-B6A5-0C1D2E3F4A5B@x.example/", true},           // a UUID in capitals
+		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1Yd5Fg2Jk4Ms7Ak7Pq2Wm9Z@x.example/", true}, // a long token
+		// User names: words, lower case, capitalised or in capitals.
 		{"https://soar@x.example/", false},
 		{"https://svc-iocwatch@x.example/", false},
 		{"https://svc-iocwatch:@x.example/", false},
+		{"https://first.last@x.example/", false},
+		{"https://Admin@x.example/", false},
+		{"https://Admin:@x.example/", false},
+		{"https://SOAR@x.example/", false},
+		{"https://Administrator@x.example/", false},
+		{"https://First.Last@x.example/", false},
+		{"https://SOC-Analyst@x.example/", false},
+		{"https://Svc_Iocwatch2@x.example/", false},
+		{"https://SOAR-2024@x.example/", false},
+		{"https://J.Smith@x.example/", false},
 		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:pw@x.example/", false}, // the password is the credential
 		{"https://x.example/", false},
 	}
@@ -179,8 +350,10 @@ func TestEchoes(t *testing.T) {
 			t.Errorf("Echoes(%q) = %q, want %q", s, got, want)
 		}
 	}
-	if got := Echoes("https://soar@x.example/"); got != nil {
-		t.Errorf("Echoes of a plain user name = %q", got)
+	for _, s := range []string{"https://soar@x.example/", "https://Admin@x.example/", "https://SOAR:@x.example/"} {
+		if got := Echoes(s); got != nil {
+			t.Errorf("Echoes(%q) of a plain user name = %q", s, got)
+		}
 	}
 }
 
