@@ -30,7 +30,10 @@ import (
 // A column headed to_ids, as in MISP's CSV export, is honoured whatever
 // the mapping: a row whose cell is 0 or false (any case) is context, not a
 // detection indicator, and is skipped ("misp to_ids=false"), as the MISP
-// JSON loader skips such an attribute.
+// JSON loader skips such an attribute. So is a column headed
+// attribute_tag, the export's tags of an attribute: its cell is MISP's tag
+// names joined by commas, each a tag of the row's indicators (unless the
+// mapping's Tags names that column: it is read as mapped then).
 type CSVMapping struct {
 	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
 
@@ -65,6 +68,9 @@ type csvfKind struct {
 	// (kind KindInvalid): a '#' right after the host starts a fragment,
 	// not a comment.
 	url bool
+	// domainIP says the value is MISP's "domain|address": both halves
+	// are indicators (mispDomainIPValue).
+	domainIP bool
 }
 
 // csvfKinds are the Kind column values understood by Format "csv",
@@ -83,7 +89,8 @@ var csvfKinds = map[string]csvfKind{
 	"domain_name": {kind: KindDomain}, "fqdn": {kind: KindDomain},
 	"host": {kind: KindDomain},
 	"url":  {kind: KindURL}, "uri": {kind: KindURL},
-	"pattern": {kind: KindPattern}, "substring": {kind: KindPattern},
+	"domain|ip": {domainIP: true}, // both halves: a domain and an ip
+	"pattern":   {kind: KindPattern}, "substring": {kind: KindPattern},
 }
 
 // csvfSpec is one CSV flavour: a mapping plus what the format implies.
@@ -192,16 +199,21 @@ type csvfCols struct {
 	value, kind, source, severity, confidence, description, reference, validFrom, validUntil int
 	tags                                                                                     []int
 	// toIDs is MISP's to_ids column, found by its header name
-	// (csvfToIDsColumn), not mapped: a row whose cell is 0 or false is
+	// (csvfMISPColumn), not mapped: a row whose cell is 0 or false is
 	// context, not a detection indicator, and is skipped.
 	toIDs int
+	// mispTags is MISP's attribute_tag column, found by its header name
+	// (csvfMISPColumn), not mapped: its cell is tag names joined by
+	// commas. -1 when the mapping's Tags names it.
+	mispTags int
 }
 
-// csvfToIDsColumn returns the column of a header named to_ids (compared
-// in csvfNorm form: "To IDs" too), as MISP's CSV export names it, or -1.
-func csvfToIDsColumn(header []string) int {
+// csvfMISPColumn returns the column of a header named name, compared in
+// csvfNorm form (to_ids is "toids", and "To IDs" is it too), as MISP's
+// CSV export names its to_ids and attribute_tag columns, or -1.
+func csvfMISPColumn(header []string, name string) int {
 	for i, h := range header {
-		if csvfNorm(h) == "toids" {
+		if csvfNorm(h) == name {
 			return i
 		}
 	}
@@ -272,7 +284,7 @@ var csvfKnownNames = sync.OnceValue(func() map[string]bool {
 		}
 	}
 	// Columns the presets and MISP's export read by name outside a mapping.
-	for _, n := range []string{"ioc_id", "is_compromised", "action", "description", "to_ids"} {
+	for _, n := range []string{"ioc_id", "is_compromised", "action", "description", "to_ids", "attribute_tag"} {
 		known[csvfNorm(n)] = true
 	}
 	return known
@@ -424,8 +436,9 @@ func csvfDottedKnownTLD(h string) bool {
 }
 
 // csvfResolve turns column references into indexes, and finds MISP's
-// to_ids column by its header name (csvfToIDsColumn). header may be nil
-// (NoHeader): then only "#N" references work.
+// to_ids and attribute_tag columns by their header names
+// (csvfMISPColumn). header may be nil (NoHeader): then only "#N"
+// references work.
 func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	names := map[string]int{}
 	for i, h := range header {
@@ -465,7 +478,8 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 		return -1
 	}
 	c := csvfCols{
-		toIDs:       csvfToIDsColumn(header),
+		toIDs:       csvfMISPColumn(header, "toids"),
+		mispTags:    csvfMISPColumn(header, "attributetag"),
 		value:       col("value", m.Value),
 		kind:        col("kind", m.Kind),
 		source:      col("source", m.Source),
@@ -482,6 +496,9 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 				c.tags = append(c.tags, i)
 			}
 		}
+	}
+	if slices.Contains(c.tags, c.mispTags) {
+		c.mispTags = -1 // read as mapped
 	}
 	if len(errs) == 0 && c.value < 0 {
 		errs = append(errs, errors.New("no value column: map one (csv.value)"))
@@ -805,6 +822,11 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 		st.refuse(origin, raw, "empty value")
 		return
 	}
+	if ks.domainIP {
+		meta := csvfRowMeta(spec, m, cols, row)
+		mispDomainIPValue(st, st.name, line, raw, &meta)
+		return
+	}
 	v := raw
 	if ks.port {
 		if i := strings.LastIndexAny(v, ":|"); i > 0 && ldAllDigits(v[i+1:]) {
@@ -821,6 +843,12 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 		st.refuse(origin, raw, err.Error())
 		return
 	}
+	meta := csvfRowMeta(spec, m, cols, row)
+	st.emit(st.name, line, raw, kind, value, &meta)
+}
+
+// csvfRowMeta is the metadata of a row's indicators.
+func csvfRowMeta(spec *csvfSpec, m CSVMapping, cols csvfCols, row *csvfRow) Meta {
 	var meta Meta
 	meta.Source = row.cell(cols.source)
 	meta.Severity = row.cell(cols.severity)
@@ -838,6 +866,15 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 			}
 		}
 	}
+	if c := row.cell(cols.mispTags); c != "" {
+		// MISP joins the names with ',' alone (CsvExport): a name may
+		// hold ';' or '|' ("misp-galaxy:…"). Kept as MISP JSON's are.
+		for _, t := range strings.Split(c, ",") {
+			if t = strings.TrimSpace(t); !csvfIsNull(t, m.NullValues) {
+				meta.Tags = ldAddTags(meta.Tags, t)
+			}
+		}
+	}
 	meta.Description = row.cell(cols.description)
 	meta.Reference = row.cell(cols.reference)
 	meta.ValidFrom, _ = ldParseTime(row.cell(cols.validFrom))
@@ -845,7 +882,7 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 	if spec.decorate != nil {
 		spec.decorate(row, &meta)
 	}
-	st.emit(st.name, line, raw, kind, value, &meta)
+	return meta
 }
 
 func csvfIsNull(s string, nulls []string) bool {

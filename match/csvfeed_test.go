@@ -369,7 +369,8 @@ func loadedAndRefused(res *LoadResult) (got, refused []string) {
 // A MISP CSV export (testdata/feeds/csv-misp-export, in the layout of
 // MISP's CsvExport) marks the attributes that are context, not detection
 // indicators, with to_ids 0: they are skipped and counted as MISP JSON's
-// are, and the rest loads.
+// are, and the rest loads, a domain|ip as both halves (the one the guard
+// refuses refused at its line), with the attribute's tags.
 func TestLoadMISPCSVExportHonoursToIDs(t *testing.T) {
 	f, err := os.Open(filepath.Join("testdata", "feeds", "csv-misp-export", "input.csv"))
 	if err != nil {
@@ -380,13 +381,19 @@ func TestLoadMISPCSVExportHonoursToIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, refused := loadedAndRefused(res)
+	got := mispLoaded(res)
+	_, refused := loadedAndRefused(res)
+	tactic := `tlp:clear; misp-galaxy:mitre-attack-pattern="Application Layer Protocol - T1071"`
 	want := []string{
-		"ip:203.0.113.10@event.csv:2", "domain:update-check.example@event.csv:4", "url:http://update-check.example/gate.php@event.csv:6",
-		"ip:203.0.113.11@event.csv:10", "domain:mail.update-check.example@event.csv:11", "ip:192.0.2.44@event.csv:15",
+		"ip:203.0.113.10@event.csv:2 [tlp:clear]", "domain:update-check.example@event.csv:4 [tlp:clear; kill-chain:Command and Control]",
+		"url:http://update-check.example/gate.php@event.csv:6",
+		"ip:203.0.113.11@event.csv:10", "domain:mail.update-check.example@event.csv:11",
+		"domain:update-check.example@event.csv:12 [" + tactic + "]", "ip:203.0.113.10@event.csv:12 [" + tactic + "]",
+		"domain:relay.update-check.example@event.csv:13 [tlp:amber]", "ip:192.0.2.44@event.csv:16 [tlp:clear]",
 	}
-	if res.Format != FormatCSV || !reflect.DeepEqual(got, want) || len(refused) != 0 {
-		t.Fatalf("format %s, loaded %q, refused %q; want csv, %q and nothing refused", res.Format, got, refused, want)
+	wantRefused := []string{`event.csv:13: "relay.update-check.example|10.20.30.40": private range refused`}
+	if res.Format != FormatCSV || !reflect.DeepEqual(got, want) || !reflect.DeepEqual(refused, wantRefused) {
+		t.Fatalf("format %s, loaded %q, refused %q; want csv, %q, refused %q", res.Format, got, refused, want, wantRefused)
 	}
 	if n := res.SkippedReasons["misp to_ids=false"]; n != 4 {
 		t.Errorf("skipped %s; want misp to_ids=false: 4", res.SkippedSummary())

@@ -341,15 +341,34 @@ func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Meta) {
 		v, _, _ := mispCutLast(raw)
 		one(KindDomain, v)
 	case mispDomainIP:
-		d, ip, ok := strings.Cut(raw, "|")
-		if !ok {
-			st.refuse(origin, raw, "domain|ip: no '|' between the domain and the address")
-			return
-		}
-		one(KindDomain, d)
-		one(KindIP, ip)
+		mispDomainIPValue(st, origin, 0, raw, &meta)
 	case mispURL:
 		one(KindURL, raw)
+	}
+}
+
+// mispDomainIPValue loads a MISP domain|ip value
+// ("update-check.example|203.0.113.10"), of an attribute of MISP JSON or a
+// row of MISP's CSV export alike: both halves, a domain and an ip, each
+// classified and guarded on its own, so that a half that is refused (with
+// the whole value, at origin where and line, as for ldState.emit) leaves
+// the other loaded. A value without a '|' is refused.
+func mispDomainIPValue(st *ldState, where string, line int, raw string, meta *Meta) {
+	d, ip, ok := strings.Cut(raw, "|")
+	if !ok {
+		st.refuse(ldOrigin(where, line), raw, "domain|ip: no '|' between the domain and the address")
+		return
+	}
+	for _, half := range [...]struct {
+		kind  Kind
+		value string
+	}{{KindDomain, d}, {KindIP, ip}} {
+		kind, value, err := ldParseAs(half.kind, half.value)
+		if err != nil {
+			st.refuse(ldOrigin(where, line), raw, "domain|ip: "+err.Error())
+			continue
+		}
+		st.emit(where, line, raw, kind, value, meta)
 	}
 }
 

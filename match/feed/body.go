@@ -223,16 +223,21 @@ var docExts = map[string]bool{
 // its name, in any folder and any case: a name that starts with README,
 // LICENSE (or LICENCE), NOTICE, COPYING or CHANGELOG followed by nothing,
 // an extension or a suffix after '-' or '_' (README.txt, LICENSE-MIT,
-// README_FIRST.txt; not readmes.txt), or a document's extension (.md,
-// .markdown, .rst, .pdf, .html, .htm, .rtf, .doc, .docx, .odt). A feed
-// publisher ships these beside the feeds; read as feeds, their lines are
-// refused as junk, or, a bare domain or URL in them (the publisher's
-// site), load as indicators. A notes.txt is a feed: a text file is told
-// from a feed by its name only. A folder may end in '\' too, as Windows
-// PowerShell's Compress-Archive writes it.
+// README_FIRST.txt; not readmes.txt), a document's extension (.md,
+// .markdown, .rst, .pdf, .html, .htm, .rtf, .doc, .docx, .odt), or a
+// software bill of materials (isSBOM). A feed publisher ships these
+// beside the feeds; read as feeds, their lines are refused as junk, or, a
+// bare domain or URL in them (the publisher's site), load as indicators,
+// and an SBOM's JSON, neither STIX nor MISP, fails the archive. A
+// notes.txt is a feed: a text file is told from a feed by its name only.
+// A folder may end in '\' too, as Windows PowerShell's Compress-Archive
+// writes it.
 func isDocumentation(name string) bool {
 	base := strings.ToLower(name[strings.LastIndexAny(name, `/\`)+1:])
 	if ext := path.Ext(base); ext != base && docExts[ext] {
+		return true
+	}
+	if isSBOM(base) {
 		return true
 	}
 	stem := base
@@ -242,16 +247,56 @@ func isDocumentation(name string) bool {
 	return docNames[stem]
 }
 
+// sbomExts are the extensions of SBOM documents, before the extension of
+// their syntax (sbomSyntaxes) if they have one: SPDX's .spdx
+// (iocs.spdx, iocs.spdx.json), CycloneDX's .cdx (iocs.cdx.json), and
+// .sbom (iocs.sbom, GoReleaser's iocs.zip.sbom.json).
+var sbomExts = map[string]bool{".spdx": true, ".cdx": true, ".sbom": true}
+
+// sbomSyntaxes are the extensions of the syntaxes an SBOM is written in.
+var sbomSyntaxes = map[string]bool{".json": true, ".xml": true, ".yaml": true, ".yml": true, ".rdf": true}
+
+// isSBOM reports whether base, a lower-cased file name without its
+// folder, is a software bill of materials: an SBOM document's extension
+// (sbomExts), after which up to two syntax extensions may follow
+// (iocs.spdx.json, iocs.spdx.rdf.xml), or the names CycloneDX and SBOM
+// tools give one, bom and sbom, with a syntax extension (bom.json,
+// sbom.json). A publisher's release tool writes one beside the files it
+// ships. Any other .json is not told by its name: a STIX bundle is a feed.
+func isSBOM(base string) bool {
+	name := base
+	for range 2 {
+		if ext := path.Ext(name); ext != name && sbomSyntaxes[ext] {
+			name = strings.TrimSuffix(name, ext)
+		}
+	}
+	if name != base && (name == "bom" || name == "sbom") {
+		return true
+	}
+	ext := path.Ext(name)
+	return ext != name && sbomExts[ext]
+}
+
 // sumExts are the extensions of checksum and signature files: a digest
 // of one file (ips.txt.sha256, as sha256sum writes it), a detached
-// signature (PGP's armoured .asc and .sig, minisign's .minisig, S/MIME's
-// .p7s, Sigstore's .sigstore bundle) and the PEM key or certificate a
-// signature is checked with.
+// signature (PGP's armoured .asc and .sig, GnuPG's binary .gpg,
+// minisign's .minisig, S/MIME's .p7s, Sigstore's .sigstore bundle), and
+// the key or certificate a signature is checked with: PEM's .pem, a
+// public key's .pub (cosign.pub, minisign.pub), a certificate's .crt,
+// .cer and .der, a PKCS #7 chain's .p7b and .p7c.
 var sumExts = map[string]bool{
 	".md5": true, ".sha1": true, ".sha224": true, ".sha256": true, ".sha384": true, ".sha512": true,
 	".md5sum": true, ".sha1sum": true, ".sha224sum": true, ".sha256sum": true, ".sha384sum": true, ".sha512sum": true,
-	".asc": true, ".sig": true, ".minisig": true, ".p7s": true, ".sigstore": true, ".pem": true,
+	".asc": true, ".sig": true, ".gpg": true, ".minisig": true, ".p7s": true, ".sigstore": true,
+	".pem": true, ".pub": true, ".crt": true, ".cer": true, ".der": true, ".p7b": true, ".p7c": true,
 }
+
+// sumSuffixes end the names of signature files whose last extension is
+// that of other files too: a Sigstore bundle's .sigstore.json, an in-toto
+// attestation's .intoto.jsonl (as the SLSA generator writes its
+// provenance, multiple.intoto.jsonl) and .intoto.json. Any other .json
+// or .jsonl is a feed.
+var sumSuffixes = []string{".sigstore.json", ".intoto.jsonl", ".intoto.json"}
 
 // sumWords are the names of checksum lists, lower-cased: GNU coreutils'
 // SHA256SUMS and the like (md5sum, sha1sum, …, b2sum), Node.js's
@@ -269,14 +314,17 @@ var sumWords = map[string]bool{
 // isChecksumOrSignature reports whether an archive entry is a checksum
 // or signature file by its name, in any folder and any case: a name with
 // the extension of one (see sumExts: ips.txt.sha256, SHA256SUMS.asc,
-// domains.csv.minisig, ips.txt.sig, signing.pem; also .sigstore.json), or
-// with a checksum list's name as one of its words, split at '.', '-' and
-// '_' (SHA256SUMS, sha256sums.txt, iocs_1.4.2_checksums.txt, MD5SUMS,
-// SHASUMS256.txt, Fedora's …-CHECKSUM). A publisher ships these beside the feeds to
-// verify them; read as feeds, their lines (digests, PGP armour, base64)
-// are refused one by one. A list of file hashes named for its content
-// (md5.txt, sha256.txt, hashes.csv) is a feed, and so is a feed's line
-// that looks like a digest: only the name tells. A name that is also
+// domains.csv.minisig, ips.txt.sig, SHA256SUMS.gpg, signing.pem,
+// cosign.pub, signing.crt; and sumSuffixes: .sigstore.json,
+// multiple.intoto.jsonl), or with a checksum list's name as one of its
+// words, split at '.', '-' and '_' (SHA256SUMS, sha256sums.txt,
+// iocs_1.4.2_checksums.txt, MD5SUMS, SHASUMS256.txt, Fedora's
+// …-CHECKSUM). A publisher ships these beside the feeds to verify them;
+// read as feeds, their lines (digests, PGP armour, base64) are refused one
+// by one, and an attestation's JSON, neither STIX nor MISP, fails the
+// archive. A list of file hashes named for its content (md5.txt,
+// sha256.txt, hashes.csv) is a feed, and so is a feed's line that looks
+// like a digest: only the name tells. A name that is also
 // documentation's (README.md.asc) is documentation: isDocumentation is
 // asked first.
 func isChecksumOrSignature(name string) bool {
@@ -284,8 +332,10 @@ func isChecksumOrSignature(name string) bool {
 	if ext := path.Ext(base); ext != base && sumExts[ext] {
 		return true
 	}
-	if strings.HasSuffix(base, ".sigstore.json") {
-		return true
+	for _, suffix := range sumSuffixes {
+		if strings.HasSuffix(base, suffix) {
+			return true
+		}
 	}
 	for _, w := range strings.FieldsFunc(base, func(r rune) bool { return r == '.' || r == '-' || r == '_' }) {
 		if sumWords[w] {

@@ -58,13 +58,15 @@
 // be read fails the whole fetch, naming the file: a feed is never loaded
 // short of one. Documentation, told by its name (README*, LICENSE*,
 // NOTICE*, COPYING*, CHANGELOG*, and .md, .markdown, .rst, .pdf, .html,
-// .htm, .rtf, .doc, .docx, .odt files; see isDocumentation), is not read:
+// .htm, .rtf, .doc, .docx, .odt files, and SBOMs: *.spdx.json,
+// *.cdx.json, *.sbom, …; see isDocumentation), is not read:
 // Status.Skipped counts it ("zip documentation file") and a note names
 // it. Nor are checksum and signature files read, told by their name
 // (SHA256SUMS, SHASUMS256.txt or CHECKSUMS as a word of it, *.sha256,
-// *.md5, *.asc, *.sig, *.minisig, *.pem, …; see isChecksumOrSignature):
-// they are counted apart ("zip checksum or signature file"), named in a
-// note of their own, and not checked. A cached copy written before a
+// *.md5, *.asc, *.sig, *.gpg, *.minisig, the keys and certificates
+// *.pem, *.pub, *.crt, …, and attestations, *.intoto.jsonl; see
+// isChecksumOrSignature): they are counted apart ("zip checksum or
+// signature file"), named in a note of their own, and not checked. A cached copy written before a
 // file was told apart is read as the archive is now. Directories,
 // symlinks and macOS metadata (__MACOSX/, .DS_Store) are skipped; an
 // archive with no other entry (or only files left out), or more than 1000
