@@ -464,12 +464,9 @@ func setScalar(v reflect.Value, s string) error {
 			return errors.New("is not true or false")
 		}
 	case reflect.Int, reflect.Int64:
-		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		i, err := parseWholeNumber(s, v.Type().Bits())
 		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return errors.New("is out of range")
-			}
-			return errors.New("is not a whole number")
+			return err
 		}
 		v.SetInt(i)
 	case reflect.Float64:
@@ -482,6 +479,48 @@ func setScalar(v reflect.Value, s string) error {
 		return fmt.Errorf("cannot be stored in a %s", v.Type()) // a schema bug, caught by the tests
 	}
 	return nil
+}
+
+// parseWholeNumber reads s as a base-10 whole number of bitSize bits, an
+// optional sign then digits, which an '_' may group as in YAML 1.1 and Go
+// literals (1_048_576): each '_' must stand between two digits. The YAML
+// library reads a plain 1_000 as the integer 1000 too, but also 1__0 and
+// 1_, and 0x10 as 16: those stay errors here.
+func parseWholeNumber(s string, bitSize int) (int64, error) {
+	digits, grouped := withoutDigitSeparators(s)
+	i, err := strconv.ParseInt(digits, 10, bitSize)
+	switch {
+	case err == nil && grouped:
+		return i, nil
+	case errors.Is(err, strconv.ErrRange) && grouped:
+		return 0, errors.New("is out of range")
+	case !grouped:
+		// Say what is wrong when the '_' are: 1__0, 1_, _1.
+		if _, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, bitSize); err == nil || errors.Is(err, strconv.ErrRange) {
+			return 0, errors.New("is not a whole number: '_' may only stand between two digits, as in 1_048_576")
+		}
+	}
+	return 0, errors.New("is not a whole number")
+}
+
+// withoutDigitSeparators returns s without the '_' that stand between two
+// ASCII digits; ok is false when an '_' stands anywhere else.
+func withoutDigitSeparators(s string) (digits string, ok bool) {
+	if !strings.Contains(s, "_") {
+		return s, true
+	}
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '_' {
+			b = append(b, s[i])
+			continue
+		}
+		if i == 0 || i == len(s)-1 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+			return "", false
+		}
+	}
+	return string(b), true
 }
 
 type pair struct{ key, val *yaml.Node }

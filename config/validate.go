@@ -160,6 +160,19 @@ func (c *Config) ValidateWithoutSource() error {
 	return ck.join()
 }
 
+// ErrorAt returns err as a problem of the key path ("sinks[1].splunk_hec.url"):
+// an *Error placed as Validate places its own, with the file and the line
+// of the key (or of the nearest enclosing key written) when c was loaded
+// from a file, and a value of path that came from the environment shown
+// as its ${…} text. It is for the checks made outside this package, such
+// as those a sink makes of its own settings, so that they read as
+// Validate's. err must not hold a secret.
+func (c *Config) ErrorAt(path string, err error) error {
+	ck := &checker{m: c.meta}
+	ck.add(path, "%w", err)
+	return ck.errs[0]
+}
+
 func (c *Config) validate(ck *checker, source bool) {
 	var lines map[string]int
 	if c.meta != nil {

@@ -27,9 +27,11 @@ type HECOptions struct {
 	// URL is the HEC endpoint: a base such as https://splunk:8088 (the
 	// path /services/collector/event is appended) or the full event URL,
 	// ending in /services/collector, /services/collector/event or
-	// /services/collector/event/1.0. A URL ending in another HEC endpoint
-	// (/services/collector/raw, …/raw/1.0, …/ack, …/health, …/health/1.0)
-	// is refused: the sink posts JSON events, to the event endpoint only.
+	// /services/collector/event/1.0; an /event without /services/collector
+	// before it is part of the base path. A URL ending in another HEC
+	// endpoint (/services/collector/raw, …/raw/1.0, …/ack, …/health,
+	// …/health/1.0, the deprecated …/mint and …/mint/1.0) is refused: the
+	// sink posts JSON events, to the event endpoint only (ValidateHECURL).
 	// The base path is kept as written (an encoded slash stays encoded)
 	// and so is the query, on every request; a fragment is dropped.
 	// Required.
@@ -114,55 +116,17 @@ type HEC struct {
 }
 
 // NewHEC checks opt, applies its defaults and returns the sink. It does not
-// contact Splunk.
+// contact Splunk. Its URL is checked as ValidateHECURL checks it.
 func NewHEC(opt HECOptions) (*HEC, error) {
-	u, err := url.Parse(opt.URL)
+	u, ack, err := hecEndpoints(opt.URL)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec url: %w", parseError(err))
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("splunk_hec url %s: must be an http:// or https:// URL with a host", redactURL(u))
+		return nil, fmt.Errorf("splunk_hec url %w", err)
 	}
 	if opt.Token == "" {
 		return nil, errors.New("splunk_hec token: required")
 	}
 	if !validHeaderValue(opt.Token) {
 		return nil, errors.New("splunk_hec token: holds a control character")
-	}
-	// A fragment is never sent; left in, it would swallow the query the
-	// ack query adds to the URL.
-	u.Fragment, u.RawFragment = "", ""
-	// The endpoints extend the path as written, not as decoded: a
-	// gateway's route may hold an encoded slash (/a%2Fb), which u.Path
-	// turns into a separator.
-	base, other, what := hecBasePath(writtenPath(u))
-	if other != "" {
-		return nil, fmt.Errorf("splunk_hec url %s: %s is HEC's %s; this sink posts JSON events to /services/collector/event: give HEC's base URL or its /services/collector/event URL", urlcred.Endpoint(opt.URL), other, what)
-	}
-	ack := *u
-	for _, e := range [...]struct {
-		u    *url.URL
-		path string
-	}{{u, base + "/services/collector/event"}, {&ack, base + "/services/collector/ack"}} {
-		dec, err := url.PathUnescape(e.path)
-		if err != nil { // cannot happen: writtenPath returns a valid escaping
-			return nil, fmt.Errorf("splunk_hec url %s: path: %w", urlcred.Endpoint(opt.URL), err)
-		}
-		e.u.Path, e.u.RawPath = dec, e.path
-	}
-	// The requests parse these URLs again as url.URL.String writes them,
-	// which url.Parse may refuse though it took opt.URL: an IPv6 zone
-	// outside ASCII is taken raw ("%25ethé") but refused escaped
-	// ("%25eth%C3%A9"). Such a sink could never post; say so now rather
-	// than refuse every alert. parseError drops the URL the error quotes.
-	for _, v := range [...]*url.URL{u, &ack} {
-		if _, err := url.Parse(v.String()); err != nil {
-			hint := ""
-			if strings.Contains(v.Host, "%") {
-				hint = " (an IPv6 zone must be ASCII)"
-			}
-			return nil, fmt.Errorf("splunk_hec url %s: does not parse once written out for a request%s: %w", urlcred.Endpoint(opt.URL), hint, parseError(err))
-		}
 	}
 	if opt.SourceType == "" {
 		opt.SourceType = "iocwatch:alert"
@@ -191,7 +155,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &HEC{opt: opt, url: u.String(), where: redactURL(u), ackWhere: redactURL(&ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
+	h := &HEC{opt: opt, url: u.String(), where: redactURL(u), ackWhere: redactURL(ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
 	if opt.Ack {
 		h.channel = opt.Channel
 		if h.channel == "" {
@@ -237,6 +201,70 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	return h, nil
 }
 
+// ValidateHECURL checks raw as NewHEC checks HECOptions.URL, without
+// contacting Splunk, so that a configuration can be checked before it is
+// run: raw must parse, be an http:// or https:// URL with a host, not end
+// in one of HEC's endpoints other than the event endpoint (the raw, ack,
+// health and MINT endpoints; see HECOptions.URL), and parse again once
+// rewritten to the event and acknowledgement endpoints as the requests
+// write it out (an IPv6 zone outside ASCII does not). Its error shows the
+// URL, once it parses, as check --show-config shows it (scheme, host and
+// the part of the path that is not secret): never its user info, a path
+// token or its query.
+func ValidateHECURL(raw string) error {
+	_, _, err := hecEndpoints(raw)
+	return err
+}
+
+// hecEndpoints checks the HEC URL raw (see ValidateHECURL) and returns
+// the event endpoint's URL and the acknowledgement endpoint's, without
+// the fragment and without the channel.
+func hecEndpoints(raw string) (event, ack *url.URL, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("does not parse: %w", parseError(err))
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, nil, fmt.Errorf("%s: must be an http:// or https:// URL with a host", redactURL(u))
+	}
+	// A fragment is never sent; left in, it would swallow the query the
+	// ack query adds to the URL.
+	u.Fragment, u.RawFragment = "", ""
+	// The endpoints extend the path as written, not as decoded: a
+	// gateway's route may hold an encoded slash (/a%2Fb), which u.Path
+	// turns into a separator.
+	base, other, what := hecBasePath(writtenPath(u))
+	if other != "" {
+		return nil, nil, fmt.Errorf("%s: %s is HEC's %s; this sink posts JSON events to /services/collector/event: give HEC's base URL or its /services/collector/event URL", urlcred.Endpoint(raw), other, what)
+	}
+	a := *u
+	for _, e := range [...]struct {
+		u    *url.URL
+		path string
+	}{{u, base + "/services/collector/event"}, {&a, base + "/services/collector/ack"}} {
+		dec, err := url.PathUnescape(e.path)
+		if err != nil { // cannot happen: writtenPath returns a valid escaping
+			return nil, nil, fmt.Errorf("%s: path: %w", urlcred.Endpoint(raw), err)
+		}
+		e.u.Path, e.u.RawPath = dec, e.path
+	}
+	// The requests parse these URLs again as url.URL.String writes them,
+	// which url.Parse may refuse though it took raw: an IPv6 zone outside
+	// ASCII is taken raw ("%25ethé") but refused escaped ("%25eth%C3%A9").
+	// Such a sink could never post; say so now rather than refuse every
+	// alert. parseError drops the URL the error quotes.
+	for _, v := range [...]*url.URL{u, &a} {
+		if _, err := url.Parse(v.String()); err != nil {
+			hint := ""
+			if strings.Contains(v.Host, "%") {
+				hint = " (an IPv6 zone must be ASCII)"
+			}
+			return nil, nil, fmt.Errorf("%s: does not parse once written out for a request%s: %w", urlcred.Endpoint(raw), hint, parseError(err))
+		}
+	}
+	return u, &a, nil
+}
+
 // writtenPath returns u's path as written, with only the bytes that may
 // not stand raw in a request path escaped (a space, a brace, a bracket, a
 // letter outside ASCII): escapes stay as written, and so do sub-delimiters
@@ -276,10 +304,11 @@ func pathByte(c byte) bool {
 }
 
 // hecBasePath returns the escaped path p without a trailing slash and
-// without the event path it may end with — /event, /services/collector,
-// /services/collector/event or /services/collector/event/1.0 — compared
-// segment by segment once unescaped, so that an encoded slash (a%2Fb) is
-// never taken for a separator and the rest stays as written. When p ends
+// without the event path it may end with — /services/collector,
+// /services/collector/event or /services/collector/event/1.0; an /event
+// without /services/collector before it is kept — compared segment by
+// segment once unescaped, so that an encoded slash (a%2Fb) is never taken
+// for a separator and the rest stays as written. When p ends
 // instead in another of HEC's endpoints (hecOtherEndpoints), which this
 // sink cannot post events to, it returns that endpoint's path and what it
 // is, and no base.
@@ -312,14 +341,13 @@ func hecBasePath(p string) (base, other, what string) {
 			return "", "/services/collector/" + strings.Join(e.words, "/"), e.what
 		}
 	}
-	if endsIn("event", "1.0") {
-		return strings.Join(segs[:len(segs)-4], "/"), "", ""
-	}
-	if n := len(segs); n > 1 && is(n-1, "event") {
-		segs = segs[:n-1]
-	}
-	if n := len(segs); n > 2 && is(n-2, "services") && is(n-1, "collector") {
-		segs = segs[:n-2]
+	// Only HEC's own event path is taken off: an /event that does not
+	// follow /services/collector is part of the base path (a proxy's
+	// route, /myproxy/event), and so is a /1.0 after it.
+	for _, words := range [...][]string{{"event", "1.0"}, {"event"}, {}} {
+		if endsIn(words...) {
+			return strings.Join(segs[:len(segs)-2-len(words)], "/"), "", ""
+		}
 	}
 	return strings.Join(segs, "/"), "", ""
 }
@@ -327,7 +355,8 @@ func hecBasePath(p string) (base, other, what string) {
 // hecOtherEndpoints are the HEC endpoints below /services/collector that
 // are not the JSON event endpoint: a URL ending in one is refused rather
 // than extended to …/raw/services/collector/event. They are the paths
-// internal/urlcred knows as HEC's own, the event endpoints left out.
+// internal/urlcred knows as HEC's own, the event endpoints left out, and
+// the deprecated MINT endpoint.
 var hecOtherEndpoints = [...]struct {
 	words []string // after /services/collector
 	what  string
@@ -337,6 +366,8 @@ var hecOtherEndpoints = [...]struct {
 	{[]string{"ack"}, "indexer acknowledgement endpoint"},
 	{[]string{"health"}, "health endpoint"},
 	{[]string{"health", "1.0"}, "health endpoint"},
+	{[]string{"mint"}, "deprecated MINT endpoint, which takes Splunk MINT SDK data"},
+	{[]string{"mint", "1.0"}, "deprecated MINT endpoint, which takes Splunk MINT SDK data"},
 }
 
 // AppendHECEvent appends one HEC event envelope for a, as the sink sends

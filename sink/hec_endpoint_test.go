@@ -35,9 +35,37 @@ func TestHECVersionedEventEndpoint(t *testing.T) {
 	}
 }
 
+// A path that ends in /event without /services/collector before it is a
+// base path — a proxy's route, say — and is kept whole: the sink posts to
+// it followed by /services/collector/event. Only HEC's own event path,
+// /services/collector/event (or …/event/1.0), is taken off the URL.
+func TestHECKeepsAnEventSegmentOutsideHECsPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, base string
+	}{
+		{"a proxy route ending in /event", "/myproxy/event", "/myproxy/event"},
+		{"with a trailing slash", "/myproxy/event/", "/myproxy/event"},
+		{"a bare /event", "/event", "/event"},
+		{"/event after /collector alone", "/collector/event", "/collector/event"},
+		{"/event after /services alone", "/services/event", "/services/event"},
+		{"/event/1.0 outside HEC's path", "/myproxy/event/1.0", "/myproxy/event/1.0"},
+		{"an escaped /event", "/myproxy/%65vent", "/myproxy/%65vent"},
+		// Guards: HEC's event path is still taken off.
+		{"HEC's event path behind the route", "/myproxy/event/services/collector/event", "/myproxy/event"},
+		{"HEC's collector path behind the route", "/myproxy/event/services/collector", "/myproxy/event"},
+		{"HEC's event path", "/services/collector/event", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
+		})
+	}
+}
+
 // A URL ending in another of HEC's endpoints — the raw endpoint, which
 // takes plain text, not JSON envelopes; the acknowledgement or health
-// endpoint — is refused when the sink is created, with an error saying
+// endpoint; the deprecated MINT endpoint, which takes Splunk MINT SDK
+// data — is refused when the sink is created, with an error saying
 // the sink posts JSON events to /services/collector/event, instead of
 // posting to …/raw/services/collector/event, a path that does not exist.
 // The error shows the URL as check --show-config does: a secret path
@@ -57,6 +85,9 @@ func TestNewHECRefusesAnotherHECEndpoint(t *testing.T) {
 		{"the acknowledgement endpoint", "/services/collector/ack", "acknowledgement endpoint"},
 		{"the health endpoint", "/services/collector/health", "health endpoint"},
 		{"the versioned health endpoint", "/splunk/services/collector/health/1.0", "health endpoint"},
+		{"the MINT endpoint", "/services/collector/mint", "MINT endpoint"},
+		{"the versioned MINT endpoint", "/services/collector/mint/1.0", "MINT endpoint"},
+		{"the MINT endpoint behind a base path", "/splunk/services/collector/mint/", "MINT endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, events, acks := newRecordingHEC(t)
