@@ -32,8 +32,9 @@ import (
 // detection indicator, and is skipped ("misp to_ids=false"), as the MISP
 // JSON loader skips such an attribute. So is a column headed
 // attribute_tag, the export's tags of an attribute: its cell is MISP's tag
-// names joined by commas, each a tag of the row's indicators (unless the
-// mapping's Tags names that column: it is read as mapped then).
+// names joined by commas (a comma inside a tag's quoted value is the
+// tag's), each a tag of the row's indicators (unless the mapping's Tags
+// names that column: it is read as mapped then).
 type CSVMapping struct {
 	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
 
@@ -204,7 +205,7 @@ type csvfCols struct {
 	toIDs int
 	// mispTags is MISP's attribute_tag column, found by its header name
 	// (csvfMISPColumn), not mapped: its cell is tag names joined by
-	// commas. -1 when the mapping's Tags names it.
+	// commas (mispSplitTags). -1 when the mapping's Tags names it.
 	mispTags int
 }
 
@@ -868,8 +869,9 @@ func csvfRowMeta(spec *csvfSpec, m CSVMapping, cols csvfCols, row *csvfRow) Meta
 	}
 	if c := row.cell(cols.mispTags); c != "" {
 		// MISP joins the names with ',' alone (CsvExport): a name may
-		// hold ';' or '|' ("misp-galaxy:…"). Kept as MISP JSON's are.
-		for _, t := range strings.Split(c, ",") {
+		// hold ';' or '|' ("misp-galaxy:…"), and a ',' inside its quoted
+		// value (mispSplitTags). Kept as MISP JSON's are.
+		for _, t := range mispSplitTags(c) {
 			if t = strings.TrimSpace(t); !csvfIsNull(t, m.NullValues) {
 				meta.Tags = ldAddTags(meta.Tags, t)
 			}

@@ -372,6 +372,32 @@ func mispDomainIPValue(st *ldState, where string, line int, raw string, meta *Me
 	}
 }
 
+// mispSplitTags splits the tag names of a cell of MISP's CSV export
+// (attribute_tag), which CsvExport joins with ',' and escapes nothing. A
+// machine tag's value is quoted and may hold a comma (the country
+// galaxy's misp-galaxy:country="bonaire, saint eustatius and saba "):
+// the cell is split at the commas outside double quotes. From the tag
+// with a quote that is never closed (a free tag's pipe:12"), every comma
+// splits: that quote quotes nothing. A comma in a free tag's name is
+// written as the separator is, and splits it.
+func mispSplitTags(cell string) []string {
+	var tags []string
+	start, quoted := 0, false
+	for i := 0; i < len(cell); i++ {
+		switch {
+		case cell[i] == '"':
+			quoted = !quoted
+		case cell[i] == ',' && !quoted:
+			tags = append(tags, cell[start:i])
+			start = i + 1
+		}
+	}
+	if quoted {
+		return append(tags, strings.Split(cell[start:], ",")...)
+	}
+	return append(tags, cell[start:])
+}
+
 // mispCutLast cuts "value|port" at the last '|'.
 func mispCutLast(s string) (before, after string, found bool) {
 	if i := strings.LastIndexByte(s, '|'); i >= 0 {

@@ -86,6 +86,18 @@ func TestLoadMISPCSVExport(t *testing.T) {
 		{name: "MISP joins tags with commas only: a galaxy tag with quotes, ';' and '|' is one tag",
 			in:     mispCSVHeader + mispCSVRow("ip-dst", "203.0.113.10", "1", `misp-galaxy:threat-actor="Sofacy",note:x="a; b|c"`),
 			loaded: []string{`ip:203.0.113.10@f.csv:2 [misp-galaxy:threat-actor="Sofacy"; note:x="a; b|c"]`}},
+		// MISP's country galaxy has "bonaire, saint eustatius and saba "
+		// (with its space); CsvExport joins the names as they are.
+		{name: "a comma inside a tag's quoted value is the tag's",
+			in: mispCSVHeader + mispCSVRow("ip-dst", "203.0.113.10", "1",
+				`misp-galaxy:country="bonaire, saint eustatius and saba ",tlp:clear,misp-galaxy:threat-actor="Wizard Spider"`),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [misp-galaxy:country="bonaire, saint eustatius and saba "; tlp:clear; misp-galaxy:threat-actor="Wizard Spider"]`}},
+		{name: "a quote never closed quotes nothing: every comma after it splits",
+			in:     mispCSVHeader + mispCSVRow("ip-dst", "203.0.113.10", "1", `misp-galaxy:country="bonaire, saint eustatius and saba ",pipe:12",c2,apt`),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [misp-galaxy:country="bonaire, saint eustatius and saba "; pipe:12"; c2; apt]`}},
+		{name: "a comma in a free tag, outside quotes, splits it: MISP writes it as a separator",
+			in:     mispCSVHeader + mispCSVRow("ip-dst", "203.0.113.10", "1", `APT28, Sofacy`),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [APT28; Sofacy]`}},
 		{name: "the tags of each row are its own",
 			in:     mispCSVHeader + mispCSVRow("ip-dst", "203.0.113.10", "1", "c2") + mispCSVRow("ip-dst", "203.0.113.11", "1", ""),
 			loaded: []string{"ip:203.0.113.10@f.csv:2 [c2]", "ip:203.0.113.11@f.csv:3"}},
