@@ -2,13 +2,13 @@
 // its user name when that is a key (UserIsKey: no password, and not an
 // account's name such as soar or Admin), the values of its
 // credential-like query parameters (IsParam: key=, api_key=, token=,
-// sig=, code=, …, but not keyword= or country_code=), and the path
-// segments and query values that look like tokens (IsToken: an API key
-// some feeds take in the path). A URL in a config is not a secret as a
-// whole, but these parts are, and every place that shows or echoes a URL
-// — the config's redacted form, a feed's errors, the log, a sink's
-// scrubbing of a peer's answer — needs the same list: Values lists them,
-// Redact hides them.
+// sig=, sign=, code=, oinkcode=, …, but not keyword= or country_code=),
+// and the path segments and query values that look like tokens (IsToken:
+// an API key some feeds take in the path). A URL in a config is not a
+// secret as a whole, but these parts are, and every place that shows or
+// echoes a URL — the config's redacted form, a feed's errors, the log, a
+// sink's scrubbing of a peer's answer — needs the same list: Values lists
+// them, Redact hides them.
 //
 // Some URLs are the credential themselves: a Slack, Teams or Discord
 // webhook carries it in its path, a Logic App trigger in its query. For

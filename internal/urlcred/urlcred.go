@@ -8,51 +8,50 @@ import (
 )
 
 // IsParam reports whether a query parameter named name usually carries a
-// credential. The name, as written and percent-decoded, is read as parts:
-// it is split at every character other than an ASCII letter or digit
-// ('_', '-', '.', '[', …), where a lower-case letter is followed by a
-// capital (apiKey) and where letters and digits meet (key2), and each
-// part is compared lower-cased. It is credential-like when a part
+// credential. The name, percent-decoded (as written when it does not
+// decode), is read as parts: it is split at every character other than an
+// ASCII letter or digit ('_', '-', '.', '[', …), where a lower-case letter
+// is followed by a capital (apiKey) and where letters and digits meet
+// (key2), and each part is compared lower-cased. It is credential-like
+// when a part
 //
 //   - contains passw, pwd or credential (password, passwd, db_pwd,
 //     X-Amz-Credential);
 //   - is pass or passphrase;
 //   - is, or ends with, key, token, secret, sig, signature, auth,
-//     authorization, authorisation or authentication, or one of them
-//     followed by s, id or ids (key, api_key, apiKey, apikey,
-//     X-Auth-Token, access_token, client_secret, secretid, sig, oauth): a
-//     word that merely begins with one (keyword, tokenizer, secretary,
-//     signal, author) is not, nor is a word that ends in key without
-//     being one (monkey, turkey, hockey);
-//   - is code and is the first part of the name (code, code_verifier) or
-//     follows a part other than one that says what a code classifies
-//     (country_code, language_code, currency_code, status_code, error_code
-//     are not credentials; auth_code, access_code are); or ends with code
-//     after auth, oauth, access, security, secret or pass (authcode,
-//     passcode; zipcode, unicode are not).
+//     authorization, authorisation, authentication, jwt, bearer, hmac or
+//     session, or one of them followed by s, id or ids (key, api_key,
+//     apiKey, apikey, X-Auth-Token, access_token, client_secret, secretid,
+//     sig, oauth, sessionid, JSESSIONID): a word that merely begins with
+//     one (keyword, tokenizer, secretary, signal, author) is not, nor is a
+//     word that ends in key without being one (monkey, turkey, hockey);
+//   - is code, or ends with code (authcode, passcode, oinkcode), unless
+//     the part before code, or what precedes code in the part, says what
+//     the code is (codeKinds: country_code, countrycode, language_code,
+//     status_code, error_code, zipcode, unicode, barcode, qr_code, encode
+//     are not credentials; code, code_verifier, auth_code, access_code,
+//     verificationcode are);
+//   - is sign and is the last part of the name but for numbers (sign,
+//     app_sign: the request signature of DingTalk's robot webhooks and of
+//     Alibaba's and Tencent's APIs; sign_type and sign_up are not).
 //
 // SAS's other fields (sv, sp, se, sr) are not credentials; its sig is.
+// Nor are hash (in a feed's query, an indicator), sid (a rule's or an
+// account's id) or nonce.
 func IsParam(name string) bool {
-	if credentialName(name) {
-		return true
+	if dec, err := url.QueryUnescape(name); err == nil {
+		name = dec
 	}
-	dec, err := url.QueryUnescape(name)
-	return err == nil && dec != name && credentialName(dec)
-}
-
-// credentialName is IsParam for a name as it is.
-func credentialName(name string) bool {
-	parts := nameParts(name)
 	prev := "" // the last part before this one that is not a number
-	for _, p := range parts {
-		if credentialPart(p) || p == "code" && (prev == "" || !codeKinds[prev]) {
+	for _, p := range nameParts(name) {
+		if credentialPart(p) || p == "code" && !codeKinds[prev] {
 			return true
 		}
-		if p[0] < '0' || p[0] > '9' {
+		if !isDigit(p[0]) {
 			prev = p
 		}
 	}
-	return false
+	return prev == "sign"
 }
 
 // nameParts splits a query parameter's name into its parts, lower-cased:
@@ -81,37 +80,40 @@ func nameParts(name string) []string {
 // credentialSuffixes are the credential words a part of a parameter's
 // name may be or end with (apikey, accesstoken, clientsecret, oauth),
 // alone or followed by s, id or ids (credentialPart).
-var credentialSuffixes = []string{"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication"}
+var credentialSuffixes = []string{
+	"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication",
+	"jwt", "bearer", "hmac", "session",
+}
 
 // notKeys are words that end in key without naming one: a part that ends
 // with one of them (monkey, monkeys) is not taken for a key.
 var notKeys = []string{"monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "turnkey", "malarkey", "flunkey", "hotkey", "smokey", "pokey", "hokey"}
 
-// codeKinds are the words that, before a part code, say what it
-// classifies (country_code, status_code): such a code is not a
-// credential.
+// codeKinds are the words that, as the part before a part code or before
+// code within a part, say what the code is (country_code, countrycode,
+// status_code, zipcode, unicode, qr_code, encode): such a code is not a
+// credential. Any other word before code (auth, access, pass, oink,
+// verification, promo) leaves it one.
 var codeKinds = map[string]bool{
 	"country": true, "language": true, "lang": true, "locale": true, "currency": true, "region": true,
 	"state": true, "province": true, "area": true, "postal": true, "post": true, "zip": true, "iso": true,
 	"status": true, "error": true, "err": true, "response": true, "http": true, "exit": true,
 	"return": true, "result": true, "reason": true, "event": true, "product": true, "type": true,
-}
-
-// codeCredentials are the words that make one with code a credential
-// (authcode, passcode).
-var codeCredentials = map[string]bool{
-	"auth": true, "oauth": true, "authorization": true, "access": true, "security": true, "secret": true, "pass": true,
+	// Words that end in code without naming a secret.
+	"en": true, "de": true, "trans": true, "uni": true, "bar": true, "qr": true, "op": true, "geo": true,
+	"short": true, "hash": true, "char": true, "source": true, "byte": true, "color": true, "colour": true,
+	"pseudo": true, "micro": true, "shell": true,
 }
 
 // credentialPart reports whether a part of a parameter's name (see
 // nameParts) names a credential by itself (IsParam's rules but for a part
-// code on its own).
+// code or sign on its own, which depend on the parts around them).
 func credentialPart(p string) bool {
 	if strings.Contains(p, "passw") || strings.Contains(p, "pwd") || strings.Contains(p, "credential") ||
 		p == "pass" || p == "passphrase" {
 		return true
 	}
-	if w, ok := strings.CutSuffix(p, "code"); ok && codeCredentials[w] {
+	if w, ok := strings.CutSuffix(p, "code"); ok && w != "" && !codeKinds[w] {
 		return true
 	}
 	// An id after the word is that credential's too (secretid, as
@@ -216,16 +218,23 @@ func UserIsKey(user *url.Userinfo) bool {
 	return name != "" && !userName(name)
 }
 
+// maxCapitals is the most letters a word in capitals of an account's name
+// has (SOAR, ADMIN, IOCWATCH): a longer run of capitals alone
+// (QWERTZUIOPASDFGH) is a key of letters.
+const maxCapitals = 8
+
 // userName reports whether name, a URL's user name as decoded, reads as
 // an account's name rather than a key: it is not a token (IsToken), it is
 // at most 16 characters, and it is either a plain word (plainWord: soar,
 // svc-iocwatch, first.last, svc01) or words separated by '.', '_' or '-',
 // each ASCII letters — lower-case, capitalised or all capitals, at most
-// one word in capitals — followed by at most 4 digits (Admin, SOAR,
-// Administrator, SOC-Analyst, Svc_Iocwatch2, SOAR-2024). Mixed case
-// within a word (Kd8Wq1Ys5Hc4, AbCdEf), digits among the letters of a
-// word with a capital (AK7PQ2WM9ZX4), groups of capitals (ABCD-EFGH) and
-// any other character ('+', '=', '@', '%') are a key's.
+// one word in capitals and that of at most 8 letters — followed by at
+// most 4 digits (Admin, SOAR, Administrator, SOC-Analyst, Svc_Iocwatch2,
+// SOAR-2024). Mixed case within a word (Kd8Wq1Ys5Hc4, AbCdEf), digits
+// among the letters of a word with a capital (AK7PQ2WM9ZX4), groups of
+// capitals (ABCD-EFGH), more than 8 capitals (QWERTZUIOPASDFGH,
+// ADMINISTRATOR) and any other character ('+', '=', '@', '%') are a
+// key's.
 func userName(name string) bool {
 	if len(name) > 16 || IsToken(name) {
 		return false
@@ -241,7 +250,7 @@ func userName(name string) bool {
 		}
 		switch {
 		case letters == "" || allBytes(letters, isLowerByte) || isUpperByte(letters[0]) && allBytes(letters[1:], isLowerByte):
-		case allBytes(letters, isUpperByte):
+		case allBytes(letters, isUpperByte) && len(letters) <= maxCapitals:
 			capitals++
 		default:
 			return false

@@ -135,6 +135,57 @@ func TestIsParam(t *testing.T) {
 		{"code_verifier", true},
 		{"passcode", true},
 		{"promo_code", true},
+		// A word ending in code is a credential unless what precedes code
+		// says what the code is, as for a code after a word: Snort's and
+		// Talos's oinkcode (a rule subscription's key, as suricata-update
+		// and PulledPork send it), one-time and verification codes.
+		{"oinkcode", true},
+		{"verificationcode", true},
+		{"otpcode", true},
+		{"activationcode", true},
+		{"devicecode", true},
+		{"invitecode", true},
+		{"one_time_code", true},
+		{"oneTimeCode", true},
+		// sign, the request signature of DingTalk's robot webhooks and
+		// of Alibaba's and Tencent's APIs, when it ends the name.
+		{"sign", true},
+		{"Sign", true},
+		{"app_sign", true},
+		{"sign2", true},
+		// Bearer tokens, MACs and session ids.
+		{"jwt", true},
+		{"JWT", true},
+		{"bearer", true},
+		{"bearer_token", true},
+		{"hmac", true},
+		{"X-Hmac", true},
+		{"session", true},
+		{"sessionid", true},
+		{"session_id", true},
+		{"sessionId", true},
+		{"JSESSIONID", true},
+		// Cloud storage and CDN signed URLs, webhooks and feeds.
+		{"Signature", true},
+		{"AWSAccessKeyId", true},
+		{"X-Goog-Signature", true},
+		{"X-Goog-Credential", true},
+		{"x-amz-security-token", true},
+		{"OSSAccessKeyId", true},
+		{"security-token", true},
+		{"q-signature", true},
+		{"SharedAccessSignature", true},
+		{"rlkey", true},
+		{"tempauth", true},
+		{"auth_key", true},
+		{"access_token", true},
+		{"id_token", true},
+		{"refresh_token", true},
+		{"private_token", true},
+		{"license_key", true},
+		{"routing_key", true},
+		{"dd-api-key", true},
+		{"x-functions-key", true},
 		// Not credentials: SAS's other fields, words that only contain a
 		// credential word, classification codes.
 		{"sv", false},
@@ -185,13 +236,68 @@ func TestIsParam(t *testing.T) {
 		{"unicode", false},
 		{"barcode", false},
 		{"codec", false},
+		{"qrcode", false},
+		{"qr_code", false},
+		{"opcode", false},
+		{"geocode", false},
+		{"decode", false},
+		{"transcode", false},
+		{"shortcode", false},
+		{"hash_code", false},
+		{"source_code", false},
+		{"postcode", false},
+		{"languagecode", false},
+		{"statuscode", false},
+		{"country%5Fcode", false},
+		{"countrycode%20", false},
+		// sign that does not end the name names the signature's kind or
+		// time, or another sign; signed headers are not a secret.
+		{"sign_type", false},
+		{"signType", false},
+		{"q-sign-algorithm", false},
+		{"sign_up", false},
+		{"signin", false},
+		{"signed", false},
+		{"X-Amz-SignedHeaders", false},
+		{"X-Goog-SignedHeaders", false},
+		{"X-Amz-Algorithm", false},
+		{"X-Amz-Date", false},
+		{"X-Amz-Expires", false},
+		{"GoogleAccessId", false},
+		// An IOC, a rule's id, a public one-time value.
+		{"hash", false},
+		{"sid", false},
+		{"nonce", false},
+		// Odd names: nothing but separators, escapes, other scripts.
 		{"", false},
+		{"_", false},
+		{"-._[]", false},
+		{"%", false},
+		{"%zz", false},
+		{"%5F%5F", false},
+		{"\xff\xfe", false},
+		{"ключ", false},
+		{"鍵", false},
 	}
 	for _, tt := range tests {
 		if got := IsParam(tt.name); got != tt.want {
 			t.Errorf("IsParam(%q) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// FuzzIsParam checks that IsParam takes any name without panicking and
+// that a name it finds is found percent-encoded too, as a URL may write
+// it.
+func FuzzIsParam(f *testing.F) {
+	for _, s := range []string{"", "key", "api_key", "country%5Fcode", "oinkcode", "sign", "%", "%zz", "_", "\xff", "ключ", "aB1cD2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if IsParam(name) && !IsParam(url.QueryEscape(name)) {
+			t.Errorf("IsParam(%q) but not IsParam(%q)", name, url.QueryEscape(name))
+		}
+	})
 }
 
 func TestRedact(t *testing.T) {
@@ -202,6 +308,11 @@ func TestRedact(t *testing.T) {
 		{"a capitalised user without a password", "https://Admin@feeds.example/c2.txt", "https://Admin@feeds.example/c2.txt"},
 		{"words that contain a credential word", "http://feeds.example/iocs?keyword=cobalt&country_code=FR&key=k1",
 			"http://feeds.example/iocs?keyword=cobalt&country_code=FR&key=[x]"},
+		{"a signed robot webhook", "https://robot.example/robot/send?access_token=k1&timestamp=1700000000000&sign=s1%3D",
+			"https://robot.example/robot/send?access_token=[x]&timestamp=1700000000000&sign=[x]"},
+		{"a rule subscription's oinkcode", "https://rules.example/rules/snortrules-snapshot-31470.tar.gz?oinkcode=c0ffee",
+			"https://rules.example/rules/snortrules-snapshot-31470.tar.gz?oinkcode=[x]"},
+		{"16 capitals as the user", "https://QWERTZUIOPASDFGH@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
 		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt", "https://[x]@feeds.example.com/list.txt"},
 		{"a key as the user, empty password", "https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@api.example/v1?fmt=csv", "https://[x]:[x]@api.example/v1?fmt=csv"},
 		{"a short key as the user", "https://Kd8Wq1Ys5Hc4@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
@@ -301,6 +412,14 @@ func TestUserIsKey(t *testing.T) {
 		{"https://3f2b8c1e-9d4a-4e7b-b6a5-0c1d2e3f4a5b@x.example/", true},           // a UUID
 		{"https://3F2B8C1E-9D4A-4E7B-B6A5-0C1D2E3F4A5B@x.example/", true},           // a UUID in capitals
 		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1Yd5Fg2Jk4Ms7Ak7Pq2Wm9Z@x.example/", true}, // a long token
+		{"https://QWERTZUIOPASDFGH@x.example/", true},                               // 16 capitals, a key of letters alone
+		{"https://QWERTZUIOPASDFGH:@x.example/", true},                              // the same, empty password
+		{"https://XKQWPZRTMNBV@x.example/", true},                                   // 12 capitals
+		{"https://XKQWPZRTM@x.example/", true},                                      // 9 capitals
+		{"https://XKQWPZRTMNBV1234@x.example/", true},                               // capitals and 4 digits
+		{"https://XKQWPZRTMNB-soar@x.example/", true},                               // capitals and a word
+		{"https://ADMINISTRATOR@x.example/", true},                                  // a word, but over 8 capitals
+		{"https://%C3%84dmin@x.example/", true},                                     // not ASCII
 		// User names: words, lower case, capitalised or in capitals.
 		{"https://soar@x.example/", false},
 		{"https://svc-iocwatch@x.example/", false},
@@ -315,6 +434,9 @@ func TestUserIsKey(t *testing.T) {
 		{"https://Svc_Iocwatch2@x.example/", false},
 		{"https://SOAR-2024@x.example/", false},
 		{"https://J.Smith@x.example/", false},
+		{"https://ADMIN@x.example/", false},
+		{"https://IOCWATCH@x.example/", false}, // 8 capitals
+		{"https://IOCWATCH-2024@x.example/", false},
 		{"https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1:pw@x.example/", false}, // the password is the credential
 		{"https://x.example/", false},
 	}
