@@ -325,8 +325,10 @@ func appendIDNHost(dst []byte, h string) ([]byte, netip.Addr, bool) {
 			return dst, netip.Addr{}, false
 		}
 	}
-	if ip, err := netip.ParseAddr(a); err == nil && ip.Is4() {
-		// Full-width digits map to an IPv4 literal.
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(a, ".")); err == nil && ip.Is4() {
+		// Full-width digits map to an IPv4 literal; its one trailing dot
+		// goes, as an ASCII one's does (IDNA keeps it, and turns a
+		// full-width or ideographic one into it).
 		return ip.AppendTo(dst), ip, true
 	}
 	out, ok := appendASCIIHost(dst, a)

@@ -1,6 +1,8 @@
 package match
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -227,7 +229,70 @@ func FuzzNormalizeURL(f *testing.F) {
 				t.Fatalf("NormalizeURL(%q) = %q holds byte %#x", s, u, u[i])
 			}
 		}
+		// The matcher looks an IP-literal host up in the IP index: the
+		// host is taken for an address exactly when its canonical text is
+		// one, however it was written.
+		var raw rawURL
+		splitURL(s, &raw)
+		_, _, _, addr, _ := appendOrigin(nil, &raw)
+		if want, err := netip.ParseAddr(h); addr.IsValid() != (err == nil) || addr.IsValid() && addr != want {
+			t.Fatalf("the host of NormalizeURL(%q) = %q is taken for the address %v; its canonical text %q parses as %v (%v)", s, u, addr, h, want, err)
+		}
 	})
+}
+
+// An IPv4 host is an address for matching however it is written: with a
+// trailing dot, in full-width digits or dots, or with a character IDNA
+// drops (a soft hyphen, a byte-order mark). A trailing dot after IDNA
+// mapping was kept when the host was parsed, so such a host became the
+// host name "203.0.113.7" and escaped the IP indicators.
+func TestAnIPv4HostIsAnAddressHoweverItIsWritten(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string // the address; "" when the host is a name
+	}{
+		{"ASCII", "http://203.0.113.7/x", "203.0.113.7"},
+		{"ASCII with a trailing dot", "http://203.0.113.7./x", "203.0.113.7"},
+		{"full-width digits", "http://\uff12\uff10\uff13.\uff10.\uff11\uff11\uff13.\uff17/x", "203.0.113.7"},
+		{"full-width digits and dots, a trailing one", "http://\uff12\uff10\uff13\uff0e0\uff0e113\uff0e7\uff0e/x", "203.0.113.7"},
+		{"a trailing dot and a soft hyphen", "http://203.0.113.7.\u00ad/x", "203.0.113.7"},
+		{"a byte-order mark and a trailing dot", "http://\ufeff203.0.113.7./x", "203.0.113.7"},
+		{"an ideographic full stop at the end", "http://203.0.113.7\u3002/x", "203.0.113.7"},
+		{"a bare host with a soft hyphen and a trailing dot", "203.0.113.7.\u00ad", "203.0.113.7"},
+		{"a leading zero is a name, as in ASCII", "http://203.0.113.07.\u00ad/x", ""},
+		{"two trailing dots are refused, as in ASCII", "http://203.0.113.7..\u00ad/x", "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var u rawURL
+			if !splitURL(tt.in, &u) {
+				t.Fatalf("splitURL(%q) refused it", tt.in)
+			}
+			host, addr, ok := appendHostPart(nil, &u)
+			switch {
+			case tt.want == "refused":
+				if ok {
+					t.Fatalf("host of %q = %q, want it refused", tt.in, host)
+				}
+			case !ok:
+				t.Fatalf("host of %q refused", tt.in)
+			case tt.want == "" && addr.IsValid():
+				t.Fatalf("host of %q = %q, taken for the address %v; want a name", tt.in, host, addr)
+			case tt.want != "" && (addr.String() != tt.want || string(host) != tt.want):
+				t.Fatalf("host of %q = %q, address %v; want the address %s", tt.in, host, addr, tt.want)
+			}
+		})
+	}
+	// What the matcher does with it: an ip indicator matches the host.
+	ix, err := Build([]*Indicator{mk("cidr 203.0.113.0/24")}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := Query{RemoteIP: netip.MustParseAddr("198.51.100.1"), RemoteURL: "http://203.0.113.7.\u00ad/x"}
+	if got := hitStrings(ix.Match(q, nil)); !slices.Equal(got, []string{"RemoteUrl.host cidr 203.0.113.0/24"}) {
+		t.Errorf("Match(%+v) = %q, want the cidr on RemoteUrl.host", q, got)
+	}
 }
 
 // TestSchemeEndTable compares schemeEnd with the branchy definition it

@@ -468,6 +468,19 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		if err == nil || errors.Is(err, errIdle) {
 			break // batch full, or no more live input waiting
 		}
+		if s.isClosed() {
+			// Closed under this Read: the error, or the end, is the input
+			// closed under the reader — a file closed under a decompressor
+			// reads as a damaged stream, a live input's end in the middle
+			// of a compressed stream as one cut short, the line in hand as
+			// the last one — not the input's. The Read ends as every Read
+			// after Close does.
+			s.put(b)
+			if err := ctx.Err(); err != nil {
+				return Batch{}, err
+			}
+			return Batch{}, io.EOF
+		}
 		if s.live != nil && ctx.Err() != nil {
 			if !b.empty() {
 				break // deliver what was read before the end
@@ -584,21 +597,23 @@ func (s *FileSource) fill(b *fileBatch) error {
 				if errors.Is(err, io.EOF) {
 					return io.EOF
 				}
-				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-					return err // a live input's Read ended with its context
+				var re *csvRowError
+				if !errors.As(err, &re) {
+					// The input failed (a compressed export cut short, a
+					// read error, a live input's Read ended with its
+					// context): no row after it can be read, and asking
+					// again gives the same error.
+					return err
 				}
 				// A malformed row: pass it on as a message carrying its
 				// error (without the file and line: its position has them)
 				// and what is known of its text, so it is counted and
 				// dead-lettered, and go on.
-				var text []byte
-				var re *csvRowError
-				if errors.As(err, &re) {
-					err, text = re.err, []byte(re.text)
-				}
-				b.add(text, int64(line), err)
+				s.line = int64(line)
+				b.add([]byte(re.text), int64(line), re.err)
 				continue
 			}
+			s.line = int64(line)
 			var tooLong error
 			if limit := s.opt.MaxLineBytes; limit > 0 && len(rec) > limit {
 				tooLong = s.tooLong(len(rec), limit)

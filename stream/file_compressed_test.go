@@ -291,3 +291,69 @@ func TestADamagedFileDoesNotStopTheNextOnes(t *testing.T) {
 		t.Errorf("%d good messages, want %d (the cut file's, the document's first, all of the good file's)", good, want)
 	}
 }
+
+// A compressed CSV export cut short or corrupted ends, after the rows
+// before the damage, with one message carrying the error, positioned after
+// the last good row; the next Read ends the source. Asking the CSV reader
+// again after such an error gives the same error, so it must not be taken
+// for a malformed row and read past (which gave a batch of error messages
+// at every Read, without end).
+func TestABrokenCompressedCSVExportEndsWithOneDamageMessage(t *testing.T) {
+	export := csvLines(20000)
+	gz, zs := gzipped(t, export), zstded(t, export)
+	flipped := bytes.Clone(zs)
+	flipped[len(flipped)/2] ^= 0xff
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		says    string
+		minRows int // delivered before the damage
+	}{
+		{"cut.csv.gz", gz[:len(gz)/2], "gzip data cut short", 5000},
+		{"cut.csv.zst", zs[:len(zs)/2], "zstd data cut short", 5000},
+		{"flipped.csv.zst", flipped, "zstd:", 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), tc.name)
+			if err := os.WriteFile(p, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := mustFileSource(t, FileOptions{Paths: []string{p}})
+			defer src.Close(context.Background())
+			var rows int
+			var damage []Message
+			var lastRow int64
+			for reads := 0; ; reads++ {
+				if reads > 100 { // 20,000 rows are 20 batches
+					t.Fatalf("still reading after %d batches: %d rows, %d damage messages", reads, rows, len(damage))
+				}
+				b, err := src.Read(context.Background())
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("Read: %v, want the damage as a message and then the end", err)
+				}
+				for _, m := range b.Messages {
+					if m.Err != nil {
+						damage = append(damage, Message{Position: m.Position, Err: m.Err})
+					} else {
+						rows++
+						lastRow = m.Position.Offset
+					}
+				}
+				b.Release()
+			}
+			if len(damage) != 1 {
+				t.Fatalf("%d damage messages, want 1: %v", len(damage), damage[:min(len(damage), 3)])
+			}
+			d := damage[0]
+			if msg := d.Err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, tc.says) || !strings.Contains(msg, "the rest of the file is not read") {
+				t.Errorf("damage %q, want it to name the file, say %q and that the rest is not read", msg, tc.says)
+			}
+			if rows < tc.minRows || d.Position.Source != p || d.Position.Offset != lastRow+1 {
+				t.Errorf("%d rows, then the damage at %v; want at least %d rows, the damage on the line after the last (%d)", rows, d.Position, tc.minRows, lastRow)
+			}
+		})
+	}
+}

@@ -1,0 +1,231 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// closeOnRead stands between a FileSource and its input. At the first
+// read through it, it tells the test (entered) and, unless free, waits
+// until the test, on its own goroutine, has closed the source (closed)
+// before it reads on: a Close that lands while a Read is under way, at a
+// known point. A free one reads on at once, and the Close races with the
+// rest of the Read.
+type closeOnRead struct {
+	r       io.Reader
+	free    bool
+	entered chan struct{}
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func newCloseOnRead(r io.Reader, free bool) *closeOnRead {
+	return &closeOnRead{r: r, free: free, entered: make(chan struct{}), closed: make(chan struct{})}
+}
+
+func (c *closeOnRead) Read(p []byte) (int, error) {
+	c.once.Do(func() {
+		close(c.entered)
+		if !c.free {
+			<-c.closed
+		}
+	})
+	return c.r.Read(p)
+}
+
+// stalledInput serves data, then waits for stop as a writer that went
+// quiet would, and ends: a live input that stops part way through a
+// compressed stream.
+type stalledInput struct {
+	data []byte
+	stop chan struct{}
+}
+
+func (s *stalledInput) Read(p []byte) (int, error) {
+	if len(s.data) > 0 {
+		n := copy(p, s.data)
+		s.data = s.data[n:]
+		return n, nil
+	}
+	<-s.stop
+	return 0, io.EOF
+}
+
+// flushedGzip and flushedZstd compress head, flush (all of head can be
+// decompressed from what is written so far) and return those bytes, then
+// the stream with tail and its end.
+func flushedGzip(t *testing.T, head, tail []byte) (prefix, whole []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	prefix = bytes.Clone(b.Bytes())
+	if _, err := w.Write(tail); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return prefix, b.Bytes()
+}
+
+func flushedZstd(t *testing.T, head, tail []byte) (prefix, whole []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := zstd.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	prefix = bytes.Clone(b.Bytes())
+	if _, err := w.Write(tail); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return prefix, b.Bytes()
+}
+
+// csvLines returns an Advanced Hunting CSV export of n rows, each with a
+// random URL path, so that they do not compress to nothing.
+func csvLines(n int) []byte {
+	rng := rand.New(rand.NewPCG(3, 4))
+	b := []byte("Timestamp,DeviceName,RemoteIP,RemoteUrl\n")
+	for i := range n {
+		b = fmt.Appendf(b, "2026-11-26T09:00:00Z,ws-%d,198.51.%d.%d,http://h%d.example/%016x%016x\n", i%50, i/256%256, i%256, i%97, rng.Uint64(), rng.Uint64())
+	}
+	return b
+}
+
+// A Close while a Read is under way — the Read waiting for more of a
+// compressed file, of a plain file read with read(2), or of a live input —
+// ends that Read with the end of the source (io.EOF), as a Read after
+// Close does: never with a message or an error saying that the input is
+// damaged or cut short (the file closed under the decompressor, a live
+// input's end in the middle of a stream), and never with a line cut where
+// the Close fell. The Close comes from another goroutine at the first
+// read of the input after the first batch; that Read may then fill a
+// batch of any size, so that it cannot end on a full batch before the
+// closed input shows. The Read waits there for the Close to end; with
+// free, it reads on at once, so that the Close races with the rest of it
+// (under -race, no order is imposed between the two from there on).
+func TestACloseDuringAReadIsACleanEnd(t *testing.T) {
+	jsonl := recordLines(20000)
+	doc := append([]byte("[\n"), bytes.ReplaceAll(bytes.TrimSuffix(jsonl, []byte("\n")), []byte("\n"), []byte(",\n"))...)
+	doc = append(doc, "\n]\n"...)
+	liveHead, liveTail := recordLines(200), recordLines(2000)
+	gzPrefix, _ := flushedGzip(t, liveHead, liveTail)
+	zstPrefix, _ := flushedZstd(t, liveHead, liveTail)
+	for _, tc := range []struct {
+		name     string
+		file     []byte // written to a file and read from its path
+		noBlocks bool
+		stdin    []byte // else served on a live stdin, which then stalls
+		free     bool
+	}{
+		{name: "events.jsonl.gz", file: gzipped(t, jsonl)},
+		{name: "events.jsonl.zst", file: zstded(t, jsonl)},
+		{name: "events.jsonl.gz, free", file: gzipped(t, jsonl), free: true},
+		{name: "events.jsonl.zst, free", file: zstded(t, jsonl), free: true},
+		{name: "export.csv.gz", file: gzipped(t, csvLines(20000))},
+		{name: "events.json.gz (a document)", file: gzipped(t, doc)},
+		{name: "events.utf16.gz", file: gzipped(t, utf16Text(string(jsonl), true))},
+		{name: "events.jsonl read with read(2)", file: jsonl, noBlocks: true},
+		{name: "a gzip stream on a live stdin", stdin: gzPrefix},
+		{name: "a zstd stream on a live stdin", stdin: zstPrefix},
+		{name: "a plain stream on a live stdin, its last line unfinished", stdin: append(recordLines(3), `{"records":[{"Timestamp":`...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := FileOptions{BatchLines: 100}
+			if tc.file != nil {
+				p := filepath.Join(t.TempDir(), "input")
+				if err := os.WriteFile(p, tc.file, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				opt.Paths = []string{p}
+			} else {
+				in := &stalledInput{data: tc.stdin, stop: make(chan struct{})}
+				t.Cleanup(func() { close(in.stop) })
+				opt.Stdin = in
+				opt.BatchLines = 1000 // more than the stream holds: batches end when the input is idle
+			}
+			src := mustFileSource(t, opt)
+			src.noBlocks = tc.noBlocks
+			defer src.Close(context.Background())
+			b, err := src.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Release()
+			if src.inBlocks.Load() || src.counter.r == nil {
+				t.Fatal("the input is not read through the counting reader")
+			}
+			hook := newCloseOnRead(src.counter.r, tc.free)
+			src.counter.r = hook
+			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
+			done := make(chan error, 1)
+			go func() {
+				for {
+					b, err := src.Read(context.Background())
+					if err != nil {
+						done <- err
+						return
+					}
+					for _, m := range b.Messages {
+						if m.Err != nil {
+							err = fmt.Errorf("a message at %s carries %w", m.Position, m.Err)
+							break
+						}
+						if !json.Valid(m.Value) {
+							err = fmt.Errorf("the message at %s is not a whole record: %.60q", m.Position, m.Value)
+							break
+						}
+					}
+					b.Release()
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+			select {
+			case <-hook.entered:
+			case err := <-done:
+				t.Fatalf("the source ended (%v) without reading its input again", err)
+			}
+			if err := src.Close(context.Background()); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			close(hook.closed)
+			if err := <-done; !errors.Is(err, io.EOF) {
+				t.Errorf("the Read that Close interrupted ended with %v, want io.EOF", err)
+			}
+			if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
+				t.Errorf("a Read after Close = %v, want io.EOF", err)
+			}
+		})
+	}
+}
