@@ -52,8 +52,10 @@
 //
 // NewLogger writes text or JSON lines through a Redactor: every secret
 // value of the config and every credential-shaped text (connection-string
-// keys, sig=/token=/password= parameters, Authorization values, URL
-// passwords) is replaced with "[redacted]" in messages and attributes. The
+// keys, the values of parameters and fields named as credentials — by the
+// words of the name, as urlcred.IsParam reads a query parameter's:
+// sig=, token=, password=, SessionToken, code= —, Authorization values,
+// URL passwords) is replaced with "[redacted]" in messages and attributes. The
 // Monitor logs one line per state change (ready/not ready, a sink failing
 // or recovering, a feed failing, recovering or going stale), never one per
 // event.

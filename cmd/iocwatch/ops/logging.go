@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
 // redacted replaces a secret in log lines and on the status page.
@@ -21,17 +24,40 @@ const redacted = "[redacted]"
 // still never logged through config.Secret, which redacts itself.)
 const MinSecretLen = 4
 
-// credentialKeys are the names whose value is a credential wherever they
+// credentialKeys are names whose value is a credential wherever they
 // appear as key=value, key: value or "key":"value" — connection-string
 // keys (Event Hubs, Storage), URL query parameters, headers, JSON fields.
-// Names are compared lower-cased without '-' and '_'; a name also counts
-// when one of its '-', '_' or '.' separated tails is listed ("X-Api-Key",
-// "my_token").
+// Names are compared lower-cased without '-', '_' and '.'; a name also
+// counts when one of its '-', '_' or '.' separated tails is listed
+// ("X-Api-Key", "my_token"). Every other name is read by its words, as
+// urlcred.IsParam reads a query parameter's (see isCredentialKey): these
+// are the names that need no splitting into words, so the common ones
+// cost no allocation.
 var credentialKeys = map[string]bool{
 	"sharedaccesskey": true, "sharedaccesssignature": true, "accountkey": true, "sig": true, "signature": true,
 	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true, "clientsecret": true,
 	"token": true, "accesstoken": true, "refreshtoken": true, "idtoken": true, "key": true, "apikey": true,
 	"authkey": true, "privatekey": true, "hmacsecret": true, "credential": true, "credentials": true,
+}
+
+// shownKeys are names, compared as credentialKeys are, that urlcred.IsParam
+// calls credentials but that name something else in a log line: a
+// connection string's SharedAccessKeyName is the name of its policy
+// (listen, RootManageSharedAccessKey), which tells what the key may do; a
+// key_file is a path (iocwatch's own TLS settings, named in their
+// errors); and the Azure identity SDK's credential types write their
+// error message after their name ("ManagedIdentityCredential: no default
+// identity is assigned to this resource"), which would otherwise lose its
+// first word.
+var shownKeys = map[string]bool{
+	"sharedaccesskeyname": true, "keyfile": true,
+	// azidentity's credential types
+	"defaultazurecredential": true, "chainedtokencredential": true, "environmentcredential": true,
+	"workloadidentitycredential": true, "managedidentitycredential": true, "azureclicredential": true,
+	"azuredeveloperclicredential": true, "azurepowershellcredential": true, "azurepipelinescredential": true,
+	"clientsecretcredential": true, "clientcertificatecredential": true, "clientassertioncredential": true,
+	"usernamepasswordcredential": true, "devicecodecredential": true, "interactivebrowsercredential": true,
+	"onbehalfofcredential": true,
 }
 
 // credentialPatterns find the credentials that are neither key=value nor
@@ -187,10 +213,10 @@ func redactKeyValues(s string) string {
 		for k > 0 && isKeyByte(s[k-1]) {
 			k--
 		}
-		if k == j || !isCredentialKey(s[k:j]) {
+		if k == j || authorizationKey(s[k:j]) || !credentialKeyAt(s, k, j) {
 			continue
 		}
-		// The value: after optional spaces and a quote.
+		// The value: after optional spaces, a quote and a scheme.
 		v := i + 1
 		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 			v++
@@ -198,6 +224,7 @@ func redactKeyValues(s string) string {
 		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
 			v++
 		}
+		v = afterScheme(s, v)
 		e := v
 		for e < len(s) && !endsValue(s, e) {
 			e++
@@ -217,6 +244,40 @@ func redactKeyValues(s string) string {
 	}
 	b.WriteString(s[done:])
 	return b.String()
+}
+
+// authSchemes are the schemes written before a credential ("Bearer …"),
+// which the redactor keeps and the credential after them it removes, as
+// credentialPatterns do in an Authorization header.
+var authSchemes = []string{"Bearer", "Basic", "Splunk", "SharedAccessSignature"}
+
+// afterScheme returns where the credential starts in a value that starts
+// at s[v]: after a scheme (authSchemes, any case) and the spaces that
+// follow it, or at v.
+func afterScheme(s string, v int) int {
+	for _, sc := range authSchemes {
+		n := v + len(sc)
+		if n < len(s) && (s[n] == ' ' || s[n] == '\t') && strings.EqualFold(s[v:n], sc) {
+			for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+				n++
+			}
+			return n
+		}
+	}
+	return v
+}
+
+// authorizationKey reports whether the key=value scan leaves a key's
+// value to credentialPatterns' Authorization pattern, which finds it:
+// Authorization, as a word of its own (X-Authorization,
+// Proxy-Authorization, but not X_Authorization), any case.
+func authorizationKey(key string) bool {
+	const name = "authorization"
+	if len(key) < len(name) || !strings.EqualFold(key[len(key)-len(name):], name) {
+		return false
+	}
+	rest := key[:len(key)-len(name)]
+	return rest == "" || rest[len(rest)-1] == '-' || rest[len(rest)-1] == '.'
 }
 
 // redactURLPasswords replaces the password of every scheme://user:pass@
@@ -270,9 +331,54 @@ func endsValue(s string, i int) bool {
 	return false
 }
 
-// isCredentialKey reports whether key, or one of its '-', '_' or '.'
-// separated tails, is a credential name.
+// isCredentialKey reports whether key names a credential: it, or one of
+// its '-', '_' or '.' separated tails, is one of credentialKeys; or none
+// is one of shownKeys and urlcred.IsParam calls it a credential by its
+// words (SessionToken, secretKey, X-Hub-Signature-256, code, auth, sign,
+// jwt, oinkcode, but not keyword, status_code or monkey).
 func isCredentialKey(key string) bool {
+	if cred, listed := listedKey(key); listed {
+		return cred
+	}
+	return isParam(key)
+}
+
+// credentialKeyAt reports whether the key s[k:j] written in s names a
+// credential (isCredentialKey), read with the word written before it,
+// spaces between, as urlcred.IsParam reads the words of a name: in prose
+// the word before code says what the code is ("unexpected status code:
+// 503", "ERROR CODE: AuthorizationFailed", as in status_code), while "auth
+// code: …" or a code alone stays a credential. A listed name (token,
+// password) is one whatever precedes it.
+func credentialKeyAt(s string, k, j int) bool {
+	key := s[k:j]
+	if cred, listed := listedKey(key); listed {
+		return cred
+	}
+	if !isParam(key) {
+		return false
+	}
+	w := k
+	for w > 0 && (s[w-1] == ' ' || s[w-1] == '\t') {
+		w--
+	}
+	p := w
+	for p > 0 && isKeyByte(s[p-1]) {
+		p--
+	}
+	if w == k || p == w {
+		return true
+	}
+	// A word before the name can only take the credential away from a
+	// code that it qualifies: IsParam finds every other credential word
+	// of the name where it was.
+	return urlcred.IsParam(s[p:w] + " " + key)
+}
+
+// listedKey reports whether key, or one of its '-', '_' or '.' separated
+// tails, is one of credentialKeys (cred) or shownKeys (!cred); listed is
+// false when none is either.
+func listedKey(key string) (cred, listed bool) {
 	for {
 		if len(key) <= 32 {
 			var buf [32]byte
@@ -289,15 +395,55 @@ func isCredentialKey(key string) bool {
 				n++
 			}
 			if credentialKeys[string(buf[:n])] {
-				return true
+				return true, true
+			}
+			if shownKeys[string(buf[:n])] {
+				listed = true
 			}
 		}
 		cut := strings.IndexAny(key, "-_.")
 		if cut < 0 {
-			return false
+			return false, listed
 		}
 		key = key[cut+1:]
 	}
+}
+
+// paramCache holds urlcred.IsParam's latest answers. IsParam allocates
+// (it splits a name into lower-cased words), the redactor asks it about
+// the word before every '=' and ':' of every log line, and those words
+// (ops, https, tcp, a port, a time) come back line after line. A slot is
+// chosen by an FNV-1a hash of the name; a name whose slot another took
+// is asked again.
+var paramCache [256]atomic.Pointer[paramAnswer]
+
+// maxCachedName is the longest name paramCache keeps: longer ones are
+// rare and asked every time.
+const maxCachedName = 48
+
+// paramAnswer is urlcred.IsParam(name).
+type paramAnswer struct {
+	name string
+	cred bool
+}
+
+// isParam returns urlcred.IsParam(name), from paramCache when it is there.
+func isParam(name string) bool {
+	if len(name) > maxCachedName {
+		return urlcred.IsParam(name)
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	slot := &paramCache[h%uint32(len(paramCache))]
+	if a := slot.Load(); a != nil && a.name == name {
+		return a.cred
+	}
+	cred := urlcred.IsParam(name)
+	// A copy: name is part of a log line, which the cache must not keep.
+	slot.Store(&paramAnswer{name: strings.Clone(name), cred: cred})
+	return cred
 }
 
 // Handler returns a slog.Handler that redacts, with r, the message and

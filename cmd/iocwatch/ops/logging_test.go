@@ -200,3 +200,147 @@ func TestRedactorRemovesSecretsInEveryForm(t *testing.T) {
 		}
 	}
 }
+
+// The redactor hides the value of every name that urlcred.IsParam calls a
+// credential, in each shape a name takes in a log line, and leaves the
+// names it does not call one, so that the log and a URL's shown form
+// agree on what a credential is.
+func TestRedactorHidesWhatIsParamHides(t *testing.T) {
+	const value = "Xq7v4lueZ"
+	shapes := []struct{ name, format string }{
+		{"query", "GET /cb?%s=" + value + "&state=1: 302"},
+		{"JSON", `{"%s":"` + value + `","n":1}`},
+		{"header", "%s: " + value},
+		{"Go struct", "&{%s:" + value + " Region:eu}"},
+	}
+	tests := []struct {
+		name   string
+		hidden bool
+	}{
+		// camelCase and run-together names with no separator
+		{"SecretAccessKey", true},
+		{"SessionToken", true},
+		{"secretKey", true},
+		{"authToken", true},
+		{"apiKey", true},
+		{"AccessKeyId", true},
+		{"JSESSIONID", true},
+		{"sessionid", true},
+		{"X-Amz-Security-Token", true},
+		{"X-Hub-Signature-256", true},
+		// words IsParam takes for credentials on their own
+		{"code", true},
+		{"auth", true},
+		{"sign", true},
+		{"app_sign", true},
+		{"jwt", true},
+		{"oinkcode", true},
+		{"passcode", true},
+		{"auth_code", true},
+		{"pass", true},
+		{"bearer", true},
+		{"hmac", true},
+		// names that only begin with, end like or mention one
+		{"keyword", false},
+		{"country_code", false},
+		{"status_code", false},
+		{"zipcode", false},
+		{"encode", false},
+		{"monkey", false},
+		{"tokenizer", false},
+		{"author", false},
+		{"signal", false},
+		{"sign_type", false},
+		{"secretary", false},
+		{"hash", false},
+		{"sid", false},
+		{"nonce", false},
+		// IsParam hides it (its word key); the log shows it: a connection
+		// string's policy name, not its key
+		{"SharedAccessKeyName", false},
+	}
+	r := ops.NewRedactor()
+	for _, tt := range tests {
+		for _, sh := range shapes {
+			t.Run(tt.name+"/"+sh.name, func(t *testing.T) {
+				in := fmt.Sprintf(sh.format, tt.name)
+				want := in
+				if tt.hidden {
+					want = strings.Replace(in, value, "[redacted]", 1)
+				}
+				if got := r.String(in); got != want {
+					t.Errorf("String(%q)\n got %q\nwant %q", in, got, want)
+				}
+			})
+		}
+	}
+}
+
+// A word before a name in prose says what it is, as it does in a
+// parameter's name (status_code is not a credential, auth_code is): the
+// code an error reports is shown, a code that is not qualified is hidden.
+func TestRedactorReadsTheWordBeforeACode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"GET https://s.blob.core.windows.net/c: RESPONSE 403: 403 Forbidden\nERROR CODE: AuthorizationPermissionMismatch\n",
+			"GET https://s.blob.core.windows.net/c: RESPONSE 403: 403 Forbidden\nERROR CODE: AuthorizationPermissionMismatch\n"},
+		{"unexpected status code: 503", "unexpected status code: 503"},
+		{"hook exited, exit code=2", "hook exited, exit code=2"},
+		{"HTTP response code: 401", "HTTP response code: 401"},
+		{"auth code: Xq7v4lueZ refused", "auth code: [redacted] refused"},
+		{"redirect to https://app.example/cb?code=Xq7v4lueZ&state=s1", "redirect to https://app.example/cb?code=[redacted]&state=s1"},
+		{"the code: Xq7v4lueZ", "the code: [redacted]"},
+		// a word before a name that is a credential by itself changes nothing
+		{"bad status token=Xq7v4lueZ", "bad status token=[redacted]"},
+		{"bad status SessionToken=Xq7v4lueZ", "bad status SessionToken=[redacted]"},
+	}
+	r := ops.NewRedactor()
+	for _, tt := range tests {
+		if got := r.String(tt.in); got != tt.want {
+			t.Errorf("String(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Some names IsParam calls credentials name something else in a log line:
+// a connection string's policy, a TLS key's file, the Azure identity
+// credential that failed (its type, before the SDK's message). Their text
+// stays.
+func TestRedactorShowsNamesThatAreNotCredentials(t *testing.T) {
+	for _, in := range []string{
+		"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=[redacted]",
+		"kafka: tls key_file: required with cert_file client.pem",
+		"feed x: tls cert_file/key_file: open client.pem: permission denied",
+		"eventhubs: DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID\n\tWorkloadIdentityCredential: no client ID specified\n\tManagedIdentityCredential: no default identity is assigned to this resource.\n\tAzureCLICredential: Azure CLI not found on path",
+		"ClientSecretCredential: authentication failed. To troubleshoot, visit https://aka.ms/azsdk/go/identity/troubleshoot#client-secret",
+	} {
+		if got := ops.NewRedactor().String(in); got != in {
+			t.Errorf("String(%q)\n = %q, want it unchanged", in, got)
+		}
+	}
+}
+
+// A credential written after its scheme (Bearer, Basic, Splunk,
+// SharedAccessSignature) under any credential name is removed and the
+// scheme kept, as in an Authorization header: blanking the scheme word
+// instead would leave the credential after it in clear.
+func TestRedactorKeepsTheSchemeBeforeACredential(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefgh"
+	tests := []struct{ in, want string }{
+		{"X-Auth-Token: Bearer " + jwt, "X-Auth-Token: Bearer [redacted]"},
+		{`{"token":"Bearer ` + jwt + `"}`, `{"token":"Bearer [redacted]"}`},
+		{`{"authToken":"bearer abc123"}`, `{"authToken":"bearer [redacted]"}`},
+		{"auth: Basic Ym9iOmZha2UtcHc= refused", "auth: Basic [redacted] refused"},
+		{"X-Authorization: Bearer " + jwt, "X-Authorization: Bearer [redacted]"},
+		{"X_Authorization=Splunk 0d7a1f32-8c3e-4b8e-9a43-77c2d5f1e0aa", "X_Authorization=Splunk [redacted]"},
+		{"Proxy-Authorization: Basic Ym9iOmZha2UtcHc=", "Proxy-Authorization: Basic [redacted]"},
+		{"Authentication: Bearer abc123", "Authentication: Bearer [redacted]"},
+		{"authorization=Bearer abc123 sent", "authorization=Bearer [redacted] sent"},
+		{"session: Bearer", "session: [redacted]"},
+	}
+	r := ops.NewRedactor()
+	for _, tt := range tests {
+		if got := r.String(tt.in); got != tt.want {
+			t.Errorf("String(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
