@@ -35,6 +35,8 @@ func TestWholeNumbersTakeDigitSeparators(t *testing.T) {
 		{value: "_", err: `"_" is not a whole number`},
 		{value: "a_b", err: `"a_b" is not a whole number`},
 		{value: "64_KiB", err: `"64_KiB" is not a whole number`},
+		{value: "1_024KiB", err: `"1_024KiB" is not a whole number`},
+		{value: "1_024 KiB", err: `"1_024 KiB" is not a whole number`},
 		{value: "0x10", err: `"0x10" is not a whole number`},
 		{value: "0x1_0", err: `"0x1_0" is not a whole number`},
 		{value: "1_0.5", err: `"1_0.5" is not a whole number`},

@@ -136,10 +136,12 @@ func (ck *checker) sorted() []error {
 // an *Error prefixed with its key path and, when the Config was loaded from
 // a file, file:line; they are joined with errors.Join in file order.
 // Validate reads no files and opens no connections; it never shows a
-// secret.
-func (c *Config) Validate() error {
+// secret. The problems of checks, made outside this package, are reported
+// with its own (see KeyCheck).
+func (c *Config) Validate(checks ...KeyCheck) error {
 	ck := &checker{m: c.meta}
 	c.validate(ck, true)
+	ck.keyChecks(checks)
 	return ck.join()
 }
 
@@ -154,23 +156,49 @@ func (c *Config) validateShape() error {
 // configured source (replay reads the files it is given, lookup and hunt
 // no events): the source block is neither required nor checked, so a
 // configuration of feeds, exclusions and sinks alone will do.
-func (c *Config) ValidateWithoutSource() error {
+func (c *Config) ValidateWithoutSource(checks ...KeyCheck) error {
 	ck := &checker{m: c.meta}
 	c.validate(ck, false)
+	ck.keyChecks(checks)
 	return ck.join()
 }
 
-// ErrorAt returns err as a problem of the key path ("sinks[1].splunk_hec.url"):
-// an *Error placed as Validate places its own, with the file and the line
-// of the key (or of the nearest enclosing key written) when c was loaded
-// from a file, and a value of path that came from the environment shown
-// as its ${…} text. It is for the checks made outside this package, such
-// as those a sink makes of its own settings, so that they read as
-// Validate's. err must not hold a secret.
-func (c *Config) ErrorAt(path string, err error) error {
-	ck := &checker{m: c.meta}
-	ck.add(path, "%w", err)
-	return ck.errs[0]
+// A KeyCheck is a check of one key's value that this package cannot make,
+// such as the check a sink's package makes of the sink's settings
+// (sink.ValidateHECURL), given to Validate or ValidateWithoutSource so
+// that its problem is reported with theirs: an *Error placed as theirs
+// are, at the file and line of the key (or of the nearest enclosing key
+// written) when the Config was loaded from a file, in file order. A
+// check whose key, or a key under it, already has a problem of
+// Validate's own is not run: the value is not faulted twice.
+type KeyCheck struct {
+	// Path is the key path of the value checked: "sinks[1].splunk_hec.url".
+	Path string
+	// Check returns the value's problem, or nil. Its error must name
+	// neither a secret nor the value itself, which may have come from the
+	// environment (the key path names it); a value of Path from the
+	// environment that it does quote whole is shown as its ${…} text.
+	Check func() error
+}
+
+// keyChecks runs checks after the checks of this package (see KeyCheck).
+func (ck *checker) keyChecks(checks []KeyCheck) {
+	faulted := func(path string) bool {
+		for _, e := range ck.errs {
+			if ce, ok := e.(*Error); ok && (ce.Path == path || strings.HasPrefix(ce.Path, path+".") || strings.HasPrefix(ce.Path, path+"[")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, kc := range checks {
+		if faulted(kc.Path) {
+			continue
+		}
+		if err := kc.Check(); err != nil {
+			ck.add(kc.Path, "%w", err)
+		}
+	}
 }
 
 func (c *Config) validate(ck *checker, source bool) {
@@ -621,6 +649,10 @@ func (s *Sink) validate(ck *checker, path string) {
 		}
 		if !s.SplunkHEC.Token.IsSet() {
 			ck.add(p+".token", "required")
+		} else if !httpguts.ValidHeaderFieldValue(s.SplunkHEC.Token.Reveal()) {
+			// It is sent as "Authorization: Splunk <token>": the sink
+			// refuses it at start-up.
+			ck.add(p+".token", "holds a control character")
 		}
 		atLeast(ck, p+".batch_bytes", s.SplunkHEC.BatchBytes, 1)
 	}

@@ -120,7 +120,12 @@ type HEC struct {
 func NewHEC(opt HECOptions) (*HEC, error) {
 	u, ack, err := hecEndpoints(opt.URL)
 	if err != nil {
-		return nil, fmt.Errorf("splunk_hec url %w", err)
+		// The URL as check --show-config shows it, once it parses.
+		shown := ""
+		if _, perr := url.Parse(opt.URL); perr == nil {
+			shown = " " + urlcred.Endpoint(opt.URL)
+		}
+		return nil, fmt.Errorf("splunk_hec url%s: %w", shown, err)
 	}
 	if opt.Token == "" {
 		return nil, errors.New("splunk_hec token: required")
@@ -207,10 +212,11 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 // in one of HEC's endpoints other than the event endpoint (the raw, ack,
 // health and MINT endpoints; see HECOptions.URL), and parse again once
 // rewritten to the event and acknowledgement endpoints as the requests
-// write it out (an IPv6 zone outside ASCII does not). Its error shows the
-// URL, once it parses, as check --show-config shows it (scheme, host and
-// the part of the path that is not secret): never its user info, a path
-// token or its query.
+// write it out (an IPv6 zone outside ASCII does not). Its error says what
+// is wrong without showing raw — at most it quotes the bytes url.Parse
+// stopped at (a port, an escape) — for the caller names the URL: NewHEC as
+// check --show-config shows it, a configuration by the key it was read
+// from, whose value may have come from the environment and is not shown.
 func ValidateHECURL(raw string) error {
 	_, _, err := hecEndpoints(raw)
 	return err
@@ -218,14 +224,14 @@ func ValidateHECURL(raw string) error {
 
 // hecEndpoints checks the HEC URL raw (see ValidateHECURL) and returns
 // the event endpoint's URL and the acknowledgement endpoint's, without
-// the fragment and without the channel.
+// the fragment and without the channel. Its error does not show raw.
 func hecEndpoints(raw string) (event, ack *url.URL, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("does not parse: %w", parseError(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, nil, fmt.Errorf("%s: must be an http:// or https:// URL with a host", redactURL(u))
+		return nil, nil, errors.New("must be an http:// or https:// URL with a host")
 	}
 	// A fragment is never sent; left in, it would swallow the query the
 	// ack query adds to the URL.
@@ -235,7 +241,7 @@ func hecEndpoints(raw string) (event, ack *url.URL, err error) {
 	// turns into a separator.
 	base, other, what := hecBasePath(writtenPath(u))
 	if other != "" {
-		return nil, nil, fmt.Errorf("%s: %s is HEC's %s; this sink posts JSON events to /services/collector/event: give HEC's base URL or its /services/collector/event URL", urlcred.Endpoint(raw), other, what)
+		return nil, nil, fmt.Errorf("%s is HEC's %s; this sink posts JSON events to /services/collector/event: give HEC's base URL or its /services/collector/event URL", other, what)
 	}
 	a := *u
 	for _, e := range [...]struct {
@@ -244,7 +250,7 @@ func hecEndpoints(raw string) (event, ack *url.URL, err error) {
 	}{{u, base + "/services/collector/event"}, {&a, base + "/services/collector/ack"}} {
 		dec, err := url.PathUnescape(e.path)
 		if err != nil { // cannot happen: writtenPath returns a valid escaping
-			return nil, nil, fmt.Errorf("%s: path: %w", urlcred.Endpoint(raw), err)
+			return nil, nil, fmt.Errorf("path: %w", err)
 		}
 		e.u.Path, e.u.RawPath = dec, e.path
 	}
@@ -259,7 +265,7 @@ func hecEndpoints(raw string) (event, ack *url.URL, err error) {
 			if strings.Contains(v.Host, "%") {
 				hint = " (an IPv6 zone must be ASCII)"
 			}
-			return nil, nil, fmt.Errorf("%s: does not parse once written out for a request%s: %w", urlcred.Endpoint(raw), hint, parseError(err))
+			return nil, nil, fmt.Errorf("does not parse once written out for a request%s: %w", hint, parseError(err))
 		}
 	}
 	return u, &a, nil

@@ -7,10 +7,13 @@ import (
 	"github.com/iocwatch/iocwatch/sink"
 )
 
-// ValidateHECURL is NewHEC's check of the URL, for check to run before
-// run does: it refuses exactly the URLs NewHEC refuses for their URL, with
-// the error NewHEC gives after "splunk_hec url ", which shows none of the
-// URL's secrets (password, path token, query), and takes the others.
+// ValidateHECURL is NewHEC's check of the URL, for a configuration to be
+// checked before the sink is made: it refuses exactly the URLs NewHEC
+// refuses for their URL, with the error NewHEC gives after naming the URL
+// ("splunk_hec url https://splunk:8088/…: "), and takes the others. Its
+// error names no part of the URL — its caller names it, by the key it was
+// read from, whose value may have come from the environment — and
+// NewHEC's shows none of the URL's secrets (password, path token, query).
 func TestValidateHECURLIsNewHECsCheck(t *testing.T) {
 	const pass, gw, tok = "pw-Qx7Lm2Vb9Rt4", "gatewayTok-Hc4Gx2Zp3Kd8", "qTok-Ab3Cd4Ef5Gh6Ij7"
 	secret := func(host, path string) string {
@@ -51,12 +54,17 @@ func TestValidateHECURLIsNewHECsCheck(t *testing.T) {
 			if !strings.Contains(verr.Error(), tc.want) {
 				t.Errorf("ValidateHECURL = %v, want it to say %q", verr, tc.want)
 			}
-			if want := "splunk_hec url " + verr.Error(); nerr.Error() != want {
-				t.Errorf("NewHEC = %v, want %s", nerr, want)
+			if !strings.HasPrefix(nerr.Error(), "splunk_hec url") || !strings.HasSuffix(nerr.Error(), ": "+verr.Error()) {
+				t.Errorf("NewHEC = %v, want splunk_hec url, the URL as shown, then %v", nerr, verr)
+			}
+			for _, s := range []string{"://splunk", "://[", "splunk:", ":8088", "fe80", "/gw"} {
+				if strings.Contains(verr.Error(), s) {
+					t.Errorf("ValidateHECURL = %v: names the URL (%q)", verr, s)
+				}
 			}
 			for _, s := range []string{pass, gw, tok} {
-				if strings.Contains(verr.Error(), s) {
-					t.Errorf("ValidateHECURL = %v: holds %q", verr, s)
+				if strings.Contains(nerr.Error(), s) {
+					t.Errorf("NewHEC = %v: holds %q", nerr, s)
 				}
 			}
 		})

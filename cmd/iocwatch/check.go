@@ -10,7 +10,6 @@ import (
 
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
-	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
@@ -37,9 +36,8 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	// The exclusions are part of the config: it is not "valid" until they
-	// compile; nor until each sink takes its settings as run's would.
-	_, xerr := compileExclusions(cfg)
-	if err := errors.Join(sinkProblems(cfg), xerr); err != nil {
+	// compile.
+	if _, err := compileExclusions(cfg); err != nil {
 		return usageError{err}
 	}
 	out := newSecretWriter(env.stdout, cfg) // feed errors may echo credentials
@@ -147,25 +145,6 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintln(w, "\nok")
 	return nil
-}
-
-// sinkProblems returns the problems of the sinks' settings that their
-// constructors refuse, without any network, and config.Validate does not
-// check, each at its key path: run would refuse to start with them. They
-// are a Splunk HEC URL ending in another HEC endpoint than the event one,
-// or that does not parse once written out for a request
-// (sink.ValidateHECURL, whose errors hide the URL's secrets).
-func sinkProblems(cfg *config.Config) error {
-	var errs []error
-	for i, s := range cfg.Sinks {
-		if s.Type != "splunk_hec" {
-			continue
-		}
-		if err := sink.ValidateHECURL(s.SplunkHEC.URL); err != nil {
-			errs = append(errs, cfg.ErrorAt(fmt.Sprintf("sinks[%d].splunk_hec.url", i), err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func orDefault(s, def string) string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iocwatch/iocwatch/config"
 	"github.com/iocwatch/iocwatch/match"
+	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/stream"
 	"go.yaml.in/yaml/v3"
 )
@@ -91,7 +92,8 @@ func printSink(human bool) config.Sink {
 }
 
 // loadConfig reads -c, or builds an ad-hoc config from the flags. The
-// result is validated; its problems are usage errors (exit 2).
+// result is validated, with the checks the sinks make of their own
+// settings (sinkChecks); its problems are usage errors (exit 2).
 func (c *commonFlags) loadConfig() (*config.Config, error) {
 	if err := c.checkValues(); err != nil {
 		return nil, err
@@ -130,7 +132,7 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 	if c.withoutSource {
 		validate = cfg.ValidateWithoutSource
 	}
-	if err := validate(); err != nil {
+	if err := validate(sinkChecks(cfg)...); err != nil {
 		// The exclusions files are part of the configuration: their
 		// problems are reported with its own, not in a later run.
 		if !slices.Contains(cfg.ExclusionsFiles, "") {
@@ -141,6 +143,26 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 		return nil, usageError{c.configHint(err)}
 	}
 	return cfg, nil
+}
+
+// sinkChecks are the checks of the sinks' settings that their
+// constructors make, without any network, and config.Validate cannot
+// make itself: a Splunk HEC URL ending in another HEC endpoint than the
+// event one, or that does not parse once written out for a request
+// (sink.ValidateHECURL). Given to Validate, they are reported with its
+// own problems, each at its file, line and key, so that check, run and
+// every other command that loads the config refuse it at once, before
+// anything starts.
+func sinkChecks(cfg *config.Config) []config.KeyCheck {
+	var checks []config.KeyCheck
+	for i, s := range cfg.Sinks {
+		if s.Type != "splunk_hec" {
+			continue
+		}
+		u := s.SplunkHEC.URL
+		checks = append(checks, config.KeyCheck{Path: fmt.Sprintf("sinks[%d].splunk_hec.url", i), Check: func() error { return sink.ValidateHECURL(u) }})
+	}
+	return checks
 }
 
 // checkValues checks the flags that set a key of the config against the
