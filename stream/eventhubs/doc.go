@@ -47,6 +47,17 @@
 // start cannot be written is not opened until it can be: writing it is
 // retried in place, as a failed checkpoint listing is (below).
 //
+// # Credential check
+//
+// When a token credential is used (Options.Credential, or
+// DefaultAzureCredential), New asks it once for a token for each service it
+// reaches with it — Event Hubs, and storage for a container URL without a
+// SAS — before connecting to either. Microsoft Entra ID answering 400 or
+// 401 (a wrong or expired secret, an unknown tenant or application), or no
+// credential available, fails New with an error that starts with "auth",
+// gives Entra's AADSTS code and message and says what to check; anything
+// else is logged at Warn and the start goes on.
+//
 // # Refusals and store outages
 //
 // The Processor reports a partition it claimed but could not open only to

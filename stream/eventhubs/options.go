@@ -56,7 +56,9 @@ type Options struct {
 	// empty) and to the storage account (when the checkpoint store is given
 	// by CheckpointContainerURL without a SAS). Nil means
 	// azidentity.DefaultAzureCredential (environment, workload identity,
-	// managed identity, Azure CLI).
+	// managed identity, Azure CLI). New asks it once for a token for each
+	// of these uses, and fails when Microsoft Entra ID refuses it (400 or
+	// 401) or no credential is available.
 	Credential azcore.TokenCredential
 
 	// CheckpointConnectionString and CheckpointContainer name the blob
@@ -121,6 +123,9 @@ type Options struct {
 	// afterHubCheck, if set, is called once New has asked the hub for its
 	// properties (tests count the management links the SDK opens).
 	afterHubCheck func()
+	// credentialCheck bounds New's token requests that check Credential;
+	// tests shorten it. 0 means credentialCheckTimeout.
+	credentialCheck time.Duration
 }
 
 // resolved is Options after defaults and validation.
@@ -264,6 +269,9 @@ func (o Options) resolve() (resolved, error) {
 	r.UpdateInterval, r.PartitionExpiration = update, expire
 	if r.lagRefresh <= 0 {
 		r.lagRefresh = 10 * time.Second
+	}
+	if r.credentialCheck <= 0 {
+		r.credentialCheck = credentialCheckTimeout
 	}
 	if r.storeRetryMin <= 0 {
 		r.storeRetryMin = time.Second

@@ -2,6 +2,7 @@ package eventhubs
 
 import (
 	"errors"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,8 +22,9 @@ type redactor struct {
 }
 
 // newRedactor returns a redactor for the given secrets: connection strings
-// (replaced whole), URLs (their query, a SAS, is replaced) and the key and
-// signature values inside them.
+// (replaced whole), URLs (their query, a SAS, is replaced; one without a
+// query or credentials is no secret) and the key and signature values
+// inside them.
 func newRedactor(secrets ...string) *redactor {
 	seen := map[string]bool{}
 	var out []string
@@ -38,9 +40,13 @@ func newRedactor(secrets ...string) *redactor {
 		if s == "" {
 			continue
 		}
-		if i := strings.IndexByte(s, '?'); i >= 0 && strings.Contains(s[:i], "://") {
+		switch i := strings.IndexByte(s, '?'); {
+		case i >= 0 && strings.Contains(s[:i], "://"):
 			add(s[i+1:]) // a URL: only its query (a SAS) is secret
-		} else {
+		case plainURL(s):
+			// A container URL without a query names the container and
+			// holds no secret: errors that name it stay readable.
+		default:
 			add(s)
 		}
 		for _, m := range secretKeyRE.FindAllStringSubmatch(s, -1) {
@@ -49,6 +55,14 @@ func newRedactor(secrets ...string) *redactor {
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return &redactor{secrets: out}
+}
+
+// plainURL reports whether s is an http(s) URL with a host and without
+// credentials, a query or a fragment.
+func plainURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(s, "; \t")
 }
 
 // String returns s without secrets.

@@ -159,3 +159,36 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// A container URL without a query holds no secret: errors and logs that
+// name the checkpoint container by it (with auth default_credential) show
+// it, while a SAS query or credentials in the URL are still removed.
+func TestRedactorKeepsAContainerURLWithoutSecrets(t *testing.T) {
+	for _, tt := range []struct {
+		name, url string
+		absent    []string // secret parts, removed
+		present   string   // what stays readable
+	}{
+		{"a plain container URL", "https://contosock.blob.core.windows.net/iocwatch", nil,
+			"checkpoint container https://contosock.blob.core.windows.net/iocwatch does not exist"},
+		{"a container URL with a port", "http://127.0.0.1:10000/devstoreaccount1/iocwatch", nil,
+			"checkpoint container http://127.0.0.1:10000/devstoreaccount1/iocwatch does not exist"},
+		{"a SAS query", "https://contosock.blob.core.windows.net/iocwatch?" + testSAS, []string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"},
+			"checkpoint container https://contosock.blob.core.windows.net/iocwatch?"},
+		{"a password in the URL", "https://user:pa55word-secret@contosock.blob.core.windows.net/iocwatch", []string{"pa55word-secret"},
+			"checkpoint container [REDACTED] does not exist"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			red := newRedactor(testConn, tt.url)
+			got := red.Err(fmt.Errorf("eventhubs: checkpoint container %s does not exist", tt.url)).Error()
+			if !strings.Contains(got, tt.present) {
+				t.Errorf("%q lacks %q", got, tt.present)
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(got, a) {
+					t.Errorf("%q still contains %q", got, a)
+				}
+			}
+		})
+	}
+}

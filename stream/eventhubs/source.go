@@ -118,10 +118,12 @@ type partBatch struct {
 	msgs []stream.Message
 }
 
-// New checks the options, connects, verifies that the hub and the checkpoint
-// container exist (so a wrong name fails here, with its name in the error),
-// and starts claiming partitions. ctx bounds only these checks; the Source
-// runs until Close.
+// New checks the options, asks the credential (when one is used) for a
+// token for Event Hubs and storage (so a credential Microsoft Entra ID
+// refuses fails here, naming the auth setting and what to check), connects,
+// verifies that the hub and the checkpoint container exist (so a wrong name
+// fails here, with its name in the error), and starts claiming partitions.
+// ctx bounds only these checks; the Source runs until Close.
 func New(ctx context.Context, opt Options) (*Source, error) {
 	red := newRedactor(opt.ConnectionString, opt.CheckpointConnectionString, opt.CheckpointContainerURL)
 	r, err := opt.resolve()
@@ -143,6 +145,13 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 			return nil, fmt.Errorf("eventhubs: default Azure credential: %w", err)
 		}
 		cred = c
+	}
+	if r.needsCredential {
+		// Before any call to Event Hubs or storage: a credential
+		// Microsoft Entra ID refuses fails here, naming the setting.
+		if err := checkCredential(ctx, r, cred, red); err != nil {
+			return nil, err
+		}
 	}
 	owner := ownerID()
 	ccOpts := &azeventhubs.ConsumerClientOptions{ApplicationID: "iocwatch", InstanceID: owner}
