@@ -37,6 +37,7 @@ type CSVReader struct {
 	buf      []byte
 	row      []string // the fields of the last row read
 	skipped  int      // lines before what r reads (a #TYPE line; what an unclosed quote swallowed)
+	end      int      // the last line of the last row read, or of the header
 	tail     *csvtail.Reader
 }
 
@@ -101,6 +102,7 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 		return nil, fmt.Errorf("%s: CSV header: %w", name, err)
 	}
 	c := &CSVReader{r: cr, tail: tail, name: name, tableCol: -1, typeCol: -1, keep: make([]bool, len(header)), skipped: skipped}
+	c.end = c.endLine(header)
 	cr.ReuseRecord = true
 	known, has := 0, map[string]bool{} // known: event columns, not routing ones
 	for i, h := range header {
@@ -156,6 +158,7 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			l := pe.StartLine + c.skipped
+			c.end = pe.Line + c.skipped
 			return nil, l, &csvRowError{name: c.name, line: l, err: fmt.Errorf("malformed CSV row: %w", pe.Err)}
 		}
 		return nil, 0, fmt.Errorf("%s: %w", c.name, err)
@@ -163,6 +166,7 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 	c.row = row
 	line, _ = c.r.FieldPos(0)
 	line += c.skipped
+	c.end = c.endLine(row)
 	if c.tail.Unclosed(c.r, row) {
 		// The quote swallowed the rest of the file: this row is broken,
 		// the rows it swallowed are read again.
@@ -171,6 +175,7 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 		text := strings.Join(append(row[:len(row)-1:len(row)-1], `"`+first), string(c.r.Comma))
 		err := &csvRowError{name: c.name, line: line, err: fmt.Errorf("malformed CSV row: the quote opened on line %d is never closed", c.skipped+at), text: text}
 		c.skipped += at
+		c.end = c.skipped // the row ends with the line its quote opens on
 		c.tail = csvtail.New(strings.NewReader(rest))
 		c.r = newCSV(c.tail, c.r.Comma)
 		return nil, line, err
@@ -200,6 +205,21 @@ func (c *CSVReader) Next() (record []byte, line int, err error) {
 	c.buf = b
 	return b, line, nil
 }
+
+// endLine is the last line of rec, the record r has just read: the line
+// its last field starts on, and one more for each line break that field
+// holds (a quoted field may hold some).
+func (c *CSVReader) endLine(rec []string) int {
+	if len(rec) == 0 {
+		return c.end
+	}
+	line, _ := c.r.FieldPos(len(rec) - 1)
+	return line + c.skipped + strings.Count(rec[len(rec)-1], "\n")
+}
+
+// lastLine is the last line of the last row Next read (well-formed or
+// not), or of the header before the first row.
+func (c *CSVReader) lastLine() int { return c.end }
 
 // LooksLikeCSV reports whether the first bytes of a file look like a CSV
 // header rather than JSON: after an optional byte order mark, the #TYPE

@@ -115,8 +115,10 @@ type FileSource struct {
 
 	pool sync.Pool
 
-	// beforeFill is called by Read before it fills a batch (tests).
+	// beforeFill is called by Read before it fills a batch, afterFill
+	// after, with fill's error (tests).
 	beforeFill func()
+	afterFill  func(error)
 
 	mu     sync.Mutex
 	closed bool
@@ -342,6 +344,7 @@ func (s *FileSource) frame() error {
 			return err
 		}
 		s.csv = c
+		s.line = int64(c.lastLine()) // a damage before the first row is on the line after the header
 	}
 	return nil
 }
@@ -405,17 +408,30 @@ func (s *FileSource) offset() int64 {
 	return s.counter.n
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, and notes a read that
+// failed because Close closed the input under it.
 type countingReader struct {
 	r io.Reader
 	n int64
+	// closed is set by a read that failed because the source was closed
+	// under it (Close closed the file, or stopped the live input): what
+	// the readers above make of that failure (a damaged or cut compressed
+	// stream, a line or row cut where the Close fell) is not the input's.
+	closed bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && (errors.Is(err, os.ErrClosed) || errors.Is(err, errClosedUnder)) {
+		c.closed = true
+	}
 	return n, err
 }
+
+// errClosedUnder is what a live input gives a Read once the source is
+// closed.
+var errClosedUnder = errors.New("the source was closed")
 
 func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	if err := s.failed; err != nil {
@@ -438,6 +454,9 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		}
 		if s.br == nil && !s.inBlocks.Load() {
 			if err := s.open(); err != nil {
+				if s.counter.closed {
+					err = io.EOF // closed while the input's format was read
+				}
 				if !b.empty() && errors.Is(err, io.EOF) {
 					break
 				}
@@ -465,16 +484,26 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			s.blockMu.Unlock()
 			err = s.fill(b)
 		}
+		if s.afterFill != nil {
+			s.afterFill(err)
+		}
 		if err == nil || errors.Is(err, errIdle) {
 			break // batch full, or no more live input waiting
 		}
-		if s.isClosed() {
-			// Closed under this Read: the error, or the end, is the input
-			// closed under the reader — a file closed under a decompressor
-			// reads as a damaged stream, a live input's end in the middle
-			// of a compressed stream as one cut short, the line in hand as
-			// the last one — not the input's. The Read ends as every Read
-			// after Close does.
+		if s.counter.closed {
+			// Closed under this Read: the input failed because Close
+			// closed it under the reader — a file closed under a
+			// decompressor reads as a damaged stream, a live input
+			// stopped in the middle of a compressed stream as one cut
+			// short — and the line or row in hand is cut where the Close
+			// fell. None of it is the input's: the lines read whole are
+			// delivered, with no damage, and the Read ends, or the next
+			// one does, as every Read after Close. What the Read found
+			// before the Close (its input's end, a damage, a read error)
+			// is not this: it is reported as without the Close.
+			if !b.empty() {
+				break
+			}
 			s.put(b)
 			if err := ctx.Err(); err != nil {
 				return Batch{}, err
@@ -567,6 +596,9 @@ func (s *FileSource) fill(b *fileBatch) error {
 			} else {
 				body, n, err = s.doc.Next()
 			}
+			if err != nil && s.counter.closed {
+				return err // the input closed under the reader: not a broken element
+			}
 			// An array element whose JSON is broken is a message carrying
 			// its error, counted and dead-lettered; reading goes on at the
 			// next element.
@@ -598,22 +630,24 @@ func (s *FileSource) fill(b *fileBatch) error {
 					return io.EOF
 				}
 				var re *csvRowError
-				if !errors.As(err, &re) {
+				if !errors.As(err, &re) || s.counter.closed {
 					// The input failed (a compressed export cut short, a
 					// read error, a live input's Read ended with its
-					// context): no row after it can be read, and asking
-					// again gives the same error.
+					// context, the input closed under the reader, whose
+					// row in hand is not a malformed one): no row after
+					// it can be read, and asking again gives the same
+					// error.
 					return err
 				}
 				// A malformed row: pass it on as a message carrying its
 				// error (without the file and line: its position has them)
 				// and what is known of its text, so it is counted and
 				// dead-lettered, and go on.
-				s.line = int64(line)
+				s.line = int64(s.csv.lastLine())
 				b.add([]byte(re.text), int64(line), re.err)
 				continue
 			}
-			s.line = int64(line)
+			s.line = int64(s.csv.lastLine())
 			var tooLong error
 			if limit := s.opt.MaxLineBytes; limit > 0 && len(rec) > limit {
 				tooLong = s.tooLong(len(rec), limit)

@@ -10,8 +10,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -227,5 +230,242 @@ func TestACloseDuringAReadIsACleanEnd(t *testing.T) {
 				t.Errorf("a Read after Close = %v, want io.EOF", err)
 			}
 		})
+	}
+}
+
+// eioAtTheEnd reads r and fails where r ends, as a disk whose read fails
+// does.
+type eioAtTheEnd struct{ r io.Reader }
+
+func (e *eioAtTheEnd) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		err = syscall.EIO
+	}
+	return n, err
+}
+
+// A Close that lands once a Read has found what its input held — its last
+// lines and the end of the file, the damage of a file cut short, a file
+// truncated while it is read, a read error — takes none of it away: the
+// lines read are delivered, and the damage is reported (as the message a
+// file's damage is, or as the error the source stops with), as without
+// the Close. Only then do Reads end with io.EOF. The Close comes between
+// the fill of the Read's batch and the Read's look at what the fill
+// found; the input is read to its end (or its damage) by that one fill.
+func TestACloseAfterAReadFoundItsInputKeepsWhatItFound(t *testing.T) {
+	// Both are larger than the 4 KiB a file's format is told from, so that
+	// their ends are read after a setup.
+	jsonl := recordLines(50)
+	export := csvLines(200)
+	cutGz := gzipped(t, recordLines(2000))
+	cutGz = cutGz[:len(cutGz)/2]
+	for _, tc := range []struct {
+		name     string
+		data     []byte
+		noBlocks bool
+		// setup runs after a first Read (of up to 10 lines), before the
+		// Read the Close lands in (nil: no first Read).
+		setup     func(t *testing.T, src *FileSource, path string)
+		blockSize int    // 1: a page (else the default, a MiB)
+		lines     int    // good messages, exactly (-1: at least 500)
+		damage    string // in the one message carrying an error ("": none)
+		stopsWith error  // the error the source then stops with (nil: io.EOF)
+	}{
+		{name: "the last lines of a file read in blocks", data: jsonl, lines: 50},
+		{name: "the last lines of a file read with read(2)", data: jsonl, noBlocks: true, lines: 50},
+		{name: "the last rows of a CSV export", data: export, lines: 200},
+		{name: "a gzip file cut short", data: cutGz, lines: -1, damage: "gzip data cut short"},
+		{name: "a read error", data: jsonl, noBlocks: true, lines: 50, damage: "input/output error",
+			setup: func(t *testing.T, src *FileSource, _ string) { src.counter.r = &eioAtTheEnd{src.counter.r} }},
+		{name: "a read error in a CSV export", data: export, lines: 200, damage: "input/output error",
+			setup: func(t *testing.T, src *FileSource, _ string) { src.counter.r = &eioAtTheEnd{src.counter.r} }},
+		{name: "a file read in blocks truncated while it is read", data: recordLines(2000), blockSize: 1, lines: -1, stopsWith: ErrInputTruncated,
+			setup: func(t *testing.T, src *FileSource, path string) {
+				if !src.inBlocks.Load() {
+					t.Fatal("the file is not read in blocks")
+				}
+				if err := os.Truncate(path, 0); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "input")
+			if err := os.WriteFile(p, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := mustFileSource(t, FileOptions{Paths: []string{p}, BatchLines: 10})
+			defer src.Close(context.Background())
+			src.noBlocks = tc.noBlocks
+			if tc.blockSize != 0 {
+				src.blockSize = os.Getpagesize()
+			}
+			good, damage := 0, []error(nil)
+			count := func(b Batch) {
+				for _, m := range b.Messages {
+					if m.Err != nil {
+						damage = append(damage, fmt.Errorf("%s: %w", m.Position, m.Err))
+					} else {
+						good++
+					}
+				}
+				b.Release()
+			}
+			if tc.setup != nil {
+				b, err := src.Read(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				count(b)
+				tc.setup(t, src, p)
+			}
+			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
+			closed := false
+			src.afterFill = func(error) {
+				if !closed {
+					closed = true
+					if err := src.Close(context.Background()); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}
+			}
+			var err error
+			for range 10 {
+				var b Batch
+				if b, err = src.Read(context.Background()); err != nil {
+					break
+				}
+				count(b)
+			}
+			if !closed {
+				t.Fatal("the source was not closed")
+			}
+			want := tc.stopsWith
+			if want == nil {
+				want = io.EOF
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("the source ended with %v, want %v", err, want)
+			}
+			atLeast := 500
+			if tc.blockSize != 0 {
+				atLeast = 1 // the lines of the first Read
+			}
+			if tc.lines >= 0 && good != tc.lines || tc.lines < 0 && good < atLeast {
+				t.Errorf("%d lines delivered, want %d (-1: at least %d)", good, tc.lines, atLeast)
+			}
+			switch {
+			case tc.damage == "" && len(damage) > 0:
+				t.Errorf("damage reported: %v", damage)
+			case tc.damage != "" && (len(damage) != 1 || !strings.Contains(damage[0].Error(), tc.damage)):
+				t.Errorf("damage reported: %v, want one message saying %q", damage, tc.damage)
+			}
+		})
+	}
+}
+
+// The lines a Read took whole from its input before a Close landed under
+// it are delivered; the line in hand when the input closed under the
+// reader is not (it was never read whole).
+func TestLinesReadBeforeACloseAreDelivered(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		header int // lines that are not messages
+	}{
+		{"events.jsonl read with read(2)", recordLines(20000), 0},
+		{"export.csv", csvLines(20000), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "input")
+			if err := os.WriteFile(p, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := mustFileSource(t, FileOptions{Paths: []string{p}, BatchLines: 100})
+			src.noBlocks = true
+			defer src.Close(context.Background())
+			b, err := src.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			good := len(b.Messages)
+			b.Release()
+			hook := newCloseOnRead(src.counter.r, false)
+			src.counter.r = hook
+			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
+			done := make(chan error, 1)
+			go func() {
+				for {
+					b, err := src.Read(context.Background())
+					if err != nil {
+						done <- err
+						return
+					}
+					for _, m := range b.Messages {
+						if m.Err != nil || !json.Valid(m.Value) && tc.header == 0 {
+							done <- fmt.Errorf("the message at %s is not a whole line (%v): %.60q", m.Position, m.Err, m.Value)
+							return
+						}
+						good++
+					}
+					b.Release()
+				}
+			}()
+			<-hook.entered
+			if err := src.Close(context.Background()); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			close(hook.closed)
+			if err := <-done; !errors.Is(err, io.EOF) {
+				t.Fatalf("the source ended with %v, want io.EOF", err)
+			}
+			read := tc.data[:src.counter.n]
+			if want := bytes.Count(read, []byte("\n")) - tc.header; good != want {
+				t.Errorf("%d lines delivered, want the %d whole lines of the %d bytes read before the Close", good, want, len(read))
+			}
+		})
+	}
+}
+
+// A Close while a Read waits for the first bytes of a live input — the
+// header of its compressed stream, which tells how to read it — ends the
+// Read as a Close during any other read of it does: with io.EOF, not with
+// an error saying that the stream is not valid.
+func TestACloseWhileTheFormatOfALiveInputIsReadIsACleanEnd(t *testing.T) {
+	gz := gzipped(t, recordLines(10))
+	in := &stalledInput{data: gz[:5], stop: make(chan struct{})} // the magic, half the header
+	t.Cleanup(func() { close(in.stop) })
+	src := mustFileSource(t, FileOptions{Stdin: in})
+	defer src.Close(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		b, err := src.Read(context.Background())
+		if err == nil {
+			b.Release()
+			err = fmt.Errorf("a batch of %d messages", len(b.Messages))
+		}
+		done <- err
+	}()
+	// Wait until the Read has made stdin its input: from there it waits
+	// for the rest of the header, which does not come. Whether the Close
+	// finds it waiting for the header or for the magic before it, the Read
+	// ends the same.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		src.mu.Lock()
+		live := src.live != nil
+		src.mu.Unlock()
+		if live {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Read did not open stdin")
+		}
+	}
+	if err := src.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Errorf("the Read that Close interrupted ended with %v, want io.EOF", err)
 	}
 }

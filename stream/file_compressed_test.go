@@ -357,3 +357,126 @@ func TestABrokenCompressedCSVExportEndsWithOneDamageMessage(t *testing.T) {
 		})
 	}
 }
+
+// The damage of a compressed CSV export is on the line after its last
+// good row: after the last line of a row whose quoted field holds line
+// breaks, after the header (and the #TYPE line before it) when no row
+// came before the damage.
+func TestTheDamageOfACSVExportIsOnTheLineAfterItsLastRow(t *testing.T) {
+	header := "Timestamp,DeviceName,RemoteIP,RemoteUrl,AdditionalFields\n"
+	var twoLineRows []byte
+	for i := range 5000 {
+		twoLineRows = fmt.Appendf(twoLineRows, "2026-11-26T09:00:00Z,ws-%d,198.51.100.%d,http://h%d.example/%d,\"{\"\"a\"\":\n%d}\"\n", i%50, i%256, i%97, i*7919, i)
+	}
+	whole := gzipped(t, append([]byte(header), twoLineRows...))
+	headerOnly, _ := flushedGzip(t, []byte(header), twoLineRows)
+	typed, _ := flushedGzip(t, []byte("#TYPE System.Management.Automation.PSCustomObject\n"+header), twoLineRows)
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		rowEnds int64 // lines a row takes: the damage is on the line after the last's last one
+		noRows  int64 // the damage's line when no row came before it
+	}{
+		{"rows of two lines each", whole[:len(whole)/2], 2, 0},
+		{"the header alone", headerOnly, 0, 2},
+		{"a #TYPE line and the header", typed, 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "export.csv.gz")
+			if err := os.WriteFile(p, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := mustFileSource(t, FileOptions{Paths: []string{p}})
+			defer src.Close(context.Background())
+			var rows int
+			var lastRow int64
+			var damage []Message
+			for {
+				b, err := src.Read(context.Background())
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				for _, m := range b.Messages {
+					if m.Err != nil {
+						damage = append(damage, Message{Position: m.Position, Err: m.Err})
+					} else {
+						rows++
+						lastRow = m.Position.Offset
+					}
+				}
+				b.Release()
+			}
+			if len(damage) != 1 || !strings.Contains(damage[0].Err.Error(), "gzip data cut short") {
+				t.Fatalf("damage %v, want one message saying the gzip data is cut short", damage)
+			}
+			want := tc.noRows
+			if rows > 0 {
+				want = lastRow + tc.rowEnds
+			}
+			if (rows > 0) != (tc.noRows == 0) || damage[0].Position.Offset != want {
+				t.Errorf("%d rows, the last at line %d, then the damage at line %d; want it at line %d", rows, lastRow, damage[0].Position.Offset, want)
+			}
+		})
+	}
+}
+
+// Stdin redirected from a file (iocwatch replay - < cut.jsonl.gz) is read
+// as a file: its damage is one message and the source goes on (here, to
+// its end). A live stdin (a pipe) stops the source with the damage as the
+// Read's error, after the lines read before it.
+func TestTheDamageOfStdinIsAMessageOnlyWhenItIsAFile(t *testing.T) {
+	gz := gzipped(t, recordLines(2000))
+	cut := gz[:len(gz)/2]
+	p := filepath.Join(t.TempDir(), "cut.jsonl.gz")
+	if err := os.WriteFile(p, cut, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		stdin   func(t *testing.T) io.Reader
+		message bool // the damage is a message, then the end; else the source's error
+	}{
+		{"a regular file", func(t *testing.T) io.Reader {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			return f
+		}, true},
+		{"a pipe", func(t *testing.T) io.Reader {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pr.Close() })
+			go func() {
+				pw.Write(cut)
+				pw.Close()
+			}()
+			return pr
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := mustFileSource(t, FileOptions{Paths: []string{"-"}, Stdin: tc.stdin(t)})
+			defer src.Close(context.Background())
+			good, readErr := readToTheEnd(src)
+			var damage error
+			if tc.message {
+				damage, readErr = readErr, nil // readToTheEnd's error is the damage message when the source ended
+			}
+			_, next := src.Read(context.Background())
+			switch {
+			case good < 500:
+				t.Errorf("%d lines before the damage, want at least 500", good)
+			case tc.message && (damage == nil || !strings.Contains(damage.Error(), "gzip data cut short") || !strings.HasPrefix(damage.Error(), "stdin:") || !errors.Is(next, io.EOF)):
+				t.Errorf("damage message %v, then %v; want a message at stdin:N saying the gzip data is cut short, then io.EOF", damage, next)
+			case !tc.message && (readErr == nil || errors.Is(readErr, io.EOF) || !strings.Contains(readErr.Error(), "gzip data cut short") || next == nil || next.Error() != readErr.Error()):
+				t.Errorf("the source ended with %v, then %v; want the damage as its error, again", readErr, next)
+			}
+		})
+	}
+}

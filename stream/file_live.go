@@ -68,7 +68,9 @@ func (l *liveReader) pump(r io.Reader) {
 }
 
 // Read implements io.Reader. It blocks until input arrives, the input
-// ends, l.ctx ends (its error) or the source closes (io.EOF).
+// ends, l.ctx ends (its error) or the source closes (errClosedUnder: not
+// the input's end, which a reader above would take a cut stream or line
+// for).
 func (l *liveReader) Read(p []byte) (int, error) {
 	if len(l.cur) == 0 {
 		if l.buf != nil {
@@ -87,7 +89,7 @@ func (l *liveReader) Read(p []byte) (int, error) {
 		case <-l.ctx.Done():
 			return 0, l.ctx.Err()
 		case <-l.stop:
-			return 0, io.EOF
+			return 0, errClosedUnder
 		}
 	}
 	n := copy(p, l.cur)

@@ -329,33 +329,50 @@ func TestFileSourceLinesAgreeWithAPlainSplit(t *testing.T) {
 
 // A malformed row of a CSV export reaches the pipeline with its position
 // (file and line, once: not again in the error) and what is known of its
-// text, for the dead-letter file.
+// text, for the dead-letter file; the rows after it are read. So in a
+// compressed export, whose damage ends it (a malformed row is not taken
+// for damage).
 func TestFileSourcePassesAMalformedCSVRowOnWithItsText(t *testing.T) {
-	p := writeFile(t, t.TempDir(), "x.csv", "Timestamp,DeviceName,RemoteIP\n2026-11-28T10:00:00Z,ws1\n2026-11-28T10:00:01Z,\"ws2,203.0.113.77\n2026-11-28T10:00:02Z,ws3,203.0.113.77\n")
-	src, err := NewFileSource(FileOptions{Paths: []string{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
-	b, err := src.Read(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Release()
-	var got []string
-	for _, m := range b.Messages {
-		s := m.Position.String() + " " + string(m.Value)
-		if m.Err != nil {
-			s += " ERR " + m.Err.Error()
-		}
-		got = append(got, s)
-	}
-	want := []string{
-		p + ":2 2026-11-28T10:00:00Z,ws1 ERR malformed CSV row: 2 fields, the header has 3",
-		p + `:3 2026-11-28T10:00:01Z,"ws2,203.0.113.77 ERR malformed CSV row: the quote opened on line 3 is never closed`,
-		p + `:4 {"Table":"DeviceNetworkEvents","Timestamp":"2026-11-28T10:00:02Z","DeviceName":"ws3","RemoteIP":"203.0.113.77"}`,
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	export := "Timestamp,DeviceName,RemoteIP\n2026-11-28T10:00:00Z,ws1\n2026-11-28T10:00:01Z,\"ws2,203.0.113.77\n2026-11-28T10:00:02Z,ws3,203.0.113.77\n"
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"x.csv", []byte(export)},
+		{"x.csv.gz", gzipped(t, []byte(export))},
+		{"x.csv.zst", zstded(t, []byte(export))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), tc.name, string(tc.data))
+			src, err := NewFileSource(FileOptions{Paths: []string{p}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close(context.Background())
+			b, err := src.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Release()
+			var got []string
+			for _, m := range b.Messages {
+				s := m.Position.String() + " " + string(m.Value)
+				if m.Err != nil {
+					s += " ERR " + m.Err.Error()
+				}
+				got = append(got, s)
+			}
+			want := []string{
+				p + ":2 2026-11-28T10:00:00Z,ws1 ERR malformed CSV row: 2 fields, the header has 3",
+				p + `:3 2026-11-28T10:00:01Z,"ws2,203.0.113.77 ERR malformed CSV row: the quote opened on line 3 is never closed`,
+				p + `:4 {"Table":"DeviceNetworkEvents","Timestamp":"2026-11-28T10:00:02Z","DeviceName":"ws3","RemoteIP":"203.0.113.77"}`,
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if _, err := src.Read(context.Background()); !errors.Is(err, io.EOF) {
+				t.Errorf("the Read after the rows: %v, want io.EOF", err)
+			}
+		})
 	}
 }
