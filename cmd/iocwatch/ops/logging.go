@@ -61,16 +61,14 @@ var shownKeys = map[string]bool{
 }
 
 // credentialPatterns find the credentials that are neither key=value nor
-// a URL password (both scanned by hand, faster than a regexp): the
-// first group is kept, the rest replaced. Each runs only when its
-// trigger (lower-case) is in the text.
+// a URL password (both scanned by hand, faster than a regexp; an
+// Authorization header is a key=value): the first group is kept, the
+// rest replaced. Each runs only when its trigger (lower-case) is in the
+// text.
 var credentialPatterns = []struct {
 	trigger string
 	re      *regexp.Regexp
 }{
-	// Authorization: <anything> (a header as text, with or without a
-	// scheme; also as Go prints an http.Header: Authorization:[Basic …])
-	{"authorization", regexp.MustCompile(`(?i)(\b(?:Proxy-)?Authorization["']?\s*[:=]\s*[\["']?(?:(?:Bearer|Basic|Splunk|SharedAccessSignature)\s+)?)[^"'\s,;}\]]+`)},
 	// Bearer <token>, Splunk <HEC token>, SharedAccessSignature sr=… outside a header
 	{"bearer", regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/=-]{16,}`)},
 	{"splunk", regexp.MustCompile(`(\bSplunk\s+)[0-9A-Fa-f-]{32,}`)},
@@ -117,8 +115,8 @@ func NewRedactor(secrets ...string) *Redactor {
 
 // String returns s with every known secret value, connection-string key,
 // credential parameter (key=, sig=, token=, password=, …), Authorization
-// credential (Bearer, Basic, Splunk) and URL password replaced by
-// "[redacted]". A nil Redactor redacts by shape only.
+// credential (what follows its scheme, whatever the scheme) and URL
+// password replaced by "[redacted]". A nil Redactor redacts by shape only.
 func (r *Redactor) String(s string) string {
 	s = r.Values(s)
 	s = redactKeyValues(s)
@@ -191,45 +189,39 @@ func (r *Redactor) redactCutSecrets(s string) string {
 }
 
 // redactKeyValues replaces the value of every credential key (see
-// credentialKeys) written key=value, key: value, key="value" or
-// "key":"value". A value ends at ';', '&', ',', '}', a quote, a space, or
-// a colon followed by a space ("…?key=x: 503 Service Unavailable").
+// isCredentialKey) written key=value, key: value, key="value",
+// "key":"value", \"key\":\"value\" (Go-quoted JSON), "key":["value"] or
+// Key:[value] (Go's http.Header). See credentialValue for what the value
+// is.
 func redactKeyValues(s string) string {
 	var b strings.Builder
-	done := 0 // s[:done] is in b (or unchanged when b is empty)
+	done := 0       // s[:done] is in b (or unchanged when b is empty)
+	var open [2]int // s[open[0]:open[1]] holds no ']' and ends a line: see listEnd
 	for i := 0; i < len(s); i++ {
 		if s[i] != '=' && s[i] != ':' {
 			continue
 		}
-		// The key: word characters before optional spaces and a quote.
+		// The key: word characters before optional spaces and a quote,
+		// escaped or not.
 		j := i
 		for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
 			j--
 		}
 		if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
 			j--
+			for j > 0 && s[j-1] == '\\' {
+				j--
+			}
 		}
 		k := j
 		for k > 0 && isKeyByte(s[k-1]) {
 			k--
 		}
-		if k == j || authorizationKey(s[k:j]) || !credentialKeyAt(s, k, j) {
+		if k == j || !credentialKeyAt(s, k, j) {
 			continue
 		}
-		// The value: after optional spaces, a quote and a scheme.
-		v := i + 1
-		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
-			v++
-		}
-		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
-			v++
-		}
-		v = afterScheme(s, v)
-		e := v
-		for e < len(s) && !endsValue(s, e) {
-			e++
-		}
-		if e == v || s[v:e] == redacted {
+		v, e, ok := credentialValue(s, i+1, authorizationName(s[k:j]), &open)
+		if !ok {
 			continue
 		}
 		if b.Len() == 0 {
@@ -246,9 +238,184 @@ func redactKeyValues(s string) string {
 	return b.String()
 }
 
-// authSchemes are the schemes written before a credential ("Bearer …"),
-// which the redactor keeps and the credential after them it removes, as
-// credentialPatterns do in an Authorization header.
+// credentialValue returns where the credential written after a
+// credential key's '=' or ':' at s[v-1] starts and ends, or false when
+// there is none (or it is already redacted). It starts after spaces, a
+// '[' (a JSON array, Go's http.Header) and a quote, escaped or not, and
+// after a scheme (Bearer …, see afterScheme; with anyScheme, any word
+// shaped like one, see afterAnyScheme). It ends
+//
+//   - in a list, at its ']' (every value of the list is hidden), less
+//     the closing quote;
+//   - when quoted, at the closing quote (spaces, escaped quotes and
+//     separators inside are the value's: "correct horse", a PEM key);
+//   - after an Authorization scheme, at the end of its parameters when
+//     it has some (Digest username="…", response="…"; AWS4-HMAC-SHA256
+//     Credential=…, Signature=…);
+//   - otherwise at ';', '&', ',', '}', a quote, a space, or a colon
+//     followed by a space ("…?key=x: 503 Service Unavailable").
+//
+// A quote or list left open on the line is read as if it were not there;
+// open is listEnd's.
+func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end int, ok bool) {
+	for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
+		v++
+	}
+	if strings.HasPrefix(s[v:], redacted) {
+		return 0, 0, false
+	}
+	list := -1 // the list's ']'
+	if v < len(s) && s[v] == '[' {
+		if c := listEnd(s, v+1, open); c >= 0 {
+			list = c
+			v++
+			for v < list && (s[v] == ' ' || s[v] == '\t') {
+				v++
+			}
+		}
+	}
+	quote := "" // the opening quote with the backslashes that escape it
+	q := v
+	for q < len(s) && s[q] == '\\' {
+		q++
+	}
+	if q < len(s) && (s[q] == '"' || s[q] == '\'') {
+		quote, v = s[v:q+1], q+1
+	}
+	if anyScheme {
+		v = afterAnyScheme(s, v)
+	} else {
+		v = afterScheme(s, v)
+	}
+	if strings.HasPrefix(s[v:], redacted) {
+		return 0, 0, false
+	}
+	e := -1
+	switch {
+	case list >= 0:
+		e = list
+		for e > v && (s[e-1] == ' ' || s[e-1] == '\t') {
+			e--
+		}
+		if quote != "" && strings.HasSuffix(s[v:e], quote) {
+			e -= len(quote)
+		}
+	case quote != "":
+		e = closingQuote(s, v, quote)
+	case anyScheme:
+		e = authParamsEnd(s, v)
+	}
+	if e < 0 {
+		e = v
+		for e < len(s) && !endsValue(s, e) {
+			e++
+		}
+	}
+	if e <= v || s[v:e] == redacted {
+		return 0, 0, false
+	}
+	return v, e, true
+}
+
+// listEnd returns the index of the first ']' in s from i on, before the
+// end of the line, or -1. s[open[0]:open[1]] is a span known to hold no
+// ']' up to the end of its line, which listEnd keeps: a line of many
+// lists left open is read once, not once for each.
+func listEnd(s string, i int, open *[2]int) int {
+	if open[0] <= i && i < open[1] {
+		return -1
+	}
+	for e := i; e < len(s); e++ {
+		switch s[e] {
+		case ']':
+			return e
+		case '\n':
+			*open = [2]int{i, e}
+			return -1
+		}
+	}
+	*open = [2]int{i, len(s)}
+	return -1
+}
+
+// closingQuote returns where the quoted value that starts at s[v], after
+// the opening quote open, ends: the index of the closing quote (with the
+// backslashes that escape it as they escaped the opening one), before the
+// end of the line; or -1. With open a bare quote, a quote after an odd
+// number of backslashes is part of the value (JSON's and Go's \"); with
+// open n backslashes and a quote (a quoted value quoted again: Go's %q of
+// a JSON body writes \"), the closing quote is one after a number of
+// backslashes that is n modulo 2(n+1) — the inner string's own escaped
+// quotes come after more.
+func closingQuote(s string, v int, open string) int {
+	n := len(open) - 1
+	for e := v; e < len(s) && s[e] != '\n'; e++ {
+		if s[e] != open[n] {
+			continue
+		}
+		r := 0
+		for e-r-1 >= v && s[e-r-1] == '\\' {
+			r++
+		}
+		if r%(2*(n+1)) == n {
+			return e - n
+		}
+	}
+	return -1
+}
+
+// authParamsEnd returns where the parameters of an Authorization scheme
+// that start at s[v] end — name=value or name="value", separated by
+// commas: Digest username="bob", response="…"; AWS4-HMAC-SHA256
+// Credential=…, SignedHeaders=…, Signature=… —, or -1 when s[v] starts
+// none (a token: Bearer eyJ…, Basic Ym9i…=).
+func authParamsEnd(s string, v int) int {
+	end := -1
+	for p := v; ; {
+		n := p
+		for n < len(s) && isKeyByte(s[n]) {
+			n++
+		}
+		if n == p || n+1 >= len(s) || s[n] != '=' {
+			return end
+		}
+		n++
+		if s[n] == '"' {
+			c := closingQuote(s, n+1, `"`)
+			if c < 0 {
+				return end
+			}
+			n = c + 1
+		} else {
+			m := n
+			for m < len(s) && !strings.ContainsRune(" \t\r\n,&\"'}]", rune(s[m])) {
+				m++
+			}
+			if m == n {
+				return end
+			}
+			n = m
+		}
+		end = n
+		for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+			n++
+		}
+		if n == len(s) || s[n] != ',' {
+			return end
+		}
+		p = n + 1
+		for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
+			p++
+		}
+	}
+}
+
+// authSchemes are the schemes written before a credential ("Bearer …")
+// under any credential name, which the redactor keeps and the credential
+// after them it removes. Under an Authorization header's name every word
+// shaped like a scheme is one (afterAnyScheme); elsewhere only these are,
+// so that prose after a credential's name ("password: required for
+// SCRAM-SHA-512") is not read as a scheme and the word after it hidden.
 var authSchemes = []string{"Bearer", "Basic", "Splunk", "SharedAccessSignature"}
 
 // afterScheme returns where the credential starts in a value that starts
@@ -267,17 +434,79 @@ func afterScheme(s string, v int) int {
 	return v
 }
 
-// authorizationKey reports whether the key=value scan leaves a key's
-// value to credentialPatterns' Authorization pattern, which finds it:
-// Authorization, as a word of its own (X-Authorization,
-// Proxy-Authorization, but not X_Authorization), any case.
-func authorizationKey(key string) bool {
-	const name = "authorization"
-	if len(key) < len(name) || !strings.EqualFold(key[len(key)-len(name):], name) {
-		return false
+// maxSchemeLen is the longest word afterAnyScheme takes for a scheme
+// (SharedAccessSignature is 21 characters, AWS4-HMAC-SHA256 16).
+const maxSchemeLen = 24
+
+// afterAnyScheme returns where the credential starts in the value of an
+// Authorization header that starts at s[v]: after its scheme, whatever it
+// is (Bearer, Basic, token, Bot, SSWS, ApiKey, Digest,
+// AWS4-HMAC-SHA256, …), and the spaces that follow it; or at v, when the
+// value is a credential alone. A scheme is a word followed by spaces and
+// more of the value, of at most maxSchemeLen letters, digits, '-' and
+// '_', starting with a letter; each of its '-' or '_' separated parts is
+// letters then digits, and a part that starts in lower case has no
+// capitals. So a key written alone (k-9f86d081…, ghp_16C7e4…,
+// AKIA…, xKqPzWv) is not a scheme and is hidden whole.
+func afterAnyScheme(s string, v int) int {
+	n := schemeEnd(s, v)
+	if n == v || n == len(s) || (s[n] != ' ' && s[n] != '\t') {
+		return v
 	}
-	rest := key[:len(key)-len(name)]
-	return rest == "" || rest[len(rest)-1] == '-' || rest[len(rest)-1] == '.'
+	m := n
+	for m < len(s) && (s[m] == ' ' || s[m] == '\t') {
+		m++
+	}
+	if m == len(s) || endsValue(s, m) || s[m] == ']' {
+		return v
+	}
+	return m
+}
+
+// schemeEnd returns the end of the word shaped like a scheme that starts
+// at s[v] (see afterAnyScheme), or v when none does.
+func schemeEnd(s string, v int) int {
+	digits, lower := false, false // in this part: a digit seen; it starts in lower case
+	for n := v; n < len(s); n++ {
+		if n-v == maxSchemeLen+1 {
+			return v
+		}
+		c := s[n]
+		switch {
+		case c == '-' || c == '_':
+			if n == v || s[n-1] == '-' || s[n-1] == '_' {
+				return v
+			}
+			digits, lower = false, false
+		case c >= '0' && c <= '9':
+			if n == v {
+				return v
+			}
+			digits = true
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			first := n == v || s[n-1] == '-' || s[n-1] == '_'
+			if digits || lower && c <= 'Z' {
+				return v // a letter after a digit, a capital in a part that starts in lower case
+			}
+			lower = lower || first && c >= 'a'
+		default:
+			return n
+		}
+	}
+	return len(s)
+}
+
+// authorizationName reports whether a credential key names an
+// Authorization header, whose value may start with any scheme
+// (afterAnyScheme): its last word is Authorization, Authorisation or
+// Authentication, any case (Proxy-Authorization, X_Authorization).
+func authorizationName(key string) bool {
+	for _, w := range []string{"authorization", "authorisation", "authentication"} {
+		if len(key) >= len(w) && strings.EqualFold(key[len(key)-len(w):], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactURLPasswords replaces the password of every scheme://user:pass@
@@ -292,13 +521,16 @@ func redactURLPasswords(s string) string {
 		}
 		start := from + i + 3
 		from = start
-		// The authority's user info ends at '@'; '/', space or the end
-		// first means there is none.
-		end := start
-		for end < len(s) && s[end] != '@' && s[end] != '/' && s[end] != ' ' && s[end] != '\t' && s[end] != '\n' {
-			end++
+		// The authority ends at '/', '?', '#', a space or the end; its
+		// user info at its last '@' (as url.Parse reads it: a password
+		// may hold '@'), and there is none without one.
+		end := -1
+		for a := start; a < len(s) && !strings.ContainsRune("/?# \t\r\n", rune(s[a])); a++ {
+			if s[a] == '@' {
+				end = a
+			}
 		}
-		if end == len(s) || s[end] != '@' {
+		if end < 0 {
 			continue
 		}
 		colon := strings.IndexByte(s[start:end], ':')
@@ -432,11 +664,7 @@ func isParam(name string) bool {
 	if len(name) > maxCachedName {
 		return urlcred.IsParam(name)
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
-	}
-	slot := &paramCache[h%uint32(len(paramCache))]
+	slot := &paramCache[paramSlot(name)]
 	if a := slot.Load(); a != nil && a.name == name {
 		return a.cred
 	}
@@ -444,6 +672,16 @@ func isParam(name string) bool {
 	// A copy: name is part of a log line, which the cache must not keep.
 	slot.Store(&paramAnswer{name: strings.Clone(name), cred: cred})
 	return cred
+}
+
+// paramSlot returns the index of name's slot in paramCache: its FNV-1a
+// hash, modulo the cache's size.
+func paramSlot(name string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return h % uint32(len(paramCache))
 }
 
 // Handler returns a slog.Handler that redacts, with r, the message and

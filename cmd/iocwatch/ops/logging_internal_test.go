@@ -1,7 +1,10 @@
 package ops
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/iocwatch/iocwatch/internal/urlcred"
@@ -78,5 +81,55 @@ func TestRedactKeyValuesAllocatesNothingOnPlainLines(t *testing.T) {
 		if n := testing.AllocsPerRun(20, func() { redactKeyValues(l) }); n != 0 {
 			t.Errorf("redactKeyValues(%q): %v allocations, want 0", l, n)
 		}
+	}
+}
+
+// Loggers on many goroutines share the cache of IsParam's answers: names
+// that take the same slot, and names too long to be kept, each get
+// IsParam's own answer, and (under -race) the cache is read and written
+// without a data race.
+func TestIsParamCacheUnderConcurrentLoggers(t *testing.T) {
+	// A credential name and a plain one that share a slot, so that each
+	// keeps pushing the other out.
+	cred, plain := "token", ""
+	for i := 0; plain == "" && i < 100000; i++ {
+		if n := "word" + strconv.Itoa(i); paramSlot(n) == paramSlot(cred) {
+			plain = n
+		}
+	}
+	if plain == "" {
+		t.Fatal("no name shares a slot with token")
+	}
+	long := strings.Repeat("x", maxCachedName) + "_token"
+	longPlain := strings.Repeat("x", maxCachedName) + "_word"
+	want := map[string]bool{cred: true, plain: false, long: true, longPlain: false}
+	for n, w := range want {
+		if got := urlcred.IsParam(n); got != w {
+			t.Fatalf("urlcred.IsParam(%q) = %v; the test expects %v", n, got, w)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				for n, w := range want {
+					if got := isParam(n); got != w {
+						select {
+						case errs <- fmt.Sprintf("goroutine %d, round %d: isParam(%q) = %v, want %v", g, i, n, got, w):
+						default:
+						}
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

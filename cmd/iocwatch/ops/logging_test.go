@@ -344,3 +344,93 @@ func TestRedactorKeepsTheSchemeBeforeACredential(t *testing.T) {
 		}
 	}
 }
+
+// An Authorization header keeps its scheme, whatever it is, and loses
+// what follows it; a value without a scheme is lost whole. A query's
+// Authorization parameter ends at '&', as any parameter does.
+func TestRedactorHidesTheCredentialOfAnyAuthorizationScheme(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"GitHub's token scheme", "Authorization: token ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+			"Authorization: token [redacted]"},
+		{"Discord's Bot scheme", "Authorization: Bot MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+			"Authorization: Bot [redacted]"},
+		{"Okta's SSWS scheme", "GET https://corp.okta.com/api/v1/users: Authorization: SSWS 00QCjAl4MlV-WPXM-ABCDEF refused",
+			"GET https://corp.okta.com/api/v1/users: Authorization: SSWS [redacted] refused"},
+		{"an ApiKey scheme", "authorization: ApiKey aWQ6a2V5", "authorization: ApiKey [redacted]"},
+		{"Negotiate in a proxy header", "Proxy-Authorization: Negotiate YIIGhgYJKoZIhvcSAQICAQBuggZ1",
+			"Proxy-Authorization: Negotiate [redacted]"},
+		{"a bare value", "Authorization: k-9f86d081884c7d65", "Authorization: [redacted]"},
+		{"a bare value before prose", "Authorization: k-9f86d081884c7d65 was refused", "Authorization: [redacted] was refused"},
+		{"a bare key of letters is not a scheme", "Authorization: xKqPzWvLmNbQ was refused", "Authorization: [redacted] was refused"},
+		{"a bare key with an underscore is not a scheme", "Authorization: ghp_16C7e42F292c was refused", "Authorization: [redacted] was refused"},
+		{"a bare value in Go's http.Header", "map[Accept:[*/*] Authorization:[k-9f86d081884c7d65]]",
+			"map[Accept:[*/*] Authorization:[[redacted]]]"},
+		{"any scheme in Go's http.Header", "map[Authorization:[token ghp_16C7e42F292c] Content-Length:[2]]",
+			"map[Authorization:[token [redacted]] Content-Length:[2]]"},
+		{"any scheme in JSON", `{"Authorization": "token ghp_16C7e42F292c"}`, `{"Authorization": "token [redacted]"}`},
+		{"any scheme in single quotes", `{'authorization': 'Token abc123'}`, `{'authorization': 'Token [redacted]'}`},
+		{"any scheme under a name that ends in Authorization", "X_Authorization: token ghp_16C7e42F292c",
+			"X_Authorization: token [redacted]"},
+		{"any scheme under Authentication", "Authentication: Bot MTk4NjIy.Cl2FMQ", "Authentication: Bot [redacted]"},
+		{"the parameters of Digest", `Authorization: Digest username="bob", realm="api", nonce="dcd98b", uri="/x", response="6629fae49393a05397450978507c4ef1"`,
+			`Authorization: Digest [redacted]`},
+		{"the parameters of AWS Signature Version 4", "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024 sent",
+			"Authorization: AWS4-HMAC-SHA256 [redacted] sent"},
+		{"a query parameter ends at &", "GET /x?Authorization=abc123&page=2: 401", "GET /x?Authorization=[redacted]&page=2: 401"},
+		{"parameters in a query end at &", "GET /x?authorization=token=abc123&page=2", "GET /x?authorization=[redacted]&page=2"},
+		{"an encoded scheme in a query", "GET /x?authorization=Bearer%20abc123&page=2", "GET /x?authorization=[redacted]&page=2"},
+		{"the word in prose stays", "Authorization failed for sink soar: 403", "Authorization failed for sink soar: 403"},
+	}
+	r := ops.NewRedactor()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.String(tt.in); got != tt.want {
+				t.Errorf("String(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+			if again := r.String(tt.want); again != tt.want {
+				t.Errorf("String(%q) = %q, want it unchanged (redacting twice)", tt.want, again)
+			}
+		})
+	}
+}
+
+// A credential's value is hidden whole in the shapes a peer's answer and
+// Go's formatting give it: quoted with spaces or escaped quotes in it, in
+// a JSON array, Go-quoted into an error (%q of a JSON body), and a URL
+// password holding '@'.
+func TestRedactorHidesWholeValues(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"a quoted value with spaces", `password="correct horse battery" user=x`, `password="[redacted]" user=x`},
+		{"a quoted header value with spaces", `token: "Xq7v4lue with space"`, `token: "[redacted]"`},
+		{"a JSON value with an escaped quote", `{"password":"a\"b c","n":1}`, `{"password":"[redacted]","n":1}`},
+		{"a JSON value ending in an escaped backslash", `{"password":"a b\\","n":1}`, `{"password":"[redacted]","n":1}`},
+		{"a private key in JSON", `{"private_key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n","client_email":"x@y.iam"}`,
+			`{"private_key":"[redacted]","client_email":"x@y.iam"}`},
+		{"a JSON array (a marshalled http.Header)", `401: {"headers":{"Authorization":["Basic Ym9iOmZha2UtcHc="],"X-Api-Key":["k-SECRET1"]}}`,
+			`401: {"headers":{"Authorization":["Basic [redacted]"],"X-Api-Key":["[redacted]"]}}`},
+		{"a JSON array with spaces", `{"X-Api-Key": [ "k-SECRET1", "k-SECRET2" ]}`, `{"X-Api-Key": [ "[redacted]" ]}`},
+		{"every value of a header in Go's http.Header", "map[X-Api-Key:[k-SECRET1 k-SECRET2] Accept:[*/*]]",
+			"map[X-Api-Key:[[redacted]] Accept:[*/*]]"},
+		{"a Go-quoted JSON answer", fmt.Sprintf("bad answer %q", `{"access_token":"eyJhbGciOi.eyJzdWIi","expires_in":3599}`),
+			`bad answer "{\"access_token\":\"[redacted]\",\"expires_in\":3599}"`},
+		{"a Go-quoted JSON answer with an escaped quote in the value", fmt.Sprintf("bad answer %q", `{"secret":"a\"b c","n":1}`),
+			`bad answer "{\"secret\":\"[redacted]\",\"n\":1}"`},
+		{"lists left open on their line are read as before", "token=[a1b2 key=[c3d4\nmap[X-Api-Key:[k-SECRET1]]",
+			"token=[redacted] key=[redacted]\nmap[X-Api-Key:[[redacted]]]"},
+		{"a quote left open is read as before", `password="abc and more`, `password="[redacted] and more`},
+		{"a URL password holding @", "dial http://svc:p@ss@hooks.example/x: refused", "dial http://svc:[redacted]@hooks.example/x: refused"},
+		{"an @ after a URL's query is not user info", "GET http://host/x?q=a:b@c 404", "GET http://host/x?q=a:b@c 404"},
+		{"an @ after the host and a query is not user info", "GET http://host?q=a:b@c 404", "GET http://host?q=a:b@c 404"},
+	}
+	r := ops.NewRedactor()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.String(tt.in); got != tt.want {
+				t.Errorf("String(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+			if again := r.String(tt.want); again != tt.want {
+				t.Errorf("String(%q) = %q, want it unchanged (redacting twice)", tt.want, again)
+			}
+		})
+	}
+}
