@@ -20,10 +20,12 @@ import (
 // The scopes the Source's clients ask the credential for.
 const (
 	// eventHubsScope is the scope azeventhubs v2 asks for (its token
-	// provider writes it with two slashes); asking for the same one means
-	// the client's first claim is served the token the check got.
+	// provider writes it with two slashes, and asks without CAE); asking
+	// for the same token means that a credential that caches tokens serves
+	// the client's first claim the token the check got.
 	eventHubsScope = "https://eventhubs.azure.net//.default"
-	// storageScope is the scope of the blob client's bearer token policy.
+	// storageScope is the scope of the blob client's bearer token policy
+	// (its default audience; New sets none).
 	storageScope = "https://storage.azure.com/.default"
 )
 
@@ -44,18 +46,25 @@ const credentialCheckTimeout = 20 * time.Second
 // nor the log holds a secret: the credential's errors carry Entra's
 // answer, not the request.
 func checkCredential(ctx context.Context, r resolved, cred azcore.TokenCredential, red *redactor) error {
-	type use struct{ scope, what string }
+	type use struct {
+		scope, what string
+		cae         bool // as the client asks: a CAE token
+	}
 	var uses []use
 	if r.ConnectionString == "" {
-		uses = append(uses, use{eventHubsScope, "Event Hubs namespace " + r.namespace})
+		// azeventhubs asks without CAE.
+		uses = append(uses, use{eventHubsScope, "Event Hubs namespace " + r.namespace, false})
 	}
 	if r.CheckpointContainerURL != "" && !r.containerURLSAS {
-		uses = append(uses, use{storageScope, "checkpoint " + r.checkpointTarget})
+		// azcore's bearer token policy, which the blob client uses,
+		// always asks for a CAE token; a credential caches CAE and other
+		// tokens apart.
+		uses = append(uses, use{storageScope, "checkpoint " + r.checkpointTarget, true})
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.credentialCheck)
 	defer cancel()
 	for _, u := range uses {
-		_, err := cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{u.scope}})
+		_, err := cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{u.scope}, EnableCAE: u.cae})
 		switch {
 		case err == nil:
 			continue
@@ -77,7 +86,7 @@ func checkCredential(ctx context.Context, r resolved, cred azcore.TokenCredentia
 		// Asking again, for the other scope, would only wait or load
 		// Entra more: the clients ask when they connect.
 		r.Logger.Warn("eventhubs: the credential got no token at start, for a reason that may pass (no answer, a timeout, throttling, a server error); starting anyway",
-			"for", u.what, "scope", u.scope, "err", red.String(err.Error()))
+			"for", red.String(u.what), "scope", u.scope, "err", red.String(err.Error()))
 		return nil
 	}
 	return nil

@@ -500,3 +500,127 @@ func TestNewRefusesTheDefaultCredentialChain(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint container URL may carry a secret outside its query — a
+// password, or a SAS pasted after a '#'. Neither the error of a refused
+// check nor the warning of one that may recover shows it: the container is
+// named by its URL without them.
+func TestCredentialCheckShowsNoSecretOfTheContainerURL(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		url     func(plain string) string
+		secrets []string
+	}{
+		{"a password, percent-encoded", func(u string) string {
+			return strings.Replace(u, "https://", "https://iocwatch:pa%24sw0rd-secret@", 1)
+		}, []string{"sw0rd-secret"}},
+		{"a SAS in a fragment", func(u string) string {
+			return u + "#sv=2024-08-04&sr=c&sp=racwdl&sig=c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA%3D%3D"
+		}, []string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}},
+	} {
+		for _, answer := range []struct {
+			name    string
+			handler http.HandlerFunc
+			refused bool
+		}{
+			{"refused", entraRefuses(http.StatusBadRequest, "invalid_resource", 500011, "The resource principal named https://storage.azure.com was not found in the tenant named Contoso."), true},
+			{"may recover", entraStatus(http.StatusServiceUnavailable), false},
+		} {
+			t.Run(tt.name+", "+answer.name, func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t)
+				e := newEntra(t, answer.handler)
+				logs := new(syncbuf.Buffer)
+				opt := w.options(e.credential(t), true, logs)
+				opt.Namespace, opt.Hub = "", ""
+				opt.ConnectionString = "Endpoint=sb://" + w.namespace + ";SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0a2V5;EntityPath=defender-streaming;UseDevelopmentEmulator=true"
+				opt.CheckpointContainerURL = tt.url(w.containerURL)
+				s, err := New(w.ctx, opt)
+				if err == nil {
+					_ = s.Close(context.Background())
+					t.Fatal("New started against a stand-in that only accepts connections")
+				}
+				if got := e.asked(); !slices.Equal(got, []string{storageScope}) {
+					t.Fatalf("scopes asked %q, want the storage scope alone", got)
+				}
+				named := "checkpoint container " + w.containerURL
+				switch ws := warnings(t, logs); {
+				case answer.refused && !strings.Contains(err.Error(), "eventhubs: auth: Microsoft Entra ID refuses the credential a token for "+named+" (scope"):
+					t.Errorf("the refusal does not name the container by its plain URL: %v", err)
+				case !answer.refused && (len(ws) != 1 || ws[0]["for"] != named):
+					t.Errorf("want one warning for %q, got %v", named, ws)
+				}
+				for _, sec := range tt.secrets {
+					if strings.Contains(err.Error(), sec) {
+						t.Errorf("the error shows %q: %v", sec, err)
+					}
+					if strings.Contains(logs.String(), sec) {
+						t.Errorf("the log shows %q:\n%s", sec, logs)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The check asks for the storage token exactly as the blob client's bearer
+// token policy does (a CAE token), so that a credential that caches tokens
+// serves the client's first request the token the check got, and Entra is
+// asked for it once.
+func TestCredentialCheckAsksForTheTokenTheBlobClientUses(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	e := newEntra(t, entraGrants)
+	cred := e.credential(t)
+	opt := w.options(cred, true, new(syncbuf.Buffer))
+	opt.Namespace, opt.Hub = "", ""
+	opt.ConnectionString = "Endpoint=sb://" + w.namespace + ";SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0a2V5;EntityPath=defender-streaming;UseDevelopmentEmulator=true"
+	r, err := opt.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkCredential(w.ctx, r, cred, newRedactor(opt.ConnectionString, opt.CheckpointContainerURL)); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := containerClient(r, cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in's certificate is not trusted: the request fails after
+	// the bearer token policy got its token. No retries.
+	ctx := policy.WithRetryOptions(w.ctx, policy.RetryOptions{MaxRetries: -1})
+	_, _ = cc.NewListBlobsFlatPager(nil).NextPage(ctx)
+	if got := e.asked(); !slices.Equal(got, []string{storageScope}) {
+		t.Errorf("Entra was asked for %q, want the storage scope once", got)
+	}
+}
+
+// A start cancelled while the check waits for Entra ends at once with the
+// context's error, naming what was asked for: it is not taken for a check
+// that may recover, and nothing else is tried.
+func TestCredentialCheckEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	e := newEntra(t, func(_ http.ResponseWriter, r *http.Request) {
+		cancel()
+		<-r.Context().Done()
+	})
+	logs := new(syncbuf.Buffer)
+	s, err := New(ctx, w.options(e.credential(t), true, logs))
+	if err == nil {
+		_ = s.Close(context.Background())
+		t.Fatal("New started")
+	}
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "eventhubs: token for Event Hubs namespace "+w.namespace) {
+		t.Errorf("want the context's error for the Event Hubs token, got %v", err)
+	}
+	if n := w.hubConns.Load() + w.storeCalls.Load(); n != 0 {
+		t.Errorf("New made %d calls to Event Hubs or storage after its context was cancelled", n)
+	}
+	if ws := warnings(t, logs); len(ws) != 0 {
+		t.Errorf("a cancelled start was logged as a warning: %v", ws)
+	}
+}

@@ -137,7 +137,7 @@ type resolved struct {
 	needsCredential  bool // Credential (or DefaultAzureCredential) is used
 	startEarliest    bool // StartPosition == "earliest"
 	strategy         azeventhubs.ProcessorStrategy
-	checkpointTarget string // for messages: container name or URL without query
+	checkpointTarget string // for messages: container name, or URL without query, credentials or fragment
 }
 
 // resolve applies defaults and checks every field, returning all problems
@@ -204,7 +204,11 @@ func (o Options) resolve() (resolved, error) {
 		if !r.containerURLSAS {
 			r.needsCredential = true
 		}
-		u.RawQuery = ""
+		// Messages name the container by its URL without what may be
+		// secret in it: a query (a SAS), credentials, a fragment.
+		u.RawQuery, u.ForceQuery = "", false
+		u.User = nil
+		u.Fragment, u.RawFragment = "", ""
 		r.checkpointTarget = "container " + u.String()
 	default:
 		bad("checkpoint", "a checkpoint container is required (connection_string with container, or container_url)")

@@ -22,9 +22,9 @@ type redactor struct {
 }
 
 // newRedactor returns a redactor for the given secrets: connection strings
-// (replaced whole), URLs (their query, a SAS, is replaced; one without a
-// query or credentials is no secret) and the key and signature values
-// inside them.
+// (replaced whole), URLs (their query, a SAS, and their credentials are
+// replaced; a plain container URL is no secret, any other URL without a
+// query is replaced whole) and the key and signature values inside them.
 func newRedactor(secrets ...string) *redactor {
 	seen := map[string]bool{}
 	var out []string
@@ -49,6 +49,9 @@ func newRedactor(secrets ...string) *redactor {
 		default:
 			add(s)
 		}
+		for _, c := range urlCredentials(s) {
+			add(c)
+		}
 		for _, m := range secretKeyRE.FindAllStringSubmatch(s, -1) {
 			add(m[2])
 		}
@@ -57,12 +60,48 @@ func newRedactor(secrets ...string) *redactor {
 	return &redactor{secrets: out}
 }
 
-// plainURL reports whether s is an http(s) URL with a host and without
-// credentials, a query or a fragment.
+// plainURLRE matches what a container URL is made of: an http(s) scheme, a
+// host name or IPv4 address with an optional port, and a path of container
+// (and emulator account) names. Nothing else — credentials, a query, a
+// fragment, a percent escape, a '=' — can be told from a secret.
+var plainURLRE = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9$._~-]*)*$`)
+
+// plainURL reports whether s is a URL that names a container and can hold
+// no secret.
 func plainURL(s string) bool {
+	return plainURLRE.MatchString(s)
+}
+
+// urlCredentials returns the credentials of a URL ("https://user:pw@host"),
+// as written and decoded: the password and the user with it, or the user
+// alone when there is no password (a token written as a user name).
+func urlCredentials(s string) []string {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(s, "; \t")
+	if err != nil || u.User == nil {
+		return nil
+	}
+	var out []string
+	if i := strings.Index(s, "://"); i >= 0 {
+		authority := s[i+3:]
+		if j := strings.IndexAny(authority, "/?#"); j >= 0 {
+			authority = authority[:j]
+		}
+		if j := strings.LastIndexByte(authority, '@'); j >= 0 {
+			user, pw, hasPW := strings.Cut(authority[:j], ":")
+			out = append(out, authority[:j])
+			if hasPW {
+				out = append(out, pw)
+			} else {
+				out = append(out, user)
+			}
+		}
+	}
+	if pw, ok := u.User.Password(); ok {
+		out = append(out, u.User.String(), u.User.Username()+":"+pw, pw)
+	} else {
+		out = append(out, u.User.Username())
+	}
+	return out
 }
 
 // String returns s without secrets.

@@ -177,6 +177,18 @@ func TestRedactorKeepsAContainerURLWithoutSecrets(t *testing.T) {
 			"checkpoint container https://contosock.blob.core.windows.net/iocwatch?"},
 		{"a password in the URL", "https://user:pa55word-secret@contosock.blob.core.windows.net/iocwatch", []string{"pa55word-secret"},
 			"checkpoint container [REDACTED] does not exist"},
+		{"a password and a SAS query", "https://user:pa55word-secret@contosock.blob.core.windows.net/iocwatch?" + testSAS,
+			[]string{"pa55word-secret", "c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}, "does not exist"},
+		{"a token as the URL's user", "https://ghp0token0secret0value@contosock.blob.core.windows.net/iocwatch?x=1",
+			[]string{"ghp0token0secret0value"}, "does not exist"},
+		{"a SAS in a fragment", "https://contosock.blob.core.windows.net/iocwatch#sv=2024-08-04&sig=c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA%3D%3D",
+			[]string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}, "checkpoint container [REDACTED] does not exist"},
+		{"a SAS percent-encoded into the path", "https://contosock.blob.core.windows.net/iocwatch%3Fsv%3D2024-08-04%26%73ig%3Dc2FzLXNpZ25hdHVyZS1ub3QtcmVhbA",
+			[]string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}, "checkpoint container [REDACTED] does not exist"},
+		{"a signature as a path segment", "https://contosock.blob.core.windows.net/iocwatch/sig=c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA",
+			[]string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}, "does not exist"},
+		{"a storage connection string", testBlob, []string{testBlobKy, "AccountName=contosock"},
+			"checkpoint container [REDACTED] does not exist"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			red := newRedactor(testConn, tt.url)
@@ -190,5 +202,20 @@ func TestRedactorKeepsAContainerURLWithoutSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Printing Options never shows the credentials of a container URL, with a
+// SAS query or without.
+func TestOptionsPrintNoURLCredentials(t *testing.T) {
+	for _, u := range []string{
+		"https://iocwatch:pa55word-secret@contosock.blob.core.windows.net/iocwatch?" + testSAS,
+		"https://iocwatch:pa55word-secret@contosock.blob.core.windows.net/iocwatch",
+		"https://iocwatch:pa55word-secret@contosock.blob.core.windows.net/iocwatch#frag",
+	} {
+		opt := Options{Namespace: "contoso-sec", Hub: "defender", CheckpointContainerURL: u}
+		if got := opt.String(); strings.Contains(got, "pa55word-secret") {
+			t.Errorf("%s shows the password", got)
+		}
 	}
 }
