@@ -77,9 +77,9 @@ func checkCredential(ctx context.Context, r resolved, cred azcore.TokenCredentia
 			switch answer, hint := credentialRefusal(err); {
 			case hint == "":
 			case answer == "":
-				return fmt.Errorf("eventhubs: auth: no credential can get a token for %s (scope %s); %s: %w", u.what, u.scope, hint, err)
+				return fmt.Errorf("eventhubs: signing in (auth): no credential can get a token for %s (scope %s); %s: %w", u.what, u.scope, hint, err)
 			default:
-				return fmt.Errorf("eventhubs: auth: Microsoft Entra ID refuses the credential a token for %s (scope %s): %s; %s: %w",
+				return fmt.Errorf("eventhubs: signing in (auth): Microsoft Entra ID refuses the credential a token for %s (scope %s): %s; %s: %w",
 					u.what, u.scope, answer, hint, err)
 			}
 		}
@@ -190,7 +190,7 @@ const credentialHint = "check the identity iocwatch signs in as: a service princ
 // credentialHints say what to check for the commonest refusals, by AADSTS
 // code.
 var credentialHints = map[int]string{
-	7000215: "check AZURE_CLIENT_SECRET: it must hold the value (not the ID) of a client secret of the application AZURE_CLIENT_ID names",
+	7000215: "check AZURE_CLIENT_SECRET, which must hold the value (not the ID) of a client secret of the application AZURE_CLIENT_ID names",
 	7000222: "the client secret has expired: create a new one for the application AZURE_CLIENT_ID names and set AZURE_CLIENT_SECRET to its value",
 	90002:   "check AZURE_TENANT_ID: the directory (tenant) ID, or a domain verified in it, of the cloud the namespace is in",
 	700016:  "check AZURE_CLIENT_ID and AZURE_TENANT_ID: the application (client) ID must be of an application registered in that tenant",

@@ -265,34 +265,34 @@ func TestNewRefusesACredentialEntraRefuses(t *testing.T) {
 		{"a wrong client secret", entraRefuses(http.StatusUnauthorized, "invalid_client", 7000215,
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+testClient+"'."),
 			true, false,
-			[]string{"eventhubs: auth: Microsoft Entra ID refuses the credential a token for Event Hubs namespace 127.0.0.1:",
+			[]string{"eventhubs: signing in (auth): Microsoft Entra ID refuses the credential a token for Event Hubs namespace 127.0.0.1:",
 				"(scope " + eventHubsScope + "): HTTP 401: AADSTS7000215: Invalid client secret provided.", "; check AZURE_CLIENT_SECRET"}, false},
 		{"an expired client secret", entraRefuses(http.StatusUnauthorized, "invalid_client", 7000222,
 			"The provided client secret keys for app '"+testClient+"' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."),
 			false, false,
-			[]string{"eventhubs: auth:", "AADSTS7000222: The provided client secret keys", "the client secret has expired"}, false},
+			[]string{"eventhubs: signing in (auth):", "AADSTS7000222: The provided client secret keys", "the client secret has expired"}, false},
 		{"an unknown tenant", entraRefuses(http.StatusBadRequest, "invalid_request", 90002,
 			"Tenant 'contoso-typo.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
 			true, false,
-			[]string{"eventhubs: auth:", "HTTP 400: AADSTS90002: Tenant 'contoso-typo.onmicrosoft.com' not found.", "check AZURE_TENANT_ID"}, false},
+			[]string{"eventhubs: signing in (auth):", "HTTP 400: AADSTS90002: Tenant 'contoso-typo.onmicrosoft.com' not found.", "check AZURE_TENANT_ID"}, false},
 		{"an unknown tenant, refused at discovery", entraRefuses(http.StatusBadRequest, "invalid_tenant", 90002,
 			"Tenant 'contoso-typo.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
 			true, false,
-			[]string{"eventhubs: auth:", "HTTP 400: AADSTS90002: Tenant 'contoso-typo.onmicrosoft.com' not found.", "check AZURE_TENANT_ID", "openid-configuration"}, true},
+			[]string{"eventhubs: signing in (auth):", "HTTP 400: AADSTS90002: Tenant 'contoso-typo.onmicrosoft.com' not found.", "check AZURE_TENANT_ID", "openid-configuration"}, true},
 		{"an unknown application", entraRefuses(http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '"+testClient+"' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
 			true, false,
-			[]string{"eventhubs: auth:", "AADSTS700016: Application with identifier", "check AZURE_CLIENT_ID and AZURE_TENANT_ID"}, false},
+			[]string{"eventhubs: signing in (auth):", "AADSTS700016: Application with identifier", "check AZURE_CLIENT_ID and AZURE_TENANT_ID"}, false},
 		{"a refusal without a known code says what to check in general", entraRefuses(http.StatusBadRequest, "invalid_request", 700024,
 			"Client assertion is not within its valid time range."),
 			true, false,
-			[]string{"eventhubs: auth:", "AADSTS700024: Client assertion", "AKS workload identity", "managed identity"}, false},
+			[]string{"eventhubs: signing in (auth):", "AADSTS700024: Client assertion", "AKS workload identity", "managed identity"}, false},
 		{"storage alone reached with the credential", entraRefuses(http.StatusBadRequest, "invalid_resource", 500011,
 			"The resource principal named https://storage.azure.com was not found in the tenant named Contoso."),
 			true, true,
-			[]string{"eventhubs: auth:", "for checkpoint container https://127.0.0.1:", "/corpiocwatch/iocwatch (scope " + storageScope + "): HTTP 400: AADSTS500011"}, false},
+			[]string{"eventhubs: signing in (auth):", "for checkpoint container https://127.0.0.1:", "/corpiocwatch/iocwatch (scope " + storageScope + "): HTTP 400: AADSTS500011"}, false},
 		{"no credential available", nil, true, false,
-			[]string{"eventhubs: auth: no credential can get a token for Event Hubs namespace", "; set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+			[]string{"eventhubs: signing in (auth): no credential can get a token for Event Hubs namespace", "; set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
 				"workload identity", "managed identity", "EnvironmentCredential: missing environment variable AZURE_TENANT_ID"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,7 +388,7 @@ func TestNewGoesOnWhenTheCredentialMayRecover(t *testing.T) {
 				_ = s.Close(context.Background())
 				t.Fatal("New started against a stand-in that only accepts connections")
 			}
-			if strings.Contains(err.Error(), "eventhubs: auth") {
+			if strings.Contains(err.Error(), "eventhubs: signing in (auth)") {
 				t.Fatalf("New refused the credential: %v", err)
 			}
 			if w.hubConns.Load() == 0 {
@@ -437,7 +437,7 @@ func TestNewAsksNoCredentialWithConnectionStrings(t *testing.T) {
 	if n := cred.calls.Load(); n != 0 {
 		t.Errorf("the credential was asked %d times", n)
 	}
-	if w.hubConns.Load() == 0 || strings.Contains(err.Error(), "eventhubs: auth") {
+	if w.hubConns.Load() == 0 || strings.Contains(err.Error(), "eventhubs: signing in (auth)") {
 		t.Errorf("New did not go on to Event Hubs: %v", err)
 	}
 }
@@ -453,8 +453,8 @@ func TestNewRefusesTheDefaultCredentialChain(t *testing.T) {
 		secret bool // a service principal in the environment, refused by Entra
 		want   []string
 	}{
-		{"nothing to use", false, []string{"eventhubs: auth: no credential can get a token", "EnvironmentCredential", "AZURE_CLIENT_SECRET"}},
-		{"an environment credential Entra refuses", true, []string{"eventhubs: auth:", "HTTP 401: AADSTS7000215", "check AZURE_CLIENT_SECRET", "DefaultAzureCredential"}},
+		{"nothing to use", false, []string{"eventhubs: signing in (auth): no credential can get a token", "EnvironmentCredential", "AZURE_CLIENT_SECRET"}},
+		{"an environment credential Entra refuses", true, []string{"eventhubs: signing in (auth):", "HTTP 401: AADSTS7000215", "check AZURE_CLIENT_SECRET", "DefaultAzureCredential"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
@@ -546,7 +546,7 @@ func TestCredentialCheckShowsNoSecretOfTheContainerURL(t *testing.T) {
 				}
 				named := "checkpoint container " + w.containerURL
 				switch ws := warnings(t, logs); {
-				case answer.refused && !strings.Contains(err.Error(), "eventhubs: auth: Microsoft Entra ID refuses the credential a token for "+named+" (scope"):
+				case answer.refused && !strings.Contains(err.Error(), "eventhubs: signing in (auth): Microsoft Entra ID refuses the credential a token for "+named+" (scope"):
 					t.Errorf("the refusal does not name the container by its plain URL: %v", err)
 				case !answer.refused && (len(ws) != 1 || ws[0]["for"] != named):
 					t.Errorf("want one warning for %q, got %v", named, ws)

@@ -675,7 +675,7 @@ func storeRefusal(err error) string {
 		// out: a role or a new SAS would not help.
 		return "check the storage account's network rules (firewall, virtual networks, private endpoints): they may not let this host in"
 	case code == http.StatusUnauthorized, code == http.StatusForbidden:
-		return "check the storage credential: it may have expired, or may not read, write and list the container's blobs; " +
+		return "check the storage credential, which may have expired, or may not read, write and list the container's blobs; " +
 			"it needs the Storage Blob Data Contributor role, or a SAS with read, add, create, write and list permissions"
 	case bloberror.HasCode(err, bloberror.ContainerNotFound):
 		return "the container does not exist: create it"

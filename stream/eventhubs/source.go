@@ -142,7 +142,7 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 	if r.needsCredential && cred == nil {
 		c, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
-			return nil, fmt.Errorf("eventhubs: default Azure credential: %w", err)
+			return nil, fmt.Errorf("eventhubs: creating the default Azure credential failed: %w", err)
 		}
 		cred = c
 	}

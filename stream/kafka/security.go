@@ -73,7 +73,7 @@ func SASLMechanism(mechanism, username, password string) (sasl.Mechanism, error)
 		errs = append(errs, fmt.Errorf("kafka: sasl username: required for %s", m))
 	}
 	if password == "" {
-		errs = append(errs, fmt.Errorf("kafka: sasl password: required for %s (is its environment variable set?)", m))
+		errs = append(errs, fmt.Errorf("kafka: sasl: a password is required for %s (is its environment variable set?)", m))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -129,7 +129,7 @@ func TestSASLMechanism(t *testing.T) {
 		{name: "scram-sha-512 is SCRAM-SHA-512", mechanism: "scram-sha-512", user: "u", pass: "p", wantName: "SCRAM-SHA-512"},
 		{name: "an unknown mechanism is named", mechanism: "gssapi", user: "u", pass: "p", wantErr: []string{"sasl mechanism", `"gssapi"`}},
 		{name: "a username is required", mechanism: "plain", pass: "p", wantErr: []string{"sasl username"}},
-		{name: "an empty password points at its environment variable", mechanism: "plain", user: "$ConnectionString", wantErr: []string{"sasl password", "environment variable"}},
+		{name: "an empty password points at its environment variable", mechanism: "plain", user: "$ConnectionString", wantErr: []string{"a password is required", "environment variable"}},
 		{name: "both missing are reported together", mechanism: "scram-sha-256", wantErr: []string{"username", "password"}},
 	}
 	for _, tt := range tests {
