@@ -66,29 +66,16 @@ func (s *stalledInput) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-// flushedGzip and flushedZstd compress head, flush (all of head can be
-// decompressed from what is written so far) and return those bytes, then
-// the stream with tail and its end.
+// flushedGzip compresses head, flushed (so that a reader can decompress
+// it from what is written so far), and returns those bytes, then the
+// stream with tail and its end.
 func flushedGzip(t *testing.T, head, tail []byte) (prefix, whole []byte) {
 	t.Helper()
 	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := w.Write(head); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	prefix = bytes.Clone(b.Bytes())
-	if _, err := w.Write(tail); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return prefix, b.Bytes()
+	return flushed(t, &b, gzip.NewWriter(&b), head, tail)
 }
 
+// flushedZstd is flushedGzip in zstd.
 func flushedZstd(t *testing.T, head, tail []byte) (prefix, whole []byte) {
 	t.Helper()
 	var b bytes.Buffer
@@ -96,6 +83,16 @@ func flushedZstd(t *testing.T, head, tail []byte) (prefix, whole []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return flushed(t, &b, w, head, tail)
+}
+
+// flushed writes head to w, flushes it and keeps what b holds then as
+// prefix, then writes tail and closes w: whole is b at the end.
+func flushed(t *testing.T, b *bytes.Buffer, w interface {
+	io.WriteCloser
+	Flush() error
+}, head, tail []byte) (prefix, whole []byte) {
+	t.Helper()
 	if _, err := w.Write(head); err != nil {
 		t.Fatal(err)
 	}

@@ -320,30 +320,7 @@ func TestABrokenCompressedCSVExportEndsWithOneDamageMessage(t *testing.T) {
 			}
 			src := mustFileSource(t, FileOptions{Paths: []string{p}})
 			defer src.Close(context.Background())
-			var rows int
-			var damage []Message
-			var lastRow int64
-			for reads := 0; ; reads++ {
-				if reads > 100 { // 20,000 rows are 20 batches
-					t.Fatalf("still reading after %d batches: %d rows, %d damage messages", reads, rows, len(damage))
-				}
-				b, err := src.Read(context.Background())
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("Read: %v, want the damage as a message and then the end", err)
-				}
-				for _, m := range b.Messages {
-					if m.Err != nil {
-						damage = append(damage, Message{Position: m.Position, Err: m.Err})
-					} else {
-						rows++
-						lastRow = m.Position.Offset
-					}
-				}
-				b.Release()
-			}
+			rows, lastRow, damage := readRowsAndDamage(t, src)
 			if len(damage) != 1 {
 				t.Fatalf("%d damage messages, want 1: %v", len(damage), damage[:min(len(damage), 3)])
 			}
@@ -388,27 +365,7 @@ func TestTheDamageOfACSVExportIsOnTheLineAfterItsLastRow(t *testing.T) {
 			}
 			src := mustFileSource(t, FileOptions{Paths: []string{p}})
 			defer src.Close(context.Background())
-			var rows int
-			var lastRow int64
-			var damage []Message
-			for {
-				b, err := src.Read(context.Background())
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("Read: %v", err)
-				}
-				for _, m := range b.Messages {
-					if m.Err != nil {
-						damage = append(damage, Message{Position: m.Position, Err: m.Err})
-					} else {
-						rows++
-						lastRow = m.Position.Offset
-					}
-				}
-				b.Release()
-			}
+			rows, lastRow, damage := readRowsAndDamage(t, src)
 			if len(damage) != 1 || !strings.Contains(damage[0].Err.Error(), "gzip data cut short") {
 				t.Fatalf("damage %v, want one message saying the gzip data is cut short", damage)
 			}
@@ -478,5 +435,33 @@ func TestTheDamageOfStdinIsAMessageOnlyWhenItIsAFile(t *testing.T) {
 				t.Errorf("the source ended with %v, then %v; want the damage as its error, again", readErr, next)
 			}
 		})
+	}
+}
+
+// readRowsAndDamage reads src to its end and returns how many messages it
+// gave, the line of the last, and the damage messages; a Read that fails,
+// or more than 100 batches (a source that never ends), fails the test.
+func readRowsAndDamage(t *testing.T, src *FileSource) (rows int, lastRow int64, damage []Message) {
+	t.Helper()
+	for reads := 0; ; reads++ {
+		if reads > 100 {
+			t.Fatalf("still reading after %d batches: %d rows, %d damage messages", reads, rows, len(damage))
+		}
+		b, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return rows, lastRow, damage
+		}
+		if err != nil {
+			t.Fatalf("Read: %v, want the damage as a message and then the end", err)
+		}
+		for _, m := range b.Messages {
+			if m.Err != nil {
+				damage = append(damage, Message{Position: m.Position, Err: m.Err})
+			} else {
+				rows++
+				lastRow = m.Position.Offset
+			}
+		}
+		b.Release()
 	}
 }
