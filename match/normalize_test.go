@@ -250,7 +250,7 @@ func TestAnIPv4HostIsAnAddressHoweverItIsWritten(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want string // the address; "" when the host is a name
+		want string // the address; "" when the host is a name; "refused" when it is refused
 	}{
 		{"ASCII", "http://203.0.113.7/x", "203.0.113.7"},
 		{"ASCII with a trailing dot", "http://203.0.113.7./x", "203.0.113.7"},

@@ -115,10 +115,9 @@ type FileSource struct {
 
 	pool sync.Pool
 
-	// beforeFill is called by Read before it fills a batch, afterFill
-	// after, with fill's error (tests).
-	beforeFill func()
-	afterFill  func(error)
+	// beforeFill and afterFill are called by Read before and after it
+	// fills a batch (tests).
+	beforeFill, afterFill func()
 
 	mu     sync.Mutex
 	closed bool
@@ -485,7 +484,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			err = s.fill(b)
 		}
 		if s.afterFill != nil {
-			s.afterFill(err)
+			s.afterFill()
 		}
 		if err == nil || errors.Is(err, errIdle) {
 			break // batch full, or no more live input waiting

@@ -54,9 +54,10 @@
 // reaches with it — Event Hubs, and storage for a container URL without a
 // SAS — before connecting to either. Microsoft Entra ID answering 400 or
 // 401 (a wrong or expired secret, an unknown tenant or application), or no
-// credential available, fails New with an error that starts with "auth",
-// gives Entra's AADSTS code and message and says what to check; anything
-// else is logged at Warn and the start goes on.
+// credential available, fails New with an error that starts with
+// "eventhubs: signing in (auth):", gives Entra's AADSTS code and message
+// (when Entra answered) and says what to check; anything else is logged
+// at Warn and the start goes on.
 //
 // # Refusals and store outages
 //
