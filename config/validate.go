@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/iocwatch/iocwatch/internal/tlsfile"
 )
 
 // checker collects the problems of a Config with their key paths and, when
@@ -406,22 +408,50 @@ func (t *TLS) validate(ck *checker, path string) {
 	}
 }
 
-// tlsFiles checks that the TLS files named can be read, so that a typo
-// stops the start naming its key rather than the first connection.
+// tlsFiles checks that the TLS files named can be read and parse as a run
+// parses them (internal/tlsfile: a CA bundle with a certificate, a
+// certificate and the key that matches it), so that a typo or a wrong file
+// stops the start, or check, naming its key rather than the first
+// connection.
 func tlsFiles(ck *checker, path, ca, cert, key string) {
 	if ck.skipFiles {
 		return
 	}
-	for _, f := range [...]struct{ key, file string }{{"ca_file", ca}, {"cert_file", cert}, {"key_file", key}} {
-		if f.file == "" {
-			continue
+	readable := func(key, file string) bool {
+		if file == "" {
+			return false
 		}
-		fh, err := os.Open(f.file)
+		fh, err := os.Open(file)
 		if err != nil {
-			ck.add(path+"."+f.key, "cannot be read: %v", err)
-			continue
+			ck.add(path+"."+key, "cannot be read: %v", err)
+			return false
 		}
 		fh.Close()
+		return true
+	}
+	report := func(err error) {
+		var fe *tlsfile.Error
+		switch {
+		case !errors.As(err, &fe): // cannot happen: tlsfile's errors are *Error
+			ck.add(path, "%v", err)
+		case fe.Unreadable(): // read since it was opened
+			ck.add(path+"."+fe.Key, "cannot be read: %v", fe.Err)
+		default:
+			ck.add(path+"."+fe.Key, "%s: %v", fe.File, fe.Err)
+		}
+	}
+	if readable("ca_file", ca) {
+		if _, err := tlsfile.CertPool(ca); err != nil {
+			report(err)
+		}
+	}
+	// Each file that cannot be read is reported; a pair is parsed (and
+	// matched) when both can, one without the other is certPair's report.
+	certOK, keyOK := readable("cert_file", cert), readable("key_file", key)
+	if certOK && keyOK {
+		if _, err := tlsfile.KeyPair(cert, key); err != nil {
+			report(err)
+		}
 	}
 }
 
@@ -521,6 +551,8 @@ func (cp *Checkpoint) validate(ck *checker, path string) {
 			ck.add(path+".container_url", "want https://<account>.blob.core.windows.net/<container>")
 		case u.RawQuery != "" || u.User != nil:
 			ck.add(path+".container_url", "must not hold credentials (a SAS token?): it is used with the Azure default credential; use connection_string and container otherwise")
+		case strings.Contains(cp.ContainerURL, "#"): // url.Parse took the first '#' as the fragment's
+			ck.add(path+".container_url", "must not hold a #fragment: it is never sent to the storage account (a SAS token after # is not a SAS); want https://<account>.blob.core.windows.net/<container>, with the Azure default credential, or use connection_string and container")
 		default:
 			if name := strings.Trim(u.Path, "/"); strings.Contains(name, "/") || name == "" {
 				ck.add(path+".container_url", "want https://<account>.blob.core.windows.net/<container>: the path must be the container name")

@@ -30,8 +30,10 @@ type HECOptions struct {
 	// /services/collector/event/1.0; an /event without /services/collector
 	// before it is part of the base path. A URL ending in another HEC
 	// endpoint (/services/collector/raw, …/raw/1.0, …/ack, …/health,
-	// …/health/1.0, the deprecated …/mint and …/mint/1.0) is refused: the
-	// sink posts JSON events, to the event endpoint only (ValidateHECURL).
+	// …/health/1.0, the deprecated …/mint and …/mint/1.0, the forwarders'
+	// …/s2s) is refused: the sink posts JSON events, to the event endpoint
+	// only (ValidateHECURL). Trailing slashes are ignored: …/event// is the
+	// event endpoint.
 	// The base path is kept as written (an encoded slash stays encoded)
 	// and so is the query, on every request; a fragment is dropped.
 	// Required.
@@ -210,7 +212,7 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 // contacting Splunk, so that a configuration can be checked before it is
 // run: raw must parse, be an http:// or https:// URL with a host, not end
 // in one of HEC's endpoints other than the event endpoint (the raw, ack,
-// health and MINT endpoints; see HECOptions.URL), and parse again once
+// health, MINT and S2S endpoints; see HECOptions.URL), and parse again once
 // rewritten to the event and acknowledgement endpoints as the requests
 // write it out (an IPv6 zone outside ASCII does not). Its error says what
 // is wrong without showing raw — at most it quotes the bytes url.Parse
@@ -309,7 +311,7 @@ func pathByte(c byte) bool {
 	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
 }
 
-// hecBasePath returns the escaped path p without a trailing slash and
+// hecBasePath returns the escaped path p without its trailing slashes and
 // without the event path it may end with — /services/collector,
 // /services/collector/event or /services/collector/event/1.0; an /event
 // without /services/collector before it is kept — compared segment by
@@ -339,7 +341,9 @@ func hecBasePath(p string) (base, other, what string) {
 		}
 		return true
 	}
-	if n := len(segs); n > 1 && segs[n-1] == "" {
+	// Trailing slashes are taken off, all of them: …/event// (a base URL
+	// and a path joined with a slash too many) is the event endpoint.
+	for n := len(segs); n > 1 && segs[n-1] == ""; n-- {
 		segs = segs[:n-1]
 	}
 	for _, e := range hecOtherEndpoints {
@@ -361,8 +365,9 @@ func hecBasePath(p string) (base, other, what string) {
 // hecOtherEndpoints are the HEC endpoints below /services/collector that
 // are not the JSON event endpoint: a URL ending in one is refused rather
 // than extended to …/raw/services/collector/event. They are the paths
-// internal/urlcred knows as HEC's own, the event endpoints left out, and
-// the deprecated MINT endpoint.
+// internal/urlcred knows as HEC's own, the event endpoints left out, the
+// deprecated MINT endpoint and the S2S endpoint, which takes a forwarder's
+// Splunk-to-Splunk stream (outputs.conf httpout), not JSON events.
 var hecOtherEndpoints = [...]struct {
 	words []string // after /services/collector
 	what  string
@@ -374,6 +379,7 @@ var hecOtherEndpoints = [...]struct {
 	{[]string{"health", "1.0"}, "health endpoint"},
 	{[]string{"mint"}, "deprecated MINT endpoint, which takes Splunk MINT SDK data"},
 	{[]string{"mint", "1.0"}, "deprecated MINT endpoint, which takes Splunk MINT SDK data"},
+	{[]string{"s2s"}, "S2S endpoint, which takes a forwarder's Splunk-to-Splunk stream"},
 }
 
 // AppendHECEvent appends one HEC event envelope for a, as the sink sends

@@ -35,6 +35,31 @@ func TestHECVersionedEventEndpoint(t *testing.T) {
 	}
 }
 
+// A URL whose path ends in more than one slash — a doubled slash left by
+// joining a base URL and a path — is taken as the same URL with one: a
+// URL ending in /services/collector/event// posts to the event endpoint,
+// not to …/event//services/collector/event, a path that does not exist.
+func TestHECTrailingSlashesAreTakenOff(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, base string
+	}{
+		{"the event endpoint with a doubled slash", "/services/collector/event//", ""},
+		{"the event endpoint with three slashes", "/services/collector/event///", ""},
+		{"/services/collector with a doubled slash", "/services/collector//", ""},
+		{"the versioned event endpoint behind a base path", "/splunk/services/collector/event/1.0//", "/splunk"},
+		{"with a query", "/splunk/services/collector/event//?tenant=soc", "/splunk"},
+		{"a proxy route with a doubled slash", "/myproxy/event//", "/myproxy/event"},
+		{"a bare doubled slash", "//", ""},
+		// Guard: a doubled slash inside the path is the path as written.
+		{"a doubled slash inside the base path", "/gw//splunk/services/collector/event//", "/gw//splunk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
+		})
+	}
+}
+
 // A path that ends in /event without /services/collector before it is a
 // base path — a proxy's route, say — and is kept whole: the sink posts to
 // it followed by /services/collector/event. Only HEC's own event path,
@@ -88,6 +113,11 @@ func TestNewHECRefusesAnotherHECEndpoint(t *testing.T) {
 		{"the MINT endpoint", "/services/collector/mint", "MINT endpoint"},
 		{"the versioned MINT endpoint", "/services/collector/mint/1.0", "MINT endpoint"},
 		{"the MINT endpoint behind a base path", "/splunk/services/collector/mint/", "MINT endpoint"},
+		{"the raw endpoint with a doubled trailing slash", "/services/collector/raw//", "raw endpoint"},
+		{"the S2S endpoint", "/services/collector/s2s", "S2S endpoint"},
+		{"the S2S endpoint with a trailing slash", "/services/collector/s2s/", "S2S endpoint"},
+		{"the S2S endpoint behind a base path", "/splunk/services/collector/s2s", "S2S endpoint"},
+		{"the S2S endpoint escaped", "/services/collector/%732s", "S2S endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, events, acks := newRecordingHEC(t)

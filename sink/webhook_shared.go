@@ -8,14 +8,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iocwatch/iocwatch/internal/tlsfile"
 	"github.com/iocwatch/iocwatch/internal/urlcred"
 )
 
@@ -54,20 +53,18 @@ func (o TLSOptions) config() (*tls.Config, error) {
 		ServerName:         o.ServerName,
 		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // documented test-only switch
 	}
+	// The files are read as config.Validate reads them (internal/tlsfile),
+	// so that check refuses what a run would refuse.
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pool, err := tlsfile.CertPool(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca_file %s: no PEM certificate found", o.CAFile)
+			return nil, fmt.Errorf("tls %w", err)
 		}
 		c.RootCAs = pool
 	}
 	switch {
 	case o.CertFile != "" && o.KeyFile != "":
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		cert, err := tlsfile.KeyPair(o.CertFile, o.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls client certificate: %w", err)
 		}

@@ -2,15 +2,15 @@ package kafka
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/iocwatch/iocwatch/internal/tlsfile"
 )
 
 // TLSConfig builds the client TLS configuration for Options.TLS (TLS 1.2 or
@@ -27,14 +27,12 @@ func TLSConfig(caFile, certFile, keyFile, serverName string, insecureSkipVerify 
 		ServerName:         serverName,
 		InsecureSkipVerify: insecureSkipVerify, //nolint:gosec // explicit opt-in, documented as tests only
 	}
+	// The files are read as config.Validate reads them (internal/tlsfile),
+	// so that check refuses what a run would refuse.
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := tlsfile.CertPool(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("kafka: tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka: tls ca_file %s: no PEM certificate found", caFile)
+			return nil, fmt.Errorf("kafka: tls %w", err)
 		}
 		cfg.RootCAs = pool
 	}
@@ -44,9 +42,9 @@ func TLSConfig(caFile, certFile, keyFile, serverName string, insecureSkipVerify 
 	case certFile == "" && keyFile != "":
 		return nil, fmt.Errorf("kafka: tls cert_file: required with key_file %s", keyFile)
 	case certFile != "":
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		cert, err := tlsfile.KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("kafka: tls cert_file %s / key_file %s: %w", certFile, keyFile, err)
+			return nil, fmt.Errorf("kafka: tls %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
