@@ -2,14 +2,13 @@ package feed
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/tlsfile"
 	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/match"
 )
@@ -190,21 +189,19 @@ func (o TLSOptions) tlsConfig() (*tls.Config, error) {
 		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // opt-in, documented as for tests only
 		ServerName:         o.ServerName,
 	}
+	// The files are read as config.Validate reads them (internal/tlsfile),
+	// so that check refuses what a run would refuse.
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pool, err := tlsfile.CertPool(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca_file %s: no PEM certificate in it", o.CAFile)
+			return nil, fmt.Errorf("tls %w", err)
 		}
 		c.RootCAs = pool
 	}
 	if o.CertFile != "" || o.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		cert, err := tlsfile.KeyPair(o.CertFile, o.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls cert_file/key_file: %w", err)
+			return nil, fmt.Errorf("tls %w", err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}
