@@ -202,7 +202,7 @@ func userInfo(s string) string {
 // user name, as some feed and webhook providers take their API key (the
 // key as the basic-auth user: https://<key>@feeds.example/list.txt, or
 // https://<key>:@… as curl -u key: writes it): there is no password, or
-// an empty one, and the user name is not an account's name (userName):
+// an empty one, and the user name is not an account's name (isAccountName):
 // a token (IsToken), more than 16 characters, or not words. A user name
 // that is words (soar, svc-iocwatch, first.last, Admin, SOAR,
 // Administrator) is a user name, and so is any user name followed by a
@@ -215,7 +215,7 @@ func UserIsKey(user *url.Userinfo) bool {
 		return false
 	}
 	name := user.Username()
-	return name != "" && !userName(name)
+	return name != "" && !isAccountName(name)
 }
 
 // maxCapitals is the most letters a word in capitals of an account's name
@@ -223,7 +223,7 @@ func UserIsKey(user *url.Userinfo) bool {
 // (QWERTZUIOPASDFGH) is a key of letters.
 const maxCapitals = 8
 
-// userName reports whether name, a URL's user name as decoded, reads as
+// isAccountName reports whether name, a URL's user name as decoded, reads as
 // an account's name rather than a key: it is not a token (IsToken), it is
 // at most 16 characters, and it is either a plain word (plainWord: soar,
 // svc-iocwatch, first.last, svc01) or words separated by '.', '_' or '-',
@@ -235,7 +235,7 @@ const maxCapitals = 8
 // capitals (ABCD-EFGH), more than 8 capitals (QWERTZUIOPASDFGH,
 // ADMINISTRATOR) and any other character ('+', '=', '@', '%') are a
 // key's.
-func userName(name string) bool {
+func isAccountName(name string) bool {
 	if len(name) > 16 || IsToken(name) {
 		return false
 	}
@@ -434,17 +434,17 @@ func IsToken(s string) bool {
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) {
 			c := s[i]
-			isDigit := c >= '0' && c <= '9'
-			if isDigit || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-				if run > 0 && isDigit != prevDigit {
+			num := isDigit(c)
+			if num || isLowerByte(c) || isUpperByte(c) {
+				if run > 0 && num != prevDigit {
 					changes++
 				}
-				if !isDigit {
+				if !num {
 					letters++
 				}
 				run++
-				prevDigit = isDigit
-				digit = digit || isDigit
+				prevDigit = num
+				digit = digit || num
 				continue
 			}
 			if !strings.ContainsRune("+/-_=", rune(c)) {

@@ -24,31 +24,18 @@ const redacted = "[redacted]"
 // still never logged through config.Secret, which redacts itself.)
 const MinSecretLen = 4
 
-// credentialKeys are names whose value is a credential wherever they
-// appear as key=value, key: value or "key":"value" — connection-string
-// keys (Event Hubs, Storage), URL query parameters, headers, JSON fields.
-// Names are compared lower-cased without '-', '_' and '.'; a name also
-// counts when one of its '-', '_' or '.' separated tails is listed
-// ("X-Api-Key", "my_token"). Every other name is read by its words, as
-// urlcred.IsParam reads a query parameter's (see isCredentialKey): these
-// are the names that need no splitting into words, so the common ones
-// cost no allocation.
-var credentialKeys = map[string]bool{
-	"sharedaccesskey": true, "sharedaccesssignature": true, "accountkey": true, "sig": true, "signature": true,
-	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true, "clientsecret": true,
-	"token": true, "accesstoken": true, "refreshtoken": true, "idtoken": true, "key": true, "apikey": true,
-	"authkey": true, "privatekey": true, "hmacsecret": true, "credential": true, "credentials": true,
-}
-
-// shownKeys are names, compared as credentialKeys are, that urlcred.IsParam
-// calls credentials but that name something else in a log line: a
-// connection string's SharedAccessKeyName is the name of its policy
-// (listen, RootManageSharedAccessKey), which tells what the key may do; a
-// key_file is a path (iocwatch's own TLS settings, named in their
-// errors); and the Azure identity SDK's credential types write their
-// error message after their name ("ManagedIdentityCredential: no default
-// identity is assigned to this resource"), which would otherwise lose its
-// first word.
+// shownKeys are names that urlcred.IsParam calls credentials but that
+// name something else in a log line: a connection string's
+// SharedAccessKeyName is the name of its policy (listen,
+// RootManageSharedAccessKey), which tells what the key may do; a key_file
+// is a path (iocwatch's own TLS settings, named in their errors); and the
+// Azure identity SDK's credential types write their error message after
+// their name ("ManagedIdentityCredential: no default identity is assigned
+// to this resource"), which would otherwise lose its first word. Names
+// are compared lower-cased without '-', '_' and '.'
+// (Shared_Access_Key_Name), and a name is shown when one of its '-', '_'
+// or '.' separated tails is listed (tls.key_file). Every other name is a
+// credential when IsParam calls it one (credentialKeyAt).
 var shownKeys = map[string]bool{
 	"sharedaccesskeyname": true, "keyfile": true,
 	// azidentity's credential types
@@ -127,7 +114,7 @@ func (r *Redactor) String(s string) string {
 			lower = strings.ToLower(s)
 		}
 		if strings.Contains(lower, p.trigger) {
-			s = p.re.ReplaceAllString(s, "${1}"+redacted+"${2}")
+			s = p.re.ReplaceAllString(s, "${1}"+redacted)
 			lower = ""
 		}
 	}
@@ -189,7 +176,7 @@ func (r *Redactor) redactCutSecrets(s string) string {
 }
 
 // redactKeyValues replaces the value of every credential key (see
-// isCredentialKey) written key=value, key: value, key="value",
+// credentialKeyAt) written key=value, key: value, key="value",
 // "key":"value", \"key\":\"value\" (Go-quoted JSON), "key":["value"] or
 // Key:[value] (Go's http.Header). See credentialValue for what the value
 // is.
@@ -563,31 +550,18 @@ func endsValue(s string, i int) bool {
 	return false
 }
 
-// isCredentialKey reports whether key names a credential: it, or one of
-// its '-', '_' or '.' separated tails, is one of credentialKeys; or none
-// is one of shownKeys and urlcred.IsParam calls it a credential by its
-// words (SessionToken, secretKey, X-Hub-Signature-256, code, auth, sign,
-// jwt, oinkcode, but not keyword, status_code or monkey).
-func isCredentialKey(key string) bool {
-	if cred, listed := listedKey(key); listed {
-		return cred
-	}
-	return isParam(key)
-}
-
 // credentialKeyAt reports whether the key s[k:j] written in s names a
-// credential (isCredentialKey), read with the word written before it,
-// spaces between, as urlcred.IsParam reads the words of a name: in prose
-// the word before code says what the code is ("unexpected status code:
-// 503", "ERROR CODE: AuthorizationFailed", as in status_code), while "auth
-// code: …" or a code alone stays a credential. A listed name (token,
-// password) is one whatever precedes it.
+// credential: urlcred.IsParam calls it one by its words (SessionToken,
+// secretKey, X-Hub-Signature-256, code, auth, sign, jwt, oinkcode, but
+// not keyword, status_code or monkey) and it is not one of shownKeys. It
+// is read with the word written before it, spaces between, as IsParam
+// reads the words of a name: in prose the word before code says what the
+// code is ("unexpected status code: 503", "ERROR CODE:
+// AuthorizationFailed", as in status_code), while "auth code: …" or a code
+// alone stays a credential.
 func credentialKeyAt(s string, k, j int) bool {
 	key := s[k:j]
-	if cred, listed := listedKey(key); listed {
-		return cred
-	}
-	if !isParam(key) {
+	if !cachedIsParam(key) || shownKey(key) {
 		return false
 	}
 	w := k
@@ -607,10 +581,9 @@ func credentialKeyAt(s string, k, j int) bool {
 	return urlcred.IsParam(s[p:w] + " " + key)
 }
 
-// listedKey reports whether key, or one of its '-', '_' or '.' separated
-// tails, is one of credentialKeys (cred) or shownKeys (!cred); listed is
-// false when none is either.
-func listedKey(key string) (cred, listed bool) {
+// shownKey reports whether key, or one of its '-', '_' or '.' separated
+// tails, is one of shownKeys.
+func shownKey(key string) bool {
 	for {
 		if len(key) <= 32 {
 			var buf [32]byte
@@ -626,16 +599,13 @@ func listedKey(key string) (cred, listed bool) {
 				buf[n] = c
 				n++
 			}
-			if credentialKeys[string(buf[:n])] {
-				return true, true
-			}
 			if shownKeys[string(buf[:n])] {
-				listed = true
+				return true
 			}
 		}
 		cut := strings.IndexAny(key, "-_.")
 		if cut < 0 {
-			return false, listed
+			return false
 		}
 		key = key[cut+1:]
 	}
@@ -659,8 +629,9 @@ type paramAnswer struct {
 	cred bool
 }
 
-// isParam returns urlcred.IsParam(name), from paramCache when it is there.
-func isParam(name string) bool {
+// cachedIsParam returns urlcred.IsParam(name), from paramCache when it is
+// there.
+func cachedIsParam(name string) bool {
 	if len(name) > maxCachedName {
 		return urlcred.IsParam(name)
 	}

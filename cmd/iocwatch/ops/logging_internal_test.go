@@ -32,34 +32,36 @@ func credentialNameCorpus() []string {
 	return out
 }
 
-// isCredentialKey agrees with urlcred.IsParam: every name IsParam calls a
-// credential is one but those the log shows (shownKeys), and it calls no
-// other name one but those credentialKeys lists. Asked twice, so that
-// the second answers come from the cache of IsParam's answers.
-func TestIsCredentialKeyAgreesWithIsParam(t *testing.T) {
+// A name alone is a credential to the log's key=value scan exactly when
+// urlcred.IsParam calls it one and the log does not show it (shownKeys):
+// the log and a URL's shown form read names by one rule. Asked twice, so
+// that the second answers come from the cache of IsParam's answers.
+func TestCredentialKeyAgreesWithIsParam(t *testing.T) {
 	names := credentialNameCorpus()
 	if len(names) <= 2*len(paramCache) {
 		t.Fatalf("%d names do not overflow the cache of %d", len(names), len(paramCache))
 	}
 	for pass := range 2 {
 		for _, n := range names {
-			got, param := isCredentialKey(n), urlcred.IsParam(n)
-			listedCred, listed := listedKey(n)
-			switch {
-			case param && !got && !(listed && !listedCred):
-				t.Errorf("pass %d: isCredentialKey(%q) = false; IsParam calls it a credential", pass, n)
-			case got && !param && !listedCred:
-				t.Errorf("pass %d: isCredentialKey(%q) = true; neither IsParam nor credentialKeys calls it one", pass, n)
+			got, want := credentialKeyAt(n, 0, len(n)), urlcred.IsParam(n) && !shownKey(n)
+			if got != want {
+				t.Errorf("pass %d: credentialKeyAt(%q) = %v, want %v (IsParam %v, shown %v)",
+					pass, n, got, want, urlcred.IsParam(n), shownKey(n))
 			}
 		}
 	}
 }
 
-// The names the log shows though IsParam hides them are not credentials.
+// The names the log shows though IsParam hides them are not credentials,
+// however they are written.
 func TestShownKeysAreNotCredentials(t *testing.T) {
-	for _, n := range []string{"SharedAccessKeyName", "sharedAccessKeyName", "Shared-Access-Key-Name", "eventhub.SharedAccessKeyName"} {
-		if isCredentialKey(n) {
-			t.Errorf("isCredentialKey(%q) = true; it is a connection string's policy name", n)
+	for _, n := range []string{"SharedAccessKeyName", "sharedAccessKeyName", "Shared-Access-Key-Name", "eventhub.SharedAccessKeyName",
+		"key_file", "tls.key_file", "ManagedIdentityCredential"} {
+		if !urlcred.IsParam(n) {
+			t.Fatalf("urlcred.IsParam(%q) = false; the test expects a name it hides", n)
+		}
+		if credentialKeyAt(n, 0, len(n)) {
+			t.Errorf("credentialKeyAt(%q) = true; the log shows it", n)
 		}
 	}
 }
@@ -116,9 +118,9 @@ func TestIsParamCacheUnderConcurrentLoggers(t *testing.T) {
 			defer wg.Done()
 			for i := range 2000 {
 				for n, w := range want {
-					if got := isParam(n); got != w {
+					if got := cachedIsParam(n); got != w {
 						select {
-						case errs <- fmt.Sprintf("goroutine %d, round %d: isParam(%q) = %v, want %v", g, i, n, got, w):
+						case errs <- fmt.Sprintf("goroutine %d, round %d: cachedIsParam(%q) = %v, want %v", g, i, n, got, w):
 						default:
 						}
 						return
