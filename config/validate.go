@@ -137,8 +137,9 @@ func (ck *checker) sorted() []error {
 // Validate checks the whole configuration and reports every problem, each
 // an *Error prefixed with its key path and, when the Config was loaded from
 // a file, file:line; they are joined with errors.Join in file order.
-// Validate reads no files and opens no connections; it never shows a
-// secret. The problems of checks, made outside this package, are reported
+// Validate reads no files but the TLS files named (ca_file, cert_file,
+// key_file), which it parses as a run does, and opens no connections; it
+// never shows a secret. The problems of checks, made outside this package, are reported
 // with its own (see KeyCheck).
 func (c *Config) Validate(checks ...KeyCheck) error {
 	ck := &checker{m: c.meta}

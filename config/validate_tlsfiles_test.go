@@ -64,6 +64,7 @@ func tlsTestFiles(t *testing.T) map[string]string {
 		"not-pem.txt":    []byte("this is not PEM\n"),
 		"key-only.pem":   clientKeyPEM,
 		"garbled.pem":    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}),
+		"encrypted.pem":  pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte("not decrypted")}),
 	}
 	paths := map[string]string{}
 	for name, data := range files {
@@ -98,6 +99,7 @@ func TestValidateParsesTLSFiles(t *testing.T) {
 		{"a certificate and key that do not match", "", "client.pem", "other-key.pem", []string{"key_file: " + f["other-key.pem"] + ": with cert_file " + f["client.pem"] + ": tls: private key does not match public key"}},
 		{"a key file holding a certificate", "", "client.pem", "ca.pem", []string{"key_file: " + f["ca.pem"] + ": with cert_file " + f["client.pem"] + ": tls: found a certificate rather than a key"}},
 		{"a key file that is not PEM", "", "client.pem", "not-pem.txt", []string{"key_file: " + f["not-pem.txt"] + ": with cert_file"}},
+		{"an encrypted key", "", "client.pem", "encrypted.pem", []string{"key_file: " + f["encrypted.pem"] + ": holds an encrypted (passphrase-protected) private key"}},
 		{"a missing key file", "", "client.pem", "nope.pem", []string{"key_file: cannot be read:"}},
 		{"a bad CA and a mismatched key, both reported", "not-pem.txt", "client.pem", "other-key.pem", []string{"ca_file: " + f["not-pem.txt"], "key_file: " + f["other-key.pem"]}},
 	} {

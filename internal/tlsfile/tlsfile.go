@@ -1,8 +1,8 @@
 // Package tlsfile reads the PEM files of a TLS client — a CA bundle, a
-// client certificate and its key — as the network sinks and the Kafka
-// source read them to build their tls.Config, so that a configuration
-// check (config.Validate) refuses exactly the files a run would refuse,
-// and names the setting at fault.
+// client certificate and its key — as the network sinks, the Kafka source
+// and the https feeds read them to build their tls.Config, so that a
+// configuration check (config.Validate) refuses exactly the files a run
+// would refuse, and names the setting at fault.
 package tlsfile
 
 import (
@@ -18,6 +18,10 @@ import (
 // ErrNoCertificate is the error of a CA file or certificate file that
 // holds no PEM certificate x509 can parse.
 var ErrNoCertificate = errors.New("no PEM certificate found")
+
+// ErrEncryptedKey is the error of a key file whose key is encrypted
+// (passphrase-protected), which tls.X509KeyPair cannot read either.
+var ErrEncryptedKey = errors.New("holds an encrypted (passphrase-protected) private key, which is not supported: give the key unencrypted, for example as written by openssl pkey -in <file> -out <new file>, readable by iocwatch only")
 
 // Error is a problem with one of the files. Key names the setting that
 // names the file at fault: "ca_file", "cert_file" or "key_file".
@@ -61,11 +65,13 @@ func CertPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// KeyPair reads a PEM client certificate and its key. It takes and refuses
-// the files tls.LoadX509KeyPair takes and refuses; its *Error names the
-// file at fault: the certificate file when it holds no certificate that
-// parses (a key in its place included), the key file otherwise (no key, a
-// certificate in its place, a key that does not match the certificate).
+// KeyPair reads a PEM client certificate, with any chain after it, and its
+// key. It takes and refuses the files tls.LoadX509KeyPair takes and
+// refuses; its *Error names the file at fault: the certificate file when
+// it holds no certificate or its first one does not parse (a key in its
+// place included), the key file otherwise (no key, a certificate in its
+// place, an encrypted key — ErrEncryptedKey —, a key that does not match
+// the certificate).
 func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
@@ -80,9 +86,28 @@ func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
+		if encrypted(keyPEM) {
+			return tls.Certificate{}, &Error{Key: "key_file", File: keyFile, Err: ErrEncryptedKey}
+		}
 		return tls.Certificate{}, &Error{Key: "key_file", File: keyFile, Err: &pairError{certFile, err}}
 	}
 	return cert, nil
+}
+
+// encrypted reports whether the first private key block of keyPEM, the
+// one tls.X509KeyPair reads, is encrypted: PKCS#8's ENCRYPTED PRIVATE KEY
+// or an OpenSSL legacy block with a Proc-Type: 4,ENCRYPTED header.
+func encrypted(keyPEM []byte) bool {
+	for {
+		var b *pem.Block
+		b, keyPEM = pem.Decode(keyPEM)
+		if b == nil {
+			return false
+		}
+		if b.Type == "PRIVATE KEY" || strings.HasSuffix(b.Type, " PRIVATE KEY") {
+			return b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED")
+		}
+	}
 }
 
 // pairError is a key that tls.X509KeyPair refused with the certificate.
