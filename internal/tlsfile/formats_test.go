@@ -6,15 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -128,24 +125,7 @@ func TestKeyPairFormats(t *testing.T) {
 		{"chain", "enc-legacy", "key_file", tlsfile.ErrEncryptedKey},
 		{"chain", "enc-pkcs8", "key_file", tlsfile.ErrEncryptedKey},
 	} {
-		cert, err := tlsfile.KeyPair(f[tc.cert], f[tc.key])
-		stdCert, stdErr := tls.LoadX509KeyPair(f[tc.cert], f[tc.key])
-		if (err == nil) != (stdErr == nil) {
-			t.Errorf("KeyPair(%s, %s) = %v, but tls.LoadX509KeyPair = %v", tc.cert, tc.key, err, stdErr)
-		}
-		var fe *tlsfile.Error
-		switch {
-		case tc.wantKey == "" && err != nil:
-			t.Errorf("KeyPair(%s, %s) = %v, want no error", tc.cert, tc.key, err)
-		case tc.wantKey == "" && len(cert.Certificate) != len(stdCert.Certificate):
-			t.Errorf("KeyPair(%s, %s) kept %d certificates, tls.LoadX509KeyPair %d", tc.cert, tc.key, len(cert.Certificate), len(stdCert.Certificate))
-		case tc.wantKey != "" && (!errors.As(err, &fe) || fe.Key != tc.wantKey || fe.File != f[tc.key]):
-			t.Errorf("KeyPair(%s, %s) = %v, want an *Error naming %s %s", tc.cert, tc.key, err, tc.wantKey, f[tc.key])
-		case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
-			t.Errorf("KeyPair(%s, %s) = %v, want %v", tc.cert, tc.key, err, tc.wantErr)
-		case tc.wantErr != nil && strings.Contains(err.Error(), "with cert_file"):
-			t.Errorf("KeyPair(%s, %s) = %v, which blames the pair for the key alone", tc.cert, tc.key, err)
-		}
+		checkKeyPair(t, f, tc.cert, tc.key, tc.wantKey, tc.wantErr)
 	}
 	data, err := os.ReadFile(f["bundle"])
 	if err != nil {

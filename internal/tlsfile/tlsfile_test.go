@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,18 +80,7 @@ func TestKeyPairAndCertPool(t *testing.T) {
 		{"cert", "missing", "key_file"},
 		{"text", "text", "cert_file"},
 	} {
-		_, err := tlsfile.KeyPair(f[tc.cert], f[tc.key])
-		_, stdErr := tls.LoadX509KeyPair(f[tc.cert], f[tc.key])
-		if (err == nil) != (stdErr == nil) {
-			t.Errorf("KeyPair(%s, %s) = %v, but tls.LoadX509KeyPair = %v", tc.cert, tc.key, err, stdErr)
-		}
-		var fe *tlsfile.Error
-		switch {
-		case tc.wantKey == "" && err != nil:
-			t.Errorf("KeyPair(%s, %s) = %v, want no error", tc.cert, tc.key, err)
-		case tc.wantKey != "" && (!errors.As(err, &fe) || fe.Key != tc.wantKey):
-			t.Errorf("KeyPair(%s, %s) = %v, want an *Error naming %s", tc.cert, tc.key, err, tc.wantKey)
-		}
+		checkKeyPair(t, f, tc.cert, tc.key, tc.wantKey, nil)
 	}
 	for _, tc := range []struct {
 		name string
@@ -104,5 +94,36 @@ func TestKeyPairAndCertPool(t *testing.T) {
 		case !tc.ok && (!errors.As(err, &fe) || fe.Key != "ca_file"):
 			t.Errorf("CertPool(%s) = %v, want an *Error naming ca_file", tc.name, err)
 		}
+	}
+}
+
+// checkKeyPair checks KeyPair on the files f names cert and key against
+// tls.LoadX509KeyPair: both take the pair, keeping as many certificates,
+// or both refuse it, KeyPair with an *Error naming the setting wantKey
+// and its file, wrapping wantErr when that is not nil, and then without
+// blaming the pair for the key alone.
+func checkKeyPair(t *testing.T, f map[string]string, cert, key, wantKey string, wantErr error) {
+	t.Helper()
+	got, err := tlsfile.KeyPair(f[cert], f[key])
+	std, stdErr := tls.LoadX509KeyPair(f[cert], f[key])
+	if (err == nil) != (stdErr == nil) {
+		t.Errorf("KeyPair(%s, %s) = %v, but tls.LoadX509KeyPair = %v", cert, key, err, stdErr)
+	}
+	wantFile := f[key]
+	if wantKey == "cert_file" {
+		wantFile = f[cert]
+	}
+	var fe *tlsfile.Error
+	switch {
+	case wantKey == "" && err != nil:
+		t.Errorf("KeyPair(%s, %s) = %v, want no error", cert, key, err)
+	case wantKey == "" && len(got.Certificate) != len(std.Certificate):
+		t.Errorf("KeyPair(%s, %s) kept %d certificates, tls.LoadX509KeyPair %d", cert, key, len(got.Certificate), len(std.Certificate))
+	case wantKey != "" && (!errors.As(err, &fe) || fe.Key != wantKey || fe.File != wantFile):
+		t.Errorf("KeyPair(%s, %s) = %v, want an *Error naming %s %s", cert, key, err, wantKey, wantFile)
+	case wantErr != nil && !errors.Is(err, wantErr):
+		t.Errorf("KeyPair(%s, %s) = %v, want %v", cert, key, err, wantErr)
+	case wantErr != nil && strings.Contains(err.Error(), "with cert_file"):
+		t.Errorf("KeyPair(%s, %s) = %v, which blames the pair for the key alone", cert, key, err)
 	}
 }
