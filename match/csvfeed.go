@@ -34,7 +34,13 @@ import (
 // attribute_tag, the export's tags of an attribute: its cell is MISP's tag
 // names joined by commas (a comma inside a tag's quoted value is the
 // tag's), each a tag of the row's indicators (unless the mapping's Tags
-// names that column: it is read as mapped then).
+// names that column: it is read as mapped then). The export's
+// includeContext columns event_tag and event_info are honoured too: the
+// event's tags, split as attribute_tag is, come before the attribute's
+// (after the mapped Tags), as the MISP JSON loader orders event and
+// attribute Tag; the event's info is the description, followed by the
+// mapped description (MISP's comment) as "info: comment", as in MISP JSON.
+// A column the mapping names itself is read as mapped only.
 type CSVMapping struct {
 	Value, Kind, Source, Severity, Confidence, Tags, Description, Reference, ValidFrom, ValidUntil string
 
@@ -207,11 +213,20 @@ type csvfCols struct {
 	// (csvfMISPColumn), not mapped: its cell is tag names joined by
 	// commas (mispSplitTags). -1 when the mapping's Tags names it.
 	mispTags int
+	// eventTags is the event_tag column of MISP's CSV export made with
+	// includeContext, found and split as mispTags is; -1 when the
+	// mapping's Tags names it.
+	eventTags int
+	// eventInfo is the event_info column of MISP's CSV export made with
+	// includeContext, found by its header name: the description, before
+	// the mapped one. -1 when the mapping's Description names it.
+	eventInfo int
 }
 
 // csvfMISPColumn returns the column of a header named name, compared in
 // csvfNorm form (to_ids is "toids", and "To IDs" is it too), as MISP's
-// CSV export names its to_ids and attribute_tag columns, or -1.
+// CSV export names its to_ids, attribute_tag, event_tag and event_info
+// columns, or -1.
 func csvfMISPColumn(header []string, name string) int {
 	for i, h := range header {
 		if csvfNorm(h) == name {
@@ -285,7 +300,7 @@ var csvfKnownNames = sync.OnceValue(func() map[string]bool {
 		}
 	}
 	// Columns the presets and MISP's export read by name outside a mapping.
-	for _, n := range []string{"ioc_id", "is_compromised", "action", "description", "to_ids", "attribute_tag"} {
+	for _, n := range []string{"ioc_id", "is_compromised", "action", "description", "to_ids", "attribute_tag", "event_tag", "event_info"} {
 		known[csvfNorm(n)] = true
 	}
 	return known
@@ -437,8 +452,8 @@ func csvfDottedKnownTLD(h string) bool {
 }
 
 // csvfResolve turns column references into indexes, and finds MISP's
-// to_ids and attribute_tag columns by their header names
-// (csvfMISPColumn). header may be nil (NoHeader): then only "#N"
+// to_ids, attribute_tag, event_tag and event_info columns by their header
+// names (csvfMISPColumn). header may be nil (NoHeader): then only "#N"
 // references work.
 func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	names := map[string]int{}
@@ -481,6 +496,8 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	c := csvfCols{
 		toIDs:       csvfMISPColumn(header, "toids"),
 		mispTags:    csvfMISPColumn(header, "attributetag"),
+		eventTags:   csvfMISPColumn(header, "eventtag"),
+		eventInfo:   csvfMISPColumn(header, "eventinfo"),
 		value:       col("value", m.Value),
 		kind:        col("kind", m.Kind),
 		source:      col("source", m.Source),
@@ -500,6 +517,12 @@ func csvfResolve(m CSVMapping, header []string) (csvfCols, error) {
 	}
 	if slices.Contains(c.tags, c.mispTags) {
 		c.mispTags = -1 // read as mapped
+	}
+	if slices.Contains(c.tags, c.eventTags) {
+		c.eventTags = -1 // read as mapped
+	}
+	if c.eventInfo == c.description {
+		c.eventInfo = -1 // read as mapped (or there is none)
 	}
 	if len(errs) == 0 && c.value < 0 {
 		errs = append(errs, errors.New("no value column: map one (csv.value)"))
@@ -867,17 +890,29 @@ func csvfRowMeta(spec *csvfSpec, m CSVMapping, cols csvfCols, row *csvfRow) Meta
 			}
 		}
 	}
-	if c := row.cell(cols.mispTags); c != "" {
-		// MISP joins the names with ',' alone (CsvExport): a name may
-		// hold ';' or '|' ("misp-galaxy:…"), and a ',' inside its quoted
-		// value (mispSplitTags). Kept as MISP JSON's are.
-		for _, t := range mispSplitTags(c) {
-			if t = strings.TrimSpace(t); !csvfIsNull(t, m.NullValues) {
-				meta.Tags = ldAddTags(meta.Tags, t)
+	// The event's tags, then the attribute's, as the MISP JSON loader
+	// orders them. MISP joins the names with ',' alone (CsvExport): a name
+	// may hold ';' or '|' ("misp-galaxy:…"), and a ',' inside its quoted
+	// value (mispSplitTags). Kept as MISP JSON's are.
+	for _, col := range [...]int{cols.eventTags, cols.mispTags} {
+		if c := row.cell(col); c != "" {
+			for _, t := range mispSplitTags(c) {
+				if t = strings.TrimSpace(t); !csvfIsNull(t, m.NullValues) {
+					meta.Tags = ldAddTags(meta.Tags, t)
+				}
 			}
 		}
 	}
 	meta.Description = row.cell(cols.description)
+	if info := row.cell(cols.eventInfo); info != "" {
+		// As the MISP JSON loader writes the event's info and the
+		// attribute's comment: "info: comment".
+		if meta.Description == "" {
+			meta.Description = info
+		} else {
+			meta.Description = info + ": " + meta.Description
+		}
+	}
 	meta.Reference = row.cell(cols.reference)
 	meta.ValidFrom, _ = ldParseTime(row.cell(cols.validFrom))
 	meta.ValidUntil, _ = ldParseTime(row.cell(cols.validUntil))

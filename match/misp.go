@@ -373,7 +373,8 @@ func mispDomainIPValue(st *ldState, where string, line int, raw string, meta *Me
 }
 
 // mispSplitTags splits the tag names of a cell of MISP's CSV export
-// (attribute_tag), which CsvExport joins with ',' and escapes nothing. A
+// (attribute_tag, and event_tag with includeContext), which CsvExport
+// joins with ',' and escapes nothing. A
 // machine tag's value is quoted and may hold a comma (the country
 // galaxy's misp-galaxy:country="bonaire, saint eustatius and saba "):
 // the cell is split at the commas outside double quotes. From the tag

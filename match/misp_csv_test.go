@@ -192,3 +192,152 @@ func TestMISPCSVExportLoadsAsTheJSON(t *testing.T) {
 		t.Fatalf("CSV export: %q refused %q\nMISP JSON:  %q refused %q", cInds, cRefused, jInds, jRefused)
 	}
 }
+
+// mispCSVContextHeader is the header of MISP's CSV export made with
+// includeContext: CsvExport's event context fields after the attribute's
+// and the object's.
+const mispCSVContextHeader = "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category," +
+	"event_info,event_member_org,event_source_org,event_distribution,event_threat_level_id,event_analysis,event_date,event_tag,event_timestamp\n"
+
+// mispCSVContextRow is one attribute of an export made with
+// includeContext, as CsvExport writes it.
+func mispCSVContextRow(typ, value, comment, tags, info, eventTags string) string {
+	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	return strings.Join([]string{q("00000000-0000-4000-8000-000000000001"), "1234", q("Network activity"), q(typ), q(value),
+		q(comment), "1", "1764547200", q(""), q(tags), q(""), q(""), q(""),
+		q(info), q("CIRCL"), q("CIRCL"), "0", q("High"), "2", q("2025-12-01"), q(eventTags), "1764547300"}, ",") + "\n"
+}
+
+// The columns includeContext adds: event_tag gives tags, split as
+// attribute_tag is, after the mapped ones and the attribute's event's
+// first as MISP JSON orders them (event Tag, then attribute Tag), before
+// the feed's defaults, once each; event_info is the description, with the
+// mapped description (the attribute's comment) after it as MISP JSON
+// writes "info: comment".
+func TestLoadMISPCSVExportContext(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		opt    LoadOptions
+		loaded []string
+	}{
+		{name: "event tags before the attribute's, then the defaults, once each",
+			in:     mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "", "c2,tlp:clear", "", "tlp:amber,c2"),
+			opt:    LoadOptions{Defaults: Meta{Tags: []string{"partner-misp", "tlp:amber"}}},
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [tlp:amber; c2; tlp:clear; partner-misp] ""`}},
+		{name: "event tags alone",
+			in:     mispCSVContextHeader + mispCSVContextRow("domain", "update-check.example", "", "", "", "tlp:green"),
+			loaded: []string{`domain:update-check.example@f.csv:2 [tlp:green] ""`}},
+		{name: "an event tag's quoted value keeps its comma",
+			in: mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "", "", "",
+				`misp-galaxy:country="bonaire, saint eustatius and saba ",misp-galaxy:threat-actor="Sofacy"`),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [misp-galaxy:country="bonaire, saint eustatius and saba "; misp-galaxy:threat-actor="Sofacy"] ""`}},
+		{name: "the event tags of a domain|ip are both halves'",
+			in: mispCSVContextHeader + mispCSVContextRow("domain|ip", "update-check.example|203.0.113.10", "", "c2", "OSINT - C2 campaign", "tlp:clear"),
+			loaded: []string{`domain:update-check.example@f.csv:2 [tlp:clear; c2] "OSINT - C2 campaign"`,
+				`ip:203.0.113.10@f.csv:2 [tlp:clear; c2] "OSINT - C2 campaign"`}},
+		{name: "event_info is the description",
+			in:     mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "", "", "OSINT - C2 campaign", ""),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 "OSINT - C2 campaign"`}},
+		{name: "the comment after event_info, as MISP JSON writes info: comment",
+			in:     mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "C2 server", "", "OSINT - C2 campaign", ""),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 "OSINT - C2 campaign: C2 server"`}},
+		{name: "an empty event_info leaves the comment",
+			in:     mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "C2 server", "", "", ""),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 "C2 server"`}},
+		{name: "each row's context is its own",
+			in: mispCSVContextHeader + mispCSVContextRow("ip-dst", "203.0.113.10", "", "", "OSINT - C2 campaign", "tlp:amber") +
+				mispCSVContextRow("ip-dst", "203.0.113.11", "", "", "", ""),
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [tlp:amber] "OSINT - C2 campaign"`, `ip:203.0.113.11@f.csv:3 ""`}},
+		{name: "the columns named in any case, in a CSV of a few columns",
+			in:     "Type,Value,Attribute_Tag,Event_Tag,Event_Info\nip-dst,203.0.113.10,c2,tlp:clear,Campaign\n",
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [tlp:clear; c2] "Campaign"`}},
+		{name: "a mapped CSV reads them too, after its mapped tags and description",
+			in:     "ioc,kind,family,note,event_tag,event_info\n203.0.113.10,ip,emotet,seen 2025-12,tlp:amber,Campaign\n",
+			opt:    LoadOptions{Format: FormatCSV, CSV: CSVMapping{Value: "ioc", Kind: "kind", Tags: "family", Description: "note"}},
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [emotet; tlp:amber] "Campaign: seen 2025-12"`}},
+		{name: "a mapped tags column on event_tag is read once, as mapped",
+			in:     "ioc,kind,event_tag\n203.0.113.10,ip,c2;apt\n",
+			opt:    LoadOptions{Format: FormatCSV, CSV: CSVMapping{Value: "ioc", Kind: "kind", Tags: "event_tag"}},
+			loaded: []string{`ip:203.0.113.10@f.csv:2 [c2; apt] ""`}},
+		{name: "a mapped description on event_info is read once, as mapped",
+			in:     "ioc,kind,event_info\n203.0.113.10,ip,Campaign\n",
+			opt:    LoadOptions{Format: FormatCSV, CSV: CSVMapping{Value: "ioc", Kind: "kind", Description: "event_info"}},
+			loaded: []string{`ip:203.0.113.10@f.csv:2 "Campaign"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := tt.opt
+			opt.Name = "f.csv"
+			res, err := Load(strings.NewReader(tt.in), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ind := range res.Indicators.Indicators() {
+				s := ind.Kind.String() + ":" + ind.Value + "@" + ind.Origin()
+				if len(ind.Meta.Tags) > 0 {
+					s += " [" + strings.Join(ind.Meta.Tags, "; ") + "]"
+				}
+				got = append(got, s+" "+strconv.Quote(ind.Meta.Description))
+			}
+			if _, refused := loadedAndRefused(res); !reflect.DeepEqual(got, tt.loaded) || len(refused) > 0 {
+				t.Fatalf("loaded %q\nrefused %q\nwant %q", got, refused, tt.loaded)
+			}
+		})
+	}
+}
+
+// An event as MISP JSON and as MISP's CSV export made with includeContext
+// load alike: the same indicators, with the same tags and description.
+func TestMISPCSVExportContextLoadsAsTheJSON(t *testing.T) {
+	type attr struct{ typ, value, comment, tags string }
+	attrs := []attr{
+		{"domain|ip", "update-check.example|203.0.113.10", "C2", "tlp:clear,c2"},
+		{"ip-dst", "203.0.113.11", "", "tlp:green,apt"},
+		{"hostname|port", "mail.update-check.example|8443", "relay", ""},
+	}
+	const info = "OSINT - C2 campaign"
+	eventTags := []string{"tlp:amber", "c2", `misp-galaxy:threat-actor="Sofacy"`}
+	var js, csv strings.Builder
+	q := func(s string) string { return strconv.Quote(s) }
+	var evTags []string
+	for _, t := range eventTags {
+		evTags = append(evTags, `{"name":`+q(t)+`}`)
+	}
+	js.WriteString(`{"Event":{"info":` + q(info) + `,"Tag":[` + strings.Join(evTags, ",") + `],"Attribute":[`)
+	csv.WriteString(mispCSVContextHeader)
+	for i, a := range attrs {
+		if i > 0 {
+			js.WriteString(",")
+		}
+		var tags []string
+		for _, t := range strings.Split(a.tags, ",") {
+			if t != "" {
+				tags = append(tags, `{"name":`+q(t)+`}`)
+			}
+		}
+		js.WriteString(`{"type":` + q(a.typ) + `,"value":` + q(a.value) + `,"comment":` + q(a.comment) + `,"to_ids":true,"Tag":[` + strings.Join(tags, ",") + `]}`)
+		csv.WriteString(mispCSVContextRow(a.typ, a.value, a.comment, a.tags, info, strings.Join(eventTags, ",")))
+	}
+	js.WriteString(`]}}`)
+	summary := func(in, name string) []string {
+		t.Helper()
+		res, err := Load(strings.NewReader(in), LoadOptions{Name: name, Defaults: Meta{Tags: []string{"partner-misp"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inds []string
+		for _, ind := range res.Indicators.Indicators() {
+			inds = append(inds, ind.Kind.String()+":"+ind.Value+" "+strings.Join(ind.Meta.Tags, ",")+" "+strconv.Quote(ind.Meta.Description))
+		}
+		return inds
+	}
+	j, c := summary(js.String(), "e.json"), summary(csv.String(), "e.csv")
+	if len(j) != 4 {
+		t.Fatalf("MISP JSON: %q; want 4 indicators", j)
+	}
+	if !reflect.DeepEqual(c, j) {
+		t.Fatalf("CSV export: %q\nMISP JSON:  %q", c, j)
+	}
+}
