@@ -33,7 +33,9 @@ type HECOptions struct {
 	// …/health/1.0, the deprecated …/mint and …/mint/1.0, the forwarders'
 	// …/s2s) is refused: the sink posts JSON events, to the event endpoint
 	// only (ValidateHECURL). Trailing slashes are ignored: …/event// is the
-	// event endpoint.
+	// event endpoint; so are doubled slashes in HEC's path and before it:
+	// …/services/collector//event and …/splunk//services/collector/event
+	// are the event endpoint under the base path …/splunk.
 	// The base path is kept as written (an encoded slash stays encoded)
 	// and so is the query, on every request; a fragment is dropped.
 	// Required.
@@ -316,30 +318,43 @@ func pathByte(c byte) bool {
 // /services/collector/event or /services/collector/event/1.0; an /event
 // without /services/collector before it is kept — compared segment by
 // segment once unescaped, so that an encoded slash (a%2Fb) is never taken
-// for a separator and the rest stays as written. When p ends
-// instead in another of HEC's endpoints (hecOtherEndpoints), which this
-// sink cannot post events to, it returns that endpoint's path and what it
-// is, and no base.
+// for a separator and the rest stays as written. Empty segments are
+// skipped as trailing slashes are taken off: in HEC's path
+// (/services/collector//event) and between it and the base path
+// (/splunk//services/collector/event, a base URL with a trailing slash
+// joined to HEC's path), so that such a URL is the event endpoint under
+// the base path /splunk; the base path itself is kept as written
+// (/gw//splunk stays). When p ends instead in another of HEC's endpoints
+// (hecOtherEndpoints), which this sink cannot post events to, it returns
+// that endpoint's path and what it is, and no base.
 func hecBasePath(p string) (base, other, what string) {
 	segs := strings.Split(p, "/")
 	is := func(i int, word string) bool {
 		s, err := url.PathUnescape(segs[i])
 		return err == nil && s == word
 	}
-	// endsIn reports whether segs ends in /services/collector followed by
-	// words, leaving segs[0] (before the leading slash) out.
-	endsIn := func(words ...string) bool {
+	// hecAt returns the index of the segment where segs ends in
+	// /services/collector followed by words, empty segments among and
+	// before them left out, and whether it does; segs[0] (before the
+	// leading slash) is never part of them.
+	hecAt := func(words ...string) (int, bool) {
 		words = append([]string{"services", "collector"}, words...)
-		n := len(segs) - len(words)
-		if n < 1 {
-			return false
-		}
-		for j, w := range words {
-			if !is(n+j, w) {
-				return false
+		i := len(segs) - 1
+		for j := len(words) - 1; j >= 0; j-- {
+			for i >= 1 && segs[i] == "" {
+				i--
 			}
+			if i < 1 || !is(i, words[j]) {
+				return 0, false
+			}
+			i--
 		}
-		return true
+		// The empty segments between the base path and HEC's path are
+		// a slash too many, not part of the base.
+		for i >= 1 && segs[i] == "" {
+			i--
+		}
+		return i + 1, true
 	}
 	// Trailing slashes are taken off, all of them: …/event// (a base URL
 	// and a path joined with a slash too many) is the event endpoint.
@@ -347,7 +362,7 @@ func hecBasePath(p string) (base, other, what string) {
 		segs = segs[:n-1]
 	}
 	for _, e := range hecOtherEndpoints {
-		if endsIn(e.words...) {
+		if _, ok := hecAt(e.words...); ok {
 			return "", "/services/collector/" + strings.Join(e.words, "/"), e.what
 		}
 	}
@@ -355,8 +370,8 @@ func hecBasePath(p string) (base, other, what string) {
 	// follow /services/collector is part of the base path (a proxy's
 	// route, /myproxy/event), and so is a /1.0 after it.
 	for _, words := range [...][]string{{"event", "1.0"}, {"event"}, {}} {
-		if endsIn(words...) {
-			return strings.Join(segs[:len(segs)-2-len(words)], "/"), "", ""
+		if n, ok := hecAt(words...); ok {
+			return strings.Join(segs[:n], "/"), "", ""
 		}
 	}
 	return strings.Join(segs, "/"), "", ""

@@ -60,6 +60,40 @@ func TestHECTrailingSlashesAreTakenOff(t *testing.T) {
 	}
 }
 
+// A doubled slash inside HEC's own path (…/services/collector//event,
+// …/services//collector) or between the base path and it
+// (…/splunk//services/collector/event, a base URL with a trailing slash
+// joined to HEC's path) is taken off as trailing slashes are: the URL is
+// the event endpoint, under the base path as written, and the sink posts
+// to base/services/collector/event — not to …//event/services/collector/event,
+// a path that does not exist. A doubled slash inside the base path, or in
+// a route that is not HEC's path, is the path as written.
+func TestHECDoubledSlashesInHECsPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, base string
+	}{
+		{"before /event", "/services/collector//event", ""},
+		{"before /collector", "/services//collector/event", ""},
+		{"three slashes before /event", "/services/collector///event", ""},
+		{"before the version", "/services/collector/event//1.0", ""},
+		{"inside /services/collector alone", "/services//collector", ""},
+		{"and trailing slashes", "/services/collector//event//", ""},
+		{"before /services, at the root", "//services/collector/event", ""},
+		{"between the base path and HEC's path", "/splunk//services/collector/event", "/splunk"},
+		{"between an encoded slash and HEC's path", "/a%2Fb//services/collector//event", "/a%2Fb"},
+		{"with a query", "/splunk/services/collector//event?tenant=soc", "/splunk"},
+		// Guards: a doubled slash outside HEC's path is the path as written.
+		{"inside the base path", "/gw//splunk/services/collector//event", "/gw//splunk"},
+		{"in a proxy route ending in /event", "/myproxy//event", "/myproxy//event"},
+		{"in a route that only looks like HEC's", "/services//event", "/services//event"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
+		})
+	}
+}
+
 // A path that ends in /event without /services/collector before it is a
 // base path — a proxy's route, say — and is kept whole: the sink posts to
 // it followed by /services/collector/event. Only HEC's own event path,
@@ -118,6 +152,10 @@ func TestNewHECRefusesAnotherHECEndpoint(t *testing.T) {
 		{"the S2S endpoint with a trailing slash", "/services/collector/s2s/", "S2S endpoint"},
 		{"the S2S endpoint behind a base path", "/splunk/services/collector/s2s", "S2S endpoint"},
 		{"the S2S endpoint escaped", "/services/collector/%732s", "S2S endpoint"},
+		{"the raw endpoint with a doubled slash inside", "/services/collector//raw", "raw endpoint"},
+		{"the versioned raw endpoint with a doubled slash", "/services/collector/raw//1.0", "raw endpoint"},
+		{"the acknowledgement endpoint with a doubled slash", "/services//collector/ack", "acknowledgement endpoint"},
+		{"the S2S endpoint behind a doubled slash", "/splunk//services/collector/s2s", "S2S endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, events, acks := newRecordingHEC(t)

@@ -32,10 +32,13 @@ func TestValidateHECURLIsNewHECsCheck(t *testing.T) {
 		{"the MINT endpoint", secret("splunk:8088", "/services/collector/mint/1.0"), "is HEC's deprecated MINT endpoint"},
 		{"the S2S endpoint", secret("splunk:8088", "/services/collector/s2s"), "is HEC's S2S endpoint"},
 		{"the raw endpoint with a doubled slash", "https://splunk:8088/services/collector/raw//", "is HEC's raw endpoint"},
+		{"the raw endpoint with a doubled slash inside", secret("splunk:8088", "/services/collector//raw"), "is HEC's raw endpoint"},
+		{"the MINT endpoint with a doubled slash inside", "https://splunk:8088//services//collector/mint", "is HEC's deprecated MINT endpoint"},
 		{"an IPv6 zone outside ASCII", secret("[fe80::1%25eth\u00e9]:8088", "/services/collector"), "an IPv6 zone must be ASCII"},
 		{"a base URL", "https://splunk:8088", ""},
 		{"the event endpoint behind secrets", secret("splunk:8088", "/services/collector/event"), ""},
 		{"the event endpoint with a doubled slash", "https://splunk:8088/services/collector/event//", ""},
+		{"the event endpoint with a doubled slash inside", "https://splunk:8088/services/collector//event", ""},
 		{"a proxy route ending in /event", "https://splunk:8088/myproxy/event", ""},
 		{"an IPv6 zone in ASCII", "https://[fe80::1%25eth0]:8088", ""},
 	} {

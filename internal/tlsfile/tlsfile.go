@@ -6,6 +6,9 @@
 package tlsfile
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -71,7 +74,8 @@ func CertPool(file string) (*x509.CertPool, error) {
 // it holds no certificate or its first one does not parse (a key in its
 // place included), the key file otherwise (no key, a certificate in its
 // place, an encrypted key — ErrEncryptedKey —, a key that does not match
-// the certificate).
+// the certificate). Only the last names the certificate file too, as
+// "with cert_file <file>: …": the other faults are the key file's alone.
 func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
@@ -86,31 +90,60 @@ func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		if encrypted(keyPEM) {
+		b := keyBlock(keyPEM)
+		switch {
+		case encrypted(b):
 			return tls.Certificate{}, &Error{Key: "key_file", File: keyFile, Err: ErrEncryptedKey}
+		case b == nil || !usableKey(b.Bytes):
+			// The key file alone is at fault (not PEM, no key, a
+			// certificate in its place, a key that does not parse):
+			// tls.X509KeyPair never compared it with the certificate.
+			return tls.Certificate{}, &Error{Key: "key_file", File: keyFile, Err: err}
 		}
 		return tls.Certificate{}, &Error{Key: "key_file", File: keyFile, Err: &pairError{certFile, err}}
 	}
 	return cert, nil
 }
 
-// encrypted reports whether the first private key block of keyPEM, the
-// one tls.X509KeyPair reads, is encrypted: PKCS#8's ENCRYPTED PRIVATE KEY
-// or an OpenSSL legacy block with a Proc-Type: 4,ENCRYPTED header.
-func encrypted(keyPEM []byte) bool {
+// keyBlock returns the first private key block of keyPEM, the one
+// tls.X509KeyPair reads (its type is PRIVATE KEY or ends in " PRIVATE
+// KEY"), or nil when there is none.
+func keyBlock(keyPEM []byte) *pem.Block {
 	for {
 		var b *pem.Block
 		b, keyPEM = pem.Decode(keyPEM)
-		if b == nil {
-			return false
-		}
-		if b.Type == "PRIVATE KEY" || strings.HasSuffix(b.Type, " PRIVATE KEY") {
-			return b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED")
+		if b == nil || b.Type == "PRIVATE KEY" || strings.HasSuffix(b.Type, " PRIVATE KEY") {
+			return b
 		}
 	}
 }
 
-// pairError is a key that tls.X509KeyPair refused with the certificate.
+// encrypted reports whether the key block b (keyBlock) is encrypted:
+// PKCS#8's ENCRYPTED PRIVATE KEY or an OpenSSL legacy block with a
+// Proc-Type: 4,ENCRYPTED header.
+func encrypted(b *pem.Block) bool {
+	return b != nil && (b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED"))
+}
+
+// usableKey reports whether der parses as tls.X509KeyPair parses a key: a
+// PKCS#1 RSA key, a PKCS#8 RSA, ECDSA or Ed25519 key, or a SEC 1 EC key.
+func usableKey(der []byte) bool {
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		switch k.(type) {
+		case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+			return true
+		}
+		return false
+	}
+	_, err := x509.ParseECPrivateKey(der)
+	return err == nil
+}
+
+// pairError is a key that tls.X509KeyPair refused with the certificate:
+// one that parses but does not go with it.
 type pairError struct {
 	certFile string
 	err      error

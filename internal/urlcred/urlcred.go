@@ -496,8 +496,9 @@ const minHidden = 16
 // digits may be one) — and more of the path follows it; then "…"
 // for the rest of the path, and "?…" when there is a query. User info and
 // the fragment are left out. Splunk HEC's own paths
-// (/services/collector, …/event, …/raw, …/ack, …/health) are not secret
-// and are shown whole. So:
+// (/services/collector, …/event, …/raw, …/ack, …/health, …/mint, …/s2s,
+// and …/1.0 after event, raw, health or mint) are not secret and are
+// shown whole. So:
 //
 //	https://hooks.slack.com/services/T0/B0/XXXX  →  https://hooks.slack.com/services/…
 //	https://x.logic.azure.com:443/workflows/a/b?sig=X  →  https://x.logic.azure.com:443/workflows/…?…
@@ -616,6 +617,7 @@ var hecPaths = map[string]bool{
 	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,
 	"/services/collector/raw": true, "/services/collector/raw/1.0": true, "/services/collector/ack": true,
 	"/services/collector/health": true, "/services/collector/health/1.0": true,
+	"/services/collector/mint": true, "/services/collector/mint/1.0": true, "/services/collector/s2s": true,
 }
 
 // splitPath splits an escaped URL path into what Endpoint shows (ending
