@@ -15,9 +15,7 @@ import (
 // same base path, as a URL ending in /services/collector/event does —
 // not to …/event/1.0/services/collector/event.
 func TestHECVersionedEventEndpoint(t *testing.T) {
-	for _, tc := range []struct {
-		name, path, base string
-	}{
+	checkHECBasePaths(t, []hecBaseCase{
 		{"the versioned event endpoint", "/services/collector/event/1.0", ""},
 		{"with a trailing slash", "/services/collector/event/1.0/", ""},
 		{"behind a base path", "/splunk/services/collector/event/1.0", "/splunk"},
@@ -27,12 +25,7 @@ func TestHECVersionedEventEndpoint(t *testing.T) {
 		// Guards: a version is recognised only after HEC's event path.
 		{"a base path ending in a version", "/gw/1.0", "/gw/1.0"},
 		{"a version after /services/collector", "/gw/services/collector/1.0", "/gw/services/collector/1.0"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
-			checkHECPaths(t, ev, ak, tc.base)
-		})
-	}
+	})
 }
 
 // A URL whose path ends in more than one slash — a doubled slash left by
@@ -40,9 +33,7 @@ func TestHECVersionedEventEndpoint(t *testing.T) {
 // URL ending in /services/collector/event// posts to the event endpoint,
 // not to …/event//services/collector/event, a path that does not exist.
 func TestHECTrailingSlashesAreTakenOff(t *testing.T) {
-	for _, tc := range []struct {
-		name, path, base string
-	}{
+	checkHECBasePaths(t, []hecBaseCase{
 		{"the event endpoint with a doubled slash", "/services/collector/event//", ""},
 		{"the event endpoint with three slashes", "/services/collector/event///", ""},
 		{"/services/collector with a doubled slash", "/services/collector//", ""},
@@ -52,12 +43,7 @@ func TestHECTrailingSlashesAreTakenOff(t *testing.T) {
 		{"a bare doubled slash", "//", ""},
 		// Guard: a doubled slash inside the path is the path as written.
 		{"a doubled slash inside the base path", "/gw//splunk/services/collector/event//", "/gw//splunk"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
-			checkHECPaths(t, ev, ak, tc.base)
-		})
-	}
+	})
 }
 
 // A doubled slash inside HEC's own path (…/services/collector//event,
@@ -69,9 +55,7 @@ func TestHECTrailingSlashesAreTakenOff(t *testing.T) {
 // a path that does not exist. A doubled slash inside the base path, or in
 // a route that is not HEC's path, is the path as written.
 func TestHECDoubledSlashesInHECsPath(t *testing.T) {
-	for _, tc := range []struct {
-		name, path, base string
-	}{
+	checkHECBasePaths(t, []hecBaseCase{
 		{"before /event", "/services/collector//event", ""},
 		{"before /collector", "/services//collector/event", ""},
 		{"three slashes before /event", "/services/collector///event", ""},
@@ -86,12 +70,7 @@ func TestHECDoubledSlashesInHECsPath(t *testing.T) {
 		{"inside the base path", "/gw//splunk/services/collector//event", "/gw//splunk"},
 		{"in a proxy route ending in /event", "/myproxy//event", "/myproxy//event"},
 		{"in a route that only looks like HEC's", "/services//event", "/services//event"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
-			checkHECPaths(t, ev, ak, tc.base)
-		})
-	}
+	})
 }
 
 // A path that ends in /event without /services/collector before it is a
@@ -99,9 +78,7 @@ func TestHECDoubledSlashesInHECsPath(t *testing.T) {
 // it followed by /services/collector/event. Only HEC's own event path,
 // /services/collector/event (or …/event/1.0), is taken off the URL.
 func TestHECKeepsAnEventSegmentOutsideHECsPath(t *testing.T) {
-	for _, tc := range []struct {
-		name, path, base string
-	}{
+	checkHECBasePaths(t, []hecBaseCase{
 		{"a proxy route ending in /event", "/myproxy/event", "/myproxy/event"},
 		{"with a trailing slash", "/myproxy/event/", "/myproxy/event"},
 		{"a bare /event", "/event", "/event"},
@@ -113,12 +90,7 @@ func TestHECKeepsAnEventSegmentOutsideHECsPath(t *testing.T) {
 		{"HEC's event path behind the route", "/myproxy/event/services/collector/event", "/myproxy/event"},
 		{"HEC's collector path behind the route", "/myproxy/event/services/collector", "/myproxy/event"},
 		{"HEC's event path", "/services/collector/event", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
-			checkHECPaths(t, ev, ak, tc.base)
-		})
-	}
+	})
 }
 
 // A URL ending in another of HEC's endpoints — the raw endpoint, which

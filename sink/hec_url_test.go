@@ -77,6 +77,22 @@ func writeToRecordingHEC(t *testing.T, path string, opt sink.HECOptions) (events
 	return events, acks
 }
 
+// hecBaseCase is a HEC URL path and the base path the sink must post
+// under: base/services/collector/event and base/services/collector/ack.
+type hecBaseCase struct{ name, path, base string }
+
+// checkHECBasePaths writes to a recording HEC at each case's path, with
+// acknowledgement on, and checks where the event and ack requests went.
+func checkHECBasePaths(t *testing.T, cases []hecBaseCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
+			checkHECPaths(t, ev, ak, tc.base)
+		})
+	}
+}
+
 // checkHECPaths fails the test for each event request not sent to
 // base/services/collector/event and each ack query not sent to
 // base/services/collector/ack, base as sent (escaped).
@@ -99,9 +115,7 @@ func checkHECPaths(t *testing.T, events, acks []hecRequest, base string) {
 // path, not to the decoded one, which would turn %2F into a separator and
 // post to another path.
 func TestHECKeepsTheBasePathAsWritten(t *testing.T) {
-	for _, tc := range []struct {
-		name, path, base string
-	}{
+	checkHECBasePaths(t, []hecBaseCase{
 		{"an encoded slash in a base path", "/a%2Fb", "/a%2Fb"},
 		{"an encoded slash before /services/collector", "/a%2Fb/services/collector", "/a%2Fb"},
 		{"an encoded slash before the event path", "/a%2Fb/services/collector/event", "/a%2Fb"},
@@ -123,12 +137,7 @@ func TestHECKeepsTheBasePathAsWritten(t *testing.T) {
 		// Not the defect, a guard of its fix: the HEC path is recognised
 		// however it is escaped (before, %65vent was sent as written).
 		{"the event path escaped", "/services/collector/%65vent", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ak := writeToRecordingHEC(t, tc.path, sink.HECOptions{Token: "tok", Ack: true})
-			checkHECPaths(t, ev, ak, tc.base)
-		})
-	}
+	})
 }
 
 // A #fragment in the HEC URL is never sent to a server; the ack query
