@@ -14,7 +14,7 @@ const mispCSVHeader = "uuid,event_id,category,type,value,comment,to_ids,date,obj
 // mispCSVRow is one attribute as MISP's CSV export writes it: text
 // fields quoted, a '"' doubled, to_ids and the date bare.
 func mispCSVRow(typ, value, toIDs, tags string) string {
-	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	q := mispCSVQuote
 	return strings.Join([]string{q("00000000-0000-4000-8000-000000000001"), "1234", q("Network activity"), q(typ), q(value),
 		q(""), toIDs, "1764547200", q(""), q(tags), q(""), q(""), q("")}, ",") + "\n"
 }
@@ -156,13 +156,7 @@ func TestMISPCSVExportLoadsAsTheJSON(t *testing.T) {
 		if i > 0 {
 			js.WriteString(",")
 		}
-		var tags []string
-		for _, t := range strings.Split(a.tags, ",") {
-			if t != "" {
-				tags = append(tags, `{"name":"`+t+`"}`)
-			}
-		}
-		js.WriteString(`{"type":"` + a.typ + `","value":"` + a.value + `","to_ids":true,"Tag":[` + strings.Join(tags, ",") + `]}`)
+		js.WriteString(`{"type":"` + a.typ + `","value":"` + a.value + `","to_ids":true,"Tag":` + mispJSONTags(strings.Split(a.tags, ",")) + `}`)
 		csv.WriteString(mispCSVRow(a.typ, a.value, "1", a.tags))
 	}
 	js.WriteString(`]}}`)
@@ -202,7 +196,7 @@ const mispCSVContextHeader = "uuid,event_id,category,type,value,comment,to_ids,d
 // mispCSVContextRow is one attribute of an export made with
 // includeContext, as CsvExport writes it.
 func mispCSVContextRow(typ, value, comment, tags, info, eventTags string) string {
-	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	q := mispCSVQuote
 	return strings.Join([]string{q("00000000-0000-4000-8000-000000000001"), "1234", q("Network activity"), q(typ), q(value),
 		q(comment), "1", "1764547200", q(""), q(tags), q(""), q(""), q(""),
 		q(info), q("CIRCL"), q("CIRCL"), "0", q("High"), "2", q("2025-12-01"), q(eventTags), "1764547300"}, ",") + "\n"
@@ -301,23 +295,13 @@ func TestMISPCSVExportContextLoadsAsTheJSON(t *testing.T) {
 	eventTags := []string{"tlp:amber", "c2", `misp-galaxy:threat-actor="Sofacy"`}
 	var js, csv strings.Builder
 	q := func(s string) string { return strconv.Quote(s) }
-	var evTags []string
-	for _, t := range eventTags {
-		evTags = append(evTags, `{"name":`+q(t)+`}`)
-	}
-	js.WriteString(`{"Event":{"info":` + q(info) + `,"Tag":[` + strings.Join(evTags, ",") + `],"Attribute":[`)
+	js.WriteString(`{"Event":{"info":` + q(info) + `,"Tag":` + mispJSONTags(eventTags) + `,"Attribute":[`)
 	csv.WriteString(mispCSVContextHeader)
 	for i, a := range attrs {
 		if i > 0 {
 			js.WriteString(",")
 		}
-		var tags []string
-		for _, t := range strings.Split(a.tags, ",") {
-			if t != "" {
-				tags = append(tags, `{"name":`+q(t)+`}`)
-			}
-		}
-		js.WriteString(`{"type":` + q(a.typ) + `,"value":` + q(a.value) + `,"comment":` + q(a.comment) + `,"to_ids":true,"Tag":[` + strings.Join(tags, ",") + `]}`)
+		js.WriteString(`{"type":` + q(a.typ) + `,"value":` + q(a.value) + `,"comment":` + q(a.comment) + `,"to_ids":true,"Tag":` + mispJSONTags(strings.Split(a.tags, ",")) + `}`)
 		csv.WriteString(mispCSVContextRow(a.typ, a.value, a.comment, a.tags, info, strings.Join(eventTags, ",")))
 	}
 	js.WriteString(`]}}`)
@@ -340,4 +324,19 @@ func TestMISPCSVExportContextLoadsAsTheJSON(t *testing.T) {
 	if !reflect.DeepEqual(c, j) {
 		t.Fatalf("CSV export: %q\nMISP JSON:  %q", c, j)
 	}
+}
+
+// mispCSVQuote quotes a text field as MISP's CSV export does: in double
+// quotes, a '"' doubled.
+func mispCSVQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// mispJSONTags is a MISP JSON Tag list of the non-empty tags.
+func mispJSONTags(tags []string) string {
+	var out []string
+	for _, t := range tags {
+		if t != "" {
+			out = append(out, `{"name":`+strconv.Quote(t)+`}`)
+		}
+	}
+	return "[" + strings.Join(out, ",") + "]"
 }
