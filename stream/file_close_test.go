@@ -186,31 +186,7 @@ func TestACloseDuringAReadIsACleanEnd(t *testing.T) {
 			hook := newCloseOnRead(src.counter.r, tc.free)
 			src.counter.r = hook
 			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
-			done := make(chan error, 1)
-			go func() {
-				for {
-					b, err := src.Read(context.Background())
-					if err != nil {
-						done <- err
-						return
-					}
-					for _, m := range b.Messages {
-						if m.Err != nil {
-							err = fmt.Errorf("a message at %s carries %w", m.Position, m.Err)
-							break
-						}
-						if !json.Valid(m.Value) {
-							err = fmt.Errorf("the message at %s is not a whole record: %.60q", m.Position, m.Value)
-							break
-						}
-					}
-					b.Release()
-					if err != nil {
-						done <- err
-						return
-					}
-				}
-			}()
+			done := readWholeRecords(src, func() {})
 			select {
 			case <-hook.entered:
 			case err := <-done:
@@ -391,24 +367,7 @@ func TestLinesReadBeforeACloseAreDelivered(t *testing.T) {
 			hook := newCloseOnRead(src.counter.r, false)
 			src.counter.r = hook
 			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
-			done := make(chan error, 1)
-			go func() {
-				for {
-					b, err := src.Read(context.Background())
-					if err != nil {
-						done <- err
-						return
-					}
-					for _, m := range b.Messages {
-						if m.Err != nil || !json.Valid(m.Value) {
-							done <- fmt.Errorf("the message at %s is not a whole line (%v): %.60q", m.Position, m.Err, m.Value)
-							return
-						}
-						good++
-					}
-					b.Release()
-				}
-			}()
+			done := readWholeRecords(src, func() { good++ })
 			<-hook.entered
 			if err := src.Close(context.Background()); err != nil {
 				t.Errorf("Close: %v", err)
@@ -465,4 +424,31 @@ func TestACloseWhileTheFormatOfALiveInputIsReadIsACleanEnd(t *testing.T) {
 	if err := <-done; !errors.Is(err, io.EOF) {
 		t.Errorf("the Read that Close interrupted ended with %v, want io.EOF", err)
 	}
+}
+
+// readWholeRecords reads src on a goroutine of its own, calling each for
+// every message, until a Read fails or a message is not a whole record (it
+// carries an error, or its text is not JSON); the channel gets that error.
+// each runs on that goroutine: read what it counts after the channel.
+func readWholeRecords(src *FileSource, each func()) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		for {
+			b, err := src.Read(context.Background())
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, m := range b.Messages {
+				if m.Err != nil || !json.Valid(m.Value) {
+					b.Release()
+					done <- fmt.Errorf("the message at %s is not a whole record (%v): %.60q", m.Position, m.Err, m.Value)
+					return
+				}
+				each()
+			}
+			b.Release()
+		}
+	}()
+	return done
 }
