@@ -37,8 +37,9 @@ type HECOptions struct {
 	// …/services/collector//event and …/splunk//services/collector/event
 	// are the event endpoint under the base path …/splunk.
 	// The base path is kept as written (an encoded slash stays encoded)
-	// and so is the query, on every request; a fragment is dropped.
-	// Required.
+	// and so is the query, on every request; a fragment is dropped. With
+	// Ack, a channel parameter in the query is the sink's channel (see
+	// Channel). Required.
 	URL string
 	// Token is the HEC token, sent as "Authorization: Splunk <token>".
 	// Required. It never appears in errors.
@@ -71,8 +72,16 @@ type HECOptions struct {
 	// that took the events. False: accepted means HEC answered
 	// {"code":0}, i.e. queued for indexing.
 	Ack bool
-	// Channel is the X-Splunk-Request-Channel (a GUID) used with Ack.
-	// Default: a random GUID per sink.
+	// Channel is the channel used with Ack, a GUID (8-4-4-4-12
+	// hexadecimal digits, as Splunk requires), sent as the
+	// X-Splunk-Request-Channel header and in the ack query's query.
+	// Default: the channel parameter of URL's query when it has one (Splunk
+	// takes the channel from either place), else a random GUID per sink.
+	// NewHEC refuses a Channel that is not a GUID or that differs from
+	// URL's channel parameter, and a URL whose query holds that parameter
+	// empty, not a GUID, or more than once: the sink never sends two
+	// channels. Without Ack the sink adds no channel (URL's query goes
+	// out as written) and checks neither.
 	Channel string
 	// AckTimeout bounds the wait for one request's acknowledgement; when
 	// it passes, Write fails with a retryable error. Default 60s.
@@ -91,16 +100,17 @@ type HECOptions struct {
 // (/services/collector/event), batching several events per request.
 //
 // Each event's "time" is the alert's event Timestamp (DetectedAt when that
-// is zero) in epoch seconds with milliseconds. Write returns nil once
-// every request was answered {"text":"Success","code":0} (and, with Ack,
-// once every request is acknowledged as indexed). Classification follows
-// the webhook's: 408, 429, 5xx and HEC codes 8, 9, 18–20 (server busy,
-// queues full) are retryable, as are network errors and a 2xx answer that
-// is not HEC's JSON; any other status or code (400 bad data, 401/403
-// token, a redirect — never followed, whatever its Location) is
-// Permanent, with HEC's code and text in the error. The ack query is
-// classified the same way: when it is refused for good, the alerts not
-// yet acknowledged are refused (see Write).
+// is zero; a suppression summary's LastSeen) in epoch seconds with
+// milliseconds. Write returns nil once every request was answered
+// {"text":"Success","code":0} (and, with Ack, once every request is
+// acknowledged as indexed). Classification follows the webhook's: 408,
+// 429, 5xx and HEC codes 8, 9, 18–20 (server busy, queues full) are
+// retryable, as are network errors and a 2xx answer that is not HEC's
+// JSON; any other status or code (400 bad data, 401/403 token, a
+// redirect — never followed, whatever its Location) is Permanent, with
+// HEC's code and text in the error. The ack query is classified the same
+// way: when it is refused for good, the alerts not yet acknowledged are
+// refused (see Write).
 //
 // Use NewHEC; the zero value is not usable. Safe for concurrent use.
 type HEC struct {
@@ -166,20 +176,21 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	}
 	h := &HEC{opt: opt, url: u.String(), where: redactURL(u), ackWhere: redactURL(ack), auth: "Splunk " + opt.Token, secrets: credentials(append(append(urlcred.PeerEchoes(u.String()), urlcred.PeerEchoes(ack.String())...), "Splunk "+opt.Token)...)}
 	if opt.Ack {
-		h.channel = opt.Channel
-		if h.channel == "" {
-			h.channel = newGUID()
-		}
-		if !validHeaderValue(h.channel) {
-			return nil, errors.New("splunk_hec channel: holds a control character")
+		var inURL bool
+		h.channel, inURL, err = hecChannel(opt.Channel, u.RawQuery)
+		if err != nil {
+			return nil, err
 		}
 		// The channel goes in the ack query's query too, after the URL's
-		// own (a gateway's parameter), which stays.
-		q := ack.RawQuery
-		if q != "" {
-			q += "&"
+		// own (a gateway's parameter), which stays — unless the URL's
+		// query names it already: Splunk is never sent two.
+		if !inURL {
+			q := ack.RawQuery
+			if q != "" {
+				q += "&"
+			}
+			ack.RawQuery = q + "channel=" + url.QueryEscape(h.channel)
 		}
-		ack.RawQuery = q + "channel=" + url.QueryEscape(h.channel)
 		h.ackURL = ack.String()
 	}
 	// The metadata every event repeats, encoded once: ,"host":…,"event":
@@ -208,6 +219,69 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 	}
 	h.timeout = newRequestTimeout(opt.Timeout)
 	return h, nil
+}
+
+// hecChannel returns the channel of a sink with indexer acknowledgement:
+// the channel parameter of the URL's raw query q when there is one (inURL:
+// Splunk takes the channel from the query as from the header, so it is
+// the sink's channel), else opt, else a new GUID. Splunk answers 400
+// "Invalid data channel" (HEC code 11) to a channel that is not a GUID,
+// and two channels, one in the query and another in the header, would
+// have it take one for the events and perhaps the other for the ack
+// queries: such channels are refused, naming the setting at fault but
+// not its value (a GUID in a URL is hidden where the URL is shown).
+func hecChannel(opt, q string) (channel string, inURL bool, err error) {
+	var inQuery []string
+	for _, part := range strings.Split(q, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if k, kerr := url.QueryUnescape(k); kerr != nil || k != "channel" {
+			continue
+		}
+		dec, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", false, fmt.Errorf("splunk_hec url: the channel parameter of its query does not decode: %w", err)
+		}
+		inQuery = append(inQuery, dec)
+	}
+	switch {
+	case len(inQuery) > 1:
+		return "", false, fmt.Errorf("splunk_hec url: its query holds the channel parameter %d times; give it once", len(inQuery))
+	case len(inQuery) == 1 && inQuery[0] == "":
+		return "", false, errors.New("splunk_hec url: the channel parameter of its query is empty; give the channel's GUID or leave the parameter out")
+	case len(inQuery) == 1 && !isGUID(inQuery[0]):
+		return "", false, errors.New("splunk_hec url: the channel parameter of its query is not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
+	case len(inQuery) == 1 && opt != "" && opt != inQuery[0]:
+		return "", false, errors.New("splunk_hec channel: differs from the channel parameter of the url's query; give the channel once, in one of them")
+	case len(inQuery) == 1:
+		return inQuery[0], true, nil
+	case opt == "":
+		return newGUID(), false, nil
+	case !isGUID(opt):
+		return "", false, errors.New("splunk_hec channel: not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
+	}
+	return opt, false, nil
+}
+
+// isGUID reports whether s is a GUID as Splunk takes a channel: 8-4-4-4-12
+// hexadecimal digits, in either case.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ValidateHECURL checks raw as NewHEC checks HECOptions.URL, without
@@ -398,20 +472,36 @@ var hecOtherEndpoints = [...]struct {
 }
 
 // AppendHECEvent appends one HEC event envelope for a, as the sink sends
-// it: {"time":<epoch.ms>,"host":…,"source":…,"sourcetype":…,"index":…,"event":{…}}.
+// it: {"time":<epoch.ms>,"host":…,"source":…,"sourcetype":…,"index":…,"event":{…}},
+// its time as hecEventTime chooses it.
 func (h *HEC) AppendHECEvent(dst []byte, a *Alert) ([]byte, error) {
-	t := a.Timestamp
-	if t.IsZero() {
-		t = a.DetectedAt
-	}
 	dst = append(dst, `{"time":`...)
-	dst = appendEpochMillis(dst, t)
+	dst = appendEpochMillis(dst, hecEventTime(a))
 	dst = append(dst, h.meta...)
 	dst, err := EncodeJSON(dst, a, h.opt.Format)
 	if err != nil {
 		return dst, err
 	}
 	return append(dst, '}'), nil
+}
+
+// hecEventTime is the time of a's HEC event, Splunk's _time: when the
+// activity happened. For an alert that is its event Timestamp (DetectedAt
+// when it has none). A suppression summary (RepeatCount > 0) stands for
+// its first alert and the repeats after it, FirstSeen to LastSeen, and its
+// Timestamp is only the first alert's, whose own event already sits at
+// that time: the summary's is LastSeen, the latest activity it reports,
+// as its DetectedAt is the latest detection. It never changes when the
+// summary is sent again. A summary without LastSeen falls back as an
+// alert does.
+func hecEventTime(a *Alert) time.Time {
+	switch {
+	case a.RepeatCount > 0 && !a.LastSeen.IsZero():
+		return a.LastSeen
+	case !a.Timestamp.IsZero():
+		return a.Timestamp
+	}
+	return a.DetectedAt
 }
 
 // appendEpochMillis appends t (cut to the millisecond below it, as
@@ -727,7 +817,12 @@ func ackQueryError(err error) error {
 // is never followed) is a configuration problem that would make every
 // retry post the events again, a duplicate each time, for ever: it is
 // Permanent, naming the endpoint and the status, and saying the events
-// were probably indexed but not acknowledged.
+// were probably indexed but not acknowledged. "Invalid data channel"
+// (code 11) is Splunk's answer to a channel that is not a GUID, which
+// NewHEC refuses; a restart does not cause it: Splunk then has lost the
+// channel and its acknowledgements, but takes the channel, a GUID, as a
+// new one, and never reports the lost ackIds indexed — the wait ends at
+// AckTimeout, a retryable failure, and the retry sends the events again.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	rctx, cancel := h.timeout.context(ctx)
 	defer cancel() // runs after the body is read and closed

@@ -166,8 +166,12 @@ func (f *fakeHEC) decode(raw []byte) ([]sink.Alert, error) {
 		if err := json.Unmarshal(env["event"], &a); err != nil {
 			return nil, fmt.Errorf("event %d: %w", len(out), err)
 		}
+		// The event time; a summary's is the latest it reports.
 		want := a.Timestamp
-		if want.IsZero() {
+		switch {
+		case a.RepeatCount > 0 && !a.LastSeen.IsZero():
+			want = a.LastSeen
+		case want.IsZero():
 			want = a.DetectedAt
 		}
 		if sec, _ := strconv.ParseFloat(tm, 64); int64(math.Round(sec*1000)) != want.UnixMilli() {
