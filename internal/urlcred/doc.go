@@ -2,7 +2,8 @@
 // its user name when that is a key (UserIsKey: no password, and not an
 // account's name such as soar or Admin), the values of its
 // credential-like query parameters (IsParam: key=, api_key=, token=,
-// sig=, sign=, code=, oinkcode=, …, but not keyword= or country_code=),
+// sig=, sign=, code=, oinkcode=, dbpass=, …, but not keyword=,
+// country_code=, page_token=, key_id= or token_type=),
 // and the path segments and query values that look like tokens (IsToken:
 // an API key some feeds take in the path). A URL in a config is not a
 // secret as a whole, but these parts are, and every place that shows or

@@ -9,47 +9,81 @@ import (
 
 // IsParam reports whether a query parameter named name usually carries a
 // credential. The name, percent-decoded (as written when it does not
-// decode), is read as parts: it is split at every character other than an
+// decode), is read as words: it is split at every character other than an
 // ASCII letter or digit ('_', '-', '.', '[', …), where a lower-case letter
 // is followed by a capital (apiKey) and where letters and digits meet
-// (key2), and each part is compared lower-cased. It is credential-like
-// when a part
+// (key2), each part is compared lower-cased, and the parts that are
+// numbers are left out. It is credential-like when a word
 //
-//   - contains passw, pwd or credential (password, passwd, db_pwd,
-//     X-Amz-Credential);
-//   - is pass or passphrase;
+//   - contains passw, pwd, pswd or credential (password, passwd, db_pwd,
+//     dbpassword, X-Amz-Credential);
+//   - is passphrase, or is or ends with pass or pw (pass, dbpass,
+//     userpass, rootpw), but for words that end so without naming one
+//     (compass, bypass, overpass, trespass);
 //   - is, or ends with, key, token, secret, sig, signature, auth,
 //     authorization, authorisation, authentication, jwt, bearer, hmac or
-//     session, or one of them followed by s, id or ids (key, api_key,
-//     apiKey, apikey, X-Auth-Token, access_token, client_secret, secretid,
-//     sig, oauth, sessionid, JSESSIONID): a word that merely begins with
-//     one (keyword, tokenizer, secretary, signal, author) is not, nor is a
-//     word that ends in key without being one (monkey, turkey, hockey);
+//     session or sessid, or one of them followed by s, id or ids (key,
+//     api_key, apiKey, apikey, X-Auth-Token, access_token, client_secret,
+//     secretid, tokenid, sig, oauth, sessionid, JSESSIONID, PHPSESSID):
+//     a word that merely begins with one (keyword, tokenizer, secretary,
+//     signal, author) is not, nor is a word that ends in one without
+//     being one (monkey, turkey, hockey, possession, obsession), a key
+//     that the word before it, or what precedes key in the word, calls
+//     public (public_key, publicKey, pubkey, publishable_key) or a token
+//     that it calls a pagination cursor (page_token, nextPageToken,
+//     NextToken, $skiptoken, $deltatoken, continuation_token);
 //   - is code, or ends with code (authcode, passcode, oinkcode), unless
-//     the part before code, or what precedes code in the part, says what
+//     the word before code, or what precedes code in the word, says what
 //     the code is (codeKinds: country_code, countrycode, language_code,
 //     status_code, error_code, zipcode, unicode, barcode, qr_code, encode
 //     are not credentials; code, code_verifier, auth_code, access_code,
 //     verificationcode are);
-//   - is sign and is the last part of the name but for numbers (sign,
-//     app_sign: the request signature of DingTalk's robot webhooks and of
-//     Alibaba's and Tencent's APIs; sign_type and sign_up are not).
+//   - is sign and is the last word of the name (sign, app_sign, sign2:
+//     the request signature of DingTalk's robot webhooks and of Alibaba's
+//     and Tencent's APIs; sign_type and sign_up are not).
+//
+// A name whose last word names an attribute of a credential (attributes:
+// its type, kind, method, mode or scheme, its file, path, directory, URL,
+// URI or endpoint, its name, size, length, algorithm, version, format,
+// lifetime or time, a nonce sent with it) names that attribute, not a
+// credential: token_type (bearer), auth_method, key_file, key_path,
+// token_url, auth_uri, token_endpoint, SharedAccessKeyName, key_size,
+// SignatureMethod, session_timeout, oauth_nonce, oauth_timestamp. A URL
+// so named is not a secret as a whole; its own credentials are found where
+// it is shown (Values). A name that ends with a key's id names an
+// attribute too (key_id, keyId, KeyID, keyid, private_key_id, api_key_id:
+// the id names the key), but not one that ends with an access key's id
+// (AccessKeyId, AWSAccessKeyId, access_key_id: the half of a cloud key
+// pair that is sent with its signature) nor a secret's, a token's or a
+// session's id (Vault's secret_id, Keystone's token id, a session id),
+// which are credentials themselves. Only the last word counts:
+// key_file_password, key_file_contents and password_hint are credentials.
 //
 // SAS's other fields (sv, sp, se, sr) are not credentials; its sig is.
 // Nor are hash (in a feed's query, an indicator), sid (a rule's or an
-// account's id) or nonce.
+// account's id), nonce or kid (a JWT's key id), nor the one- and
+// two-letter names some APIs give their key (IntelX's k, Baidu's ak),
+// which elsewhere name anything (k=10): such keys are found by their
+// shape (IsToken: a UUID, 32 letters and digits).
 func IsParam(name string) bool {
 	if dec, err := url.QueryUnescape(name); err == nil {
 		name = dec
 	}
-	prev := "" // the last part before this one that is not a number
+	var words []string
 	for _, p := range nameParts(name) {
-		if credentialPart(p) || p == "code" && !codeKinds[prev] {
+		if !isDigit(p[0]) {
+			words = append(words, p)
+		}
+	}
+	if len(words) == 0 || namesAttribute(words) {
+		return false
+	}
+	prev := "" // the word before this one
+	for _, w := range words {
+		if credentialWord(prev, w) || w == "code" && !codeKinds[prev] {
 			return true
 		}
-		if !isDigit(p[0]) {
-			prev = p
-		}
+		prev = w
 	}
 	return prev == "sign"
 }
@@ -77,20 +111,82 @@ func nameParts(name string) []string {
 	return parts
 }
 
-// credentialSuffixes are the credential words a part of a parameter's
-// name may be or end with (apikey, accesstoken, clientsecret, oauth),
-// alone or followed by s, id or ids (credentialPart).
-var credentialSuffixes = []string{
-	"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication",
-	"jwt", "bearer", "hmac", "session",
+// attributes are the words that, as the last word of a name, make it
+// name an attribute of the credential before them rather than the
+// credential (token_type, auth_method, key_file, token_url,
+// SharedAccessKeyName, key_size, SignatureVersion, session_timeout,
+// oauth_nonce).
+var attributes = map[string]bool{
+	"type": true, "types": true, "kind": true, "method": true, "methods": true, "mode": true, "scheme": true,
+	"file": true, "files": true, "path": true, "paths": true, "dir": true, "url": true, "urls": true, "uri": true,
+	"uris": true, "endpoint": true, "endpoints": true, "name": true, "names": true, "size": true, "length": true,
+	"len": true, "bits": true, "alg": true, "algorithm": true, "version": true, "format": true, "ttl": true,
+	"lifetime": true, "timeout": true, "expiry": true, "expiration": true, "timestamp": true, "nonce": true,
 }
 
-// notKeys are words that end in key without naming one: a part that ends
-// with one of them (monkey, monkeys) is not taken for a key.
-var notKeys = []string{"monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "turnkey", "malarkey", "flunkey", "hotkey", "smokey", "pokey", "hokey"}
+// namesAttribute reports whether a name, as its words (see IsParam),
+// names an attribute of a credential: its last word is one of attributes,
+// or it ends with a key's id (key_id, keyId, keyid, apikeyid) that is not
+// an access key's (AccessKeyId).
+func namesAttribute(words []string) bool {
+	last := words[len(words)-1]
+	if attributes[last] {
+		return true
+	}
+	var key, before string // the word that ends in key, and the word before it
+	if last == "id" || last == "ids" {
+		if len(words) < 2 {
+			return false
+		}
+		key = words[len(words)-2]
+		if len(words) > 2 {
+			before = words[len(words)-3]
+		}
+	} else if k, ok := strings.CutSuffix(strings.TrimSuffix(last, "s"), "id"); ok {
+		key = k
+		if len(words) > 1 {
+			before = words[len(words)-2]
+		}
+	}
+	stem, ok := strings.CutSuffix(key, "key")
+	if !ok || endsWithAny(key, notCredentials["key"]) {
+		return false
+	}
+	if stem == "" {
+		stem = before
+	}
+	return !strings.HasSuffix(stem, "access")
+}
 
-// codeKinds are the words that, as the part before a part code or before
-// code within a part, say what the code is (country_code, countrycode,
+// credentialSuffixes are the credential words a word of a parameter's
+// name may be or end with (apikey, accesstoken, clientsecret, oauth),
+// alone or followed by s, id or ids (credentialWord).
+var credentialSuffixes = []string{
+	"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication",
+	"jwt", "bearer", "hmac", "session", "sessid",
+}
+
+// notCredentials are, for a credential word (and pass), the words that
+// end in it without naming it: a word that ends with one of them
+// (monkeys, possession, bypass) is not taken for that credential.
+var notCredentials = map[string][]string{
+	"key":     {"monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "turnkey", "malarkey", "flunkey", "hotkey", "smokey", "pokey", "hokey"},
+	"session": {"possession", "obsession"},
+	"pass":    {"compass", "bypass", "overpass", "underpass", "trespass", "surpass", "highpass", "lowpass", "bandpass", "allpass"},
+}
+
+// notSecret are, for a credential word, the words that, as the word
+// before it or as what precedes it in its word, say that it is not a
+// secret: a public key, a pagination cursor (page_token, NextToken,
+// OData's $skiptoken and $deltatoken, Azure's continuation token).
+var notSecret = map[string]map[string]bool{
+	"key": {"public": true, "pub": true, "publishable": true},
+	"token": {"page": true, "nextpage": true, "next": true, "skip": true, "delta": true, "continuation": true,
+		"pagination": true},
+}
+
+// codeKinds are the words that, as the word before a word code or before
+// code within a word, say what the code is (country_code, countrycode,
 // status_code, zipcode, unicode, qr_code, encode): such a code is not a
 // credential. Any other word before code (auth, access, pass, oink,
 // verification, promo) leaves it one.
@@ -105,31 +201,45 @@ var codeKinds = map[string]bool{
 	"pseudo": true, "micro": true, "shell": true,
 }
 
-// credentialPart reports whether a part of a parameter's name (see
-// nameParts) names a credential by itself (IsParam's rules but for a part
-// code or sign on its own, which depend on the parts around them).
-func credentialPart(p string) bool {
-	if strings.Contains(p, "passw") || strings.Contains(p, "pwd") || strings.Contains(p, "credential") ||
-		p == "pass" || p == "passphrase" {
+// credentialWord reports whether a word w of a parameter's name, after
+// the word prev ("" for the first), names a credential by itself
+// (IsParam's rules but for a word code or sign on its own, which depend
+// on the words around them, and for the attribute a name's last word may
+// name).
+func credentialWord(prev, w string) bool {
+	if strings.Contains(w, "passw") || strings.Contains(w, "pwd") || strings.Contains(w, "pswd") ||
+		strings.Contains(w, "credential") || w == "passphrase" || strings.HasSuffix(w, "pw") ||
+		strings.HasSuffix(w, "pass") && !endsWithAny(w, notCredentials["pass"]) {
 		return true
 	}
-	if w, ok := strings.CutSuffix(p, "code"); ok && w != "" && !codeKinds[w] {
+	if c, ok := strings.CutSuffix(w, "code"); ok && c != "" && !codeKinds[c] {
 		return true
 	}
 	// An id after the word is that credential's too (secretid, as
-	// Vault's AppRole names its secret; apikeyid).
-	base := strings.TrimSuffix(strings.TrimSuffix(p, "s"), "id")
-	for _, w := range credentialSuffixes {
-		for _, q := range []string{p, base} {
-			if strings.HasSuffix(q, w) || strings.HasSuffix(q, w+"s") {
-				if w == "key" && slices.ContainsFunc(notKeys, func(n string) bool { return strings.HasSuffix(strings.TrimSuffix(q, "s"), n) }) {
-					continue
-				}
-				return true
+	// Vault's AppRole names its secret; tokenids).
+	base := strings.TrimSuffix(strings.TrimSuffix(w, "s"), "id")
+	for _, c := range credentialSuffixes {
+		for _, q := range []string{w, base} {
+			one := strings.TrimSuffix(q, "s")
+			stem, ok := strings.CutSuffix(one, c)
+			if !ok || endsWithAny(one, notCredentials[c]) {
+				continue
 			}
+			if stem == "" {
+				stem = prev
+			}
+			if notSecret[c][stem] {
+				continue
+			}
+			return true
 		}
 	}
 	return false
+}
+
+// endsWithAny reports whether w ends with one of words.
+func endsWithAny(w string, words []string) bool {
+	return slices.ContainsFunc(words, func(n string) bool { return strings.HasSuffix(w, n) })
 }
 
 func isDigit(c byte) bool     { return c >= '0' && c <= '9' }

@@ -25,19 +25,17 @@ const redacted = "[redacted]"
 const MinSecretLen = 4
 
 // shownKeys are names that urlcred.IsParam calls credentials but that
-// name something else in a log line: a connection string's
-// SharedAccessKeyName is the name of its policy (listen,
-// RootManageSharedAccessKey), which tells what the key may do; a key_file
-// is a path (iocwatch's own TLS settings, named in their errors); and the
-// Azure identity SDK's credential types write their error message after
-// their name ("ManagedIdentityCredential: no default identity is assigned
-// to this resource"), which would otherwise lose its first word. Names
-// are compared lower-cased without '-', '_' and '.'
-// (Shared_Access_Key_Name), and a name is shown when one of its '-', '_'
-// or '.' separated tails is listed (tls.key_file). Every other name is a
-// credential when IsParam calls it one (credentialKeyAt).
+// name something else in a log line: the Azure identity SDK's credential
+// types write their error message after their name
+// ("ManagedIdentityCredential: no default identity is assigned to this
+// resource"), which would otherwise lose its first word. (IsParam itself
+// shows a connection string's SharedAccessKeyName, its policy's name, and
+// a key_file, a path: their last words name an attribute of the key.)
+// Names are compared lower-cased without '-', '_' and '.', and a name is
+// shown when one of its '-', '_' or '.' separated tails is listed
+// (azidentity.ClientSecretCredential). Every other name is a credential
+// when IsParam calls it one (credentialKeyAt).
 var shownKeys = map[string]bool{
-	"sharedaccesskeyname": true, "keyfile": true,
 	// azidentity's credential types
 	"defaultazurecredential": true, "chainedtokencredential": true, "environmentcredential": true,
 	"workloadidentitycredential": true, "managedidentitycredential": true, "azureclicredential": true,
@@ -558,7 +556,8 @@ func endsValue(s string, i int) bool {
 // reads the words of a name: in prose the word before code says what the
 // code is ("unexpected status code: 503", "ERROR CODE:
 // AuthorizationFailed", as in status_code), while "auth code: …" or a code
-// alone stays a credential.
+// alone stays a credential; and "public key: …" or "page token: …" is
+// shown, as public_key and page_token are.
 func credentialKeyAt(s string, k, j int) bool {
 	key := s[k:j]
 	if !cachedIsParam(key) || shownKey(key) {
@@ -576,8 +575,9 @@ func credentialKeyAt(s string, k, j int) bool {
 		return true
 	}
 	// A word before the name can only take the credential away from a
-	// code that it qualifies: IsParam finds every other credential word
-	// of the name where it was.
+	// code, key or token that it qualifies (status code, public key, page
+	// token): IsParam finds every other credential word of the name
+	// where it was.
 	return urlcred.IsParam(s[p:w] + " " + key)
 }
 

@@ -52,14 +52,12 @@ func TestCredentialKeyAgreesWithIsParam(t *testing.T) {
 	}
 }
 
-// The names the log shows though IsParam hides them are not credentials,
-// however they are written.
+// A connection string's policy name, a TLS key's file and the Azure
+// identity credential types are not credentials to the log, however they
+// are written: IsParam shows the first two, shownKeys the others.
 func TestShownKeysAreNotCredentials(t *testing.T) {
 	for _, n := range []string{"SharedAccessKeyName", "sharedAccessKeyName", "Shared-Access-Key-Name", "eventhub.SharedAccessKeyName",
-		"key_file", "tls.key_file", "ManagedIdentityCredential"} {
-		if !urlcred.IsParam(n) {
-			t.Fatalf("urlcred.IsParam(%q) = false; the test expects a name it hides", n)
-		}
+		"key_file", "tls.key_file", "ManagedIdentityCredential", "DefaultAzureCredential", "azidentity.ClientSecretCredential"} {
 		if credentialKeyAt(n, 0, len(n)) {
 			t.Errorf("credentialKeyAt(%q) = true; the log shows it", n)
 		}

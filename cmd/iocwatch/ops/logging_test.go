@@ -52,6 +52,10 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 		{"a colon inside a value is redacted with it", "password=a:b:c end", "password=[redacted] end"},
 		{"a colon and a space end a value, as in Go errors", "GET /x?token=abc: 401", "GET /x?token=[redacted]: 401"},
 		{"a parameter that only ends like a credential stays", "design=blue monkey=3", "design=blue monkey=3"},
+		{"a pagination token stays", "GET /iocs?page_token=abc&fmt=csv: 500", "GET /iocs?page_token=abc&fmt=csv: 500"},
+		{"a database password written as one word is removed", "db: dbpass=s3cret host=db1", "db: dbpass=[redacted] host=db1"},
+		{"attributes of a credential stay", "login: token_type=bearer key_id=k7 auth_method=basic key_file=client.pem possession=yes",
+			"login: token_type=bearer key_id=k7 auth_method=basic key_file=client.pem possession=yes"},
 		{"the key name of a connection string stays", "SharedAccessKeyName=listen", "SharedAccessKeyName=listen"},
 		{"JSON credential fields are removed", `{"api_key":"k-123","name":"x"}`, `{"api_key":"[redacted]","name":"x"}`},
 		{"text without credentials is unchanged", "feed abuse.ch: 12 indicators, 2 refused", "feed abuse.ch: 12 indicators, 2 refused"},
@@ -240,6 +244,11 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"pass", true},
 		{"bearer", true},
 		{"hmac", true},
+		{"dbpass", true},
+		{"userPass", true},
+		{"db_pw", true},
+		{"AWSAccessKeyId", true},
+		{"page_access_token", true},
 		// names that only begin with, end like or mention one
 		{"keyword", false},
 		{"country_code", false},
@@ -255,8 +264,21 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"hash", false},
 		{"sid", false},
 		{"nonce", false},
-		// IsParam hides it (its word key); the log shows it: a connection
-		// string's policy name, not its key
+		// a key's id, a public key, a pagination cursor, an attribute of
+		// a credential, a word that only ends like one
+		{"key_id", false},
+		{"keyId", false},
+		{"public_key", false},
+		{"pubkey", false},
+		{"page_token", false},
+		{"nextPageToken", false},
+		{"token_type", false},
+		{"authType", false},
+		{"auth_method", false},
+		{"key_file", false},
+		{"token_url", false},
+		{"possession", false},
+		// a connection string's policy name, not its key
 		{"SharedAccessKeyName", false},
 	}
 	r := ops.NewRedactor()
@@ -278,7 +300,8 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 
 // A word before a name in prose says what it is, as it does in a
 // parameter's name (status_code is not a credential, auth_code is): the
-// code an error reports is shown, a code that is not qualified is hidden.
+// code an error reports is shown, a code that is not qualified is hidden;
+// a public key and a page token are shown, an access key is not.
 func TestRedactorReadsTheWordBeforeACode(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"GET https://s.blob.core.windows.net/c: RESPONSE 403: 403 Forbidden\nERROR CODE: AuthorizationPermissionMismatch\n",
@@ -292,6 +315,10 @@ func TestRedactorReadsTheWordBeforeACode(t *testing.T) {
 		// a word before a name that is a credential by itself changes nothing
 		{"bad status token=Xq7v4lueZ", "bad status token=[redacted]"},
 		{"bad status SessionToken=Xq7v4lueZ", "bad status SessionToken=[redacted]"},
+		{"server public key: Xq7v4lueZ", "server public key: Xq7v4lueZ"},
+		{"invalid page token: Xq7v4lueZ", "invalid page token: Xq7v4lueZ"},
+		{"bad access key: Xq7v4lueZ", "bad access key: [redacted]"},
+		{"bad page access token: Xq7v4lueZ", "bad page access token: [redacted]"},
 	}
 	r := ops.NewRedactor()
 	for _, tt := range tests {
