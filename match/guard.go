@@ -34,9 +34,9 @@ import (
 //     read as a domain), and internal names, under .local (mDNS),
 //     .localdomain, .lan, .home, .corp, .internal, .intranet, .private or
 //     home.arpa (RFC 8375), which a network uses for itself. Tor onion
-//     services (.onion, RFC 7686) and the alternative roots C2 resolves
-//     through its own servers (Namecoin's .bit, EmerDNS's .bazar, .coin,
-//     .emc and .lib) are accepted;
+//     services (.onion, RFC 7686), I2P eepsites (.i2p) and the
+//     alternative roots C2 resolves through its own servers (Namecoin's
+//     .bit, EmerDNS's .bazar, .coin, .emc and .lib) are accepted;
 //   - URLs without a host or whose host is refused as above (a private
 //     address, a single label, an unknown top-level domain) are refused;
 //   - patterns shorter than 4 characters are refused (AllowBroad).
@@ -244,11 +244,18 @@ var gdInternalTLDs = map[string]bool{
 }
 
 // gdAltTLDs are top-level domains outside the public suffix list that C2
-// really uses: Tor onion services (RFC 7686; the list holds .onion too),
+// really uses: the anonymity networks' Tor onion services (RFC 7686; the
+// list holds .onion too) and I2P eepsites (.i2p, reached through the
+// local I2P router as .onion through Tor: I2PRAT, the Kimwolf botnet),
 // and the alternative roots malware resolves through their own name
 // servers, Namecoin's .bit and EmerDNS's .bazar (BazarLoader), .coin,
 // .emc and .lib.
-var gdAltTLDs = map[string]bool{"onion": true, "bit": true, "bazar": true, "coin": true, "emc": true, "lib": true}
+//
+// ENS's .eth is not one: its names are wallet names and web sites that
+// browsers reach through gateways under real top-level domains
+// (vitalik.eth.limo, which loads), and the gateway's host is what a
+// connection names.
+var gdAltTLDs = map[string]bool{"onion": true, "i2p": true, "bit": true, "bazar": true, "coin": true, "emc": true, "lib": true}
 
 // gdOffInternet returns why the dotted, lower-case name d cannot be a
 // name on the Internet, or "": it is a loopback name (gdLoopbackName) or

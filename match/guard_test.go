@@ -124,6 +124,15 @@ func TestGuardCheck(t *testing.T) {
 		{"a Namecoin .bit name loads", def, KindDomain, "c2server.bit", ""},
 		{"an EmerDNS .bazar name loads (BazarLoader)", def, KindDomain, "reddew28c.bazar", ""},
 		{"an EmerDNS .coin name loads", def, KindDomain, "c2.coin", ""},
+		{"an I2P eepsite name loads", def, KindDomain, "abc.i2p", ""},
+		{"an I2P base32 destination loads", def, KindDomain, "ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p", ""},
+		{"a URL on an I2P eepsite loads", def, KindURL, "http://abc.i2p/gate.php", ""},
+		{"i2p alone is a single label", private, KindDomain, "i2p", "single-label name refused"},
+		// ENS names are reached through gateways under real top-level
+		// domains, and it is the gateway's host that connections name.
+		{"an ENS .eth name is not a name on the Internet", def, KindDomain, "vitalik.eth", `unknown top-level domain refused: .eth is not in the public suffix list (a file name?)`},
+		{"an ENS name behind its gateway is", def, KindDomain, "vitalik.eth.limo", ""},
+		{"an ENS .eth name is accepted for an internal feed", private, KindDomain, "vitalik.eth", ""},
 		// Names only ever used inside a network: refused as internal
 		// unless AllowPrivate.
 		{"an mDNS .local name is internal", def, KindDomain, "printer.local", "internal name refused: .local is for private networks, never on the Internet"},
