@@ -443,7 +443,7 @@ func setScalar(v reflect.Value, s string) error {
 	if v.Type() == durationType {
 		dur, err := time.ParseDuration(s)
 		if err != nil {
-			if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			if _, nerr := parseDecimal(s); nerr == nil {
 				return errors.New("is not a duration: write it with a unit, like 250ms, 5s or 1h")
 			}
 			return errors.New("is not a duration (like 250ms, 5s, 1h30m)")
@@ -470,9 +470,9 @@ func setScalar(v reflect.Value, s string) error {
 		}
 		v.SetInt(i)
 	case reflect.Float64:
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return errors.New("is not a number")
+		f, err := parseDecimal(s)
+		if err != nil {
+			return err
 		}
 		v.SetFloat(f)
 	default:
@@ -501,6 +501,57 @@ func parseWholeNumber(s string, bitSize int) (int64, error) {
 		}
 	}
 	return 0, errors.New("is not a whole number")
+}
+
+// decimalNumber is a decimal number as YAML's core schema writes one: an
+// optional sign, digits with an optional fraction or a fraction alone,
+// and an optional exponent.
+var decimalNumber = regexp.MustCompile(`^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$`)
+
+// parseDecimal reads s as a decimal number (decimalNumber: 0.5, .5, 1,
+// 1e-3) whose digits an '_' may group as a whole number's
+// (parseWholeNumber): each '_' must stand between two digits. The rest of
+// what strconv.ParseFloat reads is refused: hexadecimal (0x1p-1), and
+// Inf and NaN (YAML's .inf and .nan too). So are a number out of range
+// (1e400) and one so close to 0 that it would read as 0 (1e-400). A zero
+// is returned without its sign.
+func parseDecimal(s string) (float64, error) {
+	digits, grouped := withoutDigitSeparators(s)
+	if !grouped || !decimalNumber.MatchString(digits) {
+		switch {
+		case !grouped && decimalNumber.MatchString(strings.ReplaceAll(s, "_", "")):
+			return 0, errors.New("is not a decimal number: '_' may only stand between two digits, as in 0.000_1")
+		case infinityOrNaN(s):
+			return 0, errors.New("is not a decimal number: infinity and NaN are not allowed")
+		}
+		return 0, errors.New("is not a decimal number (like 0.5, .25 or 1e-3)")
+	}
+	f, err := strconv.ParseFloat(digits, 64)
+	mantissa, _, _ := strings.Cut(strings.ToLower(digits), "e")
+	switch {
+	case math.IsInf(f, 0):
+		return 0, errors.New("is out of range")
+	case f == 0 && strings.ContainsAny(mantissa, "123456789"):
+		return 0, errors.New("is out of range: too close to 0, it would read as 0")
+	case err != nil: // not reached: digits is a decimal number
+		return 0, errors.New("is not a decimal number (like 0.5, .25 or 1e-3)")
+	case f == 0:
+		return 0, nil // not -0
+	}
+	return f, nil
+}
+
+// infinityOrNaN reports whether s spells an infinity or NaN, as YAML
+// (.inf, -.Inf, .NaN) or strconv.ParseFloat (Inf, +Infinity, nan) does.
+func infinityOrNaN(s string) bool {
+	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	switch strings.ToLower(strings.TrimPrefix(s, ".")) {
+	case "inf", "infinity", "nan":
+		return true
+	}
+	return false
 }
 
 // withoutDigitSeparators returns s without the '_' that stand between two
