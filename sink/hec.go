@@ -69,19 +69,26 @@ type HECOptions struct {
 	// than send them again. The sink keeps the cookies its requests are
 	// answered with and sends them back, so that a load balancer's
 	// cookie-based sticky sessions bring every ack query to the instance
-	// that took the events. False: accepted means HEC answered
-	// {"code":0}, i.e. queued for indexing.
+	// that took the events. A Write whose requests' ackIds Splunk may
+	// have given out again since (it numbers a channel's requests from 0
+	// again after a restart or a failover) fails retryably. False:
+	// accepted means HEC answered {"code":0}, i.e. queued for indexing.
 	Ack bool
 	// Channel is the channel used with Ack, a GUID (8-4-4-4-12
 	// hexadecimal digits, as Splunk requires), sent as the
-	// X-Splunk-Request-Channel header and in the ack query's query.
+	// X-Splunk-Request-Channel header and in the ack query's query
+	// (unless URL's query holds it already).
 	// Default: the channel parameter of URL's query when it has one (Splunk
 	// takes the channel from either place), else a random GUID per sink.
+	// The channel parameter is looked for as a server may read it: its
+	// key decoded and in any case, after '&' or ';' (Splunk documents
+	// only channel=<GUID>), so that the header agrees with it however
+	// Splunk reads the query.
 	// NewHEC refuses a Channel that is not a GUID or that differs from
 	// URL's channel parameter, and a URL whose query holds that parameter
-	// empty, not a GUID, or more than once: the sink never sends two
-	// channels. Without Ack the sink adds no channel (URL's query goes
-	// out as written) and checks neither.
+	// empty, not a GUID, more than once, or followed by ';': the sink
+	// never sends two channels. Without Ack the sink adds no channel
+	// (URL's query goes out as written) and checks neither.
 	Channel string
 	// AckTimeout bounds the wait for one request's acknowledgement; when
 	// it passes, Write fails with a retryable error. Default 60s.
@@ -126,6 +133,7 @@ type HEC struct {
 	timeout  requestTimeout
 	gate     gate
 	channel  string
+	acks     ackBook  // with Ack: the ackIds waited for
 	secrets  [][]byte // the token and what the shown URLs hide (urlcred.PeerEchoes), scrubbed from answers and transport errors
 }
 
@@ -230,26 +238,41 @@ func NewHEC(opt HECOptions) (*HEC, error) {
 // have it take one for the events and perhaps the other for the ack
 // queries: such channels are refused, naming the setting at fault but
 // not its value (a GUID in a URL is hidden where the URL is shown).
+//
+// How Splunk reads its query beyond channel=<GUID> is not documented, so
+// a parameter is the channel parameter in every reading a server may
+// make: its key decoded (%63hannel) and in any case (Channel), parameters
+// separated by '&' or ';' — and one that reads differently with and
+// without ';' as a separator (channel=<GUID>;x=y) is refused. The header
+// then agrees with whatever Splunk takes from the query.
 func hecChannel(opt, q string) (channel string, inURL bool, err error) {
 	var inQuery []string
 	for _, part := range strings.Split(q, "&") {
-		k, v, _ := strings.Cut(part, "=")
-		if k, kerr := url.QueryUnescape(k); kerr != nil || k != "channel" {
-			continue
+		subs := strings.Split(part, ";")
+		for i, sub := range subs {
+			k, v, _ := strings.Cut(sub, "=")
+			if k, kerr := url.QueryUnescape(k); kerr != nil || !strings.EqualFold(k, "channel") {
+				continue
+			}
+			if i == 0 && len(subs) > 1 {
+				// channel=<GUID>;x=y: read with '&' alone, the channel
+				// is "<GUID>;x=y".
+				return "", false, errors.New("splunk_hec url: the channel parameter of its query runs into a ';', which a server may take for a separator or for part of the channel; separate the query's parameters with '&'")
+			}
+			dec, err := url.QueryUnescape(v)
+			if err != nil {
+				return "", false, fmt.Errorf("splunk_hec url: the channel parameter of its query does not decode: %w", err)
+			}
+			inQuery = append(inQuery, dec)
 		}
-		dec, err := url.QueryUnescape(v)
-		if err != nil {
-			return "", false, fmt.Errorf("splunk_hec url: the channel parameter of its query does not decode: %w", err)
-		}
-		inQuery = append(inQuery, dec)
 	}
 	switch {
 	case len(inQuery) > 1:
-		return "", false, fmt.Errorf("splunk_hec url: its query holds the channel parameter %d times; give it once", len(inQuery))
+		return "", false, fmt.Errorf("splunk_hec url: its query holds the channel parameter %d times (its key read in any case, after '&' or ';'); give it once", len(inQuery))
 	case len(inQuery) == 1 && inQuery[0] == "":
 		return "", false, errors.New("splunk_hec url: the channel parameter of its query is empty; give the channel's GUID or leave the parameter out")
 	case len(inQuery) == 1 && !isGUID(inQuery[0]):
-		return "", false, errors.New("splunk_hec url: the channel parameter of its query is not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
+		return "", false, errors.New("splunk_hec url: the channel parameter of its query (its key read in any case, after '&' or ';') is not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
 	case len(inQuery) == 1 && opt != "" && opt != inQuery[0]:
 		return "", false, errors.New("splunk_hec channel: differs from the channel parameter of the url's query; give the channel once, in one of them")
 	case len(inQuery) == 1:
@@ -528,7 +551,9 @@ func appendEpochMillis(dst []byte, t time.Time) []byte {
 // With Ack, an ack query refused for good (see doAck) adds the alerts of
 // the batches not yet acknowledged to the RefusedError, with an error
 // saying they were probably indexed: sending them again would duplicate
-// them at every retry, for ever.
+// them at every retry, for ever. With Ack, a Write whose requests Splunk
+// may have lost in a reset of its acknowledgements (a restart, a failover:
+// see ackBook) fails retryably, at once.
 func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	if err := h.gate.enter(); err != nil {
 		return err
@@ -552,12 +577,18 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 	var inBody []int // the alerts in body
 	var acks []ackedRequest
 	var refused Refusals
+	if h.opt.Ack {
+		defer func() { h.acks.release(acks) }()
+	}
 	send := func() error {
-		id, err := h.post(ctx, body)
+		t, reset, err := h.postBooked(ctx, body, acks)
 		switch {
 		case err == nil:
 			if h.opt.Ack {
-				acks = append(acks, ackedRequest{id: id, alerts: slices.Clone(inBody)})
+				acks = append(acks, ackedRequest{ackTicket: t, alerts: slices.Clone(inBody)})
+				if reset {
+					return h.ackResetError()
+				}
 			}
 		case !IsPermanent(err) || errors.Is(err, ErrClosed):
 			return err
@@ -609,10 +640,116 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 }
 
 // ackedRequest is a request HEC accepted with indexer acknowledgement on:
-// its ackId and the indices of its alerts in Write's slice.
+// its ackId, booked, and the indices of its alerts in Write's slice.
 type ackedRequest struct {
-	id     int64
+	*ackTicket
 	alerts []int
+}
+
+// ackTicket is the ackId of a request whose Write is under way, booked in
+// the sink's ackBook.
+type ackTicket struct {
+	id int64
+	// reset: an ackId booked after this one showed that Splunk numbers
+	// the channel from 0 again, so that this ackId may now be another
+	// request's. Guarded by ackBook.mu.
+	reset bool
+}
+
+// ackBook keeps the ackIds of the requests that Writes under way wait
+// for, to tell when Splunk has reset its count of the channel's requests.
+//
+// Splunk numbers a channel's requests from ackId 0 and keeps channels in
+// memory: after a restart (or a failover to another HEC instance) the
+// sink's channel is new to it, numbered from 0 again, and a later request,
+// of any Write, may get the ackId of an earlier one whose events were
+// lost; "indexed" for that ackId is then about the later request's
+// events. A reset shows when an ackId is given out while a booked request
+// still holds it — Splunk never gives one out twice on a channel — or
+// when a Write's request gets an ackId not above that of its request
+// before (a Write posts one request after the other, each answered before
+// the next is sent: their ackIds grow). The requests booked before it are
+// then marked reset, and their Writes fail retryably: at least once.
+type ackBook struct {
+	// posting is held for reading by each request from before it is
+	// sent until its ackId is booked, and taken (and let go) by a Write
+	// that got an ack query's answer, before it believes it: the
+	// requests Splunk answered before that answer are booked by then, so
+	// a reset they show is seen.
+	posting sync.RWMutex
+	mu      sync.Mutex
+	out     map[int64]*ackTicket // the ackIds of the Writes under way
+}
+
+// book books the ackId id of a request answered after the Write's requests
+// before, prev, and reports whether it shows a reset. A reset marks every
+// ticket booked before it, and its own: of two requests given one ackId,
+// the order they are booked in does not tell which is the stale one (a
+// request answered before the restart may be booked after one answered
+// since). b.posting is held for reading.
+func (b *ackBook) book(id int64, prev []ackedRequest) (t *ackTicket, reset bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t = &ackTicket{id: id}
+	if _, taken := b.out[id]; taken || len(prev) > 0 && id <= prev[len(prev)-1].id {
+		for _, o := range b.out {
+			o.reset = true
+		}
+		clear(b.out) // their Writes fail: only ackIds booked from now on can collide
+		t.reset = true
+	}
+	if b.out == nil {
+		b.out = make(map[int64]*ackTicket)
+	}
+	b.out[id] = t
+	return t, t.reset
+}
+
+// release forgets the tickets of a Write that ends.
+func (b *ackBook) release(reqs []ackedRequest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range reqs {
+		if b.out[r.id] == r.ackTicket {
+			delete(b.out, r.id)
+		}
+	}
+}
+
+// anyReset reports whether a ticket of reqs is marked reset.
+func (b *ackBook) anyReset(reqs []ackedRequest) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range reqs {
+		if r.reset {
+			return true
+		}
+	}
+	return false
+}
+
+// postBooked posts one batch body; with Ack it books the ackId HEC answers
+// after the Write's requests before, prev (see ackBook), and reports
+// whether it showed a reset.
+func (h *HEC) postBooked(ctx context.Context, body []byte, prev []ackedRequest) (*ackTicket, bool, error) {
+	if !h.opt.Ack {
+		_, err := h.post(ctx, body)
+		return nil, false, err
+	}
+	h.acks.posting.RLock()
+	defer h.acks.posting.RUnlock()
+	id, err := h.post(ctx, body)
+	if err != nil {
+		return nil, false, err
+	}
+	t, reset := h.acks.book(id, prev)
+	return t, reset, nil
+}
+
+// ackResetError is the retryable error of a Write whose requests were
+// numbered again by Splunk (see ackBook).
+func (h *HEC) ackResetError() error {
+	return fmt.Errorf("splunk_hec %s: HEC numbers the channel's requests from ackId 0 again (a restart, or another HEC instance took them): an acknowledgement of this Write's requests could be another request's; the events are sent again", h.where)
 }
 
 // gzipWriters recycles gzip writers: each holds about a megabyte of
@@ -769,6 +906,14 @@ func (h *HEC) waitAcks(ctx context.Context, reqs []ackedRequest) (pending map[in
 		if err != nil {
 			return pending, err
 		}
+		// The answer may be about requests of the channel numbered again
+		// (see ackBook): once the requests answered before it are
+		// booked, it is believed only if none of these was reset.
+		h.acks.posting.Lock()
+		h.acks.posting.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+		if h.acks.anyReset(reqs) {
+			return pending, h.ackResetError()
+		}
 		for id := range pending {
 			if r[strconv.FormatInt(id, 10)] {
 				delete(pending, id)
@@ -821,8 +966,11 @@ func ackQueryError(err error) error {
 // (code 11) is Splunk's answer to a channel that is not a GUID, which
 // NewHEC refuses; a restart does not cause it: Splunk then has lost the
 // channel and its acknowledgements, but takes the channel, a GUID, as a
-// new one, and never reports the lost ackIds indexed — the wait ends at
-// AckTimeout, a retryable failure, and the retry sends the events again.
+// new one, numbered from ackId 0 again. The lost ackIds are not reported
+// indexed — the wait ends at AckTimeout, a retryable failure, and the
+// retry sends the events again — unless a request since was given one of
+// them, which the sink sees (ackBook) and fails the Writes waiting on
+// them at once, retryably too.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	rctx, cancel := h.timeout.context(ctx)
 	defer cancel() // runs after the body is read and closed

@@ -36,9 +36,10 @@ type SuppressOptions struct {
 	// summary alert: a copy of the window's first alert with a new
 	// AlertID, RepeatCount the number of suppressed repeats,
 	// FirstSeen/LastSeen the earliest and latest event Timestamp among
-	// them and the first alert, and DetectedAt the latest DetectedAt among
-	// the repeats — when iocwatch detected the last hit the summary
-	// reports (a repeat without one counts as detected when the
+	// them and the first alert (an alert without a Timestamp takes no
+	// part; both are zero when none had one), and DetectedAt the latest
+	// DetectedAt among the repeats — when iocwatch detected the last hit
+	// the summary reports (a repeat without one counts as detected when the
 	// suppressor counted it). DetectedAt is not when the window closed or
 	// the summary was sent: those depend on the window length, the sweep,
 	// shutdown and retries, and say nothing about the hits.
@@ -114,7 +115,7 @@ type window struct {
 	// summary when the last of them is counted, so none is lost.
 	refs                int
 	closing             bool
-	firstSeen, lastSeen time.Time // event time
+	firstSeen, lastSeen time.Time // event time; zero until an alert has one (see seen)
 	// lastDetected is the latest DetectedAt of the counted repeats: the
 	// summary's DetectedAt.
 	lastDetected time.Time
@@ -325,13 +326,7 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 			}
 			if w != nil {
 				w.count++
-				ts := alerts[i].Timestamp
-				if ts.Before(w.firstSeen) {
-					w.firstSeen = ts
-				}
-				if ts.After(w.lastSeen) {
-					w.lastSeen = ts
-				}
+				w.seen(alerts[i].Timestamp)
 				det := alerts[i].DetectedAt
 				if det.IsZero() {
 					det = now // counted now: the suppressor's own detection
@@ -346,6 +341,22 @@ func (s *Suppressor) Write(ctx context.Context, alerts []Alert) error {
 		}
 	}
 	return nil
+}
+
+// seen widens w's FirstSeen..LastSeen to the event time ts. The zero
+// time, an alert without a Timestamp, says nothing about when the activity
+// happened and takes no part: it is before every time and would otherwise
+// become FirstSeen. s.mu is held.
+func (w *window) seen(ts time.Time) {
+	if ts.IsZero() {
+		return
+	}
+	if w.firstSeen.IsZero() || ts.Before(w.firstSeen) {
+		w.firstSeen = ts
+	}
+	if ts.After(w.lastSeen) {
+		w.lastSeen = ts
+	}
 }
 
 // unref drops a Write's reference to w, taken when it decided a repeat
@@ -390,7 +401,8 @@ func (s *Suppressor) open(k [16]byte, a *Alert, now time.Time) {
 	if old := s.windows[k]; old != nil {
 		s.closeWindow(old, now)
 	}
-	w := &window{key: k, expires: now.Add(s.opt.Window), firstSeen: a.Timestamp, lastSeen: a.Timestamp}
+	w := &window{key: k, expires: now.Add(s.opt.Window)}
+	w.seen(a.Timestamp)
 	if s.opt.Summaries {
 		w.first = *a
 	}
