@@ -103,13 +103,19 @@ func TestDecimalNumbersAreWrittenInDecimal(t *testing.T) {
 	}
 }
 
-// A bare decimal number as a duration gets the hint to write a unit; what
-// is no decimal number (.inf) is no duration either, and gets none.
+// A bare decimal number as a duration gets the hint to write a unit when
+// that is all it lacks; what is no decimal number (.inf) is no duration
+// either, and gets none, and neither does a number that stays no
+// duration with a unit (1_000s and 1e3s are errors too).
 func TestDurationHintOnlyForDecimalNumbers(t *testing.T) {
 	for _, tc := range []struct{ value, err string }{
 		{"30", `"30" is not a duration: write it with a unit, like 250ms, 5s or 1h`},
 		{"1.5", `"1.5" is not a duration: write it with a unit, like 250ms, 5s or 1h`},
-		{"1_000", `"1_000" is not a duration: write it with a unit, like 250ms, 5s or 1h`},
+		{".5", `".5" is not a duration: write it with a unit, like 250ms, 5s or 1h`},
+		{"-1", `"-1" is not a duration: write it with a unit, like 250ms, 5s or 1h`},
+		{"1_000", `"1_000" is not a duration (like 250ms, 5s, 1h30m)`},
+		{"1e3", `"1e3" is not a duration (like 250ms, 5s, 1h30m)`},
+		{"1_000s", `"1_000s" is not a duration (like 250ms, 5s, 1h30m)`},
 		{".inf", `".inf" is not a duration (like 250ms, 5s, 1h30m)`},
 		{"NaN", `"NaN" is not a duration (like 250ms, 5s, 1h30m)`},
 		{"0x1p4", `"0x1p4" is not a duration (like 250ms, 5s, 1h30m)`},

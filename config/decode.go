@@ -443,8 +443,13 @@ func setScalar(v reflect.Value, s string) error {
 	if v.Type() == durationType {
 		dur, err := time.ParseDuration(s)
 		if err != nil {
+			// The hint to write a unit only when a unit is all that is
+			// missing: 1_000 and 1e3 are decimal numbers, but 1_000s and
+			// 1e3s are no durations either.
 			if _, nerr := parseDecimal(s); nerr == nil {
-				return errors.New("is not a duration: write it with a unit, like 250ms, 5s or 1h")
+				if _, uerr := time.ParseDuration(s + "s"); uerr == nil {
+					return errors.New("is not a duration: write it with a unit, like 250ms, 5s or 1h")
+				}
 			}
 			return errors.New("is not a duration (like 250ms, 5s, 1h30m)")
 		}
@@ -485,23 +490,28 @@ func setScalar(v reflect.Value, s string) error {
 // optional sign then digits, which an '_' may group as in YAML 1.1 and Go
 // literals (1_048_576): each '_' must stand between two digits. The YAML
 // library reads a plain 1_000 as the integer 1000 too, but also 1__0 and
-// 1_, and 0x10 as 16: those stay errors here.
+// 1_, and 0x10 as 16: those stay errors here. Only a whole number can be
+// out of range: strconv.ParseInt says so of "99999999999999999999KiB"
+// too, as it stops at the digit that overflows.
 func parseWholeNumber(s string, bitSize int) (int64, error) {
 	digits, grouped := withoutDigitSeparators(s)
-	i, err := strconv.ParseInt(digits, 10, bitSize)
 	switch {
-	case err == nil && grouped:
-		return i, nil
-	case errors.Is(err, strconv.ErrRange) && grouped:
-		return 0, errors.New("is out of range")
-	case !grouped:
+	case !grouped && wholeNumber.MatchString(strings.ReplaceAll(s, "_", "")):
 		// Say what is wrong when the '_' are: 1__0, 1_, _1.
-		if _, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, bitSize); err == nil || errors.Is(err, strconv.ErrRange) {
-			return 0, errors.New("is not a whole number: '_' may only stand between two digits, as in 1_048_576")
-		}
+		return 0, errors.New("is not a whole number: '_' may only stand between two digits, as in 1_048_576")
+	case !grouped || !wholeNumber.MatchString(digits):
+		return 0, errors.New("is not a whole number")
 	}
-	return 0, errors.New("is not a whole number")
+	i, err := strconv.ParseInt(digits, 10, bitSize)
+	if err != nil { // digits is a whole number: only its range is wrong
+		return 0, errors.New("is out of range")
+	}
+	return i, nil
 }
+
+// wholeNumber is what strconv.ParseInt reads in base 10: an optional sign
+// and digits.
+var wholeNumber = regexp.MustCompile(`^[-+]?[0-9]+$`)
 
 // decimalNumber is a decimal number as YAML's core schema writes one: an
 // optional sign, digits with an optional fraction or a fraction alone,

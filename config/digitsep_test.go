@@ -41,6 +41,11 @@ func TestWholeNumbersTakeDigitSeparators(t *testing.T) {
 		{value: "0x1_0", err: `"0x1_0" is not a whole number`},
 		{value: "1_0.5", err: `"1_0.5" is not a whole number`},
 		{value: "9_223_372_036_854_775_808", err: `"9_223_372_036_854_775_808" is out of range`},
+		// Not a number, however long its digits: not "out of range".
+		{value: "99999999999999999999KiB", err: `"99999999999999999999KiB" is not a whole number`},
+		{value: "-99999999999999999999.5", err: `"-99999999999999999999.5" is not a whole number`},
+		{value: "9_999_999_999_999_999_999__0x", err: `"9_999_999_999_999_999_999__0x" is not a whole number`},
+		{value: "9_999_999_999_999_999_999__0", err: `"9_999_999_999_999_999_999__0" is not a whole number: '_' may only stand between two digits, as in 1_048_576`},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
 			for _, k := range []struct {
