@@ -26,8 +26,9 @@ import (
 //   - a prefix that overlaps a refused range is refused (172.0.0.0/8
 //     holds 172.16/12);
 //   - domains that are a bare public suffix ("com", "co.uk",
-//     "github.io", via golang.org/x/net/publicsuffix) are refused
-//     (AllowPublicSuffix), single-label names ("localhost", "corp") always;
+//     "github.io", via golang.org/x/net/publicsuffix, and I2P's
+//     "b32.i2p") are refused (AllowPublicSuffix), single-label names
+//     ("localhost", "corp") always;
 //   - names under a top-level domain that is not on the Internet are
 //     refused (AllowPrivate): one that the public suffix list's ICANN
 //     section does not hold ("invoice.pdf", "payload.exe": a file name
@@ -36,7 +37,9 @@ import (
 //     home.arpa (RFC 8375), which a network uses for itself. Tor onion
 //     services (.onion, RFC 7686), I2P eepsites (.i2p) and the
 //     alternative roots C2 resolves through its own servers (Namecoin's
-//     .bit, EmerDNS's .bazar, .coin, .emc and .lib) are accepted;
+//     .bit, EmerDNS's .bazar, .coin, .emc and .lib) are accepted; ENS
+//     names (.eth) are refused with a reason that says to list the host
+//     of the gateway they are reached through;
 //   - URLs without a host or whose host is refused as above (a private
 //     address, a single label, an unknown top-level domain) are refused;
 //   - patterns shorter than 4 characters are refused (AllowBroad).
@@ -227,7 +230,7 @@ func (g Guard) checkDomain(d string) string {
 			return reason
 		}
 	}
-	if !g.AllowPublicSuffix && ps == d {
+	if !g.AllowPublicSuffix && (ps == d || gdAltSuffixes[d]) {
 		return "public suffix refused"
 	}
 	return ""
@@ -257,10 +260,17 @@ var gdInternalTLDs = map[string]bool{
 // connection names.
 var gdAltTLDs = map[string]bool{"onion": true, "i2p": true, "bit": true, "bazar": true, "coin": true, "emc": true, "lib": true}
 
+// gdAltSuffixes are the public suffixes under gdAltTLDs that the public
+// suffix list does not hold: I2P's b32.i2p, under which every
+// destination has its base32 name (….b32.i2p), so that the bare suffix
+// would match them all.
+var gdAltSuffixes = map[string]bool{"b32.i2p": true}
+
 // gdOffInternet returns why the dotted, lower-case name d cannot be a
 // name on the Internet, or "": it is a loopback name (gdLoopbackName) or
 // an internal name (gdInternalTLDs, home.arpa), or its top-level domain
-// is unknown (gdKnownTLD). icann is what publicsuffix.PublicSuffix(d)
+// is unknown (gdKnownTLD; an ENS name under .eth is told apart, with the
+// gateway host to list instead). icann is what publicsuffix.PublicSuffix(d)
 // said: a rule of the list's ICANN section matched, so the top-level
 // domain is known.
 func gdOffInternet(d string, icann bool) string {
@@ -273,6 +283,9 @@ func gdOffInternet(d string, icann bool) string {
 	case d == "home.arpa" || strings.HasSuffix(d, ".home.arpa"):
 		// RFC 8375: in the list's ICANN section, as all of .arpa.
 		return "internal name refused: .home.arpa is for private networks, never on the Internet"
+	case !icann && tld == "eth":
+		// An ENS name: the host a connection names is the gateway's.
+		return "unknown top-level domain refused: .eth names are ENS names, which connections reach through a gateway: list the gateway's host (" + d + ".limo), or set allow.private"
 	case !icann && !gdKnownTLD(tld):
 		return "unknown top-level domain refused: ." + tld + " is not in the public suffix list (a file name?)"
 	}

@@ -20,10 +20,12 @@ func TestFeedLoadsAlternativeRootNames(t *testing.T) {
 	}{
 		{
 			name: "text", format: FormatText,
-			in: "# c2\nabc.i2p\nhttp://abc.i2p/gate.php\nukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p\nfoo.lan\nexpyuzz4wqqyqhjn.onion\n",
+			in: "# c2\nabc.i2p\nhttp://abc.i2p/gate.php\nukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p\nfoo.lan\nexpyuzz4wqqyqhjn.onion\nB32.I2P\nvitalik.eth\nhttps://vitalik.eth/x\n",
 			loaded: []string{"domain:abc.i2p@feed.txt:2", "url:http://abc.i2p/gate.php@feed.txt:3",
 				"domain:ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p@feed.txt:4", "domain:expyuzz4wqqyqhjn.onion@feed.txt:6"},
-			refused: []string{`feed.txt:5: "foo.lan": ` + lan},
+			refused: []string{`feed.txt:5: "foo.lan": ` + lan, `feed.txt:7: "B32.I2P": public suffix refused`,
+				`feed.txt:8: "vitalik.eth": unknown top-level domain refused: ` + ensHint("vitalik.eth"),
+				`feed.txt:9: "https://vitalik.eth/x": URL host: unknown top-level domain refused: ` + ensHint("vitalik.eth")},
 		},
 		{
 			name: "csv, a bare host in a URL field", format: FormatCSV,

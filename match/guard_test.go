@@ -130,9 +130,19 @@ func TestGuardCheck(t *testing.T) {
 		{"i2p alone is a single label", private, KindDomain, "i2p", "single-label name refused"},
 		// ENS names are reached through gateways under real top-level
 		// domains, and it is the gateway's host that connections name.
-		{"an ENS .eth name is not a name on the Internet", def, KindDomain, "vitalik.eth", `unknown top-level domain refused: .eth is not in the public suffix list (a file name?)`},
+		// The reason says so, and what to list instead.
+		{"an ENS .eth name is not a name on the Internet", def, KindDomain, "vitalik.eth", "unknown top-level domain refused: " + ensHint("vitalik.eth")},
+		{"a deeper ENS name names its own gateway host", suffix, KindDomain, "pay.vitalik.eth", "unknown top-level domain refused: " + ensHint("pay.vitalik.eth")},
+		{"a URL on an ENS name is refused the same way", def, KindURL, "https://Vitalik.ETH./x", "URL host: unknown top-level domain refused: " + ensHint("vitalik.eth")},
 		{"an ENS name behind its gateway is", def, KindDomain, "vitalik.eth.limo", ""},
 		{"an ENS .eth name is accepted for an internal feed", private, KindDomain, "vitalik.eth", ""},
+		{"a label eth elsewhere is no ENS name", def, KindDomain, "eth.evil.dll", `unknown top-level domain refused: .dll is not in the public suffix list (a file name?)`},
+		// b32.i2p holds every I2P base32 destination, as a public suffix
+		// holds the names registered under it.
+		{"b32.i2p alone is a public suffix", def, KindDomain, "b32.i2p", "public suffix refused"},
+		{"b32.i2p alone is a public suffix for an internal feed too", private, KindDomain, "b32.i2p", "public suffix refused"},
+		{"b32.i2p alone is accepted with AllowPublicSuffix", suffix, KindDomain, "b32.i2p", ""},
+		{"a URL on b32.i2p is no bare suffix", def, KindURL, "http://b32.i2p/x", ""},
 		// Names only ever used inside a network: refused as internal
 		// unless AllowPrivate.
 		{"an mDNS .local name is internal", def, KindDomain, "printer.local", "internal name refused: .local is for private networks, never on the Internet"},
@@ -195,4 +205,10 @@ func TestGuardFastPathAgreesWithTheRangeScan(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ensHint is the reason an ENS name d is refused with, after "unknown
+// top-level domain refused: ".
+func ensHint(d string) string {
+	return ".eth names are ENS names, which connections reach through a gateway: list the gateway's host (" + d + ".limo), or set allow.private"
 }
