@@ -21,17 +21,22 @@ import (
 //     userpass, rootpw), but for words that end so without naming one
 //     (compass, bypass, overpass, trespass);
 //   - is, or ends with, key, token, secret, sig, signature, auth,
-//     authorization, authorisation, authentication, jwt, bearer, hmac or
-//     session or sessid, or one of them followed by s, id or ids (key,
-//     api_key, apiKey, apikey, X-Auth-Token, access_token, client_secret,
-//     secretid, tokenid, sig, oauth, sessionid, JSESSIONID, PHPSESSID):
-//     a word that merely begins with one (keyword, tokenizer, secretary,
-//     signal, author) is not, nor is a word that ends in one without
-//     being one (monkey, turkey, hockey, possession, obsession), a key
-//     that the word before it, or what precedes key in the word, calls
-//     public (public_key, publicKey, pubkey, publishable_key) or a token
-//     that it calls a pagination cursor (page_token, nextPageToken,
-//     NextToken, $skiptoken, $deltatoken, continuation_token);
+//     authorization, authorisation, authentication, jwt, bearer, hmac,
+//     session, sessid or assertion, or one of them followed by s, id or
+//     ids (key, api_key, apiKey, apikey, X-Auth-Token, access_token,
+//     client_secret, secretid, tokenid, sig, oauth, sessionid,
+//     JSESSIONID, PHPSESSID, client_assertion: the signed JWT an OAuth
+//     client sends for its secret): a word that merely begins with one
+//     (keyword, tokenizer, secretary, signal, author) is not, nor is a
+//     word that ends in one without being one (monkey, turkey, hockey,
+//     possession, obsession), a key that the word before it, or what
+//     precedes key in the word, calls public (public_key, publicKey,
+//     pubkey, publishable_key), a token that it calls a pagination
+//     cursor (page_token, nextPageToken, NextToken, $skiptoken,
+//     $deltatoken, continuation_token), or one that it makes a number
+//     (max_sessions, S3's max-keys, maxkeys, num_keys, total_tokens);
+//   - is samlresponse, or is response after saml (SAMLResponse,
+//     saml_response: a signed SAML assertion);
 //   - is code, or ends with code (authcode, passcode, oinkcode), unless
 //     the word before code, or what precedes code in the word, says what
 //     the code is (codeKinds: country_code, countrycode, language_code,
@@ -45,10 +50,11 @@ import (
 // A name whose last word names an attribute of a credential (attributes:
 // its type, kind, method, mode or scheme, its file, path, directory, URL,
 // URI or endpoint, its name, size, length, algorithm, version, format,
-// lifetime or time, a nonce sent with it) names that attribute, not a
-// credential: token_type (bearer), auth_method, key_file, key_path,
-// token_url, auth_uri, token_endpoint, SharedAccessKeyName, key_size,
-// SignatureMethod, session_timeout, oauth_nonce, oauth_timestamp. A URL
+// lifetime or time, a nonce sent with it, a count of them) names that
+// attribute, not a credential: token_type (bearer), auth_method,
+// client_assertion_type, key_file, key_path, token_url, auth_uri,
+// token_endpoint, SharedAccessKeyName, key_size, SignatureMethod,
+// session_timeout, oauth_nonce, oauth_timestamp, sessions_count. A URL
 // so named is not a secret as a whole; its own credentials are found where
 // it is shown (Values). A name that ends with a key's id names an
 // attribute too (key_id, keyId, KeyID, keyid, private_key_id, api_key_id:
@@ -115,13 +121,14 @@ func nameParts(name string) []string {
 // name an attribute of the credential before them rather than the
 // credential (token_type, auth_method, key_file, token_url,
 // SharedAccessKeyName, key_size, SignatureVersion, session_timeout,
-// oauth_nonce).
+// oauth_nonce, sessions_count).
 var attributes = map[string]bool{
 	"type": true, "types": true, "kind": true, "method": true, "methods": true, "mode": true, "scheme": true,
 	"file": true, "files": true, "path": true, "paths": true, "dir": true, "url": true, "urls": true, "uri": true,
 	"uris": true, "endpoint": true, "endpoints": true, "name": true, "names": true, "size": true, "length": true,
 	"len": true, "bits": true, "alg": true, "algorithm": true, "version": true, "format": true, "ttl": true,
 	"lifetime": true, "timeout": true, "expiry": true, "expiration": true, "timestamp": true, "nonce": true,
+	"count": true, "counts": true,
 }
 
 // namesAttribute reports whether a name, as its words (see IsParam),
@@ -163,7 +170,7 @@ func namesAttribute(words []string) bool {
 // alone or followed by s, id or ids (credentialWord).
 var credentialSuffixes = []string{
 	"key", "token", "secret", "sig", "signature", "auth", "authorization", "authorisation", "authentication",
-	"jwt", "bearer", "hmac", "session", "sessid",
+	"jwt", "bearer", "hmac", "session", "sessid", "assertion",
 }
 
 // notCredentials are, for a credential word (and pass), the words that
@@ -184,6 +191,11 @@ var notSecret = map[string]map[string]bool{
 	"token": {"page": true, "nextpage": true, "next": true, "skip": true, "delta": true, "continuation": true,
 		"pagination": true},
 }
+
+// quantities are the words that, as the word before a credential word or
+// as what precedes it in its word, make it a number of credentials
+// (max_sessions, S3's max-keys, maxkeys, num_keys, total_tokens).
+var quantities = map[string]bool{"max": true, "min": true, "num": true, "total": true}
 
 // codeKinds are the words that, as the word before a word code or before
 // code within a word, say what the code is (country_code, countrycode,
@@ -228,13 +240,14 @@ func credentialWord(prev, w string) bool {
 			if stem == "" {
 				stem = prev
 			}
-			if notSecret[c][stem] {
+			if notSecret[c][stem] || quantities[stem] {
 				continue
 			}
 			return true
 		}
 	}
-	return false
+	// A SAML response is a signed assertion (SAMLResponse, saml_response).
+	return w == "samlresponse" || prev == "saml" && w == "response"
 }
 
 // endsWithAny reports whether w ends with one of words.

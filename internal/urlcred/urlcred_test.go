@@ -227,6 +227,19 @@ func TestIsParam(t *testing.T) {
 		// Plaid public token that buys an access token).
 		{"page_access_token", true},
 		{"pageAccessToken", true},
+		// An OAuth client's assertion (a signed JWT that stands for its
+		// secret: Entra ID's certificate and workload identity
+		// credentials send it as client_assertion), the JWT of a
+		// jwt-bearer grant, and a SAML response (a signed assertion) are
+		// bearer credentials; the assertion's type and a SAML request
+		// are not.
+		{"client_assertion", true},
+		{"clientAssertion", true},
+		{"assertion", true},
+		{"saml_assertion", true},
+		{"SAMLResponse", true},
+		{"saml_response", true},
+		{"SAMLResponse2", true},
 		{"pageaccesstoken", true},
 		{"public_token", true},
 		{"primary_key", true},
@@ -242,9 +255,43 @@ func TestIsParam(t *testing.T) {
 		{"url_token", true},
 		{"file_key", true},
 		{"sessions", true},
+		// The credentials of the APIs and stores a threat-intel tool
+		// meets, as they name them.
+		{"X-OTX-API-KEY", true},
+		{"x-apikey", true},
+		{"X-Goog-Api-Key", true},
+		{"X-Vault-Token", true},
+		{"GenieKey", true},
+		{"secret_key", true},
+		{"encryption_key", true},
+		{"master_key", true},
+		{"keystore_pass", true},
+		{"trustStorePassword", true},
+		{"ssl.key.password", true},
+		{"db_pass", true},
+		{"pass_phrase", true},
+		{"upass", true},
+		{"mysql_pwd", true},
+		{"aws_secret_access_key", true},
+		{"aws_session_token", true},
+		{"aws_access_key_id", true},
+		{"keyid_secret", true},
+		{"credential_id", true},
 		// Not credentials: SAS's other fields, words that only contain a
 		// credential word, classification codes.
 		{"sv", false},
+		{"skoid", false},
+		{"sktid", false},
+		{"ske", false},
+		{"client_assertion_type", false},
+		{"SAMLRequest", false},
+		{"RelayState", false},
+		{"response", false},
+		{"state", false},
+		{"passenger", false},
+		{"passive", false},
+		{"passport", false},
+		{"passthrough", false},
 		{"sp", false},
 		{"se", false},
 		{"sr", false},
@@ -419,6 +466,24 @@ func TestIsParam(t *testing.T) {
 		{"oauth_timestamp", false},
 		{"oauth_signature_method", false},
 		{"SignatureNonce", false},
+		// A count of credentials, or a most or a least of them, is a
+		// number (S3's max-keys, a session limit).
+		{"sessions_count", false},
+		{"session_count", false},
+		{"token_count", false},
+		{"keyCount", false},
+		{"max_sessions", false},
+		{"max-keys", false},
+		{"MaxKeys", false},
+		{"maxkeys", false},
+		{"max_tokens", false},
+		{"num_keys", false},
+		{"min_sessions", false},
+		{"total_tokens", false},
+		{"count_token", true},
+		{"admin_key", true},
+		{"adminkey", true},
+		{"max_key_secret", true},
 		// Ordinary words that end in a credential's word.
 		{"possession", false},
 		{"possessions", false},

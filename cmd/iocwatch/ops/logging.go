@@ -48,14 +48,17 @@ var shownKeys = map[string]bool{
 // credentialPatterns find the credentials that are neither key=value nor
 // a URL password (both scanned by hand, faster than a regexp; an
 // Authorization header is a key=value): the first group is kept, the
-// rest replaced. Each runs only when its trigger (lower-case) is in the
-// text.
+// credential replaced, and the second group, when there is one, kept
+// too. Each runs only when its trigger (lower-case) is in the text.
 var credentialPatterns = []struct {
 	trigger string
 	re      *regexp.Regexp
 }{
-	// Bearer <token>, Splunk <HEC token>, SharedAccessSignature sr=… outside a header
-	{"bearer", regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/=-]{16,}`)},
+	// Bearer <token>, Splunk <HEC token>, SharedAccessSignature sr=… outside a header.
+	// A bearer token (RFC 6750's b64token) has '=' only at its end: a
+	// name=value after Bearer ("token_type=Bearer key_id=…") is another
+	// field, not a token.
+	{"bearer", regexp.MustCompile(`(\b(?:Bearer|bearer)\s+)[A-Za-z0-9._~+/-]{16,}=*([^A-Za-z0-9._~+/=-]|$)`)},
 	{"splunk", regexp.MustCompile(`(\bSplunk\s+)[0-9A-Fa-f-]{32,}`)},
 	{"sharedaccesssignature", regexp.MustCompile(`(\bSharedAccessSignature\s+)[^"'\s,;}]+`)},
 }
@@ -112,7 +115,7 @@ func (r *Redactor) String(s string) string {
 			lower = strings.ToLower(s)
 		}
 		if strings.Contains(lower, p.trigger) {
-			s = p.re.ReplaceAllString(s, "${1}"+redacted)
+			s = p.re.ReplaceAllString(s, "${1}"+redacted+"${2}")
 			lower = ""
 		}
 	}
@@ -405,7 +408,11 @@ var authSchemes = []string{"Bearer", "Basic", "Splunk", "SharedAccessSignature"}
 
 // afterScheme returns where the credential starts in a value that starts
 // at s[v]: after a scheme (authSchemes, any case) and the spaces that
-// follow it, or at v.
+// follow it, or at v. A token scheme (Bearer, Basic, Splunk) followed by
+// a name=value pair is the whole value, and the pair another field
+// (x_token=bearer key_id=k7: the value is bearer, and key_id is judged on
+// its own): their tokens hold '=' only at their end (base64's padding).
+// SharedAccessSignature's credential is name=value pairs (sr=…&sig=…).
 func afterScheme(s string, v int) int {
 	for _, sc := range authSchemes {
 		n := v + len(sc)
@@ -413,10 +420,24 @@ func afterScheme(s string, v int) int {
 			for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
 				n++
 			}
+			if sc != "SharedAccessSignature" && startsPair(s, n) {
+				return v
+			}
 			return n
 		}
 	}
 	return v
+}
+
+// startsPair reports whether a name=value pair starts at s[n]: a name
+// (isKeyByte) and '=' followed by a value, not by another '=' (a token's
+// padding: Ym9iOnB3ZA==) or by what ends a value.
+func startsPair(s string, n int) bool {
+	m := n
+	for m < len(s) && isKeyByte(s[m]) {
+		m++
+	}
+	return m > n && m+1 < len(s) && s[m] == '=' && s[m+1] != '=' && !endsValue(s, m+1)
 }
 
 // maxSchemeLen is the longest word afterAnyScheme takes for a scheme
@@ -557,7 +578,9 @@ func endsValue(s string, i int) bool {
 // code is ("unexpected status code: 503", "ERROR CODE:
 // AuthorizationFailed", as in status_code), while "auth code: …" or a code
 // alone stays a credential; and "public key: …" or "page token: …" is
-// shown, as public_key and page_token are.
+// shown, as public_key and page_token are. A word that is the value of
+// another field (written right after its '=' or ':': mode=public key=…)
+// is not read with the name.
 func credentialKeyAt(s string, k, j int) bool {
 	key := s[k:j]
 	if !cachedIsParam(key) || shownKey(key) {
@@ -571,13 +594,16 @@ func credentialKeyAt(s string, k, j int) bool {
 	for p > 0 && isKeyByte(s[p-1]) {
 		p--
 	}
-	if w == k || p == w {
+	// A word written right after '=' or ':' is another field's value
+	// (mode=public key=…, Go's &{Kind:public Key:…}), which says nothing
+	// of this name.
+	if w == k || p == w || p > 0 && (s[p-1] == '=' || s[p-1] == ':') {
 		return true
 	}
 	// A word before the name can only take the credential away from a
 	// code, key or token that it qualifies (status code, public key, page
-	// token): IsParam finds every other credential word of the name
-	// where it was.
+	// token, max sessions): IsParam finds every other credential word of
+	// the name where it was.
 	return urlcred.IsParam(s[p:w] + " " + key)
 }
 

@@ -249,6 +249,8 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"db_pw", true},
 		{"AWSAccessKeyId", true},
 		{"page_access_token", true},
+		{"client_assertion", true},
+		{"SAMLResponse", true},
 		// names that only begin with, end like or mention one
 		{"keyword", false},
 		{"country_code", false},
@@ -278,6 +280,9 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"key_file", false},
 		{"token_url", false},
 		{"possession", false},
+		{"client_assertion_type", false},
+		{"sessions_count", false},
+		{"max_sessions", false},
 		// a connection string's policy name, not its key
 		{"SharedAccessKeyName", false},
 	}
@@ -319,6 +324,14 @@ func TestRedactorReadsTheWordBeforeACode(t *testing.T) {
 		{"invalid page token: Xq7v4lueZ", "invalid page token: Xq7v4lueZ"},
 		{"bad access key: Xq7v4lueZ", "bad access key: [redacted]"},
 		{"bad page access token: Xq7v4lueZ", "bad page access token: [redacted]"},
+		// the word before a name that is the value of another pair (slog's
+		// text, Go's %+v of a struct) says nothing of the name
+		{"mode=public key=Xq7v4lueZ", "mode=public key=[redacted]"},
+		{"cursor=next token=Xq7v4lueZ", "cursor=next token=[redacted]"},
+		{"list=page token=Xq7v4lueZ", "list=page token=[redacted]"},
+		{"&{Kind:public Key:Xq7v4lueZ}", "&{Kind:public Key:[redacted]}"},
+		{"result=error code=Xq7v4lueZ", "result=error code=[redacted]"},
+		{`mode="public" key=Xq7v4lueZ`, `mode="public" key=[redacted]`},
 	}
 	r := ops.NewRedactor()
 	for _, tt := range tests {
@@ -363,6 +376,23 @@ func TestRedactorKeepsTheSchemeBeforeACredential(t *testing.T) {
 		{"Authentication: Bearer abc123", "Authentication: Bearer [redacted]"},
 		{"authorization=Bearer abc123 sent", "authorization=Bearer [redacted] sent"},
 		{"session: Bearer", "session: [redacted]"},
+		{"token: Basic Ym9iOnB3ZA== next=1", "token: Basic [redacted] next=1"},
+		{"X-Auth-Token: Bearer abcd1234=", "X-Auth-Token: Bearer [redacted]"},
+		// A scheme word alone is the whole value: the name=value pair
+		// after it is another field, read on its own.
+		{"x_token=bearer key_id=k7", "x_token=[redacted] key_id=k7"},
+		{"x_token=Bearer\tkey_id=k7 page=2", "x_token=[redacted]\tkey_id=k7 page=2"},
+		{"auth=basic user=bob password=Xq7v4lueZ", "auth=[redacted] user=bob password=[redacted]"},
+		{"auth=Bearer key=Xq7v4lueZ", "auth=[redacted] key=[redacted]"},
+		// A "name: " after it is not read so: a token followed by an
+		// error's ": " would be shown.
+		{"token: Bearer k7Xq7v4lueZ0123456: expired", "token: Bearer [redacted]: expired"},
+		{`x_token="bearer key_id=k7"`, `x_token="[redacted]"`},
+		// and a Bearer token in prose is not the name=value pair after it
+		{"token_type=bearer key_id=k7Xq7v4lueZ0123456", "token_type=bearer key_id=k7Xq7v4lueZ0123456"},
+		{"token_type=Bearer expires_in=3599 scope=https://graph.microsoft.com/.default", "token_type=Bearer expires_in=3599 scope=https://graph.microsoft.com/.default"},
+		{"sent Bearer " + jwt + " to soar", "sent Bearer [redacted] to soar"},
+		{"sent Bearer Ym9iOnB3ZGFiY2RlZmdoaQ==", "sent Bearer [redacted]"},
 	}
 	r := ops.NewRedactor()
 	for _, tt := range tests {
