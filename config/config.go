@@ -48,8 +48,8 @@ type Config struct {
 	// this fraction (0–1) of its previous size; the old copy stays in use.
 	// 0 disables the guard. Default: 0.5.
 	ShrinkGuard float64 `yaml:"shrink_guard" default:"0.5"`
-	// FeedReloadCPU is the share of one core (more than 0, at most 1) that
-	// reloading feeds while events are processed may use: parsing and
+	// FeedReloadCPU is the share of one core (at least 0.01, at most 1)
+	// that reloading feeds while events are processed may use: parsing and
 	// comparing are paced so that the pipeline keeps the cores it needs,
 	// and a reload takes about 1/FeedReloadCPU times longer. 1 does not
 	// pace. The first load at start-up is never paced. Default: 1.

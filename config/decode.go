@@ -284,8 +284,14 @@ type decoder struct {
 	notRule map[string]bool
 }
 
-// expansion is a value's text as written (with ${…}) and as expanded.
-type expansion struct{ raw, value string }
+// expansion is a value's text as written (with ${…} or $$) and as
+// expanded; env says whether a ${…} reference was expanded in it (the
+// value came from the environment, or from a reference's default), not
+// only a $$.
+type expansion struct {
+	raw, value string
+	env        bool
+}
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
 	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, nulls: map[string]int{}, budget: nodeBudget,
@@ -393,15 +399,15 @@ func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (raw, s string,
 		d.errorf(n.Line, path, "want a single value, found %s", describe(n))
 		return "", "", false
 	}
-	s, _, errs := expand(n.Value, d.lookup)
+	s, used, errs := expand(n.Value, d.lookup)
 	for _, err := range errs {
 		d.errs.add(d.file, n.Line, path, err)
 	}
 	if len(errs) > 0 {
 		d.unread = append(d.unread, path)
 	}
-	if s != n.Value && !secret { // a secret is never shown anyway, and must not be kept twice
-		d.expanded[path] = expansion{raw: n.Value, value: s}
+	if (s != n.Value || used) && !secret { // a secret is never shown anyway, and must not be kept twice
+		d.expanded[path] = expansion{raw: n.Value, value: s, env: used}
 	}
 	if secret && literalText(n.Value) {
 		d.literal = append(d.literal, path)

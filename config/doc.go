@@ -39,7 +39,8 @@
 // standard ones (!env, !!binary), wrong types, bad durations, unset
 // variables, bytes that are not UTF-8; Validate then reports every problem
 // of the values at once. Both join them with errors.Join, in file order. No message ever
-// shows a secret, nor a value that came from the environment.
+// shows a secret, nor a value that came from the environment or a part of
+// it: such a value is named by its text as written, "${NAME}" (expanded).
 //
 // # Defaults and paths
 //

@@ -127,7 +127,7 @@ func checkRules(ck *checker, rules []ExclusionRule, path string) {
 			continue
 		}
 		if first, dup := names[strings.ToLower(r.Name)]; dup {
-			ck.add(p+".name", "%q is already the name of the rule at %s", r.Name, first)
+			ck.add(p+".name", "%q is already the name of the rule at %s", ck.val(p+".name", r.Name), first)
 			continue
 		}
 		names[strings.ToLower(r.Name)] = r.Origin
@@ -162,7 +162,7 @@ func checkRule(ck *checker, r ExclusionRule, path string) {
 			// The value as the match package will compile it, reported in
 			// its words: file:line: rule "name": key: "value": problem.
 			if err := match.CheckExclusionValue(k, v); err != nil {
-				ck.addPlaced(sub, fmt.Errorf("rule %q: %s: %w", r.Name, k, err))
+				ck.addPlaced(sub, fmt.Errorf("rule %q: %s: %w", ck.val(path+".name", r.Name), k, err))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
@@ -20,6 +21,12 @@ import (
 
 	"github.com/iocwatch/iocwatch/internal/tlsfile"
 )
+
+// minFeedReloadCPU is the smallest feed_reload_cpu: the pacer's floor,
+// feed.MinReloadCPU. At a hundredth of a core a reload takes about 100
+// times its work (minutes for millions of indicators) and each pause
+// lasts up to a second; less would stretch a reload over hours.
+const minFeedReloadCPU = 0.01
 
 // checker collects the problems of a Config with their key paths and, when
 // the Config came from a file, the line of the key.
@@ -38,23 +45,40 @@ type checker struct {
 }
 
 // add records a problem at path. A value that came from the environment
-// is not shown: its ${…} text stands in for it (docs/configuration.md).
+// is not shown (docs/configuration.md): every value a message names is
+// given as ck.val(its key path, value), which shows the ${…} text in its
+// place. A value of path that came from the environment and is quoted
+// whole all the same is replaced by its ${…} text too.
 func (ck *checker) add(path, format string, args ...any) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf(format, args...), false))
+	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf(format, args...), false, false))
+}
+
+// addChecked records the problem a check made outside this package found
+// at path (see KeyCheck). Its text is not this package's: a value of path
+// that came from the environment is replaced by its ${…} text wherever
+// it appears whole, quoted or not (when it is 4 characters or longer:
+// a shorter one would replace parts of words).
+func (ck *checker) addChecked(path string, err error) {
+	file, line := ck.where(path)
+	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf("%w", err), false, true))
 }
 
 // addPlaced records a problem at path whose message names its place itself
-// (`rule "name": key: …`): its text is "file:line: message". Values of
-// path or of its list items that came from the environment are not shown.
+// (`rule "name": key: …`): its text is "file:line: message". It holds the
+// words of another package (match's, about a condition's value): values of
+// path or of its list items that came from the environment are replaced as
+// addChecked replaces them.
 func (ck *checker) addPlaced(path string, err error) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, "", ck.hide(path, err, true))
+	ck.errs.add(file, line, "", ck.hide(path, err, true, true))
 }
 
 // hide replaces in err the value of path that came from the environment,
-// and with items those of path's list items, by its ${…} text.
-func (ck *checker) hide(path string, err error, items bool) error {
+// and with items those of path's list items, by its ${…} text: quoted
+// whole, and with unquoted also where it appears unquoted (4 characters
+// or longer).
+func (ck *checker) hide(path string, err error, items, unquoted bool) error {
 	if ck.m == nil {
 		return err
 	}
@@ -62,11 +86,11 @@ func (ck *checker) hide(path string, err error, items bool) error {
 	hidden := msg
 	for _, p := range slices.Sorted(maps.Keys(ck.m.expanded)) {
 		e := ck.m.expanded[p]
-		if e.value == "" || p != path && !(items && strings.HasPrefix(p, path+"[")) {
+		if !e.env || e.value == "" || p != path && !(items && strings.HasPrefix(p, path+"[")) {
 			continue
 		}
 		hidden = strings.ReplaceAll(hidden, strconv.Quote(e.value), fmt.Sprintf("%q (expanded)", e.raw))
-		if len(e.value) >= 4 {
+		if unquoted && len(e.value) >= 4 {
 			hidden = strings.ReplaceAll(hidden, e.value, "(the expanded value)")
 		}
 	}
@@ -74,6 +98,55 @@ func (ck *checker) hide(path string, err error, items bool) error {
 		return errors.New(hidden)
 	}
 	return err
+}
+
+// envText returns the text as written of the value of the key at path,
+// and true, when a ${…} reference was expanded in it: the value came from
+// the environment. An item of a list written as a single value
+// (brokers: ${BROKER}) is its list's value.
+func (ck *checker) envText(path string) (string, bool) {
+	if ck.m == nil {
+		return "", false
+	}
+	e, ok := ck.m.expanded[path]
+	if !ok {
+		if list, item := strings.CutSuffix(path, "[0]"); item {
+			e, ok = ck.m.expanded[list]
+		}
+	}
+	return e.raw, ok && e.env
+}
+
+// val returns v, the value of the key at path (or the part of it
+// a message names, such as formatDuration of it), for a message: it
+// prints as fmt prints v, or, when the value came from the environment,
+// as its ${…} text, "${NAME}" (expanded), whatever the verb.
+func (ck *checker) val(path string, v any) shownValue {
+	raw, env := ck.envText(path)
+	return shownValue{v: v, raw: raw, env: env}
+}
+
+// fromEnv reports whether the value of the key at path came from the
+// environment: a message must name no part of it.
+func (ck *checker) fromEnv(path string) bool {
+	_, env := ck.envText(path)
+	return env
+}
+
+// shownValue is a value in a message (see checker.val).
+type shownValue struct {
+	v   any
+	raw string // the text as written, when env
+	env bool
+}
+
+// Format prints the value as fmt would, or its ${…} text.
+func (s shownValue) Format(f fmt.State, verb rune) {
+	if s.env {
+		fmt.Fprintf(f, "%q (expanded)", s.raw)
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), s.v)
 }
 
 // unreadAt reports whether path, or a key under it, could not be read.
@@ -199,7 +272,7 @@ func (ck *checker) keyChecks(checks []KeyCheck) {
 			continue
 		}
 		if err := kc.Check(); err != nil {
-			ck.add(kc.Path, "%w", err)
+			ck.addChecked(kc.Path, err)
 		}
 	}
 }
@@ -227,11 +300,12 @@ func (c *Config) validate(ck *checker, source bool) {
 	nonEmptyItems(ck, "allowlist_files", c.AllowlistFiles)
 	checkRules(ck, c.Exclusions, "exclusions")
 	nonEmptyItems(ck, "exclusions_files", c.ExclusionsFiles)
-	if c.ShrinkGuard < 0 || c.ShrinkGuard > 1 {
-		ck.add("shrink_guard", "must be between 0 and 1 (a fraction); found %v", c.ShrinkGuard)
+	// Written so that NaN, which fails every comparison, is out of range.
+	if !(c.ShrinkGuard >= 0 && c.ShrinkGuard <= 1) {
+		ck.add("shrink_guard", "must be between 0 and 1 (a fraction); found %v", ck.val("shrink_guard", c.ShrinkGuard))
 	}
-	if !(c.FeedReloadCPU > 0 && c.FeedReloadCPU <= 1) {
-		ck.add("feed_reload_cpu", "must be more than 0 and at most 1 (a share of one core; 1 does not pace); found %v", c.FeedReloadCPU)
+	if !(c.FeedReloadCPU >= minFeedReloadCPU && c.FeedReloadCPU <= 1) {
+		ck.add("feed_reload_cpu", "must be at least %v and at most 1 (a share of one core; 1 does not pace); found %v", minFeedReloadCPU, ck.val("feed_reload_cpu", c.FeedReloadCPU))
 	}
 	atLeast(ck, "match.pattern_warn", c.Match.PatternWarn, 0)
 	c.Pipeline.validate(ck, "pipeline")
@@ -269,7 +343,7 @@ func checkTags(ck *checker, v reflect.Value, path string, lines map[string]int) 
 				if d := findField(fieldsOf(v.Type()), f.onlyKey); v.Field(d.index).Kind() == reflect.String {
 					shown = showValue(disc)
 				}
-				ck.add(sub, "not used when %s is %s (only when it is %s)", f.onlyKey, shown, orList(f.onlyVals))
+				ck.add(sub, "not used when %s is %s (only when it is %s)", f.onlyKey, ck.val(joinPath(path, f.onlyKey), shown), orList(f.onlyVals))
 			}
 			continue
 		}
@@ -342,9 +416,9 @@ func (k *KafkaSource) validate(ck *checker, path string) {
 	atLeast(ck, path+".min_bytes", k.MinBytes, 1)
 	if k.MaxBytes < k.MinBytes {
 		if ck.m != nil && ck.m.lines[path+".min_bytes"] == 0 {
-			ck.add(path+".max_bytes", "must be at least min_bytes (%d, its default: set min_bytes too); found %d", k.MinBytes, k.MaxBytes)
+			ck.add(path+".max_bytes", "must be at least min_bytes (%d, its default: set min_bytes too); found %d", k.MinBytes, ck.val(path+".max_bytes", k.MaxBytes))
 		} else {
-			ck.add(path+".max_bytes", "must be at least min_bytes (%d); found %d", k.MinBytes, k.MaxBytes)
+			ck.add(path+".max_bytes", "must be at least min_bytes (%d); found %d", ck.val(path+".min_bytes", k.MinBytes), ck.val(path+".max_bytes", k.MaxBytes))
 		}
 	}
 	durationAtLeast(ck, path+".max_wait", k.MaxWait, time.Millisecond)
@@ -374,8 +448,12 @@ func eventHubsKafkaEndpoint(ck *checker, path string, brokers []string, tls TLS,
 			continue
 		}
 		isEH = true
-		if port != "9093" {
-			ck.add(indexPath(path+".brokers", i), "the Event Hubs Kafka endpoint listens on port 9093; found %s", port)
+		if p := indexPath(path+".brokers", i); port != "9093" {
+			if ck.fromEnv(p) {
+				ck.add(p, "the Event Hubs Kafka endpoint listens on port 9093; %v has another", ck.val(p, b))
+			} else {
+				ck.add(p, "the Event Hubs Kafka endpoint listens on port 9093; found %s", port)
+			}
 		}
 	}
 	if !isEH {
@@ -385,11 +463,11 @@ func eventHubsKafkaEndpoint(ck *checker, path string, brokers []string, tls TLS,
 		ck.add(path+".tls.enabled", "the Event Hubs Kafka endpoint needs TLS: set true")
 	}
 	if sasl.Mechanism != "plain" {
-		ck.add(path+".sasl.mechanism", "the Event Hubs Kafka endpoint needs plain (with a connection string); found %s", showValue(sasl.Mechanism))
+		ck.add(path+".sasl.mechanism", "the Event Hubs Kafka endpoint needs plain (with a connection string); found %s", ck.val(path+".sasl.mechanism", showValue(sasl.Mechanism)))
 		return
 	}
 	if sasl.Username != "$ConnectionString" {
-		ck.add(path+".sasl.username", "the Event Hubs Kafka endpoint needs the literal $ConnectionString (a bare $word is not expanded); found %s", showValue(sasl.Username))
+		ck.add(path+".sasl.username", "the Event Hubs Kafka endpoint needs the literal $ConnectionString (a bare $word is not expanded); found %s", ck.val(path+".sasl.username", showValue(sasl.Username)))
 	}
 }
 
@@ -418,13 +496,23 @@ func tlsFiles(ck *checker, path, ca, cert, key string) {
 	if ck.skipFiles {
 		return
 	}
+	// unreadable reports a file that cannot be read, naming it as
+	// ck.val does (it may have come from the environment).
+	unreadable := func(key string, err error) {
+		p := path + "." + key
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			ck.add(p, "cannot be read: %s %v: %v", pe.Op, ck.val(p, pe.Path), pe.Err)
+		} else {
+			ck.add(p, "cannot be read: %v", err)
+		}
+	}
 	readable := func(key, file string) bool {
 		if file == "" {
 			return false
 		}
 		fh, err := os.Open(file)
 		if err != nil {
-			ck.add(path+"."+key, "cannot be read: %v", err)
+			unreadable(key, err)
 			return false
 		}
 		fh.Close()
@@ -436,9 +524,15 @@ func tlsFiles(ck *checker, path, ca, cert, key string) {
 		case !errors.As(err, &fe): // cannot happen: tlsfile's errors are *Error
 			ck.add(path, "%v", err)
 		case fe.Unreadable(): // read since it was opened
-			ck.add(path+"."+fe.Key, "cannot be read: %v", fe.Err)
+			unreadable(fe.Key, fe.Err)
 		default:
-			ck.add(path+"."+fe.Key, "%s: %v", fe.File, fe.Err)
+			// A key that does not go with the certificate names
+			// cert_file's file too ("with cert_file <file>: …").
+			msg := fe.Err.Error()
+			if inner := errors.Unwrap(fe.Err); inner != nil && fe.Key == "key_file" && msg == "with cert_file "+cert+": "+inner.Error() {
+				msg = fmt.Sprintf("with cert_file %v: %v", ck.val(path+".cert_file", cert), inner)
+			}
+			ck.add(path+"."+fe.Key, "%v: %s", ck.val(path+"."+fe.Key, fe.File), msg)
 		}
 	}
 	if readable("ca_file", ca) {
@@ -490,7 +584,7 @@ func (e *EventHubsSource) validate(ck *checker, path string) {
 	required(ck, path+".consumer_group", e.ConsumerGroup, "")
 	e.Checkpoint.validate(ck, path+".checkpoint")
 	if e.Prefetch != -1 && e.Prefetch < 1 {
-		ck.add(path+".prefetch", "must be at least 1, or -1 to disable prefetching; found %d", e.Prefetch)
+		ck.add(path+".prefetch", "must be at least 1, or -1 to disable prefetching; found %d", ck.val(path+".prefetch", e.Prefetch))
 	}
 	durationAtLeast(ck, path+".checkpoint_interval", e.CheckpointInterval, 0)
 	atLeast(ck, path+".checkpoint_count", e.CheckpointCount, 1)
@@ -537,7 +631,7 @@ func connStringProps(cs string) map[string]string {
 
 func namespace(ck *checker, path, ns string) {
 	if strings.Contains(ns, "://") || strings.ContainsAny(ns, "/:") || !strings.Contains(ns, ".") || !validHost(ns) {
-		ck.add(path, "want the fully qualified namespace host, like myns.servicebus.windows.net; found %s", showValue(ns))
+		ck.add(path, "want the fully qualified namespace host, like myns.servicebus.windows.net; found %s", ck.val(path, showValue(ns)))
 	}
 }
 
@@ -558,7 +652,7 @@ func (cp *Checkpoint) validate(ck *checker, path string) {
 			if name := strings.Trim(u.Path, "/"); strings.Contains(name, "/") || name == "" {
 				ck.add(path+".container_url", "want https://<account>.blob.core.windows.net/<container>: the path must be the container name")
 			} else {
-				containerName(ck, path+".container_url", name)
+				containerName(ck, path+".container_url", name, true)
 			}
 		}
 	default:
@@ -567,16 +661,24 @@ func (cp *Checkpoint) validate(ck *checker, path string) {
 			ck.add(path+".connection_string", "not a storage connection string: want DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net")
 		}
 		if required(ck, path+".container", cp.Container, "with connection_string") {
-			containerName(ck, path+".container", cp.Container)
+			containerName(ck, path+".container", cp.Container, false)
 		}
 	}
 }
 
 var containerRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
-func containerName(ck *checker, path, name string) {
+// containerName checks the name of a blob container: the value of the
+// key at path, or with inURL the path of the URL that is.
+func containerName(ck *checker, path, name string, inURL bool) {
 	if len(name) < 3 || len(name) > 63 || !containerRE.MatchString(name) {
-		ck.add(path, "%q is not a valid container name: 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit", name)
+		var shown any = ck.val(path, name)
+		if inURL && ck.fromEnv(path) {
+			shown = fmt.Sprintf("the container of %v", shown)
+		} else {
+			shown = fmt.Sprintf("%q", shown)
+		}
+		ck.add(path, "%s is not a valid container name: 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit", shown)
 	}
 }
 
@@ -592,7 +694,7 @@ func (f *Feed) validate(ck *checker, path string) {
 		durationAtLeast(ck, path+".interval", f.Interval, time.Minute)
 		durationAtLeast(ck, path+".timeout", f.Timeout, time.Millisecond)
 		if f.MaxBytes < 1 {
-			ck.add(path+".max_bytes", "must be at least 1; found %d", f.MaxBytes)
+			ck.add(path+".max_bytes", "must be at least 1; found %d", ck.val(path+".max_bytes", f.MaxBytes))
 		}
 		headers(ck, path+".headers", f.Headers)
 	}
@@ -600,22 +702,22 @@ func (f *Feed) validate(ck *checker, path string) {
 		required(ck, path+".taxii.collection", f.TAXII.Collection, "for a taxii feed")
 		basicOrToken(ck, path+".taxii", f.TAXII.Username, f.TAXII.Password, f.TAXII.Token, "token")
 		if f.Format != "auto" && f.Format != "stix2" {
-			ck.add(path+".format", "a TAXII collection serves STIX 2.1: use auto or stix2; found %q", f.Format)
+			ck.add(path+".format", "a TAXII collection serves STIX 2.1: use auto or stix2; found %q", ck.val(path+".format", f.Format))
 		}
 	}
 	if f.Format == "csv" {
 		f.CSV.validate(ck, path+".csv")
 	}
 	if f.Confidence < 0 || f.Confidence > 100 {
-		ck.add(path+".confidence", "must be between 0 and 100; found %d", f.Confidence)
+		ck.add(path+".confidence", "must be between 0 and 100; found %d", ck.val(path+".confidence", f.Confidence))
 	}
 	nonEmptyItems(ck, path+".tags", f.Tags)
 	durationAtLeast(ck, path+".ttl", f.TTL, 0)
 	if f.Allow.MinPrefixV4 < 0 || f.Allow.MinPrefixV4 > 32 {
-		ck.add(path+".allow.min_prefix_v4", "must be between 0 and 32; found %d", f.Allow.MinPrefixV4)
+		ck.add(path+".allow.min_prefix_v4", "must be between 0 and 32; found %d", ck.val(path+".allow.min_prefix_v4", f.Allow.MinPrefixV4))
 	}
 	if f.Allow.MinPrefixV6 < 0 || f.Allow.MinPrefixV6 > 128 {
-		ck.add(path+".allow.min_prefix_v6", "must be between 0 and 128; found %d", f.Allow.MinPrefixV6)
+		ck.add(path+".allow.min_prefix_v6", "must be between 0 and 128; found %d", ck.val(path+".allow.min_prefix_v6", f.Allow.MinPrefixV6))
 	}
 }
 
@@ -625,11 +727,11 @@ func (c *CSVFormat) validate(ck *checker, path string) {
 	case c.Delimiter == "":
 		// Guessed from the header line.
 	case size != len(c.Delimiter):
-		ck.add(path+".delimiter", "must be one character; found %q", c.Delimiter)
+		ck.add(path+".delimiter", "must be one character; found %q", ck.val(path+".delimiter", c.Delimiter))
 	case r == '"' || r == '\r' || r == '\n' || r == utf8.RuneError:
-		ck.add(path+".delimiter", "cannot be %q", c.Delimiter)
+		ck.add(path+".delimiter", "cannot be %q", ck.val(path+".delimiter", c.Delimiter))
 	case c.Comment != "" && strings.HasPrefix(c.Comment, c.Delimiter):
-		ck.add(path+".comment", "cannot start with the delimiter %q", c.Delimiter)
+		ck.add(path+".comment", "cannot start with the delimiter %q", ck.val(path+".delimiter", c.Delimiter))
 	}
 	if c.HeaderInComment && c.Comment == "" {
 		ck.add(path+".header_in_comment", "needs a comment prefix (csv.comment is empty)")
@@ -647,14 +749,14 @@ func (s *Sink) validate(ck *checker, path string) {
 	atLeast(ck, path+".queue", s.Queue, 1)
 	durationAtLeast(ck, path+".retry.initial", s.Retry.Initial, time.Millisecond)
 	if s.Retry.Max < s.Retry.Initial {
-		ck.add(path+".retry.max", "must be at least retry.initial (%s); found %s", formatDuration(s.Retry.Initial), formatDuration(s.Retry.Max))
+		ck.add(path+".retry.max", "must be at least retry.initial (%s); found %s", ck.val(path+".retry.initial", formatDuration(s.Retry.Initial)), ck.val(path+".retry.max", formatDuration(s.Retry.Max)))
 	}
 	switch s.Type {
 	case "file":
 		p := path + ".file"
 		required(ck, p+".path", s.File.Path, "for a file sink")
 		if s.File.MaxBytes < 0 {
-			ck.add(p+".max_bytes", "must be 0 (no rotation) or more; found %d", s.File.MaxBytes)
+			ck.add(p+".max_bytes", "must be 0 (no rotation) or more; found %d", ck.val(p+".max_bytes", s.File.MaxBytes))
 		}
 		atLeast(ck, p+".keep", s.File.Keep, 1) // the file sink reads 0 as its default, 5
 	case "webhook":
@@ -696,16 +798,16 @@ func (s *SyslogSink) validate(ck *checker, path string) {
 		hostPort(ck, path+".address", s.Address, false)
 	}
 	if s.AppName == "" || len(s.AppName) > 48 || !printASCII(s.AppName) {
-		ck.add(path+".app_name", "must be 1–48 printable ASCII characters without spaces; found %q", s.AppName)
+		ck.add(path+".app_name", "must be 1–48 printable ASCII characters without spaces; found %q", ck.val(path+".app_name", s.AppName))
 	}
 	if len(s.Hostname) > 255 || !printASCII(s.Hostname) {
-		ck.add(path+".hostname", "must be at most 255 printable ASCII characters without spaces; found %q", s.Hostname)
+		ck.add(path+".hostname", "must be at most 255 printable ASCII characters without spaces; found %q", ck.val(path+".hostname", s.Hostname))
 	}
 	if s.Network == "tcp" {
 		s.TLS.validate(ck, path+".tls")
 	}
 	if s.Network == "udp" && (s.MaxUDPBytes < 480 || s.MaxUDPBytes > 65507) {
-		ck.add(path+".max_udp_bytes", "must be between 480 and 65507; found %d", s.MaxUDPBytes)
+		ck.add(path+".max_udp_bytes", "must be between 480 and 65507; found %d", ck.val(path+".max_udp_bytes", s.MaxUDPBytes))
 	}
 }
 
@@ -779,7 +881,7 @@ func oneOf(ck *checker, path, v string, allowed ...string) bool {
 			shown[i] = `""`
 		}
 	}
-	ck.add(path, "%q is not one of %s", v, strings.Join(shown, ", "))
+	ck.add(path, "%q is not one of %s", ck.val(path, v), strings.Join(shown, ", "))
 	return false
 }
 
@@ -787,7 +889,7 @@ func atLeast(ck *checker, path string, v, min int) bool {
 	if v >= min {
 		return true
 	}
-	ck.add(path, "must be at least %d; found %d", min, v)
+	ck.add(path, "must be at least %d; found %d", min, ck.val(path, v))
 	return false
 }
 
@@ -796,9 +898,9 @@ func durationAtLeast(ck *checker, path string, v, min time.Duration) bool {
 		return true
 	}
 	if min == 0 {
-		ck.add(path, "must not be negative; found %s", formatDuration(v))
+		ck.add(path, "must not be negative; found %s", ck.val(path, formatDuration(v)))
 	} else {
-		ck.add(path, "must be at least %s; found %s", formatDuration(min), formatDuration(v))
+		ck.add(path, "must be at least %s; found %s", formatDuration(min), ck.val(path, formatDuration(v)))
 	}
 	return false
 }
@@ -815,7 +917,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func validName(ck *checker, path, name string) {
 	if required(ck, path, name, "") && !nameRE.MatchString(name) {
-		ck.add(path, "%q is not a valid name: 1–64 letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+		ck.add(path, "%q is not a valid name: 1–64 letters, digits, '.', '_' and '-', starting with a letter or digit", ck.val(path, name))
 	}
 }
 
@@ -824,7 +926,8 @@ func uniqueName(ck *checker, seen map[string]int, name, list string, i int) {
 		return
 	}
 	if first, dup := seen[name]; dup {
-		ck.add(indexPath(list, i)+".name", "%q is already the name of %s", name, indexPath(list, first))
+		p := indexPath(list, i) + ".name"
+		ck.add(p, "%q is already the name of %s", ck.val(p, name), indexPath(list, first))
 		return
 	}
 	seen[name] = i
@@ -834,7 +937,7 @@ var topicRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 
 func topicName(ck *checker, path, t string) {
 	if !topicRE.MatchString(t) || t == "." || t == ".." {
-		ck.add(path, "%q is not a valid topic name: 1–249 letters, digits, '.', '_' and '-'", t)
+		ck.add(path, "%q is not a valid topic name: 1–249 letters, digits, '.', '_' and '-'", ck.val(path, t))
 	}
 }
 
@@ -882,9 +985,10 @@ func CheckEnum(name, path, value string) error {
 // hostPort checks host:port; the host may be empty (all interfaces) and
 // the port 0 (any free port) only for a listen address.
 func hostPort(ck *checker, path, s string, listen bool) bool {
+	shown := ck.val(path, s)
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		ck.add(path, "%q is not host:port", s)
+		ck.add(path, "%q is not host:port", shown)
 		return false
 	}
 	n, err := strconv.Atoi(port)
@@ -893,11 +997,15 @@ func hostPort(ck *checker, path, s string, listen bool) bool {
 		low = 0
 	}
 	if err != nil || n < low || n > 65535 {
-		ck.add(path, "%q: the port must be a number from %d to 65535", s, low)
+		ck.add(path, "%q: the port must be a number from %d to 65535", shown, low)
 		return false
 	}
 	if (host == "" && !listen) || (host != "" && !validHost(host)) {
-		ck.add(path, "%q: %q is not a host name or IP address", s, host)
+		if ck.fromEnv(path) {
+			ck.add(path, "%v: the host is not a host name or IP address", shown)
+		} else {
+			ck.add(path, "%q: %q is not a host name or IP address", s, host)
+		}
 		return false
 	}
 	return true
@@ -936,7 +1044,12 @@ func httpURL(ck *checker, path, s string) bool {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		ck.add(path, "not a URL: %v", err)
+		if ck.fromEnv(path) && strings.Contains(err.Error(), `"`) {
+			// url's errors quote the part of the URL they refuse.
+			ck.add(path, "%v is not a URL", ck.val(path, s))
+		} else {
+			ck.add(path, "not a URL: %v", err)
+		}
 		return false
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {

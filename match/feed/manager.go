@@ -54,7 +54,8 @@ type Options struct {
 	// BuildOptions.Yield); STIX and MISP content is read whole before it
 	// is parsed, so only its reading is paced. The first Load is never paced.
 	// 0 means DefaultReloadCPU (1: not paced); 1 or more, or a negative
-	// value, does not pace.
+	// value, does not pace; a share below MinReloadCPU paces as
+	// MinReloadCPU.
 	ReloadCPU float64
 	// Now is the clock for fetch times, TTL and expiry; nil means time.Now.
 	Now func() time.Time

@@ -15,6 +15,16 @@ import (
 // off (docs/benchmarks-feeds.md).
 const DefaultReloadCPU = 1.0
 
+// MinReloadCPU is the smallest share of one core that paces (see
+// Options.ReloadCPU): a share above 0 but below it paces as MinReloadCPU.
+// At a hundredth of a core every 5 ms slice of work is followed by about
+// half a second of sleep, and a reload takes about 100 times its work —
+// the 3 s of work of a reload of 2 million indicators about five
+// minutes, well within a feed's default hourly refresh. A thousandth would
+// take most of that hour; and below about 1e-12 the sleep would not even
+// fit in a time.Duration.
+const MinReloadCPU = 0.01
+
 // paceQuantum is how long reload work runs between two pauses. Short
 // enough that a pipeline sharing the core waits at most about this long;
 // long enough that a pause costs nothing measurable.
@@ -31,12 +41,13 @@ const paceReadMax = 16 << 10
 // shorter than a quantum (every caller checks about every millisecond), so
 // a slice counts at most two quanta: a slice that took longer was stretched
 // by a busy machine (the goroutine waited for a core), not by work, and
-// sleeping in proportion would slow a reload without bound. The zero value
-// and a nil *pacer never sleep (but see ctx). A pacer is used by one
-// goroutine at a time.
+// sleeping in proportion would slow a reload without bound. A share below
+// MinReloadCPU paces as MinReloadCPU, so that a pause lasts at most
+// 2·quantum·99 (about a second). The zero value and a nil *pacer never
+// sleep (but see ctx). A pacer is used by one goroutine at a time.
 type pacer struct {
 	ctx   context.Context  // nil: never cancelled
-	share float64          // 0 < share < 1; anything else never sleeps
+	share float64          // 0 < share < 1; anything else (NaN too) never sleeps
 	now   func() time.Time // nil: time.Now
 	quant time.Duration    // the work between pauses; 0: paceQuantum
 	mark  time.Time        // the start of the current slice of work
@@ -67,7 +78,7 @@ func (p *pacer) pace() error {
 			return err
 		}
 	}
-	if p.share <= 0 || p.share >= 1 {
+	if !(p.share > 0 && p.share < 1) {
 		return nil
 	}
 	q := p.quant
@@ -78,7 +89,7 @@ func (p *pacer) pace() error {
 	if worked < q {
 		return nil
 	}
-	d := time.Duration(float64(min(worked, 2*q)) * (1 - p.share) / p.share)
+	d := pause(min(worked, 2*q), p.share)
 	if err := sleepCtx(p.ctx, d); err != nil {
 		return err
 	}
@@ -87,6 +98,14 @@ func (p *pacer) pace() error {
 	}
 	p.mark = p.clock()
 	return nil
+}
+
+// pause is the sleep after worked at share (0 < share < 1) of a core:
+// worked·(1−share)/share, share raised to MinReloadCPU, so that it is at
+// most 99 times worked and never overflows time.Duration.
+func pause(worked time.Duration, share float64) time.Duration {
+	share = max(share, MinReloadCPU)
+	return time.Duration(float64(worked) * (1 - share) / share)
 }
 
 // every calls pace once every n calls of its result (n a power of two),

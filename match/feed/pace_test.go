@@ -74,7 +74,8 @@ func TestANilPacerNeverSleepsNorFails(t *testing.T) {
 func TestACancelledContextStopsAPacerWhileItSleeps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t0 := time.Now()
-	// Ten seconds of work at a thousandth of a core: a pause of almost three hours.
+	// Ten seconds of work at a thousandth of a core: a pause of about a
+	// second (two quanta of work at MinReloadCPU).
 	p := &pacer{ctx: ctx, share: 0.001, now: func() time.Time { return t0.Add(10 * time.Second) }, mark: t0}
 	done := make(chan error, 1)
 	go func() { done <- p.pace() }()
@@ -339,12 +340,14 @@ func TestAPacedReloadFinishesWithTheSameResult(t *testing.T) {
 func TestAReloadStoppedWhilePacedKeepsTheIndexInUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ips.txt")
 	writeFile(t, path, lines(400))
-	// A millionth of a core: the first pause of the parse lasts seconds.
+	// A millionth of a core paces as MinReloadCPU, a hundredth: after the
+	// first millisecond of the parse (100k lines: many milliseconds on any
+	// machine) it sleeps a tenth of a second or more.
 	h, first := newHarness(t, Options{Feeds: []Spec{fileSpec("ips", path)}, FilePoll: -1, ShrinkGuard: -1, ReloadCPU: 1e-6})
 	h.m.mu.Lock()
-	h.m.paceQuantum = time.Microsecond
+	h.m.paceQuantum = time.Millisecond
 	h.m.mu.Unlock()
-	big := strings.Repeat(lines(500), 20) // 10k lines, 500 distinct values
+	big := strings.Repeat(lines(500), 200) // 100k lines, 500 distinct values
 	writeFile(t, path, big)
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := time.AfterFunc(50*time.Millisecond, cancel)
@@ -368,9 +371,9 @@ func TestAReloadStoppedWhilePacedKeepsTheIndexInUse(t *testing.T) {
 	if err != nil || u == nil {
 		t.Fatalf("the next reload: %v, %v", u, err)
 	}
-	// 100 values are new, each listed 20 times.
-	if u.Index.Len() != 10_000 || u.AddedCount() != 2_000 || u.Removed != 0 {
-		t.Errorf("the next reload: %d indicators, %d added, %d removed; want 10000, 2000, 0", u.Index.Len(), u.AddedCount(), u.Removed)
+	// 100 values are new, each listed 200 times.
+	if u.Index.Len() != 100_000 || u.AddedCount() != 20_000 || u.Removed != 0 {
+		t.Errorf("the next reload: %d indicators, %d added, %d removed; want 100000, 20000, 0", u.Index.Len(), u.AddedCount(), u.Removed)
 	}
 }
 
