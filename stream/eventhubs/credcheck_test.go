@@ -504,20 +504,23 @@ func TestNewRefusesTheDefaultCredentialChain(t *testing.T) {
 // A checkpoint container URL may carry a secret outside its query — a
 // password, or a SAS pasted after a '#'. Neither the error of a refused
 // check nor the warning of one that may recover shows it: the container is
-// named by its URL without them.
+// named by its URL without them. A URL with a fragment is refused before
+// the credential is asked anything (the fragment is never sent, so a SAS
+// there would not reach the storage account), without showing it either.
 func TestCredentialCheckShowsNoSecretOfTheContainerURL(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		url     func(plain string) string
 		secrets []string
+		invalid string // the options error New returns before any check; "" if none
 	}{
 		{"a password, percent-encoded", func(u string) string {
 			return strings.Replace(u, "https://", "https://iocwatch:pa%24sw0rd-secret@", 1)
-		}, []string{"sw0rd-secret"}},
+		}, []string{"sw0rd-secret"}, ""},
 		{"a SAS in a fragment", func(u string) string {
 			return u + "#sv=2024-08-04&sr=c&sp=racwdl&sig=c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA%3D%3D"
-		}, []string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}},
+		}, []string{"c2FzLXNpZ25hdHVyZS1ub3QtcmVhbA"}, "eventhubs: invalid options: checkpoint.container_url: must not hold a #fragment"},
 	} {
 		for _, answer := range []struct {
 			name    string
@@ -541,6 +544,20 @@ func TestCredentialCheckShowsNoSecretOfTheContainerURL(t *testing.T) {
 					_ = s.Close(context.Background())
 					t.Fatal("New started against a stand-in that only accepts connections")
 				}
+				for _, sec := range tt.secrets {
+					if strings.Contains(err.Error(), sec) {
+						t.Errorf("the error shows %q: %v", sec, err)
+					}
+					if strings.Contains(logs.String(), sec) {
+						t.Errorf("the log shows %q:\n%s", sec, logs)
+					}
+				}
+				if tt.invalid != "" {
+					if got := e.asked(); len(got) > 0 || !strings.HasPrefix(err.Error(), tt.invalid) {
+						t.Errorf("New: %v, having asked for %q; want %q before asking anything", err, got, tt.invalid)
+					}
+					return
+				}
 				if got := e.asked(); !slices.Equal(got, []string{storageScope}) {
 					t.Fatalf("scopes asked %q, want the storage scope alone", got)
 				}
@@ -550,14 +567,6 @@ func TestCredentialCheckShowsNoSecretOfTheContainerURL(t *testing.T) {
 					t.Errorf("the refusal does not name the container by its plain URL: %v", err)
 				case !answer.refused && (len(ws) != 1 || ws[0]["for"] != named):
 					t.Errorf("want one warning for %q, got %v", named, ws)
-				}
-				for _, sec := range tt.secrets {
-					if strings.Contains(err.Error(), sec) {
-						t.Errorf("the error shows %q: %v", sec, err)
-					}
-					if strings.Contains(logs.String(), sec) {
-						t.Errorf("the log shows %q:\n%s", sec, logs)
-					}
 				}
 			})
 		}

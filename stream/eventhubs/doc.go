@@ -64,12 +64,17 @@
 // The Processor reports a partition it claimed but could not open only to
 // the SDK's log. At the start of each load-balancing round the Source looks
 // for partitions the last round claimed that no reader took up and opens a
-// test receiver (without an owner level) to learn why: a refusal that
-// cannot heal — the consumer group does not exist, the credential may not
-// listen — stops the Source with an error naming the hub, the consumer
-// group and what to check (Read returns it); anything else is logged as an
-// error every round. A partition reader refused the same way stops the
-// Source too.
+// test receiver to learn why: without an owner level, from where the
+// Processor opens the partition (its checkpoint, else StartPosition), with
+// a client of its own that does not retry, so that a refusal comes back at
+// once. A refusal that cannot heal — the consumer group does not exist,
+// the credential may not listen — stops the Source with an error naming
+// the hub, the consumer group and what to check (Read returns it); anything
+// else is logged as an error every round, with the test receiver's start
+// and error. A start the service refuses as past the partition's last
+// event (a checkpoint from before the hub was deleted and re-created) is
+// named as such, with the checkpoint blob to delete. A partition reader
+// refused the same way stops the Source too, or logs the same.
 //
 // The Processor also stops for good when a round cannot list or claim
 // ownership. The Source gives it a checkpoint store that retries those

@@ -331,6 +331,11 @@ func TestRefusalsStopTheSource(t *testing.T) {
 				if !strings.Contains(logs.String(), `"msg":"`+tt.logged+`"`) || !strings.Contains(logs.String(), `"hub":"defender"`) {
 					t.Errorf("log lacks %q with the hub:\n%s", tt.logged, logs.String())
 				}
+				// Without the probe's error, the record says where the
+				// processor's is.
+				if tt.err == nil && !strings.Contains(logs.String(), `"cause":"unknown: a test receiver opened from where the processor opens the partition; the SDK's own log has the processor's error (run with AZURE_SDK_GO_LOGGING=all)"`) {
+					t.Errorf("log lacks where the cause is:\n%s", logs.String())
+				}
 			}
 		})
 	}

@@ -69,7 +69,8 @@ type Options struct {
 	// CheckpointContainerURL is the container's URL
 	// ("https://acct.blob.core.windows.net/iocwatch"), used instead of a
 	// connection string: with a SAS in its query, or with Credential.
-	// Its query is never logged.
+	// Its query is never logged. A #fragment is refused: it is never sent,
+	// so a SAS written after '#' would not reach the storage account.
 	CheckpointContainerURL string
 
 	// StartPosition is where a partition without a checkpoint is read from:
@@ -137,7 +138,7 @@ type resolved struct {
 	needsCredential  bool // Credential (or DefaultAzureCredential) is used
 	startEarliest    bool // StartPosition == "earliest"
 	strategy         azeventhubs.ProcessorStrategy
-	checkpointTarget string // for messages: container name, or URL without query, credentials or fragment
+	checkpointTarget string // for messages: container name, or URL without query or credentials
 }
 
 // resolve applies defaults and checks every field, returning all problems
@@ -191,9 +192,9 @@ func (o Options) resolve() (resolved, error) {
 		}
 		r.checkpointTarget = "container " + o.CheckpointContainer
 	case o.CheckpointContainerURL != "":
-		u, err := url.Parse(o.CheckpointContainerURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			bad("checkpoint.container_url", "want https://<account>.blob.core.windows.net/<container>")
+		u, problem := containerURL(o.CheckpointContainerURL)
+		if problem != "" {
+			bad("checkpoint.container_url", "%s", problem)
 			break
 		}
 		if o.CheckpointContainer != "" && strings.Trim(u.Path, "/") != o.CheckpointContainer &&
@@ -205,10 +206,10 @@ func (o Options) resolve() (resolved, error) {
 			r.needsCredential = true
 		}
 		// Messages name the container by its URL without what may be
-		// secret in it: a query (a SAS), credentials, a fragment.
+		// secret in it: a query (a SAS), credentials. (A fragment was
+		// refused above.)
 		u.RawQuery, u.ForceQuery = "", false
 		u.User = nil
-		u.Fragment, u.RawFragment = "", ""
 		r.checkpointTarget = "container " + u.String()
 	default:
 		bad("checkpoint", "a checkpoint container is required (connection_string with container, or container_url)")
@@ -291,6 +292,26 @@ func (o Options) resolve() (resolved, error) {
 		return resolved{}, fmt.Errorf("eventhubs: invalid options: %w", errors.Join(errs...))
 	}
 	return r, nil
+}
+
+// containerURL parses a checkpoint container URL, or says what is wrong
+// with it without quoting it: it may hold a SAS.
+func containerURL(s string) (*url.URL, string) {
+	const want = "want https://<account>.blob.core.windows.net/<container>"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return nil, want
+	case strings.Contains(s, "#"):
+		// Everything after the first '#' (the fragment, even an empty
+		// one) stays on this host: a SAS written there would never
+		// reach the storage account.
+		return nil, "must not hold a #fragment: it is never sent to the storage account (a SAS token after # is not a SAS); " +
+			want + ", with a SAS in its query or with the credential, or use a checkpoint connection string and container"
+	case strings.Trim(u.Path, "/") == "":
+		return nil, want
+	}
+	return u, ""
 }
 
 // qualify completes a short namespace name with the public cloud's suffix

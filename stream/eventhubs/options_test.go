@@ -167,6 +167,46 @@ func TestResolve(t *testing.T) {
 			},
 		},
 		{
+			name: "a SAS written after # in the container URL is refused without showing it",
+			opt: with(func(o *Options) {
+				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
+				o.CheckpointContainerURL = "https://contosock.blob.core.windows.net/iocwatch#" + testSAS
+			}),
+			wantErr: []string{"checkpoint.container_url: must not hold a #fragment: it is never sent to the storage account (a SAS token after # is not a SAS)"},
+		},
+		{
+			name: "a SAS query followed by a fragment is refused",
+			opt: with(func(o *Options) {
+				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
+				o.CheckpointContainerURL = "https://contosock.blob.core.windows.net/iocwatch?" + testSAS + "#x"
+			}),
+			wantErr: []string{"checkpoint.container_url: must not hold a #fragment"},
+		},
+		{
+			name: "a plain fragment in the container URL is refused",
+			opt: with(func(o *Options) {
+				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
+				o.CheckpointContainerURL = "https://contosock.blob.core.windows.net/iocwatch#frag"
+			}),
+			wantErr: []string{"checkpoint.container_url: must not hold a #fragment"},
+		},
+		{
+			name: "an empty fragment in the container URL is refused",
+			opt: with(func(o *Options) {
+				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
+				o.CheckpointContainerURL = "https://contosock.blob.core.windows.net/iocwatch#"
+			}),
+			wantErr: []string{"checkpoint.container_url: must not hold a #fragment"},
+		},
+		{
+			name: "a fragment before the container's path is refused as a fragment",
+			opt: with(func(o *Options) {
+				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
+				o.CheckpointContainerURL = "https://contosock.blob.core.windows.net#/iocwatch?" + testSAS
+			}),
+			wantErr: []string{"checkpoint.container_url: must not hold a #fragment"},
+		},
+		{
 			name: "a container URL without a container is refused",
 			opt: with(func(o *Options) {
 				o.CheckpointConnectionString, o.CheckpointContainer = "", ""
@@ -254,6 +294,9 @@ func TestResolve(t *testing.T) {
 				if strings.Contains(msg, sec) {
 					t.Errorf("error %q contains a secret", msg)
 				}
+			}
+			if strings.Contains(tt.opt.CheckpointContainerURL, "#") && strings.Contains(msg, "contosock") {
+				t.Errorf("error %q shows the container URL, which holds a fragment", msg)
 			}
 		})
 	}

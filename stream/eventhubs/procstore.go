@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -748,49 +749,166 @@ func (s *Source) startProbe(id string) {
 	}()
 }
 
-// probe opens a receiver of partition id without an owner level (it takes
-// the partition from nobody) and returns the error that refused it, or nil
-// when it opened, another receiver holds the partition, or no answer came
-// within probeTimeout.
+// probe opens a receiver of partition id where the Processor opens it from
+// (processorStart), without an owner level (it takes the partition from
+// nobody), and returns the error that refused it, wrapped with that start,
+// or nil when it opened, another receiver holds the partition, or no answer
+// came within probeTimeout. Like the Processor, it reads a partition whose
+// checkpoint has an offset a geo-replicated hub refuses from its earliest
+// event instead.
 func (s *Source) probe(ctx context.Context, id string) error {
-	pc, err := s.consumer.NewPartitionClient(id, &azeventhubs.PartitionClientOptions{
-		StartPosition: azeventhubs.StartPosition{Latest: to.Ptr(true)},
-		Prefetch:      -1,
-	})
+	start, from := s.processorStart(ctx, id)
+	err := s.probeOpen(ctx, id, start)
+	if geoOffsetRefused(err) {
+		start, from = azeventhubs.StartPosition{Earliest: to.Ptr(true), Inclusive: true},
+			"its earliest event (the hub is geo-replicated and refuses the checkpoint's offset)"
+		err = s.probeOpen(ctx, id, start)
+	}
 	if err != nil {
+		return fmt.Errorf("a test receiver of partition %s from %s: %w", id, from, err)
+	}
+	return nil
+}
+
+// processorStart returns the position the Processor opens partition id from,
+// and says which it is: the partition's checkpoint — its offset, else its
+// sequence number — or, without one, start_position. When the checkpoints
+// cannot be listed it returns start_position, and says so.
+func (s *Source) processorStart(ctx context.Context, id string) (azeventhubs.StartPosition, string) {
+	lctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	cps, err := s.store.ListCheckpoints(lctx, s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, nil)
+	start, from := startOf(cps, id, s.opt.startEarliest, s.opt.StartPosition)
+	if err != nil {
+		from += " (the checkpoints could not be listed: " + s.red.String(err.Error()) + ")"
+	}
+	return start, from
+}
+
+// startOf is where the Processor (azeventhubs v2: getStartPosition) opens
+// partition id given the checkpoints cps: after the checkpoint's offset,
+// else after its sequence number; without a checkpoint, at the start
+// position named startPosition (earliest or latest). It also says which.
+func startOf(cps []azeventhubs.Checkpoint, id string, earliest bool, startPosition string) (azeventhubs.StartPosition, string) {
+	for _, cp := range cps {
+		switch {
+		case cp.PartitionID != id:
+		case cp.Offset != nil:
+			return azeventhubs.StartPosition{Offset: cp.Offset}, "checkpoint offset " + quoteValue(*cp.Offset)
+		case cp.SequenceNumber != nil:
+			return azeventhubs.StartPosition{SequenceNumber: cp.SequenceNumber}, "checkpoint sequence number " + strconv.FormatInt(*cp.SequenceNumber, 10)
+		}
+	}
+	if earliest {
+		return azeventhubs.StartPosition{Earliest: to.Ptr(true)}, "start_position (" + startPosition + ")"
+	}
+	return azeventhubs.StartPosition{Latest: to.Ptr(true)}, "start_position (" + startPosition + ")"
+}
+
+// errCondGeoOffset is the service's refusal of an offset that is a number
+// on a geo-replicated hub (azeventhubs v2: eh.ErrCondGeoReplicationOffset,
+// internal).
+const errCondGeoOffset = amqp.ErrCond("com.microsoft:georeplication:invalid-offset")
+
+// geoOffsetRefused reports whether err is the service refusing a
+// checkpoint's offset because the hub is geo-replicated. (The SDK does not
+// retry that refusal, so it reaches here unwrapped.)
+func geoOffsetRefused(err error) bool {
+	var amqpErr *amqp.Error
+	return errors.As(err, &amqpErr) && amqpErr.Condition == errCondGeoOffset
+}
+
+// receiveOnce returns the probe's way to open a partition: with a client
+// newClient makes — one without the SDK's retries, so that a refusal the
+// SDK would retry seconds apart comes back at once — it opens a receiver
+// of the partition at start and waits up to probeTimeout for one event. It
+// returns nil when an event came, none came in time, or another receiver
+// holds the partition.
+func receiveOnce(newClient func() (*azeventhubs.ConsumerClient, error)) func(context.Context, string, azeventhubs.StartPosition) error {
+	return func(ctx context.Context, id string, start azeventhubs.StartPosition) error {
+		c, err := newClient()
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), clientCloseTimeout)
+			defer cancel()
+			_ = c.Close(cctx)
+		}()
+		pc, err := c.NewPartitionClient(id, &azeventhubs.PartitionClientOptions{StartPosition: start, Prefetch: -1})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), clientCloseTimeout)
+			defer cancel()
+			_ = pc.Close(cctx)
+		}()
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		_, err = pc.ReceiveEvents(pctx, 1, nil)
+		var ehErr *azeventhubs.Error
+		switch {
+		case err == nil, pctx.Err() != nil:
+			return nil
+		case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeOwnershipLost:
+			return nil
+		}
 		return err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), clientCloseTimeout)
-		defer cancel()
-		_ = pc.Close(cctx)
-	}()
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	_, err = pc.ReceiveEvents(pctx, 1, nil)
-	var ehErr *azeventhubs.Error
-	switch {
-	case err == nil, pctx.Err() != nil:
-		return nil
-	case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeOwnershipLost:
-		return nil
-	}
-	return err
+}
+
+// pastEndRE matches the service's words for a start position past the
+// partition's last event: "The supplied offset '…' is invalid. The last
+// offset in the system is '…'", or the same of a sequence number.
+var pastEndRE = regexp.MustCompile(`(?is)\bsupplied (offset|sequence number) '[^']*' is invalid\b.*\blast (offset|sequence number) in the system is\b`)
+
+// startPastEnd reports whether err is the service refusing a receiver's
+// start position as past the partition's last event: a checkpoint kept
+// from before the hub was deleted and re-created (sequence numbers and
+// offsets start again from 0), or before its namespace failed over to
+// another (Geo-disaster recovery copies no events). The service
+// words it so under com.microsoft:argument-error or
+// com.microsoft:argument-out-of-range; the words decide, as the latter
+// also refuses a partition that does not exist. They are looked for in the
+// error's text: the SDK reports a refusal it retried as an
+// *azeventhubs.Error ("connlost") that does not unwrap to the AMQP error.
+func startPastEnd(err error) bool {
+	return err != nil && pastEndRE.MatchString(err.Error())
+}
+
+// pastEndFix says what to do about partition id's checkpoint when the
+// service refuses it as past the partition's end.
+func (s *Source) pastEndFix(id string) string {
+	folder := blobFolder(s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, "checkpoint")
+	return fmt.Sprintf("the partition's checkpoint is past its last event: the hub was deleted and re-created, or its namespace failed over to another (Geo-disaster recovery); "+
+		"delete checkpoint blob %q in checkpoint %s (after re-creating the hub or a failover, every blob under %q) to read the partition from start_position (%s) again "+
+		"(earliest reads what the new hub already holds); until then the partition is not read, and once the hub passes the checkpoint it is read from there, skipping the events before",
+		folder+id, s.opt.checkpointTarget, folder, s.opt.StartPosition)
 }
 
 // cannotOpen reports a partition the Processor claimed but could not open:
 // a refusal that cannot heal stops the source; anything else is logged as
-// an error, every round it happens. The Processor tries to open it again in
-// its next round: it forgets a partition it failed to open, and the start
-// it opens one from (ListCheckpoints) never fails while the Source runs.
+// an error, with the probe's error (err, nil when the probe opened), every
+// round it happens. The Processor tries to open it again in its next
+// round: it forgets a partition it failed to open, and the start it opens
+// one from (ListCheckpoints) never fails while the Source runs.
 func (s *Source) cannotOpen(id string, err error) {
 	if err == nil {
 		s.log.Error("eventhubs: partition claimed but not opened; retrying every update interval",
-			"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup, "owner", s.owner)
+			"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup, "owner", s.owner,
+			"cause", "unknown: a test receiver opened from where the processor opens the partition; "+
+				"the SDK's own log has the processor's error (run with AZURE_SDK_GO_LOGGING=all)")
 		return
 	}
 	if refused := s.refusal(id, err); refused != nil {
 		s.fail(refused)
+		return
+	}
+	if startPastEnd(err) {
+		s.log.Error("eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval",
+			"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup,
+			"fix", s.pastEndFix(id), "err", s.red.String(err.Error()))
 		return
 	}
 	s.log.Error("eventhubs: cannot open partition; retrying every update interval",

@@ -55,6 +55,9 @@ type Source struct {
 	store    azeventhubs.CheckpointStore // the store as the Source uses it (flush, Close)
 	proc     *azeventhubs.Processor      // sees the store through a procStore
 	probing  atomic.Bool                 // a probe of an unopened partition runs
+	// probeOpen opens a test receiver of a partition at a start position
+	// and returns the error that refused it (receiveOnce); tests replace it.
+	probeOpen func(ctx context.Context, id string, start azeventhubs.StartPosition) error
 
 	batches chan *partBatch
 	carry   *partBatch // taken from batches but not fitting the last Read; Read's goroutine only
@@ -154,18 +157,17 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 		}
 	}
 	owner := ownerID()
-	ccOpts := &azeventhubs.ConsumerClientOptions{ApplicationID: "iocwatch", InstanceID: owner}
-	var consumer *azeventhubs.ConsumerClient
-	var err error
-	if r.ConnectionString != "" {
-		hubArg := r.hub
-		if props, perr := azeventhubs.ParseConnectionString(r.ConnectionString); perr == nil && props.EntityPath != nil && *props.EntityPath != "" {
-			hubArg = "" // the SDK wants it in one place only
+	newClient := func(opts *azeventhubs.ConsumerClientOptions) (*azeventhubs.ConsumerClient, error) {
+		if r.ConnectionString != "" {
+			hubArg := r.hub
+			if props, perr := azeventhubs.ParseConnectionString(r.ConnectionString); perr == nil && props.EntityPath != nil && *props.EntityPath != "" {
+				hubArg = "" // the SDK wants it in one place only
+			}
+			return azeventhubs.NewConsumerClientFromConnectionString(r.ConnectionString, hubArg, r.ConsumerGroup, opts)
 		}
-		consumer, err = azeventhubs.NewConsumerClientFromConnectionString(r.ConnectionString, hubArg, r.ConsumerGroup, ccOpts)
-	} else {
-		consumer, err = azeventhubs.NewConsumerClient(r.namespace, r.hub, r.ConsumerGroup, cred, ccOpts)
+		return azeventhubs.NewConsumerClient(r.namespace, r.hub, r.ConsumerGroup, cred, opts)
 	}
+	consumer, err := newClient(&azeventhubs.ConsumerClientOptions{ApplicationID: "iocwatch", InstanceID: owner})
 	if err != nil {
 		return nil, fmt.Errorf("eventhubs: client for hub %q in %s: %w", r.hub, r.namespace, err)
 	}
@@ -245,6 +247,15 @@ func newSource(ctx context.Context, r resolved, red *redactor) (*Source, error) 
 		consumer: consumer,
 		store:    store,
 		proc:     proc,
+		// A probe's client has no retries, and its own connection: a
+		// refusal comes back at once, and recovering from it touches
+		// nothing the Processor uses.
+		probeOpen: receiveOnce(func() (*azeventhubs.ConsumerClient, error) {
+			return newClient(&azeventhubs.ConsumerClientOptions{
+				ApplicationID: "iocwatch", InstanceID: owner + "-probe",
+				RetryOptions: azeventhubs.RetryOptions{MaxRetries: -1},
+			})
+		}),
 		batches:  make(chan *partBatch, len(props.PartitionIDs)),
 		closing:  make(chan struct{}),
 		failed:   make(chan struct{}),
@@ -665,6 +676,13 @@ func (s *Source) ended(p *partition, err error) {
 	s.mu.Unlock()
 	if refused := s.refusal(p.id, err); refused != nil {
 		s.fail(refused)
+		return
+	}
+	if startPastEnd(err) {
+		// The link opened, and the service detached it at once.
+		s.log.Error("eventhubs: partition reader stopped: the service refuses its start position, past the partition's last event; the processor reopens it from its checkpoint",
+			"hub", s.opt.hub, "partition", p.id, "consumer_group", s.opt.ConsumerGroup,
+			"fix", s.pastEndFix(p.id), "err", s.red.String(err.Error()))
 		return
 	}
 	s.log.Warn("eventhubs: partition reader stopped; the processor reopens it from its checkpoint",
