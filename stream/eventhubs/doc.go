@@ -65,13 +65,17 @@
 // the SDK's log. At the start of each load-balancing round the Source looks
 // for partitions the last round claimed that no reader took up and opens a
 // test receiver to learn why: without an owner level, from where the
-// Processor opens the partition (its checkpoint, else StartPosition), with
-// a client of its own that does not retry, so that a refusal comes back at
-// once. A refusal that cannot heal — the consumer group does not exist,
-// the credential may not listen — stops the Source with an error naming
-// the hub, the consumer group and what to check (Read returns it); anything
-// else is logged as an error every round, with the test receiver's start
-// and error. A start the service refuses as past the partition's last
+// Processor opens the partition (its checkpoint, else StartPosition; the
+// earliest event when a geo-replicated hub refuses the checkpoint's
+// offset), with a client of its own that does not retry, so that a refusal
+// comes back at once. One such partition is tested a round, each in turn.
+// When the Processor, trying again in that round, opens the partition
+// meanwhile, nothing is reported but an Info line. A refusal that cannot
+// heal — the consumer group does not exist, the credential may not listen
+// — stops the Source with an error naming the hub, the consumer group and
+// what to check (Read returns it); anything else is logged as an error
+// each time the partition is tested, with the test receiver's start and
+// error. A start the service refuses as past the partition's last
 // event (a checkpoint from before the hub was deleted and re-created) is
 // named as such, with the checkpoint blob to delete. A partition reader
 // refused the same way stops the Source too, or logs the same.

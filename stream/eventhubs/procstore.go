@@ -2,6 +2,7 @@ package eventhubs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,7 @@ type procStore struct {
 	geo       bool      // the hub is geo-replicated: its offsets need not be numbers
 	claimed   []string  // partitions the last round claimed for this replica
 	claimedAt time.Time // when that round's claims were written
+	probed    string    // the partition the last probe started by watch was of
 }
 
 // ListOwnership lists the claims for a load-balancing round, retrying while
@@ -688,12 +690,15 @@ func storeRefusal(err error) string {
 
 // watch looks for partitions the last round claimed for this replica that
 // no reader took up since: the Processor could not open them, and says so
-// only in the SDK's log. A probe finds out why. Listing or pinning
-// checkpoints gives up only when the Processor stops or the Source failed
-// (ListCheckpoints), so a round it held up needs no check of its own.
+// only in the SDK's log. A probe finds out why: one a round, of each such
+// partition in turn (the next after the last one probed, in numeric
+// order), so that every one is reported, and a round costs one test
+// receiver however many there are. Listing or pinning checkpoints gives up
+// only when the Processor stops or the Source failed (ListCheckpoints), so
+// a round it held up needs no check of its own.
 func (w *procStore) watch() {
 	w.mu.Lock()
-	claimed, at := w.claimed, w.claimedAt
+	claimed, at, last := w.claimed, w.claimedAt, w.probed
 	w.mu.Unlock()
 	s := w.s
 	if len(claimed) == 0 {
@@ -712,9 +717,37 @@ func (w *procStore) watch() {
 		}
 	}
 	s.mu.Unlock()
-	if len(idle) > 0 {
-		s.startProbe(idle[0])
+	if len(idle) == 0 {
+		return
 	}
+	if next := nextProbe(idle, last); s.startProbe(next) {
+		w.mu.Lock()
+		w.probed = next
+		w.mu.Unlock()
+	}
+}
+
+// nextProbe returns the partition of idle that follows last in numeric
+// order, or the first when none does.
+func nextProbe(idle []string, last string) string {
+	num := func(id string) int64 {
+		n, _ := strconv.ParseInt(id, 10, 64) // checked in New
+		return n
+	}
+	ids := slices.SortedFunc(slices.Values(idle), func(a, b string) int {
+		if c := cmp.Compare(num(a), num(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	if last != "" {
+		for _, id := range ids {
+			if num(id) > num(last) {
+				return id
+			}
+		}
+	}
+	return ids[0]
 }
 
 // reading reports whether a reader of partition id is running.
@@ -725,18 +758,25 @@ func (s *Source) reading(id string) bool {
 	return p != nil && !p.lost
 }
 
-// startProbe probes partition id in the background, one probe at a time.
-func (s *Source) startProbe(id string) {
+// startProbe probes partition id in the background, one probe at a time,
+// and reports whether it started one. The round that starts a probe goes
+// on to claim the partition again and the Processor tries to open it
+// again, at the same time: when a reader of it started meanwhile, that
+// attempt succeeded, and whatever the probe met (displaced or refused by
+// the Processor's receiver, or a cause that has passed) is not reported as
+// an error: an Info line says the partition is open now.
+func (s *Source) startProbe(id string) bool {
 	if !s.probing.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	s.mu.Lock()
 	if s.recvCtx.Err() != nil {
 		s.mu.Unlock()
 		s.probing.Store(false)
-		return
+		return false
 	}
-	s.loops.Add(1) // Close waits for it (see close)
+	before := s.parts[id] // a reader that starts is a new value
+	s.loops.Add(1)        // Close waits for it (see close)
 	s.mu.Unlock()
 	go func() {
 		defer s.loops.Done()
@@ -745,17 +785,31 @@ func (s *Source) startProbe(id string) {
 		if s.recvCtx.Err() != nil {
 			return
 		}
+		s.mu.Lock()
+		opened := s.parts[id] != before
+		s.mu.Unlock()
+		if opened {
+			s.log.Info("eventhubs: a partition not opened in the last round is open now",
+				"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup,
+				"probe", s.red.String(fmt.Sprint(err)))
+			return
+		}
 		s.cannotOpen(id, err)
 	}()
+	return true
 }
 
 // probe opens a receiver of partition id where the Processor opens it from
 // (processorStart), without an owner level (it takes the partition from
 // nobody), and returns the error that refused it, wrapped with that start,
-// or nil when it opened, another receiver holds the partition, or no answer
-// came within probeTimeout. Like the Processor, it reads a partition whose
-// checkpoint has an offset a geo-replicated hub refuses from its earliest
-// event instead.
+// or nil when it opened (even if a receiver with an owner level then took
+// the partition from it) or no answer came within probeTimeout. While a
+// receiver with an owner level holds the partition the service refuses
+// the probe's attach (amqp:link:stolen): that is returned, as it is what
+// keeps out a Processor whose owner level is lower (startProbe reports no
+// error when the holder is this replica's own reader). Like the
+// Processor, it reads a partition whose checkpoint has an offset a
+// geo-replicated hub refuses from its earliest event instead.
 func (s *Source) probe(ctx context.Context, id string) error {
 	start, from := s.processorStart(ctx, id)
 	err := s.probeOpen(ctx, id, start)
@@ -822,8 +876,8 @@ func geoOffsetRefused(err error) bool {
 // newClient makes — one without the SDK's retries, so that a refusal the
 // SDK would retry seconds apart comes back at once — it opens a receiver
 // of the partition at start and waits up to probeTimeout for one event. It
-// returns nil when an event came, none came in time, or another receiver
-// holds the partition.
+// returns nil when an event came, none came in time, or a receiver with an
+// owner level took the partition from it once it had opened.
 func receiveOnce(newClient func() (*azeventhubs.ConsumerClient, error)) func(context.Context, string, azeventhubs.StartPosition) error {
 	return func(ctx context.Context, id string, start azeventhubs.StartPosition) error {
 		c, err := newClient()
