@@ -40,7 +40,11 @@
 // variables, bytes that are not UTF-8; Validate then reports every problem
 // of the values at once. Both join them with errors.Join, in file order. No message ever
 // shows a secret, nor a value that came from the environment or a part of
-// it: such a value is named by its text as written, "${NAME}" (expanded).
+// it: such a value is named by its text as written, "${NAME}" (expanded),
+// also where match's words about an exclusion value quote it, and what
+// they quote of a part of it is left out. Only an exclusions file whose
+// name came from the environment is still named as the place of the
+// problems in it ("file:line: …").
 //
 // # Defaults and paths
 //

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,11 +79,19 @@ func ConditionKeys() []string { return slices.Clone(conditionKeys) }
 // returned. An empty file holds no rules. LoadExclusions is safe for
 // concurrent use.
 func LoadExclusions(path string) ([]ExclusionRule, error) {
+	rules, _, err := loadExclusions(path)
+	return rules, err
+}
+
+// loadExclusions is LoadExclusions that returns with the rules their names
+// as a message shows them (checker.val: a name from the environment by
+// its ${…} text).
+func loadExclusions(path string) ([]ExclusionRule, []shownValue, error) {
 	data, err := ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return parseExclusions(data, path, os.LookupEnv)
+	return parseExclusionsShown(data, path, os.LookupEnv)
 }
 
 // exclusionsFile is the shape of an exclusions file.
@@ -91,9 +100,16 @@ type exclusionsFile struct {
 }
 
 func parseExclusions(data []byte, name string, lookup func(string) (string, bool)) ([]ExclusionRule, error) {
+	rules, _, err := parseExclusionsShown(data, name, lookup)
+	return rules, err
+}
+
+// parseExclusionsShown is parseExclusions that returns with the rules
+// their names as a message shows them (see loadExclusions).
+func parseExclusionsShown(data []byte, name string, lookup func(string) (string, bool)) ([]ExclusionRule, []shownValue, error) {
 	root, err := parseYAML(data, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d := newDecoder(name, lookup)
 	var f exclusionsFile
@@ -107,9 +123,19 @@ func parseExclusions(data []byte, name string, lookup func(string) (string, bool
 	ck := &checker{m: &meta{file: name, lines: d.lines, nulls: d.nulls, expanded: d.expanded}, errs: d.errs, unread: d.unread, notRule: d.notRule}
 	checkRules(ck, f.Exclusions, "exclusions")
 	if err := ck.join(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return f.Exclusions, nil
+	return f.Exclusions, ruleNames(ck, f.Exclusions, "exclusions"), nil
+}
+
+// ruleNames returns the names of rules, the list at path, as a message
+// shows them (checker.val).
+func ruleNames(ck *checker, rules []ExclusionRule, path string) []shownValue {
+	names := make([]shownValue, len(rules))
+	for i, r := range rules {
+		names[i] = ck.val(indexPath(path, i)+".name", r.Name)
+	}
+	return names
 }
 
 // checkRules checks required keys, unique names (ignoring case, as
@@ -161,42 +187,77 @@ func checkRule(ck *checker, r ExclusionRule, path string) {
 			}
 			// The value as the match package will compile it, reported in
 			// its words: file:line: rule "name": key: "value": problem.
+			// Those words quote the value as match reads it (trimmed) and
+			// may quote a part of it (netip's `(at "x")`): a value from
+			// the environment is named by its ${…} text there, and the
+			// part left out (withoutValue).
 			if err := match.CheckExclusionValue(k, v); err != nil {
-				ck.addPlaced(sub, fmt.Errorf("rule %q: %s: %w", ck.val(path+".name", r.Name), k, err))
+				name, item := ck.val(path+".name", r.Name), indexPath(sub, i)
+				if ck.fromEnv(item) {
+					ck.addPlaced(sub, item, fmt.Errorf("rule %q: %s: %s", name, k, withoutValue(err, v, fmt.Sprint(ck.val(item, v)))))
+				} else {
+					ck.addPlaced(sub, item, fmt.Errorf("rule %q: %s: %w", name, k, err))
+				}
 			}
 		}
 	}
+}
+
+// withoutValue returns the text of err, an error of
+// match.CheckExclusionValue about value, with ref in place of the value:
+// match quotes the value as it reads it, trimmed of spaces, and names the
+// value's problem, in which a parser may quote a part of the value
+// (net/netip's `(at "x")`, `bad bits after slash: "x"`): the text is cut
+// before any such part.
+func withoutValue(err error, value, ref string) string {
+	const mark = "\x00"
+	text := strings.ReplaceAll(err.Error(), strconv.Quote(strings.TrimSpace(value)), mark)
+	text = strings.ReplaceAll(text, strconv.Quote(value), mark)
+	if i := strings.IndexByte(text, '"'); i >= 0 {
+		text = strings.TrimRight(strings.TrimSuffix(strings.TrimSpace(text[:i]), "(at"), " :")
+	}
+	if !strings.HasPrefix(text, mark+": ") { // not match's `"value": problem`
+		text = mark + ": not a valid value"
+	}
+	return strings.ReplaceAll(text, mark, ref)
 }
 
 // AllExclusions returns the inline rules followed by the rules of every
 // exclusions file, in order, and checks that names are unique across them.
 // It reads the files each time it is called (for reloads).
 func (c *Config) AllExclusions() ([]ExclusionRule, error) {
+	ck := &checker{m: c.meta}
 	rules := slices.Clone(c.Exclusions)
+	names := ruleNames(ck, rules, "exclusions") // as messages show them
 	var errs []error
 	for i, path := range c.ExclusionsFiles {
-		rs, err := LoadExclusions(path)
+		rs, shown, err := loadExclusions(path)
 		if err != nil {
 			var pe *fs.PathError
 			key := indexPath("exclusions_files", i)
 			if errors.As(err, &pe) && c.meta != nil && c.meta.lines[key] > 0 {
 				// The file cannot be read: the mistake is in the config,
 				// at this key. A file added in code (--exclusions) is
-				// not the config's: its error names it alone.
+				// not the config's: its error names it alone. A file
+				// name from the environment is named by its ${…} text.
+				if ck.fromEnv(key) {
+					err = &fs.PathError{Op: pe.Op, Path: fmt.Sprint(ck.val(key, pe.Path)), Err: pe.Err}
+				}
 				err = &Error{File: c.meta.file, Line: c.meta.lines[key], Path: key, Err: err}
 			}
 			errs = append(errs, err)
 			continue
 		}
 		rules = append(rules, rs...)
+		names = append(names, shown...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	seen := map[string]string{}
-	for _, r := range rules {
+	for i, r := range rules {
 		if first, dup := seen[strings.ToLower(r.Name)]; dup {
-			errs = append(errs, &Error{File: fileOf(r.Origin), Line: lineOf(r.Origin), Err: fmt.Errorf("exclusion rule %q is already defined at %s", r.Name, first)})
+			errs = append(errs, &Error{File: fileOf(r.Origin), Line: lineOf(r.Origin), Err: fmt.Errorf("exclusion rule %q is already defined at %s", names[i], first)})
 			continue
 		}
 		seen[strings.ToLower(r.Name)] = r.Origin

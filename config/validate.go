@@ -25,7 +25,8 @@ import (
 // minFeedReloadCPU is the smallest feed_reload_cpu: the pacer's floor,
 // feed.MinReloadCPU. At a hundredth of a core a reload takes about 100
 // times its work (minutes for millions of indicators) and each pause
-// lasts up to a second; less would stretch a reload over hours.
+// lasts up to a second; at a thousandth a reload of millions of
+// indicators would take most of an hour.
 const minFeedReloadCPU = 0.01
 
 // checker collects the problems of a Config with their key paths and, when
@@ -51,7 +52,7 @@ type checker struct {
 // whole all the same is replaced by its ${…} text too.
 func (ck *checker) add(path, format string, args ...any) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf(format, args...), false, false))
+	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf(format, args...), false))
 }
 
 // addChecked records the problem a check made outside this package found
@@ -61,24 +62,27 @@ func (ck *checker) add(path, format string, args ...any) {
 // a shorter one would replace parts of words).
 func (ck *checker) addChecked(path string, err error) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf("%w", err), false, true))
+	ck.errs.add(file, line, path, ck.hide(path, fmt.Errorf("%w", err), true))
 }
 
 // addPlaced records a problem at path whose message names its place itself
 // (`rule "name": key: …`): its text is "file:line: message". It holds the
-// words of another package (match's, about a condition's value): values of
-// path or of its list items that came from the environment are replaced as
-// addChecked replaces them.
-func (ck *checker) addPlaced(path string, err error) {
+// words of another package (match's, about the value of item, an item of
+// path's list), which checkRule gives without a value from the
+// environment: should that value appear in them all the same, it is
+// replaced as addChecked replaces it. The other items' values are left
+// alone: a value written in the file is shown even where it holds the
+// text of another that came from the environment.
+func (ck *checker) addPlaced(path, item string, err error) {
 	file, line := ck.where(path)
-	ck.errs.add(file, line, "", ck.hide(path, err, true, true))
+	ck.errs.add(file, line, "", ck.hide(item, err, true))
 }
 
-// hide replaces in err the value of path that came from the environment,
-// and with items those of path's list items, by its ${…} text: quoted
-// whole, and with unquoted also where it appears unquoted (4 characters
-// or longer).
-func (ck *checker) hide(path string, err error, items, unquoted bool) error {
+// hide replaces in err the value of path that came from the environment
+// (that of its list when path is the only item of a list written as a
+// single value) by its ${…} text: quoted whole, and with unquoted also
+// where it appears unquoted (4 characters or longer).
+func (ck *checker) hide(path string, err error, unquoted bool) error {
 	if ck.m == nil {
 		return err
 	}
@@ -86,7 +90,7 @@ func (ck *checker) hide(path string, err error, items, unquoted bool) error {
 	hidden := msg
 	for _, p := range slices.Sorted(maps.Keys(ck.m.expanded)) {
 		e := ck.m.expanded[p]
-		if !e.env || e.value == "" || p != path && !(items && strings.HasPrefix(p, path+"[")) {
+		if !e.env || e.value == "" || p != path && p+"[0]" != path {
 			continue
 		}
 		hidden = strings.ReplaceAll(hidden, strconv.Quote(e.value), fmt.Sprintf("%q (expanded)", e.raw))

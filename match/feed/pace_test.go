@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,18 +71,39 @@ func TestANilPacerNeverSleepsNorFails(t *testing.T) {
 }
 
 // A pause is cut short when the context ends, and every later pace fails
-// at once.
+// at once. The context is cancelled once pace has read the clock — after
+// its own check of the context, just before it sleeps — so that it is the
+// sleep that must see the cancellation, however the goroutines are
+// scheduled; cancelled before pace started, the test would pass with a
+// sleep that ignores the context. The pause, two hours of work in slices
+// of an hour at a thousandth of a core (paced as MinReloadCPU), lasts 198
+// hours: only the cancellation can end it.
 func TestACancelledContextStopsAPacerWhileItSleeps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	t0 := time.Now()
-	// Ten seconds of work at a thousandth of a core: a pause of about a
-	// second (two quanta of work at MinReloadCPU).
-	p := &pacer{ctx: ctx, share: 0.001, now: func() time.Time { return t0.Add(10 * time.Second) }, mark: t0}
+	sleeping := make(chan struct{})
+	var once sync.Once
+	var slept atomic.Int64
+	p := &pacer{ctx: ctx, share: 0.001, quant: time.Hour, mark: t0, slept: &slept, now: func() time.Time {
+		once.Do(func() { close(sleeping) })
+		return t0.Add(2 * time.Hour)
+	}}
 	done := make(chan error, 1)
 	go func() { done <- p.pace() }()
+	<-sleeping
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("pace while cancelled: %v, want context.Canceled", err)
+	// Not a measure of speed: a bound on a hang, for a pause of 198 hours.
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("pace while cancelled: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("pace still sleeps a minute after its context was cancelled")
+	}
+	if n := slept.Load(); n != 0 {
+		t.Errorf("a cancelled pause counted %v slept", time.Duration(n))
 	}
 	p.now = nil
 	if err := p.pace(); !errors.Is(err, context.Canceled) {
