@@ -25,12 +25,17 @@
 //     ("http://203.0.113.7:8080/x", "[2001:db8::1]") it is looked up too
 //     (FieldRemoteURLHost), unless it equals RemoteIP.
 //   - domain: the host of RemoteUrl (scheme, userinfo, port, path, query,
-//     fragment and a trailing dot stripped, lower-cased, IDN in punycode)
-//     and each parent domain at a label boundary, most specific first:
+//     fragment and a trailing dot stripped, lower-cased, IDN in punycode;
+//     read as a browser reads it, so in http(s), ws(s), ftp and file URLs
+//     and in values without a scheme a backslash ends the host as '/'
+//     does: "http://evil.com\@good.com/" is on evil.com) and each parent
+//     domain at a label boundary, most specific first:
 //     evil.com matches evil.com and a.b.evil.com, never notevil.com or
 //     evil.com.au. Hash lookups, one per label at most.
 //   - url: RemoteUrl normalised by NormalizeURL (a value without a scheme
-//     but with a path is taken as http://) equal to the indicator, else the
+//     but with a path is taken as http://; backslashes in the path of such
+//     URLs are slashes and dot segments are resolved, as a client requests
+//     the path) equal to the indicator, else the
 //     longest indicator ending in '*' that prefixes it. A bare host is not
 //     a URL, so a URL indicator never fires on its host alone.
 //   - pattern: every pattern that is a case-insensitive substring of the

@@ -144,7 +144,8 @@ const maxBuildErrors = 100
 // Build returns an immutable Index over inds: BuildLists over a List of
 // them. Every value is normalised
 // again (an address or prefix unmapped and masked, a domain by
-// NormalizeHost, a URL by NormalizeURL before a trailing '*', a pattern
+// NormalizeHost, a URL by NormalizeURL before a trailing '*' (the path
+// segment a '*' continues is not resolved as a dot segment), a pattern
 // lower-cased and percent-escaped like a URL path); a value that does not
 // normalise, or an indicator without Meta, is an error naming the
 // indicator's Origin. All errors are joined (at most 100 are listed).
@@ -317,7 +318,7 @@ func BuildLists(lists []*List, opt BuildOptions) (*Index, error) {
 				isPrefix = false
 			}
 			var ok bool
-			if buf, ok = AppendURL(buf[:0], base); !ok {
+			if buf, ok = appendURLIndicator(buf[:0], base, isPrefix); !ok {
 				err = errors.New("not a URL (want scheme://host/path, optionally ending in '*')")
 			} else if isPrefix {
 				if strings.HasSuffix(base, "?") && buf[len(buf)-1] != '?' {

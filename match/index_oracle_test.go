@@ -92,7 +92,7 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 			}
 			base, isPrefix := strings.CutSuffix(ind.Value, "*")
 			if isPrefix && !strings.Contains(base, "#") {
-				p, _ := NormalizeURL(base)
+				p := oraclePrefix(base)
 				if strings.HasSuffix(base, "?") && !strings.HasSuffix(p, "?") {
 					p += "?" // "…/a?*": URLs of /a with a query
 				}
@@ -122,6 +122,24 @@ func oracleMatch(inds []*Indicator, q Query) []Hit {
 		}
 	}
 	return out
+}
+
+// oraclePrefix is the key of a URL prefix indicator without its '*': the
+// URL normalised, but for the last segment of its path, which the star
+// continues and which is therefore text, not a dot segment ("…/a/..*" is
+// not "…/*"); a segment a '?' ends is complete.
+func oraclePrefix(base string) string {
+	i := strings.Index(base, ":") + 1 // the generator's URLs are http(s)
+	for i < len(base) && (base[i] == '/' || base[i] == '\\') {
+		i++
+	}
+	j := strings.LastIndexAny(base[i:], `/\`)
+	if strings.Contains(base, "?") || j < 0 {
+		p, _ := NormalizeURL(base)
+		return p
+	}
+	p, _ := NormalizeURL(base[:i+j+1])
+	return p + string(appendEscaped(nil, base[i+j+1:]))
 }
 
 // hitKeys renders hits by indicator position, sorted, for comparing
@@ -168,7 +186,9 @@ func (g oracleUniverse) host() string {
 
 func (g oracleUniverse) path() string {
 	return g.pick("/", "/a", "/a/", "/a/b", "/ab", "/a/b.php", "/a?x=1", "/A",
-		"/~a", "/%7ea", "/%7Ea/b", "/a%2fb", "/a%2Fb", "/a b", "/ä", "/%C3%A4", "/a?", "/a#f", "/a?x=1#f", "/%41")
+		"/~a", "/%7ea", "/%7Ea/b", "/a%2fb", "/a%2Fb", "/a b", "/ä", "/%C3%A4", "/a?", "/a#f", "/a?x=1#f", "/%41",
+		// Backslashes and dot segments, which a client resolves.
+		`\a\b`, `\a\`, "/a/../b", "/x/%2e%2E/a", "/a/./b", "/a/.", "/a/..", "/a/b/..", `/a\..\b`, `/a?x=/../b\c`, "/.a", "/a/..b")
 }
 
 func (g oracleUniverse) indicator() *Indicator {
@@ -208,7 +228,7 @@ func (g oracleUniverse) indicator() *Indicator {
 			// map, not through the host probe.
 			host = g.pick(g.addr4().String(), "["+g.addr6().String()+"]")
 		}
-		ind.Kind, ind.Value = KindURL, g.pick("http", "https", "HTTP")+"://"+host+g.pick("", ":80", ":443", ":8080")+g.path()
+		ind.Kind, ind.Value = KindURL, g.pick("http", "https", "HTTP")+g.pick("://", "://", "://", `:\\`)+host+g.pick("", ":80", ":443", ":8080")+g.path()
 		if g.r.IntN(2) == 0 {
 			ind.Value = strings.TrimSuffix(ind.Value, "/") + "*"
 		}
@@ -241,7 +261,7 @@ func (g oracleUniverse) query() Query {
 	case 2:
 		q.RemoteURL = strings.ToUpper(g.host()) + g.pick("", ".", ":443")
 	case 3, 4, 5:
-		q.RemoteURL = g.pick("http://", "https://", "HTTP://", "", "http://user@") + g.host() + g.pick("", ":80", ":443", ":8080") + g.path()
+		q.RemoteURL = g.pick("http://", "https://", "HTTP://", "", "http://user@", `http:\\`, `\\`) + g.host() + g.pick("", ":80", ":443", ":8080") + g.path()
 	case 6:
 		q.RemoteURL = g.pick("http://", "") + g.addr4().String() + g.pick("", ":8080") + g.path()
 	default:

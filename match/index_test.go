@@ -434,6 +434,9 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		{RemoteIP: netip.MustParseAddr("192.0.2.1"), RemoteURL: "good.example"},
 		{RemoteURL: "http://evil.com/" + strings.Repeat("a", 2000)},
 		{RemoteURL: "no host at all"},
+		// Backslashes and dot segments are resolved in place.
+		{RemoteURL: `http:\\evil.com\a\..\x`},
+		{RemoteURL: `https://evil.com/dl/%2e%2E/dl/./a?q=\`},
 	}
 	hits := make([]Hit, 0, 16)
 	for _, q := range queries {

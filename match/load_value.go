@@ -29,7 +29,10 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 //     (netip.Prefix.Masked().String()); a /32 or /128 becomes KindIP;
 //   - a URL (it has a "scheme://", or a host followed by '/' or '?') →
 //     KindURL, trimmed as given with the scheme and host lower-cased
-//     (the host as a domain or an IP below); a '*' after the host is kept
+//     (the host as a domain or an IP below; in an http, https, ws, wss,
+//     ftp or file URL and in one without a scheme a backslash ends the
+//     host, as for a browser and the matcher, and the path's backslashes
+//     are written as slashes); a '*' after the host is kept
 //     (a trailing '*' makes a prefix indicator; one right after the host,
 //     "http://evil.com*", becomes "http://evil.com/*"), a '*' in the host
 //     is an error, and so is a '#' right after the host of a value without
@@ -292,9 +295,20 @@ func ldParseURL(s string, n int) (Kind, string, error) {
 	if n > 0 {
 		scheme, rest = strings.ToLower(s[:n]), s[n+3:]
 	}
+	// In a special scheme's URL, and in one without a scheme (taken as
+	// http), a backslash is a slash (WHATWG; splitURL): it ends the host,
+	// and the path's are written as slashes, so that the guard judges the
+	// host the index keys.
+	backslash := n == 0 || specialScheme(scheme) != schemeNotSpecial
 	auth, tail := rest, ""
 	if i := ldIndexPathStart(rest); i >= 0 {
 		auth, tail = rest[:i], rest[i:]
+	}
+	if i := strings.IndexByte(auth, '\\'); i >= 0 && backslash {
+		auth, tail = rest[:i], rest[i:]
+	}
+	if backslash {
+		tail = ldSlashPath(tail)
 	}
 	userinfo := ""
 	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
@@ -379,6 +393,19 @@ func ldParseURL(s string, n int) (Kind, string, error) {
 		return KindURL, s, nil // already canonical: no copy
 	}
 	return KindURL, string(b), nil
+}
+
+// ldSlashPath writes the backslashes of a URL's path (up to '?' or '#')
+// as slashes.
+func ldSlashPath(tail string) string {
+	if strings.IndexByte(tail, '\\') < 0 {
+		return tail
+	}
+	end := strings.IndexAny(tail, "?#")
+	if end < 0 {
+		end = len(tail)
+	}
+	return strings.ReplaceAll(tail[:end], "\\", "/") + tail[end:]
 }
 
 // ldDomain canonicalises a host name (or an IPv4 literal with a trailing

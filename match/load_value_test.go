@@ -157,6 +157,11 @@ func FuzzParseValue(f *testing.F) {
 	f.Add("evil.example/gate.php")
 	f.Add("http://[::ffff:198.51.100.23]:8080/*")
 	f.Add("ftp://u:p@Host.Example/")
+	// Backslashes, which end a special URL's host as a slash does.
+	f.Add(`http://evil.example\@good.example/a\b?c\d`)
+	f.Add(`http://[::1\@good.example/`)
+	f.Add(`Evil.Example\@good.example/x`)
+	f.Add(`foo://a\@evil.example/`)
 	// Junk seen in real feeds.
 	f.Add("107.183.86")
 	f.Add("domain autuo.xicp.net")

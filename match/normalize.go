@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 
@@ -13,6 +14,13 @@ import (
 // netip's canonical form, IPv4-mapped IPv6 unmapped and any zone dropped.
 // ok is false when s holds no usable host (empty, bad characters, an empty
 // label, a label over 63 or a name over 253 characters, a bad port).
+//
+// The host is the one a browser connects to (the WHATWG URL Standard): in
+// an http, https, ws, wss, ftp or file URL, and in a value without a
+// scheme, a backslash ends the host as a slash does
+// ("http://evil.com\@good.com/" and "evil.com\x" are on evil.com), and
+// any slashes and backslashes after such a scheme's colon are skipped
+// ("http:\\evil.com", "http:///evil.com"; file takes exactly two).
 //
 // It is safe for concurrent use. It allocates the result; AppendHost does not.
 func NormalizeHost(s string) (host string, ok bool) {
@@ -52,6 +60,14 @@ func AppendHost(dst []byte, s string) ([]byte, bool) {
 // "evil.com:8080") is not a URL and gives ok false, as does anything
 // NormalizeHost refuses.
 //
+// The path is the one a client requests (the WHATWG URL Standard): where
+// NormalizeHost takes a backslash for a slash it separates path segments
+// too ("http:\\evil.com\a\b" is "http://evil.com/a/b"; in the query it is
+// kept), and dot segments are resolved: "." and "%2e" go, ".." (or
+// ".%2e", "%2e.", "%2e%2e", any case) goes with the segment before it but
+// never above the root, and a trailing one leaves a trailing slash
+// ("/a/../b" is "/b", "/a/." is "/a/", "/.." is "/").
+//
 // It is safe for concurrent use. It allocates the result; AppendURL does not.
 func NormalizeURL(s string) (string, bool) {
 	var arr [512]byte
@@ -65,12 +81,26 @@ func NormalizeURL(s string) (string, bool) {
 // AppendURL is the allocation-free form of NormalizeURL: it appends the
 // canonical URL to dst. On failure it returns dst unchanged and false.
 func AppendURL(dst []byte, s string) ([]byte, bool) {
+	return appendURL(dst, s, false)
+}
+
+// appendURLIndicator appends the key of a URL indicator's value v, its
+// trailing '*' removed when isPrefix: v as AppendURL normalises it, except
+// that the last segment of a prefix's path is not resolved as a dot
+// segment, as the '*' continues it ("http://evil.com/a/..*" is every URL
+// whose path starts with "/a/.." as text, such as "/a/..x", not every URL
+// on evil.com). A segment a '?' ends is complete: "…/a/..?*" is "…/?*".
+func appendURLIndicator(dst []byte, v string, isPrefix bool) ([]byte, bool) {
+	return appendURL(dst, v, isPrefix)
+}
+
+func appendURL(dst []byte, s string, openEnd bool) ([]byte, bool) {
 	var u rawURL
 	ok := splitURL(s, &u)
 	if !ok || !u.isURL() {
 		return dst, false
 	}
-	out, ok := appendURLParts(dst, &u)
+	out, ok := appendURLParts(dst, &u, openEnd)
 	if !ok {
 		return dst, false
 	}
@@ -118,15 +148,45 @@ func (u *rawURL) isURL() bool {
 // allocating. It returns false only when the authority is malformed (an
 // unclosed bracket, junk after it, a port that is not a number up to
 // 65535).
+//
+// It reads the authority as the WHATWG URL Standard does for special
+// schemes (http, https, ws, wss, ftp, file) and for a value without a
+// scheme (taken as http): a backslash is a slash, so it ends the authority
+// ("http://evil.com\@good.com/" is on evil.com), "http:\\evil.com" and
+// "http:/evil.com" have a scheme, and the slashes and backslashes after
+// a special scheme's colon, or at the start of a value without one, are
+// all skipped ("http:///evil.com" is on evil.com; file takes exactly two).
+// Other schemes need "://" and keep a backslash as a byte.
 func splitURL(s string, u *rawURL) bool {
 	s = trimASCIISpace(s)
 	rest := s
-	if i := schemeEnd(s); i > 0 {
-		u.scheme = s[:i]
-		rest = s[i+3:]
-	} else if len(s) >= 2 && s[0] == '/' && s[1] == '/' {
+	if i := schemeLen(s); i > 0 {
+		after := s[i+1:]
+		switch {
+		case len(after) >= 2 && after[0] == '/' && after[1] == '/':
+			u.scheme, rest = s[:i], after[2:]
+			if rest != "" && isSlash(rest[0]) {
+				// Rare: more slashes than "://" ("http:///evil.com").
+				if specialScheme(u.scheme) == schemeSpecial {
+					rest = trimSlashes(rest)
+				}
+			}
+		case after != "" && isSlash(after[0]):
+			// "http:\\evil.com", "http:/evil.com": a special scheme
+			// needs no "//".
+			switch specialScheme(s[:i]) {
+			case schemeSpecial:
+				u.scheme, rest = s[:i], trimSlashes(after)
+			case schemeFile:
+				if len(after) >= 2 && isSlash(after[1]) {
+					u.scheme, rest = s[:i], after[2:]
+				}
+			}
+		}
+	}
+	if u.scheme == "" && len(s) >= 2 && isSlash(s[0]) && isSlash(s[1]) {
 		u.relative = true
-		rest = s[2:]
+		rest = trimSlashes(s)
 	}
 	// One pass over the authority: where it ends, its last '@', and the
 	// first and last ':' after that '@'.
@@ -135,11 +195,16 @@ func splitURL(s string, u *rawURL) bool {
 scan:
 	for i := 0; i < len(rest); i++ {
 		// Most bytes of an authority are none of these: one table lookup
-		// each instead of five comparisons.
+		// each instead of six comparisons.
 		if !authoritySpecial[rest[i]] {
 			continue
 		}
 		switch rest[i] {
+		case '\\':
+			if !u.backslashIsSlash() {
+				continue
+			}
+			fallthrough
 		case '/', '?', '#':
 			auth, tail = rest[:i], rest[i:]
 			u.hasTail = true
@@ -186,9 +251,60 @@ scan:
 	return true
 }
 
+// backslashIsSlash reports whether a backslash separates like '/' in u: in
+// a special scheme's URL and in a value without a scheme (WHATWG).
+func (u *rawURL) backslashIsSlash() bool {
+	return u.scheme == "" || specialScheme(u.scheme) != schemeNotSpecial
+}
+
+func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// trimSlashes drops the leading slashes and backslashes of s.
+func trimSlashes(s string) string {
+	for s != "" && isSlash(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+const (
+	schemeNotSpecial = iota
+	schemeSpecial    // http, https, ws, wss, ftp
+	schemeFile
+)
+
+// specialScheme classifies a scheme, in any case, as the WHATWG URL
+// Standard does: http, https, ws, wss and ftp are special, file is
+// special with its own rules, every other scheme is not.
+func specialScheme(scheme string) int {
+	var b [5]byte
+	if len(scheme) > len(b) {
+		return schemeNotSpecial
+	}
+	for i := 0; i < len(scheme); i++ {
+		b[i] = lowerASCII(scheme[i])
+	}
+	switch string(b[:len(scheme)]) {
+	case "http", "https", "ws", "wss", "ftp":
+		return schemeSpecial
+	case "file":
+		return schemeFile
+	}
+	return schemeNotSpecial
+}
+
 // schemeEnd returns the length of the scheme when s starts with
 // "scheme://" (RFC 3986 scheme characters), else -1.
 func schemeEnd(s string) int {
+	if i := schemeLen(s); i > 0 && strings.HasPrefix(s[i:], "://") {
+		return i
+	}
+	return -1
+}
+
+// schemeLen returns the length of the scheme when s starts with
+// "scheme:" (RFC 3986 scheme characters), else -1.
+func schemeLen(s string) int {
 	if len(s) == 0 || schemeChars[s[0]] != schemeLetter {
 		return -1
 	}
@@ -198,10 +314,7 @@ func schemeEnd(s string) int {
 		switch schemeChars[s[i]] {
 		case schemeLetter, schemeOther:
 		case schemeColon:
-			if strings.HasPrefix(s[i:], "://") {
-				return i
-			}
-			return -1
+			return i
 		default:
 			return -1
 		}
@@ -210,7 +323,7 @@ func schemeEnd(s string) int {
 }
 
 // authoritySpecial marks the bytes splitURL looks for in an authority.
-var authoritySpecial = [256]bool{'/': true, '?': true, '#': true, '@': true, ':': true}
+var authoritySpecial = [256]bool{'/': true, '\\': true, '?': true, '#': true, '@': true, ':': true}
 
 // schemeChars classifies bytes for schemeEnd: letters may start a scheme,
 // digits, '+', '-' and '.' may follow, ':' ends it.
@@ -400,14 +513,15 @@ func defaultPort(scheme []byte) string {
 	return ""
 }
 
-// appendURLParts appends the canonical URL of u (see NormalizeURL). u must
-// satisfy isURL.
-func appendURLParts(dst []byte, u *rawURL) ([]byte, bool) {
+// appendURLParts appends the canonical URL of u (see NormalizeURL), with
+// the last segment of its path kept as it is when openEnd (see
+// appendPathQueryOf). u must satisfy isURL.
+func appendURLParts(dst []byte, u *rawURL, openEnd bool) ([]byte, bool) {
 	dst, _, _, _, ok := appendOrigin(dst, u)
 	if !ok {
 		return dst, false
 	}
-	return appendPathQuery(dst, u), true
+	return appendPathQueryOf(dst, u, openEnd), true
 }
 
 // appendOrigin appends the canonical "scheme://host[:port]" of u and
@@ -458,13 +572,37 @@ func appendOrigin(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd int, addr
 }
 
 // appendPathQuery appends the canonical path and query of u: "/" for an
-// empty path, "?query" unless the query is empty.
+// empty path, "?query" unless the query is empty. The path is the one a
+// client requests (the WHATWG URL Standard): a backslash is a slash where
+// backslashIsSlash says so (in the query it is kept), and the dot
+// segments are resolved: a segment "." (or "%2e", any case) goes, ".."
+// (or ".%2e", "%2e.", "%2e%2e") goes with the segment before it, never
+// above the root, and a trailing one leaves a trailing slash ("/a/b/.."
+// is "/a/").
 func appendPathQuery(dst []byte, u *rawURL) []byte {
+	return appendPathQueryOf(dst, u, false)
+}
+
+// appendPathQueryOf is appendPathQuery; openEnd says that the path is the
+// start of a longer one (the base of a URL prefix, which a '*' ended):
+// its last segment, unless a query follows it, is then kept as it is,
+// as the '*' continues it ("/a/.*" is every name under /a/ that starts
+// with a dot, not /a/ itself).
+//
+// Most paths hold neither a backslash nor a dot segment: they are only
+// escaped, and looked at once more, eight bytes at a time
+// (pathNeedsResolving).
+func appendPathQueryOf(dst []byte, u *rawURL, openEnd bool) []byte {
 	path, query := u.pathQuery()
 	if path == "" {
 		dst = append(dst, '/')
 	} else {
-		dst = appendEscaped(dst, path)
+		start := len(dst)
+		var saw uint8
+		dst, saw = appendEscapedOf(dst, path)
+		if saw|pathNeedsResolving(path) != 0 {
+			dst = resolvePath(dst, start, u, openEnd && len(path) == len(u.tail))
+		}
 	}
 	if query != "" {
 		dst = append(dst, '?')
@@ -473,7 +611,115 @@ func appendPathQuery(dst []byte, u *rawURL) []byte {
 	return dst
 }
 
-// escClass classifies path and query bytes for appendEscaped: 0 copies,
+// resolvePath resolves dst[start:], a path that appendEscapedOf wrote
+// (it decoded "%2e" to '.', and left a backslash as it was and "%5C"
+// escaped): backslashes become slashes where backslashIsSlash says so, and
+// the dot segments are resolved (resolveDots; with openEnd the last
+// segment is kept).
+func resolvePath(dst []byte, start int, u *rawURL, openEnd bool) []byte {
+	p := dst[start:]
+	if u.backslashIsSlash() {
+		for i, c := range p {
+			if c == '\\' {
+				p[i] = '/'
+			}
+		}
+	}
+	// In another scheme's path a backslash is a byte: resolveDots
+	// resolves only the segments '/' separates.
+	return dst[:start+resolveDots(p, openEnd)]
+}
+
+// pathNeedsResolving reports, as 1, whether path holds a backslash or a
+// '.' right after a slash or backslash (a segment that may be a dot
+// segment), else 0. It looks at eight bytes at a time without a branch
+// on their values: a branch on every '.' (".php") costs more than the
+// whole test.
+func pathNeedsResolving(path string) uint8 {
+	const ones = 0x0101010101010101
+	var found, carry uint64
+	n := len(path)
+	for i := 0; i < n; i += 8 {
+		// Bytes of the path, the first in the low byte; carry is 0x80
+		// when the byte before them is a slash or backslash.
+		var w uint64
+		switch {
+		case i+8 <= n:
+			w = load64(path[i:])
+		case n >= 8:
+			// The last eight bytes, which overlap the word before: the
+			// pair across their first byte was looked at in it.
+			w, carry = load64(path[n-8:]), 0
+		default:
+			for j := n - 1; j >= 0; j-- {
+				w = w<<8 | uint64(path[j])
+			}
+		}
+		backslash := bytesEqual(w, ones*'\\')
+		sep := bytesEqual(w, ones*'/') | backslash
+		found |= backslash | bytesEqual(w, ones*'.')&(sep<<8|carry)
+		carry = sep >> 56
+	}
+	if found != 0 {
+		return 1
+	}
+	return 0
+}
+
+// load64 returns the first eight bytes of s (at least eight long), the
+// first in the low byte.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// bytesEqual returns the high bit of each byte of w set where that byte
+// equals the byte of x (x holds one byte value eight times), and every
+// other bit clear.
+func bytesEqual(w, x uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	t := w ^ x // zero bytes where equal
+	return ^(t&low7 + low7 | t | low7)
+}
+
+// resolveDots resolves the dot segments of p, a path that starts with '/'
+// and whose separators are '/', in place, and returns its new length (at
+// least 1). With openEnd its last segment is kept as it is.
+func resolveDots(p []byte, openEnd bool) int {
+	w := 0 // p[:w] is the result so far: "/segment" for each segment kept
+	for r := 0; r < len(p); {
+		e := r + 1 // p[r] is '/'; the segment is p[r+1:e]
+		for e < len(p) && p[e] != '/' {
+			e++
+		}
+		seg, last := p[r+1:e], e == len(p)
+		dots := 0
+		if !(last && openEnd) {
+			switch string(seg) {
+			case ".":
+				dots = 1
+			case "..":
+				dots = 2
+			}
+		}
+		if dots == 2 && w > 0 {
+			w = bytes.LastIndexByte(p[:w], '/')
+		}
+		switch {
+		case dots == 0:
+			w += copy(p[w:], p[r:e])
+		case last:
+			// A trailing dot segment leaves an empty last segment.
+			p[w] = '/'
+			w++
+		}
+		r = e
+	}
+	return w
+}
+
+// escClass classifies path and query bytes for appendEscapedOf: 0 copies,
 // 1 is '%', 2 is encoded.
 var escClass = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
@@ -491,6 +737,14 @@ var escClass = func() (t [256]uint8) {
 // non-ASCII bytes encoded. The result is ASCII and appendEscaped leaves it
 // unchanged.
 func appendEscaped(dst []byte, s string) []byte {
+	dst, _ = appendEscapedOf(dst, s)
+	return dst
+}
+
+// appendEscapedOf is appendEscaped, and also returns 1 when it decoded a
+// "%2e" right after a slash or backslash (a segment of a path that may be
+// a dot segment), else 0.
+func appendEscapedOf(dst []byte, s string) (_ []byte, dotAfterSlash uint8) {
 	const hexDigits = "0123456789ABCDEF"
 	for len(s) > 0 {
 		i := 0
@@ -508,6 +762,9 @@ func appendEscaped(dst []byte, s string) []byte {
 			s = s[i+1:]
 		case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
 			if v := unhex(s[i+1])<<4 | unhex(s[i+2]); isUnreserved(v) {
+				if n := len(dst); v == '.' && n > 0 && (dst[n-1] == '/' || dst[n-1] == '\\') {
+					dotAfterSlash = 1
+				}
 				dst = append(dst, v)
 			} else {
 				dst = append(dst, '%', upperASCII(s[i+1]), upperASCII(s[i+2]))
@@ -518,7 +775,7 @@ func appendEscaped(dst []byte, s string) []byte {
 			s = s[i+1:]
 		}
 	}
-	return dst
+	return dst, dotAfterSlash
 }
 
 func isHex(c byte) bool {

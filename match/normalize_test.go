@@ -34,7 +34,9 @@ func TestNormalizeHost(t *testing.T) {
 		{"an IPv4 literal with a trailing dot is the address", "203.0.113.7.", "203.0.113.7"},
 		{"an empty string has no host", "", ""},
 		{"spaces only have no host", "   ", ""},
-		{"a scheme without a host has no host", "http:///x", ""},
+		{"a scheme without a host has no host", "http://", ""},
+		{"a scheme and slashes without a host have no host", "http:///", ""},
+		{"extra slashes before a special scheme's host are skipped", "http:///x", "x"},
 		{"a path without a host has no host", "/x/y", ""},
 		{"an empty label is refused", "evil..com", ""},
 		{"a leading dot is refused", ".evil.com", ""},
@@ -178,6 +180,19 @@ var normalizeSeeds = []string{
 	"xn--bcher-kva.example",              // punycode already
 	"mailto:x@evil.com",                  // not scheme://
 	"\x00\xff",                           // junk bytes
+	// A backslash is a slash in special schemes and scheme-less values,
+	// and dot segments are resolved (WHATWG).
+	`http://evil.com\@good.com/`,            // host before the backslash
+	`HTTP:\\evil.com\a\..\b?c\d#e\f`,        // backslashes after the colon
+	`\\evil.com\share\.\x`,                  // scheme-relative
+	`evil.com:8080\x\%2e%2E\`,               // scheme-less with escaped dots
+	"https:////evil.com/a/./b/../../../c/.", // extra slashes, dots above the root
+	"http://evil.com/..//x",                 // resolves to a path starting "//"
+	"http://evil.com/a/.%2e/b/%2E./c",       // mixed escaped double dots
+	`foo://a\b@evil.com/a\..\b/../c`,        // another scheme keeps backslashes
+	`file:\\server\share\..\x`,              // file takes two
+	`ws:/\evil.com`,                         // one slash, one backslash
+	"http://x/?a=/../b\\c",                  // the query is no path
 }
 
 func FuzzNormalizeHost(f *testing.F) {
@@ -227,6 +242,21 @@ func FuzzNormalizeURL(f *testing.F) {
 		for i := 0; i < len(u); i++ {
 			if u[i] <= ' ' || u[i] >= 0x7f {
 				t.Fatalf("NormalizeURL(%q) = %q holds byte %#x", s, u, u[i])
+			}
+		}
+		// The path is what a client requests: no dot segment, and in a
+		// special scheme no backslash.
+		scheme, _, _ := strings.Cut(u, "://")
+		path := u[originEnd(u):]
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if specialScheme(scheme) != schemeNotSpecial && strings.IndexByte(path, '\\') >= 0 {
+			t.Fatalf("NormalizeURL(%q) = %q keeps a backslash in its path", s, u)
+		}
+		for _, seg := range strings.Split(path, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("NormalizeURL(%q) = %q keeps a dot segment", s, u)
 			}
 		}
 		// The matcher looks an IP-literal host up in the IP index: the
