@@ -122,22 +122,41 @@ func lineBuffered(br *bufio.Reader) bool {
 }
 
 // peekLine returns up to n next bytes of br without reading them, waiting
-// for no more than its first line that is not blank (or the input's end):
-// a live input may hold one line for a long time, and its format is known
-// from that line.
+// for no more than the line its format is known from (see formatLine; or
+// the input's end): a live input may hold one line for a long time.
 func peekLine(br *bufio.Reader, n int) []byte {
 	for {
 		head, _ := br.Peek(min(n, br.Buffered())) // what is there, without reading
-		if len(head) >= n {
-			return head
-		}
-		if j := bytes.IndexFunc(head, notBlank); j >= 0 && bytes.IndexByte(head[j:], '\n') >= 0 {
+		if len(head) >= n || formatLine(head) {
 			return head
 		}
 		if more, err := br.Peek(len(head) + 1); err != nil { // waits for input
 			return more
 		}
 	}
+}
+
+// formatLine reports whether head holds, whole, the line an input's
+// format is known from: its first line that is not blank or, after the
+// #TYPE line Windows PowerShell's Export-Csv writes first, the first one
+// after that, the CSV header (see LooksLikeCSV). A #TYPE line alone says
+// nothing: judged without the header after it, an export piped in line by
+// line would be read as JSON lines.
+func formatLine(head []byte) bool {
+	j := bytes.IndexFunc(head, notBlank)
+	if j < 0 {
+		return false
+	}
+	k := bytes.IndexByte(head[j:], '\n')
+	if k < 0 {
+		return false
+	}
+	if !typeLine(head) {
+		return true
+	}
+	rest := head[j+k+1:]
+	j = bytes.IndexFunc(rest, notBlank)
+	return j >= 0 && bytes.IndexByte(rest[j:], '\n') >= 0
 }
 
 func notBlank(r rune) bool { return r != ' ' && r != '\t' && r != '\r' && r != '\n' }
