@@ -71,7 +71,9 @@ type HECOptions struct {
 	// cookie-based sticky sessions bring every ack query to the instance
 	// that took the events. A Write whose requests' ackIds Splunk may
 	// have given out again since (it numbers a channel's requests from 0
-	// again after a restart or a failover) fails retryably. False:
+	// again after a restart or a failover), to a request the sink saw or
+	// to one whose answer was lost, fails retryably; no Write holds up
+	// another's requests. False:
 	// accepted means HEC answered {"code":0}, i.e. queued for indexing.
 	Ack bool
 	// Channel is the channel used with Ack, a GUID (8-4-4-4-12
@@ -581,13 +583,18 @@ func (h *HEC) Write(ctx context.Context, alerts []Alert) error {
 		defer func() { h.acks.release(acks) }()
 	}
 	send := func() error {
-		t, reset, err := h.postBooked(ctx, body, acks)
+		// A Write a reset made stale posts no more: each post would be
+		// sent again with the rest.
+		if len(acks) > 0 && h.acks.anyStale(acks) {
+			return h.ackDoubtError(ackReset)
+		}
+		t, err := h.postBooked(ctx, body)
 		switch {
 		case err == nil:
-			if h.opt.Ack {
+			if t != nil {
 				acks = append(acks, ackedRequest{ackTicket: t, alerts: slices.Clone(inBody)})
-				if reset {
-					return h.ackResetError()
+				if h.acks.anyStale(acks) {
+					return h.ackDoubtError(ackReset)
 				}
 			}
 		case !IsPermanent(err) || errors.Is(err, ErrClosed):
@@ -647,62 +654,125 @@ type ackedRequest struct {
 }
 
 // ackTicket is the ackId of a request whose Write is under way, booked in
-// the sink's ackBook.
+// the sink's ackBook. Its fields do not change once it is booked.
 type ackTicket struct {
 	id int64
-	// reset: an ackId booked after this one showed that Splunk numbers
-	// the channel from 0 again, so that this ackId may now be another
-	// request's. Guarded by ackBook.mu.
-	reset bool
+	// gen is the book's generation the ackId belongs to: once the book's
+	// is another, a reset was seen since and the ticket is stale.
+	gen uint64
+	// from is the sequence number of the first post under way when this
+	// one started (its own if none was): the requests Splunk may have
+	// numbered after this one are the posts from it on, this one aside.
+	from uint64
 }
 
-// ackBook keeps the ackIds of the requests that Writes under way wait
-// for, to tell when Splunk has reset its count of the channel's requests.
+// ackBook keeps the ackIds that the Writes under way wait for, to tell
+// when "indexed" for one of them may be about another request's events.
 //
 // Splunk numbers a channel's requests from ackId 0 and keeps channels in
-// memory: after a restart (or a failover to another HEC instance) the
-// sink's channel is new to it, numbered from 0 again, and a later request,
-// of any Write, may get the ackId of an earlier one whose events were
-// lost; "indexed" for that ackId is then about the later request's
-// events. A reset shows when an ackId is given out while a booked request
-// still holds it — Splunk never gives one out twice on a channel — or
-// when a Write's request gets an ackId not above that of its request
-// before (a Write posts one request after the other, each answered before
-// the next is sent: their ackIds grow). The requests booked before it are
-// then marked reset, and their Writes fail retryably: at least once.
+// memory: after a restart (or a failover to another HEC instance, or when
+// it drops the channel after it sat idle) the sink's channel is new to it,
+// numbered from 0 again, and a later request, of any Write, may get the
+// ackId of an earlier one whose events were lost. The book sees such a
+// reset when a request is given an ackId that a booked request holds
+// (Splunk never gives one out twice in a count: both are then stale), or
+// one not above an ackId booked before the request was sent (those were
+// answered first, so numbered first: the tickets booked before it are
+// stale, not its own). Each reset starts a new generation; a Write with a
+// stale ticket fails retryably, at once: at least once.
+//
+// A request answered but not booked yet, or one whose answer never came
+// (a network error, a timeout, a proxy's page), may hold an ackId the book
+// has not seen. Only a request Splunk numbered after a ticket's can hold
+// its ackId, after a reset, and Splunk numbers those from 0: the ackId id
+// is out of reach while at most id posts may have been numbered after it
+// (see exposed) — as it is in the steady state, ackIds counting every
+// request the channel took. An ackId within reach reported indexed is
+// believed once every post sent before that answer has ended, and only if
+// none of those that may have been numbered after it went unanswered.
+// Nothing waits on a lock held across a request: a Write waiting for
+// other Writes' posts waits on a channel, with its context, and posts
+// never wait.
 type ackBook struct {
-	// posting is held for reading by each request from before it is
-	// sent until its ackId is booked, and taken (and let go) by a Write
-	// that got an ack query's answer, before it believes it: the
-	// requests Splunk answered before that answer are booked by then, so
-	// a reset they show is seen.
-	posting sync.RWMutex
-	mu      sync.Mutex
-	out     map[int64]*ackTicket // the ackIds of the Writes under way
+	mu   sync.Mutex
+	gen  uint64               // the resets seen
+	top  int64                // 1 + the highest ackId booked in gen; 0: none
+	out  map[int64]*ackTicket // the ackIds of gen that Writes under way hold
+	next uint64               // the posts started: the sequence number of the next
+	// under holds the sequence numbers of the posts under way.
+	under map[uint64]struct{}
+	// lost is 1 + the highest sequence number of a post that HEC did not
+	// answer (its ackId unknown); 0: none.
+	lost uint64
+	// ended is closed, and set to nil, when a post ends: made by a Write
+	// that waits for posts, nil while none does.
+	ended chan struct{}
 }
 
-// book books the ackId id of a request answered after the Write's requests
-// before, prev, and reports whether it shows a reset. A reset marks every
-// ticket booked before it, and its own: of two requests given one ackId,
-// the order they are booked in does not tell which is the stale one (a
-// request answered before the restart may be booked after one answered
-// since). b.posting is held for reading.
-func (b *ackBook) book(id int64, prev []ackedRequest) (t *ackTicket, reset bool) {
+// postStart is what the book knew when a post started.
+type postStart struct {
+	seq, from, gen uint64
+	top            int64
+}
+
+// start records a post that starts.
+func (b *ackBook) start() postStart {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t = &ackTicket{id: id}
-	if _, taken := b.out[id]; taken || len(prev) > 0 && id <= prev[len(prev)-1].id {
-		for _, o := range b.out {
-			o.reset = true
+	p := postStart{seq: b.next, from: b.next, gen: b.gen, top: b.top}
+	b.next++
+	for q := range b.under {
+		p.from = min(p.from, q)
+	}
+	if b.under == nil {
+		b.under = make(map[uint64]struct{})
+	}
+	b.under[p.seq] = struct{}{}
+	return p
+}
+
+// end records the end of the post p: given the ackId id (booked), or not,
+// and then answered by HEC (which gave no ackId) or not (its ackId, if
+// any, unknown). It returns the ticket of a booked ackId.
+func (b *ackBook) end(p postStart, id int64, booked, answered bool) *ackTicket {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.under, p.seq)
+	if b.ended != nil {
+		close(b.ended)
+		b.ended = nil
+	}
+	if !booked {
+		if !answered {
+			b.lost = max(b.lost, p.seq+1)
 		}
+		return nil
+	}
+	t := &ackTicket{id: id, gen: b.gen, from: p.from}
+	_, taken := b.out[id]
+	// A post under way while a reset was seen may have been numbered
+	// before it or after: its ackId does not tell of another reset.
+	crossed := p.gen != b.gen
+	if taken || !crossed && id < p.top {
+		b.gen++
 		clear(b.out) // their Writes fail: only ackIds booked from now on can collide
-		t.reset = true
+		b.top, crossed = 0, false
+		t.gen = b.gen
+		if taken {
+			// Of two requests given one ackId, the order they are booked
+			// in does not tell which is the stale one.
+			t.gen--
+			return t
+		}
 	}
 	if b.out == nil {
 		b.out = make(map[int64]*ackTicket)
 	}
 	b.out[id] = t
-	return t, t.reset
+	if !crossed {
+		b.top = max(b.top, id+1)
+	}
+	return t
 }
 
 // release forgets the tickets of a Write that ends.
@@ -716,39 +786,104 @@ func (b *ackBook) release(reqs []ackedRequest) {
 	}
 }
 
-// anyReset reports whether a ticket of reqs is marked reset.
-func (b *ackBook) anyReset(reqs []ackedRequest) bool {
+// anyStale reports whether a ticket of reqs is stale.
+func (b *ackBook) anyStale(reqs []ackedRequest) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, r := range reqs {
-		if r.reset {
+		if r.gen != b.gen {
 			return true
 		}
 	}
 	return false
 }
 
-// postBooked posts one batch body; with Ack it books the ackId HEC answers
-// after the Write's requests before, prev (see ackBook), and reports
-// whether it showed a reset.
-func (h *HEC) postBooked(ctx context.Context, body []byte, prev []ackedRequest) (*ackTicket, bool, error) {
-	if !h.opt.Ack {
-		_, err := h.post(ctx, body)
-		return nil, false, err
-	}
-	h.acks.posting.RLock()
-	defer h.acks.posting.RUnlock()
-	id, err := h.post(ctx, body)
-	if err != nil {
-		return nil, false, err
-	}
-	t, reset := h.acks.book(id, prev)
-	return t, reset, nil
+// exposed reports whether t's ackId may have been given to a request
+// numbered after t's, the posts started being the first upTo: after a
+// reset Splunk numbers only those from 0, and gives out the ackId id once
+// it has numbered more than id of them. b.mu is held.
+func (b *ackBook) exposed(t *ackTicket, upTo uint64) bool {
+	after := upTo - t.from - 1 // t's own post is among the first upTo, from t.from on
+	return t.id < 0 || uint64(t.id) < after
 }
 
-// ackResetError is the retryable error of a Write whose requests were
-// numbered again by Splunk (see ackBook).
-func (h *HEC) ackResetError() error {
+// ackDoubt is why an answer "indexed" is not believed for a ticket.
+type ackDoubt int
+
+const (
+	ackBelieved   ackDoubt = iota
+	ackReset               // a reset was seen: the ticket is stale
+	ackUnanswered          // a post HEC did not answer may hold the ackId
+)
+
+// believe reports whether the answer "indexed" that a Write got for the
+// tickets ts is about their requests (see ackBook): for each ackId within
+// reach of the posts started before the answer, it waits until these
+// have ended, or ctx ends (its error is returned), and doubts it if one
+// of them may hold it. It waits on no post for an ackId out of reach.
+func (b *ackBook) believe(ctx context.Context, ts []*ackTicket) (ackDoubt, error) {
+	b.mu.Lock()
+	upTo := b.next // every post sent before the answer, and perhaps a few more
+	for {
+		wait := false
+		for _, t := range ts {
+			switch {
+			case t.gen != b.gen:
+				b.mu.Unlock()
+				return ackReset, nil
+			case !b.exposed(t, upTo):
+			case b.lost > t.from:
+				b.mu.Unlock()
+				return ackUnanswered, nil
+			default:
+				wait = true
+			}
+		}
+		if wait {
+			wait = false
+			for q := range b.under {
+				if q < upTo {
+					wait = true
+					break
+				}
+			}
+		}
+		if !wait {
+			b.mu.Unlock()
+			return ackBelieved, nil
+		}
+		if b.ended == nil {
+			b.ended = make(chan struct{})
+		}
+		ended := b.ended
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ackBelieved, ctx.Err()
+		case <-ended:
+		}
+		b.mu.Lock()
+	}
+}
+
+// postBooked posts one batch body; with Ack it books the ackId HEC answers
+// (see ackBook) and returns its ticket.
+func (h *HEC) postBooked(ctx context.Context, body []byte) (*ackTicket, error) {
+	if !h.opt.Ack {
+		_, _, err := h.post(ctx, body)
+		return nil, err
+	}
+	p := h.acks.start()
+	id, answered, err := h.post(ctx, body)
+	return h.acks.end(p, id, err == nil, answered), err
+}
+
+// ackDoubtError is the retryable error of a Write whose acknowledgement is
+// doubted (see ackBook).
+func (h *HEC) ackDoubtError(d ackDoubt) error {
+	if d == ackUnanswered {
+		return fmt.Errorf("splunk_hec %s: a request on the channel got no answer, so its ackId is unknown, and HEC may have numbered the channel's requests from ackId 0 again since this Write's (a restart): an acknowledgement of this Write's requests could be about that request's events; the events are sent again", h.where)
+	}
 	return fmt.Errorf("splunk_hec %s: HEC numbers the channel's requests from ackId 0 again (a restart, or another HEC instance took them): an acknowledgement of this Write's requests could be another request's; the events are sent again", h.where)
 }
 
@@ -779,7 +914,8 @@ func hecRetryableCode(code int) bool {
 }
 
 // do sends one request to HEC and decodes its JSON answer, classifying
-// failures.
+// failures. The answer returned has a Code only when HEC answered with its
+// JSON, a refusal too.
 func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecResponse, error) {
 	var r hecResponse
 	var rd io.Reader = bytes.NewReader(body)
@@ -819,6 +955,9 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if a, isHEC, _ := h.readAnswer(raw); isHEC && rerr == nil {
+			r = a // HEC's refusal, with its code
+		}
 		return r, fmt.Errorf("splunk_hec %w", h.statusError(h.where, resp, raw))
 	}
 	if rerr != nil {
@@ -827,7 +966,7 @@ func (h *HEC) do(ctx context.Context, target string, body []byte, gz bool) (hecR
 	r, isHEC, detail := h.readAnswer(raw)
 	if !isHEC {
 		// Not HEC's answer (a proxy page?): delivery is unknown, so retry.
-		return r, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, statusText(resp, h.secrets), detail)
+		return hecResponse{}, fmt.Errorf("splunk_hec POST %s: %s but not a HEC answer: %q", h.where, statusText(resp, h.secrets), detail)
 	}
 	if *r.Code != 0 {
 		err := fmt.Errorf("splunk_hec POST %s: %s: %s", h.where, statusText(resp, h.secrets), detail)
@@ -847,14 +986,24 @@ func (h *HEC) readAnswer(raw []byte) (r hecResponse, isHEC bool, detail string) 
 	jerr := json.Unmarshal(raw, &r)
 	isHEC = jerr == nil && r.Code != nil
 	if !isHEC {
-		return r, false, sanitizeExcerpt(scrub(raw, h.secrets), bodyExcerptBytes)
+		return r, false, peerExcerpt(raw, h.secrets, bodyExcerptBytes)
 	}
 	r.Text = string(scrub([]byte(r.Text), h.secrets))
 	detail = fmt.Sprintf("HEC code %d %q", *r.Code, sanitizeExcerpt([]byte(r.Text), 200))
 	if r.InvalidEventNumber != nil {
 		detail += fmt.Sprintf(" (invalid event number %d in this request)", *r.InvalidEventNumber)
 	}
-	return r, true, detail
+	return r, true, h.shown(detail)
+}
+
+// shown scrubs the sink's secrets from text made of a peer's answer once
+// more, after it was scrubbed, sanitised and quoted: each step may make a
+// secret of what was not one. A peer that echoes the token into its JSON
+// text unescaped (`"you sent Splunk ab\"cd"` for the token ab\"cd) has it
+// decoded to ab"cd, which %q writes back as ab\"cd; one that echoes it
+// with a newline where the token has a space has the newline made a space.
+func (h *HEC) shown(text string) string {
+	return string(scrub([]byte(text), h.secrets))
 }
 
 // statusError is the error for a non-2xx answer of HEC's endpoint where,
@@ -867,30 +1016,42 @@ func (h *HEC) statusError(where string, resp *http.Response, raw []byte) error {
 	return httpStatusError(http.MethodPost, where, resp, detail, retry, h.opt.Now(), h.secrets)
 }
 
-// post sends one batch body and returns its ackId (with Ack).
-func (h *HEC) post(ctx context.Context, body []byte) (int64, error) {
+// post sends one batch body and returns its ackId (with Ack). answered
+// reports whether HEC answered it with its JSON (a code): a request it
+// refused or answered without an ackId holds none; one answered otherwise,
+// or not at all, may hold one.
+func (h *HEC) post(ctx context.Context, body []byte) (id int64, answered bool, err error) {
 	r, err := h.do(ctx, h.url, body, h.opt.Gzip)
+	answered = r.Code != nil
 	if err != nil {
-		return 0, err
+		return 0, answered, err
 	}
 	if h.opt.Ack {
 		if r.AckID == nil {
-			return 0, Permanent(fmt.Errorf("splunk_hec POST %s: ack is on but HEC returned no ackId (is indexer acknowledgement enabled on the token?)", h.where))
+			return 0, answered, Permanent(fmt.Errorf("splunk_hec POST %s: ack is on but HEC returned no ackId (is indexer acknowledgement enabled on the token?)", h.where))
 		}
-		return *r.AckID, nil
+		return *r.AckID, answered, nil
 	}
-	return 0, nil
+	return 0, answered, nil
 }
 
 // waitAcks polls /services/collector/ack until every request is
 // acknowledged, ctx ends, AckTimeout passes (a retryable error: the events
 // may or may not be indexed, and sending them again is the at-least-once
-// choice) or the ack query is refused for good (a permanent error, see
-// doAck). On an error it returns the ackIds not acknowledged yet.
+// choice), an acknowledgement is doubted (a retryable error, see ackBook)
+// or the ack query is refused for good (a permanent error, see doAck). On
+// an error it returns the ackIds not acknowledged yet.
 func (h *HEC) waitAcks(ctx context.Context, reqs []ackedRequest) (pending map[int64]bool, err error) {
-	pending = make(map[int64]bool, len(reqs))
+	waiting := make(map[int64]ackedRequest, len(reqs))
 	for _, a := range reqs {
-		pending[a.id] = true
+		waiting[a.id] = a
+	}
+	ids := func() map[int64]bool {
+		m := make(map[int64]bool, len(waiting))
+		for id := range waiting {
+			m[id] = true
+		}
+		return m
 	}
 	deadline := time.Now().Add(h.opt.AckTimeout)
 	wait := 50 * time.Millisecond
@@ -898,38 +1059,52 @@ func (h *HEC) waitAcks(ctx context.Context, reqs []ackedRequest) (pending map[in
 		q := struct {
 			Acks []int64 `json:"acks"`
 		}{}
-		for id := range pending {
+		for id := range waiting {
 			q.Acks = append(q.Acks, id)
 		}
 		body, _ := json.Marshal(q) // []int64 always marshals
 		r, err := h.doAck(ctx, body)
 		if err != nil {
-			return pending, err
+			return ids(), err
 		}
 		// The answer may be about requests of the channel numbered again
-		// (see ackBook): once the requests answered before it are
-		// booked, it is believed only if none of these was reset.
-		h.acks.posting.Lock()
-		h.acks.posting.Unlock() //nolint:staticcheck // an empty critical section: a barrier
-		if h.acks.anyReset(reqs) {
-			return pending, h.ackResetError()
-		}
-		for id := range pending {
+		// (see ackBook): a Write with a stale ticket fails at once, and
+		// "indexed" is believed only once no other request can hold the
+		// ackId.
+		var left []ackedRequest
+		var indexed []*ackTicket
+		for id, a := range waiting {
+			left = append(left, a)
 			if r[strconv.FormatInt(id, 10)] {
-				delete(pending, id)
+				indexed = append(indexed, a.ackTicket)
 			}
 		}
-		if len(pending) == 0 {
+		if h.acks.anyStale(left) {
+			return ids(), h.ackDoubtError(ackReset)
+		}
+		if len(indexed) > 0 {
+			doubt, err := h.acks.believe(ctx, indexed)
+			if err != nil {
+				return ids(), fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, err)
+			}
+			if doubt != ackBelieved {
+				return ids(), h.ackDoubtError(doubt)
+			}
+			for _, t := range indexed {
+				delete(waiting, t.id)
+			}
+		}
+		if len(waiting) == 0 {
 			return nil, nil
 		}
 		if time.Now().After(deadline) {
-			return pending, fmt.Errorf("splunk_hec %s: %d request(s) not acknowledged as indexed within %v", h.where, len(pending), h.opt.AckTimeout)
+			return ids(), fmt.Errorf("splunk_hec %s: %d request(s) not acknowledged as indexed within %v", h.where, len(waiting), h.opt.AckTimeout)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return pending, fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, ctx.Err())
+			return ids(), fmt.Errorf("splunk_hec %s: waiting for indexer acknowledgement: %w", h.where, ctx.Err())
 		case <-t.C:
 		}
 		wait = min(wait*2, time.Second)
@@ -970,7 +1145,8 @@ func ackQueryError(err error) error {
 // indexed — the wait ends at AckTimeout, a retryable failure, and the
 // retry sends the events again — unless a request since was given one of
 // them, which the sink sees (ackBook) and fails the Writes waiting on
-// them at once, retryably too.
+// them at once, retryably too — as it does when a request whose answer was
+// lost may have been given one.
 func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 	rctx, cancel := h.timeout.context(ctx)
 	defer cancel() // runs after the body is read and closed
@@ -998,7 +1174,7 @@ func (h *HEC) doAck(ctx context.Context, body []byte) (map[string]bool, error) {
 		Acks map[string]bool `json:"acks"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("splunk_hec ack POST %s: bad answer %q: %w", h.ackWhere, sanitizeExcerpt(raw, bodyExcerptBytes), err)
+		return nil, fmt.Errorf("splunk_hec ack POST %s: bad answer %s: %w", h.ackWhere, h.shown(strconv.Quote(sanitizeExcerpt(raw, bodyExcerptBytes))), err)
 	}
 	return r.Acks, nil
 }

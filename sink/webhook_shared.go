@@ -276,7 +276,7 @@ func (e *badRedirectError) Error() string { return e.text(nil) }
 // line and Location (and the parse error, which may quote it), each then
 // sanitised and cut as a body excerpt is.
 func (e *badRedirectError) text(secrets [][]byte) string {
-	show := func(s string, n int) string { return sanitizeExcerpt(scrub([]byte(s), secrets), n) }
+	show := func(s string, n int) string { return peerExcerpt([]byte(s), secrets, n) }
 	return fmt.Sprintf(`%s: redirect not followed, and its Location "%s" does not parse (%s)`,
 		show(e.status, statusTextBytes), show(e.location, bodyExcerptBytes), show(e.reason.Error(), statusTextBytes))
 }
@@ -363,7 +363,7 @@ func readExcerpt(r io.Reader, secrets [][]byte) string {
 	buf := make([]byte, bodyExcerptBytes+utf8.UTFMax+maxSecretBytes(secrets))
 	n, _ := io.ReadFull(r, buf)
 	_, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10))
-	return sanitizeExcerpt(scrub(buf[:n], secrets), bodyExcerptBytes)
+	return peerExcerpt(buf[:n], secrets, bodyExcerptBytes)
 }
 
 // credentials returns the byte forms of the secret values a sink sends (a
@@ -409,6 +409,14 @@ func maxSecretBytes(secrets [][]byte) int {
 		n = max(n, len(s))
 	}
 	return n
+}
+
+// peerExcerpt is sanitizeExcerpt of a peer's text b (an answer body, a
+// status line, a Location) with secrets scrubbed from it before and
+// after: sanitising makes a space of a tab or newline and one of a run of
+// spaces, which can make a secret holding a space of what was not one.
+func peerExcerpt(b []byte, secrets [][]byte, max int) string {
+	return string(scrub([]byte(sanitizeExcerpt(scrub(b, secrets), max)), secrets))
 }
 
 // sanitizeExcerpt returns b as one line of printable text of at most max
@@ -503,7 +511,7 @@ const statusTextBytes = 128
 // or carry control characters, so it is scrubbed of secrets and sanitised
 // as a body excerpt is.
 func statusText(resp *http.Response, secrets [][]byte) string {
-	return sanitizeExcerpt(scrub([]byte(resp.Status), secrets), statusTextBytes)
+	return peerExcerpt([]byte(resp.Status), secrets, statusTextBytes)
 }
 
 // httpStatusError builds the error for a non-2xx answer: retryable ones
@@ -514,7 +522,7 @@ func statusText(resp *http.Response, secrets [][]byte) string {
 func httpStatusError(method, where string, resp *http.Response, detail string, retryable bool, now time.Time, secrets [][]byte) error {
 	msg := fmt.Sprintf("%s %s: %s", method, where, statusText(resp, secrets))
 	if to := redirectTarget(resp); to != "" {
-		msg += ": redirect to " + sanitizeExcerpt(scrub([]byte(to), secrets), bodyExcerptBytes) + " not followed"
+		msg += ": redirect to " + peerExcerpt([]byte(to), secrets, bodyExcerptBytes) + " not followed"
 	}
 	if detail != "" {
 		msg += ": " + detail
