@@ -28,7 +28,9 @@
 //     fragment and a trailing dot stripped, lower-cased, IDN in punycode;
 //     read as a browser reads it, so in http(s), ws(s), ftp and file URLs
 //     and in values without a scheme a backslash ends the host as '/'
-//     does: "http://evil.com\@good.com/" is on evil.com) and each parent
+//     does: "http://evil.com\@good.com/" is on evil.com; and ASCII tabs and
+//     newlines, wherever they are, are not there: "http://ev\til.com/" is
+//     on evil.com) and each parent
 //     domain at a label boundary, most specific first:
 //     evil.com matches evil.com and a.b.evil.com, never notevil.com or
 //     evil.com.au. Hash lookups, one per label at most.

@@ -652,7 +652,9 @@ func lowerASCIIBytes(b []byte) []byte {
 //
 // Match is safe for concurrent use. It does not allocate while hits has
 // spare capacity, except on the rare path
-// that reports a pattern hit and for IDN hosts.
+// that reports a pattern hit, for IDN hosts, and for a RemoteURL over 128
+// bytes with a tab or newline (which it removes, as a browser does) in its
+// path or query.
 func (ix *Index) Match(q Query, hits []Hit) []Hit {
 	if ix == nil {
 		return hits
@@ -762,6 +764,9 @@ func (ix *Index) emit(hits []Hit, r ref, f Field, at time.Time) ([]Hit, bool) {
 func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
 	var u rawURL
 	ok := splitURL(q.RemoteURL, &u)
+	if !ok && u.tabOrNewline {
+		return ix.matchURLWithoutTabOrNewline(hits, buf, remoteIP, q)
+	}
 	if !ok {
 		return ix.matchRaw(hits, buf, q)
 	}
@@ -807,13 +812,28 @@ func (ix *Index) matchURL(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) 
 		}
 		if urlFlags != 0 || ix.patterns.m != nil {
 			originLen := len(buf)
-			buf = appendPathQuery(buf, &u)
+			var clean bool
+			if buf, clean = appendPathQuery(buf, &u); !clean {
+				buf = appendPathQueryWithoutTabOrNewline(buf[:originLen], u.scheme, u.tail, false)
+			}
 			hits = ix.urls.match(ix, hits, urlFlags, o, found, buf, originLen, q.At)
 		}
 	}
 	if ix.patterns.m != nil {
 		hits = ix.patterns.match(ix, hits, lowerASCIIBytes(buf), q.At)
 	}
+	return hits
+}
+
+// matchURLWithoutTabOrNewline is matchURL of q.RemoteURL without its ASCII
+// tabs and newlines, which a browser removes from a URL before it reads
+// it, for a RemoteUrl with one before its path: the copy is written into a
+// pooled buffer, not allocated.
+func (ix *Index) matchURLWithoutTabOrNewline(hits []Hit, buf []byte, remoteIP netip.Addr, q Query) []Hit {
+	bp := urlBufPool.Get().(*[]byte)
+	q.RemoteURL = withoutTabOrNewline((*bp)[:0], q.RemoteURL)
+	hits = ix.matchURL(hits, buf, remoteIP, q)
+	urlBufPool.Put(bp)
 	return hits
 }
 

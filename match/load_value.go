@@ -27,8 +27,12 @@ var ldRefanger = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]"
 //     a ":port" dropped) → KindIP, netip.Addr.String();
 //   - a prefix "a.b.c.d/n" → KindCIDR, the masked prefix
 //     (netip.Prefix.Masked().String()); a /32 or /128 becomes KindIP;
-//   - a URL (it has a "scheme://", or a host followed by '/' or '?') →
-//     KindURL, trimmed as given with the scheme and host lower-cased
+//   - a URL (it has a "scheme://", or a host followed by '/' or '?'; in
+//     an http, https, ws, wss or ftp URL any run of slashes and
+//     backslashes may follow the colon, in a file URL two, as for a
+//     browser and the matcher, "http:\\evil.example\x" being
+//     "http://evil.example/x") → KindURL, trimmed as given with the
+//     scheme and host lower-cased and the scheme's separator written "://"
 //     (the host as a domain or an IP below; in an http, https, ws, wss,
 //     ftp or file URL and in one without a scheme a backslash ends the
 //     host, as for a browser and the matcher, and the path's backslashes
@@ -74,8 +78,8 @@ func parseValueOnce(s string) (Kind, string, error) {
 	if ldMaybeDefanged(s) {
 		s = ldRefang(s)
 	}
-	if n := schemeEnd(s); n > 0 {
-		return ldParseURL(s, n)
+	if n, auth := ldSchemeEnd(s); n > 0 {
+		return ldParseURL(s, n, auth)
 	}
 	if a, ok := ldParseAddr(s); ok {
 		return ldAddr(s, a)
@@ -93,18 +97,18 @@ func parseValueOnce(s string) (Kind, string, error) {
 				return ldPrefix(s, p)
 			}
 		}
-		if strings.ContainsAny(s, " \t") {
+		if strings.ContainsAny(s, " \t\n\r") {
 			// "203.0.113.0/24 ; SBL1": a value and a comment, not a URL
 			// (a URL with spaces comes with its scheme).
 			return KindInvalid, "", errors.New("whitespace inside the value (an inline comment? a URL with spaces needs its scheme)")
 		}
-		if s[i] == '#' && i > 0 {
+		if s[i] == '#' && i > 0 && strings.IndexByte(host, '\\') < 0 {
 			// "203.0.113.5#c2": a value and a comment, not the URL
 			// "http://203.0.113.5/" (a fragment is never sent, so it would
 			// only ever match the host's root).
 			return KindInvalid, "", errLdHashAfterHost
 		}
-		return ldParseURL(s, 0)
+		return ldParseURL(s, 0, 0)
 	}
 	host, port, err := ldSplitHostPort(s)
 	if err != nil {
@@ -289,11 +293,41 @@ func ldValidPort(p string) bool {
 	return n <= 65535
 }
 
-// ldParseURL canonicalises a URL; n is the scheme's length (0: none).
-func ldParseURL(s string, n int) (Kind, string, error) {
+// ldSchemeEnd returns the length of the scheme s starts with, and where
+// its authority starts, as splitURL reads them: "scheme://"; for http,
+// https, ws, wss and ftp the colon and any run of slashes and backslashes
+// ("http:\\evil.example", "http:/evil.example", "http:///evil.example");
+// for file the colon and exactly two. n is 0 when s starts with none.
+func ldSchemeEnd(s string) (n, authStart int) {
+	i := schemeLen(s)
+	if i <= 0 {
+		return 0, 0
+	}
+	after := s[i+1:]
+	switch specialScheme(s[:i]) {
+	case schemeSpecial:
+		if after != "" && isSlash(after[0]) {
+			return i, len(s) - len(trimSlashes(after))
+		}
+	case schemeFile:
+		if len(after) >= 2 && isSlash(after[0]) && isSlash(after[1]) {
+			return i, i + 3
+		}
+	default:
+		if strings.HasPrefix(after, "//") {
+			return i, i + 3
+		}
+	}
+	return 0, 0
+}
+
+// ldParseURL canonicalises a URL; n is the scheme's length (0: none) and
+// authStart where the authority starts (see ldSchemeEnd). The canonical form
+// writes the scheme's separator as "://".
+func ldParseURL(s string, n, authStart int) (Kind, string, error) {
 	scheme, rest := "", s
 	if n > 0 {
-		scheme, rest = strings.ToLower(s[:n]), s[n+3:]
+		scheme, rest = strings.ToLower(s[:n]), s[authStart:]
 	}
 	// In a special scheme's URL, and in one without a scheme (taken as
 	// http), a backslash is a slash (WHATWG; splitURL): it ends the host,

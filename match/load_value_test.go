@@ -64,7 +64,9 @@ func TestParseValue(t *testing.T) {
 		{"a wildcard host in a URL is an error", "http://*.evil.example/", KindInvalid, "wildcard"},
 		{"so is a star inside the host", "http://evil*.example", KindInvalid, "wildcard"},
 		{"and a host that is only a star", "http://*", KindInvalid, "wildcard"},
-		{"a URL without a host is an error", "http:///x", KindInvalid, "without a host"},
+		{"a URL without a host is an error", "http:///", KindInvalid, "without a host"},
+		{"a file URL without a host is an error", "file:///x", KindInvalid, "without a host"},
+		{"extra slashes before a special scheme's host are skipped", "http:///x.example/a", KindURL, "http://x.example/a"},
 		{"a URL with a bad port is an error", "http://evil.example:99999/", KindInvalid, "invalid port"},
 		{"a domain with a bad port is an error", "evil.example:http", KindInvalid, "invalid port"},
 		{"a path without a host is an error", "/usr/bin/x", KindInvalid, "URL without a host"},
@@ -162,6 +164,9 @@ func FuzzParseValue(f *testing.F) {
 	f.Add(`http://[::1\@good.example/`)
 	f.Add(`Evil.Example\@good.example/x`)
 	f.Add(`foo://a\@evil.example/`)
+	f.Add(`HTTP:\\Evil.Example\a\*`)
+	f.Add("ftp:///evil.example/x")
+	f.Add(`evil.example\x#frag`)
 	// Junk seen in real feeds.
 	f.Add("107.183.86")
 	f.Add("domain autuo.xicp.net")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/net/idna"
 )
@@ -20,7 +21,10 @@ import (
 // scheme, a backslash ends the host as a slash does
 // ("http://evil.com\@good.com/" and "evil.com\x" are on evil.com), and
 // any slashes and backslashes after such a scheme's colon are skipped
-// ("http:\\evil.com", "http:///evil.com"; file takes exactly two).
+// ("http:\\evil.com", "http:///evil.com"; file takes exactly two). As for
+// a browser, the ASCII tabs and newlines anywhere in s are not there
+// ("http://ev\til.com/" is on evil.com), nor are the C0 control
+// characters and spaces around it.
 //
 // It is safe for concurrent use. It allocates the result; AppendHost does not.
 func NormalizeHost(s string) (host string, ok bool) {
@@ -34,11 +38,14 @@ func NormalizeHost(s string) (host string, ok bool) {
 
 // AppendHost is the allocation-free form of NormalizeHost: it appends the
 // canonical host of s to dst. On failure it returns dst unchanged and false.
-// It allocates only when the host holds non-ASCII characters (the IDN path)
-// or dst must grow.
+// It allocates only when the host holds non-ASCII characters (the IDN path),
+// when a tab or newline comes before the path, or when dst must grow.
 func AppendHost(dst []byte, s string) ([]byte, bool) {
 	var u rawURL
 	ok := splitURL(s, &u)
+	if !ok && u.tabOrNewline {
+		ok = splitURLWithoutTabOrNewline(s, &u)
+	}
 	if !ok {
 		return dst, false
 	}
@@ -66,7 +73,8 @@ func AppendHost(dst []byte, s string) ([]byte, bool) {
 // kept), and dot segments are resolved: "." and "%2e" go, ".." (or
 // ".%2e", "%2e.", "%2e%2e", any case) goes with the segment before it but
 // never above the root, and a trailing one leaves a trailing slash
-// ("/a/../b" is "/b", "/a/." is "/a/", "/.." is "/").
+// ("/a/../b" is "/b", "/a/." is "/a/", "/.." is "/"). The ASCII tabs and
+// newlines anywhere in s are not there, as for NormalizeHost.
 //
 // It is safe for concurrent use. It allocates the result; AppendURL does not.
 func NormalizeURL(s string) (string, bool) {
@@ -79,7 +87,9 @@ func NormalizeURL(s string) (string, bool) {
 }
 
 // AppendURL is the allocation-free form of NormalizeURL: it appends the
-// canonical URL to dst. On failure it returns dst unchanged and false.
+// canonical URL to dst. On failure it returns dst unchanged and false. It
+// allocates only as AppendHost does, and when a path and query over 128
+// bytes hold a tab or newline.
 func AppendURL(dst []byte, s string) ([]byte, bool) {
 	return appendURL(dst, s, false)
 }
@@ -97,6 +107,9 @@ func appendURLIndicator(dst []byte, v string, isPrefix bool) ([]byte, bool) {
 func appendURL(dst []byte, s string, openEnd bool) ([]byte, bool) {
 	var u rawURL
 	ok := splitURL(s, &u)
+	if !ok && u.tabOrNewline {
+		ok = splitURLWithoutTabOrNewline(s, &u)
+	}
 	if !ok || !u.isURL() {
 		return dst, false
 	}
@@ -117,12 +130,21 @@ type rawURL struct {
 	port      string // digits as written; empty when absent
 	hasTail   bool   // a path, query or fragment followed the authority
 	tail      string // from the first '/', '?' or '#' on
+	// tabOrNewline is set, and splitURL fails, when an ASCII tab or
+	// newline comes before the path: the WHATWG URL Standard removes
+	// them before it reads a URL (splitURLWithoutTabOrNewline).
+	tabOrNewline bool
 }
 
 // pathQuery splits the tail into the path (up to '?' or '#', possibly
 // empty) and the query (after '?', before '#').
 func (u *rawURL) pathQuery() (path, query string) {
-	t := u.tail
+	return splitPathQuery(u.tail)
+}
+
+// splitPathQuery splits a URL's tail into its path and query (see
+// rawURL.pathQuery).
+func splitPathQuery(t string) (path, query string) {
 	for i := 0; i < len(t); i++ {
 		switch t[i] {
 		case '?':
@@ -157,6 +179,13 @@ func (u *rawURL) isURL() bool {
 // a special scheme's colon, or at the start of a value without one, are
 // all skipped ("http:///evil.com" is on evil.com; file takes exactly two).
 // Other schemes need "://" and keep a backslash as a byte.
+//
+// An ASCII tab or newline anywhere before the path, where removing it
+// could change the scheme or the authority, makes splitURL fail with
+// u.tabOrNewline set: the caller reads s again without them
+// (splitURLWithoutTabOrNewline). Those in the path, query and fragment
+// are left to appendPathQuery. The C0 control characters and spaces
+// around s are trimmed.
 func splitURL(s string, u *rawURL) bool {
 	s = trimASCIISpace(s)
 	rest := s
@@ -174,6 +203,11 @@ func splitURL(s string, u *rawURL) bool {
 		case after != "" && isSlash(after[0]):
 			// "http:\\evil.com", "http:/evil.com": a special scheme
 			// needs no "//".
+			if len(after) >= 2 && isTabOrNewline(after[1]) {
+				// "file:/\t/evil.com" is file://evil.com.
+				u.tabOrNewline = true
+				return false
+			}
 			switch specialScheme(s[:i]) {
 			case schemeSpecial:
 				u.scheme, rest = s[:i], trimSlashes(after)
@@ -184,9 +218,16 @@ func splitURL(s string, u *rawURL) bool {
 			}
 		}
 	}
-	if u.scheme == "" && len(s) >= 2 && isSlash(s[0]) && isSlash(s[1]) {
-		u.relative = true
-		rest = trimSlashes(s)
+	if u.scheme == "" && len(s) >= 2 && isSlash(s[0]) {
+		switch {
+		case isSlash(s[1]):
+			u.relative = true
+			rest = trimSlashes(s)
+		case isTabOrNewline(s[1]):
+			// "/\t/evil.com" is //evil.com.
+			u.tabOrNewline = true
+			return false
+		}
 	}
 	// One pass over the authority: where it ends, its last '@', and the
 	// first and last ':' after that '@'.
@@ -216,6 +257,9 @@ scan:
 				colon = i
 			}
 			colons++
+		default: // '\t', '\n', '\r'
+			u.tabOrNewline = true
+			return false
 		}
 	}
 	if at >= 0 {
@@ -251,10 +295,42 @@ scan:
 	return true
 }
 
+// splitURLWithoutTabOrNewline is splitURL of a copy of s without its
+// ASCII tabs and newlines; u is overwritten. It allocates the copy (which
+// splitURL's parts would carry to the heap from any buffer): only a
+// RemoteUrl with a tab or newline before its path, which no client sends
+// as it is, takes it.
+func splitURLWithoutTabOrNewline(s string, u *rawURL) bool {
+	*u = rawURL{}
+	return splitURL(withoutTabOrNewline(make([]byte, 0, len(s)), s), u)
+}
+
+// withoutTabOrNewline appends s to dst without its ASCII tabs and newlines,
+// and returns what it appended as a string sharing dst's memory, which
+// must not change while the string is in use.
+func withoutTabOrNewline(dst []byte, s string) string {
+	start := len(dst)
+	for i := 0; i < len(s); i++ {
+		if !isTabOrNewline(s[i]) {
+			dst = append(dst, s[i])
+		}
+	}
+	if len(dst) == start {
+		return ""
+	}
+	return unsafe.String(&dst[start], len(dst)-start)
+}
+
+func isTabOrNewline(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
+
 // backslashIsSlash reports whether a backslash separates like '/' in u: in
 // a special scheme's URL and in a value without a scheme (WHATWG).
-func (u *rawURL) backslashIsSlash() bool {
-	return u.scheme == "" || specialScheme(u.scheme) != schemeNotSpecial
+func (u *rawURL) backslashIsSlash() bool { return backslashIsSlash(u.scheme) }
+
+// backslashIsSlash reports whether a backslash separates like '/' in a URL
+// with that scheme ("" when it has none; see rawURL.backslashIsSlash).
+func backslashIsSlash(scheme string) bool {
+	return scheme == "" || specialScheme(scheme) != schemeNotSpecial
 }
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
@@ -323,7 +399,8 @@ func schemeLen(s string) int {
 }
 
 // authoritySpecial marks the bytes splitURL looks for in an authority.
-var authoritySpecial = [256]bool{'/': true, '\\': true, '?': true, '#': true, '@': true, ':': true}
+var authoritySpecial = [256]bool{'/': true, '\\': true, '?': true, '#': true, '@': true, ':': true,
+	'\t': true, '\n': true, '\r': true}
 
 // schemeChars classifies bytes for schemeEnd: letters may start a scheme,
 // digits, '+', '-' and '.' may follow, ':' ends it.
@@ -345,6 +422,9 @@ const (
 	schemeColon
 )
 
+// trimASCIISpace drops the C0 control characters (tabs and newlines among
+// them) and spaces around s, as the WHATWG URL Standard does before it
+// reads a URL.
 func trimASCIISpace(s string) string {
 	for len(s) > 0 && isSpace(s[0]) {
 		s = s[1:]
@@ -355,7 +435,8 @@ func trimASCIISpace(s string) string {
 	return s
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isSpace reports whether c is a C0 control character or a space.
+func isSpace(c byte) bool { return c <= ' ' }
 
 // validPort accepts "" or a decimal number up to 65535 (leading zeros allowed).
 func validPort(p string) bool {
@@ -578,9 +659,12 @@ func appendOrigin(dst []byte, u *rawURL) (_ []byte, hostStart, hostEnd int, addr
 // segments are resolved: a segment "." (or "%2e", any case) goes, ".."
 // (or ".%2e", "%2e.", "%2e%2e") goes with the segment before it, never
 // above the root, and a trailing one leaves a trailing slash ("/a/b/.."
-// is "/a/").
-func appendPathQuery(dst []byte, u *rawURL) []byte {
-	return appendPathQueryOf(dst, u, false)
+// is "/a/"). The ASCII tabs and newlines of the path and query are not
+// there: when it finds one, appendPathQuery returns false, and the caller
+// drops what it appended and calls appendPathQueryWithoutTabOrNewline
+// (appendPathQueryOf does both).
+func appendPathQuery(dst []byte, u *rawURL) ([]byte, bool) {
+	return appendTailPathQuery(dst, u.scheme, u.tail, false)
 }
 
 // appendPathQueryOf is appendPathQuery; openEnd says that the path is the
@@ -591,34 +675,61 @@ func appendPathQuery(dst []byte, u *rawURL) []byte {
 //
 // Most paths hold neither a backslash nor a dot segment: they are only
 // escaped, and looked at once more, eight bytes at a time
-// (pathNeedsResolving).
+// (pathNeedsResolving). A path or query with an ASCII tab or newline,
+// which escaping finds, is written again without them, as the WHATWG URL
+// Standard removes them before it reads a URL ("/.\t./" is "/../", "%2\te"
+// is "%2e").
 func appendPathQueryOf(dst []byte, u *rawURL, openEnd bool) []byte {
-	path, query := u.pathQuery()
+	out, ok := appendTailPathQuery(dst, u.scheme, u.tail, openEnd)
+	if !ok {
+		out = appendPathQueryWithoutTabOrNewline(dst, u.scheme, u.tail, openEnd)
+	}
+	return out
+}
+
+// appendTailPathQuery is appendPathQueryOf of a URL's scheme and tail,
+// except that it returns false, and what it appended is to be dropped,
+// when the path or query holds an ASCII tab or newline: the caller then
+// calls appendPathQueryWithoutTabOrNewline. (Neither calls the other, so
+// that escape analysis keeps the callers' buffers on the stack.)
+func appendTailPathQuery(dst []byte, scheme, tail string, openEnd bool) ([]byte, bool) {
+	path, query := splitPathQuery(tail)
+	var saw uint8
 	if path == "" {
 		dst = append(dst, '/')
 	} else {
 		start := len(dst)
-		var saw uint8
 		dst, saw = appendEscapedOf(dst, path)
-		if saw|pathNeedsResolving(path) != 0 {
-			dst = resolvePath(dst, start, u, openEnd && len(path) == len(u.tail))
+		if saw&escTabOrNewline == 0 && saw|pathNeedsResolving(path) != 0 {
+			dst = resolvePath(dst, start, backslashIsSlash(scheme), openEnd && len(path) == len(tail))
 		}
 	}
 	if query != "" {
 		dst = append(dst, '?')
-		dst = appendEscaped(dst, query)
+		var q uint8
+		dst, q = appendEscapedOf(dst, query)
+		saw |= q
 	}
-	return dst
+	return dst, saw&escTabOrNewline == 0
+}
+
+// appendPathQueryWithoutTabOrNewline is appendTailPathQuery of tail
+// without its ASCII tabs and newlines. It allocates only for a tail over
+// 128 bytes.
+func appendPathQueryWithoutTabOrNewline(dst []byte, scheme, tail string, openEnd bool) []byte {
+	var arr [128]byte
+	out, _ := appendTailPathQuery(dst, scheme, withoutTabOrNewline(arr[:0], tail), openEnd)
+	return out
 }
 
 // resolvePath resolves dst[start:], a path that appendEscapedOf wrote
 // (it decoded "%2e" to '.', and left a backslash as it was and "%5C"
-// escaped): backslashes become slashes where backslashIsSlash says so, and
-// the dot segments are resolved (resolveDots; with openEnd the last
-// segment is kept).
-func resolvePath(dst []byte, start int, u *rawURL, openEnd bool) []byte {
+// escaped): backslashes become slashes when backslash is set (see
+// backslashIsSlash), and the dot segments are resolved (resolveDots; with
+// openEnd the last segment is kept).
+func resolvePath(dst []byte, start int, backslash, openEnd bool) []byte {
 	p := dst[start:]
-	if u.backslashIsSlash() {
+	if backslash {
 		for i, c := range p {
 			if c == '\\' {
 				p[i] = '/'
@@ -734,17 +845,32 @@ var escClass = func() (t [256]uint8) {
 // appendEscaped appends a path or query with percent-escapes normalised:
 // hex digits upper-cased, escapes of unreserved characters decoded, a '%'
 // that starts no escape written "%25", and control, space, DEL and
-// non-ASCII bytes encoded. The result is ASCII and appendEscaped leaves it
-// unchanged.
+// non-ASCII bytes encoded; ASCII tabs and newlines are removed first, as
+// NormalizeURL removes them. The result is ASCII and appendEscaped leaves
+// it unchanged.
 func appendEscaped(dst []byte, s string) []byte {
-	dst, _ = appendEscapedOf(dst, s)
-	return dst
+	out, saw := appendEscapedOf(dst, s)
+	if saw&escTabOrNewline != 0 {
+		var arr [128]byte
+		out, _ = appendEscapedOf(dst, withoutTabOrNewline(arr[:0], s))
+	}
+	return out
 }
 
-// appendEscapedOf is appendEscaped, and also returns 1 when it decoded a
-// "%2e" right after a slash or backslash (a segment of a path that may be
-// a dot segment), else 0.
-func appendEscapedOf(dst []byte, s string) (_ []byte, dotAfterSlash uint8) {
+// What appendEscapedOf saw.
+const (
+	// escDotAfterSlash: a "%2e" decoded right after a slash or backslash
+	// (a segment of a path that may be a dot segment).
+	escDotAfterSlash = 1 << iota
+	// escTabOrNewline: an ASCII tab or newline, which it encoded, but which
+	// the caller must remove before escaping (a tab may split an escape).
+	escTabOrNewline
+)
+
+// appendEscapedOf is appendEscaped without the removal of tabs and
+// newlines, and also returns what it saw (escDotAfterSlash,
+// escTabOrNewline).
+func appendEscapedOf(dst []byte, s string) (_ []byte, saw uint8) {
 	const hexDigits = "0123456789ABCDEF"
 	for len(s) > 0 {
 		i := 0
@@ -758,12 +884,15 @@ func appendEscapedOf(dst []byte, s string) (_ []byte, dotAfterSlash uint8) {
 		c := s[i]
 		switch {
 		case c != '%':
+			if isTabOrNewline(c) {
+				saw |= escTabOrNewline
+			}
 			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
 			s = s[i+1:]
 		case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
 			if v := unhex(s[i+1])<<4 | unhex(s[i+2]); isUnreserved(v) {
 				if n := len(dst); v == '.' && n > 0 && (dst[n-1] == '/' || dst[n-1] == '\\') {
-					dotAfterSlash = 1
+					saw |= escDotAfterSlash
 				}
 				dst = append(dst, v)
 			} else {
@@ -775,7 +904,7 @@ func appendEscapedOf(dst []byte, s string) (_ []byte, dotAfterSlash uint8) {
 			s = s[i+1:]
 		}
 	}
-	return dst, dotAfterSlash
+	return dst, saw
 }
 
 func isHex(c byte) bool {

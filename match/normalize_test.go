@@ -193,6 +193,12 @@ var normalizeSeeds = []string{
 	`file:\\server\share\..\x`,              // file takes two
 	`ws:/\evil.com`,                         // one slash, one backslash
 	"http://x/?a=/../b\\c",                  // the query is no path
+	// Tabs and newlines are removed from anywhere, C0 controls and spaces
+	// around the value trimmed (WHATWG).
+	"http://ev\til.com/a/.\t./b?%4\t1#\n", // host, dot segment, escape
+	"/\t/evil.com\\x",                     // a scheme-relative URL
+	"file:/\t/evil.com/x",                 // file's two slashes
+	"\x00evil.com\r\n\x1f",                // C0 controls around a host
 }
 
 func FuzzNormalizeHost(f *testing.F) {
@@ -201,6 +207,12 @@ func FuzzNormalizeHost(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		h, ok := NormalizeHost(s)
+		// Tabs and newlines are not there (WHATWG).
+		if c := withoutTabOrNewline(nil, s); c != s {
+			if hc, okc := NormalizeHost(c); okc != ok || hc != h {
+				t.Fatalf("NormalizeHost(%q) = %q, %v, but without its tabs and newlines %q, %v", s, h, ok, hc, okc)
+			}
+		}
 		if !ok {
 			return
 		}
@@ -225,6 +237,13 @@ func FuzzNormalizeURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		u, ok := NormalizeURL(s)
+		// Tabs and newlines are not there (WHATWG): without them s
+		// normalises alike, or not at all alike.
+		if c := withoutTabOrNewline(nil, s); c != s {
+			if uc, okc := NormalizeURL(c); okc != ok || uc != u {
+				t.Fatalf("NormalizeURL(%q) = %q, %v, but without its tabs and newlines %q, %v", s, u, ok, uc, okc)
+			}
+		}
 		if !ok {
 			return
 		}
@@ -263,7 +282,9 @@ func FuzzNormalizeURL(f *testing.F) {
 		// host is taken for an address exactly when its canonical text is
 		// one, however it was written.
 		var raw rawURL
-		splitURL(s, &raw)
+		if !splitURL(s, &raw) && raw.tabOrNewline {
+			splitURLWithoutTabOrNewline(s, &raw)
+		}
 		_, _, _, addr, _ := appendOrigin(nil, &raw)
 		if want, err := netip.ParseAddr(h); addr.IsValid() != (err == nil) || addr.IsValid() && addr != want {
 			t.Fatalf("the host of NormalizeURL(%q) = %q is taken for the address %v; its canonical text %q parses as %v (%v)", s, u, addr, h, want, err)

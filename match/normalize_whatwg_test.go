@@ -171,6 +171,11 @@ func TestMatchReadsBackslashesAndDotSegmentsAsAClientDoes(t *testing.T) {
 		{"a prefix's last double dot is not the root", []string{"url http://evil.com/a/..*"}, "http://evil.com/b", nil},
 		{"a prefix's double dot before '?' is resolved", []string{"url http://evil.com/a/..?*"}, "http://evil.com/?q=1",
 			[]string{"RemoteUrl url http://evil.com/a/..?*"}},
+		{"a backslash before a prefix's star is a slash", []string{`url http://evil.com\*`}, "http://evil.com/x",
+			[]string{`RemoteUrl url http://evil.com\*`}},
+		{"a backslash before a prefix's star ends a segment", []string{`url http://evil.com/a\*`}, "http://evil.com/a/x",
+			[]string{`RemoteUrl url http://evil.com/a\*`}},
+		{"a backslash before a prefix's star is not a name's start", []string{`url http://evil.com/a\*`}, "http://evil.com/ab", nil},
 		{"a pattern sees slashes for backslashes", []string{"pattern /a/b"}, `evil.com\a\b`,
 			[]string{"RemoteUrl pattern /a/b"}},
 		{"a pattern sees the resolved path", []string{"pattern .com/b"}, "http://evil.com/a/../b",
@@ -242,6 +247,23 @@ func TestParseValueReadsBackslashesAsTheMatcherDoes(t *testing.T) {
 		{"a bracket the backslash leaves open is an error", `http://[::1\@good.example/`, KindInvalid, "unclosed"},
 		{"another scheme keeps a backslash in its userinfo", `foo://a\@evil.example/`, KindURL, `foo://a\@evil.example/`},
 		{"a bare host and a backslash is no domain", `evil.example\x`, KindInvalid, "invalid character"},
+		// "http:" and any run of slashes and backslashes is the scheme, as
+		// for the matcher; file takes exactly two.
+		{"backslashes after the scheme's colon", `HTTP:\\Evil.Example\a\b`, KindURL, "http://evil.example/a/b"},
+		{"one slash after the scheme's colon", "https:/evil.example/x", KindURL, "https://evil.example/x"},
+		{"a slash and a backslash after the scheme's colon", `ws:/\evil.example\x`, KindURL, "ws://evil.example/x"},
+		{"extra slashes after the scheme's colon", "ftp:///evil.example/x", KindURL, "ftp://evil.example/x"},
+		{"a host after the slashes ends at a backslash", `http:\\evil.example\@good.example/`, KindURL, "http://evil.example/@good.example/"},
+		{"a star after backslashes makes a prefix", `http:\\evil.example\kits\*`, KindURL, "http://evil.example/kits/*"},
+		{"file takes two backslashes", `file:\\server.example\share\x`, KindURL, "file://server.example/share/x"},
+		{"file with a third slash has no host", `file:\\\x`, KindInvalid, "without a host"},
+		{"another scheme needs its two slashes", `foo:\\evil.example\x`, KindInvalid, "invalid port"},
+		// Whitespace in a value without a scheme, newlines too (a feed's
+		// value is not read without them, as a RemoteUrl is).
+		{"a newline in the path of a value without a scheme", "evil.example/a\nb", KindInvalid, "whitespace"},
+		{"a tab in the host of a URL", "http://ev\til.example/", KindInvalid, "whitespace"},
+		// A '#' after a backslash is after the path, not the host.
+		{"a fragment after a backslash path", `evil.example\x#frag`, KindURL, "evil.example/x#frag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,6 +349,22 @@ func TestPathNeedsResolvingAgreesWithItsDefinition(t *testing.T) {
 				b[i] = 'x'
 				check(string(b))
 			}
+		}
+	}
+}
+
+// A field of URLs reads a '#' after a backslash path as the matcher does:
+// "evil.example\x#frag" is the URL of /x, not of /x/ (the '#' is not right
+// after the host, so it is no reason to write the root's '/' before it).
+func TestParseAsURLFragmentAfterABackslashPath(t *testing.T) {
+	for _, in := range []string{`evil.example\x#frag`, `http://evil.example\x#frag`, `evil.example:8080\a\b#c`} {
+		kind, value, err := ldParseAs(KindURL, in)
+		if err != nil || kind != KindURL {
+			t.Fatalf("ldParseAs(url, %q) = %s %q, %v", in, kind, value, err)
+		}
+		key, ok := NormalizeURL(value)
+		if want, _ := NormalizeURL(in); !ok || key != want {
+			t.Errorf("ldParseAs(url, %q) = %q, keyed %q; the RemoteUrl %q is %q", in, value, key, in, want)
 		}
 	}
 }
