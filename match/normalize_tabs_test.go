@@ -1,7 +1,6 @@
 package match
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -73,12 +72,7 @@ func TestNormalizeURLRemovesTabsAndNewlines(t *testing.T) {
 // newlines: the domain lookup, an IP-literal host, URL indicators, URL
 // prefixes, patterns and the exclusions' remote_domain.
 func TestMatchIgnoresTabsAndNewlinesInRemoteURL(t *testing.T) {
-	tests := []struct {
-		name string
-		inds []string
-		url  string
-		want []string
-	}{
+	tests := []urlMatchCase{
 		{"a domain fires on a host with a tab", []string{"domain evil.com"}, "http://ev\til.com/x",
 			[]string{"RemoteUrl domain evil.com"}},
 		{"a domain fires on a host with a tab before a backslash", []string{"domain evil.com"}, "http://evil.com\t\\@good.com/",
@@ -95,26 +89,7 @@ func TestMatchIgnoresTabsAndNewlinesInRemoteURL(t *testing.T) {
 		{"a pattern sees the URL without its tabs", []string{"pattern evil.com/gate"}, "http://evil.com/ga\tte",
 			[]string{"RemoteUrl pattern evil.com/gate"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var inds []*Indicator
-			for _, s := range tt.inds {
-				inds = append(inds, mk(s))
-			}
-			ix, err := Build(inds, BuildOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := hitStrings(ix.Match(Query{RemoteURL: tt.url}, nil))
-			want := tt.want
-			if want == nil {
-				want = []string{}
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("Match(%q) over %q = %q; want %q", tt.url, tt.inds, got, want)
-			}
-		})
-	}
+	runURLMatchCases(t, tests)
 
 	// A pattern's tabs and newlines are removed as a URL's are.
 	ix, err := Build([]*Indicator{{Kind: KindPattern, Value: "/ga\tte", Meta: &Meta{}}}, BuildOptions{})

@@ -130,13 +130,42 @@ func TestNormalizeHostBackslashes(t *testing.T) {
 
 // Every part of matching sees the host and path a client would request:
 // the domain lookup, URL indicators (both sides), URL prefixes, patterns.
+// urlMatchCase is one RemoteUrl matched against an index of indicators
+// (mk's notation) and the hits it must give (hitStrings' notation).
+type urlMatchCase struct {
+	name string
+	inds []string
+	url  string
+	want []string
+}
+
+// runURLMatchCases builds an index for each case and checks its hits.
+func runURLMatchCases(t *testing.T, tests []urlMatchCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var inds []*Indicator
+			for _, s := range tt.inds {
+				inds = append(inds, mk(s))
+			}
+			ix, err := Build(inds, BuildOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitStrings(ix.Match(Query{RemoteURL: tt.url}, nil))
+			want := tt.want
+			if want == nil {
+				want = []string{}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("Match(%q) over %q = %q; want %q", tt.url, tt.inds, got, want)
+			}
+		})
+	}
+}
+
 func TestMatchReadsBackslashesAndDotSegmentsAsAClientDoes(t *testing.T) {
-	tests := []struct {
-		name string
-		inds []string
-		url  string
-		want []string
-	}{
+	tests := []urlMatchCase{
 		{"a domain fires on the host before a backslash", []string{"domain evil.com"}, `http://evil.com\@good.com/`,
 			[]string{"RemoteUrl domain evil.com"}},
 		{"the name after a backslash and '@' is no host", []string{"domain good.com"}, `http://evil.com\@good.com/`, nil},
@@ -181,26 +210,7 @@ func TestMatchReadsBackslashesAndDotSegmentsAsAClientDoes(t *testing.T) {
 		{"a pattern sees the resolved path", []string{"pattern .com/b"}, "http://evil.com/a/../b",
 			[]string{"RemoteUrl pattern .com/b"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var inds []*Indicator
-			for _, s := range tt.inds {
-				inds = append(inds, mk(s))
-			}
-			ix, err := Build(inds, BuildOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := hitStrings(ix.Match(Query{RemoteURL: tt.url}, nil))
-			want := tt.want
-			if want == nil {
-				want = []string{}
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("Match(%q) over %q = %q; want %q", tt.url, tt.inds, got, want)
-			}
-		})
-	}
+	runURLMatchCases(t, tests)
 }
 
 // An exclusion by remote_domain sees the host a client connects to: a

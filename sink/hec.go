@@ -273,7 +273,7 @@ func hecChannel(opt, q string) (channel string, inURL bool, err error) {
 		return "", false, fmt.Errorf("splunk_hec url: its query holds the channel parameter %d times (its key read in any case, after '&' or ';'); give it once", len(inQuery))
 	case len(inQuery) == 1 && inQuery[0] == "":
 		return "", false, errors.New("splunk_hec url: the channel parameter of its query is empty; give the channel's GUID or leave the parameter out")
-	case len(inQuery) == 1 && !isGUID(inQuery[0]):
+	case len(inQuery) == 1 && !urlcred.IsUUID(inQuery[0]):
 		return "", false, errors.New("splunk_hec url: the channel parameter of its query (its key read in any case, after '&' or ';') is not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
 	case len(inQuery) == 1 && opt != "" && opt != inQuery[0]:
 		return "", false, errors.New("splunk_hec channel: differs from the channel parameter of the url's query; give the channel once, in one of them")
@@ -281,32 +281,10 @@ func hecChannel(opt, q string) (channel string, inURL bool, err error) {
 		return inQuery[0], true, nil
 	case opt == "":
 		return newGUID(), false, nil
-	case !isGUID(opt):
+	case !urlcred.IsUUID(opt):
 		return "", false, errors.New("splunk_hec channel: not a GUID (8-4-4-4-12 hexadecimal digits), which Splunk refuses as an invalid data channel")
 	}
 	return opt, false, nil
-}
-
-// isGUID reports whether s is a GUID as Splunk takes a channel: 8-4-4-4-12
-// hexadecimal digits, in either case.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ValidateHECURL checks raw as NewHEC checks HECOptions.URL, without

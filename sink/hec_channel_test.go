@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iocwatch/iocwatch/internal/urlcred"
 	"github.com/iocwatch/iocwatch/sink"
 	"github.com/iocwatch/iocwatch/sink/sinktest"
 )
@@ -152,7 +153,7 @@ func (s *splunkAcks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hecAnswer(w, 400, `{"text":"Data channel is missing","code":10}`)
 		return
 	}
-	if !isGUIDForTest(ch) {
+	if !urlcred.IsUUID(ch) {
 		hecAnswer(w, 400, `{"text":"Invalid data channel","code":11}`)
 		return
 	}
@@ -192,24 +193,6 @@ func (s *splunkAcks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.next[ch]++
 	s.channels[ch][id] = alerts
 	hecAnswer(w, 200, fmt.Sprintf(`{"text":"Success","code":0,"ackId":%d}`, id))
-}
-
-// isGUIDForTest reports whether s is 8-4-4-4-12 hexadecimal digits.
-func isGUIDForTest(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
-			return false
-		}
-	}
-	return true
 }
 
 // A Splunk restart loses the channels and the acknowledgement state it

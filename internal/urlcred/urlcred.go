@@ -548,7 +548,7 @@ const (
 // blocklistrecommended2024.txt, iocs-20240630.csv and v1 are not. A long
 // commit hash in a path is taken for a token too.
 func IsToken(s string) bool {
-	if isUUID(s) {
+	if IsUUID(s) {
 		return true
 	}
 	var run, letters, changes int
@@ -582,8 +582,9 @@ func IsToken(s string) bool {
 	return b64 && digit && len(s) >= longRun
 }
 
-// isUUID reports whether s is 8-4-4-4-12 hexadecimal digits.
-func isUUID(s string) bool {
+// IsUUID reports whether s is a UUID (a GUID) written as 8-4-4-4-12
+// hexadecimal digits, in either case.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
