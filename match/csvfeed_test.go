@@ -354,6 +354,17 @@ func TestLoadCSVHeaderless(t *testing.T) {
 	}
 }
 
+// loadFeed loads in (a feed named feed.txt in format) under g and lists
+// what loadedAndRefused lists.
+func loadFeed(t *testing.T, format, in string, g Guard) (got, refused []string) {
+	t.Helper()
+	res, err := Load(strings.NewReader(in), LoadOptions{Name: "feed.txt", Format: format, Guard: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loadedAndRefused(res)
+}
+
 // loadedAndRefused lists a load's indicators as kind:value@origin and its
 // refusals as their messages.
 func loadedAndRefused(res *LoadResult) (got, refused []string) {

@@ -36,11 +36,7 @@ func TestFeedLoadsAlternativeRootNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Load(strings.NewReader(tt.in), LoadOptions{Name: "feed.txt", Format: tt.format})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, refused := loadedAndRefused(res)
+			got, refused := loadFeed(t, tt.format, tt.in, Guard{})
 			if !reflect.DeepEqual(got, tt.loaded) || !reflect.DeepEqual(refused, tt.refused) {
 				t.Fatalf("loaded %q\nrefused %q\nwant %q\nand %q", got, refused, tt.loaded, tt.refused)
 			}

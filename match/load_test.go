@@ -305,20 +305,12 @@ func TestLoadRefusesNamesUnderAnUnknownTopLevelDomainInEveryFormat(t *testing.T)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Load(strings.NewReader(tt.in), LoadOptions{Name: "feed.txt", Format: tt.format})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, refused := loadedAndRefused(res)
+			got, refused := loadFeed(t, tt.format, tt.in, Guard{})
 			if !reflect.DeepEqual(got, tt.loaded) || !reflect.DeepEqual(refused, tt.refused) {
 				t.Fatalf("loaded %q\nrefused %q\nwant %q\nand %q", got, refused, tt.loaded, tt.refused)
 			}
 			// An internal feed loads every one of them.
-			res, err = Load(strings.NewReader(tt.in), LoadOptions{Name: "feed.txt", Format: tt.format, Guard: Guard{AllowPrivate: true}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, refused := loadedAndRefused(res); len(refused) != 0 || len(got) != len(tt.loaded)+len(tt.refused) {
+			if got, refused := loadFeed(t, tt.format, tt.in, Guard{AllowPrivate: true}); len(refused) != 0 || len(got) != len(tt.loaded)+len(tt.refused) {
 				t.Errorf("with AllowPrivate: loaded %q, refused %q; want all loaded", got, refused)
 			}
 		})
