@@ -145,15 +145,22 @@ func TestCorruptCheckpointStopsTheSource(t *testing.T) {
 	}
 }
 
-// listStore answers ListCheckpoints with cps or err.
+// listStore answers ListCheckpoints with cps or err, and ListOwnership
+// with owners or ownErr.
 type listStore struct {
 	azeventhubs.CheckpointStore
-	cps []azeventhubs.Checkpoint
-	err error
+	cps    []azeventhubs.Checkpoint
+	err    error
+	owners []azeventhubs.Ownership
+	ownErr error
 }
 
 func (l *listStore) ListCheckpoints(context.Context, string, string, string, *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
 	return l.cps, l.err
+}
+
+func (l *listStore) ListOwnership(context.Context, string, string, string, *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	return l.owners, l.ownErr
 }
 
 // Geo-replication can be enabled on a namespace while iocwatch runs: from

@@ -70,15 +70,21 @@
 // offset), with a client of its own that does not retry, so that a refusal
 // comes back at once. One such partition is tested a round, each in turn.
 // When the Processor, trying again in that round, opens the partition
-// meanwhile, nothing is reported but an Info line. A refusal that cannot
+// meanwhile, nothing is reported but an Info line; so is a test receiver
+// displaced or refused by a receiver with an owner level
+// (ErrorCodeOwnershipLost, amqp:link:stolen), or one that opened, while
+// the checkpoint store names another replica as the partition's owner:
+// that replica took the partition and reads it. A refusal that cannot
 // heal — the consumer group does not exist, the credential may not listen
 // — stops the Source with an error naming the hub, the consumer group and
-// what to check (Read returns it); anything else is logged as an error
-// each time the partition is tested, with the test receiver's start and
-// error. A start the service refuses as past the partition's last
-// event (a checkpoint from before the hub was deleted and re-created) is
-// named as such, with the checkpoint blob to delete. A partition reader
-// refused the same way stops the Source too, or logs the same.
+// what to check (Read returns it). So does a start the service refuses as
+// past the partition's last event (a checkpoint from before the hub was
+// deleted and re-created, or its namespace failed over), which no retry
+// cures: the error names the partition and the checkpoint blob to delete,
+// and it is logged once. Anything else is logged as an error each time the
+// partition is tested, with the test receiver's start and error. A
+// partition reader refused or detached the same way stops the Source too,
+// or is reopened by the Processor.
 //
 // The Processor also stops for good when a round cannot list or claim
 // ownership. The Source gives it a checkpoint store that retries those

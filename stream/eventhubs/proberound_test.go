@@ -158,3 +158,94 @@ func TestEveryUnopenedPartitionIsProbedInTurn(t *testing.T) {
 		})
 	}
 }
+
+// A partition claimed in the last round and not opened may have been taken
+// by another replica since (one joined, or balanced the shares): that
+// replica's receiver, with an owner level, displaces the test receiver once
+// it opened (the SDK's ErrorCodeOwnershipLost, a link detached as
+// amqp:link:stolen), or the service refuses its attach (amqp:link:stolen,
+// which the SDK, having retried it as a lost connection, reports as
+// "connlost" without unwrapping). That is how replicas share a hub, not a
+// partition that cannot be opened: when the checkpoint store names another
+// replica as the partition's owner, an Info line says so, with the new
+// owner, and nothing is logged as an error. When the store names this
+// replica (or cannot be read), what keeps the partition out is a receiver
+// of another application with an owner level: that stays an error, as does
+// any other failure while another replica owns the partition, and a
+// refusal still stops the source.
+func TestProbeOfAPartitionAnotherReplicaTookIsNoError(t *testing.T) {
+	stolen := &amqp.Error{Condition: amqp.ErrCondStolen,
+		Description: "At least one receiver for the endpoint is created with epoch of '0', and so non-epoch receiver is not allowed. Either reconnect with a higher epoch, or make sure all epoch receivers are closed or disconnected. TrackingId:1, SystemTracker:corp:eventhub:defender~8191|iocwatch, Timestamp:2026-11-29T08:34:39"}
+	busy := &amqp.Error{Condition: "com.microsoft:server-busy", Description: "try again"}
+	noListen := &amqp.Error{Condition: amqp.ErrCondUnauthorizedAccess, Description: "Unauthorized access. 'Listen' claim(s) are required to perform this operation."}
+	const other = "iocwatch-other-replica"
+	for _, tt := range []struct {
+		name    string
+		err     error  // the probe's outcome
+		owner   string // the store's owner of partition 3
+		ownErr  error  // the store's failure to list ownership
+		taken   bool   // logged at Info as another replica's
+		errLogs int    // ERROR records wanted
+		fatal   bool   // the source stops
+	}{
+		{"displaced once opened: the SDK's ownership lost", &azeventhubs.Error{Code: azeventhubs.ErrorCodeOwnershipLost}, other, nil, true, 0, false},
+		{"link detached as stolen", &amqp.LinkError{RemoteErr: stolen}, other, nil, true, 0, false},
+		{"attach refused as stolen", stolen, other, nil, true, 0, false},
+		{"attach refused as stolen, as the SDK reports it", errors.New("(connlost): " + stolen.Error()), other, nil, true, 0, false},
+		{"opened, then displaced (the probe's own nil)", nil, other, nil, true, 0, false},
+		{"stolen, the store names this replica", errors.New("(connlost): " + stolen.Error()), "replica-me", nil, false, 1, false},
+		{"stolen, the store names no owner", &azeventhubs.Error{Code: azeventhubs.ErrorCodeOwnershipLost}, "", nil, false, 1, false},
+		{"stolen, the store cannot be read", errors.New("(connlost): " + stolen.Error()), other, errors.New("test: storage unreachable"), false, 1, false},
+		{"another failure, another replica owns it", busy, other, nil, false, 1, false},
+		{"a refusal, another replica owns it", noListen, other, nil, false, 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := probeSource(&logs, func(context.Context, string, azeventhubs.StartPosition) error { return tt.err })
+			s.store = &listStore{ownErr: tt.ownErr, owners: []azeventhubs.Ownership{
+				{PartitionID: "2", OwnerID: "replica-me"},
+				{PartitionID: "3", OwnerID: tt.owner},
+			}}
+			if !s.startProbe("3") {
+				t.Fatal("no probe started")
+			}
+			s.loops.Wait()
+			select {
+			case <-s.failed:
+				if !tt.fatal {
+					t.Fatalf("the source stopped: %v", s.fatal)
+				}
+			default:
+				if tt.fatal {
+					t.Fatal("the source goes on; want it stopped by the refusal")
+				}
+			}
+			if got := records(t, logs.String(), "ERROR"); len(got) != tt.errLogs {
+				t.Errorf("%d ERROR records, want %d:\n%s", len(got), tt.errLogs, logs.String())
+			}
+			var taken []map[string]any
+			for _, rec := range records(t, logs.String(), "INFO") {
+				if rec["msg"] == "eventhubs: a partition not opened in the last round is another replica's now" {
+					taken = append(taken, rec)
+				}
+			}
+			if got := len(taken) == 1; got != tt.taken || len(taken) > 1 {
+				t.Fatalf("logged %d times that another replica took partition 3, want %v:\n%s", len(taken), tt.taken, logs.String())
+			}
+			if !tt.taken {
+				return
+			}
+			rec := taken[0]
+			if rec["partition"] != "3" || rec["hub"] != "defender" || rec["new_owner"] != other || rec["owner"] != "replica-me" {
+				t.Errorf("record %v, want hub defender, partition 3, owner replica-me, new_owner %s", rec, other)
+			}
+			want := "<nil>"
+			if tt.err != nil {
+				want = "a test receiver of partition 3 from start_position (latest): " + tt.err.Error()
+			}
+			if p, _ := rec["probe"].(string); p != want {
+				t.Errorf("probe %q, want %q", p, want)
+			}
+		})
+	}
+}

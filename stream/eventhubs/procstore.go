@@ -764,7 +764,12 @@ func (s *Source) reading(id string) bool {
 // again, at the same time: when a reader of it started meanwhile, that
 // attempt succeeded, and whatever the probe met (displaced or refused by
 // the Processor's receiver, or a cause that has passed) is not reported as
-// an error: an Info line says the partition is open now.
+// an error: an Info line says the partition is open now. Nor is a probe
+// displaced or refused by a receiver with an owner level (partitionTaken),
+// or one that opened, while the checkpoint store names another replica as
+// the partition's owner: that replica took the partition since the last
+// round and reads it, which is how replicas share a hub; an Info line says
+// so. Anything else is cannotOpen's.
 func (s *Source) startProbe(id string) bool {
 	if !s.probing.CompareAndSwap(false, true) {
 		return false
@@ -794,9 +799,63 @@ func (s *Source) startProbe(id string) bool {
 				"probe", s.red.String(fmt.Sprint(err)))
 			return
 		}
+		if err == nil || partitionTaken(err) {
+			if other := s.otherOwner(id); other != "" {
+				s.log.Info("eventhubs: a partition not opened in the last round is another replica's now",
+					"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup,
+					"owner", s.owner, "new_owner", other, "probe", s.red.String(fmt.Sprint(err)))
+				return
+			}
+		}
 		s.cannotOpen(id, err)
 	}()
 	return true
+}
+
+// partitionTaken reports whether err is the service giving partition's
+// place to a receiver with an owner level: a link it detached for one (the
+// SDK's azeventhubs.ErrorCodeOwnershipLost, or amqp:link:stolen on the
+// link), or an attach it refused because one holds the partition
+// (amqp:link:stolen). The SDK retries that refusal as a lost connection
+// and then reports it as an *azeventhubs.Error with
+// ErrorCodeConnectionLost, which does not unwrap to the AMQP error: when no
+// AMQP error can be reached, the condition is looked for in the text.
+func partitionTaken(err error) bool {
+	var ehErr *azeventhubs.Error
+	var linkErr *amqp.LinkError
+	var amqpErr *amqp.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeOwnershipLost:
+		return true
+	case errors.As(err, &linkErr) && linkErr.RemoteErr != nil:
+		return linkErr.RemoteErr.Condition == amqp.ErrCondStolen
+	case errors.As(err, &amqpErr):
+		return amqpErr.Condition == amqp.ErrCondStolen
+	}
+	return strings.Contains(err.Error(), string(amqp.ErrCondStolen))
+}
+
+// otherOwner returns the replica the checkpoint store names as partition
+// id's owner when that is not this one; "" when it names this replica or
+// none, or cannot be read (logged at Debug: the caller then reports what
+// it met as it would without the store's answer).
+func (s *Source) otherOwner(id string) string {
+	ctx, cancel := context.WithTimeout(s.recvCtx, flushTimeout)
+	defer cancel()
+	owners, err := s.store.ListOwnership(ctx, s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, nil)
+	if err != nil {
+		s.log.Debug("eventhubs: cannot list partition ownership to learn whether another replica took a partition",
+			"hub", s.opt.hub, "partition", id, "err", s.red.String(err.Error()))
+		return ""
+	}
+	for _, o := range owners {
+		if o.PartitionID == id && o.OwnerID != "" && o.OwnerID != s.owner {
+			return o.OwnerID
+		}
+	}
+	return ""
 }
 
 // probe opens a receiver of partition id where the Processor opens it from
@@ -807,7 +866,8 @@ func (s *Source) startProbe(id string) bool {
 // receiver with an owner level holds the partition the service refuses
 // the probe's attach (amqp:link:stolen): that is returned, as it is what
 // keeps out a Processor whose owner level is lower (startProbe reports no
-// error when the holder is this replica's own reader). Like the
+// error when the holder is this replica's own reader, or another replica
+// the checkpoint store names as the owner). Like the
 // Processor, it reads a partition whose checkpoint has an offset a
 // geo-replicated hub refuses from its earliest event instead.
 func (s *Source) probe(ctx context.Context, id string) error {
@@ -931,22 +991,31 @@ func startPastEnd(err error) bool {
 	return err != nil && pastEndRE.MatchString(err.Error())
 }
 
-// pastEndFix says what to do about partition id's checkpoint when the
-// service refuses it as past the partition's end.
-func (s *Source) pastEndFix(id string) string {
+// pastEnd returns the error that stops the source when the service
+// refuses partition id's start position (err) as past the partition's last
+// event. No retry cures it: every replica that claims the partition starts
+// from the same checkpoint, and going on would leave the partition unread
+// — with one log line a round — until the new hub's partition passes the
+// checkpoint, and then skip the events before it. The error names the
+// checkpoint blob to delete, and what start_position then does.
+func (s *Source) pastEnd(id string, err error) error {
 	folder := blobFolder(s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, "checkpoint")
-	return fmt.Sprintf("the partition's checkpoint is past its last event: the hub was deleted and re-created, or its namespace failed over to another (Geo-disaster recovery); "+
-		"delete checkpoint blob %q in checkpoint %s (after re-creating the hub or a failover, every blob under %q) to read the partition from start_position (%s) again "+
-		"(earliest reads what the new hub already holds); until then the partition is not read, and once the hub passes the checkpoint it is read from there, skipping the events before",
-		folder+id, s.opt.checkpointTarget, folder, s.opt.StartPosition)
+	return fmt.Errorf("eventhubs: hub %q consumer group %q: partition %s cannot be read: its checkpoint is past the partition's last event, "+
+		"so the service refuses to start there (the hub was deleted and re-created, or its namespace failed over to another: Geo-disaster recovery); "+
+		"delete checkpoint blob %q in checkpoint %s (after re-creating the hub or a failover, every blob under %q) and start iocwatch again, "+
+		"to read the partition from start_position (%s) (earliest reads what the new hub already holds; started again without that, "+
+		"iocwatch stops again until the hub passes the checkpoint, and then reads from there, skipping the events before): %w",
+		s.opt.hub, s.opt.ConsumerGroup, id, folder+id, s.opt.checkpointTarget, folder, s.opt.StartPosition, err)
 }
 
 // cannotOpen reports a partition the Processor claimed but could not open:
-// a refusal that cannot heal stops the source; anything else is logged as
-// an error, with the probe's error (err, nil when the probe opened), every
-// round it happens. The Processor tries to open it again in its next
-// round: it forgets a partition it failed to open, and the start it opens
-// one from (ListCheckpoints) never fails while the Source runs.
+// a refusal that cannot heal stops the source, and so does a start
+// position the service refuses as past the partition's last event
+// (pastEnd), once; anything else is logged as an error, with the probe's
+// error (err, nil when the probe opened), every round it happens. The
+// Processor tries to open it again in its next round: it forgets a
+// partition it failed to open, and the start it opens one from
+// (ListCheckpoints) never fails while the Source runs.
 func (s *Source) cannotOpen(id string, err error) {
 	if err == nil {
 		s.log.Error("eventhubs: partition claimed but not opened; retrying every update interval",
@@ -960,9 +1029,7 @@ func (s *Source) cannotOpen(id string, err error) {
 		return
 	}
 	if startPastEnd(err) {
-		s.log.Error("eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval",
-			"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup,
-			"fix", s.pastEndFix(id), "err", s.red.String(err.Error()))
+		s.fail(s.pastEnd(id, err))
 		return
 	}
 	s.log.Error("eventhubs: cannot open partition; retrying every update interval",

@@ -313,9 +313,11 @@ func ownerID() string {
 // Read returns the next batch: events of one or more partitions, each
 // partition's in order, at most MaxBatchEvents messages. It blocks until
 // events arrive, ctx is done (ctx.Err()), the Source is closed (io.EOF) or
-// it failed for good (its error, from then on): the processor stopped, or
-// the service refused to let it read a partition (the consumer group does
-// not exist, or the credential may not listen).
+// it failed for good (its error, from then on): the processor stopped, the
+// service refused to let it read a partition (the consumer group does not
+// exist, or the credential may not listen), or the service refuses to start
+// a partition after its checkpoint, which is past the partition's last
+// event (the error names the checkpoint blob to delete).
 //
 // The batch's Ack records, per partition, its last event as acknowledged;
 // checkpoints follow within CheckpointInterval or CheckpointCount events.
@@ -679,10 +681,9 @@ func (s *Source) ended(p *partition, err error) {
 		return
 	}
 	if startPastEnd(err) {
-		// The link opened, and the service detached it at once.
-		s.log.Error("eventhubs: partition reader stopped: the service refuses its start position, past the partition's last event; the processor reopens it from its checkpoint",
-			"hub", s.opt.hub, "partition", p.id, "consumer_group", s.opt.ConsumerGroup,
-			"fix", s.pastEndFix(p.id), "err", s.red.String(err.Error()))
+		// The link opened, and the service detached it at once: reopened
+		// from the same checkpoint, it would be detached again every round.
+		s.fail(s.pastEnd(p.id, err))
 		return
 	}
 	s.log.Warn("eventhubs: partition reader stopped; the processor reopens it from its checkpoint",

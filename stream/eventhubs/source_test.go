@@ -38,7 +38,7 @@ var hubs = []string{
 	"order:4", "split:4", "handover:4", "restart:2", "crash:2", "unacked:2",
 	"large:1", "latest:2", "lag:1", "secrets:1", "batching:2", "steal:2",
 	"groups:1:iocwatch", "nolisten:1", "outage:2", "pinned:2", "readonly:1", "pinrace:1",
-	"containersas:1", "corrupt:1", "corruptown:1", "relist:1", "repin:1", "relost:1", "reclose:1", "pinrefused:1", "probestart:1",
+	"containersas:1", "corrupt:1", "corruptown:1", "relist:1", "repin:1", "relost:1", "reclose:1", "pinrefused:1", "probestart:1", "probetaken:1",
 }
 
 func shared(t *testing.T) (conn, blob string) {
@@ -272,6 +272,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("a store that refuses to record a start stops the source with its cause", testStartRefused)
 	t.Run("Close ends a wait for the checkpoint listing cleanly and gives its claims up", testCloseWhileStartWaits)
 	t.Run("a test receiver opens a partition from its checkpoint, without the SDK's retries", testProbeStart)
+	t.Run("a test receiver displaced by another replica's reader is no error", testProbeTaken)
 }
 
 func testOrder(t *testing.T) {

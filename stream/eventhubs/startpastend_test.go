@@ -3,7 +3,6 @@ package eventhubs
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,45 +29,37 @@ var (
 		Description: "The specified partition is invalid for an EventHub partition sender or receiver. It should be between 0 and 3."}
 )
 
-// logRecord is one JSON log record of the Source.
-type logRecord struct {
-	Level string `json:"level"`
-	Msg   string `json:"msg"`
-	Hub   string `json:"hub"`
-	Part  string `json:"partition"`
-	Err   string `json:"err"`
-	Fix   string `json:"fix"`
-}
-
-// A partition the Processor claimed but could not open, because the service
-// refuses its start position as past the partition's last event (its
-// checkpoint is from before the hub was deleted and re-created), is logged
-// with that cause — the service's error, redacted — and with what to do:
-// which checkpoint blob to delete, and what start_position then does. So is
-// a reader that the service detached for that reason after its link opened.
-// Neither stops the source. A refusal under the same condition for another
-// reason is logged with its cause, without that advice.
-func TestStartPastTheEndIsNamed(t *testing.T) {
+// A partition whose checkpoint is past its last event (the hub was deleted
+// and re-created, or its namespace failed over) is not read until that
+// checkpoint blob is deleted: no retry cures it, and every replica that
+// claims the partition meets the same refusal. The source stops — Read
+// returns an error that names the hub, the consumer group, the partition,
+// the checkpoint blob to delete and what start_position then does, and
+// wraps the service's refusal (redacted) — whether a probe of the partition
+// the Processor could not open met the refusal, or a reader whose link the
+// service detached did. It is logged once, however many rounds come before
+// the source is closed, not every round. A refusal under the same condition
+// for another reason is no such stop: it is logged with its cause, without
+// that advice, every round, and the source goes on.
+func TestStartPastTheEndStopsTheSource(t *testing.T) {
 	const sig = "c2VjcmV0LXNpZ25hdHVyZQ"
+	const rounds = 3
 	for _, tt := range []struct {
 		name    string
 		reader  bool  // a running reader met err (else: a probe after a failed open)
 		err     error // what the client returned
 		pastEnd bool
-		msg     string // the logged record's message
+		msg     string // the record logged every round when the source goes on
 	}{
-		{"sequence number past the end, probe", false, seqPastEnd, true,
-			"eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval"},
-		{"offset past the end, probe, wrapped", false, fmt.Errorf("a test receiver of partition 3 from checkpoint offset 21474836480: %w", offsetPastEnd), true,
-			"eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval"},
-		{"offset past the end, reader detached", true, &amqp.LinkError{RemoteErr: offsetPastEnd}, true,
-			"eventhubs: partition reader stopped: the service refuses its start position, past the partition's last event; the processor reopens it from its checkpoint"},
+		{"sequence number past the end, probe", false, seqPastEnd, true, ""},
+		{"offset past the end, probe, wrapped", false, fmt.Errorf("link: %w", offsetPastEnd), true, ""},
+		{"offset past the end, reader detached", true, &amqp.LinkError{RemoteErr: offsetPastEnd}, true, ""},
 		{"offset past the end, behind an error that does not unwrap (the SDK's after retries)", false,
-			errors.New("(connlost): " + offsetPastEnd.Error()), true,
-			"eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval"},
+			errors.New("(connlost): " + offsetPastEnd.Error()), true, ""},
+		{"sequence number past the end, reader, behind an error that does not unwrap", true,
+			errors.New("(connlost): " + seqPastEnd.Error()), true, ""},
 		{"sequence number past the end, with a signature in the error", false,
-			fmt.Errorf("https://corp.servicebus.windows.net/defender?sig=%s: %w", sig, seqPastEnd), true,
-			"eventhubs: cannot open partition: the service refuses its start position, past the partition's last event; retrying every update interval"},
+			fmt.Errorf("https://corp.servicebus.windows.net/defender?sig=%s: %w", sig, seqPastEnd), true, ""},
 		{"no such partition, probe", false, noSuchPartition, false,
 			"eventhubs: cannot open partition; retrying every update interval"},
 		{"no such partition, reader", true, noSuchPartition, false,
@@ -76,69 +67,86 @@ func TestStartPastTheEndIsNamed(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s := &Source{
-				log: slog.New(slog.NewJSONHandler(&logs, nil)), red: newRedactor(), owner: "replica-me",
-				failed: make(chan struct{}), parts: map[string]*partition{},
-			}
-			s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup = "corp.servicebus.windows.net", "defender", "nope"
-			s.opt.StartPosition, s.opt.checkpointTarget = "latest", "container iocwatch-checkpoints"
-			if tt.reader {
-				p := &partition{id: "3", num: 3, ctx: context.Background()}
-				s.parts["3"] = p
-				s.ended(p, tt.err)
-			} else {
-				s.cannotOpen("3", tt.err)
-			}
-			select {
-			case <-s.failed:
-				t.Fatalf("the source stopped: %v; want it to go on", s.fatal)
-			default:
-			}
-			var recs []logRecord
-			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-				var rec logRecord
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatalf("log line %q: %v", line, err)
-				}
-				recs = append(recs, rec)
-			}
-			if len(recs) != 1 {
-				t.Fatalf("%d log records, want 1:\n%s", len(recs), logs.String())
-			}
-			rec := recs[0]
-			if rec.Msg != tt.msg || rec.Hub != "defender" || rec.Part != "3" {
-				t.Errorf("logged %q (hub %q, partition %q), want %q for hub defender, partition 3", rec.Msg, rec.Hub, rec.Part, tt.msg)
-			}
-			for _, desc := range []string{seqPastEnd.Description, offsetPastEnd.Description, noSuchPartition.Description} {
-				if strings.Contains(tt.err.Error(), desc) && !strings.Contains(rec.Err, desc) {
-					t.Errorf("err %q lacks the service's %q", rec.Err, desc)
+			s := probeSource(&logs, func(context.Context, string, azeventhubs.StartPosition) error { return tt.err })
+			s.opt.ConsumerGroup = "nope"
+			s.store = &listStore{cps: []azeventhubs.Checkpoint{{PartitionID: "3", Offset: to.Ptr("21474836480"), SequenceNumber: to.Ptr[int64](5000)}}}
+			w := &procStore{s: s, claimed: []string{"3"}, claimedAt: time.Now()}
+			for range rounds {
+				if tt.reader {
+					// Each round the Processor opens the partition again,
+					// and the service detaches the link again.
+					p := &partition{id: "3", num: 3, ctx: context.Background()}
+					s.mu.Lock()
+					s.parts["3"] = p
+					s.mu.Unlock()
+					s.ended(p, tt.err)
+				} else {
+					w.watch() // what the round's ListOwnership does first
+					s.loops.Wait()
 				}
 			}
-			if rec.Err == "" {
-				t.Error("no err logged")
+			logged := logs.String()
+			if strings.Contains(logged, sig) {
+				t.Errorf("the log shows the signature:\n%s", logged)
 			}
-			if strings.Contains(logs.String(), sig) {
-				t.Errorf("the log shows the signature:\n%s", logs.String())
+			if strings.Contains(logged, `"fix"`) {
+				t.Errorf("a fix logged beside the error, not in it:\n%s", logged)
 			}
+
 			if !tt.pastEnd {
-				if rec.Fix != "" {
-					t.Errorf("fix %q for a refusal that is not of the start position", rec.Fix)
+				alive(t, s)
+				n := 0
+				for _, level := range []string{"ERROR", "WARN", "INFO"} {
+					for _, rec := range records(t, logged, level) {
+						if rec["msg"] != tt.msg || rec["partition"] != "3" || rec["hub"] != "defender" {
+							t.Errorf("logged %v, want %q of hub defender, partition 3", rec, tt.msg)
+							continue
+						}
+						if e, _ := rec["err"].(string); !strings.Contains(e, noSuchPartition.Description) {
+							t.Errorf("err %q lacks the service's %q", e, noSuchPartition.Description)
+						}
+						n++
+					}
+				}
+				if n != rounds {
+					t.Errorf("%d records in %d rounds, want one a round:\n%s", n, rounds, logged)
 				}
 				return
 			}
-			if rec.Level != "ERROR" {
-				t.Errorf("level %s, want ERROR", rec.Level)
+
+			select {
+			case <-s.failed:
+			default:
+				t.Fatalf("the source goes on after %d rounds; want it stopped:\n%s", rounds, logged)
 			}
+			_, err := s.Read(context.Background())
+			if err == nil || err != s.fatal {
+				t.Fatalf("Read: %v; want the source's error", err)
+			}
+			msg := err.Error()
 			for _, w := range []string{
-				"deleted and re-created",
+				`hub "defender"`, `consumer group "nope"`, "partition 3",
+				"past the partition's last event", "deleted and re-created",
 				`delete checkpoint blob "corp.servicebus.windows.net/defender/nope/checkpoint/3" in checkpoint container iocwatch-checkpoints`,
-				`"corp.servicebus.windows.net/defender/nope/checkpoint/"`,
-				"start_position (latest)",
-				"skipping",
+				`every blob under "corp.servicebus.windows.net/defender/nope/checkpoint/"`,
+				"start iocwatch again", "start_position (latest)", "skipping",
 			} {
-				if !strings.Contains(rec.Fix, w) {
-					t.Errorf("fix %q lacks %q", rec.Fix, w)
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
 				}
+			}
+			var amqpErr *amqp.Error
+			switch {
+			case errors.As(tt.err, &amqpErr) && !errors.Is(err, amqpErr):
+				t.Errorf("error %q does not wrap the service's %v", msg, amqpErr)
+			case !strings.Contains(msg, seqPastEnd.Description) && !strings.Contains(msg, offsetPastEnd.Description):
+				t.Errorf("error %q lacks the service's words", msg)
+			}
+			if strings.Contains(msg, sig) {
+				t.Errorf("the error shows the signature: %s", msg)
+			}
+			if got := records(t, logged, "ERROR"); len(got) != 1 || !loggedError(t, logged, msg) {
+				t.Errorf("%d ERROR records in %d rounds, want the stop alone, once:\n%s", len(got), rounds, logged)
 			}
 		})
 	}
@@ -304,11 +312,22 @@ func TestProbeOpensWhereTheProcessorDoes(t *testing.T) {
 				t.Errorf("the round's probe opened at %v, want %v", asked, want)
 			}
 			logged := logs.String()
+			if startPastEnd(last) {
+				// A start past the end stops the source, with what to do
+				// (TestStartPastTheEndStopsTheSource).
+				select {
+				case <-s.failed:
+				default:
+					t.Fatalf("the source goes on; want it stopped:\n%s", logged)
+				}
+				if msg := s.fatal.Error(); !strings.Contains(msg, tt.wantErr) || !strings.Contains(msg, "delete checkpoint blob") {
+					t.Errorf("error %q lacks %q or the blob to delete", msg, tt.wantErr)
+				}
+				return
+			}
+			alive(t, s)
 			if !strings.Contains(logged, `"partition":"3"`) || !strings.Contains(logged, tt.wantErr) {
 				t.Errorf("log lacks the partition and %q:\n%s", tt.wantErr, logged)
-			}
-			if fix := strings.Contains(logged, `"fix":"the partition's checkpoint is past its last event`); fix != startPastEnd(last) {
-				t.Errorf("fix logged %v, want %v:\n%s", fix, startPastEnd(last), logged)
 			}
 		})
 	}
