@@ -374,29 +374,51 @@ func mispDomainIPValue(st *ldState, where string, line int, raw string, meta *Me
 
 // mispSplitTags splits the tag names of a cell of MISP's CSV export
 // (attribute_tag, and event_tag with includeContext), which CsvExport
-// joins with ',' and escapes nothing. A
-// machine tag's value is quoted and may hold a comma (the country
-// galaxy's misp-galaxy:country="bonaire, saint eustatius and saba "):
-// the cell is split at the commas outside double quotes. From the tag
-// with a quote that is never closed (a free tag's pipe:12"), every comma
-// splits: that quote quotes nothing. A comma in a free tag's name is
-// written as the separator is, and splits it.
+// joins with ',' and escapes nothing. MISP writes a quote in one place:
+// around a machine tag's value, after its '=' and ending the tag
+// (misp-galaxy:threat-actor="APT 28, Fancy Bear"; the country galaxy's
+// misp-galaxy:country="bonaire, saint eustatius and saba "). So a quoted
+// value opens at a quote that follows '=' or starts a tag (a free tag
+// quoted whole), and closes at the first quote after it that ends the
+// cell or is followed by ','; the commas inside are the tag's. Any other
+// quote — in a free tag's name (pipe:12", a"b), or one that no such
+// quote closes — is a character of its tag. A comma in a free tag's name
+// outside quotes is written as the separator is, and splits it: the cell
+// cannot tell them apart.
 func mispSplitTags(cell string) []string {
 	var tags []string
-	start, quoted := 0, false
+	start := 0
+	// closer is the quote that closes a value opened before it: -2 not
+	// looked for yet, -1 none in the rest of the cell. A value opens only
+	// after the last closer found, so the cell is scanned once.
+	closer := -2
 	for i := 0; i < len(cell); i++ {
-		switch {
-		case cell[i] == '"':
-			quoted = !quoted
-		case cell[i] == ',' && !quoted:
+		switch c := cell[i]; {
+		case c == ',':
 			tags = append(tags, cell[start:i])
 			start = i + 1
+		case c == '"' && (i > start && cell[i-1] == '=' || strings.TrimLeft(cell[start:i], " ") == ""):
+			if closer != -1 && closer <= i {
+				closer = mispTagQuoteEnd(cell, i+1)
+			}
+			if closer > i {
+				i = closer // the loop steps past it, to the ',' or the end
+			}
 		}
 	}
-	if quoted {
-		return append(tags, strings.Split(cell[start:], ",")...)
-	}
 	return append(tags, cell[start:])
+}
+
+// mispTagQuoteEnd returns the index of the first quote at or after from
+// that ends cell or is followed by ',' (the end of a machine tag's quoted
+// value), or -1.
+func mispTagQuoteEnd(cell string, from int) int {
+	for j := from; j < len(cell); j++ {
+		if cell[j] == '"' && (j+1 == len(cell) || cell[j+1] == ',') {
+			return j
+		}
+	}
+	return -1
 }
 
 // mispCutLast cuts "value|port" at the last '|'.

@@ -176,6 +176,15 @@
 //   - The last-seen time of retained values survives a restart in
 //     CacheDir; listed values of a cached copy count as seen when the copy
 //     was downloaded.
+//   - A retained value is held to the rules a listed one goes through in
+//     the run that keeps it, not those it was loaded under: one read back
+//     after a restart that the feed's Spec.Load.Guard refuses now is
+//     dropped and reported in Status.Refused; its expiry is at most TTL
+//     (as configured now) after it was last listed; and it is dropped at
+//     the next change of the feed once that expiry or its own valid_until
+//     has passed, as match.Load skips an expired value. The allow-list
+//     (Update.Allow) is a second index, applied to every hit at match
+//     time: to retained and listed values alike.
 //
 // # Allow-list
 //

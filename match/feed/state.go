@@ -42,7 +42,7 @@ type Status struct {
 	Total    int                // indicators in use
 	Retained int                // of Total, values no longer listed, kept by the TTL
 
-	Refused        []match.Refusal // entries the last parse refused
+	Refused        []match.Refusal // entries the last parse refused, and values kept by the TTL that the feed's junk guard refuses now (read back after a restart)
 	Skipped        int             // entries the last parse skipped, an archive's documentation, checksum and signature files included
 	SkippedReasons map[string]int
 	Notes          []string // how the last parse read the feed where it guessed (match.LoadResult.Notes), and the documentation, checksum and signature files of an archive it left out
@@ -213,6 +213,11 @@ func (ks keySet) diff(p *pacer, old keySet) (added []uint64, removed int, err er
 type retained struct {
 	ind      *match.Indicator
 	lastSeen time.Time
+	// guarded is set once the value passed the feed's junk guard in this
+	// run: it was listed (match.Load guarded it), or retain checked it. A
+	// value read from the retained file was guarded by the run that
+	// wrote it, perhaps under another configuration or iocwatch.
+	guarded bool
 }
 
 // held is content held back by the shrink guard.
@@ -743,6 +748,7 @@ func (fs *feedState) inUseOf() []*match.List {
 func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body content, now, dataAt time.Time, fromCache bool) {
 	ttl := fs.spec.TTL
 	listed := res.Indicators
+	var keptRefused []match.Refusal
 	if ttl > 0 && fs.taxii == nil {
 		exp := dataAt.Add(ttl)
 		// Fresh from Load: not indexed yet, and a Meta is shared only by
@@ -759,8 +765,12 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 			}
 			return m
 		})
-		fs.retained = m.retain(fs, listed, now) // reads the previous listed and own
+		fs.retained, keptRefused = m.retain(fs, listed, now) // reads the previous listed and own
 		fs.own = own
+	}
+	refused := res.Refused
+	if len(keptRefused) > 0 {
+		refused = append(slices.Clip(refused), keptRefused...)
 	}
 	reloaded := fs.loaded
 	fs.listed, fs.listedAt, fs.bakedAt = listed, dataAt, dataAt
@@ -787,7 +797,7 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	m.gen++
 	st := &fs.st
 	st.Format, st.Counts, st.Total, st.Retained = res.Format, counts, listsLen(inUse), len(fs.retained)
-	st.Refused, st.Skipped, st.SkippedReasons, st.Notes = res.Refused, res.Skipped, res.SkippedReasons, res.Notes
+	st.Refused, st.Skipped, st.SkippedReasons, st.Notes = refused, res.Skipped, res.SkippedReasons, res.Notes
 	st.LastFetch, st.LastChange, st.DataTime, st.FromCache, st.Held = now, now, dataAt, fromCache, nil
 	if fromCache {
 		// The last success known is the download (or last confirmation)
@@ -799,8 +809,8 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 	total := st.Total
 	m.mu.Unlock()
 	if reloaded { // the first load is reported by its caller, with every feed's
-		if n := len(res.Refused); n > 0 {
-			m.log.Warn("feed reloaded; some lines were refused and are left out", "feed", fs.spec.Name, "indicators", total, "refused", n, "first_refused", res.Refused[0].String())
+		if n := len(refused); n > 0 {
+			m.log.Warn("feed reloaded; some lines were refused and are left out", "feed", fs.spec.Name, "indicators", total, "refused", n, "first_refused", refused[0].String())
 		} else {
 			m.log.Info("feed reloaded", "feed", fs.spec.Name, "indicators", total)
 		}
@@ -810,19 +820,58 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 
 // retain computes a TTL feed's retained values after new content: the
 // values it listed before and no longer does join them (last seen when
-// the feed last listed them), values listed again leave them, and those
-// last seen TTL ago or more are dropped.
-func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) map[ikey]retained {
+// the feed last listed them), values listed again leave them. A kept
+// value is held to the rules a listed one goes through in this run, not
+// those it was loaded under (a value read from the retained file was
+// loaded before a restart, perhaps with another configuration): the
+// feed's junk guard refuses it (returned, for Status.Refused), its
+// expiry is at most TTL (as configured now) after it was last listed,
+// and it is dropped once that expiry or its own valid_until has passed,
+// as match.Load skips an expired value.
+func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) (map[ikey]retained, []match.Refusal) {
 	ttl := fs.spec.TTL
 	keys := make(map[ikey]struct{}, listed.Len())
 	for i := range listed.Len() {
 		keys[keyAt(listed, i)] = struct{}{}
 	}
 	ret := make(map[ikey]retained, len(fs.retained))
+	var refused []match.Refusal
+	capped := map[cappedMeta]*match.Meta{}
 	for k, r := range fs.retained {
-		if _, listedAgain := keys[k]; !listedAgain && now.Before(r.lastSeen.Add(ttl)) {
-			ret[k] = r
+		if _, listedAgain := keys[k]; listedAgain {
+			continue
 		}
+		if !r.guarded {
+			if reason := fs.spec.Load.Guard.Check(k.kind, k.value); reason != "" {
+				refused = append(refused, match.Refusal{Origin: r.ind.Origin(), Value: k.value,
+					Reason: reason + " (a value the feed no longer lists, kept by its ttl)"})
+				continue
+			}
+			r.guarded = true
+		}
+		// Never seen later than now: a clock set back, or a file edited.
+		if r.lastSeen.After(now) {
+			r.lastSeen = now
+		}
+		until := r.lastSeen.Add(ttl)
+		if u := r.ind.Meta.ValidUntil; !u.IsZero() && u.Before(until) {
+			until = u
+		}
+		if !now.Before(until) {
+			continue
+		}
+		if !r.ind.Meta.ValidUntil.Equal(until) { // a shorter ttl than the run that kept it
+			ind := *r.ind
+			ck := cappedMeta{ind.Meta, until}
+			if capped[ck] == nil {
+				c := *ind.Meta // indexed: never changed in place
+				c.ValidUntil = until
+				capped[ck] = &c
+			}
+			ind.Meta = capped[ck]
+			r.ind = &ind
+		}
+		ret[k] = r
 	}
 	if fs.loaded {
 		exp, baked := fs.listedAt.Add(ttl), fs.bakedAt.Add(ttl)
@@ -840,10 +889,19 @@ func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) map[i
 				until := fs.ttlUntil(ind.Meta, exp)
 				ind.Meta = moved.edit(ind.Meta, func(m *match.Meta) { m.ValidUntil = until }) // indexed: never changed in place
 			}
-			ret[k] = retained{ind: &ind, lastSeen: fs.listedAt}
+			if !now.Before(ind.Meta.ValidUntil) {
+				continue // its own valid_until has passed
+			}
+			ret[k] = retained{ind: &ind, lastSeen: fs.listedAt, guarded: true}
 		}
 	}
-	return ret
+	return ret, refused
+}
+
+// cappedMeta is a kept value's Meta with the expiry retain gives it.
+type cappedMeta struct {
+	meta  *match.Meta
+	until time.Time
 }
 
 // writeCaches keeps the last good copy of a remote feed and the retained
