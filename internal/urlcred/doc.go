@@ -2,8 +2,9 @@
 // its user name when that is a key (UserIsKey: no password, and not an
 // account's name such as soar or Admin), the values of its
 // credential-like query parameters (IsParam: key=, api_key=, token=,
-// sig=, sign=, code=, oinkcode=, dbpass=, …, but not keyword=,
-// country_code=, page_token=, key_id= or token_type=),
+// sig=, sign=, code=, oinkcode=, dbpass=, otp=, pin=, ticket=, SAMLart=,
+// …, but not keyword=, country_code=, page_token=, key_id=, token_type=
+// or session_state=),
 // and the path segments and query values that look like tokens (IsToken:
 // an API key some feeds take in the path). A URL in a config is not a
 // secret as a whole, but these parts are, and every place that shows or

@@ -18,8 +18,9 @@ import (
 //   - contains passw, pwd, pswd or credential (password, passwd, db_pwd,
 //     dbpassword, X-Amz-Credential);
 //   - is passphrase, or is or ends with pass or pw (pass, dbpass,
-//     userpass, rootpw), but for words that end so without naming one
-//     (compass, bypass, overpass, trespass);
+//     userpass, rootpw; multipass, Shopify's Multipass login, whose
+//     secret signs its tokens), but for words that end so without naming
+//     one (compass, bypass, overpass, trespass);
 //   - is, or ends with, key, token, secret, sig, signature, auth,
 //     authorization, authorisation, authentication, jwt, bearer, hmac,
 //     session, sessid or assertion, or one of them followed by s, id or
@@ -35,8 +36,20 @@ import (
 //     cursor (page_token, nextPageToken, NextToken, $skiptoken,
 //     $deltatoken, continuation_token), or one that it makes a number
 //     (max_sessions, S3's max-keys, maxkeys, num_keys, total_tokens);
-//   - is samlresponse, or is response after saml (SAMLResponse,
-//     saml_response: a signed SAML assertion);
+//   - is samlresponse or samlart, or is response, art or artifact after
+//     saml (SAMLResponse, saml_response: a signed SAML assertion; SAMLart,
+//     saml_artifact: the HTTP-Artifact binding's reference to one, which
+//     the service provider resolves);
+//   - is or ends with otp or ticket, or one of them followed by s (otp,
+//     totp, hotp, yubiotp: a one-time password; ticket, service_ticket,
+//     proxyTicket: a CAS or Kerberos ticket);
+//   - is pin, unless a hash follows it (pin, user_pin, so_pin,
+//     trust-store-pin; not pin-sha256, RFC 7469's hash of a public key);
+//   - is id after access, or ends with accessid (access_id, accessId,
+//     SUMOLOGIC_ACCESSID: the id half of an access key pair as Sumo Logic
+//     and LogicMonitor name it, sent with the key or its signature as
+//     AccessKeyId is), unless the word before access says it is not
+//     secret (GoogleAccessId: a service account's e-mail);
 //   - is code, or ends with code (authcode, passcode, oinkcode), unless
 //     the word before code, or what precedes code in the word, says what
 //     the code is (codeKinds: country_code, countrycode, language_code,
@@ -50,11 +63,16 @@ import (
 // A name whose last word names an attribute of a credential (attributes:
 // its type, kind, method, mode or scheme, its file, path, directory, URL,
 // URI or endpoint, its name, size, length, algorithm, version, format,
-// lifetime or time, a nonce sent with it, a count of them) names that
-// attribute, not a credential: token_type (bearer), auth_method,
-// client_assertion_type, key_file, key_path, token_url, auth_uri,
-// token_endpoint, SharedAccessKeyName, key_size, SignatureMethod,
-// session_timeout, oauth_nonce, oauth_timestamp, sessions_count. A URL
+// lifetime or time, a nonce sent with it, a count of them, whose it is —
+// its user, user name or e-mail —, its policy, its state, its location)
+// names that attribute, not a credential: token_type (bearer),
+// auth_method, client_assertion_type, key_file, key_path, token_url,
+// auth_uri, token_endpoint, SharedAccessKeyName, key_size,
+// SignatureMethod, session_timeout, oauth_nonce, oauth_timestamp,
+// sessions_count, X-Auth-Email (Cloudflare's, beside X-Auth-Key),
+// X-Auth-User, password_policy, session_state (OpenID Connect's, a
+// salted hash the client's script reads; Keycloak's, the session's sid),
+// ssl.key.location (librdkafka's key file). A URL
 // so named is not a secret as a whole; its own credentials are found where
 // it is shown (Values). A name that ends with a key's id names an
 // attribute too (key_id, keyId, KeyID, keyid, private_key_id, api_key_id:
@@ -62,8 +80,10 @@ import (
 // (AccessKeyId, AWSAccessKeyId, access_key_id: the half of a cloud key
 // pair that is sent with its signature) nor a secret's, a token's or a
 // session's id (Vault's secret_id, Keystone's token id, a session id),
-// which are credentials themselves. Only the last word counts:
-// key_file_password, key_file_contents and password_hint are credentials.
+// which are credentials themselves. A name that ends with a ticket's id
+// or number names a helpdesk's ticket (ticket_id, ticketId,
+// ticket_number). Only the last word counts: key_file_password,
+// key_file_contents, password_hint and email_password are credentials.
 //
 // SAS's other fields (sv, sp, se, sr) are not credentials; its sig is.
 // Nor are hash (in a feed's query, an indicator), sid (a rule's or an
@@ -84,15 +104,50 @@ func IsParam(name string) bool {
 	if len(words) == 0 || namesAttribute(words) {
 		return false
 	}
-	prev := "" // the word before this one
-	for _, w := range words {
-		if credentialWord(prev, w) || w == "code" && !codeKinds[prev] {
+	for i, w := range words {
+		prev := "" // the word before this one
+		if i > 0 {
+			prev = words[i-1]
+		}
+		if credentialWord(prev, w) || w == "code" && !codeKinds[prev] || pinOrAccessID(words, i) {
 			return true
 		}
-		prev = w
 	}
-	return prev == "sign"
+	return words[len(words)-1] == "sign"
 }
+
+// pinOrAccessID reports whether words[i], among the words of a name (see
+// IsParam), is a PIN or an access id, which the words around it decide:
+//
+//   - pin, unless a hash follows it (RFC 7469's pin-sha256 is the hash of
+//     a public key: a certificate pin);
+//   - an id after access, or a word that ends with accessid (access_id,
+//     accessId, SUMOLOGIC_ACCESSID: the id half of an access key pair, as
+//     Sumo Logic and LogicMonitor name it, sent with the key or its
+//     signature as AccessKeyId is), unless the word before access, or
+//     what precedes accessid in the word, says it is not secret
+//     (GoogleAccessId: a service account's e-mail).
+func pinOrAccessID(words []string, i int) bool {
+	w := words[i]
+	if w == "pin" {
+		return i+1 == len(words) || !pinHashes[words[i+1]]
+	}
+	stem, ok := strings.CutSuffix(strings.TrimSuffix(w, "s"), "accessid")
+	if !ok && (w == "id" || w == "ids") && i > 0 && words[i-1] == "access" {
+		stem, ok, i = "", true, i-1
+	}
+	if !ok {
+		return false
+	}
+	if stem == "" && i > 0 {
+		stem = words[i-1]
+	}
+	return !notSecret["accessid"][stem]
+}
+
+// pinHashes are the words that, after pin, make it the hash of a public key
+// (pin-sha256, pin_sha1, pin-md5: digits are not words).
+var pinHashes = map[string]bool{"sha": true, "md": true}
 
 // nameParts splits a query parameter's name into its parts, lower-cased:
 // at every character other than an ASCII letter or digit, between a
@@ -121,7 +176,8 @@ func nameParts(name string) []string {
 // name an attribute of the credential before them rather than the
 // credential (token_type, auth_method, key_file, token_url,
 // SharedAccessKeyName, key_size, SignatureVersion, session_timeout,
-// oauth_nonce, sessions_count).
+// oauth_nonce, sessions_count, X-Auth-Email, password_policy,
+// session_state, ssl.key.location).
 var attributes = map[string]bool{
 	"type": true, "types": true, "kind": true, "method": true, "methods": true, "mode": true, "scheme": true,
 	"file": true, "files": true, "path": true, "paths": true, "dir": true, "url": true, "urls": true, "uri": true,
@@ -129,16 +185,32 @@ var attributes = map[string]bool{
 	"len": true, "bits": true, "alg": true, "algorithm": true, "version": true, "format": true, "ttl": true,
 	"lifetime": true, "timeout": true, "expiry": true, "expiration": true, "timestamp": true, "nonce": true,
 	"count": true, "counts": true,
+	// Whose credential it is, its rules, its state, where it is kept.
+	"user": true, "users": true, "username": true, "usernames": true, "email": true, "emails": true,
+	"policy": true, "policies": true, "state": true, "states": true, "location": true, "locations": true,
 }
 
 // namesAttribute reports whether a name, as its words (see IsParam),
 // names an attribute of a credential: its last word is one of attributes,
-// or it ends with a key's id (key_id, keyId, keyid, apikeyid) that is not
-// an access key's (AccessKeyId).
+// it ends with a ticket's id or number (ticket_id, ticketId,
+// ticket_number: a helpdesk's ticket), or it ends with a key's id (key_id,
+// keyId, keyid, apikeyid) that is not an access key's (AccessKeyId).
 func namesAttribute(words []string) bool {
 	last := words[len(words)-1]
 	if attributes[last] {
 		return true
+	}
+	// A ticket's id or number names a helpdesk's ticket (ticket_id,
+	// ticketId, ticket_number), not a CAS or Kerberos ticket.
+	for _, ref := range []string{"id", "number", "num", "no"} {
+		if ticket, ok := strings.CutSuffix(strings.TrimSuffix(last, "s"), ref); ok {
+			if ticket == "" && len(words) > 1 {
+				ticket = words[len(words)-2]
+			}
+			if strings.HasSuffix(strings.TrimSuffix(ticket, "s"), "ticket") {
+				return true
+			}
+		}
 	}
 	var key, before string // the word that ends in key, and the word before it
 	if last == "id" || last == "ids" {
@@ -190,6 +262,9 @@ var notSecret = map[string]map[string]bool{
 	"key": {"public": true, "pub": true, "publishable": true},
 	"token": {"page": true, "nextpage": true, "next": true, "skip": true, "delta": true, "continuation": true,
 		"pagination": true},
+	// Google's signed URLs name the signing service account's e-mail
+	// GoogleAccessId.
+	"accessid": {"google": true},
 }
 
 // quantities are the words that, as the word before a credential word or
@@ -246,9 +321,25 @@ func credentialWord(prev, w string) bool {
 			return true
 		}
 	}
-	// A SAML response is a signed assertion (SAMLResponse, saml_response).
-	return w == "samlresponse" || prev == "saml" && w == "response"
+	// A word that is or ends with otp (a one-time password: otp, totp,
+	// hotp, yubiotp) or ticket (a CAS service or proxy ticket, a
+	// Kerberos ticket: ticket, service_ticket, proxyTicket).
+	if one := strings.TrimSuffix(w, "s"); strings.HasSuffix(one, "otp") || strings.HasSuffix(one, "ticket") {
+		return true
+	}
+	// A SAML response is a signed assertion (SAMLResponse,
+	// saml_response), and a SAML artifact stands for one (SAMLart,
+	// saml_artifact).
+	if m, ok := strings.CutPrefix(w, "saml"); ok && samlCredentials[m] {
+		return true
+	}
+	return prev == "saml" && samlCredentials[w]
 }
+
+// samlCredentials are the SAML messages that, after saml, are bearer
+// credentials: a response (a signed assertion) and the HTTP-Artifact
+// binding's artifact, which the service provider resolves into one.
+var samlCredentials = map[string]bool{"response": true, "art": true, "artifact": true}
 
 // endsWithAny reports whether w ends with one of words.
 func endsWithAny(w string, words []string) bool {

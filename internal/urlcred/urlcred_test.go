@@ -495,6 +495,106 @@ func TestIsParam(t *testing.T) {
 		{"trespass", false},
 		{"surpass", false},
 		{"lowpass", false},
+		// One-time and personal credentials: a one-time password (RFC
+		// 4226's HOTP, RFC 6238's TOTP, Yubico's validation API sends a
+		// YubiKey's as otp=), a PIN (PKCS#11's user and SO PIN, a key
+		// store's or a private key's PIN), a SAML artifact (the
+		// HTTP-Artifact binding's SAMLart, which the service provider
+		// resolves into the assertion: a bearer credential), a CAS
+		// service or proxy ticket (ticket=ST-…, exchanged once for the
+		// user's identity) and an access id, the id half of an access
+		// key pair under a short name (Sumo Logic's and LogicMonitor's
+		// accessId, sent with the access key or its signature, as
+		// AccessKeyId is).
+		{"otp", true},
+		{"OTP", true},
+		{"totp", true},
+		{"hotp", true},
+		{"yubiotp", true},
+		{"otp_value", true},
+		{"pin", true},
+		{"PIN", true},
+		{"user_pin", true},
+		{"so_pin", true},
+		{"userPin", true},
+		{"trust-store-pin", true},
+		{"private_key_pin", true},
+		{"SAMLart", true},
+		{"samlart", true},
+		{"saml_art", true},
+		{"SAMLArtifact", true},
+		{"saml_artifact", true},
+		{"ticket", true},
+		{"Ticket", true},
+		{"service_ticket", true},
+		{"serviceTicket", true},
+		{"proxyTicket", true},
+		{"tickets", true},
+		{"access_id", true},
+		{"accessId", true},
+		{"AccessId", true},
+		{"accessid", true},
+		{"lm_access_id", true},
+		{"SUMOLOGIC_ACCESSID", true},
+		// Shopify's Multipass: a pass to log in with (its secret signs
+		// the tokens a site sends to the store), named as a pass is.
+		{"multipass", true},
+		{"multipass_token", true},
+		{"multipass_secret", true},
+		// Their attributes, and words that only contain them: an OTP's
+		// or a PIN's length or type, a certificate pin (RFC 7469's
+		// pin-sha256, a hash of a public key), a helpdesk ticket's id or
+		// number, Google's access id (a service account's e-mail in a
+		// signed URL: GoogleAccessId), a SAML artifact's resolution
+		// endpoint.
+		{"otp_length", false},
+		{"otp_type", false},
+		{"pin_length", false},
+		{"pin-sha256", false},
+		{"pin_sha1", false},
+		{"pins", false},
+		{"spin", false},
+		{"pinned", false},
+		{"opinion", false},
+		{"pinyin", false},
+		{"ticket_id", false},
+		{"ticketId", false},
+		{"ticketid", false},
+		{"ticket_number", false},
+		{"ticketNumber", false},
+		{"ticket_url", false},
+		{"GoogleAccessId", false},
+		{"googleaccessid", false},
+		{"access_level", false},
+		{"saml_artifact_resolution_url", false},
+		// A name whose last word is whose credential it is (the account's
+		// e-mail or user name: Cloudflare's X-Auth-Email beside its
+		// X-Auth-Key, Swift's X-Auth-User), its policy (the rules a
+		// password must meet), its state (OpenID Connect's
+		// session_state: a salted hash of the client, the origin and the
+		// provider's browser state, which the provider returns in the
+		// redirect for the client's script to read; Keycloak sets it to
+		// the session's sid, which its tokens carry in clear) or its
+		// location (librdkafka's ssl.key.location: the key's file, as
+		// key_file is) names that, not the credential.
+		{"X-Auth-Email", false},
+		{"auth_email", false},
+		{"X-Auth-User", false},
+		{"auth_username", false},
+		{"password_policy", false},
+		{"passwordPolicy", false},
+		{"token_policies", false},
+		{"session_state", false},
+		{"SessionState", false},
+		{"ssl.key.location", false},
+		{"ssl.keystore.location", false},
+		{"key_location", false},
+		// … but only as the last word.
+		{"email_password", true},
+		{"user_token", true},
+		{"state_token", true},
+		{"location_key", true},
+		{"policy_secret", true},
 		// Short names some APIs give their key (IntelX's k=, Baidu's
 		// ak=) are not hidden by name: elsewhere they name other things
 		// (k=10), and such keys (a UUID, 32 letters and digits) are
@@ -566,6 +666,18 @@ func TestRedact(t *testing.T) {
 			"https://robot.example/robot/send?access_token=[x]&timestamp=1700000000000&sign=[x]"},
 		{"a rule subscription's oinkcode", "https://rules.example/rules/snortrules-snapshot-31470.tar.gz?oinkcode=c0ffee",
 			"https://rules.example/rules/snortrules-snapshot-31470.tar.gz?oinkcode=[x]"},
+		{"a CAS service ticket", "https://soar.example/login/cas?ticket=ST-1-Qx7L&lang=en",
+			"https://soar.example/login/cas?ticket=[x]&lang=en"},
+		{"a SAML artifact", "https://soar.example/saml/acs?SAMLart=AAQAAMh48&RelayState=r1",
+			"https://soar.example/saml/acs?SAMLart=[x]&RelayState=r1"},
+		{"a one-time password and a PIN", "https://otp.example/wsapi/2.0/verify?id=1&otp=cccjgjgkhcbb&nonce=n1&pin=1234",
+			"https://otp.example/wsapi/2.0/verify?id=1&otp=[x]&nonce=n1&pin=[x]"},
+		{"an access id and key", "https://api.example/v1?access_id=su4Kd8Wq&access_key=k1",
+			"https://api.example/v1?access_id=[x]&access_key=[x]"},
+		{"an OpenID Connect session state and a ticket's number", "https://soar.example/cb?code=c1&state=s1&session_state=ab12.cd&ticket_id=INC0012345",
+			"https://soar.example/cb?code=[x]&state=s1&session_state=ab12.cd&ticket_id=INC0012345"},
+		{"an account's e-mail beside its key", "https://api.example/zones?X-Auth-Email=soc%40corp.example&X-Auth-Key=k1",
+			"https://api.example/zones?X-Auth-Email=soc%40corp.example&X-Auth-Key=[x]"},
 		{"16 capitals as the user", "https://QWERTZUIOPASDFGH@feeds.example/list.txt", "https://[x]@feeds.example/list.txt"},
 		{"a key as the user", "https://Ak7Pq2Wm9Zx4Lr8Tn3Vb6Hc1@feeds.example.com/list.txt", "https://[x]@feeds.example.com/list.txt"},
 		{"a key as the user, empty password", "https://sk_live_Kd8Wq1Ys5Hc4Gx2Zp3:@api.example/v1?fmt=csv", "https://[x]:[x]@api.example/v1?fmt=csv"},

@@ -240,15 +240,27 @@ func redactKeyValues(s string) string {
 //   - after an Authorization scheme, at the end of its parameters when
 //     it has some (Digest username="…", response="…"; AWS4-HMAC-SHA256
 //     Credential=…, Signature=…);
-//   - otherwise at ';', '&', ',', '}', a quote, a space, or a colon
-//     followed by a space ("…?key=x: 503 Service Unavailable").
+//   - after a scheme's token (Bearer …), or after a name, ':' and
+//     spaces (a header, prose: "invalid token: expired, retrying"), at
+//     ';', '&', ',', '}', a quote, a space, or a colon followed by a
+//     space ("…?key=x: 503 Service Unavailable");
+//   - otherwise — name=value, or Go's Name:value —, at the same
+//     characters but a space: spaces and the words after them are the
+//     value's (a passphrase: password=correct horse battery staple) up
+//     to the next pair written the same way (" a=1", " Region:eu"), or
+//     the end of the line (see valueEnd).
 //
 // A quote or list left open on the line is read as if it were not there;
 // open is listEnd's.
 func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end int, ok bool) {
+	sep := s[v-1] // '=' or ':'
 	for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 		v++
 	}
+	// Words after spaces are the value's after '=', or after a ':' that
+	// the value follows at once (Go's {Password:…}); after ": " they are
+	// prose.
+	words := sep == '=' || s[v-1] == sep
 	if strings.HasPrefix(s[v:], redacted) {
 		return 0, 0, false
 	}
@@ -270,6 +282,7 @@ func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end 
 	if q < len(s) && (s[q] == '"' || s[q] == '\'') {
 		quote, v = s[v:q+1], q+1
 	}
+	scheme := v
 	if anyScheme {
 		v = afterAnyScheme(s, v)
 	} else {
@@ -278,6 +291,9 @@ func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end 
 	if strings.HasPrefix(s[v:], redacted) {
 		return 0, 0, false
 	}
+	// A list holds its values; after a scheme, the credential is one
+	// token (RFC 9110's token68) or parameters (authParamsEnd).
+	words = words && list < 0 && v == scheme
 	e := -1
 	switch {
 	case list >= 0:
@@ -294,15 +310,37 @@ func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end 
 		e = authParamsEnd(s, v)
 	}
 	if e < 0 {
-		e = v
-		for e < len(s) && !endsValue(s, e) {
-			e++
-		}
+		e = valueEnd(s, v, sep, words)
 	}
 	if e <= v || s[v:e] == redacted {
 		return 0, 0, false
 	}
 	return v, e, true
+}
+
+// valueEnd returns where an unquoted value that starts at s[v] ends: at
+// the first character that ends a value (endsValue) — with words, not at
+// a space or a tab but at the spaces before the next pair written name,
+// sep, value (startsPair: " a=1", or " Region:eu" for Go's Name:value),
+// before what ends a value, or before the end of the line or of s.
+func valueEnd(s string, v int, sep byte, words bool) int {
+	e := v
+	for {
+		for e < len(s) && !endsValue(s, e) {
+			e++
+		}
+		if !words || e == len(s) || s[e] != ' ' && s[e] != '\t' {
+			return e
+		}
+		n := e
+		for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+			n++
+		}
+		if n == len(s) || endsValue(s, n) || startsPair(s, n, sep) {
+			return e
+		}
+		e = n
+	}
 }
 
 // listEnd returns the index of the first ']' in s from i on, before the
@@ -414,48 +452,60 @@ var authSchemes = []string{"Bearer", "Basic", "Splunk", "SharedAccessSignature"}
 // its own): their tokens hold '=' only at their end (base64's padding).
 // SharedAccessSignature's credential is name=value pairs (sr=…&sig=…).
 func afterScheme(s string, v int) int {
-	for _, sc := range authSchemes {
-		n := v + len(sc)
-		if n < len(s) && (s[n] == ' ' || s[n] == '\t') && strings.EqualFold(s[v:n], sc) {
-			for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
-				n++
-			}
-			if sc != "SharedAccessSignature" && startsPair(s, n) {
-				return v
-			}
-			return n
-		}
+	n := knownSchemeEnd(s, v)
+	if n == v {
+		return v
 	}
-	return v
+	scheme := s[v:n]
+	for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+		n++
+	}
+	if !strings.EqualFold(scheme, "SharedAccessSignature") && startsPair(s, n, '=') {
+		return v
+	}
+	return n
 }
 
-// startsPair reports whether a name=value pair starts at s[n]: a name
-// (isKeyByte) and '=' followed by a value, not by another '=' (a token's
-// padding: Ym9iOnB3ZA==) or by what ends a value.
-func startsPair(s string, n int) bool {
+// startsPair reports whether a pair written name, sep, value (sep '=' or
+// ':', as Go prints a struct's fields) starts at s[n]: a name (isKeyByte)
+// and sep followed by a value, not by another sep (a token's padding:
+// Ym9iOnB3ZA==) or by what ends a value.
+func startsPair(s string, n int, sep byte) bool {
 	m := n
 	for m < len(s) && isKeyByte(s[m]) {
 		m++
 	}
-	return m > n && m+1 < len(s) && s[m] == '=' && s[m+1] != '=' && !endsValue(s, m+1)
+	return m > n && m+1 < len(s) && s[m] == sep && s[m+1] != sep && !endsValue(s, m+1)
 }
 
 // maxSchemeLen is the longest word afterAnyScheme takes for a scheme
 // (SharedAccessSignature is 21 characters, AWS4-HMAC-SHA256 16).
 const maxSchemeLen = 24
 
+// maxSchemePart is the most letters and digits a '-' or '_' separated
+// part of a scheme has (SharedKeyLite 13, MediaBrowser 12, GoogleLogin
+// 11): a longer run is a key's (QWERTZUIOPASDFGHJKLY, a key of 20
+// letters), as a run of 16 is a token's to urlcred.IsToken. Of the
+// schemes with a longer word, only SharedAccessSignature (authSchemes)
+// is one.
+const maxSchemePart = 15
+
 // afterAnyScheme returns where the credential starts in the value of an
 // Authorization header that starts at s[v]: after its scheme, whatever it
 // is (Bearer, Basic, token, Bot, SSWS, ApiKey, Digest,
 // AWS4-HMAC-SHA256, …), and the spaces that follow it; or at v, when the
-// value is a credential alone. A scheme is a word followed by spaces and
-// more of the value, of at most maxSchemeLen letters, digits, '-' and
-// '_', starting with a letter; each of its '-' or '_' separated parts is
-// letters then digits, and a part that starts in lower case has no
-// capitals. So a key written alone (k-9f86d081…, ghp_16C7e4…,
-// AKIA…, xKqPzWv) is not a scheme and is hidden whole.
+// value is a credential alone. A scheme is one of authSchemes, or a word
+// followed by spaces and more of the value, of at most maxSchemeLen
+// letters, digits, '-' and '_', starting with a letter; each of its '-'
+// or '_' separated parts is letters then digits, at most maxSchemePart of
+// them, and a part that starts in lower case has no capitals. So a key
+// written alone (k-9f86d081…, ghp_16C7e4…, AKIA…, xKqPzWv, 16 letters or
+// more) is not a scheme and is hidden whole.
 func afterAnyScheme(s string, v int) int {
 	n := schemeEnd(s, v)
+	if n == v {
+		n = knownSchemeEnd(s, v)
+	}
 	if n == v || n == len(s) || (s[n] != ' ' && s[n] != '\t') {
 		return v
 	}
@@ -469,10 +519,24 @@ func afterAnyScheme(s string, v int) int {
 	return m
 }
 
+// knownSchemeEnd returns the end of the scheme of authSchemes (any case)
+// that starts at s[v] and is followed by a space or a tab, or v when none
+// does.
+func knownSchemeEnd(s string, v int) int {
+	for _, sc := range authSchemes {
+		n := v + len(sc)
+		if n < len(s) && (s[n] == ' ' || s[n] == '\t') && strings.EqualFold(s[v:n], sc) {
+			return n
+		}
+	}
+	return v
+}
+
 // schemeEnd returns the end of the word shaped like a scheme that starts
 // at s[v] (see afterAnyScheme), or v when none does.
 func schemeEnd(s string, v int) int {
 	digits, lower := false, false // in this part: a digit seen; it starts in lower case
+	part := 0                     // the letters and digits of this part so far
 	for n := v; n < len(s); n++ {
 		if n-v == maxSchemeLen+1 {
 			return v
@@ -483,7 +547,8 @@ func schemeEnd(s string, v int) int {
 			if n == v || s[n-1] == '-' || s[n-1] == '_' {
 				return v
 			}
-			digits, lower = false, false
+			digits, lower, part = false, false, 0
+			continue
 		case c >= '0' && c <= '9':
 			if n == v {
 				return v
@@ -497,6 +562,9 @@ func schemeEnd(s string, v int) int {
 			lower = lower || first && c >= 'a'
 		default:
 			return n
+		}
+		if part++; part > maxSchemePart {
+			return v // a run of letters too long for a scheme's word: a key's
 		}
 	}
 	return len(s)

@@ -49,7 +49,11 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 			"GET /feed?token=abcd1234&page=2 password=x1y2", "GET /feed?token=[redacted]&page=2 password=[redacted]"},
 		{"a key= query parameter is removed", "GET http://feeds.example/iocs.txt?key=k-SECRET&fmt=csv: 500",
 			"GET http://feeds.example/iocs.txt?key=[redacted]&fmt=csv: 500"},
-		{"a colon inside a value is redacted with it", "password=a:b:c end", "password=[redacted] end"},
+		// The words after an unquoted value are the value's up to the
+		// next name=value (TestRedactorHidesAnUnquotedValueToTheNextField):
+		// " end" is hidden with it.
+		{"a colon inside a value is redacted with it", "password=a:b:c end", "password=[redacted]"},
+		{"a colon inside a value, a field after it", "password=a:b:c user=x", "password=[redacted] user=x"},
 		{"a colon and a space end a value, as in Go errors", "GET /x?token=abc: 401", "GET /x?token=[redacted]: 401"},
 		{"a parameter that only ends like a credential stays", "design=blue monkey=3", "design=blue monkey=3"},
 		{"a pagination token stays", "GET /iocs?page_token=abc&fmt=csv: 500", "GET /iocs?page_token=abc&fmt=csv: 500"},
@@ -251,6 +255,17 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"page_access_token", true},
 		{"client_assertion", true},
 		{"SAMLResponse", true},
+		// one-time and personal credentials, an access key pair's id
+		{"otp", true},
+		{"totp", true},
+		{"pin", true},
+		{"user_pin", true},
+		{"SAMLart", true},
+		{"ticket", true},
+		{"service_ticket", true},
+		{"access_id", true},
+		{"accessId", true},
+		{"multipass", true},
 		// names that only begin with, end like or mention one
 		{"keyword", false},
 		{"country_code", false},
@@ -285,6 +300,19 @@ func TestRedactorHidesWhatIsParamHides(t *testing.T) {
 		{"max_sessions", false},
 		// a connection string's policy name, not its key
 		{"SharedAccessKeyName", false},
+		// whose credential it is, its rules, its state, where it is
+		// kept; a helpdesk's ticket, a certificate pin, Google's access
+		// id (a service account's e-mail)
+		{"X-Auth-Email", false},
+		{"X-Auth-User", false},
+		{"password_policy", false},
+		{"session_state", false},
+		{"ssl.key.location", false},
+		{"ticket_id", false},
+		{"ticketNumber", false},
+		{"pin-sha256", false},
+		{"GoogleAccessId", false},
+		{"spin", false},
 	}
 	r := ops.NewRedactor()
 	for _, tt := range tests {
@@ -420,6 +448,29 @@ func TestRedactorHidesTheCredentialOfAnyAuthorizationScheme(t *testing.T) {
 		{"a bare value before prose", "Authorization: k-9f86d081884c7d65 was refused", "Authorization: [redacted] was refused"},
 		{"a bare key of letters is not a scheme", "Authorization: xKqPzWvLmNbQ was refused", "Authorization: [redacted] was refused"},
 		{"a bare key with an underscore is not a scheme", "Authorization: ghp_16C7e42F292c was refused", "Authorization: [redacted] was refused"},
+		// A word of 16 letters or more is a key, not a scheme (real
+		// schemes' words are shorter, but SharedAccessSignature, which
+		// is read as one under any name).
+		{"a bare key of 20 letters is not a scheme", "Authorization: AbCdEfGhIjKlMnOpQrSt was refused",
+			"Authorization: [redacted] was refused"},
+		{"a bare key of 20 capitals is not a scheme", "Authorization: QWERTZUIOPASDFGHJKLY was refused",
+			"Authorization: [redacted] was refused"},
+		{"a bare key of 16 letters is not a scheme", "Authorization: QwertzUiopAsdfGh was refused",
+			"Authorization: [redacted] was refused"},
+		{"a key of letters after a scheme word", "Authorization: AbCdEf-GhIjKlMnOpQrStUv sent",
+			"Authorization: [redacted] sent"},
+		{"a scheme of 12 letters", `Authorization: MediaBrowser Token="k-9f86d081884c7d65"`, "Authorization: MediaBrowser [redacted]"},
+		{"a scheme of 13 letters", "Authorization: SharedKeyLite soc:Kd8Wq1Ys5Hc4Gx2Zp3= sent", "Authorization: SharedKeyLite [redacted] sent"},
+		{"SharedAccessSignature, 21 letters", "Authorization: SharedAccessSignature sr=https%3A%2F%2Fns&sig=Kd8Wq1Ys5Hc4&se=1",
+			"Authorization: SharedAccessSignature [redacted]"},
+		{"GCS's V4 scheme", "Authorization: GOOG4-HMAC-SHA256 Credential=GOOG1EXAMPLE/20240101/auto/storage/goog4_request, SignedHeaders=host, Signature=5d8f sent",
+			"Authorization: GOOG4-HMAC-SHA256 [redacted] sent"},
+		// A value alone follows the rules of its shape: letters alone,
+		// under 32, are words wherever no credential's name precedes
+		// them.
+		{"letters alone are not hidden without a name", "feed QWERTZUIOPASDFGHJKLY failed: 503", "feed QWERTZUIOPASDFGHJKLY failed: 503"},
+		{"a long word after Authorization in prose", "Authorization failed for ThreatFoxIOCsRecentExport: 403",
+			"Authorization failed for ThreatFoxIOCsRecentExport: 403"},
 		{"a bare value in Go's http.Header", "map[Accept:[*/*] Authorization:[k-9f86d081884c7d65]]",
 			"map[Accept:[*/*] Authorization:[[redacted]]]"},
 		{"any scheme in Go's http.Header", "map[Authorization:[token ghp_16C7e42F292c] Content-Length:[2]]",
@@ -464,10 +515,48 @@ func TestRedactorHidesWholeValues(t *testing.T) {
 			`bad answer "{\"secret\":\"[redacted]\",\"n\":1}"`},
 		{"lists left open on their line are read as before", "token=[a1b2 key=[c3d4\nmap[X-Api-Key:[k-SECRET1]]",
 			"token=[redacted] key=[redacted]\nmap[X-Api-Key:[[redacted]]]"},
-		{"a quote left open is read as before", `password="abc and more`, `password="[redacted] and more`},
+		// Read as unquoted: to the next name=value or the end of the line.
+		{"a quote left open is read as if it were not there", `password="abc and more`, `password="[redacted]`},
+		{"a quote left open, a field after it", `password="abc and more user=x`, `password="[redacted] user=x`},
 		{"a URL password holding @", "dial http://svc:p@ss@hooks.example/x: refused", "dial http://svc:[redacted]@hooks.example/x: refused"},
 		{"an @ after a URL's query is not user info", "GET http://host/x?q=a:b@c 404", "GET http://host/x?q=a:b@c 404"},
 		{"an @ after the host and a query is not user info", "GET http://host?q=a:b@c 404", "GET http://host?q=a:b@c 404"},
+	}
+	runRedactCases(t, tests)
+}
+
+// An unquoted value after a credential's name= (or Go's Name:value) may
+// hold spaces, a passphrase's words: it is hidden up to the next field
+// written the same way (a=1, Region:eu), a ';', '&', ',', '}', a quote,
+// a ':' before a space or the end of the line, and what follows is
+// shown. After a scheme (Bearer, Basic, …) the credential is one token
+// and ends at a space; after a name and ": " (a header, prose) the value
+// ends at a space too, as prose follows it.
+func TestRedactorHidesAnUnquotedValueToTheNextField(t *testing.T) {
+	tests := []redactCase{
+		{"a passphrase to the end of the line", "password=correct horse battery staple", "password=[redacted]"},
+		{"a passphrase before fields", "password=correct horse battery staple a=1 b=2", "password=[redacted] a=1 b=2"},
+		{"a passphrase between fields", "login failed: user=ana password=correct horse battery staple host=db1",
+			"login failed: user=ana password=[redacted] host=db1"},
+		{"a tab before the next field", "secret=two words\tuser=ana", "secret=[redacted]\tuser=ana"},
+		{"the end of the line", "password=correct horse\nnext line a=1", "password=[redacted]\nnext line a=1"},
+		{"spaces at the end stay", "password=correct horse  ", "password=[redacted]  "},
+		{"a ';' ends it (a connection string)", "Server=db1;User Id=sa;Password=my secret pw;Encrypt=true",
+			"Server=db1;User Id=sa;Password=[redacted];Encrypt=true"},
+		{"a ': ' ends it (a Go error)", "dial: token=abc def: 401 Unauthorized", "dial: token=[redacted]: 401 Unauthorized"},
+		{"a ',' ends it", "password=correct horse, user=ana", "password=[redacted], user=ana"},
+		{"a quote ends it", `msg="password=correct horse" a=1`, `msg="password=[redacted]" a=1`},
+		{"a name: pair does not end a name= value", "password=correct horse Region:eu a=1", "password=[redacted] a=1"},
+		{"base64 padding is not a field", "secret=ab cd== e=1", "secret=[redacted] e=1"},
+		{"fields before and after", "a=1 password=x1 b=2", "a=1 password=[redacted] b=2"},
+		{"Go's %+v of a struct", "&{User:ana Password:correct horse battery staple Region:eu}", "&{User:ana Password:[redacted] Region:eu}"},
+		{"Go's %+v, the last field", "{Password:correct horse}", "{Password:[redacted]}"},
+		{"a scheme's token ends at a space", "authorization=Bearer abc123 sent", "authorization=Bearer [redacted] sent"},
+		{"a token scheme alone before a field", "x_token=bearer key_id=k7", "x_token=[redacted] key_id=k7"},
+		{"a header's value ends at a space", "X-Api-Key: k-SECRET1 was refused", "X-Api-Key: [redacted] was refused"},
+		{"a value in prose ends at a space", "invalid token: expired, retrying in 5s", "invalid token: [redacted], retrying in 5s"},
+		{"a name that is not a credential's", "state=two words a=1", "state=two words a=1"},
+		{"a quoted value", `password="correct horse" user=ana`, `password="[redacted]" user=ana`},
 	}
 	runRedactCases(t, tests)
 }
