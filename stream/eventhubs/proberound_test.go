@@ -197,6 +197,7 @@ func TestProbeOfAPartitionAnotherReplicaTookIsNoError(t *testing.T) {
 		{"stolen, the store names no owner", &azeventhubs.Error{Code: azeventhubs.ErrorCodeOwnershipLost}, "", nil, false, 1, false},
 		{"stolen, the store cannot be read", errors.New("(connlost): " + stolen.Error()), other, errors.New("test: storage unreachable"), false, 1, false},
 		{"another failure, another replica owns it", busy, other, nil, false, 1, false},
+		{"another failure as the SDK reports it, another replica owns it", errors.New("(connlost): " + busy.Error()), other, nil, false, 1, false},
 		{"a refusal, another replica owns it", noListen, other, nil, false, 1, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +246,58 @@ func TestProbeOfAPartitionAnotherReplicaTookIsNoError(t *testing.T) {
 			}
 			if p, _ := rec["probe"].(string); p != want {
 				t.Errorf("probe %q, want %q", p, want)
+			}
+		})
+	}
+}
+
+// ownersWait is a store whose ListOwnership says it was asked (asked) and
+// then waits for its context to end, as a store that has not answered yet
+// when the Source closes.
+type ownersWait struct {
+	*listStore
+	asked chan struct{}
+}
+
+func (o *ownersWait) ListOwnership(ctx context.Context, _, _, _ string, _ *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	close(o.asked)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A probe displaced or refused by an owner-level receiver asks the
+// checkpoint store who owns the partition now. When the Source closes
+// while it waits for that answer, the listing ends with the close, and
+// what the probe met is not reported: no error is logged, nor the
+// partition as one that cannot be opened, and the source does not stop.
+func TestCloseWhileAProbeAsksTheOwnerIsNoError(t *testing.T) {
+	stolen := &amqp.Error{Condition: amqp.ErrCondStolen, Description: "At least one receiver for the endpoint is created with epoch of '0', and so non-epoch receiver is not allowed."}
+	for _, tt := range []struct {
+		name string
+		err  error // the probe's outcome
+	}{
+		{"attach refused as stolen, as the SDK reports it", errors.New("(connlost): " + stolen.Error())},
+		{"displaced once opened: the SDK's ownership lost", &azeventhubs.Error{Code: azeventhubs.ErrorCodeOwnershipLost}},
+		{"opened (the probe's own nil)", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := probeSource(&logs, func(context.Context, string, azeventhubs.StartPosition) error { return tt.err })
+			s.recvCtx, s.stopRecv = context.WithCancel(context.Background())
+			store := &ownersWait{listStore: &listStore{}, asked: make(chan struct{})}
+			s.store = store
+			if !s.startProbe("3") {
+				t.Fatal("no probe started")
+			}
+			<-store.asked
+			s.stopRecv() // what Close does first
+			s.loops.Wait()
+			alive(t, s)
+			if got := records(t, logs.String(), "ERROR"); len(got) != 0 {
+				t.Errorf("%d ERROR records after the close, want none:\n%s", len(got), logs.String())
+			}
+			if strings.Contains(logs.String(), "cannot open partition") || strings.Contains(logs.String(), "claimed but not opened") {
+				t.Errorf("a partition reported as not opened after the close:\n%s", logs.String())
 			}
 		})
 	}

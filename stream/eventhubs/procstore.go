@@ -800,7 +800,11 @@ func (s *Source) startProbe(id string) bool {
 			return
 		}
 		if err == nil || partitionTaken(err) {
-			if other := s.otherOwner(id); other != "" {
+			other := s.otherOwner(id)
+			if s.recvCtx.Err() != nil {
+				return // closed while the store was asked: nothing to report
+			}
+			if other != "" {
 				s.log.Info("eventhubs: a partition not opened in the last round is another replica's now",
 					"hub", s.opt.hub, "partition", id, "consumer_group", s.opt.ConsumerGroup,
 					"owner", s.owner, "new_owner", other, "probe", s.red.String(fmt.Sprint(err)))
@@ -840,14 +844,17 @@ func partitionTaken(err error) bool {
 // otherOwner returns the replica the checkpoint store names as partition
 // id's owner when that is not this one; "" when it names this replica or
 // none, or cannot be read (logged at Debug: the caller then reports what
-// it met as it would without the store's answer).
+// it met as it would without the store's answer). Close ends the listing
+// (recvCtx); the caller then reports nothing.
 func (s *Source) otherOwner(id string) string {
 	ctx, cancel := context.WithTimeout(s.recvCtx, flushTimeout)
 	defer cancel()
 	owners, err := s.store.ListOwnership(ctx, s.opt.namespace, s.opt.hub, s.opt.ConsumerGroup, nil)
 	if err != nil {
-		s.log.Debug("eventhubs: cannot list partition ownership to learn whether another replica took a partition",
-			"hub", s.opt.hub, "partition", id, "err", s.red.String(err.Error()))
+		if s.recvCtx.Err() == nil {
+			s.log.Debug("eventhubs: cannot list partition ownership to learn whether another replica took a partition",
+				"hub", s.opt.hub, "partition", id, "err", s.red.String(err.Error()))
+		}
 		return ""
 	}
 	for _, o := range owners {
