@@ -18,7 +18,8 @@ import (
 // fixed order, empty values left out. docs/sinks-network.md has the full
 // table of alert fields to CEF keys; in short:
 //
-//	rt=DetectedAt (ms)   start=Timestamp (summary: FirstSeen)   end=LastSeen (summary only)
+//	rt=DetectedAt (ms)   start=Timestamp (summary: FirstSeen, else Timestamp)
+//	end=LastSeen, else Timestamp (summary only; see alertSpan)
 //	externalId=alert_id  cat=table  act=ActionType  msg=indicator description
 //	dvchost, shost=DeviceName  deviceExternalId=DeviceId
 //	src=LocalIP (IPv4)  c6a2=LocalIP (IPv6, c6a2Label=Source IPv6 Address)
@@ -79,11 +80,10 @@ func AppendCEF(dst []byte, a *Alert, version string) []byte {
 
 	e := cefExt{dst: dst}
 	e.time("rt", a.DetectedAt)
+	start, end := alertSpan(a)
+	e.time("start", start)
 	if a.RepeatCount > 0 {
-		e.time("start", a.FirstSeen)
-		e.time("end", a.LastSeen)
-	} else {
-		e.time("start", a.Timestamp)
+		e.time("end", end)
 	}
 	e.str("externalId", a.AlertID)
 	e.str("cat", a.Table)
@@ -126,6 +126,26 @@ func AppendCEF(dst []byte, a *Alert, version string) []byte {
 		e.labelledInt("deviceCustomDate1", "indicator_added_at", a.IndicatorAddedAt.UnixMilli())
 	}
 	return e.dst
+}
+
+// alertSpan is the span of activity a reports, in event time, as OCSF's
+// start_time and end_time have it and HEC's time ends it: an alert's is
+// its Timestamp; a suppression summary's runs from FirstSeen to LastSeen,
+// each falling back to the Timestamp it carries (its first alert's) when
+// it is zero. A zero time is unknown and left out. The suppressor sets
+// all three or, when no alert of the window had a Timestamp, none: such a
+// summary knows no event time, and none is made up for it.
+func alertSpan(a *Alert) (start, end time.Time) {
+	start, end = a.Timestamp, a.Timestamp
+	if a.RepeatCount > 0 {
+		if !a.FirstSeen.IsZero() {
+			start = a.FirstSeen
+		}
+		if !a.LastSeen.IsZero() {
+			end = a.LastSeen
+		}
+	}
+	return start, end
 }
 
 // cefExt appends extension pairs, a space between them.

@@ -103,7 +103,15 @@ func cefProjection(a sink.Alert) sink.Alert {
 		p.Indicator.Tags = strings.Split(c(strings.Join(a.Indicator.Tags, ",")), ",")
 	}
 	if a.RepeatCount > 0 {
+		// A summary's span: first_seen and last_seen, each else its
+		// timestamp (see TestAlertSpanAgreesAcrossFormats).
 		p.FirstSeen, p.LastSeen = ms(a.FirstSeen), ms(a.LastSeen)
+		if p.FirstSeen.IsZero() {
+			p.FirstSeen = ms(a.Timestamp)
+		}
+		if p.LastSeen.IsZero() {
+			p.LastSeen = ms(a.Timestamp)
+		}
 	} else {
 		p.Timestamp = ms(a.Timestamp)
 	}

@@ -656,8 +656,14 @@ type ackTicket struct {
 // (Splunk never gives one out twice in a count: both are then stale), or
 // one not above an ackId booked before the request was sent (those were
 // answered first, so numbered first: the tickets booked before it are
-// stale, not its own). Each reset starts a new generation; a Write with a
-// stale ticket fails retryably, at once: at least once.
+// stale, not its own), or one given to another post while this one was
+// under way (booked since, its Write perhaps ended already: a request
+// answered before a reset whose answer is read after a request of the new
+// count, given the same ackId, came and went). Each reset starts a new
+// generation; a Write with a stale ticket fails retryably, at once: at
+// least once. So an ackId is only credited to the post Splunk gave it to
+// in the count the book holds it in: when two posts under way together
+// are given one ackId, neither is.
 //
 // A request answered but not booked yet, or one whose answer never came
 // (a network error, a timeout, a proxy's page), may hold an ackId the book
@@ -677,8 +683,16 @@ type ackBook struct {
 	top  int64                // 1 + the highest ackId booked in gen; 0: none
 	out  map[int64]*ackTicket // the ackIds of gen that Writes under way hold
 	next uint64               // the posts started: the sequence number of the next
-	// under holds the sequence numbers of the posts under way.
-	under map[uint64]struct{}
+	// under maps the sequence numbers of the posts under way to the
+	// bookings made when each started.
+	under map[uint64]uint64
+	// bookings counts the ackIds booked, in any generation.
+	bookings uint64
+	// recent maps an ackId booked while posts were under way to bookings
+	// just after it was booked, while a post that started before it is
+	// under way: such a post given that ackId too was numbered in another
+	// count (see end).
+	recent map[int64]uint64
 	// lost is 1 + the highest sequence number of a post that HEC did not
 	// answer (its ackId unknown); 0: none.
 	lost uint64
@@ -691,21 +705,22 @@ type ackBook struct {
 type postStart struct {
 	seq, from, gen uint64
 	top            int64
+	booked         uint64 // the bookings made before it
 }
 
 // start records a post that starts.
 func (b *ackBook) start() postStart {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	p := postStart{seq: b.next, from: b.next, gen: b.gen, top: b.top}
+	p := postStart{seq: b.next, from: b.next, gen: b.gen, top: b.top, booked: b.bookings}
 	b.next++
 	for q := range b.under {
 		p.from = min(p.from, q)
 	}
 	if b.under == nil {
-		b.under = make(map[uint64]struct{})
+		b.under = make(map[uint64]uint64)
 	}
-	b.under[p.seq] = struct{}{}
+	b.under[p.seq] = p.booked
 	return p
 }
 
@@ -720,14 +735,30 @@ func (b *ackBook) end(p postStart, id int64, booked, answered bool) *ackTicket {
 		close(b.ended)
 		b.ended = nil
 	}
+	defer b.forget(p)
 	if !booked {
 		if !answered {
 			b.lost = max(b.lost, p.seq+1)
 		}
 		return nil
 	}
+	b.bookings++
 	t := &ackTicket{id: id, gen: b.gen, from: p.from}
 	_, taken := b.out[id]
+	if at, ok := b.recent[id]; ok && at > p.booked {
+		// Given to another post while this one was under way: one count
+		// never gives an ackId twice, so one of the two was numbered in
+		// another, and which cannot be told — whether that post's Write
+		// still holds it or not.
+		taken = true
+	}
+	if len(b.under) > 0 {
+		// A post under way may be given id too, in another count.
+		if b.recent == nil {
+			b.recent = make(map[int64]uint64)
+		}
+		b.recent[id] = b.bookings
+	}
 	// A post under way while a reset was seen may have been numbered
 	// before it or after: its ackId does not tell of another reset.
 	crossed := p.gen != b.gen
@@ -751,6 +782,28 @@ func (b *ackBook) end(p postStart, id int64, booked, answered bool) *ackTicket {
 		b.top = max(b.top, id+1)
 	}
 	return t
+}
+
+// forget drops from recent, as the post p ends, the ackIds booked before
+// every post still under way started: a post that starts after an ackId
+// was booked and is given it again is seen by out and top, as ever. Only
+// the end of the oldest post under way lets some go. b.mu is held.
+func (b *ackBook) forget(p postStart) {
+	if len(b.recent) == 0 {
+		return
+	}
+	oldest := b.bookings
+	for _, at := range b.under {
+		if at < p.booked {
+			return // an older post is still under way: nothing to let go
+		}
+		oldest = min(oldest, at)
+	}
+	for id, at := range b.recent {
+		if at <= oldest {
+			delete(b.recent, id)
+		}
+	}
 }
 
 // release forgets the tickets of a Write that ends.

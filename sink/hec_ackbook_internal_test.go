@@ -11,7 +11,7 @@ import (
 // id" books the ackId id for it, "lose p" ends it without an answer.
 func TestAckBookRules(t *testing.T) {
 	type step struct {
-		op   string // start, end, lose
+		op   string // start, end, lose, release (the post's Write ends)
 		post string
 		id   int64
 	}
@@ -67,6 +67,27 @@ func TestAckBookRules(t *testing.T) {
 			exposed: []string{"a"},
 		},
 		{
+			name: "an ackId given to another post while this one was under way, that Write ended: stale",
+			steps: []step{{"start", "a", 0}, {"start", "b", 0}, {"end", "b", 0}, {"release", "b", 0},
+				{"end", "a", 0}},
+			stale:   []string{"a", "b"},
+			exposed: []string{"a", "b"},
+		},
+		{
+			name: "the same, across a reset seen meanwhile",
+			steps: []step{{"start", "w", 0}, {"end", "w", 3}, {"release", "w", 0},
+				{"start", "a", 0}, {"start", "c", 0}, {"end", "c", 0}, {"start", "b", 0}, {"end", "b", 1},
+				{"release", "b", 0}, {"end", "a", 1}},
+			stale:   []string{"w", "a", "b", "c"},
+			exposed: []string{"a", "b", "c"},
+		},
+		{
+			name: "an ackId booked before the post started, then let go: the count's order tells",
+			steps: []step{{"start", "a", 0}, {"start", "b", 0}, {"end", "a", 4}, {"release", "a", 0},
+				{"end", "b", 5}, {"start", "c", 0}, {"end", "c", 4}},
+			stale: []string{"a", "b"},
+		},
+		{
 			name:  "a post lost without an answer books nothing",
 			steps: []step{{"start", "a", 0}, {"end", "a", 5}, {"start", "b", 0}, {"lose", "b", 0}},
 		},
@@ -81,6 +102,8 @@ func TestAckBookRules(t *testing.T) {
 					started[s.post] = b.start()
 				case "end":
 					tickets[s.post] = b.end(started[s.post], s.id, true, true)
+				case "release":
+					b.release([]ackedRequest{{ackTicket: tickets[s.post]}})
 				case "lose":
 					if tk := b.end(started[s.post], 0, false, false); tk != nil {
 						t.Errorf("a lost post booked %+v", tk)
@@ -105,6 +128,9 @@ func TestAckBookRules(t *testing.T) {
 			}
 			if len(b.under) != 0 {
 				t.Errorf("%d posts left under way", len(b.under))
+			}
+			if len(b.recent) != 0 {
+				t.Errorf("%d ackIds still kept for posts under way, with none under way", len(b.recent))
 			}
 		})
 	}

@@ -2,11 +2,13 @@ package sink
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -45,8 +47,10 @@ type KafkaOptions struct {
 	SASL KafkaSASL
 	// ClientID is the Kafka client id. Default "iocwatch".
 	ClientID string
-	// Linger is how long the writer waits to fill a batch before sending
-	// it; it adds to every Write's latency. Default 5ms.
+	// Linger is how long the writer waits before sending a record batch
+	// that is not full; it adds to the latency of every round of a Write
+	// (one, unless its alerts fill more than a batch or the broker
+	// refuses one: see Kafka). Default 5ms.
 	Linger time.Duration
 	// Timeout bounds dialling and each produce request. Default 10s.
 	Timeout time.Duration
@@ -64,21 +68,35 @@ type KafkaOptions struct {
 // request or message format the broker or topic does not support) are
 // Permanent; everything else (leader changes, unknown topic, network
 // errors) is retryable. A record batch the broker refuses as too large or
-// for an invalid record is sent again in halves, so that only the alerts
-// it refuses on their own are reported refused (see Write); one refused
+// for an invalid record is sent again in halves, one after the other, so
+// that only the alerts it refuses on their own are reported refused, and
+// before any alert written after it, so that each partition gets a
+// Write's alerts in the order written (see produce); one refused
 // for its timestamp, or for a version or format the broker or topic does
 // not support, is refused whole, at once (see kafkaBatchRefusal). A
 // failed Write may have delivered some of its alerts; a retry sends them
 // again (at-least-once; consumers dedupe by the alert_id header).
 //
-// Use NewKafka; the zero value is not usable. Safe for concurrent use.
+// Use NewKafka; the zero value is not usable. Safe for concurrent use:
+// concurrent Writes take turns, each round of one alone (see send).
 type Kafka struct {
 	opt   KafkaOptions
 	w     *kafka.Writer
 	tr    *kafka.Transport
 	where string
 	gate  gate
+	// turn is held by the one WriteMessages call under way (see send).
+	turn chan struct{}
+	// calls counts the goroutines making a WriteMessages call, for Close.
+	calls sync.WaitGroup
 }
+
+// The writer's bounds of one record batch, which a round of produce keeps
+// within (see kafkaRound).
+const (
+	kafkaBatchSize  = 1000
+	kafkaBatchBytes = 1 << 20
+)
 
 // NewKafka checks opt, applies its defaults and returns the sink. It does
 // not contact the brokers: the first Write does.
@@ -136,13 +154,14 @@ func NewKafka(opt KafkaOptions) (*Kafka, error) {
 		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: opt.Linger,
-		BatchSize:    1000,
+		BatchSize:    kafkaBatchSize,
+		BatchBytes:   kafkaBatchBytes,
 		ReadTimeout:  opt.Timeout,
 		WriteTimeout: opt.Timeout,
 		MaxAttempts:  3,
 		Transport:    tr,
 	}
-	return &Kafka{opt: opt, w: w, tr: tr, where: where}, nil
+	return &Kafka{opt: opt, w: w, tr: tr, where: where, turn: make(chan struct{}, 1)}, nil
 }
 
 // mechanism returns the kafka-go SASL mechanism, or nil for none.
@@ -209,23 +228,44 @@ func (k *Kafka) Write(ctx context.Context, alerts []Alert) error {
 // produce writes msgs (msgs[j] is alerts[idx[j]]) and adds what is refused
 // for good to refused; it returns a retryable failure as it is.
 //
+// The messages go out in rounds, one WriteMessages call each (see send),
+// from the first not yet delivered or refused: a round holds at most one
+// record batch per partition (kafkaRound), so the broker takes or refuses
+// each partition's part of it whole.
+//
 // A broker answers for a partition's record batch as a whole, and
 // kafka-go's writer reports that answer against every message of the
 // batch (it keeps no per-record errors). Some refusals of a batch may be
 // caused by only some of its messages (see kafkaBatchRefusal). Messages
-// failed with one of those are written again in halves, down to a message
-// alone, as the Java producer splits a batch refused as too large: a
-// message is refused only when it is refused by itself.
+// refused with one of those lead the next round, which carries half as
+// many messages, as the Java producer splits a batch refused as too
+// large; a message is refused only when it is refused by itself. Nothing
+// written behind them goes out before they are settled, so each
+// partition's messages reach it in the order written, the refused ones
+// left out.
+//
+// What a refusal taught is kept: a round after one that went through
+// whole may be twice as large, but never larger than the last refusal's
+// half — until a message refused alone is filed (it may have caused the
+// refusals), and the rounds may grow again. A batch too large only as a whole thus costs one refused
+// request per halving, about log2(n); a broker that refuses every message
+// alone costs one request per message and those log2(n); one message too
+// large among fitting ones, about 3·log2(n) requests.
 func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Message, idx []int, refused *Refusals) error {
+	limit := len(msgs)   // the most messages the next round carries
+	ceiling := len(msgs) // how far limit may grow again
 	for len(msgs) > 0 {
-		err := k.w.WriteMessages(ctx, msgs...)
+		n := kafkaRound(msgs, limit)
+		err := k.send(ctx, msgs[:n])
 		if err == nil {
-			return nil
+			msgs, idx = msgs[n:], idx[n:]
+			limit = min(2*limit, ceiling)
+			continue
 		}
 		if tl, ok := errors.AsType[kafka.MessageTooLargeError](err); ok && ctx.Err() == nil {
 			// The writer sent nothing: drop the message too large for a
 			// batch and send the others.
-			j := tooLargeIndex(msgs, tl)
+			j := tooLargeIndex(msgs[:n], tl)
 			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w", k.where, alerts[idx[j]].AlertID, err))
 			msgs, idx = slices.Delete(msgs, j, j+1), slices.Delete(idx, j, j+1)
 			continue
@@ -235,38 +275,104 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 		if !ok || !IsPermanent(cerr) {
 			return cerr
 		}
-		// Every failure is permanent; the other messages were
-		// acknowledged.
-		failed := 0
+		// Every failure is permanent; the other messages of the round
+		// were acknowledged.
+		again := 0 // messages refused with their batch, maybe for another's sake
 		for j, e := range we {
-			if e != nil && j < len(idx) {
-				failed++
+			if j < n && e != nil && kafkaBatchRefusal(e) {
+				again++
 			}
 		}
-		var again []kafka.Message
-		var againIdx []int
+		var nextMsgs []kafka.Message
+		var nextIdx []int
 		for j, e := range we {
-			if e == nil || j >= len(idx) {
+			if j >= n || e == nil {
 				continue
 			}
-			if failed > 1 && kafkaBatchRefusal(e) {
-				again, againIdx = append(again, msgs[j]), append(againIdx, idx[j])
+			if again > 1 && kafkaBatchRefusal(e) {
+				nextMsgs, nextIdx = append(nextMsgs, msgs[j]), append(nextIdx, idx[j])
 				continue
 			}
 			refused.Add(idx[j], fmt.Errorf("produce to %s: alert %s: %w%s", k.where, alerts[idx[j]].AlertID, e, kafkaAdvice(e)))
 		}
-		if len(again) == 0 {
-			return nil
+		switch {
+		case len(nextMsgs) > 0:
+			limit = max(1, len(nextMsgs)/2)
+			ceiling = limit
+		case again == 1:
+			// Refused alone, and filed: it may have caused the refusals
+			// that led here.
+			ceiling = max(ceiling, len(msgs))
 		}
-		// Both halves, in order: the first by recursion, the second by
-		// this loop.
-		h := len(again) / 2
-		if err := k.produce(ctx, alerts, again[:h], againIdx[:h], refused); err != nil {
-			return err
-		}
-		msgs, idx = again[h:], againIdx[h:]
+		msgs, idx = append(nextMsgs, msgs[n:]...), append(nextIdx, idx[n:]...)
 	}
 	return nil
+}
+
+// kafkaRound returns how many of msgs, from the first, the next round
+// carries: at most limit and kafkaBatchSize, and no more bytes than the
+// writer puts in one record batch, so that the writer makes of the round
+// one batch per partition; at least one.
+func kafkaRound(msgs []kafka.Message, limit int) int {
+	n, size := 0, 0
+	for n < len(msgs) && n < limit && n < kafkaBatchSize {
+		b := kafkaMessageBytes(&msgs[n])
+		if n > 0 && size+b > kafkaBatchBytes {
+			break
+		}
+		size += b
+		n++
+	}
+	return max(n, 1)
+}
+
+// kafkaMessageBytes is at least what kafka-go's writer counts m as against
+// its BatchBytes (Message.totalSize: the fixed fields, the key, the value
+// and the headers, each length a varint): every varint is counted at its
+// largest.
+func kafkaMessageBytes(m *kafka.Message) int {
+	n := 4 + 1 + 1 + 4 + len(m.Key) + 4 + len(m.Value) + 8 + binary.MaxVarintLen64
+	for _, h := range m.Headers {
+		n += 2*binary.MaxVarintLen64 + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// send hands msgs to the writer in one WriteMessages call and returns its
+// error, or ctx's when ctx ends first.
+//
+// kafka-go's writer adds the messages of a call to each partition's
+// current record batch, the one still open to messages of other calls,
+// and starts a new batch when one is full. A call that joined another's
+// batch could see its partition's messages split over two batches, the
+// broker refuse the first and take the second: its messages would arrive
+// out of order. So a call is made only when no other call of the sink is
+// under way, and it is not cancelled: its batches are all sent before the
+// next call starts (a Write whose ctx ends returns at once, and leaves the
+// call to end in the background, bounded by Timeout and the writer's
+// three attempts: the messages may still arrive, as kafka-go documents
+// for a cancelled WriteMessages).
+// Concurrent Writes thus never share a produce request.
+func (k *Kafka) send(ctx context.Context, msgs []kafka.Message) error {
+	select {
+	case k.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	done := make(chan error, 1)
+	k.calls.Add(1)
+	go func() {
+		defer k.calls.Done()
+		err := k.w.WriteMessages(context.WithoutCancel(ctx), msgs...)
+		<-k.turn
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // kafkaBatchRefusal reports whether a broker error refuses a record batch
@@ -292,7 +398,7 @@ func (k *Kafka) produce(ctx context.Context, alerts []Alert, msgs []kafka.Messag
 // carry no time of their own, and kafka-go stamps every record of a
 // request with the one time it encodes the request at. When one record is
 // out of range, all are, and halves sent later are stamped by the same
-// clock: splitting would only cost requests (some 2000 for a 1000-alert
+// clock: splitting would only cost requests (some 1000 for a 1000-alert
 // Write while the host's clock is off). kafkaPermanent refuses the batch
 // whole, at once.
 //
@@ -438,8 +544,14 @@ func (k *Kafka) Close(ctx context.Context) error {
 	if !first {
 		return err
 	}
+	idle := err == nil // no Write under way to start another call
 	if cerr := k.w.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("%s: close: %w", k.where, cerr))
+	}
+	if idle {
+		// The calls that Writes left behind when their ctx ended (see
+		// send) end with the writer's batches.
+		k.calls.Wait()
 	}
 	k.tr.CloseIdleConnections()
 	return err

@@ -436,7 +436,7 @@ func TestKafkaRefusesOnlyTheAlertsTheBrokerRefuses(t *testing.T) {
 // alerts of the batch are refused at once, in the one produce request, and
 // filed in the dead-letter file with an error saying what to check, not
 // retried (WithRetry's default budget is unbounded) nor split (for a
-// 1000-alert Write, some 2000 produce requests that could only be refused
+// 1000-alert Write, some 1000 produce requests that could only be refused
 // alike). kfake checks none of these, so each refusal is injected, for
 // every batch, as a broker in that state answers.
 //
