@@ -322,7 +322,7 @@ var (
 	dKafkaGenerations = prometheus.NewDesc("iocwatch_kafka_group_generations_total", "Consumer-group generations joined (1 + rebalances).", nil, nil)
 	dKafkaGroupErrs   = prometheus.NewDesc("iocwatch_kafka_group_errors_total", "Failures to join or sync the consumer group.", nil, nil)
 	dKafkaStale       = prometheus.NewDesc("iocwatch_kafka_stale_acks_total", "Acknowledged messages whose generation had ended or whose partition was restarted (not committed).", nil, nil)
-	dKafkaResets      = prometheus.NewDesc("iocwatch_kafka_offset_resets_total", "Partitions restarted from start_offset because their position was past the end of the log (topic recreated, log truncated).", nil, nil)
+	dKafkaResets      = prometheus.NewDesc("iocwatch_kafka_offset_resets_total", "Partitions restarted from start_offset because their topic was deleted and created again (a new topic ID) or their position was out of the log's range (log truncated).", nil, nil)
 )
 
 func (kafkaCollector) Describe(ch chan<- *prometheus.Desc) {

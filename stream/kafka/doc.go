@@ -75,6 +75,19 @@
 // reported below the position without the broker refusing it (a leader
 // that has just taken over) restarts nothing.
 //
+// # A topic deleted and created again
+//
+// A recreated topic gets a new topic id, which the source asks for (Metadata
+// v10+, through a franz-go client of its own: kafka-go cannot) when a
+// partition's fetcher connects, every 5 seconds, and before every commit.
+// A partition whose topic changed its id restarts where StartOffset starts
+// a partition the group never committed, as for an offset past the end —
+// also when the new topic already holds more messages than the old
+// position, which offsets alone cannot tell. Until then none of its offsets
+// is committed, so an offset of the old topic is never committed on the
+// new one. Brokers that report no topic ids leave only the past-the-end
+// check.
+//
 // # Delivery guarantee
 //
 // At-least-once. A message is committed only after it and every message read

@@ -8,3 +8,10 @@ func WithJoinBackoff(o Options, d time.Duration) Options {
 	o.joinBackoff = d
 	return o
 }
+
+// WithTopicCheckInterval returns o with the interval of the periodic check
+// of the topics' ids set to d.
+func WithTopicCheckInterval(o Options, d time.Duration) Options {
+	o.topicCheck = d
+	return o
+}

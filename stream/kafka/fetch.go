@@ -149,6 +149,11 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 		if f.errs > 0 && !sleep(ctx, backoff(f.errs)) {
 			return
 		}
+		if f.p.recreated.Load() {
+			// A check saw the topic's id change: the next connection
+			// restarts the partition.
+			f.disconnect()
+		}
 		if f.conn == nil {
 			if err := f.connect(ctx); err != nil {
 				if ctx.Err() != nil {
@@ -179,8 +184,9 @@ func (s *Source) fetch(ctx context.Context, p *partState) {
 }
 
 // connect dials the partition's leader, resolves a FirstOffset or LastOffset
-// start, skips what retention deleted, and restarts a partition whose
-// position the broker refused as past the end of its log.
+// start, skips what retention deleted, and restarts a partition whose topic
+// was deleted and created again (its id changed, or the broker refused the
+// position as past the end of its log).
 func (f *partFetcher) connect(ctx context.Context) error {
 	s, tp := f.s, f.p.tp
 	var conn *kafkago.Conn
@@ -194,6 +200,18 @@ func (f *partFetcher) connect(ctx context.Context) error {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a generation's end interrupts a waiting fetch
+	// The topic's id, once the partition's leader answered (kafka-go's
+	// DialLeader waits while the topic does not exist): a topic recreated
+	// since the last look, with as many messages as the position or more,
+	// could not be told from the old one by its offsets. Without an
+	// answer the fetcher goes on; the periodic check and every commit
+	// look again.
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	idErr := s.checkTopics(cctx, f.p.gen, []string{tp.Topic})
+	cancel()
+	if idErr != nil && ctx.Err() == nil {
+		s.log.Debug("kafka: checking the topic id failed", "partition", tp.String(), "err", idErr)
+	}
 	if err := conn.SetDeadline(time.Now().Add(fetchTimeout)); err != nil {
 		stop()
 		conn.Close()
@@ -206,17 +224,29 @@ func (f *partFetcher) connect(ctx context.Context) error {
 		return fmt.Errorf("reading the offset range: %w", err)
 	}
 	conn.SetDeadline(time.Time{})
+	recreated := f.takeRecreated()
 	switch {
 	case f.want == kafkago.FirstOffset:
 		f.want = first
 	case f.want == kafkago.LastOffset:
 		f.want = last
+	case recreated:
+		f.restart(ctx, first, last, "kafka: the topic was deleted and created again; restarting the partition from start_offset")
 	case f.want < first:
 		f.skipTo(ctx, first)
 	case f.want > last && f.outOfRange:
 		// Only on the broker's word: a position past the high watermark
 		// alone may be a leader that has not caught up yet.
-		f.restart(ctx, first, last)
+		if idErr != nil {
+			// The log it restarts in may be a new topic whose id the
+			// check could not learn: the next id seen is its own, so
+			// that it is not restarted a second time.
+			s.mu.Lock()
+			f.p.topicID, f.p.nextID = topicID{}, topicID{}
+			f.p.recreated.Store(false)
+			s.mu.Unlock()
+		}
+		f.restart(ctx, first, last, "kafka: the position is past the end of the partition's log (topic recreated or log truncated); restarting it from start_offset")
 	}
 	// A start the group never committed is pinned where it was resolved,
 	// so that a rebalance or restart before the first message does not
@@ -226,6 +256,20 @@ func (f *partFetcher) connect(ctx context.Context) error {
 	return nil
 }
 
+// takeRecreated reports whether a check saw the partition's topic change
+// its id, and makes the new id the partition's.
+func (f *partFetcher) takeRecreated() bool {
+	s, p := f.s, f.p
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !p.recreated.Load() {
+		return false
+	}
+	p.topicID, p.nextID = p.nextID, topicID{}
+	p.recreated.Store(false)
+	return true
+}
+
 // skipTo moves past messages that retention deleted before they were read.
 func (f *partFetcher) skipTo(ctx context.Context, first int64) {
 	f.s.log.Log(ctx, slog.LevelWarn, "kafka: messages were deleted before they were read; skipping them",
@@ -233,20 +277,20 @@ func (f *partFetcher) skipTo(ctx context.Context, first int64) {
 	f.want = first
 }
 
-// restart moves a partition whose position is past the end of its log —
-// the topic was deleted and created again, or the log truncated — to where
-// StartOffset starts a partition the group never committed: the position
-// names no message of this log. Acks of messages read before are not
-// committed any more (they belong to the log that is gone), and the new
-// position is committed at once, as a new group's start is.
-func (f *partFetcher) restart(ctx context.Context, first, last int64) {
+// restart moves a partition whose topic was deleted and created again (its
+// id changed, or its position is past the end of the log), or whose log
+// was truncated, to where StartOffset starts a partition the group never
+// committed: the position names no message of this log, or another one.
+// Acks of messages read before are not committed any more (they belong to
+// the log that is gone), and the new position is committed at once, as a
+// new group's start is. msg is the warning logged.
+func (f *partFetcher) restart(ctx context.Context, first, last int64, msg string) {
 	s, p := f.s, f.p
 	to := first
 	if s.opt.StartOffset == "latest" {
 		to = last
 	}
-	s.log.Log(ctx, slog.LevelWarn, "kafka: the position is past the end of the partition's log (topic recreated or log truncated); restarting it from start_offset",
-		"partition", p.tp.String(), "offset", f.want, "log_start", first, "log_end", last, "start_offset", s.opt.StartOffset, "restart_at", to)
+	s.log.Log(ctx, slog.LevelWarn, msg, "partition", p.tp.String(), "offset", f.want, "log_start", first, "log_end", last, "start_offset", s.opt.StartOffset, "restart_at", to)
 	s.mu.Lock()
 	p.epoch++
 	f.epoch = p.epoch

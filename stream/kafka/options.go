@@ -52,10 +52,11 @@ type Options struct {
 	ClientID string
 
 	// StartOffset is where a group with no committed offset for a partition
-	// starts: "earliest" or "latest". A partition whose committed offset is
-	// past the end of its log (the topic was recreated, the log truncated)
-	// restarts there too; one whose offset retention deleted goes on at the
-	// first retained message whatever StartOffset says. Default: "earliest".
+	// starts: "earliest" or "latest". A partition whose topic was deleted
+	// and created again (its topic id changed), or whose committed offset
+	// is past the end of its log (the log truncated), restarts there too;
+	// one whose offset retention deleted goes on at the first retained
+	// message whatever StartOffset says. Default: "earliest".
 	StartOffset string
 	// MinBytes is the least data a fetch of a partition that is receiving
 	// messages waits for, in bytes: fetches grow with the load instead of
@@ -115,6 +116,19 @@ type Options struct {
 	// joinBackoff is the wait after a failed join (kafka-go's
 	// JoinGroupBackoff); 0 is kafka-go's default (5s). Tests shorten it.
 	joinBackoff time.Duration
+	// topicCheck is how often the ids of the assigned topics are checked
+	// (a topic deleted and created again gets a new one); 0 is
+	// defaultTopicCheck. Tests shorten it.
+	topicCheck time.Duration
+}
+
+// topicCheckInterval is how often the ids of the assigned topics are
+// checked.
+func (o *Options) topicCheckInterval() time.Duration {
+	if o.topicCheck > 0 {
+		return o.topicCheck
+	}
+	return defaultTopicCheck
 }
 
 // withDefaults returns a copy of o with every zero field defaulted.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/iocwatch/iocwatch/stream"
 )
@@ -58,8 +59,9 @@ type Stats struct {
 	// owner re-delivers them, or they belong to a log that is gone.
 	StaleAcks int64
 	// OffsetResets counts partitions restarted from StartOffset because
-	// their position was past the end of the log (the topic was recreated
-	// or the log truncated).
+	// their topic was deleted and created again (its topic id changed, or
+	// the position was past the end of the new log) or their log was
+	// truncated.
 	OffsetResets int64
 	// GroupErrors counts failures to join or sync the consumer group.
 	GroupErrors int64
@@ -82,6 +84,7 @@ type Source struct {
 	cg     *kafkago.ConsumerGroup
 	tr     *kafkago.Transport
 	client *kafkago.Client
+	ids    *kgo.Client // asks for topic ids (Metadata v10+), which kafka-go cannot
 
 	slabs     *slabPool     // value buffers
 	msgs      chan fetched  // fetched messages, bounded: back-pressure
@@ -125,6 +128,17 @@ type partState struct {
 	// Source.mu; written by the partition's fetcher only): acks of
 	// messages read before a restart are not committed.
 	epoch int
+
+	// topicID is the id of the topic (incarnation) the partition's
+	// position is in: the first one seen in the generation, then the one
+	// it restarted in; zero until known, or when the brokers report none.
+	// nextID is the other id a check saw, while recreated is set: the
+	// fetcher restarts the partition (under Source.mu).
+	topicID, nextID topicID
+	// recreated: a check saw the topic's id change. The fetcher restarts
+	// the partition from StartOffset; until then none of its offsets is
+	// committed. Written under Source.mu.
+	recreated atomic.Bool
 
 	committed atomic.Int64 // the group's committed offset; -1 unknown
 	first     atomic.Int64 // offset this member started reading at; -1 not resolved yet
@@ -173,8 +187,14 @@ func New(opt Options) (*Source, error) {
 	}
 	s.slabs = &slabPool{size: max(2*opt.MaxBytes, minSlab), allocs: &s.nBuffers}
 	s.client = &kafkago.Client{Addr: kafkago.TCP(opt.Brokers...), Timeout: 10 * time.Second, Transport: s.tr}
+	ids, err := opt.topicClient()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: group %q: topic id client: %w", opt.Group, err)
+	}
+	s.ids = ids
 	cg, err := kafkago.NewConsumerGroup(opt.groupConfig(s.dialer))
 	if err != nil {
+		ids.Close()
 		return nil, fmt.Errorf("kafka: group %q: %w", opt.Group, err)
 	}
 	s.cg = cg
@@ -282,6 +302,9 @@ func (s *Source) startGeneration(kgen *kafkago.Generation) {
 	kgen.Start(func(ctx context.Context) { s.commitLoop(ctx, g) })
 	if s.opt.LagInterval > 0 && len(g.parts) > 0 {
 		kgen.Start(func(ctx context.Context) { s.lagLoop(ctx, g) })
+	}
+	if len(g.parts) > 0 {
+		kgen.Start(func(ctx context.Context) { s.topicLoop(ctx, g) })
 	}
 }
 
@@ -532,10 +555,13 @@ type commitPart struct {
 // every partition that advanced. A partition that has no committed offset
 // yet gets the offset this member started reading it at, so a rebalance
 // before the first acknowledgement does not move a "latest" start past it.
-// The error names the offsets and the generation; the caller logs it.
+// The ids of the topics are checked first: a partition whose topic was
+// deleted and created again is not committed (its offset is one of the old
+// topic) but restarted by its fetcher. The error names the offsets and the
+// generation; the caller logs it.
 func (s *Source) commit(g *generation) error {
-	var offsets map[string]map[int]int64
 	var parts []commitPart
+	var check []string // topics whose id is known
 	s.mu.Lock()
 	s.pending = 0
 	for _, p := range g.parts {
@@ -543,21 +569,37 @@ func (s *Source) commit(g *generation) error {
 		if off < 0 && p.committed.Load() < 0 {
 			off = p.first.Load()
 		}
-		if off < 0 || off <= p.committed.Load() {
+		if off < 0 || off <= p.committed.Load() || p.recreated.Load() {
 			continue
 		}
-		if offsets == nil {
-			offsets = make(map[string]map[int]int64)
-		}
-		if offsets[p.tp.Topic] == nil {
-			offsets[p.tp.Topic] = make(map[int]int64)
-		}
-		offsets[p.tp.Topic][int(p.tp.Partition)] = off
 		parts = append(parts, commitPart{p: p, offset: off, epoch: p.epoch})
+		if p.topicID != (topicID{}) && !slices.Contains(check, p.tp.Topic) {
+			check = append(check, p.tp.Topic)
+		}
 	}
 	s.mu.Unlock()
-	if offsets == nil {
+	if len(check) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		err := s.checkTopics(ctx, g, check)
+		cancel()
+		if err != nil {
+			s.nCommitErrors.Add(1)
+			return fmt.Errorf("kafka: group %q: commit %s in generation %d: checking that the topics were not deleted and created again: %w",
+				s.opt.Group, formatOffsets(parts), g.kgen.ID, err)
+		}
+		s.mu.Lock()
+		parts = slices.DeleteFunc(parts, func(c commitPart) bool { return c.p.recreated.Load() || c.epoch != c.p.epoch })
+		s.mu.Unlock()
+	}
+	if len(parts) == 0 {
 		return nil
+	}
+	offsets := make(map[string]map[int]int64)
+	for _, c := range parts {
+		if offsets[c.p.tp.Topic] == nil {
+			offsets[c.p.tp.Topic] = make(map[int]int64)
+		}
+		offsets[c.p.tp.Topic][int(c.p.tp.Partition)] = c.offset
 	}
 	if err := g.kgen.CommitOffsets(offsets); err != nil {
 		s.nCommitErrors.Add(1)
@@ -708,7 +750,8 @@ func (s *Source) Stats() Stats {
 // connections. Read returns io.EOF from then on, and later acks are not
 // committed. Close waits at most until ctx is done: the commit and the
 // leave then finish in the background, bounded by the group's network
-// timeout, and Close returns an error saying so. It returns the error of the
+// timeout (and the commit's check of the topic ids by 5s), and Close
+// returns an error saying so. It returns the error of the
 // final commit, if that failed. Safe to call twice.
 func (s *Source) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
@@ -719,6 +762,7 @@ func (s *Source) Close(ctx context.Context) error {
 			s.runCancel()
 			<-s.runDone
 			s.tr.CloseIdleConnections()
+			s.ids.Close()
 		}()
 	})
 	select {
