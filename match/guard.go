@@ -330,7 +330,20 @@ func (g Guard) checkURL(u string) string {
 	if host == "" {
 		return "URL without a host refused"
 	}
-	if a, ok := ldParseAddr(host); ok {
+	if strings.IndexByte(host, '%') >= 0 {
+		// The host the index keys, which a browser connects to: its
+		// escapes decoded ("evil%2Eexample").
+		host = string(appendPercentDecoded(nil, host))
+	}
+	a, ok := ldParseAddr(host)
+	if !ok && hostEndsInNumber(host) {
+		// An IPv4 address in another form ("0x7f.1", "2130706433") is
+		// that address, for a browser and the index alike.
+		if a, ok = parseIPv4Host(host); !ok {
+			return "URL host is neither an IPv4 address nor a domain (its last label is a number)"
+		}
+	}
+	if ok {
 		a = a.WithZone("").Unmap()
 		if reason := g.checkPrefix(netip.PrefixFrom(a, a.BitLen())); reason != "" {
 			return "URL host: " + reason

@@ -151,8 +151,6 @@ func TestMatchSemantics(t *testing.T) {
 		{"an IP-literal host different from RemoteIP is reported on both fields",
 			[]*Indicator{mk("cidr 203.0.113.0/24")}, Query{RemoteIP: ip("203.0.113.7"), RemoteURL: "http://203.0.113.8/"},
 			[]string{"RemoteIP cidr 203.0.113.0/24", "RemoteUrl.host cidr 203.0.113.0/24"}},
-		{"an IP-literal host never matches a domain indicator",
-			[]*Indicator{mk("domain 113.7")}, Query{RemoteURL: "203.0.113.7"}, nil},
 
 		// URLs.
 		{"a URL indicator matches the same URL",
@@ -437,6 +435,20 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		// Backslashes and dot segments are resolved in place.
 		{RemoteURL: `http:\\evil.com\a\..\x`},
 		{RemoteURL: `https://evil.com/dl/%2e%2E/dl/./a?q=\`},
+		// Hosts a browser reads otherwise than they are written: a special
+		// scheme without slashes, escapes, IPv4 addresses in other forms.
+		{RemoteURL: "http:evil.com/x"},
+		{RemoteURL: "https://EVIL%2Ecom/dl/a"},
+		{RemoteURL: "http://%65vil.com/x"},
+		{RemoteURL: "http://0xcb.0.0x71.7/x"},
+		{RemoteURL: "http://0313.0.0161.07/x"},
+		{RemoteIP: netip.MustParseAddr("192.0.2.1"), RemoteURL: "http://3405803783/"},
+		{RemoteURL: "http://203.0.28935:8080/x"},
+		{RemoteURL: "http://203.0.113.7./"},
+		{RemoteURL: "http://0x" + strings.Repeat("0", 70) + "cb.0.0x71.7/x"},
+		{RemoteURL: "http://1.2.3.256/x"},
+		{RemoteURL: "http://evil%2Fcom/x"},
+		{RemoteURL: "http://" + strings.Repeat("%61", 60) + ".evil%2Ecom/x"},
 	}
 	hits := make([]Hit, 0, 16)
 	for _, q := range queries {

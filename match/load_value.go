@@ -295,9 +295,10 @@ func ldValidPort(p string) bool {
 
 // ldSchemeEnd returns the length of the scheme s starts with, and where
 // its authority starts, as splitURL reads them: "scheme://"; for http,
-// https, ws, wss and ftp the colon and any run of slashes and backslashes
-// ("http:\\evil.example", "http:/evil.example", "http:///evil.example");
-// for file the colon and exactly two. n is 0 when s starts with none.
+// https, ws, wss and ftp the colon and any run of slashes and backslashes,
+// or none ("http:\\evil.example", "http:/evil.example",
+// "http:///evil.example", "http:evil.example"); for file the colon and
+// exactly two. n is 0 when s starts with none.
 func ldSchemeEnd(s string) (n, authStart int) {
 	i := schemeLen(s)
 	if i <= 0 {
@@ -306,9 +307,8 @@ func ldSchemeEnd(s string) (n, authStart int) {
 	after := s[i+1:]
 	switch specialScheme(s[:i]) {
 	case schemeSpecial:
-		if after != "" && isSlash(after[0]) {
-			return i, len(s) - len(trimSlashes(after))
-		}
+		// Any run of slashes and backslashes, or none ("http:evil.example").
+		return i, len(s) - len(trimSlashes(after))
 	case schemeFile:
 		if len(after) >= 2 && isSlash(after[0]) && isSlash(after[1]) {
 			return i, i + 3
@@ -404,11 +404,15 @@ func ldParseURL(s string, n, authStart int) (Kind, string, error) {
 			canonHost = a.String()
 		}
 	} else {
-		_, h, err := ldDomain(host)
+		var err error
+		if n > 0 {
+			_, canonHost, err = ldURLHost(host)
+		} else {
+			_, canonHost, err = ldDomain(host)
+		}
 		if err != nil {
 			return KindInvalid, "", fmt.Errorf("URL host: %w", err)
 		}
-		canonHost = h
 	}
 	var arr [256]byte
 	b := arr[:0]
@@ -442,11 +446,37 @@ func ldSlashPath(tail string) string {
 	return strings.ReplaceAll(tail[:end], "\\", "/") + tail[end:]
 }
 
+// ldURLHost canonicalises the host, not in brackets, of a URL with a
+// scheme as the matcher reads it (appendHostPart), as a browser does:
+// percent-escapes decoded ("evil%2Eexample" is evil.example), IDN labels
+// in punycode, and a name that ends in a number (its last label all
+// digits, or "0x" and hex digits) an IPv4 address in any form a browser
+// reads ("0x7f.1", "0177.0.0.1", "2130706433" are 127.0.0.1, KindIP), or
+// an error when it is not one ("1.2.3.256").
+func ldURLHost(h string) (Kind, string, error) {
+	if strings.IndexByte(h, '%') >= 0 {
+		h = string(appendPercentDecoded(make([]byte, 0, len(h)), h))
+	}
+	return ldHost(h, true)
+}
+
 // ldDomain canonicalises a host name (or an IPv4 literal with a trailing
-// dot, which it returns as KindIP).
+// dot, which it returns as KindIP). A name that ends in a number is
+// refused: as a value, or the host of a URL without a scheme, only the
+// dotted-decimal form of an address is read as one ("107.183.86" and
+// "10.5" are refused, not the addresses a browser would make of them).
 func ldDomain(h string) (Kind, string, error) {
+	return ldHost(h, false)
+}
+
+// ldHost is ldDomain, or ldURLHost after its decoding when url is set:
+// then a name that ends in a number is read as an IPv4 address in any of
+// a browser's forms, and a leading "*." is not dropped.
+func ldHost(h string, url bool) (Kind, string, error) {
 	h = strings.TrimSuffix(h, ".")
-	h = strings.TrimPrefix(h, "*.")
+	if !url {
+		h = strings.TrimPrefix(h, "*.")
+	}
 	if h == "" {
 		return KindInvalid, "", errLdEmpty
 	}
@@ -480,6 +510,13 @@ func ldDomain(h string) (Kind, string, error) {
 	}
 	if a, ok := ldParseAddr(h); ok {
 		return ldAddr(h, a)
+	}
+	if url && hostEndsInNumber(h) {
+		a, ok := parseIPv4Host(h)
+		if !ok {
+			return KindInvalid, "", errors.New("not an IPv4 address, and not a domain (its last label is a number)")
+		}
+		return ldAddr("", a)
 	}
 	if err := ldValidHostname(h); err != nil {
 		return KindInvalid, "", err
@@ -527,6 +564,11 @@ func ldValidHostname(h string) error {
 	}
 	if digitsOnly {
 		return errors.New("not an IP address, and not a domain (its last label is all digits)")
+	}
+	if hostEndsInNumber(h) {
+		// "c2.0x1f": a browser reads the name as an IPv4 address, and
+		// refuses it as one.
+		return errors.New("not an IP address, and not a domain (its last label is a hex number)")
 	}
 	return nil
 }

@@ -167,6 +167,15 @@ func FuzzParseValue(f *testing.F) {
 	f.Add(`HTTP:\\Evil.Example\a\*`)
 	f.Add("ftp:///evil.example/x")
 	f.Add(`evil.example\x#frag`)
+	// Hosts a browser reads otherwise: a special scheme without slashes,
+	// escapes, IPv4 addresses in other forms, names that end in a number.
+	f.Add("http:evil.example/x")
+	f.Add("http://evil%2Eexample/x")
+	f.Add("http://0xcb.0.0x71.7/*")
+	f.Add("http://3405803783:8080/x")
+	f.Add("http://1.2.3.256/")
+	f.Add("c2.0x1f")
+	f.Add("0x7f.0.0.1/x")
 	// Junk seen in real feeds.
 	f.Add("107.183.86")
 	f.Add("domain autuo.xicp.net")

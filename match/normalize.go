@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"golang.org/x/net/idna"
@@ -21,10 +22,14 @@ import (
 // scheme, a backslash ends the host as a slash does
 // ("http://evil.com\@good.com/" and "evil.com\x" are on evil.com), and
 // any slashes and backslashes after such a scheme's colon are skipped
-// ("http:\\evil.com", "http:///evil.com"; file takes exactly two). As for
-// a browser, the ASCII tabs and newlines anywhere in s are not there
-// ("http://ev\til.com/" is on evil.com), nor are the C0 control
-// characters and spaces around it.
+// ("http:\\evil.com", "http:///evil.com", "http:evil.com"; file takes
+// exactly two). As for a browser, the ASCII tabs and newlines anywhere in
+// s are not there ("http://ev\til.com/" is on evil.com), nor are the C0
+// control characters and spaces around it. The host's percent-escapes are
+// decoded ("http://evil%2Ecom/" is on evil.com), and a host that ends in
+// a number is an IPv4 address in any form a browser reads
+// ("http://0x7f.1/", "http://2130706433/" are on 127.0.0.1), or no usable
+// host when it is not one ("http://1.2.3.256/").
 //
 // It is safe for concurrent use. It allocates the result; AppendHost does not.
 func NormalizeHost(s string) (host string, ok bool) {
@@ -38,8 +43,10 @@ func NormalizeHost(s string) (host string, ok bool) {
 
 // AppendHost is the allocation-free form of NormalizeHost: it appends the
 // canonical host of s to dst. On failure it returns dst unchanged and false.
-// It allocates only when the host holds non-ASCII characters (the IDN path),
-// when a tab or newline comes before the path, or when dst must grow.
+// It allocates only when the host holds non-ASCII characters, escaped or
+// not (the IDN path), when a tab or newline comes before the path, or when
+// dst must grow (a host with percent-escapes is decoded in dst's spare
+// capacity, so dst needs room for it).
 func AppendHost(dst []byte, s string) ([]byte, bool) {
 	var u rawURL
 	ok := splitURL(s, &u)
@@ -174,11 +181,12 @@ func (u *rawURL) isURL() bool {
 // It reads the authority as the WHATWG URL Standard does for special
 // schemes (http, https, ws, wss, ftp, file) and for a value without a
 // scheme (taken as http): a backslash is a slash, so it ends the authority
-// ("http://evil.com\@good.com/" is on evil.com), "http:\\evil.com" and
-// "http:/evil.com" have a scheme, and the slashes and backslashes after
-// a special scheme's colon, or at the start of a value without one, are
-// all skipped ("http:///evil.com" is on evil.com; file takes exactly two).
-// Other schemes need "://" and keep a backslash as a byte.
+// ("http://evil.com\@good.com/" is on evil.com), "http:\\evil.com",
+// "http:/evil.com" and "http:evil.com" have a scheme, and the slashes and
+// backslashes after a special scheme's colon, or at the start of a value
+// without one, are all skipped ("http:///evil.com" is on evil.com; file
+// takes exactly two). Other schemes need "://" and keep a backslash as a
+// byte.
 //
 // An ASCII tab or newline anywhere before the path, where removing it
 // could change the scheme or the authority, makes splitURL fail with
@@ -215,6 +223,13 @@ func splitURL(s string, u *rawURL) bool {
 				if len(after) >= 2 && isSlash(after[1]) {
 					u.scheme, rest = s[:i], after[2:]
 				}
+			}
+		default:
+			// "http:evil.com": a special scheme needs no slash at all
+			// (WHATWG: special authority ignore slashes state); "file:x"
+			// is a path, and "evil.com:8080" a host and a port.
+			if specialScheme(s[:i]) == schemeSpecial {
+				u.scheme, rest = s[:i], after
 			}
 		}
 	}
@@ -465,6 +480,16 @@ func parsePort(p string) (uint16, bool) {
 
 // appendHostPart appends the canonical host of u. addr is valid when the host
 // is an IP literal.
+//
+// A host that is not in brackets is read as the WHATWG URL Standard's host
+// parser reads a special URL's: its percent-escapes are decoded, IDN
+// labels converted, and a name that ends in a number (its last label is
+// all digits, or "0x" and hex digits) is an IPv4 address in any of the
+// forms a browser accepts ("0x7f.1", "0177.0.0.1", "2130706433"), or no
+// host at all when it is not one ("1.2.3.256", "example.0x1"). Most hosts
+// are lower-case ASCII names whose last label starts with a letter: one
+// pass over them, and one byte's test, tell so; the rest take the slow
+// paths.
 func appendHostPart(dst []byte, u *rawURL) (_ []byte, addr netip.Addr, ok bool) {
 	h := u.host
 	if h == "" {
@@ -478,26 +503,214 @@ func appendHostPart(dst []byte, u *rawURL) (_ []byte, addr netip.Addr, ok bool) 
 		a = a.WithZone("").Unmap()
 		return a.AppendTo(dst), a, true
 	}
-	if h4 := strings.TrimSuffix(h, "."); digitsAndDots(h4) {
-		// Parse only what can be a dotted quad: ParseAddr's error
-		// allocates. netip refuses leading zeros, so a match is canonical.
-		if a, err := netip.ParseAddr(h4); err == nil {
+	// Most hosts are ASCII: one pass lower-cases and checks them; only a
+	// host it refuses is looked at for escapes and non-ASCII bytes.
+	start := len(dst)
+	if out, last, ok := appendASCIIName(dst, h); ok {
+		if c := out[len(out)-last]; c < '0' || c > '9' {
+			// A last label that starts with anything but a digit is no
+			// number ("0x…" starts with one).
+			return out, addr, true
+		}
+		return asIPv4Host(out, start)
+	}
+	return appendHostSlow(dst, h)
+}
+
+// asIPv4Host reads dst[start:], a lower-case ASCII host name whose last
+// label starts with a digit, as the WHATWG URL Standard does: when it ends
+// in a number it is an IPv4 address, which replaces it, or no host at all
+// (dst[:start] and false); otherwise it is a name and stays.
+func asIPv4Host(dst []byte, start int) ([]byte, netip.Addr, bool) {
+	name := dst[start:]
+	if !hostEndsInNumber(name) {
+		return dst, netip.Addr{}, true
+	}
+	a, ok := parseIPv4Host(name)
+	if !ok {
+		return dst[:start], a, false
+	}
+	return a.AppendTo(dst[:start]), a, true
+}
+
+// appendHostSlow is appendHostPart of a host, not in brackets, that
+// appendASCIIName refused: one with percent-escapes, which are decoded
+// first ("evil%2Ecom" is evil.com), with non-ASCII characters (the IDN
+// path, which allocates), or an IPv4 address with a label too long for a
+// name ("0x00…7f.1"). A host that decodes to a character no host name
+// holds ("evil%2Fx", "%5B::1%5D") is none. Escapes are decoded into dst's
+// spare capacity, where the host is then written: it allocates only when
+// dst must grow.
+func appendHostSlow(dst []byte, h string) ([]byte, netip.Addr, bool) {
+	start := len(dst)
+	name := h
+	if strings.IndexByte(h, '%') < 0 {
+		for i := 0; i < len(h); i++ {
+			if h[i] >= 0x80 {
+				return appendIDNHost(dst, h)
+			}
+		}
+	} else {
+		b := appendPercentDecoded(dst[start:start], h)
+		for _, c := range b {
+			if c >= 0x80 {
+				if !utf8.Valid(b) {
+					// A browser decodes a stray byte to U+FFFD, which
+					// IDNA refuses.
+					return dst, netip.Addr{}, false
+				}
+				return appendIDNHost(dst, string(b))
+			}
+		}
+		// name shares dst's memory past start: appendASCIIName copies it
+		// onto itself, and lower-cases it, which does not change what
+		// parseIPv4Host reads.
+		name = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	if out, last, ok := appendASCIIName(dst, name); ok {
+		if c := out[len(out)-last]; c < '0' || c > '9' {
+			return out, netip.Addr{}, true
+		}
+		return asIPv4Host(out, start)
+	}
+	// Not a valid name; maybe an address with labels too long for one.
+	if hostEndsInNumber(name) {
+		if a, ok := parseIPv4Host(name); ok {
 			return a.AppendTo(dst), a, true
 		}
 	}
-	// Most hosts are ASCII: one pass lower-cases and checks them; only a
-	// host it refuses is looked at for non-ASCII bytes (an IDN host).
-	if out, ok := appendASCIIHost(dst, h); ok {
-		return out, addr, true
-	}
-	for i := 0; i < len(h); i++ {
-		if h[i] >= 0x80 {
-			return appendIDNHost(dst, h)
-		}
-	}
-	return dst, addr, false
+	return dst, netip.Addr{}, false
 }
 
+// appendPercentDecoded appends s to dst with its percent-escapes decoded
+// (WHATWG percent-decode): "%" and two hex digits is the byte they spell,
+// any other '%' is itself.
+func appendPercentDecoded(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// hostEndsInNumber is the WHATWG URL Standard's ends-in-a-number checker
+// for an ASCII host: its last label, after one trailing dot, is all
+// digits, or "0x" (or "0X") and hex digits. Such a host is an IPv4
+// address or invalid, never a name.
+func hostEndsInNumber[S string | []byte](h S) bool {
+	last := h
+	if n := len(last); n > 0 && last[n-1] == '.' {
+		last = last[:n-1]
+	}
+	for i := len(last) - 1; i >= 0; i-- {
+		if last[i] == '.' {
+			last = last[i+1:]
+			break
+		}
+	}
+	if len(last) == 0 {
+		return false
+	}
+	_, ok := parseIPv4Number(last)
+	if ok {
+		return true
+	}
+	for i := 0; i < len(last); i++ {
+		if last[i] < '0' || last[i] > '9' {
+			return false
+		}
+	}
+	return true // all digits, though no number ("09": octal)
+}
+
+// parseIPv4Host is the WHATWG URL Standard's IPv4 parser: up to four
+// dot-separated numbers (one trailing dot allowed), each decimal, octal
+// with a leading "0" or hex after "0x"; all but the last at most 255, the
+// last filling the bytes that remain ("127.1" is 127.0.0.1, "2130706433"
+// 127.0.0.1 too). It does not allocate.
+func parseIPv4Host[S string | []byte](h S) (netip.Addr, bool) {
+	if n := len(h); n > 0 && h[n-1] == '.' {
+		h = h[:n-1]
+	}
+	var nums [4]uint64
+	n := 0
+	for start := 0; ; {
+		end := start
+		for end < len(h) && h[end] != '.' {
+			end++
+		}
+		if n == len(nums) {
+			return netip.Addr{}, false // more than four parts
+		}
+		v, ok := parseIPv4Number(h[start:end])
+		if !ok {
+			return netip.Addr{}, false
+		}
+		nums[n] = v
+		n++
+		if end == len(h) {
+			break
+		}
+		start = end + 1
+	}
+	for _, v := range nums[:n-1] {
+		if v > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	v := nums[n-1]
+	if v >= 1<<(8*(5-n)) {
+		return netip.Addr{}, false
+	}
+	for i, x := range nums[:n-1] {
+		v += x << (8 * (3 - i))
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// parseIPv4Number is the WHATWG URL Standard's IPv4 number parser: a
+// non-empty decimal number, an octal one after a leading "0", or a hex
+// one after "0x" or "0X" ("0x" alone is 0). A value above 2^32 comes back
+// as 2^32, which no part of an address may be.
+func parseIPv4Number[S string | []byte](s S) (uint64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	base := uint64(10)
+	switch {
+	case len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		s, base = s[2:], 16
+	case len(s) >= 2 && s[0] == '0':
+		s, base = s[1:], 8
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var d uint64
+		switch {
+		case '0' <= c && c <= '9':
+			d = uint64(c - '0')
+		case base == 16 && 'a' <= c && c <= 'f':
+			d = uint64(c-'a') + 10
+		case base == 16 && 'A' <= c && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if d >= base {
+			return 0, false
+		}
+		v = min(v*base+d, 1<<32)
+	}
+	return v, true
+}
+
+// digitsAndDots reports whether s is non-empty and holds only digits and
+// dots.
 func digitsAndDots(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c != '.' && (c < '0' || c > '9') {
@@ -508,7 +721,9 @@ func digitsAndDots(s string) bool {
 }
 
 // appendIDNHost converts a non-ASCII host to punycode (UTS #46 lookup
-// profile) and validates the result as an ASCII host. It allocates.
+// profile) and validates the result as an ASCII host; one that ends in a
+// number is an IPv4 address ("０ｘ７ｆ．１", in full-width characters, is
+// 127.0.0.1) or invalid, as for an ASCII host. It allocates.
 func appendIDNHost(dst []byte, h string) ([]byte, netip.Addr, bool) {
 	a, err := idna.Lookup.ToASCII(h)
 	if err != nil {
@@ -519,10 +734,14 @@ func appendIDNHost(dst []byte, h string) ([]byte, netip.Addr, bool) {
 			return dst, netip.Addr{}, false
 		}
 	}
-	if ip, err := netip.ParseAddr(strings.TrimSuffix(a, ".")); err == nil && ip.Is4() {
-		// Full-width digits map to an IPv4 literal; its one trailing dot
-		// goes, as an ASCII one's does (IDNA keeps it, and turns a
-		// full-width or ideographic one into it).
+	if hostEndsInNumber(a) {
+		// Full-width digits and dots map to an IPv4 address; its one
+		// trailing dot goes, as an ASCII one's does (IDNA keeps it, and
+		// turns a full-width or ideographic one into it).
+		ip, ok := parseIPv4Host(a)
+		if !ok {
+			return dst, netip.Addr{}, false
+		}
 		return ip.AppendTo(dst), ip, true
 	}
 	out, ok := appendASCIIHost(dst, a)
@@ -546,11 +765,18 @@ var hostByte = func() (t [256]byte) {
 // digits, '-' and '_' in non-empty labels of at most 63 characters, at most
 // 253 characters in all, one trailing dot dropped.
 func appendASCIIHost(dst []byte, h string) ([]byte, bool) {
+	out, _, ok := appendASCIIName(dst, h)
+	return out, ok
+}
+
+// appendASCIIName is appendASCIIHost, and also returns the length of the
+// last label (at least 1 when ok).
+func appendASCIIName(dst []byte, h string) (_ []byte, last int, ok bool) {
 	if strings.HasSuffix(h, ".") {
 		h = h[:len(h)-1]
 	}
 	if h == "" || len(h) > 253 {
-		return dst, false
+		return dst, 0, false
 	}
 	start := len(dst)
 	dst = append(dst, h...)
@@ -560,10 +786,10 @@ func appendASCIIHost(dst []byte, h string) ([]byte, bool) {
 		c := hostByte[out[i]]
 		switch c {
 		case 0:
-			return dst[:start], false
+			return dst[:start], 0, false
 		case '.':
 			if label == 0 {
-				return dst[:start], false
+				return dst[:start], 0, false
 			}
 			label = 0
 			continue
@@ -571,13 +797,13 @@ func appendASCIIHost(dst []byte, h string) ([]byte, bool) {
 		out[i] = c
 		label++
 		if label > 63 {
-			return dst[:start], false
+			return dst[:start], 0, false
 		}
 	}
 	if label == 0 {
-		return dst[:start], false
+		return dst[:start], 0, false
 	}
-	return dst, true
+	return dst, label, true
 }
 
 // defaultPort returns the port a scheme implies, or "" when none is known.

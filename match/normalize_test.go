@@ -199,6 +199,11 @@ var normalizeSeeds = []string{
 	"/\t/evil.com\\x",                     // a scheme-relative URL
 	"file:/\t/evil.com/x",                 // file's two slashes
 	"\x00evil.com\r\n\x1f",                // C0 controls around a host
+	"http:evil.com/x",                     // a special scheme without slashes
+	"http://EVIL%2ecom%3a80/x",            // escapes in the host
+	"http://0xcb.0.0x71.07:80/x",          // an IPv4 address in hex and octal
+	"http://203.28935./",                  // in two parts, a trailing dot
+	"http://1.2.3.256/",                   // a number out of range
 }
 
 func FuzzNormalizeHost(f *testing.F) {
@@ -311,7 +316,8 @@ func TestAnIPv4HostIsAnAddressHoweverItIsWritten(t *testing.T) {
 		{"a byte-order mark and a trailing dot", "http://\ufeff203.0.113.7./x", "203.0.113.7"},
 		{"an ideographic full stop at the end", "http://203.0.113.7\u3002/x", "203.0.113.7"},
 		{"a bare host with a soft hyphen and a trailing dot", "203.0.113.7.\u00ad", "203.0.113.7"},
-		{"a leading zero is a name, as in ASCII", "http://203.0.113.07.\u00ad/x", ""},
+		{"a leading zero is octal, as in ASCII", "http://203.0.113.07.\u00ad/x", "203.0.113.7"},
+		{"a leading zero before an 8 is refused, as in ASCII", "http://203.0.113.08.\u00ad/x", "refused"},
 		{"two trailing dots are refused, as in ASCII", "http://203.0.113.7..\u00ad/x", "refused"},
 	}
 	for _, tt := range tests {

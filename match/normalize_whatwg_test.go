@@ -42,7 +42,7 @@ func TestNormalizeURLBackslashesAndDotSegments(t *testing.T) {
 		{"an escaped backslash is no separator", "http://evil.com/a%5cb", "http://evil.com/a%5Cb"},
 		{"a backslash in the query is kept", `http://evil.com/a\b?c\d`, `http://evil.com/a/b?c\d`},
 		{"a backslash in the fragment goes with the fragment", `http://evil.com/a#\@good.com`, "http://evil.com/a"},
-		{"a scheme and a colon without a slash is a host and a port", "http:evil.com", ""},
+		{"a special scheme needs no slash after its colon", "http:evil.com", "http://evil.com/"},
 		// Other schemes keep a backslash as a byte.
 		{"another scheme keeps a backslash in its path", `foo://evil.com/a\b`, `foo://evil.com/a\b`},
 		{"another scheme keeps a backslash in its userinfo", `foo://evil.com\@good.com/`, "foo://good.com/"},

@@ -10,7 +10,8 @@ import (
 // urlReaderSeeds are values that the three readers of a URL — the events'
 // (splitURL: NormalizeHost, NormalizeURL, Match), the feeds'
 // (ParseValue, whose canonical form the guard judges) and the exclusions'
-// remote_domain (NormalizeHost of the event) — could read differently.
+// remote_domain and remote_ip (NormalizeHost of the event) — could read
+// differently.
 var urlReaderSeeds = []string{
 	`http://evil.example\@good.example/`,
 	`http://10.0.0.1\@good.example/x`,
@@ -47,13 +48,57 @@ var urlReaderSeeds = []string{
 	`evil.example\x#frag`,
 	"evil.example#frag",
 	"203.0.113.5#c2",
+	// A special scheme without any slash; hosts a browser decodes or
+	// reads as an IPv4 address in another form.
+	"https:evil.example",
+	"HTTP:Evil.Example:8080/x",
+	"http:u@evil.example/x",
+	"http:",
+	"ws:8080",
+	"file:evil.example/x",
+	"http://evil%2Eexample/x",
+	"http://%65vil.example/",
+	"http://EVIL%2eEXAMPLE/x",
+	"http://b%C3%BCcher.example/",
+	"http://evil%2Fexample/",
+	"http://evil.example%3A80/",
+	"http://%5B::1%5D/",
+	"http://%FF.example/",
+	"http://evil%252Eexample/",
+	"evil%2Eexample/x",
+	"http://0x7f.0.0.1/x",
+	"http://0177.0.0.1/",
+	"http://2130706433/",
+	"http://127.1/",
+	"http://127.0.0.1./",
+	"http://0xcb.0.0x71.07:8080/x",
+	"http://3405803783/x",
+	"http://203.0.28935/x",
+	"http://0x/",
+	"http://%30x7f.1/",
+	"http://\uff10\uff58\uff17\uff46\uff0e\uff11/",
+	"http://0x" + strings.Repeat("0", 70) + "cb.0.0x71.7/",
+	"http://1.2.3.example/",
+	"http://example.3com/",
+	"http://1.2.3.256/",
+	"http://4294967296/",
+	"http://1.2.3.4.5/",
+	"http://09.0.0.1/",
+	"http://example.0x1/",
+	"foo://0x7f.1/x",
+	"0x7f.0.0.1",
+	"0x7f.0.0.1/x",
+	"c2.0x1f",
+	"10.5",
 }
 
 // FuzzURLReadersAgree checks that the readers of a URL agree on its host
 // and its key: a feed's value that loads is judged by the guard on the
 // host the index keys, and an event whose RemoteUrl is the value's text
 // is on that host and normalises to the indicator's key, so the indicator
-// fires on it, and an exclusion by remote_domain sees that host too.
+// fires on it, and an exclusion by remote_domain sees that host too. A
+// host that NormalizeHost reads as an address, in whatever form s writes
+// it, is one for an ip indicator and a remote_ip exclusion.
 func FuzzURLReadersAgree(f *testing.F) {
 	for _, s := range urlReaderSeeds {
 		f.Add(s)
@@ -76,8 +121,10 @@ func checkURLReadersAgree(t *testing.T, s string) {
 	// The event's reading: the host the matcher looks up and the
 	// exclusions see (the pipeline sets Subject.RemoteHost to it).
 	eh, eok := NormalizeHost(s)
-	if eok && strings.IndexByte(eh, ':') < 0 && !digitsAndDots(eh) {
-		if a, _ := netip.ParseAddr(eh); !a.IsValid() {
+	if eok {
+		if a, err := netip.ParseAddr(eh); err == nil {
+			checkIPHit(t, a, s)
+		} else if strings.IndexByte(eh, ':') < 0 && !digitsAndDots(eh) {
 			checkDomainHit(t, eh, s)
 		}
 	}
@@ -159,5 +206,27 @@ func checkDomainHit(t *testing.T, host, s string) {
 	}
 	if x.Match(&Subject{RemoteHost: host}, hits[0], t0) == nil {
 		t.Fatalf("remote_domain %q does not exclude a hit on %q, whose host is %q", host, s, host)
+	}
+}
+
+// checkIPHit checks that an ip indicator for a, the address NormalizeHost
+// reads in the RemoteUrl s (however s writes it: "0x7f.1", "2130706433"),
+// fires on s as its host, and that a remote_ip exclusion of it sees it.
+func checkIPHit(t *testing.T, a netip.Addr, s string) {
+	t.Helper()
+	ix, err := Build([]*Indicator{{Kind: KindIP, Value: a.String(), Meta: &Meta{}}}, BuildOptions{})
+	if err != nil {
+		t.Fatalf("NormalizeHost(%q) = %v, which an ip indicator refuses: %v", s, a, err)
+	}
+	hits := ix.Match(Query{RemoteURL: s}, nil)
+	if len(hits) != 1 || hits[0].Field != FieldRemoteURLHost {
+		t.Fatalf("NormalizeHost(%q) = %v, but the ip indicator %v gives %v on it", s, a, a, hitStrings(hits))
+	}
+	x, err := CompileExclusions([]RuleSpec{{Name: "r", Reason: "test", When: map[string][]string{"remote_ip": {a.String()}}, Origin: "x.yaml:1"}})
+	if err != nil {
+		t.Fatalf("remote_ip %v: %v", a, err)
+	}
+	if x.Match(&Subject{RemoteHost: a.String()}, hits[0], t0) == nil {
+		t.Fatalf("remote_ip %v does not exclude a hit on %q, whose host is %v", a, s, a)
 	}
 }
