@@ -803,9 +803,12 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 		return
 	}
 	if spec.skipRow != nil {
+		// A row its publisher withdrew (Defender's "Allowed").
 		if reason := spec.skipRow(row); reason != "" {
-			st.skip(reason)
-			return
+			if !st.withdraw(reason) {
+				return
+			}
+			defer st.endWithdraw()
 		}
 	}
 	raw := row.cell(cols.value)
@@ -838,8 +841,10 @@ func csvfRowIndicator(st *ldState, spec *csvfSpec, m CSVMapping, cols csvfCols, 
 			return
 		}
 		if !toIDs {
-			st.skip(mispSkipToIDs)
-			return
+			if !st.withdraw(mispSkipToIDs) {
+				return
+			}
+			defer st.endWithdraw()
 		}
 	}
 	if raw == "" {

@@ -75,6 +75,12 @@ type LoadOptions struct {
 	// starts with room for that many, instead of growing, copied over, as
 	// it fills. Any value gives the same result.
 	SizeHint int
+	// Withdrawn asks for LoadResult.Withdrawn: the values of the entries
+	// the feed still names but that their publisher withdrew. A caller
+	// that keeps values a feed stopped listing (a TTL) needs them, to
+	// drop those at once; reading them costs a parse of entries that are
+	// otherwise only counted.
+	Withdrawn bool
 }
 
 // Refusal is one value the loader refused, with where and why. It is a
@@ -115,6 +121,26 @@ type LoadResult struct {
 	// the guess changes what loads, e.g. "no header row: column 1 read as
 	// the value" for a CSV whose first row is data. They are not problems.
 	Notes []string
+	// Withdrawn, with LoadOptions.Withdrawn, lists the values of the
+	// entries the feed names but their publisher withdrew, which are
+	// skipped (and counted in Skipped under their reason): a revoked STIX
+	// indicator, a deleted MISP attribute (or one of a deleted object),
+	// to_ids=false (a MISP attribute's, or a CSV's to_ids column), a
+	// Defender "Allowed" row, and an entry whose valid_until has passed
+	// ("expired"). Each value is as Load would have loaded it (kind and
+	// canonical value), in feed order, repeated when the feed repeats it;
+	// a value that does not parse is left out, and nothing of such an
+	// entry is refused. A value the feed also lists in another entry is in
+	// Indicators too: that entry stands.
+	Withdrawn []Withdrawal
+}
+
+// Withdrawal is a value of an entry its publisher withdrew
+// (LoadResult.Withdrawn). It is a plain value.
+type Withdrawal struct {
+	Kind   Kind
+	Value  string // canonical, as in an Indicator
+	Reason string // the skip reason: "stix revoked", "misp deleted", "misp to_ids=false", "defender-csv action: Allowed", "expired"
 }
 
 // SkippedSummary formats SkippedReasons as "reason: n, reason: n" sorted by
@@ -229,6 +255,9 @@ type ldState struct {
 	// firstStar names the first, for a note.
 	innerStars int
 	firstStar  string
+	// withdrawing is the skip reason of the entry being read for
+	// LoadResult.Withdrawn (see withdraw), "" otherwise.
+	withdrawing string
 }
 
 func newLdState(name, format string, opt LoadOptions) *ldState {
@@ -258,6 +287,9 @@ func (st *ldState) lineOrigin(line int) string { return ldOrigin(st.name, line) 
 // value, read in place from the bufio.Reader), which the next lines
 // overwrite. Only refused values pay for the copy.
 func (st *ldState) refuse(origin, value, reason string) {
+	if st.withdrawing != "" {
+		return // a withdrawn entry is read only for its values
+	}
 	st.res.Refused = append(st.res.Refused, Refusal{Origin: printable(origin), Value: strings.Clone(value), Reason: printable(reason)})
 }
 
@@ -282,8 +314,38 @@ func (st *ldState) note(s string) {
 }
 
 func (st *ldState) skip(reason string) {
+	if st.withdrawing != "" {
+		return // counted once, under its withdrawal
+	}
 	st.res.Skipped++
 	st.res.SkippedReasons[reason]++
+}
+
+// withdraw counts an entry its publisher withdrew (LoadResult.Withdrawn
+// lists the kinds) as skipped for reason, and reports whether to read it
+// on: with LoadOptions.Withdrawn, the values it would have loaded go to
+// LoadResult.Withdrawn instead of Indicators, and nothing else of it is
+// refused or skipped, until the reader calls endWithdraw at the end of
+// the entry. Inside such an entry it only reports true.
+func (st *ldState) withdraw(reason string) bool {
+	if st.withdrawing != "" {
+		return true
+	}
+	st.skip(reason)
+	if !st.opt.Withdrawn {
+		return false
+	}
+	st.withdrawing = reason
+	return true
+}
+
+// endWithdraw ends the entry withdraw began.
+func (st *ldState) endWithdraw() { st.withdrawing = "" }
+
+// addWithdrawn records a value of a withdrawn entry. value is copied, as
+// refuse copies its value.
+func (st *ldState) addWithdrawn(kind Kind, value, reason string) {
+	st.res.Withdrawn = append(st.res.Withdrawn, Withdrawal{Kind: kind, Value: strings.Clone(value), Reason: reason})
 }
 
 // emit guards, completes and appends one classified indicator. where and
@@ -292,6 +354,10 @@ func (st *ldState) skip(reason string) {
 // value as written, for refusals (which copy it: it may share a read
 // buffer's memory).
 func (st *ldState) emit(where string, line int, raw string, kind Kind, value string, meta *Meta) {
+	if st.withdrawing != "" {
+		st.addWithdrawn(kind, value, st.withdrawing)
+		return
+	}
 	if reason := st.opt.Guard.Check(kind, value); reason != "" {
 		st.refuse(ldOrigin(where, line), raw, reason)
 		return
@@ -347,6 +413,9 @@ func (st *ldState) emit(where string, line int, raw string, kind Kind, value str
 	}
 	if !m.ValidUntil.IsZero() && !st.now.Before(m.ValidUntil) {
 		st.skip("expired")
+		if st.opt.Withdrawn {
+			st.addWithdrawn(kind, value, "expired")
+		}
 		return
 	}
 	if st.last == nil || !m.equal(st.last) {

@@ -293,8 +293,10 @@ func mispLoadEvent(st *ldState, prefix string, ev *mispEvent) {
 
 func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Meta) {
 	if a.Deleted {
-		st.skip("misp deleted")
-		return
+		if !st.withdraw("misp deleted") {
+			return
+		}
+		defer st.endWithdraw()
 	}
 	typ := strings.ToLower(a.Type)
 	mk, ok := mispTypes[typ]
@@ -303,8 +305,10 @@ func mispAttribute(st *ldState, origin string, a *mispAttr, evMeta *Meta) {
 		return
 	}
 	if a.ToIDs != nil && !*a.ToIDs {
-		st.skip(mispSkipToIDs)
-		return
+		if !st.withdraw(mispSkipToIDs) {
+			return
+		}
+		defer st.endWithdraw()
 	}
 	meta := *evMeta
 	if len(a.Tag) > 0 {
@@ -388,6 +392,10 @@ func mispDomainIPValue(st *ldState, where string, line int, raw string, meta *Me
 func mispSplitTags(cell string) []string {
 	var tags []string
 	start := 0
+	// blank is set while the tag so far is spaces only: a quote then
+	// starts it (kept as a flag, so that many quotes after many spaces
+	// cost no scan back over them).
+	blank := true
 	// closer is the quote that closes a value opened before it: -2 not
 	// looked for yet, -1 none in the rest of the cell. A value opens only
 	// after the last closer found, so the cell is scanned once.
@@ -396,14 +404,19 @@ func mispSplitTags(cell string) []string {
 		switch c := cell[i]; {
 		case c == ',':
 			tags = append(tags, cell[start:i])
-			start = i + 1
-		case c == '"' && (i > start && cell[i-1] == '=' || strings.TrimLeft(cell[start:i], " ") == ""):
-			if closer != -1 && closer <= i {
-				closer = mispTagQuoteEnd(cell, i+1)
+			start, blank = i+1, true
+		case c == '"':
+			if blank || cell[i-1] == '=' { // not blank: a byte of the tag precedes
+				if closer != -1 && closer <= i {
+					closer = mispTagQuoteEnd(cell, i+1)
+				}
+				if closer > i {
+					i = closer // the loop steps past it, to the ',' or the end
+				}
 			}
-			if closer > i {
-				i = closer // the loop steps past it, to the ',' or the end
-			}
+			blank = false
+		case c != ' ':
+			blank = false
 		}
 	}
 	return append(tags, cell[start:])

@@ -78,6 +78,28 @@ func TestMISPSplitTagsUnclosedQuotes(t *testing.T) {
 	}
 }
 
+// A tag that starts with many spaces and holds many quotes: each quote
+// asks whether it starts its tag, which must not cost a scan of the
+// spaces before it (a cell of 4 MiB would then take about an hour).
+func TestMISPSplitTagsLeadingSpacesAndQuotes(t *testing.T) {
+	const n = 1 << 20
+	for _, tt := range []struct {
+		name, cell string
+		want       []string
+	}{
+		{"quotes after a letter", strings.Repeat(" ", n) + "a" + strings.Repeat(`"`, n) + ",c2",
+			[]string{strings.Repeat(" ", n) + "a" + strings.Repeat(`"`, n), "c2"}},
+		{"a free tag quoted whole after the spaces", strings.Repeat(" ", n) + `"a,b",c2`,
+			[]string{strings.Repeat(" ", n) + `"a,b"`, "c2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mispSplitTags(tt.cell); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %d parts, want %d", len(got), len(tt.want))
+			}
+		})
+	}
+}
+
 // The same cells, in real-shaped rows of MISP's CSV export with
 // includeContext: attribute_tag and event_tag alike.
 func TestLoadMISPCSVExportTagCells(t *testing.T) {

@@ -182,8 +182,10 @@ func stixPeekID(raw json.RawMessage) string {
 
 func stixIndicator(st *ldState, origin string, o *stixObj, names map[string]string, targets []string) {
 	if o.Revoked {
-		st.skip("stix revoked")
-		return
+		if !st.withdraw("stix revoked") {
+			return
+		}
+		defer st.endWithdraw()
 	}
 	if pt := strings.ToLower(o.PatternType); pt != "" && pt != "stix" {
 		st.skip("stix pattern_type: " + pt)
@@ -207,8 +209,10 @@ func stixIndicator(st *ldState, origin string, o *stixObj, names map[string]stri
 			return
 		}
 		if !st.now.Before(meta.ValidUntil) {
-			st.skip("expired")
-			return
+			if !st.withdraw("expired") {
+				return
+			}
+			defer st.endWithdraw()
 		}
 		if !meta.ValidFrom.IsZero() && !meta.ValidFrom.Before(meta.ValidUntil) {
 			// STIX 2.1 requires valid_until after valid_from: such an

@@ -165,8 +165,14 @@
 //     (Status.Retained) until TTL after the feed last listed it. This is
 //     for append-only and "recent additions" feeds, whose entries fall off
 //     the list while still bad; without a TTL a dropped value goes at once.
+//   - A value the new content names but its publisher withdrew (revoked,
+//     deleted, to_ids=false, Allowed, expired: match.LoadResult.Withdrawn,
+//     asked for with match.LoadOptions.Withdrawn) is not kept, and one
+//     already kept is dropped, unless another entry of the content lists it.
 //   - A TAXII indicator expires TTL after a poll last returned its object
-//     (a collection never deletes); expired objects are pruned.
+//     (a collection never deletes); expired objects are pruned. A
+//     revocation replaces its object in the accumulated collection, so no
+//     value of it is kept.
 //   - Expiry is a valid_until computed into each indicator, so it takes
 //     effect at match time without a rebuild. Because indicators are
 //     immutable once indexed, extending it costs a rebuild; fetches that
@@ -179,7 +185,8 @@
 //   - A retained value is held to the rules a listed one goes through in
 //     the run that keeps it, not those it was loaded under: one read back
 //     after a restart that the feed's Spec.Load.Guard refuses now is
-//     dropped and reported in Status.Refused; its expiry is at most TTL
+//     dropped and, unless it has expired anyway, reported in
+//     Status.Refused; its expiry is at most TTL
 //     (as configured now) after it was last listed; and it is dropped at
 //     the next change of the feed once that expiry or its own valid_until
 //     has passed, as match.Load skips an expired value. The allow-list

@@ -423,6 +423,10 @@ func (m *Manager) parse(ctx context.Context, fs *feedState, c content, now time.
 	opt.Name = fs.spec.location()
 	opt.Now = now
 	opt.TTL = 0
+	// What the publisher withdrew must not be kept by the TTL (retain).
+	// A TAXII collection keeps no value itself: a revocation replaces
+	// the object in its store (taxiiStore.merge).
+	opt.Withdrawn = fs.spec.TTL > 0 && fs.taxii == nil
 	if fs.taxii != nil {
 		opt.Format = match.FormatSTIX2
 	}
@@ -524,6 +528,7 @@ func loadFiles(p *pacer, c content, opt match.LoadOptions) (*match.LoadResult, e
 		lists = append(lists, res.Indicators)
 		n += res.Indicators.Len()
 		all.Refused = append(all.Refused, res.Refused...)
+		all.Withdrawn = append(all.Withdrawn, res.Withdrawn...)
 		all.Skipped += res.Skipped
 		for k, v := range res.SkippedReasons {
 			all.SkippedReasons[k] += v
@@ -765,7 +770,7 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 			}
 			return m
 		})
-		fs.retained, keptRefused = m.retain(fs, listed, now) // reads the previous listed and own
+		fs.retained, keptRefused = m.retain(fs, listed, res.Withdrawn, now) // reads the previous listed and own
 		fs.own = own
 	}
 	refused := res.Refused
@@ -820,34 +825,34 @@ func (m *Manager) accept(fs *feedState, res *match.LoadResult, ver version, body
 
 // retain computes a TTL feed's retained values after new content: the
 // values it listed before and no longer does join them (last seen when
-// the feed last listed them), values listed again leave them. A kept
+// the feed last listed them), values listed again leave them, and values
+// the new content names as withdrawn by their publisher (revoked,
+// deleted, to_ids=false, Allowed, expired: match.LoadResult.Withdrawn)
+// are neither kept nor keep being kept, unless it lists them too. A kept
 // value is held to the rules a listed one goes through in this run, not
 // those it was loaded under (a value read from the retained file was
-// loaded before a restart, perhaps with another configuration): the
-// feed's junk guard refuses it (returned, for Status.Refused), its
+// loaded before a restart, perhaps with another configuration): its
 // expiry is at most TTL (as configured now) after it was last listed,
-// and it is dropped once that expiry or its own valid_until has passed,
-// as match.Load skips an expired value.
-func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) (map[ikey]retained, []match.Refusal) {
+// it is dropped once that expiry or its own valid_until has passed, as
+// match.Load skips an expired value, and, if not, the feed's junk guard
+// refuses it (returned, for Status.Refused).
+func (m *Manager) retain(fs *feedState, listed *match.List, withdrawn []match.Withdrawal, now time.Time) (map[ikey]retained, []match.Refusal) {
 	ttl := fs.spec.TTL
-	keys := make(map[ikey]struct{}, listed.Len())
+	// keys holds the values not to keep: those listed, which the new
+	// content holds, and those withdrawn, which it drops at once.
+	keys := make(map[ikey]struct{}, listed.Len()+len(withdrawn))
 	for i := range listed.Len() {
 		keys[keyAt(listed, i)] = struct{}{}
+	}
+	for _, w := range withdrawn {
+		keys[ikey{w.Kind, w.Value}] = struct{}{}
 	}
 	ret := make(map[ikey]retained, len(fs.retained))
 	var refused []match.Refusal
 	capped := map[cappedMeta]*match.Meta{}
 	for k, r := range fs.retained {
-		if _, listedAgain := keys[k]; listedAgain {
+		if _, listedOrWithdrawn := keys[k]; listedOrWithdrawn {
 			continue
-		}
-		if !r.guarded {
-			if reason := fs.spec.Load.Guard.Check(k.kind, k.value); reason != "" {
-				refused = append(refused, match.Refusal{Origin: r.ind.Origin(), Value: k.value,
-					Reason: reason + " (a value the feed no longer lists, kept by its ttl)"})
-				continue
-			}
-			r.guarded = true
 		}
 		// Never seen later than now: a clock set back, or a file edited.
 		if r.lastSeen.After(now) {
@@ -858,7 +863,15 @@ func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) (map[
 			until = u
 		}
 		if !now.Before(until) {
-			continue
+			continue // expired: dropped, whatever the guard says of it
+		}
+		if !r.guarded {
+			if reason := fs.spec.Load.Guard.Check(k.kind, k.value); reason != "" {
+				refused = append(refused, match.Refusal{Origin: r.ind.Origin(), Value: k.value,
+					Reason: reason + " (a value the feed no longer lists, kept by its ttl)"})
+				continue
+			}
+			r.guarded = true
 		}
 		if !r.ind.Meta.ValidUntil.Equal(until) { // a shorter ttl than the run that kept it
 			ind := *r.ind
@@ -878,7 +891,7 @@ func (m *Manager) retain(fs *feedState, listed *match.List, now time.Time) (map[
 		moved := metaMemo{}
 		for i := range fs.listed.Len() {
 			k := keyAt(fs.listed, i)
-			if _, still := keys[k]; still {
+			if _, listedOrWithdrawn := keys[k]; listedOrWithdrawn {
 				continue
 			}
 			if _, have := ret[k]; have || !now.Before(exp) {
