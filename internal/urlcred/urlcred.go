@@ -64,7 +64,9 @@ import (
 // its type, kind, method, mode or scheme, its file, path, directory, URL,
 // URI or endpoint, its name, size, length, algorithm, version, format,
 // lifetime or time, a nonce sent with it, a count of them, whose it is —
-// its user, user name or e-mail —, its policy, its state, its location)
+// its user, user name or e-mail, but not its users, accounts that come
+// with their passwords' hashes (basic_auth_users) —, its policy, its
+// state, its location)
 // names that attribute, not a credential: token_type (bearer),
 // auth_method, client_assertion_type, key_file, key_path, token_url,
 // auth_uri, token_endpoint, SharedAccessKeyName, key_size,
@@ -186,7 +188,9 @@ var attributes = map[string]bool{
 	"lifetime": true, "timeout": true, "expiry": true, "expiration": true, "timestamp": true, "nonce": true,
 	"count": true, "counts": true,
 	// Whose credential it is, its rules, its state, where it is kept.
-	"user": true, "users": true, "username": true, "usernames": true, "email": true, "emails": true,
+	// Not users: a credential's users are its accounts, each with its
+	// password's hash (basic_auth_users, Traefik's basicauth.users).
+	"user": true, "username": true, "usernames": true, "email": true, "emails": true,
 	"policy": true, "policies": true, "state": true, "states": true, "location": true, "locations": true,
 }
 

@@ -581,6 +581,13 @@ func TestIsParam(t *testing.T) {
 		{"auth_email", false},
 		{"X-Auth-User", false},
 		{"auth_username", false},
+		// … but a credential's users are its accounts, each with its
+		// password's hash (the Prometheus exporter toolkit's
+		// basic_auth_users, Traefik's basicauth.users: name:$2y$…), as a
+		// password's hash is hidden.
+		{"basic_auth_users", true},
+		{"basicauth.users", true},
+		{"digestAuth.users", true},
 		{"password_policy", false},
 		{"passwordPolicy", false},
 		{"token_policies", false},

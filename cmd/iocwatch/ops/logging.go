@@ -208,7 +208,7 @@ func redactKeyValues(s string) string {
 		if k == j || !credentialKeyAt(s, k, j) {
 			continue
 		}
-		v, e, ok := credentialValue(s, i+1, authorizationName(s[k:j]), &open)
+		v, e, ok := credentialValue(s, i+1, authorizationName(s[k:j]), inQuery(s, k), &open)
 		if !ok {
 			continue
 		}
@@ -244,23 +244,26 @@ func redactKeyValues(s string) string {
 //     spaces (a header, prose: "invalid token: expired, retrying"), at
 //     ';', '&', ',', '}', a quote, a space, or a colon followed by a
 //     space ("…?key=x: 503 Service Unavailable");
+//   - with query, a URL's query or fragment parameter (see inQuery),
+//     at the same characters: a URL writes a space as + or %20, so the
+//     text after one is not the value's ("…?key=x 403 Forbidden");
 //   - otherwise — name=value, or Go's Name:value —, at the same
 //     characters but a space: spaces and the words after them are the
 //     value's (a passphrase: password=correct horse battery staple) up
-//     to the next pair written the same way (" a=1", " Region:eu"), or
-//     the end of the line (see valueEnd).
+//     to the next pair written the same way (" a=1", ` msg="…"`,
+//     " Region:eu"), or the end of the line (see valueEnd).
 //
 // A quote or list left open on the line is read as if it were not there;
 // open is listEnd's.
-func credentialValue(s string, v int, anyScheme bool, open *[2]int) (start, end int, ok bool) {
+func credentialValue(s string, v int, anyScheme, query bool, open *[2]int) (start, end int, ok bool) {
 	sep := s[v-1] // '=' or ':'
 	for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 		v++
 	}
-	// Words after spaces are the value's after '=', or after a ':' that
-	// the value follows at once (Go's {Password:…}); after ": " they are
-	// prose.
-	words := sep == '=' || s[v-1] == sep
+	// Words after spaces are the value's after '=' (but in a URL), or
+	// after a ':' that the value follows at once (Go's {Password:…});
+	// after ": " they are prose.
+	words := !query && (sep == '=' || s[v-1] == sep)
 	if strings.HasPrefix(s[v:], redacted) {
 		return 0, 0, false
 	}
@@ -341,6 +344,13 @@ func valueEnd(s string, v int, sep byte, words bool) int {
 		}
 		e = n
 	}
+}
+
+// inQuery reports whether the name that starts at s[k] is a parameter of
+// a URL's query or fragment (?key=…, &sig=…, #access_token=…): it follows
+// '?', '&' or '#'.
+func inQuery(s string, k int) bool {
+	return k > 0 && (s[k-1] == '?' || s[k-1] == '&' || s[k-1] == '#')
 }
 
 // listEnd returns the index of the first ']' in s from i on, before the
@@ -468,14 +478,18 @@ func afterScheme(s string, v int) int {
 
 // startsPair reports whether a pair written name, sep, value (sep '=' or
 // ':', as Go prints a struct's fields) starts at s[n]: a name (isKeyByte)
-// and sep followed by a value, not by another sep (a token's padding:
-// Ym9iOnB3ZA==) or by what ends a value.
+// and sep followed by a value — a quoted one too (msg="…", as slog's text
+// lines write it) —, not by another sep (a token's padding: Ym9iOnB3ZA==)
+// or by what else ends a value.
 func startsPair(s string, n int, sep byte) bool {
 	m := n
 	for m < len(s) && isKeyByte(s[m]) {
 		m++
 	}
-	return m > n && m+1 < len(s) && s[m] == sep && s[m+1] != sep && !endsValue(s, m+1)
+	if m == n || m+1 >= len(s) || s[m] != sep || s[m+1] == sep {
+		return false
+	}
+	return s[m+1] == '"' || s[m+1] == '\'' || !endsValue(s, m+1)
 }
 
 // maxSchemeLen is the longest word afterAnyScheme takes for a scheme

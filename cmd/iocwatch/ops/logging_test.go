@@ -557,6 +557,23 @@ func TestRedactorHidesAnUnquotedValueToTheNextField(t *testing.T) {
 		{"a value in prose ends at a space", "invalid token: expired, retrying in 5s", "invalid token: [redacted], retrying in 5s"},
 		{"a name that is not a credential's", "state=two words a=1", "state=two words a=1"},
 		{"a quoted value", `password="correct horse" user=ana`, `password="[redacted]" user=ana`},
+		// A field whose value is quoted is a field too (slog's text
+		// lines, logfmt): its name is not taken into the value before it.
+		{"a field with a quoted value after it", `password=x1 msg="feed loaded" feed=abuse partition=3`,
+			`password=[redacted] msg="feed loaded" feed=abuse partition=3`},
+		{"a field with an empty quoted value after it", `password=x1 msg="" a=1`, `password=[redacted] msg="" a=1`},
+		{"a field with a single-quoted value after it", `password=x1 err='dial tcp: refused' host=db1`,
+			`password=[redacted] err='dial tcp: refused' host=db1`},
+		{"a token scheme alone before a quoted field", `x_token=bearer key_id="k7"`, `x_token=[redacted] key_id="k7"`},
+		// A URL's query or fragment holds no space (it is encoded, + or
+		// %20): its value ends at one, and the text after the URL is
+		// shown.
+		{"a query's value before prose", "GET https://feeds.example/list?fmt=csv&key=k-SECRET1 returned 403 Forbidden",
+			"GET https://feeds.example/list?fmt=csv&key=[redacted] returned 403 Forbidden"},
+		{"a query's first value before prose", "POST /hooks/x?sig=abc 400 Bad Request (retry in 5m)",
+			"POST /hooks/x?sig=[redacted] 400 Bad Request (retry in 5m)"},
+		{"a fragment's value before prose", "redirect to https://soc.example/cb#access_token=abc was refused",
+			"redirect to https://soc.example/cb#access_token=[redacted] was refused"},
 	}
 	runRedactCases(t, tests)
 }
