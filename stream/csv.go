@@ -67,20 +67,25 @@ func newCSV(r io.Reader, comma rune) *csv.Reader {
 }
 
 // NewCSVReader reads the header row of an Advanced Hunting CSV export from
-// r. name (the file name) prefixes every error. The header is unusable —
-// an error naming the file — when it cannot be read or names no Defender
-// column at all.
+// r: after an optional byte order mark, the #TYPE line of PowerShell's
+// Export-Csv and blank lines (of spaces and tabs, if any), which keep
+// their line numbers. The field separator — a comma, a semicolon or a tab
+// — is told from the header line (see csvDelimiter). name (the file name)
+// prefixes every error. The header is unusable — an error naming the file
+// — when it cannot be read or names no Defender column at all. Of a live
+// input, no more than the header line is waited for.
 func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	head, _ := br.Peek(min(br.Size(), 64<<10))
+	limit := min(br.Size(), 64<<10)
+	head := peekCSVLine(br, limit)
 	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
 		// Dropped before the CSV reader: a mark before a quoted field
 		// would make the quotes part of the column's name.
 		br.Discard(3)
-		head = head[3:]
+		head = peekCSVLine(br, limit)
 	}
 	skipped := 0
 	if typeLine(head) {
@@ -89,7 +94,18 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 			return nil, fmt.Errorf("%s: empty file: want an Advanced Hunting CSV header", name)
 		}
 		skipped = 1
-		head, _ = br.Peek(min(br.Size(), 64<<10))
+		head = peekCSVLine(br, limit)
+	}
+	// Blank lines before the header, which the separator is told from.
+	// (The CSV reader would skip empty ones, not those of spaces.)
+	for len(head) > 0 && len(bytes.Trim(head, " \t\r\n")) == 0 {
+		br.Discard(len(head))
+		if head[len(head)-1] == '\n' {
+			skipped++
+		} else if len(head) < limit {
+			break // the input's end
+		}
+		head = peekCSVLine(br, limit)
 	}
 	tail := csvtail.New(br)
 	cr := newCSV(tail, csvDelimiter(firstLine(head)))
@@ -130,7 +146,7 @@ func NewCSVReader(r io.Reader, name string) (*CSVReader, error) {
 		if len(head) > 80 {
 			head = head[:80] + "…"
 		}
-		return nil, fmt.Errorf("%s:1: CSV header names no Defender column (want Timestamp, DeviceName, RemoteIP, RemoteUrl, …), got %q", name, head)
+		return nil, fmt.Errorf("%s:%d: CSV header names no Defender column (want Timestamp, DeviceName, RemoteIP, RemoteUrl, …), got %q", name, skipped+1, head)
 	}
 	c.header = header
 	switch {
@@ -246,6 +262,17 @@ func LooksLikeCSV(head []byte) bool {
 	}
 	name := bytes.Trim(bytes.TrimSpace(head), `"`)
 	return lookupKey(name) >= 0
+}
+
+// peekCSVLine returns br's next line, with its line end, without reading
+// it: at most n bytes of it, and of a live input no more than has come
+// when the line is whole.
+func peekCSVLine(br *bufio.Reader, n int) []byte {
+	head := peekUntil(br, n, func(head []byte) bool { return bytes.IndexByte(head, '\n') >= 0 })
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i+1]
+	}
+	return head
 }
 
 // firstLine returns head up to its first line end.

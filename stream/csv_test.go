@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestCSVReaderGolden reads each testdata/csv/*.csv export, decodes every
@@ -290,6 +292,7 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("RemoteIP,RemoteIP,Table\n1,2,x\n"))                                                                          // duplicate and skipped columns
 	f.Add([]byte("source_,DeviceName\nDeviceEvents,a\nb\n\"unclosed,c\n"))                                                     // malformed rows
 	f.Add([]byte("#TYPE System.Management.Automation.PSCustomObject\r\n\"RemoteIP\";\"DeviceName\"\r\n\"1.2.3.4\";\"a\"\r\n")) // Export-Csv, semicolons
+	f.Add([]byte("\xef\xbb\xbf\r\n \t\r\nRemoteIP\tDeviceName\r\n1.2.3.4\ta\r\n"))                                             // blank lines before a tab-separated header
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := NewCSVReader(bytes.NewReader(data), "f.csv")
 		if err != nil {
@@ -379,4 +382,114 @@ func csvRecords(data []byte) string {
 		}
 		fmt.Fprintf(&b, "%d %s %v\n", line, rec, err)
 	}
+}
+
+// Blank lines before the header — after the byte order mark and the #TYPE
+// line, when there are — are skipped whatever the delimiter: an export
+// separated by commas, semicolons or tabs gives the records it gives
+// without them, each as many lines later, read by NewCSVReader and by the
+// file source with the format auto from a file (as it is, gzip-compressed
+// and in UTF-16) and from a live stdin.
+func TestBlankLinesBeforeTheHeaderAreSkippedWhateverTheDelimiter(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "csv", "network_export.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const typeLine = "#TYPE System.Management.Automation.PSCustomObject\r\n"
+	prefixes := []struct{ name, text string }{
+		{"a blank line", "\n"},
+		{"blank CRLF lines", "\r\n\r\n"},
+		{"a line of spaces and a tab", " \t \r\n\n"},
+		{"a byte order mark and blank lines", "\xef\xbb\xbf\n\n"},
+		{"a #TYPE line and a blank line", typeLine + "\r\n"},
+		{"a byte order mark, a #TYPE line and blank lines", "\xef\xbb\xbf" + typeLine + "\r\n \r\n"},
+	}
+	dir := t.TempDir()
+	for _, d := range []rune{',', ';', '\t'} {
+		var out bytes.Buffer
+		w := csv.NewWriter(&out)
+		w.Comma = d
+		if err := w.WriteAll(rows); err != nil {
+			t.Fatal(err)
+		}
+		body := out.String()
+		want := csvRecords([]byte(body))
+		if !strings.Contains(want, `"RemoteIP":"203.0.113.77"`) {
+			t.Fatalf("%q: the export without a prefix gives\n%s", d, want)
+		}
+		wantFile := sourceLines(t, FileOptions{Paths: []string{writeFile(t, dir, "plain.csv", body)}})
+		for _, p := range prefixes {
+			t.Run(fmt.Sprintf("%q, %s", d, p.name), func(t *testing.T) {
+				in := p.text + body
+				skip := strings.Count(p.text, "\n")
+				if !LooksLikeCSV([]byte(in)) {
+					t.Error("not taken for CSV")
+				}
+				if got, want := csvRecords([]byte(in)), shiftLines(want, skip, " "); got != want {
+					t.Errorf("NewCSVReader:\n%s\nwant\n%s", got, want)
+				}
+				want := shiftLines(wantFile, skip, " ")
+				forms := map[string][]byte{"as it is": []byte(in), "gzip": gzipped(t, []byte(in))}
+				if utf8.ValidString(in) {
+					forms["UTF-16"] = utf16Text(strings.TrimPrefix(in, "\xef\xbb\xbf"), true)
+				}
+				for form, b := range forms {
+					path := filepath.Join(dir, "in.csv")
+					if err := os.WriteFile(path, b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					if got := sourceLines(t, FileOptions{Paths: []string{path}}); got != want {
+						t.Errorf("a file, %s:\n%s\nwant\n%s", form, got, want)
+					}
+					pr, pw := io.Pipe()
+					go func() { pw.Write(b); pw.Close() }()
+					if got := sourceLines(t, FileOptions{Stdin: pr}); got != want {
+						t.Errorf("a live stdin, %s:\n%s\nwant\n%s", form, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// sourceLines reads a file source of opt to its end and returns its
+// messages as "line value[ ERR]", one a line, the input's name left out,
+// ending with the error that stopped it, if any but io.EOF.
+func sourceLines(t *testing.T, opt FileOptions) string {
+	t.Helper()
+	src := mustFileSource(t, opt)
+	defer src.Close(context.Background())
+	var b strings.Builder
+	for {
+		batch, err := src.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			return b.String()
+		}
+		if err != nil {
+			return b.String() + "error: " + err.Error() + "\n"
+		}
+		for _, m := range batch.Messages {
+			_, line, _ := strings.Cut(messageLine(m), ":")
+			b.WriteString(line + "\n")
+		}
+		batch.Release()
+	}
+}
+
+// shiftLines adds n to the line number that starts each line of text, up
+// to sep.
+func shiftLines(text string, n int, sep string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(text, "\n") {
+		num, rest, ok := strings.Cut(l, sep)
+		if i, err := strconv.Atoi(num); ok && err == nil {
+			l = strconv.Itoa(i+n) + sep + rest
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }

@@ -109,9 +109,11 @@ type FileSource struct {
 	// FIFO): a batch is then delivered as soon as no more input is
 	// waiting (file_live.go). Set under mu.
 	live *liveReader
-	// readCtx is the context of the Read in progress, which a live
-	// input's reads end with.
-	readCtx context.Context
+	// fills frames and reads the live input on a goroutine of its own
+	// while it runs (file_live.go); unframed says that the live input
+	// was opened and its format is still to be read.
+	fills    *liveFill
+	unframed bool
 
 	pool sync.Pool
 
@@ -248,7 +250,7 @@ func (s *FileSource) open() error {
 		}
 		var live *liveReader
 		if isLive(in) {
-			live = newLiveReader(s.readCtx, in)
+			live = newLiveReader(in)
 			in = live
 		}
 		if !s.setCurrent(io.NopCloser(in), "stdin", live) {
@@ -272,13 +274,18 @@ func (s *FileSource) open() error {
 		in = f
 		if !s.opt.Follow && isLive(f) { // a FIFO; a followed file is polled instead
 			s.mu.Lock()
-			s.live = newLiveReader(s.readCtx, f)
+			s.live = newLiveReader(f)
 			in = s.live
 			s.mu.Unlock()
 		}
 	}
 	s.counter = countingReader{r: in}
 	s.br = bufio.NewReaderSize(&s.counter, 256<<10)
+	if s.live != nil {
+		// Framed by liveFill, whose reads a Read's context does not end.
+		s.unframed = true
+		return nil
+	}
 	return s.frame()
 }
 
@@ -349,6 +356,8 @@ func (s *FileSource) frame() error {
 }
 
 func (s *FileSource) closeCurrent() {
+	s.stopLiveFill()
+	s.unframed = false
 	if s.cur != nil {
 		s.doneBytes += s.offset()
 	}
@@ -377,7 +386,9 @@ func (s *FileSource) closeCurrent() {
 }
 
 // Read returns the next batch of lines, io.EOF after the last file (never
-// with Follow), or ctx.Err().
+// with Follow), or ctx.Err(). A Read of a live input that ends with ctx
+// takes nothing from the input: a line or row it was part way through is
+// the next Read's, whole (file_live.go).
 func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 	b, err := s.read(ctx)
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
@@ -403,6 +414,9 @@ func (s *FileSource) Progress() (read, total int64) {
 func (s *FileSource) offset() int64 {
 	if s.inBlocks.Load() {
 		return s.off
+	}
+	if s.fills != nil {
+		return s.fills.read // the goroutine reading it counts on
 	}
 	return s.counter.n
 }
@@ -436,12 +450,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	if err := s.failed; err != nil {
 		return Batch{}, err
 	}
-	s.readCtx = ctx
-	if s.live != nil {
-		s.live.ctx = ctx
-	}
-	b := s.pool.Get().(*fileBatch)
-	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
+	b := s.batch()
 	for {
 		if err := ctx.Err(); err != nil {
 			s.put(b)
@@ -451,7 +460,8 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			s.put(b)
 			return Batch{}, io.EOF
 		}
-		if s.br == nil && !s.inBlocks.Load() {
+		// (While liveFill runs, the input is open and br is liveFill's.)
+		if s.fills == nil && s.br == nil && !s.inBlocks.Load() {
 			if err := s.open(); err != nil {
 				if s.counter.closed {
 					err = io.EOF // closed while the input's format was read
@@ -481,13 +491,23 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			s.blockMu.Unlock()
 		} else {
 			s.blockMu.Unlock()
-			err = s.fill(b)
+			if s.live != nil {
+				b, err = s.fillLive(ctx, b)
+			} else {
+				err = s.fill(b)
+			}
 		}
 		if s.afterFill != nil {
 			s.afterFill()
 		}
 		if err == nil || errors.Is(err, errIdle) {
 			break // batch full, or no more live input waiting
+		}
+		if s.fills != nil {
+			// ctx ended while the live input said nothing: what was
+			// read of it stays with liveFill, for the next Read.
+			s.put(b)
+			return Batch{}, err
 		}
 		if s.counter.closed {
 			// Closed under this Read: the input failed because Close
@@ -508,13 +528,6 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 				return Batch{}, err
 			}
 			return Batch{}, io.EOF
-		}
-		if s.live != nil && ctx.Err() != nil {
-			if !b.empty() {
-				break // deliver what was read before the end
-			}
-			s.put(b)
-			return Batch{}, ctx.Err()
 		}
 		if !errors.Is(err, io.EOF) {
 			if !s.inBlocks.Load() && s.live == nil && !s.following() && ctx.Err() == nil && !errors.Is(err, ErrInputTruncated) {
@@ -576,12 +589,21 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 	return Batch{Messages: b.msgs, Release: func() { s.put(b) }}, nil
 }
 
-// errIdle is fill's word that a live input has no more lines waiting.
+// errIdle is liveFill's word that a live input has no more input
+// waiting: the batch holds the messages read whole so far.
 var errIdle = errors.New("no live input waiting")
 
-// fill appends lines to b until the batch is full (nil), the file ends
-// (io.EOF) or, of a live input, no more whole line is waiting (errIdle).
-// Empty lines are skipped.
+// batch returns an empty batch.
+func (s *FileSource) batch() *fileBatch {
+	b := s.pool.Get().(*fileBatch)
+	b.buf, b.ends, b.lines, b.errs, b.msgs, b.size = b.buf[:0], b.ends[:0], b.lines[:0], b.errs[:0], b.msgs[:0], 0
+	return b
+}
+
+// fill appends lines to b until the batch is full (nil) or the file ends
+// (io.EOF). Empty lines are skipped. A live input is filled by liveFill,
+// which hands the messages read whole over whenever the input has no
+// more waiting.
 func (s *FileSource) fill(b *fileBatch) error {
 	for len(b.ends) < s.opt.BatchLines && len(b.buf) < s.opt.BatchBytes {
 		if s.capture != nil || s.doc != nil {
@@ -631,8 +653,7 @@ func (s *FileSource) fill(b *fileBatch) error {
 				var re *csvRowError
 				if !errors.As(err, &re) || s.counter.closed {
 					// The input failed (a compressed export cut short, a
-					// read error, a live input's Read ended with its
-					// context, the input closed under the reader, whose
+					// read error, the input closed under the reader, whose
 					// row in hand is not a malformed one): no row after
 					// it can be read, and asking again gives the same
 					// error.
@@ -654,9 +675,6 @@ func (s *FileSource) fill(b *fileBatch) error {
 			}
 			b.add(rec, int64(line), tooLong)
 			continue
-		}
-		if s.live != nil && len(b.ends) > 0 && !s.live.ready() && !lineBuffered(s.br) {
-			return errIdle // deliver the lines read: the next may be minutes away
 		}
 		chunk, err := s.br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {

@@ -127,7 +127,9 @@ func csvLines(n int) []byte {
 // damaged or cut short (the file closed under the decompressor, a live
 // input's end in the middle of a stream), and never with a line cut where
 // the Close fell. The Close comes from another goroutine at the first
-// read of the input after the first batch; that Read may then fill a
+// read of the input after the first batch (of a live input, which a
+// goroutine of the source reads on from the first batch, as the next Read
+// begins to wait for it); that Read may then fill a
 // batch of any size, so that it cannot end on a full batch before the
 // closed input shows. The Read waits there for the Close to end; with
 // free, it reads on at once, so that the Close races with the rest of it
@@ -183,19 +185,32 @@ func TestACloseDuringAReadIsACleanEnd(t *testing.T) {
 			if src.inBlocks.Load() || src.counter.r == nil {
 				t.Fatal("the input is not read through the counting reader")
 			}
-			hook := newCloseOnRead(src.counter.r, tc.free)
-			src.counter.r = hook
+			entered := make(chan struct{})
+			var hook *closeOnRead
+			if tc.file != nil {
+				hook = newCloseOnRead(src.counter.r, tc.free)
+				src.counter.r = hook
+				entered = hook.entered
+			} else {
+				// A live input is read on by liveFill's goroutine, which
+				// waits for more of it already: the Close lands while the
+				// next Read waits for that goroutine.
+				var once sync.Once
+				src.beforeFill = func() { once.Do(func() { close(entered) }) }
+			}
 			src.opt.BatchLines, src.opt.BatchBytes = 1<<20, 1<<30
 			done := readWholeRecords(src, func() {})
 			select {
-			case <-hook.entered:
+			case <-entered:
 			case err := <-done:
 				t.Fatalf("the source ended (%v) without reading its input again", err)
 			}
 			if err := src.Close(context.Background()); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			close(hook.closed)
+			if hook != nil {
+				close(hook.closed)
+			}
 			if err := <-done; !errors.Is(err, io.EOF) {
 				t.Errorf("the Read that Close interrupted ended with %v, want io.EOF", err)
 			}

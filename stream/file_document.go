@@ -71,32 +71,38 @@ func newDocumentReader(br *bufio.Reader, name string, start byte) *documentReade
 		return &documentReader{name: name, whole: br, base: base}
 	}
 	in := &pushback{r: br}
-	head, _ := br.Peek(min(br.Size(), 64<<10))
-	indent, ok := elementIndent(head)
+	// Of a live input, no more than the array's first element's line is
+	// waited for.
+	head := peekUntil(br, min(br.Size(), 64<<10), func(head []byte) bool {
+		_, _, known := elementIndent(head)
+		return known
+	})
+	indent, ok, _ := elementIndent(head)
 	return &documentReader{name: name, dec: json.NewDecoder(in), in: in, indent: indent, resyncs: ok, base: base}
 }
 
 // elementIndent returns the indentation of an array's first element when
 // head, the start of the document, has the element start a line of its
-// own (an indentation and '{'), as pretty-printed arrays do.
-func elementIndent(head []byte) ([]byte, bool) {
+// own (an indentation and '{'), as pretty-printed arrays do. known is
+// false when head ends before the line that tells.
+func elementIndent(head []byte) (indent []byte, ok, known bool) {
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	head = bytes.TrimLeft(head, " \t\r\n")
-	_, rest, ok := bytes.Cut(head, []byte("\n")) // past the lone '['
-	for ok {
+	_, rest, more := bytes.Cut(head, []byte("\n")) // past the lone '['
+	for more {
 		var line []byte
-		line, rest, ok = bytes.Cut(rest, []byte("\n"))
-		if !ok {
+		line, rest, more = bytes.Cut(rest, []byte("\n"))
+		if !more {
 			break // a line cut by the end of head: not known
 		}
 		if trimmed := bytes.TrimLeft(line, " \t"); len(bytes.TrimSpace(trimmed)) > 0 {
 			if trimmed[0] != '{' {
-				return nil, false
+				return nil, false, true
 			}
-			return bytes.Clone(line[:len(line)-len(trimmed)]), true
+			return bytes.Clone(line[:len(line)-len(trimmed)]), true, true
 		}
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // brokenElement is what Next returns with the text of an array element

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -24,14 +25,29 @@ import (
 // files and an in-memory stdin.
 func formsText(t *testing.T, opt FileOptions, name string) string {
 	t.Helper()
+	return formsTextCut(t, opt, name, nil, nil)
+}
+
+// formsTextCut is formsText reading with ctx until a Read ends with it,
+// then (after cut) with a context that does not end.
+func formsTextCut(t *testing.T, opt FileOptions, name string, ctx context.Context, cut func()) string {
+	t.Helper()
 	src, err := NewFileSource(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close(context.Background())
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	var out []string
 	for {
-		b, err := src.Read(context.Background())
+		b, err := src.Read(ctx)
+		if err != nil && cut != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			cut()
+			ctx, cut = context.Background(), nil
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -52,6 +68,49 @@ func formsText(t *testing.T, opt FileOptions, name string) string {
 	return strings.Join(out, "\n")
 }
 
+// cutStdin is a live stdin serving data in two parts: once data[:at] has
+// been read, the next read ends the context of the source's Reads
+// (cancel) and waits for release before it serves the rest.
+type cutStdin struct {
+	data    []byte
+	at      int
+	cancel  context.CancelFunc
+	release chan struct{}
+}
+
+func (c *cutStdin) Read(p []byte) (int, error) {
+	if c.cancel != nil && c.at == 0 {
+		c.cancel()
+		c.cancel = nil
+		<-c.release
+	}
+	n := len(c.data)
+	if c.cancel != nil {
+		n = min(n, c.at)
+		c.at -= n
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	n = copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// cutText is formsText of data read from a live stdin whose Read's
+// context ends once data[:at] has been read, at any point of a message:
+// the Reads after it go on where the input is.
+func cutText(t *testing.T, data []byte, at, batch int) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := &cutStdin{data: data, at: at, cancel: cancel, release: make(chan struct{})}
+	var once sync.Once
+	release := func() { once.Do(func() { close(in.release) }) }
+	defer release()
+	return formsTextCut(t, FileOptions{Stdin: in, BatchLines: batch}, "stdin", ctx, release)
+}
+
 // FuzzFileSourceForms checks, for any file content the format auto reads
 // as it is (not compressed, not an Avro capture, not UTF-16), that every
 // form of it the file source accepts gives the same messages, line numbers
@@ -63,7 +122,10 @@ func formsText(t *testing.T, opt FileOptions, name string) string {
 // the source goes on, while a live input's damage stops the source (see
 // TestTheDamageOfStdinIsAMessageOnlyWhenItIsAFile); a live input's format
 // is judged from its first lines. JSON lines, a pretty-printed document
-// and a CSV export are all framed through it.
+// and a CSV export are all framed through it. Each form, and the content
+// itself, also gives the same from a live stdin whose Read's context ends
+// once the first cut bytes of it have been read (anywhere in a line, a
+// row, a compressed stream), the Reads after it going on.
 func FuzzFileSourceForms(f *testing.F) {
 	for _, s := range []string{
 		"{\"a\":1}\r\n\r\n{\"a\":2}\n   \n{\"a\":3}",
@@ -75,18 +137,21 @@ func FuzzFileSourceForms(f *testing.F) {
 		"\ufeffRemoteUrl,DeviceName\nx.example,ws-ü\n",
 		"{\"x\":\"\xff\xfe\"}\n\x00\n",
 		"",
+		"\n\nTimestamp;DeviceName;RemoteIP\n2026-11-26T09:13:58Z;ws-1;203.0.113.7\n2026-11-26T09:13:59Z;ws-2\n",
+		"\ufeff#TYPE System.Management.Automation.PSCustomObject\r\n\r\n \t\r\n\"Timestamp\"\t\"RemoteIP\"\r\n\"2026-11-26T09:13:58Z\"\t\"203.0.113.7\"\r\n",
+		"\r\n\r\nRemoteUrl,DeviceName\r\nx.example,\"ws\r\n1\"\r\n",
 	} {
-		f.Add([]byte(s), uint8(3))
+		f.Add([]byte(s), uint8(3), uint16(len(s)/2))
 	}
 	if b, err := os.ReadFile(filepath.Join("testdata", "csv", "network_export.csv")); err == nil {
-		f.Add(b, uint8(0))
+		f.Add(b, uint8(0), uint16(300))
 	}
 	dir := f.TempDir()
 	zs, err := zstd.NewWriter(nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, lines uint8) {
+	f.Fuzz(func(t *testing.T, data []byte, lines uint8, cut uint16) {
 		if decompress.Sniff(data) != decompress.None || LooksLikeAvro(data) || textenc.Sniff(data) != textenc.UTF8 {
 			return // another form already: it is read unwrapped once, not as itself
 		}
@@ -97,6 +162,9 @@ func FuzzFileSourceForms(f *testing.F) {
 		}
 		wantFile := formsText(t, FileOptions{Paths: []string{path}, BatchLines: batch}, path)
 		wantStdin := formsText(t, FileOptions{Stdin: bytes.NewReader(data), BatchLines: batch}, "stdin")
+		if got := cutText(t, data, int(cut)%(len(data)+1), batch); got != wantStdin {
+			t.Fatalf("from stdin, the Read's context ending after %d bytes:\n%s\nas it is from stdin:\n%s", int(cut)%(len(data)+1), got, wantStdin)
+		}
 
 		forms := map[string][]byte{}
 		var gz bytes.Buffer
@@ -123,6 +191,10 @@ func FuzzFileSourceForms(f *testing.F) {
 			}
 			if got := formsText(t, FileOptions{Stdin: bytes.NewReader(b), BatchLines: batch}, "stdin"); got != wantStdin {
 				t.Fatalf("%s from stdin:\n%s\nas it is from stdin:\n%s", form, got, wantStdin)
+			}
+			at := int(cut) % (len(b) + 1)
+			if got := cutText(t, b, at, batch); got != wantStdin {
+				t.Fatalf("%s from stdin, the Read's context ending after %d bytes:\n%s\nas it is from stdin:\n%s", form, at, got, wantStdin)
 			}
 		}
 	})

@@ -137,3 +137,46 @@ func liveStdin(t *testing.T) (*FileSource, *io.PipeWriter) {
 	t.Cleanup(func() { src.Close(context.Background()) })
 	return src, pw
 }
+
+// The rows of a CSV export or the elements of a pretty-printed array
+// piped in as they are written (the writer stays open) are delivered as
+// they come, as the lines of JSON lines are: the header, or the array's
+// first element, is read as soon as its line has come, not once 64 KiB
+// have, and a batch does not wait to be full.
+func TestALiveExportIsDeliveredAsItsRowsCome(t *testing.T) {
+	const (
+		rec1 = `{"Table":"DeviceNetworkEvents","Timestamp":"2026-11-26T09:13:58Z","DeviceName":"ws-1","RemoteIP":"203.0.113.7"}`
+		rec2 = `{"Table":"DeviceNetworkEvents","Timestamp":"2026-11-26T09:13:59Z","DeviceName":"ws-2","RemoteIP":"203.0.113.8"}`
+	)
+	for _, tc := range []struct {
+		name, first, second string
+		want1, want2        string
+	}{
+		{"CSV with commas",
+			"Timestamp,DeviceName,RemoteIP\n2026-11-26T09:13:58Z,ws-1,203.0.113.7\n", "2026-11-26T09:13:59Z,ws-2,203.0.113.8\n",
+			"stdin:2 " + rec1, "stdin:3 " + rec2},
+		{"CSV with semicolons after a blank line",
+			"\r\nTimestamp;DeviceName;RemoteIP\r\n2026-11-26T09:13:58Z;ws-1;203.0.113.7\r\n", "2026-11-26T09:13:59Z;ws-2;203.0.113.8\r\n",
+			"stdin:3 " + rec1, "stdin:4 " + rec2},
+		{"CSV with tabs after a #TYPE line",
+			"#TYPE System.Management.Automation.PSCustomObject\nTimestamp\tDeviceName\tRemoteIP\n2026-11-26T09:13:58Z\tws-1\t203.0.113.7\n", "2026-11-26T09:13:59Z\tws-2\t203.0.113.8\n",
+			"stdin:3 " + rec1, "stdin:4 " + rec2},
+		{"a pretty-printed array",
+			"[\n  {\"RemoteIP\": \"192.0.2.1\"},\n", "  {\"RemoteIP\": \"192.0.2.2\"},\n",
+			`stdin:1 {"RemoteIP": "192.0.2.1"}`, `stdin:2 {"RemoteIP": "192.0.2.2"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, pw := liveStdin(t)
+			for _, step := range []struct{ write, want string }{{tc.first, tc.want1}, {tc.second, tc.want2}} {
+				go pw.Write([]byte(step.write))
+				b, err := readWithin(t, context.Background(), src, 10*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := lines(b); got != step.want {
+					t.Errorf("got %s, want %s", got, step.want)
+				}
+			}
+		})
+	}
+}

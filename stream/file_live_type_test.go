@@ -11,7 +11,7 @@ import (
 
 // An Export-Csv file of Windows PowerShell piped in line by line
 // (`Get-Content export.csv | iocwatch replay -`) is read as CSV although
-// its #TYPE line comes alone: a live input's format is judged from the
+// its #TYPE line (or a byte order mark, or a blank line) comes alone: a live input's format is judged from the
 // header after that line, not from the #TYPE line, which alone would make
 // it JSON lines and every row a decode error. The header is written once
 // the first Read returned or after a while: a Read that judged the input
@@ -28,6 +28,12 @@ func TestALiveExportCsvWhoseTypeLineComesAloneIsReadAsCSV(t *testing.T) {
 		{"#TYPE line and the header, then a row",
 			"#TYPE System.Management.Automation.PSCustomObject\n\"Timestamp\",\"DeviceName\",\"RemoteIP\"\n",
 			"\"2026-11-26T09:13:58Z\",\"ws-1\",\"203.0.113.7\"\n"},
+		{"byte order mark and a blank line, then a header with tabs and a row",
+			"\ufeff\r\n",
+			"\"Timestamp\"\t\"DeviceName\"\t\"RemoteIP\"\r\n\"2026-11-26T09:13:58Z\"\t\"ws-1\"\t\"203.0.113.7\"\r\n"},
+		{"#TYPE line and a blank line, then a header with semicolons and a row",
+			"#TYPE System.Management.Automation.PSCustomObject\r\n\r\n",
+			"\"Timestamp\";\"DeviceName\";\"RemoteIP\"\r\n\"2026-11-26T09:13:58Z\";\"ws-1\";\"203.0.113.7\"\r\n"},
 		{"#TYPE line, then the header cut in two",
 			"#TYPE System.Management.Automation.PSCustomObject\n\"Timestamp\",\"Device",
 			"Name\",\"RemoteIP\"\n\"2026-11-26T09:13:58Z\",\"ws-1\",\"203.0.113.7\"\n"},
