@@ -153,7 +153,8 @@ func feedSpec(f config.Feed) feed.Spec {
 
 // feedOptions maps the config to the feed manager's options: the feeds,
 // the allow-list (files, with the junk guard off: an allow-list may name
-// anything, and inline values), the cache and the shrink guard.
+// anything, and inline values), the cache (written: the one-shot
+// commands make it read-only, see loadRulesAt) and the shrink guard.
 func feedOptions(cfg *config.Config) feed.Options {
 	opt := feed.Options{
 		AllowValues: cfg.Allowlist,
@@ -213,8 +214,13 @@ func emptyFeeds(rep *loadReport) []string {
 }
 
 // loadRules loads everything the config names into one Rules snapshot,
-// once: file feeds are read, http and taxii feeds fetched (through the
-// cache directory, which stands in for an unreachable server). A feed that
+// once, for the one-shot commands (check, lookup, replay, demo): file
+// feeds are read, http and taxii feeds fetched. The cache directory is
+// read as run reads it — its cached copies stand in for an unreachable
+// server, a TTL feed's kept values are loaded — but never written
+// (feed.Options.CacheReadOnly): it belongs to the running service, which
+// a candidate config's stricter guard or shorter ttl, or a download the
+// service has not loaded, must not change behind its back. A feed that
 // fails is reported and left out; the error is for a config that cannot
 // be used or an index that cannot be built.
 func loadRules(cfg *config.Config, now time.Time) (*stream.Rules, *loadReport, error) {
@@ -234,6 +240,7 @@ func loadRulesAt(cfg *config.Config, now time.Time, atEventTime bool) (*stream.R
 	}
 	opt := feedOptions(cfg)
 	opt.Now = func() time.Time { return now }
+	opt.CacheReadOnly = true // only run writes the cache
 	m, err := feed.New(opt)
 	if err != nil {
 		return nil, nil, usageError{err}

@@ -151,6 +151,16 @@
 // cursor. A cache file that is cut short or does not match its SHA-256 is
 // ignored.
 //
+// With Options.CacheReadOnly the cache is read as above but never
+// written: no cache or retained file is written, renamed, touched or
+// removed, and no temporary file is made in CacheDir. A one-shot load
+// beside the service that owns the directory (`check`, `lookup`) thus
+// starts from the service's state and leaves it as it was: the values a
+// TTL feed keeps, which a load under a stricter guard or a shorter TTL
+// would drop from the retained file, and the cached copies, which a newer
+// download would replace. Whatever it reports — a kept value its guard
+// refuses — it reports again at the next such load.
+//
 // # TTL and expiry
 //
 // An indicator's own validity (valid_from, valid_until) is honoured at

@@ -31,6 +31,14 @@ type Options struct {
 	// CacheDir keeps the last good copy of every http and taxii feed (and
 	// the retained values of TTL feeds). "" keeps none.
 	CacheDir string
+	// CacheReadOnly reads CacheDir as a running service left it but never
+	// writes to it: no cache or retained file is created, replaced or
+	// removed, no temporary file is made there, and no modification time
+	// is moved. For one-shot loads (`check`, `lookup`) beside the service
+	// that owns the directory: they start from the cached copies as the
+	// service would, report what it would, and leave its state alone, so
+	// that running one twice reports the same thing twice.
+	CacheReadOnly bool
 	// ShrinkGuard is the fraction (0–1) by which a feed may shrink in one
 	// fetch before the fetch is held back as suspicious; 0 means
 	// DefaultShrinkGuard (0.5), a negative value turns the guard off.

@@ -678,7 +678,7 @@ func (m *Manager) touch(fs *feedState, now time.Time) bool {
 	fs.st.LastFetch, fs.st.LastSuccess, fs.st.DataTime = now, now, now
 	fs.st.LastError, fs.st.Failures, fs.st.FromCache = nil, 0, false
 	m.mu.Unlock()
-	if dir := m.opt.CacheDir; dir != "" && fs.cacheOK {
+	if dir := m.cacheWriteDir(); dir != "" && fs.cacheOK {
 		if err := touchCache(dir, fs.spec.Name, now); err != nil {
 			fs.cacheOK = false
 			m.log.Warn("cannot record the feed's confirmation in its cache", "feed", fs.spec.Name, "err", err)
@@ -917,11 +917,22 @@ type cappedMeta struct {
 	until time.Time
 }
 
+// cacheWriteDir is the cache directory to write to: "" when there is
+// none, or when it is only read (Options.CacheReadOnly). Every write to
+// the cache — a file, its temporary file, a touch — goes through it.
+func (m *Manager) cacheWriteDir() string {
+	if m.opt.CacheReadOnly {
+		return ""
+	}
+	return m.opt.CacheDir
+}
+
 // writeCaches keeps the last good copy of a remote feed and the retained
-// values of a TTL feed in the cache directory. Failures are logged: the
-// cache is a help at start-up, not a condition for running.
+// values of a TTL feed in the cache directory, unless it is read-only.
+// Failures are logged: the cache is a help at start-up, not a condition
+// for running.
 func (m *Manager) writeCaches(fs *feedState, ver version, body content, dataAt time.Time, fromCache bool) {
-	dir := m.opt.CacheDir
+	dir := m.cacheWriteDir()
 	if dir == "" {
 		return
 	}
@@ -1002,12 +1013,12 @@ func (m *Manager) refreshTAXII(ctx context.Context, fs *feedState, trig trigger)
 	}
 	fs.store, fs.storeAt = next, now
 	m.accept(fs, res, version{}, content{}, now, now, false)
-	if m.opt.CacheDir != "" {
+	if dir := m.cacheWriteDir(); dir != "" {
 		body, err := next.marshal()
 		if err == nil {
 			shown, hash := cacheURL(fs.spec.URL)
 			hdr := cacheHeader{Feed: fs.spec.Name, Type: TypeTAXII, URL: shown, URLHash: hash, Collection: fs.spec.TAXII.Collection, AddedAfter: next.addedAfter, FetchedAt: now.UTC()}
-			err = writeCache(m.opt.CacheDir, hdr, body)
+			err = writeCache(dir, hdr, body)
 		}
 		if err != nil {
 			m.log.Warn("cannot write the feed cache", "feed", fs.spec.Name, "err", err)
