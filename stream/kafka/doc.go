@@ -85,8 +85,9 @@
 // also when the new topic already holds more messages than the old
 // position, which offsets alone cannot tell. Until then none of its offsets
 // is committed, so an offset of the old topic is never committed on the
-// new one. Brokers that report no topic ids leave only the past-the-end
-// check.
+// new one. An id the topic had before is not taken for a change (a broker
+// behind the others may still report it). Brokers that report no topic ids
+// leave only the past-the-end check.
 //
 // # Delivery guarantee
 //

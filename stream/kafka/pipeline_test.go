@@ -87,25 +87,41 @@ func rules(t *testing.T) *atomic.Pointer[stream.Rules] {
 // and returns the planted hits that must alert and those that must not.
 func produceGenerated(t *testing.T, b *embedded.Broker, topic string, partitions int32, seed int64, n int) (real, excluded []key) {
 	t.Helper()
+	real, excluded, _ = produceGeneratedAlerting(t, b, topic, partitions, seed, n)
+	return real, excluded
+}
+
+// produceGeneratedAlerting is produceGenerated, and also returns, per
+// partition, the offset of the first message written with a hit that must
+// alert (absent when the partition got none): a message without one needs
+// no sink, so the pipeline acknowledges it even while its sink refuses.
+func produceGeneratedAlerting(t *testing.T, b *embedded.Broker, topic string, partitions int32, seed int64, n int) (real, excluded []key, firstAlert map[int32]int64) {
+	t.Helper()
+	base := b.HighWatermarks(topic)
+	firstAlert = make(map[int32]int64)
 	g := gen.New(gen.Options{Seed: seed, HitRatio: 0.02, ExcludedRatio: 0.25, Indicators: indicators(), RecordsPerMessage: 8})
 	byPart := make([][][]byte, partitions)
 	for i := range n {
 		msg, planted := g.Next(nil)
-		byPart[int32(i)%partitions] = append(byPart[int32(i)%partitions], msg)
-		for _, p := range planted {
-			if p.Excluded {
-				excluded = append(excluded, key{p.DeviceID, p.ReportID})
-			} else {
-				real = append(real, key{p.DeviceID, p.ReportID})
+		p := int32(i) % partitions
+		for _, pl := range planted {
+			if pl.Excluded {
+				excluded = append(excluded, key{pl.DeviceID, pl.ReportID})
+				continue
+			}
+			real = append(real, key{pl.DeviceID, pl.ReportID})
+			if _, ok := firstAlert[p]; !ok {
+				firstAlert[p] = base[p] + int64(len(byPart[p]))
 			}
 		}
+		byPart[p] = append(byPart[p], msg)
 	}
 	for p, msgs := range byPart {
 		if err := b.Produce(context.Background(), topic, int32(p), msgs...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return real, excluded
+	return real, excluded, firstAlert
 }
 
 func startE2EBroker(t *testing.T, topics ...embedded.Topic) *embedded.Broker {
@@ -213,24 +229,51 @@ func TestTwoWatchersInOneGroupAlertEveryPlantedHit(t *testing.T) {
 	}
 }
 
+// TestAWatcherStoppedWithoutCommittingLosesNothing pins that a watcher
+// whose sink refuses everything, and which then stops, commits no offset
+// past a message whose alert it could not deliver, so that the next
+// watcher alerts every planted hit. It still commits the messages before
+// those: a message without a hit needs no sink. Each partition starts with
+// one such message, committed before the rest is written, so that this is
+// so in every run (otherwise only when a batch of such messages happens to
+// be read first).
 func TestAWatcherStoppedWithoutCommittingLosesNothing(t *testing.T) {
 	b := startE2EBroker(t, embedded.Topic{Name: "defender", Partitions: 4})
-	real, excluded := produceGenerated(t, b, "defender", 4, 2, 300)
-	// The first watcher's sink refuses everything: it reads, never acks,
-	// never commits — then dies.
+	quiet := gen.New(gen.Options{Seed: 20, Indicators: indicators(), RecordsPerMessage: 8}) // no hit planted
+	for p := range int32(4) {
+		msg, planted := quiet.Next(nil)
+		if len(planted) != 0 {
+			t.Fatalf("a message without hits has %d planted", len(planted))
+		}
+		if err := b.Produce(context.Background(), "defender", p, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first watcher's sink refuses everything: it reads, acknowledges
+	// and commits only what raises no alert — then dies.
 	stuck := newAlertCollector()
 	stuck.fail.Store(true)
 	r := rules(t)
 	w1 := startWatcher(t, b, "defender", r, stuck, nil)
+	waitUntil(t, "the first watcher to commit the messages without a hit", func() bool {
+		committed, _ := b.Committed(context.Background(), "watchers", "defender")
+		return fmtOffsets(committed) == fmtOffsets(map[int32]int64{0: 1, 1: 1, 2: 1, 3: 1})
+	})
+	real, excluded, firstAlert := produceGeneratedAlerting(t, b, "defender", 4, 2, 300)
+	if len(firstAlert) != 4 {
+		t.Fatalf("first alerting offsets %v: want one in every partition", firstAlert)
+	}
 	waitUntil(t, "the first watcher to try delivering", func() bool { return stuck.writes.Load() > 0 })
 	if err := w1.stop(t); err == nil {
 		t.Fatal("a watcher whose sink refuses must stop with the error")
 	}
-	if committed, _ := b.Committed(context.Background(), "watchers", "defender"); len(committed) != 0 {
-		for _, off := range committed {
-			if off > 0 {
-				t.Fatalf("offsets %v were committed although nothing was delivered", committed)
-			}
+	committed, err := b.Committed(context.Background(), "watchers", "defender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, off := range committed {
+		if off > firstAlert[p] {
+			t.Errorf("partition %d committed at %d, past its first message with an alert (offset %d) that no sink accepted", p, off, firstAlert[p])
 		}
 	}
 	out := newAlertCollector()

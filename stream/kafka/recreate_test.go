@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,6 +349,95 @@ func TestATopicRecreatedIsNoticedOverTLSAndSASL(t *testing.T) {
 			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 30})
 			if got := s.Stats().OffsetResets; got != 1 {
 				t.Errorf("Stats().OffsetResets = %d, want 1", got)
+			}
+		})
+	}
+}
+
+// TestATopicIDCheckThatFailsRestartsNothing pins that a check of the topic
+// ids that fails is not taken for a recreation. While the brokers do not
+// answer it, offsets are not committed (a commit is made only once checked)
+// but retried; while they answer it with an error for the topic, commits go
+// on. Either way nothing is restarted, and once the check is answered the
+// acknowledged offsets are committed.
+func TestATopicIDCheckThatFailsRestartsNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		silent bool // the topic-id requests get no answer; else an error for the topic
+	}{
+		{name: "no answer", silent: true},
+		{name: "an error for the topic", silent: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			b := startBroker(t, embedded.Topic{Name: "t", Partitions: 1})
+			produce(t, b, "t", 0, 0, 10)
+			var logs syncbuf.Buffer
+			opt := kafka.WithTopicCheckInterval(fastOptions(b, "g", "t"), 50*time.Millisecond)
+			opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			s := newSource(t, opt)
+			ackAll(t, ctx, readBatches(t, ctx, s, 10, 0))
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 10}) // checked: the topic's id is known
+
+			// Only the source's own client asks for Metadata v10+ (kafka-go
+			// asks for v8 at most).
+			ids := func(req kmsg.Request) bool { return req.GetVersion() >= 10 }
+			c := b.Cluster()
+			var failed atomic.Int64
+			var stop atomic.Bool
+			answered := make(chan struct{}, 1)
+			c.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				c.KeepControl()
+				if !ids(req) {
+					return nil, nil, false
+				}
+				if stop.Load() {
+					select {
+					case answered <- struct{}{}:
+					default:
+					}
+					return nil, nil, false
+				}
+				failed.Add(1)
+				if tt.silent {
+					return nil, nil, true // no answer
+				}
+				return nil, nil, false
+			})
+			var fault *kfake.FaultHandle
+			if !tt.silent {
+				fault = c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Topic: "t", Err: kerr.LeaderNotAvailable, Count: -1, When: ids})
+				defer fault.Remove()
+			}
+			waitFor(t, ctx, "a check failing", func() (bool, string) { return failed.Load() > 0, fmt.Sprint(failed.Load()) })
+
+			produce(t, b, "t", 0, 10, 5)
+			ackAll(t, ctx, readBatches(t, ctx, s, 5, 0))
+			if tt.silent {
+				waitFor(t, ctx, "a commit failing", func() (bool, string) {
+					st := s.Stats()
+					return st.CommitErrors > 0, fmt.Sprintf("%+v", st)
+				})
+				if got, err := b.Committed(ctx, "g", "t"); err != nil || got[0] != 10 {
+					t.Errorf("committed %v (%v) while the check got no answer, want t[0] still at 10", got, err)
+				}
+			} else {
+				committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 15})
+				fault.Remove()
+			}
+			stop.Store(true)
+			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 15})
+			select {
+			case <-answered:
+			case <-ctx.Done():
+				t.Fatal("no check answered after the failures")
+			}
+			if st := s.Stats(); st.OffsetResets != 0 || st.Messages != 15 {
+				t.Errorf("Stats() = %+v, want no offset reset and the 15 messages read once", st)
+			}
+			if strings.Contains(logs.String(), "the topic was deleted and created again") {
+				t.Errorf("a failed check was taken for a recreation; log:\n%s", logs.String())
 			}
 		})
 	}

@@ -103,6 +103,10 @@ type Source struct {
 	mu      sync.Mutex
 	gen     *generation // current generation; nil between generations
 	pending int         // acknowledged messages since the last commit
+	// retiredIDs are, per topic, the ids it had before it was deleted and
+	// created again: a broker still reporting one is behind, and the
+	// partitions are not restarted for it (in any generation).
+	retiredIDs map[string][]topicID
 
 	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
 	nStaleMessages, nStaleAcks, nGroupErrors, nBuffers       atomic.Int64

@@ -162,7 +162,9 @@ func (s *Source) checkTopics(ctx context.Context, g *generation, topics []string
 // generation is its own; a partition of a topic whose id changed since is
 // marked recreated — its fetcher restarts it from StartOffset, and its
 // offsets are not committed until then — and the change is logged once per
-// topic, naming its partitions.
+// topic, naming its partitions. The ids a topic had before are retired:
+// metadata requests go to one broker after another, and one that is behind
+// may still report the old id; that is not another recreation.
 func (s *Source) noteTopicIDs(ctx context.Context, g *generation, ids map[string]topicID) {
 	type change struct {
 		old, cur topicID
@@ -172,13 +174,14 @@ func (s *Source) noteTopicIDs(ctx context.Context, g *generation, ids map[string
 	s.mu.Lock()
 	for _, p := range g.parts {
 		id, ok := ids[p.tp.Topic]
-		if !ok {
+		if !ok || slices.Contains(s.retiredIDs[p.tp.Topic], id) {
 			continue
 		}
 		switch {
 		case p.topicID == (topicID{}):
 			p.topicID = id
 		case p.topicID != id && p.nextID != id:
+			s.retireIDs(p.tp.Topic, p.topicID, p.nextID)
 			p.nextID = id
 			p.recreated.Store(true)
 			if changes == nil {
@@ -198,6 +201,20 @@ func (s *Source) noteTopicIDs(ctx context.Context, g *generation, ids map[string
 		s.log.WarnContext(ctx, "kafka: the topic was deleted and created again (its topic id changed); restarting its partitions from start_offset",
 			"topic", t, "partitions", strings.Join(c.parts, " "), "previous_topic_id", c.old.String(), "topic_id", c.cur.String(),
 			"start_offset", s.opt.StartOffset)
+	}
+}
+
+// retireIDs notes ids (zero ones aside) as ids topic had before it was
+// created again. Under s.mu.
+func (s *Source) retireIDs(topic string, ids ...topicID) {
+	for _, id := range ids {
+		if id == (topicID{}) || slices.Contains(s.retiredIDs[topic], id) {
+			continue
+		}
+		if s.retiredIDs == nil {
+			s.retiredIDs = make(map[string][]topicID)
+		}
+		s.retiredIDs[topic] = append(s.retiredIDs[topic], id)
 	}
 }
 
