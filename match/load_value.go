@@ -297,8 +297,9 @@ func ldValidPort(p string) bool {
 // its authority starts, as splitURL reads them: "scheme://"; for http,
 // https, ws, wss and ftp the colon and any run of slashes and backslashes,
 // or none ("http:\\evil.example", "http:/evil.example",
-// "http:///evil.example", "http:evil.example"); for file the colon and
-// exactly two. n is 0 when s starts with none.
+// "http:///evil.example", "http:evil.example"), but for a port after the
+// colon ("ftp:21" is a host and a port; portAfterColon); for file the
+// colon and exactly two. n is 0 when s starts with none.
 func ldSchemeEnd(s string) (n, authStart int) {
 	i := schemeLen(s)
 	if i <= 0 {
@@ -307,7 +308,11 @@ func ldSchemeEnd(s string) (n, authStart int) {
 	after := s[i+1:]
 	switch specialScheme(s[:i]) {
 	case schemeSpecial:
-		// Any run of slashes and backslashes, or none ("http:evil.example").
+		// Any run of slashes and backslashes, or none ("http:evil.example"),
+		// but for a port ("ftp:21", "ws:8080/x": a host and a port).
+		if portAfterColon(after) {
+			return 0, 0
+		}
 		return i, len(s) - len(trimSlashes(after))
 	case schemeFile:
 		if len(after) >= 2 && isSlash(after[0]) && isSlash(after[1]) {
@@ -456,6 +461,12 @@ func ldSlashPath(tail string) string {
 func ldURLHost(h string) (Kind, string, error) {
 	if strings.IndexByte(h, '%') >= 0 {
 		h = string(appendPercentDecoded(make([]byte, 0, len(h)), h))
+		if strings.IndexByte(h, ':') >= 0 {
+			// "2001%3Adb8%3A%3A1": a browser reads an IPv6 address only
+			// in brackets and a port only before decoding, so an escaped
+			// ':' is a character no host holds, not an address.
+			return KindInvalid, "", errors.New("invalid character ':' in domain (percent-escaped)")
+		}
 	}
 	return ldHost(h, true)
 }
@@ -473,6 +484,7 @@ func ldDomain(h string) (Kind, string, error) {
 // then a name that ends in a number is read as an IPv4 address in any of
 // a browser's forms, and a leading "*." is not dropped.
 func ldHost(h string, url bool) (Kind, string, error) {
+	dot := strings.HasSuffix(h, ".")
 	h = strings.TrimSuffix(h, ".")
 	if !url {
 		h = strings.TrimPrefix(h, "*.")
@@ -511,7 +523,10 @@ func ldHost(h string, url bool) (Kind, string, error) {
 	if a, ok := ldParseAddr(h); ok {
 		return ldAddr(h, a)
 	}
-	if url && hostEndsInNumber(h) {
+	// One trailing dot has gone: one more (IDNA keeps a full-width one as
+	// '.') is an empty label, which ends in no number ("1.2.3.4.." is a
+	// name for a browser, and no host here).
+	if url && !(dot && strings.HasSuffix(h, ".")) && hostEndsInNumber(h) {
 		a, ok := parseIPv4Host(h)
 		if !ok {
 			return KindInvalid, "", errors.New("not an IPv4 address, and not a domain (its last label is a number)")

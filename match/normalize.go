@@ -23,13 +23,15 @@ import (
 // ("http://evil.com\@good.com/" and "evil.com\x" are on evil.com), and
 // any slashes and backslashes after such a scheme's colon are skipped
 // ("http:\\evil.com", "http:///evil.com", "http:evil.com"; file takes
-// exactly two). As for a browser, the ASCII tabs and newlines anywhere in
-// s are not there ("http://ev\til.com/" is on evil.com), nor are the C0
-// control characters and spaces around it. The host's percent-escapes are
-// decoded ("http://evil%2Ecom/" is on evil.com), and a host that ends in
-// a number is an IPv4 address in any form a browser reads
-// ("http://0x7f.1/", "http://2130706433/" are on 127.0.0.1), or no usable
-// host when it is not one ("http://1.2.3.256/").
+// exactly two), except that such a scheme's name followed by a colon and
+// a port is a host and its port ("ftp:21", "ws:8080/x"), as in a value
+// without a scheme. As for a browser, the ASCII tabs and newlines
+// anywhere in s are not there ("http://ev\til.com/" is on evil.com), nor
+// are the C0 control characters and spaces around it. The host's
+// percent-escapes are decoded ("http://evil%2Ecom/" is on evil.com), and
+// a host that ends in a number is an IPv4 address in any form a browser
+// reads ("http://0x7f.1/", "http://2130706433/" are on 127.0.0.1), or no
+// usable host when it is not one ("http://1.2.3.256/").
 //
 // It is safe for concurrent use. It allocates the result; AppendHost does not.
 func NormalizeHost(s string) (host string, ok bool) {
@@ -185,8 +187,10 @@ func (u *rawURL) isURL() bool {
 // "http:/evil.com" and "http:evil.com" have a scheme, and the slashes and
 // backslashes after a special scheme's colon, or at the start of a value
 // without one, are all skipped ("http:///evil.com" is on evil.com; file
-// takes exactly two). Other schemes need "://" and keep a backslash as a
-// byte.
+// takes exactly two). Such a scheme's name, a colon and a port with
+// nothing after it but a path, query or fragment is a host and its port
+// ("ftp:21", "ws:8080/x"; portAfterColon). Other schemes need "://" and
+// keep a backslash as a byte.
 //
 // An ASCII tab or newline anywhere before the path, where removing it
 // could change the scheme or the authority, makes splitURL fail with
@@ -227,8 +231,9 @@ func splitURL(s string, u *rawURL) bool {
 		default:
 			// "http:evil.com": a special scheme needs no slash at all
 			// (WHATWG: special authority ignore slashes state); "file:x"
-			// is a path, and "evil.com:8080" a host and a port.
-			if specialScheme(s[:i]) == schemeSpecial {
+			// is a path, and "evil.com:8080" a host and a port, as are
+			// "ftp:21" and "ws:8080/x" (portAfterColon).
+			if specialScheme(s[:i]) == schemeSpecial && !portAfterColon(after) {
 				u.scheme, rest = s[:i], after
 			}
 		}
@@ -308,6 +313,30 @@ scan:
 	}
 	u.tail = tail
 	return true
+}
+
+// portAfterColon reports whether after, what follows the colon of a
+// special scheme's name that no slash follows, is a port up to 65535 that
+// ends the authority ("ftp:21", "ws:8080/x", "http:80?q"): the name is
+// then a host and the number its port, as a RemoteUrl without a scheme
+// writes them ("evil.com:8080"), not a scheme and a host. A browser given
+// such a link reads the number as an IPv4 address, but every number a
+// port can be is one in 0.0.0.0/16, where no server is, while a host
+// named ftp or ws is an ordinary intranet name.
+func portAfterColon(after string) bool {
+	n := 0
+	for n < len(after) && '0' <= after[n] && after[n] <= '9' {
+		n++
+	}
+	if n < len(after) {
+		switch after[n] {
+		case '/', '\\', '?', '#':
+		default:
+			return false // "http:80.1", "http:80@evil.com"
+		}
+	}
+	_, ok := parsePort(after[:n])
+	return ok
 }
 
 // splitURLWithoutTabOrNewline is splitURL of a copy of s without its

@@ -31,6 +31,17 @@ func TestNormalizeReadsTheHostAsABrowserDoes(t *testing.T) {
 		{"file without slashes is a path", "file:evil.com/x", "", ""},
 		{"another scheme without slashes is a host and a bad port", "foo:evil.com", "", ""},
 		{"a bare host and a port stay so", "evil.com:8080", "evil.com", ""},
+		// A special scheme's name, a colon and a port: a host and its
+		// port, as a RemoteUrl without a scheme writes them, not a
+		// scheme and the address 0.0.0.21 (a port-sized number is one in
+		// 0.0.0.0/16, where no server is).
+		{"ftp and a port are a host and a port", "ftp:21", "ftp", ""},
+		{"ws and a port, then a path", "ws:8080/x", "ws", "http://ws:8080/x"},
+		{"HTTP and a port, in capitals", "HTTP:80", "http", ""},
+		{"https and a port, then a backslash", `https:443\x`, "https", "http://https:443/x"},
+		{"a number over 65535 is no port: a host", "http:3405803783/x", "203.0.113.7", "http://203.0.113.7/x"},
+		{"a number and more is no port: a host", "http:80.1/x", "80.0.0.1", "http://80.0.0.1/x"},
+		{"a port's digits and a userinfo's '@' are a userinfo", "http:80@evil.com/x", "evil.com", "http://evil.com/x"},
 
 		// Percent-escapes in the host.
 		{"an escaped dot", "http://evil%2Ecom/", "evil.com", "http://evil.com/"},
@@ -50,6 +61,7 @@ func TestNormalizeReadsTheHostAsABrowserDoes(t *testing.T) {
 		{"a stray '%' is no host", "http://evil%.com/", "", ""},
 		{"an escaped byte that is no UTF-8 is no host", "http://%FF.com/", "", ""},
 		{"escapes are decoded once", "http://evil%252Ecom/", "", ""},
+		{"escaped colons are no IPv6 literal", "http://2001%3Adb8%3A%3A1/", "", ""},
 
 		// IPv4 addresses in a browser's other forms.
 		{"hex", "http://0x7f.0.0.1/", "127.0.0.1", "http://127.0.0.1/"},
@@ -82,6 +94,8 @@ func TestNormalizeReadsTheHostAsABrowserDoes(t *testing.T) {
 		{"a name that ends in a number", "http://example.1/", "", ""},
 		{"a name that ends in a hex number", "http://example.0x1/", "", ""},
 		{"an empty part", "http://1..2/", "", ""},
+		{"two trailing dots make no number", "http://203.0.113.7../", "", ""},
+		{"two trailing dots, one escaped", "http://3405803783.%2E/", "", ""},
 		{"a hex address in brackets is no IPv6 literal", "http://[0x7f.1]/", "", ""},
 	}
 	for _, tt := range tests {
@@ -324,6 +338,8 @@ func TestExclusionsSeeTheHostABrowserConnectsTo(t *testing.T) {
 		{"remote_ip", "127.0.0.1", "http://127.1/"},
 		{"remote_domain", "evil.com", "http:evil.com/x"},
 		{"remote_domain", "evil.com", "http://www.evil%2Ecom/x"},
+		// An intranet host named as a special scheme, and its port.
+		{"remote_domain", "ftp", "ftp:21"},
 	}
 	for _, tt := range tests {
 		x := compileOne(t, map[string][]string{tt.key: {tt.value}})
@@ -368,6 +384,15 @@ func TestParseValueReadsTheHostAsABrowserDoes(t *testing.T) {
 		{"a prefix on a hex address", "http://0xcb.0.0x71.7/kits/*", KindURL, "http://203.0.113.7/kits/*"},
 		{"a name whose first labels are numbers", "http://1.2.3.example/x", KindURL, "http://1.2.3.example/x"},
 		{"a number out of range", "http://1.2.3.256/", KindInvalid, "its last label is a number"},
+		{"escaped colons are no IPv6 address", "http://2001%3Adb8%3A%3A1/x", KindInvalid, "invalid character ':'"},
+		{"an address with two trailing dots", "http://203.0.113.7../x", KindInvalid, "empty label"},
+		{"a number with two trailing dots", "http://3405803783../", KindInvalid, "empty label"},
+		{"an address with two trailing dots, one escaped", "http://203.0.113.7.%2E/", KindInvalid, "empty label"},
+		{"full-width digits, a full-width and an ASCII trailing dot", "http://\uff12\uff10\uff13\uff0e\uff10\uff0e\uff11\uff11\uff13\uff0e\uff17\uff0e./", KindInvalid, "empty label"},
+		{"full-width digits and a full-width trailing dot", "http://\uff12\uff10\uff13\uff0e\uff10\uff0e\uff11\uff11\uff13\uff0e\uff17\uff0e/", KindURL, "http://203.0.113.7/"},
+		{"a special scheme's name and a port is a host and a port", "ftp:21", KindDomain, "ftp"},
+		{"a special scheme's name, a port and a path is a URL without a scheme", "ws:8080/x", KindURL, "ws:8080/x"},
+		{"a number over 65535 after a special scheme is a host", "http:3405803783/x", KindURL, "http://203.0.113.7/x"},
 		{"a name that ends in a hex number", "http://c2.0x1f/", KindInvalid, "its last label is a number"},
 		{"a value without a scheme is read strictly: hex", "0xcb.0.0x71.7/x", KindInvalid, "not an IP address"},
 		{"a value without a scheme is read strictly: escapes", "evil%2Eexample/x", KindInvalid, "invalid character '%'"},
@@ -387,6 +412,9 @@ func TestParseValueReadsTheHostAsABrowserDoes(t *testing.T) {
 			}
 			if err != nil || kind != tt.kind || value != tt.value {
 				t.Fatalf("ParseValue(%q) = %s %q, %v; want %s %q", tt.in, kind, value, err, tt.kind, tt.value)
+			}
+			if kind != KindURL {
+				return
 			}
 			// The indicator keys as an event of the same text.
 			key, ok := appendURLIndicator(nil, strings.TrimSuffix(value, "*"), strings.HasSuffix(value, "*"))

@@ -90,6 +90,18 @@ var urlReaderSeeds = []string{
 	"0x7f.0.0.1/x",
 	"c2.0x1f",
 	"10.5",
+	// Escaped colons, two trailing dots after a number, and a special
+	// scheme's name with a port ("ftp:21": a host and a port).
+	"http://2001%3Adb8%3A%3A1/",
+	"http://%3A%3A1/x",
+	"http://3405803783../x",
+	"http://203.0.113.7.%2E/",
+	"http://\uff12\uff10\uff13\uff0e\uff10\uff0e\uff11\uff11\uff13\uff0e\uff17\uff0e./",
+	"ftp:21",
+	"ws:8080/x",
+	`HTTPS:443\x`,
+	"http:65536/x",
+	"http:80@evil.example/x",
 }
 
 // FuzzURLReadersAgree checks that the readers of a URL agree on its host
