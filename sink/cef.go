@@ -133,8 +133,10 @@ func AppendCEF(dst []byte, a *Alert, version string) []byte {
 // its Timestamp; a suppression summary's runs from FirstSeen to LastSeen,
 // each falling back to the Timestamp it carries (its first alert's) when
 // it is zero. A zero time is unknown and left out. The suppressor sets
-// all three or, when no alert of the window had a Timestamp, none: such a
-// summary knows no event time, and none is made up for it.
+// FirstSeen and LastSeen both or neither (neither when no alert of the
+// window had a Timestamp), and Timestamp only when the window's first
+// alert had one: a summary with none of the three knows no event time,
+// and none is made up for it.
 func alertSpan(a *Alert) (start, end time.Time) {
 	start, end = a.Timestamp, a.Timestamp
 	if a.RepeatCount > 0 {

@@ -21,11 +21,12 @@ import (
 // that a SIEM rule keyed on CEF's start finds a summary that knows an
 // event time where the other formats put it.
 //
-// The suppressor only makes summaries whose first_seen, last_seen and
-// timestamp are all set, or, when no alert of the window had a timestamp,
-// none of them (TestSuppressorSummarySeenLeavesOutAlertsWithoutATimestamp):
+// The suppressor makes summaries whose first_seen, last_seen and
+// timestamp are all set; whose first alert had no timestamp (first_seen
+// and last_seen only); or, when no alert of the window had a timestamp,
+// with none of them (TestSuppressorSummarySeenLeavesOutAlertsWithoutATimestamp):
 // such a summary knows no event time, and no format invents one (HEC's
-// time, which Splunk needs, is its detection). The cases in between are
+// time, which Splunk needs, is its detection). The other cases are
 // summaries a program builds with the Go API.
 func TestAlertSpanAgreesAcrossFormats(t *testing.T) {
 	ts := time.Date(2026, 11, 26, 9, 13, 58, 120_000_000, time.UTC)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -49,8 +48,8 @@ type KafkaOptions struct {
 	ClientID string
 	// Linger is how long the writer waits before sending a record batch
 	// that is not full; it adds to the latency of every round of a Write
-	// (one, unless its alerts fill more than a batch or the broker
-	// refuses one: see Kafka). Default 5ms.
+	// (one per 1000 alerts or 1 MiB, more once the broker refuses a
+	// batch: see Kafka). Default 5ms.
 	Linger time.Duration
 	// Timeout bounds dialling and each produce request. Default 10s.
 	Timeout time.Duration
@@ -85,10 +84,9 @@ type Kafka struct {
 	tr    *kafka.Transport
 	where string
 	gate  gate
-	// turn is held by the one WriteMessages call under way (see send).
+	// turn is held by the one WriteMessages call under way (see send),
+	// and by Close while it closes the writer.
 	turn chan struct{}
-	// calls counts the goroutines making a WriteMessages call, for Close.
-	calls sync.WaitGroup
 }
 
 // The writer's bounds of one record batch, which a round of produce keeps
@@ -351,7 +349,8 @@ func kafkaMessageBytes(m *kafka.Message) int {
 // next call starts (a Write whose ctx ends returns at once, and leaves the
 // call to end in the background, bounded by Timeout and the writer's
 // three attempts: the messages may still arrive, as kafka-go documents
-// for a cancelled WriteMessages).
+// for a cancelled WriteMessages). A Write whose ctx has ended starts no
+// call, even when the turn is free.
 // Concurrent Writes thus never share a produce request.
 func (k *Kafka) send(ctx context.Context, msgs []kafka.Message) error {
 	select {
@@ -359,10 +358,13 @@ func (k *Kafka) send(ctx context.Context, msgs []kafka.Message) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err := ctx.Err(); err != nil {
+		// Both were ready, and select took the turn.
+		<-k.turn
+		return err
+	}
 	done := make(chan error, 1)
-	k.calls.Add(1)
 	go func() {
-		defer k.calls.Done()
 		err := k.w.WriteMessages(context.WithoutCancel(ctx), msgs...)
 		<-k.turn
 		done <- err
@@ -537,21 +539,46 @@ func kafkaAdvice(err error) string {
 	return ""
 }
 
-// Close waits for in-flight Writes (or ctx), closes the writer and its
-// connections. Safe to call twice.
+// Close waits for in-flight Writes, and for the produce request that a
+// Write whose ctx ended left under way (see send), or for ctx; then it
+// closes the writer and its connections. When ctx ends first, the writer
+// is closed once that request ends, in the background. Safe to call twice.
 func (k *Kafka) Close(ctx context.Context) error {
 	first, err := k.gate.close(ctx)
 	if !first {
 		return err
 	}
-	idle := err == nil // no Write under way to start another call
-	if cerr := k.w.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("%s: close: %w", k.where, cerr))
+	// kafka-go's Writer.Close closes the partition writers it has and then
+	// waits for every goroutine of the writer. A WriteMessages call under
+	// way that makes a partition writer after that (its batches are made
+	// once it has the partitions, which may take a dial and a metadata
+	// request) leaves one whose goroutine never ends: Close would wait for
+	// ever. So the writer is closed only while Close holds the turn, which
+	// each call holds until it returns (see send).
+	select {
+	case k.turn <- struct{}{}:
+	default:
+		select {
+		case k.turn <- struct{}{}:
+		case <-ctx.Done():
+			go func() {
+				k.turn <- struct{}{}
+				_ = k.closeWriter()
+			}()
+			return errors.Join(err, fmt.Errorf("%s: close: gave up waiting for a produce request still under way (the writer is closed when it ends): %w", k.where, ctx.Err()))
+		}
 	}
-	if idle {
-		// The calls that Writes left behind when their ctx ended (see
-		// send) end with the writer's batches.
-		k.calls.Wait()
+	return errors.Join(err, k.closeWriter())
+}
+
+// closeWriter closes the writer and the transport's connections, and lets
+// go of the turn, which the caller holds: a call made after it (by a
+// Write still under way) fails at once, as the writer is closed.
+func (k *Kafka) closeWriter() error {
+	defer func() { <-k.turn }()
+	var err error
+	if cerr := k.w.Close(); cerr != nil {
+		err = fmt.Errorf("%s: close: %w", k.where, cerr)
 	}
 	k.tr.CloseIdleConnections()
 	return err
