@@ -297,6 +297,13 @@ func (s *FileSource) fillLive(ctx context.Context, b *fileBatch) (*fileBatch, er
 	p.read = r.n
 	if r.err != nil && !errors.Is(r.err, errIdle) {
 		s.fills = nil // its last: the goroutine has ended
+		if !errors.Is(r.err, io.EOF) && !s.counter.closed {
+			// Nothing after it can be read, whether or not ctx ended
+			// meanwhile (Read keeps only errors met with ctx alive): a
+			// next Read must not start liveFill again on readers that
+			// failed, or on an input whose format was never set up.
+			s.failed = r.err
+		}
 	}
 	if r.b == nil {
 		return b, r.err

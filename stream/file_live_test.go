@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -176,6 +177,51 @@ func TestALiveExportIsDeliveredAsItsRowsCome(t *testing.T) {
 				if got := lines(b); got != step.want {
 					t.Errorf("got %s, want %s", got, step.want)
 				}
+			}
+		})
+	}
+}
+
+// An input that cannot be read — a live export whose header names no
+// Defender column, a compressed stream whose header is broken — ends the
+// source with its error even when the context of the Read that got the
+// error ended with it: a read loop started again (with a new context)
+// gets the same error, not the input's rest read as something else (as
+// JSON lines, without the CSV reader or the decompressor it has not got)
+// nor a clean end.
+func TestALiveInputsFormatErrorStaysWhenTheReadsContextEndsWithIt(t *testing.T) {
+	var rows strings.Builder
+	rows.WriteString("Foo,Bar\n")
+	for i := range 3000 {
+		fmt.Fprintf(&rows, "%d,{\"a\":%d}\n", i, i)
+	}
+	brokenGzip := gzipped(t, recordLines(100))
+	brokenGzip[3] = 0xe0 // reserved flags
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"a CSV header without Defender columns", []byte(rows.String()), "CSV header names no Defender column"},
+		{"a gzip stream with a broken header", brokenGzip, "gzip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, pw := liveStdin(t)
+			go func() { pw.Write(tc.data); pw.Close() }()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			src.afterFill = cancel // the context ends as the Read gets the error
+			_, err := src.Read(ctx)
+			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("the first Read: %v, want an error saying %q", err, tc.want)
+			}
+			src.afterFill = nil
+			b, again := readWithin(t, context.Background(), src, 10*time.Second)
+			if again == nil {
+				t.Fatalf("the next Read: %d messages (%.200s), want %v", len(b.Messages), lines(b), err)
+			}
+			if again.Error() != err.Error() {
+				t.Errorf("the next Read: %v, want %v", again, err)
 			}
 		})
 	}
