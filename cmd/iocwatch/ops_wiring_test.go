@@ -449,6 +449,7 @@ func TestAKafkaWatcherIsReadyOnceInItsGroupAndExportsItsLag(t *testing.T) {
 		`iocwatch_consumer_lag_messages{partition="1",topic="defender"}`,
 		"iocwatch_kafka_group_generations_total 1\n",
 		"iocwatch_kafka_offset_resets_total 0\n",
+		"iocwatch_kafka_unchecked_commits_total 0\n",
 		`iocwatch_records_read_total{source="kafka",table="DeviceNetworkEvents"}`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -63,6 +63,13 @@ type Stats struct {
 	// the position was past the end of the new log) or their log was
 	// truncated.
 	OffsetResets int64
+	// UncheckedCommits counts offset commits made without a fresh check
+	// of their topics' ids: the check before the commit did not answer
+	// within a second, or answered without the topic's id. The commit goes
+	// on: while a topic's last successful check is recent (three check
+	// intervals, 15s) that costs nothing, and past that a recreation of
+	// the topic may go unnoticed, which a Warn says at most once a minute.
+	UncheckedCommits int64
 	// GroupErrors counts failures to join or sync the consumer group.
 	GroupErrors int64
 	// Buffers counts the value buffers allocated (2 × MaxBytes, at least
@@ -108,9 +115,11 @@ type Source struct {
 	// partitions are not restarted for it (in any generation).
 	retiredIDs map[string][]topicID
 
+	checks idChecks // when each topic's id was last learned, for commits without a check
+
 	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
 	nStaleMessages, nStaleAcks, nGroupErrors, nBuffers       atomic.Int64
-	nOffsetResets                                            atomic.Int64
+	nOffsetResets, nUncheckedCommits                         atomic.Int64
 }
 
 // generation is one consumer-group generation: the partitions assigned to
@@ -188,6 +197,7 @@ func New(opt Options) (*Source, error) {
 		runDone:   make(chan struct{}),
 		closed:    make(chan struct{}),
 		closeDone: make(chan struct{}),
+		checks:    idChecks{fresh: opt.idFreshFor(), every: uncheckedLogEvery},
 	}
 	s.slabs = &slabPool{size: max(2*opt.MaxBytes, minSlab), allocs: &s.nBuffers}
 	s.client = &kafkago.Client{Addr: kafkago.TCP(opt.Brokers...), Timeout: 10 * time.Second, Transport: s.tr}
@@ -561,8 +571,11 @@ type commitPart struct {
 // before the first acknowledgement does not move a "latest" start past it.
 // The ids of the topics are checked first: a partition whose topic was
 // deleted and created again is not committed (its offset is one of the old
-// topic) but restarted by its fetcher. The error names the offsets and the
-// generation; the caller logs it.
+// topic) but restarted by its fetcher. A check that has not answered
+// within commitCheckWait is not waited for: the commit is made without it
+// and noted (noteUncheckedCommit), as a check that cannot answer must not
+// stop the commits. The error names the offsets and the generation; the
+// caller logs it.
 func (s *Source) commit(g *generation) error {
 	var parts []commitPart
 	var check []string // topics whose id is known
@@ -582,18 +595,23 @@ func (s *Source) commit(g *generation) error {
 		}
 	}
 	s.mu.Unlock()
+	var unchecked []string // topics committed without a fresh check
+	var uncheckedWhy error
 	if len(check) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-		err := s.checkTopics(ctx, g, check)
+		ctx, cancel := context.WithTimeout(context.Background(), commitCheckWait)
+		missing, err := s.checkTopicIDs(ctx, g, check)
 		cancel()
-		if err != nil {
-			s.nCommitErrors.Add(1)
-			return fmt.Errorf("kafka: group %q: commit %s in generation %d: checking that the topics were not deleted and created again: %w",
-				s.opt.Group, formatOffsets(parts), g.kgen.ID, err)
-		}
 		s.mu.Lock()
 		parts = slices.DeleteFunc(parts, func(c commitPart) bool { return c.p.recreated.Load() || c.epoch != c.p.epoch })
 		s.mu.Unlock()
+		for _, t := range missing {
+			if slices.ContainsFunc(parts, func(c commitPart) bool { return c.p.tp.Topic == t }) {
+				unchecked = append(unchecked, t)
+			}
+		}
+		if err != nil {
+			uncheckedWhy = fmt.Errorf("checking that the topics were not deleted and created again: %w", err)
+		}
 	}
 	if len(parts) == 0 {
 		return nil
@@ -610,6 +628,9 @@ func (s *Source) commit(g *generation) error {
 		return fmt.Errorf("kafka: group %q: commit %s in generation %d: %w", s.opt.Group, formatOffsets(parts), g.kgen.ID, err)
 	}
 	s.nCommits.Add(1)
+	if len(unchecked) > 0 {
+		s.noteUncheckedCommit(g, unchecked, uncheckedWhy)
+	}
 	s.mu.Lock()
 	for _, c := range parts {
 		// A partition restarted meanwhile keeps its reset position: the
@@ -736,16 +757,17 @@ func (s *Source) Assigned() []TopicPartition {
 // Stats returns the counters since New.
 func (s *Source) Stats() Stats {
 	return Stats{
-		Messages:      s.nMessages.Load(),
-		Bytes:         s.nBytes.Load(),
-		Generations:   s.nGenerations.Load(),
-		Commits:       s.nCommits.Load(),
-		CommitErrors:  s.nCommitErrors.Load(),
-		StaleMessages: s.nStaleMessages.Load(),
-		StaleAcks:     s.nStaleAcks.Load(),
-		OffsetResets:  s.nOffsetResets.Load(),
-		GroupErrors:   s.nGroupErrors.Load(),
-		Buffers:       s.nBuffers.Load(),
+		Messages:         s.nMessages.Load(),
+		Bytes:            s.nBytes.Load(),
+		Generations:      s.nGenerations.Load(),
+		Commits:          s.nCommits.Load(),
+		CommitErrors:     s.nCommitErrors.Load(),
+		StaleMessages:    s.nStaleMessages.Load(),
+		StaleAcks:        s.nStaleAcks.Load(),
+		OffsetResets:     s.nOffsetResets.Load(),
+		UncheckedCommits: s.nUncheckedCommits.Load(),
+		GroupErrors:      s.nGroupErrors.Load(),
+		Buffers:          s.nBuffers.Load(),
 	}
 }
 
@@ -754,9 +776,10 @@ func (s *Source) Stats() Stats {
 // connections. Read returns io.EOF from then on, and later acks are not
 // committed. Close waits at most until ctx is done: the commit and the
 // leave then finish in the background, bounded by the group's network
-// timeout (and the commit's check of the topic ids by 5s), and Close
-// returns an error saying so. It returns the error of the
-// final commit, if that failed. Safe to call twice.
+// timeout, and Close returns an error saying so. The commit waits at most
+// a second for its check of the topic ids and is made without it when it
+// does not answer. It returns the error of the final commit, if that
+// failed. Safe to call twice.
 func (s *Source) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		close(s.closed)

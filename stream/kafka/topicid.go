@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go/sasl"
@@ -26,16 +28,43 @@ import (
 // topic changed its id is restarted from StartOffset, as one whose
 // position is past the end of its log; until then no offset of it is
 // committed (it would be an offset of the old topic on the new one).
-// Brokers that report no ids (older Kafka, some Kafka-compatible
-// services) leave only the past-the-end check.
+// A check that cannot answer stops no commit: a commit waits for its
+// check at most commitCheckWait and is made without it, and once a
+// topic's last successful check is older than idFreshFor a Warn says that
+// recreation detection is impaired (see idChecks). Brokers that report no
+// ids (older Kafka, some Kafka-compatible services) leave only the
+// past-the-end check.
 
 // defaultTopicCheck is how often the ids of a generation's topics are
 // checked when Options.topicCheck is 0.
 const defaultTopicCheck = 5 * time.Second
 
 // checkTimeout bounds one check of the topic ids, retries included: a
-// commit, or a fetcher that connects, waits no longer for one.
+// fetcher that connects, or the periodic check, waits no longer for one.
 const checkTimeout = 5 * time.Second
+
+// commitCheckWait bounds how long a commit waits for its check of the
+// topic ids. A broker answers one in milliseconds, and a new connection
+// with TLS and SASL takes a few round trips; a commit whose check has not
+// answered by then is made without it (see idChecks), so that a check
+// that cannot answer neither stops the commits nor holds Close for the
+// whole checkTimeout.
+const commitCheckWait = time.Second
+
+// uncheckedLogEvery is how often, per topic, commits made without a check
+// while its recreation detection is impaired are logged at Warn.
+const uncheckedLogEvery = time.Minute
+
+// idFreshFor is how long a successful check of a topic's id stands in for
+// a fresh one when a commit's own check cannot answer: the check interval
+// plus a margin of two more, 15 s by default. The checks run every
+// interval, and one that hangs is given up after checkTimeout, which is
+// not longer than the interval (both 5 s): within the window one round of
+// checks may fail — even hang for its whole timeout — and the next one
+// come late, as a broker restart or a moving leader make them, without
+// that counting as an outage. Past it, two rounds in a row went
+// unanswered: recreation detection is impaired, and a Warn says so.
+func (o *Options) idFreshFor() time.Duration { return 3 * o.topicCheckInterval() }
 
 // topicID is a Kafka topic id; the zero value is "not known".
 type topicID [16]byte
@@ -143,18 +172,37 @@ func topicsOf(g *generation) []string {
 // checkTopics asks for the current ids of topics (of every topic of g when
 // nil) and notes them on g's partitions.
 func (s *Source) checkTopics(ctx context.Context, g *generation, topics []string) error {
+	_, err := s.checkTopicIDs(ctx, g, topics)
+	return err
+}
+
+// checkTopicIDs is checkTopics, also returning the topics whose id the
+// check did not learn: all of them when it failed, those the answer did
+// not report an id for (an error for the topic, a topic that does not
+// exist) when it did not. The topics it learned are noted as checked now.
+func (s *Source) checkTopicIDs(ctx context.Context, g *generation, topics []string) (missing []string, err error) {
 	if topics == nil {
 		topics = topicsOf(g)
 	}
 	if len(topics) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids, err := s.topicIDs(ctx, topics)
 	if err != nil {
-		return err
+		return topics, err
 	}
 	s.noteTopicIDs(ctx, g, ids)
-	return nil
+	for _, r := range s.checks.answered(topics, ids) {
+		s.log.InfoContext(ctx, "kafka: the topic id is checked again; recreation detection works again",
+			"topic", r.topic, "unchecked_since", formatSince(r.since), "unchecked_for", roundAge(r.age),
+			"commits_without_check", r.commits)
+	}
+	for _, t := range topics {
+		if _, ok := ids[t]; !ok {
+			missing = append(missing, t)
+		}
+	}
+	return missing, nil
 }
 
 // noteTopicIDs compares the current ids of topics with those g's
@@ -252,5 +300,143 @@ func (s *Source) topicLoop(ctx context.Context, g *generation) {
 			s.log.Info("kafka: checking the topic ids works again", "generation", g.kgen.ID, "failed_attempts", failures)
 			failures = 0
 		}
+	}
+}
+
+// idChecks keeps, per topic, when a check last learned its id and how many
+// commits were made since without a fresh answer, for the log lines that
+// say that recreation detection is impaired and when it works again. Safe
+// for concurrent use. New sets fresh and every.
+type idChecks struct {
+	now   func() time.Time // time.Now when nil
+	fresh time.Duration    // a check this recent stands in for a fresh one
+	every time.Duration    // impaired warnings, per topic, at most this often
+
+	mu     sync.Mutex
+	topics map[string]*idCheck
+}
+
+// idCheck is the state of one topic's checks.
+type idCheck struct {
+	ok       time.Time // the last check that learned the id; zero: none
+	warned   time.Time // the last impaired Warn since ok; zero: none
+	commits  int64     // commits made without a fresh check since ok
+	sinceLog int64     // of those, since the last Warn
+}
+
+// idNote is what one topic's line says: a commit made without a fresh
+// check of its id, or, from answered, that its checks answer again.
+type idNote struct {
+	topic   string
+	since   time.Time     // the last check that learned the id; zero: none
+	age     time.Duration // how long ago that was; 0 when since is zero
+	commits int64         // commits without a check the line speaks for
+	level   slog.Level    // Warn: impaired, and due to be said; else Debug
+}
+
+func (c *idChecks) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// state returns topic's state, creating it. Under c.mu.
+func (c *idChecks) state(topic string) *idCheck {
+	st := c.topics[topic]
+	if st == nil {
+		if c.topics == nil {
+			c.topics = make(map[string]*idCheck)
+		}
+		st = &idCheck{}
+		c.topics[topic] = st
+	}
+	return st
+}
+
+// answered notes that a check of topics learned the ids in ids. It returns
+// the topics whose recreation detection was reported impaired and now
+// works again.
+func (c *idChecks) answered(topics []string, ids map[string]topicID) []idNote {
+	now := c.clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []idNote
+	for _, t := range topics {
+		if _, ok := ids[t]; !ok {
+			continue
+		}
+		st := c.state(t)
+		if !st.warned.IsZero() {
+			out = append(out, idNote{topic: t, since: st.ok, age: age(now, st.ok), commits: st.commits, level: slog.LevelInfo})
+		}
+		*st = idCheck{ok: now}
+	}
+	return out
+}
+
+// unchecked notes a commit of topics made without a fresh check of their
+// ids, and returns a line per topic: at Warn when its last successful
+// check is older than fresh and no Warn was logged for it in the last
+// every, else at Debug.
+func (c *idChecks) unchecked(topics []string) []idNote {
+	now := c.clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]idNote, 0, len(topics))
+	for _, t := range topics {
+		st := c.state(t)
+		st.commits++
+		st.sinceLog++
+		n := idNote{topic: t, since: st.ok, age: age(now, st.ok), commits: st.commits, level: slog.LevelDebug}
+		impaired := st.ok.IsZero() || n.age > c.fresh
+		if impaired && (st.warned.IsZero() || now.Sub(st.warned) >= c.every) {
+			n.level, n.commits = slog.LevelWarn, st.sinceLog
+			st.warned, st.sinceLog = now, 0
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// age is how long before now t was; 0 for a zero t.
+func age(now, t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return now.Sub(t)
+}
+
+// roundAge formats a duration for a log line, to a tenth of a second.
+func roundAge(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+
+// formatSince formats when a topic's id was last checked.
+func formatSince(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// noteUncheckedCommit counts and logs a commit made without a fresh check
+// of topics' ids (why: the check's error, or nil when the answer had no
+// id for them): at Debug while their last successful check is recent; once
+// it is not, at Warn — per topic at most once every uncheckedLogEvery — as
+// a topic deleted and created again may go unnoticed, and an offset of the
+// old topic be committed on the new one.
+func (s *Source) noteUncheckedCommit(g *generation, topics []string, why error) {
+	s.nUncheckedCommits.Add(1)
+	if why == nil {
+		why = errors.New("the answer reported no id for the topic")
+	}
+	for _, n := range s.checks.unchecked(topics) {
+		if n.level == slog.LevelWarn {
+			s.log.Warn("kafka: the topic id cannot be checked; offsets are committed without the check and recreation detection is impaired (a topic deleted and created again may go unnoticed)",
+				"topic", n.topic, "unchecked_since", formatSince(n.since), "unchecked_for", roundAge(n.age),
+				"commits_without_check", n.commits, "generation", g.kgen.ID, "err", why)
+			continue
+		}
+		s.log.Debug("kafka: offsets committed without a fresh check of the topic id",
+			"topic", n.topic, "last_checked", formatSince(n.since), "generation", g.kgen.ID, "err", why)
 	}
 }

@@ -2,9 +2,11 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iocwatch/iocwatch/internal/syncbuf"
 )
@@ -92,6 +94,79 @@ func TestTopicIDReportsThatAreNoChange(t *testing.T) {
 			}
 			if got := strings.Count(logs.String(), "level=WARN"); got != tt.wantWarnings {
 				t.Errorf("%d warnings, want %d; log:\n%s", got, tt.wantWarnings, logs.String())
+			}
+		})
+	}
+}
+
+// TestCommitsWithoutAnIDCheckAreLoggedAtABoundedRate pins what is said of
+// commits made without a fresh check of their topic's id: nothing above
+// Debug while the topic's last successful check is within the window
+// (three check intervals); past it a Warn at once, then at most one a
+// minute, counting the commits since the last; an Info when a check
+// answers again after a Warn (none after a blip that warned nothing); and
+// a new outage warns afresh.
+func TestCommitsWithoutAnIDCheckAreLoggedAtABoundedRate(t *testing.T) {
+	const fresh, every = 15 * time.Second, time.Minute
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	// A step at a time after t0 is an answer of the check or a commit
+	// made without one, and the line it logs: "" none (answer) or Debug
+	// (commit), "warn N" a Warn counting N commits, "info N" an Info
+	// counting N commits since the last answer.
+	type step struct {
+		at   time.Duration
+		do   string // "answer" or "commit"
+		want string
+	}
+	answer := func(at time.Duration, want string) step { return step{at, "answer", want} }
+	commit := func(at time.Duration, want string) step { return step{at, "commit", want} }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{name: "a recent check stands in for a fresh one", steps: []step{
+			answer(0, ""), commit(time.Second, "debug"), commit(fresh, "debug")}},
+		{name: "a short outage says nothing when it ends", steps: []step{
+			answer(0, ""), commit(5*time.Second, "debug"), answer(10*time.Second, ""), commit(24*time.Second, "debug")}},
+		{name: "past the window a Warn at once, then one a minute", steps: []step{
+			answer(0, ""), commit(fresh+time.Millisecond, "warn 1"), commit(30*time.Second, "debug"),
+			commit(fresh+every, "debug"), commit(fresh+every+time.Millisecond, "warn 3"), commit(fresh+every+time.Second, "debug"),
+			commit(fresh+2*every+time.Millisecond, "warn 2"), answer(3*time.Minute, "info 6")}},
+		{name: "after an Info a new outage warns afresh", steps: []step{
+			answer(0, ""), commit(20*time.Second, "warn 1"), answer(21*time.Second, "info 1"),
+			commit(22*time.Second, "debug"), commit(37*time.Second, "warn 2")}},
+		{name: "never checked", steps: []step{commit(0, "warn 1"), commit(time.Second, "debug")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			c := &idChecks{now: func() time.Time { return now }, fresh: fresh, every: every}
+			ids := map[string]topicID{"t": {1}}
+			for _, st := range tt.steps {
+				now = t0.Add(st.at)
+				var notes []idNote
+				if st.do == "answer" {
+					notes = c.answered([]string{"t"}, ids)
+				} else {
+					notes = c.unchecked([]string{"t"})
+				}
+				got := ""
+				for _, n := range notes {
+					if n.topic != "t" {
+						t.Errorf("%s at %v: a line for topic %q, want t", st.do, st.at, n.topic)
+					}
+					switch n.level {
+					case slog.LevelDebug:
+						got += "debug"
+					case slog.LevelWarn:
+						got += fmt.Sprintf("warn %d", n.commits)
+					case slog.LevelInfo:
+						got += fmt.Sprintf("info %d", n.commits)
+					}
+				}
+				if got != st.want {
+					t.Errorf("%s at %v: %q, want %q", st.do, st.at, got, st.want)
+				}
 			}
 		})
 	}
