@@ -130,8 +130,12 @@ type LoadResult struct {
 	// ("expired"). Each value is as Load would have loaded it (kind and
 	// canonical value), in feed order, repeated when the feed repeats it;
 	// a value that does not parse is left out, and nothing of such an
-	// entry is refused. A value the feed also lists in another entry is in
-	// Indicators too: that entry stands.
+	// entry is refused. An entry found expired only once its value is read
+	// — by a CSV row's valid_until column (a Defender ExpirationTime), or
+	// by Defaults.ValidUntil — is read as any other first: a value of it
+	// that does not parse, or that the Guard refuses, is refused, with or
+	// without the option, and not listed here. A value the feed also lists
+	// in another entry is in Indicators too: that entry stands.
 	Withdrawn []Withdrawal
 }
 

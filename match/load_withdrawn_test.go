@@ -75,6 +75,8 @@ func TestLoadWithdrawn(t *testing.T) {
 		{"a CSV row whose valid_until has passed", FormatCSV,
 			"indicator,valid_until\n203.0.113.1,\n203.0.113.2,2026-02-01\n10.9.9.9,2026-02-01\n",
 			[]string{"ip 203.0.113.2 (expired)"}, 1, map[string]int{"expired": 1}, 1},
+		{"a CSV row whose valid_until has passed is read first: a value that does not parse is refused", FormatCSV,
+			"indicator,valid_until\nnot a value!,2026-02-01\n", nil, 0, map[string]int{}, 1},
 		{"a text feed withdraws nothing", FormatText, "203.0.113.1\n10.1.2.3\n", nil, 1, map[string]int{}, 1},
 	}
 	for _, tt := range tests {

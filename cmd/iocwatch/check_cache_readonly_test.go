@@ -222,3 +222,54 @@ func changedTree(before, after map[string]treeEntry) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A service started after only one-shot commands ran finds no cache (they
+// made none, not even the directory) and starts as a first run does: it
+// downloads, then makes the directory and keeps its copy, which a restart
+// with the server down starts from.
+func TestRunAfterOnlyOneShotCommandsStartsWithoutACache(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	feedPath := filepath.Join(dir, "recent.txt")
+	if err := os.WriteFile(feedPath, []byte("203.0.113.1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var body atomic.Value
+	body.Store("203.0.113.10\nc2.example\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := body.Load().(string)
+		if b == "" {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte(b))
+	}))
+	defer srv.Close()
+	cfg := writeConfig(t, dir, feedCacheConfig, map[string]string{"EVENTS": assetPath(t, "sample-events.jsonl"), "CACHE": cache,
+		"FEED": feedPath, "URL": srv.URL, "ALLOW": "false", "TTL": "1h"})
+	for _, args := range [][]string{{"check", "-c", cfg}, {"lookup", "-c", cfg, "c2.example"}} {
+		if code, stdout, stderr := runCLI(t, "", args...); code != exitOK {
+			t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", args[0], code, stdout, stderr)
+		}
+		if _, err := os.Stat(cache); !os.IsNotExist(err) {
+			t.Fatalf("%s made the cache directory: %v", args[0], err)
+		}
+	}
+	svc := startService(t, cfg)
+	st := serviceStatus(t, svc, "remote")
+	svc.Close()
+	if st.FromCache || st.Total != 2 {
+		t.Errorf("the first run: remote from cache %v with %d indicators, want downloaded, 2", st.FromCache, st.Total)
+	}
+	for _, name := range []string{"remote.cache", "recent.retained.jsonl"} {
+		if _, err := os.Stat(filepath.Join(cache, name)); err != nil {
+			t.Errorf("the first run wrote no %s: %v", name, err)
+		}
+	}
+	body.Store("")
+	svc = startService(t, cfg)
+	defer svc.Close()
+	if st := serviceStatus(t, svc, "remote"); !st.FromCache || st.Total != 2 {
+		t.Errorf("restarted with the server down: remote from cache %v with %d indicators, want its cached 2", st.FromCache, st.Total)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -254,6 +256,7 @@ func loadRulesAt(cfg *config.Config, now time.Time, atEventTime bool) (*stream.R
 	rules := &stream.Rules{Index: u.Index, Allow: u.Allow, Exclusions: ex}
 	rep.indexKind = u.Index.Counts()
 	rep.warnings = append(emptyFeeds(rep), rulesWarnings(rules, cfg.Match.PatternWarn, now)...)
+	rep.warnings = append(rep.warnings, unreadableCache(cfg.FeedCacheDir)...)
 	if cfg.History.Enabled {
 		rep.warnings = append(rep.warnings, retroHuntWarnings(ex)...)
 	}
@@ -276,6 +279,46 @@ func retroHuntWarnings(ex *match.Exclusions) []string {
 		}
 	}
 	return w
+}
+
+// unreadableCache warns when the feed cache directory, or a cached copy
+// or kept values in it, cannot be read: the one-shot commands then load
+// the feeds without what run starts from (a copy standing in for a server
+// that is down, the values a ttl keeps), which they would otherwise show
+// as run does. The service makes the directory its own (mode 0700, files
+// 0600), so a check run as another user meets this. A directory that does
+// not exist yet is no warning: run has not written it.
+func unreadableCache(dir string) []string {
+	if dir == "" {
+		return nil
+	}
+	const without = "the feeds load without the cached copies and kept values run starts from; run this as a user who can read it (root, or the service's user)"
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return []string{fmt.Sprintf("feed_cache_dir cannot be read (%v): %s", err, without)}
+	}
+	var bad []error
+	for _, e := range entries {
+		if n := e.Name(); e.IsDir() || !strings.HasSuffix(n, ".cache") && !strings.HasSuffix(n, ".retained.jsonl") {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		f.Close()
+	}
+	switch len(bad) {
+	case 0:
+		return nil
+	case 1:
+		return []string{fmt.Sprintf("feed_cache_dir: a file cannot be read (%v): %s", bad[0], without)}
+	}
+	return []string{fmt.Sprintf("feed_cache_dir: %d files cannot be read (the first: %v): %s", len(bad), bad[0], without)}
 }
 
 // printFeedReport prints one feed's state for `check`: counts, refusals,
