@@ -360,8 +360,8 @@ func TestKafkaMetricsAreDocumented(t *testing.T) {
 			t.Errorf("%s is not documented in docs/operations.md", name[1])
 		}
 	}
-	if n != 7 {
-		t.Errorf("%d Kafka metrics described, want 7", n)
+	if n != 8 {
+		t.Errorf("%d Kafka metrics described, want 8", n)
 	}
 }
 
