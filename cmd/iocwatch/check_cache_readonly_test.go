@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iocwatch/iocwatch/config"
+	"github.com/iocwatch/iocwatch/internal/dirstate"
 	"github.com/iocwatch/iocwatch/stream"
 )
 
@@ -95,7 +95,7 @@ func TestOneShotCommandsLeaveTheServicesFeedCacheAlone(t *testing.T) {
 		if code != c.code || !strings.Contains(stdout, c.want) {
 			t.Errorf("%s: exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", c.args[0], code, c.code, c.want, stdout, stderr)
 		}
-		if changed := changedTree(before, treeState(t, cache)); len(changed) > 0 {
+		if changed := dirstate.Changed(before, treeState(t, cache)); len(changed) > 0 {
 			t.Fatalf("%q changed the feed cache: %q", c.args, changed)
 		}
 	}
@@ -111,7 +111,7 @@ func TestOneShotCommandsLeaveTheServicesFeedCacheAlone(t *testing.T) {
 	if st := serviceStatus(t, svc, "remote"); !st.FromCache || st.Total != 2 {
 		t.Errorf("after the restart: remote from cache %v with %d indicators, want its cached 2", st.FromCache, st.Total)
 	}
-	if changed := changedTree(before, treeState(t, cache)); !slices.Contains(changed, "recent.retained.jsonl") {
+	if changed := dirstate.Changed(before, treeState(t, cache)); !slices.Contains(changed, "recent.retained.jsonl") {
 		t.Errorf("the service wrote nothing to its cache (changed %q)", changed)
 	}
 }
@@ -146,81 +146,23 @@ func serviceStatus(t *testing.T, rt *feedRuntime, name string) (st struct {
 	return st
 }
 
-// treeEntry is what a write to a directory entry changes.
-type treeEntry struct {
-	mode  fs.FileMode
-	mtime time.Time
-	data  string
-}
-
-// treeState returns every entry under dir, dir itself included ("."):
-// its mode, modification time and bytes. A file made and removed there
-// moves the directory's modification time.
-func treeState(t *testing.T, dir string) map[string]treeEntry {
+// treeState snapshots dir (dirstate.Snapshot), failing the test on an error.
+func treeState(t *testing.T, dir string) map[string]dirstate.Entry {
 	t.Helper()
-	out := map[string]treeEntry{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		e := treeEntry{mode: fi.Mode(), mtime: fi.ModTime()}
-		if !d.IsDir() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			e.data = string(b)
-		}
-		out[rel] = e
-		return nil
-	})
+	s, err := dirstate.Snapshot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return s
 }
 
-// ageTree sets the modification time of every entry under dir (dir last)
-// to at, so that any write, rename or touch since shows.
+// ageTree ages every entry under dir to at (dirstate.Age), failing the test on
+// an error.
 func ageTree(t *testing.T, dir string, at time.Time) {
 	t.Helper()
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
-		paths = append(paths, path)
-		return err
-	})
-	if err != nil {
+	if err := dirstate.Age(dir, at); err != nil {
 		t.Fatal(err)
 	}
-	slices.Reverse(paths)
-	for _, p := range paths {
-		if err := os.Chtimes(p, at, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// changedTree names the entries that differ between two treeStates, or
-// that only one of them has.
-func changedTree(before, after map[string]treeEntry) []string {
-	var out []string
-	for name, b := range before {
-		if a, ok := after[name]; !ok || a != b {
-			out = append(out, name)
-		}
-	}
-	for name := range after {
-		if _, ok := before[name]; !ok {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // A service started after only one-shot commands ran finds no cache (they

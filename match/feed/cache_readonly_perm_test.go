@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/dirstate"
 )
 
 // syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
@@ -83,7 +85,7 @@ func TestAReadOnlyCacheTheLoadCannotWriteIsRead(t *testing.T) {
 				t.Errorf("servers %s: %s", servers, l)
 			}
 		}
-		if changed := changedEntries(before, snapshotDir(t, sc.cache)); len(changed) > 0 {
+		if changed := dirstate.Changed(before, snapshotDir(t, sc.cache)); len(changed) > 0 {
 			t.Errorf("servers %s: the load changed %q", servers, changed)
 		}
 	}

@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iocwatch/iocwatch/internal/dirstate"
 )
 
 // cacheScene is a cache directory as a running service leaves it: a TTL
@@ -86,81 +87,23 @@ func (sc *cacheScene) servers(state string) {
 	}
 }
 
-// entryState is what a write to a directory entry changes.
-type entryState struct {
-	mode  fs.FileMode
-	mtime time.Time
-	data  string
-}
-
-// snapshotDir returns every entry under dir, dir itself included ("."):
-// its mode, modification time and bytes. A temporary file made and
-// removed there moves the directory's modification time.
-func snapshotDir(t *testing.T, dir string) map[string]entryState {
+// snapshotDir snapshots dir (dirstate.Snapshot), failing the test on an error.
+func snapshotDir(t *testing.T, dir string) map[string]dirstate.Entry {
 	t.Helper()
-	out := map[string]entryState{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		e := entryState{mode: fi.Mode(), mtime: fi.ModTime()}
-		if !d.IsDir() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			e.data = string(b)
-		}
-		out[rel] = e
-		return nil
-	})
+	s, err := dirstate.Snapshot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return s
 }
 
-// ageDir sets the modification time of every entry under dir (dir last)
-// to at, so that any write, rename or touch since shows.
+// ageDir ages every entry under dir to at (dirstate.Age), failing the test on
+// an error.
 func ageDir(t *testing.T, dir string, at time.Time) {
 	t.Helper()
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
-		paths = append(paths, path)
-		return err
-	})
-	if err != nil {
+	if err := dirstate.Age(dir, at); err != nil {
 		t.Fatal(err)
 	}
-	slices.Reverse(paths) // the directory after its files
-	for _, p := range paths {
-		if err := os.Chtimes(p, at, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// changedEntries names the entries whose mode, modification time or bytes
-// differ between two snapshots, or that only one of them has.
-func changedEntries(before, after map[string]entryState) []string {
-	var out []string
-	for name, b := range before {
-		if a, ok := after[name]; !ok || a != b {
-			out = append(out, name)
-		}
-	}
-	for name := range after {
-		if _, ok := before[name]; !ok {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // A one-shot load (check, lookup) with a read-only cache starts from the
@@ -237,7 +180,7 @@ func TestAReadOnlyCacheIsReadButNeverWritten(t *testing.T) {
 			before := snapshotDir(t, sc.cache)
 			for run := 1; run <= 2; run++ {
 				u, st := load(t, sc, sc.options(true, tt.candidate), tt.load, tt.reload)
-				if changed := changedEntries(before, snapshotDir(t, sc.cache)); len(changed) > 0 {
+				if changed := dirstate.Changed(before, snapshotDir(t, sc.cache)); len(changed) > 0 {
 					t.Fatalf("read-only load %d changed the cache: %q", run, changed)
 				}
 				for _, v := range tt.has {
@@ -261,7 +204,7 @@ func TestAReadOnlyCacheIsReadButNeverWritten(t *testing.T) {
 
 			// The service, configured as the candidate, writes the cache.
 			load(t, sc, sc.options(false, tt.candidate), tt.load, tt.reload)
-			if changed := changedEntries(before, snapshotDir(t, sc.cache)); !slices.Equal(changed, tt.serviceWrites) {
+			if changed := dirstate.Changed(before, snapshotDir(t, sc.cache)); !slices.Equal(changed, tt.serviceWrites) {
 				t.Errorf("the service's load changed %q, want %q", changed, tt.serviceWrites)
 			}
 		})
