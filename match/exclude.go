@@ -371,6 +371,13 @@ func (c *cond) add(v string) error {
 		c.prefixes = append(c.prefixes, p)
 	case keyRemoteDomain:
 		b, err := appendDomain(nil, v)
+		if ipErr := (*domainIsIPError)(nil); errors.As(err, &ipErr) {
+			// Not "use kind ip": a rule has no kind; the key for an
+			// address is remote_ip, which takes only its usual form.
+			// The address is quoted last, where a loader that must not
+			// show the value can cut it off.
+			return fmt.Errorf("bad domain: is an IP address: use remote_ip: %q", ipErr.addr.String())
+		}
 		if err != nil {
 			return fmt.Errorf("bad domain: %w", err)
 		}

@@ -610,22 +610,40 @@ func canonicalPrefix(k Kind, v string) (netip.Prefix, error) {
 }
 
 // appendDomain normalises a domain indicator: a bare host name, not an IP
-// literal, without scheme, userinfo, port or path.
+// literal, without scheme, userinfo, port or path. A value that is an IP
+// address in any form a browser reads as one ("203.0.113.7", "113.7",
+// "0x7f.1", "2001:db8::1", "[2001:db8::1]") is refused with a
+// *domainIsIPError.
 func appendDomain(dst []byte, v string) ([]byte, error) {
 	var u rawURL
 	ok := splitURL(v, &u)
-	if !ok || u.isURL() || u.port != "" || u.bracketed || u.host != trimASCIISpace(v) {
+	bare := u.host
+	if u.bracketed {
+		bare = "[" + bare + "]"
+	}
+	if !ok || u.isURL() || u.port != "" || bare != trimASCIISpace(v) {
 		return dst, errors.New("not a bare domain name")
 	}
 	out, addr, ok := appendHostPart(dst, &u)
 	switch {
+	case ok && addr.IsValid():
+		return dst, &domainIsIPError{addr: addr}
+	case u.bracketed:
+		return dst, errors.New("not a bare domain name")
 	case !ok:
 		return dst, errors.New("not a valid host name")
-	case addr.IsValid():
-		return dst, errors.New("is an IP address: use kind ip")
 	}
 	return out, nil
 }
+
+// domainIsIPError is appendDomain's error for a value that is an IP
+// address. Its text is the advice for a domain indicator; an exclusion,
+// which has no kind, words its own advice from addr (see cond.add).
+type domainIsIPError struct {
+	addr netip.Addr // the address, unmapped, as remote_ip takes it
+}
+
+func (e *domainIsIPError) Error() string { return "is an IP address: use kind ip" }
 
 func lowerASCIIBytes(b []byte) []byte {
 	for i, c := range b {

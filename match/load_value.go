@@ -513,6 +513,10 @@ func ldHost(h string, url bool) (Kind, string, error) {
 		if err != nil {
 			return KindInvalid, "", fmt.Errorf("invalid international domain name: %w", ldUnwrapIDNA(err))
 		}
+		if strings.HasSuffix(a, ".") && emptyACELabelLast(h) {
+			// Not the trailing dot it looks like (see appendIDNHost).
+			return KindInvalid, "", errors.New(`invalid international domain name: its last label is "xn--" with nothing after it`)
+		}
 		h, upper = a, false
 		if addr, err := netip.ParseAddr(h); err == nil {
 			return ldAddr(h, addr) // full-width digits map to an IPv4 literal

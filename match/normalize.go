@@ -752,10 +752,15 @@ func digitsAndDots(s string) bool {
 // appendIDNHost converts a non-ASCII host to punycode (UTS #46 lookup
 // profile) and validates the result as an ASCII host; one that ends in a
 // number is an IPv4 address ("０ｘ７ｆ．１", in full-width characters, is
-// 127.0.0.1) or invalid, as for an ASCII host. It allocates.
+// 127.0.0.1) or invalid, as for an ASCII host. A last label "xn--", which
+// decodes to nothing, is invalid too ("évil.com.xn--" is not évil.com).
+// It allocates.
 func appendIDNHost(dst []byte, h string) ([]byte, netip.Addr, bool) {
 	a, err := idna.Lookup.ToASCII(h)
 	if err != nil {
+		return dst, netip.Addr{}, false
+	}
+	if strings.HasSuffix(a, ".") && emptyACELabelLast(h) {
 		return dst, netip.Addr{}, false
 	}
 	for i := 0; i < len(a); i++ {
@@ -775,6 +780,27 @@ func appendIDNHost(dst []byte, h string) ([]byte, netip.Addr, bool) {
 	}
 	out, ok := appendASCIIHost(dst, a)
 	return out, netip.Addr{}, ok
+}
+
+// emptyACELabelLast reports whether the last label of h, a host that
+// idna.Lookup converts to a name ending in an empty label, is an ACE label
+// with nothing after its "xn--" (in any case or width, with characters
+// IDNA drops in it), rather than one IDNA's mapping empties (a soft hyphen
+// alone) or none at all (a trailing dot).
+//
+// UTS #46 (since Unicode 15.1) makes an "xn--" label that decodes to
+// nothing an error, and the WHATWG URL Standard, so a browser, refuses the
+// host; golang.org/x/net/idna leaves the label empty instead, and the
+// host would be read as the name without it, its trailing dot dropped. A
+// label that mapping empties is no error with the Standard's settings (it
+// does not verify DNS lengths): last, it is the root's empty label.
+//
+// The idna package does not say which it was; a letter after h tells
+// them apart: the mapped last label is then "a", a valid label, or "xn--a",
+// which decodes to U+0080 and which idna refuses.
+func emptyACELabelLast(h string) bool {
+	_, err := idna.Lookup.ToASCII(h + "a")
+	return err != nil
 }
 
 // hostByte maps a byte allowed in a host name to its lower-case form and

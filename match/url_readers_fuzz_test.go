@@ -102,6 +102,11 @@ var urlReaderSeeds = []string{
 	`HTTPS:443\x`,
 	"http:65536/x",
 	"http:80@evil.example/x",
+	// An IDN host whose last label is "xn--" (it decodes to nothing: no
+	// host), and one whose last label IDNA empties (the root).
+	"http://évil.example.xn--/x",
+	"http://\uff12\uff10\uff13\uff0e\uff10\uff0e\uff11\uff11\uff13\uff0e\uff17\uff0eXN--/x",
+	"http://évil.example.\u00ad/x",
 }
 
 // FuzzURLReadersAgree checks that the readers of a URL agree on its host

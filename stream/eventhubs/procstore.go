@@ -1056,10 +1056,72 @@ func (s *Source) refusal(id string, err error) error {
 		errors.As(err, &amqpErr) && amqpErr.Condition == amqp.ErrCondUnauthorizedAccess:
 		hint = "check that the credential may read the hub: the Listen claim of its shared access policy, or the Azure Event Hubs Data Receiver role"
 	case errors.As(err, &amqpErr) && amqpErr.Condition == amqp.ErrCondNotFound:
-		hint = "check that the consumer group exists in the hub"
+		switch notFoundEntity(amqpErr.Description) {
+		case missingHub:
+			hint = fmt.Sprintf("the hub was not found in namespace %s: it was deleted, or the hub name or the namespace is wrong", s.opt.namespace)
+		case missingGroup:
+			hint = "check that the consumer group exists in the hub"
+		default:
+			hint = "check that the hub exists in the namespace and the consumer group in the hub"
+		}
 	default:
 		return nil
 	}
 	return fmt.Errorf("eventhubs: hub %q consumer group %q: the service refuses to let this replica read partition %s (%s): %w",
 		s.opt.hub, s.opt.ConsumerGroup, id, hint, err)
+}
+
+// missing is what an amqp:not-found refusal of a receiver says is not there.
+type missing int
+
+const (
+	missingUnknown missing = iota // the description names no entity iocwatch knows
+	missingHub
+	missingGroup
+)
+
+// notFoundEntity reads which entity the description of an amqp:not-found
+// refusal of a receiver names ("The messaging entity '…' could not be
+// found."), in the forms the service and the emulators give:
+//
+//   - "namespace:eventhub:hub~32766|group": the consumer group's entity,
+//     which the service and Microsoft's emulator name for a group the hub
+//     does not have (the hub itself was found: it has an id);
+//   - "sb://namespace/hub/consumergroups/group/partitions/0": the
+//     receiver's whole address, which the service's gateway names when it
+//     finds no such hub (the group named is then often $Default, which
+//     every hub has);
+//   - "hub" or "hub/consumergroups/group": the project's emulator's, for
+//     no such hub or no such group.
+//
+// Anything else is missingUnknown.
+func notFoundEntity(desc string) missing {
+	_, rest, ok := strings.Cut(desc, "entity '")
+	entity, _, closed := strings.Cut(rest, "'")
+	if !ok || !closed || entity == "" {
+		return missingUnknown
+	}
+	if strings.Contains(entity, "|") {
+		return missingGroup
+	}
+	if _, after, ok := strings.Cut(entity, "://"); ok {
+		// The namespace's host, then the path.
+		_, entity, ok = strings.Cut(after, "/")
+		if !ok {
+			return missingUnknown
+		}
+	}
+	parts := strings.Split(entity, "/")
+	if slices.Contains(parts, "") {
+		return missingUnknown
+	}
+	switch {
+	case len(parts) == 1:
+		return missingHub
+	case len(parts) == 3 && strings.EqualFold(parts[1], "consumergroups"):
+		return missingGroup
+	case len(parts) == 5 && strings.EqualFold(parts[1], "consumergroups") && strings.EqualFold(parts[3], "partitions"):
+		return missingHub
+	}
+	return missingUnknown
 }
