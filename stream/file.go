@@ -114,6 +114,11 @@ type FileSource struct {
 	// was opened and its format is still to be read.
 	fills    *liveFill
 	unframed bool
+	// fifo reads the current input when it is a FIFO opened before its
+	// writer came (file_fifo_linux.go). With Follow a FIFO is not live:
+	// its writer is waited for, and its format read, by Read
+	// (frameFIFO), unframed till then.
+	fifo fifoReader
 
 	pool sync.Pool
 
@@ -242,6 +247,7 @@ func (s *FileSource) open() error {
 	s.csv = nil
 	s.pending = s.pending[:0]
 	s.dropped = 0
+	s.fifo = nil
 	var in io.Reader
 	if p == "-" {
 		in = s.opt.Stdin
@@ -257,7 +263,7 @@ func (s *FileSource) open() error {
 			return io.EOF
 		}
 	} else {
-		f, err := os.Open(p)
+		f, fifo, err := openFile(p) // a FIFO: without waiting for its writer
 		if err != nil {
 			return fmt.Errorf("file source: %w", err)
 		}
@@ -272,9 +278,12 @@ func (s *FileSource) open() error {
 			return nil
 		}
 		in = f
+		if fifo != nil {
+			in, s.fifo = fifo, fifo
+		}
 		if !s.opt.Follow && isLive(f) { // a FIFO; a followed file is polled instead
 			s.mu.Lock()
-			s.live = newLiveReader(f)
+			s.live = newLiveReader(in)
 			in = s.live
 			s.mu.Unlock()
 		}
@@ -286,6 +295,31 @@ func (s *FileSource) open() error {
 		s.unframed = true
 		return nil
 	}
+	if s.fifo != nil {
+		// A FIFO read with Follow: framed by read (frameFIFO) once its
+		// writer has come.
+		s.unframed = true
+		return nil
+	}
+	return s.frame()
+}
+
+// frameFIFO waits, until ctx ends, for the writer of a FIFO read with
+// Follow, then reads its format. (Without Follow a FIFO is live: the pump
+// waits for its writer, and a Read waits for the pump until its context
+// ends.) The wait reads nothing: ended with ctx, the next Read goes on
+// waiting.
+func (s *FileSource) frameFIFO(ctx context.Context) error {
+	if err := s.fifo.wait(ctx); err != nil {
+		if s.isClosed() {
+			return io.EOF // Close closed the FIFO under the wait
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("file source: %s: %w", s.name, err)
+	}
+	s.unframed = false
 	return s.frame()
 }
 
@@ -358,6 +392,7 @@ func (s *FileSource) frame() error {
 func (s *FileSource) closeCurrent() {
 	s.stopLiveFill()
 	s.unframed = false
+	s.fifo = nil
 	if s.cur != nil {
 		s.doneBytes += s.offset()
 	}
@@ -408,6 +443,15 @@ func (s *FileSource) Read(ctx context.Context) (Batch, error) {
 // Read.
 func (s *FileSource) Progress() (read, total int64) {
 	return s.progress.Load(), s.total
+}
+
+// fifoReader reads a FIFO opened before its writer came (openFile, in
+// file_fifo_linux.go): Read waits for the writer, if it has not come,
+// until the FIFO is closed; wait waits for it, reading nothing, until ctx
+// ends too.
+type fifoReader interface {
+	io.Reader
+	wait(ctx context.Context) error
 }
 
 // offset is how far the current file has been read.
@@ -461,17 +505,22 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, io.EOF
 		}
 		// (While liveFill runs, the input is open and br is liveFill's.)
+		var err error
 		if s.fills == nil && s.br == nil && !s.inBlocks.Load() {
-			if err := s.open(); err != nil {
-				if s.counter.closed {
-					err = io.EOF // closed while the input's format was read
-				}
-				if !b.empty() && errors.Is(err, io.EOF) {
-					break
-				}
-				s.put(b)
-				return Batch{}, err
+			err = s.open()
+		}
+		if err == nil && s.unframed && s.live == nil {
+			err = s.frameFIFO(ctx) // a FIFO read with Follow, opened before its writer came
+		}
+		if err != nil {
+			if s.counter.closed {
+				err = io.EOF // closed while the input's format was read
 			}
+			if !b.empty() && errors.Is(err, io.EOF) {
+				break
+			}
+			s.put(b)
+			return Batch{}, err
 		}
 		if s.beforeFill != nil {
 			s.beforeFill()
@@ -479,7 +528,6 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		// Which path to take is read under blockMu, after a look at
 		// closed: Close gives the blocks up under it, only after
 		// marking the source closed.
-		var err error
 		s.blockMu.Lock()
 		if s.isClosed() {
 			s.blockMu.Unlock()

@@ -71,13 +71,13 @@ func NewReader(r io.Reader, f Format) (io.ReadCloser, error) {
 	case Gzip:
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, named(f, err) // most already say "gzip: …"
 		}
 		return &reader{r: zr, close: zr.Close, f: f}, nil
 	case Zstd:
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxZstdWindow))
 		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
+			return nil, named(f, err)
 		}
 		return &reader{r: zr, close: func() error { zr.Close(); return nil }, f: f}, nil
 	}
@@ -107,10 +107,19 @@ func (z *reader) Read(p []byte) (int, error) {
 	case err == nil, err == io.EOF:
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		err = fmt.Errorf("%s data cut short: %w", z.f, err)
-	case !strings.HasPrefix(err.Error(), z.f.String()+":"):
-		err = fmt.Errorf("%s: %w", z.f, err)
+	default:
+		err = named(z.f, err)
 	}
 	return n, err
+}
+
+// named prefixes err with the format's name, unless it already starts
+// with it (as most of the decoders' errors do).
+func named(f Format, err error) error {
+	if strings.HasPrefix(err.Error(), f.String()+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", f, err)
 }
 
 func (z *reader) Close() error { return z.close() }
