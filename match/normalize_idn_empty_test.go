@@ -39,6 +39,10 @@ func TestIDNHostWithAnEmptyACELabel(t *testing.T) {
 		{"a middle label IDNA empties is an empty label", "évil.\u00ad.com", ""},
 		{"an ACE label that decodes to a character", "évil.com.xn--ls8h", evil + ".xn--ls8h"},
 		{"a name that starts with xn", "évil.com.xn", evil + ".xn"},
+		// A name all in ASCII is not read as IDN: its "xn--" label is
+		// kept, a name of its own, on no indicator of evil.com.
+		{"in a name all in ASCII", "evil.com.xn--", "evil.com.xn--"},
+		{"in a name all in ASCII, escaped", "evil.com.xn%2D%2D", "evil.com.xn--"},
 	}
 	ix, err := Build([]*Indicator{mk("domain évil.com"), mk("url http://évil.com/x")}, BuildOptions{})
 	if err != nil {

@@ -25,7 +25,9 @@ import (
 //     does not have, name the group's entity, namespace:eventhub:hub~id|group;
 //   - the project's emulator names the hub alone, or hub/consumergroups/group.
 //
-// A description that names no entity gets both checks. No emulator: the
+// A description that names no entity, or one that is not this hub's
+// (another name alone, "$Default" or the group's; another hub's address),
+// gets both checks. No emulator: the
 // errors are the ones the client returns.
 func TestNotFoundNamesTheHubOrTheGroup(t *testing.T) {
 	const (
@@ -55,6 +57,20 @@ func TestNotFoundNamesTheHubOrTheGroup(t *testing.T) {
 		{"the namespace alone", notFound("The messaging entity 'sb://" + ns + "/' could not be found."), bothHint},
 		{"an address of another shape", notFound("The messaging entity 'defender/partitions/3' could not be found."), bothHint},
 		{"no description", notFound(""), bothHint},
+		// An entity that is not this hub's, nor one of its receivers'
+		// addresses, says nothing of which is missing.
+		{"a consumer group's name alone", notFound("The messaging entity '$Default' could not be found."), bothHint},
+		{"the configured group's name alone", notFound("The messaging entity 'nope' could not be found."), bothHint},
+		{"another hub's name", notFound("The messaging entity 'other-hub' could not be found."), bothHint},
+		{"the hub's entity without a group", notFound("The messaging entity 'contoso-sec:eventhub:defender~32766' could not be found."), bothHint},
+		{"another hub's receiver address", notFound("The messaging entity 'sb://" + ns + "/other-hub/consumergroups/$default/partitions/3' could not be found."), bothHint},
+		{"another hub's group", notFound("The messaging entity 'other-hub/consumergroups/nope' could not be found."), bothHint},
+		{"the management node", notFound("The messaging entity 'sb://" + ns + "/defender/$management' could not be found."), bothHint},
+		{"a quote left open", notFound("The messaging entity 'defender could not be found."), bothHint},
+		{"an empty entity", notFound("The messaging entity '' could not be found."), bothHint},
+		{"a slash alone", notFound("The messaging entity '/' could not be found."), bothHint},
+		{"the hub in another case", notFound("The messaging entity 'DEFENDER' could not be found."), hubHint},
+		{"the group's entity in another case", notFound("The messaging entity 'Defender/ConsumerGroups/nope' could not be found."), cgHint},
 	}
 	for _, tt := range tests {
 		for _, reader := range []bool{false, true} {

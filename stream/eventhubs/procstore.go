@@ -1056,7 +1056,7 @@ func (s *Source) refusal(id string, err error) error {
 		errors.As(err, &amqpErr) && amqpErr.Condition == amqp.ErrCondUnauthorizedAccess:
 		hint = "check that the credential may read the hub: the Listen claim of its shared access policy, or the Azure Event Hubs Data Receiver role"
 	case errors.As(err, &amqpErr) && amqpErr.Condition == amqp.ErrCondNotFound:
-		switch notFoundEntity(amqpErr.Description) {
+		switch notFoundEntity(amqpErr.Description, s.opt.hub) {
 		case missingHub:
 			hint = fmt.Sprintf("the hub was not found in namespace %s: it was deleted, or the hub name or the namespace is wrong", s.opt.namespace)
 		case missingGroup:
@@ -1094,8 +1094,11 @@ const (
 //   - "hub" or "hub/consumergroups/group": the project's emulator's, for
 //     no such hub or no such group.
 //
-// Anything else is missingUnknown.
-func notFoundEntity(desc string) missing {
+// The hub the receiver's address and the emulator's texts name must be
+// hub, the one iocwatch reads (in any case: the service's names are
+// case-insensitive). Anything else — another name alone ("$Default", the
+// group's), another hub's address — is missingUnknown.
+func notFoundEntity(desc, hub string) missing {
 	_, rest, ok := strings.Cut(desc, "entity '")
 	entity, _, closed := strings.Cut(rest, "'")
 	if !ok || !closed || entity == "" {
@@ -1112,7 +1115,7 @@ func notFoundEntity(desc string) missing {
 		}
 	}
 	parts := strings.Split(entity, "/")
-	if slices.Contains(parts, "") {
+	if slices.Contains(parts, "") || !strings.EqualFold(parts[0], hub) {
 		return missingUnknown
 	}
 	switch {
