@@ -16,13 +16,7 @@ import (
 // words name its ${…} text instead, and stop before a part. A value
 // written in the file is still quoted in match's words.
 func TestAnExclusionValueFromTheEnvironmentIsNotShownInMatchsWords(t *testing.T) {
-	tests := []struct {
-		name   string
-		value  string // the environment variable's value
-		when   string // the rule's when, referring to ${IOCWATCH_TEST_VALUE}
-		want   string
-		hidden []string // texts of the value no message may hold
-	}{
+	tests := []envRuleCase{
 		{"a value match trims of its spaces", "0.0.0.0/0 ", "{remote_ip: '${IOCWATCH_TEST_VALUE}'}",
 			`v.yaml:3: rule "r": remote_ip: "${IOCWATCH_TEST_VALUE}" (expanded): matches every address: the rule would hide every hit`,
 			[]string{"0.0.0.0/0"}},
@@ -39,6 +33,27 @@ func TestAnExclusionValueFromTheEnvironmentIsNotShownInMatchsWords(t *testing.T)
 			`v.yaml:3: rule "r": remote_port: "${IOCWATCH_TEST_VALUE}" (expanded): bad port (want 1-65535 or a range like 8000-8099)`,
 			[]string{`"0"`}},
 	}
+	runEnvRuleCases(t, tests)
+	// Written in the file, the value is the user's own text: shown as
+	// match reads and quotes it.
+	checkWrittenRule(t, "{remote_ip: ['10.1.2.x']}",
+		`v.yaml:3: rule "r": remote_ip: "10.1.2.x": bad IP: ParseAddr("10.1.2.x"): unexpected character (at "x")`)
+}
+
+// envRuleCase is an exclusion rule whose value comes from the environment
+// and the message Validate must give for it.
+type envRuleCase struct {
+	name   string
+	value  string // the environment variable's value
+	when   string // the rule's when, referring to ${IOCWATCH_TEST_VALUE}
+	want   string
+	hidden []string // texts of the value, or of what it reads as, no message may hold
+}
+
+// runEnvRuleCases validates each case's rule with IOCWATCH_TEST_VALUE set
+// to its value: the message must be want and hold none of hidden.
+func runEnvRuleCases(t *testing.T, tests []envRuleCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("IOCWATCH_TEST_VALUE", tt.value)
@@ -57,13 +72,16 @@ func TestAnExclusionValueFromTheEnvironmentIsNotShownInMatchsWords(t *testing.T)
 			}
 		})
 	}
-	// Written in the file, the value is the user's own text: shown as
-	// match reads and quotes it.
-	c, err := Parse([]byte(base+"exclusions: [{name: r, reason: r, when: {remote_ip: ['10.1.2.x']}}]\n"), "v.yaml")
+}
+
+// checkWrittenRule validates a rule whose when is written in the file:
+// the message must be want.
+func checkWrittenRule(t *testing.T, when, want string) {
+	t.Helper()
+	c, err := Parse([]byte(base+"exclusions: [{name: r, reason: r, when: "+when+"}]\n"), "v.yaml")
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	want := `v.yaml:3: rule "r": remote_ip: "10.1.2.x": bad IP: ParseAddr("10.1.2.x"): unexpected character (at "x")`
 	if err := c.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate() = %v\nwant %s", err, want)
 	}

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // A remote_domain value that is an IP address is refused with the
 // remote_ip value to write instead — the address in its usual form,
@@ -12,13 +9,7 @@ import (
 // names the value by its ${…} text and stops before the address. Written
 // in the file, both are shown.
 func TestARemoteDomainAddressFromTheEnvironmentIsNotShown(t *testing.T) {
-	tests := []struct {
-		name   string
-		value  string // the environment variable's value
-		when   string // the rule's when, referring to ${IOCWATCH_TEST_VALUE}
-		want   string
-		hidden []string // texts of the value, or of the address it is, no message may hold
-	}{
+	tests := []envRuleCase{
 		{"an address in another form", "113.7", "{remote_domain: '${IOCWATCH_TEST_VALUE}'}",
 			`v.yaml:3: rule "r": remote_domain: "${IOCWATCH_TEST_VALUE}" (expanded): bad domain: is an IP address: use remote_ip`,
 			[]string{"113.7", "113.0.0.7"}},
@@ -37,32 +28,9 @@ func TestARemoteDomainAddressFromTheEnvironmentIsNotShown(t *testing.T) {
 			`v.yaml:3: rule "r": remote_domain: "${IOCWATCH_TEST_VALUE}" (expanded): bad domain: is an IP address: use remote_ip: "${IOCWATCH_TEST_VALUE}" (expanded)`,
 			[]string{"203.0.113.7", "113"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("IOCWATCH_TEST_VALUE", tt.value)
-			c, err := Parse([]byte(base+"exclusions: [{name: r, reason: r, when: "+tt.when+"}]\n"), "v.yaml")
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			err = c.Validate()
-			if err == nil || err.Error() != tt.want {
-				t.Errorf("Validate() = %v\nwant %s", err, tt.want)
-			}
-			for _, h := range tt.hidden {
-				if err != nil && strings.Contains(err.Error(), h) {
-					t.Errorf("the message shows %q, from the environment", h)
-				}
-			}
-		})
-	}
+	runEnvRuleCases(t, tests)
 	// Written in the file, the value and the address are the user's own
 	// text and its reading: both shown.
-	c, err := Parse([]byte(base+"exclusions: [{name: r, reason: r, when: {remote_domain: ['113.7']}}]\n"), "v.yaml")
-	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
-	want := `v.yaml:3: rule "r": remote_domain: "113.7": bad domain: is an IP address: use remote_ip: "113.0.0.7"`
-	if err := c.Validate(); err == nil || err.Error() != want {
-		t.Errorf("Validate() = %v\nwant %s", err, want)
-	}
+	checkWrittenRule(t, "{remote_domain: ['113.7']}",
+		`v.yaml:3: rule "r": remote_domain: "113.7": bad domain: is an IP address: use remote_ip: "113.0.0.7"`)
 }
