@@ -46,15 +46,7 @@ func TestOneShotCommandsLeaveTheServicesFeedCacheAlone(t *testing.T) {
 	}
 	var body atomic.Value // what the feed server serves; "" is down
 	body.Store("203.0.113.10\nc2.example\n")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := body.Load().(string)
-		if b == "" {
-			http.Error(w, "down", http.StatusBadGateway)
-			return
-		}
-		w.Write([]byte(b))
-	}))
-	defer srv.Close()
+	srv := feedServer(t, &body)
 	vars := map[string]string{"EVENTS": assetPath(t, "sample-events.jsonl"), "CACHE": cache, "FEED": feedPath, "URL": srv.URL}
 	configWith := func(allow, ttl string) string {
 		vars["ALLOW"], vars["TTL"] = allow, ttl
@@ -178,15 +170,7 @@ func TestRunAfterOnlyOneShotCommandsStartsWithoutACache(t *testing.T) {
 	}
 	var body atomic.Value
 	body.Store("203.0.113.10\nc2.example\n")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := body.Load().(string)
-		if b == "" {
-			http.Error(w, "down", http.StatusBadGateway)
-			return
-		}
-		w.Write([]byte(b))
-	}))
-	defer srv.Close()
+	srv := feedServer(t, &body)
 	cfg := writeConfig(t, dir, feedCacheConfig, map[string]string{"EVENTS": assetPath(t, "sample-events.jsonl"), "CACHE": cache,
 		"FEED": feedPath, "URL": srv.URL, "ALLOW": "false", "TTL": "1h"})
 	for _, args := range [][]string{{"check", "-c", cfg}, {"lookup", "-c", cfg, "c2.example"}} {
@@ -214,4 +198,20 @@ func TestRunAfterOnlyOneShotCommandsStartsWithoutACache(t *testing.T) {
 	if st := serviceStatus(t, svc, "remote"); !st.FromCache || st.Total != 2 {
 		t.Errorf("restarted with the server down: remote from cache %v with %d indicators, want its cached 2", st.FromCache, st.Total)
 	}
+}
+
+// feedServer serves body's text as a feed, or a 502 while it is "" (the
+// server down), until the test ends.
+func feedServer(t *testing.T, body *atomic.Value) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := body.Load().(string)
+		if b == "" {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte(b))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
