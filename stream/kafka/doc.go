@@ -85,12 +85,14 @@
 // also when the new topic already holds more messages than the old
 // position, which offsets alone cannot tell. Until then none of its offsets
 // is committed, so an offset of the old topic is not committed on the new
-// one while the checks answer; a check that does not answer within a
-// second stops no commit (Stats.UncheckedCommits counts those, and a Warn
-// says when a topic has gone unchecked for three check intervals). An id
-// the topic had before is not taken for a change (a broker behind the
-// others may still report it). Brokers that report no topic ids leave only
-// the past-the-end check.
+// one while the checks answer within a second. A check that does not
+// stops no commit: the commit may then put an offset of the old topic on
+// the new one, until the check's late answer (still acted on) or the next
+// check restarts the partition. Stats.UncheckedCommits counts those
+// commits, and a Warn says when a topic has gone unchecked for three check
+// intervals. An id the topic had before is not taken for a change (a
+// broker behind the others may still report it). Brokers that report no
+// topic ids leave only the past-the-end check.
 //
 // # Delivery guarantee
 //

@@ -86,6 +86,25 @@ func (l *commitSeq) get() []int64 {
 	return append([]int64(nil), l.offs...)
 }
 
+// observeFetchOrLeaderLookup returns a channel closed at the first Fetch
+// request, or Metadata request of kafka-go's (a partition reader looking
+// for its leader; the source's topic-id checks ask for v10+), that b
+// receives from now on.
+func observeFetchOrLeaderLookup(b *embedded.Broker) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	c := b.Cluster()
+	for _, key := range []kmsg.Key{kmsg.Fetch, kmsg.Metadata} {
+		c.ControlKey(int16(key), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			if key == kmsg.Fetch || !isIDCheck(req) {
+				once.Do(func() { close(ch) })
+			}
+			return nil, nil, false // observe only
+		})
+	}
+	return ch
+}
+
 // endsWithNew reports whether the last to-from messages of msgs are the
 // recreated topic's offsets from..to-1, in order.
 func endsWithNew(msgs []stream.Message, from, to int64) bool {
@@ -198,6 +217,18 @@ func TestATopicRecreatedUnderARunningSourceIsNoticedWhateverItsNewEnd(t *testing
 			}
 
 			deleteTopic(t, ctx, b, "t")
+			if !tt.busy && tt.hold == "" {
+				// The source sees the deletion — a fetch refused, or a
+				// look for the partition's leader — before the topic is
+				// created again; a fetch that came only after, on the old
+				// connection, would read the new topic at the old
+				// position first.
+				select {
+				case <-observeFetchOrLeaderLookup(b):
+				case <-ctx.Done():
+					t.Fatal("the source neither fetched nor looked for the partition's leader after the topic was deleted")
+				}
+			}
 			if tt.hold == "metadata" {
 				// The source looks for the partition's leader: it noticed
 				// the deletion, and kafka-go waits for the topic to exist.
@@ -297,7 +328,11 @@ func TestATopicRecreatedUnderARunningSourceIsNoticedWhateverItsNewEnd(t *testing
 // asked for with the source's TLS and SASL settings (through a client of
 // their own, as kafka-go cannot ask for them): over TLS, with each SASL
 // mechanism, a topic recreated with more messages than the position is
-// noticed and read whole.
+// noticed and read whole. The source's fetches fail while the topic is
+// recreated, so that it connects to the new topic (and checks its id)
+// before it fetches it: a fetch that came after the recreation on the old
+// connection would read the new topic at the old position first, as
+// kafka.md says a replica that was not fetching may.
 func TestATopicRecreatedIsNoticedOverTLSAndSASL(t *testing.T) {
 	p := newPKI(t)
 	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
@@ -325,6 +360,8 @@ func TestATopicRecreatedIsNoticedOverTLSAndSASL(t *testing.T) {
 			ackAll(t, ctx, readBatches(t, ctx, s, 20, 0))
 			committedIs(t, ctx, b, "g", "t", map[int32]int64{0: 20})
 
+			fault := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "t", Err: kerr.UnknownTopicOrPartition, Count: -1})
+			defer fault.Remove()
 			if err := b.Cluster().DeleteTopic("t"); err != nil {
 				t.Fatal(err)
 			}
@@ -332,6 +369,12 @@ func TestATopicRecreatedIsNoticedOverTLSAndSASL(t *testing.T) {
 				t.Fatal(err)
 			}
 			produceNew(t, b, 0, 30)
+			// A fetch failed after the recreation: the source connects
+			// again, to the new topic.
+			if err := fault.Wait(ctx, fault.Hits()+1); err != nil {
+				t.Fatalf("waiting for the source's fetch requests to fail: %v", err)
+			}
+			fault.Remove()
 			var msgs []stream.Message
 			var batches []stream.Batch
 			for !endsWithNew(msgs, 0, 30) {

@@ -66,9 +66,12 @@ type Stats struct {
 	// UncheckedCommits counts offset commits made without a fresh check
 	// of their topics' ids: the check before the commit did not answer
 	// within a second, or answered without the topic's id. The commit goes
-	// on: while a topic's last successful check is recent (three check
-	// intervals, 15s) that costs nothing, and past that a recreation of
-	// the topic may go unnoticed, which a Warn says at most once a minute.
+	// on, and may commit an offset of a topic deleted and created again
+	// since its last check on the new one, until the check's late answer
+	// or the next check restarts the partition. While a topic's last
+	// successful check is recent (three check intervals, 15s) that is
+	// logged at Debug; past that a recreation of the topic may go
+	// unnoticed, which a Warn says at most once a minute.
 	UncheckedCommits int64
 	// GroupErrors counts failures to join or sync the consumer group.
 	GroupErrors int64
@@ -116,6 +119,10 @@ type Source struct {
 	retiredIDs map[string][]topicID
 
 	checks idChecks // when each topic's id was last learned, for commits without a check
+	// lateChecks are the commits' checks of the topic ids still waiting
+	// for their answer after the commit went on without it; Close waits
+	// for them once the id client is closed.
+	lateChecks sync.WaitGroup
 
 	nMessages, nBytes, nGenerations, nCommits, nCommitErrors atomic.Int64
 	nStaleMessages, nStaleAcks, nGroupErrors, nBuffers       atomic.Int64
@@ -574,7 +581,8 @@ type commitPart struct {
 // topic) but restarted by its fetcher. A check that has not answered
 // within commitCheckWait is not waited for: the commit is made without it
 // and noted (noteUncheckedCommit), as a check that cannot answer must not
-// stop the commits. The error names the offsets and the generation; the
+// stop the commits; its answer, when it comes, is still acted on (see
+// commitCheck). The error names the offsets and the generation; the
 // caller logs it.
 func (s *Source) commit(g *generation) error {
 	var parts []commitPart
@@ -590,7 +598,10 @@ func (s *Source) commit(g *generation) error {
 			continue
 		}
 		parts = append(parts, commitPart{p: p, offset: off, epoch: p.epoch})
-		if p.topicID != (topicID{}) && !slices.Contains(check, p.tp.Topic) {
+		// A topic whose id this source learned before is checked even
+		// when this generation has not learned it yet (its checks fail
+		// since the rebalance): a commit without the check is one.
+		if (p.topicID != (topicID{}) || s.checks.learned(p.tp.Topic)) && !slices.Contains(check, p.tp.Topic) {
 			check = append(check, p.tp.Topic)
 		}
 	}
@@ -598,9 +609,7 @@ func (s *Source) commit(g *generation) error {
 	var unchecked []string // topics committed without a fresh check
 	var uncheckedWhy error
 	if len(check) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), commitCheckWait)
-		missing, err := s.checkTopicIDs(ctx, g, check)
-		cancel()
+		missing, err := s.commitCheck(g, check)
 		s.mu.Lock()
 		parts = slices.DeleteFunc(parts, func(c commitPart) bool { return c.p.recreated.Load() || c.epoch != c.p.epoch })
 		s.mu.Unlock()
@@ -789,7 +798,8 @@ func (s *Source) Close(ctx context.Context) error {
 			s.runCancel()
 			<-s.runDone
 			s.tr.CloseIdleConnections()
-			s.ids.Close()
+			s.ids.Close() // ends the checks still waiting for an answer
+			s.lateChecks.Wait()
 		}()
 	})
 	select {

@@ -29,8 +29,9 @@ import (
 // position is past the end of its log; until then no offset of it is
 // committed (it would be an offset of the old topic on the new one).
 // A check that cannot answer stops no commit: a commit waits for its
-// check at most commitCheckWait and is made without it, and once a
-// topic's last successful check is older than idFreshFor a Warn says that
+// check at most commitCheckWait and is made without it (the check goes
+// on, and a late answer is acted on: see commitCheck), and once a topic's
+// last successful check is older than idFreshFor a Warn says that
 // recreation detection is impaired (see idChecks). Brokers that report no
 // ids (older Kafka, some Kafka-compatible services) leave only the
 // past-the-end check.
@@ -205,6 +206,38 @@ func (s *Source) checkTopicIDs(ctx context.Context, g *generation, topics []stri
 	return missing, nil
 }
 
+// commitCheck checks the ids of topics for a commit of g, waiting for the
+// answer at most commitCheckWait. It returns what checkTopicIDs returns, or,
+// without an answer by then, all of topics and an error saying so. The
+// check goes on in the background until it is answered or checkTimeout
+// passes: a late answer that reports a topic deleted and created again
+// still marks its partitions, whose fetchers restart them and commit their
+// new start over an offset of the old topic committed without the answer.
+func (s *Source) commitCheck(g *generation, topics []string) (missing []string, err error) {
+	type result struct {
+		missing []string
+		err     error
+	}
+	done := make(chan result, 1)
+	s.lateChecks.Add(1)
+	go func() {
+		defer s.lateChecks.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		defer cancel()
+		m, err := s.checkTopicIDs(ctx, g, topics)
+		done <- result{m, err}
+	}()
+	wait := time.NewTimer(commitCheckWait)
+	defer wait.Stop()
+	select {
+	case r := <-done:
+		return r.missing, r.err
+	case <-wait.C:
+		return topics, fmt.Errorf("kafka: topic ids of %s: no answer within %s (still asking, for up to %s)",
+			strings.Join(topics, ", "), commitCheckWait, checkTimeout)
+	}
+}
+
 // noteTopicIDs compares the current ids of topics with those g's
 // partitions were read under. The first id a partition sees in a
 // generation is its own; a partition of a topic whose id changed since is
@@ -352,6 +385,15 @@ func (c *idChecks) state(topic string) *idCheck {
 		c.topics[topic] = st
 	}
 	return st
+}
+
+// learned reports whether a check learned topic's id before (in any
+// generation): the brokers report ids for it.
+func (c *idChecks) learned(topic string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.topics[topic]
+	return st != nil && !st.ok.IsZero()
 }
 
 // answered notes that a check of topics learned the ids in ids. It returns
