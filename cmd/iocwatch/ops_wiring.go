@@ -323,7 +323,7 @@ var (
 	dKafkaGroupErrs   = prometheus.NewDesc("iocwatch_kafka_group_errors_total", "Failures to join or sync the consumer group.", nil, nil)
 	dKafkaStale       = prometheus.NewDesc("iocwatch_kafka_stale_acks_total", "Acknowledged messages whose generation had ended or whose partition was restarted (not committed).", nil, nil)
 	dKafkaResets      = prometheus.NewDesc("iocwatch_kafka_offset_resets_total", "Partitions restarted from start_offset because their topic was deleted and created again (a new topic ID) or their position was out of the log's range (log truncated).", nil, nil)
-	dKafkaUnchecked   = prometheus.NewDesc("iocwatch_kafka_unchecked_commits_total", "Offset commits made without a fresh check of the topic IDs (the check did not answer within 1s; a topic deleted and created again may go unnoticed while that lasts).", nil, nil)
+	dKafkaUnchecked   = prometheus.NewDesc("iocwatch_kafka_unchecked_commits_total", "Offset commits made without a fresh check of the topic IDs (the check did not answer within 1s, or answered without the topic's id; a topic deleted and created again may go unnoticed while that lasts).", nil, nil)
 )
 
 func (kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
