@@ -115,10 +115,12 @@ type FileSource struct {
 	fills    *liveFill
 	unframed bool
 	// fifo reads the current input when it is a FIFO opened before its
-	// writer came (file_fifo_linux.go). With Follow a FIFO is not live:
-	// its writer is waited for, and its format read, by Read
-	// (frameFIFO), unframed till then.
+	// writer came (file_fifo_linux.go): live, followed or not; followed,
+	// it is opened again for the next writer once its writer has gone.
 	fifo fifoReader
+	// reopening is called (tests) each time a followed FIFO found at its
+	// end (its writer gone) is about to be opened again.
+	reopening func()
 
 	pool sync.Pool
 
@@ -237,7 +239,11 @@ func (s *FileSource) setCurrent(f io.ReadCloser, name string, live *liveReader) 
 }
 
 // open moves to the next file; io.EOF when there is none.
-func (s *FileSource) open() error {
+func (s *FileSource) open() error { return s.openWith(nil, nil) }
+
+// openWith is open; again, when set, is the next file already open: a
+// followed FIFO opened again, read through fifo.
+func (s *FileSource) openWith(again *os.File, fifo fifoReader) error {
 	if s.next >= len(s.paths) {
 		return io.EOF
 	}
@@ -263,9 +269,13 @@ func (s *FileSource) open() error {
 			return io.EOF
 		}
 	} else {
-		f, fifo, err := openFile(p) // a FIFO: without waiting for its writer
-		if err != nil {
-			return fmt.Errorf("file source: %w", err)
+		f := again
+		if f == nil {
+			var err error
+			f, fifo, err = openFile(p) // a FIFO: without waiting for its writer
+			if err != nil {
+				return fmt.Errorf("file source: %w", err)
+			}
 		}
 		name := p
 		if n, ok := s.opt.Names[p]; ok {
@@ -281,7 +291,10 @@ func (s *FileSource) open() error {
 		if fifo != nil {
 			in, s.fifo = fifo, fifo
 		}
-		if !s.opt.Follow && isLive(f) { // a FIFO; a followed file is polled instead
+		// A FIFO (followed or not, when opened without waiting for its
+		// writer); with Follow, any other input that is not a regular
+		// file is polled.
+		if (!s.opt.Follow || fifo != nil) && isLive(f) {
 			s.mu.Lock()
 			s.live = newLiveReader(in)
 			in = s.live
@@ -295,31 +308,6 @@ func (s *FileSource) open() error {
 		s.unframed = true
 		return nil
 	}
-	if s.fifo != nil {
-		// A FIFO read with Follow: framed by read (frameFIFO) once its
-		// writer has come.
-		s.unframed = true
-		return nil
-	}
-	return s.frame()
-}
-
-// frameFIFO waits, until ctx ends, for the writer of a FIFO read with
-// Follow, then reads its format. (Without Follow a FIFO is live: the pump
-// waits for its writer, and a Read waits for the pump until its context
-// ends.) The wait reads nothing: ended with ctx, the next Read goes on
-// waiting.
-func (s *FileSource) frameFIFO(ctx context.Context) error {
-	if err := s.fifo.wait(ctx); err != nil {
-		if s.isClosed() {
-			return io.EOF // Close closed the FIFO under the wait
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		return fmt.Errorf("file source: %s: %w", s.name, err)
-	}
-	s.unframed = false
 	return s.frame()
 }
 
@@ -447,11 +435,12 @@ func (s *FileSource) Progress() (read, total int64) {
 
 // fifoReader reads a FIFO opened before its writer came (openFile, in
 // file_fifo_linux.go): Read waits for the writer, if it has not come,
-// until the FIFO is closed; wait waits for it, reading nothing, until ctx
-// ends too.
+// until the FIFO is closed. again opens the FIFO anew for its next writer
+// once the input's writer has gone: nil, nil, nil when its path names no
+// FIFO now, or no writer can open it (an anonymous pipe).
 type fifoReader interface {
 	io.Reader
-	wait(ctx context.Context) error
+	again() (*os.File, fifoReader, error)
 }
 
 // offset is how far the current file has been read.
@@ -505,22 +494,17 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 			return Batch{}, io.EOF
 		}
 		// (While liveFill runs, the input is open and br is liveFill's.)
-		var err error
 		if s.fills == nil && s.br == nil && !s.inBlocks.Load() {
-			err = s.open()
-		}
-		if err == nil && s.unframed && s.live == nil {
-			err = s.frameFIFO(ctx) // a FIFO read with Follow, opened before its writer came
-		}
-		if err != nil {
-			if s.counter.closed {
-				err = io.EOF // closed while the input's format was read
+			if err := s.open(); err != nil {
+				if s.counter.closed {
+					err = io.EOF // closed while the input's format was read
+				}
+				if !b.empty() && errors.Is(err, io.EOF) {
+					break
+				}
+				s.put(b)
+				return Batch{}, err
 			}
-			if !b.empty() && errors.Is(err, io.EOF) {
-				break
-			}
-			s.put(b)
-			return Batch{}, err
 		}
 		if s.beforeFill != nil {
 			s.beforeFill()
@@ -528,6 +512,7 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		// Which path to take is read under blockMu, after a look at
 		// closed: Close gives the blocks up under it, only after
 		// marking the source closed.
+		var err error
 		s.blockMu.Lock()
 		if s.isClosed() {
 			s.blockMu.Unlock()
@@ -602,6 +587,37 @@ func (s *FileSource) read(ctx context.Context) (Batch, error) {
 		if s.following() {
 			if !b.empty() {
 				break
+			}
+			if s.fifo != nil {
+				// A FIFO whose writer has gone: it is opened again for
+				// the next writer (this reader only ever reads its end
+				// again), before this one is closed, so that it is never
+				// without a reader — a writer that came meanwhile would
+				// have its writes fail (EPIPE).
+				if s.reopening != nil {
+					s.reopening()
+				}
+				f, fifo, err := s.fifo.again()
+				if err != nil {
+					s.put(b)
+					return Batch{}, fmt.Errorf("file source: a followed FIFO, opened again for its next writer: %w", err)
+				}
+				if f != nil {
+					s.flushPending(b) // the last line, without its newline
+					s.closeCurrent()
+					s.next--
+					if err := s.openWith(f, fifo); err != nil {
+						if !b.empty() && errors.Is(err, io.EOF) {
+							break
+						}
+						s.put(b)
+						return Batch{}, err
+					}
+					if !b.empty() {
+						break
+					}
+					continue
+				}
 			}
 			if s.rotated() {
 				// Rotated (renamed away, a new file in its place) or
@@ -772,10 +788,10 @@ func (s *FileSource) fill(b *fileBatch) error {
 }
 
 // rotated reports whether the followed file, read to its end, was
-// rotated — its path now names another file — or truncated below what
-// was read. A path that names nothing (moved away, not yet created again)
-// is not a rotation yet: the open file is followed until a new one
-// appears, as tail -F does.
+// rotated — its path now names another file — or, a regular file,
+// truncated below what was read. A path that names nothing (moved away,
+// not yet created again) is not a rotation yet: the open file is followed
+// until a new one appears, as tail -F does.
 func (s *FileSource) rotated() bool {
 	f, ok := s.cur.(*os.File)
 	if !ok || s.next == 0 {
@@ -785,7 +801,7 @@ func (s *FileSource) rotated() bool {
 	if err != nil {
 		return false
 	}
-	if cur.Size() < s.counter.n {
+	if cur.Mode().IsRegular() && cur.Size() < s.counter.n { // a pipe's size says nothing
 		return true
 	}
 	now, err := os.Stat(s.paths[s.next-1])

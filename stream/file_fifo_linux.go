@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -19,26 +18,51 @@ import (
 // a context nor closing anything ends that wait: a source waiting there
 // would hold a shutdown until a writer came. Opened O_RDONLY|O_NONBLOCK
 // instead, open(2) returns at once and os.OpenFile puts the FIFO in the
-// runtime's poller, where a wait ends when the file is closed (Close) or
-// its read deadline passes (a Read's context). The FIFO then reads as
-// before: a read with no input waiting waits in the poller, and the
-// writer's close is the end of the input.
+// runtime's poller, where a wait ends when the file is closed (Close). The
+// FIFO then reads as before: a read with no input waiting waits in the
+// poller, and the writer's close is the end of the input.
 func openFile(p string) (*os.File, fifoReader, error) {
 	if fi, err := os.Stat(p); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
 		return openBlocking(p)
 	}
+	f, in, err := openFIFO(p)
+	if err != nil || f != nil {
+		return f, in, err
+	}
+	// Not a FIFO after all (the path was replaced since the Stat), or not
+	// in the poller: read as os.Open would have opened it.
+	return openBlocking(p)
+}
+
+// openFIFO opens the FIFO at path p without waiting for a writer; nil,
+// nil, nil when p is not a FIFO, or one the runtime's poller does not
+// take (a deadline cannot be set).
+func openFIFO(p string) (*os.File, *fifoInput, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Not a FIFO after all (the path was replaced since the Stat), or not
-	// in the poller (a deadline cannot be set): read as os.Open would
-	// have opened it.
 	if fi, err := f.Stat(); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 || f.SetReadDeadline(time.Time{}) != nil {
 		f.Close()
-		return openBlocking(p)
+		return nil, nil, nil
 	}
-	return f, &fifoInput{f: f}, nil
+	return f, &fifoInput{f: f, path: p, anonymous: anonymousPipe(f)}, nil
+}
+
+// anonymousPipe reports whether f is a pipe that has no name (one reached
+// through /dev/fd/N, as a shell's <(command) gives): no writer can open it
+// again once its own has gone.
+func anonymousPipe(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var st unix.Statfs_t
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Fstatfs(int(fd), &st) }); err != nil || serr != nil {
+		return false
+	}
+	return st.Type == unix.PIPEFS_MAGIC
 }
 
 // openBlocking opens p as os.Open does.
@@ -48,10 +72,12 @@ func openBlocking(p string) (*os.File, fifoReader, error) {
 }
 
 // fifoInput reads a FIFO opened without waiting for a writer (openFile).
-// It is used by one goroutine at a time: the live input's pump or, with
-// Follow, the source's Read.
+// It is read by one goroutine at a time: the live input's pump.
 type fifoInput struct {
-	f *os.File
+	f    *os.File
+	path string
+	// anonymous is set for a pipe without a name (anonymousPipe).
+	anonymous bool
 	// writer is set once a writer has come: the FIFO has had input, or a
 	// writer that opened it has closed it again.
 	writer bool
@@ -66,27 +92,23 @@ func (in *fifoInput) Read(p []byte) (int, error) {
 	return in.f.Read(p)
 }
 
-// wait waits for the writer until it comes, the FIFO is closed, or ctx
-// ends (ctx.Err()), reading nothing: a Read that ends with ctx leaves the
-// FIFO as it was, and the next wait goes on waiting.
-func (in *fifoInput) wait(ctx context.Context) error {
-	if in.writer {
-		return nil
+// again opens the FIFO at the path again, for the next writer, once the
+// input's writer has gone (its read has ended): nil, nil, nil when the
+// path names no FIFO now, or this is an anonymous pipe.
+func (in *fifoInput) again() (*os.File, fifoReader, error) {
+	if in.anonymous {
+		return nil, nil, nil
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(fired)
-		in.f.SetReadDeadline(time.Unix(1, 0)) // passed: the wait ends
-	})
-	err := in.awaitWriter()
-	if !stop() {
-		<-fired
-		in.f.SetReadDeadline(time.Time{}) // fails only when Close closed the FIFO
+	f, next, err := openFIFO(in.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	case f == nil:
+		return nil, nil, nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	return err
+	return f, next, nil
 }
 
 // awaitWriter waits in the runtime's poller until the FIFO has input or
@@ -101,12 +123,11 @@ func (in *fifoInput) wait(ctx context.Context) error {
 // that has written nothing so far, it reports nothing. So each time the
 // poller wakes the wait (a writer writes or closes; its open alone may
 // wake it too, and the wait goes on), a poll with no timeout says whether
-// it is over, and Close or a passed read deadline ends it. Once poll has
-// reported either, reads go as they would have after a blocking open: a
-// writer that has gone is the end of the input. (Opening the FIFO for
-// writing ourselves, the other well-known way to keep a non-blocking read
-// from seeing an end, would hide the real writer's close, which ends the
-// input.)
+// it is over, and Close ends it. Once poll has reported either, reads go
+// as they would have after a blocking open: a writer that has gone is the
+// end of the input. (Opening the FIFO for writing ourselves, the other
+// well-known way to keep a non-blocking read from seeing an end, would
+// hide the real writer's close, which ends the input.)
 func (in *fifoInput) awaitWriter() error {
 	if in.writer {
 		return nil
@@ -131,11 +152,9 @@ func (in *fifoInput) awaitWriter() error {
 		}
 	})
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return &fs.PathError{Op: "read", Path: in.f.Name(), Err: err}
 	case err != nil:
-		// The poller's wait fails otherwise only when the file is closed
-		// (its error is then not os.ErrClosed, which File.Read gives).
+		// The poller's wait fails only when the file is closed (its
+		// error is then not os.ErrClosed, which File.Read gives).
 		return &fs.PathError{Op: "read", Path: in.f.Name(), Err: os.ErrClosed}
 	case perr != nil:
 		return &fs.PathError{Op: "poll", Path: in.f.Name(), Err: perr}
