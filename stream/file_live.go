@@ -44,8 +44,9 @@ func newLiveReader(r io.Reader) *liveReader {
 }
 
 // pump reads r until its end or the source closes. A goroutine blocked in
-// r's read(2) when the source closes stays blocked until the writer
-// writes or closes: the process may exit meanwhile.
+// a read(2) of stdin when the source closes stays blocked until the writer
+// writes or closes: the process may exit meanwhile. (A named pipe opened
+// through Go's poller, as on Linux, is freed by the source's Close.)
 func (l *liveReader) pump(r io.Reader) {
 	for {
 		var buf []byte
