@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -627,7 +628,7 @@ func appendDomain(dst []byte, v string) ([]byte, error) {
 	out, addr, ok := appendHostPart(dst, &u)
 	switch {
 	case ok && addr.IsValid():
-		return dst, &domainIsIPError{addr: addr}
+		return dst, &domainIsIPError{addr: addr, written: trimASCIISpace(v)}
 	case u.bracketed:
 		return dst, errors.New("not a bare domain name")
 	case !ok:
@@ -640,10 +641,18 @@ func appendDomain(dst []byte, v string) ([]byte, error) {
 // address. Its text is the advice for a domain indicator; an exclusion,
 // which has no kind, words its own advice from addr (see cond.add).
 type domainIsIPError struct {
-	addr netip.Addr // the address, unmapped, as remote_ip takes it
+	addr    netip.Addr // the address, unmapped, as remote_ip takes it
+	written string     // the value as written, trimmed
 }
 
-func (e *domainIsIPError) Error() string { return "is an IP address: use kind ip" }
+// Error advises kind ip, and the address's usual form when the value is
+// written otherwise ("113.7"), which kind ip would refuse.
+func (e *domainIsIPError) Error() string {
+	if a := e.addr.String(); a != e.written {
+		return "is an IP address: use kind ip and the value " + strconv.Quote(a)
+	}
+	return "is an IP address: use kind ip"
+}
 
 func lowerASCIIBytes(b []byte) []byte {
 	for i, c := range b {

@@ -305,8 +305,8 @@ func TestMatchReadsTheHostAsABrowserDoes(t *testing.T) {
 // indicator 113.7, "c2.0x1f" a domain that no event's host could be.
 func TestADomainThatEndsInANumberIsRefused(t *testing.T) {
 	for _, tt := range []struct{ value, err string }{
-		{"113.7", "is an IP address: use kind ip"},
-		{"0x7f.1", "is an IP address: use kind ip"},
+		{"113.7", `is an IP address: use kind ip and the value "113.0.0.7"`},
+		{"0x7f.1", `is an IP address: use kind ip and the value "127.0.0.1"`},
 		{"1.2.3.256", "not a valid host name"},
 		{"c2.0x1f", "not a valid host name"},
 		{"example.1", "not a valid host name"},
